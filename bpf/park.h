@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Everything the BPF programs and the parkwatch daemon both see: the
+ * per-thread park state kept in task storage, the tier-1 histograms and the
+ * records the snapshot iterator writes.  Nothing else crosses the boundary.
+ */
+#ifndef PARKWATCH_PARK_H
+#define PARKWATCH_PARK_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PARK_COMM_LEN 16
+#define PARK_HIST_SLOTS 40          /* log2(ns) buckets; the last is open-ended */
+#define PARK_KSTACK_DEPTH 32
+#define PARK_USTACK_MAX_BYTES 16384 /* one record must fit the 32 KiB iterator buffer */
+#define PARK_NREGS 17               /* x86_64 DWARF registers 0..16 (rax..r15, rip) */
+#define PARK_MAX_WATCHED 4096
+
+/*
+ * Why a thread is parked, as far as the kernel side can tell from the
+ * syscall it sleeps in.  Userspace refines PARK_REASON_FUTEX into mutex,
+ * condition variable, join, ... from the symbolized frames.
+ */
+enum park_reason {
+	PARK_REASON_NONE = 0,       /* not parked: running or runnable */
+	PARK_REASON_FUTEX,
+	PARK_REASON_EPOLL,
+	PARK_REASON_POLL,
+	PARK_REASON_SLEEP,
+	PARK_REASON_IO,
+	PARK_REASON_CHILD,
+	PARK_REASON_SIGNAL,
+	PARK_REASON_UNINTERRUPTIBLE,
+	PARK_REASON_STOPPED,
+	PARK_REASON_OTHER,          /* asleep in some other syscall or outside one */
+	PARK_REASON__COUNT,
+};
+
+/* What a parked thread waits in, read from its saved user registers. */
+struct wait_ctx {
+	__s32 syscall_nr;           /* -1: not in a syscall */
+	__u16 reason;               /* enum park_reason */
+	__u8 has_timeout;
+	__u8 pad;
+	__u64 arg0;                 /* first syscall argument: the fd for IO waits */
+};
+
+enum park_state_flags {
+	PARK_F_ESTIMATED = 1,       /* park began before parkwatch: start estimated */
+};
+
+/* Task storage value: one per thread seen parking. */
+struct park_state {
+	__u64 park_start_ns;        /* CLOCK_MONOTONIC; 0 while not parked */
+	__u64 captured_start_ns;    /* park_start_ns of the episode whose stack was copied */
+	struct wait_ctx wait;
+	__u32 flags;                /* enum park_state_flags */
+	__u32 pad;
+};
+
+struct hist_key {
+	__u32 tgid;
+	__u32 reason;               /* enum park_reason */
+};
+
+struct park_hist {
+	__u64 count;
+	__u64 total_ns;
+	__u64 slots[PARK_HIST_SLOTS]; /* slot i: parks of [2^i, 2^(i+1)) ns */
+};
+
+enum task_record_flags {
+	TASK_REC_ON_CPU = 1,        /* running right now */
+	TASK_REC_ESTIMATED = 2,     /* park_start_ns estimated (parked before parkwatch) */
+	TASK_REC_USTACK = 4,        /* regs and ustack bytes follow */
+	TASK_REC_USTACK_SEEN = 8,   /* stack copied by an earlier snapshot of this park */
+};
+
+/*
+ * One record per visited thread, followed by kstack_depth kernel addresses
+ * (__u64 each) and then ustack_bytes bytes of user stack starting at
+ * regs[7] (rsp).
+ */
+struct task_record {
+	__u32 tid;
+	__u32 tgid;
+	char comm[PARK_COMM_LEN];
+	__u32 state;                /* task->__state */
+	__u32 flags;                /* enum task_record_flags */
+	__u64 park_start_ns;        /* 0 unless parked */
+	__u64 now_ns;               /* CLOCK_MONOTONIC when the record was made */
+	struct wait_ctx wait;
+	__u64 regs[PARK_NREGS];
+	__u32 kstack_depth;
+	__u32 ustack_bytes;
+};
+
+/* Bits of task->__state (include/linux/sched.h), stable since 5.14. */
+#define PARK_TASK_INTERRUPTIBLE 0x0001
+#define PARK_TASK_UNINTERRUPTIBLE 0x0002
+#define PARK_TASK_STOPPED 0x0004
+#define PARK_TASK_TRACED 0x0008
+#define PARK_TASK_SLEEP_MASK 0x000f
+
+#endif /* PARKWATCH_PARK_H */

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * Tier 2: the snapshot.  A sleepable task iterator, run by the daemon when it
+ * wants a picture, visits the watched threads and writes one task_record per
+ * thread.  For threads parked at least min_park_ns it copies the user
+ * registers and the top of the user stack, once per park episode, for
+ * userspace to unwind with DWARF CFI.  Threads that parked before parkwatch
+ * started get an estimated park start from the scheduler's own bookkeeping.
+ *
+ * park_states and watched_tgids are the tracker's maps, shared by fd.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "park.h"
+#include "wait_ctx.bpf.h"
+
+#define PF_KTHREAD 0x00200000
+#define TASK_DEAD 0x0080
+
+const volatile bool filter_tgid = false;
+const volatile bool filter_cgroup = false;
+const volatile __u64 cgroup_id = 0;
+const volatile __u64 min_park_ns = 1000000000ULL;
+const volatile bool want_kernel_stacks = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct park_state);
+} park_states SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PARK_MAX_WATCHED);
+	__type(key, __u32);
+	__type(value, __u8);
+} watched_tgids SEC(".maps");
+
+struct snapshot_scratch {
+	struct task_record rec;
+	__u64 kstack[PARK_KSTACK_DEPTH];
+	__u8 ustack[PARK_USTACK_MAX_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snapshot_scratch);
+} scratch SEC(".maps");
+
+static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	*(__u64 *)data = vma->vm_end;
+	return 0;
+}
+
+static __always_inline bool allow_task(struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+
+	if (task->flags & PF_KTHREAD)
+		return false;
+	if (task->exit_state || (task->__state & TASK_DEAD))
+		return false;
+	if (filter_tgid && !bpf_map_lookup_elem(&watched_tgids, &tgid))
+		return false;
+	if (filter_cgroup && BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id) != cgroup_id)
+		return false;
+	return true;
+}
+
+/*
+ * Park start of a thread asleep since before parkwatch: when it last left
+ * the CPU (se.exec_start, in the scheduler's task clock), mapped to
+ * monotonic time through the iterating task's own exec_start, which the
+ * scheduler refreshes at least every tick.
+ */
+static __always_inline __u64 estimate_park_start(struct task_struct *task, __u64 now_ns)
+{
+	struct task_struct *self = bpf_get_current_task_btf();
+	__u64 left_cpu = task->se.exec_start;
+	__u64 clock_now = self->se.exec_start;
+	__u64 age_ns = clock_now > left_cpu ? clock_now - left_cpu : 0;
+
+	return age_ns < now_ns ? now_ns - age_ns : 1;
+}
+
+static __always_inline void copy_user_regs(struct pt_regs *regs, __u64 *out)
+{
+	out[0] = BPF_CORE_READ(regs, ax);
+	out[1] = BPF_CORE_READ(regs, dx);
+	out[2] = BPF_CORE_READ(regs, cx);
+	out[3] = BPF_CORE_READ(regs, bx);
+	out[4] = BPF_CORE_READ(regs, si);
+	out[5] = BPF_CORE_READ(regs, di);
+	out[6] = BPF_CORE_READ(regs, bp);
+	out[7] = BPF_CORE_READ(regs, sp);
+	out[8] = BPF_CORE_READ(regs, r8);
+	out[9] = BPF_CORE_READ(regs, r9);
+	out[10] = BPF_CORE_READ(regs, r10);
+	out[11] = BPF_CORE_READ(regs, r11);
+	out[12] = BPF_CORE_READ(regs, r12);
+	out[13] = BPF_CORE_READ(regs, r13);
+	out[14] = BPF_CORE_READ(regs, r14);
+	out[15] = BPF_CORE_READ(regs, r15);
+	out[16] = BPF_CORE_READ(regs, ip);
+}
+
+/* Copy the user stack from sp up to the end of its mapping, at most the
+ * record's room.  Returns the bytes copied, 0 on failure. */
+static __always_inline __u32 copy_user_stack(struct task_struct *task, __u64 sp, __u8 *dst)
+{
+	__u64 vma_end = 0;
+	__u64 len;
+
+	if (bpf_find_vma(task, sp, vma_end_cb, &vma_end, 0) || vma_end <= sp)
+		return 0;
+	len = vma_end - sp;
+	if (len > PARK_USTACK_MAX_BYTES)
+		len = PARK_USTACK_MAX_BYTES;
+	if (bpf_copy_from_user_task(dst, len, (void *)sp, task, 0))
+		return 0;
+	return len;
+}
+
+SEC("iter.s/task")
+int park_snapshot(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct snapshot_scratch *scratch_buf;
+	struct task_record *rec;
+	struct park_state *state;
+	struct pt_regs *regs;
+	__u32 zero = 0, task_state;
+	__u64 park_start_ns;
+	long kstack_bytes = 0, written;
+	__u32 ustack_bytes = 0;
+
+	if (!task || !allow_task(task))
+		return 0;
+	scratch_buf = bpf_map_lookup_elem(&scratch, &zero);
+	if (!scratch_buf)
+		return 0;
+	rec = &scratch_buf->rec;
+	__builtin_memset(rec, 0, sizeof(*rec));
+	rec->tid = task->pid;
+	rec->tgid = task->tgid;
+	BPF_CORE_READ_STR_INTO(&rec->comm, task, comm);
+	task_state = task->__state;
+	rec->state = task_state;
+	rec->now_ns = bpf_ktime_get_ns();
+
+	if (!(task_state & PARK_TASK_SLEEP_MASK)) {
+		if (task->on_cpu)
+			rec->flags |= TASK_REC_ON_CPU;
+		bpf_seq_write(seq, rec, sizeof(*rec));
+		return 0;
+	}
+
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	wait_ctx__from_regs(regs, task_state, &rec->wait);
+	state = bpf_task_storage_get(&park_states, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (state && state->park_start_ns) {
+		park_start_ns = state->park_start_ns;
+		if (state->flags & PARK_F_ESTIMATED)
+			rec->flags |= TASK_REC_ESTIMATED;
+	} else {
+		park_start_ns = estimate_park_start(task, rec->now_ns);
+		rec->flags |= TASK_REC_ESTIMATED;
+		if (state) {
+			state->park_start_ns = park_start_ns;
+			state->flags = PARK_F_ESTIMATED;
+			state->wait = rec->wait;
+		}
+	}
+	rec->park_start_ns = park_start_ns;
+
+	if (want_kernel_stacks) {
+		kstack_bytes = bpf_get_task_stack(task, scratch_buf->kstack,
+						  sizeof(scratch_buf->kstack), 0);
+		if (kstack_bytes < 0)
+			kstack_bytes = 0;
+		rec->kstack_depth = kstack_bytes / sizeof(__u64);
+	}
+
+	if (rec->now_ns - park_start_ns >= min_park_ns) {
+		if (state && state->captured_start_ns == park_start_ns) {
+			rec->flags |= TASK_REC_USTACK_SEEN;
+		} else {
+			copy_user_regs(regs, rec->regs);
+			ustack_bytes = copy_user_stack(task, rec->regs[7], scratch_buf->ustack);
+			/* the copy is only good if the thread slept through it */
+			if (ustack_bytes && task->__state == task_state &&
+			    (!state || state->park_start_ns == park_start_ns)) {
+				rec->flags |= TASK_REC_USTACK;
+				rec->ustack_bytes = ustack_bytes;
+			} else {
+				ustack_bytes = 0;
+			}
+		}
+	}
+
+	/*
+	 * A record that overflows the iterator's buffer is thrown away and this
+	 * program runs again for the same task: only a stack that was really
+	 * written counts as captured for this park.
+	 */
+	written = bpf_seq_write(seq, rec, sizeof(*rec));
+	/* bounds the verifier can see, on locals the compiler won't reload */
+	barrier_var(kstack_bytes);
+	if (!written && kstack_bytes > 0 && kstack_bytes <= sizeof(scratch_buf->kstack))
+		written = bpf_seq_write(seq, scratch_buf->kstack, kstack_bytes & ~7L);
+	barrier_var(ustack_bytes);
+	if (!written && ustack_bytes > 0 && ustack_bytes <= PARK_USTACK_MAX_BYTES) {
+		written = bpf_seq_write(seq, scratch_buf->ustack, ustack_bytes);
+		if (!written && state)
+			state->captured_start_ns = park_start_ns;
+	}
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

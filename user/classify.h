@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Wait reasons, named the way Go names goroutine wait reasons: first from
+ * the syscall the thread sleeps in (decided in BPF), then refined from the
+ * symbolized frames (a futex under pthread_cond_wait is a "cond wait") and,
+ * for IO, from what the file descriptor is.
+ */
+#ifndef PARKWATCH_CLASSIFY_H
+#define PARKWATCH_CLASSIFY_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "park.h"
+
+enum fd_kind {
+	FD_KIND_UNKNOWN = 0,
+	FD_KIND_PIPE,
+	FD_KIND_SOCKET,
+	FD_KIND_FILE,
+	FD_KIND_TTY,
+	FD_KIND_EVENTFD,
+};
+
+struct wait_class {
+	const char *reason;         /* static string */
+	const char *syscall;        /* static string, NULL outside a syscall */
+	bool has_timeout;
+};
+
+/* What a /proc/PID/fd/N link target names. */
+enum fd_kind classify__fd_kind(const char *link_target);
+/* Reads /proc/PID/fd/FD; FD_KIND_UNKNOWN when it can't. */
+enum fd_kind classify__fd_of(pid_t pid, int fd);
+/* x86_64 syscall name, or NULL for numbers it doesn't know. */
+const char *classify__syscall_name(long nr);
+/* The pthread-level reason a futex wait serves, from function names leaf
+ * first, or NULL when none of them says. */
+const char *classify__futex_reason(const char *const *functions, int count);
+/* Task state as the dump shows it: "sleeping", "disk sleep", ... */
+const char *classify__state(__u32 task_state, bool on_cpu);
+void classify__wait(const struct wait_ctx *wait, const char *const *functions, int count,
+		    enum fd_kind fd_kind, struct wait_class *out);
+
+#endif /* PARKWATCH_CLASSIFY_H */

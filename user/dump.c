@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Go-style text dumps and JSON (dump.h). */
+#include <inttypes.h>
+#include <string.h>
+#include "dump.h"
+#include "format.h"
+
+static const char *timeout_name(bool has_timeout)
+{
+	return has_timeout ? "finite" : "none";
+}
+
+static void print_summary(FILE *out, const struct report *report)
+{
+	fprintf(out, "parkwatch %s: %zu threads in %zu process%s, %zu parked (", PARKWATCH_VERSION,
+		report->thread_count, report->proc_count, report->proc_count == 1 ? "" : "es",
+		report->parked_count);
+	for (int s = 0, printed = 0; s < REPORT_STATE_COUNT; s++) {
+		if (!report->state_counts[s])
+			continue;
+		fprintf(out, "%s%s %zu", printed++ ? ", " : "", report_state_names[s],
+			report->state_counts[s]);
+	}
+	fputs(")\n", out);
+}
+
+static void print_kernel_frames(FILE *out, const struct report *report,
+				const struct thread_info *thread)
+{
+	for (int i = 0; i < thread->kstack_depth; i++) {
+		__u64 offset = 0;
+		const char *name = ksyms__map_addr(report->ksyms, thread->kstack[i], &offset);
+
+		if (name)
+			fprintf(out, "%s+0x%llx [kernel]\n", name, offset);
+		else
+			fprintf(out, "0x%llx [kernel]\n", thread->kstack[i]);
+	}
+}
+
+/* Two lines per frame, as in a Go traceback: function, then file:line +0xOFF. */
+static void print_user_frames(FILE *out, const struct thread_info *thread)
+{
+	for (int i = 0; i < thread->stack->depth; i++) {
+		const struct symbol *symbol = thread->symbols[i];
+
+		if (!symbol || !symbol->frame_count) {
+			fprintf(out, "?\?()\n\t%s +0x%llx\n", symbol && symbol->module ? symbol->module : "?",
+				symbol ? symbol->module_offset : thread->stack->frames[i].pc);
+			continue;
+		}
+		for (int j = 0; j < symbol->frame_count; j++) {
+			const struct symbol_frame *frame = &symbol->frames[j];
+
+			fprintf(out, "%s(...)\n\t", frame->function ? frame->function : "??");
+			if (frame->file)
+				fprintf(out, "%s:%d", frame->file, frame->line);
+			else
+				fprintf(out, "%s", symbol->module);
+			if (!frame->inlined)
+				fprintf(out, " +0x%llx", frame->function_offset + (thread->stack->frames[i].pc -
+										 thread->stack->frames[i].lookup_pc));
+			fputc('\n', out);
+		}
+	}
+}
+
+static void dump_threads(FILE *out, const struct report *report, const struct dump_opts *opts)
+{
+	pid_t current_pid = -1;
+	char age[32];
+
+	for (size_t i = 0; i < report->thread_count; i++) {
+		const struct thread_info *thread = &report->threads[i];
+
+		if ((pid_t)thread->rec->tgid != current_pid) {
+			const struct proc_summary *proc = report__proc(report, thread->rec->tgid);
+
+			current_pid = thread->rec->tgid;
+			fprintf(out, "\nprocess %d (%s): %zu threads, %zu parked\n", current_pid, proc->comm,
+				proc->threads, proc->parked);
+		}
+		if (!thread->parked) {
+			fprintf(out, "\nthread %u [%s]:\n", thread->rec->tid, thread->state);
+			continue;
+		}
+		format__age(thread->park_ns, age, sizeof(age));
+		fprintf(out, "\nthread %u [%s, %s]:\n", thread->rec->tid, thread->wait.reason, age);
+		if (opts->kernel_stacks)
+			print_kernel_frames(out, report, thread);
+		if (thread->stack)
+			print_user_frames(out, thread);
+		else
+			fputs("\t(no user stack: parked less than --min-park)\n", out);
+	}
+}
+
+static void dump_groups(FILE *out, const struct report *report)
+{
+	fprintf(out, "thread profile: total %zu\n", report->parked_count);
+	for (size_t g = 0; g < report->group_count; g++) {
+		const struct group *group = &report->groups[g];
+		const struct thread_info *example = group->members[0];
+		const struct proc_summary *proc = report__proc(report, group->pid);
+
+		fprintf(out, "%zu @", group->count);
+		for (int i = 0; example->stack && i < example->stack->depth; i++)
+			fprintf(out, " 0x%llx", example->stack->frames[i].pc);
+		fprintf(out, "\n# labels: {\"pid\":\"%d\", \"comm\":", group->pid);
+		format__json_string(out, proc->comm);
+		fprintf(out, ", \"reason\":\"%s\", \"timeout\":\"%s\"}\n", group->reason,
+			timeout_name(group->has_timeout));
+		for (int i = 0; example->stack && i < example->stack->depth; i++) {
+			const struct symbol *symbol = example->symbols[i];
+			__u64 pc = example->stack->frames[i].pc;
+
+			if (!symbol || !symbol->frame_count) {
+				fprintf(out, "#\t0x%llx\t%s+0x%llx\n", pc,
+					symbol && symbol->module ? symbol->module : "?",
+					symbol ? symbol->module_offset : pc);
+				continue;
+			}
+			for (int j = 0; j < symbol->frame_count; j++) {
+				const struct symbol_frame *frame = &symbol->frames[j];
+
+				fprintf(out, "#\t0x%llx\t%s+0x%llx\t", pc,
+					frame->function ? frame->function : "??", frame->function_offset);
+				if (frame->file)
+					fprintf(out, "%s:%d\n", frame->file, frame->line);
+				else
+					fprintf(out, "%s\n", symbol->module);
+			}
+		}
+		fputc('\n', out);
+	}
+}
+
+void dump__text(FILE *out, const struct report *report, const struct dump_opts *opts)
+{
+	if (opts->debug == 1) {
+		dump_groups(out, report);
+		return;
+	}
+	print_summary(out, report);
+	dump_threads(out, report, opts);
+}
+
+static void json_frames(FILE *out, const struct thread_info *thread)
+{
+	bool first = true;
+
+	fputs("[", out);
+	for (int i = 0; thread->stack && i < thread->stack->depth; i++) {
+		const struct symbol *symbol = thread->symbols[i];
+		__u64 pc = thread->stack->frames[i].pc;
+		int frames = symbol && symbol->frame_count ? symbol->frame_count : 1;
+
+		for (int j = 0; j < frames; j++) {
+			const struct symbol_frame *frame = symbol && symbol->frame_count ?
+								   &symbol->frames[j] : NULL;
+
+			fprintf(out, "%s{\"address\":\"0x%llx\"", first ? "" : ",", pc);
+			first = false;
+			if (frame && frame->function) {
+				fputs(",\"function\":", out);
+				format__json_string(out, frame->function);
+			}
+			if (frame && frame->file) {
+				fputs(",\"file\":", out);
+				format__json_string(out, frame->file);
+				fprintf(out, ",\"line\":%d", frame->line);
+			}
+			if (symbol && symbol->module) {
+				fputs(",\"module\":", out);
+				format__json_string(out, symbol->module);
+			}
+			fprintf(out, ",\"offset\":\"0x%llx\",\"inlined\":%s}",
+				symbol ? symbol->module_offset : pc,
+				frame && frame->inlined ? "true" : "false");
+		}
+	}
+	fputs("]", out);
+}
+
+static void json_kernel_frames(FILE *out, const struct report *report,
+			       const struct thread_info *thread)
+{
+	fputs("[", out);
+	for (int i = 0; i < thread->kstack_depth; i++) {
+		__u64 offset = 0;
+		const char *name = ksyms__map_addr(report->ksyms, thread->kstack[i], &offset);
+
+		fprintf(out, "%s{\"address\":\"0x%llx\"", i ? "," : "", thread->kstack[i]);
+		if (name) {
+			fputs(",\"function\":", out);
+			format__json_string(out, name);
+			fprintf(out, ",\"offset\":\"0x%llx\"", offset);
+		}
+		fputs("}", out);
+	}
+	fputs("]", out);
+}
+
+static void json_thread(FILE *out, const struct report *report, const struct thread_info *thread,
+			const struct dump_opts *opts)
+{
+	const struct task_record *rec = thread->rec;
+
+	fprintf(out, "{\"tid\":%u,\"pid\":%u,\"comm\":", rec->tid, rec->tgid);
+	format__json_string(out, rec->comm);
+	fprintf(out, ",\"state\":\"%s\",\"parked\":%s", thread->state,
+		thread->parked ? "true" : "false");
+	if (thread->parked) {
+		fputs(",\"reason\":", out);
+		format__json_string(out, thread->wait.reason);
+		fprintf(out, ",\"timeout\":\"%s\",\"syscall\":", timeout_name(thread->wait.has_timeout));
+		format__json_string(out, thread->wait.syscall);
+		fprintf(out, ",\"park_ns\":%llu,\"park_start_estimated\":%s,\"frames\":",
+			thread->park_ns, rec->flags & TASK_REC_ESTIMATED ? "true" : "false");
+		json_frames(out, thread);
+	} else {
+		fputs(",\"reason\":null,\"frames\":[]", out);
+	}
+	if (opts->kernel_stacks) {
+		fputs(",\"kernel_frames\":", out);
+		json_kernel_frames(out, report, thread);
+	}
+	fputs("}", out);
+}
+
+void dump__json(FILE *out, const struct report *report, const struct dump_opts *opts)
+{
+	fprintf(out, "{\"version\":\"%s\",\"time_unix_ns\":%llu,\"threads_total\":%zu,"
+		     "\"parked_total\":%zu,\"states\":{",
+		PARKWATCH_VERSION, report->time_unix_ns, report->thread_count, report->parked_count);
+	for (int s = 0; s < REPORT_STATE_COUNT; s++)
+		fprintf(out, "%s\"%s\":%zu", s ? "," : "", report_state_names[s], report->state_counts[s]);
+	fputs("},\"processes\":[", out);
+	for (size_t i = 0; i < report->proc_count; i++) {
+		const struct proc_summary *proc = &report->procs[i];
+
+		fprintf(out, "%s{\"pid\":%d,\"comm\":", i ? "," : "", proc->pid);
+		format__json_string(out, proc->comm);
+		fprintf(out, ",\"threads\":%zu,\"parked\":%zu}", proc->threads, proc->parked);
+	}
+	fputs("],\"exited\":[", out);
+	for (size_t i = 0; i < opts->exited_count; i++)
+		fprintf(out, "%s%d", i ? "," : "", opts->exited_pids[i]);
+	fputs("],\"threads\":[", out);
+	for (size_t i = 0; i < report->thread_count; i++) {
+		if (i)
+			fputc(',', out);
+		json_thread(out, report, &report->threads[i], opts);
+	}
+	fputs("],\"groups\":[", out);
+	for (size_t g = 0; g < report->group_count; g++) {
+		const struct group *group = &report->groups[g];
+
+		fprintf(out, "%s{\"pid\":%d,\"reason\":", g ? "," : "", group->pid);
+		format__json_string(out, group->reason);
+		fprintf(out, ",\"timeout\":\"%s\",\"count\":%zu,\"oldest_park_ns\":%llu,\"tids\":[",
+			timeout_name(group->has_timeout), group->count, group->oldest_park_ns);
+		for (size_t m = 0; m < group->count; m++)
+			fprintf(out, "%s%u", m ? "," : "", group->members[m]->rec->tid);
+		fputs("],\"frames\":", out);
+		json_frames(out, group->members[0]);
+		fputs("}", out);
+	}
+	fputs("]}\n", out);
+}

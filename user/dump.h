@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Text and JSON exporters of a report.  The text follows Go's goroutine
+ * dumps: debug=2 one entry per thread in the traceback shape, debug=1 one
+ * block per group with counts and pcs.
+ */
+#ifndef PARKWATCH_DUMP_H
+#define PARKWATCH_DUMP_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "report.h"
+
+struct dump_opts {
+	int debug;                  /* 1 or 2 */
+	bool kernel_stacks;
+	const pid_t *exited_pids;   /* watched processes that exited */
+	size_t exited_count;
+};
+
+void dump__text(FILE *out, const struct report *report, const struct dump_opts *opts);
+/* One JSON document on one line. */
+void dump__json(FILE *out, const struct report *report, const struct dump_opts *opts);
+
+#endif /* PARKWATCH_DUMP_H */

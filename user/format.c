@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Durations, ages and JSON strings (format.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "format.h"
+
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC 1000000000ULL
+
+int format__parse_duration(const char *text, __u64 *ns)
+{
+	static const struct {
+		const char *suffix;
+		double ns;
+	} units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+		{ "", 1e9 },
+	};
+	char *end;
+	double value;
+
+	if (!text || !*text)
+		return -EINVAL;
+	errno = 0;
+	value = strtod(text, &end);
+	if (errno || end == text || !isfinite(value) || value < 0 || *text == '-' || *text == '+')
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(end, units[i].suffix)) {
+			double total = value * units[i].ns;
+
+			if (total > 1e18) /* about 31 years: past this the caller's arithmetic overflows */
+				return -EINVAL;
+			*ns = (__u64)total;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void format__age(__u64 ns, char *buf, size_t size)
+{
+	__u64 seconds = ns / NSEC_PER_SEC;
+
+	if (seconds >= 60)
+		snprintf(buf, size, "%llu minutes", seconds / 60);
+	else if (seconds >= 1)
+		snprintf(buf, size, "%llu second%s", seconds, seconds == 1 ? "" : "s");
+	else
+		snprintf(buf, size, "%llu ms", ns / NSEC_PER_MSEC);
+}
+
+void format__age_short(__u64 ns, char *buf, size_t size)
+{
+	__u64 seconds = ns / NSEC_PER_SEC;
+
+	if (seconds >= 3600)
+		snprintf(buf, size, "%lluh%02llum", seconds / 3600, seconds / 60 % 60);
+	else if (seconds >= 60)
+		snprintf(buf, size, "%llum%02llus", seconds / 60, seconds % 60);
+	else if (seconds >= 1)
+		snprintf(buf, size, "%.1fs", (double)ns / NSEC_PER_SEC);
+	else
+		snprintf(buf, size, "%llums", ns / NSEC_PER_MSEC);
+}
+
+void format__json_string(FILE *out, const char *text)
+{
+	if (!text) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		switch (*c) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		default:
+			if (*c < 0x20)
+				fprintf(out, "\\u%04x", *c);
+			else
+				fputc(*c, out);
+		}
+	}
+	fputc('"', out);
+}

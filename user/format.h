@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/* Small text conversions shared by the CLI and the exporters. */
+#ifndef PARKWATCH_FORMAT_H
+#define PARKWATCH_FORMAT_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+/* "500ms", "2s", "1.5m", "1h", or a bare number of seconds.  0 or -EINVAL. */
+int format__parse_duration(const char *text, __u64 *ns);
+/* How long a thread has waited, the way Go's dumps say it: "5 minutes";
+ * under a minute, "12 seconds" or "340 ms". */
+void format__age(__u64 ns, char *buf, size_t size);
+/* Compact age for tables: "340ms", "12.3s", "5m07s", "2h13m". */
+void format__age_short(__u64 ns, char *buf, size_t size);
+/* A JSON string literal, quoted and escaped; NULL prints null. */
+void format__json_string(FILE *out, const char *text);
+
+#endif /* PARKWATCH_FORMAT_H */

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Live table of parked groups (live.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "format.h"
+#include "live.h"
+#include "u64map.h"
+
+struct live {
+	struct u64map first_count;  /* group signature -> count when first seen + 1 */
+	bool started;
+};
+
+struct live *live__new(void)
+{
+	return calloc(1, sizeof(struct live));
+}
+
+void live__free(struct live *live)
+{
+	if (!live)
+		return;
+	u64map__clear(&live->first_count);
+	free(live);
+}
+
+/* Groups present in the first picture start from their count then; groups
+ * that appear later start from zero. */
+static long change_since_start(struct live *live, const struct group *group)
+{
+	uintptr_t first = (uintptr_t)u64map__get(&live->first_count, group->signature);
+
+	if (!first) {
+		first = (live->started ? 0 : group->count) + 1;
+		u64map__put(&live->first_count, group->signature, (void *)first);
+	}
+	return (long)group->count - (long)(first - 1);
+}
+
+static void where(const struct group *group, char *buf, size_t size)
+{
+	const struct symbol_frame *frame = report__app_frame(group->members[0]);
+	const char *base;
+
+	if (!frame) {
+		snprintf(buf, size, "%s", group->members[0]->stack ? "(system libraries only)" :
+								      "(no stack yet)");
+		return;
+	}
+	if (!frame->file) {
+		snprintf(buf, size, "%s", frame->function ? frame->function : "??");
+		return;
+	}
+	base = strrchr(frame->file, '/');
+	snprintf(buf, size, "%s (%s:%d)", frame->function ? frame->function : "??",
+		 base ? base + 1 : frame->file, frame->line);
+}
+
+void live__render(struct live *live, FILE *out, const struct report *report, __u64 elapsed_ns,
+		  bool ansi, int rows)
+{
+	char elapsed[32], oldest[32], place[160], change[24];
+	size_t shown = 0;
+
+	if (ansi)
+		fputs("\033[H\033[2J", out);
+	format__age_short(elapsed_ns, elapsed, sizeof(elapsed));
+	fprintf(out, "parkwatch %s  %s  %zu threads in %zu process%s:", PARKWATCH_VERSION, elapsed,
+		report->thread_count, report->proc_count, report->proc_count == 1 ? "" : "es");
+	for (int s = 0; s < REPORT_STATE_COUNT; s++)
+		if (report->state_counts[s])
+			fprintf(out, " %s %zu", report_state_names[s], report->state_counts[s]);
+	fprintf(out, "%s\n\n", ansi ? "   (q quits)" : "");
+	fprintf(out, "%7s %7s %8s %-18s %-7s %8s  %s\n", "COUNT", "CHANGE", "PID", "REASON",
+		"TIMEOUT", "OLDEST", "WHERE");
+	for (size_t g = 0; g < report->group_count; g++) {
+		const struct group *group = &report->groups[g];
+		long delta = change_since_start(live, group);
+
+		if (rows && shown >= (size_t)rows)
+			continue; /* still counted for the change column */
+		format__age_short(group->oldest_park_ns, oldest, sizeof(oldest));
+		where(group, place, sizeof(place));
+		snprintf(change, sizeof(change), delta ? "%+ld" : "0", delta);
+		fprintf(out, "%7zu %7s %8d %-18s %-7s %8s  %s\n", group->count, change, group->pid,
+			group->reason, group->has_timeout ? "finite" : "none", oldest, place);
+		shown++;
+	}
+	if (shown < report->group_count)
+		fprintf(out, "... %zu more groups\n", report->group_count - shown);
+	live->started = true;
+	fflush(out);
+}

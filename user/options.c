@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* argp option parsing (options.h). */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "format.h"
+#include "options.h"
+
+const char *argp_program_version = "parkwatch " PARKWATCH_VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const char doc[] =
+	"parkwatch -- find threads that are parked (off CPU, not runnable), why and since when.\v"
+	"Without -p every process is watched.  With a terminal on stdout parkwatch shows a live "
+	"table of parked groups that refreshes every --interval; q or Ctrl-C prints the full dump "
+	"and exits.  Otherwise it prints one snapshot per interval.\n\n"
+	"Examples:\n"
+	"  sudo parkwatch -p 1234                 live view of one process\n"
+	"  sudo parkwatch -p 1234 --dump          every thread, Go goroutine-dump style\n"
+	"  sudo parkwatch -p 1234 --dump --debug 1   grouped by stack, with counts\n"
+	"  sudo parkwatch --format json --duration 10s   JSON lines, whole machine\n\n"
+	"Durations take ns, us, ms, s, m or h (a bare number is seconds).\n\n"
+	"Exit status: 0 ok, 1 runtime error, 2 usage error, 3 no such process, 4 permission "
+	"denied, 5 kernel unsupported or BPF load failure, 6 every watched process exited.";
+
+enum {
+	OPT_DUMP = 0x100,
+	OPT_DEBUG,
+	OPT_FORMAT,
+	OPT_INTERVAL,
+	OPT_DURATION,
+	OPT_MIN_PARK,
+	OPT_KERNEL_STACKS,
+	OPT_CGROUP,
+};
+
+static const struct argp_option option_list[] = {
+	{ "pid", 'p', "PID", 0, "Watch this process (repeatable; default: every process)", 0 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "Only threads in this cgroup v2 directory", 0 },
+	{ "dump", OPT_DUMP, NULL, 0, "Print one snapshot and exit", 1 },
+	{ "debug", OPT_DEBUG, "1|2", 0,
+	  "Dump detail: 2 (default) every thread with its stack, 1 groups with counts", 1 },
+	{ "format", OPT_FORMAT, "text|json", 0, "Output format (default text)", 1 },
+	{ "interval", OPT_INTERVAL, "D", 0, "Refresh interval of the live view (default 2s)", 2 },
+	{ "duration", OPT_DURATION, "D", 0, "Stop after this long (default: until interrupted)", 2 },
+	{ "min-park", OPT_MIN_PARK, "D", 0,
+	  "Capture user stacks of threads parked at least this long (default 1s; 0 for all)", 2 },
+	{ "kernel-stacks", OPT_KERNEL_STACKS, NULL, 0, "Show kernel stacks too", 2 },
+	{ 0 },
+};
+
+static int parse_duration_arg(struct argp_state *state, const char *name, const char *arg,
+			      __u64 *ns)
+{
+	if (format__parse_duration(arg, ns) == 0)
+		return 0;
+	argp_failure(state, EXIT_USAGE, 0, "invalid %s '%s' (use e.g. 500ms, 2s, 1m)", name, arg);
+	return EINVAL;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct env *env = state->input;
+	char *end;
+	long value;
+
+	switch (key) {
+	case 'p':
+		errno = 0;
+		value = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || value <= 0 || value > INT_MAX) {
+			argp_failure(state, EXIT_USAGE, 0, "invalid pid '%s' (a positive number)", arg);
+			return EINVAL;
+		}
+		if (env->pid_count == PARK_MAX_WATCHED) {
+			argp_failure(state, EXIT_USAGE, 0, "too many -p (at most %d)", PARK_MAX_WATCHED);
+			return EINVAL;
+		}
+		env->pids[env->pid_count++] = (pid_t)value;
+		return 0;
+	case OPT_CGROUP:
+		env->cgroup_path = arg;
+		return 0;
+	case OPT_DUMP:
+		env->dump = true;
+		return 0;
+	case OPT_DEBUG:
+		if (strcmp(arg, "1") && strcmp(arg, "2")) {
+			argp_failure(state, EXIT_USAGE, 0, "invalid --debug '%s' (1 or 2)", arg);
+			return EINVAL;
+		}
+		env->debug = arg[0] - '0';
+		return 0;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text")) {
+			env->format = FORMAT_TEXT;
+		} else if (!strcmp(arg, "json")) {
+			env->format = FORMAT_JSON;
+		} else {
+			argp_failure(state, EXIT_USAGE, 0, "invalid --format '%s' (text or json)", arg);
+			return EINVAL;
+		}
+		return 0;
+	case OPT_INTERVAL:
+		if (parse_duration_arg(state, "--interval", arg, &env->interval_ns))
+			return EINVAL;
+		if (env->interval_ns < 10000000ULL) {
+			argp_failure(state, EXIT_USAGE, 0, "--interval %s is too short (at least 10ms)", arg);
+			return EINVAL;
+		}
+		return 0;
+	case OPT_DURATION:
+		return parse_duration_arg(state, "--duration", arg, &env->duration_ns);
+	case OPT_MIN_PARK:
+		return parse_duration_arg(state, "--min-park", arg, &env->min_park_ns);
+	case OPT_KERNEL_STACKS:
+		env->kernel_stacks = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_failure(state, EXIT_USAGE, 0, "unexpected argument '%s' (use -p PID)", arg);
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+int options__parse(int argc, char **argv, struct env *env, unsigned int argp_flags)
+{
+	static const struct argp argp = { option_list, parse_opt, NULL, doc, NULL, NULL, NULL };
+
+	memset(env, 0, sizeof(*env));
+	env->debug = 2;
+	env->format = FORMAT_TEXT;
+	env->interval_ns = 2000000000ULL;
+	env->min_park_ns = 1000000000ULL;
+	argp_err_exit_status = EXIT_USAGE;
+	return argp_parse(&argp, argc, argv, argp_flags, NULL, env);
+}

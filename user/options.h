@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/* Command-line options and exit codes: the CLI's one global state. */
+#ifndef PARKWATCH_OPTIONS_H
+#define PARKWATCH_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "park.h"
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAILURE_OTHER = 1,     /* a runtime error not listed below */
+	EXIT_USAGE = 2,             /* bad option or argument */
+	EXIT_NO_PROCESS = 3,        /* a -p PID that does not exist */
+	EXIT_PERMISSION = 4,        /* not root / missing capabilities */
+	EXIT_UNSUPPORTED = 5,       /* no BTF, or BPF failed to load or attach */
+	EXIT_ALL_EXITED = 6,        /* every watched process exited before the end */
+};
+
+enum output_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+};
+
+struct env {
+	pid_t pids[PARK_MAX_WATCHED];
+	size_t pid_count;
+	bool dump;
+	int debug;                  /* 1 or 2 */
+	enum output_format format;
+	__u64 interval_ns;
+	__u64 duration_ns;          /* 0: until interrupted */
+	__u64 min_park_ns;
+	bool kernel_stacks;
+	const char *cgroup_path;
+};
+
+/*
+ * Parses argv into env (defaults first).  argp_flags are argp_parse's flags:
+ * 0 from the CLI (argp prints and exits on --help and errors), ARGP_NO_EXIT
+ * | ARGP_NO_ERRS from tests.  Returns 0 or an errno value.
+ */
+int options__parse(int argc, char **argv, struct env *env, unsigned int argp_flags);
+
+#endif /* PARKWATCH_OPTIONS_H */

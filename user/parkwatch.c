@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * The parkwatch CLI: parse options, check the targets and the kernel, load
+ * the BPF side, then either print one snapshot (--dump) or refresh a live
+ * view until the duration ends, the user quits or a signal arrives, and
+ * print what was collected on the way out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include "dump.h"
+#include "live.h"
+#include "options.h"
+#include "report.h"
+#include "tracker.h"
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+#define CAP_PERFMON_BIT 38
+#define CAP_BPF_BIT 39
+
+static struct env env;
+
+struct session {
+	struct tracker *tracker;
+	struct procs *procs;
+	struct ksyms *ksyms;
+	struct live *live;
+	struct dump_opts dump_opts;
+	pid_t exited[PARK_MAX_WATCHED];
+	size_t exited_count;
+	int signal_fd;
+	bool tty_out;
+	bool keys;                  /* 'q' is read from a terminal on stdin */
+	struct termios saved_termios;
+};
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+}
+
+static bool has_bpf_capabilities(void)
+{
+	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+
+	if (syscall(SYS_capget, &header, data))
+		return false;
+	return (data[1].effective & (1u << (CAP_BPF_BIT - 32))) &&
+	       (data[1].effective & (1u << (CAP_PERFMON_BIT - 32)));
+}
+
+/* 'R', 'S', 'Z', ... from /proc/PID/stat; 0 when the process is gone. */
+static char process_state(pid_t pid, pid_t *tgid)
+{
+	char path[64], buf[512];
+	const char *tgid_line;
+	char state = 0;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len > 0) {
+		buf[len] = '\0';
+		/* comm may hold spaces and parentheses: the state follows the last ')' */
+		const char *close_paren = strrchr(buf, ')');
+
+		if (close_paren && close_paren[1] == ' ')
+			state = close_paren[2];
+	}
+	if (!tgid)
+		return state;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return state;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len > 0) {
+		buf[len] = '\0';
+		tgid_line = strstr(buf, "\nTgid:");
+		if (tgid_line)
+			*tgid = (pid_t)atoi(tgid_line + 6);
+	}
+	return state;
+}
+
+static int check_targets(void)
+{
+	for (size_t i = 0; i < env.pid_count; i++) {
+		pid_t tgid = env.pids[i];
+		char state = process_state(env.pids[i], &tgid);
+
+		if (!state || state == 'Z' || state == 'X') {
+			fprintf(stderr, "parkwatch: no process with pid %d (check the pid with ps)\n",
+				env.pids[i]);
+			return EXIT_NO_PROCESS;
+		}
+		if (tgid != env.pids[i]) {
+			fprintf(stderr, "parkwatch: %d is a thread of process %d; watching %d\n",
+				env.pids[i], tgid, tgid);
+			env.pids[i] = tgid;
+		}
+	}
+	return EXIT_OK;
+}
+
+static int cgroup_id_of(const char *path, __u64 *id)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (statfs(path, &fs) || stat(path, &st)) {
+		fprintf(stderr, "parkwatch: cgroup %s: %s (give a directory under /sys/fs/cgroup)\n",
+			path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (fs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "parkwatch: cgroup %s: not a cgroup v2 directory\n", path);
+		return EXIT_USAGE;
+	}
+	*id = st.st_ino; /* a cgroup v2 id is its directory's inode number */
+	return EXIT_OK;
+}
+
+static int open_tracker(struct session *session)
+{
+	struct tracker_opts opts = {
+		.pids = env.pids,
+		.pid_count = env.pid_count,
+		.min_park_ns = env.min_park_ns,
+		.kernel_stacks = env.kernel_stacks,
+	};
+	char reason[640];
+	int err, code;
+
+	if (access(BTF_PATH, R_OK)) {
+		fprintf(stderr, "parkwatch: no kernel BTF at %s (needs a kernel built with "
+				"CONFIG_DEBUG_INFO_BTF=y)\n", BTF_PATH);
+		return EXIT_UNSUPPORTED;
+	}
+	if (geteuid() != 0 && !has_bpf_capabilities()) {
+		fprintf(stderr, "parkwatch: permission denied: loading BPF needs root or CAP_BPF, "
+				"CAP_PERFMON and CAP_SYS_PTRACE (run with sudo)\n");
+		return EXIT_PERMISSION;
+	}
+	if (env.cgroup_path && (code = cgroup_id_of(env.cgroup_path, &opts.cgroup_id)))
+		return code;
+	err = tracker__open(&opts, &session->tracker, reason, sizeof(reason));
+	if (err == -EPERM || err == -EACCES) {
+		fprintf(stderr, "parkwatch: %s (run as root)\n", reason);
+		return EXIT_PERMISSION;
+	}
+	if (err) {
+		fprintf(stderr, "parkwatch: %s (needs Linux 6.1+ with BTF, tp_btf and sleepable task "
+				"iterators)\n", reason);
+		return EXIT_UNSUPPORTED;
+	}
+	if (env.kernel_stacks && (err = ksyms__load("/proc/kallsyms", &session->ksyms)))
+		fprintf(stderr, "parkwatch: /proc/kallsyms: %s; kernel frames stay unnamed\n",
+			strerror(-err));
+	return EXIT_OK;
+}
+
+static int collect(struct session *session, struct report **out)
+{
+	struct snapshot *snap;
+	int err = snapshot__collect(session->tracker, &snap);
+
+	if (!err)
+		err = report__build(snap, session->procs, session->ksyms, out);
+	if (err)
+		fprintf(stderr, "parkwatch: taking a snapshot: %s\n", strerror(-err));
+	return err;
+}
+
+static void print_final(struct session *session, const struct report *report)
+{
+	if (env.format == FORMAT_JSON)
+		dump__json(stdout, report, &session->dump_opts);
+	else
+		dump__text(stdout, report, &session->dump_opts);
+	fflush(stdout);
+}
+
+/* Notes watched processes that exited; returns how many are still alive. */
+static size_t check_exits(struct session *session)
+{
+	size_t alive = 0;
+
+	for (size_t i = 0; i < env.pid_count; i++) {
+		pid_t pid = env.pids[i];
+		char state;
+		bool known = false;
+
+		for (size_t e = 0; e < session->exited_count; e++)
+			known |= session->exited[e] == pid;
+		if (known)
+			continue;
+		state = process_state(pid, NULL);
+		if (state && state != 'Z' && state != 'X') {
+			alive++;
+			continue;
+		}
+		session->exited[session->exited_count++] = pid;
+		tracker__unwatch(session->tracker, pid);
+		fprintf(stderr, "parkwatch: process %d exited\n", pid);
+	}
+	session->dump_opts.exited_pids = session->exited;
+	session->dump_opts.exited_count = session->exited_count;
+	return alive;
+}
+
+static void restore_terminal(struct session *session)
+{
+	if (session->keys)
+		tcsetattr(STDIN_FILENO, TCSANOW, &session->saved_termios);
+	session->keys = false;
+}
+
+static void setup_keys(struct session *session)
+{
+	struct termios raw;
+
+	if (!session->tty_out || !isatty(STDIN_FILENO) ||
+	    tcgetattr(STDIN_FILENO, &session->saved_termios))
+		return;
+	raw = session->saved_termios;
+	raw.c_lflag &= ~(ICANON | ECHO);
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	session->keys = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+}
+
+static int terminal_rows(void)
+{
+	struct winsize size;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) || size.ws_row < 8)
+		return 20;
+	return size.ws_row - 6;
+}
+
+/* Waits until the next refresh; false when the user or a signal asked to stop. */
+static bool wait_interval(struct session *session, __u64 deadline_ns)
+{
+	struct pollfd fds[2] = {
+		{ .fd = session->signal_fd, .events = POLLIN },
+		{ .fd = session->keys ? STDIN_FILENO : -1, .events = POLLIN },
+	};
+
+	for (;;) {
+		__u64 now = monotonic_ns();
+		int timeout_ms;
+
+		if (now >= deadline_ns)
+			return true;
+		timeout_ms = (int)((deadline_ns - now + 999999) / 1000000);
+		if (poll(fds, 2, timeout_ms) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (fds[0].revents)
+			return false;
+		if (fds[1].revents) {
+			char key = 0;
+
+			if (read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
+				return false;
+		}
+	}
+}
+
+static int run_live(struct session *session)
+{
+	__u64 start_ns = monotonic_ns(), next_ns = start_ns;
+	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
+	struct report *report = NULL;
+	bool all_exited = false;
+
+	setup_keys(session);
+	for (;;) {
+		struct report *fresh;
+		__u64 now;
+
+		if (collect(session, &fresh) == 0) {
+			report__free(report);
+			report = fresh;
+		}
+		if (env.pid_count && !check_exits(session)) {
+			all_exited = true;
+			break;
+		}
+		now = monotonic_ns();
+		if (report && now < end_ns) {
+			if (env.format == FORMAT_JSON)
+				dump__json(stdout, report, &session->dump_opts);
+			else
+				live__render(session->live, stdout, report, now - start_ns, session->keys,
+					     session->tty_out ? terminal_rows() : 0);
+			fflush(stdout);
+		}
+		next_ns += env.interval_ns;
+		if (next_ns > end_ns)
+			next_ns = end_ns;
+		if (now >= end_ns || !wait_interval(session, next_ns))
+			break;
+	}
+	restore_terminal(session);
+	/* the last word: a fresh picture, or the last one if the targets are gone */
+	if (!all_exited) {
+		struct report *fresh;
+
+		if (collect(session, &fresh) == 0) {
+			report__free(report);
+			report = fresh;
+		}
+	}
+	if (report) {
+		if (session->tty_out && env.format == FORMAT_TEXT)
+			fputs("\n", stdout);
+		print_final(session, report);
+	}
+	report__free(report);
+	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
+}
+
+static int setup_signals(struct session *session)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	session->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	signal(SIGPIPE, SIG_IGN);
+	return session->signal_fd < 0 ? -errno : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct session session = { .signal_fd = -1 };
+	int code;
+
+	if (options__parse(argc, argv, &env, 0))
+		return EXIT_USAGE;
+	session.dump_opts.debug = env.debug;
+	session.dump_opts.kernel_stacks = env.kernel_stacks;
+	session.tty_out = isatty(STDOUT_FILENO);
+
+	code = check_targets();
+	if (code)
+		return code;
+	if (setup_signals(&session)) {
+		fprintf(stderr, "parkwatch: signal setup: %s\n", strerror(errno));
+		return EXIT_FAILURE_OTHER;
+	}
+	code = open_tracker(&session);
+	if (code)
+		goto cleanup;
+	session.procs = procs__new();
+	session.live = live__new();
+	if (!session.procs || !session.live) {
+		fprintf(stderr, "parkwatch: out of memory\n");
+		code = EXIT_FAILURE_OTHER;
+		goto cleanup;
+	}
+
+	if (env.dump) {
+		struct report *report;
+
+		if (collect(&session, &report)) {
+			code = EXIT_FAILURE_OTHER;
+			goto cleanup;
+		}
+		if (env.pid_count && !report->proc_count) {
+			fprintf(stderr, "parkwatch: the watched process%s exited\n",
+				env.pid_count > 1 ? "es" : "");
+			code = EXIT_ALL_EXITED;
+		}
+		print_final(&session, report);
+		report__free(report);
+	} else {
+		code = run_live(&session);
+	}
+	if (!code && (ferror(stdout) || fflush(stdout))) {
+		fprintf(stderr, "parkwatch: writing output: %s\n", strerror(errno));
+		code = EXIT_FAILURE_OTHER;
+	}
+
+cleanup:
+	restore_terminal(&session);
+	live__free(session.live);
+	procs__free(session.procs);
+	ksyms__free(session.ksyms);
+	tracker__free(session.tracker);
+	if (session.signal_fd >= 0)
+		close(session.signal_fd);
+	return code;
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Process cache and libdwfl sessions (procs.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "procs.h"
+#include "symbolize.h"
+#include "unwind.h"
+
+struct procs {
+	struct u64map by_pid;
+	unsigned int generation;
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+struct procs *procs__new(void)
+{
+	return calloc(1, sizeof(struct procs));
+}
+
+static bool drop_symbol(__u64 key, void *value, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	symbol__free(value);
+	return false;
+}
+
+static bool drop_stack(__u64 key, void *value, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	free(value);
+	return false;
+}
+
+static void proc_reset_dwfl(struct proc *proc)
+{
+	u64map__filter(&proc->symbols, drop_symbol, NULL);
+	if (proc->dwfl)
+		dwfl_end(proc->dwfl);
+	proc->dwfl = NULL;
+}
+
+static void proc_free(struct proc *proc)
+{
+	proc_reset_dwfl(proc);
+	u64map__clear(&proc->symbols);
+	u64map__filter(&proc->stacks, drop_stack, NULL);
+	u64map__clear(&proc->stacks);
+	if (proc->mem_fd >= 0)
+		close(proc->mem_fd);
+	free(proc);
+}
+
+static bool drop_proc(__u64 key, void *value, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	proc_free(value);
+	return false;
+}
+
+void procs__free(struct procs *procs)
+{
+	if (!procs)
+		return;
+	u64map__filter(&procs->by_pid, drop_proc, NULL);
+	u64map__clear(&procs->by_pid);
+	free(procs);
+}
+
+void procs__begin(struct procs *procs)
+{
+	procs->generation++;
+}
+
+static bool keep_if_seen(__u64 key, void *value, void *ctx)
+{
+	struct proc *proc = value;
+	struct procs *procs = ctx;
+
+	(void)key;
+	if (proc->seen_generation == procs->generation) {
+		unwind__prune(proc);
+		return true;
+	}
+	proc_free(proc);
+	return false;
+}
+
+void procs__end(struct procs *procs)
+{
+	u64map__filter(&procs->by_pid, keep_if_seen, procs);
+}
+
+struct proc *procs__get(struct procs *procs, pid_t pid)
+{
+	struct proc *proc = u64map__get(&procs->by_pid, (__u64)pid);
+
+	if (!proc) {
+		proc = calloc(1, sizeof(*proc));
+		if (!proc)
+			return NULL;
+		proc->pid = pid;
+		proc->mem_fd = -1;
+		if (u64map__put(&procs->by_pid, (__u64)pid, proc)) {
+			free(proc);
+			return NULL;
+		}
+	}
+	proc->seen_generation = procs->generation;
+	return proc;
+}
+
+static __u64 maps_hash(pid_t pid)
+{
+	char path[64], buf[8192];
+	__u64 hash = 1;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		hash = hash_bytes(buf, n, hash);
+	close(fd);
+	return hash;
+}
+
+Dwfl *proc__dwfl(struct proc *proc)
+{
+	__u64 hash;
+
+	if (proc->dwfl_failed)
+		return NULL;
+	/* never rebuild mid-snapshot: the report holds symbols of this session */
+	if (proc->dwfl && proc->maps_checked_generation == proc->seen_generation)
+		return proc->dwfl;
+	proc->maps_checked_generation = proc->seen_generation;
+	hash = maps_hash(proc->pid);
+	if (!hash) {
+		proc->dwfl_failed = true;
+		return NULL;
+	}
+	if (proc->dwfl && hash == proc->maps_hash)
+		return proc->dwfl;
+	/* mappings changed (dlopen, exec): symbols and stacks may be stale */
+	proc_reset_dwfl(proc);
+	proc->dwfl = dwfl_begin(&proc_callbacks);
+	if (!proc->dwfl)
+		goto fail;
+	dwfl_report_begin(proc->dwfl);
+	if (dwfl_linux_proc_report(proc->dwfl, proc->pid) != 0 ||
+	    dwfl_report_end(proc->dwfl, NULL, NULL) != 0)
+		goto fail;
+	if (unwind__attach(proc) != 0)
+		goto fail;
+	proc->maps_hash = hash;
+	return proc->dwfl;
+fail:
+	proc_reset_dwfl(proc);
+	proc->dwfl_failed = true;
+	return NULL;
+}
+
+bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word)
+{
+	char path[64];
+
+	if (proc->mem_fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", proc->pid);
+		proc->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (proc->mem_fd < 0)
+			return false;
+	}
+	return pread(proc->mem_fd, word, sizeof(*word), (off_t)addr) == sizeof(*word);
+}

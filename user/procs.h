@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Per-process state kept across snapshots: the libdwfl session over the
+ * process's mappings (modules, CFI and debug info are loaded once), the
+ * symbol cache and the unwound stacks of threads still in the same park.
+ */
+#ifndef PARKWATCH_PROCS_H
+#define PARKWATCH_PROCS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <elfutils/libdwfl.h>
+#include "park.h"
+#include "snapshot.h"
+#include "u64map.h"
+
+struct proc {
+	pid_t pid;
+	Dwfl *dwfl;                 /* NULL until a stack needs it */
+	bool dwfl_failed;           /* don't retry a process whose maps can't be read */
+	__u64 maps_hash;            /* /proc/PID/maps when dwfl was built */
+	unsigned int maps_checked_generation; /* maps are re-read once per snapshot */
+	int mem_fd;                 /* /proc/PID/mem, -1 until needed */
+	struct u64map symbols;      /* lookup pc -> struct symbol * */
+	struct u64map stacks;       /* tid -> struct stack * for the current park */
+	const struct thread_sample *unwinding; /* the thread Dwfl's callbacks serve */
+	unsigned int seen_generation;
+};
+
+struct procs;
+
+struct procs *procs__new(void);
+void procs__free(struct procs *procs);
+/* Starts a snapshot: processes not touched until procs__end are dropped. */
+void procs__begin(struct procs *procs);
+void procs__end(struct procs *procs);
+/* The process's entry, created on first use; NULL only when out of memory. */
+struct proc *procs__get(struct procs *procs, pid_t pid);
+/* The process's Dwfl session, (re)built when its mappings changed; NULL if
+ * the process can't be read (gone, or not ours). */
+Dwfl *proc__dwfl(struct proc *proc);
+/* Reads 8 bytes of the process's memory. */
+bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word);
+
+#endif /* PARKWATCH_PROCS_H */

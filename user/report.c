@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* snapshot -> unwind -> symbolize -> classify -> group (report.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "report.h"
+
+#define CLASSIFY_MAX_FUNCTIONS 32
+
+const char *const report_state_names[REPORT_STATE_COUNT] = {
+	[REPORT_SLEEPING] = "sleeping",
+	[REPORT_DISK_SLEEP] = "disk sleep",
+	[REPORT_RUNNING] = "running",
+	[REPORT_RUNNABLE] = "runnable",
+	[REPORT_STOPPED] = "stopped",
+};
+
+static enum report_state state_bucket(__u32 task_state, bool on_cpu)
+{
+	if (task_state & (PARK_TASK_STOPPED | PARK_TASK_TRACED))
+		return REPORT_STOPPED;
+	if (task_state & PARK_TASK_UNINTERRUPTIBLE)
+		return REPORT_DISK_SLEEP;
+	if (task_state & PARK_TASK_INTERRUPTIBLE)
+		return REPORT_SLEEPING;
+	return on_cpu ? REPORT_RUNNING : REPORT_RUNNABLE;
+}
+
+static int by_pid_tid(const void *a, const void *b)
+{
+	const struct thread_sample *left = a, *right = b;
+
+	if (left->rec->tgid != right->rec->tgid)
+		return left->rec->tgid < right->rec->tgid ? -1 : 1;
+	return left->rec->tid < right->rec->tid ? -1 : left->rec->tid > right->rec->tid;
+}
+
+static int symbolize_stack(struct proc *proc, struct thread_info *thread)
+{
+	thread->symbols = calloc(thread->stack->depth ? thread->stack->depth : 1,
+				 sizeof(*thread->symbols));
+	if (!thread->symbols)
+		return -ENOMEM;
+	for (int i = 0; i < thread->stack->depth; i++)
+		thread->symbols[i] = symbolize__user(proc, thread->stack->frames[i].lookup_pc);
+	return 0;
+}
+
+static void classify_thread(const struct thread_sample *sample, struct thread_info *thread)
+{
+	const char *functions[CLASSIFY_MAX_FUNCTIONS];
+	enum fd_kind fd_kind = FD_KIND_UNKNOWN;
+	int count = 0;
+
+	for (int i = 0; thread->stack && i < thread->stack->depth; i++) {
+		const struct symbol *symbol = thread->symbols[i];
+
+		for (int j = 0; symbol && j < symbol->frame_count; j++)
+			if (count < CLASSIFY_MAX_FUNCTIONS)
+				functions[count++] = symbol->frames[j].function;
+	}
+	if (sample->rec->wait.reason == PARK_REASON_IO)
+		fd_kind = classify__fd_of(sample->rec->tgid, (int)sample->rec->wait.arg0);
+	classify__wait(&sample->rec->wait, functions, count, fd_kind, &thread->wait);
+}
+
+static int summarize_procs(struct report *report)
+{
+	report->procs = calloc(report->thread_count ? report->thread_count : 1,
+			       sizeof(*report->procs));
+	if (!report->procs)
+		return -ENOMEM;
+	for (size_t i = 0; i < report->thread_count; i++) {
+		const struct task_record *rec = report->threads[i].rec;
+		struct proc_summary *summary;
+
+		if (!report->proc_count || report->procs[report->proc_count - 1].pid != (pid_t)rec->tgid) {
+			summary = &report->procs[report->proc_count++];
+			summary->pid = rec->tgid;
+			memcpy(summary->comm, rec->comm, sizeof(summary->comm));
+		}
+		summary = &report->procs[report->proc_count - 1];
+		if (rec->tid == rec->tgid) /* the process is named after its main thread */
+			memcpy(summary->comm, rec->comm, sizeof(summary->comm));
+		summary->threads++;
+		summary->parked += report->threads[i].parked;
+	}
+	return 0;
+}
+
+int report__build(struct snapshot *snap, struct procs *procs, const struct ksyms *ksyms,
+		  struct report **out)
+{
+	struct report *report = calloc(1, sizeof(*report));
+	struct timespec now;
+	int err = 0;
+
+	if (!report) {
+		snapshot__free(snap);
+		return -ENOMEM;
+	}
+	report->snap = snap;
+	report->ksyms = ksyms;
+	clock_gettime(CLOCK_REALTIME, &now);
+	report->time_unix_ns = (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	qsort(snap->threads, snap->count, sizeof(*snap->threads), by_pid_tid);
+	report->threads = calloc(snap->count ? snap->count : 1, sizeof(*report->threads));
+	if (!report->threads) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	report->thread_count = snap->count;
+
+	procs__begin(procs);
+	for (size_t i = 0; i < snap->count; i++) {
+		const struct thread_sample *sample = &snap->threads[i];
+		const struct task_record *rec = sample->rec;
+		struct thread_info *thread = &report->threads[i];
+		bool on_cpu = rec->flags & TASK_REC_ON_CPU;
+		struct proc *proc = procs__get(procs, rec->tgid);
+
+		if (!proc) {
+			err = -ENOMEM;
+			break;
+		}
+		thread->rec = rec;
+		thread->state = classify__state(rec->state, on_cpu);
+		report->state_counts[state_bucket(rec->state, on_cpu)]++;
+		thread->parked = rec->state & PARK_TASK_SLEEP_MASK;
+		thread->kstack = sample->kstack;
+		thread->kstack_depth = rec->kstack_depth;
+		if (!thread->parked)
+			continue;
+		report->parked_count++;
+		thread->park_ns = rec->now_ns > rec->park_start_ns ? rec->now_ns - rec->park_start_ns : 0;
+		thread->stack = unwind__thread(proc, sample);
+		if (thread->stack && (err = symbolize_stack(proc, thread)))
+			break;
+		classify_thread(sample, thread);
+	}
+	procs__end(procs);
+	if (!err)
+		err = summarize_procs(report);
+	if (!err)
+		err = group__build(report->threads, report->thread_count, &report->groups,
+				   &report->group_count);
+	if (err)
+		goto fail;
+	*out = report;
+	return 0;
+fail:
+	report__free(report);
+	return err;
+}
+
+void report__free(struct report *report)
+{
+	if (!report)
+		return;
+	for (size_t i = 0; i < report->thread_count; i++)
+		free(report->threads[i].symbols);
+	free(report->threads);
+	free(report->procs);
+	group__free_all(report->groups, report->group_count);
+	snapshot__free(report->snap);
+	free(report);
+}
+
+const struct proc_summary *report__proc(const struct report *report, pid_t pid)
+{
+	for (size_t i = 0; i < report->proc_count; i++)
+		if (report->procs[i].pid == pid)
+			return &report->procs[i];
+	return NULL;
+}
+
+static bool is_system_module(const char *module)
+{
+	static const char *const prefixes[] = { "libc.so", "libc-", "libpthread", "ld-linux",
+						"ld-", "linux-vdso", "[vdso]" };
+	const char *base = strrchr(module, '/');
+
+	base = base ? base + 1 : module;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(base, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+const struct symbol_frame *report__app_frame(const struct thread_info *thread)
+{
+	for (int i = 0; thread->stack && i < thread->stack->depth; i++) {
+		const struct symbol *symbol = thread->symbols[i];
+
+		if (symbol && symbol->module && symbol->frame_count && !is_system_module(symbol->module))
+			return &symbol->frames[0];
+	}
+	return NULL;
+}

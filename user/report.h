@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * One picture of the watched threads, the input of every exporter: the
+ * snapshot unwound, symbolized, classified and grouped.
+ */
+#ifndef PARKWATCH_REPORT_H
+#define PARKWATCH_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "classify.h"
+#include "group.h"
+#include "ksyms.h"
+#include "procs.h"
+#include "snapshot.h"
+#include "symbolize.h"
+#include "unwind.h"
+
+struct thread_info {
+	const struct task_record *rec;
+	const char *state;          /* classify__state() */
+	bool parked;
+	struct wait_class wait;     /* meaningful when parked */
+	__u64 park_ns;
+	const struct stack *stack;  /* NULL: no user stack (running, short park) */
+	const struct symbol **symbols; /* one per stack frame, entries may be NULL */
+	const __u64 *kstack;
+	int kstack_depth;
+};
+
+struct proc_summary {
+	pid_t pid;
+	char comm[PARK_COMM_LEN];
+	size_t threads;
+	size_t parked;
+};
+
+enum report_state {
+	REPORT_SLEEPING,
+	REPORT_DISK_SLEEP,
+	REPORT_RUNNING,
+	REPORT_RUNNABLE,
+	REPORT_STOPPED,
+	REPORT_STATE_COUNT,
+};
+
+struct report {
+	struct snapshot *snap;
+	__u64 time_unix_ns;
+	struct thread_info *threads; /* by pid, then tid */
+	size_t thread_count;
+	size_t parked_count;
+	size_t state_counts[REPORT_STATE_COUNT];
+	struct proc_summary *procs;
+	size_t proc_count;
+	struct group *groups;
+	size_t group_count;
+	const struct ksyms *ksyms;  /* for kernel frames; may be NULL */
+};
+
+extern const char *const report_state_names[REPORT_STATE_COUNT];
+
+/* Takes over snap.  Returns 0 or a negative errno. */
+int report__build(struct snapshot *snap, struct procs *procs, const struct ksyms *ksyms,
+		  struct report **out);
+void report__free(struct report *report);
+/* The process summary for pid, or NULL. */
+const struct proc_summary *report__proc(const struct report *report, pid_t pid);
+/* The first frame of the thread outside the C library and the loader: where
+ * the application parked.  NULL when there is none. */
+const struct symbol_frame *report__app_frame(const struct thread_info *thread);
+
+#endif /* PARKWATCH_REPORT_H */

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * A small open-addressing hash map from a non-zero __u64 key to a pointer,
+ * used by every cache in parkwatch (processes, symbols, unwound stacks,
+ * groups).  Values are owned by the caller.
+ */
+#ifndef PARKWATCH_U64MAP_H
+#define PARKWATCH_U64MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+struct u64map {
+	__u64 *keys;                /* 0 marks an empty slot */
+	void **values;
+	size_t capacity;            /* a power of two */
+	size_t count;
+};
+
+void *u64map__get(const struct u64map *map, __u64 key);
+/* Inserts or replaces; returns 0 or -ENOMEM. */
+int u64map__put(struct u64map *map, __u64 key, void *value);
+/* Removes key if present and returns its value. */
+void *u64map__remove(struct u64map *map, __u64 key);
+/* Visits every entry; fn returns false to remove the entry. */
+void u64map__filter(struct u64map *map, bool (*keep)(__u64 key, void *value, void *ctx),
+		    void *ctx);
+void u64map__clear(struct u64map *map);
+
+__u64 hash_bytes(const void *data, size_t len, __u64 seed);
+
+#endif /* PARKWATCH_U64MAP_H */
