@@ -74,16 +74,26 @@ static __always_inline bool allow_task(struct task_struct *task)
 }
 
 /*
- * Park start of a thread asleep since before parkwatch: when it last left
- * the CPU (se.exec_start, in the scheduler's task clock), mapped to
- * monotonic time through the iterating task's own exec_start, which the
- * scheduler refreshes at least every tick.
+ * When a task last left the CPU, in the scheduler's rq clock: it arrived at
+ * last_arrival and ran sum_exec_runtime - prev_sum_exec_runtime since.  The
+ * rq clock is the same on every CPU (unlike se.exec_start's task clock,
+ * which leaves out each CPU's own steal and IRQ time).
+ */
+static __always_inline __u64 left_cpu_clock(struct task_struct *task)
+{
+	return task->sched_info.last_arrival +
+	       (task->se.sum_exec_runtime - task->se.prev_sum_exec_runtime);
+}
+
+/*
+ * Park start of a thread asleep since before parkwatch, mapped to monotonic
+ * time through the iterating task, which is on the CPU now (its runtime is
+ * refreshed at least every tick).
  */
 static __always_inline __u64 estimate_park_start(struct task_struct *task, __u64 now_ns)
 {
-	struct task_struct *self = bpf_get_current_task_btf();
-	__u64 left_cpu = task->se.exec_start;
-	__u64 clock_now = self->se.exec_start;
+	__u64 clock_now = left_cpu_clock(bpf_get_current_task_btf());
+	__u64 left_cpu = left_cpu_clock(task);
 	__u64 age_ns = clock_now > left_cpu ? clock_now - left_cpu : 0;
 
 	return age_ns < now_ns ? now_ns - age_ns : 1;

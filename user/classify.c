@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include "classify.h"
 
+#define SYSCALL_RESTART 219 /* restart_syscall */
+
 static const char *const syscall_names[] = {
 #include "syscall_names.h"
 };
@@ -82,6 +84,25 @@ const char *classify__futex_reason(const char *const *functions, int count)
 	return NULL;
 }
 
+const char *classify__park_reason_name(enum park_reason reason)
+{
+	static const char *const names[PARK_REASON__COUNT] = {
+		[PARK_REASON_NONE] = "none",
+		[PARK_REASON_FUTEX] = "futex",
+		[PARK_REASON_EPOLL] = "epoll wait",
+		[PARK_REASON_POLL] = "poll",
+		[PARK_REASON_SLEEP] = "sleep",
+		[PARK_REASON_IO] = "IO wait",
+		[PARK_REASON_CHILD] = "child wait",
+		[PARK_REASON_SIGNAL] = "signal wait",
+		[PARK_REASON_UNINTERRUPTIBLE] = "uninterruptible",
+		[PARK_REASON_STOPPED] = "stopped",
+		[PARK_REASON_OTHER] = "other",
+	};
+
+	return reason < PARK_REASON__COUNT ? names[reason] : "other";
+}
+
 const char *classify__state(__u32 task_state, bool on_cpu)
 {
 	if (task_state & PARK_TASK_TRACED)
@@ -113,14 +134,38 @@ static const char *io_reason(enum fd_kind kind)
 	}
 }
 
+/*
+ * A timed futex wait, sleep or poll interrupted by a signal or a ptrace stop
+ * resumes in restart_syscall: the frames tell which one it was.
+ */
+static enum park_reason restarted_reason(const char *const *functions, int count)
+{
+	for (int i = 0; i < count; i++) {
+		if (!functions[i])
+			continue;
+		if (strstr(functions[i], "nanosleep") || strstr(functions[i], "sleep"))
+			return PARK_REASON_SLEEP;
+		if (strstr(functions[i], "poll") || strstr(functions[i], "select"))
+			return PARK_REASON_POLL;
+		if (strstr(functions[i], "futex") || strstr(functions[i], "pthread_"))
+			return PARK_REASON_FUTEX;
+	}
+	return PARK_REASON_OTHER;
+}
+
 void classify__wait(const struct wait_ctx *wait, const char *const *functions, int count,
 		    enum fd_kind fd_kind, struct wait_class *out)
 {
+	enum park_reason reason = wait->reason;
 	const char *refined;
 
 	out->syscall = classify__syscall_name(wait->syscall_nr);
 	out->has_timeout = wait->has_timeout;
-	switch (wait->reason) {
+	if (wait->syscall_nr == SYSCALL_RESTART && reason == PARK_REASON_OTHER) {
+		reason = restarted_reason(functions, count);
+		out->has_timeout = true; /* only timed waits are restarted this way */
+	}
+	switch (reason) {
 	case PARK_REASON_FUTEX:
 		refined = classify__futex_reason(functions, count);
 		out->reason = refined ? refined : "futex";

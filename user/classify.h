@@ -36,6 +36,8 @@ const char *classify__syscall_name(long nr);
 /* The pthread-level reason a futex wait serves, from function names leaf
  * first, or NULL when none of them says. */
 const char *classify__futex_reason(const char *const *functions, int count);
+/* The kernel-side reason's name, as the tier-1 histograms are keyed. */
+const char *classify__park_reason_name(enum park_reason reason);
 /* Task state as the dump shows it: "sleeping", "disk sleep", ... */
 const char *classify__state(__u32 task_state, bool on_cpu);
 void classify__wait(const struct wait_ctx *wait, const char *const *functions, int count,

@@ -252,6 +252,21 @@ void dump__json(FILE *out, const struct report *report, const struct dump_opts *
 			fputc(',', out);
 		json_thread(out, report, &report->threads[i], opts);
 	}
+	fputs("],\"park_totals\":[", out);
+	for (size_t i = 0; i < opts->totals_count; i++) {
+		const struct park_totals *totals = &opts->totals[i];
+		int last = PARK_HIST_SLOTS - 1;
+
+		while (last > 0 && !totals->hist.slots[last])
+			last--;
+		fprintf(out, "%s{\"pid\":%u,\"reason\":\"%s\",\"count\":%llu,\"total_ns\":%llu,"
+			     "\"log2_ns_counts\":[",
+			i ? "," : "", totals->key.tgid, classify__park_reason_name(totals->key.reason),
+			totals->hist.count, totals->hist.total_ns);
+		for (int slot = 0; slot <= last; slot++)
+			fprintf(out, "%s%llu", slot ? "," : "", totals->hist.slots[slot]);
+		fputs("]}", out);
+	}
 	fputs("],\"groups\":[", out);
 	for (size_t g = 0; g < report->group_count; g++) {
 		const struct group *group = &report->groups[g];

@@ -11,11 +11,19 @@
 #include <stdio.h>
 #include "report.h"
 
+/* Tier-1 totals of one (process, kernel-side reason) since parkwatch started. */
+struct park_totals {
+	struct hist_key key;
+	struct park_hist hist;
+};
+
 struct dump_opts {
 	int debug;                  /* 1 or 2 */
 	bool kernel_stacks;
 	const pid_t *exited_pids;   /* watched processes that exited */
 	size_t exited_count;
+	const struct park_totals *totals; /* every park closed so far (JSON only) */
+	size_t totals_count;
 };
 
 void dump__text(FILE *out, const struct report *report, const struct dump_opts *opts);

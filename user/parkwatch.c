@@ -40,6 +40,8 @@ struct session {
 	struct ksyms *ksyms;
 	struct live *live;
 	struct dump_opts dump_opts;
+	struct park_totals *totals;
+	size_t totals_count, totals_capacity;
 	pid_t exited[PARK_MAX_WATCHED];
 	size_t exited_count;
 	int signal_fd;
@@ -184,10 +186,33 @@ static int open_tracker(struct session *session)
 	return EXIT_OK;
 }
 
+static void add_totals(const struct hist_key *key, const struct park_hist *hist, void *ctx)
+{
+	struct session *session = ctx;
+	struct park_totals *grown;
+
+	if (session->totals_count == session->totals_capacity) {
+		size_t capacity = session->totals_capacity ? session->totals_capacity * 2 : 64;
+
+		grown = realloc(session->totals, capacity * sizeof(*grown));
+		if (!grown)
+			return;
+		session->totals = grown;
+		session->totals_capacity = capacity;
+	}
+	session->totals[session->totals_count].key = *key;
+	session->totals[session->totals_count++].hist = *hist;
+}
+
 static int collect(struct session *session, struct report **out)
 {
 	struct snapshot *snap;
 	int err = snapshot__collect(session->tracker, &snap);
+
+	session->totals_count = 0;
+	tracker__for_each_hist(session->tracker, add_totals, session);
+	session->dump_opts.totals = session->totals;
+	session->dump_opts.totals_count = session->totals_count;
 
 	if (!err)
 		err = report__build(snap, session->procs, session->ksyms, out);
@@ -416,6 +441,7 @@ int main(int argc, char **argv)
 
 cleanup:
 	restore_terminal(&session);
+	free(session.totals);
 	live__free(session.live);
 	procs__free(session.procs);
 	ksyms__free(session.ksyms);

@@ -38,18 +38,19 @@ static char *function_name(const char *name)
 	return at && at != name ? strndup(name, at - name) : dup_or_null(name);
 }
 
-static void builder_push(struct frame_builder *builder, const char *function, const char *file,
-			 int line, bool inlined)
+static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
+					  const char *file, int line, bool inlined)
 {
 	struct symbol_frame *frame;
 
 	if (builder->count > SYMBOL_MAX_INLINE)
-		return;
+		return NULL;
 	frame = &builder->frames[builder->count++];
 	frame->function = function_name(function);
 	frame->file = dup_or_null(file);
 	frame->line = line;
 	frame->inlined = inlined;
+	return frame;
 }
 
 static const char *call_site_file(Dwarf_Die *cu, Dwarf_Die *inlined, char *buf, size_t size)
@@ -89,6 +90,8 @@ static bool add_inline_chain(Dwfl_Module *mod, __u64 pc, const char *elf_name,
 		Dwarf_Die *scope = &scopes[i];
 		Dwarf_Attribute attr;
 		Dwarf_Word call_line = 0;
+		struct symbol_frame *frame;
+		Dwarf_Addr entry;
 		const char *name;
 
 		switch (dwarf_tag(scope)) {
@@ -96,7 +99,9 @@ static bool add_inline_chain(Dwfl_Module *mod, __u64 pc, const char *elf_name,
 			name = dwarf_diename(scope);
 			if (!name && dwarf_attr_integrate(scope, DW_AT_name, &attr))
 				name = dwarf_formstring(&attr);
-			builder_push(builder, name, file, line, true);
+			frame = builder_push(builder, name, file, line, true);
+			if (frame && dwarf_entrypc(scope, &entry) == 0 && pc - bias >= entry)
+				frame->function_offset = pc - bias - entry;
 			file = call_site_file(cu, scope, call_file, sizeof(call_file));
 			if (dwarf_attr(scope, DW_AT_call_line, &attr))
 				dwarf_formudata(&attr, &call_line);

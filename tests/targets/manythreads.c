@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * manythreads [N]: N threads (default 10000) with 64 KiB stacks, each parked
+ * forever in level_one() -> level_two() -> level_three() ->
+ * pthread_cond_wait().  Prints READY {"cond": [tids]} once /proc shows all N
+ * asleep (counting tasks in state S, which is cheaper than checking 10k
+ * syscall files; a sample of threads is also checked for futex(2)).  The
+ * main thread then waits in pause() until killed.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <pthread.h>
+#include <semaphore.h>
+
+#include "target_util.h"
+
+#define STACK_SIZE (64 * 1024)
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+static volatile int signalled; /* never set */
+static long in_wait; /* threads inside pthread_cond_wait, under lock */
+static pid_t *tids;
+static sem_t started;
+
+__attribute__((noinline)) __attribute__((noclone)) int level_three(int depth)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&lock);
+	in_wait++;
+	while (!signalled)
+		rc = pthread_cond_wait(&never, &lock);
+	pthread_mutex_unlock(&lock);
+	return rc + depth;
+}
+
+__attribute__((noinline)) __attribute__((noclone)) int level_two(int depth)
+{
+	int rc = level_three(depth + 1);
+
+	__asm__ volatile("" ::: "memory");
+	return rc + 1;
+}
+
+__attribute__((noinline)) __attribute__((noclone)) int level_one(int depth)
+{
+	int rc = level_two(depth + 1);
+
+	__asm__ volatile("" ::: "memory");
+	return rc + 1;
+}
+
+/* Poll until all n threads released the lock inside pthread_cond_wait. */
+static void wait_in_cond_wait(long n)
+{
+	long long deadline = tu_now_ns() + TU_DEADLINE_NS;
+	long seen;
+
+	for (;;) {
+		pthread_mutex_lock(&lock);
+		seen = in_wait;
+		pthread_mutex_unlock(&lock);
+		if (seen >= n)
+			return;
+		if (tu_now_ns() > deadline) {
+			fprintf(stderr, "target: only %ld of %ld threads reached pthread_cond_wait after 5 s\n",
+				seen, n);
+			exit(1);
+		}
+		tu_poll_pause();
+	}
+}
+
+static void *thread_main(void *arg)
+{
+	tids[(long)arg] = gettid();
+	sem_post(&started);
+	long r = (long)level_one(1);
+
+	__asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
+	return (void *)r;
+}
+
+/* Tasks other than the main thread in state S or D, or -1. */
+static long count_sleeping(pid_t self)
+{
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *de;
+	long n = 0;
+	char state;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (tid <= 0 || tid == self)
+			continue;
+		state = tu_task_state(tid);
+		if (state == 'S' || state == 'D')
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 10000;
+	long long deadline;
+	pthread_attr_t attr;
+	struct tu_role role;
+	pid_t self = gettid();
+	long i, asleep = 0;
+	pthread_t th;
+	int err;
+
+	if (n <= 0) {
+		fprintf(stderr, "usage: manythreads [N>0]\n");
+		return 2;
+	}
+	tids = calloc(n, sizeof(*tids));
+	if (!tids || sem_init(&started, 0, 0))
+		tu_die("setup", errno);
+	err = pthread_attr_init(&attr);
+	if (!err)
+		err = pthread_attr_setstacksize(&attr, STACK_SIZE);
+	if (!err)
+		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (err)
+		tu_die("pthread_attr", err);
+	for (i = 0; i < n; i++) {
+		err = pthread_create(&th, &attr, thread_main, (void *)i);
+		if (err) {
+			fprintf(stderr, "manythreads: pthread_create of thread %ld/%ld failed: %s "
+				"(check ulimit -u, kernel.threads-max, kernel.pid_max, vm.max_map_count)\n",
+				i + 1, n, strerror(err));
+			return 1;
+		}
+	}
+	for (i = 0; i < n; i++)
+		while (sem_wait(&started) && errno == EINTR)
+			;
+
+	wait_in_cond_wait(n);
+	deadline = tu_now_ns() + TU_DEADLINE_NS;
+	for (;;) {
+		asleep = count_sleeping(self);
+		if (asleep >= n)
+			break;
+		if (tu_now_ns() > deadline) {
+			fprintf(stderr, "manythreads: only %ld of %ld threads asleep after 5 s\n",
+				asleep, n);
+			return 1;
+		}
+		tu_poll_pause();
+	}
+	/* a few samples must sleep in futex(2), as the whole pool should */
+	tu_wait_blocked(tids[0], "cond", 202, 202);
+	tu_wait_blocked(tids[n / 2], "cond", 202, 202);
+	tu_wait_blocked(tids[n - 1], "cond", 202, 202);
+
+	role.name = "cond";
+	role.tids = tids;
+	role.n = (int)n;
+	tu_print_roles("READY", &role, 1);
+	for (;;)
+		pause();
+}
