@@ -3,6 +3,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "format.h"
@@ -20,7 +21,12 @@ static const char doc[] =
 	"  sudo parkwatch -p 1234                 live view of one process\n"
 	"  sudo parkwatch -p 1234 --dump          every thread, Go goroutine-dump style\n"
 	"  sudo parkwatch -p 1234 --dump --debug 1   grouped by stack, with counts\n"
-	"  sudo parkwatch --format json --duration 10s   JSON lines, whole machine\n\n"
+	"  sudo parkwatch --format json --duration 10s   JSON lines, whole machine\n"
+	"  sudo parkwatch -p 1234 --dump --format pprof -o parked.pb.gz   snapshot profile\n"
+	"  sudo parkwatch -p 1234 --duration 30s --format pprof -o parked.pb.gz   parked time "
+	"over 30 s\n\n"
+	"With --format pprof or folded and no --dump, parkwatch samples the threads every "
+	"--interval until --duration ends (or Ctrl-C) and writes parked time per stack.\n\n"
 	"Durations take ns, us, ms, s, m or h (a bare number is seconds).\n\n"
 	"Exit status: 0 ok, 1 runtime error, 2 usage error, 3 no such process, 4 permission "
 	"denied, 5 kernel unsupported or BPF load failure, 6 every watched process exited.";
@@ -42,11 +48,15 @@ static const struct argp_option option_list[] = {
 	{ "dump", OPT_DUMP, NULL, 0, "Print one snapshot and exit", 1 },
 	{ "debug", OPT_DEBUG, "1|2", 0,
 	  "Dump detail: 2 (default) every thread with its stack, 1 groups with counts", 1 },
-	{ "format", OPT_FORMAT, "text|json", 0, "Output format (default text)", 1 },
+	{ "format", OPT_FORMAT, "FORMAT", 0,
+	  "text (default), json, pprof (gzip'd profile.proto) or folded (flame graph input)", 1 },
+	{ "output", 'o', "FILE", 0,
+	  "Write the result to FILE (atomically, via a temporary file) instead of stdout", 1 },
 	{ "interval", OPT_INTERVAL, "D", 0, "Refresh interval of the live view (default 2s)", 2 },
 	{ "duration", OPT_DURATION, "D", 0, "Stop after this long (default: until interrupted)", 2 },
 	{ "min-park", OPT_MIN_PARK, "D", 0,
-	  "Capture user stacks of threads parked at least this long (default 1s; 0 for all)", 2 },
+	  "Capture user stacks of threads parked at least this long (default 1s, and 0 for "
+	  "pprof and folded output, where every parked thread should have its stack)", 2 },
 	{ "kernel-stacks", OPT_KERNEL_STACKS, NULL, 0, "Show kernel stacks too", 2 },
 	{ 0 },
 };
@@ -98,8 +108,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			env->format = FORMAT_TEXT;
 		} else if (!strcmp(arg, "json")) {
 			env->format = FORMAT_JSON;
+		} else if (!strcmp(arg, "pprof")) {
+			env->format = FORMAT_PPROF;
+		} else if (!strcmp(arg, "folded")) {
+			env->format = FORMAT_FOLDED;
 		} else {
-			argp_failure(state, EXIT_USAGE, 0, "invalid --format '%s' (text or json)", arg);
+			argp_failure(state, EXIT_USAGE, 0,
+				     "invalid --format '%s' (text, json, pprof or folded)", arg);
 			return EINVAL;
 		}
 		return 0;
@@ -115,6 +130,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return parse_duration_arg(state, "--duration", arg, &env->duration_ns);
 	case OPT_MIN_PARK:
 		return parse_duration_arg(state, "--min-park", arg, &env->min_park_ns);
+	case 'o':
+		env->output_path = arg;
+		return 0;
 	case OPT_KERNEL_STACKS:
 		env->kernel_stacks = true;
 		return 0;
@@ -129,12 +147,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 int options__parse(int argc, char **argv, struct env *env, unsigned int argp_flags)
 {
 	static const struct argp argp = { option_list, parse_opt, NULL, doc, NULL, NULL, NULL };
+	int err;
 
 	memset(env, 0, sizeof(*env));
 	env->debug = 2;
 	env->format = FORMAT_TEXT;
 	env->interval_ns = 2000000000ULL;
-	env->min_park_ns = 1000000000ULL;
+	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */
 	argp_err_exit_status = EXIT_USAGE;
-	return argp_parse(&argp, argc, argv, argp_flags, NULL, env);
+	err = argp_parse(&argp, argc, argv, argp_flags, NULL, env);
+	if (env->min_park_ns == UINT64_MAX)
+		env->min_park_ns = env->format == FORMAT_PPROF || env->format == FORMAT_FOLDED ?
+					   0 : 1000000000ULL;
+	return err;
 }

@@ -22,6 +22,8 @@ enum exit_code {
 enum output_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
+	FORMAT_PPROF,
+	FORMAT_FOLDED,
 };
 
 struct env {
@@ -35,6 +37,7 @@ struct env {
 	__u64 min_park_ns;
 	bool kernel_stacks;
 	const char *cgroup_path;
+	const char *output_path;    /* -o FILE; NULL: stdout */
 };
 
 /*

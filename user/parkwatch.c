@@ -23,8 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "dump.h"
+#include "export.h"
+#include "format.h"
 #include "live.h"
 #include "options.h"
+#include "output.h"
 #include "report.h"
 #include "tracker.h"
 
@@ -221,13 +224,33 @@ static int collect(struct session *session, struct report **out)
 	return err;
 }
 
-static void print_final(struct session *session, const struct report *report)
+/* The final result: to stdout or, with -o, atomically to the file. */
+static int write_result(struct session *session, const struct report *report,
+			struct window *window, __u64 window_start_unix_ns, __u64 window_ns)
 {
-	if (env.format == FORMAT_JSON)
-		dump__json(stdout, report, &session->dump_opts);
+	struct output out;
+	int err = output__open(&out, env.output_path);
+
+	if (err) {
+		fprintf(stderr, "parkwatch: %s: %s (check the directory exists and is writable)\n",
+			env.output_path, strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
+	if (window)
+		err = window__write(window, out.stream, window_start_unix_ns, window_ns,
+				    session->totals, session->totals_count, report);
 	else
-		dump__text(stdout, report, &session->dump_opts);
-	fflush(stdout);
+		err = export__snapshot(out.stream, env.format, report, &session->dump_opts);
+	if (!err)
+		err = output__commit(&out);
+	else
+		output__abort(&out);
+	if (err) {
+		fprintf(stderr, "parkwatch: writing %s: %s\n",
+			env.output_path ? env.output_path : "the output", strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
+	return EXIT_OK;
 }
 
 /* Notes watched processes that exited; returns how many are still alive. */
@@ -319,12 +342,44 @@ static bool wait_interval(struct session *session, __u64 deadline_ns)
 	}
 }
 
+/* Shows one interval's picture; nothing when the result goes to a file or
+ * a window is being sampled. */
+static void show_interval(struct session *session, const struct report *report,
+			  __u64 elapsed_ns, bool windowed)
+{
+	if (windowed || env.output_path) {
+		if (isatty(STDERR_FILENO)) {
+			char elapsed[32];
+
+			format__age_short(elapsed_ns, elapsed, sizeof(elapsed));
+			fprintf(stderr, "\rparkwatch: %s, %zu parked threads%s", elapsed,
+				report->parked_count, env.duration_ns ? "" : " (Ctrl-C ends)");
+		}
+		return;
+	}
+	if (env.format == FORMAT_JSON)
+		dump__json(stdout, report, &session->dump_opts);
+	else
+		live__render(session->live, stdout, report, elapsed_ns, session->keys,
+			     session->tty_out ? terminal_rows() : 0);
+	fflush(stdout);
+}
+
+/*
+ * Takes a picture every interval until the duration ends, the user quits, a
+ * signal arrives or every watched process is gone; then writes the result:
+ * the last picture, or for pprof/folded the window of all of them.
+ */
 static int run_live(struct session *session)
 {
-	__u64 start_ns = monotonic_ns(), next_ns = start_ns;
+	bool windowed = env.format == FORMAT_PPROF || env.format == FORMAT_FOLDED;
+	__u64 start_ns = monotonic_ns(), next_ns = start_ns, last_ns = start_ns;
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
+	struct window *window = NULL;
 	struct report *report = NULL;
+	__u64 start_unix_ns = 0;
 	bool all_exited = false;
+	int code;
 
 	setup_keys(session);
 	for (;;) {
@@ -334,20 +389,30 @@ static int run_live(struct session *session)
 		if (collect(session, &fresh) == 0) {
 			report__free(report);
 			report = fresh;
+			now = monotonic_ns();
+			if (windowed && !window) {
+				/* the first picture opens the window; each later one stands
+				 * for the time since the one before */
+				start_unix_ns = report->time_unix_ns;
+				window = window__new(env.format, env.interval_ns, session->totals,
+						     session->totals_count);
+				if (!window) {
+					fprintf(stderr, "parkwatch: out of memory\n");
+					break;
+				}
+			} else if (window && window__add(window, report, now - last_ns)) {
+				fprintf(stderr, "parkwatch: out of memory\n");
+				break;
+			}
+			last_ns = now;
 		}
 		if (env.pid_count && !check_exits(session)) {
 			all_exited = true;
 			break;
 		}
 		now = monotonic_ns();
-		if (report && now < end_ns) {
-			if (env.format == FORMAT_JSON)
-				dump__json(stdout, report, &session->dump_opts);
-			else
-				live__render(session->live, stdout, report, now - start_ns, session->keys,
-					     session->tty_out ? terminal_rows() : 0);
-			fflush(stdout);
-		}
+		if (report && now < end_ns)
+			show_interval(session, report, now - start_ns, windowed);
 		next_ns += env.interval_ns;
 		if (next_ns > end_ns)
 			next_ns = end_ns;
@@ -355,21 +420,32 @@ static int run_live(struct session *session)
 			break;
 	}
 	restore_terminal(session);
+	if ((windowed || env.output_path) && isatty(STDERR_FILENO))
+		fputc('\n', stderr);
 	/* the last word: a fresh picture, or the last one if the targets are gone */
 	if (!all_exited) {
 		struct report *fresh;
 
 		if (collect(session, &fresh) == 0) {
+			__u64 now = monotonic_ns();
+
 			report__free(report);
 			report = fresh;
+			if (window)
+				window__add(window, report, now - last_ns);
+			last_ns = now;
 		}
 	}
-	if (report) {
-		if (session->tty_out && env.format == FORMAT_TEXT)
+	code = EXIT_OK;
+	if (report || window) {
+		if (session->tty_out && env.format == FORMAT_TEXT && !env.output_path)
 			fputs("\n", stdout);
-		print_final(session, report);
+		code = write_result(session, report, window, start_unix_ns, last_ns - start_ns);
 	}
+	window__free(window);
 	report__free(report);
+	if (code)
+		return code;
 	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
 }
 
@@ -398,6 +474,11 @@ int main(int argc, char **argv)
 	session.dump_opts.debug = env.debug;
 	session.dump_opts.kernel_stacks = env.kernel_stacks;
 	session.tty_out = isatty(STDOUT_FILENO);
+	if (env.format == FORMAT_PPROF && !env.output_path && session.tty_out) {
+		fprintf(stderr, "parkwatch: not writing a binary profile to a terminal "
+				"(use -o FILE or redirect stdout)\n");
+		return EXIT_USAGE;
+	}
 
 	code = check_targets();
 	if (code)
@@ -424,12 +505,12 @@ int main(int argc, char **argv)
 			code = EXIT_FAILURE_OTHER;
 			goto cleanup;
 		}
-		if (env.pid_count && !report->proc_count) {
+		code = write_result(&session, report, NULL, 0, 0);
+		if (!code && env.pid_count && !report->proc_count) {
 			fprintf(stderr, "parkwatch: the watched process%s exited\n",
 				env.pid_count > 1 ? "es" : "");
 			code = EXIT_ALL_EXITED;
 		}
-		print_final(&session, report);
 		report__free(report);
 	} else {
 		code = run_live(&session);

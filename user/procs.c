@@ -122,20 +122,25 @@ struct proc *procs__get(struct procs *procs, pid_t pid)
 	return proc;
 }
 
+/* Hash of the file-backed mappings: all libdwfl cares about.  Anonymous
+ * ones (heap, new thread stacks) change often and don't matter. */
 static __u64 maps_hash(pid_t pid)
 {
-	char path[64], buf[8192];
+	char path[64], *line = NULL;
+	size_t capacity = 0;
+	ssize_t len;
 	__u64 hash = 1;
-	ssize_t n;
-	int fd;
+	FILE *maps;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	maps = fopen(path, "re");
+	if (!maps)
 		return 0;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		hash = hash_bytes(buf, n, hash);
-	close(fd);
+	while ((len = getline(&line, &capacity, maps)) > 0)
+		if (strchr(line, '/'))
+			hash = hash_bytes(line, len, hash);
+	free(line);
+	fclose(maps);
 	return hash;
 }
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* snapshot -> unwind -> symbolize -> classify -> group (report.h). */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -65,6 +68,19 @@ static void classify_thread(const struct thread_sample *sample, struct thread_in
 	classify__wait(&sample->rec->wait, functions, count, fd_kind, &thread->wait);
 }
 
+static char *read_exe(pid_t pid)
+{
+	char path[64], target[PATH_MAX];
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len <= 0)
+		return NULL;
+	target[len] = '\0';
+	return strdup(target);
+}
+
 static int summarize_procs(struct report *report)
 {
 	report->procs = calloc(report->thread_count ? report->thread_count : 1,
@@ -79,6 +95,7 @@ static int summarize_procs(struct report *report)
 			summary = &report->procs[report->proc_count++];
 			summary->pid = rec->tgid;
 			memcpy(summary->comm, rec->comm, sizeof(summary->comm));
+			summary->exe = read_exe(summary->pid);
 		}
 		summary = &report->procs[report->proc_count - 1];
 		if (rec->tid == rec->tgid) /* the process is named after its main thread */
@@ -161,6 +178,8 @@ void report__free(struct report *report)
 	for (size_t i = 0; i < report->thread_count; i++)
 		free(report->threads[i].symbols);
 	free(report->threads);
+	for (size_t i = 0; i < report->proc_count; i++)
+		free(report->procs[i].exe);
 	free(report->procs);
 	group__free_all(report->groups, report->group_count);
 	snapshot__free(report->snap);

@@ -31,6 +31,7 @@ struct thread_info {
 struct proc_summary {
 	pid_t pid;
 	char comm[PARK_COMM_LEN];
+	char *exe;                  /* main binary, NULL when unreadable */
 	size_t threads;
 	size_t parked;
 };

@@ -201,11 +201,13 @@ static struct symbol *symbolize_uncached(Dwfl *dwfl, __u64 pc)
 
 const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc)
 {
+	/* first: a changed process drops its cache here, before any lookup */
+	Dwfl *dwfl = proc__dwfl(proc);
 	struct symbol *symbol = u64map__get(&proc->symbols, lookup_pc);
 
 	if (symbol)
 		return symbol;
-	symbol = symbolize_uncached(proc__dwfl(proc), lookup_pc);
+	symbol = symbolize_uncached(dwfl, lookup_pc);
 	if (symbol && u64map__put(&proc->symbols, lookup_pc, symbol)) {
 		symbol__free(symbol);
 		return NULL;
