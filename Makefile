@@ -11,12 +11,12 @@ VERSION  := 0.1.0
 CFLAGS   ?= -g -O2
 CFLAGS   += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"$(VERSION)"'
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
-LDLIBS   := -lbpf -lelf -ldw -lz -lprotobuf-c -lpthread
+LDLIBS   := -lbpf -lelf -ldw -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Wno-unused-function
 
 # Debian packages the build, the tests, the demo and the benchmarks need.
 DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
-	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev golang-go python3 gdb libc6-dbg redis-server redis-tools \
+	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
 	libbpf-tools linux-perf procps
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)

@@ -23,10 +23,8 @@ int export__snapshot(FILE *out, enum output_format format, const struct report *
 		if (!pprof)
 			return -ENOMEM;
 		err = pprof__add_report(pprof, report, 0);
-		if (!err) {
-			fflush(out);
-			err = pprof__write(pprof, fileno(out), report->time_unix_ns, 0);
-		}
+		if (!err)
+			err = pprof__write(pprof, out, report->time_unix_ns, 0);
 		pprof__free(pprof);
 		return err;
 	case FORMAT_FOLDED:
@@ -149,6 +147,5 @@ int window__write(struct window *window, FILE *out, __u64 start_unix_ns, __u64 d
 	err = add_tier1_comments(window, end_totals, end_count, last_report, duration_ns);
 	if (err)
 		return err;
-	fflush(out);
-	return pprof__write(window->pprof, fileno(out), start_unix_ns, duration_ns);
+	return pprof__write(window->pprof, out, start_unix_ns, duration_ns);
 }

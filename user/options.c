@@ -24,7 +24,9 @@ static const char doc[] =
 	"  sudo parkwatch --format json --duration 10s   JSON lines, whole machine\n"
 	"  sudo parkwatch -p 1234 --dump --format pprof -o parked.pb.gz   snapshot profile\n"
 	"  sudo parkwatch -p 1234 --duration 30s --format pprof -o parked.pb.gz   parked time "
-	"over 30 s\n\n"
+	"over 30 s\n"
+	"  sudo parkwatch --http   serve /metrics and /debug/pprof/goroutine?pid=N on "
+	"127.0.0.1:9464\n\n"
 	"With --format pprof or folded and no --dump, parkwatch samples the threads every "
 	"--interval until --duration ends (or Ctrl-C) and writes parked time per stack.\n\n"
 	"Durations take ns, us, ms, s, m or h (a bare number is seconds).\n\n"
@@ -40,6 +42,12 @@ enum {
 	OPT_MIN_PARK,
 	OPT_KERNEL_STACKS,
 	OPT_CGROUP,
+	OPT_HTTP,
+	OPT_HTTP_AUTH,
+	OPT_HTTP_TLS_CERT,
+	OPT_HTTP_TLS_KEY,
+	OPT_METRICS_TOP_K,
+	OPT_KEEP_PRIVILEGES,
 };
 
 static const struct argp_option option_list[] = {
@@ -58,6 +66,17 @@ static const struct argp_option option_list[] = {
 	  "Capture user stacks of threads parked at least this long (default 1s, and 0 for "
 	  "pprof and folded output, where every parked thread should have its stack)", 2 },
 	{ "kernel-stacks", OPT_KERNEL_STACKS, NULL, 0, "Show kernel stacks too", 2 },
+	{ "http", OPT_HTTP, "ADDR", OPTION_ARG_OPTIONAL,
+	  "Serve /metrics and /debug/pprof/ on ADDR (default 127.0.0.1:9464; HOST:PORT, "
+	  "[IPV6]:PORT or :PORT, which means loopback)", 3 },
+	{ "http-auth", OPT_HTTP_AUTH, "FILE", 0,
+	  "Require HTTP basic auth with the user:password lines of FILE", 3 },
+	{ "http-tls-cert", OPT_HTTP_TLS_CERT, "FILE", 0, "Serve HTTPS with this PEM certificate", 3 },
+	{ "http-tls-key", OPT_HTTP_TLS_KEY, "FILE", 0, "... and this PEM private key", 3 },
+	{ "metrics-top-k", OPT_METRICS_TOP_K, "N", 0,
+	  "Per-process series for at most N processes, most parked first (default 20)", 3 },
+	{ "keep-privileges", OPT_KEEP_PRIVILEGES, NULL, 0,
+	  "Don't drop capabilities after the BPF programs are attached", 3 },
 	{ 0 },
 };
 
@@ -133,10 +152,40 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'o':
 		env->output_path = arg;
 		return 0;
+	case OPT_HTTP:
+		env->http = true;
+		env->http_address = arg;
+		return 0;
+	case OPT_HTTP_AUTH:
+		env->http_auth_file = arg;
+		return 0;
+	case OPT_HTTP_TLS_CERT:
+		env->http_tls_cert = arg;
+		return 0;
+	case OPT_HTTP_TLS_KEY:
+		env->http_tls_key = arg;
+		return 0;
+	case OPT_METRICS_TOP_K:
+		errno = 0;
+		value = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || value < 1 || value > 10000) {
+			argp_failure(state, EXIT_USAGE, 0, "invalid --metrics-top-k '%s' (1..10000)", arg);
+			return EINVAL;
+		}
+		env->metrics_top_k = value;
+		return 0;
+	case OPT_KEEP_PRIVILEGES:
+		env->keep_privileges = true;
+		return 0;
 	case OPT_KERNEL_STACKS:
 		env->kernel_stacks = true;
 		return 0;
 	case ARGP_KEY_ARG:
+		/* "--http ADDR" as well as "--http=ADDR": the address is optional */
+		if (env->http && !env->http_address && strchr(arg, ':')) {
+			env->http_address = arg;
+			return 0;
+		}
 		argp_failure(state, EXIT_USAGE, 0, "unexpected argument '%s' (use -p PID)", arg);
 		return EINVAL;
 	default:
@@ -153,6 +202,7 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	env->debug = 2;
 	env->format = FORMAT_TEXT;
 	env->interval_ns = 2000000000ULL;
+	env->metrics_top_k = 20;
 	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */
 	argp_err_exit_status = EXIT_USAGE;
 	err = argp_parse(&argp, argc, argv, argp_flags, NULL, env);

@@ -38,6 +38,13 @@ struct env {
 	bool kernel_stacks;
 	const char *cgroup_path;
 	const char *output_path;    /* -o FILE; NULL: stdout */
+	bool http;                  /* serve /metrics and /debug/pprof/ */
+	const char *http_address;   /* NULL: loopback, default port */
+	const char *http_auth_file;
+	const char *http_tls_cert;
+	const char *http_tls_key;
+	size_t metrics_top_k;
+	bool keep_privileges;
 };
 
 /*

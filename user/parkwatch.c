@@ -24,10 +24,12 @@
 #include <unistd.h>
 #include "dump.h"
 #include "export.h"
+#include "http.h"
 #include "format.h"
 #include "live.h"
 #include "options.h"
 #include "output.h"
+#include "privileges.h"
 #include "report.h"
 #include "tracker.h"
 
@@ -51,6 +53,9 @@ struct session {
 	bool tty_out;
 	bool keys;                  /* 'q' is read from a terminal on stdin */
 	struct termios saved_termios;
+	struct http_feed feed;
+	__u64 snapshots;
+	__u64 last_snapshot_ns;
 };
 
 static __u64 monotonic_ns(void)
@@ -212,6 +217,8 @@ static int collect(struct session *session, struct report **out)
 	struct snapshot *snap;
 	int err = snapshot__collect(session->tracker, &snap);
 
+	__u64 started_ns = monotonic_ns();
+
 	session->totals_count = 0;
 	tracker__for_each_hist(session->tracker, add_totals, session);
 	session->dump_opts.totals = session->totals;
@@ -219,9 +226,13 @@ static int collect(struct session *session, struct report **out)
 
 	if (!err)
 		err = report__build(snap, session->procs, session->ksyms, out);
-	if (err)
+	if (err) {
 		fprintf(stderr, "parkwatch: taking a snapshot: %s\n", strerror(-err));
-	return err;
+		return err;
+	}
+	session->snapshots++;
+	session->last_snapshot_ns = monotonic_ns() - started_ns;
+	return 0;
 }
 
 /* The final result: to stdout or, with -o, atomically to the file. */
@@ -449,6 +460,79 @@ static int run_live(struct session *session)
 	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
 }
 
+/* What /metrics says besides the report; lock held. */
+static void publish_metrics(struct session *session)
+{
+	struct metrics_input *metrics = &session->feed.metrics;
+
+	metrics->totals = session->totals;
+	metrics->totals_count = session->totals_count;
+	metrics->top_k = env.metrics_top_k;
+	metrics->hist_dropped = tracker__hist_dropped(session->tracker);
+	metrics->hist_entries = session->totals_count;
+	metrics->hist_capacity = tracker__hist_capacity(session->tracker);
+	metrics->snapshot_seconds = session->last_snapshot_ns / 1e9;
+	metrics->snapshots = session->snapshots;
+	metrics->symbol_cache_entries = procs__symbol_count(session->procs);
+	session->feed.dump_opts = session->dump_opts;
+}
+
+/*
+ * --http: take a picture every interval and publish it for the server's
+ * threads.  Collecting happens under the feed's lock because it renews the
+ * symbol caches the published report points into.
+ */
+static int run_daemon(struct session *session)
+{
+	struct http_opts opts = {
+		.address = env.http_address,
+		.auth_file = env.http_auth_file,
+		.tls_cert_file = env.http_tls_cert,
+		.tls_key_file = env.http_tls_key,
+	};
+	struct http_feed *feed = &session->feed;
+	struct http_server *server = NULL;
+	__u64 start_ns = monotonic_ns(), next_ns = start_ns;
+	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
+	bool all_exited = false;
+	char reason[512];
+	int err;
+
+	feed->interval_ns = env.interval_ns;
+	err = http__start(&opts, feed, &server, reason, sizeof(reason));
+	if (err) {
+		fprintf(stderr, "parkwatch: %s\n", reason);
+		return err == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_OTHER;
+	}
+	fprintf(stderr, "parkwatch: serving %s://%s/metrics and /debug/pprof/ (Ctrl-C stops)\n",
+		env.http_tls_cert ? "https" : "http", env.http_address ? env.http_address :
+		"127.0.0.1:9464");
+	for (;;) {
+		struct report *fresh;
+
+		pthread_mutex_lock(&feed->lock);
+		if (collect(session, &fresh) == 0) {
+			report__free(feed->report);
+			feed->report = fresh;
+		}
+		if (env.pid_count && !check_exits(session))
+			all_exited = true;
+		publish_metrics(session);
+		if (feed->report)
+			http_feed__advance(feed, monotonic_ns());
+		pthread_mutex_unlock(&feed->lock);
+		next_ns += env.interval_ns;
+		if (next_ns > end_ns)
+			next_ns = end_ns;
+		if (all_exited || monotonic_ns() >= end_ns || !wait_interval(session, next_ns))
+			break;
+	}
+	http__stop(server);
+	report__free(feed->report);
+	feed->report = NULL;
+	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
+}
+
 static int setup_signals(struct session *session)
 {
 	sigset_t mask;
@@ -467,13 +551,14 @@ static int setup_signals(struct session *session)
 int main(int argc, char **argv)
 {
 	struct session session = { .signal_fd = -1 };
-	int code;
+	int code, err;
 
 	if (options__parse(argc, argv, &env, 0))
 		return EXIT_USAGE;
 	session.dump_opts.debug = env.debug;
 	session.dump_opts.kernel_stacks = env.kernel_stacks;
 	session.tty_out = isatty(STDOUT_FILENO);
+	http_feed__init(&session.feed);
 	if (env.format == FORMAT_PPROF && !env.output_path && session.tty_out) {
 		fprintf(stderr, "parkwatch: not writing a binary profile to a terminal "
 				"(use -o FILE or redirect stdout)\n");
@@ -490,6 +575,9 @@ int main(int argc, char **argv)
 	code = open_tracker(&session);
 	if (code)
 		goto cleanup;
+	if (!env.keep_privileges && (err = privileges__drop()))
+		fprintf(stderr, "parkwatch: dropping capabilities: %s (going on with them)\n",
+			strerror(-err));
 	session.procs = procs__new();
 	session.live = live__new();
 	if (!session.procs || !session.live) {
@@ -498,7 +586,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	if (env.dump) {
+	if (env.http) {
+		code = run_daemon(&session);
+	} else if (env.dump) {
 		struct report *report;
 
 		if (collect(&session, &report)) {
@@ -529,5 +619,6 @@ cleanup:
 	tracker__free(session.tracker);
 	if (session.signal_fd >= 0)
 		close(session.signal_fd);
+	http_feed__destroy(&session.feed);
 	return code;
 }

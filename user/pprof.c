@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 #include "pprof.h"
 #include "profile.pb-c.h"
@@ -340,27 +339,10 @@ int pprof__add_comment(struct pprof *pprof, const char *text)
 	return vec_push(&pprof->comments, (void *)(intptr_t)id);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *bytes = data;
-
-	while (len) {
-		ssize_t n = write(fd, bytes, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		bytes += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int gzip_and_write(int fd, const uint8_t *data, size_t len)
+static int gzip_and_write(FILE *out, const uint8_t *data, size_t len)
 {
 	z_stream stream = { 0 };
-	uint8_t out[65536];
+	uint8_t chunk[65536];
 	int err = 0, status;
 
 	/* windowBits 15 + 16: a gzip header, as pprof readers expect */
@@ -370,14 +352,16 @@ static int gzip_and_write(int fd, const uint8_t *data, size_t len)
 	stream.next_in = (uint8_t *)data;
 	stream.avail_in = len;
 	do {
-		stream.next_out = out;
-		stream.avail_out = sizeof(out);
+		stream.next_out = chunk;
+		stream.avail_out = sizeof(chunk);
 		status = deflate(&stream, Z_FINISH);
 		if (status == Z_STREAM_ERROR) {
 			err = -EIO;
 			break;
 		}
-		err = write_all(fd, out, sizeof(out) - stream.avail_out);
+		if (fwrite(chunk, 1, sizeof(chunk) - stream.avail_out, out) !=
+		    sizeof(chunk) - stream.avail_out)
+			err = -EIO;
 	} while (!err && status != Z_STREAM_END);
 	deflateEnd(&stream);
 	return err;
@@ -400,7 +384,7 @@ static void main_binary_first(struct pprof *pprof, Mapping **mappings, size_t co
 	}
 }
 
-int pprof__write(struct pprof *pprof, int fd, __u64 time_unix_ns, __u64 duration_ns)
+int pprof__write(struct pprof *pprof, FILE *out, __u64 time_unix_ns, __u64 duration_ns)
 {
 	const char *first_type = pprof->kind == PPROF_WINDOW ? "samples" : "threads";
 	Profile profile = PARKWATCH__PPROF__PROFILE__INIT;
@@ -456,7 +440,7 @@ int pprof__write(struct pprof *pprof, int fd, __u64 time_unix_ns, __u64 duration
 	if (!packed)
 		goto cleanup;
 	parkwatch__pprof__profile__pack(&profile, packed);
-	err = gzip_and_write(fd, packed, len);
+	err = gzip_and_write(out, packed, len);
 cleanup:
 	free(packed);
 	free(mappings);

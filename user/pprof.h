@@ -9,6 +9,7 @@
 #ifndef PARKWATCH_PPROF_H
 #define PARKWATCH_PPROF_H
 
+#include <stdio.h>
 #include "report.h"
 
 enum pprof_kind {
@@ -25,7 +26,7 @@ void pprof__free(struct pprof *pprof);
 int pprof__add_report(struct pprof *pprof, const struct report *report, __u64 interval_ns);
 /* A free-text comment, shown by `go tool pprof -raw`/-comments. */
 int pprof__add_comment(struct pprof *pprof, const char *text);
-/* Serializes, gzips and writes to fd.  0 or a negative errno. */
-int pprof__write(struct pprof *pprof, int fd, __u64 time_unix_ns, __u64 duration_ns);
+/* Serializes, gzips and writes.  0 or a negative errno. */
+int pprof__write(struct pprof *pprof, FILE *out, __u64 time_unix_ns, __u64 duration_ns);
 
 #endif /* PARKWATCH_PPROF_H */

@@ -103,6 +103,21 @@ void procs__end(struct procs *procs)
 	u64map__filter(&procs->by_pid, keep_if_seen, procs);
 }
 
+static bool count_symbols(__u64 key, void *value, void *ctx)
+{
+	(void)key;
+	*(size_t *)ctx += ((struct proc *)value)->symbols.count;
+	return true;
+}
+
+size_t procs__symbol_count(const struct procs *procs)
+{
+	size_t count = 0;
+
+	u64map__filter((struct u64map *)&procs->by_pid, count_symbols, &count);
+	return count;
+}
+
 struct proc *procs__get(struct procs *procs, pid_t pid)
 {
 	struct proc *proc = u64map__get(&procs->by_pid, (__u64)pid);

@@ -34,6 +34,8 @@ void procs__free(struct procs *procs);
 /* Starts a snapshot: processes not touched until procs__end are dropped. */
 void procs__begin(struct procs *procs);
 void procs__end(struct procs *procs);
+/* Symbolized addresses cached over every process. */
+size_t procs__symbol_count(const struct procs *procs);
 /* The process's entry, created on first use; NULL only when out of memory. */
 struct proc *procs__get(struct procs *procs, pid_t pid);
 /* The process's Dwfl session, (re)built when its mappings changed; NULL if

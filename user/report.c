@@ -186,6 +186,49 @@ void report__free(struct report *report)
 	free(report);
 }
 
+int report__view_pid(const struct report *report, pid_t pid, struct report *view)
+{
+	const struct proc_summary *proc = report__proc(report, pid);
+	size_t first = 0, groups = 0;
+
+	if (!proc)
+		return -ENOENT;
+	memset(view, 0, sizeof(*view));
+	view->time_unix_ns = report->time_unix_ns;
+	view->ksyms = report->ksyms;
+	/* threads are sorted by pid: the process's threads are one run */
+	while (first < report->thread_count && (pid_t)report->threads[first].rec->tgid != pid)
+		first++;
+	view->threads = &report->threads[first];
+	while (first + view->thread_count < report->thread_count &&
+	       (pid_t)report->threads[first + view->thread_count].rec->tgid == pid)
+		view->thread_count++;
+	for (size_t i = 0; i < view->thread_count; i++) {
+		const struct thread_info *thread = &view->threads[i];
+
+		view->parked_count += thread->parked;
+		view->state_counts[state_bucket(thread->rec->state,
+						thread->rec->flags & TASK_REC_ON_CPU)]++;
+	}
+	view->procs = (struct proc_summary *)proc;
+	view->proc_count = 1;
+	for (size_t g = 0; g < report->group_count; g++)
+		groups += report->groups[g].pid == pid;
+	view->groups = calloc(groups ? groups : 1, sizeof(*view->groups));
+	if (!view->groups)
+		return -ENOMEM;
+	for (size_t g = 0; g < report->group_count; g++)
+		if (report->groups[g].pid == pid)
+			view->groups[view->group_count++] = report->groups[g];
+	return 0;
+}
+
+void report__view_release(struct report *view)
+{
+	free(view->groups);
+	memset(view, 0, sizeof(*view));
+}
+
 const struct proc_summary *report__proc(const struct report *report, pid_t pid)
 {
 	for (size_t i = 0; i < report->proc_count; i++)

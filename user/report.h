@@ -65,6 +65,14 @@ extern const char *const report_state_names[REPORT_STATE_COUNT];
 int report__build(struct snapshot *snap, struct procs *procs, const struct ksyms *ksyms,
 		  struct report **out);
 void report__free(struct report *report);
+/*
+ * A view of one process of a report: threads, groups and summary of pid
+ * only, pointing into report (which must outlive it).  Returns 0, -ENOENT
+ * when the report has no such process, or -ENOMEM.  Release with
+ * report__view_release.
+ */
+int report__view_pid(const struct report *report, pid_t pid, struct report *view);
+void report__view_release(struct report *view);
 /* The process summary for pid, or NULL. */
 const struct proc_summary *report__proc(const struct report *report, pid_t pid);
 /* The first frame of the thread outside the C library and the loader: where

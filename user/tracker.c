@@ -190,3 +190,8 @@ __u64 tracker__hist_dropped(const struct tracker *tracker)
 {
 	return tracker->park->bss->hist_dropped;
 }
+
+size_t tracker__hist_capacity(const struct tracker *tracker)
+{
+	return bpf_map__max_entries(tracker->park->maps.park_hists);
+}

@@ -39,5 +39,6 @@ typedef void (*tracker_hist_fn)(const struct hist_key *key, const struct park_hi
 /* Calls fn for every histogram; returns the number visited or a negative errno. */
 int tracker__for_each_hist(struct tracker *tracker, tracker_hist_fn fn, void *ctx);
 __u64 tracker__hist_dropped(const struct tracker *tracker);
+size_t tracker__hist_capacity(const struct tracker *tracker);
 
 #endif /* PARKWATCH_TRACKER_H */

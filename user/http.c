@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* HTTP endpoints with libmicrohttpd (http.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "http.h"
+
+#define HTTP_CONNECTION_LIMIT 64
+#define HTTP_IDLE_TIMEOUT_SECONDS 15
+#define HTTP_MAX_CREDENTIALS 64
+
+struct credential {
+	char *user;
+	char *password;
+};
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct http_feed *feed;
+	struct credential credentials[HTTP_MAX_CREDENTIALS];
+	size_t credential_count;
+	char *tls_cert;
+	char *tls_key;
+};
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+}
+
+void http_feed__init(struct http_feed *feed)
+{
+	memset(feed, 0, sizeof(*feed));
+	pthread_mutex_init(&feed->lock, NULL);
+	pthread_cond_init(&feed->updated, NULL);
+}
+
+void http_feed__advance(struct http_feed *feed, __u64 now_ns)
+{
+	for (struct pending_window *pending = feed->windows; pending; pending = pending->next) {
+		struct report view;
+
+		if (pending->done)
+			continue;
+		if (!pending->pid) {
+			window__add(pending->window, feed->report, now_ns - pending->last_ns);
+		} else if (report__view_pid(feed->report, pending->pid, &view) == 0) {
+			window__add(pending->window, &view, now_ns - pending->last_ns);
+			report__view_release(&view);
+		} else {
+			pending->done = true; /* the process is gone: answer with what there is */
+		}
+		pending->last_ns = now_ns;
+		if (now_ns >= pending->end_ns)
+			pending->done = true;
+	}
+	pthread_cond_broadcast(&feed->updated);
+}
+
+void http_feed__destroy(struct http_feed *feed)
+{
+	pthread_cond_destroy(&feed->updated);
+	pthread_mutex_destroy(&feed->lock);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
+			       const char *content_type, char *body, size_t len)
+{
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	response = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!response) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "2");
+	result = MHD_queue_response(conn, status, response);
+	MHD_destroy_response(response);
+	return result;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int status,
+				    const char *format, ...)
+{
+	char *body = NULL;
+	va_list args;
+	int len;
+
+	va_start(args, format);
+	len = vasprintf(&body, format, args);
+	va_end(args);
+	if (len < 0)
+		return MHD_NO;
+	return respond(conn, status, "text/plain; charset=utf-8", body, len);
+}
+
+/* A query number: digits only, within [min, max].  Absent: *value unchanged. */
+static int query_number(struct MHD_Connection *conn, const char *name, long min, long max,
+			long *value)
+{
+	const char *text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+	char *end;
+	long parsed;
+
+	if (!text)
+		return 0;
+	if (!*text || strlen(text) > 10 || strspn(text, "0123456789") != strlen(text))
+		return -EINVAL;
+	errno = 0;
+	parsed = strtol(text, &end, 10);
+	if (errno || *end || parsed < min || parsed > max)
+		return -EINVAL;
+	*value = parsed;
+	return 0;
+}
+
+/* Compares every byte, so the time taken does not tell how much matched. */
+static bool same_secret(const char *expected, const char *given)
+{
+	size_t expected_len = strlen(expected), given_len = strlen(given);
+	unsigned char diff = expected_len != given_len;
+
+	for (size_t i = 0; i < expected_len; i++)
+		diff |= (unsigned char)expected[i] ^ (unsigned char)(i < given_len ? given[i] : 0);
+	return !diff;
+}
+
+static bool authorized(struct http_server *server, struct MHD_Connection *conn)
+{
+	char *password = NULL;
+	char *user;
+	bool ok = false;
+
+	if (!server->credential_count)
+		return true;
+	user = MHD_basic_auth_get_username_password(conn, &password);
+	for (size_t i = 0; user && password && i < server->credential_count; i++)
+		ok |= !strcmp(server->credentials[i].user, user) &&
+		      same_secret(server->credentials[i].password, password);
+	MHD_free(user);
+	MHD_free(password);
+	return ok;
+}
+
+static enum MHD_Result serve_metrics(struct http_server *server, struct MHD_Connection *conn)
+{
+	struct http_feed *feed = server->feed;
+	struct metrics_input input;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&body, &len);
+
+	if (!out)
+		return MHD_NO;
+	pthread_mutex_lock(&feed->lock);
+	input = feed->metrics;
+	input.report = feed->report;
+	prometheus__write(out, &input);
+	pthread_mutex_unlock(&feed->lock);
+	if (fclose(out)) {
+		free(body);
+		return MHD_NO;
+	}
+	return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
+}
+
+static void html_text(FILE *out, const char *text)
+{
+	for (const char *c = text; *c; c++) {
+		switch (*c) {
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		default:
+			fputc(*c, out);
+		}
+	}
+}
+
+static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connection *conn)
+{
+	struct http_feed *feed = server->feed;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&body, &len);
+
+	if (!out)
+		return MHD_NO;
+	fputs("<!DOCTYPE html>\n<html><head><title>parkwatch /debug/pprof/</title></head><body>\n"
+	      "<h1>parkwatch: parked threads per process</h1>\n"
+	      "<p>Profiles as Go's /debug/pprof/goroutine serves them: debug=0 a pprof profile "
+	      "(add seconds=S for parked time over S seconds), debug=1 grouped by stack, "
+	      "debug=2 every thread.</p>\n<table>\n"
+	      "<tr><th>pid</th><th>command</th><th>threads</th><th>parked</th><th>profiles</th></tr>\n",
+	      out);
+	pthread_mutex_lock(&feed->lock);
+	for (size_t i = 0; feed->report && i < feed->report->proc_count; i++) {
+		const struct proc_summary *proc = &feed->report->procs[i];
+
+		fprintf(out, "<tr><td>%d</td><td>", proc->pid);
+		html_text(out, proc->comm);
+		fprintf(out, "</td><td>%zu</td><td>%zu</td><td>"
+			     "<a href=\"goroutine?pid=%d&amp;debug=0\">pprof</a> "
+			     "<a href=\"goroutine?pid=%d&amp;debug=1\">debug=1</a> "
+			     "<a href=\"goroutine?pid=%d&amp;debug=2\">debug=2</a></td></tr>\n",
+			proc->threads, proc->parked, proc->pid, proc->pid, proc->pid);
+	}
+	pthread_mutex_unlock(&feed->lock);
+	fputs("</table>\n</body></html>\n", out);
+	if (fclose(out)) {
+		free(body);
+		return MHD_NO;
+	}
+	return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", body, len);
+}
+
+/* Waits, lock held, for a window of seconds to fill; writes it to out. */
+static int wait_window(struct http_feed *feed, pid_t pid, long seconds, FILE *out)
+{
+	struct pending_window pending = { .pid = pid };
+	struct pending_window **link;
+	struct report view, *last = feed->report;
+	int err;
+
+	pending.window = window__new(FORMAT_PPROF, feed->interval_ns, feed->metrics.totals,
+				     feed->metrics.totals_count);
+	if (!pending.window)
+		return -ENOMEM;
+	pending.start_ns = pending.last_ns = monotonic_ns();
+	pending.end_ns = pending.start_ns + (__u64)seconds * 1000000000ULL;
+	pending.start_unix_ns = feed->report->time_unix_ns;
+	pending.next = feed->windows;
+	feed->windows = &pending;
+	while (!pending.done && !feed->stopping)
+		pthread_cond_wait(&feed->updated, &feed->lock);
+	for (link = &feed->windows; *link != &pending; link = &(*link)->next)
+		;
+	*link = pending.next;
+
+	last = feed->report;
+	if (pid && report__view_pid(feed->report, pid, &view) == 0)
+		last = &view;
+	else if (pid)
+		last = NULL;
+	err = window__write(pending.window, out, pending.start_unix_ns,
+			    pending.last_ns - pending.start_ns, feed->metrics.totals,
+			    feed->metrics.totals_count, last);
+	if (last == &view)
+		report__view_release(&view);
+	window__free(pending.window);
+	return err;
+}
+
+static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Connection *conn)
+{
+	struct http_feed *feed = server->feed;
+	long pid = 0, debug = 0, seconds = 0;
+	struct dump_opts opts;
+	struct report view;
+	const struct report *report;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *out;
+	int err;
+
+	if (query_number(conn, "pid", 1, INT_MAX, &pid) || query_number(conn, "debug", 0, 2, &debug) ||
+	    query_number(conn, "seconds", 1, HTTP_MAX_WINDOW_SECONDS, &seconds))
+		return respond_text(conn, MHD_HTTP_BAD_REQUEST,
+				    "bad query: pid=N (a process id), debug=0|1|2, "
+				    "seconds=1..%d (with debug=0)\n", HTTP_MAX_WINDOW_SECONDS);
+	if (seconds && debug)
+		return respond_text(conn, MHD_HTTP_BAD_REQUEST,
+				    "seconds=S makes a pprof profile: use it with debug=0\n");
+	out = open_memstream(&body, &len);
+	if (!out)
+		return MHD_NO;
+	pthread_mutex_lock(&feed->lock);
+	if (!feed->report) {
+		pthread_mutex_unlock(&feed->lock);
+		fclose(out);
+		free(body);
+		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no picture yet: retry\n");
+	}
+	report = feed->report;
+	if (pid) {
+		if (report__view_pid(feed->report, (pid_t)pid, &view)) {
+			pthread_mutex_unlock(&feed->lock);
+			fclose(out);
+			free(body);
+			return respond_text(conn, MHD_HTTP_NOT_FOUND,
+					    "no process %ld among the watched processes\n", pid);
+		}
+		report = &view;
+	}
+	opts = feed->dump_opts;
+	opts.debug = debug ? (int)debug : 2;
+	if (seconds)
+		err = wait_window(feed, (pid_t)pid, seconds, out);
+	else
+		err = export__snapshot(out, debug ? FORMAT_TEXT : FORMAT_PPROF, report, &opts);
+	if (report == &view)
+		report__view_release(&view);
+	pthread_mutex_unlock(&feed->lock);
+	if (fclose(out) || err) {
+		free(body);
+		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "profile failed: %s\n",
+				    strerror(err ? -err : EIO));
+	}
+	if (debug)
+		return respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", body, len);
+	return respond(conn, MHD_HTTP_OK, "application/octet-stream", body, len);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **request_state)
+{
+	struct http_server *server = cls;
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	(void)version;
+	(void)upload_data;
+	(void)request_state;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		*upload_data_size = 0; /* don't read a body we refuse */
+		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	}
+	if (!authorized(server, conn)) {
+		response = MHD_create_response_from_buffer(strlen("unauthorized\n"), "unauthorized\n",
+							   MHD_RESPMEM_PERSISTENT);
+		if (!response)
+			return MHD_NO;
+		result = MHD_queue_basic_auth_fail_response(conn, "parkwatch", response);
+		MHD_destroy_response(response);
+		return result;
+	}
+	if (!strcmp(url, "/metrics"))
+		return serve_metrics(server, conn);
+	if (!strcmp(url, "/debug/pprof/") || !strcmp(url, "/debug/pprof"))
+		return serve_index(server, conn);
+	if (!strcmp(url, "/debug/pprof/goroutine"))
+		return serve_goroutine(server, conn);
+	if (!strcmp(url, "/"))
+		return respond_text(conn, MHD_HTTP_OK,
+				    "parkwatch %s: /metrics, /debug/pprof/\n", PARKWATCH_VERSION);
+	return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found: /metrics, /debug/pprof/\n");
+}
+
+static bool is_loopback(const struct sockaddr_storage *addr)
+{
+	if (addr->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)addr)->sin6_addr);
+}
+
+/* HOST:PORT, [V6]:PORT, :PORT or HOST; a missing host means loopback. */
+static int parse_address(const char *text, struct sockaddr_storage *addr, char *reason,
+			 size_t reason_size)
+{
+	char host[256] = "127.0.0.1", port[16];
+	const char *colon;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *found;
+	int err;
+
+	snprintf(port, sizeof(port), "%d", HTTP_DEFAULT_PORT);
+	if (text && *text == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close - text - 1 >= (long)sizeof(host))
+			goto bad;
+		snprintf(host, sizeof(host), "%.*s", (int)(close - text - 1), text + 1);
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (close[1] && !colon)
+			goto bad;
+	} else if (text && *text) {
+		colon = strrchr(text, ':');
+		if (colon != text)
+			snprintf(host, sizeof(host), "%.*s",
+				 (int)(colon ? colon - text : (long)strlen(text)), text);
+	} else {
+		colon = NULL;
+	}
+	if (colon) {
+		if (!colon[1] || strlen(colon + 1) > 5 || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+		    atoi(colon + 1) > 65535)
+			goto bad;
+		snprintf(port, sizeof(port), "%s", colon + 1);
+	}
+	err = getaddrinfo(host, port, &hints, &found);
+	if (err) {
+		snprintf(reason, reason_size, "--http %s: %s", text, gai_strerror(err));
+		return -EINVAL;
+	}
+	memcpy(addr, found->ai_addr, found->ai_addrlen);
+	freeaddrinfo(found);
+	return 0;
+bad:
+	snprintf(reason, reason_size, "--http %s: not HOST:PORT, [IPV6]:PORT or :PORT", text);
+	return -EINVAL;
+}
+
+static char *read_file(const char *path, char *reason, size_t reason_size)
+{
+	char *data = NULL;
+	size_t len = 0;
+	FILE *file = fopen(path, "re");
+
+	if (!file || getdelim(&data, &len, '\0', file) < 0) {
+		snprintf(reason, reason_size, "%s: %s", path, strerror(errno ? errno : EIO));
+		if (file)
+			fclose(file);
+		free(data);
+		return NULL;
+	}
+	fclose(file);
+	return data;
+}
+
+static int load_credentials(struct http_server *server, const char *path, char *reason,
+			    size_t reason_size)
+{
+	char *data = read_file(path, reason, reason_size), *line, *save = NULL;
+
+	if (!data)
+		return -EINVAL;
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *colon = strchr(line, ':');
+		struct credential *cred;
+
+		if (line[0] == '#' || !line[0])
+			continue;
+		if (!colon || colon == line || server->credential_count == HTTP_MAX_CREDENTIALS) {
+			snprintf(reason, reason_size, "%s: expected lines of user:password (at most %d)",
+				 path, HTTP_MAX_CREDENTIALS);
+			free(data);
+			return -EINVAL;
+		}
+		*colon = '\0';
+		cred = &server->credentials[server->credential_count++];
+		cred->user = strdup(line);
+		cred->password = strdup(colon + 1);
+	}
+	free(data);
+	if (!server->credential_count) {
+		snprintf(reason, reason_size, "%s: no user:password line", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int http__start(const struct http_opts *opts, struct http_feed *feed, struct http_server **out,
+		char *reason, size_t reason_size)
+{
+	struct http_server *server = calloc(1, sizeof(*server));
+	struct sockaddr_storage addr = { 0 };
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_ERROR_LOG;
+	int err;
+
+	if (!server)
+		return -ENOMEM;
+	server->feed = feed;
+	err = parse_address(opts->address, &addr, reason, reason_size);
+	if (!err && opts->auth_file)
+		err = load_credentials(server, opts->auth_file, reason, reason_size);
+	if (!err && (!!opts->tls_cert_file != !!opts->tls_key_file)) {
+		snprintf(reason, reason_size, "TLS needs both --http-tls-cert and --http-tls-key");
+		err = -EINVAL;
+	}
+	if (!err && opts->tls_cert_file) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(reason, reason_size, "this libmicrohttpd was built without TLS");
+			err = -ENOTSUP;
+		} else if (!(server->tls_cert = read_file(opts->tls_cert_file, reason, reason_size)) ||
+			   !(server->tls_key = read_file(opts->tls_key_file, reason, reason_size))) {
+			err = -EINVAL;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	if (err)
+		goto fail;
+	if (addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (!is_loopback(&addr))
+		fprintf(stderr, "parkwatch: warning: serving on a non-loopback address: stacks and "
+				"command names of the watched processes are visible to whoever can "
+				"reach it%s\n", opts->auth_file ? "" : " (consider --http-auth)");
+	server->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, handle, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_SECONDS,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		server->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, server->tls_cert,
+		MHD_OPTION_HTTPS_MEM_KEY, server->tls_key, MHD_OPTION_END);
+	if (!server->daemon) {
+		snprintf(reason, reason_size, "cannot serve on %s: %s",
+			 opts->address ? opts->address : "the default address",
+			 errno ? strerror(errno) : "address in use or not available");
+		err = -EADDRNOTAVAIL;
+		goto fail;
+	}
+	*out = server;
+	return 0;
+fail:
+	http__stop(server);
+	return err;
+}
+
+void http__stop(struct http_server *server)
+{
+	if (!server)
+		return;
+	if (server->daemon) {
+		/* wake requests waiting for a window before the threads are joined */
+		pthread_mutex_lock(&server->feed->lock);
+		server->feed->stopping = true;
+		pthread_cond_broadcast(&server->feed->updated);
+		pthread_mutex_unlock(&server->feed->lock);
+		MHD_stop_daemon(server->daemon);
+	}
+	for (size_t i = 0; i < server->credential_count; i++) {
+		free(server->credentials[i].user);
+		free(server->credentials[i].password);
+	}
+	free(server->tls_cert);
+	free(server->tls_key);
+	free(server);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Prometheus text exposition (format 0.0.4) of a report, the tier-1 park
+ * histograms and parkwatch's own health.  Cardinality is bounded: per-pid
+ * series only for the watched pids, or without -p for the top_k processes
+ * by parked threads; histograms and totals are per reason only.
+ */
+#ifndef PARKWATCH_PROMETHEUS_H
+#define PARKWATCH_PROMETHEUS_H
+
+#include <stdio.h>
+#include "dump.h"
+#include "report.h"
+
+struct metrics_input {
+	const struct report *report;        /* latest picture, may be NULL */
+	const struct park_totals *totals;   /* tier-1, since start */
+	size_t totals_count;
+	size_t top_k;                       /* processes with per-pid series */
+	__u64 hist_dropped;                 /* tier-1 updates that did not fit */
+	size_t hist_entries, hist_capacity; /* tier-1 map fullness */
+	double snapshot_seconds;            /* how long the last picture took */
+	__u64 snapshots;                    /* pictures taken */
+	size_t symbol_cache_entries;
+	const struct metrics_extra *extra;  /* leak trends, when available */
+};
+
+/* Optional families another module appends (leak trends). */
+struct metrics_extra {
+	void (*write)(FILE *out, const struct report *report, const pid_t *pids, size_t pid_count,
+		      void *ctx);
+	void *ctx;
+};
+
+void prometheus__write(FILE *out, const struct metrics_input *in);
+/* Label value escaping: backslash, double quote and newline. */
+void prometheus__label_value(FILE *out, const char *value);
+
+#endif /* PARKWATCH_PROMETHEUS_H */
