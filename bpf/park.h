@@ -51,20 +51,38 @@ enum park_state_flags {
 	PARK_F_ESTIMATED = 1,       /* park began before parkwatch: start estimated */
 };
 
-/* Task storage value: one per thread seen parking. */
+/* Parks that ended, and their total length, per kernel-side reason. */
+struct park_counts {
+	__u64 parks[PARK_REASON__COUNT];
+	__u64 parked_ns[PARK_REASON__COUNT];
+};
+
+/*
+ * Task storage value: one per thread seen parking.  Each thread adds up its
+ * own ended parks here, so a wakeup touches no shared map; the counts move
+ * to exited_parks when the thread exits.
+ */
 struct park_state {
 	__u64 park_start_ns;        /* CLOCK_MONOTONIC; 0 while not parked */
 	__u64 captured_start_ns;    /* park_start_ns of the episode whose stack was copied */
-	struct wait_ctx wait;
-	__u32 flags;                /* enum park_state_flags */
+	__u16 reason;               /* enum park_reason, when the park began */
+	__u16 flags;                /* enum park_state_flags */
 	__u32 pad;
+	struct park_counts counts;
 };
 
+/* exited_parks key: the ended parks of a process's exited threads. */
 struct hist_key {
 	__u32 tgid;
 	__u32 reason;               /* enum park_reason */
 };
 
+struct park_total {
+	__u64 count;
+	__u64 total_ns;
+};
+
+/* Length histogram of ended parks, per reason over every watched thread. */
 struct park_hist {
 	__u64 count;
 	__u64 total_ns;
@@ -95,6 +113,7 @@ struct task_record {
 	__u64 regs[PARK_NREGS];
 	__u32 kstack_depth;
 	__u32 ustack_bytes;
+	struct park_counts counts;  /* the thread's ended parks so far */
 };
 
 /* Bits of task->__state (include/linux/sched.h), stable since 5.14. */

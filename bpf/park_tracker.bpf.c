@@ -2,8 +2,10 @@
 /*
  * Tier 1: every park, cheaply.  sched_switch stamps a thread that leaves the
  * CPU asleep with the time and what it waits in; sched_wakeup closes the
- * park into a log2 histogram per (tgid, reason).  Constant work per event,
- * no per-event messages, no stack capture.
+ * park: into the thread's own counters in task storage and into a per-CPU
+ * log2 histogram per reason (an array, indexed directly).  No shared hash
+ * map, no atomics, no per-event message and no stack capture on the hot
+ * path; a thread's counters move to a per-process map only when it exits.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -18,7 +20,7 @@ const volatile bool filter_tgid = false;
 const volatile bool filter_cgroup = false;
 const volatile __u64 cgroup_id = 0;
 
-/* Counted, never silent: histogram entries that did not fit. */
+/* Counted, never silent: exited threads' counts that did not fit. */
 __u64 hist_dropped = 0;
 
 struct {
@@ -36,11 +38,18 @@ struct {
 } watched_tgids SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PARK_REASON__COUNT);
+	__type(key, __u32);
+	__type(value, struct park_hist);
+} reason_hists SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct hist_key);
-	__type(value, struct park_hist);
-} park_hists SEC(".maps");
+	__type(value, struct park_total);
+} exited_parks SEC(".maps");
 
 static __always_inline bool allow_task(struct task_struct *task)
 {
@@ -70,29 +79,17 @@ static __always_inline __u32 log2_slot(__u64 ns)
 	return slot < PARK_HIST_SLOTS ? slot : PARK_HIST_SLOTS - 1;
 }
 
-static __always_inline void hist_add(__u32 tgid, __u32 reason, __u64 park_ns)
+static __always_inline void hist_add(__u32 reason, __u64 park_ns)
 {
-	struct hist_key key = { .tgid = tgid, .reason = reason };
-	struct park_hist *hist;
+	struct park_hist *hist = bpf_map_lookup_elem(&reason_hists, &reason);
 	__u32 slot = log2_slot(park_ns);
 
-	hist = bpf_map_lookup_elem(&park_hists, &key);
-	if (!hist) {
-		struct park_hist zero = {};
-
-		if (bpf_map_update_elem(&park_hists, &key, &zero, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&park_hists, &key)) {
-			__sync_fetch_and_add(&hist_dropped, 1);
-			return;
-		}
-		hist = bpf_map_lookup_elem(&park_hists, &key);
-		if (!hist)
-			return;
-	}
-	__sync_fetch_and_add(&hist->count, 1);
-	__sync_fetch_and_add(&hist->total_ns, park_ns);
+	if (!hist)
+		return;
+	hist->count++;
+	hist->total_ns += park_ns;
 	if (slot < PARK_HIST_SLOTS)
-		__sync_fetch_and_add(&hist->slots[slot], 1);
+		hist->slots[slot]++;
 }
 
 static __always_inline void on_switch_out(struct task_struct *prev, unsigned int prev_state)
@@ -106,13 +103,15 @@ static __always_inline void on_switch_out(struct task_struct *prev, unsigned int
 		return;
 	state->park_start_ns = bpf_ktime_get_ns();
 	state->flags = 0;
-	wait_ctx__from_regs((struct pt_regs *)bpf_task_pt_regs(prev), prev_state, &state->wait);
+	state->reason = wait_reason__of(((struct pt_regs *)bpf_task_pt_regs(prev))->orig_ax,
+					prev_state);
 }
 
 static __always_inline void on_wakeup(struct task_struct *task)
 {
 	struct park_state *state;
-	__u64 start_ns;
+	__u64 start_ns, park_ns;
+	__u32 reason;
 
 	state = bpf_task_storage_get(&park_states, task, NULL, 0);
 	if (!state)
@@ -124,7 +123,46 @@ static __always_inline void on_wakeup(struct task_struct *task)
 	/* a park that began before parkwatch has no exact length: keep it out */
 	if (state->flags & PARK_F_ESTIMATED)
 		return;
-	hist_add(task->tgid, state->wait.reason, bpf_ktime_get_ns() - start_ns);
+	park_ns = bpf_ktime_get_ns() - start_ns;
+	reason = state->reason;
+	if (reason >= PARK_REASON__COUNT)
+		return;
+	state->counts.parks[reason]++;
+	state->counts.parked_ns[reason] += park_ns;
+	hist_add(reason, park_ns);
+}
+
+/* A thread's counts outlive it in exited_parks, per (process, reason). */
+static __always_inline void on_exit(struct task_struct *task)
+{
+	struct park_state *state = bpf_task_storage_get(&park_states, task, NULL, 0);
+	struct hist_key key = { .tgid = task->tgid };
+
+	if (!state)
+		return;
+	for (__u32 reason = 0; reason < PARK_REASON__COUNT; reason++) {
+		struct park_total *total;
+
+		if (!state->counts.parks[reason])
+			continue;
+		key.reason = reason;
+		total = bpf_map_lookup_elem(&exited_parks, &key);
+		if (!total) {
+			struct park_total zero = {};
+
+			bpf_map_update_elem(&exited_parks, &key, &zero, BPF_NOEXIST);
+			total = bpf_map_lookup_elem(&exited_parks, &key);
+			if (!total) {
+				__sync_fetch_and_add(&hist_dropped, 1);
+				continue;
+			}
+		}
+		__sync_fetch_and_add(&total->count, state->counts.parks[reason]);
+		__sync_fetch_and_add(&total->total_ns, state->counts.parked_ns[reason]);
+		/* zeroed, so a snapshot that still sees the thread can't count it twice */
+		state->counts.parks[reason] = 0;
+		state->counts.parked_ns[reason] = 0;
+	}
 }
 
 SEC("tp_btf/sched_switch")
@@ -140,6 +178,13 @@ SEC("tp_btf/sched_wakeup")
 int BPF_PROG(park_wakeup, struct task_struct *task)
 {
 	on_wakeup(task);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(park_exit, struct task_struct *task)
+{
+	on_exit(task);
 	return 0;
 }
 

@@ -101,23 +101,23 @@ static __always_inline __u64 estimate_park_start(struct task_struct *task, __u64
 
 static __always_inline void copy_user_regs(struct pt_regs *regs, __u64 *out)
 {
-	out[0] = BPF_CORE_READ(regs, ax);
-	out[1] = BPF_CORE_READ(regs, dx);
-	out[2] = BPF_CORE_READ(regs, cx);
-	out[3] = BPF_CORE_READ(regs, bx);
-	out[4] = BPF_CORE_READ(regs, si);
-	out[5] = BPF_CORE_READ(regs, di);
-	out[6] = BPF_CORE_READ(regs, bp);
-	out[7] = BPF_CORE_READ(regs, sp);
-	out[8] = BPF_CORE_READ(regs, r8);
-	out[9] = BPF_CORE_READ(regs, r9);
-	out[10] = BPF_CORE_READ(regs, r10);
-	out[11] = BPF_CORE_READ(regs, r11);
-	out[12] = BPF_CORE_READ(regs, r12);
-	out[13] = BPF_CORE_READ(regs, r13);
-	out[14] = BPF_CORE_READ(regs, r14);
-	out[15] = BPF_CORE_READ(regs, r15);
-	out[16] = BPF_CORE_READ(regs, ip);
+	out[0] = regs->ax;
+	out[1] = regs->dx;
+	out[2] = regs->cx;
+	out[3] = regs->bx;
+	out[4] = regs->si;
+	out[5] = regs->di;
+	out[6] = regs->bp;
+	out[7] = regs->sp;
+	out[8] = regs->r8;
+	out[9] = regs->r9;
+	out[10] = regs->r10;
+	out[11] = regs->r11;
+	out[12] = regs->r12;
+	out[13] = regs->r13;
+	out[14] = regs->r14;
+	out[15] = regs->r15;
+	out[16] = regs->ip;
 }
 
 /* Copy the user stack from sp up to the end of its mapping, at most the
@@ -168,6 +168,9 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	if (!(task_state & PARK_TASK_SLEEP_MASK)) {
 		if (task->on_cpu)
 			rec->flags |= TASK_REC_ON_CPU;
+		state = bpf_task_storage_get(&park_states, task, NULL, 0);
+		if (state)
+			rec->counts = state->counts;
 		bpf_seq_write(seq, rec, sizeof(*rec));
 		return 0;
 	}
@@ -175,6 +178,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	wait_ctx__from_regs(regs, task_state, &rec->wait);
 	state = bpf_task_storage_get(&park_states, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (state)
+		rec->counts = state->counts;
 	if (state && state->park_start_ns) {
 		park_start_ns = state->park_start_ns;
 		if (state->flags & PARK_F_ESTIMATED)
@@ -185,7 +190,7 @@ int park_snapshot(struct bpf_iter__task *ctx)
 		if (state) {
 			state->park_start_ns = park_start_ns;
 			state->flags = PARK_F_ESTIMATED;
-			state->wait = rec->wait;
+			state->reason = rec->wait.reason;
 		}
 	}
 	rec->park_start_ns = park_start_ns;

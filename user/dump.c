@@ -112,7 +112,8 @@ static void dump_groups(FILE *out, const struct report *report)
 			timeout_name(group->has_timeout));
 		for (int i = 0; example->stack && i < example->stack->depth; i++) {
 			const struct symbol *symbol = example->symbols[i];
-			__u64 pc = example->stack->frames[i].pc;
+			/* as Go: the pc inside the call, which the offsets describe */
+			__u64 pc = example->stack->frames[i].lookup_pc;
 
 			if (!symbol || !symbol->frame_count) {
 				fprintf(out, "#\t0x%llx\t%s+0x%llx\n", pc,
@@ -255,16 +256,27 @@ void dump__json(FILE *out, const struct report *report, const struct dump_opts *
 	fputs("],\"park_totals\":[", out);
 	for (size_t i = 0; i < opts->totals_count; i++) {
 		const struct park_totals *totals = &opts->totals[i];
+
+		fprintf(out, "%s{\"pid\":%u,\"reason\":\"%s\",\"count\":%llu,\"total_ns\":%llu}",
+			i ? "," : "", totals->key.tgid, classify__park_reason_name(totals->key.reason),
+			totals->count, totals->total_ns);
+	}
+	fputs("],\"park_histograms\":[", out);
+	for (int reason = 0, printed = 0; opts->reason_hists && reason < PARK_REASON__COUNT;
+	     reason++) {
+		const struct park_hist *hist = &opts->reason_hists[reason];
 		int last = PARK_HIST_SLOTS - 1;
 
-		while (last > 0 && !totals->hist.slots[last])
+		if (!hist->count)
+			continue;
+		while (last > 0 && !hist->slots[last])
 			last--;
-		fprintf(out, "%s{\"pid\":%u,\"reason\":\"%s\",\"count\":%llu,\"total_ns\":%llu,"
+		fprintf(out, "%s{\"reason\":\"%s\",\"count\":%llu,\"total_ns\":%llu,"
 			     "\"log2_ns_counts\":[",
-			i ? "," : "", totals->key.tgid, classify__park_reason_name(totals->key.reason),
-			totals->hist.count, totals->hist.total_ns);
+			printed++ ? "," : "", classify__park_reason_name(reason), hist->count,
+			hist->total_ns);
 		for (int slot = 0; slot <= last; slot++)
-			fprintf(out, "%s%llu", slot ? "," : "", totals->hist.slots[slot]);
+			fprintf(out, "%s%llu", slot ? "," : "", hist->slots[slot]);
 		fputs("]}", out);
 	}
 	fputs("],\"groups\":[", out);

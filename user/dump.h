@@ -14,7 +14,8 @@
 /* Tier-1 totals of one (process, kernel-side reason) since parkwatch started. */
 struct park_totals {
 	struct hist_key key;
-	struct park_hist hist;
+	__u64 count;
+	__u64 total_ns;
 };
 
 struct dump_opts {
@@ -24,6 +25,7 @@ struct dump_opts {
 	size_t exited_count;
 	const struct park_totals *totals; /* every park closed so far (JSON only) */
 	size_t totals_count;
+	const struct park_hist *reason_hists; /* PARK_REASON__COUNT of them, or NULL */
 };
 
 void dump__text(FILE *out, const struct report *report, const struct dump_opts *opts);

@@ -90,50 +90,74 @@ int window__add(struct window *window, const struct report *report, __u64 weight
 	return folded__add_report(window->folded, report, weight_ns);
 }
 
-static const struct park_hist *find_totals(const struct park_totals *totals, size_t count,
-					   const struct hist_key *key)
+static const struct park_totals *find_totals(const struct park_totals *totals, size_t count,
+					     const struct hist_key *key)
 {
 	for (size_t i = 0; i < count; i++)
 		if (totals[i].key.tgid == key->tgid && totals[i].key.reason == key->reason)
-			return &totals[i].hist;
+			return &totals[i];
 	return NULL;
 }
 
-/* One comment per (pid, kernel-side reason) seen in the window. */
+/* Adds parks still open at the window's end, clipped to the window. */
+static void add_open_parks(struct park_totals *entry, const struct report *last_report,
+			   __u64 duration_ns, __u64 *open, __u64 *open_ns)
+{
+	for (size_t t = 0; last_report && t < last_report->thread_count; t++) {
+		const struct thread_info *thread = &last_report->threads[t];
+
+		if (thread->parked && thread->rec->tgid == entry->key.tgid &&
+		    thread->rec->wait.reason == entry->key.reason) {
+			(*open)++;
+			*open_ns += thread->park_ns < duration_ns ? thread->park_ns : duration_ns;
+		}
+	}
+}
+
+/*
+ * One comment per (pid, kernel-side reason) with parks in the window: those
+ * that ended (tier-1 counts) and those still open at its end (threads parked
+ * in the last report, which may never have ended a park at all).
+ */
 static int add_tier1_comments(struct window *window, const struct park_totals *end_totals,
 			      size_t end_count, const struct report *last_report, __u64 duration_ns)
 {
-	for (size_t i = 0; i < end_count; i++) {
-		const struct park_totals *end = &end_totals[i];
-		const struct park_hist *start = find_totals(window->start_totals, window->start_count,
-							    &end->key);
-		__u64 closed = end->hist.count - (start ? start->count : 0);
-		__u64 closed_ns = end->hist.total_ns - (start ? start->total_ns : 0);
+	size_t max = end_count + (last_report ? last_report->thread_count : 0);
+	struct park_totals *keys = calloc(max ? max : 1, sizeof(*keys));
+	size_t key_count = 0;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < end_count; i++)
+		keys[key_count++] = end_totals[i];
+	for (size_t t = 0; last_report && t < last_report->thread_count; t++) {
+		const struct thread_info *thread = &last_report->threads[t];
+		struct hist_key key = { thread->rec->tgid, thread->rec->wait.reason };
+
+		if (thread->parked && !find_totals(keys, key_count, &key))
+			keys[key_count++] = (struct park_totals){ .key = key };
+	}
+	for (size_t i = 0; i < key_count && !err; i++) {
+		const struct park_totals *start = find_totals(window->start_totals,
+							      window->start_count, &keys[i].key);
+		__u64 closed = keys[i].count - (start ? start->count : 0);
+		__u64 closed_ns = keys[i].total_ns - (start ? start->total_ns : 0);
 		__u64 open = 0, open_ns = 0;
 		char text[200];
-		int err;
 
-		for (size_t t = 0; last_report && t < last_report->thread_count; t++) {
-			const struct thread_info *thread = &last_report->threads[t];
-
-			if (thread->parked && thread->rec->tgid == end->key.tgid &&
-			    thread->rec->wait.reason == end->key.reason) {
-				open++;
-				open_ns += thread->park_ns < duration_ns ? thread->park_ns : duration_ns;
-			}
-		}
+		add_open_parks(&keys[i], last_report, duration_ns, &open, &open_ns);
 		if (!closed && !open)
 			continue;
 		snprintf(text, sizeof(text),
 			 "parkwatch tier1 pid=%u reason=%s closed_parks=%llu closed_ns=%llu "
 			 "open_parks=%llu open_ns=%llu",
-			 end->key.tgid, classify__park_reason_name(end->key.reason), closed, closed_ns,
-			 open, open_ns);
+			 keys[i].key.tgid, classify__park_reason_name(keys[i].key.reason), closed,
+			 closed_ns, open, open_ns);
 		err = pprof__add_comment(window->pprof, text);
-		if (err)
-			return err;
 	}
-	return 0;
+	free(keys);
+	return err;
 }
 
 int window__write(struct window *window, FILE *out, __u64 start_unix_ns, __u64 duration_ns,

@@ -66,9 +66,10 @@ static char *stack_line(const struct thread_info *thread)
 		char unknown[64];
 
 		if (!symbol || !symbol->frame_count) {
-			const char *module = symbol && symbol->module ? strrchr(symbol->module, '/') : NULL;
+			const char *module = symbol && symbol->module ? symbol->module : "[unknown]";
+			const char *base = strrchr(module, '/');
 
-			snprintf(unknown, sizeof(unknown), "%s+0x%llx", module ? module + 1 : "[unknown]",
+			snprintf(unknown, sizeof(unknown), "%s+0x%llx", base ? base + 1 : module,
 				 symbol ? symbol->module_offset : thread->stack->frames[i].pc);
 			put_frame(out, unknown);
 			continue;

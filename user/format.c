@@ -33,7 +33,7 @@ int format__parse_duration(const char *text, __u64 *ns)
 
 			if (total > 1e18) /* about 31 years: past this the caller's arithmetic overflows */
 				return -EINVAL;
-			*ns = (__u64)total;
+			*ns = (__u64)(total + 0.5); /* "4.1s" is 4099999999.99...: round */
 			return 0;
 		}
 	}
@@ -60,8 +60,10 @@ void format__age_short(__u64 ns, char *buf, size_t size)
 		snprintf(buf, size, "%lluh%02llum", seconds / 3600, seconds / 60 % 60);
 	else if (seconds >= 60)
 		snprintf(buf, size, "%llum%02llus", seconds / 60, seconds % 60);
-	else if (seconds >= 1)
+	else if (ns >= NSEC_PER_SEC && ns < 59950000000ULL)
 		snprintf(buf, size, "%.1fs", (double)ns / NSEC_PER_SEC);
+	else if (seconds >= 1)
+		snprintf(buf, size, "1m00s"); /* 59.95 s and up would print as 60.0s */
 	else
 		snprintf(buf, size, "%llums", ns / NSEC_PER_MSEC);
 }

@@ -56,6 +56,18 @@ static void where(const struct group *group, char *buf, size_t size)
 		 base ? base + 1 : frame->file, frame->line);
 }
 
+/* Forget groups that are gone, so a long session doesn't grow. */
+static bool still_present(__u64 signature, void *value, void *ctx)
+{
+	const struct report *report = ctx;
+
+	(void)value;
+	for (size_t g = 0; g < report->group_count; g++)
+		if (report->groups[g].signature == signature)
+			return true;
+	return false;
+}
+
 void live__render(struct live *live, FILE *out, const struct report *report, __u64 elapsed_ns,
 		  bool ansi, int rows)
 {
@@ -88,6 +100,8 @@ void live__render(struct live *live, FILE *out, const struct report *report, __u
 	}
 	if (shown < report->group_count)
 		fprintf(out, "... %zu more groups\n", report->group_count - shown);
+	if (live->first_count.count > 2 * report->group_count + 64)
+		u64map__filter(&live->first_count, still_present, (void *)report);
 	live->started = true;
 	fflush(out);
 }

@@ -32,6 +32,7 @@
 #include "privileges.h"
 #include "report.h"
 #include "tracker.h"
+#include "u64map.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 #define CAP_PERFMON_BIT 38
@@ -47,6 +48,9 @@ struct session {
 	struct dump_opts dump_opts;
 	struct park_totals *totals;
 	size_t totals_count, totals_capacity;
+	struct u64map totals_index; /* (tgid, reason) -> index + 1 */
+	size_t exited_entries;      /* entries in the BPF map of exited threads */
+	struct park_hist reason_hists[PARK_REASON__COUNT];
 	pid_t exited[PARK_MAX_WATCHED];
 	size_t exited_count;
 	int signal_fd;
@@ -194,38 +198,74 @@ static int open_tracker(struct session *session)
 	return EXIT_OK;
 }
 
-static void add_totals(const struct hist_key *key, const struct park_hist *hist, void *ctx)
+/* Adds one (process, reason) count to the session's tier-1 totals. */
+static void add_totals(const struct hist_key *key, __u64 count, __u64 total_ns, void *ctx)
 {
 	struct session *session = ctx;
-	struct park_totals *grown;
+	__u64 index_key = ((__u64)key->tgid << 8 | key->reason) + 1;
+	uintptr_t index = (uintptr_t)u64map__get(&session->totals_index, index_key);
+	struct park_totals *totals;
 
-	if (session->totals_count == session->totals_capacity) {
-		size_t capacity = session->totals_capacity ? session->totals_capacity * 2 : 64;
+	if (!index) {
+		if (session->totals_count == session->totals_capacity) {
+			size_t capacity = session->totals_capacity ? session->totals_capacity * 2 : 64;
 
-		grown = realloc(session->totals, capacity * sizeof(*grown));
-		if (!grown)
+			totals = realloc(session->totals, capacity * sizeof(*totals));
+			if (!totals)
+				return;
+			session->totals = totals;
+			session->totals_capacity = capacity;
+		}
+		index = ++session->totals_count;
+		session->totals[index - 1] = (struct park_totals){ .key = *key };
+		if (u64map__put(&session->totals_index, index_key, (void *)index)) {
+			session->totals_count--;
 			return;
-		session->totals = grown;
-		session->totals_capacity = capacity;
+		}
 	}
-	session->totals[session->totals_count].key = *key;
-	session->totals[session->totals_count++].hist = *hist;
+	session->totals[index - 1].count += count;
+	session->totals[index - 1].total_ns += total_ns;
+}
+
+/*
+ * Tier-1 totals per (process, reason): exited threads' from their BPF map,
+ * read before the snapshot (a thread that exits in between is then missed
+ * once, never counted twice), live threads' from their records.
+ */
+static void gather_totals(struct session *session, const struct snapshot *snap)
+{
+	for (size_t i = 0; i < snap->count; i++) {
+		const struct task_record *rec = snap->threads[i].rec;
+
+		for (__u32 reason = 0; reason < PARK_REASON__COUNT; reason++) {
+			struct hist_key key = { .tgid = rec->tgid, .reason = reason };
+
+			if (rec->counts.parks[reason])
+				add_totals(&key, rec->counts.parks[reason],
+					   rec->counts.parked_ns[reason], session);
+		}
+	}
+	tracker__reason_hists(session->tracker, session->reason_hists);
+	session->dump_opts.totals = session->totals;
+	session->dump_opts.totals_count = session->totals_count;
+	session->dump_opts.reason_hists = session->reason_hists;
 }
 
 static int collect(struct session *session, struct report **out)
 {
-	struct snapshot *snap;
-	int err = snapshot__collect(session->tracker, &snap);
-
 	__u64 started_ns = monotonic_ns();
+	struct snapshot *snap;
+	int err;
 
 	session->totals_count = 0;
-	tracker__for_each_hist(session->tracker, add_totals, session);
-	session->dump_opts.totals = session->totals;
-	session->dump_opts.totals_count = session->totals_count;
-
-	if (!err)
+	u64map__clear(&session->totals_index);
+	err = tracker__for_each_exited(session->tracker, add_totals, session);
+	session->exited_entries = err > 0 ? err : 0;
+	err = snapshot__collect(session->tracker, &snap);
+	if (!err) {
+		gather_totals(session, snap);
 		err = report__build(snap, session->procs, session->ksyms, out);
+	}
 	if (err) {
 		fprintf(stderr, "parkwatch: taking a snapshot: %s\n", strerror(-err));
 		return err;
@@ -467,10 +507,11 @@ static void publish_metrics(struct session *session)
 
 	metrics->totals = session->totals;
 	metrics->totals_count = session->totals_count;
+	metrics->reason_hists = session->reason_hists;
 	metrics->top_k = env.metrics_top_k;
-	metrics->hist_dropped = tracker__hist_dropped(session->tracker);
-	metrics->hist_entries = session->totals_count;
-	metrics->hist_capacity = tracker__hist_capacity(session->tracker);
+	metrics->dropped = tracker__dropped(session->tracker);
+	metrics->exited_entries = session->exited_entries;
+	metrics->exited_capacity = tracker__exited_capacity(session->tracker);
 	metrics->snapshot_seconds = session->last_snapshot_ns / 1e9;
 	metrics->snapshots = session->snapshots;
 	metrics->symbol_cache_entries = procs__symbol_count(session->procs);
@@ -613,6 +654,7 @@ int main(int argc, char **argv)
 cleanup:
 	restore_terminal(&session);
 	free(session.totals);
+	u64map__clear(&session.totals_index);
 	live__free(session.live);
 	procs__free(session.procs);
 	ksyms__free(session.ksyms);

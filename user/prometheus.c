@@ -166,18 +166,13 @@ static void write_histograms(FILE *out, const struct metrics_input *in)
 {
 	family(out, "parkwatch_park_duration_seconds", "histogram",
 	       "Length of parks that ended, by kernel-side wait reason.");
-	for (int reason = PARK_REASON_FUTEX; reason < PARK_REASON__COUNT; reason++) {
-		__u64 slots[PARK_HIST_SLOTS] = { 0 }, count = 0, total_ns = 0, cumulative = 0;
+	for (int reason = PARK_REASON_FUTEX; in->reason_hists && reason < PARK_REASON__COUNT;
+	     reason++) {
+		const struct park_hist *hist = &in->reason_hists[reason];
 		const char *name = classify__park_reason_name(reason);
+		__u64 count = hist->count, total_ns = hist->total_ns, cumulative = 0;
+		const __u64 *slots = hist->slots;
 
-		for (size_t i = 0; i < in->totals_count; i++) {
-			if (in->totals[i].key.reason != (__u32)reason)
-				continue;
-			count += in->totals[i].hist.count;
-			total_ns += in->totals[i].hist.total_ns;
-			for (int s = 0; s < PARK_HIST_SLOTS; s++)
-				slots[s] += in->totals[i].hist.slots[s];
-		}
 		if (!count)
 			continue;
 		/* slot s holds [2^s, 2^(s+1)) ns: bucket le=2^k ns holds slots < k */
@@ -202,12 +197,10 @@ static void write_histograms(FILE *out, const struct metrics_input *in)
 	}
 	family(out, "parkwatch_parked_seconds_total", "counter",
 	       "Time spent in parks that ended, by kernel-side wait reason.");
-	for (int reason = PARK_REASON_FUTEX; reason < PARK_REASON__COUNT; reason++) {
-		__u64 total_ns = 0;
+	for (int reason = PARK_REASON_FUTEX; in->reason_hists && reason < PARK_REASON__COUNT;
+	     reason++) {
+		__u64 total_ns = in->reason_hists[reason].total_ns;
 
-		for (size_t i = 0; i < in->totals_count; i++)
-			if (in->totals[i].key.reason == (__u32)reason)
-				total_ns += in->totals[i].hist.total_ns;
 		fputs("parkwatch_parked_seconds_total{reason=", out);
 		prometheus__label_value(out, classify__park_reason_name(reason));
 		fprintf(out, "} %.9f\n", total_ns / NSEC_PER_SEC);
@@ -275,17 +268,17 @@ static void write_self(FILE *out, const struct metrics_input *in)
 	{
 		__u64 parks = 0;
 
-		for (size_t i = 0; i < in->totals_count; i++)
-			parks += in->totals[i].hist.count;
+		for (int reason = 0; in->reason_hists && reason < PARK_REASON__COUNT; reason++)
+			parks += in->reason_hists[reason].count;
 		fprintf(out, "parkwatch_parks_total %llu\n", parks);
 	}
 	family(out, "parkwatch_dropped_total", "counter",
-	       "Park histogram updates lost because the BPF map was full.");
-	fprintf(out, "parkwatch_dropped_total %llu\n", in->hist_dropped);
+	       "Exited threads' park counts lost because the BPF map was full.");
+	fprintf(out, "parkwatch_dropped_total %llu\n", in->dropped);
 	family(out, "parkwatch_bpf_map_fullness_ratio", "gauge",
-	       "Entries used over capacity of the BPF park histogram map.");
+	       "Entries used over capacity of the BPF map of exited threads' parks.");
 	fprintf(out, "parkwatch_bpf_map_fullness_ratio %.6f\n",
-		in->hist_capacity ? (double)in->hist_entries / in->hist_capacity : 0.0);
+		in->exited_capacity ? (double)in->exited_entries / in->exited_capacity : 0.0);
 	family(out, "parkwatch_symbol_cache_entries", "gauge", "Symbolized addresses cached.");
 	fprintf(out, "parkwatch_symbol_cache_entries %zu\n", in->symbol_cache_entries);
 	family(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.");

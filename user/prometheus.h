@@ -16,9 +16,10 @@ struct metrics_input {
 	const struct report *report;        /* latest picture, may be NULL */
 	const struct park_totals *totals;   /* tier-1, since start */
 	size_t totals_count;
+	const struct park_hist *reason_hists; /* PARK_REASON__COUNT, since start */
 	size_t top_k;                       /* processes with per-pid series */
-	__u64 hist_dropped;                 /* tier-1 updates that did not fit */
-	size_t hist_entries, hist_capacity; /* tier-1 map fullness */
+	__u64 dropped;                      /* tier-1 updates that did not fit */
+	size_t exited_entries, exited_capacity; /* tier-1 map fullness */
 	double snapshot_seconds;            /* how long the last picture took */
 	__u64 snapshots;                    /* pictures taken */
 	size_t symbol_cache_entries;

@@ -167,17 +167,47 @@ int tracker__snapshot_fd(struct tracker *tracker)
 	return fd < 0 ? -errno : fd;
 }
 
-int tracker__for_each_hist(struct tracker *tracker, tracker_hist_fn fn, void *ctx)
+int tracker__reason_hists(struct tracker *tracker, struct park_hist hists[PARK_REASON__COUNT])
 {
-	int map_fd = bpf_map__fd(tracker->park->maps.park_hists);
+	int map_fd = bpf_map__fd(tracker->park->maps.reason_hists);
+	int cpus = libbpf_num_possible_cpus();
+	struct park_hist *per_cpu;
+	int err = 0;
+
+	if (cpus <= 0)
+		return cpus ? cpus : -EINVAL;
+	per_cpu = calloc(cpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	memset(hists, 0, PARK_REASON__COUNT * sizeof(*hists));
+	for (__u32 reason = 0; reason < PARK_REASON__COUNT && !err; reason++) {
+		if (bpf_map_lookup_elem(map_fd, &reason, per_cpu)) {
+			err = -errno;
+			break;
+		}
+		/* the BPF side keeps one copy per CPU: add them up */
+		for (int cpu = 0; cpu < cpus; cpu++) {
+			hists[reason].count += per_cpu[cpu].count;
+			hists[reason].total_ns += per_cpu[cpu].total_ns;
+			for (int slot = 0; slot < PARK_HIST_SLOTS; slot++)
+				hists[reason].slots[slot] += per_cpu[cpu].slots[slot];
+		}
+	}
+	free(per_cpu);
+	return err;
+}
+
+int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx)
+{
+	int map_fd = bpf_map__fd(tracker->park->maps.exited_parks);
 	struct hist_key key, next_key;
-	struct park_hist hist;
+	struct park_total total;
 	const void *prev = NULL;
 	int visited = 0;
 
 	while (bpf_map_get_next_key(map_fd, prev, &next_key) == 0) {
-		if (bpf_map_lookup_elem(map_fd, &next_key, &hist) == 0) {
-			fn(&next_key, &hist, ctx);
+		if (bpf_map_lookup_elem(map_fd, &next_key, &total) == 0) {
+			fn(&next_key, total.count, total.total_ns, ctx);
 			visited++;
 		}
 		key = next_key;
@@ -186,12 +216,12 @@ int tracker__for_each_hist(struct tracker *tracker, tracker_hist_fn fn, void *ct
 	return errno == ENOENT ? visited : -errno;
 }
 
-__u64 tracker__hist_dropped(const struct tracker *tracker)
+__u64 tracker__dropped(const struct tracker *tracker)
 {
 	return tracker->park->bss->hist_dropped;
 }
 
-size_t tracker__hist_capacity(const struct tracker *tracker)
+size_t tracker__exited_capacity(const struct tracker *tracker)
 {
-	return bpf_map__max_entries(tracker->park->maps.park_hists);
+	return bpf_map__max_entries(tracker->park->maps.exited_parks);
 }

@@ -34,11 +34,17 @@ int tracker__unwatch(struct tracker *tracker, pid_t pid);
 /* A fresh iterator stream of task_records; the caller closes it. */
 int tracker__snapshot_fd(struct tracker *tracker);
 
-typedef void (*tracker_hist_fn)(const struct hist_key *key, const struct park_hist *hist,
-				void *ctx);
-/* Calls fn for every histogram; returns the number visited or a negative errno. */
-int tracker__for_each_hist(struct tracker *tracker, tracker_hist_fn fn, void *ctx);
-__u64 tracker__hist_dropped(const struct tracker *tracker);
-size_t tracker__hist_capacity(const struct tracker *tracker);
+/* The park-length histograms per kernel-side reason, added up over CPUs. */
+int tracker__reason_hists(struct tracker *tracker, struct park_hist hists[PARK_REASON__COUNT]);
+
+typedef void (*tracker_total_fn)(const struct hist_key *key, __u64 count, __u64 total_ns,
+				 void *ctx);
+/* Calls fn with the ended parks of every process's exited threads; returns
+ * the number of entries or a negative errno.  Live threads carry theirs in
+ * their snapshot records. */
+int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx);
+/* Exited-thread entries that did not fit their map. */
+__u64 tracker__dropped(const struct tracker *tracker);
+size_t tracker__exited_capacity(const struct tracker *tracker);
 
 #endif /* PARKWATCH_TRACKER_H */

@@ -105,12 +105,22 @@ void *u64map__remove(struct u64map *map, __u64 key)
 void u64map__filter(struct u64map *map, bool (*keep)(__u64 key, void *value, void *ctx),
 		    void *ctx)
 {
-	for (size_t i = 0; i < map->capacity;) {
+	size_t mask = map->capacity - 1, start = 0;
+
+	if (!map->count)
+		return;
+	/* start after an empty slot: no probe chain crosses it, so removals
+	 * never shift an entry back into the part already visited */
+	while (map->keys[start])
+		start++;
+	for (size_t step = 1; step <= map->capacity;) {
+		size_t i = (start + step) & mask;
+
 		/* a removal may shift a later entry into i: look at i again */
 		if (map->keys[i] && !keep(map->keys[i], map->values[i], ctx))
 			remove_slot(map, i);
 		else
-			i++;
+			step++;
 	}
 }
 
