@@ -39,7 +39,7 @@ static void print_kernel_frames(FILE *out, const struct report *report,
 }
 
 /* Two lines per frame, as in a Go traceback: function, then file:line +0xOFF. */
-static void print_user_frames(FILE *out, const struct thread_info *thread)
+void dump__text_frames(FILE *out, const struct thread_info *thread)
 {
 	for (int i = 0; i < thread->stack->depth; i++) {
 		const struct symbol *symbol = thread->symbols[i];
@@ -89,14 +89,16 @@ static void dump_threads(FILE *out, const struct report *report, const struct du
 		if (opts->kernel_stacks)
 			print_kernel_frames(out, report, thread);
 		if (thread->stack)
-			print_user_frames(out, thread);
+			dump__text_frames(out, thread);
 		else
 			fputs("\t(no user stack: parked less than --min-park)\n", out);
 	}
 }
 
-static void dump_groups(FILE *out, const struct report *report)
+static void dump_groups(FILE *out, const struct report *report, const struct dump_opts *opts)
 {
+	struct trend_group_stats stats;
+
 	fprintf(out, "thread profile: total %zu\n", report->parked_count);
 	for (size_t g = 0; g < report->group_count; g++) {
 		const struct group *group = &report->groups[g];
@@ -108,8 +110,12 @@ static void dump_groups(FILE *out, const struct report *report)
 			fprintf(out, " 0x%llx", example->stack->frames[i].pc);
 		fprintf(out, "\n# labels: {\"pid\":\"%d\", \"comm\":", group->pid);
 		format__json_string(out, proc->comm);
-		fprintf(out, ", \"reason\":\"%s\", \"timeout\":\"%s\"}\n", group->reason,
+		fprintf(out, ", \"reason\":\"%s\", \"timeout\":\"%s\"", group->reason,
 			timeout_name(group->has_timeout));
+		if (opts->trend && trend__group(opts->trend, group->signature, &stats) == 0)
+			fprintf(out, ", \"leak_score\":\"%.2f\", \"trend\":\"%+.1f/min\"", stats.score,
+				stats.slope_per_min);
+		fputs("}\n", out);
 		for (int i = 0; example->stack && i < example->stack->depth; i++) {
 			const struct symbol *symbol = example->symbols[i];
 			/* as Go: the pc inside the call, which the offsets describe */
@@ -139,14 +145,14 @@ static void dump_groups(FILE *out, const struct report *report)
 void dump__text(FILE *out, const struct report *report, const struct dump_opts *opts)
 {
 	if (opts->debug == 1) {
-		dump_groups(out, report);
+		dump_groups(out, report, opts);
 		return;
 	}
 	print_summary(out, report);
 	dump_threads(out, report, opts);
 }
 
-static void json_frames(FILE *out, const struct thread_info *thread)
+void dump__json_frames(FILE *out, const struct thread_info *thread)
 {
 	bool first = true;
 
@@ -218,7 +224,7 @@ static void json_thread(FILE *out, const struct report *report, const struct thr
 		format__json_string(out, thread->wait.syscall);
 		fprintf(out, ",\"park_ns\":%llu,\"park_start_estimated\":%s,\"frames\":",
 			thread->park_ns, rec->flags & TASK_REC_ESTIMATED ? "true" : "false");
-		json_frames(out, thread);
+		dump__json_frames(out, thread);
 	} else {
 		fputs(",\"reason\":null,\"frames\":[]", out);
 	}
@@ -229,8 +235,23 @@ static void json_thread(FILE *out, const struct report *report, const struct thr
 	fputs("}", out);
 }
 
+void dump__json_trend(FILE *out, const struct trend_group_stats *stats)
+{
+	fprintf(out, "{\"score\":%.3f,\"suspect\":%s,\"slope_per_min\":%.3f,\"fit_r2\":%.3f,"
+		     "\"survivor_fraction\":%.3f,\"age_growth\":%.3f,\"count_now\":%zu,"
+		     "\"count_first\":%zu,\"span_ns\":%llu,\"oldest_age_ns\":%llu,\"seen\":%llu,"
+		     "\"woke\":%llu,\"explanation\":",
+		stats->score, stats->suspect ? "true" : "false", stats->slope_per_min, stats->fit_r2,
+		stats->survivor_fraction, stats->age_growth, stats->count_now, stats->count_first,
+		stats->span_ns, stats->oldest_age_ns, stats->seen_total, stats->woke_total);
+	format__json_string(out, stats->explanation);
+	fputs("}", out);
+}
+
 void dump__json(FILE *out, const struct report *report, const struct dump_opts *opts)
 {
+	struct trend_group_stats stats;
+
 	fprintf(out, "{\"version\":\"%s\",\"time_unix_ns\":%llu,\"threads_total\":%zu,"
 		     "\"parked_total\":%zu,\"states\":{",
 		PARKWATCH_VERSION, report->time_unix_ns, report->thread_count, report->parked_count);
@@ -290,7 +311,11 @@ void dump__json(FILE *out, const struct report *report, const struct dump_opts *
 		for (size_t m = 0; m < group->count; m++)
 			fprintf(out, "%s%u", m ? "," : "", group->members[m]->rec->tid);
 		fputs("],\"frames\":", out);
-		json_frames(out, group->members[0]);
+		dump__json_frames(out, group->members[0]);
+		if (opts->trend && trend__group(opts->trend, group->signature, &stats) == 0) {
+			fputs(",\"trend\":", out);
+			dump__json_trend(out, &stats);
+		}
 		fputs("}", out);
 	}
 	fputs("]}\n", out);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "report.h"
+#include "trend.h"
 
 /* Tier-1 totals of one (process, kernel-side reason) since parkwatch started. */
 struct park_totals {
@@ -26,10 +27,16 @@ struct dump_opts {
 	const struct park_totals *totals; /* every park closed so far (JSON only) */
 	size_t totals_count;
 	const struct park_hist *reason_hists; /* PARK_REASON__COUNT of them, or NULL */
+	const struct trend *trend;  /* leak evidence per group, or NULL */
 };
 
 void dump__text(FILE *out, const struct report *report, const struct dump_opts *opts);
 /* One JSON document on one line. */
 void dump__json(FILE *out, const struct report *report, const struct dump_opts *opts);
+/* Pieces other exporters share: a thread's frames as JSON and as Go-style
+ * text, a group's trend evidence as JSON. */
+void dump__json_frames(FILE *out, const struct thread_info *thread);
+void dump__text_frames(FILE *out, const struct thread_info *thread);
+void dump__json_trend(FILE *out, const struct trend_group_stats *stats);
 
 #endif /* PARKWATCH_DUMP_H */

@@ -24,7 +24,7 @@ int export__snapshot(FILE *out, enum output_format format, const struct report *
 			return -ENOMEM;
 		err = pprof__add_report(pprof, report, 0);
 		if (!err)
-			err = pprof__write(pprof, out, report->time_unix_ns, 0);
+			err = pprof__write(pprof, out, report->time_unix_ns, 0, opts->trend);
 		pprof__free(pprof);
 		return err;
 	case FORMAT_FOLDED:
@@ -33,7 +33,7 @@ int export__snapshot(FILE *out, enum output_format format, const struct report *
 			return -ENOMEM;
 		err = folded__add_report(folded, report, 0);
 		if (!err)
-			err = folded__write(folded, out);
+			err = folded__write(folded, out, opts->trend);
 		folded__free(folded);
 		return err;
 	default:
@@ -162,14 +162,14 @@ static int add_tier1_comments(struct window *window, const struct park_totals *e
 
 int window__write(struct window *window, FILE *out, __u64 start_unix_ns, __u64 duration_ns,
 		  const struct park_totals *end_totals, size_t end_count,
-		  const struct report *last_report)
+		  const struct report *last_report, const struct trend *trend)
 {
 	int err;
 
 	if (window->folded)
-		return folded__write(window->folded, out);
+		return folded__write(window->folded, out, trend);
 	err = add_tier1_comments(window, end_totals, end_count, last_report, duration_ns);
 	if (err)
 		return err;
-	return pprof__write(window->pprof, out, start_unix_ns, duration_ns);
+	return pprof__write(window->pprof, out, start_unix_ns, duration_ns, trend);
 }

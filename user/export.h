@@ -29,10 +29,11 @@ int window__add(struct window *window, const struct report *report, __u64 weight
  * Writes the window.  A pprof profile carries, per process and kernel-side
  * reason, the tier-1 totals as comments: parks closed in the window
  * (end_totals - start_totals) and parks still open at its end (from
- * last_report), so the sampled stacks can be checked against them.
+ * last_report), so the sampled stacks can be checked against them.  Groups
+ * trend (may be NULL) suspects are marked as leak suspects.
  */
 int window__write(struct window *window, FILE *out, __u64 start_unix_ns, __u64 duration_ns,
 		  const struct park_totals *end_totals, size_t end_count,
-		  const struct report *last_report);
+		  const struct report *last_report, const struct trend *trend);
 
 #endif /* PARKWATCH_EXPORT_H */

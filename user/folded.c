@@ -9,6 +9,7 @@
 struct folded_line {
 	char *stack;
 	__u64 weight;               /* threads, or parked ns for a window */
+	__u64 signature;            /* of the first group folded into this line */
 };
 
 struct folded {
@@ -86,33 +87,49 @@ static char *stack_line(const struct thread_info *thread)
 	return text;
 }
 
+/* Adds weight to the line of text, taking text over. */
+static int add_line(struct folded *folded, char *text, __u64 weight)
+{
+	__u64 key = hash_bytes(text, strlen(text), 0);
+	struct folded_line *line = u64map__get(&folded->by_stack, key);
+
+	if (line) {
+		free(text);
+	} else {
+		line = calloc(1, sizeof(*line));
+		if (!line || u64map__put(&folded->by_stack, key, line)) {
+			free(text);
+			free(line);
+			return -ENOMEM;
+		}
+		line->stack = text;
+	}
+	line->weight += weight;
+	return 0;
+}
+
 int folded__add_report(struct folded *folded, const struct report *report, __u64 interval_ns)
 {
 	for (size_t g = 0; g < report->group_count; g++) {
 		const struct group *group = &report->groups[g];
 		/* keyed by text: stacks that differ only in pcs fold into one line */
 		char *text = stack_line(group->members[0]);
-		struct folded_line *line;
-		__u64 key;
+		int err;
 
 		if (!text)
 			return -ENOMEM;
-		key = hash_bytes(text, strlen(text), 0);
-		line = u64map__get(&folded->by_stack, key);
-		if (line) {
-			free(text);
-		} else {
-			line = calloc(1, sizeof(*line));
-			if (!line || u64map__put(&folded->by_stack, key, line)) {
-				free(text);
-				free(line);
-				return -ENOMEM;
-			}
-			line->stack = text;
-		}
-		line->weight += folded->window ? group->count * interval_ns : group->count;
+		err = add_line(folded, text, folded->window ? group->count * interval_ns : group->count);
+		if (err)
+			return err;
 	}
 	return 0;
+}
+
+int folded__add(struct folded *folded, const char *stack, __u64 weight)
+{
+	char *text = strdup(stack);
+
+	return text ? add_line(folded, text, weight) : -ENOMEM;
 }
 
 static int by_stack(const void *a, const void *b)
@@ -132,8 +149,10 @@ static bool collect_line(__u64 key, void *value, void *ctx)
 	return true;
 }
 
-int folded__write(struct folded *folded, FILE *out)
+int folded__write(struct folded *folded, FILE *out, const struct trend *trend)
 {
+	struct trend_group_stats stats;
+
 	size_t count = folded->by_stack.count;
 	struct folded_line **lines = calloc(count ? count : 1, sizeof(*lines));
 	struct folded_line **cursor = lines;
@@ -145,7 +164,10 @@ int folded__write(struct folded *folded, FILE *out)
 	for (size_t i = 0; i < count; i++) {
 		__u64 weight = folded->window ? (lines[i]->weight + 500000) / 1000000 : lines[i]->weight;
 
-		fprintf(out, "%s %llu\n", lines[i]->stack, weight);
+		bool suspect = trend && !trend__group(trend, lines[i]->signature, &stats) &&
+			       stats.suspect;
+
+		fprintf(out, "%s%s %llu\n", lines[i]->stack, suspect ? ";[leak suspect]" : "", weight);
 	}
 	free(lines);
 	return ferror(out) ? -EIO : 0;

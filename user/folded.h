@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "report.h"
+#include "trend.h"
 
 struct folded;
 
@@ -18,7 +19,11 @@ struct folded;
 struct folded *folded__new(bool window);
 void folded__free(struct folded *folded);
 int folded__add_report(struct folded *folded, const struct report *report, __u64 interval_ns);
-/* Lines sorted by stack; returns 0 or -EIO. */
-int folded__write(struct folded *folded, FILE *out);
+/* Adds weight to a line's stack text ("root;...;leaf", frames already
+ * free of ';'), made on first use.  0 or -ENOMEM. */
+int folded__add(struct folded *folded, const char *stack, __u64 weight);
+/* Lines sorted by stack, a "[leak suspect]" leaf on groups trend (may be
+ * NULL) suspects; returns 0 or -EIO. */
+int folded__write(struct folded *folded, FILE *out, const struct trend *trend);
 
 #endif /* PARKWATCH_FOLDED_H */

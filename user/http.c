@@ -268,7 +268,7 @@ static int wait_window(struct http_feed *feed, pid_t pid, long seconds, FILE *ou
 		last = NULL;
 	err = window__write(pending.window, out, pending.start_unix_ns,
 			    pending.last_ns - pending.start_ns, feed->metrics.totals,
-			    feed->metrics.totals_count, last);
+			    feed->metrics.totals_count, last, feed->dump_opts.trend);
 	if (last == &view)
 		report__view_release(&view);
 	window__free(pending.window);

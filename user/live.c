@@ -68,10 +68,26 @@ static bool still_present(__u64 signature, void *value, void *ctx)
 	return false;
 }
 
-void live__render(struct live *live, FILE *out, const struct report *report, __u64 elapsed_ns,
-		  bool ansi, int rows)
+/* "+598/m", with "LEAK?" for a suspect; blank while there is too little history. */
+static void trend_cell(const struct trend *trend, const struct group *group, char *buf,
+		       size_t size, const struct trend_group_stats **top, struct trend_group_stats *stats)
 {
-	char elapsed[32], oldest[32], place[160], change[24];
+	buf[0] = '\0';
+	if (!trend || trend__group(trend, group->signature, stats))
+		return;
+	if (stats->samples < TREND_MIN_SAMPLES)
+		return;
+	snprintf(buf, size, "%+.0f/m%s", stats->slope_per_min, stats->suspect ? " LEAK?" : "");
+	if (stats->suspect && (!*top || stats->score > (*top)->score))
+		*top = stats;
+}
+
+void live__render(struct live *live, FILE *out, const struct report *report, __u64 elapsed_ns,
+		  bool ansi, int rows, const struct trend *trend)
+{
+	char elapsed[32], oldest[32], place[160], change[24], growth[24];
+	struct trend_group_stats stats, top_stats;
+	const struct trend_group_stats *top = NULL;
 	size_t shown = 0;
 
 	if (ansi)
@@ -83,8 +99,8 @@ void live__render(struct live *live, FILE *out, const struct report *report, __u
 		if (report->state_counts[s])
 			fprintf(out, " %s %zu", report_state_names[s], report->state_counts[s]);
 	fprintf(out, "%s\n\n", ansi ? "   (q quits)" : "");
-	fprintf(out, "%7s %7s %8s %-18s %-7s %8s  %s\n", "COUNT", "CHANGE", "PID", "REASON",
-		"TIMEOUT", "OLDEST", "WHERE");
+	fprintf(out, "%7s %7s %12s %8s %-18s %-7s %8s  %s\n", "COUNT", "CHANGE", "GROWTH", "PID",
+		"REASON", "TIMEOUT", "OLDEST", "WHERE");
 	for (size_t g = 0; g < report->group_count; g++) {
 		const struct group *group = &report->groups[g];
 		long delta = change_since_start(live, group);
@@ -94,12 +110,20 @@ void live__render(struct live *live, FILE *out, const struct report *report, __u
 		format__age_short(group->oldest_park_ns, oldest, sizeof(oldest));
 		where(group, place, sizeof(place));
 		snprintf(change, sizeof(change), delta ? "%+ld" : "0", delta);
-		fprintf(out, "%7zu %7s %8d %-18s %-7s %8s  %s\n", group->count, change, group->pid,
-			group->reason, group->has_timeout ? "finite" : "none", oldest, place);
+		trend_cell(trend, group, growth, sizeof(growth), &top, &stats);
+		if (top == &stats) {
+			top_stats = stats;
+			top = &top_stats;
+		}
+		fprintf(out, "%7zu %7s %12s %8d %-18s %-7s %8s  %s\n", group->count, change, growth,
+			group->pid, group->reason, group->has_timeout ? "finite" : "none", oldest,
+			place);
 		shown++;
 	}
 	if (shown < report->group_count)
 		fprintf(out, "... %zu more groups\n", report->group_count - shown);
+	if (top)
+		fprintf(out, "\nLEAK? pid %d: %s\n", top->pid, top->explanation);
 	if (live->first_count.count > 2 * report->group_count + 64)
 		u64map__filter(&live->first_count, still_present, (void *)report);
 	live->started = true;

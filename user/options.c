@@ -26,12 +26,14 @@ static const char doc[] =
 	"  sudo parkwatch -p 1234 --duration 30s --format pprof -o parked.pb.gz   parked time "
 	"over 30 s\n"
 	"  sudo parkwatch --http   serve /metrics and /debug/pprof/goroutine?pid=N on "
-	"127.0.0.1:9464\n\n"
+	"127.0.0.1:9464\n"
+	"  sudo parkwatch -p 1234 --leaks --duration 2m   leak report after two minutes\n\n"
 	"With --format pprof or folded and no --dump, parkwatch samples the threads every "
 	"--interval until --duration ends (or Ctrl-C) and writes parked time per stack.\n\n"
 	"Durations take ns, us, ms, s, m or h (a bare number is seconds).\n\n"
 	"Exit status: 0 ok, 1 runtime error, 2 usage error, 3 no such process, 4 permission "
-	"denied, 5 kernel unsupported or BPF load failure, 6 every watched process exited.";
+	"denied, 5 kernel unsupported or BPF load failure, 6 every watched process exited, "
+	"7 --leaks found suspects.";
 
 enum {
 	OPT_DUMP = 0x100,
@@ -48,6 +50,10 @@ enum {
 	OPT_HTTP_TLS_KEY,
 	OPT_METRICS_TOP_K,
 	OPT_KEEP_PRIVILEGES,
+	OPT_LEAKS,
+	OPT_LEAK_WINDOW,
+	OPT_LEAK_MIN_SPAN,
+	OPT_LEAK_MIN_SLOPE,
 };
 
 static const struct argp_option option_list[] = {
@@ -66,6 +72,16 @@ static const struct argp_option option_list[] = {
 	  "Capture user stacks of threads parked at least this long (default 1s, and 0 for "
 	  "pprof and folded output, where every parked thread should have its stack)", 2 },
 	{ "kernel-stacks", OPT_KERNEL_STACKS, NULL, 0, "Show kernel stacks too", 2 },
+	{ "leaks", OPT_LEAKS, NULL, 0,
+	  "Watch (for --duration, or until Ctrl-C) and print the leak report: groups whose "
+	  "count keeps rising while their threads never wake.  Exit status 7 when there are "
+	  "suspects", 4 },
+	{ "leak-window", OPT_LEAK_WINDOW, "D", 0,
+	  "How far back the growth fit looks (default 5m; longer finds slower leaks)", 4 },
+	{ "leak-min-span", OPT_LEAK_MIN_SPAN, "D", 0,
+	  "History a group needs before it can be a suspect (default 20s)", 4 },
+	{ "leak-min-slope", OPT_LEAK_MIN_SLOPE, "N", 0,
+	  "Growth floor in threads per minute (default 0.1)", 4 },
 	{ "http", OPT_HTTP, "ADDR", OPTION_ARG_OPTIONAL,
 	  "Serve /metrics and /debug/pprof/ on ADDR (default 127.0.0.1:9464; HOST:PORT, "
 	  "[IPV6]:PORT or :PORT, which means loopback)", 3 },
@@ -174,6 +190,23 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		env->metrics_top_k = value;
 		return 0;
+	case OPT_LEAKS:
+		env->leaks = true;
+		return 0;
+	case OPT_LEAK_WINDOW:
+		return parse_duration_arg(state, "--leak-window", arg, &env->leak_window_ns);
+	case OPT_LEAK_MIN_SPAN:
+		return parse_duration_arg(state, "--leak-min-span", arg, &env->leak_min_span_ns);
+	case OPT_LEAK_MIN_SLOPE:
+		errno = 0;
+		env->leak_min_slope = strtod(arg, &end);
+		if (errno || *end || end == arg || !(env->leak_min_slope >= 0) ||
+		    env->leak_min_slope > 1e9) {
+			argp_failure(state, EXIT_USAGE, 0,
+				     "invalid --leak-min-slope '%s' (threads per minute, >= 0)", arg);
+			return EINVAL;
+		}
+		return 0;
 	case OPT_KEEP_PRIVILEGES:
 		env->keep_privileges = true;
 		return 0;
@@ -203,6 +236,7 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	env->format = FORMAT_TEXT;
 	env->interval_ns = 2000000000ULL;
 	env->metrics_top_k = 20;
+	env->leak_min_slope = -1;
 	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */
 	argp_err_exit_status = EXIT_USAGE;
 	err = argp_parse(&argp, argc, argv, argp_flags, NULL, env);

@@ -17,6 +17,7 @@ enum exit_code {
 	EXIT_PERMISSION = 4,        /* not root / missing capabilities */
 	EXIT_UNSUPPORTED = 5,       /* no BTF, or BPF failed to load or attach */
 	EXIT_ALL_EXITED = 6,        /* every watched process exited before the end */
+	EXIT_LEAKS_FOUND = 7,       /* --leaks found suspect groups */
 };
 
 enum output_format {
@@ -45,6 +46,10 @@ struct env {
 	const char *http_tls_key;
 	size_t metrics_top_k;
 	bool keep_privileges;
+	bool leaks;                 /* watch, then print the leak report */
+	__u64 leak_window_ns;       /* 0: the trend engine's defaults */
+	__u64 leak_min_span_ns;
+	double leak_min_slope;      /* threads/min; < 0: default */
 };
 
 /*

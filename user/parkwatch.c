@@ -25,6 +25,7 @@
 #include "dump.h"
 #include "export.h"
 #include "http.h"
+#include "leaks.h"
 #include "format.h"
 #include "live.h"
 #include "options.h"
@@ -32,6 +33,7 @@
 #include "privileges.h"
 #include "report.h"
 #include "tracker.h"
+#include "trend.h"
 #include "u64map.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -58,6 +60,7 @@ struct session {
 	bool keys;                  /* 'q' is read from a terminal on stdin */
 	struct termios saved_termios;
 	struct http_feed feed;
+	struct trend *trend;        /* leak evidence; NULL for a one-off --dump */
 	__u64 snapshots;
 	__u64 last_snapshot_ns;
 };
@@ -275,10 +278,46 @@ static int collect(struct session *session, struct report **out)
 	return 0;
 }
 
+/* Feeds a new picture to the leak trends. */
+static void update_trend(struct session *session, const struct report *report)
+{
+	static bool warned;
+	int err = trend__update(session->trend, report, monotonic_ns());
+
+	if (err && !warned) {
+		fprintf(stderr, "parkwatch: leak trend: %s (the trend misses some pictures)\n",
+			strerror(-err));
+		warned = true;
+	}
+}
+
+static int create_trend(struct session *session)
+{
+	struct trend_opts opts;
+
+	trend_opts__defaults(&opts);
+	if (env.leak_window_ns)
+		opts.window_ns = env.leak_window_ns;
+	if (env.leak_min_span_ns)
+		opts.min_span_ns = env.leak_min_span_ns;
+	if (opts.min_span_ns > opts.window_ns)
+		opts.min_span_ns = opts.window_ns;
+	if (env.leak_min_slope >= 0)
+		opts.min_slope_per_min = env.leak_min_slope;
+	session->trend = trend__new(&opts);
+	if (!session->trend) {
+		fprintf(stderr, "parkwatch: leak trend: %s\n", strerror(errno));
+		return errno == EINVAL ? EXIT_USAGE : EXIT_FAILURE_OTHER;
+	}
+	session->dump_opts.trend = session->trend;
+	return EXIT_OK;
+}
+
 /* The final result: to stdout or, with -o, atomically to the file. */
 static int write_result(struct session *session, const struct report *report,
 			struct window *window, __u64 window_start_unix_ns, __u64 window_ns)
 {
+	bool suspects_found = false;
 	struct output out;
 	int err = output__open(&out, env.output_path);
 
@@ -287,11 +326,17 @@ static int write_result(struct session *session, const struct report *report,
 			env.output_path, strerror(-err));
 		return EXIT_FAILURE_OTHER;
 	}
-	if (window)
+	if (env.leaks)
+		err = leaks__write(out.stream, env.format, session->trend, report, window_ns);
+	else if (window)
 		err = window__write(window, out.stream, window_start_unix_ns, window_ns,
-				    session->totals, session->totals_count, report);
+				    session->totals, session->totals_count, report, session->trend);
 	else
 		err = export__snapshot(out.stream, env.format, report, &session->dump_opts);
+	if (env.leaks && err > 0) {
+		suspects_found = true;
+		err = 0;
+	}
 	if (!err)
 		err = output__commit(&out);
 	else
@@ -301,7 +346,7 @@ static int write_result(struct session *session, const struct report *report,
 			env.output_path ? env.output_path : "the output", strerror(-err));
 		return EXIT_FAILURE_OTHER;
 	}
-	return EXIT_OK;
+	return suspects_found ? EXIT_LEAKS_FOUND : EXIT_OK;
 }
 
 /* Notes watched processes that exited; returns how many are still alive. */
@@ -398,7 +443,7 @@ static bool wait_interval(struct session *session, __u64 deadline_ns)
 static void show_interval(struct session *session, const struct report *report,
 			  __u64 elapsed_ns, bool windowed)
 {
-	if (windowed || env.output_path) {
+	if (windowed || env.output_path || env.leaks) {
 		if (isatty(STDERR_FILENO)) {
 			char elapsed[32];
 
@@ -412,7 +457,7 @@ static void show_interval(struct session *session, const struct report *report,
 		dump__json(stdout, report, &session->dump_opts);
 	else
 		live__render(session->live, stdout, report, elapsed_ns, session->keys,
-			     session->tty_out ? terminal_rows() : 0);
+			     session->tty_out ? terminal_rows() : 0, session->trend);
 	fflush(stdout);
 }
 
@@ -428,23 +473,26 @@ static int run_live(struct session *session)
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
 	struct window *window = NULL;
 	struct report *report = NULL;
-	__u64 start_unix_ns = 0;
-	bool all_exited = false;
+	__u64 start_unix_ns = 0, window_start_ns = 0;
+	bool all_exited = false, stopped = false;
 	int code;
 
 	setup_keys(session);
+	srandom((unsigned int)start_ns ^ (unsigned int)getpid());
 	for (;;) {
 		struct report *fresh;
-		__u64 now;
+		__u64 now, wake_ns;
 
 		if (collect(session, &fresh) == 0) {
 			report__free(report);
 			report = fresh;
+			update_trend(session, report);
 			now = monotonic_ns();
 			if (windowed && !window) {
 				/* the first picture opens the window; each later one stands
 				 * for the time since the one before */
 				start_unix_ns = report->time_unix_ns;
+				window_start_ns = now;
 				window = window__new(env.format, env.interval_ns, session->totals,
 						     session->totals_count);
 				if (!window) {
@@ -467,14 +515,27 @@ static int run_live(struct session *session)
 		next_ns += env.interval_ns;
 		if (next_ns > end_ns)
 			next_ns = end_ns;
-		if (now >= end_ns || !wait_interval(session, next_ns))
+		if (now >= end_ns)
 			break;
+		/* a window samples at dithered times: a fixed period would alias
+		 * with periodic workloads; the weights are the measured gaps */
+		wake_ns = next_ns;
+		if (windowed && next_ns < end_ns) {
+			wake_ns = next_ns - env.interval_ns / 2 + (__u64)random() % env.interval_ns;
+			if (wake_ns > end_ns)
+				wake_ns = end_ns;
+		}
+		if (!wait_interval(session, wake_ns)) {
+			stopped = true;
+			break;
+		}
 	}
 	restore_terminal(session);
-	if ((windowed || env.output_path) && isatty(STDERR_FILENO))
+	if ((windowed || env.output_path || env.leaks) && isatty(STDERR_FILENO))
 		fputc('\n', stderr);
-	/* the last word: a fresh picture, or the last one if the targets are gone */
-	if (!all_exited) {
+	/* the last word: a fresh picture when stopped early (the loop just took
+	 * one when the duration ended), or the last one if the targets are gone */
+	if (!all_exited && (stopped || !window)) {
 		struct report *fresh;
 
 		if (collect(session, &fresh) == 0) {
@@ -482,6 +543,7 @@ static int run_live(struct session *session)
 
 			report__free(report);
 			report = fresh;
+			update_trend(session, report);
 			if (window)
 				window__add(window, report, now - last_ns);
 			last_ns = now;
@@ -489,15 +551,16 @@ static int run_live(struct session *session)
 	}
 	code = EXIT_OK;
 	if (report || window) {
-		if (session->tty_out && env.format == FORMAT_TEXT && !env.output_path)
+		if (session->tty_out && env.format == FORMAT_TEXT && !env.output_path && !env.leaks)
 			fputs("\n", stdout);
-		code = write_result(session, report, window, start_unix_ns, last_ns - start_ns);
+		code = write_result(session, report, window, start_unix_ns,
+				    last_ns - (window ? window_start_ns : start_ns));
 	}
 	window__free(window);
 	report__free(report);
-	if (code)
+	if (code && code != EXIT_LEAKS_FOUND)
 		return code;
-	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
+	return all_exited ? EXIT_ALL_EXITED : code;
 }
 
 /* What /metrics says besides the report; lock held. */
@@ -515,6 +578,7 @@ static void publish_metrics(struct session *session)
 	metrics->snapshot_seconds = session->last_snapshot_ns / 1e9;
 	metrics->snapshots = session->snapshots;
 	metrics->symbol_cache_entries = procs__symbol_count(session->procs);
+	metrics->trend = session->trend;
 	session->feed.dump_opts = session->dump_opts;
 }
 
@@ -555,6 +619,7 @@ static int run_daemon(struct session *session)
 		if (collect(session, &fresh) == 0) {
 			report__free(feed->report);
 			feed->report = fresh;
+			update_trend(session, fresh);
 		}
 		if (env.pid_count && !check_exits(session))
 			all_exited = true;
@@ -627,6 +692,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	if (!env.dump && (code = create_trend(&session)))
+		goto cleanup;
 	if (env.http) {
 		code = run_daemon(&session);
 	} else if (env.dump) {
@@ -653,6 +720,7 @@ int main(int argc, char **argv)
 
 cleanup:
 	restore_terminal(&session);
+	trend__free(session.trend);
 	free(session.totals);
 	u64map__clear(&session.totals_index);
 	live__free(session.live);

@@ -31,6 +31,7 @@ struct pprof {
 	struct ptr_vec strings;
 	struct u64map string_ids;   /* hash -> index + 1 (collisions probed by seed) */
 	struct ptr_vec functions, mappings, locations, samples, comments;
+	struct ptr_vec sample_signatures; /* group signature of each sample, for leak labels */
 	struct u64map function_ids, mapping_ids, location_ids, sample_ids;
 	char *main_binary;          /* the first watched process's executable */
 };
@@ -131,6 +132,7 @@ void pprof__free(struct pprof *pprof)
 	free(pprof->locations.items);
 	free(pprof->samples.items);
 	free(pprof->comments.items);
+	free(pprof->sample_signatures.items);
 	u64map__clear(&pprof->string_ids);
 	u64map__clear(&pprof->function_ids);
 	u64map__clear(&pprof->mapping_ids);
@@ -192,6 +194,11 @@ static uint64_t location_id(struct pprof *pprof, pid_t pid, const struct stack_f
 {
 	__u64 key[2] = { (__u64)pid, stack_frame->lookup_pc };
 	__u64 hash = hash_bytes(key, sizeof(key), 0);
+	const char *pseudo = !stack_frame->lookup_pc && symbol && symbol->frame_count ?
+				     symbol->frames[0].function : NULL;
+
+	if (pseudo) /* no address: told apart by name */
+		hash = hash_bytes(pseudo, strlen(pseudo), hash);
 	Location *location = u64map__get(&pprof->location_ids, hash);
 	Mapping *mapping = NULL;
 
@@ -232,11 +239,13 @@ static uint64_t location_id(struct pprof *pprof, pid_t pid, const struct stack_f
 		if (mapping && location->n_line > 1)
 			mapping->has_inline_frames = true;
 	}
-	if (vec_push(&pprof->locations, location) ||
-	    u64map__put(&pprof->location_ids, hash, location)) {
+	if (vec_push(&pprof->locations, location)) {
 		free_location(location);
 		return 0;
 	}
+	/* on failure the location stays in the table, freed with it */
+	if (u64map__put(&pprof->location_ids, hash, location))
+		return 0;
 	return location->id;
 }
 
@@ -313,10 +322,18 @@ int pprof__add_report(struct pprof *pprof, const struct report *report, __u64 in
 			sample = new_sample(pprof, report, group);
 			if (!sample)
 				return -ENOMEM;
-			if (vec_push(&pprof->samples, sample) || u64map__put(&pprof->sample_ids, key, sample)) {
+			if (vec_push(&pprof->samples, sample)) {
 				free_sample(sample);
 				return -ENOMEM;
 			}
+			/* from here the sample belongs to the table */
+			if (vec_push(&pprof->sample_signatures, (void *)(uintptr_t)group->signature)) {
+				pprof->samples.count--;
+				free_sample(sample);
+				return -ENOMEM;
+			}
+			if (u64map__put(&pprof->sample_ids, key, sample))
+				return -ENOMEM;
 		}
 		if (pprof->kind == PPROF_WINDOW) {
 			parked_ns = group->count * interval_ns;
@@ -327,6 +344,107 @@ int pprof__add_report(struct pprof *pprof, const struct report *report, __u64 in
 		sample->value[0] += group->count;
 		sample->value[1] += parked_ns;
 	}
+	return 0;
+}
+
+static int sample_values(const struct pprof *pprof)
+{
+	return pprof->kind == PPROF_GOROUTINE ? 1 : 2;
+}
+
+static Sample *new_stack_sample(struct pprof *pprof, pid_t pid, const struct stack_frame *frames,
+				const struct symbol *const *symbols, int depth,
+				const struct pprof_label *labels, size_t label_count)
+{
+	Sample *sample = calloc(1, sizeof(*sample));
+
+	if (!sample)
+		return NULL;
+	parkwatch__pprof__sample__init(sample);
+	sample->location_id = calloc(depth ? depth : 1, sizeof(*sample->location_id));
+	sample->value = calloc(sample_values(pprof), sizeof(*sample->value));
+	sample->label = calloc(label_count ? label_count : 1, sizeof(*sample->label));
+	if (!sample->location_id || !sample->value || !sample->label)
+		goto fail;
+	sample->n_value = sample_values(pprof);
+	for (int i = 0; i < depth; i++) {
+		uint64_t id = location_id(pprof, pid, &frames[i], symbols ? symbols[i] : NULL);
+
+		if (!id)
+			goto fail;
+		sample->location_id[sample->n_location_id++] = id;
+	}
+	for (size_t i = 0; i < label_count; i++) {
+		Label *label = malloc(sizeof(*label));
+
+		if (!label)
+			goto fail;
+		sample->label[sample->n_label++] = label;
+		parkwatch__pprof__label__init(label);
+		label->key = string_id(pprof, labels[i].key);
+		if (labels[i].str)
+			label->str = string_id(pprof, labels[i].str);
+		else
+			label->num = labels[i].num;
+		if (label->key < 0 || label->str < 0)
+			goto fail;
+	}
+	return sample;
+fail:
+	free_sample(sample);
+	return NULL;
+}
+
+int pprof__add_stack(struct pprof *pprof, pid_t pid, const struct stack_frame *frames,
+		     const struct symbol *const *symbols, int depth, const __s64 *values,
+		     const struct pprof_label *labels, size_t label_count)
+{
+	__u64 key = hash_bytes(&pid, sizeof(pid), 0x5eed);
+	Sample *sample;
+
+	if (depth < 0 || (depth && !frames) || (label_count && !labels))
+		return -EINVAL;
+	for (int i = 0; i < depth; i++)
+		key = hash_bytes(&frames[i].lookup_pc, sizeof(frames[i].lookup_pc), key);
+	for (size_t i = 0; i < label_count; i++) {
+		key = hash_bytes(labels[i].key, strlen(labels[i].key), key);
+		if (labels[i].str)
+			key = hash_bytes(labels[i].str, strlen(labels[i].str) + 1, key);
+		else
+			key = hash_bytes(&labels[i].num, sizeof(labels[i].num), key);
+	}
+	for (int i = 0; i < depth; i++) {
+		const char *pseudo = !frames[i].lookup_pc && symbols && symbols[i] &&
+						     symbols[i]->frame_count ?
+					     symbols[i]->frames[0].function : NULL;
+
+		if (pseudo)
+			key = hash_bytes(pseudo, strlen(pseudo), key);
+	}
+	key = key ? key : 1;
+	sample = u64map__get(&pprof->sample_ids, key);
+	if (!sample) {
+		sample = new_stack_sample(pprof, pid, frames, symbols, depth, labels, label_count);
+		if (!sample)
+			return -ENOMEM;
+		if (vec_push(&pprof->samples, sample) || u64map__put(&pprof->sample_ids, key, sample)) {
+			free_sample(sample);
+			return -ENOMEM;
+		}
+	}
+	for (int i = 0; i < sample_values(pprof); i++)
+		sample->value[i] += values[i];
+	return 0;
+}
+
+int pprof__set_main_binary(struct pprof *pprof, const char *path)
+{
+	char *copy = path ? strdup(path) : NULL;
+
+	if (path && !copy)
+		return -ENOMEM;
+	free(pprof->main_binary);
+	pprof->main_binary = copy;
 	return 0;
 }
 
@@ -384,9 +502,36 @@ static void main_binary_first(struct pprof *pprof, Mapping **mappings, size_t co
 	}
 }
 
-int pprof__write(struct pprof *pprof, FILE *out, __u64 time_unix_ns, __u64 duration_ns)
+/* Labels the samples of suspect groups leak_suspect=true, as of now. */
+static int label_suspects(struct pprof *pprof, const struct trend *trend)
 {
-	const char *first_type = pprof->kind == PPROF_WINDOW ? "samples" : "threads";
+	struct trend_group_stats stats;
+
+	for (size_t i = 0; trend && i < pprof->samples.count; i++) {
+		Sample *sample = pprof->samples.items[i];
+		__u64 signature = (uintptr_t)pprof->sample_signatures.items[i];
+		Label **grown;
+
+		if (sample->n_label > SAMPLE_LABELS || trend__group(trend, signature, &stats) ||
+		    !stats.suspect)
+			continue;
+		grown = realloc(sample->label, (sample->n_label + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		sample->label = grown;
+		sample->label[sample->n_label] = string_label(pprof, "leak_suspect", "true");
+		if (!sample->label[sample->n_label])
+			return -ENOMEM;
+		sample->n_label++;
+	}
+	return 0;
+}
+
+int pprof__write(struct pprof *pprof, FILE *out, __u64 time_unix_ns, __u64 duration_ns,
+		 const struct trend *trend)
+{
+	const char *first_type = pprof->kind == PPROF_WINDOW ? "samples" :
+				 pprof->kind == PPROF_GOROUTINE ? "goroutine" : "threads";
 	Profile profile = PARKWATCH__PPROF__PROFILE__INIT;
 	ValueType types[2], period_type;
 	ValueType *type_ptrs[2] = { &types[0], &types[1] };
@@ -406,16 +551,19 @@ int pprof__write(struct pprof *pprof, FILE *out, __u64 time_unix_ns, __u64 durat
 	period_type.type = string_id(pprof, pprof->kind == PPROF_WINDOW ? "parked" : first_type);
 	period_type.unit = string_id(pprof, pprof->kind == PPROF_WINDOW ? "nanoseconds" : "count");
 
+	if (label_suspects(pprof, trend))
+		return -ENOMEM;
 	comments = calloc(pprof->comments.count ? pprof->comments.count : 1, sizeof(*comments));
 	mappings = calloc(pprof->mappings.count ? pprof->mappings.count : 1, sizeof(*mappings));
 	if (!comments || !mappings)
 		goto cleanup;
 	for (size_t i = 0; i < pprof->comments.count; i++)
 		comments[i] = (intptr_t)pprof->comments.items[i];
-	memcpy(mappings, pprof->mappings.items, pprof->mappings.count * sizeof(*mappings));
+	if (pprof->mappings.count)
+		memcpy(mappings, pprof->mappings.items, pprof->mappings.count * sizeof(*mappings));
 	main_binary_first(pprof, mappings, pprof->mappings.count, pprof->main_binary);
 
-	profile.n_sample_type = 2;
+	profile.n_sample_type = sample_values(pprof);
 	profile.sample_type = type_ptrs;
 	profile.n_sample = pprof->samples.count;
 	profile.sample = (Sample **)pprof->samples.items;

@@ -11,10 +11,19 @@
 
 #include <stdio.h>
 #include "report.h"
+#include "trend.h"
 
 enum pprof_kind {
 	PPROF_SNAPSHOT,             /* [threads count, parked nanoseconds] */
 	PPROF_WINDOW,               /* [samples count, parked nanoseconds] */
+	PPROF_GOROUTINE,            /* [goroutine count], period goroutine/count 1: as Go writes it */
+};
+
+/* A sample label: a string when str is set, else the number num. */
+struct pprof_label {
+	const char *key;
+	const char *str;
+	__s64 num;
 };
 
 struct pprof;
@@ -24,9 +33,23 @@ void pprof__free(struct pprof *pprof);
 /* Adds a report's parked groups.  A window profile weighs each thread by
  * interval_ns; a snapshot uses the threads' own park ages.  0 or -ENOMEM. */
 int pprof__add_report(struct pprof *pprof, const struct report *report, __u64 interval_ns);
+/*
+ * Adds values (one per sample type: 1 for PPROF_GOROUTINE, 2 otherwise) to
+ * the sample of this stack and label set, made on first use.  frames and
+ * symbols are leaf first, as a report's threads have them (a symbol may be
+ * NULL); a frame whose lookup_pc is 0 is a pseudo frame named by its
+ * symbol alone.  0, -EINVAL or -ENOMEM.
+ */
+int pprof__add_stack(struct pprof *pprof, pid_t pid, const struct stack_frame *frames,
+		     const struct symbol *const *symbols, int depth, const __s64 *values,
+		     const struct pprof_label *labels, size_t label_count);
+/* The file the first mapping should be (a report sets it itself). */
+int pprof__set_main_binary(struct pprof *pprof, const char *path);
 /* A free-text comment, shown by `go tool pprof -raw`/-comments. */
 int pprof__add_comment(struct pprof *pprof, const char *text);
-/* Serializes, gzips and writes.  0 or a negative errno. */
-int pprof__write(struct pprof *pprof, FILE *out, __u64 time_unix_ns, __u64 duration_ns);
+/* Serializes, gzips and writes; samples of groups trend (may be NULL) holds
+ * for leak suspects get the label leak_suspect=true.  0 or a negative errno. */
+int pprof__write(struct pprof *pprof, FILE *out, __u64 time_unix_ns, __u64 duration_ns,
+		 const struct trend *trend);
 
 #endif /* PARKWATCH_PPROF_H */

@@ -207,6 +207,63 @@ static void write_histograms(FILE *out, const struct metrics_input *in)
 	}
 }
 
+static void suspect_labels(FILE *out, const struct trend_group_stats *stats,
+			   const struct report *report)
+{
+	const struct proc_summary *proc = report__proc(report, stats->pid);
+	const struct symbol_frame *frame = NULL;
+	char where[192] = "";
+
+	for (size_t g = 0; g < report->group_count && !frame; g++)
+		if (report->groups[g].signature == stats->signature)
+			frame = report__app_frame(report->groups[g].members[0]);
+	if (frame)
+		snprintf(where, sizeof(where), "%s %s:%d", frame->function ? frame->function : "??",
+			 frame->file ? frame->file : "?", frame->line);
+	fprintf(out, "{pid=\"%d\",comm=", stats->pid);
+	prometheus__label_value(out, proc ? proc->comm : "");
+	fputs(",reason=", out);
+	prometheus__label_value(out, stats->reason);
+	fprintf(out, ",timeout=\"%s\",where=", stats->has_timeout ? "finite" : "none");
+	prometheus__label_value(out, where);
+	fputs("}", out);
+}
+
+/* Suspect groups (bounded) and every chosen process's parked-thread growth. */
+static void write_trends(FILE *out, const struct metrics_input *in,
+			 const struct proc_summary **procs, size_t count)
+{
+	const struct trend_group_stats *suspects = NULL;
+	size_t suspect_count = trend__suspects(in->trend, &suspects);
+	struct trend_proc_stats proc_stats;
+
+	if (suspect_count > PROMETHEUS_MAX_SUSPECTS)
+		suspect_count = PROMETHEUS_MAX_SUSPECTS;
+	family(out, "parkwatch_leak_suspect_threads", "gauge",
+	       "Threads in a group suspected of leaking (its count keeps rising, its members "
+	       "never wake).");
+	for (size_t i = 0; i < suspect_count; i++) {
+		fputs("parkwatch_leak_suspect_threads", out);
+		suspect_labels(out, &suspects[i], in->report);
+		fprintf(out, " %zu\n", suspects[i].count_now);
+	}
+	family(out, "parkwatch_leak_score", "gauge", "Leak score of a suspect group, 0 to 1.");
+	for (size_t i = 0; i < suspect_count; i++) {
+		fputs("parkwatch_leak_score", out);
+		suspect_labels(out, &suspects[i], in->report);
+		fprintf(out, " %.3f\n", suspects[i].score);
+	}
+	family(out, "parkwatch_parked_threads_growth_per_minute", "gauge",
+	       "Least-squares growth of a process's parked threads over the trend window.");
+	for (size_t p = 0; p < count; p++) {
+		if (trend__proc(in->trend, procs[p]->pid, &proc_stats))
+			continue;
+		fputs("parkwatch_parked_threads_growth_per_minute{", out);
+		pid_labels(out, procs[p]);
+		fprintf(out, "} %.3f\n", proc_stats.parked_slope_per_min);
+	}
+}
+
 static size_t open_fds(void)
 {
 	DIR *dir = opendir("/proc/self/fd");
@@ -305,15 +362,8 @@ void prometheus__write(FILE *out, const struct metrics_input *in)
 		write_states(out, in->report, procs, count);
 	}
 	write_histograms(out, in);
-	if (in->extra && in->report) {
-		pid_t *pids = calloc(count ? count : 1, sizeof(*pids));
-
-		for (size_t i = 0; pids && i < count; i++)
-			pids[i] = procs[i]->pid;
-		if (pids)
-			in->extra->write(out, in->report, pids, count, in->extra->ctx);
-		free(pids);
-	}
+	if (in->trend && in->report)
+		write_trends(out, in, procs, count);
 	write_self(out, in);
 	free(procs);
 }

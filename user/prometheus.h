@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include "dump.h"
 #include "report.h"
+#include "trend.h"
+
+#define PROMETHEUS_MAX_SUSPECTS 20
 
 struct metrics_input {
 	const struct report *report;        /* latest picture, may be NULL */
@@ -23,14 +26,7 @@ struct metrics_input {
 	double snapshot_seconds;            /* how long the last picture took */
 	__u64 snapshots;                    /* pictures taken */
 	size_t symbol_cache_entries;
-	const struct metrics_extra *extra;  /* leak trends, when available */
-};
-
-/* Optional families another module appends (leak trends). */
-struct metrics_extra {
-	void (*write)(FILE *out, const struct report *report, const pid_t *pids, size_t pid_count,
-		      void *ctx);
-	void *ctx;
+	const struct trend *trend;          /* leak evidence, or NULL */
 };
 
 void prometheus__write(FILE *out, const struct metrics_input *in);

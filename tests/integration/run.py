@@ -13,8 +13,10 @@ skipped: a parkwatch that cannot load its BPF programs fails the tests that
 need it, with that reason.  Python 3 standard library only.
 """
 
+import gzip
 import json
 import os
+import pty
 import re
 import select
 import signal
@@ -1018,6 +1020,519 @@ def test_manythreads_10k():
         check(res.t1 - res.t0 < 30, f"dump of 10000 threads took {res.t1 - res.t0:.1f} s")
 
 
+# ---------------------------------------------------------------- 7. pprof and folded
+
+# pprof reason labels -> the kernel-side reason the tier-1 comments are keyed by
+FUTEX_REASONS = ("cond wait", "mutex lock", "rwlock", "semacquire", "thread join", "futex")
+KERNEL_REASONS = ("futex", "epoll wait", "poll", "sleep", "IO wait", "child wait",
+                  "signal wait", "uninterruptible", "stopped", "other")
+TIER1_RE = re.compile(r"^parkwatch tier1 pid=(\d+) reason=(.+) closed_parks=(\d+) "
+                      r"closed_ns=(\d+) open_parks=(\d+) open_ns=(\d+)$")
+
+
+def kernel_reason(reason):
+    if reason in FUTEX_REASONS:
+        return "futex"
+    if reason == "IO wait" or reason.startswith("IO wait ("):
+        return "IO wait"
+    if reason in KERNEL_REASONS:
+        return reason
+    return "other"  # a syscall name, or "sleeping"
+
+
+def _pb_varint(buf, i):
+    value = shift = 0
+    while True:
+        check(i < len(buf), "profile: truncated varint")
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, i
+        shift += 7
+
+
+def _pb_fields(buf):
+    """[(field number, wire type, value)] of one message: the wire format, no schema."""
+    out, i = [], 0
+    while i < len(buf):
+        key, i = _pb_varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _pb_varint(buf, i)
+        elif wire == 1:
+            value, i = int.from_bytes(buf[i:i + 8], "little"), i + 8
+        elif wire == 2:
+            n, i = _pb_varint(buf, i)
+            value, i = bytes(buf[i:i + n]), i + n
+        elif wire == 5:
+            value, i = int.from_bytes(buf[i:i + 4], "little"), i + 4
+        else:
+            raise Fail(f"profile: field {field} has wire type {wire}")
+        out.append((field, wire, value))
+    check(i == len(buf), "profile: message overruns its buffer")
+    return out
+
+
+def _pb_ints(fields, num, signed=False):
+    """Every value of a repeated integer field, packed or not."""
+    vals = []
+    for field, wire, value in fields:
+        if field != num:
+            continue
+        if wire == 2:
+            j = 0
+            while j < len(value):
+                x, j = _pb_varint(value, j)
+                vals.append(x)
+        else:
+            vals.append(value)
+    if signed:
+        vals = [v - (1 << 64) if v >= 1 << 63 else v for v in vals]
+    return vals
+
+
+def _pb_int(fields, num):
+    vals = _pb_ints(fields, num, signed=True)
+    return vals[-1] if vals else 0
+
+
+def decode_profile(path):
+    """A pprof profile (gzip'd profile.proto) as plain Python values; every
+    string index and id reference is checked on the way."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    check(raw[:2] == b"\x1f\x8b", f"{path}: not gzip (starts {raw[:2]!r})")
+    try:
+        top = _pb_fields(gzip.decompress(raw))
+    except (OSError, EOFError) as e:
+        raise Fail(f"{path}: bad gzip: {e}") from None
+    strings = [v.decode("utf-8") for f, w, v in top if f == 6]
+    check(strings and strings[0] == "", f"string_table[0] is not empty: {strings[:1]}")
+
+    def s(idx):
+        check(0 <= idx < len(strings), f"string index {idx} outside the table ({len(strings)})")
+        return strings[idx]
+
+    def sub(num):
+        return [_pb_fields(v) for f, w, v in top if f == num]
+
+    def value_type(fs):
+        return (s(_pb_int(fs, 1)), s(_pb_int(fs, 2)))
+
+    prof = {"strings": strings, "sample_types": [value_type(fs) for fs in sub(1)]}
+    period_types = sub(11)
+    prof["period_type"] = value_type(period_types[-1]) if period_types else None
+    for name, num in (("time_nanos", 9), ("duration_nanos", 10), ("period", 12)):
+        prof[name] = _pb_int(top, num)
+    prof["default_sample_type"] = s(_pb_int(top, 14))
+    prof["comments"] = [s(i) for i in _pb_ints(top, 13, signed=True)]
+    prof["functions"] = {}
+    for fs in sub(5):
+        prof["functions"][_pb_int(fs, 1)] = (s(_pb_int(fs, 2)), s(_pb_int(fs, 4)))
+    prof["mappings"] = []   # in file order: the first is the main binary
+    for fs in sub(3):
+        prof["mappings"].append({
+            "id": _pb_int(fs, 1), "start": _pb_int(fs, 2), "limit": _pb_int(fs, 3),
+            "file": s(_pb_int(fs, 5)), "build_id": s(_pb_int(fs, 6)),
+            "flags": tuple(bool(_pb_int(fs, n)) for n in (7, 8, 9, 10))})
+    mapping_ids = {m["id"] for m in prof["mappings"]}
+    prof["locations"] = {}
+    for fs in sub(4):
+        lines = [(_pb_int(lf, 1), _pb_int(lf, 2))
+                 for lf in (_pb_fields(v) for f, w, v in fs if f == 4)]
+        loc = {"mapping": _pb_int(fs, 2), "address": _pb_int(fs, 3), "lines": lines}
+        lid = _pb_int(fs, 1)
+        check(lid and lid not in prof["locations"], f"location id {lid} zero or repeated")
+        check(loc["mapping"] == 0 or loc["mapping"] in mapping_ids,
+              f"location {lid}: mapping {loc['mapping']} does not exist")
+        check(all(fid in prof["functions"] for fid, _ in lines),
+              f"location {lid}: a function id of {lines} does not exist")
+        prof["locations"][lid] = loc
+    prof["samples"] = []
+    for fs in sub(2):
+        labels = {}
+        for lf in (_pb_fields(v) for f, w, v in fs if f == 3):
+            key, sidx = s(_pb_int(lf, 1)), _pb_int(lf, 2)
+            labels[key] = s(sidx) if sidx else _pb_int(lf, 3)
+        locs = _pb_ints(fs, 1)
+        check(all(lid in prof["locations"] for lid in locs),
+              f"a sample's location ids {locs} do not all exist")
+        prof["samples"].append({"locations": locs, "values": _pb_ints(fs, 2, signed=True),
+                                "labels": labels})
+    return prof
+
+
+def profile_names(prof, sample):
+    """Function names of a sample, leaf first, inlined frames expanded innermost first."""
+    names = []
+    for lid in sample["locations"]:
+        for fid, _ in prof["locations"][lid]["lines"]:
+            names.append(prof["functions"][fid][0])
+    return names
+
+
+def check_sample_shape(prof, kind, pids):
+    """The fields every parkwatch profile has, and the labels of every sample."""
+    first = "threads" if kind == "snapshot" else "samples"
+    check(prof["sample_types"] == [(first, "count"), ("parked", "nanoseconds")],
+          f"sample types {prof['sample_types']}")
+    check(prof["default_sample_type"] == first,
+          f"default_sample_type {prof['default_sample_type']!r}, expected {first!r}")
+    want_period = (first, "count") if kind == "snapshot" else ("parked", "nanoseconds")
+    check(prof["period_type"] == want_period, f"period_type {prof['period_type']}")
+    check(prof["samples"], "the profile has no samples")
+    for i, sample in enumerate(prof["samples"]):
+        w = f"sample {i + 1}"
+        check(len(sample["values"]) == 2, f"{w}: {len(sample['values'])} values")
+        check(sample["values"][0] > 0 and sample["values"][1] >= 0,
+              f"{w}: values {sample['values']}")
+        labels = sample["labels"]
+        for key in ("reason", "state", "timeout", "comm"):
+            check(isinstance(labels.get(key), str) and labels[key],
+                  f"{w}: label {key} is {labels.get(key)!r}, expected a non-empty string")
+        check(labels["timeout"] in ("none", "finite"), f"{w}: timeout {labels['timeout']!r}")
+        check(labels.get("pid") in pids, f"{w}: pid label {labels.get('pid')!r} not in {pids}")
+
+
+def go_pprof(args, path):
+    """stdout of `go tool pprof ARGS PATH`: the independent reader.  No
+    symbolization: it must read what is in the file."""
+    env = dict(os.environ, HOME=os.environ.get("HOME") or tempfile.gettempdir(),
+               GOCACHE=os.path.join(tempfile.gettempdir(), "parkwatch-gocache"),
+               PPROF_TMPDIR=tempfile.gettempdir())
+    cmd = ["go", "tool", "pprof", "-symbolize=none"] + list(args) + [path]
+    try:
+        cp = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+                            env=env)
+    except FileNotFoundError:
+        raise Fail("go is not installed (go tool pprof reads the profiles)") from None
+    except subprocess.TimeoutExpired:
+        raise Fail(f"go tool pprof {' '.join(args)} did not finish within 60 s") from None
+    err = cp.stderr.decode("utf-8", "replace").strip()
+    check(cp.returncode == 0,
+          f"go tool pprof {' '.join(args)}: exit {cp.returncode}: {err[:300]!r}")
+    return cp.stdout.decode("utf-8", "replace")
+
+
+def raw_samples(text):
+    """[(values, labels)] of the Samples section of `go tool pprof -raw`."""
+    lines = text.splitlines()
+    check("Samples:" in lines, f"go tool pprof -raw printed no Samples section: {text[:200]!r}")
+    samples = []
+    for line in lines[lines.index("Samples:") + 2:]:
+        if not line.startswith(" "):
+            break
+        m = re.match(r"^\s+(-?\d+(?:\s+-?\d+)*): ", line)
+        if m:
+            samples.append(([int(v) for v in m.group(1).split()], {}))
+        elif samples:
+            for key, val in re.findall(r"(\w+):\[([^\]]*)\]", line):
+                samples[-1][1][key] = val
+    return samples
+
+
+def wait_in_syscall(pid, tid, nr, timeout=5.0):
+    """Until /proc shows the task asleep in syscall NR."""
+    deadline = now() + timeout
+    while True:
+        state, got = proc_syscall(pid, tid)
+        if state == "S" and got == nr:
+            return
+        check(now() < deadline, f"tid {tid} not asleep in syscall {nr} within {timeout:.0f} s "
+                                f"(state {state}, syscall {got})")
+        time.sleep(0.01)  # poll interval of a deadline loop
+
+
+def no_temp_files(directory, name):
+    left = [f for f in os.listdir(directory) if f.startswith(name + ".tmp.")]
+    check(not left, f"temporary files left behind in {directory}: {left}")
+
+
+def test_pprof_snapshot_condwait():
+    src = os.path.join(TARGET_SRC, "condwait.c")
+    with Target("condwait", 100) as t, tempfile.TemporaryDirectory(prefix="pw-pprof-") as d:
+        tids = t.wait_ready()["cond"]
+        wait_in_syscall(t.pid, t.pid, 34)  # main, in pause(): 101 parked threads
+        path = os.path.join(d, "snapshot.pb.gz")
+        res = run_pw(["-p", t.pid, "--dump", "--format", "pprof", "--min-park", "0", "-o", path])
+        check(res.rc == 0, pw_error(res.rc, res.err))
+        check(res.out == "", f"stdout not empty with -o: {res.out[:100]!r}")
+        check(os.path.isfile(path), f"{path} was not written")
+        no_temp_files(d, "snapshot.pb.gz")
+        doc, res2 = dump_json([t.pid])
+        procs = [p for p in doc["processes"] if p.get("pid") == t.pid]
+        check(len(procs) == 1 and procs[0].get("parked") == 101,
+              f"JSON dump: parked {[p.get('parked') for p in procs]}, expected 101")
+        check(doc["parked_total"] == 101, f"JSON parked_total {doc['parked_total']} != 101")
+
+        # our own reading of the file
+        prof = decode_profile(path)
+        check_sample_shape(prof, "snapshot", [t.pid])
+        total = sum(s["values"][0] for s in prof["samples"])
+        check(total == 101 == procs[0]["parked"],
+              f"{total} threads in the profile, JSON parked {procs[0]['parked']}, expected 101")
+        cond = [s for s in prof["samples"] if s["labels"]["reason"] == "cond wait"]
+        check(len(cond) == 1 and cond[0]["values"][0] == 100,
+              f"cond wait samples {[s['values'] for s in cond]}, expected one of 100 threads")
+        groups = [g for g in doc["groups"] if set(tids) & set(g.get("tids") or [])]
+        check(len(groups) == 1, f"JSON: cond tids in {len(groups)} groups")
+        names = profile_names(prof, cond[0])
+        check(names == fnames(groups[0].get("frames")),
+              f"profile stack {names} != JSON group stack {fnames(groups[0].get('frames'))}")
+        # the profile was taken first: its park ages are below the JSON dump's
+        json_ns = sum(th["park_ns"] for th in doc["threads"] if th.get("tid") in set(tids))
+        prof_ns = cond[0]["values"][1]
+        check(0 < prof_ns <= json_ns <= prof_ns + 100 * (res2.t1 - res.t0) * NS,
+              f"cond wait parked ns {prof_ns} vs JSON {json_ns} taken "
+              f"{res2.t1 - res.t0:.2f} s later")
+        exe = os.path.realpath(os.path.join(TARGETS, "condwait"))
+        check(prof["mappings"] and prof["mappings"][0]["file"] == exe,
+              f"first mapping {prof['mappings'][0]['file'] if prof['mappings'] else None!r}, "
+              f"expected the main binary {exe}")
+        check(prof["mappings"][0]["flags"][:3] == (True, True, True),
+              f"main binary mapping has_functions/filenames/line_numbers "
+              f"{prof['mappings'][0]['flags'][:3]}")
+
+        # the independent reader
+        raw = raw_samples(go_pprof(["-raw"], path))
+        check(sum(v[0] for v, _ in raw) == 101,
+              f"go tool pprof -raw: {sum(v[0] for v, _ in raw)} threads, expected 101")
+        check(all(lab.get("pid") == str(t.pid) for _, lab in raw),
+              f"go tool pprof -raw: pid labels {[lab.get('pid') for _, lab in raw]}")
+        check(sorted(v for v, _ in raw) == sorted(s["values"] for s in prof["samples"]),
+              "go tool pprof -raw and the decoded profile disagree on the values")
+        top = go_pprof(["-top"], path)
+        check(re.search(r"^Type: threads$", top, re.M), f"-top: no `Type: threads`: {top[:200]!r}")
+        check(re.search(r"accounting for 101, 100% of 101 total", top),
+              f"-top: not 101 threads in total: {top[:400]!r}")
+        rows = {}
+        for m in re.finditer(r"^\s*(\d+)\s+[\d.]+%\s+[\d.]+%\s+(\d+)\s+[\d.]+%\s+(\S+)", top, re.M):
+            rows[m.group(3)] = int(m.group(2))
+        for fn in ("level_three", "level_two", "level_one", "thread_main", "pthread_cond_wait"):
+            check(rows.get(fn) == 100, f"-top: {fn} cum {rows.get(fn)}, expected 100 threads")
+        check(rows.get("main") == 1, f"-top: main cum {rows.get('main')}, expected 1")
+        traces = go_pprof(["-traces", "-lines"], path)
+        block = next((b for b in traces.split("-----------+") if re.search(r"^\s+100\s", b, re.M)),
+                     None)
+        check(block, f"-traces: no trace of 100 threads: {traces[:400]!r}")
+        m = re.search(r"^\s+level_three (\S*condwait\.c):(\d+)$", block, re.M)
+        check(m, f"-traces -lines: no `level_three .../condwait.c:LINE` in {block!r}")
+        first, last = func_lines(src, "level_three")
+        check(os.path.isabs(m.group(1)) and first <= int(m.group(2)) <= last,
+              f"-traces: level_three at {m.group(1)}:{m.group(2)}, outside "
+              f"condwait.c:{first}-{last}")
+        check(re.search(r"^\s+reason:\s+cond wait$", block, re.M) and
+              re.search(r"^\s+pid:\s+%d$" % t.pid, block, re.M),
+              f"-traces: cond wait/pid labels missing: {block[:300]!r}")
+
+
+def test_folded_condwait():
+    with Target("condwait", 4) as t:
+        t.wait_ready()
+        wait_in_syscall(t.pid, t.pid, 34)
+        res = run_pw(["-p", t.pid, "--dump", "--format", "folded", "--min-park", "0"])
+        check(res.rc == 0, pw_error(res.rc, res.err))
+        doc, _ = dump_json([t.pid])
+        lines = res.out.splitlines()
+        check(len(lines) == 2, f"{len(lines)} folded lines, expected 2: {res.out[:400]!r}")
+        check(lines == sorted(lines), f"folded lines not sorted: {lines}")
+        got = []
+        for line in lines:
+            m = re.match(r"^(\S.*) (\d+)$", line)
+            check(m, f"folded line is not `STACK WEIGHT`: {line!r}")
+            got.append((m.group(1).split(";"), int(m.group(2))))
+        # the same stacks as the JSON groups, root first, the reason as the leaf
+        want = []
+        for g in doc["groups"]:
+            names = []
+            for f in reversed(g.get("frames") or []):
+                if f.get("function"):
+                    names.append(f["function"].replace(";", ":"))
+                else:
+                    module = os.path.basename(f.get("module") or "[unknown]")
+                    names.append(f"{module}+{f.get('offset')}")
+            want.append((names + [f"[{g['reason']}]"], g["count"]))
+        check(sorted(got) == sorted(want), f"folded {got} != JSON groups {want}")
+        by_leaf = {names[-1]: (names, w) for names, w in got}
+        check(set(by_leaf) == {"[cond wait]", "[signal wait]"}, f"leaves {sorted(by_leaf)}")
+        names, w = by_leaf["[cond wait]"]
+        run = ["thread_main", "level_one", "level_two", "level_three", "pthread_cond_wait"]
+        check(w == 4, f"cond wait weight {w}, expected 4")
+        check("clone" in names[0], f"cond wait stack root {names[0]!r}, expected clone")
+        check(any(names[i:i + len(run)] == run for i in range(len(names))),
+              f"cond wait stack {names} lacks {run} in order")
+        names, w = by_leaf["[signal wait]"]
+        check(w == 1, f"signal wait weight {w}, expected 1")
+        check(names[0] == "_start" and names[-3:] == ["main", "pause", "[signal wait]"],
+              f"signal wait stack {names}, expected _start ... main;pause")
+
+
+def test_pprof_window_mixed():
+    """30 s window over a growing leak (leaky 50) and every kind of wait (mixed):
+    per process and kernel-side reason, the sampled parked time agrees with the
+    tier-1 totals of the comments within 10 %.  Expected gaps, all well inside:
+    a thread that parks during an interval weighs the whole interval (leaky's
+    futex, about +2 %); leaky's main thread wakes every 50 ms and, with mixed's
+    spinner holding a CPU, waits runnable for a few % of the time, which the
+    snapshots see at 500 ms = 10 x 50 ms always at the same phase."""
+    interval_ns, duration_ns = NS // 2, 30 * NS
+    floor_ns = 2 * interval_ns  # below this, sampling every interval cannot resolve it
+    with Target("leaky", 50) as leaky, Target("mixed") as mixed, \
+            tempfile.TemporaryDirectory(prefix="pw-pprof-") as d:
+        leaky.wait_ready()
+        mixed.wait_ready()
+        pids = [leaky.pid, mixed.pid]
+        path = os.path.join(d, "window.pb.gz")
+        res = run_pw(["-p", leaky.pid, "-p", mixed.pid, "--duration", "30s", "--interval",
+                      "500ms", "--format", "pprof", "-o", path], timeout=90)
+        check(res.rc == 0, pw_error(res.rc, res.err))
+        check(os.path.isfile(path), f"{path} was not written")
+        no_temp_files(d, "window.pb.gz")
+        prof = decode_profile(path)
+        check_sample_shape(prof, "window", pids)
+        check(prof["period"] == interval_ns, f"period {prof['period']}, expected {interval_ns}")
+        dur = prof["duration_nanos"]
+        check(abs(dur - duration_ns) <= 0.05 * duration_ns,
+              f"duration_nanos {dur} not within 5 % of 30 s")
+        wall = (res.t1 - res.t0) * NS
+        check(dur <= wall, f"duration_nanos {dur} longer than the run ({wall / NS:.2f} s)")
+        raw_text = go_pprof(["-raw"], path)
+        raw = raw_samples(raw_text)
+        check(sorted(v for v, _ in raw) == sorted(s["values"] for s in prof["samples"]),
+              "go tool pprof -raw and the decoded profile disagree on the values")
+        raw_comments = [line[len("Comment: "):] for line in raw_text.splitlines()
+                        if line.startswith("Comment: ")]
+        check(raw_comments == prof["comments"],
+              f"go tool pprof -raw comments {raw_comments[:2]} != decoded {prof['comments'][:2]}")
+        sampled = {}
+        for s in prof["samples"]:
+            key = (s["labels"]["pid"], kernel_reason(s["labels"]["reason"]))
+            sampled[key] = sampled.get(key, 0) + s["values"][1]
+        tier1, bad = {}, []
+        for c in prof["comments"]:
+            m = TIER1_RE.match(c)
+            if not m:
+                bad.append(c)
+                continue
+            key = (int(m.group(1)), m.group(2))
+            check(key not in tier1, f"two tier1 comments for {key}")
+            check(key[1] in KERNEL_REASONS, f"comment names unknown reason {key[1]!r}: {c!r}")
+            tier1[key] = tuple(int(m.group(i)) for i in range(3, 7))
+        check(not bad, f"comments not in the tier1 format: {bad[:3]}")
+        errors = []
+        for key in sorted(set(sampled) | set(tier1), key=lambda k: (k[0], k[1])):
+            pid, reason = key
+            s_ns = sampled.get(key, 0)
+            closed, closed_ns, opened, open_ns = tier1.get(key, (0, 0, 0, 0))
+            t_ns = closed_ns + open_ns
+            ratio = s_ns / t_ns if t_ns else float("inf")
+            who = "leaky" if pid == leaky.pid else "mixed"
+            print(f"window agreement {who} {reason}: sampled {s_ns / NS:.3f} s, tier1 "
+                  f"{t_ns / NS:.3f} s ({closed} closed {closed_ns / NS:.3f} s, {opened} open "
+                  f"{open_ns / NS:.3f} s), ratio {ratio:.3f}", flush=True)
+            if max(s_ns, t_ns) < floor_ns:
+                continue
+            if key not in tier1:
+                errors.append(f"{who} {reason}: {s_ns / NS:.3f} s sampled but no tier1 comment")
+            elif abs(s_ns - t_ns) > 0.10 * t_ns:
+                errors.append(f"{who} {reason}: sampled {s_ns / NS:.3f} s vs tier1 "
+                              f"{t_ns / NS:.3f} s, off by {abs(s_ns - t_ns) / t_ns:.1%}")
+        for pid in pids:
+            check(any(k[0] == pid for k in sampled), f"no samples of pid {pid}")
+        check(not errors, "; ".join(errors))
+
+
+def test_pprof_sigint():
+    need_parkwatch()
+    with Target("condwait", 4) as t, tempfile.TemporaryDirectory(prefix="pw-pprof-") as d:
+        t.wait_ready()
+        path = os.path.join(d, "partial.pb.gz")
+        errf = tempfile.TemporaryFile()
+        t0 = now()
+        proc = _spawn([PARKWATCH, "-p", str(t.pid), "--duration", "60s", "--format", "pprof",
+                       "-o", path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errf)
+        try:
+            time.sleep(3)  # the run collects for ~3 s (not synchronisation)
+            check(proc.poll() is None, f"parkwatch exited early ({proc.returncode})")
+            os.kill(proc.pid, signal.SIGINT)
+            try:
+                out, _ = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                raise Fail("parkwatch did not exit within 20 s of SIGINT") from None
+            errf.seek(0)
+            err = errf.read().decode("utf-8", "replace")
+        finally:
+            _stop(proc)
+            errf.close()
+        if proc.returncode != 0 and bpf_failure(proc.returncode, err):
+            raise Fail(bpf_failure(proc.returncode, err))
+        check(proc.returncode == 0, f"exit {proc.returncode} after SIGINT, expected 0 "
+                                    f"(stderr {err.strip()[:200]!r})")
+        check(out == b"", f"stdout not empty with -o: {out[:100]!r}")
+        check(os.path.isfile(path), f"{path} was not written after SIGINT")
+        check(os.listdir(d) == ["partial.pb.gz"], f"files left in the directory: {os.listdir(d)}")
+        go_pprof(["-raw"], path)
+        prof = decode_profile(path)
+        check_sample_shape(prof, "window", [t.pid])
+        dur = prof["duration_nanos"]
+        check(2 * NS <= dur <= 10 * NS and dur <= (now() - t0) * NS,
+              f"duration_nanos {dur / NS:.3f} s, expected 2-10 s")
+        cond = sum(s["values"][0] for s in prof["samples"] if s["labels"]["reason"] == "cond wait")
+        check(cond >= 4, f"{cond} cond wait samples, expected at least one per thread")
+
+
+def test_pprof_errors():
+    with tempfile.TemporaryDirectory(prefix="pw-pprof-") as d:
+        # a directory that does not exist: nothing to write into
+        res = run_pw(["-p", os.getpid(), "--dump", "--format", "pprof", "-o",
+                      "/nonexistent/dir/x.pb.gz"], timeout=30)
+        if res.rc != 1 and bpf_failure(res.rc, res.err):
+            raise Fail(bpf_failure(res.rc, res.err))
+        check(res.rc == 1, f"-o /nonexistent/dir/x.pb.gz: exit {res.rc}, expected 1 "
+                           f"(stderr {res.err.strip()[:200]!r})")
+        one_stderr_line(res.err, "-o /nonexistent/dir/x.pb.gz")
+        check(res.out == "", f"stdout not empty: {res.out[:100]!r}")
+        check(not os.path.exists("/nonexistent"), "/nonexistent was created")
+        # the final name is a directory: the profile is written, the rename
+        # fails, and the temporary file must go
+        taken = os.path.join(d, "taken")
+        os.mkdir(taken)
+        res = run_pw(["-p", os.getpid(), "--dump", "--format", "pprof", "-o", taken], timeout=30)
+        check(res.rc == 1, f"-o DIRECTORY: exit {res.rc}, expected 1 "
+                           f"(stderr {res.err.strip()[:200]!r})")
+        one_stderr_line(res.err, "-o DIRECTORY")
+        check(os.listdir(d) == ["taken"] and os.listdir(taken) == [],
+              f"-o DIRECTORY left files behind: {os.listdir(d)} {os.listdir(taken)}")
+    # a binary profile to a terminal without -o
+    need_parkwatch()
+    master, slave = pty.openpty()
+    try:
+        cp = subprocess.run([PARKWATCH, "-p", str(os.getpid()), "--dump", "--format", "pprof"],
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                            timeout=30)
+        os.close(slave)
+        slave = None
+        written = b""
+        while select.select([master], [], [], 0)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not chunk:
+                break
+            written += chunk
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    err = cp.stderr.decode("utf-8", "replace")
+    check(cp.returncode == 2, f"pprof to a terminal: exit {cp.returncode}, expected 2 "
+                              f"(stderr {err.strip()[:200]!r})")
+    one_stderr_line(err, "pprof to a terminal")
+    check(written == b"", f"wrote {len(written)} bytes to the terminal: {written[:60]!r}")
+
+
 # ---------------------------------------------------------------- main
 
 TESTS = [
@@ -1039,7 +1554,17 @@ TESTS = [
     ("gdb_redis", test_gdb_redis),
     ("leaky_groups", test_leaky_groups),
     ("manythreads_10k", test_manythreads_10k),
+    ("pprof_snapshot_condwait", test_pprof_snapshot_condwait),
+    ("folded_condwait", test_folded_condwait),
+    ("pprof_window_mixed", test_pprof_window_mixed),
+    ("pprof_sigint", test_pprof_sigint),
+    ("pprof_errors", test_pprof_errors),
 ]
+
+# parkwatch --http: tests/integration/http_tests.py, with this module's helpers
+sys.path.insert(0, HERE)
+import http_tests  # noqa: E402
+TESTS += http_tests.tests(sys.modules[__name__])
 
 
 def main(argv):

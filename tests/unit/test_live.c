@@ -147,7 +147,7 @@ static const char *render(struct fixture *fx, __u64 elapsed_ns, bool ansi, int r
 	fx->out = NULL;
 	out = open_memstream(&fx->out, &fx->out_len);
 	assert_non_null(out);
-	live__render(fx->live, out, &fx->report, elapsed_ns, ansi, rows);
+	live__render(fx->live, out, &fx->report, elapsed_ns, ansi, rows, NULL);
 	assert_int_equal(fclose(out), 0);
 	assert_non_null(fx->out);
 	return fx->out;
@@ -203,13 +203,13 @@ static void test_first_render(void **state)
 	out = render(fx, 5 * 60 * SEC + 7 * SEC, false, 0);
 	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  5m07s  5 threads in 2 processes: sleeping 4 "
 				     "running 1\n\n"));
-	expect(out, "  COUNT  CHANGE      PID REASON             TIMEOUT   OLDEST  WHERE\n");
+	expect(out, "  COUNT  CHANGE       GROWTH      PID REASON             TIMEOUT   OLDEST  WHERE\n");
 	/* groups present in the first picture start from their count: change 0 */
-	row1 = expect(out, "      2       0     4242 cond wait          none       5m30s  "
+	row1 = expect(out, "      2       0                  4242 cond wait          none       5m30s  "
 			   "level_three (condwait.c:29)\n");
-	row2 = expect(out, "      1       0     4242 sleep              finite      2.0s  "
+	row2 = expect(out, "      1       0                  4242 sleep              finite      2.0s  "
 			   "(system libraries only)\n");
-	row3 = expect(out, "      1       0     5000 IO wait (pipe)     finite     340ms  "
+	row3 = expect(out, "      1       0                  5000 IO wait (pipe)     finite     340ms  "
 			   "(no stack yet)\n");
 	assert_true(row1 < row2 && row2 < row3);
 	assert_null(strstr(out, "\033["));
@@ -234,11 +234,11 @@ static void test_change_since_start(void **state)
 	add(fx, 5000, 5001, "IO wait (pipe)", true, 3 * SEC, NULL, NULL);
 	finish(fx);
 	out = render(fx, 3 * SEC, false, 0);
-	expect(out, "      3      +1     4242 cond wait          none       6m00s  "
+	expect(out, "      3      +1                  4242 cond wait          none       6m00s  "
 		    "level_three (condwait.c:29)\n");
 	/* a group first seen later counts from zero */
-	expect(out, "      2      +2     4242 mutex lock         none        3.0s  worker\n");
-	expect(out, "      1       0     5000 IO wait (pipe)     finite      3.0s  (no stack yet)\n");
+	expect(out, "      2      +2                  4242 mutex lock         none        3.0s  worker\n");
+	expect(out, "      1       0                  5000 IO wait (pipe)     finite      3.0s  (no stack yet)\n");
 	assert_null(strstr(out, " sleep "));
 
 	/* and fewer than at the start shows as a negative change */
@@ -246,7 +246,7 @@ static void test_change_since_start(void **state)
 	add(fx, 4242, 4243, "cond wait", false, 7 * 60 * SEC, fx->app_stack, fx->app_view);
 	finish(fx);
 	out = render(fx, 4 * SEC, false, 0);
-	expect(out, "      1      -1     4242 cond wait          none       7m00s  ");
+	expect(out, "      1      -1                  4242 cond wait          none       7m00s  ");
 }
 
 static void test_ansi_and_rows(void **state)
@@ -260,14 +260,14 @@ static void test_ansi_and_rows(void **state)
 	assert_true(starts_with(out, "\033[H\033[2J"));
 	expect(out, "parkwatch " PARKWATCH_VERSION "  2h13m  5 threads in 2 processes: sleeping 4 running 1   "
 		    "(q quits)\n\n");
-	expect(out, "      2       0     4242 cond wait ");
+	expect(out, "      2       0                  4242 cond wait ");
 	assert_null(strstr(out, " sleep "));
 	expect(out, "... 2 more groups\n");
 
 	/* groups hidden by rows still count from the first picture: the
 	 * sleeper's group shows change 0, not +1, once visible */
 	out = render(fx, 2 * 3600 * SEC + 14 * 60 * SEC, false, 0);
-	expect(out, "      1       0     4242 sleep ");
+	expect(out, "      1       0                  4242 sleep ");
 	assert_null(strstr(out, "more groups"));
 }
 
@@ -283,7 +283,7 @@ static void test_single_process_and_no_groups(void **state)
 	out = render(fx, 500 * MS, false, 0);
 	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  500ms  1 threads in 1 process: running 1\n\n"));
 	/* the table is just its header line */
-	assert_true(ends_with(out, "\n\n  COUNT  CHANGE      PID REASON             TIMEOUT   OLDEST"
+	assert_true(ends_with(out, "\n\n  COUNT  CHANGE       GROWTH      PID REASON             TIMEOUT   OLDEST"
 				   "  WHERE\n"));
 }
 

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Leak report (leaks.h). */
+#include <errno.h>
+#include "dump.h"
+#include "format.h"
+#include "leaks.h"
+
+static const struct group *find_group(const struct report *report, __u64 signature)
+{
+	for (size_t g = 0; report && g < report->group_count; g++)
+		if (report->groups[g].signature == signature)
+			return &report->groups[g];
+	return NULL;
+}
+
+static void write_text(FILE *out, const struct trend_group_stats *suspects, size_t count,
+		       const struct report *last, __u64 watched_ns)
+{
+	char watched[32], oldest[32];
+
+	format__age_short(watched_ns, watched, sizeof(watched));
+	fprintf(out, "parkwatch leak report: watched %s, %zu suspect group%s\n", watched, count,
+		count == 1 ? "" : "s");
+	for (size_t i = 0; i < count; i++) {
+		const struct trend_group_stats *stats = &suspects[i];
+		const struct group *group = find_group(last, stats->signature);
+		const struct proc_summary *proc = last ? report__proc(last, stats->pid) : NULL;
+
+		format__age_short(stats->oldest_age_ns, oldest, sizeof(oldest));
+		fprintf(out, "\nsuspect %zu: process %d (%s), %s, %s, score %.2f\n", i + 1, stats->pid,
+			proc ? proc->comm : "?", stats->reason,
+			stats->has_timeout ? "with a timeout" : "no timeout", stats->score);
+		fprintf(out, "  %s\n", stats->explanation);
+		fprintf(out, "  threads %zu now, %zu at the start; %+.1f/min (fit R² %.3f); "
+			     "%.0f%% of members never woke; oldest %s\n",
+			stats->count_now, stats->count_first, stats->slope_per_min, stats->fit_r2,
+			stats->survivor_fraction * 100, oldest);
+		if (group && group->members[0]->stack) {
+			fputs("  stack:\n", out);
+			dump__text_frames(out, group->members[0]);
+		}
+	}
+}
+
+static void write_json(FILE *out, const struct trend_group_stats *suspects, size_t count,
+		       const struct report *last, __u64 watched_ns)
+{
+	fprintf(out, "{\"watched_ns\":%llu,\"suspects\":[", watched_ns);
+	for (size_t i = 0; i < count; i++) {
+		const struct trend_group_stats *stats = &suspects[i];
+		const struct group *group = find_group(last, stats->signature);
+		const struct proc_summary *proc = last ? report__proc(last, stats->pid) : NULL;
+
+		fprintf(out, "%s{\"pid\":%d,\"comm\":", i ? "," : "", stats->pid);
+		format__json_string(out, proc ? proc->comm : NULL);
+		fputs(",\"reason\":", out);
+		format__json_string(out, stats->reason);
+		fprintf(out, ",\"timeout\":\"%s\",\"trend\":", stats->has_timeout ? "finite" : "none");
+		dump__json_trend(out, stats);
+		fputs(",\"frames\":", out);
+		if (group)
+			dump__json_frames(out, group->members[0]);
+		else
+			fputs("[]", out);
+		fputs("}", out);
+	}
+	fputs("]}\n", out);
+}
+
+int leaks__write(FILE *out, enum output_format format, const struct trend *trend,
+		 const struct report *last, __u64 watched_ns)
+{
+	const struct trend_group_stats *suspects = NULL;
+	size_t count = trend__suspects(trend, &suspects);
+
+	if (format == FORMAT_JSON)
+		write_json(out, suspects, count, last, watched_ns);
+	else
+		write_text(out, suspects, count, last, watched_ns);
+	return ferror(out) ? -EIO : (int)count;
+}

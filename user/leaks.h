@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * The leak report of `--leaks`: every suspect group with its stack, the
+ * evidence that made it one (growth, fit, survivors, oldest age, timeout)
+ * and a one-line explanation, as text or JSON.
+ */
+#ifndef PARKWATCH_LEAKS_H
+#define PARKWATCH_LEAKS_H
+
+#include <stdio.h>
+#include "options.h"
+#include "report.h"
+#include "trend.h"
+
+/* Writes the report; returns the number of suspects (>= 0) or -EIO. */
+int leaks__write(FILE *out, enum output_format format, const struct trend *trend,
+		 const struct report *last, __u64 watched_ns);
+
+#endif /* PARKWATCH_LEAKS_H */
