@@ -61,7 +61,7 @@ vmlinux/vmlinux.h:
 $(BUILD) $(BUILD)/user $(BUILD)/unit $(BUILD)/targets:
 	mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/park.h bpf/wait_ctx.bpf.h vmlinux/vmlinux.h | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o

@@ -15,8 +15,8 @@
 #include <bpf/bpf_core_read.h>
 #include "park.h"
 #include "wait_ctx.bpf.h"
+#include "shared_maps.bpf.h"
 
-#define PF_KTHREAD 0x00200000
 #define TASK_DEAD 0x0080
 
 const volatile bool filter_tgid = false;
@@ -25,19 +25,6 @@ const volatile __u64 cgroup_id = 0;
 const volatile __u64 min_park_ns = 1000000000ULL;
 const volatile bool want_kernel_stacks = false;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct park_state);
-} park_states SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PARK_MAX_WATCHED);
-	__type(key, __u32);
-	__type(value, __u8);
-} watched_tgids SEC(".maps");
 
 struct snapshot_scratch {
 	struct task_record rec;
