@@ -649,8 +649,9 @@ static int setup_signals(struct session *session)
 	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL))
 		return -errno;
+	/* SIGPIPE stays default: a closed stdout (| head) ends parkwatch quietly,
+	 * like any filter; libmicrohttpd sends with MSG_NOSIGNAL */
 	session->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	signal(SIGPIPE, SIG_IGN);
 	return session->signal_fd < 0 ? -errno : 0;
 }
 
