@@ -7,6 +7,7 @@
 #include <string.h>
 #include "format.h"
 #include "report.h"
+#include "series.h"
 #include "trend.h"
 #include "u64map.h"
 
@@ -27,7 +28,7 @@
  * taken for a survivor; the counts are clamped so it can't go negative.
  */
 struct trend_sample {
-	__u64 time_ns;              /* first in both sample types: see ring__*() */
+	__u64 time_ns;              /* first in both sample types: a series ring */
 	__u64 newest_start_ns;      /* park start of the newest member */
 	__u32 count;
 	__u32 woke;                 /* members gone since the sample before */
@@ -65,6 +66,11 @@ struct trend_proc {
 	struct trend_proc_sample samples[TREND_SAMPLES];
 };
 
+/* The series ring functions read a sample's time from its first bytes. */
+_Static_assert(offsetof(struct trend_sample, time_ns) == 0, "a ring sample starts with its time");
+_Static_assert(offsetof(struct trend_proc_sample, time_ns) == 0,
+	       "a ring sample starts with its time");
+
 struct trend {
 	struct trend_opts opts;
 	struct u64map groups;       /* signature -> struct trend_group * */
@@ -87,11 +93,16 @@ struct update_ctx {
 
 /*
  * Five minutes of window holds several periods of a pool's sawtooth or of
- * bursts, so they average out, and puts a one-off step well inside it;
- * a leak that starts now is flagged within a minute or two.  No verdict on
- * under a minute: a queue that builds for a few seconds of load is no leak.
- * A line fits a single step with R² of at most 3p(1-p) <= 0.75 (p: where in
- * the window it falls), so 0.8 rejects any step; steady growth in k even
+ * bursts, so they average out, and puts a one-off step well inside it.  No
+ * verdict on under 20 s (ten reports at the CLI's 2 s interval): a queue
+ * that builds for a few seconds of load is no leak, and past that the
+ * survivor, steadiness and age terms, not the span, keep healthy shapes
+ * out, so a leak that starts now is flagged within half a minute.  The
+ * price: a group that grows steadily for longer than that with none of its
+ * members waking (the first tooth of a pool reaped every minute) looks like
+ * a leak until its first members wake.  A line fits a single step with R²
+ * of about 3p(1-p) <= 0.75 (p: where in the window it falls; 0.77 at most
+ * for 6 samples), so 0.8 rejects any step; steady growth in k even
  * increments fits with about 1 - 1/k², 0.94 for 4.  A leak's members never
  * wake whatever the timeout, but a timeout usually means the thread will be
  * back: 0.6 keeps a timed group a suspect only on otherwise clear evidence.
@@ -101,7 +112,7 @@ void trend_opts__defaults(struct trend_opts *opts)
 {
 	*opts = (struct trend_opts){
 		.window_ns = 5 * NSEC_PER_MIN,
-		.min_span_ns = 60 * NSEC_PER_SEC,
+		.min_span_ns = 20 * NSEC_PER_SEC,
 		.min_slope_per_min = 0.1,
 		.min_rise = 3,
 		.min_fit = 0.8,
@@ -170,54 +181,7 @@ void trend__free(struct trend *trend)
 	free(trend);
 }
 
-/* ---- sample rings: both sample types start with their __u64 time ---- */
-
-static __u64 ring__time(const void *samples, size_t size, size_t i)
-{
-	__u64 time_ns;
-
-	memcpy(&time_ns, (const char *)samples + i * size, sizeof(time_ns));
-	return time_ns;
-}
-
-static void ring__remove(void *samples, size_t size, size_t len, size_t i)
-{
-	memmove((char *)samples + i * size, (char *)samples + (i + 1) * size,
-		(len - i - 1) * size);
-}
-
-/* Drops the samples older than the window; returns the new length. */
-static size_t ring__expire(void *samples, size_t size, size_t len, __u64 window_start_ns)
-{
-	size_t stale = 0;
-
-	while (stale < len && ring__time(samples, size, stale) < window_start_ns)
-		stale++;
-	memmove(samples, (char *)samples + stale * size, (len - stale) * size);
-	return len - stale;
-}
-
-/*
- * In a full ring, the sample to drop: the one whose neighbours are closest
- * together.  The rest stay spread evenly over the window whatever the update
- * interval, so a long window costs no more memory than a short one, and
- * the oldest and newest samples are never dropped.
- */
-static size_t ring__thin_index(const void *samples, size_t size, size_t len)
-{
-	__u64 best_gap = ~0ULL;
-	size_t best = 1;
-
-	for (size_t i = 1; i + 1 < len; i++) {
-		__u64 gap = ring__time(samples, size, i + 1) - ring__time(samples, size, i - 1);
-
-		if (gap < best_gap) {
-			best_gap = gap;
-			best = i;
-		}
-	}
-	return best;
-}
+/* ---- history ---- */
 
 static __u64 window_start(const struct trend *trend, __u64 now_ns)
 {
@@ -229,63 +193,7 @@ static __u32 saturate_u32(__u64 value)
 	return value > 0xffffffffULL ? 0xffffffffU : (__u32)value;
 }
 
-/* ---- statistics ---- */
-
-struct line_fit {
-	double slope_per_min;
-	double r2;
-};
-
-static struct line_fit fit_line(const double *minutes, const double *values, size_t n)
-{
-	double mean_x = 0, mean_y = 0, sxx = 0, sxy = 0, syy = 0;
-	struct line_fit fit = { 0 };
-
-	if (n < 2)
-		return fit;
-	for (size_t i = 0; i < n; i++) {
-		mean_x += minutes[i];
-		mean_y += values[i];
-	}
-	mean_x /= n;
-	mean_y /= n;
-	for (size_t i = 0; i < n; i++) {
-		double dx = minutes[i] - mean_x, dy = values[i] - mean_y;
-
-		sxx += dx * dx;
-		sxy += dx * dy;
-		syy += dy * dy;
-	}
-	if (sxx > 0)
-		fit.slope_per_min = sxy / sxx;
-	if (sxx > 0 && syy > 0)
-		fit.r2 = sxy * sxy / (sxx * syy);
-	return fit;
-}
-
-/*
- * Kendall's tau against time: +1 when every sample is above every earlier
- * one.  A single step rises between at most half the pairs (tau <= 0.5)
- * wherever it falls, while k even increments give about 1 - 1/k.
- */
-static double kendall_tau(const double *values, size_t n)
-{
-	long balance = 0;
-
-	if (n < 2)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
-			balance += (values[j] > values[i]) - (values[j] < values[i]);
-	return (double)balance / (n * (n - 1) / 2);
-}
-
-static double ramp(double value, double low, double high)
-{
-	if (!(value > low))
-		return 0;
-	return value >= high ? 1 : (value - low) / (high - low);
-}
+/* ---- scoring ---- */
 
 /*
  * The growth floor: min_slope_per_min, raised so that the history the
@@ -305,27 +213,27 @@ static double slope_term(const struct trend_opts *opts, double slope_per_min, __
 {
 	double floor = slope_floor(opts, span_ns);
 
-	return floor > 0 ? ramp(slope_per_min, floor, 2 * floor) : slope_per_min > 0;
+	return floor > 0 ? series__ramp(slope_per_min, floor, 2 * floor) : slope_per_min > 0;
 }
 
 static double fit_term(const struct trend_opts *opts, double r2)
 {
-	return ramp(r2, opts->min_fit, (1 + opts->min_fit) / 2);
+	return series__ramp(r2, opts->min_fit, (1 + opts->min_fit) / 2);
 }
 
 static double steady_term(double tau)
 {
-	return ramp(tau, 0.5, 0.8);
+	return series__ramp(tau, 0.5, 0.8);
 }
 
 static double survivor_term(double fraction)
 {
-	return ramp(fraction, 0.25, 0.75);
+	return series__ramp(fraction, 0.25, 0.75);
 }
 
 static double age_term(double age_growth)
 {
-	return ramp(age_growth, 0.5, 0.9);
+	return series__ramp(age_growth, 0.5, 0.9);
 }
 
 static const struct trend_sample *first_nonempty(const struct trend_group *group)
@@ -366,7 +274,7 @@ static void group__stats(const struct trend *trend, const struct trend_group *gr
 	const struct trend_sample *newest = &group->samples[group->len - 1];
 	double minutes[TREND_SAMPLES], counts[TREND_SAMPLES];
 	const struct trend_sample *first;
-	struct line_fit fit;
+	struct series_line fit;
 
 	memset(out, 0, sizeof(*out));
 	out->signature = group->signature;
@@ -381,19 +289,18 @@ static void group__stats(const struct trend *trend, const struct trend_group *gr
 	out->median_age_ns = (__u64)newest->median_age_ms * NSEC_PER_MSEC;
 	out->seen_total = group->seen_total;
 	out->woke_total = group->woke_total;
-	for (size_t i = 0; i < group->len; i++) {
-		minutes[i] = -(double)(newest->time_ns - group->samples[i].time_ns) / NSEC_PER_MIN;
+	series_ring__minutes(group->samples, sizeof(*newest), group->len, minutes);
+	for (size_t i = 0; i < group->len; i++)
 		counts[i] = group->samples[i].count;
-	}
-	fit = fit_line(minutes, counts, group->len);
-	out->slope_per_min = fit.slope_per_min;
+	fit = series__fit_line(minutes, counts, group->len);
+	out->slope_per_min = fit.slope;
 	out->fit_r2 = fit.r2;
 	out->survivor_fraction = group__survivors(group);
 	if (only_score && (!newest->count || !enough_history(opts, group->len, out->span_ns) ||
-			   !slope_term(opts, fit.slope_per_min, out->span_ns) ||
+			   !slope_term(opts, fit.slope, out->span_ns) ||
 			   !fit_term(opts, fit.r2) || !survivor_term(out->survivor_fraction)))
 		return;
-	out->steadiness = kendall_tau(counts, group->len);
+	out->steadiness = series__kendall_tau(counts, group->len);
 	first = first_nonempty(group);
 	if (newest->count && first && first != newest) {
 		double gained_ms = (double)newest->oldest_age_ms - first->oldest_age_ms;
@@ -543,10 +450,10 @@ static void group__explain(const struct trend *trend, const struct trend_group *
 static void group__append(struct trend_group *group, const struct trend_sample *sample)
 {
 	if (group->len == TREND_SAMPLES) {
-		size_t drop = ring__thin_index(group->samples, sizeof(*sample), group->len);
+		size_t drop = series_ring__thin_index(group->samples, sizeof(*sample), group->len);
 
 		group->samples[drop + 1].woke += group->samples[drop].woke;
-		ring__remove(group->samples, sizeof(*sample), group->len, drop);
+		series_ring__remove(group->samples, sizeof(*sample), group->len, drop);
 		group->len--;
 	}
 	group->samples[group->len++] = *sample;
@@ -588,8 +495,8 @@ static void group__observe(struct trend *trend, struct trend_group *group,
 
 	if (group->len)
 		prev = group->samples[group->len - 1];
-	group->len = ring__expire(group->samples, sizeof(sample), group->len,
-				  window_start(trend, now_ns));
+	group->len = series_ring__expire(group->samples, sizeof(sample), group->len,
+					 window_start(trend, now_ns));
 	for (size_t i = 0; i < seen->count; i++) {
 		__u64 start = seen->members[i]->rec->park_start_ns;
 
@@ -625,8 +532,8 @@ static void group__absent(struct trend *trend, struct trend_group *group, __u64 
 	__u32 alive[TREND_SAMPLES] = { 0 };
 
 	group->woke_total += prev->count;
-	group->len = ring__expire(group->samples, sizeof(sample), group->len,
-				  window_start(trend, now_ns));
+	group->len = series_ring__expire(group->samples, sizeof(sample), group->len,
+					 window_start(trend, now_ns));
 	group__set_survivors(group, alive);
 	group__append(group, &sample);
 }
@@ -728,11 +635,12 @@ static void proc__observe(struct trend *trend, struct trend_proc *proc,
 		.parked = saturate_u32(seen->parked),
 	};
 
-	proc->len = ring__expire(proc->samples, sizeof(sample), proc->len,
-				 window_start(trend, now_ns));
+	proc->len = series_ring__expire(proc->samples, sizeof(sample), proc->len,
+					window_start(trend, now_ns));
 	if (proc->len == TREND_SAMPLES) {
-		ring__remove(proc->samples, sizeof(sample), proc->len,
-			     ring__thin_index(proc->samples, sizeof(sample), proc->len));
+		series_ring__remove(proc->samples, sizeof(sample), proc->len,
+				    series_ring__thin_index(proc->samples, sizeof(sample),
+							    proc->len));
 		proc->len--;
 	}
 	proc->samples[proc->len++] = sample;
@@ -899,7 +807,7 @@ int trend__proc(const struct trend *trend, pid_t pid, struct trend_proc_stats *o
 	const struct trend_proc *proc = pid > 0 ? u64map__get(&trend->procs, (__u64)pid) : NULL;
 	double minutes[TREND_SAMPLES], threads[TREND_SAMPLES], parked[TREND_SAMPLES];
 	const struct trend_proc_sample *newest;
-	struct line_fit fit;
+	struct series_line fit;
 
 	if (!proc)
 		return -ENOENT;
@@ -909,21 +817,21 @@ int trend__proc(const struct trend *trend, pid_t pid, struct trend_proc_stats *o
 	out->threads_now = newest->threads;
 	out->parked_now = newest->parked;
 	out->span_ns = newest->time_ns - proc->samples[0].time_ns;
+	series_ring__minutes(proc->samples, sizeof(*newest), proc->len, minutes);
 	for (size_t i = 0; i < proc->len; i++) {
-		minutes[i] = -(double)(newest->time_ns - proc->samples[i].time_ns) / NSEC_PER_MIN;
 		threads[i] = proc->samples[i].threads;
 		parked[i] = proc->samples[i].parked;
 	}
-	fit = fit_line(minutes, threads, proc->len);
-	out->threads_slope_per_min = fit.slope_per_min;
+	fit = series__fit_line(minutes, threads, proc->len);
+	out->threads_slope_per_min = fit.slope;
 	out->threads_fit_r2 = fit.r2;
-	fit = fit_line(minutes, parked, proc->len);
-	out->parked_slope_per_min = fit.slope_per_min;
+	fit = series__fit_line(minutes, parked, proc->len);
+	out->parked_slope_per_min = fit.slope;
 	out->parked_fit_r2 = fit.r2;
 	if (enough_history(&trend->opts, proc->len, out->span_ns))
-		out->parked_growth = slope_term(&trend->opts, fit.slope_per_min, out->span_ns) *
+		out->parked_growth = slope_term(&trend->opts, fit.slope, out->span_ns) *
 				     fit_term(&trend->opts, fit.r2) *
-				     steady_term(kendall_tau(parked, proc->len));
+				     steady_term(series__kendall_tau(parked, proc->len));
 	return 0;
 }
 

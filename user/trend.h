@@ -29,7 +29,7 @@ struct report;
 
 struct trend_opts {
 	__u64 window_ns;            /* the fit looks this far back (default 5 min) */
-	__u64 min_span_ns;          /* no verdict on less history (default 60 s) */
+	__u64 min_span_ns;          /* no verdict on less history (default 20 s) */
 	double min_slope_per_min;   /* growth floor in threads/min (default 0.1) */
 	double min_rise;            /* ...and at least this many over the history (3) */
 	double min_fit;             /* R² under this is not steady growth (0.8) */
