@@ -98,3 +98,31 @@ void format__json_string(FILE *out, const char *text)
 	}
 	fputc('"', out);
 }
+
+void format__count(__u64 count, char *buf, size_t size)
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)count);
+	size_t used = 0;
+
+	for (int i = 0; i < len && used + 2 < size; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf[used++] = ',';
+		buf[used++] = digits[i];
+	}
+	buf[used] = '\0';
+}
+
+/* "+598", "+1,204", "+0.4", "-3.0" */
+void format__rate(double per_min, char *buf, size_t size)
+{
+	double magnitude = per_min < 0 ? -per_min : per_min;
+	char sign = per_min < 0 ? '-' : '+';
+
+	if (magnitude >= 9.95 && size > 1) {
+		buf[0] = sign;
+		format__count((__u64)(magnitude + 0.5), buf + 1, size - 1);
+	} else {
+		snprintf(buf, size, "%c%.1f", sign, magnitude);
+	}
+}

@@ -14,6 +14,10 @@ int format__parse_duration(const char *text, __u64 *ns);
 void format__age(__u64 ns, char *buf, size_t size);
 /* Compact age for tables: "340ms", "12.3s", "5m07s", "2h13m". */
 void format__age_short(__u64 ns, char *buf, size_t size);
+/* 1204 as "1,204". */
+void format__count(__u64 count, char *buf, size_t size);
+/* A rate per minute for people: "+598", "+1,204", "+0.4", "-3.0". */
+void format__rate(double per_min, char *buf, size_t size);
 /* A JSON string literal, quoted and escaped; NULL prints null. */
 void format__json_string(FILE *out, const char *text);
 

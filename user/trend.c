@@ -321,34 +321,6 @@ static void group__stats(const struct trend *trend, const struct trend_group *gr
 
 /* ---- explanations ---- */
 
-static void format_count(__u64 count, char *buf, size_t size)
-{
-	char digits[24];
-	int len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)count);
-	size_t used = 0;
-
-	for (int i = 0; i < len && used + 2 < size; i++) {
-		if (i && (len - i) % 3 == 0)
-			buf[used++] = ',';
-		buf[used++] = digits[i];
-	}
-	buf[used] = '\0';
-}
-
-/* "+598", "+1,204", "+0.4", "-3.0" */
-static void format_rate(double per_min, char *buf, size_t size)
-{
-	double magnitude = per_min < 0 ? -per_min : per_min;
-	char sign = per_min < 0 ? '-' : '+';
-
-	if (magnitude >= 9.95 && size > 1) {
-		buf[0] = sign;
-		format_count((__u64)(magnitude + 0.5), buf + 1, size - 1);
-	} else {
-		snprintf(buf, size, "%c%.1f", sign, magnitude);
-	}
-}
-
 /* Explanations are cut at TREND_EXPLANATION_LEN, a reason or a count longer
  * than usual only costs the end of the line. */
 __attribute__((format(printf, 3, 4)))
@@ -375,15 +347,15 @@ static void group__explain(const struct trend *trend, const struct trend_group *
 	double terms[5];
 	int weakest = 0;
 
-	format_rate(stats->slope_per_min, rate, sizeof(rate));
-	format_rate(slope_floor(opts, stats->span_ns), floor, sizeof(floor));
-	format_count(stats->seen_total, seen, sizeof(seen));
-	format_count(stats->woke_total, woke, sizeof(woke));
+	format__rate(stats->slope_per_min, rate, sizeof(rate));
+	format__rate(slope_floor(opts, stats->span_ns), floor, sizeof(floor));
+	format__count(stats->seen_total, seen, sizeof(seen));
+	format__count(stats->woke_total, woke, sizeof(woke));
 	format__age_short(stats->oldest_age_ns, age, sizeof(age));
 	format__age_short(stats->span_ns, span, sizeof(span));
 	format__age_short(opts->min_span_ns, need, sizeof(need));
-	format_count(group->worst_count, worst_count, sizeof(worst_count));
-	format_count(group->worst_alive, worst_alive, sizeof(worst_alive));
+	format__count(group->worst_count, worst_count, sizeof(worst_count));
+	format__count(group->worst_alive, worst_alive, sizeof(worst_alive));
 	format__age_short(trend->now_ns - group->worst_time_ns, worst_ago, sizeof(worst_ago));
 	if (!stats->count_now) {
 		say(line, size, "gone: no member parked now (%s of the %s seen have woken)", woke,
