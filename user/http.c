@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include "http.h"
 
 #define HTTP_CONNECTION_LIMIT 64
@@ -22,6 +24,9 @@ struct credential {
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	int listen_fd;              /* bound before privileges are dropped */
+	bool ipv6;
+	char url[96];
 	struct http_feed *feed;
 	struct credential credentials[HTTP_MAX_CREDENTIALS];
 	size_t credential_count;
@@ -224,9 +229,9 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 		fprintf(out, "<tr><td>%d</td><td>", proc->pid);
 		html_text(out, proc->comm);
 		fprintf(out, "</td><td>%zu</td><td>%zu</td><td>"
-			     "<a href=\"goroutine?pid=%d&amp;debug=0\">pprof</a> "
-			     "<a href=\"goroutine?pid=%d&amp;debug=1\">debug=1</a> "
-			     "<a href=\"goroutine?pid=%d&amp;debug=2\">debug=2</a></td></tr>\n",
+			     "<a href=\"/debug/pprof/goroutine?pid=%d&amp;debug=0\">pprof</a> "
+			     "<a href=\"/debug/pprof/goroutine?pid=%d&amp;debug=1\">debug=1</a> "
+			     "<a href=\"/debug/pprof/goroutine?pid=%d&amp;debug=2\">debug=2</a></td></tr>\n",
 			proc->threads, proc->parked, proc->pid, proc->pid, proc->pid);
 	}
 	pthread_mutex_unlock(&feed->lock);
@@ -343,11 +348,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct MHD_Response *response;
 	enum MHD_Result result;
 
+	static int first_call_marker;
+
 	(void)version;
 	(void)upload_data;
-	(void)request_state;
+	/* answering on the first call makes libmicrohttpd close the connection:
+	 * wait for the second, so clients can keep theirs alive */
+	if (!*request_state) {
+		*request_state = &first_call_marker;
+		return MHD_YES;
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
-		*upload_data_size = 0; /* don't read a body we refuse */
+		/* a body must be consumed (and dropped) before an answer can go out */
+		if (*upload_data_size) {
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
 		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	}
 	if (!authorized(server, conn)) {
@@ -431,12 +447,16 @@ static char *read_file(const char *path, char *reason, size_t reason_size)
 	size_t len = 0;
 	FILE *file = fopen(path, "re");
 
-	if (!file || getdelim(&data, &len, '\0', file) < 0) {
-		snprintf(reason, reason_size, "%s: %s", path, strerror(errno ? errno : EIO));
-		if (file)
-			fclose(file);
-		free(data);
+	if (!file) {
+		snprintf(reason, reason_size, "%s: %s", path, strerror(errno));
 		return NULL;
+	}
+	errno = 0;
+	if (getdelim(&data, &len, '\0', file) < 0) {
+		free(data);
+		data = ferror(file) ? NULL : strdup(""); /* an empty file is not an error here */
+		if (!data)
+			snprintf(reason, reason_size, "%s: %s", path, strerror(errno ? errno : EIO));
 	}
 	fclose(file);
 	return data;
@@ -449,7 +469,7 @@ static int load_credentials(struct http_server *server, const char *path, char *
 
 	if (!data)
 		return -EINVAL;
-	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(data, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
 		char *colon = strchr(line, ':');
 		struct credential *cred;
 
@@ -474,18 +494,58 @@ static int load_credentials(struct http_server *server, const char *path, char *
 	return 0;
 }
 
-int http__start(const struct http_opts *opts, struct http_feed *feed, struct http_server **out,
-		char *reason, size_t reason_size)
+/* libmicrohttpd's own complaints (refused connections, resets), one line
+ * each with our prefix, at most one every 10 s so a flood can't fill logs. */
+static void log_mhd(void *ctx, const char *format, va_list args)
+{
+	static time_t last_logged;
+	time_t now = time(NULL);
+	char line[256];
+	size_t len;
+
+	(void)ctx;
+	if (now - last_logged < 10)
+		return;
+	last_logged = now;
+	vsnprintf(line, sizeof(line), format, args);
+	len = strlen(line);
+	while (len && line[len - 1] == '\n')
+		line[--len] = '\0';
+	fprintf(stderr, "parkwatch: http: %s\n", line);
+}
+
+/* The listening socket, made while parkwatch may still bind any port. */
+static int listen_on(const struct sockaddr_storage *addr, char *reason, size_t reason_size,
+		     const char *address)
+{
+	socklen_t len = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						      sizeof(struct sockaddr_in);
+	int one = 1, fd, err;
+
+	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (const struct sockaddr *)addr, len) || listen(fd, 64)) {
+		err = -errno;
+		snprintf(reason, reason_size, "cannot serve on %s: %s", address, strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int http__open(const struct http_opts *opts, struct http_feed *feed, struct http_server **out,
+	       char *reason, size_t reason_size)
 {
 	struct http_server *server = calloc(1, sizeof(*server));
 	struct sockaddr_storage addr = { 0 };
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			     MHD_USE_ERROR_LOG;
+	const char *address = opts->address ? opts->address : "127.0.0.1:9464";
 	int err;
 
 	if (!server)
 		return -ENOMEM;
 	server->feed = feed;
+	server->listen_fd = -1;
 	err = parse_address(opts->address, &addr, reason, reason_size);
 	if (!err && opts->auth_file)
 		err = load_credentials(server, opts->auth_file, reason, reason_size);
@@ -501,35 +561,65 @@ int http__start(const struct http_opts *opts, struct http_feed *feed, struct htt
 			   !(server->tls_key = read_file(opts->tls_key_file, reason, reason_size))) {
 			err = -EINVAL;
 		}
-		flags |= MHD_USE_TLS;
 	}
-	if (err)
-		goto fail;
+	if (!err) {
+		server->listen_fd = listen_on(&addr, reason, reason_size, address);
+		if (server->listen_fd < 0)
+			err = server->listen_fd == -EADDRINUSE || server->listen_fd == -EACCES ?
+				      server->listen_fd : -EADDRNOTAVAIL;
+	}
+	if (err) {
+		http__stop(server);
+		return err;
+	}
+	server->ipv6 = addr.ss_family == AF_INET6;
 	if (addr.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+		snprintf(server->url, sizeof(server->url), "%s://[%s]:%u",
+			 server->tls_cert ? "https" : "http",
+			 inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr)->sin6_addr,
+				   (char[INET6_ADDRSTRLEN]){ 0 }, INET6_ADDRSTRLEN),
+			 ntohs(((struct sockaddr_in6 *)&addr)->sin6_port));
+	else
+		snprintf(server->url, sizeof(server->url), "%s://%s:%u",
+			 server->tls_cert ? "https" : "http",
+			 inet_ntoa(((struct sockaddr_in *)&addr)->sin_addr),
+			 ntohs(((struct sockaddr_in *)&addr)->sin_port));
 	if (!is_loopback(&addr))
 		fprintf(stderr, "parkwatch: warning: serving on a non-loopback address: stacks and "
 				"command names of the watched processes are visible to whoever can "
 				"reach it%s\n", opts->auth_file ? "" : " (consider --http-auth)");
+	*out = server;
+	return 0;
+}
+
+const char *http__url(const struct http_server *server)
+{
+	return server->url;
+}
+
+int http__start(struct http_server *server, char *reason, size_t reason_size)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_ITC; /* MHD_quiesce_daemon needs it */
+
+	if (server->tls_cert)
+		flags |= MHD_USE_TLS;
+	if (server->ipv6)
+		flags |= MHD_USE_IPv6;
 	server->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, handle, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		flags, 0, NULL, NULL, handle, server, MHD_OPTION_LISTEN_SOCKET, server->listen_fd,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTION_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_SECONDS,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 		server->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, server->tls_cert,
 		MHD_OPTION_HTTPS_MEM_KEY, server->tls_key, MHD_OPTION_END);
 	if (!server->daemon) {
-		snprintf(reason, reason_size, "cannot serve on %s: %s",
-			 opts->address ? opts->address : "the default address",
-			 errno ? strerror(errno) : "address in use or not available");
-		err = -EADDRNOTAVAIL;
-		goto fail;
+		snprintf(reason, reason_size, "cannot start the HTTP server on %s", server->url);
+		return -EIO;
 	}
-	*out = server;
+	server->listen_fd = -1; /* the daemon owns it now */
 	return 0;
-fail:
-	http__stop(server);
-	return err;
 }
 
 void http__stop(struct http_server *server)
@@ -537,13 +627,24 @@ void http__stop(struct http_server *server)
 	if (!server)
 		return;
 	if (server->daemon) {
-		/* wake requests waiting for a window before the threads are joined */
+		/* answer requests waiting for a window with what they have, then stop */
+		int listen_fd = MHD_quiesce_daemon(server->daemon);
+
 		pthread_mutex_lock(&server->feed->lock);
 		server->feed->stopping = true;
 		pthread_cond_broadcast(&server->feed->updated);
+		for (int tries = 0; server->feed->windows && tries < 40; tries++) {
+			pthread_mutex_unlock(&server->feed->lock);
+			usleep(25000);
+			pthread_mutex_lock(&server->feed->lock);
+		}
 		pthread_mutex_unlock(&server->feed->lock);
 		MHD_stop_daemon(server->daemon);
+		if (listen_fd != MHD_INVALID_SOCKET)
+			close(listen_fd); /* quiescing handed it back to us */
 	}
+	if (server->listen_fd >= 0)
+		close(server->listen_fd);
 	for (size_t i = 0; i < server->credential_count; i++) {
 		free(server->credentials[i].user);
 		free(server->credentials[i].password);

@@ -54,9 +54,19 @@ void http_feed__init(struct http_feed *feed);
 void http_feed__advance(struct http_feed *feed, __u64 now_ns);
 void http_feed__destroy(struct http_feed *feed);
 
-/* Returns 0 or a negative errno, with a one-line reason. */
-int http__start(const struct http_opts *opts, struct http_feed *feed, struct http_server **out,
-		char *reason, size_t reason_size);
+/*
+ * Reads the credentials and TLS files and binds the listening socket: call
+ * it before privileges are dropped (ports below 1024, root-only files).
+ * Returns 0 or a negative errno, with a one-line reason.
+ */
+int http__open(const struct http_opts *opts, struct http_feed *feed, struct http_server **out,
+	       char *reason, size_t reason_size);
+/* Starts serving; call it after privileges are dropped, so that the
+ * server's threads never hold them.  0 or a negative errno. */
+int http__start(struct http_server *server, char *reason, size_t reason_size);
+/* "http://127.0.0.1:9464" */
+const char *http__url(const struct http_server *server);
+/* Answers pending window requests, stops and frees; NULL-safe. */
 void http__stop(struct http_server *server);
 
 #endif /* PARKWATCH_HTTP_H */

@@ -240,6 +240,17 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */
 	argp_err_exit_status = EXIT_USAGE;
 	err = argp_parse(&argp, argc, argv, argp_flags, NULL, env);
+	if (!err && env->http && (env->dump || env->leaks || env->output_path)) {
+		if (!(argp_flags & ARGP_NO_ERRS))
+			fprintf(stderr, "parkwatch: --http serves until stopped: it doesn't mix with "
+					"--dump, --leaks or -o\n");
+		err = EINVAL;
+	} else if (!err && !env->http &&
+		   (env->http_auth_file || env->http_tls_cert || env->http_tls_key)) {
+		if (!(argp_flags & ARGP_NO_ERRS))
+			fprintf(stderr, "parkwatch: --http-auth and --http-tls-* need --http\n");
+		err = EINVAL;
+	}
 	if (env->min_park_ns == UINT64_MAX)
 		env->min_park_ns = env->format == FORMAT_PPROF || env->format == FORMAT_FOLDED ?
 					   0 : 1000000000ULL;

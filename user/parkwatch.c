@@ -60,6 +60,7 @@ struct session {
 	bool keys;                  /* 'q' is read from a terminal on stdin */
 	struct termios saved_termios;
 	struct http_feed feed;
+	struct http_server *server; /* --http: bound before privileges are dropped */
 	struct trend *trend;        /* leak evidence; NULL for a one-off --dump */
 	__u64 snapshots;
 	__u64 last_snapshot_ns;
@@ -589,29 +590,19 @@ static void publish_metrics(struct session *session)
  */
 static int run_daemon(struct session *session)
 {
-	struct http_opts opts = {
-		.address = env.http_address,
-		.auth_file = env.http_auth_file,
-		.tls_cert_file = env.http_tls_cert,
-		.tls_key_file = env.http_tls_key,
-	};
 	struct http_feed *feed = &session->feed;
-	struct http_server *server = NULL;
 	__u64 start_ns = monotonic_ns(), next_ns = start_ns;
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
 	bool all_exited = false;
 	char reason[512];
-	int err;
 
 	feed->interval_ns = env.interval_ns;
-	err = http__start(&opts, feed, &server, reason, sizeof(reason));
-	if (err) {
+	if (http__start(session->server, reason, sizeof(reason))) {
 		fprintf(stderr, "parkwatch: %s\n", reason);
-		return err == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_OTHER;
+		return EXIT_FAILURE_OTHER;
 	}
-	fprintf(stderr, "parkwatch: serving %s://%s/metrics and /debug/pprof/ (Ctrl-C stops)\n",
-		env.http_tls_cert ? "https" : "http", env.http_address ? env.http_address :
-		"127.0.0.1:9464");
+	fprintf(stderr, "parkwatch: serving %s/metrics and /debug/pprof/ (Ctrl-C stops)\n",
+		http__url(session->server));
 	for (;;) {
 		struct report *fresh;
 
@@ -633,10 +624,28 @@ static int run_daemon(struct session *session)
 		if (all_exited || monotonic_ns() >= end_ns || !wait_interval(session, next_ns))
 			break;
 	}
-	http__stop(server);
+	http__stop(session->server);
+	session->server = NULL;
 	report__free(feed->report);
 	feed->report = NULL;
 	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
+}
+
+static int open_http(struct session *session)
+{
+	struct http_opts opts = {
+		.address = env.http_address,
+		.auth_file = env.http_auth_file,
+		.tls_cert_file = env.http_tls_cert,
+		.tls_key_file = env.http_tls_key,
+	};
+	char reason[512];
+	int err = http__open(&opts, &session->feed, &session->server, reason, sizeof(reason));
+
+	if (!err)
+		return EXIT_OK;
+	fprintf(stderr, "parkwatch: %s\n", reason);
+	return err == -EINVAL || err == -ENOTSUP ? EXIT_USAGE : EXIT_FAILURE_OTHER;
 }
 
 static int setup_signals(struct session *session)
@@ -682,6 +691,8 @@ int main(int argc, char **argv)
 	code = open_tracker(&session);
 	if (code)
 		goto cleanup;
+	if (env.http && (code = open_http(&session)))
+		goto cleanup;
 	if (!env.keep_privileges && (err = privileges__drop()))
 		fprintf(stderr, "parkwatch: dropping capabilities: %s (going on with them)\n",
 			strerror(-err));
@@ -721,6 +732,7 @@ int main(int argc, char **argv)
 
 cleanup:
 	restore_terminal(&session);
+	http__stop(session.server);
 	trend__free(session.trend);
 	free(session.totals);
 	u64map__clear(&session.totals_index);
