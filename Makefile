@@ -28,6 +28,19 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
+# Go targets, one per directory of tests/targets/go/, each also built without
+# DWARF (-w: the runtime layout comes from parkwatch's table), as PIE, and
+# stripped (-s -w: goroutines can't be read, threads are shown)
+GO          ?= go
+GO_SRCS     := $(wildcard tests/targets/go/*/*.go)
+GO_NAMES    := $(notdir $(patsubst %/,%,$(dir $(GO_SRCS))))
+GO_BINS     := $(foreach name,$(sort $(GO_NAMES)),$(BUILD)/targets/go/$(name) \
+		$(addprefix $(BUILD)/targets/go/$(name),-nodwarf -pie -stripped))
+# GOPATH mode with every cache under build/: no network, no module files,
+# nothing read from or written to $HOME
+GO_ENV      := GO111MODULE=off GOFLAGS=-buildvcs=false GOCACHE=$(abspath $(BUILD))/gocache \
+	GOPATH=$(abspath $(BUILD))/gopath GOENV=off GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=0 \
+	HOME=$(abspath $(BUILD))
 
 .SECONDARY:
 .PHONY: all deps test unit integration demo bench clean help
@@ -58,7 +71,7 @@ vmlinux/vmlinux.h:
 	@test -r /sys/kernel/btf/vmlinux || { echo "parkwatch: no kernel BTF at /sys/kernel/btf/vmlinux (a kernel built with CONFIG_DEBUG_INFO_BTF=y is required)" >&2; exit 1; }
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD) $(BUILD)/user $(BUILD)/unit $(BUILD)/targets:
+$(BUILD) $(BUILD)/user $(BUILD)/unit $(BUILD)/targets $(BUILD)/targets/go:
 	mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(BUILD)
@@ -85,9 +98,19 @@ parkwatch: $(BUILD)/user/parkwatch.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 targets: $(TARGET_BINS)
+ifneq ($(shell command -v $(GO) 2>/dev/null),)
+targets: $(GO_BINS)
+unit: $(BUILD)/targets/go/leaky # test_goreport reads its goroutines
+endif
 
 $(BUILD)/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h) | $(BUILD)/targets
 	$(CC) -g -O2 -Wall -Wextra -pthread $< -o $@
+
+$(BUILD)/targets/go/%-nodwarf: GO_BUILD_FLAGS := -ldflags=-w
+$(BUILD)/targets/go/%-pie: GO_BUILD_FLAGS := -buildmode=pie
+$(BUILD)/targets/go/%-stripped: GO_BUILD_FLAGS := -ldflags='-s -w'
+$(BUILD)/targets/go/%: $(GO_SRCS) | $(BUILD)/targets/go
+	$(GO_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $@ ./tests/targets/go/$(firstword $(subst -, ,$*))
 
 $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/unit
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@

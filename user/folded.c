@@ -88,7 +88,7 @@ static char *stack_line(const struct thread_info *thread)
 }
 
 /* Adds weight to the line of text, taking text over. */
-static int add_line(struct folded *folded, char *text, __u64 weight)
+static int add_line(struct folded *folded, char *text, __u64 weight, __u64 signature)
 {
 	__u64 key = hash_bytes(text, strlen(text), 0);
 	struct folded_line *line = u64map__get(&folded->by_stack, key);
@@ -103,6 +103,7 @@ static int add_line(struct folded *folded, char *text, __u64 weight)
 			return -ENOMEM;
 		}
 		line->stack = text;
+		line->signature = signature;
 	}
 	line->weight += weight;
 	return 0;
@@ -118,18 +119,19 @@ int folded__add_report(struct folded *folded, const struct report *report, __u64
 
 		if (!text)
 			return -ENOMEM;
-		err = add_line(folded, text, folded->window ? group->count * interval_ns : group->count);
+		err = add_line(folded, text, folded->window ? group->count * interval_ns : group->count,
+			       group->signature);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-int folded__add(struct folded *folded, const char *stack, __u64 weight)
+int folded__add(struct folded *folded, const char *stack, __u64 weight, __u64 signature)
 {
 	char *text = strdup(stack);
 
-	return text ? add_line(folded, text, weight) : -ENOMEM;
+	return text ? add_line(folded, text, weight, signature) : -ENOMEM;
 }
 
 static int by_stack(const void *a, const void *b)

@@ -20,8 +20,9 @@ struct folded *folded__new(bool window);
 void folded__free(struct folded *folded);
 int folded__add_report(struct folded *folded, const struct report *report, __u64 interval_ns);
 /* Adds weight to a line's stack text ("root;...;leaf", frames already
- * free of ';'), made on first use.  0 or -ENOMEM. */
-int folded__add(struct folded *folded, const char *stack, __u64 weight);
+ * free of ';'), made on first use with signature (the group's, for leak
+ * suspects; 0: none).  0 or -ENOMEM. */
+int folded__add(struct folded *folded, const char *stack, __u64 weight, __u64 signature);
 /* Lines sorted by stack, a "[leak suspect]" leaf on groups trend (may be
  * NULL) suspects; returns 0 or -EIO. */
 int folded__write(struct folded *folded, FILE *out, const struct trend *trend);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include "goreport.h"
 #include "http.h"
 
 #define HTTP_CONNECTION_LIMIT 64
@@ -243,6 +244,18 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 	return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", body, len);
 }
 
+/* A Go program's goroutines, read with the lock held (the same symbol
+ * caches as the published report); NULL for anything else: threads then. */
+static struct goreport *read_goroutines(struct procs *procs, pid_t pid)
+{
+	struct proc *proc = procs__get(procs, pid);
+	struct goreport *goroutines = NULL;
+
+	if (!proc || goreport__build(proc, &goroutines))
+		return NULL;
+	return goroutines;
+}
+
 /* Waits, lock held, for a window of seconds to fill; writes it to out. */
 static int wait_window(struct http_feed *feed, pid_t pid, long seconds, FILE *out)
 {
@@ -284,6 +297,7 @@ static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Co
 {
 	struct http_feed *feed = server->feed;
 	long pid = 0, debug = 0, seconds = 0;
+	struct goreport *goroutines = NULL;
 	struct dump_opts opts;
 	struct report view;
 	const struct report *report;
@@ -325,8 +339,12 @@ static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Co
 	opts.debug = debug ? (int)debug : 2;
 	if (seconds)
 		err = wait_window(feed, (pid_t)pid, seconds, out);
+	else if (pid && feed->procs && (goroutines = read_goroutines(feed->procs, (pid_t)pid)))
+		err = goreport__write(out, debug ? FORMAT_TEXT : FORMAT_PPROF, debug ? (int)debug : 1,
+				      goroutines, opts.trend);
 	else
 		err = export__snapshot(out, debug ? FORMAT_TEXT : FORMAT_PPROF, report, &opts);
+	goreport__free(goroutines);
 	if (report == &view)
 		report__view_release(&view);
 	pthread_mutex_unlock(&feed->lock);

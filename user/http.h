@@ -37,6 +37,7 @@ struct http_feed {
 	struct dump_opts dump_opts;
 	__u64 interval_ns;
 	struct pending_window *windows;
+	struct procs *procs;        /* for a Go program's goroutines */
 	bool stopping;
 };
 

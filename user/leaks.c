@@ -5,16 +5,37 @@
 #include "format.h"
 #include "leaks.h"
 
-static const struct group *find_group(const struct report *report, __u64 signature)
+/* Where a suspect's stack and process name are: the last picture, or the
+ * one before its process exited. */
+struct pictures {
+	const struct report *last;
+	const struct report *before_exit;
+};
+
+static const struct group *find_group(const struct pictures *pictures, __u64 signature)
 {
-	for (size_t g = 0; report && g < report->group_count; g++)
-		if (report->groups[g].signature == signature)
-			return &report->groups[g];
+	const struct report *reports[] = { pictures->last, pictures->before_exit };
+
+	for (size_t r = 0; r < 2; r++)
+		for (size_t g = 0; reports[r] && g < reports[r]->group_count; g++)
+			if (reports[r]->groups[g].signature == signature)
+				return &reports[r]->groups[g];
 	return NULL;
 }
 
+static const struct proc_summary *find_proc(const struct pictures *pictures, pid_t pid)
+{
+	const struct proc_summary *proc = NULL;
+
+	if (pictures->last)
+		proc = report__proc(pictures->last, pid);
+	if (!proc && pictures->before_exit)
+		proc = report__proc(pictures->before_exit, pid);
+	return proc;
+}
+
 static void write_text(FILE *out, const struct trend_group_stats *suspects, size_t count,
-		       const struct report *last, __u64 watched_ns)
+		       const struct pictures *last, __u64 watched_ns)
 {
 	char watched[32], oldest[32];
 
@@ -24,7 +45,7 @@ static void write_text(FILE *out, const struct trend_group_stats *suspects, size
 	for (size_t i = 0; i < count; i++) {
 		const struct trend_group_stats *stats = &suspects[i];
 		const struct group *group = find_group(last, stats->signature);
-		const struct proc_summary *proc = last ? report__proc(last, stats->pid) : NULL;
+		const struct proc_summary *proc = find_proc(last, stats->pid);
 
 		format__age_short(stats->oldest_age_ns, oldest, sizeof(oldest));
 		fprintf(out, "\nsuspect %zu: process %d (%s), %s, %s, score %.2f\n", i + 1, stats->pid,
@@ -43,13 +64,13 @@ static void write_text(FILE *out, const struct trend_group_stats *suspects, size
 }
 
 static void write_json(FILE *out, const struct trend_group_stats *suspects, size_t count,
-		       const struct report *last, __u64 watched_ns)
+		       const struct pictures *last, __u64 watched_ns)
 {
 	fprintf(out, "{\"watched_ns\":%llu,\"suspects\":[", watched_ns);
 	for (size_t i = 0; i < count; i++) {
 		const struct trend_group_stats *stats = &suspects[i];
 		const struct group *group = find_group(last, stats->signature);
-		const struct proc_summary *proc = last ? report__proc(last, stats->pid) : NULL;
+		const struct proc_summary *proc = find_proc(last, stats->pid);
 
 		fprintf(out, "%s{\"pid\":%d,\"comm\":", i ? "," : "", stats->pid);
 		format__json_string(out, proc ? proc->comm : NULL);
@@ -68,14 +89,15 @@ static void write_json(FILE *out, const struct trend_group_stats *suspects, size
 }
 
 int leaks__write(FILE *out, enum output_format format, const struct trend *trend,
-		 const struct report *last, __u64 watched_ns)
+		 const struct report *last, const struct report *before_exit, __u64 watched_ns)
 {
 	const struct trend_group_stats *suspects = NULL;
 	size_t count = trend__suspects(trend, &suspects);
+	struct pictures pictures = { last, before_exit };
 
 	if (format == FORMAT_JSON)
-		write_json(out, suspects, count, last, watched_ns);
+		write_json(out, suspects, count, &pictures, watched_ns);
 	else
-		write_text(out, suspects, count, last, watched_ns);
+		write_text(out, suspects, count, &pictures, watched_ns);
 	return ferror(out) ? -EIO : (int)count;
 }

@@ -12,8 +12,10 @@
 #include "report.h"
 #include "trend.h"
 
-/* Writes the report; returns the number of suspects (>= 0) or -EIO. */
+/* Writes the report, with stacks from the last picture or, for processes
+ * that exited, from before_exit (may be NULL); returns the number of
+ * suspects (>= 0) or -EIO. */
 int leaks__write(FILE *out, enum output_format format, const struct trend *trend,
-		 const struct report *last, __u64 watched_ns);
+		 const struct report *last, const struct report *before_exit, __u64 watched_ns);
 
 #endif /* PARKWATCH_LEAKS_H */

@@ -50,6 +50,7 @@ enum {
 	OPT_HTTP_TLS_KEY,
 	OPT_METRICS_TOP_K,
 	OPT_KEEP_PRIVILEGES,
+	OPT_THREADS,
 	OPT_LEAKS,
 	OPT_LEAK_WINDOW,
 	OPT_LEAK_MIN_SPAN,
@@ -72,6 +73,8 @@ static const struct argp_option option_list[] = {
 	  "Capture user stacks of threads parked at least this long (default 1s, and 0 for "
 	  "pprof and folded output, where every parked thread should have its stack)", 2 },
 	{ "kernel-stacks", OPT_KERNEL_STACKS, NULL, 0, "Show kernel stacks too", 2 },
+	{ "threads", OPT_THREADS, NULL, 0,
+	  "For a Go program, show its threads rather than its goroutines", 2 },
 	{ "leaks", OPT_LEAKS, NULL, 0,
 	  "Watch (for --duration, or until Ctrl-C) and print the leak report: groups whose "
 	  "count keeps rising while their threads never wake.  Exit status 7 when there are "
@@ -209,6 +212,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_KEEP_PRIVILEGES:
 		env->keep_privileges = true;
+		return 0;
+	case OPT_THREADS:
+		env->threads = true;
 		return 0;
 	case OPT_KERNEL_STACKS:
 		env->kernel_stacks = true;

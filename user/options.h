@@ -46,6 +46,7 @@ struct env {
 	const char *http_tls_key;
 	size_t metrics_top_k;
 	bool keep_privileges;
+	bool threads;               /* --threads: a Go program's threads, not its goroutines */
 	bool leaks;                 /* watch, then print the leak report */
 	__u64 leak_window_ns;       /* 0: the trend engine's defaults */
 	__u64 leak_min_span_ns;

@@ -27,6 +27,7 @@
 #include "http.h"
 #include "leaks.h"
 #include "format.h"
+#include "goreport.h"
 #include "live.h"
 #include "options.h"
 #include "output.h"
@@ -316,6 +317,7 @@ static int create_trend(struct session *session)
 
 /* The final result: to stdout or, with -o, atomically to the file. */
 static int write_result(struct session *session, const struct report *report,
+			const struct report *before_exit, const struct goreport *goroutines,
 			struct window *window, __u64 window_start_unix_ns, __u64 window_ns)
 {
 	bool suspects_found = false;
@@ -328,7 +330,10 @@ static int write_result(struct session *session, const struct report *report,
 		return EXIT_FAILURE_OTHER;
 	}
 	if (env.leaks)
-		err = leaks__write(out.stream, env.format, session->trend, report, window_ns);
+		err = leaks__write(out.stream, env.format, session->trend, report, before_exit,
+				   window_ns);
+	else if (goroutines)
+		err = goreport__write(out.stream, env.format, env.debug, goroutines, session->trend);
 	else if (window)
 		err = window__write(window, out.stream, window_start_unix_ns, window_ns,
 				    session->totals, session->totals_count, report, session->trend);
@@ -348,6 +353,26 @@ static int write_result(struct session *session, const struct report *report,
 		return EXIT_FAILURE_OTHER;
 	}
 	return suspects_found ? EXIT_LEAKS_FOUND : EXIT_OK;
+}
+
+/*
+ * The goroutines of a Go program, as its runtime would list them; NULL when
+ * the thread view should be shown instead: not a Go program, or one whose
+ * goroutines can't be read (said in one line).
+ */
+static struct goreport *read_goroutines(struct session *session, pid_t pid)
+{
+	struct proc *proc = procs__get(session->procs, pid);
+	struct goreport *goroutines = NULL;
+	int err;
+
+	if (!proc)
+		return NULL;
+	err = goreport__build(proc, &goroutines);
+	if (err && err != -ENOEXEC)
+		fprintf(stderr, "parkwatch: process %d: %s; showing its threads\n", pid,
+			goreport__strerror(err));
+	return err ? NULL : goroutines;
 }
 
 /* Notes watched processes that exited; returns how many are still alive. */
@@ -473,7 +498,7 @@ static int run_live(struct session *session)
 	__u64 start_ns = monotonic_ns(), next_ns = start_ns, last_ns = start_ns;
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
 	struct window *window = NULL;
-	struct report *report = NULL;
+	struct report *report = NULL, *before_exit = NULL;
 	__u64 start_unix_ns = 0, window_start_ns = 0;
 	bool all_exited = false, stopped = false;
 	int code;
@@ -485,7 +510,15 @@ static int run_live(struct session *session)
 		__u64 now, wake_ns;
 
 		if (collect(session, &fresh) == 0) {
-			report__free(report);
+			/* a process that just exited is only in the picture before: keep
+			 * it for the leak report's stacks */
+			if (env.leaks && report && fresh->proc_count < report->proc_count &&
+			    report__detach(report) == 0) {
+				report__free(before_exit);
+				before_exit = report;
+			} else {
+				report__free(report);
+			}
 			report = fresh;
 			update_trend(session, report);
 			now = monotonic_ns();
@@ -554,14 +587,16 @@ static int run_live(struct session *session)
 	if (report || window) {
 		if (session->tty_out && env.format == FORMAT_TEXT && !env.output_path && !env.leaks)
 			fputs("\n", stdout);
-		code = write_result(session, report, window, start_unix_ns,
+		code = write_result(session, report, before_exit, NULL, window, start_unix_ns,
 				    last_ns - (window ? window_start_ns : start_ns));
 	}
 	window__free(window);
 	report__free(report);
-	if (code && code != EXIT_LEAKS_FOUND)
+	report__free(before_exit);
+	/* suspects found outrank a target that died (perhaps of its leak) */
+	if (code)
 		return code;
-	return all_exited ? EXIT_ALL_EXITED : code;
+	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
 }
 
 /* What /metrics says besides the report; lock held. */
@@ -597,6 +632,7 @@ static int run_daemon(struct session *session)
 	char reason[512];
 
 	feed->interval_ns = env.interval_ns;
+	feed->procs = session->procs;
 	if (http__start(session->server, reason, sizeof(reason))) {
 		fprintf(stderr, "parkwatch: %s\n", reason);
 		return EXIT_FAILURE_OTHER;
@@ -715,7 +751,12 @@ int main(int argc, char **argv)
 			code = EXIT_FAILURE_OTHER;
 			goto cleanup;
 		}
-		code = write_result(&session, report, NULL, 0, 0);
+		struct goreport *goroutines = NULL;
+
+		if (env.pid_count == 1 && !env.threads && report->proc_count)
+			goroutines = read_goroutines(&session, env.pids[0]);
+		code = write_result(&session, report, NULL, goroutines, NULL, 0, 0);
+		goreport__free(goroutines);
 		if (!code && env.pid_count && !report->proc_count) {
 			fprintf(stderr, "parkwatch: the watched process%s exited\n",
 				env.pid_count > 1 ? "es" : "");

@@ -397,7 +397,7 @@ fail:
 
 int pprof__add_stack(struct pprof *pprof, pid_t pid, const struct stack_frame *frames,
 		     const struct symbol *const *symbols, int depth, const __s64 *values,
-		     const struct pprof_label *labels, size_t label_count)
+		     const struct pprof_label *labels, size_t label_count, __u64 signature)
 {
 	__u64 key = hash_bytes(&pid, sizeof(pid), 0x5eed);
 	Sample *sample;
@@ -427,10 +427,18 @@ int pprof__add_stack(struct pprof *pprof, pid_t pid, const struct stack_frame *f
 		sample = new_stack_sample(pprof, pid, frames, symbols, depth, labels, label_count);
 		if (!sample)
 			return -ENOMEM;
-		if (vec_push(&pprof->samples, sample) || u64map__put(&pprof->sample_ids, key, sample)) {
+		if (vec_push(&pprof->samples, sample)) {
 			free_sample(sample);
 			return -ENOMEM;
 		}
+		/* from here the sample belongs to the table */
+		if (vec_push(&pprof->sample_signatures, (void *)(uintptr_t)signature)) {
+			pprof->samples.count--;
+			free_sample(sample);
+			return -ENOMEM;
+		}
+		if (u64map__put(&pprof->sample_ids, key, sample))
+			return -ENOMEM;
 	}
 	for (int i = 0; i < sample_values(pprof); i++)
 		sample->value[i] += values[i];
@@ -581,7 +589,8 @@ int pprof__write(struct pprof *pprof, FILE *out, __u64 time_unix_ns, __u64 durat
 	profile.period = pprof->kind == PPROF_WINDOW ? (int64_t)pprof->period_ns : 1;
 	profile.n_comment = pprof->comments.count;
 	profile.comment = comments;
-	profile.default_sample_type = types[0].type;
+	/* Go's goroutine profile names no default: its one type is it */
+	profile.default_sample_type = pprof->kind == PPROF_GOROUTINE ? 0 : types[0].type;
 
 	len = parkwatch__pprof__profile__get_packed_size(&profile);
 	packed = malloc(len ? len : 1);

@@ -35,14 +35,15 @@ void pprof__free(struct pprof *pprof);
 int pprof__add_report(struct pprof *pprof, const struct report *report, __u64 interval_ns);
 /*
  * Adds values (one per sample type: 1 for PPROF_GOROUTINE, 2 otherwise) to
- * the sample of this stack and label set, made on first use.  frames and
- * symbols are leaf first, as a report's threads have them (a symbol may be
- * NULL); a frame whose lookup_pc is 0 is a pseudo frame named by its
- * symbol alone.  0, -EINVAL or -ENOMEM.
+ * the sample of this stack and label set, made on first use with signature
+ * (its group's, for leak labels; 0: none).  frames and symbols are leaf
+ * first, as a report's threads have them (a symbol may be NULL); a frame
+ * whose lookup_pc is 0 is a pseudo frame named by its symbol alone.  0,
+ * -EINVAL or -ENOMEM.
  */
 int pprof__add_stack(struct pprof *pprof, pid_t pid, const struct stack_frame *frames,
 		     const struct symbol *const *symbols, int depth, const __s64 *values,
-		     const struct pprof_label *labels, size_t label_count);
+		     const struct pprof_label *labels, size_t label_count, __u64 signature);
 /* The file the first mapping should be (a report sets it itself). */
 int pprof__set_main_binary(struct pprof *pprof, const char *path);
 /* A free-text comment, shown by `go tool pprof -raw`/-comments. */

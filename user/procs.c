@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "goruntime.h"
 #include "procs.h"
 #include "symbolize.h"
 #include "unwind.h"
@@ -46,6 +47,7 @@ static bool drop_stack(__u64 key, void *value, void *ctx)
 static void proc_reset_dwfl(struct proc *proc)
 {
 	u64map__filter(&proc->symbols, drop_symbol, NULL);
+	symbolize__forget_units(proc);
 	if (proc->dwfl)
 		dwfl_end(proc->dwfl);
 	proc->dwfl = NULL;
@@ -59,6 +61,7 @@ static void proc_free(struct proc *proc)
 	u64map__clear(&proc->stacks);
 	if (proc->mem_fd >= 0)
 		close(proc->mem_fd);
+	goproc__free(proc->goproc);
 	free(proc);
 }
 
@@ -94,6 +97,10 @@ static bool keep_if_seen(__u64 key, void *value, void *ctx)
 		unwind__prune(proc);
 		return true;
 	}
+	/* one snapshot of grace: the previous report still points into the cache
+	 * of a process that just left, until its caller is done with it */
+	if (procs->generation - proc->seen_generation == 1)
+		return true;
 	proc_free(proc);
 	return false;
 }
@@ -193,6 +200,24 @@ fail:
 	proc_reset_dwfl(proc);
 	proc->dwfl_failed = true;
 	return NULL;
+}
+
+int proc__goproc(struct proc *proc, struct goproc **out)
+{
+	/* once per snapshot: notices an exec through the mappings' hash */
+	proc__dwfl(proc);
+	if (proc->goproc_tried && proc->goproc_maps_hash != proc->maps_hash) {
+		goproc__free(proc->goproc);
+		proc->goproc = NULL;
+		proc->goproc_tried = false;
+	}
+	if (!proc->goproc_tried) {
+		proc->goproc_err = goproc__open(proc->pid, &proc->goproc);
+		proc->goproc_tried = proc->goproc_err != -ENOMEM;
+		proc->goproc_maps_hash = proc->maps_hash;
+	}
+	*out = proc->goproc;
+	return proc->goproc_err;
 }
 
 bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word)

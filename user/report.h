@@ -57,6 +57,8 @@ struct report {
 	struct group *groups;
 	size_t group_count;
 	const struct ksyms *ksyms;  /* for kernel frames; may be NULL */
+	struct u64map owned_symbols; /* after report__detach: cache copy -> own copy */
+	struct u64map owned_stacks;
 };
 
 extern const char *const report_state_names[REPORT_STATE_COUNT];
@@ -73,6 +75,12 @@ void report__free(struct report *report);
  */
 int report__view_pid(const struct report *report, pid_t pid, struct report *view);
 void report__view_release(struct report *view);
+/*
+ * Makes the report keep its own copies of the stacks and symbols it uses,
+ * so it stays readable after the process cache drops them (a process that
+ * exited).  0 or -ENOMEM.
+ */
+int report__detach(struct report *report);
 /* The process summary for pid, or NULL. */
 const struct proc_summary *report__proc(const struct report *report, pid_t pid);
 /* The first frame of the thread outside the C library and the loader: where

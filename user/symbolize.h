@@ -33,5 +33,8 @@ struct symbol {
 const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc);
 /* NULL-safe. */
 void symbol__free(struct symbol *symbol);
+/* Drops the unit tables kept for proc's Dwfl session; procs.c calls it
+ * before the session ends. */
+void symbolize__forget_units(struct proc *proc);
 
 #endif /* PARKWATCH_SYMBOLIZE_H */

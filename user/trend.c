@@ -89,6 +89,7 @@ struct trend {
 struct update_ctx {
 	struct trend *trend;
 	__u64 now_ns;
+	struct u64map present_pids; /* processes in this report */
 };
 
 /*
@@ -587,6 +588,14 @@ static bool retire_or_zero(__u64 key, void *value, void *ctx)
 	 * twice when a removal shifts a probe chain that wraps around */
 	if (group->samples[group->len - 1].time_ns == update->now_ns)
 		return true;
+	/*
+	 * Its process is gone (exited, or out of the picture): its members did
+	 * not wake, so the group keeps its last verdict until it retires; a
+	 * service that died of its leak is still reported.
+	 */
+	if (!u64map__get(&update->present_pids, (__u64)group->pid) &&
+	    update->now_ns - group->last_present_ns < update->trend->opts.retire_after_ns)
+		return true;
 	if (update->now_ns - group->last_present_ns >= update->trend->opts.retire_after_ns) {
 		free(group);
 		update->trend->summary.retired_total++;
@@ -746,7 +755,11 @@ int trend__update(struct trend *trend, const struct report *report, __u64 now_ns
 		}
 		group__observe(trend, group, seen, now_ns);
 	}
+	for (size_t i = 0; i < report->proc_count; i++)
+		if (u64map__put(&update.present_pids, (__u64)report->procs[i].pid, (void *)1))
+			err = -ENOMEM;
 	u64map__filter(&trend->groups, retire_or_zero, &update);
+	u64map__clear(&update.present_pids);
 	if (observe_procs(trend, report, now_ns))
 		err = -ENOMEM;
 	u64map__filter(&trend->procs, retire_proc, &update);

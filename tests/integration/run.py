@@ -1565,6 +1565,11 @@ TESTS = [
 sys.path.insert(0, HERE)
 import http_tests  # noqa: E402
 TESTS += http_tests.tests(sys.modules[__name__])
+import leak_tests  # noqa: E402
+TESTS += leak_tests.tests(sys.modules[__name__])
+# goroutine mode against the Go runtime's own dumps: tests/integration/go_oracle.py
+import go_oracle  # noqa: E402
+TESTS += go_oracle.TESTS
 
 
 def main(argv):
