@@ -1005,8 +1005,8 @@ def test_leaky_groups():
         check(not pool & set(g.get("tids") or []), "pool threads grouped with the leak")
 
 
-def test_manythreads_10k():
-    with Target("manythreads", 10000) as t:
+def test_condwait_10k():
+    with Target("condwait", 10000) as t:
         tids = set(t.wait_ready()["cond"])
         check(len(tids) == 10000, f"READY lists {len(tids)} tids")
         doc, res = dump_json([t.pid])
@@ -1553,7 +1553,7 @@ TESTS = [
     ("gdb_mixed", test_gdb_mixed),
     ("gdb_redis", test_gdb_redis),
     ("leaky_groups", test_leaky_groups),
-    ("manythreads_10k", test_manythreads_10k),
+    ("condwait_10k", test_condwait_10k),
     ("pprof_snapshot_condwait", test_pprof_snapshot_condwait),
     ("folded_condwait", test_folded_condwait),
     ("pprof_window_mixed", test_pprof_window_mixed),

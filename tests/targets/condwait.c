@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
- * condwait [N]: N threads (default 100), each parked forever in
- * level_one() -> level_two() -> level_three() -> pthread_cond_wait() on a
- * condition variable nobody signals.  Prints READY {"cond": [tids]} once
- * /proc shows every one of them asleep in futex(2); then the main thread
- * waits in pause() until killed.
+ * condwait [N]: N threads (default 100) with 64 KiB stacks, each parked
+ * forever in level_one() -> level_two() -> level_three() ->
+ * pthread_cond_wait() on a condition variable nobody signals.  Prints
+ * READY {"cond": [tids]} once /proc shows every one of them asleep in
+ * futex(2) (past 1000 threads: all asleep, and a sample of them in futex,
+ * which is cheaper than 10k syscall files); then the main thread waits in
+ * pause() until killed.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
 #include <semaphore.h>
 
 #include "target_util.h"
+
+#define STACK_SIZE (64 * 1024)
+#define CHECK_EACH_MAX 1000
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
@@ -80,9 +86,47 @@ static void *thread_main(void *arg)
 	return (void *)r;
 }
 
+/* Tasks other than the main thread in state S or D, or -1. */
+static long count_sleeping(pid_t self)
+{
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *de;
+	long n = 0;
+	char state;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (tid <= 0 || tid == self)
+			continue;
+		state = tu_task_state(tid);
+		if (state == 'S' || state == 'D')
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+static void wait_all_asleep(long n)
+{
+	long long deadline = tu_now_ns() + TU_DEADLINE_NS;
+	long asleep;
+
+	while ((asleep = count_sleeping(gettid())) < n) {
+		if (tu_now_ns() > deadline) {
+			fprintf(stderr, "condwait: only %ld of %ld threads asleep after 5 s\n", asleep, n);
+			exit(1);
+		}
+		tu_poll_pause();
+	}
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 100;
+	pthread_attr_t attr;
 	struct tu_role role;
 	pthread_t th;
 	long i;
@@ -95,21 +139,35 @@ int main(int argc, char **argv)
 	tids = calloc(n, sizeof(*tids));
 	if (!tids || sem_init(&started, 0, 0))
 		tu_die("setup", errno);
+	err = pthread_attr_init(&attr);
+	if (!err)
+		err = pthread_attr_setstacksize(&attr, STACK_SIZE);
+	if (!err)
+		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (err)
+		tu_die("pthread_attr", err);
 	for (i = 0; i < n; i++) {
-		err = pthread_create(&th, NULL, thread_main, (void *)i);
+		err = pthread_create(&th, &attr, thread_main, (void *)i);
 		if (err) {
-			fprintf(stderr, "condwait: pthread_create of thread %ld/%ld failed: %s\n",
+			fprintf(stderr, "condwait: pthread_create of thread %ld/%ld failed: %s "
+				"(check ulimit -u, kernel.threads-max, kernel.pid_max, vm.max_map_count)\n",
 				i + 1, n, strerror(err));
 			return 1;
 		}
-		pthread_detach(th);
 	}
 	for (i = 0; i < n; i++)
 		while (sem_wait(&started) && errno == EINTR)
 			;
 	wait_in_cond_wait(n);
-	for (i = 0; i < n; i++)
-		tu_wait_blocked(tids[i], "cond", 202, 202);
+	if (n <= CHECK_EACH_MAX) {
+		for (i = 0; i < n; i++)
+			tu_wait_blocked(tids[i], "cond", 202, 202);
+	} else {
+		wait_all_asleep(n);
+		tu_wait_blocked(tids[0], "cond", 202, 202);
+		tu_wait_blocked(tids[n / 2], "cond", 202, 202);
+		tu_wait_blocked(tids[n - 1], "cond", 202, 202);
+	}
 
 	role.name = "cond";
 	role.tids = tids;

@@ -8,7 +8,7 @@ set -euo pipefail
 usage() {
 	cat <<EOF
 usage: $0 [-n THREADS] [-r REPS] [-g GDB_TIMEOUT] [-G]
-  -n THREADS      threads in the target (build/targets/manythreads N; default 10000)
+  -n THREADS      threads in the target (build/targets/condwait N; default 10000)
   -r REPS         parkwatch --dump runs (default 3; at least 2 for the
                   first/second ratio)
   -g GDB_TIMEOUT  seconds before gdb is given up on (default 600)
@@ -49,8 +49,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-TARGET_BIN=build/targets/manythreads
-TARGET_SRC=tests/targets/manythreads.c
+TARGET_BIN=build/targets/condwait
+TARGET_SRC=tests/targets/condwait.c
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (parkwatch loads BPF; gdb attaches)"
 [[ -x $PARKWATCH ]] || die "$PARKWATCH (from $ROOT) not found or not executable: build it first (make)"
