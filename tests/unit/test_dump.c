@@ -16,13 +16,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "dump.h"
+#include "fixtures.h"
 #include "ksyms.h"
 #include "report.h"
 #include "snapshot.h"
-
-#define SEC 1000000000ULL
-#define MS 1000000ULL
-#define NOW_NS (1000000 * SEC)
 
 #define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
 #define PLUGIN "/opt/app/libplugin.so"
@@ -55,40 +52,6 @@ struct fixture {
 
 static const __u64 s1_pcs[] = { 0x7f00000283c0, 0x401236, 0x7f1000011234, 0x4000 };
 static const __u64 kstack[] = { 0xffffffff81001010, 0xffffffff80000008 };
-
-static struct symbol *make_symbol(const char *module, __u64 module_offset, int frame_count)
-{
-	struct symbol *symbol = calloc(1, sizeof(*symbol) + frame_count * sizeof(symbol->frames[0]));
-
-	assert_non_null(symbol);
-	symbol->module = module ? strdup(module) : NULL;
-	symbol->module_offset = module_offset;
-	symbol->frame_count = frame_count;
-	return symbol;
-}
-
-static void set_frame(struct symbol *symbol, int i, const char *function, const char *file,
-		      int line, __u64 function_offset, bool inlined)
-{
-	symbol->frames[i].function = function ? strdup(function) : NULL;
-	symbol->frames[i].file = file ? strdup(file) : NULL;
-	symbol->frames[i].line = line;
-	symbol->frames[i].function_offset = function_offset;
-	symbol->frames[i].inlined = inlined;
-}
-
-static struct stack *make_stack(const __u64 *pcs, int depth)
-{
-	struct stack *stack = calloc(1, sizeof(*stack) + depth * sizeof(stack->frames[0]));
-
-	assert_non_null(stack);
-	stack->depth = depth;
-	for (int i = 0; i < depth; i++) {
-		stack->frames[i].pc = pcs[i];
-		stack->frames[i].lookup_pc = i ? pcs[i] - 1 : pcs[i];
-	}
-	return stack;
-}
 
 /* Appends one record in the iterator's layout; returns the new length. */
 static size_t put_record(char *buf, size_t off, __u32 tgid, __u32 tid, const char *comm,
@@ -158,12 +121,12 @@ static int setup(void **state)
 
 	/* S1: libc leaf, level_three with an inlined helper, plugin, unmapped */
 	fx->s1 = make_stack(s1_pcs, 4);
-	fx->libc_cond = make_symbol(LIBC, 0x283c0, 1);
+	fx->libc_cond = make_symbol(LIBC, 0, 0, NULL, 0x283c0, 1);
 	set_frame(fx->libc_cond, 0, "pthread_cond_wait", NULL, 0, 0x1c0, false);
-	fx->level_three = make_symbol("/src/condwait", 0x1235, 2);
+	fx->level_three = make_symbol("/src/condwait", 0, 0, NULL, 0x1235, 2);
 	set_frame(fx->level_three, 0, "check_ready", SOURCE, 17, 0x5, true);
 	set_frame(fx->level_three, 1, "level_three", SOURCE, 29, 0x3a, false);
-	fx->plugin = make_symbol(PLUGIN, 0x11233, 0);
+	fx->plugin = make_symbol(PLUGIN, 0, 0, NULL, 0x11233, 0);
 	fx->s1_symbols[0] = fx->libc_cond;
 	fx->s1_symbols[1] = fx->level_three;
 	fx->s1_symbols[2] = fx->plugin;
@@ -171,7 +134,7 @@ static int setup(void **state)
 
 	/* S2: one libc frame */
 	fx->s2 = make_stack((const __u64[]){ 0x7f00000e5a10 }, 1);
-	fx->libc_sleep = make_symbol(LIBC, 0xe5a10, 1);
+	fx->libc_sleep = make_symbol(LIBC, 0, 0, NULL, 0xe5a10, 1);
 	set_frame(fx->libc_sleep, 0, "clock_nanosleep", "../sysdeps/clock_nanosleep.c", 78, 0x70,
 		  false);
 	fx->s2_symbols[0] = fx->libc_sleep;
@@ -192,15 +155,11 @@ static int setup(void **state)
 					      .parked = 2 };
 
 	fx->report.time_unix_ns = 1700000000123456789ULL;
-	fx->report.threads = fx->threads;
-	fx->report.thread_count = N_THREADS;
-	fx->report.parked_count = 4;
-	fx->report.state_counts[REPORT_SLEEPING] = 4;
-	fx->report.state_counts[REPORT_RUNNING] = 1;
-	fx->report.procs = fx->procs;
-	fx->report.proc_count = 2;
-	if (group__build(fx->threads, N_THREADS, &fx->report.groups, &fx->report.group_count))
-		return -1;
+	fill_report(&fx->report, fx->threads, N_THREADS, fx->procs, 2);
+	assert_int_equal(fx->report.parked_count, 4);
+	assert_int_equal(fx->report.state_counts[REPORT_SLEEPING], 4);
+	assert_int_equal(fx->report.state_counts[REPORT_RUNNING], 1);
+	regroup(&fx->report);
 	*state = fx;
 	return 0;
 }
@@ -225,51 +184,18 @@ static int teardown(void **state)
 
 static const char *run_text(struct fixture *fx, const struct dump_opts *opts)
 {
-	FILE *out = open_memstream(&fx->out, &fx->out_len);
+	FILE *out = open_output(&fx->out, &fx->out_len);
 
-	assert_non_null(out);
 	dump__text(out, &fx->report, opts);
-	assert_int_equal(fclose(out), 0);
-	assert_non_null(fx->out);
-	return fx->out;
+	return close_output(out, &fx->out);
 }
 
 static const char *run_json(struct fixture *fx, const struct dump_opts *opts)
 {
-	FILE *out = open_memstream(&fx->out, &fx->out_len);
+	FILE *out = open_output(&fx->out, &fx->out_len);
 
-	assert_non_null(out);
 	dump__json(out, &fx->report, opts);
-	assert_int_equal(fclose(out), 0);
-	assert_non_null(fx->out);
-	return fx->out;
-}
-
-/* strstr that fails the test, printing the whole output, when needle is missing. */
-static const char *expect(const char *haystack, const char *needle)
-{
-	const char *found = strstr(haystack, needle);
-
-	if (!found)
-		print_message("--- missing:\n%s\n--- in:\n%s\n---\n", needle, haystack);
-	assert_non_null(found);
-	return found;
-}
-
-static void expect_not(const char *haystack, const char *needle)
-{
-	if (strstr(haystack, needle))
-		print_message("--- unexpected:\n%s\n--- in:\n%s\n---\n", needle, haystack);
-	assert_null(strstr(haystack, needle));
-}
-
-static size_t occurrences(const char *haystack, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = haystack; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
+	return close_output(out, &fx->out);
 }
 
 /* The fixture's group layout, which the dump tests rely on. */
@@ -526,10 +452,9 @@ static void test_json_empty_report(void **state)
 	struct dump_opts opts = { .debug = 2 };
 	FILE *out;
 
-	out = open_memstream(&fx->out, &fx->out_len);
-	assert_non_null(out);
+	out = open_output(&fx->out, &fx->out_len);
 	dump__json(out, &empty, &opts);
-	assert_int_equal(fclose(out), 0);
+	close_output(out, &fx->out);
 	check_json_shape(fx->out);
 	expect(fx->out, "\"threads_total\":0,\"parked_total\":0,");
 	expect(fx->out, "\"processes\":[],\"exited\":[],\"threads\":[]");
@@ -541,20 +466,16 @@ static void test_text_empty_report(void **state)
 	struct fixture *fx = *state;
 	struct report empty = { 0 };
 	struct dump_opts opts = { .debug = 2 };
-	FILE *out = open_memstream(&fx->out, &fx->out_len);
+	FILE *out = open_output(&fx->out, &fx->out_len);
 
-	assert_non_null(out);
 	dump__text(out, &empty, &opts);
-	assert_int_equal(fclose(out), 0);
+	close_output(out, &fx->out);
 	assert_string_equal(fx->out, "parkwatch " PARKWATCH_VERSION ": 0 threads in 0 processes, 0 parked ()\n");
-	free(fx->out);
-	fx->out = NULL;
 
 	opts.debug = 1;
-	out = open_memstream(&fx->out, &fx->out_len);
-	assert_non_null(out);
+	out = open_output(&fx->out, &fx->out_len);
 	dump__text(out, &empty, &opts);
-	assert_int_equal(fclose(out), 0);
+	close_output(out, &fx->out);
 	assert_string_equal(fx->out, "thread profile: total 0\n");
 }
 

@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "group.h"
-#include "report.h"
+#include "fixtures.h"
 
-#define SEC 1000000000ULL
 #define MAX_THREADS 32
 
 struct fixture {
@@ -23,19 +21,6 @@ struct fixture {
 	struct group *groups;
 	size_t group_count;
 };
-
-static struct stack *make_stack(const __u64 *pcs, int depth)
-{
-	struct stack *stack = calloc(1, sizeof(*stack) + depth * sizeof(stack->frames[0]));
-
-	assert_non_null(stack);
-	stack->depth = depth;
-	for (int i = 0; i < depth; i++) {
-		stack->frames[i].pc = pcs[i];
-		stack->frames[i].lookup_pc = i ? pcs[i] - 1 : pcs[i];
-	}
-	return stack;
-}
 
 /* Adds a thread; pcs NULL means no user stack.  Returns its index. */
 static int add_thread(struct fixture *fx, __u32 tgid, __u32 tid, bool parked, const char *reason,

@@ -9,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "fixtures.h"
 #include "live.h"
 
-#define SEC 1000000000ULL
-#define MS 1000000ULL
 #define MAX_THREADS 16
 
 struct fixture {
@@ -30,21 +29,18 @@ struct fixture {
 	size_t out_len;
 };
 
-static struct symbol *make_symbol(const char *module, const char *function, const char *file,
-				  int line)
+/* A symbol of one frame. */
+static struct symbol *one_frame_symbol(const char *module, const char *function, const char *file,
+				       int line)
 {
-	struct symbol *symbol = calloc(1, sizeof(*symbol) + sizeof(symbol->frames[0]));
+	struct symbol *symbol = make_symbol(module, 0, 0, NULL, 0, 1);
 
-	assert_non_null(symbol);
-	symbol->module = (char *)module;
-	symbol->frame_count = 1;
-	symbol->frames[0].function = (char *)function;
-	symbol->frames[0].file = (char *)file;
-	symbol->frames[0].line = line;
+	set_frame(symbol, 0, function, file, line, 0, false);
 	return symbol;
 }
 
-static struct stack *make_stack(int depth, __u64 base)
+/* depth frames 0x100 apart from base, each looked up at its own pc. */
+static struct stack *make_flat_stack(int depth, __u64 base)
 {
 	struct stack *stack = calloc(1, sizeof(*stack) + depth * sizeof(stack->frames[0]));
 
@@ -61,16 +57,16 @@ static int setup(void **state)
 
 	if (!fx)
 		return -1;
-	fx->libc_sym = make_symbol("/usr/lib/x86_64-linux-gnu/libc.so.6", "pthread_cond_wait", NULL,
+	fx->libc_sym = one_frame_symbol("/usr/lib/x86_64-linux-gnu/libc.so.6", "pthread_cond_wait", NULL,
 				   0);
-	fx->app_sym = make_symbol("/src/condwait", "level_three", "/src/deep/dir/condwait.c", 29);
-	fx->nofile_sym = make_symbol("/opt/app/server", "worker", NULL, 0);
-	fx->app_stack = make_stack(2, 0x401000);
+	fx->app_sym = one_frame_symbol("/src/condwait", "level_three", "/src/deep/dir/condwait.c", 29);
+	fx->nofile_sym = one_frame_symbol("/opt/app/server", "worker", NULL, 0);
+	fx->app_stack = make_flat_stack(2, 0x401000);
 	fx->app_view[0] = fx->libc_sym;
 	fx->app_view[1] = fx->app_sym;
-	fx->libc_stack = make_stack(1, 0x7f0000001000);
+	fx->libc_stack = make_flat_stack(1, 0x7f0000001000);
 	fx->libc_view[0] = fx->libc_sym;
-	fx->nofile_stack = make_stack(2, 0x402000);
+	fx->nofile_stack = make_flat_stack(2, 0x402000);
 	fx->nofile_view[0] = fx->libc_sym;
 	fx->nofile_view[1] = fx->nofile_sym;
 	fx->procs[0] = (struct proc_summary){ .pid = 4242, .comm = "condwait" };
@@ -88,9 +84,9 @@ static int teardown(void **state)
 
 	live__free(fx->live);
 	group__free_all(fx->report.groups, fx->report.group_count);
-	free(fx->libc_sym);
-	free(fx->app_sym);
-	free(fx->nofile_sym);
+	symbol__free(fx->libc_sym);
+	symbol__free(fx->app_sym);
+	symbol__free(fx->nofile_sym);
 	free(fx->app_stack);
 	free(fx->libc_stack);
 	free(fx->nofile_stack);
@@ -105,81 +101,24 @@ static void add(struct fixture *fx, __u32 tgid, __u32 tid, const char *reason, b
 	int i = fx->count++;
 
 	assert_true(i < MAX_THREADS);
-	fx->recs[i].tgid = tgid;
-	fx->recs[i].tid = tid;
+	set_thread(&fx->recs[i], &fx->threads[i], tgid, tid, reason, timeout, park_ns, stack,
+		   symbols);
 	fx->recs[i].state = reason ? PARK_TASK_INTERRUPTIBLE : 0;
-	fx->threads[i].rec = &fx->recs[i];
-	fx->threads[i].parked = reason != NULL;
-	fx->threads[i].state = reason ? "sleeping" : "running";
-	fx->threads[i].wait.reason = reason;
-	fx->threads[i].wait.has_timeout = timeout;
-	fx->threads[i].park_ns = park_ns;
-	fx->threads[i].stack = stack;
-	fx->threads[i].symbols = symbols;
 }
 
 /* Groups the threads added so far into the report. */
 static void finish(struct fixture *fx)
 {
-	size_t parked = 0;
-
-	group__free_all(fx->report.groups, fx->report.group_count);
-	fx->report.groups = NULL;
-	memset(fx->report.state_counts, 0, sizeof(fx->report.state_counts));
-	for (int i = 0; i < fx->count; i++) {
-		parked += fx->threads[i].parked;
-		fx->report.state_counts[fx->threads[i].parked ? REPORT_SLEEPING : REPORT_RUNNING]++;
-	}
-	fx->report.threads = fx->threads;
-	fx->report.thread_count = fx->count;
-	fx->report.parked_count = parked;
-	fx->report.procs = fx->procs;
-	fx->report.proc_count = 2;
-	assert_int_equal(group__build(fx->threads, fx->count, &fx->report.groups,
-				      &fx->report.group_count), 0);
+	fill_report(&fx->report, fx->threads, fx->count, fx->procs, 2);
+	regroup(&fx->report);
 }
 
 static const char *render(struct fixture *fx, __u64 elapsed_ns, bool ansi, int rows)
 {
-	FILE *out;
+	FILE *out = open_output(&fx->out, &fx->out_len);
 
-	free(fx->out);
-	fx->out = NULL;
-	out = open_memstream(&fx->out, &fx->out_len);
-	assert_non_null(out);
 	live__render(fx->live, out, &fx->report, elapsed_ns, ansi, rows, NULL);
-	assert_int_equal(fclose(out), 0);
-	assert_non_null(fx->out);
-	return fx->out;
-}
-
-static const char *expect(const char *haystack, const char *needle)
-{
-	const char *found = strstr(haystack, needle);
-
-	if (!found)
-		print_message("--- missing:\n%s\n--- in:\n%s\n---\n", needle, haystack);
-	assert_non_null(found);
-	return found;
-}
-
-static bool starts_with(const char *text, const char *prefix)
-{
-	bool ok = !strncmp(text, prefix, strlen(prefix));
-
-	if (!ok)
-		print_message("--- expected a start:\n%s\n--- in:\n%s\n---\n", prefix, text);
-	return ok;
-}
-
-static bool ends_with(const char *text, const char *suffix)
-{
-	size_t len = strlen(text), suffix_len = strlen(suffix);
-	bool ok = len >= suffix_len && !strcmp(text + len - suffix_len, suffix);
-
-	if (!ok)
-		print_message("--- expected an end:\n%s\n--- in:\n%s\n---\n", suffix, text);
-	return ok;
+	return close_output(out, &fx->out);
 }
 
 /* The first picture: cond wait x2, sleep x1, IO x1, one running thread. */

@@ -16,10 +16,9 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <cmocka.h>
-#include "group.h"
 #include "pprof.h"
 #include "profile.pb-c.h"
-#include "report.h"
+#include "picture.h"
 
 /* pprof__write takes the groups' trend (leak suspects) where pprof.h brings in trend.h */
 #ifdef PARKWATCH_TREND_H
@@ -37,171 +36,20 @@ typedef Parkwatch__Pprof__Function Function;
 typedef Parkwatch__Pprof__Mapping Mapping;
 typedef Parkwatch__Pprof__ValueType ValueType;
 
-#define SEC 1000000000ULL
-#define MS 1000000ULL
-#define NOW_NS (1000000 * SEC)
-#define TIME_UNIX_NS 1700000000123456789ULL
-
-#define APP "/usr/bin/app"
-#define OTHER "/usr/bin/other"
-#define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
-#define PLUGIN "/opt/app/libplugin.so"
-#define APP_SRC "/src/app.c"
-#define OTHER_SRC "/src/other.c"
-#define COND_SRC "./nptl/pthread_cond_wait.c"
-
-#define APP_START 0x400000ULL
-#define APP_END 0x405000ULL
-#define LIBC_START 0x7f0000000000ULL
-#define LIBC_END 0x7f0000200000ULL
-#define PLUGIN_START 0x7f1000000000ULL
-#define PLUGIN_END 0x7f1000100000ULL
-#define OTHER_START 0x555500000000ULL
-#define OTHER_END 0x555500004000ULL
-
-/*
- * The picture:
- *   process 4242 "app" (exe APP): 4242 running; 4243 (5 s) and 4244 (2 s) in
- *     the same cond wait, stack S1, leaf first: pthread_cond_wait in libc;
- *     level_three with inlined_helper inlined into it; an unsymbolized frame
- *     in a plugin; a pc no mapping covers (NULL symbol); main.
- *   process 5000 "other" (exe OTHER): 5000 in a finite sleep for 300 ms,
- *     stack S2: clock_nanosleep (a name, no file or line), main of other.c.
- */
-enum { T_RUN, T_COND1, T_COND2, T_SLEEP, N_THREADS };
-enum { S1_DEPTH = 5, S2_DEPTH = 2 };
-
-static const __u64 s1_pcs[S1_DEPTH] = { 0x7f0000028100, 0x401236, 0x7f1000011234, 0x4000,
-					0x401100 };
-static const __u64 s2_pcs[S2_DEPTH] = { 0x7f00000e0010, 0x555500001010 };
-
+/* The picture of picture.h, written as a profile. */
 struct fixture {
-	struct task_record recs[N_THREADS];
-	struct thread_info threads[N_THREADS];
-	struct proc_summary procs[2];
-	struct stack *s1, *s2;
-	struct symbol *libc_cond, *app_inl, *plugin, *app_main, *libc_sleep, *other_main;
-	const struct symbol *s1_symbols[S1_DEPTH], *s2_symbols[S2_DEPTH];
-	struct report report;
+	struct picture p;
 	Profile *profile;
 	uint8_t *raw;               /* the gzip'd bytes as written */
 	size_t raw_len;
 };
-
-static struct symbol *make_symbol(const char *module, __u64 start, __u64 end, const char *build_id,
-				  __u64 pc, int frame_count)
-{
-	struct symbol *symbol = calloc(1, sizeof(*symbol) + frame_count * sizeof(symbol->frames[0]));
-
-	assert_non_null(symbol);
-	symbol->module = module ? strdup(module) : NULL;
-	symbol->module_start = start;
-	symbol->module_end = end;
-	symbol->module_offset = pc - start;
-	symbol->build_id = build_id ? strdup(build_id) : NULL;
-	symbol->frame_count = frame_count;
-	return symbol;
-}
-
-static void set_frame(struct symbol *symbol, int i, const char *function, const char *file,
-		      int line, bool inlined)
-{
-	symbol->frames[i].function = function ? strdup(function) : NULL;
-	symbol->frames[i].file = file ? strdup(file) : NULL;
-	symbol->frames[i].line = line;
-	symbol->frames[i].inlined = inlined;
-}
-
-static struct stack *make_stack(const __u64 *pcs, int depth)
-{
-	struct stack *stack = calloc(1, sizeof(*stack) + depth * sizeof(stack->frames[0]));
-
-	assert_non_null(stack);
-	stack->depth = depth;
-	for (int i = 0; i < depth; i++) {
-		stack->frames[i].pc = pcs[i];
-		stack->frames[i].lookup_pc = i ? pcs[i] - 1 : pcs[i];
-	}
-	return stack;
-}
-
-static void set_thread(struct fixture *f, int i, __u32 tgid, __u32 tid, const char *state,
-		       const char *reason, bool timeout, __u64 park_ns, const struct stack *stack,
-		       const struct symbol **symbols)
-{
-	struct task_record *rec = &f->recs[i];
-	struct thread_info *thread = &f->threads[i];
-
-	rec->tgid = tgid;
-	rec->tid = tid;
-	rec->now_ns = NOW_NS;
-	rec->park_start_ns = reason ? NOW_NS - park_ns : 0;
-	thread->rec = rec;
-	thread->state = state;
-	thread->parked = reason != NULL;
-	thread->wait.reason = reason;
-	thread->wait.has_timeout = timeout;
-	thread->park_ns = reason ? park_ns : 0;
-	thread->stack = stack;
-	thread->symbols = symbols;
-}
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	f->libc_cond = make_symbol(LIBC, LIBC_START, LIBC_END, "b1bc", s1_pcs[0], 1);
-	set_frame(f->libc_cond, 0, "pthread_cond_wait", COND_SRC, 618, false);
-	f->app_inl = make_symbol(APP, APP_START, APP_END, "a99", s1_pcs[1] - 1, 2);
-	set_frame(f->app_inl, 0, "inlined_helper", APP_SRC, 12, true);
-	set_frame(f->app_inl, 1, "level_three", APP_SRC, 29, false);
-	f->plugin = make_symbol(PLUGIN, PLUGIN_START, PLUGIN_END, NULL, s1_pcs[2] - 1, 0);
-	f->app_main = make_symbol(APP, APP_START, APP_END, "a99", s1_pcs[4] - 1, 1);
-	set_frame(f->app_main, 0, "main", APP_SRC, 100, false);
-	f->libc_sleep = make_symbol(LIBC, LIBC_START, LIBC_END, "b1bc", s2_pcs[0], 1);
-	set_frame(f->libc_sleep, 0, "clock_nanosleep", NULL, 0, false);
-	f->other_main = make_symbol(OTHER, OTHER_START, OTHER_END, NULL, s2_pcs[1] - 1, 1);
-	set_frame(f->other_main, 0, "main", OTHER_SRC, 40, false);
-
-	f->s1 = make_stack(s1_pcs, S1_DEPTH);
-	f->s2 = make_stack(s2_pcs, S2_DEPTH);
-	f->s1_symbols[0] = f->libc_cond;
-	f->s1_symbols[1] = f->app_inl;
-	f->s1_symbols[2] = f->plugin;
-	f->s1_symbols[3] = NULL;
-	f->s1_symbols[4] = f->app_main;
-	f->s2_symbols[0] = f->libc_sleep;
-	f->s2_symbols[1] = f->other_main;
-
-	set_thread(f, T_RUN, 4242, 4242, "running", NULL, false, 0, NULL, NULL);
-	set_thread(f, T_COND1, 4242, 4243, "sleeping", "cond wait", false, 5 * SEC, f->s1,
-		   f->s1_symbols);
-	set_thread(f, T_COND2, 4242, 4244, "sleeping", "cond wait", false, 2 * SEC, f->s1,
-		   f->s1_symbols);
-	set_thread(f, T_SLEEP, 5000, 5000, "sleeping", "sleep", true, 300 * MS, f->s2,
-		   f->s2_symbols);
-
-	f->procs[0].pid = 4242;
-	strcpy(f->procs[0].comm, "app");
-	f->procs[0].exe = strdup(APP);
-	f->procs[0].threads = 3;
-	f->procs[0].parked = 2;
-	f->procs[1].pid = 5000;
-	strcpy(f->procs[1].comm, "other");
-	f->procs[1].exe = strdup(OTHER);
-	f->procs[1].threads = 1;
-	f->procs[1].parked = 1;
-
-	f->report.time_unix_ns = TIME_UNIX_NS;
-	f->report.threads = f->threads;
-	f->report.thread_count = N_THREADS;
-	f->report.parked_count = 3;
-	f->report.procs = f->procs;
-	f->report.proc_count = 2;
-	assert_int_equal(group__build(f->threads, N_THREADS, &f->report.groups,
-				      &f->report.group_count), 0);
-	assert_int_equal(f->report.group_count, 2);
+	picture_build(&f->p);
 	*state = f;
 	return 0;
 }
@@ -213,17 +61,7 @@ static int teardown(void **state)
 	if (f->profile)
 		parkwatch__pprof__profile__free_unpacked(f->profile, NULL);
 	free(f->raw);
-	group__free_all(f->report.groups, f->report.group_count);
-	symbol__free(f->libc_cond);
-	symbol__free(f->app_inl);
-	symbol__free(f->plugin);
-	symbol__free(f->app_main);
-	symbol__free(f->libc_sleep);
-	symbol__free(f->other_main);
-	free(f->s1);
-	free(f->s2);
-	free(f->procs[0].exe);
-	free(f->procs[1].exe);
+	picture_free(&f->p);
 	free(f);
 	return 0;
 }
@@ -296,7 +134,7 @@ static Profile *encode_snapshot(struct fixture *f)
 	Profile *profile;
 
 	assert_non_null(pprof);
-	assert_int_equal(pprof__add_report(pprof, &f->report, 0), 0);
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 0), 0);
 	profile = encode(f, pprof, TIME_UNIX_NS, 0);
 	pprof__free(pprof);
 	return profile;
@@ -533,7 +371,7 @@ static void test_snapshot_locations(void **state)
 	assert_well_formed(p);
 	assert_int_equal(cond->n_location_id, S1_DEPTH);
 	for (int i = 0; i < S1_DEPTH; i++)
-		assert_int_equal(location(p, cond->location_id[i])->address, f->s1->frames[i].lookup_pc);
+		assert_int_equal(location(p, cond->location_id[i])->address, f->p.s1->frames[i].lookup_pc);
 
 	/* leaf: one line in libc */
 	loc = location(p, cond->location_id[0]);
@@ -663,8 +501,8 @@ static void test_window(void **state)
 
 	assert_non_null(pprof);
 	/* two snapshots of the same picture, standing for 500 ms and 700 ms */
-	assert_int_equal(pprof__add_report(pprof, &f->report, 500 * MS), 0);
-	assert_int_equal(pprof__add_report(pprof, &f->report, 700 * MS), 0);
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 500 * MS), 0);
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 700 * MS), 0);
 	assert_int_equal(pprof__add_comment(pprof, "parkwatch tier1 pid=4242 reason=futex "
 					    "closed_parks=0 closed_ns=0 open_parks=2 open_ns=7"), 0);
 	assert_int_equal(pprof__add_comment(pprof, "second; comment"), 0);
@@ -706,10 +544,10 @@ static void test_state_splits_samples(void **state)
 	const Sample *sleeping, *disk;
 
 	assert_non_null(pprof);
-	assert_int_equal(pprof__add_report(pprof, &f->report, 500 * MS), 0);
-	f->threads[T_COND1].state = "disk sleep";
-	f->threads[T_COND2].state = "disk sleep";
-	assert_int_equal(pprof__add_report(pprof, &f->report, 500 * MS), 0);
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 500 * MS), 0);
+	f->p.threads[T_COND1].state = "disk sleep";
+	f->p.threads[T_COND2].state = "disk sleep";
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 500 * MS), 0);
 	p = encode(f, pprof, TIME_UNIX_NS, SEC);
 	pprof__free(pprof);
 
@@ -733,12 +571,12 @@ static void test_stackless_group(void **state)
 	const Sample *sleep;
 
 	assert_non_null(pprof);
-	f->threads[T_SLEEP].stack = NULL;
-	f->threads[T_SLEEP].symbols = NULL;
-	group__free_all(f->report.groups, f->report.group_count);
-	assert_int_equal(group__build(f->threads, N_THREADS, &f->report.groups,
-				      &f->report.group_count), 0);
-	assert_int_equal(pprof__add_report(pprof, &f->report, 0), 0);
+	f->p.threads[T_SLEEP].stack = NULL;
+	f->p.threads[T_SLEEP].symbols = NULL;
+	group__free_all(f->p.report.groups, f->p.report.group_count);
+	assert_int_equal(group__build(f->p.threads, N_THREADS, &f->p.report.groups,
+				      &f->p.report.group_count), 0);
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 0), 0);
 	p = encode(f, pprof, TIME_UNIX_NS, 0);
 	pprof__free(pprof);
 

@@ -14,10 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "report.h"
+#include "fixtures.h"
 
 #define NOINLINE __attribute__((noinline, noclone, used))
-#define SEC 1000000000ULL
 #define NOW 1000000 * SEC
 #define CAPTURE_BYTES 8192
 #define NO_SUCH_PID 0x7ffffff0
@@ -27,56 +26,11 @@ static __u64 captured_regs[PARK_NREGS];
 static __u8 captured_stack[CAPTURE_BYTES];
 static __u32 captured_bytes;
 
-/* Copies live stack words, as the BPF side does: not with memcpy, which
- * AddressSanitizer would (rightly) flag for reading other frames' redzones. */
-__attribute__((no_sanitize_address)) static void copy_stack(__u8 *dst, unsigned long src,
-							    unsigned long bytes)
-{
-	const volatile __u64 *from = (const volatile __u64 *)src;
-	__u64 *to = (__u64 *)dst;
-
-	for (unsigned long i = 0; i < bytes / 8; i++)
-		to[i] = from[i];
-}
-
-static unsigned long mapping_end(unsigned long addr)
-{
-	FILE *maps = fopen("/proc/self/maps", "re");
-	unsigned long start, end, found = 0;
-	char line[512];
-
-	if (!maps)
-		return 0;
-	while (fgets(line, sizeof(line), maps))
-		if (sscanf(line, "%lx-%lx", &start, &end) == 2 && addr >= start && addr < end)
-			found = end;
-	fclose(maps);
-	return found;
-}
-
 /* Stands in for glibc's cond wait: the classifier reads its name. */
 NOINLINE int pthread_cond_wait_stand_in(int x)
 {
-	__u64 *regs = captured_regs;
-	unsigned long rsp, end;
-
-	memset(captured_regs, 0, sizeof(captured_regs));
-	__asm__ volatile("movq %%rbx, 24(%0)\n\t"
-			 "movq %%rbp, 48(%0)\n\t"
-			 "movq %%rsp, 56(%0)\n\t"
-			 "movq %%r12, 96(%0)\n\t"
-			 "movq %%r13, 104(%0)\n\t"
-			 "movq %%r14, 112(%0)\n\t"
-			 "movq %%r15, 120(%0)\n\t"
-			 "leaq 0(%%rip), %%rax\n\t"
-			 "movq %%rax, 128(%0)\n\t"
-			 :
-			 : "r"(regs)
-			 : "rax", "memory");
-	rsp = regs[7];
-	end = mapping_end(rsp);
-	captured_bytes = end > rsp && end - rsp < CAPTURE_BYTES ? end - rsp : CAPTURE_BYTES;
-	copy_stack(captured_stack, rsp, captured_bytes);
+	CAPTURE_REGS(captured_regs);
+	captured_bytes = copy_stack_above(captured_regs, captured_stack, CAPTURE_BYTES);
 	sink += x;
 	return sink;
 }

@@ -14,8 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "procs.h"
-#include "symbolize.h"
+#include "fixtures.h"
 
 #define NOINLINE __attribute__((noinline, noclone, used))
 
@@ -71,13 +70,6 @@ NOINLINE unsigned long inline_caller(int x)
 	return pc;
 }
 
-static bool ends_with(const char *text, const char *suffix)
-{
-	size_t len = text ? strlen(text) : 0, suffix_len = strlen(suffix);
-
-	return text && len >= suffix_len && !strcmp(text + len - suffix_len, suffix);
-}
-
 /* Prints what was found when its outermost function does not contain
  * expected: the assertions that follow then fail with the details shown. */
 static void show_unless(const struct symbol *symbol, const char *expected)
@@ -105,19 +97,13 @@ static void show_unless(const struct symbol *symbol, const char *expected)
 static int group_setup(void **state)
 {
 	(void)state;
-	procs = procs__new();
-	if (!procs)
-		return -1;
-	procs__begin(procs);
-	self = procs__get(procs, getpid());
-	return self ? 0 : -1;
+	return procs_self_open(&procs, &self);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	procs__end(procs);
-	procs__free(procs);
+	procs_self_close(procs);
 	return 0;
 }
 

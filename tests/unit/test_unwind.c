@@ -15,10 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "procs.h"
-#include "snapshot.h"
-#include "symbolize.h"
-#include "unwind.h"
+#include "fixtures.h"
 
 #define NOINLINE __attribute__((noinline, noclone, used))
 #define CAPTURE_BYTES 8192
@@ -33,34 +30,6 @@ static __u8 captured_stack[CAPTURE_BYTES] __attribute__((aligned(16)));
 static unsigned long inner_start, inner_end_guess;
 volatile int sink;
 
-/* Copies live stack words, as the BPF side does: not with memcpy, which
- * AddressSanitizer would (rightly) flag for reading other frames' redzones. */
-__attribute__((no_sanitize_address)) static void copy_stack(__u8 *dst, unsigned long src,
-							    unsigned long bytes)
-{
-	const volatile __u64 *from = (const volatile __u64 *)src;
-	__u64 *to = (__u64 *)dst;
-
-	for (unsigned long i = 0; i < bytes / 8; i++)
-		to[i] = from[i];
-}
-
-/* End of the mapping that holds addr (the top of this thread's stack). */
-static unsigned long mapping_end(unsigned long addr)
-{
-	FILE *maps = fopen("/proc/self/maps", "re");
-	unsigned long start, end, found = 0;
-	char line[512];
-
-	if (!maps)
-		return 0;
-	while (fgets(line, sizeof(line), maps))
-		if (sscanf(line, "%lx-%lx", &start, &end) == 2 && addr >= start && addr < end)
-			found = end;
-	fclose(maps);
-	return found;
-}
-
 /*
  * Captures the registers the unwinder needs at one pc inside this function
  * (rip from lea, so rip, rsp and the callee-saved registers all belong to
@@ -68,27 +37,9 @@ static unsigned long mapping_end(unsigned long addr)
  */
 NOINLINE int inner(int x)
 {
-	__u64 *regs = captured_rec.regs;
-	unsigned long rsp, end, bytes;
-
-	memset(regs, 0, sizeof(captured_rec.regs));
-	__asm__ volatile("movq %%rbx, 24(%0)\n\t"
-			 "movq %%rbp, 48(%0)\n\t"
-			 "movq %%rsp, 56(%0)\n\t"
-			 "movq %%r12, 96(%0)\n\t"
-			 "movq %%r13, 104(%0)\n\t"
-			 "movq %%r14, 112(%0)\n\t"
-			 "movq %%r15, 120(%0)\n\t"
-			 "leaq 0(%%rip), %%rax\n\t"
-			 "movq %%rax, 128(%0)\n\t"
-			 :
-			 : "r"(regs)
-			 : "rax", "memory");
-	rsp = regs[7];
-	end = mapping_end(rsp);
-	bytes = end > rsp && end - rsp < CAPTURE_BYTES ? end - rsp : CAPTURE_BYTES;
-	copy_stack(captured_stack, rsp, bytes);
-	captured_rec.ustack_bytes = bytes;
+	CAPTURE_REGS(captured_rec.regs);
+	captured_rec.ustack_bytes = copy_stack_above(captured_rec.regs, captured_stack,
+						     CAPTURE_BYTES);
 	sink += x;
 	return sink;
 }
@@ -161,19 +112,13 @@ static int find_frame(struct proc *proc, const struct stack *stack, int from, co
 static int group_setup(void **state)
 {
 	(void)state;
-	procs = procs__new();
-	if (!procs)
-		return -1;
-	procs__begin(procs);
-	self = procs__get(procs, getpid());
-	return self ? 0 : -1;
+	return procs_self_open(&procs, &self);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	procs__end(procs);
-	procs__free(procs);
+	procs_self_close(procs);
 	return 0;
 }
 
