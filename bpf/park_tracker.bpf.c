@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * Tier 1: every park, cheaply.  sched_switch stamps a thread that leaves the
- * CPU asleep with the time and what it waits in; sched_wakeup closes the
- * park: into the thread's own counters in task storage and into a per-CPU
- * log2 histogram per reason (an array, indexed directly).  No shared hash
+ * CPU asleep with the time and what it waits in, and closes the park of the
+ * thread it switches to: into the thread's own counters in task storage and
+ * into a per-CPU log2 histogram per reason (an array, indexed directly).  No shared hash
  * map, no atomics, no per-event message and no stack capture on the hot
  * path; a thread's counters move to a per-process map only when it exits.
  */
@@ -79,7 +79,8 @@ static __always_inline void hist_add(__u32 reason, __u64 park_ns)
 		hist->slots[slot]++;
 }
 
-static __always_inline void on_switch_out(struct task_struct *prev, unsigned int prev_state)
+static __always_inline void on_switch_out(struct task_struct *prev, unsigned int prev_state,
+					  __u64 now_ns)
 {
 	struct park_state *state;
 
@@ -88,13 +89,13 @@ static __always_inline void on_switch_out(struct task_struct *prev, unsigned int
 	state = bpf_task_storage_get(&park_states, prev, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!state)
 		return;
-	state->park_start_ns = bpf_ktime_get_ns();
+	state->park_start_ns = now_ns;
 	state->flags = 0;
 	state->reason = wait_reason__of(((struct pt_regs *)bpf_task_pt_regs(prev))->orig_ax,
 					prev_state);
 }
 
-static __always_inline void on_wakeup(struct task_struct *task)
+static __always_inline void on_switch_in(struct task_struct *task, __u64 now_ns)
 {
 	struct park_state *state;
 	__u64 start_ns, park_ns;
@@ -110,7 +111,7 @@ static __always_inline void on_wakeup(struct task_struct *task)
 	/* a park that began before parkwatch has no exact length: keep it out */
 	if (state->flags & PARK_F_ESTIMATED)
 		return;
-	park_ns = bpf_ktime_get_ns() - start_ns;
+	park_ns = now_ns - start_ns;
 	reason = state->reason;
 	if (reason >= PARK_REASON__COUNT)
 		return;
@@ -152,19 +153,21 @@ static __always_inline void on_exit(struct task_struct *task)
 	}
 }
 
+/*
+ * One program per switch does both ends: prev's park begins, next's ends.
+ * Closing a park when the thread runs again (not when it is woken) counts
+ * the run-queue wait into it, and saves a second program and clock read on
+ * every wakeup: the hot path stays at one invocation per switch.
+ */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(park_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	if (!preempt)
-		on_switch_out(prev, prev_state);
-	return 0;
-}
+	__u64 now_ns = bpf_ktime_get_ns();
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(park_wakeup, struct task_struct *task)
-{
-	on_wakeup(task);
+	if (!preempt)
+		on_switch_out(prev, prev_state, now_ns);
+	on_switch_in(next, now_ns);
 	return 0;
 }
 
