@@ -78,6 +78,10 @@ static void write_json(FILE *out, const struct trend_group_stats *suspects, size
 		format__json_string(out, stats->reason);
 		fprintf(out, ",\"timeout\":\"%s\",\"trend\":", stats->has_timeout ? "finite" : "none");
 		dump__json_trend(out, stats);
+		if (group && group->members[0]->created_by) { /* goroutine mode */
+			fputs(",\"created_by\":", out);
+			format__json_string(out, group->members[0]->created_by);
+		}
 		fputs(",\"frames\":", out);
 		if (group)
 			dump__json_frames(out, group->members[0]);

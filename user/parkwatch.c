@@ -28,6 +28,7 @@
 #include "leaks.h"
 #include "format.h"
 #include "goreport.h"
+#include "goview.h"
 #include "live.h"
 #include "options.h"
 #include "output.h"
@@ -65,6 +66,9 @@ struct session {
 	struct trend *trend;        /* leak evidence; NULL for a one-off --dump */
 	__u64 snapshots;
 	__u64 last_snapshot_ns;
+	struct goreport_ages go_ages; /* goroutine mode: when each goroutine was first seen */
+	bool go_off;                /* the watched process is not a readable Go program */
+	int go_last_err;            /* the last goroutine-reading error said, not to repeat it */
 };
 
 static __u64 monotonic_ns(void)
@@ -369,10 +373,49 @@ static struct goreport *read_goroutines(struct session *session, pid_t pid)
 	if (!proc)
 		return NULL;
 	err = goreport__build(proc, &goroutines);
-	if (err && err != -ENOEXEC)
+	if (err && err != -ENOEXEC && err != session->go_last_err)
 		fprintf(stderr, "parkwatch: process %d: %s; showing its threads\n", pid,
 			goreport__strerror(err));
+	session->go_last_err = err;
+	if (err == -ENOEXEC || err == -ENODATA)
+		session->go_off = true;
 	return err ? NULL : goroutines;
+}
+
+/*
+ * A picture for the live view, the trends and /metrics: with one -p that is
+ * a Go program (and no --threads), its goroutines dressed as a report
+ * (goview.h); else the threads.  Takes over *report.
+ */
+static void goroutine_view(struct session *session, struct report **report)
+{
+	struct goreport *goroutines;
+	struct report *view;
+	int err;
+
+	if (env.pid_count != 1 || env.threads || session->go_off || !(*report)->proc_count)
+		return;
+	goroutines = read_goroutines(session, env.pids[0]);
+	if (!goroutines)
+		return;
+	err = goreport__as_report(goroutines, &session->go_ages, monotonic_ns(), &view);
+	if (err) {
+		fprintf(stderr, "parkwatch: process %d: goroutines: %s\n", env.pids[0],
+			strerror(-err));
+		return;
+	}
+	report__free(*report);
+	*report = view;
+}
+
+/* collect, then goroutine_view. */
+static int collect_view(struct session *session, struct report **out)
+{
+	int err = collect(session, out);
+
+	if (!err)
+		goroutine_view(session, out);
+	return err;
 }
 
 /* Notes watched processes that exited; returns how many are still alive. */
@@ -509,7 +552,7 @@ static int run_live(struct session *session)
 		struct report *fresh;
 		__u64 now, wake_ns;
 
-		if (collect(session, &fresh) == 0) {
+		if (collect_view(session, &fresh) == 0) {
 			/* a process that just exited is only in the picture before: keep
 			 * it for the leak report's stacks */
 			if (env.leaks && report && fresh->proc_count < report->proc_count &&
@@ -572,7 +615,7 @@ static int run_live(struct session *session)
 	if (!all_exited && (stopped || !window)) {
 		struct report *fresh;
 
-		if (collect(session, &fresh) == 0) {
+		if (collect_view(session, &fresh) == 0) {
 			__u64 now = monotonic_ns();
 
 			report__free(report);
@@ -587,7 +630,9 @@ static int run_live(struct session *session)
 	if (report || window) {
 		if (session->tty_out && env.format == FORMAT_TEXT && !env.output_path && !env.leaks)
 			fputs("\n", stdout);
-		code = write_result(session, report, before_exit, NULL, window, start_unix_ns,
+		/* goroutine mode ends with the goroutines as --dump shows them */
+		code = write_result(session, report, before_exit,
+				    report && !window ? report->goroutines : NULL, window, start_unix_ns,
 				    last_ns - (window ? window_start_ns : start_ns));
 	}
 	window__free(window);
@@ -643,7 +688,7 @@ static int run_daemon(struct session *session)
 		struct report *fresh;
 
 		pthread_mutex_lock(&feed->lock);
-		if (collect(session, &fresh) == 0) {
+		if (collect_view(session, &fresh) == 0) {
 			report__free(feed->report);
 			feed->report = fresh;
 			update_trend(session, fresh);
@@ -778,6 +823,7 @@ cleanup:
 	free(session.totals);
 	u64map__clear(&session.totals_index);
 	live__free(session.live);
+	goreport_ages__clear(&session.go_ages);
 	procs__free(session.procs);
 	ksyms__free(session.ksyms);
 	tracker__free(session.tracker);

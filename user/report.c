@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "goreport.h"
 #include "report.h"
 
 #define CLASSIFY_MAX_FUNCTIONS 32
@@ -216,6 +217,8 @@ static int detach_stack(struct report *report, struct thread_info *thread)
 
 int report__detach(struct report *report)
 {
+	if (report->goroutines) /* the goroutine picture owns its own copies */
+		return 0;
 	for (size_t i = 0; i < report->thread_count; i++) {
 		struct thread_info *thread = &report->threads[i];
 
@@ -265,9 +268,14 @@ void report__free(struct report *report)
 	u64map__clear(&report->owned_symbols);
 	u64map__filter(&report->owned_stacks, free_owned_stack, NULL);
 	u64map__clear(&report->owned_stacks);
-	for (size_t i = 0; i < report->thread_count; i++)
+	for (size_t i = 0; !report->goroutines && i < report->thread_count; i++)
 		free(report->threads[i].symbols);
 	free(report->threads);
+	for (size_t i = 0; i < report->go_stack_count; i++)
+		free(report->go_stacks[i]);
+	free(report->go_stacks);
+	free(report->go_records);
+	goreport__free(report->goroutines);
 	for (size_t i = 0; i < report->proc_count; i++)
 		free(report->procs[i].exe);
 	free(report->procs);
@@ -342,6 +350,8 @@ static bool is_system_module(const char *module)
 
 const struct symbol_frame *report__app_frame(const struct thread_info *thread)
 {
+	if (thread->where)
+		return thread->where;
 	for (int i = 0; thread->stack && i < thread->stack->depth; i++) {
 		const struct symbol *symbol = thread->symbols[i];
 

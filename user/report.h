@@ -16,6 +16,8 @@
 #include "symbolize.h"
 #include "unwind.h"
 
+struct goreport;
+
 struct thread_info {
 	const struct task_record *rec;
 	const char *state;          /* classify__state() */
@@ -26,6 +28,9 @@ struct thread_info {
 	const struct symbol **symbols; /* one per stack frame, entries may be NULL */
 	const __u64 *kstack;
 	int kstack_depth;
+	const struct symbol_frame *where; /* goroutine mode: the frame report__app_frame
+					   * gives (the gogroup's), NULL otherwise */
+	const char *created_by;     /* goroutine mode: the function of its `go` statement */
 };
 
 struct proc_summary {
@@ -59,6 +64,13 @@ struct report {
 	const struct ksyms *ksyms;  /* for kernel frames; may be NULL */
 	struct u64map owned_symbols; /* after report__detach: cache copy -> own copy */
 	struct u64map owned_stacks;
+	/* Goroutine mode (goview.c): the picture the report dresses, which owns
+	 * the strings, symbols and symbol arrays the threads point to; the fake
+	 * records; the stacks; all freed with the report.  NULL otherwise. */
+	struct goreport *goroutines;
+	struct task_record *go_records;
+	struct stack **go_stacks;
+	size_t go_stack_count;
 };
 
 extern const char *const report_state_names[REPORT_STATE_COUNT];

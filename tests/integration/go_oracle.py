@@ -734,6 +734,158 @@ def test_not_go():
     return "sleep: the thread view, nothing on stderr"
 
 
+# ------------------------------------------------- goroutine mode beyond --dump
+
+LEAK_DRIVE_S = 40.0
+LEAK_RATE_HZ = 10.0
+
+
+class LeakDriver:
+    """GET /leak about LEAK_RATE_HZ times a second until stopped."""
+
+    def __init__(self, target):
+        self.target, self.stop, self.sent, self.errors = target, threading.Event(), 0, []
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.wait(1.0 / LEAK_RATE_HZ):
+            try:
+                self.target.get("/leak")
+                self.sent += 1
+            except OSError as e:
+                self.errors.append(str(e))
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def frame_functions(frames):
+    return [f.get("function") or "" for f in frames]
+
+
+def run_watch(pid, *args, timeout=LEAK_DRIVE_S + 60):
+    """parkwatch -p PID ARGS (no --dump), to completion."""
+    try:
+        cp = subprocess.run([PARKWATCH, "-p", str(pid)] + [str(a) for a in args],
+                            stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"parkwatch {' '.join(map(str, args))} took over {timeout:.0f} s") from None
+    return PwRun(cp.returncode, cp.stdout.decode("utf-8", "replace"),
+                 cp.stderr.decode("utf-8", "replace"), 0)
+
+
+def test_live_trend():
+    ensure_built()
+    with GoTarget() as t, LeakDriver(t) as driver:
+        res = run_watch(t.pid, "--format", "json", "--interval", "1s",
+                        "--duration", f"{LEAK_DRIVE_S:.0f}s")
+    check(res.rc == 0, f"live json: exit {res.rc}: {res.err.strip()[:300]}")
+    check(not driver.errors, f"GET /leak: {driver.errors[:3]}")
+    pictures = [json.loads(l) for l in res.out.splitlines() if l.startswith('{"version"')]
+    pictures = [p for p in pictures if "threads_total" in p]  # the last line is the --dump shape
+    check(len(pictures) >= LEAK_DRIVE_S / 2, f"only {len(pictures)} JSON lines")
+    first_suspect, pool_suspect, leak_counts_seen = None, 0, []
+    for i, pic in enumerate(pictures):
+        check(pic["processes"] and pic["processes"][0]["pid"] == t.pid,
+              f"picture {i}: processes {pic['processes']}")
+        for grp in pic["groups"]:
+            funcs = frame_functions(grp.get("frames", []))
+            suspect = (grp.get("trend") or {}).get("suspect")
+            if "main.awaitNotification" in funcs:
+                leak_counts_seen.append(grp["count"])
+                if suspect and first_suspect is None:
+                    first_suspect = i
+            if "main.poolWorker" in funcs and suspect:
+                pool_suspect += 1
+    check(any(p["threads_total"] > 25 for p in pictures), "no goroutines in the pictures")
+    check(leak_counts_seen and leak_counts_seen[-1] >= 10 * LEAK_DRIVE_S / 2,
+          f"awaitNotification counts {leak_counts_seen[-5:]} after {driver.sent} requests")
+    check(first_suspect is not None, "the awaitNotification group never became a suspect "
+          f"(counts {leak_counts_seen[::5]})")
+    check(pool_suspect == 0, f"the poolWorker group was a suspect in {pool_suspect} pictures")
+    return (f"{len(pictures)} JSON lines, {driver.sent} leaks; awaitNotification suspect from "
+            f"picture {first_suspect}, poolWorker never")
+
+
+def test_leaks_report():
+    ensure_built()
+    with GoTarget() as t, LeakDriver(t) as driver:
+        res = run_watch(t.pid, "--leaks", "--format", "json", "--interval", "1s",
+                        "--duration", f"{LEAK_DRIVE_S:.0f}s")
+    check(res.rc == 7, f"--leaks: exit {res.rc}, expected 7: {res.err.strip()[:300]}")
+    doc = json.loads(res.out)
+    named = [s for s in doc["suspects"]
+             if "main.awaitNotification" in frame_functions(s["frames"])]
+    check(named, "no suspect names main.awaitNotification: " +
+          str([frame_functions(s["frames"])[:4] for s in doc["suspects"]]))
+    s = named[0]
+    check(s["pid"] == t.pid and s["reason"] == "chan receive",
+          f"suspect pid {s['pid']} reason {s['reason']!r}")
+    check(s.get("created_by") == "main.leakHandler",
+          f"suspect created_by {s.get('created_by')!r}, expected main.leakHandler")
+    others = [frame_functions(x["frames"])[2:4] for x in doc["suspects"] if x is not s]
+    check(not any("main.poolWorker" in frame_functions(x["frames"]) for x in doc["suspects"]),
+          "poolWorker named a suspect")
+    return (f"exit 7 after {driver.sent} leaks: chan receive in main.awaitNotification, "
+            f"created by main.leakHandler, {s['trend']['count_now']} now; other suspects {others}")
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_metrics():
+    ensure_built()
+    with GoTarget() as t:
+        for _ in range(5):
+            t.get("/leak")
+        addr = f"127.0.0.1:{free_port()}"
+        errf = tempfile.TemporaryFile()
+        pw = subprocess.Popen([PARKWATCH, "-p", str(t.pid), "--interval", "1s", "--http", addr],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
+        try:
+            deadline, series, text = time.monotonic() + 30, {}, ""
+            while time.monotonic() < deadline and pw.poll() is None:
+                time.sleep(1)
+                try:
+                    with urllib.request.urlopen(f"http://{addr}/metrics", timeout=10) as resp:
+                        text = resp.read().decode("utf-8", "replace")
+                except OSError:
+                    continue
+                series = {}
+                for m in re.finditer(r'^parkwatch_parked_threads\{([^}]*)\} (\S+)$', text, re.M):
+                    labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+                    if labels.get("pid") == str(t.pid):
+                        key = (labels.get("reason"), labels.get("timeout"))
+                        series[key] = series.get(key, 0) + float(m.group(2))
+                if any(r == "chan receive" for r, _ in series):
+                    break
+        finally:
+            if pw.poll() is None:
+                pw.terminate()
+            pw.wait(timeout=20)
+            errf.seek(0)
+            err = errf.read().decode("utf-8", "replace")
+            errf.close()
+    reasons = {r for r, _ in series}
+    check(series, f"no parkwatch_parked_threads series for pid {t.pid}: {text[:300]!r} "
+                  f"stderr {err.strip()[:300]!r}")
+    for want in ("chan receive", "chan send", "select", "sync.Cond.Wait", "semacquire"):
+        check(want in reasons, f"no {want!r} series: {sorted(reasons)}")
+    check(series[("chan receive", "none")] >= 5 + 2,
+          f"chan receive {series[('chan receive', 'none')]}: 5 leaks and 2 pollForever expected")
+    return "parkwatch_parked_threads per Go wait reason: " + ", ".join(
+        f"{r}/{to} {int(v)}" for (r, to), v in sorted(series.items()))
+
+
 TESTS = [
     ("go_debug1_stacks", test_debug1_stacks),
     ("go_debug2_wait_reasons", test_debug2_wait_reasons),
@@ -749,6 +901,9 @@ TESTS = [
     ("go_stripped_threads", test_stripped),
     ("go_threads_flag", test_threads_flag),
     ("go_not_go", test_not_go),
+    ("go_live_trend", test_live_trend),
+    ("go_leaks_report", test_leaks_report),
+    ("go_metrics", test_metrics),
 ]
 
 

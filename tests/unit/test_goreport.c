@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "goreport.h"
+#include "goview.h"
 
 #define LEAKY_PATH "build/targets/go/leaky"
 
@@ -280,6 +281,73 @@ static void test_writers(void **state)
 	goreport__free(report);
 }
 
+/* The goroutine picture as a report (goview.c): groups, fake threads, ages. */
+static void test_as_report(void **state)
+{
+	struct goreport_ages ages = { 0 };
+	struct goreport *first = picture(), *second = picture();
+	const struct gogroup *leak = group_with(first, "main.computeReply");
+	size_t total = goreport__total(first), waiting_groups = 0;
+	const struct gogroup *gogroups;
+	size_t gogroup_count = goreport__groups(first, &gogroups);
+	struct report *a, *b;
+	const struct group *group = NULL;
+	__u64 prev_goid = 0, prev_start = 0;
+
+	(void)state;
+	assert_non_null(leak);
+	for (size_t g = 0; g < gogroup_count; g++)
+		waiting_groups += gogroups[g].count &&
+				  !strcmp(gogroups[g].members[0]->status, "waiting");
+	assert_int_equal(goreport__as_report(first, &ages, 1000000, &a), 0);
+	assert_int_equal(a->thread_count, total);
+	assert_int_equal(a->proc_count, 1);
+	assert_int_equal(a->procs[0].pid, goreport__pid(a->goroutines));
+	assert_int_equal(a->procs[0].threads, total);
+	assert_int_equal(a->procs[0].parked, a->parked_count);
+	assert_int_equal(a->group_count, waiting_groups);
+	for (size_t g = 0; g < a->group_count; g++)
+		if (a->groups[g].signature == leak->signature)
+			group = &a->groups[g];
+	assert_non_null(group);
+	assert_int_equal(group->count, 5);
+	assert_string_equal(group->reason, "chan send");
+	assert_string_equal(report__app_frame(group->members[0])->function, "main.computeReply");
+	assert_non_null(group->members[0]->stack);
+	assert_non_null(group->members[0]->symbols);
+	assert_string_equal(group->members[0]->created_by, "main.callWithTimeout");
+	/* all new: first seen in goid order, strictly increasing from now */
+	for (size_t i = 0; i < a->thread_count; i++) {
+		const struct thread_info *t = &a->threads[i];
+
+		assert_true(t->rec->tid > prev_goid);
+		prev_goid = t->rec->tid;
+		if (!t->parked)
+			continue;
+		assert_true(t->rec->park_start_ns >= 1000000);
+		assert_true(t->rec->park_start_ns > prev_start);
+		prev_start = t->rec->park_start_ns;
+	}
+	/* the next picture keeps each still-waiting goroutine's first sighting */
+	assert_int_equal(goreport__as_report(second, &ages, 6000000, &b), 0);
+	for (size_t g = 0; g < b->group_count; g++) {
+		if (b->groups[g].signature != leak->signature)
+			continue;
+		for (size_t m = 0; m < b->groups[g].count; m++) {
+			const struct thread_info *t = b->groups[g].members[m];
+
+			assert_true(t->rec->park_start_ns < 1001000);
+			assert_true(t->park_ns == 6000000 - t->rec->park_start_ns);
+			assert_true(m == 0 || t->rec->park_start_ns >
+						     b->groups[g].members[m - 1]->rec->park_start_ns);
+		}
+		assert_true(b->groups[g].oldest_park_ns > 4990000);
+	}
+	report__free(a);
+	report__free(b);
+	goreport_ages__clear(&ages);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_goroutines),
 		cmocka_unit_test(test_signatures_stable),
 		cmocka_unit_test(test_writers),
+		cmocka_unit_test(test_as_report),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
