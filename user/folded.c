@@ -26,23 +26,19 @@ struct folded *folded__new(bool window)
 	return folded;
 }
 
-static bool drop_line(__u64 key, void *value, void *ctx)
+static void free_line(void *value)
 {
 	struct folded_line *line = value;
 
-	(void)key;
-	(void)ctx;
 	free(line->stack);
 	free(line);
-	return false;
 }
 
 void folded__free(struct folded *folded)
 {
 	if (!folded)
 		return;
-	u64map__filter(&folded->by_stack, drop_line, NULL);
-	u64map__clear(&folded->by_stack);
+	u64map__free_all(&folded->by_stack, free_line);
 	free(folded);
 }
 

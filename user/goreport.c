@@ -62,34 +62,22 @@ static char *go_name(const char *name)
 	return strdup(name);
 }
 
+/* Our copy of a symbol, with Go's names (no .abi0); an empty one for NULL. */
 static struct symbol *copy_symbol(const struct symbol *from)
 {
-	int frames = from ? from->frame_count : 0;
-	struct symbol *to = calloc(1, sizeof(*to) + frames * sizeof(to->frames[0]));
+	struct symbol *to = from ? symbol__clone(from) : calloc(1, sizeof(*to));
 
-	if (!to)
-		return NULL;
-	if (!from)
-		return to;
-	to->module_offset = from->module_offset;
-	to->module_start = from->module_start;
-	to->module_end = from->module_end;
-	to->module = from->module ? strdup(from->module) : NULL;
-	to->build_id = from->build_id ? strdup(from->build_id) : NULL;
-	to->frame_count = frames;
-	for (int i = 0; i < frames; i++) {
-		to->frames[i] = from->frames[i];
-		to->frames[i].function = go_name(from->frames[i].function);
-		to->frames[i].file = from->frames[i].file ? strdup(from->frames[i].file) : NULL;
-		if ((from->frames[i].function && !to->frames[i].function) ||
-		    (from->frames[i].file && !to->frames[i].file)) {
+	for (int i = 0; to && i < to->frame_count; i++) {
+		char *name = to->frames[i].function;
+
+		if (!name)
+			continue;
+		to->frames[i].function = go_name(name);
+		free(name);
+		if (!to->frames[i].function) {
 			symbol__free(to);
 			return NULL;
 		}
-	}
-	if ((from->module && !to->module) || (from->build_id && !to->build_id)) {
-		symbol__free(to);
-		return NULL;
 	}
 	return to;
 }
@@ -557,22 +545,6 @@ fail:
 	return err;
 }
 
-static bool drop_symbol(__u64 key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	symbol__free(value);
-	return false;
-}
-
-static bool drop_text(__u64 key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	free(value);
-	return false;
-}
-
 void goreport__free(struct goreport *report)
 {
 	if (!report)
@@ -583,11 +555,9 @@ void goreport__free(struct goreport *report)
 	free(report->goroutines);
 	free(report->groups);
 	free(report->members);
-	u64map__filter(&report->symbols, drop_symbol, NULL);
-	u64map__clear(&report->symbols);
+	u64map__free_all(&report->symbols, symbol__free_value);
 	symbol__free(report->no_symbol);
-	u64map__filter(&report->reasons, drop_text, NULL);
-	u64map__clear(&report->reasons);
+	u64map__free_all(&report->reasons, free);
 	free(report->goroot_src);
 	free(report->version);
 	free(report->exe);

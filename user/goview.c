@@ -12,18 +12,9 @@ struct goreport_age {
 	unsigned int generation;    /* last picture that saw it */
 };
 
-static bool drop_age(__u64 key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	free(value);
-	return false;
-}
-
 void goreport_ages__clear(struct goreport_ages *ages)
 {
-	u64map__filter(&ages->seen, drop_age, NULL);
-	u64map__clear(&ages->seen);
+	u64map__free_all(&ages->seen, free);
 	memset(ages, 0, sizeof(*ages));
 }
 

@@ -6,21 +6,9 @@
  * print what was collected on the way out.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/capability.h>
-#include <linux/magic.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/vfs.h>
-#include <termios.h>
-#include <time.h>
 #include <unistd.h>
 #include "dump.h"
 #include "export.h"
@@ -32,15 +20,15 @@
 #include "live.h"
 #include "options.h"
 #include "output.h"
+#include "preflight.h"
 #include "privileges.h"
 #include "report.h"
+#include "terminal.h"
 #include "tracker.h"
 #include "trend.h"
 #include "u64map.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
-#define CAP_PERFMON_BIT 38
-#define CAP_BPF_BIT 39
 
 static struct env env;
 
@@ -57,10 +45,8 @@ struct session {
 	struct park_hist reason_hists[PARK_REASON__COUNT];
 	pid_t exited[PARK_MAX_WATCHED];
 	size_t exited_count;
-	int signal_fd;
+	struct terminal term;
 	bool tty_out;
-	bool keys;                  /* 'q' is read from a terminal on stdin */
-	struct termios saved_termios;
 	struct http_feed feed;
 	struct http_server *server; /* --http: bound before privileges are dropped */
 	struct trend *trend;        /* leak evidence; NULL for a one-off --dump */
@@ -70,103 +56,6 @@ struct session {
 	bool go_off;                /* the watched process is not a readable Go program */
 	int go_last_err;            /* the last goroutine-reading error said, not to repeat it */
 };
-
-static __u64 monotonic_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
-}
-
-static bool has_bpf_capabilities(void)
-{
-	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
-
-	if (syscall(SYS_capget, &header, data))
-		return false;
-	return (data[1].effective & (1u << (CAP_BPF_BIT - 32))) &&
-	       (data[1].effective & (1u << (CAP_PERFMON_BIT - 32)));
-}
-
-/* 'R', 'S', 'Z', ... from /proc/PID/stat; 0 when the process is gone. */
-static char process_state(pid_t pid, pid_t *tgid)
-{
-	char path[64], buf[512];
-	const char *tgid_line;
-	char state = 0;
-	ssize_t len;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len > 0) {
-		buf[len] = '\0';
-		/* comm may hold spaces and parentheses: the state follows the last ')' */
-		const char *close_paren = strrchr(buf, ')');
-
-		if (close_paren && close_paren[1] == ' ')
-			state = close_paren[2];
-	}
-	if (!tgid)
-		return state;
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return state;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len > 0) {
-		buf[len] = '\0';
-		tgid_line = strstr(buf, "\nTgid:");
-		if (tgid_line)
-			*tgid = (pid_t)atoi(tgid_line + 6);
-	}
-	return state;
-}
-
-static int check_targets(void)
-{
-	for (size_t i = 0; i < env.pid_count; i++) {
-		pid_t tgid = env.pids[i];
-		char state = process_state(env.pids[i], &tgid);
-
-		if (!state || state == 'Z' || state == 'X') {
-			fprintf(stderr, "parkwatch: no process with pid %d (check the pid with ps)\n",
-				env.pids[i]);
-			return EXIT_NO_PROCESS;
-		}
-		if (tgid != env.pids[i]) {
-			fprintf(stderr, "parkwatch: %d is a thread of process %d; watching %d\n",
-				env.pids[i], tgid, tgid);
-			env.pids[i] = tgid;
-		}
-	}
-	return EXIT_OK;
-}
-
-static int cgroup_id_of(const char *path, __u64 *id)
-{
-	struct statfs fs;
-	struct stat st;
-
-	if (statfs(path, &fs) || stat(path, &st)) {
-		fprintf(stderr, "parkwatch: cgroup %s: %s (give a directory under /sys/fs/cgroup)\n",
-			path, strerror(errno));
-		return EXIT_USAGE;
-	}
-	if (fs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "parkwatch: cgroup %s: not a cgroup v2 directory\n", path);
-		return EXIT_USAGE;
-	}
-	*id = st.st_ino; /* a cgroup v2 id is its directory's inode number */
-	return EXIT_OK;
-}
 
 static int open_tracker(struct session *session)
 {
@@ -184,12 +73,12 @@ static int open_tracker(struct session *session)
 				"CONFIG_DEBUG_INFO_BTF=y)\n", BTF_PATH);
 		return EXIT_UNSUPPORTED;
 	}
-	if (geteuid() != 0 && !has_bpf_capabilities()) {
+	if (!preflight__may_load_bpf()) {
 		fprintf(stderr, "parkwatch: permission denied: loading BPF needs root or CAP_BPF, "
 				"CAP_PERFMON and CAP_SYS_PTRACE (run with sudo)\n");
 		return EXIT_PERMISSION;
 	}
-	if (env.cgroup_path && (code = cgroup_id_of(env.cgroup_path, &opts.cgroup_id)))
+	if (env.cgroup_path && (code = preflight__cgroup_id(env.cgroup_path, &opts.cgroup_id)))
 		return code;
 	err = tracker__open(&opts, &session->tracker, reason, sizeof(reason));
 	if (err == -EPERM || err == -EACCES) {
@@ -262,7 +151,7 @@ static void gather_totals(struct session *session, const struct snapshot *snap)
 
 static int collect(struct session *session, struct report **out)
 {
-	__u64 started_ns = monotonic_ns();
+	__u64 started_ns = terminal__now_ns();
 	struct snapshot *snap;
 	int err;
 
@@ -280,7 +169,7 @@ static int collect(struct session *session, struct report **out)
 		return err;
 	}
 	session->snapshots++;
-	session->last_snapshot_ns = monotonic_ns() - started_ns;
+	session->last_snapshot_ns = terminal__now_ns() - started_ns;
 	return 0;
 }
 
@@ -288,7 +177,7 @@ static int collect(struct session *session, struct report **out)
 static void update_trend(struct session *session, const struct report *report)
 {
 	static bool warned;
-	int err = trend__update(session->trend, report, monotonic_ns());
+	int err = trend__update(session->trend, report, terminal__now_ns());
 
 	if (err && !warned) {
 		fprintf(stderr, "parkwatch: leak trend: %s (the trend misses some pictures)\n",
@@ -398,7 +287,7 @@ static void goroutine_view(struct session *session, struct report **report)
 	goroutines = read_goroutines(session, env.pids[0]);
 	if (!goroutines)
 		return;
-	err = goreport__as_report(goroutines, &session->go_ages, monotonic_ns(), &view);
+	err = goreport__as_report(goroutines, &session->go_ages, terminal__now_ns(), &view);
 	if (err) {
 		fprintf(stderr, "parkwatch: process %d: goroutines: %s\n", env.pids[0],
 			strerror(-err));
@@ -425,15 +314,13 @@ static size_t check_exits(struct session *session)
 
 	for (size_t i = 0; i < env.pid_count; i++) {
 		pid_t pid = env.pids[i];
-		char state;
 		bool known = false;
 
 		for (size_t e = 0; e < session->exited_count; e++)
 			known |= session->exited[e] == pid;
 		if (known)
 			continue;
-		state = process_state(pid, NULL);
-		if (state && state != 'Z' && state != 'X') {
+		if (preflight__process_alive(pid)) {
 			alive++;
 			continue;
 		}
@@ -444,67 +331,6 @@ static size_t check_exits(struct session *session)
 	session->dump_opts.exited_pids = session->exited;
 	session->dump_opts.exited_count = session->exited_count;
 	return alive;
-}
-
-static void restore_terminal(struct session *session)
-{
-	if (session->keys)
-		tcsetattr(STDIN_FILENO, TCSANOW, &session->saved_termios);
-	session->keys = false;
-}
-
-static void setup_keys(struct session *session)
-{
-	struct termios raw;
-
-	if (!session->tty_out || !isatty(STDIN_FILENO) ||
-	    tcgetattr(STDIN_FILENO, &session->saved_termios))
-		return;
-	raw = session->saved_termios;
-	raw.c_lflag &= ~(ICANON | ECHO);
-	raw.c_cc[VMIN] = 0;
-	raw.c_cc[VTIME] = 0;
-	session->keys = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-}
-
-static int terminal_rows(void)
-{
-	struct winsize size;
-
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) || size.ws_row < 8)
-		return 20;
-	return size.ws_row - 6;
-}
-
-/* Waits until the next refresh; false when the user or a signal asked to stop. */
-static bool wait_interval(struct session *session, __u64 deadline_ns)
-{
-	struct pollfd fds[2] = {
-		{ .fd = session->signal_fd, .events = POLLIN },
-		{ .fd = session->keys ? STDIN_FILENO : -1, .events = POLLIN },
-	};
-
-	for (;;) {
-		__u64 now = monotonic_ns();
-		int timeout_ms;
-
-		if (now >= deadline_ns)
-			return true;
-		timeout_ms = (int)((deadline_ns - now + 999999) / 1000000);
-		if (poll(fds, 2, timeout_ms) < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		if (fds[0].revents)
-			return false;
-		if (fds[1].revents) {
-			char key = 0;
-
-			if (read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
-				return false;
-		}
-	}
 }
 
 /* Shows one interval's picture; nothing when the result goes to a file or
@@ -525,8 +351,8 @@ static void show_interval(struct session *session, const struct report *report,
 	if (env.format == FORMAT_JSON)
 		dump__json(stdout, report, &session->dump_opts);
 	else
-		live__render(session->live, stdout, report, elapsed_ns, session->keys,
-			     session->tty_out ? terminal_rows() : 0, session->trend);
+		live__render(session->live, stdout, report, elapsed_ns, session->term.keys,
+			     session->tty_out ? terminal__rows() : 0, session->trend);
 	fflush(stdout);
 }
 
@@ -538,7 +364,7 @@ static void show_interval(struct session *session, const struct report *report,
 static int run_live(struct session *session)
 {
 	bool windowed = env.format == FORMAT_PPROF || env.format == FORMAT_FOLDED;
-	__u64 start_ns = monotonic_ns(), next_ns = start_ns, last_ns = start_ns;
+	__u64 start_ns = terminal__now_ns(), next_ns = start_ns, last_ns = start_ns;
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
 	struct window *window = NULL;
 	struct report *report = NULL, *before_exit = NULL;
@@ -546,7 +372,7 @@ static int run_live(struct session *session)
 	bool all_exited = false, stopped = false;
 	int code;
 
-	setup_keys(session);
+	terminal__keys_on(&session->term);
 	srandom((unsigned int)start_ns ^ (unsigned int)getpid());
 	for (;;) {
 		struct report *fresh;
@@ -564,7 +390,7 @@ static int run_live(struct session *session)
 			}
 			report = fresh;
 			update_trend(session, report);
-			now = monotonic_ns();
+			now = terminal__now_ns();
 			if (windowed && !window) {
 				/* the first picture opens the window; each later one stands
 				 * for the time since the one before */
@@ -586,7 +412,7 @@ static int run_live(struct session *session)
 			all_exited = true;
 			break;
 		}
-		now = monotonic_ns();
+		now = terminal__now_ns();
 		if (report && now < end_ns)
 			show_interval(session, report, now - start_ns, windowed);
 		next_ns += env.interval_ns;
@@ -602,12 +428,12 @@ static int run_live(struct session *session)
 			if (wake_ns > end_ns)
 				wake_ns = end_ns;
 		}
-		if (!wait_interval(session, wake_ns)) {
+		if (!terminal__wait(&session->term, wake_ns)) {
 			stopped = true;
 			break;
 		}
 	}
-	restore_terminal(session);
+	terminal__close(&session->term);
 	if ((windowed || env.output_path || env.leaks) && isatty(STDERR_FILENO))
 		fputc('\n', stderr);
 	/* the last word: a fresh picture when stopped early (the loop just took
@@ -616,7 +442,7 @@ static int run_live(struct session *session)
 		struct report *fresh;
 
 		if (collect_view(session, &fresh) == 0) {
-			__u64 now = monotonic_ns();
+			__u64 now = terminal__now_ns();
 
 			report__free(report);
 			report = fresh;
@@ -671,7 +497,7 @@ static void publish_metrics(struct session *session)
 static int run_daemon(struct session *session)
 {
 	struct http_feed *feed = &session->feed;
-	__u64 start_ns = monotonic_ns(), next_ns = start_ns;
+	__u64 start_ns = terminal__now_ns(), next_ns = start_ns;
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
 	bool all_exited = false;
 	char reason[512];
@@ -697,12 +523,12 @@ static int run_daemon(struct session *session)
 			all_exited = true;
 		publish_metrics(session);
 		if (feed->report)
-			http_feed__advance(feed, monotonic_ns());
+			http_feed__advance(feed, terminal__now_ns());
 		pthread_mutex_unlock(&feed->lock);
 		next_ns += env.interval_ns;
 		if (next_ns > end_ns)
 			next_ns = end_ns;
-		if (all_exited || monotonic_ns() >= end_ns || !wait_interval(session, next_ns))
+		if (all_exited || terminal__now_ns() >= end_ns || !terminal__wait(&session->term, next_ns))
 			break;
 	}
 	http__stop(session->server);
@@ -729,25 +555,9 @@ static int open_http(struct session *session)
 	return err == -EINVAL || err == -ENOTSUP ? EXIT_USAGE : EXIT_FAILURE_OTHER;
 }
 
-static int setup_signals(struct session *session)
-{
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL))
-		return -errno;
-	/* SIGPIPE stays default: a closed stdout (| head) ends parkwatch quietly,
-	 * like any filter; libmicrohttpd sends with MSG_NOSIGNAL */
-	session->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	return session->signal_fd < 0 ? -errno : 0;
-}
-
 int main(int argc, char **argv)
 {
-	struct session session = { .signal_fd = -1 };
+	struct session session = { .term.signal_fd = -1 };
 	int code, err;
 
 	if (options__parse(argc, argv, &env, 0))
@@ -762,10 +572,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	code = check_targets();
+	code = preflight__check_targets(env.pids, env.pid_count);
 	if (code)
 		return code;
-	if (setup_signals(&session)) {
+	if (terminal__open(&session.term)) {
 		fprintf(stderr, "parkwatch: signal setup: %s\n", strerror(errno));
 		return EXIT_FAILURE_OTHER;
 	}
@@ -817,7 +627,7 @@ int main(int argc, char **argv)
 	}
 
 cleanup:
-	restore_terminal(&session);
+	terminal__close(&session.term);
 	http__stop(session.server);
 	trend__free(session.trend);
 	free(session.totals);
@@ -827,8 +637,6 @@ cleanup:
 	procs__free(session.procs);
 	ksyms__free(session.ksyms);
 	tracker__free(session.tracker);
-	if (session.signal_fd >= 0)
-		close(session.signal_fd);
 	http_feed__destroy(&session.feed);
 	return code;
 }

@@ -28,57 +28,33 @@ struct procs *procs__new(void)
 	return calloc(1, sizeof(struct procs));
 }
 
-static bool drop_symbol(__u64 key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	symbol__free(value);
-	return false;
-}
-
-static bool drop_stack(__u64 key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	free(value);
-	return false;
-}
-
 static void proc_reset_dwfl(struct proc *proc)
 {
-	u64map__filter(&proc->symbols, drop_symbol, NULL);
+	u64map__free_all(&proc->symbols, symbol__free_value);
 	symbolize__forget_units(proc);
 	if (proc->dwfl)
 		dwfl_end(proc->dwfl);
 	proc->dwfl = NULL;
 }
 
-static void proc_free(struct proc *proc)
+/* void * for u64map__free_all */
+static void proc_free(void *value)
 {
+	struct proc *proc = value;
+
 	proc_reset_dwfl(proc);
-	u64map__clear(&proc->symbols);
-	u64map__filter(&proc->stacks, drop_stack, NULL);
-	u64map__clear(&proc->stacks);
+	u64map__free_all(&proc->stacks, free);
 	if (proc->mem_fd >= 0)
 		close(proc->mem_fd);
 	goproc__free(proc->goproc);
 	free(proc);
 }
 
-static bool drop_proc(__u64 key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	proc_free(value);
-	return false;
-}
-
 void procs__free(struct procs *procs)
 {
 	if (!procs)
 		return;
-	u64map__filter(&procs->by_pid, drop_proc, NULL);
-	u64map__clear(&procs->by_pid);
+	u64map__free_all(&procs->by_pid, proc_free);
 	free(procs);
 }
 

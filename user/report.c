@@ -172,33 +172,6 @@ fail:
 	return err;
 }
 
-static struct symbol *symbol_clone(const struct symbol *symbol)
-{
-	size_t size = sizeof(*symbol) + symbol->frame_count * sizeof(symbol->frames[0]);
-	struct symbol *copy = malloc(size);
-	bool ok;
-
-	if (!copy)
-		return NULL;
-	memcpy(copy, symbol, size);
-	copy->module = symbol->module ? strdup(symbol->module) : NULL;
-	copy->build_id = symbol->build_id ? strdup(symbol->build_id) : NULL;
-	ok = (!symbol->module || copy->module) && (!symbol->build_id || copy->build_id);
-	for (int i = 0; i < symbol->frame_count; i++) {
-		const struct symbol_frame *frame = &symbol->frames[i];
-
-		copy->frames[i].function = frame->function ? strdup(frame->function) : NULL;
-		copy->frames[i].file = frame->file ? strdup(frame->file) : NULL;
-		ok &= (!frame->function || copy->frames[i].function) &&
-		      (!frame->file || copy->frames[i].file);
-	}
-	if (!ok) {
-		symbol__free(copy);
-		return NULL;
-	}
-	return copy;
-}
-
 static int detach_stack(struct report *report, struct thread_info *thread)
 {
 	size_t size = sizeof(*thread->stack) + thread->stack->depth * sizeof(thread->stack->frames[0]);
@@ -232,7 +205,7 @@ int report__detach(struct report *report)
 				continue;
 			own = u64map__get(&report->owned_symbols, (uintptr_t)cached);
 			if (!own) {
-				own = symbol_clone(cached);
+				own = symbol__clone(cached);
 				if (!own || u64map__put(&report->owned_symbols, (uintptr_t)cached, own)) {
 					symbol__free(own);
 					return -ENOMEM;
@@ -244,30 +217,12 @@ int report__detach(struct report *report)
 	return 0;
 }
 
-static bool free_owned_symbol(__u64 key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	symbol__free(value);
-	return false;
-}
-
-static bool free_owned_stack(__u64 key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	free(value);
-	return false;
-}
-
 void report__free(struct report *report)
 {
 	if (!report)
 		return;
-	u64map__filter(&report->owned_symbols, free_owned_symbol, NULL);
-	u64map__clear(&report->owned_symbols);
-	u64map__filter(&report->owned_stacks, free_owned_stack, NULL);
-	u64map__clear(&report->owned_stacks);
+	u64map__free_all(&report->owned_symbols, symbol__free_value);
+	u64map__free_all(&report->owned_stacks, free);
 	for (size_t i = 0; !report->goroutines && i < report->thread_count; i++)
 		free(report->threads[i].symbols);
 	free(report->threads);

@@ -176,18 +176,9 @@ static Dwarf_Die *module_cu(struct proc *proc, Dwfl_Module *mod, __u64 pc, Dwarf
 	return dwarf_offdie(table->dwarf, table->ranges[lo - 1].die_offset, mem);
 }
 
-static bool drop_cu_table(__u64 key, void *value, void *ctx)
-{
-	(void)key;
-	(void)ctx;
-	free(value);
-	return false;
-}
-
 void symbolize__forget_units(struct proc *proc)
 {
-	u64map__filter(&proc->cu_tables, drop_cu_table, NULL);
-	u64map__clear(&proc->cu_tables);
+	u64map__free_all(&proc->cu_tables, free);
 }
 
 /*
@@ -406,4 +397,36 @@ void symbol__free(struct symbol *symbol)
 	free(symbol->module);
 	free(symbol->build_id);
 	free(symbol);
+}
+
+void symbol__free_value(void *symbol)
+{
+	symbol__free(symbol);
+}
+
+struct symbol *symbol__clone(const struct symbol *symbol)
+{
+	size_t size = sizeof(*symbol) + symbol->frame_count * sizeof(symbol->frames[0]);
+	struct symbol *copy = malloc(size);
+	bool ok;
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, symbol, size);
+	copy->module = symbol->module ? strdup(symbol->module) : NULL;
+	copy->build_id = symbol->build_id ? strdup(symbol->build_id) : NULL;
+	ok = (!symbol->module || copy->module) && (!symbol->build_id || copy->build_id);
+	for (int i = 0; i < symbol->frame_count; i++) {
+		const struct symbol_frame *frame = &symbol->frames[i];
+
+		copy->frames[i].function = frame->function ? strdup(frame->function) : NULL;
+		copy->frames[i].file = frame->file ? strdup(frame->file) : NULL;
+		ok &= (!frame->function || copy->frames[i].function) &&
+		      (!frame->file || copy->frames[i].file);
+	}
+	if (!ok) {
+		symbol__free(copy);
+		return NULL;
+	}
+	return copy;
 }

@@ -33,6 +33,10 @@ struct symbol {
 const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc);
 /* NULL-safe. */
 void symbol__free(struct symbol *symbol);
+/* A deep copy that outlives the process cache; NULL when out of memory. */
+struct symbol *symbol__clone(const struct symbol *symbol);
+/* symbol__free for containers of void pointers. */
+void symbol__free_value(void *symbol);
 /* Drops the unit tables kept for proc's Dwfl session; procs.c calls it
  * before the session ends. */
 void symbolize__forget_units(struct proc *proc);

@@ -133,6 +133,14 @@ void u64map__clear(struct u64map *map)
 	map->capacity = map->count = 0;
 }
 
+void u64map__free_all(struct u64map *map, void (*free_value)(void *value))
+{
+	for (size_t i = 0; i < map->capacity; i++)
+		if (map->keys[i])
+			free_value(map->values[i]);
+	u64map__clear(map);
+}
+
 __u64 hash_bytes(const void *data, size_t len, __u64 seed)
 {
 	const unsigned char *bytes = data;

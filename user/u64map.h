@@ -27,6 +27,8 @@ void *u64map__remove(struct u64map *map, __u64 key);
 void u64map__filter(struct u64map *map, bool (*keep)(__u64 key, void *value, void *ctx),
 		    void *ctx);
 void u64map__clear(struct u64map *map);
+/* Frees every value with free_value, then clears the map. */
+void u64map__free_all(struct u64map *map, void (*free_value)(void *value));
 
 __u64 hash_bytes(const void *data, size_t len, __u64 seed);
 

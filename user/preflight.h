@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Checks made before anything is loaded, each printing its one error line:
+ * the watched processes exist (a thread id is taken as its process), the
+ * caller may load BPF, a --cgroup path is a cgroup v2 directory.  Also
+ * whether a watched process is still alive, for the loops.
+ */
+#ifndef PARKWATCH_PREFLIGHT_H
+#define PARKWATCH_PREFLIGHT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+/* Root, or CAP_BPF and CAP_PERFMON in the effective set. */
+bool preflight__may_load_bpf(void);
+/* EXIT_OK, or EXIT_NO_PROCESS after one line; thread ids become their
+ * process's id in place. */
+int preflight__check_targets(pid_t *pids, size_t count);
+/* EXIT_OK with the cgroup's id, or EXIT_USAGE after one line. */
+int preflight__cgroup_id(const char *path, __u64 *id);
+/* The process exists and is not a zombie. */
+bool preflight__process_alive(pid_t pid);
+
+#endif /* PARKWATCH_PREFLIGHT_H */

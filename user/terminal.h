@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Waiting between pictures, and what ends the wait: SIGINT, SIGTERM and
+ * SIGHUP (through a signalfd, so they are handled where the loop can still
+ * write what it collected) and, in the live view on a terminal, the q key.
+ */
+#ifndef PARKWATCH_TERMINAL_H
+#define PARKWATCH_TERMINAL_H
+
+#include <stdbool.h>
+#include <termios.h>
+#include <linux/types.h>
+
+struct terminal {
+	int signal_fd;
+	bool keys;                  /* q is read from a terminal on stdin */
+	struct termios saved;       /* stdin's mode before keys were turned on */
+};
+
+/* Blocks the stop signals into a signalfd.  0 or a negative errno. */
+int terminal__open(struct terminal *term);
+/* Reads single keys from stdin without echo, when it is a terminal. */
+void terminal__keys_on(struct terminal *term);
+/* Restores stdin's mode and closes the signalfd; safe to call twice. */
+void terminal__close(struct terminal *term);
+/* Rows of the table that fit stdout's terminal. */
+int terminal__rows(void);
+/* Waits until deadline_ns (CLOCK_MONOTONIC); false when a signal or q asked
+ * to stop. */
+bool terminal__wait(struct terminal *term, __u64 deadline_ns);
+__u64 terminal__now_ns(void);
+
+#endif /* PARKWATCH_TERMINAL_H */
