@@ -1,8 +1,9 @@
 #!/bin/bash
 # make demo: watch a program that leaks one parked thread per "request".
 # build/targets/leaky starts a stuck thread every 100 ms next to a healthy
-# worker pool; parkwatch's table shows the leaking group growing while the
-# pool stays flat, then a grouped dump names where the threads wait.
+# worker pool; parkwatch's table shows the leaking group growing, and
+# flagged, while the pool stays flat, then a grouped dump names where the
+# threads wait.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-echo "== parkwatch -p $leaky --interval 2s --duration 8s --debug 1"
-echo "   (a table per interval; at the end the threads grouped by stack, as in Go's goroutine profile)"
-./parkwatch -p "$leaky" --interval 2s --duration 8s --debug 1
+echo "== parkwatch -p $leaky --interval 4s --duration 24s --debug 1"
+echo "   (a table per interval: the leaking group grows, the pool stays flat, and after"
+echo "   20 s of history the leak is marked LEAK?; at the end the threads grouped by"
+echo "   stack, as in Go's goroutine profile)"
+./parkwatch -p "$leaky" --interval 4s --duration 24s --debug 1
