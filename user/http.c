@@ -1,38 +1,29 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* HTTP endpoints with libmicrohttpd (http.h). */
-#include <arpa/inet.h>
+/*
+ * HTTP endpoints with libmicrohttpd (http.h): the feed the collecting loop
+ * publishes, the requests that read it, and the daemon's lifetime.  What the
+ * server is configured with (address, credentials, TLS) is read once in
+ * http_config.c, before privileges are dropped.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
 #include "goreport.h"
 #include "http.h"
+#include "http_config.h"
 
 #define HTTP_CONNECTION_LIMIT 64
 #define HTTP_IDLE_TIMEOUT_SECONDS 15
-#define HTTP_MAX_CREDENTIALS 64
-
-struct credential {
-	char *user;
-	char *password;
-};
 
 struct http_server {
 	struct MHD_Daemon *daemon;
-	int listen_fd;              /* bound before privileges are dropped */
-	bool ipv6;
-	char url[96];
 	struct http_feed *feed;
-	struct credential credentials[HTTP_MAX_CREDENTIALS];
-	size_t credential_count;
-	char *tls_cert;
-	char *tls_key;
+	struct http_config config;  /* ready before the daemon starts */
 };
 
 static __u64 monotonic_ns(void)
@@ -152,12 +143,12 @@ static bool authorized(struct http_server *server, struct MHD_Connection *conn)
 	char *user;
 	bool ok = false;
 
-	if (!server->credential_count)
+	if (!server->config.credential_count)
 		return true;
 	user = MHD_basic_auth_get_username_password(conn, &password);
-	for (size_t i = 0; user && password && i < server->credential_count; i++)
-		ok |= !strcmp(server->credentials[i].user, user) &&
-		      same_secret(server->credentials[i].password, password);
+	for (size_t i = 0; user && password && i < server->config.credential_count; i++)
+		ok |= !strcmp(server->config.credentials[i].user, user) &&
+		      same_secret(server->config.credentials[i].password, password);
 	MHD_free(user);
 	MHD_free(password);
 	return ok;
@@ -405,113 +396,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found: /metrics, /debug/pprof/\n");
 }
 
-static bool is_loopback(const struct sockaddr_storage *addr)
-{
-	if (addr->ss_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
-	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)addr)->sin6_addr);
-}
-
-/* HOST:PORT, [V6]:PORT, :PORT or HOST; a missing host means loopback. */
-static int parse_address(const char *text, struct sockaddr_storage *addr, char *reason,
-			 size_t reason_size)
-{
-	char host[256] = "127.0.0.1", port[16];
-	const char *colon;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *found;
-	int err;
-
-	snprintf(port, sizeof(port), "%d", HTTP_DEFAULT_PORT);
-	if (text && *text == '[') {
-		const char *close = strchr(text, ']');
-
-		if (!close || close - text - 1 >= (long)sizeof(host))
-			goto bad;
-		snprintf(host, sizeof(host), "%.*s", (int)(close - text - 1), text + 1);
-		colon = close[1] == ':' ? close + 1 : NULL;
-		if (close[1] && !colon)
-			goto bad;
-	} else if (text && *text) {
-		colon = strrchr(text, ':');
-		if (colon != text)
-			snprintf(host, sizeof(host), "%.*s",
-				 (int)(colon ? colon - text : (long)strlen(text)), text);
-	} else {
-		colon = NULL;
-	}
-	if (colon) {
-		if (!colon[1] || strlen(colon + 1) > 5 || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-		    atoi(colon + 1) > 65535)
-			goto bad;
-		snprintf(port, sizeof(port), "%s", colon + 1);
-	}
-	err = getaddrinfo(host, port, &hints, &found);
-	if (err) {
-		snprintf(reason, reason_size, "--http %s: %s", text, gai_strerror(err));
-		return -EINVAL;
-	}
-	memcpy(addr, found->ai_addr, found->ai_addrlen);
-	freeaddrinfo(found);
-	return 0;
-bad:
-	snprintf(reason, reason_size, "--http %s: not HOST:PORT, [IPV6]:PORT or :PORT", text);
-	return -EINVAL;
-}
-
-static char *read_file(const char *path, char *reason, size_t reason_size)
-{
-	char *data = NULL;
-	size_t len = 0;
-	FILE *file = fopen(path, "re");
-
-	if (!file) {
-		snprintf(reason, reason_size, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	errno = 0;
-	if (getdelim(&data, &len, '\0', file) < 0) {
-		free(data);
-		data = ferror(file) ? NULL : strdup(""); /* an empty file is not an error here */
-		if (!data)
-			snprintf(reason, reason_size, "%s: %s", path, strerror(errno ? errno : EIO));
-	}
-	fclose(file);
-	return data;
-}
-
-static int load_credentials(struct http_server *server, const char *path, char *reason,
-			    size_t reason_size)
-{
-	char *data = read_file(path, reason, reason_size), *line, *save = NULL;
-
-	if (!data)
-		return -EINVAL;
-	for (line = strtok_r(data, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-		char *colon = strchr(line, ':');
-		struct credential *cred;
-
-		if (line[0] == '#' || !line[0])
-			continue;
-		if (!colon || colon == line || server->credential_count == HTTP_MAX_CREDENTIALS) {
-			snprintf(reason, reason_size, "%s: expected lines of user:password (at most %d)",
-				 path, HTTP_MAX_CREDENTIALS);
-			free(data);
-			return -EINVAL;
-		}
-		*colon = '\0';
-		cred = &server->credentials[server->credential_count++];
-		cred->user = strdup(line);
-		cred->password = strdup(colon + 1);
-	}
-	free(data);
-	if (!server->credential_count) {
-		snprintf(reason, reason_size, "%s: no user:password line", path);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* libmicrohttpd's own complaints (refused connections, resets), one line
  * each with our prefix, at most one every 10 s so a flood can't fill logs. */
 static void log_mhd(void *ctx, const char *format, va_list args)
@@ -532,87 +416,27 @@ static void log_mhd(void *ctx, const char *format, va_list args)
 	fprintf(stderr, "parkwatch: http: %s\n", line);
 }
 
-/* The listening socket, made while parkwatch may still bind any port. */
-static int listen_on(const struct sockaddr_storage *addr, char *reason, size_t reason_size,
-		     const char *address)
-{
-	socklen_t len = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-						      sizeof(struct sockaddr_in);
-	int one = 1, fd, err;
-
-	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (const struct sockaddr *)addr, len) || listen(fd, 64)) {
-		err = -errno;
-		snprintf(reason, reason_size, "cannot serve on %s: %s", address, strerror(-err));
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
-	return fd;
-}
-
 int http__open(const struct http_opts *opts, struct http_feed *feed, struct http_server **out,
 	       char *reason, size_t reason_size)
 {
 	struct http_server *server = calloc(1, sizeof(*server));
-	struct sockaddr_storage addr = { 0 };
-	const char *address = opts->address ? opts->address : "127.0.0.1:9464";
 	int err;
 
 	if (!server)
 		return -ENOMEM;
 	server->feed = feed;
-	server->listen_fd = -1;
-	err = parse_address(opts->address, &addr, reason, reason_size);
-	if (!err && opts->auth_file)
-		err = load_credentials(server, opts->auth_file, reason, reason_size);
-	if (!err && (!!opts->tls_cert_file != !!opts->tls_key_file)) {
-		snprintf(reason, reason_size, "TLS needs both --http-tls-cert and --http-tls-key");
-		err = -EINVAL;
-	}
-	if (!err && opts->tls_cert_file) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			snprintf(reason, reason_size, "this libmicrohttpd was built without TLS");
-			err = -ENOTSUP;
-		} else if (!(server->tls_cert = read_file(opts->tls_cert_file, reason, reason_size)) ||
-			   !(server->tls_key = read_file(opts->tls_key_file, reason, reason_size))) {
-			err = -EINVAL;
-		}
-	}
-	if (!err) {
-		server->listen_fd = listen_on(&addr, reason, reason_size, address);
-		if (server->listen_fd < 0)
-			err = server->listen_fd == -EADDRINUSE || server->listen_fd == -EACCES ?
-				      server->listen_fd : -EADDRNOTAVAIL;
-	}
+	err = http_config__load(&server->config, opts, reason, reason_size);
 	if (err) {
 		http__stop(server);
 		return err;
 	}
-	server->ipv6 = addr.ss_family == AF_INET6;
-	if (addr.ss_family == AF_INET6)
-		snprintf(server->url, sizeof(server->url), "%s://[%s]:%u",
-			 server->tls_cert ? "https" : "http",
-			 inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr)->sin6_addr,
-				   (char[INET6_ADDRSTRLEN]){ 0 }, INET6_ADDRSTRLEN),
-			 ntohs(((struct sockaddr_in6 *)&addr)->sin6_port));
-	else
-		snprintf(server->url, sizeof(server->url), "%s://%s:%u",
-			 server->tls_cert ? "https" : "http",
-			 inet_ntoa(((struct sockaddr_in *)&addr)->sin_addr),
-			 ntohs(((struct sockaddr_in *)&addr)->sin_port));
-	if (!is_loopback(&addr))
-		fprintf(stderr, "parkwatch: warning: serving on a non-loopback address: stacks and "
-				"command names of the watched processes are visible to whoever can "
-				"reach it%s\n", opts->auth_file ? "" : " (consider --http-auth)");
 	*out = server;
 	return 0;
 }
 
 const char *http__url(const struct http_server *server)
 {
-	return server->url;
+	return server->config.url;
 }
 
 int http__start(struct http_server *server, char *reason, size_t reason_size)
@@ -620,23 +444,25 @@ int http__start(struct http_server *server, char *reason, size_t reason_size)
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			     MHD_USE_ITC; /* MHD_quiesce_daemon needs it */
 
-	if (server->tls_cert)
+	if (server->config.tls_cert)
 		flags |= MHD_USE_TLS;
-	if (server->ipv6)
+	if (server->config.ipv6)
 		flags |= MHD_USE_IPv6;
 	server->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, handle, server, MHD_OPTION_LISTEN_SOCKET, server->listen_fd,
+		flags, 0, NULL, NULL, handle, server,
+		MHD_OPTION_LISTEN_SOCKET, server->config.listen_fd,
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTION_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_SECONDS,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-		server->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, server->tls_cert,
-		MHD_OPTION_HTTPS_MEM_KEY, server->tls_key, MHD_OPTION_END);
+		server->config.tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+		server->config.tls_cert,
+		MHD_OPTION_HTTPS_MEM_KEY, server->config.tls_key, MHD_OPTION_END);
 	if (!server->daemon) {
-		snprintf(reason, reason_size, "cannot start the HTTP server on %s", server->url);
+		snprintf(reason, reason_size, "cannot start the HTTP server on %s", server->config.url);
 		return -EIO;
 	}
-	server->listen_fd = -1; /* the daemon owns it now */
+	server->config.listen_fd = -1; /* the daemon owns it now */
 	return 0;
 }
 
@@ -661,13 +487,6 @@ void http__stop(struct http_server *server)
 		if (listen_fd != MHD_INVALID_SOCKET)
 			close(listen_fd); /* quiescing handed it back to us */
 	}
-	if (server->listen_fd >= 0)
-		close(server->listen_fd);
-	for (size_t i = 0; i < server->credential_count; i++) {
-		free(server->credentials[i].user);
-		free(server->credentials[i].password);
-	}
-	free(server->tls_cert);
-	free(server->tls_key);
+	http_config__release(&server->config);
 	free(server);
 }
