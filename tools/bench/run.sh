@@ -15,7 +15,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rc=0
 # sched_pipe twice: as specified (unpinned, noisy on 2 CPUs) and with both
 # ends of the pipe on CPU 0 (steady); see README.md
-for b in "sched_pipe.sh" "sched_pipe.sh -C 0" "dump_many_threads.sh"; do
+for b in "sched_pipe.sh" "sched_pipe.sh -C 0" "dump_many_threads.sh" "go_overhead.sh"; do
 	echo "=== $b"
 	# shellcheck disable=SC2086 # $b is the script and its options
 	"$HERE"/$b || { echo "=== $b failed (status $?)"; rc=1; }
