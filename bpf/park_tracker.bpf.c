@@ -3,9 +3,10 @@
  * Tier 1: every park, cheaply.  sched_switch stamps a thread that leaves the
  * CPU asleep with the time and what it waits in, and closes the park of the
  * thread it switches to: into the thread's own counters in task storage and
- * into a per-CPU log2 histogram per reason (an array, indexed directly).  No shared hash
- * map, no atomics, no per-event message and no stack capture on the hot
- * path; a thread's counters move to a per-process map only when it exits.
+ * into a per-CPU log2 histogram per reason (an array, indexed directly).  No
+ * shared hash map, no atomics, no per-event message and no stack capture on
+ * the hot path; a thread's counters move to a per-process map only when it
+ * exits.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,14 +16,12 @@
 #include "wait_ctx.bpf.h"
 #include "shared_maps.bpf.h"
 
-
 const volatile bool filter_tgid = false;
 const volatile bool filter_cgroup = false;
 const volatile __u64 cgroup_id = 0;
 
 /* Counted, never silent: exited threads' counts that did not fit. */
 __u64 hist_dropped = 0;
-
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -79,8 +78,17 @@ static __always_inline void hist_add(__u32 reason, __u64 park_ns)
 		hist->slots[slot]++;
 }
 
+/* The clock is read at most once a switch, and only when a park opens or
+ * closes: most switches of a filtered run touch no watched thread at all. */
+static __always_inline __u64 clock_once(__u64 *now_ns)
+{
+	if (!*now_ns)
+		*now_ns = bpf_ktime_get_ns();
+	return *now_ns;
+}
+
 static __always_inline void on_switch_out(struct task_struct *prev, unsigned int prev_state,
-					  __u64 now_ns)
+					  __u64 *now_ns)
 {
 	struct park_state *state;
 
@@ -89,13 +97,13 @@ static __always_inline void on_switch_out(struct task_struct *prev, unsigned int
 	state = bpf_task_storage_get(&park_states, prev, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!state)
 		return;
-	state->park_start_ns = now_ns;
+	state->park_start_ns = clock_once(now_ns);
 	state->flags = 0;
 	state->reason = wait_reason__of(((struct pt_regs *)bpf_task_pt_regs(prev))->orig_ax,
 					prev_state);
 }
 
-static __always_inline void on_switch_in(struct task_struct *task, __u64 now_ns)
+static __always_inline void on_switch_in(struct task_struct *task, __u64 *now_ns)
 {
 	struct park_state *state;
 	__u64 start_ns, park_ns;
@@ -111,7 +119,7 @@ static __always_inline void on_switch_in(struct task_struct *task, __u64 now_ns)
 	/* a park that began before parkwatch has no exact length: keep it out */
 	if (state->flags & PARK_F_ESTIMATED)
 		return;
-	park_ns = now_ns - start_ns;
+	park_ns = clock_once(now_ns) - start_ns;
 	reason = state->reason;
 	if (reason >= PARK_REASON__COUNT)
 		return;
@@ -163,11 +171,11 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(park_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	__u64 now_ns = bpf_ktime_get_ns();
+	__u64 now_ns = 0;
 
 	if (!preempt)
-		on_switch_out(prev, prev_state, now_ns);
-	on_switch_in(next, now_ns);
+		on_switch_out(prev, prev_state, &now_ns);
+	on_switch_in(next, &now_ns);
 	return 0;
 }
 
