@@ -152,14 +152,15 @@ void dump__text(FILE *out, const struct report *report, const struct dump_opts *
 	dump_threads(out, report, opts);
 }
 
-void dump__json_frames(FILE *out, const struct thread_info *thread)
+void dump__json_stack(FILE *out, const struct stack_frame *stack, const struct symbol *const *symbols,
+		      int depth)
 {
 	bool first = true;
 
 	fputs("[", out);
-	for (int i = 0; thread->stack && i < thread->stack->depth; i++) {
-		const struct symbol *symbol = thread->symbols[i];
-		__u64 pc = thread->stack->frames[i].pc;
+	for (int i = 0; i < depth; i++) {
+		const struct symbol *symbol = symbols[i];
+		__u64 pc = stack[i].pc;
 		int frames = symbol && symbol->frame_count ? symbol->frame_count : 1;
 
 		for (int j = 0; j < frames; j++) {
@@ -187,6 +188,14 @@ void dump__json_frames(FILE *out, const struct thread_info *thread)
 		}
 	}
 	fputs("]", out);
+}
+
+void dump__json_frames(FILE *out, const struct thread_info *thread)
+{
+	if (thread->stack)
+		dump__json_stack(out, thread->stack->frames, thread->symbols, thread->stack->depth);
+	else
+		fputs("[]", out);
 }
 
 static void json_kernel_frames(FILE *out, const struct report *report,

@@ -36,6 +36,10 @@ void dump__json(FILE *out, const struct report *report, const struct dump_opts *
 /* Pieces other exporters share: a thread's frames as JSON and as Go-style
  * text, a group's trend evidence as JSON. */
 void dump__json_frames(FILE *out, const struct thread_info *thread);
+/* Frames leaf first, inlined ones expanded: what dump__json_frames writes,
+ * for any stack with its symbols (goroutines too). */
+void dump__json_stack(FILE *out, const struct stack_frame *stack, const struct symbol *const *symbols,
+		      int depth);
 void dump__text_frames(FILE *out, const struct thread_info *thread);
 void dump__json_trend(FILE *out, const struct trend_group_stats *stats);
 

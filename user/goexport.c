@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dump.h"
 #include "folded.h"
 #include "format.h"
 #include "goreport.h"
@@ -321,33 +322,12 @@ static void write_debug2(FILE *out, const struct goreport *report)
 
 /* --------------------------------------------------------------- JSON */
 
-static void json_frames(FILE *out, const struct gostack *stack)
+static void go_json_frames(FILE *out, const struct gostack *stack)
 {
-	bool first = true;
-
-	fputc('[', out);
-	for (int i = 0; stack && i < stack->depth; i++) {
-		const struct symbol *symbol = stack->symbols[i];
-		int frames = symbol->frame_count ? symbol->frame_count : 1;
-
-		for (int j = 0; j < frames; j++) {
-			const struct symbol_frame *frame = symbol->frame_count ? &symbol->frames[j] : NULL;
-
-			fprintf(out, "%s{\"address\":\"%#llx\"", first ? "" : ",", stack->frames[i].pc);
-			first = false;
-			if (frame && frame->function) {
-				fputs(",\"function\":", out);
-				format__json_string(out, frame->function);
-			}
-			if (frame && frame->file) {
-				fputs(",\"file\":", out);
-				format__json_string(out, frame->file);
-				fprintf(out, ",\"line\":%d", frame->line);
-			}
-			fprintf(out, ",\"inlined\":%s}", frame && frame->inlined ? "true" : "false");
-		}
-	}
-	fputc(']', out);
+	if (stack)
+		dump__json_stack(out, stack->frames, stack->symbols, stack->depth);
+	else
+		fputs("[]", out);
 }
 
 static const char *creator_name(const struct symbol *creator)
@@ -377,7 +357,7 @@ static void json_goroutine(FILE *out, const struct goroutine_info *g)
 	fprintf(out, ",\"system\":%s,\"locked\":%s,\"stack_truncated\":%s,\"frames\":",
 		g->system ? "true" : "false", g->locked ? "true" : "false",
 		g->stack && g->stack->truncated ? "true" : "false");
-	json_frames(out, g->stack);
+	go_json_frames(out, g->stack);
 	fputc('}', out);
 }
 
@@ -410,7 +390,7 @@ static void write_json(FILE *out, const struct goreport *report)
 			group->has_timeout ? "true" : "false", group->oldest_wait_ns);
 		format__json_string(out, creator_name(group->creator));
 		fputs(",\"frames\":", out);
-		json_frames(out, group->stack);
+		go_json_frames(out, group->stack);
 		fputc('}', out);
 	}
 	fputs("]}\n", out);

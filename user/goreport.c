@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "goreport.h"
 #include "goruntime.h"
 #include "u64map.h"
@@ -447,19 +448,6 @@ static const char *reason_copy(struct goreport *report, const char *text)
 	return copy;
 }
 
-static char *read_exe(pid_t pid)
-{
-	char path[64], target[PATH_MAX];
-	ssize_t len;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	len = readlink(path, target, sizeof(target) - 1);
-	if (len <= 0)
-		return NULL;
-	target[len] = '\0';
-	return strdup(target);
-}
-
 static int fill_goroutine(struct goreport *report, struct u64map *stacks, struct proc *proc,
 			  const struct goproc *gp, const struct goroutine *g,
 			  struct goroutine_info *info)
@@ -491,13 +479,19 @@ static int fill_goroutine(struct goreport *report, struct u64map *stacks, struct
 	return err;
 }
 
+int goreport__read(struct procs *procs, pid_t pid, struct goreport **out)
+{
+	struct proc *proc = procs__get(procs, pid);
+
+	return proc ? goreport__build(proc, out) : -ENOMEM;
+}
+
 int goreport__build(struct proc *proc, struct goreport **out)
 {
 	struct goroutine *gs = NULL;
 	struct u64map stacks = { 0 };
 	struct goreport *report;
 	struct goproc *gp;
-	struct timespec now;
 	size_t count = 0;
 	int err;
 
@@ -509,15 +503,14 @@ int goreport__build(struct proc *proc, struct goreport **out)
 	if (!report)
 		return -ENOMEM;
 	report->pid = proc->pid;
-	clock_gettime(CLOCK_REALTIME, &now);
-	report->time_unix_ns = (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	report->time_unix_ns = clock__unix_ns();
 	err = goproc__read(gp, &gs, &count);
 	if (err)
 		goto fail;
 	report->dropped = goproc__dropped(gp);
 	report->has_parent_goid = goproc__has_parent_goid(gp);
 	report->version = strdup(goproc__version(gp));
-	report->exe = read_exe(proc->pid);
+	report->exe = proc__exe_path(proc->pid);
 	report->goroutines = calloc(count ? count : 1, sizeof(*report->goroutines));
 	report->stacks = calloc(count ? count : 1, sizeof(*report->stacks));
 	err = -ENOMEM;

@@ -84,6 +84,8 @@ struct goreport;
  * -ENOEXEC and -ENODATA the caller shows the process's threads instead.
  */
 int goreport__build(struct proc *proc, struct goreport **out);
+/* goreport__build for pid, through the cache; -ENOMEM when pid has no entry. */
+int goreport__read(struct procs *procs, pid_t pid, struct goreport **out);
 /* NULL-safe. */
 void goreport__free(struct goreport *report);
 

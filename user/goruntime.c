@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <libelf.h>
+#include "clock.h"
 #include "gobinary.h"
 #include "golayout.h"
 #include "gomem.h"
@@ -156,11 +157,6 @@ void goproc__free(struct goproc *gp)
 const char *goproc__version(const struct goproc *gp)
 {
 	return gp->version;
-}
-
-const struct go_layout *goproc__layout(const struct goproc *gp)
-{
-	return &gp->layout;
 }
 
 bool goproc__has_parent_goid(const struct goproc *gp)
@@ -508,7 +504,6 @@ static int read_all(struct goproc *gp, size_t len, struct collector *c)
 int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
 {
 	struct collector c = { 0 };
-	struct timespec now;
 	size_t len = 0;
 	int err;
 
@@ -517,8 +512,7 @@ int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
 	err = read_allgs(gp, &len);
 	if (err)
 		return err;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	c.now_ns = (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	c.now_ns = clock__monotonic_ns();
 	c.finalizer_running = finalizer_running(gp);
 	/* sized for every g at once: growing 100,000 entries costs more than reading them */
 	c.cap = len ? len : 1;

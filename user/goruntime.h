@@ -89,7 +89,6 @@ int goproc__open(pid_t pid, struct goproc **out);
 void goproc__free(struct goproc *gp);
 /* "go1.19.8"; "unknown" when the binary doesn't say. */
 const char *goproc__version(const struct goproc *gp);
-const struct go_layout *goproc__layout(const struct goproc *gp);
 bool goproc__has_parent_goid(const struct goproc *gp);
 
 /*

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "goreport.h"
 #include "http.h"
 #include "http_config.h"
@@ -25,14 +26,6 @@ struct http_server {
 	struct http_feed *feed;
 	struct http_config config;  /* ready before the daemon starts */
 };
-
-static __u64 monotonic_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
-}
 
 void http_feed__init(struct http_feed *feed)
 {
@@ -239,12 +232,9 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
  * caches as the published report); NULL for anything else: threads then. */
 static struct goreport *read_goroutines(struct procs *procs, pid_t pid)
 {
-	struct proc *proc = procs__get(procs, pid);
 	struct goreport *goroutines = NULL;
 
-	if (!proc || goreport__build(proc, &goroutines))
-		return NULL;
-	return goroutines;
+	return goreport__read(procs, pid, &goroutines) ? NULL : goroutines;
 }
 
 /* Waits, lock held, for a window of seconds to fill; writes it to out. */
@@ -259,7 +249,7 @@ static int wait_window(struct http_feed *feed, pid_t pid, long seconds, FILE *ou
 				     feed->metrics.totals_count);
 	if (!pending.window)
 		return -ENOMEM;
-	pending.start_ns = pending.last_ns = monotonic_ns();
+	pending.start_ns = pending.last_ns = clock__monotonic_ns();
 	pending.end_ns = pending.start_ns + (__u64)seconds * 1000000000ULL;
 	pending.start_unix_ns = feed->report->time_unix_ns;
 	pending.next = feed->windows;

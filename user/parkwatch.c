@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "clock.h"
 #include "dump.h"
 #include "export.h"
 #include "http.h"
@@ -151,7 +152,7 @@ static void gather_totals(struct session *session, const struct snapshot *snap)
 
 static int collect(struct session *session, struct report **out)
 {
-	__u64 started_ns = terminal__now_ns();
+	__u64 started_ns = clock__monotonic_ns();
 	struct snapshot *snap;
 	int err;
 
@@ -169,7 +170,7 @@ static int collect(struct session *session, struct report **out)
 		return err;
 	}
 	session->snapshots++;
-	session->last_snapshot_ns = terminal__now_ns() - started_ns;
+	session->last_snapshot_ns = clock__monotonic_ns() - started_ns;
 	return 0;
 }
 
@@ -177,7 +178,7 @@ static int collect(struct session *session, struct report **out)
 static void update_trend(struct session *session, const struct report *report)
 {
 	static bool warned;
-	int err = trend__update(session->trend, report, terminal__now_ns());
+	int err = trend__update(session->trend, report, clock__monotonic_ns());
 
 	if (err && !warned) {
 		fprintf(stderr, "parkwatch: leak trend: %s (the trend misses some pictures)\n",
@@ -255,13 +256,9 @@ static int write_result(struct session *session, const struct report *report,
  */
 static struct goreport *read_goroutines(struct session *session, pid_t pid)
 {
-	struct proc *proc = procs__get(session->procs, pid);
 	struct goreport *goroutines = NULL;
-	int err;
+	int err = goreport__read(session->procs, pid, &goroutines);
 
-	if (!proc)
-		return NULL;
-	err = goreport__build(proc, &goroutines);
 	if (err && err != -ENOEXEC && err != session->go_last_err)
 		fprintf(stderr, "parkwatch: process %d: %s; showing its threads\n", pid,
 			goreport__strerror(err));
@@ -287,7 +284,7 @@ static void goroutine_view(struct session *session, struct report **report)
 	goroutines = read_goroutines(session, env.pids[0]);
 	if (!goroutines)
 		return;
-	err = goreport__as_report(goroutines, &session->go_ages, terminal__now_ns(), &view);
+	err = goreport__as_report(goroutines, &session->go_ages, clock__monotonic_ns(), &view);
 	if (err) {
 		fprintf(stderr, "parkwatch: process %d: goroutines: %s\n", env.pids[0],
 			strerror(-err));
@@ -364,7 +361,7 @@ static void show_interval(struct session *session, const struct report *report,
 static int run_live(struct session *session)
 {
 	bool windowed = env.format == FORMAT_PPROF || env.format == FORMAT_FOLDED;
-	__u64 start_ns = terminal__now_ns(), next_ns = start_ns, last_ns = start_ns;
+	__u64 start_ns = clock__monotonic_ns(), next_ns = start_ns, last_ns = start_ns;
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
 	struct window *window = NULL;
 	struct report *report = NULL, *before_exit = NULL;
@@ -390,7 +387,7 @@ static int run_live(struct session *session)
 			}
 			report = fresh;
 			update_trend(session, report);
-			now = terminal__now_ns();
+			now = clock__monotonic_ns();
 			if (windowed && !window) {
 				/* the first picture opens the window; each later one stands
 				 * for the time since the one before */
@@ -412,7 +409,7 @@ static int run_live(struct session *session)
 			all_exited = true;
 			break;
 		}
-		now = terminal__now_ns();
+		now = clock__monotonic_ns();
 		if (report && now < end_ns)
 			show_interval(session, report, now - start_ns, windowed);
 		next_ns += env.interval_ns;
@@ -442,7 +439,7 @@ static int run_live(struct session *session)
 		struct report *fresh;
 
 		if (collect_view(session, &fresh) == 0) {
-			__u64 now = terminal__now_ns();
+			__u64 now = clock__monotonic_ns();
 
 			report__free(report);
 			report = fresh;
@@ -497,7 +494,7 @@ static void publish_metrics(struct session *session)
 static int run_daemon(struct session *session)
 {
 	struct http_feed *feed = &session->feed;
-	__u64 start_ns = terminal__now_ns(), next_ns = start_ns;
+	__u64 start_ns = clock__monotonic_ns(), next_ns = start_ns;
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
 	bool all_exited = false;
 	char reason[512];
@@ -523,12 +520,12 @@ static int run_daemon(struct session *session)
 			all_exited = true;
 		publish_metrics(session);
 		if (feed->report)
-			http_feed__advance(feed, terminal__now_ns());
+			http_feed__advance(feed, clock__monotonic_ns());
 		pthread_mutex_unlock(&feed->lock);
 		next_ns += env.interval_ns;
 		if (next_ns > end_ns)
 			next_ns = end_ns;
-		if (all_exited || terminal__now_ns() >= end_ns || !terminal__wait(&session->term, next_ns))
+		if (all_exited || clock__monotonic_ns() >= end_ns || !terminal__wait(&session->term, next_ns))
 			break;
 	}
 	http__stop(session->server);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Process cache and libdwfl sessions (procs.h). */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,4 +208,17 @@ bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word)
 			return false;
 	}
 	return pread(proc->mem_fd, word, sizeof(*word), (off_t)addr) == sizeof(*word);
+}
+
+char *proc__exe_path(pid_t pid)
+{
+	char path[64], target[PATH_MAX];
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len <= 0)
+		return NULL;
+	target[len] = '\0';
+	return strdup(target);
 }

@@ -58,6 +58,8 @@ Dwfl *proc__dwfl(struct proc *proc);
  * -ENOMEM is retried on the next call.
  */
 int proc__goproc(struct proc *proc, struct goproc **out);
+/* The process's executable (/proc/PID/exe); malloc'd, NULL if unreadable. */
+char *proc__exe_path(pid_t pid);
 /* Reads 8 bytes of the process's memory. */
 bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word);
 

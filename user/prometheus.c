@@ -236,6 +236,7 @@ static void write_trends(FILE *out, const struct metrics_input *in,
 	const struct trend_group_stats *suspects = NULL;
 	size_t suspect_count = trend__suspects(in->trend, &suspects);
 	struct trend_proc_stats proc_stats;
+	struct trend_summary summary;
 
 	if (suspect_count > PROMETHEUS_MAX_SUSPECTS)
 		suspect_count = PROMETHEUS_MAX_SUSPECTS;
@@ -253,6 +254,13 @@ static void write_trends(FILE *out, const struct metrics_input *in,
 		suspect_labels(out, &suspects[i], in->report);
 		fprintf(out, " %.3f\n", suspects[i].score);
 	}
+	trend__summary(in->trend, &summary);
+	family(out, "parkwatch_trend_groups", "gauge",
+	       "Groups the leak trend tracks (at most 10,000; more are counted as folded).");
+	fprintf(out, "parkwatch_trend_groups %zu\n", summary.groups);
+	family(out, "parkwatch_trend_folded_total", "counter",
+	       "Group observations past the trend's group cap, not tracked.");
+	fprintf(out, "parkwatch_trend_folded_total %llu\n", summary.folded_total);
 	family(out, "parkwatch_parked_threads_growth_per_minute", "gauge",
 	       "Least-squares growth of a process's parked threads over the trend window.");
 	for (size_t p = 0; p < count; p++) {

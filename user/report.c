@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "goreport.h"
 #include "report.h"
 
@@ -69,19 +70,6 @@ static void classify_thread(const struct thread_sample *sample, struct thread_in
 	classify__wait(&sample->rec->wait, functions, count, fd_kind, &thread->wait);
 }
 
-static char *read_exe(pid_t pid)
-{
-	char path[64], target[PATH_MAX];
-	ssize_t len;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	len = readlink(path, target, sizeof(target) - 1);
-	if (len <= 0)
-		return NULL;
-	target[len] = '\0';
-	return strdup(target);
-}
-
 static int summarize_procs(struct report *report)
 {
 	report->procs = calloc(report->thread_count ? report->thread_count : 1,
@@ -96,7 +84,7 @@ static int summarize_procs(struct report *report)
 			summary = &report->procs[report->proc_count++];
 			summary->pid = rec->tgid;
 			memcpy(summary->comm, rec->comm, sizeof(summary->comm));
-			summary->exe = read_exe(summary->pid);
+			summary->exe = proc__exe_path(summary->pid);
 		}
 		summary = &report->procs[report->proc_count - 1];
 		if (rec->tid == rec->tgid) /* the process is named after its main thread */
@@ -111,7 +99,6 @@ int report__build(struct snapshot *snap, struct procs *procs, const struct ksyms
 		  struct report **out)
 {
 	struct report *report = calloc(1, sizeof(*report));
-	struct timespec now;
 	int err = 0;
 
 	if (!report) {
@@ -120,8 +107,7 @@ int report__build(struct snapshot *snap, struct procs *procs, const struct ksyms
 	}
 	report->snap = snap;
 	report->ksyms = ksyms;
-	clock_gettime(CLOCK_REALTIME, &now);
-	report->time_unix_ns = (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	report->time_unix_ns = clock__unix_ns();
 	qsort(snap->threads, snap->count, sizeof(*snap->threads), by_pid_tid);
 	report->threads = calloc(snap->count ? snap->count : 1, sizeof(*report->threads));
 	if (!report->threads) {

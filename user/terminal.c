@@ -5,17 +5,9 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
-#include <time.h>
+#include "clock.h"
 #include <unistd.h>
 #include "terminal.h"
-
-__u64 terminal__now_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
-}
 
 int terminal__open(struct terminal *term)
 {
@@ -74,7 +66,7 @@ bool terminal__wait(struct terminal *term, __u64 deadline_ns)
 	};
 
 	for (;;) {
-		__u64 now = terminal__now_ns();
+		__u64 now = clock__monotonic_ns();
 		int timeout_ms;
 
 		if (now >= deadline_ns)

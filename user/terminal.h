@@ -28,6 +28,5 @@ int terminal__rows(void);
 /* Waits until deadline_ns (CLOCK_MONOTONIC); false when a signal or q asked
  * to stop. */
 bool terminal__wait(struct terminal *term, __u64 deadline_ns);
-__u64 terminal__now_ns(void);
 
 #endif /* PARKWATCH_TERMINAL_H */
