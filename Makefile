@@ -9,23 +9,42 @@ BUILD    := build
 VERSION  := 0.1.0
 
 CFLAGS   ?= -g -O2
-CFLAGS   += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"$(VERSION)"'
+CFLAGS   += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"$(VERSION)"' \
+	$(if $(WERROR),-Werror)
+# -MMD -MP: each object's real header dependencies, in a .d file beside it
+DEPFLAGS := -MMD -MP
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
 LDLIBS   := -lbpf -lelf -ldw -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lpthread
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Wno-unused-function
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Wno-unused-function \
+	$(if $(WERROR),-Werror)
+
+# V=1 prints every command
+Q := $(if $(V),,@)
+define say
+	$(if $(V),,@printf '  %-8s %s\n' '$(1)' '$(2)')
+endef
 
 # Debian packages the build, the tests, the demo and the benchmarks need.
 DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
 	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
-	libbpf-tools linux-perf procps
+	libbpf-tools linux-perf procps python3-jsonschema
 
+# user/ in layers, lowest first: a folder may include from its own and the
+# ones below it (tools/check_layers.py says exactly which)
+USER_DIRS := util model kernel proc go collect trend out serve cli
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS  := $(filter-out user/parkwatch.c,$(wildcard user/*.c))
-LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS)) $(BUILD)/user/profile.pb-c.o
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+GEN_HDRS  := $(SKELS) $(BUILD)/syscall_names.h $(BUILD)/profile.pb-c.h
+dir_srcs   = $(wildcard user/$(1)/*.c)
+dir_objs   = $(patsubst user/%.c,$(BUILD)/user/%.o,$(call dir_srcs,$(1)))
+USER_OBJS := $(foreach d,$(USER_DIRS),$(call dir_objs,$(d))) $(BUILD)/user/out/profile.pb-c.o
+MAIN_OBJ  := $(BUILD)/user/main.o
+LIBS      := $(foreach d,$(USER_DIRS),$(BUILD)/lib/libpw_$(d).a)
+
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+SUPPORT_SRCS := $(wildcard tests/unit/support/*.c)
+SUPPORT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%.o,$(SUPPORT_SRCS))
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
 # Go targets, one per directory of tests/targets/go/, each also built without
@@ -42,18 +61,22 @@ GO_ENV      := GO111MODULE=off GOFLAGS=-buildvcs=false GOCACHE=$(abspath $(BUILD
 	GOPATH=$(abspath $(BUILD))/gopath GOENV=off GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=0 \
 	HOME=$(abspath $(BUILD))
 
+.DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test unit integration demo bench clean help
+.PHONY: all deps test check unit integration demo bench clean help
 
 all: parkwatch targets
 
 help:
 	@echo "make deps         install missing Debian packages (apt-get, as root)"
 	@echo "make              build ./parkwatch and the test targets"
-	@echo "make test         deps + build + unit and integration tests (root)"
+	@echo "make check        layer check and a -Werror build"
+	@echo "make test         deps + check + unit and integration tests (root)"
+	@echo "make unit         the cmocka unit tests only (no root)"
 	@echo "make demo         deps + build + watch a leaking program grow"
 	@echo "make bench        overhead benchmarks (tools/bench)"
 	@echo "make clean        remove build products"
+	@echo "V=1 shows every command; WERROR=1 makes warnings errors"
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -71,31 +94,52 @@ vmlinux/vmlinux.h:
 	@test -r /sys/kernel/btf/vmlinux || { echo "parkwatch: no kernel BTF at /sys/kernel/btf/vmlinux (a kernel built with CONFIG_DEBUG_INFO_BTF=y is required)" >&2; exit 1; }
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD) $(BUILD)/user $(BUILD)/unit $(BUILD)/targets $(BUILD)/targets/go:
-	mkdir -p $@
-
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h
+	@mkdir -p $(@D)
+	$(call say,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+	$(call say,GEN,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 # syscall names for the dumps, from the kernel headers rather than a hand table
-$(BUILD)/syscall_names.h: /usr/include/x86_64-linux-gnu/asm/unistd_64.h | $(BUILD)
-	awk '/^#define __NR_/ { sub("__NR_", "", $$2); printf "\t[%s] = \"%s\",\n", $$3, $$2 }' $< > $@
+$(BUILD)/syscall_names.h: /usr/include/x86_64-linux-gnu/asm/unistd_64.h
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q)awk '/^#define __NR_/ { sub("__NR_", "", $$2); printf "\t[%s] = \"%s\",\n", $$3, $$2 }' $< > $@
 
-# pprof's messages, generated by protobuf-c from our own .proto
-$(BUILD)/profile.pb-c.c $(BUILD)/profile.pb-c.h: user/profile.proto | $(BUILD)
-	protoc-c --proto_path=user --c_out=$(BUILD) $<
+# pprof's messages, generated by protobuf-c from our own .proto; a grouped
+# target, so protoc-c runs once for both files
+$(BUILD)/profile.pb-c.c $(BUILD)/profile.pb-c.h &: user/out/profile.proto
+	@mkdir -p $(BUILD)
+	$(call say,PROTOC,$<)
+	$(Q)protoc-c --proto_path=user/out --c_out=$(BUILD) $<
 
-$(BUILD)/user/profile.pb-c.o: $(BUILD)/profile.pb-c.c | $(BUILD)/user
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
+$(BUILD)/user/out/profile.pb-c.o: $(BUILD)/profile.pb-c.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -Wno-unused-parameter -c $< -o $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/park.h $(SKELS) $(BUILD)/syscall_names.h $(BUILD)/profile.pb-c.h | $(BUILD)/user
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+# Generated headers are order-only: the .d files say which object really
+# includes which of them.
+$(BUILD)/user/%.o: user/%.c | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-parkwatch: $(BUILD)/user/parkwatch.o $(LIB_OBJS)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+# one archive per layer: a unit test links its own layer and the ones below
+define layer_lib
+$(BUILD)/lib/libpw_$(1).a: $(call dir_objs,$(1)) $(if $(filter out,$(1)),$(BUILD)/user/out/profile.pb-c.o)
+	@mkdir -p $$(@D)
+	$$(call say,AR,$$@)
+	$(Q)rm -f $$@ && $(AR) rcs $$@ $$^
+endef
+$(foreach d,$(USER_DIRS),$(eval $(call layer_lib,$(d))))
+
+parkwatch: $(MAIN_OBJ) $(USER_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 targets: $(TARGET_BINS)
 ifneq ($(shell command -v $(GO) 2>/dev/null),)
@@ -103,17 +147,40 @@ targets: $(GO_BINS)
 unit: $(BUILD)/targets/go/leaky # test_goreport reads its goroutines
 endif
 
-$(BUILD)/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h) | $(BUILD)/targets
-	$(CC) -g -O2 -Wall -Wextra -pthread $< -o $@
+$(BUILD)/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -Wextra -pthread $< -o $@
 
 $(BUILD)/targets/go/%-nodwarf: GO_BUILD_FLAGS := -ldflags=-w
 $(BUILD)/targets/go/%-pie: GO_BUILD_FLAGS := -buildmode=pie
 $(BUILD)/targets/go/%-stripped: GO_BUILD_FLAGS := -ldflags='-s -w'
-$(BUILD)/targets/go/%: $(GO_SRCS) | $(BUILD)/targets/go
-	$(GO_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $@ ./tests/targets/go/$(firstword $(subst -, ,$*))
+$(BUILD)/targets/go/%: $(GO_SRCS)
+	@mkdir -p $(@D)
+	$(call say,GO,$@)
+	$(Q)$(GO_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $@ ./tests/targets/go/$(firstword $(subst -, ,$*))
 
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/unit
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+# Unit tests: tests/unit/DIR/test_X.c links the archives of DIR and of the
+# layers below it (highest first, as the linker wants them), plus support/:
+# a call up the layers is a link error.
+below :=
+$(foreach d,$(USER_DIRS),$(eval LAYERS_$(d) := $(d) $(below))$(eval below := $(LAYERS_$(d))))
+unit_libs = -Wl,--start-group $(LIBS) -Wl,--end-group
+
+$(BUILD)/unit/%.o: tests/unit/%.c | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+.SECONDEXPANSION:
+$(BUILD)/unit/%: $(BUILD)/unit/%.o $(SUPPORT_OBJS) $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(SUPPORT_OBJS) $(call unit_libs,$(firstword $(subst /, ,$*))) \
+		$(LDLIBS) -lcmocka -o $@
+
+check:
+	$(Q)python3 tools/check_layers.py user
+	$(Q)$(MAKE) --no-print-directory WERROR=1 parkwatch
 
 unit: $(UNIT_BINS)
 	@python3 tests/run_all.py --unit-only $(UNIT_BINS)
@@ -122,7 +189,8 @@ integration: parkwatch targets
 	@python3 tests/integration/run.py
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@python3 tools/check_layers.py user
+	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BINS)
 	@python3 tests/run_all.py $(UNIT_BINS)
 
 demo: deps
@@ -134,3 +202,5 @@ bench: parkwatch targets
 
 clean:
 	rm -rf $(BUILD) parkwatch vmlinux/vmlinux.h
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Unit tests of command-line parsing (user/options.c). */
+#include <argp.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "cli/options.h"
+
+#define SEC 1000000000ULL
+#define MS 1000000ULL
+#define TEST_FLAGS (ARGP_NO_EXIT | ARGP_NO_ERRS)
+
+static struct env env;
+
+/* Parses a NULL-terminated argument list (program name added). */
+static int parse_args(const char *first, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+
+	argv[argc++] = (char *)"parkwatch";
+	va_start(ap, first);
+	for (const char *arg = first; arg; arg = va_arg(ap, const char *)) {
+		assert_true(argc < 63);
+		argv[argc++] = (char *)arg;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	/* poison: options__parse must set every default itself */
+	memset(&env, 0xa5, sizeof(env));
+	return options__parse(argc, argv, &env, TEST_FLAGS);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args(NULL), 0);
+	assert_int_equal(env.debug, 2);
+	assert_int_equal(env.format, FORMAT_TEXT);
+	assert_true(env.interval_ns == 2 * SEC);
+	assert_true(env.min_park_ns == 1 * SEC);
+	assert_true(env.duration_ns == 0);
+	assert_int_equal(env.pid_count, 0);
+	assert_false(env.dump);
+	assert_false(env.kernel_stacks);
+	assert_null(env.cgroup_path);
+}
+
+static void test_repeated_pid(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("-p", "123", "--pid", "456", "-p789", "--pid=1", NULL), 0);
+	assert_int_equal(env.pid_count, 4);
+	assert_int_equal(env.pids[0], 123);
+	assert_int_equal(env.pids[1], 456);
+	assert_int_equal(env.pids[2], 789);
+	assert_int_equal(env.pids[3], 1);
+}
+
+static void test_max_pid(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("-p", "2147483647", NULL), 0);
+	assert_int_equal(env.pid_count, 1);
+	assert_int_equal(env.pids[0], 2147483647);
+}
+
+static void test_dump_debug_format(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--dump", "--debug", "1", "--format", "json", NULL), 0);
+	assert_true(env.dump);
+	assert_int_equal(env.debug, 1);
+	assert_int_equal(env.format, FORMAT_JSON);
+
+	assert_int_equal(parse_args("--debug=2", "--format=text", NULL), 0);
+	assert_false(env.dump);
+	assert_int_equal(env.debug, 2);
+	assert_int_equal(env.format, FORMAT_TEXT);
+}
+
+static void test_durations(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--interval", "500ms", "--duration", "10s", "--min-park", "0",
+				    NULL), 0);
+	assert_true(env.interval_ns == 500 * MS);
+	assert_true(env.duration_ns == 10 * SEC);
+	assert_true(env.min_park_ns == 0);
+
+	assert_int_equal(parse_args("--interval=10ms", "--min-park=1.5m", "--duration", "1h", NULL), 0);
+	assert_true(env.interval_ns == 10 * MS);
+	assert_true(env.min_park_ns == 90 * SEC);
+	assert_true(env.duration_ns == 3600 * SEC);
+}
+
+static void test_kernel_stacks_and_cgroup(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--kernel-stacks", "--cgroup", "/sys/fs/cgroup/app", NULL), 0);
+	assert_true(env.kernel_stacks);
+	assert_non_null(env.cgroup_path);
+	assert_string_equal(env.cgroup_path, "/sys/fs/cgroup/app");
+}
+
+/* Every option together, in an order different from the help. */
+static void test_all_options(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--format", "json", "-p", "42", "--min-park", "250ms", "--dump",
+				    "--kernel-stacks", "--debug", "1", "-p", "43", "--interval", "3s",
+				    NULL), 0);
+	assert_int_equal(env.format, FORMAT_JSON);
+	assert_int_equal(env.pid_count, 2);
+	assert_int_equal(env.pids[0], 42);
+	assert_int_equal(env.pids[1], 43);
+	assert_true(env.min_park_ns == 250 * MS);
+	assert_true(env.dump);
+	assert_true(env.kernel_stacks);
+	assert_int_equal(env.debug, 1);
+	assert_true(env.interval_ns == 3 * SEC);
+}
+
+static void check_rejected(const char *a, const char *b)
+{
+	int err = parse_args(a, b, NULL);
+
+	if (!err)
+		print_message("accepted: %s %s\n", a, b ? b : "");
+	assert_int_not_equal(err, 0);
+}
+
+static void test_rejections(void **state)
+{
+	(void)state;
+	check_rejected("--debug", "7");
+	check_rejected("--debug", "0");
+	check_rejected("--debug", "12");
+	check_rejected("--debug", "");
+	check_rejected("--format", "xml");
+	check_rejected("--format", "JSON");
+	check_rejected("-p", "abc");
+	check_rejected("-p", "0");
+	check_rejected("-p", "-5");
+	check_rejected("-p", "12abc");
+	check_rejected("-p", "");
+	check_rejected("-p", "2147483648");
+	check_rejected("--interval", "banana");
+	check_rejected("--interval", "1ms");
+	check_rejected("--interval", "9999us");
+	check_rejected("--interval", "0");
+	check_rejected("--duration", "-1s");
+	check_rejected("--min-park", "5x");
+	check_rejected("1234", NULL);
+	check_rejected("--no-such-option", NULL);
+}
+
+static void test_positional_rejected_after_options(void **state)
+{
+	(void)state;
+	assert_int_not_equal(parse_args("-p", "1", "extra", NULL), 0);
+}
+
+static void test_rejection_returns_einval(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--debug", "7", NULL), EINVAL);
+	assert_int_equal(parse_args("-p", "0", NULL), EINVAL);
+	assert_int_equal(parse_args("--interval", "banana", NULL), EINVAL);
+}
+
+static void test_too_many_pids(void **state)
+{
+	static char *argv[2 * PARK_MAX_WATCHED + 4];
+	static char numbers[PARK_MAX_WATCHED + 1][12];
+	int argc = 0;
+
+	(void)state;
+	argv[argc++] = (char *)"parkwatch";
+	for (int i = 0; i < PARK_MAX_WATCHED; i++) {
+		snprintf(numbers[i], sizeof(numbers[i]), "%d", i + 1);
+		argv[argc++] = (char *)"-p";
+		argv[argc++] = numbers[i];
+	}
+	argv[argc] = NULL;
+	assert_int_equal(options__parse(argc, argv, &env, TEST_FLAGS), 0);
+	assert_int_equal(env.pid_count, PARK_MAX_WATCHED);
+	assert_int_equal(env.pids[PARK_MAX_WATCHED - 1], PARK_MAX_WATCHED);
+
+	snprintf(numbers[PARK_MAX_WATCHED], sizeof(numbers[0]), "%d", PARK_MAX_WATCHED + 1);
+	argv[argc++] = (char *)"-p";
+	argv[argc++] = numbers[PARK_MAX_WATCHED];
+	argv[argc] = NULL;
+	assert_int_not_equal(options__parse(argc, argv, &env, TEST_FLAGS), 0);
+	assert_int_equal(env.pid_count, PARK_MAX_WATCHED);
+}
+
+/* A parse starts from the defaults, not from the previous parse. */
+static void test_reparse_resets(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("-p", "5", "--dump", "--debug", "1", NULL), 0);
+	assert_int_equal(env.pid_count, 1);
+	{
+		char *argv[] = { (char *)"parkwatch", NULL };
+
+		/* no poisoning this time: env still holds the previous result */
+		assert_int_equal(options__parse(1, argv, &env, TEST_FLAGS), 0);
+	}
+	assert_int_equal(env.pid_count, 0);
+	assert_false(env.dump);
+	assert_int_equal(env.debug, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_repeated_pid),
+		cmocka_unit_test(test_max_pid),
+		cmocka_unit_test(test_dump_debug_format),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_kernel_stacks_and_cgroup),
+		cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_positional_rejected_after_options),
+		cmocka_unit_test(test_rejection_returns_einval),
+		cmocka_unit_test(test_too_many_pids),
+		cmocka_unit_test(test_reparse_resets),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Unit tests of the parsing of snapshot iterator output (user/snapshot.c),
+ * on buffers laid out by hand: no BPF. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "kernel/snapshot.h"
+
+struct builder {
+	char *buf;
+	size_t len, cap;
+};
+
+static void append(struct builder *b, const void *data, size_t len)
+{
+	if (b->len + len > b->cap) {
+		b->cap = (b->len + len) * 2;
+		b->buf = realloc(b->buf, b->cap);
+		assert_non_null(b->buf);
+	}
+	memcpy(b->buf + b->len, data, len);
+	b->len += len;
+}
+
+/* One record followed by its kernel addresses and stack bytes; the
+ * addresses are base + i, the stack bytes (tid + i) & 0xff. */
+static void add_record(struct builder *b, __u32 tgid, __u32 tid, __u32 kstack_depth,
+		       __u32 ustack_bytes)
+{
+	struct task_record rec = { .tgid = tgid, .tid = tid, .kstack_depth = kstack_depth,
+				   .ustack_bytes = ustack_bytes };
+
+	snprintf(rec.comm, sizeof(rec.comm), "t%u", tid);
+	rec.flags = ustack_bytes ? TASK_REC_USTACK : 0;
+	rec.regs[7] = 0x7ffc00000000ULL + tid;
+	append(b, &rec, sizeof(rec));
+	for (__u32 i = 0; i < kstack_depth; i++) {
+		__u64 addr = 0xffffffff81000000ULL + tid * 0x100 + i;
+
+		append(b, &addr, sizeof(addr));
+	}
+	for (__u32 i = 0; i < ustack_bytes; i++) {
+		__u8 byte = (__u8)(tid + i);
+
+		append(b, &byte, 1);
+	}
+}
+
+static void test_empty(void **state)
+{
+	struct snapshot *snap = NULL;
+
+	(void)state;
+	assert_int_equal(snapshot__parse(NULL, 0, &snap), 0);
+	assert_non_null(snap);
+	assert_int_equal(snap->count, 0);
+	snapshot__free(snap);
+}
+
+static void test_records_and_payloads(void **state)
+{
+	struct builder b = { 0 };
+	struct snapshot *snap = NULL;
+
+	(void)state;
+	add_record(&b, 100, 100, 0, 0);
+	add_record(&b, 100, 101, 3, 0);
+	add_record(&b, 100, 102, 0, 64);
+	add_record(&b, 200, 201, PARK_KSTACK_DEPTH, PARK_USTACK_MAX_BYTES);
+	assert_int_equal(snapshot__parse(b.buf, b.len, &snap), 0);
+	assert_int_equal(snap->count, 4);
+	assert_ptr_equal(snap->buf, b.buf);
+	assert_int_equal(snap->buf_len, b.len);
+
+	assert_int_equal(snap->threads[0].rec->tid, 100);
+	assert_null(snap->threads[0].kstack);
+	assert_null(snap->threads[0].ustack);
+	assert_ptr_equal(snap->threads[0].rec, b.buf);
+
+	assert_int_equal(snap->threads[1].rec->tid, 101);
+	assert_non_null(snap->threads[1].kstack);
+	assert_ptr_equal(snap->threads[1].kstack, (const char *)snap->threads[1].rec +
+						  sizeof(struct task_record));
+	for (int i = 0; i < 3; i++)
+		assert_true(snap->threads[1].kstack[i] == 0xffffffff81000000ULL + 101 * 0x100 + i);
+	assert_null(snap->threads[1].ustack);
+
+	assert_int_equal(snap->threads[2].rec->tid, 102);
+	assert_null(snap->threads[2].kstack);
+	assert_non_null(snap->threads[2].ustack);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(snap->threads[2].ustack[i], (__u8)(102 + i));
+	assert_string_equal(snap->threads[2].rec->comm, "t102");
+
+	assert_int_equal(snap->threads[3].rec->tgid, 200);
+	assert_true(snap->threads[3].kstack[PARK_KSTACK_DEPTH - 1] ==
+		    0xffffffff81000000ULL + 201 * 0x100 + PARK_KSTACK_DEPTH - 1);
+	assert_int_equal(snap->threads[3].ustack[PARK_USTACK_MAX_BYTES - 1],
+			 (__u8)(201 + PARK_USTACK_MAX_BYTES - 1));
+	assert_ptr_equal(snap->threads[3].ustack + PARK_USTACK_MAX_BYTES, b.buf + b.len);
+	snapshot__free(snap);
+}
+
+/* More records than the first allocation of samples holds. */
+static void test_many_records(void **state)
+{
+	struct builder b = { 0 };
+	struct snapshot *snap = NULL;
+
+	(void)state;
+	for (__u32 i = 0; i < 1000; i++)
+		add_record(&b, 1 + i / 10, 1000 + i, i % 4, (i % 3) * 8);
+	assert_int_equal(snapshot__parse(b.buf, b.len, &snap), 0);
+	assert_int_equal(snap->count, 1000);
+	for (__u32 i = 0; i < 1000; i++) {
+		assert_int_equal(snap->threads[i].rec->tid, 1000 + i);
+		assert_int_equal(snap->threads[i].rec->kstack_depth, i % 4);
+		if (i % 3)
+			assert_int_equal(snap->threads[i].ustack[0], (__u8)(1000 + i));
+	}
+	snapshot__free(snap);
+}
+
+static void check_malformed(struct builder *b)
+{
+	struct snapshot *snap = (struct snapshot *)0x1;
+
+	assert_int_equal(snapshot__parse(b->buf, b->len, &snap), -EPROTO);
+	assert_ptr_equal(snap, (struct snapshot *)0x1); /* untouched; buf was freed */
+	*b = (struct builder){ 0 };
+}
+
+static void test_malformed(void **state)
+{
+	struct builder b = { 0 };
+	struct task_record *rec;
+
+	(void)state;
+	/* kernel stack deeper than the BPF side can write */
+	add_record(&b, 1, 1, 0, 0);
+	add_record(&b, 1, 2, PARK_KSTACK_DEPTH + 1, 0);
+	check_malformed(&b);
+
+	/* more stack bytes than a record may carry */
+	add_record(&b, 1, 1, 0, 0);
+	add_record(&b, 1, 2, 0, PARK_USTACK_MAX_BYTES + 8);
+	check_malformed(&b);
+
+	/* payload cut short */
+	add_record(&b, 1, 1, 2, 64);
+	b.len -= 1;
+	check_malformed(&b);
+
+	add_record(&b, 1, 1, 4, 0);
+	b.len -= 8;
+	check_malformed(&b);
+
+	/* a record claiming a huge stack in a short buffer */
+	add_record(&b, 1, 1, 0, 0);
+	rec = (struct task_record *)b.buf;
+	rec->ustack_bytes = 0xfffffff0;
+	check_malformed(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_records_and_payloads),
+		cmocka_unit_test(test_many_records),
+		cmocka_unit_test(test_malformed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Unit tests of wait-reason classification (user/classify.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "model/classify.h"
+
+#define COUNT(array) ((int)(sizeof(array) / sizeof((array)[0])))
+
+static void test_fd_kind(void **state)
+{
+	(void)state;
+	assert_int_equal(classify__fd_kind("pipe:[123]"), FD_KIND_PIPE);
+	assert_int_equal(classify__fd_kind("socket:[9]"), FD_KIND_SOCKET);
+	assert_int_equal(classify__fd_kind("anon_inode:[eventfd]"), FD_KIND_EVENTFD);
+	assert_int_equal(classify__fd_kind("/dev/pts/3"), FD_KIND_TTY);
+	assert_int_equal(classify__fd_kind("/dev/tty1"), FD_KIND_TTY);
+	assert_int_equal(classify__fd_kind("/dev/tty"), FD_KIND_TTY);
+	assert_int_equal(classify__fd_kind("/dev/console"), FD_KIND_TTY);
+	assert_int_equal(classify__fd_kind("/var/log/x"), FD_KIND_FILE);
+	assert_int_equal(classify__fd_kind("/dev/null"), FD_KIND_FILE);
+	assert_int_equal(classify__fd_kind("anon_inode:[timerfd]"), FD_KIND_UNKNOWN);
+	assert_int_equal(classify__fd_kind("anon_inode:[eventpoll]"), FD_KIND_UNKNOWN);
+	assert_int_equal(classify__fd_kind(""), FD_KIND_UNKNOWN);
+	assert_int_equal(classify__fd_kind("net:[4026531840]"), FD_KIND_UNKNOWN);
+}
+
+static void test_fd_of_own_fds(void **state)
+{
+	int pipefd[2], sock[2], efd, file;
+	char path[] = "/tmp/parkwatch-classify-XXXXXX";
+
+	(void)state;
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sock), 0);
+	efd = eventfd(0, 0);
+	assert_true(efd >= 0);
+	file = mkstemp(path);
+	assert_true(file >= 0);
+	unlink(path);
+
+	assert_int_equal(classify__fd_of(getpid(), pipefd[0]), FD_KIND_PIPE);
+	assert_int_equal(classify__fd_of(getpid(), pipefd[1]), FD_KIND_PIPE);
+	assert_int_equal(classify__fd_of(getpid(), sock[0]), FD_KIND_SOCKET);
+	assert_int_equal(classify__fd_of(getpid(), efd), FD_KIND_EVENTFD);
+	assert_int_equal(classify__fd_of(getpid(), file), FD_KIND_FILE);
+	/* not open, and a process that does not exist */
+	assert_int_equal(classify__fd_of(getpid(), 100000), FD_KIND_UNKNOWN);
+	assert_int_equal(classify__fd_of(0x7ffffff0, 0), FD_KIND_UNKNOWN);
+
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(sock[0]);
+	close(sock[1]);
+	close(efd);
+	close(file);
+}
+
+static void test_syscall_name(void **state)
+{
+	(void)state;
+	assert_string_equal(classify__syscall_name(0), "read");
+	assert_string_equal(classify__syscall_name(1), "write");
+	assert_string_equal(classify__syscall_name(7), "poll");
+	assert_string_equal(classify__syscall_name(35), "nanosleep");
+	assert_string_equal(classify__syscall_name(61), "wait4");
+	assert_string_equal(classify__syscall_name(70), "msgrcv");
+	assert_string_equal(classify__syscall_name(202), "futex");
+	assert_string_equal(classify__syscall_name(232), "epoll_wait");
+	assert_string_equal(classify__syscall_name(281), "epoll_pwait");
+	assert_null(classify__syscall_name(-1));
+	assert_null(classify__syscall_name(100000));
+	assert_null(classify__syscall_name(-100000));
+}
+
+static void test_futex_reason_cond_wait(void **state)
+{
+	const char *frames[] = { "__futex_abstimed_wait_common64", "__futex_abstimed_wait_common",
+				 "__pthread_cond_wait_common", "pthread_cond_wait", "level_three" };
+	const char *timed[] = { "__futex_abstimed_wait_common", "__pthread_cond_wait_common",
+				"___pthread_cond_timedwait64", "worker" };
+	const char *versioned[] = { "futex_wait", "pthread_cond_wait@@GLIBC_2.3.2", "main" };
+
+	(void)state;
+	assert_string_equal(classify__futex_reason(frames, COUNT(frames)), "cond wait");
+	assert_string_equal(classify__futex_reason(timed, COUNT(timed)), "cond wait");
+	assert_string_equal(classify__futex_reason(versioned, COUNT(versioned)), "cond wait");
+}
+
+static void test_futex_reason_mutex(void **state)
+{
+	const char *lock[] = { "__lll_lock_wait", "pthread_mutex_lock", "worker" };
+	const char *lock_only_mutex[] = { "futex_wait", "___pthread_mutex_lock", "worker" };
+	const char *timed[] = { "__futex_abstimed_wait_common", "__pthread_mutex_clocklock_common",
+				"___pthread_mutex_timedlock64", "worker" };
+	/* a cond wait that blocks re-acquiring the mutex is waiting for the mutex */
+	const char *cond_relock[] = { "__lll_lock_wait", "__pthread_mutex_cond_lock",
+				      "pthread_cond_wait" };
+
+	(void)state;
+	assert_string_equal(classify__futex_reason(lock, COUNT(lock)), "mutex lock");
+	assert_string_equal(classify__futex_reason(lock_only_mutex, COUNT(lock_only_mutex)),
+			    "mutex lock");
+	assert_string_equal(classify__futex_reason(timed, COUNT(timed)), "mutex lock");
+	assert_string_equal(classify__futex_reason(cond_relock, COUNT(cond_relock)), "mutex lock");
+}
+
+static void test_futex_reason_others(void **state)
+{
+	const char *rdlock[] = { "__futex_abstimed_wait_common", "__pthread_rwlock_rdlock_full64",
+				 "___pthread_rwlock_rdlock", "reader" };
+	const char *wrlock[] = { "futex_wait", "pthread_rwlock_wrlock", "writer" };
+	const char *sem[] = { "__futex_abstimed_wait_common", "do_futex_wait",
+			      "__new_sem_wait_slow64", "__new_sem_wait", "consumer" };
+	const char *sem_plain[] = { "sem_wait", "consumer" };
+	const char *sem_timed[] = { "do_futex_wait", "sem_timedwait", "consumer" };
+	const char *join[] = { "__futex_abstimed_wait_common", "__pthread_clockjoin_ex",
+			       "pthread_join", "main" };
+	const char *join_only[] = { "pthread_join@@GLIBC_2.34", "main" };
+	const char *timedjoin[] = { "futex_wait", "pthread_timedjoin_np", "main" };
+
+	(void)state;
+	assert_string_equal(classify__futex_reason(rdlock, COUNT(rdlock)), "rwlock");
+	assert_string_equal(classify__futex_reason(wrlock, COUNT(wrlock)), "rwlock");
+	assert_string_equal(classify__futex_reason(sem, COUNT(sem)), "semacquire");
+	assert_string_equal(classify__futex_reason(sem_plain, COUNT(sem_plain)), "semacquire");
+	assert_string_equal(classify__futex_reason(sem_timed, COUNT(sem_timed)), "semacquire");
+	assert_string_equal(classify__futex_reason(join, COUNT(join)), "thread join");
+	assert_string_equal(classify__futex_reason(join_only, COUNT(join_only)), "thread join");
+	assert_string_equal(classify__futex_reason(timedjoin, COUNT(timedjoin)), "thread join");
+}
+
+static void test_futex_reason_none(void **state)
+{
+	const char *raw[] = { "syscall", "my_futex_wait", "main" };
+	const char *with_nulls[] = { NULL, NULL, "__lll_lock_wait", NULL };
+	const char *all_null[] = { NULL, NULL };
+	/* count limits the search: the match at index 2 is not looked at */
+	const char *limited[] = { "syscall", "worker", "pthread_cond_wait" };
+
+	(void)state;
+	assert_null(classify__futex_reason(raw, COUNT(raw)));
+	assert_null(classify__futex_reason(NULL, 0));
+	assert_null(classify__futex_reason(all_null, COUNT(all_null)));
+	assert_string_equal(classify__futex_reason(with_nulls, COUNT(with_nulls)), "mutex lock");
+	assert_null(classify__futex_reason(limited, 2));
+	assert_string_equal(classify__futex_reason(limited, 3), "cond wait");
+}
+
+/* Leaf first: the innermost pthread function decides, even when a frame
+ * further up (here an interposed pthread_mutex_lock wrapper holding the
+ * lock) matches a rule the table lists earlier. */
+static void test_futex_reason_leaf_first(void **state)
+{
+	const char *cond_in_locked_code[] = { "__pthread_cond_wait_common", "pthread_cond_wait",
+					      "pthread_mutex_lock_wrapper", "main" };
+
+	(void)state;
+	assert_string_equal(classify__futex_reason(cond_in_locked_code, COUNT(cond_in_locked_code)),
+			    "cond wait");
+}
+
+static void classify(__u16 reason, int syscall_nr, bool timeout, const char *const *functions,
+		     int count, enum fd_kind kind, struct wait_class *out)
+{
+	struct wait_ctx wait = { .syscall_nr = syscall_nr, .reason = reason,
+				 .has_timeout = timeout };
+
+	memset(out, 0xa5, sizeof(*out));
+	classify__wait(&wait, functions, count, kind, out);
+}
+
+static void test_wait_io(void **state)
+{
+	static const struct {
+		enum fd_kind kind;
+		const char *reason;
+	} cases[] = {
+		{ FD_KIND_PIPE, "IO wait (pipe)" },   { FD_KIND_SOCKET, "IO wait (socket)" },
+		{ FD_KIND_FILE, "IO wait (file)" },   { FD_KIND_TTY, "IO wait (tty)" },
+		{ FD_KIND_EVENTFD, "IO wait (eventfd)" }, { FD_KIND_UNKNOWN, "IO wait" },
+	};
+	struct wait_class out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		classify(PARK_REASON_IO, 0, false, NULL, 0, cases[i].kind, &out);
+		assert_string_equal(out.reason, cases[i].reason);
+		assert_string_equal(out.syscall, "read");
+		assert_false(out.has_timeout);
+	}
+}
+
+static void test_wait_futex(void **state)
+{
+	const char *cond[] = { "__futex_abstimed_wait_common64", "__futex_abstimed_wait_common",
+			       "__pthread_cond_wait_common", "pthread_cond_wait", "level_three" };
+	const char *plain[] = { "syscall", "main" };
+	struct wait_class out;
+
+	(void)state;
+	classify(PARK_REASON_FUTEX, 202, false, cond, COUNT(cond), FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "cond wait");
+	assert_string_equal(out.syscall, "futex");
+	assert_false(out.has_timeout);
+
+	classify(PARK_REASON_FUTEX, 202, true, cond, COUNT(cond), FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "cond wait");
+	assert_true(out.has_timeout);
+
+	classify(PARK_REASON_FUTEX, 202, false, plain, COUNT(plain), FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "futex");
+	classify(PARK_REASON_FUTEX, 202, false, NULL, 0, FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "futex");
+	/* futex_waitv */
+	classify(PARK_REASON_FUTEX, 449, true, NULL, 0, FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "futex");
+	assert_string_equal(out.syscall, "futex_waitv");
+	assert_true(out.has_timeout);
+}
+
+static void test_wait_kernel_reasons(void **state)
+{
+	static const struct {
+		__u16 reason;
+		int syscall_nr;
+		const char *expected;
+		const char *syscall;
+	} cases[] = {
+		{ PARK_REASON_EPOLL, 232, "epoll wait", "epoll_wait" },
+		{ PARK_REASON_POLL, 7, "poll", "poll" },
+		{ PARK_REASON_SLEEP, 35, "sleep", "nanosleep" },
+		{ PARK_REASON_CHILD, 61, "child wait", "wait4" },
+		{ PARK_REASON_SIGNAL, 34, "signal wait", "pause" },
+		{ PARK_REASON_UNINTERRUPTIBLE, 74, "uninterruptible", "fsync" },
+		{ PARK_REASON_STOPPED, -1, "stopped", NULL },
+		{ PARK_REASON_OTHER, 70, "msgrcv", "msgrcv" },
+		{ PARK_REASON_OTHER, -1, "sleeping", NULL },
+		{ PARK_REASON_OTHER, 100000, "sleeping", NULL },
+		{ PARK_REASON_NONE, -1, "sleeping", NULL },
+	};
+	const char *cond[] = { "pthread_cond_wait" };
+	struct wait_class out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int timeout = 0; timeout < 2; timeout++) {
+			/* frames only refine futex waits */
+			classify(cases[i].reason, cases[i].syscall_nr, timeout, cond, COUNT(cond),
+				 FD_KIND_PIPE, &out);
+			assert_string_equal(out.reason, cases[i].expected);
+			if (cases[i].syscall)
+				assert_string_equal(out.syscall, cases[i].syscall);
+			else
+				assert_null(out.syscall);
+			assert_int_equal(out.has_timeout, timeout);
+		}
+	}
+}
+
+/* A timed wait interrupted by a signal or a ptrace stop sleeps on in
+ * restart_syscall (219): the frames say what it was. */
+static void test_wait_restart_syscall(void **state)
+{
+	const char *nanosleep_frames[] = { "__GI___clock_nanosleep", "__nanosleep", "sleep", "main" };
+	const char *cond_frames[] = { "__futex_abstimed_wait_common", "__pthread_cond_wait_common",
+				      "___pthread_cond_timedwait64", "worker" };
+	const char *mutex_frames[] = { NULL, "__lll_lock_wait", "___pthread_mutex_timedlock",
+				       "worker" };
+	const char *poll_frames[] = { "__GI___poll", "main" };
+	const char *select_frames[] = { "__select", "main" };
+	const char *unknown_frames[] = { "do_work", "main" };
+	struct wait_class out;
+
+	(void)state;
+	classify(PARK_REASON_OTHER, 219, false, nanosleep_frames, COUNT(nanosleep_frames),
+		 FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "sleep");
+	assert_string_equal(out.syscall, "restart_syscall");
+	assert_true(out.has_timeout);
+
+	classify(PARK_REASON_OTHER, 219, false, cond_frames, COUNT(cond_frames), FD_KIND_UNKNOWN,
+		 &out);
+	assert_string_equal(out.reason, "cond wait");
+	assert_true(out.has_timeout);
+
+	classify(PARK_REASON_OTHER, 219, false, mutex_frames, COUNT(mutex_frames), FD_KIND_UNKNOWN,
+		 &out);
+	assert_string_equal(out.reason, "mutex lock");
+
+	classify(PARK_REASON_OTHER, 219, false, poll_frames, COUNT(poll_frames), FD_KIND_UNKNOWN,
+		 &out);
+	assert_string_equal(out.reason, "poll");
+	classify(PARK_REASON_OTHER, 219, false, select_frames, COUNT(select_frames),
+		 FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "poll");
+
+	/* nothing recognizable: named after the syscall */
+	classify(PARK_REASON_OTHER, 219, false, unknown_frames, COUNT(unknown_frames),
+		 FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "restart_syscall");
+	assert_true(out.has_timeout);
+	classify(PARK_REASON_OTHER, 219, false, NULL, 0, FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "restart_syscall");
+
+	/* a reason the kernel side already decided is kept */
+	classify(PARK_REASON_SLEEP, 219, false, cond_frames, COUNT(cond_frames), FD_KIND_UNKNOWN,
+		 &out);
+	assert_string_equal(out.reason, "sleep");
+	assert_false(out.has_timeout);
+}
+
+static void test_park_reason_name(void **state)
+{
+	(void)state;
+	assert_string_equal(classify__park_reason_name(PARK_REASON_FUTEX), "futex");
+	assert_string_equal(classify__park_reason_name(PARK_REASON_IO), "IO wait");
+	assert_string_equal(classify__park_reason_name(PARK_REASON_OTHER), "other");
+	for (int r = 0; r < PARK_REASON__COUNT; r++) {
+		const char *name = classify__park_reason_name(r);
+
+		assert_non_null(name);
+		/* distinct names: they key the JSON totals */
+		for (int other = 0; other < r; other++)
+			assert_string_not_equal(name, classify__park_reason_name(other));
+	}
+	assert_string_equal(classify__park_reason_name(PARK_REASON__COUNT), "other");
+	assert_string_equal(classify__park_reason_name(1000), "other");
+}
+
+static void test_state(void **state)
+{
+	(void)state;
+	assert_string_equal(classify__state(PARK_TASK_INTERRUPTIBLE, false), "sleeping");
+	assert_string_equal(classify__state(PARK_TASK_UNINTERRUPTIBLE, false), "disk sleep");
+	/* TASK_KILLABLE = TASK_WAKEKILL (0x100) | TASK_UNINTERRUPTIBLE */
+	assert_string_equal(classify__state(0x100 | PARK_TASK_UNINTERRUPTIBLE, false), "disk sleep");
+	/* TASK_STOPPED = TASK_WAKEKILL | __TASK_STOPPED */
+	assert_string_equal(classify__state(0x100 | PARK_TASK_STOPPED, false), "stopped");
+	assert_string_equal(classify__state(PARK_TASK_TRACED, false), "traced");
+	assert_string_equal(classify__state(PARK_TASK_TRACED | PARK_TASK_STOPPED, false), "traced");
+	assert_string_equal(classify__state(0, true), "running");
+	assert_string_equal(classify__state(0, false), "runnable");
+	/* a sleep state wins over on_cpu (the task is on its way off the CPU) */
+	assert_string_equal(classify__state(PARK_TASK_INTERRUPTIBLE, true), "sleeping");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fd_kind),
+		cmocka_unit_test(test_fd_of_own_fds),
+		cmocka_unit_test(test_syscall_name),
+		cmocka_unit_test(test_futex_reason_cond_wait),
+		cmocka_unit_test(test_futex_reason_mutex),
+		cmocka_unit_test(test_futex_reason_others),
+		cmocka_unit_test(test_futex_reason_none),
+		cmocka_unit_test(test_futex_reason_leaf_first),
+		cmocka_unit_test(test_wait_io),
+		cmocka_unit_test(test_wait_futex),
+		cmocka_unit_test(test_wait_kernel_reasons),
+		cmocka_unit_test(test_wait_restart_syscall),
+		cmocka_unit_test(test_park_reason_name),
+		cmocka_unit_test(test_state),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * Unit tests of the pprof writer (user/pprof.c) on a report built by hand:
+ * the profile is encoded into a temporary file, gunzipped with zlib, decoded
+ * with the generated protobuf-c reader and checked field by field.  No BPF,
+ * no process is looked at.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <cmocka.h>
+#include "out/pprof.h"
+#include "profile.pb-c.h"
+#include "support/picture.h"
+
+/* pprof__write takes the groups' trend (leak suspects) where pprof.h brings in trend.h */
+#ifdef PARKWATCH_TREND_H
+#define PPROF_WRITE(pprof, out, time_ns, duration_ns) \
+	pprof__write(pprof, out, time_ns, duration_ns, NULL)
+#else
+#define PPROF_WRITE(pprof, out, time_ns, duration_ns) pprof__write(pprof, out, time_ns, duration_ns)
+#endif
+
+typedef Parkwatch__Pprof__Profile Profile;
+typedef Parkwatch__Pprof__Sample Sample;
+typedef Parkwatch__Pprof__Label Label;
+typedef Parkwatch__Pprof__Location Location;
+typedef Parkwatch__Pprof__Function Function;
+typedef Parkwatch__Pprof__Mapping Mapping;
+typedef Parkwatch__Pprof__ValueType ValueType;
+
+/* The picture of picture.h, written as a profile. */
+struct fixture {
+	struct picture p;
+	Profile *profile;
+	uint8_t *raw;               /* the gzip'd bytes as written */
+	size_t raw_len;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	picture_build(&f->p);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->profile)
+		parkwatch__pprof__profile__free_unpacked(f->profile, NULL);
+	free(f->raw);
+	picture_free(&f->p);
+	free(f);
+	return 0;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+static void gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
+{
+	z_stream stream = { 0 };
+	size_t capacity = 1 << 16, len = 0;
+	uint8_t *buf = malloc(capacity);
+	int status;
+
+	assert_non_null(buf);
+	/* 15 + 32: detect the header; the writer promises gzip, checked apart */
+	assert_int_equal(inflateInit2(&stream, 15 + 32), Z_OK);
+	stream.next_in = (uint8_t *)in;
+	stream.avail_in = in_len;
+	do {
+		if (len == capacity) {
+			capacity *= 2;
+			buf = realloc(buf, capacity);
+			assert_non_null(buf);
+		}
+		stream.next_out = buf + len;
+		stream.avail_out = capacity - len;
+		status = inflate(&stream, Z_NO_FLUSH);
+		assert_true(status == Z_OK || status == Z_STREAM_END);
+		len = capacity - stream.avail_out;
+	} while (status != Z_STREAM_END);
+	assert_int_equal(stream.avail_in, 0); /* nothing after the gzip member */
+	inflateEnd(&stream);
+	*out = buf;
+	*out_len = len;
+}
+
+/* Writes pprof through a temporary file and decodes it into f->profile. */
+static Profile *encode(struct fixture *f, struct pprof *pprof, __u64 time_ns, __u64 duration_ns)
+{
+	FILE *file = tmpfile();
+	uint8_t *packed;
+	size_t packed_len;
+	long size;
+
+	assert_non_null(file);
+	assert_int_equal(PPROF_WRITE(pprof, file, time_ns, duration_ns), 0);
+	assert_int_equal(fflush(file), 0);
+	size = ftell(file);
+	assert_true(size > 2);
+	rewind(file);
+	free(f->raw);
+	f->raw = malloc(size);
+	assert_non_null(f->raw);
+	assert_int_equal(fread(f->raw, 1, size, file), (size_t)size);
+	f->raw_len = size;
+	fclose(file);
+
+	gunzip(f->raw, f->raw_len, &packed, &packed_len);
+	if (f->profile)
+		parkwatch__pprof__profile__free_unpacked(f->profile, NULL);
+	f->profile = parkwatch__pprof__profile__unpack(NULL, packed_len, packed);
+	free(packed);
+	assert_non_null(f->profile);
+	return f->profile;
+}
+
+static Profile *encode_snapshot(struct fixture *f)
+{
+	struct pprof *pprof = pprof__new(PPROF_SNAPSHOT, 1);
+	Profile *profile;
+
+	assert_non_null(pprof);
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 0), 0);
+	profile = encode(f, pprof, TIME_UNIX_NS, 0);
+	pprof__free(pprof);
+	return profile;
+}
+
+/* ------------------------------------------------------------ lookups */
+
+static const char *str(const Profile *p, int64_t index)
+{
+	assert_true(index >= 0 && (size_t)index < p->n_string_table);
+	return p->string_table[index];
+}
+
+static const Label *label(const Profile *p, const Sample *s, const char *key)
+{
+	const Label *found = NULL;
+
+	for (size_t i = 0; i < s->n_label; i++) {
+		if (!strcmp(str(p, s->label[i]->key), key)) {
+			assert_null(found); /* one label per key */
+			found = s->label[i];
+		}
+	}
+	return found;
+}
+
+static const char *label_str(const Profile *p, const Sample *s, const char *key)
+{
+	const Label *l = label(p, s, key);
+
+	assert_non_null(l);
+	assert_int_equal(l->num, 0);
+	return str(p, l->str);
+}
+
+static const Sample *sample_with(const Profile *p, const char *reason, const char *state)
+{
+	const Sample *found = NULL;
+
+	for (size_t i = 0; i < p->n_sample; i++) {
+		if (!strcmp(label_str(p, p->sample[i], "reason"), reason) &&
+		    (!state || !strcmp(label_str(p, p->sample[i], "state"), state))) {
+			assert_null(found);
+			found = p->sample[i];
+		}
+	}
+	assert_non_null(found);
+	return found;
+}
+
+static const Location *location(const Profile *p, uint64_t id)
+{
+	for (size_t i = 0; i < p->n_location; i++)
+		if (p->location[i]->id == id)
+			return p->location[i];
+	fail_msg("location id %llu does not exist", (unsigned long long)id);
+	return NULL;
+}
+
+static const Mapping *mapping(const Profile *p, uint64_t id)
+{
+	for (size_t i = 0; i < p->n_mapping; i++)
+		if (p->mapping[i]->id == id)
+			return p->mapping[i];
+	fail_msg("mapping id %llu does not exist", (unsigned long long)id);
+	return NULL;
+}
+
+static const Function *function(const Profile *p, uint64_t id)
+{
+	for (size_t i = 0; i < p->n_function; i++)
+		if (p->function[i]->id == id)
+			return p->function[i];
+	fail_msg("function id %llu does not exist", (unsigned long long)id);
+	return NULL;
+}
+
+static void assert_value_type(const Profile *p, const ValueType *vt, const char *type,
+			      const char *unit)
+{
+	assert_non_null(vt);
+	assert_string_equal(str(p, vt->type), type);
+	assert_string_equal(str(p, vt->unit), unit);
+}
+
+static void assert_line(const Profile *p, const Location *loc, size_t i, const char *name,
+			const char *file, int64_t line)
+{
+	const Function *fn;
+
+	assert_true(i < loc->n_line);
+	fn = function(p, loc->line[i]->function_id);
+	assert_string_equal(str(p, fn->name), name);
+	assert_string_equal(str(p, fn->filename), file);
+	assert_int_equal(loc->line[i]->line, line);
+}
+
+/* The structural rules of profile.proto every reader relies on. */
+static void assert_well_formed(const Profile *p)
+{
+	assert_true(p->n_string_table >= 1);
+	assert_string_equal(p->string_table[0], "");
+	for (size_t i = 0; i < p->n_string_table; i++)
+		for (size_t j = i + 1; j < p->n_string_table; j++)
+			if (!strcmp(p->string_table[i], p->string_table[j]))
+				fail_msg("string %zu and %zu are both \"%s\"", i, j, p->string_table[i]);
+	for (size_t i = 0; i < p->n_sample_type; i++)
+		assert_value_type(p, p->sample_type[i], str(p, p->sample_type[i]->type),
+				  str(p, p->sample_type[i]->unit));
+	str(p, p->default_sample_type);
+	for (size_t i = 0; i < p->n_comment; i++)
+		str(p, p->comment[i]);
+	for (size_t i = 0; i < p->n_function; i++) {
+		assert_true(p->function[i]->id != 0);
+		for (size_t j = i + 1; j < p->n_function; j++)
+			assert_true(p->function[i]->id != p->function[j]->id);
+		assert_true(*str(p, p->function[i]->name));
+		str(p, p->function[i]->system_name);
+		str(p, p->function[i]->filename);
+	}
+	for (size_t i = 0; i < p->n_mapping; i++) {
+		assert_true(p->mapping[i]->id != 0);
+		for (size_t j = i + 1; j < p->n_mapping; j++)
+			assert_true(p->mapping[i]->id != p->mapping[j]->id);
+		assert_true(*str(p, p->mapping[i]->filename));
+		str(p, p->mapping[i]->build_id);
+		assert_true(p->mapping[i]->memory_start < p->mapping[i]->memory_limit);
+	}
+	for (size_t i = 0; i < p->n_location; i++) {
+		const Location *loc = p->location[i];
+
+		assert_true(loc->id != 0);
+		for (size_t j = i + 1; j < p->n_location; j++)
+			assert_true(loc->id != p->location[j]->id);
+		if (loc->mapping_id) {
+			const Mapping *m = mapping(p, loc->mapping_id);
+
+			assert_true(loc->address >= m->memory_start && loc->address < m->memory_limit);
+		}
+		for (size_t l = 0; l < loc->n_line; l++)
+			function(p, loc->line[l]->function_id);
+	}
+	for (size_t i = 0; i < p->n_sample; i++) {
+		const Sample *s = p->sample[i];
+
+		assert_int_equal(s->n_value, p->n_sample_type);
+		for (size_t l = 0; l < s->n_location_id; l++)
+			location(p, s->location_id[l]);
+		for (size_t l = 0; l < s->n_label; l++) {
+			str(p, s->label[l]->key);
+			str(p, s->label[l]->str);
+		}
+	}
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_gzip_header(void **state)
+{
+	struct fixture *f = *state;
+
+	encode_snapshot(f);
+	assert_true(f->raw_len > 18);
+	assert_int_equal(f->raw[0], 0x1f);
+	assert_int_equal(f->raw[1], 0x8b);
+	assert_int_equal(f->raw[2], 8); /* deflate */
+}
+
+static void test_snapshot_header(void **state)
+{
+	struct fixture *f = *state;
+	const Profile *p = encode_snapshot(f);
+
+	assert_well_formed(p);
+	assert_int_equal(p->n_sample_type, 2);
+	assert_value_type(p, p->sample_type[0], "threads", "count");
+	assert_value_type(p, p->sample_type[1], "parked", "nanoseconds");
+	assert_string_equal(str(p, p->default_sample_type), "threads");
+	assert_value_type(p, p->period_type, "threads", "count");
+	assert_int_equal(p->period, 1);
+	assert_int_equal(p->time_nanos, (int64_t)TIME_UNIX_NS);
+	assert_int_equal(p->duration_nanos, 0);
+	assert_int_equal(p->n_comment, 0);
+	assert_int_equal(p->drop_frames, 0);
+	assert_int_equal(p->keep_frames, 0);
+}
+
+static void test_snapshot_values_and_labels(void **state)
+{
+	struct fixture *f = *state;
+	const Profile *p = encode_snapshot(f);
+	const Sample *cond, *sleep;
+	const Label *pid;
+
+	assert_well_formed(p);
+	assert_int_equal(p->n_sample, 2); /* the running thread is no sample */
+	cond = sample_with(p, "cond wait", NULL);
+	sleep = sample_with(p, "sleep", NULL);
+
+	assert_int_equal(cond->n_value, 2);
+	assert_int_equal(cond->value[0], 2);
+	assert_int_equal(cond->value[1], (int64_t)(7 * SEC)); /* 5 s + 2 s */
+	assert_int_equal(cond->n_label, 5);
+	assert_string_equal(label_str(p, cond, "state"), "sleeping");
+	assert_string_equal(label_str(p, cond, "timeout"), "none");
+	assert_string_equal(label_str(p, cond, "comm"), "app");
+	pid = label(p, cond, "pid");
+	assert_non_null(pid);
+	assert_int_equal(pid->str, 0); /* numeric */
+	assert_int_equal(pid->num, 4242);
+
+	assert_int_equal(sleep->n_value, 2);
+	assert_int_equal(sleep->value[0], 1);
+	assert_int_equal(sleep->value[1], (int64_t)(300 * MS));
+	assert_int_equal(sleep->n_label, 5);
+	assert_string_equal(label_str(p, sleep, "state"), "sleeping");
+	assert_string_equal(label_str(p, sleep, "timeout"), "finite");
+	assert_string_equal(label_str(p, sleep, "comm"), "other");
+	pid = label(p, sleep, "pid");
+	assert_non_null(pid);
+	assert_int_equal(pid->str, 0);
+	assert_int_equal(pid->num, 5000);
+}
+
+static void test_snapshot_locations(void **state)
+{
+	struct fixture *f = *state;
+	const Profile *p = encode_snapshot(f);
+	const Sample *cond = sample_with(p, "cond wait", NULL);
+	const Sample *sleep = sample_with(p, "sleep", NULL);
+	const Location *loc;
+	const Mapping *m;
+
+	assert_well_formed(p);
+	assert_int_equal(cond->n_location_id, S1_DEPTH);
+	for (int i = 0; i < S1_DEPTH; i++)
+		assert_int_equal(location(p, cond->location_id[i])->address, f->p.s1->frames[i].lookup_pc);
+
+	/* leaf: one line in libc */
+	loc = location(p, cond->location_id[0]);
+	assert_int_equal(loc->n_line, 1);
+	assert_line(p, loc, 0, "pthread_cond_wait", COND_SRC, 618);
+	m = mapping(p, loc->mapping_id);
+	assert_string_equal(str(p, m->filename), LIBC);
+	assert_string_equal(str(p, m->build_id), "b1bc");
+	assert_int_equal(m->memory_start, LIBC_START);
+	assert_int_equal(m->memory_limit, LIBC_END);
+
+	/* inlined: two lines, innermost first */
+	loc = location(p, cond->location_id[1]);
+	assert_int_equal(loc->n_line, 2);
+	assert_line(p, loc, 0, "inlined_helper", APP_SRC, 12);
+	assert_line(p, loc, 1, "level_three", APP_SRC, 29);
+	m = mapping(p, loc->mapping_id);
+	assert_string_equal(str(p, m->filename), APP);
+	assert_int_equal(m->memory_start, APP_START);
+	assert_int_equal(m->memory_limit, APP_END);
+
+	/* unsymbolized, in a module: no lines, the plugin's mapping */
+	loc = location(p, cond->location_id[2]);
+	assert_int_equal(loc->n_line, 0);
+	assert_true(loc->mapping_id != 0);
+	m = mapping(p, loc->mapping_id);
+	assert_string_equal(str(p, m->filename), PLUGIN);
+	assert_int_equal(m->build_id, 0);
+
+	/* no symbol at all: no lines, no mapping */
+	loc = location(p, cond->location_id[3]);
+	assert_int_equal(loc->n_line, 0);
+	assert_int_equal(loc->mapping_id, 0);
+
+	/* main: the same mapping as the inlined frame's */
+	loc = location(p, cond->location_id[4]);
+	assert_int_equal(loc->n_line, 1);
+	assert_line(p, loc, 0, "main", APP_SRC, 100);
+	assert_int_equal(loc->mapping_id, location(p, cond->location_id[1])->mapping_id);
+
+	/* process 5000: libc at the same address is another process's mapping */
+	assert_int_equal(sleep->n_location_id, S2_DEPTH);
+	loc = location(p, sleep->location_id[0]);
+	assert_int_equal(loc->n_line, 1);
+	assert_line(p, loc, 0, "clock_nanosleep", "", 0);
+	assert_true(loc->mapping_id != location(p, cond->location_id[0])->mapping_id);
+	assert_string_equal(str(p, mapping(p, loc->mapping_id)->filename), LIBC);
+	loc = location(p, sleep->location_id[1]);
+	assert_line(p, loc, 0, "main", OTHER_SRC, 40);
+	assert_string_equal(str(p, mapping(p, loc->mapping_id)->filename), OTHER);
+	/* both mains are there, told apart by file */
+	assert_true(loc->line[0]->function_id !=
+		    location(p, cond->location_id[4])->line[0]->function_id);
+}
+
+static void test_snapshot_functions(void **state)
+{
+	struct fixture *f = *state;
+	const Profile *p = encode_snapshot(f);
+	static const char *const names[][2] = {
+		{ "pthread_cond_wait", COND_SRC }, { "inlined_helper", APP_SRC },
+		{ "level_three", APP_SRC }, { "main", APP_SRC },
+		{ "clock_nanosleep", "" }, { "main", OTHER_SRC },
+	};
+
+	assert_well_formed(p);
+	assert_int_equal(p->n_function, 6); /* one per (name, file) */
+	for (size_t n = 0; n < 6; n++) {
+		int found = 0;
+
+		for (size_t i = 0; i < p->n_function; i++) {
+			const Function *fn = p->function[i];
+
+			if (!strcmp(str(p, fn->name), names[n][0]) &&
+			    !strcmp(str(p, fn->filename), names[n][1])) {
+				found++;
+				assert_string_equal(str(p, fn->system_name), names[n][0]);
+			}
+		}
+		assert_int_equal(found, 1);
+	}
+	assert_int_equal(p->n_location, S1_DEPTH + S2_DEPTH);
+}
+
+static const Mapping *mapping_of_frame(const Profile *p, const Sample *s, int frame)
+{
+	return mapping(p, location(p, s->location_id[frame])->mapping_id);
+}
+
+static void assert_flags(const Mapping *m, bool functions, bool filenames, bool lines,
+			 bool inlines)
+{
+	assert_int_equal(m->has_functions, functions);
+	assert_int_equal(m->has_filenames, filenames);
+	assert_int_equal(m->has_line_numbers, lines);
+	assert_int_equal(m->has_inline_frames, inlines);
+}
+
+static void test_snapshot_mappings(void **state)
+{
+	struct fixture *f = *state;
+	const Profile *p = encode_snapshot(f);
+	const Sample *cond = sample_with(p, "cond wait", NULL);
+	const Sample *sleep = sample_with(p, "sleep", NULL);
+
+	assert_well_formed(p);
+	/* app, libc and plugin of 4242; libc and other of 5000 */
+	assert_int_equal(p->n_mapping, 5);
+	/* readers take the first mapping for the main binary: procs[0].exe */
+	assert_string_equal(str(p, p->mapping[0]->filename), APP);
+	assert_ptr_equal(mapping_of_frame(p, cond, 1), p->mapping[0]);
+	assert_string_equal(str(p, p->mapping[0]->build_id), "a99");
+
+	assert_flags(mapping_of_frame(p, cond, 0), true, true, true, false);  /* libc */
+	assert_flags(mapping_of_frame(p, cond, 1), true, true, true, true);   /* app */
+	assert_flags(mapping_of_frame(p, cond, 2), false, false, false, false); /* plugin */
+	assert_flags(mapping_of_frame(p, sleep, 0), true, false, false, false); /* libc, names only */
+	assert_flags(mapping_of_frame(p, sleep, 1), true, true, true, false); /* other */
+}
+
+static void test_window(void **state)
+{
+	struct fixture *f = *state;
+	struct pprof *pprof = pprof__new(PPROF_WINDOW, 500 * MS);
+	const Profile *p;
+	const Sample *cond, *sleep;
+
+	assert_non_null(pprof);
+	/* two snapshots of the same picture, standing for 500 ms and 700 ms */
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 500 * MS), 0);
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 700 * MS), 0);
+	assert_int_equal(pprof__add_comment(pprof, "parkwatch tier1 pid=4242 reason=futex "
+					    "closed_parks=0 closed_ns=0 open_parks=2 open_ns=7"), 0);
+	assert_int_equal(pprof__add_comment(pprof, "second; comment"), 0);
+	p = encode(f, pprof, TIME_UNIX_NS, 1200 * MS);
+	pprof__free(pprof);
+
+	assert_well_formed(p);
+	assert_int_equal(p->n_sample_type, 2);
+	assert_value_type(p, p->sample_type[0], "samples", "count");
+	assert_value_type(p, p->sample_type[1], "parked", "nanoseconds");
+	assert_string_equal(str(p, p->default_sample_type), "samples");
+	assert_value_type(p, p->period_type, "parked", "nanoseconds");
+	assert_int_equal(p->period, (int64_t)(500 * MS));
+	assert_int_equal(p->time_nanos, (int64_t)TIME_UNIX_NS);
+	assert_int_equal(p->duration_nanos, (int64_t)(1200 * MS));
+
+	/* the second report added into the same samples */
+	assert_int_equal(p->n_sample, 2);
+	cond = sample_with(p, "cond wait", NULL);
+	sleep = sample_with(p, "sleep", NULL);
+	assert_int_equal(cond->value[0], 4);
+	assert_int_equal(cond->value[1], (int64_t)(2 * 500 * MS + 2 * 700 * MS));
+	assert_int_equal(sleep->value[0], 2);
+	assert_int_equal(sleep->value[1], (int64_t)(500 * MS + 700 * MS));
+	assert_int_equal(p->n_location, S1_DEPTH + S2_DEPTH);
+
+	assert_int_equal(p->n_comment, 2);
+	assert_string_equal(str(p, p->comment[0]), "parkwatch tier1 pid=4242 reason=futex "
+			    "closed_parks=0 closed_ns=0 open_parks=2 open_ns=7");
+	assert_string_equal(str(p, p->comment[1]), "second; comment");
+}
+
+/* The same stack in another task state is another sample. */
+static void test_state_splits_samples(void **state)
+{
+	struct fixture *f = *state;
+	struct pprof *pprof = pprof__new(PPROF_WINDOW, 500 * MS);
+	const Profile *p;
+	const Sample *sleeping, *disk;
+
+	assert_non_null(pprof);
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 500 * MS), 0);
+	f->p.threads[T_COND1].state = "disk sleep";
+	f->p.threads[T_COND2].state = "disk sleep";
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 500 * MS), 0);
+	p = encode(f, pprof, TIME_UNIX_NS, SEC);
+	pprof__free(pprof);
+
+	assert_well_formed(p);
+	assert_int_equal(p->n_sample, 3);
+	sleeping = sample_with(p, "cond wait", "sleeping");
+	disk = sample_with(p, "cond wait", "disk sleep");
+	assert_int_equal(sleeping->value[0], 2);
+	assert_int_equal(disk->value[0], 2);
+	assert_int_equal(disk->n_location_id, S1_DEPTH);
+	for (int i = 0; i < S1_DEPTH; i++)
+		assert_int_equal(disk->location_id[i], sleeping->location_id[i]);
+}
+
+/* A group without a user stack (a short park) is a sample without locations. */
+static void test_stackless_group(void **state)
+{
+	struct fixture *f = *state;
+	struct pprof *pprof = pprof__new(PPROF_SNAPSHOT, 1);
+	const Profile *p;
+	const Sample *sleep;
+
+	assert_non_null(pprof);
+	f->p.threads[T_SLEEP].stack = NULL;
+	f->p.threads[T_SLEEP].symbols = NULL;
+	group__free_all(f->p.report.groups, f->p.report.group_count);
+	assert_int_equal(group__build(f->p.threads, N_THREADS, &f->p.report.groups,
+				      &f->p.report.group_count), 0);
+	assert_int_equal(pprof__add_report(pprof, &f->p.report, 0), 0);
+	p = encode(f, pprof, TIME_UNIX_NS, 0);
+	pprof__free(pprof);
+
+	assert_well_formed(p);
+	sleep = sample_with(p, "sleep", NULL);
+	assert_int_equal(sleep->n_location_id, 0);
+	assert_int_equal(sleep->value[0], 1);
+	assert_int_equal(sleep->value[1], (int64_t)(300 * MS));
+	assert_int_equal(label(p, sleep, "pid")->num, 5000);
+	assert_int_equal(p->n_mapping, 3); /* process 5000 brought none */
+}
+
+/* An empty report still makes a readable profile. */
+static void test_empty(void **state)
+{
+	struct fixture *f = *state;
+	struct report empty = { .time_unix_ns = TIME_UNIX_NS };
+	struct pprof *pprof = pprof__new(PPROF_SNAPSHOT, 1);
+	const Profile *p;
+
+	assert_non_null(pprof);
+	assert_int_equal(pprof__add_report(pprof, &empty, 0), 0);
+	p = encode(f, pprof, TIME_UNIX_NS, 0);
+	pprof__free(pprof);
+	assert_well_formed(p);
+	assert_int_equal(p->n_sample, 0);
+	assert_int_equal(p->n_sample_type, 2);
+	assert_string_equal(str(p, p->default_sample_type), "threads");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_gzip_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_values_and_labels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_locations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_functions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_mappings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_splits_samples, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stackless_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("pprof", tests, NULL, NULL);
+}

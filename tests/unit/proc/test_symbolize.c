@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * Unit tests of user-space symbolization (user/symbolize.c) on this test
+ * binary's own process: no root, no BPF.  The functions below are the
+ * addresses looked up; they are kept out of line and uncloned so their
+ * names stay exactly as written.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "support/fixtures.h"
+
+#define NOINLINE __attribute__((noinline, noclone, used))
+
+static struct procs *procs;
+static struct proc *self;
+
+volatile int sink;
+int inlined_call_line;   /* line of the call inside inlined_helper */
+int helper_call_line;    /* line where inline_caller calls inlined_helper */
+
+NOINLINE int some_noinline_function(int x)
+{
+	int total = 0;
+
+	for (int i = 0; i < x; i++)
+		total += sink * i + 3;
+	sink = total;
+	return total;
+}
+
+NOINLINE static int static_noinline_function(int x)
+{
+	sink = x * 7;
+	return sink + 1;
+}
+
+/* Returns the address right after its call site: a pc inside the caller. */
+NOINLINE static unsigned long return_address(void)
+{
+	unsigned long pc = (unsigned long)__builtin_return_address(0);
+
+	__asm__ volatile("" ::: "memory");
+	return pc;
+}
+
+static inline __attribute__((always_inline)) unsigned long inlined_helper(int x)
+{
+	unsigned long pc;
+
+	sink = x * 3;
+	pc = return_address(); inlined_call_line = __LINE__;
+	sink += 1;
+	return pc;
+}
+
+NOINLINE unsigned long inline_caller(int x)
+{
+	unsigned long pc;
+
+	sink = x;
+	pc = inlined_helper(x + 1); helper_call_line = __LINE__;
+	__asm__ volatile("" ::: "memory");
+	return pc;
+}
+
+/* Prints what was found when its outermost function does not contain
+ * expected: the assertions that follow then fail with the details shown. */
+static void show_unless(const struct symbol *symbol, const char *expected)
+{
+	const char *function = symbol && symbol->frame_count ?
+				       symbol->frames[symbol->frame_count - 1].function : NULL;
+
+	if (function && strstr(function, expected))
+		return;
+	if (!symbol) {
+		print_message("symbol: NULL\n");
+		return;
+	}
+	print_message("symbol: module %s +0x%llx, %d frame(s)\n",
+		      symbol->module ? symbol->module : "(none)", symbol->module_offset,
+		      symbol->frame_count);
+	for (int i = 0; i < symbol->frame_count; i++)
+		print_message("  %s %s:%d +0x%llx%s\n",
+			      symbol->frames[i].function ? symbol->frames[i].function : "??",
+			      symbol->frames[i].file ? symbol->frames[i].file : "?",
+			      symbol->frames[i].line, symbol->frames[i].function_offset,
+			      symbol->frames[i].inlined ? " (inlined)" : "");
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return procs_self_open(&procs, &self);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	procs_self_close(procs);
+	return 0;
+}
+
+static void test_own_dwfl(void **state)
+{
+	(void)state;
+	assert_int_equal(self->pid, getpid());
+	assert_non_null(proc__dwfl(self));
+	assert_false(self->dwfl_failed);
+	/* the same session while the snapshot lasts */
+	assert_ptr_equal(proc__dwfl(self), proc__dwfl(self));
+}
+
+static void test_noinline_function(void **state)
+{
+	unsigned long pc = (unsigned long)&some_noinline_function + 4;
+	const struct symbol *symbol = symbolize__user(self, pc);
+	const struct symbol_frame *last;
+
+	(void)state;
+	show_unless(symbol, "some_noinline_function");
+	assert_non_null(symbol);
+	assert_true(symbol->frame_count >= 1);
+	last = &symbol->frames[symbol->frame_count - 1];
+	assert_non_null(last->function);
+	assert_string_equal(last->function, "some_noinline_function");
+	assert_false(last->inlined);
+	assert_true(last->function_offset == 4);
+	assert_true(ends_with(last->file, "/tests/unit/proc/test_symbolize.c"));
+	assert_true(last->file[0] == '/'); /* made absolute with the compilation directory */
+	assert_true(last->line > 0);
+	assert_true(ends_with(symbol->module, "/test_symbolize"));
+	assert_true(pc >= symbol->module_start && pc < symbol->module_end);
+	assert_non_null(symbol->build_id);
+	assert_true(strlen(symbol->build_id) >= 16);
+	assert_true(strspn(symbol->build_id, "0123456789abcdef") == strlen(symbol->build_id));
+}
+
+static void test_function_start_and_static(void **state)
+{
+	const struct symbol *start = symbolize__user(self, (unsigned long)&some_noinline_function);
+	const struct symbol *local = symbolize__user(self,
+						     (unsigned long)&static_noinline_function + 1);
+
+	(void)state;
+	show_unless(start, "some_noinline_function");
+	show_unless(local, "static_noinline_function");
+	assert_non_null(start);
+	assert_true(start->frame_count >= 1);
+	assert_string_equal(start->frames[start->frame_count - 1].function, "some_noinline_function");
+	assert_true(start->frames[start->frame_count - 1].function_offset == 0);
+	/* a static function is named from the local symbol table */
+	assert_non_null(local);
+	assert_true(local->frame_count >= 1);
+	assert_string_equal(local->frames[local->frame_count - 1].function,
+			    "static_noinline_function");
+	assert_true(local->frames[local->frame_count - 1].function_offset == 1);
+}
+
+static void test_inlined_function(void **state)
+{
+	unsigned long ret = inline_caller(5);
+	const struct symbol *symbol;
+	const struct symbol_frame *last;
+
+	(void)state;
+	/* a return address is looked up one byte back, inside the call */
+	symbol = symbolize__user(self, ret - 1);
+	show_unless(symbol, "inline_caller");
+	assert_non_null(symbol);
+	assert_true(symbol->frame_count >= 2);
+	assert_non_null(symbol->frames[0].function);
+	assert_string_equal(symbol->frames[0].function, "inlined_helper");
+	assert_true(symbol->frames[0].inlined);
+	assert_true(ends_with(symbol->frames[0].file, "test_symbolize.c"));
+	assert_int_equal(symbol->frames[0].line, inlined_call_line);
+	last = &symbol->frames[symbol->frame_count - 1];
+	assert_non_null(last->function);
+	assert_string_equal(last->function, "inline_caller");
+	assert_false(last->inlined);
+	/* the caller's line is the call site of the inlined function */
+	assert_true(ends_with(last->file, "test_symbolize.c"));
+	assert_int_equal(last->line, helper_call_line);
+	assert_true(last->function_offset > 0);
+	assert_true(ret - 1 - last->function_offset == (unsigned long)&inline_caller);
+	for (int i = 0; i < symbol->frame_count - 1; i++)
+		assert_true(symbol->frames[i].inlined);
+}
+
+static void test_libc_function(void **state)
+{
+	unsigned long pc = (unsigned long)&getpid;
+	const struct symbol *symbol = symbolize__user(self, pc + 1);
+
+	(void)state;
+	show_unless(symbol, "getpid");
+	assert_non_null(symbol);
+	assert_non_null(symbol->module);
+	assert_non_null(strstr(symbol->module, "libc"));
+	assert_true(symbol->frame_count >= 1);
+	assert_non_null(symbol->frames[symbol->frame_count - 1].function);
+	assert_non_null(strstr(symbol->frames[symbol->frame_count - 1].function, "getpid"));
+	/* no ELF version suffix in the name */
+	assert_null(strchr(symbol->frames[symbol->frame_count - 1].function, '@'));
+	assert_true(pc >= symbol->module_start && pc < symbol->module_end);
+}
+
+static void test_unmapped_address(void **state)
+{
+	const struct symbol *symbol = symbolize__user(self, 0x10);
+
+	(void)state;
+	assert_non_null(symbol);
+	assert_int_equal(symbol->frame_count, 0);
+	assert_null(symbol->module);
+	assert_null(symbol->build_id);
+	assert_true(symbol->module_offset == 0x10);
+	/* the miss is cached too */
+	assert_ptr_equal(symbolize__user(self, 0x10), symbol);
+}
+
+static void test_cached(void **state)
+{
+	unsigned long pc = (unsigned long)&some_noinline_function + 4;
+	const struct symbol *first = symbolize__user(self, pc);
+	const struct symbol *other = symbolize__user(self, pc + 1);
+
+	(void)state;
+	assert_non_null(first);
+	assert_ptr_equal(symbolize__user(self, pc), first);
+	assert_ptr_equal(u64map__get(&self->symbols, pc), first);
+	assert_non_null(other);
+	assert_ptr_not_equal(other, first);
+	assert_ptr_equal(symbolize__user(self, pc + 1), other);
+}
+
+/* A process whose maps can't be read: symbols still come back, module-less. */
+static void test_unreadable_process(void **state)
+{
+	struct procs *others = procs__new();
+	struct proc *gone;
+	const struct symbol *symbol;
+
+	(void)state;
+	assert_non_null(others);
+	procs__begin(others);
+	gone = procs__get(others, 0x7ffffff0);
+	assert_non_null(gone);
+	assert_null(proc__dwfl(gone));
+	assert_true(gone->dwfl_failed);
+	symbol = symbolize__user(gone, 0x401000);
+	assert_non_null(symbol);
+	assert_int_equal(symbol->frame_count, 0);
+	assert_null(symbol->module);
+	procs__end(others);
+	procs__free(others);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_own_dwfl),
+		cmocka_unit_test(test_noinline_function),
+		cmocka_unit_test(test_function_start_and_static),
+		cmocka_unit_test(test_inlined_function),
+		cmocka_unit_test(test_libc_function),
+		cmocka_unit_test(test_unmapped_address),
+		cmocka_unit_test(test_cached),
+		cmocka_unit_test(test_unreadable_process),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * Unit tests of user-stack unwinding (user/unwind.c) without BPF: this
+ * process captures its own registers and stack bytes the way the snapshot
+ * iterator does for a parked thread, and parkwatch unwinds that copy with
+ * DWARF CFI.  A synthetic frame-pointer chain covers the fallback walk.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "support/fixtures.h"
+
+#define NOINLINE __attribute__((noinline, noclone, used))
+#define CAPTURE_BYTES 8192
+#define PARK_START 123456789ULL
+#define NO_SUCH_PID 0x7ffffff0
+
+static struct procs *procs;
+static struct proc *self;
+
+static struct task_record captured_rec;
+static __u8 captured_stack[CAPTURE_BYTES] __attribute__((aligned(16)));
+static unsigned long inner_start, inner_end_guess;
+volatile int sink;
+
+/*
+ * Captures the registers the unwinder needs at one pc inside this function
+ * (rip from lea, so rip, rsp and the callee-saved registers all belong to
+ * the same instruction boundary), then copies the stack above rsp.
+ */
+NOINLINE int inner(int x)
+{
+	CAPTURE_REGS(captured_rec.regs);
+	captured_rec.ustack_bytes = copy_stack_above(captured_rec.regs, captured_stack,
+						     CAPTURE_BYTES);
+	sink += x;
+	return sink;
+}
+
+NOINLINE int middle(int x)
+{
+	int r = inner(x + 1);
+
+	__asm__ volatile("" ::: "memory");
+	return r + 1;
+}
+
+NOINLINE int outer(int x)
+{
+	int r = middle(x + 1);
+
+	__asm__ volatile("" ::: "memory");
+	return r + 2;
+}
+
+/* The test function that calls outer: the unwinder should reach it too. */
+NOINLINE static void capture_here(void)
+{
+	int r;
+
+	memset(&captured_rec, 0, sizeof(captured_rec));
+	r = outer(1);
+	__asm__ volatile("" ::: "memory");
+	sink = r;
+	captured_rec.tid = gettid();
+	captured_rec.tgid = getpid();
+	memcpy(captured_rec.comm, "test_unwind", 12);
+	captured_rec.state = PARK_TASK_INTERRUPTIBLE;
+	captured_rec.flags = TASK_REC_USTACK;
+	captured_rec.park_start_ns = PARK_START;
+	captured_rec.now_ns = PARK_START + 5000000000ULL;
+	captured_rec.wait.syscall_nr = -1;
+}
+
+static const char *outermost_function(const struct symbol *symbol)
+{
+	if (!symbol || !symbol->frame_count)
+		return NULL;
+	return symbol->frames[symbol->frame_count - 1].function;
+}
+
+static void print_stack(struct proc *proc, const struct stack *stack)
+{
+	for (int i = 0; stack && i < stack->depth; i++) {
+		const struct symbol *symbol = symbolize__user(proc, stack->frames[i].lookup_pc);
+		const char *name = outermost_function(symbol);
+
+		print_message("  #%d 0x%llx %s\n", i, stack->frames[i].pc, name ? name : "??");
+	}
+}
+
+/* Index of the first frame at or after from whose function is name, or -1. */
+static int find_frame(struct proc *proc, const struct stack *stack, int from, const char *name)
+{
+	for (int i = from; i < stack->depth; i++) {
+		const char *function = outermost_function(symbolize__user(proc,
+									  stack->frames[i].lookup_pc));
+
+		if (function && !strcmp(function, name))
+			return i;
+	}
+	return -1;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return procs_self_open(&procs, &self);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	procs_self_close(procs);
+	return 0;
+}
+
+static void test_capture_is_sane(void **state)
+{
+	(void)state;
+	capture_here();
+	inner_start = (unsigned long)&inner;
+	inner_end_guess = inner_start + 4096;
+	/* the captured pc lies in inner, the stack pointer in this stack */
+	assert_true(captured_rec.regs[16] > inner_start && captured_rec.regs[16] < inner_end_guess);
+	assert_true(captured_rec.regs[7] != 0);
+	assert_true(captured_rec.ustack_bytes >= 1024);
+	assert_true(captured_rec.ustack_bytes <= CAPTURE_BYTES);
+	assert_string_equal(outermost_function(symbolize__user(self, captured_rec.regs[16])), "inner");
+}
+
+static void test_unwind_captured_stack(void **state)
+{
+	struct thread_sample sample = { .rec = &captured_rec, .ustack = captured_stack };
+	const struct stack *stack;
+	int i_inner, i_middle, i_outer, i_caller;
+
+	(void)state;
+	capture_here();
+	stack = unwind__thread(self, &sample);
+	assert_non_null(stack);
+	assert_true(stack->depth >= 4);
+	assert_true(stack->park_start_ns == PARK_START);
+	/* the leaf is the captured pc itself, looked up as is */
+	assert_true(stack->frames[0].pc == captured_rec.regs[16]);
+	assert_true(stack->frames[0].lookup_pc == stack->frames[0].pc);
+	/* callers are return addresses, looked up inside the call */
+	for (int i = 1; i < stack->depth; i++)
+		assert_true(stack->frames[i].lookup_pc == stack->frames[i].pc - 1);
+	i_inner = find_frame(self, stack, 0, "inner");
+	i_middle = find_frame(self, stack, 0, "middle");
+	i_outer = find_frame(self, stack, 0, "outer");
+	i_caller = find_frame(self, stack, 0, "capture_here");
+	if (i_inner != 0 || i_middle != 1 || i_outer != 2 || i_caller != 3)
+		print_stack(self, stack);
+	assert_int_equal(i_inner, 0);
+	assert_int_equal(i_middle, 1);
+	assert_int_equal(i_outer, 2);
+	assert_int_equal(i_caller, 3);
+	/* and on past the test function into cmocka and main */
+	assert_true(find_frame(self, stack, 4, "main") > 4);
+}
+
+static void test_cached_for_same_park(void **state)
+{
+	struct thread_sample sample = { .rec = &captured_rec, .ustack = captured_stack };
+	struct task_record seen;
+	struct thread_sample seen_sample = { .rec = &seen };
+	const struct stack *stack;
+
+	(void)state;
+	capture_here();
+	stack = unwind__thread(self, &sample);
+	assert_non_null(stack);
+	assert_ptr_equal(u64map__get(&self->stacks, captured_rec.tid), stack);
+
+	/* a later snapshot of the same park: no stack bytes, the copy was made */
+	seen = captured_rec;
+	seen.flags = TASK_REC_USTACK_SEEN;
+	seen.ustack_bytes = 0;
+	memset(seen.regs, 0, sizeof(seen.regs));
+	assert_ptr_equal(unwind__thread(self, &seen_sample), stack);
+	assert_ptr_equal(unwind__thread(self, &seen_sample), stack);
+
+	/* another park of the same thread: the cached stack is not its stack */
+	seen.park_start_ns = PARK_START + 1;
+	assert_null(unwind__thread(self, &seen_sample));
+	/* nor a thread that has nothing cached */
+	seen.park_start_ns = PARK_START;
+	seen.tid = captured_rec.tid + 100000;
+	assert_null(unwind__thread(self, &seen_sample));
+	/* without any flag there is no stack either, unless cached for the park */
+	seen.tid = captured_rec.tid;
+	seen.flags = 0;
+	assert_ptr_equal(unwind__thread(self, &seen_sample), stack);
+}
+
+/*
+ * A synthetic stack for a process that can't be read (no Dwfl, no
+ * /proc/PID/mem): the unwinder falls back to following frame pointers
+ * through the captured bytes.
+ */
+#define FAKE_SP 0x7ffd00000000ULL
+
+static struct task_record fake_rec;
+static __u64 fake_stack[1024]; /* 8 KiB, as much as a real capture */
+
+static void put_word(__u64 addr, __u64 value)
+{
+	fake_stack[(addr - FAKE_SP) / 8] = value;
+}
+
+/* frames: return addresses; a chain of frame records [next bp][ret] */
+static void build_fp_chain(const __u64 *rets, int count)
+{
+	__u64 bp = FAKE_SP + 0x10;
+
+	memset(&fake_rec, 0, sizeof(fake_rec));
+	memset(fake_stack, 0, sizeof(fake_stack));
+	fake_rec.tid = NO_SUCH_PID;
+	fake_rec.tgid = NO_SUCH_PID;
+	fake_rec.flags = TASK_REC_USTACK;
+	fake_rec.park_start_ns = 42;
+	fake_rec.ustack_bytes = sizeof(fake_stack);
+	fake_rec.regs[7] = FAKE_SP;
+	fake_rec.regs[6] = bp;
+	fake_rec.regs[16] = 0x400100;
+	for (int i = 0; i < count; i++) {
+		__u64 next = i + 1 < count ? bp + 0x20 : 0;
+
+		put_word(bp, next);
+		put_word(bp + 8, rets[i]);
+		bp = next;
+	}
+}
+
+static void test_frame_pointer_fallback(void **state)
+{
+	static const __u64 rets[] = { 0x401111, 0x402222, 0x403333 };
+	struct procs *others = procs__new();
+	struct thread_sample sample = { .rec = &fake_rec, .ustack = (const __u8 *)fake_stack };
+	struct proc *proc;
+	const struct stack *stack;
+
+	(void)state;
+	assert_non_null(others);
+	build_fp_chain(rets, 3);
+	procs__begin(others);
+	proc = procs__get(others, NO_SUCH_PID);
+	assert_non_null(proc);
+	stack = unwind__thread(proc, &sample);
+	assert_non_null(stack);
+	assert_int_equal(stack->depth, 4);
+	assert_true(stack->frames[0].pc == 0x400100);
+	assert_true(stack->frames[0].lookup_pc == 0x400100);
+	for (int i = 0; i < 3; i++) {
+		assert_true(stack->frames[i + 1].pc == rets[i]);
+		assert_true(stack->frames[i + 1].lookup_pc == rets[i] - 1);
+	}
+	procs__end(others);
+	procs__free(others);
+}
+
+/* A frame pointer that does not climb ends the walk (no loops). */
+static void test_frame_pointer_loop_stops(void **state)
+{
+	static const __u64 rets[] = { 0x401111, 0x402222 };
+	struct procs *others = procs__new();
+	struct thread_sample sample = { .rec = &fake_rec, .ustack = (const __u8 *)fake_stack };
+	struct proc *proc;
+	const struct stack *stack;
+
+	(void)state;
+	assert_non_null(others);
+	build_fp_chain(rets, 2);
+	put_word(FAKE_SP + 0x30, FAKE_SP + 0x10); /* second record points back to the first */
+	procs__begin(others);
+	proc = procs__get(others, NO_SUCH_PID);
+	stack = unwind__thread(proc, &sample);
+	assert_non_null(stack);
+	assert_int_equal(stack->depth, 3);
+
+	/* a record pointing at itself */
+	build_fp_chain(rets, 2);
+	put_word(FAKE_SP + 0x10, FAKE_SP + 0x10);
+	stack = unwind__thread(proc, &sample);
+	assert_non_null(stack);
+	assert_int_equal(stack->depth, 2);
+	assert_true(stack->frames[1].pc == rets[0]);
+	procs__end(others);
+	procs__free(others);
+}
+
+static void test_frame_pointer_depth_capped(void **state)
+{
+	static __u64 rets[200];
+	struct procs *others = procs__new();
+	struct thread_sample sample = { .rec = &fake_rec, .ustack = (const __u8 *)fake_stack };
+	struct proc *proc;
+	const struct stack *stack;
+
+	(void)state;
+	assert_non_null(others);
+	for (int i = 0; i < 200; i++)
+		rets[i] = 0x500000 + 0x10 * i;
+	/* 200 frame records of 0x20 bytes: all within the 8 KiB copy */
+	build_fp_chain(rets, 200);
+	procs__begin(others);
+	proc = procs__get(others, NO_SUCH_PID);
+	stack = unwind__thread(proc, &sample);
+	assert_non_null(stack);
+	assert_int_equal(stack->depth, UNWIND_MAX_DEPTH);
+	assert_true(stack->frames[UNWIND_MAX_DEPTH - 1].pc == rets[UNWIND_MAX_DEPTH - 2]);
+	procs__end(others);
+	procs__free(others);
+}
+
+/* Stacks of threads a snapshot did not look at are dropped at its end. */
+static void test_prune(void **state)
+{
+	static const __u64 rets[] = { 0x401111 };
+	struct procs *others = procs__new();
+	struct thread_sample sample = { .rec = &fake_rec, .ustack = (const __u8 *)fake_stack };
+	struct task_record seen;
+	struct thread_sample seen_sample = { .rec = &seen };
+	struct proc *proc;
+
+	(void)state;
+	assert_non_null(others);
+	build_fp_chain(rets, 1);
+	seen = fake_rec;
+	seen.flags = TASK_REC_USTACK_SEEN;
+	seen.ustack_bytes = 0;
+
+	/* snapshot 1 unwinds the thread */
+	procs__begin(others);
+	proc = procs__get(others, NO_SUCH_PID);
+	assert_non_null(unwind__thread(proc, &sample));
+	procs__end(others);
+	/* snapshot 2 uses the cached stack: it survives */
+	procs__begin(others);
+	proc = procs__get(others, NO_SUCH_PID);
+	assert_non_null(unwind__thread(proc, &seen_sample));
+	procs__end(others);
+	/* snapshot 3 sees the process but not the thread: the stack goes */
+	procs__begin(others);
+	proc = procs__get(others, NO_SUCH_PID);
+	procs__end(others);
+	assert_int_equal(proc->stacks.count, 0);
+	procs__begin(others);
+	proc = procs__get(others, NO_SUCH_PID);
+	assert_null(unwind__thread(proc, &seen_sample));
+	procs__end(others);
+	procs__free(others);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_capture_is_sane),
+		cmocka_unit_test(test_unwind_captured_stack),
+		cmocka_unit_test(test_cached_for_same_park),
+		cmocka_unit_test(test_frame_pointer_fallback),
+		cmocka_unit_test(test_frame_pointer_loop_stops),
+		cmocka_unit_test(test_frame_pointer_depth_capped),
+		cmocka_unit_test(test_prune),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

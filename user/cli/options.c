@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* argp option parsing (options.h). */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util/format.h"
+#include "cli/options.h"
+
+const char *argp_program_version = "parkwatch " PARKWATCH_VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const char doc[] =
+	"parkwatch -- find threads that are parked (off CPU, not runnable), why and since when.\v"
+	"Without -p every process is watched.  With a terminal on stdout parkwatch shows a live "
+	"table of parked groups that refreshes every --interval; q or Ctrl-C prints the full dump "
+	"and exits.  Otherwise it prints one snapshot per interval.\n\n"
+	"Examples:\n"
+	"  sudo parkwatch -p 1234                 live view of one process\n"
+	"  sudo parkwatch -p 1234 --dump          every thread, Go goroutine-dump style\n"
+	"  sudo parkwatch -p 1234 --dump --debug 1   grouped by stack, with counts\n"
+	"  sudo parkwatch --format json --duration 10s   JSON lines, whole machine\n"
+	"  sudo parkwatch -p 1234 --dump --format pprof -o parked.pb.gz   snapshot profile\n"
+	"  sudo parkwatch -p 1234 --duration 30s --format pprof -o parked.pb.gz   parked time "
+	"over 30 s\n"
+	"  sudo parkwatch --http   serve /metrics and /debug/pprof/goroutine?pid=N on "
+	"127.0.0.1:9464\n"
+	"  sudo parkwatch -p 1234 --leaks --duration 2m   leak report after two minutes\n\n"
+	"With --format pprof or folded and no --dump, parkwatch samples the threads every "
+	"--interval until --duration ends (or Ctrl-C) and writes parked time per stack.\n\n"
+	"Durations take ns, us, ms, s, m or h (a bare number is seconds).\n\n"
+	"Exit status: 0 ok, 1 runtime error, 2 usage error, 3 no such process, 4 permission "
+	"denied, 5 kernel unsupported or BPF load failure, 6 every watched process exited, "
+	"7 --leaks found suspects.";
+
+enum {
+	OPT_DUMP = 0x100,
+	OPT_DEBUG,
+	OPT_FORMAT,
+	OPT_INTERVAL,
+	OPT_DURATION,
+	OPT_MIN_PARK,
+	OPT_KERNEL_STACKS,
+	OPT_CGROUP,
+	OPT_HTTP,
+	OPT_HTTP_AUTH,
+	OPT_HTTP_TLS_CERT,
+	OPT_HTTP_TLS_KEY,
+	OPT_METRICS_TOP_K,
+	OPT_KEEP_PRIVILEGES,
+	OPT_THREADS,
+	OPT_LEAKS,
+	OPT_LEAK_WINDOW,
+	OPT_LEAK_MIN_SPAN,
+	OPT_LEAK_MIN_SLOPE,
+};
+
+static const struct argp_option option_list[] = {
+	{ "pid", 'p', "PID", 0, "Watch this process (repeatable; default: every process)", 0 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "Only threads in this cgroup v2 directory", 0 },
+	{ "dump", OPT_DUMP, NULL, 0, "Print one snapshot and exit", 1 },
+	{ "debug", OPT_DEBUG, "1|2", 0,
+	  "Dump detail: 2 (default) every thread with its stack, 1 groups with counts", 1 },
+	{ "format", OPT_FORMAT, "FORMAT", 0,
+	  "text (default), json, pprof (gzip'd profile.proto) or folded (flame graph input)", 1 },
+	{ "output", 'o', "FILE", 0,
+	  "Write the result to FILE (atomically, via a temporary file) instead of stdout", 1 },
+	{ "interval", OPT_INTERVAL, "D", 0, "Refresh interval of the live view (default 2s)", 2 },
+	{ "duration", OPT_DURATION, "D", 0, "Stop after this long (default: until interrupted)", 2 },
+	{ "min-park", OPT_MIN_PARK, "D", 0,
+	  "Capture user stacks of threads parked at least this long (default 1s, and 0 for "
+	  "pprof and folded output, where every parked thread should have its stack)", 2 },
+	{ "kernel-stacks", OPT_KERNEL_STACKS, NULL, 0, "Show kernel stacks too", 2 },
+	{ "threads", OPT_THREADS, NULL, 0,
+	  "For a Go program, show its threads rather than its goroutines", 2 },
+	{ "leaks", OPT_LEAKS, NULL, 0,
+	  "Watch (for --duration, or until Ctrl-C) and print the leak report: groups whose "
+	  "count keeps rising while their threads never wake.  Exit status 7 when there are "
+	  "suspects", 4 },
+	{ "leak-window", OPT_LEAK_WINDOW, "D", 0,
+	  "How far back the growth fit looks (default 5m; longer finds slower leaks)", 4 },
+	{ "leak-min-span", OPT_LEAK_MIN_SPAN, "D", 0,
+	  "History a group needs before it can be a suspect (default 20s)", 4 },
+	{ "leak-min-slope", OPT_LEAK_MIN_SLOPE, "N", 0,
+	  "Growth floor in threads per minute (default 0.1)", 4 },
+	{ "http", OPT_HTTP, "ADDR", OPTION_ARG_OPTIONAL,
+	  "Serve /metrics and /debug/pprof/ on ADDR (default 127.0.0.1:9464; HOST:PORT, "
+	  "[IPV6]:PORT or :PORT, which means loopback)", 3 },
+	{ "http-auth", OPT_HTTP_AUTH, "FILE", 0,
+	  "Require HTTP basic auth with the user:password lines of FILE", 3 },
+	{ "http-tls-cert", OPT_HTTP_TLS_CERT, "FILE", 0, "Serve HTTPS with this PEM certificate", 3 },
+	{ "http-tls-key", OPT_HTTP_TLS_KEY, "FILE", 0, "... and this PEM private key", 3 },
+	{ "metrics-top-k", OPT_METRICS_TOP_K, "N", 0,
+	  "Per-process series for at most N processes, most parked first (default 20)", 3 },
+	{ "keep-privileges", OPT_KEEP_PRIVILEGES, NULL, 0,
+	  "Don't drop capabilities after the BPF programs are attached", 3 },
+	{ 0 },
+};
+
+static int parse_duration_arg(struct argp_state *state, const char *name, const char *arg,
+			      __u64 *ns)
+{
+	if (format__parse_duration(arg, ns) == 0)
+		return 0;
+	argp_failure(state, EXIT_USAGE, 0, "invalid %s '%s' (use e.g. 500ms, 2s, 1m)", name, arg);
+	return EINVAL;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct env *env = state->input;
+	char *end;
+	long value;
+
+	switch (key) {
+	case 'p':
+		errno = 0;
+		value = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || value <= 0 || value > INT_MAX) {
+			argp_failure(state, EXIT_USAGE, 0, "invalid pid '%s' (a positive number)", arg);
+			return EINVAL;
+		}
+		if (env->pid_count == PARK_MAX_WATCHED) {
+			argp_failure(state, EXIT_USAGE, 0, "too many -p (at most %d)", PARK_MAX_WATCHED);
+			return EINVAL;
+		}
+		env->pids[env->pid_count++] = (pid_t)value;
+		return 0;
+	case OPT_CGROUP:
+		env->cgroup_path = arg;
+		return 0;
+	case OPT_DUMP:
+		env->dump = true;
+		return 0;
+	case OPT_DEBUG:
+		if (strcmp(arg, "1") && strcmp(arg, "2")) {
+			argp_failure(state, EXIT_USAGE, 0, "invalid --debug '%s' (1 or 2)", arg);
+			return EINVAL;
+		}
+		env->debug = arg[0] - '0';
+		return 0;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text")) {
+			env->format = FORMAT_TEXT;
+		} else if (!strcmp(arg, "json")) {
+			env->format = FORMAT_JSON;
+		} else if (!strcmp(arg, "pprof")) {
+			env->format = FORMAT_PPROF;
+		} else if (!strcmp(arg, "folded")) {
+			env->format = FORMAT_FOLDED;
+		} else {
+			argp_failure(state, EXIT_USAGE, 0,
+				     "invalid --format '%s' (text, json, pprof or folded)", arg);
+			return EINVAL;
+		}
+		return 0;
+	case OPT_INTERVAL:
+		if (parse_duration_arg(state, "--interval", arg, &env->interval_ns))
+			return EINVAL;
+		if (env->interval_ns < 10000000ULL) {
+			argp_failure(state, EXIT_USAGE, 0, "--interval %s is too short (at least 10ms)", arg);
+			return EINVAL;
+		}
+		return 0;
+	case OPT_DURATION:
+		return parse_duration_arg(state, "--duration", arg, &env->duration_ns);
+	case OPT_MIN_PARK:
+		return parse_duration_arg(state, "--min-park", arg, &env->min_park_ns);
+	case 'o':
+		env->output_path = arg;
+		return 0;
+	case OPT_HTTP:
+		env->http = true;
+		env->http_address = arg;
+		return 0;
+	case OPT_HTTP_AUTH:
+		env->http_auth_file = arg;
+		return 0;
+	case OPT_HTTP_TLS_CERT:
+		env->http_tls_cert = arg;
+		return 0;
+	case OPT_HTTP_TLS_KEY:
+		env->http_tls_key = arg;
+		return 0;
+	case OPT_METRICS_TOP_K:
+		errno = 0;
+		value = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || value < 1 || value > 10000) {
+			argp_failure(state, EXIT_USAGE, 0, "invalid --metrics-top-k '%s' (1..10000)", arg);
+			return EINVAL;
+		}
+		env->metrics_top_k = value;
+		return 0;
+	case OPT_LEAKS:
+		env->leaks = true;
+		return 0;
+	case OPT_LEAK_WINDOW:
+		return parse_duration_arg(state, "--leak-window", arg, &env->leak_window_ns);
+	case OPT_LEAK_MIN_SPAN:
+		return parse_duration_arg(state, "--leak-min-span", arg, &env->leak_min_span_ns);
+	case OPT_LEAK_MIN_SLOPE:
+		errno = 0;
+		env->leak_min_slope = strtod(arg, &end);
+		if (errno || *end || end == arg || !(env->leak_min_slope >= 0) ||
+		    env->leak_min_slope > 1e9) {
+			argp_failure(state, EXIT_USAGE, 0,
+				     "invalid --leak-min-slope '%s' (threads per minute, >= 0)", arg);
+			return EINVAL;
+		}
+		return 0;
+	case OPT_KEEP_PRIVILEGES:
+		env->keep_privileges = true;
+		return 0;
+	case OPT_THREADS:
+		env->threads = true;
+		return 0;
+	case OPT_KERNEL_STACKS:
+		env->kernel_stacks = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		/* "--http ADDR" as well as "--http=ADDR": the address is optional */
+		if (env->http && !env->http_address && strchr(arg, ':')) {
+			env->http_address = arg;
+			return 0;
+		}
+		argp_failure(state, EXIT_USAGE, 0, "unexpected argument '%s' (use -p PID)", arg);
+		return EINVAL;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+int options__parse(int argc, char **argv, struct env *env, unsigned int argp_flags)
+{
+	static const struct argp argp = { option_list, parse_opt, NULL, doc, NULL, NULL, NULL };
+	int err;
+
+	memset(env, 0, sizeof(*env));
+	env->debug = 2;
+	env->format = FORMAT_TEXT;
+	env->interval_ns = 2000000000ULL;
+	env->metrics_top_k = 20;
+	env->leak_min_slope = -1;
+	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */
+	argp_err_exit_status = EXIT_USAGE;
+	err = argp_parse(&argp, argc, argv, argp_flags, NULL, env);
+	if (!err && env->http && (env->dump || env->leaks || env->output_path)) {
+		if (!(argp_flags & ARGP_NO_ERRS))
+			fprintf(stderr, "parkwatch: --http serves until stopped: it doesn't mix with "
+					"--dump, --leaks or -o\n");
+		err = EINVAL;
+	} else if (!err && !env->http &&
+		   (env->http_auth_file || env->http_tls_cert || env->http_tls_key)) {
+		if (!(argp_flags & ARGP_NO_ERRS))
+			fprintf(stderr, "parkwatch: --http-auth and --http-tls-* need --http\n");
+		err = EINVAL;
+	}
+	if (env->min_park_ns == UINT64_MAX)
+		env->min_park_ns = env->format == FORMAT_PPROF || env->format == FORMAT_FOLDED ?
+					   0 : 1000000000ULL;
+	return err;
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Checks before loading (preflight.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include "cli/options.h"
+#include "cli/preflight.h"
+
+#define CAP_PERFMON_BIT 38
+#define CAP_BPF_BIT 39
+
+bool preflight__may_load_bpf(void)
+{
+	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &header, data))
+		return false;
+	return (data[1].effective & (1u << (CAP_BPF_BIT - 32))) &&
+	       (data[1].effective & (1u << (CAP_PERFMON_BIT - 32)));
+}
+
+/* 'R', 'S', 'Z', ... from /proc/PID/stat; 0 when the process is gone. */
+static char process_state(pid_t pid, pid_t *tgid)
+{
+	char path[64], buf[512];
+	const char *tgid_line;
+	char state = 0;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len > 0) {
+		buf[len] = '\0';
+		/* comm may hold spaces and parentheses: the state follows the last ')' */
+		const char *close_paren = strrchr(buf, ')');
+
+		if (close_paren && close_paren[1] == ' ')
+			state = close_paren[2];
+	}
+	if (!tgid)
+		return state;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return state;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len > 0) {
+		buf[len] = '\0';
+		tgid_line = strstr(buf, "\nTgid:");
+		if (tgid_line)
+			*tgid = (pid_t)atoi(tgid_line + 6);
+	}
+	return state;
+}
+
+int preflight__check_targets(pid_t *pids, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		pid_t tgid = pids[i];
+		char state = process_state(pids[i], &tgid);
+
+		if (!state || state == 'Z' || state == 'X') {
+			fprintf(stderr, "parkwatch: no process with pid %d (check the pid with ps)\n",
+				pids[i]);
+			return EXIT_NO_PROCESS;
+		}
+		if (tgid != pids[i]) {
+			fprintf(stderr, "parkwatch: %d is a thread of process %d; watching %d\n",
+				pids[i], tgid, tgid);
+			pids[i] = tgid;
+		}
+	}
+	return EXIT_OK;
+}
+
+bool preflight__process_alive(pid_t pid)
+{
+	char state = process_state(pid, NULL);
+
+	return state && state != 'Z' && state != 'X';
+}
+
+int preflight__cgroup_id(const char *path, __u64 *id)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (statfs(path, &fs) || stat(path, &st)) {
+		fprintf(stderr, "parkwatch: cgroup %s: %s (give a directory under /sys/fs/cgroup)\n",
+			path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (fs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "parkwatch: cgroup %s: not a cgroup v2 directory\n", path);
+		return EXIT_USAGE;
+	}
+	*id = st.st_ino; /* a cgroup v2 id is its directory's inode number */
+	return EXIT_OK;
+}

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Dropping capabilities with libcap-ng (privileges.h). */
+#include <cap-ng.h>
+#include <errno.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include "cli/privileges.h"
+
+int privileges__drop(void)
+{
+	capng_clear(CAPNG_SELECT_ALL);
+	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+			  CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, -1))
+		return -EINVAL;
+	if (capng_apply(CAPNG_SELECT_ALL))
+		return -EPERM;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * The insides of a struct goproc (goruntime.h), shared by the files of the
+ * Go runtime reader and no one else: gobinary.c and golayout.c fill it from
+ * the executable, gomem.c reads the process's memory through it,
+ * gounwind.c makes sense of one runtime.g, goruntime.c drives them.
+ */
+#ifndef PARKWATCH_GO_INTERNAL_H
+#define PARKWATCH_GO_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <linux/types.h>
+#include "go/goruntime.h"
+
+#define GO_BATCH 2048               /* g's read together */
+#define GO_STATUS_LEAKED 10         /* Go 1.26: parked, and found unreachable by the GC */
+#define USER_ADDR_END (1ULL << 47)
+
+enum func_kind {
+	FUNC_SYSTEM,                /* runtime.*: its goroutines are the runtime's */
+	FUNC_USER,                  /* runtime.main, runtime.corostart: user goroutines */
+	FUNC_RUNFINQ,               /* the finalizer goroutine: user while it runs a finalizer */
+};
+
+struct func_entry {
+	__u64 addr;
+	enum func_kind kind;
+};
+
+struct range {
+	__u64 lo, hi;
+};
+
+struct batch;
+
+struct goproc {
+	pid_t pid;
+	int mem_fd;                 /* /proc/PID/mem, when process_vm_readv is missing */
+	char version[64];
+	int minor;                  /* 19 for go1.19.8; 0 when unknown */
+	struct go_layout layout;
+	__u64 bias;                 /* PIE load bias */
+	__u64 allglen, allgptr, allgs;
+	__u64 fing_running;         /* runtime.fingRunning (bool, Go < 1.21) */
+	__u64 fing_status;          /* runtime.fingStatus (Go >= 1.21) */
+	struct range text;
+	struct range sigpanic;      /* a frame it returns to holds an exact pc */
+	struct func_entry *runtime_funcs; /* sorted by addr */
+	size_t runtime_func_count;
+	struct range *wrappers;     /* sorted */
+	size_t wrapper_count;
+	char **reasons;
+	size_t reason_count;
+	size_t dropped;
+	/* buffers kept between reads */
+	struct batch *batch;
+	__u64 *ptrs;
+	size_t ptr_cap;
+};
+
+/* One g as read. */
+struct graw {
+	__u64 addr, goid, sp, pc, bp, lo, hi, gopc, startpc, parent, lockedm, m;
+	__s64 waitsince;
+	__u32 status;               /* scan bit stripped */
+	__u8 reason;
+};
+
+enum g_fate {
+	G_SKIP,                     /* dead or idle */
+	G_INCONSISTENT,             /* unreadable, or read mid-change */
+	G_NO_STACK,
+	G_STACK,
+};
+
+/* Scratch space of one batch, kept in the goproc between reads. */
+struct batch {
+	int g_size;
+	struct iovec *local, *remote;
+	bool *ok;                   /* per range */
+	bool *g_ok;                 /* per g */
+	__u32 *order;               /* the batch's indexes by g address */
+	__u32 *slot;                /* per sorted g: its range; later, per range: its g */
+	__u64 *span_start;
+	size_t *span_at;            /* where each range lands in span_buf */
+	struct graw *raws;
+	enum g_fate *fate;
+	__u8 *gbuf, *hbuf, *span_buf;
+	__u8 *sbuf;                 /* stack windows, packed */
+	size_t sbuf_cap;
+	size_t *stack_at;
+};
+
+/* Target memory is copied as bytes; fields are read unaligned from them. */
+static inline __u64 u64_at(const __u8 *raw, size_t off)
+{
+	__u64 v;
+
+	memcpy(&v, raw + off, sizeof(v));
+	return v;
+}
+
+static inline __u32 u32_at(const __u8 *raw, size_t off)
+{
+	__u32 v;
+
+	memcpy(&v, raw + off, sizeof(v));
+	return v;
+}
+
+static inline bool user_ptr(__u64 addr)
+{
+	return addr && addr < USER_ADDR_END && !(addr & 7);
+}
+
+static inline bool in_range(const struct range *r, __u64 addr)
+{
+	return addr >= r->lo && addr < r->hi;
+}
+
+#endif /* PARKWATCH_GO_INTERNAL_H */

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * A Go process's memory, read from outside with no ptrace stop (gomem.h):
+ * ranges by process_vm_readv, or /proc/PID/mem on kernels without it; Go
+ * strings; and runtime.g's read many at a time, sorted by address and
+ * merged into few ranges, because each range costs far more than its bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "go/gomem.h"
+
+#define IOV_CHUNK 1024              /* IOV_MAX: ranges per process_vm_readv */
+#define MERGE_GAP 512               /* g's closer than this are read as one range */
+#define MAX_SPAN 65536
+#define GO_MAX_REASONS 256          /* waitReason is a uint8 */
+#define GO_MAX_REASON_LEN 64
+
+int gomem__errno(int err)
+{
+	switch (err) {
+	case ESRCH:
+		return -ESRCH;
+	case EPERM:
+	case EACCES:
+		return -EACCES;
+	case ENOMEM:
+		return -ENOMEM;
+	default:
+		return -err;
+	}
+}
+
+static int open_mem_fd(struct goproc *gp)
+{
+	char path[64];
+
+	if (gp->mem_fd >= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/mem", gp->pid);
+	gp->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	return gp->mem_fd < 0 ? gomem__errno(errno) : 0;
+}
+
+/*
+ * Reads n remote ranges into their local buffers; ok[i] says which arrived
+ * whole.  process_vm_readv never splits one range but stops at the first it
+ * can't read, so the reading resumes after that one; it takes IOV_MAX
+ * ranges at a time.  Returns 0, or -ESRCH or -EACCES for the process as a
+ * whole.
+ */
+int gomem__read_ranges(struct goproc *gp, const struct iovec *local, const struct iovec *remote,
+		       size_t n, bool *ok)
+{
+	size_t i = 0;
+	int err;
+
+	while (i < n && gp->mem_fd < 0) {
+		size_t end = n - i < IOV_CHUNK ? n : i + IOV_CHUNK;
+		ssize_t got = process_vm_readv(gp->pid, local + i, end - i, remote + i, end - i, 0);
+
+		if (got < 0) {
+			if (errno == EFAULT || errno == EINVAL) {
+				ok[i++] = false;
+				continue;
+			}
+			if (errno != ENOSYS)
+				return gomem__errno(errno);
+			err = open_mem_fd(gp); /* a kernel without CONFIG_CROSS_MEMORY_ATTACH */
+			if (err)
+				return err;
+			break;
+		}
+		while (i < end && (size_t)got >= remote[i].iov_len) {
+			got -= remote[i].iov_len;
+			ok[i++] = true;
+		}
+		if (i < end)
+			ok[i++] = false;
+	}
+	for (; i < n; i++) {
+		ssize_t got = pread(gp->mem_fd, local[i].iov_base, remote[i].iov_len,
+				    (off_t)(unsigned long)remote[i].iov_base);
+
+		if (got < 0 && errno == ESRCH)
+			return -ESRCH;
+		ok[i] = got == (ssize_t)remote[i].iov_len;
+	}
+	return 0;
+}
+
+int gomem__read(struct goproc *gp, __u64 addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(unsigned long)addr, .iov_len = len };
+	bool ok;
+	int err = gomem__read_ranges(gp, &local, &remote, 1, &ok);
+
+	return err ? err : ok ? 0 : -EFAULT;
+}
+
+/* A Go string header {ptr, len} at addr, copied into buf. */
+int gomem__read_string(struct goproc *gp, __u64 addr, char *buf, size_t size)
+{
+	__u64 header[2];
+	int err = gomem__read(gp, addr, header, sizeof(header));
+
+	if (err)
+		return err;
+	if (!header[0] || header[1] >= size)
+		return -EFAULT;
+	err = gomem__read(gp, header[0], buf, header[1]);
+	if (!err)
+		buf[header[1]] = '\0';
+	return err;
+}
+
+/* runtime.waitReasonStrings: [N]string, N = symbol size / 16. */
+int gomem__read_wait_reasons(struct goproc *gp, __u64 addr, __u64 size)
+{
+	size_t n = size / 16 < GO_MAX_REASONS ? size / 16 : GO_MAX_REASONS;
+	struct iovec local[GO_MAX_REASONS], remote[GO_MAX_REASONS];
+	char text[GO_MAX_REASONS][GO_MAX_REASON_LEN + 1];
+	bool ok[GO_MAX_REASONS];
+	__u64 headers[GO_MAX_REASONS][2];
+	size_t count = 0;
+	int err;
+
+	if (!n)
+		return 0;
+	err = gomem__read(gp, addr, headers, n * 16);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		__u64 len = headers[i][1] <= GO_MAX_REASON_LEN ? headers[i][1] : 0;
+
+		local[i] = (struct iovec){ .iov_base = text[i], .iov_len = len };
+		remote[i] = (struct iovec){ .iov_base = (void *)(unsigned long)headers[i][0],
+					    .iov_len = len };
+		text[i][len] = '\0';
+	}
+	err = gomem__read_ranges(gp, local, remote, n, ok);
+	if (err)
+		return err;
+	gp->reasons = calloc(n, sizeof(*gp->reasons));
+	if (!gp->reasons)
+		return -ENOMEM;
+	gp->reason_count = n;
+	for (size_t i = 0; i < n; i++) {
+		if (!ok[i] || headers[i][1] > GO_MAX_REASON_LEN)
+			continue; /* an unreadable entry stays NULL: "unknown" */
+		gp->reasons[i] = strdup(text[i]);
+		if (!gp->reasons[i])
+			return -ENOMEM;
+		count++;
+	}
+	return count ? 0 : -EFAULT;
+}
+
+void gomem__batch_free(struct batch *b)
+{
+	if (!b)
+		return;
+	free(b->local);
+	free(b->remote);
+	free(b->ok);
+	free(b->g_ok);
+	free(b->order);
+	free(b->slot);
+	free(b->span_start);
+	free(b->span_at);
+	free(b->raws);
+	free(b->fate);
+	free(b->gbuf);
+	free(b->hbuf);
+	free(b->span_buf);
+	free(b->sbuf);
+	free(b->stack_at);
+	free(b);
+}
+
+int gomem__batch_new(int g_size, struct batch **out)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	*out = b;
+	if (!b)
+		return -ENOMEM;
+	b->g_size = g_size;
+	b->local = calloc(GO_BATCH, sizeof(*b->local));
+	b->remote = calloc(GO_BATCH, sizeof(*b->remote));
+	b->ok = calloc(GO_BATCH, sizeof(*b->ok));
+	b->g_ok = calloc(GO_BATCH, sizeof(*b->g_ok));
+	b->order = calloc(GO_BATCH, sizeof(*b->order));
+	b->slot = calloc(GO_BATCH, sizeof(*b->slot));
+	b->span_start = calloc(GO_BATCH, sizeof(*b->span_start));
+	b->span_at = calloc(GO_BATCH, sizeof(*b->span_at));
+	b->raws = calloc(GO_BATCH, sizeof(*b->raws));
+	b->fate = calloc(GO_BATCH, sizeof(*b->fate));
+	b->gbuf = malloc((size_t)GO_BATCH * g_size);
+	b->hbuf = malloc((size_t)GO_BATCH * g_size);
+	b->span_buf = malloc((size_t)GO_BATCH * (g_size + MERGE_GAP));
+	b->stack_at = calloc(GO_BATCH, sizeof(*b->stack_at));
+	if (!b->local || !b->remote || !b->ok || !b->g_ok || !b->order || !b->slot ||
+	    !b->span_start || !b->span_at || !b->raws || !b->fate || !b->gbuf || !b->hbuf ||
+	    !b->span_buf || !b->stack_at) {
+		gomem__batch_free(b);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Copies size bytes at addrs[i] + off to dst + i * size for every g of the
+ * batch (b->order must sort them by address), reading neighbours as one
+ * range: g's sit side by side in heap spans, and process_vm_readv costs
+ * per range and page far more than per byte.  A merged range that fails
+ * is read again g by g.  b->g_ok[i] says what arrived.
+ */
+int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs, size_t n,
+			  int off, int size, __u8 *dst)
+{
+	size_t spans = 0, used = 0, retry = 0;
+	int err;
+
+	for (size_t k = 0; k < n; k++) {
+		__u64 at = addrs[b->order[k]] + off;
+		size_t last = spans - 1;
+
+		if (spans && at < b->span_start[last] + b->remote[last].iov_len + MERGE_GAP &&
+		    at + size - b->span_start[last] <= MAX_SPAN) {
+			size_t end = at + size - b->span_start[last];
+
+			if (end > b->remote[last].iov_len) {
+				used += end - b->remote[last].iov_len;
+				b->remote[last].iov_len = end;
+			}
+		} else {
+			b->span_start[spans] = at;
+			b->span_at[spans] = used;
+			b->remote[spans].iov_len = size;
+			used += size;
+			spans++;
+		}
+		b->slot[k] = (__u32)(spans - 1);
+	}
+	for (size_t j = 0; j < spans; j++) {
+		b->remote[j].iov_base = (void *)(unsigned long)b->span_start[j];
+		b->local[j] = (struct iovec){ b->span_buf + b->span_at[j], b->remote[j].iov_len };
+	}
+	err = gomem__read_ranges(gp, b->local, b->remote, spans, b->ok);
+	if (err)
+		return err;
+	for (size_t k = 0; k < n; k++) {
+		__u32 i = b->order[k], j = b->slot[k];
+
+		b->g_ok[i] = b->ok[j];
+		if (b->ok[j])
+			memcpy(dst + (size_t)i * size,
+			       b->span_buf + b->span_at[j] + (addrs[i] + off - b->span_start[j]), size);
+	}
+	/* a range spanning an unmapped hole: its g's one by one */
+	for (size_t k = 0; k < n; k++) {
+		__u32 i = b->order[k];
+
+		if (b->g_ok[i])
+			continue;
+		b->local[retry] = (struct iovec){ dst + (size_t)i * size, size };
+		b->remote[retry] = (struct iovec){ (void *)(unsigned long)(addrs[i] + off), size };
+		b->slot[retry++] = i;
+	}
+	if (!retry)
+		return 0;
+	err = gomem__read_ranges(gp, b->local, b->remote, retry, b->ok);
+	if (err)
+		return err;
+	for (size_t r = 0; r < retry; r++)
+		b->g_ok[b->slot[r]] = b->ok[r];
+	return 0;
+}

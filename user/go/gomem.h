@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Reading a Go process's memory from outside (gomem.c): process_vm_readv,
+ * /proc/PID/mem where the kernel lacks it, and the batched reads of many
+ * runtime.g's at once.  Errors are negative errnos: -ESRCH and -EACCES for
+ * the process as a whole, -EFAULT for an address that can't be read.
+ */
+#ifndef PARKWATCH_GOMEM_H
+#define PARKWATCH_GOMEM_H
+
+#include "go/go_internal.h"
+
+/* An errno from a read of /proc/PID or its memory, as the errors above. */
+int gomem__errno(int err);
+int gomem__read_ranges(struct goproc *gp, const struct iovec *local, const struct iovec *remote,
+		       size_t n, bool *ok);
+int gomem__read(struct goproc *gp, __u64 addr, void *buf, size_t len);
+int gomem__read_string(struct goproc *gp, __u64 addr, char *buf, size_t size);
+int gomem__read_wait_reasons(struct goproc *gp, __u64 addr, __u64 size);
+
+int gomem__batch_new(int g_size, struct batch **out);
+/* NULL-safe. */
+void gomem__batch_free(struct batch *b);
+int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs, size_t n,
+			  int off, int size, __u8 *dst);
+
+#endif /* PARKWATCH_GOMEM_H */

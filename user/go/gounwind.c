@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * One runtime.g as read (gounwind.h): decoding its fields, telling a
+ * consistent read from one made mid-change, walking its stack by frame
+ * pointers, and the struct goroutine it becomes.  The process keeps
+ * running, so every pointer is checked before it is followed.
+ */
+#include <limits.h>
+#include <string.h>
+#include "go/gomem.h"
+#include "go/gounwind.h"
+
+#define GO_STACK_WINDOW 4096        /* stack bytes copied per g; deeper frames are read one by one */
+#define GO_MAX_STACK (1ULL << 30)   /* the runtime's maxstacksize on 64-bit */
+#define GO_SCAN_BIT 0x1000
+
+void graw__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, struct graw *g)
+{
+	g->addr = addr;
+	g->status = u32_at(raw, l->atomicstatus) & ~GO_SCAN_BIT;
+	g->goid = u64_at(raw, l->goid);
+	g->sp = u64_at(raw, l->sched_sp);
+	g->pc = u64_at(raw, l->sched_pc);
+	g->bp = u64_at(raw, l->sched_bp);
+	g->lo = u64_at(raw, l->stack_lo);
+	g->hi = u64_at(raw, l->stack_hi);
+	g->gopc = u64_at(raw, l->gopc);
+	g->startpc = u64_at(raw, l->startpc);
+	g->waitsince = (__s64)u64_at(raw, l->waitsince);
+	g->reason = raw[l->waitreason];
+	g->parent = l->parent_goid >= 0 ? u64_at(raw, l->parent_goid) : 0;
+	g->lockedm = l->lockedm >= 0 ? u64_at(raw, l->lockedm) : 0;
+	g->m = l->m >= 0 ? u64_at(raw, l->m) : 0;
+}
+
+/* Parked, runnable or preempted: its sched registers describe its stack. */
+bool graw__has_saved_stack(__u32 status)
+{
+	return status == GO_STATUS_WAITING || status == GO_STATUS_RUNNABLE ||
+	       status == GO_STATUS_PREEMPTED || status == GO_STATUS_LEAKED;
+}
+
+/* Fields every live g has, whatever its state; false means we read it
+ * mid-change (or it was never a g). */
+bool graw__consistent(const struct goproc *gp, const struct graw *g)
+{
+	if (!g->goid || g->goid > (1ULL << 62))
+		return false;
+	if (!user_ptr(g->lo) || g->hi <= g->lo || g->hi - g->lo > GO_MAX_STACK ||
+	    g->hi > USER_ADDR_END)
+		return false;
+	if (!graw__has_saved_stack(g->status))
+		return true;
+	return g->sp >= g->lo && g->sp < g->hi && !(g->sp & 7) && in_range(&gp->text, g->pc);
+}
+
+/* Fields that must not have moved between the first read and the stack's:
+ * compared in the header copy, which starts at offset lo of the g. */
+bool graw__same_header(const struct go_layout *l, int lo, const struct graw *g, const __u8 *raw)
+{
+	return (u32_at(raw, l->atomicstatus - lo) & ~GO_SCAN_BIT) == g->status &&
+	       u64_at(raw, l->goid - lo) == g->goid && u64_at(raw, l->sched_sp - lo) == g->sp &&
+	       u64_at(raw, l->sched_pc - lo) == g->pc && u64_at(raw, l->sched_bp - lo) == g->bp;
+}
+
+static bool stack_word(struct goproc *gp, const struct stack_view *view, __u64 addr, __u64 *word)
+{
+	if (addr >= view->base && addr - view->base + 8 <= view->len) {
+		memcpy(word, view->buf + (addr - view->base), 8);
+		return true;
+	}
+	/* beyond the copied window: a deep stack, read word by word */
+	return gomem__read(gp, addr, word, 8) == 0;
+}
+
+static void mark_exact(__u64 exact[2], int i)
+{
+	exact[i / 64] |= 1ULL << (i % 64);
+}
+
+/*
+ * Frame pointers from the saved registers: [bp] is the caller's bp,
+ * [bp + 8] the return address into it.  Each frame must lie in the g's
+ * stack above sp and above the previous one, and each pc in the text: a
+ * walk that leaves those bounds stops there, marked truncated.
+ */
+int graw__walk_stack(struct goproc *gp, const struct graw *g, const struct stack_view *view,
+		     __u64 *pcs, __u64 exact[2], bool *truncated)
+{
+	__u64 fp = g->bp, ret, next;
+	int depth = 0;
+
+	exact[0] = exact[1] = 0;
+	*truncated = false;
+	pcs[depth++] = g->pc;
+	if (g->pc == g->startpc) {
+		/* never ran: gostartcall left goexit's pc at sp, and no frame yet */
+		mark_exact(exact, 0);
+		if (!fp && stack_word(gp, view, g->sp, &ret) && in_range(&gp->text, ret))
+			pcs[depth++] = ret;
+		return depth;
+	}
+	while (fp) {
+		if (depth >= GO_MAX_DEPTH || fp & 7 || fp < g->sp || fp > g->hi - 16 ||
+		    !stack_word(gp, view, fp, &next) || !stack_word(gp, view, fp + 8, &ret)) {
+			*truncated = true;
+			break;
+		}
+		if (!ret)
+			break;
+		if (!in_range(&gp->text, ret)) {
+			*truncated = true;
+			break;
+		}
+		/* a fault's caller resumes at the faulting pc itself */
+		if (in_range(&gp->sigpanic, pcs[depth - 1]))
+			mark_exact(exact, depth);
+		pcs[depth++] = ret;
+		if (!next)
+			break; /* the goroutine's first frame */
+		if (next <= fp) {
+			*truncated = true;
+			break;
+		}
+		fp = next;
+	}
+	return depth;
+}
+
+static bool is_system(const struct goproc *gp, __u64 startpc, bool finalizer_running)
+{
+	size_t lo = 0, hi = gp->runtime_func_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct func_entry *f = &gp->runtime_funcs[mid];
+
+		if (startpc < f->addr) {
+			hi = mid;
+		} else if (startpc > f->addr) {
+			lo = mid + 1;
+		} else {
+			if (f->kind == FUNC_RUNFINQ)
+				return !finalizer_running;
+			return f->kind == FUNC_SYSTEM;
+		}
+	}
+	return false;
+}
+
+void graw__to_goroutine(struct goproc *gp, const struct graw *raw, __u64 now_ns,
+			bool finalizer_running, struct goroutine *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->g_addr = raw->addr;
+	g->goid = raw->goid;
+	g->parent_goid = raw->parent;
+	g->status = raw->status;
+	g->locked = raw->lockedm != 0;
+	g->system = is_system(gp, raw->startpc, finalizer_running);
+	g->waitsince = raw->waitsince;
+	if (raw->waitsince > 0 && (__u64)raw->waitsince <= now_ns)
+		g->wait_ns = now_ns - (__u64)raw->waitsince;
+	g->pc = raw->pc;
+	g->sp = raw->sp;
+	g->bp = raw->bp;
+	g->gopc = raw->gopc;
+	g->startpc = raw->startpc;
+	if (raw->status == GO_STATUS_WAITING || raw->status == GO_STATUS_LEAKED) {
+		g->wait_reason_code = raw->reason;
+		g->wait_reason = raw->reason < gp->reason_count ? gp->reasons[raw->reason] : NULL;
+	}
+}
+
+/* Running or in a syscall: which thread, from g.m.procid. */
+pid_t graw__thread(struct goproc *gp, const struct graw *raw)
+{
+	__u64 procid;
+
+	if (gp->layout.m_procid < 0 || !user_ptr(raw->m) ||
+	    gomem__read(gp, raw->m + gp->layout.m_procid, &procid, sizeof(procid)) ||
+	    !procid || procid > INT_MAX)
+		return 0;
+	return (pid_t)procid;
+}
+
+/* The g's stack window: from sched.sp up, at most GO_STACK_WINDOW bytes. */
+size_t graw__stack_window(const struct graw *g)
+{
+	return g->hi - g->sp < GO_STACK_WINDOW ? g->hi - g->sp : GO_STACK_WINDOW;
+}

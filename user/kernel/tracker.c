@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Load, attach and query the BPF programs (see tracker.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "kernel/tracker.h"
+#include "park_tracker.skel.h"
+#include "snapshot.skel.h"
+
+struct tracker {
+	struct park_tracker_bpf *park;
+	struct snapshot_bpf *snap;
+	struct bpf_link *iter_link;
+};
+
+/* libbpf's last warning, so a load failure can name its cause in one line. */
+static char libbpf_last_warning[512];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	char line[sizeof(libbpf_last_warning)];
+	va_list copy;
+	size_t len;
+
+	if (getenv("PARKWATCH_DEBUG_BPF")) {
+		va_copy(copy, args);
+		vfprintf(stderr, fmt, copy);
+		va_end(copy);
+	}
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, args);
+	len = strlen(line);
+	while (len && (line[len - 1] == '\n' || line[len - 1] == ' '))
+		line[--len] = '\0';
+	if (len)
+		memcpy(libbpf_last_warning, line, len + 1);
+	return 0;
+}
+
+static int fail(int err, const char *what, char *reason, size_t reason_size)
+{
+	if (libbpf_last_warning[0])
+		snprintf(reason, reason_size, "%s: %s", what, libbpf_last_warning);
+	else
+		snprintf(reason, reason_size, "%s: %s", what, strerror(-err));
+	return err;
+}
+
+static int watch_pids(struct tracker *tracker, const struct tracker_opts *opts)
+{
+	int map_fd = bpf_map__fd(tracker->park->maps.watched_tgids);
+	__u8 one = 1;
+
+	for (size_t i = 0; i < opts->pid_count; i++) {
+		__u32 tgid = opts->pids[i];
+
+		if (bpf_map_update_elem(map_fd, &tgid, &one, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int tracker__open(const struct tracker_opts *opts, struct tracker **out, char *reason,
+		  size_t reason_size)
+{
+	struct tracker *tracker;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	libbpf_last_warning[0] = '\0';
+	tracker = calloc(1, sizeof(*tracker));
+	if (!tracker)
+		return -ENOMEM;
+
+	tracker->park = park_tracker_bpf__open();
+	if (!tracker->park) {
+		err = fail(-errno, "opening the park tracker", reason, reason_size);
+		goto cleanup;
+	}
+	tracker->park->rodata->filter_tgid = opts->pid_count > 0;
+	tracker->park->rodata->filter_cgroup = opts->cgroup_id != 0;
+	tracker->park->rodata->cgroup_id = opts->cgroup_id;
+	err = park_tracker_bpf__load(tracker->park);
+	if (err) {
+		err = fail(err, "loading the park tracker", reason, reason_size);
+		goto cleanup;
+	}
+
+	tracker->snap = snapshot_bpf__open();
+	if (!tracker->snap) {
+		err = fail(-errno, "opening the snapshot iterator", reason, reason_size);
+		goto cleanup;
+	}
+	tracker->snap->rodata->filter_tgid = opts->pid_count > 0;
+	tracker->snap->rodata->filter_cgroup = opts->cgroup_id != 0;
+	tracker->snap->rodata->cgroup_id = opts->cgroup_id;
+	tracker->snap->rodata->min_park_ns = opts->min_park_ns;
+	tracker->snap->rodata->want_kernel_stacks = opts->kernel_stacks;
+	err = bpf_map__reuse_fd(tracker->snap->maps.park_states,
+				bpf_map__fd(tracker->park->maps.park_states));
+	if (!err)
+		err = bpf_map__reuse_fd(tracker->snap->maps.watched_tgids,
+					bpf_map__fd(tracker->park->maps.watched_tgids));
+	if (err) {
+		err = fail(err, "sharing maps with the snapshot iterator", reason, reason_size);
+		goto cleanup;
+	}
+	err = snapshot_bpf__load(tracker->snap);
+	if (err) {
+		err = fail(err, "loading the snapshot iterator", reason, reason_size);
+		goto cleanup;
+	}
+
+	err = watch_pids(tracker, opts);
+	if (err) {
+		fail(err, "filling the watched-process filter", reason, reason_size);
+		goto cleanup;
+	}
+	err = park_tracker_bpf__attach(tracker->park);
+	if (err) {
+		err = fail(err, "attaching to sched_switch/sched_wakeup", reason, reason_size);
+		goto cleanup;
+	}
+	tracker->iter_link = bpf_program__attach_iter(tracker->snap->progs.park_snapshot, NULL);
+	if (!tracker->iter_link) {
+		err = fail(-errno, "attaching the task iterator", reason, reason_size);
+		goto cleanup;
+	}
+	*out = tracker;
+	return 0;
+
+cleanup:
+	tracker__free(tracker);
+	return err;
+}
+
+void tracker__free(struct tracker *tracker)
+{
+	if (!tracker)
+		return;
+	bpf_link__destroy(tracker->iter_link);
+	snapshot_bpf__destroy(tracker->snap);
+	park_tracker_bpf__destroy(tracker->park);
+	free(tracker);
+}
+
+int tracker__unwatch(struct tracker *tracker, pid_t pid)
+{
+	__u32 tgid = pid;
+
+	if (bpf_map_delete_elem(bpf_map__fd(tracker->park->maps.watched_tgids), &tgid) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int tracker__snapshot_fd(struct tracker *tracker)
+{
+	int fd = bpf_iter_create(bpf_link__fd(tracker->iter_link));
+
+	return fd < 0 ? -errno : fd;
+}
+
+int tracker__reason_hists(struct tracker *tracker, struct park_hist hists[PARK_REASON__COUNT])
+{
+	int map_fd = bpf_map__fd(tracker->park->maps.reason_hists);
+	int cpus = libbpf_num_possible_cpus();
+	struct park_hist *per_cpu;
+	int err = 0;
+
+	if (cpus <= 0)
+		return cpus ? cpus : -EINVAL;
+	per_cpu = calloc(cpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	memset(hists, 0, PARK_REASON__COUNT * sizeof(*hists));
+	for (__u32 reason = 0; reason < PARK_REASON__COUNT && !err; reason++) {
+		if (bpf_map_lookup_elem(map_fd, &reason, per_cpu)) {
+			err = -errno;
+			break;
+		}
+		/* the BPF side keeps one copy per CPU: add them up */
+		for (int cpu = 0; cpu < cpus; cpu++) {
+			hists[reason].count += per_cpu[cpu].count;
+			hists[reason].total_ns += per_cpu[cpu].total_ns;
+			for (int slot = 0; slot < PARK_HIST_SLOTS; slot++)
+				hists[reason].slots[slot] += per_cpu[cpu].slots[slot];
+		}
+	}
+	free(per_cpu);
+	return err;
+}
+
+int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx)
+{
+	int map_fd = bpf_map__fd(tracker->park->maps.exited_parks);
+	struct hist_key key, next_key;
+	struct park_total total;
+	const void *prev = NULL;
+	int visited = 0;
+
+	while (bpf_map_get_next_key(map_fd, prev, &next_key) == 0) {
+		if (bpf_map_lookup_elem(map_fd, &next_key, &total) == 0) {
+			fn(&next_key, total.count, total.total_ns, ctx);
+			visited++;
+		}
+		key = next_key;
+		prev = &key;
+	}
+	return errno == ENOENT ? visited : -errno;
+}
+
+__u64 tracker__dropped(const struct tracker *tracker)
+{
+	return tracker->park->bss->hist_dropped;
+}
+
+size_t tracker__exited_capacity(const struct tracker *tracker)
+{
+	return bpf_map__max_entries(tracker->park->maps.exited_parks);
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Wait-reason classification (classify.h). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "model/classify.h"
+
+#define SYSCALL_RESTART 219 /* restart_syscall */
+
+static const char *const syscall_names[] = {
+#include "syscall_names.h"
+};
+
+const char *classify__syscall_name(long nr)
+{
+	if (nr < 0 || nr >= (long)(sizeof(syscall_names) / sizeof(syscall_names[0])))
+		return NULL;
+	return syscall_names[nr];
+}
+
+enum fd_kind classify__fd_kind(const char *target)
+{
+	if (!strncmp(target, "pipe:", 5))
+		return FD_KIND_PIPE;
+	if (!strncmp(target, "socket:", 7))
+		return FD_KIND_SOCKET;
+	if (!strcmp(target, "anon_inode:[eventfd]"))
+		return FD_KIND_EVENTFD;
+	if (!strncmp(target, "/dev/pts/", 9) || !strncmp(target, "/dev/tty", 8) ||
+	    !strcmp(target, "/dev/console"))
+		return FD_KIND_TTY;
+	if (target[0] == '/')
+		return FD_KIND_FILE;
+	return FD_KIND_UNKNOWN;
+}
+
+enum fd_kind classify__fd_of(pid_t pid, int fd)
+{
+	char path[64], target[256];
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len <= 0)
+		return FD_KIND_UNKNOWN;
+	target[len] = '\0';
+	return classify__fd_kind(target);
+}
+
+/* glibc spells one function several ways: __pthread_cond_wait, ___pthread_cond_wait@@GLIBC_2.3.2 */
+static bool function_is(const char *function, const char *prefix)
+{
+	while (*function == '_')
+		function++;
+	return !strncmp(function, prefix, strlen(prefix));
+}
+
+const char *classify__futex_reason(const char *const *functions, int count)
+{
+	static const struct {
+		const char *prefix;
+		const char *reason;
+	} rules[] = {
+		{ "lll_lock_wait", "mutex lock" },
+		{ "pthread_mutex_", "mutex lock" },
+		{ "pthread_cond_", "cond wait" },
+		{ "pthread_rwlock_", "rwlock" },
+		{ "new_sem_wait", "semacquire" },
+		{ "sem_wait", "semacquire" },
+		{ "sem_timedwait", "semacquire" },
+		{ "sem_clockwait", "semacquire" },
+		{ "pthread_join", "thread join" },
+		{ "pthread_clockjoin", "thread join" },
+		{ "pthread_timedjoin", "thread join" },
+	};
+
+	for (int i = 0; i < count; i++) {
+		if (!functions[i])
+			continue;
+		for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++)
+			if (function_is(functions[i], rules[r].prefix))
+				return rules[r].reason;
+	}
+	return NULL;
+}
+
+const char *classify__park_reason_name(enum park_reason reason)
+{
+	static const char *const names[PARK_REASON__COUNT] = {
+		[PARK_REASON_NONE] = "none",
+		[PARK_REASON_FUTEX] = "futex",
+		[PARK_REASON_EPOLL] = "epoll wait",
+		[PARK_REASON_POLL] = "poll",
+		[PARK_REASON_SLEEP] = "sleep",
+		[PARK_REASON_IO] = "IO wait",
+		[PARK_REASON_CHILD] = "child wait",
+		[PARK_REASON_SIGNAL] = "signal wait",
+		[PARK_REASON_UNINTERRUPTIBLE] = "uninterruptible",
+		[PARK_REASON_STOPPED] = "stopped",
+		[PARK_REASON_OTHER] = "other",
+	};
+
+	return reason < PARK_REASON__COUNT ? names[reason] : "other";
+}
+
+const char *classify__state(__u32 task_state, bool on_cpu)
+{
+	if (task_state & PARK_TASK_TRACED)
+		return "traced";
+	if (task_state & PARK_TASK_STOPPED)
+		return "stopped";
+	if (task_state & PARK_TASK_UNINTERRUPTIBLE)
+		return "disk sleep";
+	if (task_state & PARK_TASK_INTERRUPTIBLE)
+		return "sleeping";
+	return on_cpu ? "running" : "runnable";
+}
+
+static const char *io_reason(enum fd_kind kind)
+{
+	switch (kind) {
+	case FD_KIND_PIPE:
+		return "IO wait (pipe)";
+	case FD_KIND_SOCKET:
+		return "IO wait (socket)";
+	case FD_KIND_FILE:
+		return "IO wait (file)";
+	case FD_KIND_TTY:
+		return "IO wait (tty)";
+	case FD_KIND_EVENTFD:
+		return "IO wait (eventfd)";
+	default:
+		return "IO wait";
+	}
+}
+
+/*
+ * A timed futex wait, sleep or poll interrupted by a signal or a ptrace stop
+ * resumes in restart_syscall: the frames tell which one it was.
+ */
+static enum park_reason restarted_reason(const char *const *functions, int count)
+{
+	for (int i = 0; i < count; i++) {
+		if (!functions[i])
+			continue;
+		if (strstr(functions[i], "nanosleep") || strstr(functions[i], "sleep"))
+			return PARK_REASON_SLEEP;
+		if (strstr(functions[i], "poll") || strstr(functions[i], "select"))
+			return PARK_REASON_POLL;
+		if (strstr(functions[i], "futex") || strstr(functions[i], "pthread_"))
+			return PARK_REASON_FUTEX;
+	}
+	return PARK_REASON_OTHER;
+}
+
+void classify__wait(const struct wait_ctx *wait, const char *const *functions, int count,
+		    enum fd_kind fd_kind, struct wait_class *out)
+{
+	enum park_reason reason = wait->reason;
+	const char *refined;
+
+	out->syscall = classify__syscall_name(wait->syscall_nr);
+	out->has_timeout = wait->has_timeout;
+	if (wait->syscall_nr == SYSCALL_RESTART && reason == PARK_REASON_OTHER) {
+		reason = restarted_reason(functions, count);
+		out->has_timeout = true; /* only timed waits are restarted this way */
+	}
+	switch (reason) {
+	case PARK_REASON_FUTEX:
+		refined = classify__futex_reason(functions, count);
+		out->reason = refined ? refined : "futex";
+		break;
+	case PARK_REASON_EPOLL:
+		out->reason = "epoll wait";
+		break;
+	case PARK_REASON_POLL:
+		out->reason = "poll";
+		break;
+	case PARK_REASON_SLEEP:
+		out->reason = "sleep";
+		break;
+	case PARK_REASON_IO:
+		out->reason = io_reason(fd_kind);
+		break;
+	case PARK_REASON_CHILD:
+		out->reason = "child wait";
+		break;
+	case PARK_REASON_SIGNAL:
+		out->reason = "signal wait";
+		break;
+	case PARK_REASON_UNINTERRUPTIBLE:
+		out->reason = "uninterruptible";
+		break;
+	case PARK_REASON_STOPPED:
+		out->reason = "stopped";
+		break;
+	default:
+		out->reason = out->syscall ? out->syscall : "sleeping";
+		break;
+	}
+}

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Folded-stack output (folded.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "out/folded.h"
+#include "util/u64map.h"
+
+struct folded_line {
+	char *stack;
+	__u64 weight;               /* threads, or parked ns for a window */
+	__u64 signature;            /* of the first group folded into this line */
+};
+
+struct folded {
+	bool window;
+	struct u64map by_stack;     /* hash of the stack text -> struct folded_line * */
+};
+
+struct folded *folded__new(bool window)
+{
+	struct folded *folded = calloc(1, sizeof(*folded));
+
+	if (folded)
+		folded->window = window;
+	return folded;
+}
+
+static void free_line(void *value)
+{
+	struct folded_line *line = value;
+
+	free(line->stack);
+	free(line);
+}
+
+void folded__free(struct folded *folded)
+{
+	if (!folded)
+		return;
+	u64map__free_all(&folded->by_stack, free_line);
+	free(folded);
+}
+
+/* ';' separates frames: keep it out of names. */
+static void put_frame(FILE *out, const char *name)
+{
+	for (const char *c = name; *c; c++)
+		fputc(*c == ';' ? ':' : *c, out);
+	fputc(';', out);
+}
+
+static char *stack_line(const struct thread_info *thread)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out)
+		return NULL;
+	for (int i = thread->stack ? thread->stack->depth - 1 : -1; i >= 0; i--) {
+		const struct symbol *symbol = thread->symbols[i];
+		char unknown[64];
+
+		if (!symbol || !symbol->frame_count) {
+			const char *module = symbol && symbol->module ? symbol->module : "[unknown]";
+			const char *base = strrchr(module, '/');
+
+			snprintf(unknown, sizeof(unknown), "%s+0x%llx", base ? base + 1 : module,
+				 symbol ? symbol->module_offset : thread->stack->frames[i].pc);
+			put_frame(out, unknown);
+			continue;
+		}
+		/* outermost caller first: inlined frames are listed innermost first */
+		for (int j = symbol->frame_count - 1; j >= 0; j--)
+			put_frame(out, symbol->frames[j].function ? symbol->frames[j].function : "??");
+	}
+	fprintf(out, "[%s]", thread->wait.reason);
+	if (fclose(out)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* Adds weight to the line of text, taking text over. */
+static int add_line(struct folded *folded, char *text, __u64 weight, __u64 signature)
+{
+	__u64 key = hash_bytes(text, strlen(text), 0);
+	struct folded_line *line = u64map__get(&folded->by_stack, key);
+
+	if (line) {
+		free(text);
+	} else {
+		line = calloc(1, sizeof(*line));
+		if (!line || u64map__put(&folded->by_stack, key, line)) {
+			free(text);
+			free(line);
+			return -ENOMEM;
+		}
+		line->stack = text;
+		line->signature = signature;
+	}
+	line->weight += weight;
+	return 0;
+}
+
+int folded__add_report(struct folded *folded, const struct report *report, __u64 interval_ns)
+{
+	for (size_t g = 0; g < report->group_count; g++) {
+		const struct group *group = &report->groups[g];
+		/* keyed by text: stacks that differ only in pcs fold into one line */
+		char *text = stack_line(group->members[0]);
+		int err;
+
+		if (!text)
+			return -ENOMEM;
+		err = add_line(folded, text, folded->window ? group->count * interval_ns : group->count,
+			       group->signature);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int folded__add(struct folded *folded, const char *stack, __u64 weight, __u64 signature)
+{
+	char *text = strdup(stack);
+
+	return text ? add_line(folded, text, weight, signature) : -ENOMEM;
+}
+
+static int by_stack(const void *a, const void *b)
+{
+	const struct folded_line *left = *(const struct folded_line *const *)a;
+	const struct folded_line *right = *(const struct folded_line *const *)b;
+
+	return strcmp(left->stack, right->stack);
+}
+
+static bool collect_line(__u64 key, void *value, void *ctx)
+{
+	struct folded_line ***cursor = ctx;
+
+	(void)key;
+	*(*cursor)++ = value;
+	return true;
+}
+
+int folded__write(struct folded *folded, FILE *out, const struct trend *trend)
+{
+	struct trend_group_stats stats;
+
+	size_t count = folded->by_stack.count;
+	struct folded_line **lines = calloc(count ? count : 1, sizeof(*lines));
+	struct folded_line **cursor = lines;
+
+	if (!lines)
+		return -ENOMEM;
+	u64map__filter(&folded->by_stack, collect_line, &cursor);
+	qsort(lines, count, sizeof(*lines), by_stack);
+	for (size_t i = 0; i < count; i++) {
+		__u64 weight = folded->window ? (lines[i]->weight + 500000) / 1000000 : lines[i]->weight;
+
+		bool suspect = trend && !trend__group(trend, lines[i]->signature, &stats) &&
+			       stats.suspect;
+
+		fprintf(out, "%s%s %llu\n", lines[i]->stack, suspect ? ";[leak suspect]" : "", weight);
+	}
+	free(lines);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Folded stacks for flamegraph.pl, speedscope and inferno: one line per
+ * stack, frames root first joined by ';', the wait reason as a leaf pseudo
+ * frame "[cond wait]", then a space and the weight: threads for a snapshot,
+ * parked milliseconds for a window.
+ */
+#ifndef PARKWATCH_FOLDED_H
+#define PARKWATCH_FOLDED_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "model/report.h"
+#include "trend/trend.h"
+
+struct folded;
+
+/* window: weigh by parked time (ms) instead of thread count. */
+struct folded *folded__new(bool window);
+void folded__free(struct folded *folded);
+int folded__add_report(struct folded *folded, const struct report *report, __u64 interval_ns);
+/* Adds weight to a line's stack text ("root;...;leaf", frames already
+ * free of ';'), made on first use with signature (the group's, for leak
+ * suspects; 0: none).  0 or -ENOMEM. */
+int folded__add(struct folded *folded, const char *stack, __u64 weight, __u64 signature);
+/* Lines sorted by stack, a "[leak suspect]" leaf on groups trend (may be
+ * NULL) suspects; returns 0 or -EIO. */
+int folded__write(struct folded *folded, FILE *out, const struct trend *trend);
+
+#endif /* PARKWATCH_FOLDED_H */

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Live table of parked groups (live.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "util/format.h"
+#include "out/live.h"
+#include "util/u64map.h"
+
+struct live {
+	struct u64map first_count;  /* group signature -> count when first seen + 1 */
+	bool started;
+};
+
+struct live *live__new(void)
+{
+	return calloc(1, sizeof(struct live));
+}
+
+void live__free(struct live *live)
+{
+	if (!live)
+		return;
+	u64map__clear(&live->first_count);
+	free(live);
+}
+
+/* Groups present in the first picture start from their count then; groups
+ * that appear later start from zero. */
+static long change_since_start(struct live *live, const struct group *group)
+{
+	uintptr_t first = (uintptr_t)u64map__get(&live->first_count, group->signature);
+
+	if (!first) {
+		first = (live->started ? 0 : group->count) + 1;
+		u64map__put(&live->first_count, group->signature, (void *)first);
+	}
+	return (long)group->count - (long)(first - 1);
+}
+
+static void where(const struct group *group, char *buf, size_t size)
+{
+	const struct symbol_frame *frame = report__app_frame(group->members[0]);
+	const char *base;
+
+	if (!frame) {
+		snprintf(buf, size, "%s", group->members[0]->stack ? "(system libraries only)" :
+								      "(no stack yet)");
+		return;
+	}
+	if (!frame->file) {
+		snprintf(buf, size, "%s", frame->function ? frame->function : "??");
+		return;
+	}
+	base = strrchr(frame->file, '/');
+	snprintf(buf, size, "%s (%s:%d)", frame->function ? frame->function : "??",
+		 base ? base + 1 : frame->file, frame->line);
+}
+
+/* Forget groups that are gone, so a long session doesn't grow. */
+static bool still_present(__u64 signature, void *value, void *ctx)
+{
+	const struct report *report = ctx;
+
+	(void)value;
+	for (size_t g = 0; g < report->group_count; g++)
+		if (report->groups[g].signature == signature)
+			return true;
+	return false;
+}
+
+/* "+598/m", with "LEAK?" for a suspect; blank while there is too little history. */
+static void trend_cell(const struct trend *trend, const struct group *group, char *buf,
+		       size_t size, const struct trend_group_stats **top, struct trend_group_stats *stats)
+{
+	buf[0] = '\0';
+	if (!trend || trend__group(trend, group->signature, stats))
+		return;
+	if (stats->samples < TREND_MIN_SAMPLES)
+		return;
+	snprintf(buf, size, "%+.0f/m%s", stats->slope_per_min, stats->suspect ? " LEAK?" : "");
+	if (stats->suspect && (!*top || stats->score > (*top)->score))
+		*top = stats;
+}
+
+void live__render(struct live *live, FILE *out, const struct report *report, __u64 elapsed_ns,
+		  bool ansi, int rows, const struct trend *trend)
+{
+	char elapsed[32], oldest[32], place[160], change[24], growth[24];
+	struct trend_group_stats stats, top_stats;
+	const struct trend_group_stats *top = NULL;
+	size_t shown = 0;
+
+	if (ansi)
+		fputs("\033[H\033[2J", out);
+	format__age_short(elapsed_ns, elapsed, sizeof(elapsed));
+	fprintf(out, "parkwatch %s  %s  %zu threads in %zu process%s:", PARKWATCH_VERSION, elapsed,
+		report->thread_count, report->proc_count, report->proc_count == 1 ? "" : "es");
+	for (int s = 0; s < REPORT_STATE_COUNT; s++)
+		if (report->state_counts[s])
+			fprintf(out, " %s %zu", report_state_names[s], report->state_counts[s]);
+	fprintf(out, "%s\n\n", ansi ? "   (q quits)" : "");
+	fprintf(out, "%7s %7s %12s %8s %-18s %-7s %8s  %s\n", "COUNT", "CHANGE", "GROWTH", "PID",
+		"REASON", "TIMEOUT", "OLDEST", "WHERE");
+	for (size_t g = 0; g < report->group_count; g++) {
+		const struct group *group = &report->groups[g];
+		long delta = change_since_start(live, group);
+
+		if (rows && shown >= (size_t)rows)
+			continue; /* still counted for the change column */
+		format__age_short(group->oldest_park_ns, oldest, sizeof(oldest));
+		where(group, place, sizeof(place));
+		snprintf(change, sizeof(change), delta ? "%+ld" : "0", delta);
+		trend_cell(trend, group, growth, sizeof(growth), &top, &stats);
+		if (top == &stats) {
+			top_stats = stats;
+			top = &top_stats;
+		}
+		fprintf(out, "%7zu %7s %12s %8d %-18s %-7s %8s  %s\n", group->count, change, growth,
+			group->pid, group->reason, group->has_timeout ? "finite" : "none", oldest,
+			place);
+		shown++;
+	}
+	if (shown < report->group_count)
+		fprintf(out, "... %zu more groups\n", report->group_count - shown);
+	if (top)
+		fprintf(out, "\nLEAK? pid %d: %s\n", top->pid, top->explanation);
+	if (live->first_count.count > 2 * report->group_count + 64)
+		u64map__filter(&live->first_count, still_present, (void *)report);
+	live->started = true;
+	fflush(out);
+}

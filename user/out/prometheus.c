@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Prometheus metrics (prometheus.h). */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include "model/classify.h"
+#include "out/prometheus.h"
+#include "util/u64map.h"
+
+#define NSEC_PER_SEC 1e9
+
+void prometheus__label_value(FILE *out, const char *value)
+{
+	fputc('"', out);
+	for (const char *c = value ? value : ""; *c; c++) {
+		if (*c == '\\' || *c == '"')
+			fputc('\\', out);
+		if (*c == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*c, out);
+	}
+	fputc('"', out);
+}
+
+static void family(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int by_parked_desc(const void *a, const void *b)
+{
+	const struct proc_summary *left = *(const struct proc_summary *const *)a;
+	const struct proc_summary *right = *(const struct proc_summary *const *)b;
+
+	if (left->parked != right->parked)
+		return left->parked < right->parked ? 1 : -1;
+	return left->pid - right->pid;
+}
+
+/* The processes that get per-pid series: all of them up to top_k, most
+ * parked threads first (with -p the report holds only the watched ones). */
+static size_t chosen_procs(const struct report *report, size_t top_k,
+			   const struct proc_summary ***out)
+{
+	const struct proc_summary **procs;
+	size_t count = report ? report->proc_count : 0;
+
+	procs = calloc(count ? count : 1, sizeof(*procs));
+	if (!procs)
+		return 0;
+	for (size_t i = 0; i < count; i++)
+		procs[i] = &report->procs[i];
+	qsort(procs, count, sizeof(*procs), by_parked_desc);
+	*out = procs;
+	return count < top_k ? count : top_k;
+}
+
+static void pid_labels(FILE *out, const struct proc_summary *proc)
+{
+	fprintf(out, "pid=\"%d\",comm=", proc->pid);
+	prometheus__label_value(out, proc->comm);
+}
+
+struct parked_series {
+	const struct proc_summary *proc;
+	const char *reason;
+	bool has_timeout;
+	size_t count;
+};
+
+static bool emit_series(__u64 key, void *value, void *ctx)
+{
+	struct parked_series *series = value;
+	FILE *out = ctx;
+
+	(void)key;
+	fputs("parkwatch_parked_threads{", out);
+	pid_labels(out, series->proc);
+	fputs(",reason=", out);
+	prometheus__label_value(out, series->reason);
+	fprintf(out, ",timeout=\"%s\"} %zu\n", series->has_timeout ? "finite" : "none",
+		series->count);
+	free(series);
+	return false;
+}
+
+/* Groups split by stack: add them up per (pid, reason, timeout). */
+static void write_parked(FILE *out, const struct report *report,
+			 const struct proc_summary **procs, size_t count)
+{
+	struct u64map chosen = { 0 }, series_map = { 0 };
+
+	family(out, "parkwatch_parked_threads", "gauge",
+	       "Threads parked now (off CPU, not runnable), by process, wait reason and timeout.");
+	for (size_t p = 0; p < count; p++)
+		u64map__put(&chosen, (__u64)procs[p]->pid, (void *)procs[p]);
+	for (size_t g = 0; g < report->group_count; g++) {
+		const struct group *group = &report->groups[g];
+		const struct proc_summary *proc = u64map__get(&chosen, (__u64)group->pid);
+		struct parked_series *series;
+		__u64 key;
+
+		if (!proc)
+			continue;
+		key = hash_bytes(group->reason, strlen(group->reason),
+				 (__u64)group->pid << 1 | group->has_timeout);
+		series = u64map__get(&series_map, key);
+		if (!series) {
+			series = calloc(1, sizeof(*series));
+			if (!series || u64map__put(&series_map, key, series)) {
+				free(series);
+				continue;
+			}
+			series->proc = proc;
+			series->reason = group->reason;
+			series->has_timeout = group->has_timeout;
+		}
+		series->count += group->count;
+	}
+	u64map__filter(&series_map, emit_series, out);
+	u64map__clear(&series_map);
+	u64map__clear(&chosen);
+}
+
+static void write_states(FILE *out, const struct report *report,
+			 const struct proc_summary **procs, size_t count)
+{
+	family(out, "parkwatch_threads", "gauge", "Threads by process and scheduler state.");
+	for (size_t p = 0; p < count; p++) {
+		size_t by_state[REPORT_STATE_COUNT] = { 0 };
+
+		for (size_t t = 0; t < report->thread_count; t++) {
+			const struct thread_info *thread = &report->threads[t];
+
+			if ((pid_t)thread->rec->tgid != procs[p]->pid)
+				continue;
+			for (int s = 0; s < REPORT_STATE_COUNT; s++)
+				if (!strcmp(thread->state, report_state_names[s]) ||
+				    (s == REPORT_STOPPED && !strcmp(thread->state, "traced")))
+					by_state[s]++;
+		}
+		for (int s = 0; s < REPORT_STATE_COUNT; s++) {
+			fputs("parkwatch_threads{", out);
+			pid_labels(out, procs[p]);
+			fputs(",state=", out);
+			prometheus__label_value(out, report_state_names[s]);
+			fprintf(out, "} %zu\n", by_state[s]);
+		}
+	}
+	family(out, "parkwatch_threads_all", "gauge",
+	       "Threads of every watched process, by scheduler state.");
+	for (int s = 0; s < REPORT_STATE_COUNT; s++) {
+		fputs("parkwatch_threads_all{state=", out);
+		prometheus__label_value(out, report_state_names[s]);
+		fprintf(out, "} %zu\n", report->state_counts[s]);
+	}
+}
+
+/* Tier-1 histograms per kernel-side reason, all processes added up.  Bucket
+ * bounds are every other log2 slot edge, so counts are exact. */
+static void write_histograms(FILE *out, const struct metrics_input *in)
+{
+	family(out, "parkwatch_park_duration_seconds", "histogram",
+	       "Length of parks that ended, by kernel-side wait reason.");
+	for (int reason = PARK_REASON_FUTEX; in->reason_hists && reason < PARK_REASON__COUNT;
+	     reason++) {
+		const struct park_hist *hist = &in->reason_hists[reason];
+		const char *name = classify__park_reason_name(reason);
+		__u64 count = hist->count, total_ns = hist->total_ns, cumulative = 0;
+		const __u64 *slots = hist->slots;
+
+		if (!count)
+			continue;
+		/* slot s holds [2^s, 2^(s+1)) ns: bucket le=2^k ns holds slots < k */
+		for (int s = 0; s < PARK_HIST_SLOTS; s++) {
+			cumulative += slots[s];
+			if (s % 2 == 1 && s >= 9 && s < PARK_HIST_SLOTS - 1) {
+				fputs("parkwatch_park_duration_seconds_bucket{reason=", out);
+				prometheus__label_value(out, name);
+				fprintf(out, ",le=\"%.9g\"} %llu\n", (double)(1ULL << (s + 1)) / NSEC_PER_SEC,
+					cumulative);
+			}
+		}
+		fputs("parkwatch_park_duration_seconds_bucket{reason=", out);
+		prometheus__label_value(out, name);
+		fprintf(out, ",le=\"+Inf\"} %llu\n", count);
+		fputs("parkwatch_park_duration_seconds_sum{reason=", out);
+		prometheus__label_value(out, name);
+		fprintf(out, "} %.9f\n", total_ns / NSEC_PER_SEC);
+		fputs("parkwatch_park_duration_seconds_count{reason=", out);
+		prometheus__label_value(out, name);
+		fprintf(out, "} %llu\n", count);
+	}
+	family(out, "parkwatch_parked_seconds_total", "counter",
+	       "Time spent in parks that ended, by kernel-side wait reason.");
+	for (int reason = PARK_REASON_FUTEX; in->reason_hists && reason < PARK_REASON__COUNT;
+	     reason++) {
+		__u64 total_ns = in->reason_hists[reason].total_ns;
+
+		fputs("parkwatch_parked_seconds_total{reason=", out);
+		prometheus__label_value(out, classify__park_reason_name(reason));
+		fprintf(out, "} %.9f\n", total_ns / NSEC_PER_SEC);
+	}
+}
+
+static void suspect_labels(FILE *out, const struct trend_group_stats *stats,
+			   const struct report *report)
+{
+	const struct proc_summary *proc = report__proc(report, stats->pid);
+	const struct symbol_frame *frame = NULL;
+	char where[192] = "";
+
+	for (size_t g = 0; g < report->group_count && !frame; g++)
+		if (report->groups[g].signature == stats->signature)
+			frame = report__app_frame(report->groups[g].members[0]);
+	if (frame)
+		snprintf(where, sizeof(where), "%s %s:%d", frame->function ? frame->function : "??",
+			 frame->file ? frame->file : "?", frame->line);
+	fprintf(out, "{pid=\"%d\",comm=", stats->pid);
+	prometheus__label_value(out, proc ? proc->comm : "");
+	fputs(",reason=", out);
+	prometheus__label_value(out, stats->reason);
+	fprintf(out, ",timeout=\"%s\",where=", stats->has_timeout ? "finite" : "none");
+	prometheus__label_value(out, where);
+	fputs("}", out);
+}
+
+/* Suspect groups (bounded) and every chosen process's parked-thread growth. */
+static void write_trends(FILE *out, const struct metrics_input *in,
+			 const struct proc_summary **procs, size_t count)
+{
+	const struct trend_group_stats *suspects = NULL;
+	size_t suspect_count = trend__suspects(in->trend, &suspects);
+	struct trend_proc_stats proc_stats;
+	struct trend_summary summary;
+
+	if (suspect_count > PROMETHEUS_MAX_SUSPECTS)
+		suspect_count = PROMETHEUS_MAX_SUSPECTS;
+	family(out, "parkwatch_leak_suspect_threads", "gauge",
+	       "Threads in a group suspected of leaking (its count keeps rising, its members "
+	       "never wake).");
+	for (size_t i = 0; i < suspect_count; i++) {
+		fputs("parkwatch_leak_suspect_threads", out);
+		suspect_labels(out, &suspects[i], in->report);
+		fprintf(out, " %zu\n", suspects[i].count_now);
+	}
+	family(out, "parkwatch_leak_score", "gauge", "Leak score of a suspect group, 0 to 1.");
+	for (size_t i = 0; i < suspect_count; i++) {
+		fputs("parkwatch_leak_score", out);
+		suspect_labels(out, &suspects[i], in->report);
+		fprintf(out, " %.3f\n", suspects[i].score);
+	}
+	trend__summary(in->trend, &summary);
+	family(out, "parkwatch_trend_groups", "gauge",
+	       "Groups the leak trend tracks (at most 10,000; more are counted as folded).");
+	fprintf(out, "parkwatch_trend_groups %zu\n", summary.groups);
+	family(out, "parkwatch_trend_folded_total", "counter",
+	       "Group observations past the trend's group cap, not tracked.");
+	fprintf(out, "parkwatch_trend_folded_total %llu\n", summary.folded_total);
+	family(out, "parkwatch_parked_threads_growth_per_minute", "gauge",
+	       "Least-squares growth of a process's parked threads over the trend window.");
+	for (size_t p = 0; p < count; p++) {
+		if (trend__proc(in->trend, procs[p]->pid, &proc_stats))
+			continue;
+		fputs("parkwatch_parked_threads_growth_per_minute{", out);
+		pid_labels(out, procs[p]);
+		fprintf(out, "} %.3f\n", proc_stats.parked_slope_per_min);
+	}
+}
+
+static size_t open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	size_t count = 0;
+
+	if (!dir)
+		return 0;
+	while (readdir(dir))
+		count++;
+	closedir(dir);
+	return count > 3 ? count - 3 : 0; /* ".", ".." and the directory's own fd */
+}
+
+static double process_start_seconds(void)
+{
+	char buf[1024], *field;
+	unsigned long long start_ticks = 0;
+	struct timespec now, uptime;
+	FILE *stat = fopen("/proc/self/stat", "re");
+	size_t len;
+
+	if (!stat)
+		return 0;
+	len = fread(buf, 1, sizeof(buf) - 1, stat);
+	fclose(stat);
+	buf[len] = '\0';
+	field = strrchr(buf, ')');
+	/* starttime is field 22; after ")" come fields 3.. */
+	for (int i = 3; field && i <= 22; i++)
+		field = strchr(field + 1, ' ');
+	if (field)
+		start_ticks = strtoull(field + 1, NULL, 10);
+	clock_gettime(CLOCK_REALTIME, &now);
+	clock_gettime(CLOCK_BOOTTIME, &uptime);
+	return now.tv_sec - uptime.tv_sec + (now.tv_nsec - uptime.tv_nsec) / NSEC_PER_SEC +
+	       (double)start_ticks / sysconf(_SC_CLK_TCK);
+}
+
+static void write_self(FILE *out, const struct metrics_input *in)
+{
+	struct rusage usage;
+	long rss_pages = 0;
+	FILE *statm = fopen("/proc/self/statm", "re");
+
+	if (statm) {
+		if (fscanf(statm, "%*s %ld", &rss_pages) != 1)
+			rss_pages = 0;
+		fclose(statm);
+	}
+	getrusage(RUSAGE_SELF, &usage);
+	family(out, "parkwatch_build_info", "gauge", "parkwatch's version.");
+	fprintf(out, "parkwatch_build_info{version=\"%s\"} 1\n", PARKWATCH_VERSION);
+	family(out, "parkwatch_snapshots_total", "counter", "Pictures of the watched threads taken.");
+	fprintf(out, "parkwatch_snapshots_total %llu\n", in->snapshots);
+	family(out, "parkwatch_snapshot_duration_seconds", "gauge",
+	       "How long the last picture took: BPF iterator, unwinding, symbolization.");
+	fprintf(out, "parkwatch_snapshot_duration_seconds %.6f\n", in->snapshot_seconds);
+	family(out, "parkwatch_parks_total", "counter", "Parks that ended, counted in BPF.");
+	{
+		__u64 parks = 0;
+
+		for (int reason = 0; in->reason_hists && reason < PARK_REASON__COUNT; reason++)
+			parks += in->reason_hists[reason].count;
+		fprintf(out, "parkwatch_parks_total %llu\n", parks);
+	}
+	family(out, "parkwatch_dropped_total", "counter",
+	       "Exited threads' park counts lost because the BPF map was full.");
+	fprintf(out, "parkwatch_dropped_total %llu\n", in->dropped);
+	family(out, "parkwatch_bpf_map_fullness_ratio", "gauge",
+	       "Entries used over capacity of the BPF map of exited threads' parks.");
+	fprintf(out, "parkwatch_bpf_map_fullness_ratio %.6f\n",
+		in->exited_capacity ? (double)in->exited_entries / in->exited_capacity : 0.0);
+	family(out, "parkwatch_symbol_cache_entries", "gauge", "Symbolized addresses cached.");
+	fprintf(out, "parkwatch_symbol_cache_entries %zu\n", in->symbol_cache_entries);
+	family(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.");
+	fprintf(out, "process_cpu_seconds_total %.6f\n",
+		usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+			(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6);
+	family(out, "process_resident_memory_bytes", "gauge", "Resident memory size.");
+	fprintf(out, "process_resident_memory_bytes %ld\n", rss_pages * sysconf(_SC_PAGESIZE));
+	family(out, "process_open_fds", "gauge", "Open file descriptors.");
+	fprintf(out, "process_open_fds %zu\n", open_fds());
+	family(out, "process_start_time_seconds", "gauge", "Start time since the epoch.");
+	fprintf(out, "process_start_time_seconds %.3f\n", process_start_seconds());
+}
+
+void prometheus__write(FILE *out, const struct metrics_input *in)
+{
+	const struct proc_summary **procs = NULL;
+	size_t count = 0;
+
+	if (in->report)
+		count = chosen_procs(in->report, in->top_k, &procs);
+	if (in->report) {
+		write_parked(out, in->report, procs, count);
+		write_states(out, in->report, procs, count);
+	}
+	write_histograms(out, in);
+	if (in->trend && in->report)
+		write_trends(out, in, procs, count);
+	write_self(out, in);
+	free(procs);
+}

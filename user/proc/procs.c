@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Process cache and libdwfl sessions (procs.h). */
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "go/goruntime.h"
+#include "proc/procs.h"
+#include "proc/symbolize.h"
+#include "proc/unwind.h"
+
+struct procs {
+	struct u64map by_pid;
+	unsigned int generation;
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+struct procs *procs__new(void)
+{
+	return calloc(1, sizeof(struct procs));
+}
+
+static void proc_reset_dwfl(struct proc *proc)
+{
+	u64map__free_all(&proc->symbols, symbol__free_value);
+	symbolize__forget_units(proc);
+	if (proc->dwfl)
+		dwfl_end(proc->dwfl);
+	proc->dwfl = NULL;
+}
+
+/* void * for u64map__free_all */
+static void proc_free(void *value)
+{
+	struct proc *proc = value;
+
+	proc_reset_dwfl(proc);
+	u64map__free_all(&proc->stacks, free);
+	if (proc->mem_fd >= 0)
+		close(proc->mem_fd);
+	goproc__free(proc->goproc);
+	free(proc);
+}
+
+void procs__free(struct procs *procs)
+{
+	if (!procs)
+		return;
+	u64map__free_all(&procs->by_pid, proc_free);
+	free(procs);
+}
+
+void procs__begin(struct procs *procs)
+{
+	procs->generation++;
+}
+
+static bool keep_if_seen(__u64 key, void *value, void *ctx)
+{
+	struct proc *proc = value;
+	struct procs *procs = ctx;
+
+	(void)key;
+	if (proc->seen_generation == procs->generation) {
+		unwind__prune(proc);
+		return true;
+	}
+	/* one snapshot of grace: the previous report still points into the cache
+	 * of a process that just left, until its caller is done with it */
+	if (procs->generation - proc->seen_generation == 1)
+		return true;
+	proc_free(proc);
+	return false;
+}
+
+void procs__end(struct procs *procs)
+{
+	u64map__filter(&procs->by_pid, keep_if_seen, procs);
+}
+
+static bool count_symbols(__u64 key, void *value, void *ctx)
+{
+	(void)key;
+	*(size_t *)ctx += ((struct proc *)value)->symbols.count;
+	return true;
+}
+
+size_t procs__symbol_count(const struct procs *procs)
+{
+	size_t count = 0;
+
+	u64map__filter((struct u64map *)&procs->by_pid, count_symbols, &count);
+	return count;
+}
+
+struct proc *procs__get(struct procs *procs, pid_t pid)
+{
+	struct proc *proc = u64map__get(&procs->by_pid, (__u64)pid);
+
+	if (!proc) {
+		proc = calloc(1, sizeof(*proc));
+		if (!proc)
+			return NULL;
+		proc->pid = pid;
+		proc->mem_fd = -1;
+		if (u64map__put(&procs->by_pid, (__u64)pid, proc)) {
+			free(proc);
+			return NULL;
+		}
+	}
+	proc->seen_generation = procs->generation;
+	return proc;
+}
+
+/* Hash of the file-backed mappings: all libdwfl cares about.  Anonymous
+ * ones (heap, new thread stacks) change often and don't matter. */
+static __u64 maps_hash(pid_t pid)
+{
+	char path[64], *line = NULL;
+	size_t capacity = 0;
+	ssize_t len;
+	__u64 hash = 1;
+	FILE *maps;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = fopen(path, "re");
+	if (!maps)
+		return 0;
+	while ((len = getline(&line, &capacity, maps)) > 0)
+		if (strchr(line, '/'))
+			hash = hash_bytes(line, len, hash);
+	free(line);
+	fclose(maps);
+	return hash;
+}
+
+Dwfl *proc__dwfl(struct proc *proc)
+{
+	__u64 hash;
+
+	if (proc->dwfl_failed)
+		return NULL;
+	/* never rebuild mid-snapshot: the report holds symbols of this session */
+	if (proc->dwfl && proc->maps_checked_generation == proc->seen_generation)
+		return proc->dwfl;
+	proc->maps_checked_generation = proc->seen_generation;
+	hash = maps_hash(proc->pid);
+	if (!hash) {
+		proc->dwfl_failed = true;
+		return NULL;
+	}
+	if (proc->dwfl && hash == proc->maps_hash)
+		return proc->dwfl;
+	/* mappings changed (dlopen, exec): symbols and stacks may be stale */
+	proc_reset_dwfl(proc);
+	proc->dwfl = dwfl_begin(&proc_callbacks);
+	if (!proc->dwfl)
+		goto fail;
+	dwfl_report_begin(proc->dwfl);
+	if (dwfl_linux_proc_report(proc->dwfl, proc->pid) != 0 ||
+	    dwfl_report_end(proc->dwfl, NULL, NULL) != 0)
+		goto fail;
+	if (unwind__attach(proc) != 0)
+		goto fail;
+	proc->maps_hash = hash;
+	return proc->dwfl;
+fail:
+	proc_reset_dwfl(proc);
+	proc->dwfl_failed = true;
+	return NULL;
+}
+
+int proc__goproc(struct proc *proc, struct goproc **out)
+{
+	/* once per snapshot: notices an exec through the mappings' hash */
+	proc__dwfl(proc);
+	if (proc->goproc_tried && proc->goproc_maps_hash != proc->maps_hash) {
+		goproc__free(proc->goproc);
+		proc->goproc = NULL;
+		proc->goproc_tried = false;
+	}
+	if (!proc->goproc_tried) {
+		proc->goproc_err = goproc__open(proc->pid, &proc->goproc);
+		proc->goproc_tried = proc->goproc_err != -ENOMEM;
+		proc->goproc_maps_hash = proc->maps_hash;
+	}
+	*out = proc->goproc;
+	return proc->goproc_err;
+}
+
+bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word)
+{
+	char path[64];
+
+	if (proc->mem_fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", proc->pid);
+		proc->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (proc->mem_fd < 0)
+			return false;
+	}
+	return pread(proc->mem_fd, word, sizeof(*word), (off_t)addr) == sizeof(*word);
+}
+
+char *proc__exe_path(pid_t pid)
+{
+	char path[64], target[PATH_MAX];
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len <= 0)
+		return NULL;
+	target[len] = '\0';
+	return strdup(target);
+}

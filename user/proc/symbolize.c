@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* User-space symbolization with libdwfl (symbolize.h). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include "proc/symbolize.h"
+
+#define SYMBOL_MAX_INLINE 16
+#define SCOPE_MAX_DEPTH 64
+
+/*
+ * Where each compilation unit's code lies, for a module whose DWARF has no
+ * .debug_aranges: Go's linker writes none, and libdw 0.188 finds a unit by
+ * address only through them, so for a Go binary dwfl_module_addrdie() and
+ * dwfl_module_getsrc() find nothing.  Read once per module from the units'
+ * own DW_AT_low_pc/high_pc or DW_AT_ranges, kept in proc->cu_tables.
+ */
+struct cu_range {
+	Dwarf_Addr lo, hi;          /* in the DWARF's address space */
+	Dwarf_Off die_offset;       /* of the unit's DIE */
+};
+
+struct cu_table {
+	Dwarf *dwarf;               /* NULL: aranges or no DWARF, libdw's lookup stands */
+	Dwarf_Addr bias;
+	size_t count;
+	struct cu_range ranges[];   /* sorted by lo */
+};
+
+struct frame_builder {
+	int count;
+	struct symbol_frame frames[SYMBOL_MAX_INLINE + 1];
+};
+
+static char *dup_or_null(const char *text)
+{
+	return text ? strdup(text) : NULL;
+}
+
+/* A source path as debug info records it, made absolute with the
+ * compilation directory. */
+static const char *absolute_path(const char *file, const char *comp_dir, char *buf, size_t size)
+{
+	if (!file || file[0] == '/' || !comp_dir || comp_dir[0] != '/')
+		return file;
+	snprintf(buf, size, "%s/%s", comp_dir, file[0] == '.' && file[1] == '/' ? file + 2 : file);
+	return buf;
+}
+
+/* Versioned ELF names (pthread_cond_wait@@GLIBC_2.3.2) read as the function. */
+static char *function_name(const char *name)
+{
+	const char *at = name ? strchr(name, '@') : NULL;
+
+	return at && at != name ? strndup(name, at - name) : dup_or_null(name);
+}
+
+static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
+					  const char *file, int line, bool inlined)
+{
+	struct symbol_frame *frame;
+
+	if (builder->count > SYMBOL_MAX_INLINE)
+		return NULL;
+	frame = &builder->frames[builder->count++];
+	frame->function = function_name(function);
+	frame->file = dup_or_null(file);
+	frame->line = line;
+	frame->inlined = inlined;
+	return frame;
+}
+
+static const char *call_site_file(Dwarf_Die *cu, Dwarf_Die *inlined, char *buf, size_t size)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Files *files;
+	Dwarf_Word index;
+	size_t count;
+
+	if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &index) ||
+	    dwarf_getsrcfiles(cu, &files, &count) || index >= count)
+		return NULL;
+	return absolute_path(dwarf_filesrc(files, index, NULL, NULL),
+			     dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)), buf, size);
+}
+
+static int by_range_start(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The unit ranges of mod; an empty table (dwarf NULL) when libdw's own
+ * lookup serves it.  NULL only when out of memory. */
+static struct cu_table *cu_table_build(Dwfl_Module *mod)
+{
+	struct cu_table *table = calloc(1, sizeof(*table)), *grown;
+	Dwarf_Off offset = 0, next;
+	Dwarf_Aranges *aranges;
+	size_t header_size, naranges = 0, capacity = 0;
+	Dwarf_Addr bias = 0;
+	Dwarf *dwarf = dwfl_module_getdwarf(mod, &bias);
+
+	if (!table || !dwarf || dwarf_getaranges(dwarf, &aranges, &naranges) || naranges)
+		return table;
+	while (dwarf_nextcu(dwarf, offset, &next, &header_size, NULL, NULL, NULL) == 0) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t it = 0;
+		Dwarf_Die cu;
+
+		if (!dwarf_offdie(dwarf, offset + header_size, &cu)) {
+			offset = next;
+			continue;
+		}
+		while ((it = dwarf_ranges(&cu, it, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			if (table->count == capacity) {
+				capacity = capacity ? capacity * 2 : 256;
+				grown = realloc(table, sizeof(*table) + capacity * sizeof(table->ranges[0]));
+				if (!grown) {
+					free(table);
+					return NULL;
+				}
+				table = grown;
+			}
+			table->ranges[table->count++] = (struct cu_range){ lo, hi, dwarf_dieoffset(&cu) };
+		}
+		offset = next;
+	}
+	qsort(table->ranges, table->count, sizeof(table->ranges[0]), by_range_start);
+	table->dwarf = table->count ? dwarf : NULL;
+	table->bias = bias;
+	return table;
+}
+
+/* The unit holding pc, from libdw or else (*from_table) from the module's
+ * range table. */
+static Dwarf_Die *module_cu(struct proc *proc, Dwfl_Module *mod, __u64 pc, Dwarf_Die *mem,
+			    Dwarf_Addr *bias, bool *from_table)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, bias);
+	struct cu_table *table;
+	size_t lo = 0, hi;
+
+	*from_table = false;
+	if (cu)
+		return cu;
+	table = u64map__get(&proc->cu_tables, (uintptr_t)mod);
+	if (!table) {
+		table = cu_table_build(mod);
+		if (!table || u64map__put(&proc->cu_tables, (uintptr_t)mod, table)) {
+			free(table);
+			return NULL;
+		}
+	}
+	if (!table->dwarf || pc < table->bias)
+		return NULL;
+	/* the last range starting at or below pc */
+	for (hi = table->count; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (table->ranges[mid].lo <= pc - table->bias)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || pc - table->bias >= table->ranges[lo - 1].hi)
+		return NULL;
+	*bias = table->bias;
+	*from_table = true;
+	return dwarf_offdie(table->dwarf, table->ranges[lo - 1].die_offset, mem);
+}
+
+void symbolize__forget_units(struct proc *proc)
+{
+	u64map__free_all(&proc->cu_tables, free);
+}
+
+/*
+ * The scopes around pc, innermost first, by a plain descent from the unit:
+ * subprograms, inlined calls and lexical blocks that contain pc.  For the
+ * units of our range tables (Go's): libdw 0.188's dwarf_getscopes() returns
+ * none, and leaks, for an inlined call whose abstract origin lies in another
+ * unit, which is how Go's compiler writes every call inlined across
+ * packages.  Returns the count (0: none) or -1.
+ */
+static int scopes_by_descent(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **out)
+{
+	Dwarf_Die chain[SCOPE_MAX_DEPTH], child;
+	Dwarf_Die *parent = cu;
+	int depth = 0;
+
+	while (depth < SCOPE_MAX_DEPTH && dwarf_child(parent, &child) == 0) {
+		bool found = false;
+
+		do {
+			int tag = dwarf_tag(&child);
+
+			if ((tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+			     tag == DW_TAG_lexical_block) && dwarf_haspc(&child, pc) > 0) {
+				chain[depth++] = child;
+				found = true;
+				break;
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+		if (!found)
+			break;
+		parent = &chain[depth - 1];
+	}
+	if (!depth)
+		return 0;
+	*out = malloc(depth * sizeof(**out));
+	if (!*out)
+		return -1;
+	for (int i = 0; i < depth; i++)
+		(*out)[i] = chain[depth - 1 - i];
+	return depth;
+}
+
+/*
+ * Walks the DWARF scopes around pc (an address in cu's space), innermost
+ * first: each inlined subroutine is a frame whose caller continues at its
+ * call site; the enclosing subprogram ends the chain.  by_descent: cu came
+ * from our range table.  Returns false when there is no DWARF for pc.
+ */
+static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, const char *elf_name,
+			     const char *file, int line, struct frame_builder *builder)
+{
+	Dwarf_Die *scopes = NULL;
+	char call_file[PATH_MAX];
+	int scope_count;
+	bool found_function = false;
+
+	if (!cu)
+		return false;
+	if (by_descent)
+		scope_count = scopes_by_descent(cu, pc, &scopes);
+	else
+		scope_count = dwarf_getscopes(cu, pc, &scopes);
+	for (int i = 0; i < scope_count && !found_function; i++) {
+		Dwarf_Die *scope = &scopes[i];
+		Dwarf_Attribute attr;
+		Dwarf_Word call_line = 0;
+		struct symbol_frame *frame;
+		Dwarf_Addr entry;
+		const char *name;
+
+		switch (dwarf_tag(scope)) {
+		case DW_TAG_inlined_subroutine:
+			name = dwarf_diename(scope);
+			if (!name && dwarf_attr_integrate(scope, DW_AT_name, &attr))
+				name = dwarf_formstring(&attr);
+			frame = builder_push(builder, name, file, line, true);
+			if (frame && dwarf_entrypc(scope, &entry) == 0 && pc >= entry)
+				frame->function_offset = pc - entry;
+			file = call_site_file(cu, scope, call_file, sizeof(call_file));
+			if (dwarf_attr(scope, DW_AT_call_line, &attr))
+				dwarf_formudata(&attr, &call_line);
+			line = (int)call_line;
+			break;
+		case DW_TAG_subprogram:
+			name = elf_name;
+			if (!name) {
+				name = dwarf_diename(scope);
+				if (!name && dwarf_attr_integrate(scope, DW_AT_name, &attr))
+					name = dwarf_formstring(&attr);
+			}
+			builder_push(builder, name, file, line, false);
+			found_function = true;
+			break;
+		default:
+			break;
+		}
+	}
+	/* libdw's scopes may stop at the CU after an inlined instance: the
+	 * caller is then the function the ELF symbol names */
+	if (!found_function && builder->count && elf_name) {
+		builder_push(builder, elf_name, file, line, false);
+		found_function = true;
+	}
+	free(scopes);
+	return found_function;
+}
+
+static char *build_id_hex(Dwfl_Module *mod)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr);
+	char *hex;
+
+	if (len <= 0)
+		return NULL;
+	hex = malloc(len * 2 + 1);
+	if (!hex)
+		return NULL;
+	for (int i = 0; i < len; i++)
+		sprintf(hex + i * 2, "%02x", bits[i]);
+	return hex;
+}
+
+static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc)
+{
+	struct frame_builder builder = { 0 };
+	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+	const char *mod_name = NULL, *main_file = NULL, *elf_name = NULL, *file = NULL;
+	char file_buf[PATH_MAX];
+	Dwarf_Addr mod_start = 0, mod_end = 0, bias = 0;
+	struct symbol *symbol;
+	GElf_Off offset = 0;
+	GElf_Sym sym;
+	int line = 0;
+
+	if (mod) {
+		Dwarf_Addr cu_bias = 0;
+		Dwarf_Die cu_mem, *cu;
+		bool from_table;
+		Dwfl_Line *line_info;
+		Dwarf_Line *cu_line;
+
+		mod_name = dwfl_module_info(mod, NULL, &mod_start, &mod_end, NULL, NULL, &main_file,
+					    NULL);
+		dwfl_module_getelf(mod, &bias);
+		elf_name = dwfl_module_addrinfo(mod, pc, &offset, &sym, NULL, NULL, NULL);
+		cu = module_cu(proc, mod, pc, &cu_mem, &cu_bias, &from_table);
+		line_info = dwfl_module_getsrc(mod, pc);
+		if (line_info) {
+			file = absolute_path(dwfl_lineinfo(line_info, NULL, &line, NULL, NULL, NULL),
+					     dwfl_line_comp_dir(line_info), file_buf, sizeof(file_buf));
+		} else if (cu && (cu_line = dwarf_getsrc_die(cu, pc - cu_bias))) {
+			Dwarf_Attribute attr;
+
+			/* the unit came from our range table: libdwfl's line lookup can't see it */
+			dwarf_lineno(cu_line, &line);
+			file = absolute_path(dwarf_linesrc(cu_line, NULL, NULL),
+					     dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)),
+					     file_buf, sizeof(file_buf));
+		}
+		if (!add_inline_chain(cu, from_table, pc - cu_bias, elf_name, file, line, &builder) &&
+		    elf_name)
+			builder_push(&builder, elf_name, file, line, false);
+	}
+
+	symbol = calloc(1, sizeof(*symbol) + builder.count * sizeof(builder.frames[0]));
+	if (!symbol) {
+		for (int i = 0; i < builder.count; i++) {
+			free(builder.frames[i].function);
+			free(builder.frames[i].file);
+		}
+		return NULL;
+	}
+	if (mod) {
+		symbol->module = dup_or_null(main_file ? main_file : mod_name);
+		symbol->module_offset = pc - bias;
+		symbol->module_start = mod_start;
+		symbol->module_end = mod_end;
+		symbol->build_id = build_id_hex(mod);
+	} else {
+		symbol->module_offset = pc;
+	}
+	symbol->frame_count = builder.count;
+	memcpy(symbol->frames, builder.frames, builder.count * sizeof(builder.frames[0]));
+	if (builder.count)
+		symbol->frames[builder.count - 1].function_offset = offset;
+	return symbol;
+}
+
+const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc)
+{
+	/* first: a changed process drops its cache here, before any lookup */
+	Dwfl *dwfl = proc__dwfl(proc);
+	struct symbol *symbol = u64map__get(&proc->symbols, lookup_pc);
+
+	if (symbol)
+		return symbol;
+	symbol = symbolize_uncached(proc, dwfl, lookup_pc);
+	if (symbol && u64map__put(&proc->symbols, lookup_pc, symbol)) {
+		symbol__free(symbol);
+		return NULL;
+	}
+	return symbol;
+}
+
+void symbol__free(struct symbol *symbol)
+{
+	if (!symbol)
+		return;
+	for (int i = 0; i < symbol->frame_count; i++) {
+		free(symbol->frames[i].function);
+		free(symbol->frames[i].file);
+	}
+	free(symbol->module);
+	free(symbol->build_id);
+	free(symbol);
+}
+
+void symbol__free_value(void *symbol)
+{
+	symbol__free(symbol);
+}
+
+struct symbol *symbol__clone(const struct symbol *symbol)
+{
+	size_t size = sizeof(*symbol) + symbol->frame_count * sizeof(symbol->frames[0]);
+	struct symbol *copy = malloc(size);
+	bool ok;
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, symbol, size);
+	copy->module = symbol->module ? strdup(symbol->module) : NULL;
+	copy->build_id = symbol->build_id ? strdup(symbol->build_id) : NULL;
+	ok = (!symbol->module || copy->module) && (!symbol->build_id || copy->build_id);
+	for (int i = 0; i < symbol->frame_count; i++) {
+		const struct symbol_frame *frame = &symbol->frames[i];
+
+		copy->frames[i].function = frame->function ? strdup(frame->function) : NULL;
+		copy->frames[i].file = frame->file ? strdup(frame->file) : NULL;
+		ok &= (!frame->function || copy->frames[i].function) &&
+		      (!frame->file || copy->frames[i].file);
+	}
+	if (!ok) {
+		symbol__free(copy);
+		return NULL;
+	}
+	return copy;
+}

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* DWARF CFI unwinding of captured user stacks with libdwfl (unwind.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <dwarf.h>
+#include "proc/unwind.h"
+
+struct frames_acc {
+	int depth;
+	struct stack_frame frames[UNWIND_MAX_DEPTH];
+};
+
+static pid_t next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
+{
+	(void)dwfl;
+	(void)dwfl_arg;
+	(void)thread_argp;
+	return 0; /* threads are only reached by tid, through get_thread */
+}
+
+static bool get_thread(Dwfl *dwfl, pid_t tid, void *dwfl_arg, void **thread_argp)
+{
+	struct proc *proc = dwfl_arg;
+
+	(void)dwfl;
+	if (!proc->unwinding || (pid_t)proc->unwinding->rec->tid != tid)
+		return false;
+	*thread_argp = proc;
+	return true;
+}
+
+/* Stack words come from the captured copy; beyond it, from the process:
+ * the thread is parked, so its stack is not changing under us. */
+static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *dwfl_arg)
+{
+	struct proc *proc = dwfl_arg;
+	const struct thread_sample *sample = proc->unwinding;
+	__u64 sp = sample->rec->regs[7];
+
+	(void)dwfl;
+	if (addr >= sp && addr - sp + sizeof(*result) <= sample->rec->ustack_bytes) {
+		memcpy(result, sample->ustack + (addr - sp), sizeof(*result));
+		return true;
+	}
+	return proc__read_word(proc, addr, (__u64 *)result);
+}
+
+static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	struct proc *proc = thread_arg;
+	const __u64 *regs = proc->unwinding->rec->regs;
+	Dwarf_Word dwarf_regs[PARK_NREGS];
+
+	for (int i = 0; i < PARK_NREGS; i++)
+		dwarf_regs[i] = regs[i];
+	dwfl_thread_state_register_pc(thread, regs[16]);
+	return dwfl_thread_state_registers(thread, 0, PARK_NREGS, dwarf_regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = next_thread,
+	.get_thread = get_thread,
+	.memory_read = memory_read,
+	.set_initial_registers = set_initial_registers,
+};
+
+int unwind__attach(struct proc *proc)
+{
+	return dwfl_attach_state(proc->dwfl, NULL, proc->pid, &thread_callbacks, proc) ? 0 : -1;
+}
+
+static void acc_push(struct frames_acc *acc, __u64 pc, bool exact)
+{
+	if (acc->depth >= UNWIND_MAX_DEPTH)
+		return;
+	acc->frames[acc->depth].pc = pc;
+	acc->frames[acc->depth].lookup_pc = exact || !pc ? pc : pc - 1;
+	acc->depth++;
+}
+
+static int frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct frames_acc *acc = arg;
+	Dwarf_Addr pc;
+	bool activation;
+
+	if (!dwfl_frame_pc(state, &pc, &activation) || !pc)
+		return DWARF_CB_ABORT;
+	acc_push(acc, pc, activation);
+	return acc->depth < UNWIND_MAX_DEPTH ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* For code without CFI: follow saved frame pointers while they climb. */
+static void unwind_frame_pointers(struct proc *proc, const __u64 *regs, struct frames_acc *acc)
+{
+	__u64 bp = regs[6], next_bp, ret;
+
+	acc->depth = 0;
+	acc_push(acc, regs[16], true);
+	while (bp && acc->depth < UNWIND_MAX_DEPTH) {
+		if (!memory_read(NULL, bp, (Dwarf_Word *)&next_bp, proc) ||
+		    !memory_read(NULL, bp + 8, (Dwarf_Word *)&ret, proc) || !ret)
+			break;
+		acc_push(acc, ret, false);
+		if (next_bp <= bp)
+			break;
+		bp = next_bp;
+	}
+}
+
+static struct stack *unwind_sample(struct proc *proc, const struct thread_sample *sample)
+{
+	struct frames_acc acc = { 0 };
+	struct stack *stack;
+
+	proc->unwinding = sample;
+	if (proc__dwfl(proc))
+		dwfl_getthread_frames(proc->dwfl, sample->rec->tid, frame_cb, &acc);
+	if (acc.depth <= 1)
+		unwind_frame_pointers(proc, sample->rec->regs, &acc);
+	proc->unwinding = NULL;
+
+	stack = malloc(sizeof(*stack) + acc.depth * sizeof(stack->frames[0]));
+	if (!stack)
+		return NULL;
+	stack->park_start_ns = sample->rec->park_start_ns;
+	stack->depth = acc.depth;
+	memcpy(stack->frames, acc.frames, acc.depth * sizeof(stack->frames[0]));
+	return stack;
+}
+
+const struct stack *unwind__thread(struct proc *proc, const struct thread_sample *sample)
+{
+	const struct task_record *rec = sample->rec;
+	struct stack *cached = u64map__get(&proc->stacks, rec->tid);
+	struct stack *fresh;
+
+	if (rec->flags & TASK_REC_USTACK) {
+		fresh = unwind_sample(proc, sample);
+		if (!fresh)
+			return NULL;
+		free(cached);
+		if (u64map__put(&proc->stacks, rec->tid, fresh)) {
+			u64map__remove(&proc->stacks, rec->tid);
+			free(fresh);
+			return NULL;
+		}
+		cached = fresh;
+	} else if (!cached || cached->park_start_ns != rec->park_start_ns) {
+		return NULL;
+	}
+	cached->seen_generation = proc->seen_generation;
+	return cached;
+}
+
+static bool keep_if_used(__u64 key, void *value, void *ctx)
+{
+	struct stack *stack = value;
+	struct proc *proc = ctx;
+
+	(void)key;
+	if (stack->seen_generation == proc->seen_generation)
+		return true;
+	free(stack);
+	return false;
+}
+
+void unwind__prune(struct proc *proc)
+{
+	u64map__filter(&proc->stacks, keep_if_used, proc);
+}

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * HTTP endpoints with libmicrohttpd (http.h): the feed the collecting loop
+ * publishes, the requests that read it, and the daemon's lifetime.  What the
+ * server is configured with (address, credentials, TLS) is read once in
+ * http_config.c, before privileges are dropped.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "util/clock.h"
+#include "collect/goreport.h"
+#include "serve/http.h"
+#include "serve/http_config.h"
+
+#define HTTP_CONNECTION_LIMIT 64
+#define HTTP_IDLE_TIMEOUT_SECONDS 15
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct http_feed *feed;
+	struct http_config config;  /* ready before the daemon starts */
+};
+
+void http_feed__init(struct http_feed *feed)
+{
+	memset(feed, 0, sizeof(*feed));
+	pthread_mutex_init(&feed->lock, NULL);
+	pthread_cond_init(&feed->updated, NULL);
+}
+
+void http_feed__advance(struct http_feed *feed, __u64 now_ns)
+{
+	for (struct pending_window *pending = feed->windows; pending; pending = pending->next) {
+		struct report view;
+
+		if (pending->done)
+			continue;
+		if (!pending->pid) {
+			window__add(pending->window, feed->report, now_ns - pending->last_ns);
+		} else if (report__view_pid(feed->report, pending->pid, &view) == 0) {
+			window__add(pending->window, &view, now_ns - pending->last_ns);
+			report__view_release(&view);
+		} else {
+			pending->done = true; /* the process is gone: answer with what there is */
+		}
+		pending->last_ns = now_ns;
+		if (now_ns >= pending->end_ns)
+			pending->done = true;
+	}
+	pthread_cond_broadcast(&feed->updated);
+}
+
+void http_feed__destroy(struct http_feed *feed)
+{
+	pthread_cond_destroy(&feed->updated);
+	pthread_mutex_destroy(&feed->lock);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
+			       const char *content_type, char *body, size_t len)
+{
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	response = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!response) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "2");
+	result = MHD_queue_response(conn, status, response);
+	MHD_destroy_response(response);
+	return result;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int status,
+				    const char *format, ...)
+{
+	char *body = NULL;
+	va_list args;
+	int len;
+
+	va_start(args, format);
+	len = vasprintf(&body, format, args);
+	va_end(args);
+	if (len < 0)
+		return MHD_NO;
+	return respond(conn, status, "text/plain; charset=utf-8", body, len);
+}
+
+/* A query number: digits only, within [min, max].  Absent: *value unchanged. */
+static int query_number(struct MHD_Connection *conn, const char *name, long min, long max,
+			long *value)
+{
+	const char *text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+	char *end;
+	long parsed;
+
+	if (!text)
+		return 0;
+	if (!*text || strlen(text) > 10 || strspn(text, "0123456789") != strlen(text))
+		return -EINVAL;
+	errno = 0;
+	parsed = strtol(text, &end, 10);
+	if (errno || *end || parsed < min || parsed > max)
+		return -EINVAL;
+	*value = parsed;
+	return 0;
+}
+
+/* Compares every byte, so the time taken does not tell how much matched. */
+static bool same_secret(const char *expected, const char *given)
+{
+	size_t expected_len = strlen(expected), given_len = strlen(given);
+	unsigned char diff = expected_len != given_len;
+
+	for (size_t i = 0; i < expected_len; i++)
+		diff |= (unsigned char)expected[i] ^ (unsigned char)(i < given_len ? given[i] : 0);
+	return !diff;
+}
+
+static bool authorized(struct http_server *server, struct MHD_Connection *conn)
+{
+	char *password = NULL;
+	char *user;
+	bool ok = false;
+
+	if (!server->config.credential_count)
+		return true;
+	user = MHD_basic_auth_get_username_password(conn, &password);
+	for (size_t i = 0; user && password && i < server->config.credential_count; i++)
+		ok |= !strcmp(server->config.credentials[i].user, user) &&
+		      same_secret(server->config.credentials[i].password, password);
+	MHD_free(user);
+	MHD_free(password);
+	return ok;
+}
+
+static enum MHD_Result serve_metrics(struct http_server *server, struct MHD_Connection *conn)
+{
+	struct http_feed *feed = server->feed;
+	struct metrics_input input;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&body, &len);
+
+	if (!out)
+		return MHD_NO;
+	pthread_mutex_lock(&feed->lock);
+	input = feed->metrics;
+	input.report = feed->report;
+	prometheus__write(out, &input);
+	pthread_mutex_unlock(&feed->lock);
+	if (fclose(out)) {
+		free(body);
+		return MHD_NO;
+	}
+	return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
+}
+
+static void html_text(FILE *out, const char *text)
+{
+	for (const char *c = text; *c; c++) {
+		switch (*c) {
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		default:
+			fputc(*c, out);
+		}
+	}
+}
+
+static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connection *conn)
+{
+	struct http_feed *feed = server->feed;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&body, &len);
+
+	if (!out)
+		return MHD_NO;
+	fputs("<!DOCTYPE html>\n<html><head><title>parkwatch /debug/pprof/</title></head><body>\n"
+	      "<h1>parkwatch: parked threads per process</h1>\n"
+	      "<p>Profiles as Go's /debug/pprof/goroutine serves them: debug=0 a pprof profile "
+	      "(add seconds=S for parked time over S seconds), debug=1 grouped by stack, "
+	      "debug=2 every thread.</p>\n<table>\n"
+	      "<tr><th>pid</th><th>command</th><th>threads</th><th>parked</th><th>profiles</th></tr>\n",
+	      out);
+	pthread_mutex_lock(&feed->lock);
+	for (size_t i = 0; feed->report && i < feed->report->proc_count; i++) {
+		const struct proc_summary *proc = &feed->report->procs[i];
+
+		fprintf(out, "<tr><td>%d</td><td>", proc->pid);
+		html_text(out, proc->comm);
+		fprintf(out, "</td><td>%zu</td><td>%zu</td><td>"
+			     "<a href=\"/debug/pprof/goroutine?pid=%d&amp;debug=0\">pprof</a> "
+			     "<a href=\"/debug/pprof/goroutine?pid=%d&amp;debug=1\">debug=1</a> "
+			     "<a href=\"/debug/pprof/goroutine?pid=%d&amp;debug=2\">debug=2</a></td></tr>\n",
+			proc->threads, proc->parked, proc->pid, proc->pid, proc->pid);
+	}
+	pthread_mutex_unlock(&feed->lock);
+	fputs("</table>\n</body></html>\n", out);
+	if (fclose(out)) {
+		free(body);
+		return MHD_NO;
+	}
+	return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", body, len);
+}
+
+/* A Go program's goroutines, read with the lock held (the same symbol
+ * caches as the published report); NULL for anything else: threads then. */
+static struct goreport *read_goroutines(struct procs *procs, pid_t pid)
+{
+	struct goreport *goroutines = NULL;
+
+	return goreport__read(procs, pid, &goroutines) ? NULL : goroutines;
+}
+
+/* Waits, lock held, for a window of seconds to fill; writes it to out. */
+static int wait_window(struct http_feed *feed, pid_t pid, long seconds, FILE *out)
+{
+	struct pending_window pending = { .pid = pid };
+	struct pending_window **link;
+	struct report view, *last = feed->report;
+	int err;
+
+	pending.window = window__new(FORMAT_PPROF, feed->interval_ns, feed->metrics.totals,
+				     feed->metrics.totals_count);
+	if (!pending.window)
+		return -ENOMEM;
+	pending.start_ns = pending.last_ns = clock__monotonic_ns();
+	pending.end_ns = pending.start_ns + (__u64)seconds * 1000000000ULL;
+	pending.start_unix_ns = feed->report->time_unix_ns;
+	pending.next = feed->windows;
+	feed->windows = &pending;
+	while (!pending.done && !feed->stopping)
+		pthread_cond_wait(&feed->updated, &feed->lock);
+	for (link = &feed->windows; *link != &pending; link = &(*link)->next)
+		;
+	*link = pending.next;
+
+	last = feed->report;
+	if (pid && report__view_pid(feed->report, pid, &view) == 0)
+		last = &view;
+	else if (pid)
+		last = NULL;
+	err = window__write(pending.window, out, pending.start_unix_ns,
+			    pending.last_ns - pending.start_ns, feed->metrics.totals,
+			    feed->metrics.totals_count, last, feed->dump_opts.trend);
+	if (last == &view)
+		report__view_release(&view);
+	window__free(pending.window);
+	return err;
+}
+
+static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Connection *conn)
+{
+	struct http_feed *feed = server->feed;
+	long pid = 0, debug = 0, seconds = 0;
+	struct goreport *goroutines = NULL;
+	struct dump_opts opts;
+	struct report view;
+	const struct report *report;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *out;
+	int err;
+
+	if (query_number(conn, "pid", 1, INT_MAX, &pid) || query_number(conn, "debug", 0, 2, &debug) ||
+	    query_number(conn, "seconds", 1, HTTP_MAX_WINDOW_SECONDS, &seconds))
+		return respond_text(conn, MHD_HTTP_BAD_REQUEST,
+				    "bad query: pid=N (a process id), debug=0|1|2, "
+				    "seconds=1..%d (with debug=0)\n", HTTP_MAX_WINDOW_SECONDS);
+	if (seconds && debug)
+		return respond_text(conn, MHD_HTTP_BAD_REQUEST,
+				    "seconds=S makes a pprof profile: use it with debug=0\n");
+	out = open_memstream(&body, &len);
+	if (!out)
+		return MHD_NO;
+	pthread_mutex_lock(&feed->lock);
+	if (!feed->report) {
+		pthread_mutex_unlock(&feed->lock);
+		fclose(out);
+		free(body);
+		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no picture yet: retry\n");
+	}
+	report = feed->report;
+	if (pid) {
+		if (report__view_pid(feed->report, (pid_t)pid, &view)) {
+			pthread_mutex_unlock(&feed->lock);
+			fclose(out);
+			free(body);
+			return respond_text(conn, MHD_HTTP_NOT_FOUND,
+					    "no process %ld among the watched processes\n", pid);
+		}
+		report = &view;
+	}
+	opts = feed->dump_opts;
+	opts.debug = debug ? (int)debug : 2;
+	if (seconds)
+		err = wait_window(feed, (pid_t)pid, seconds, out);
+	else if (pid && feed->procs && (goroutines = read_goroutines(feed->procs, (pid_t)pid)))
+		err = goreport__write(out, debug ? FORMAT_TEXT : FORMAT_PPROF, debug ? (int)debug : 1,
+				      goroutines, opts.trend);
+	else
+		err = export__snapshot(out, debug ? FORMAT_TEXT : FORMAT_PPROF, report, &opts);
+	goreport__free(goroutines);
+	if (report == &view)
+		report__view_release(&view);
+	pthread_mutex_unlock(&feed->lock);
+	if (fclose(out) || err) {
+		free(body);
+		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "profile failed: %s\n",
+				    strerror(err ? -err : EIO));
+	}
+	if (debug)
+		return respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", body, len);
+	return respond(conn, MHD_HTTP_OK, "application/octet-stream", body, len);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **request_state)
+{
+	struct http_server *server = cls;
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	static int first_call_marker;
+
+	(void)version;
+	(void)upload_data;
+	/* answering on the first call makes libmicrohttpd close the connection:
+	 * wait for the second, so clients can keep theirs alive */
+	if (!*request_state) {
+		*request_state = &first_call_marker;
+		return MHD_YES;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		/* a body must be consumed (and dropped) before an answer can go out */
+		if (*upload_data_size) {
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	}
+	if (!authorized(server, conn)) {
+		response = MHD_create_response_from_buffer(strlen("unauthorized\n"), "unauthorized\n",
+							   MHD_RESPMEM_PERSISTENT);
+		if (!response)
+			return MHD_NO;
+		result = MHD_queue_basic_auth_fail_response(conn, "parkwatch", response);
+		MHD_destroy_response(response);
+		return result;
+	}
+	if (!strcmp(url, "/metrics"))
+		return serve_metrics(server, conn);
+	if (!strcmp(url, "/debug/pprof/") || !strcmp(url, "/debug/pprof"))
+		return serve_index(server, conn);
+	if (!strcmp(url, "/debug/pprof/goroutine"))
+		return serve_goroutine(server, conn);
+	if (!strcmp(url, "/"))
+		return respond_text(conn, MHD_HTTP_OK,
+				    "parkwatch %s: /metrics, /debug/pprof/\n", PARKWATCH_VERSION);
+	return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found: /metrics, /debug/pprof/\n");
+}
+
+/* libmicrohttpd's own complaints (refused connections, resets), one line
+ * each with our prefix, at most one every 10 s so a flood can't fill logs. */
+static void log_mhd(void *ctx, const char *format, va_list args)
+{
+	static time_t last_logged;
+	time_t now = time(NULL);
+	char line[256];
+	size_t len;
+
+	(void)ctx;
+	if (now - last_logged < 10)
+		return;
+	last_logged = now;
+	vsnprintf(line, sizeof(line), format, args);
+	len = strlen(line);
+	while (len && line[len - 1] == '\n')
+		line[--len] = '\0';
+	fprintf(stderr, "parkwatch: http: %s\n", line);
+}
+
+int http__open(const struct http_opts *opts, struct http_feed *feed, struct http_server **out,
+	       char *reason, size_t reason_size)
+{
+	struct http_server *server = calloc(1, sizeof(*server));
+	int err;
+
+	if (!server)
+		return -ENOMEM;
+	server->feed = feed;
+	err = http_config__load(&server->config, opts, reason, reason_size);
+	if (err) {
+		http__stop(server);
+		return err;
+	}
+	*out = server;
+	return 0;
+}
+
+const char *http__url(const struct http_server *server)
+{
+	return server->config.url;
+}
+
+int http__start(struct http_server *server, char *reason, size_t reason_size)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_ITC; /* MHD_quiesce_daemon needs it */
+
+	if (server->config.tls_cert)
+		flags |= MHD_USE_TLS;
+	if (server->config.ipv6)
+		flags |= MHD_USE_IPv6;
+	server->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, handle, server,
+		MHD_OPTION_LISTEN_SOCKET, server->config.listen_fd,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_SECONDS,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		server->config.tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+		server->config.tls_cert,
+		MHD_OPTION_HTTPS_MEM_KEY, server->config.tls_key, MHD_OPTION_END);
+	if (!server->daemon) {
+		snprintf(reason, reason_size, "cannot start the HTTP server on %s", server->config.url);
+		return -EIO;
+	}
+	server->config.listen_fd = -1; /* the daemon owns it now */
+	return 0;
+}
+
+void http__stop(struct http_server *server)
+{
+	if (!server)
+		return;
+	if (server->daemon) {
+		/* answer requests waiting for a window with what they have, then stop */
+		int listen_fd = MHD_quiesce_daemon(server->daemon);
+
+		pthread_mutex_lock(&server->feed->lock);
+		server->feed->stopping = true;
+		pthread_cond_broadcast(&server->feed->updated);
+		for (int tries = 0; server->feed->windows && tries < 40; tries++) {
+			pthread_mutex_unlock(&server->feed->lock);
+			usleep(25000);
+			pthread_mutex_lock(&server->feed->lock);
+		}
+		pthread_mutex_unlock(&server->feed->lock);
+		MHD_stop_daemon(server->daemon);
+		if (listen_fd != MHD_INVALID_SOCKET)
+			close(listen_fd); /* quiescing handed it back to us */
+	}
+	http_config__release(&server->config);
+	free(server);
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * The HTTP server's configuration (http_config.h): the --http address, the
+ * credentials and TLS files, and the listening socket.  All of it is done
+ * once at start, while parkwatch may still read root-only files and bind
+ * low ports; nothing here runs per request.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include "serve/http_config.h"
+
+static bool is_loopback(const struct sockaddr_storage *addr)
+{
+	if (addr->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)addr)->sin6_addr);
+}
+
+/* HOST:PORT, [V6]:PORT, :PORT or HOST; a missing host means loopback. */
+static int parse_address(const char *text, struct sockaddr_storage *addr, char *reason,
+			 size_t reason_size)
+{
+	char host[256] = "127.0.0.1", port[16];
+	const char *colon;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *found;
+	int err;
+
+	snprintf(port, sizeof(port), "%d", HTTP_DEFAULT_PORT);
+	if (text && *text == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close - text - 1 >= (long)sizeof(host))
+			goto bad;
+		snprintf(host, sizeof(host), "%.*s", (int)(close - text - 1), text + 1);
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (close[1] && !colon)
+			goto bad;
+	} else if (text && *text) {
+		colon = strrchr(text, ':');
+		if (colon != text)
+			snprintf(host, sizeof(host), "%.*s",
+				 (int)(colon ? colon - text : (long)strlen(text)), text);
+	} else {
+		colon = NULL;
+	}
+	if (colon) {
+		if (!colon[1] || strlen(colon + 1) > 5 || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+		    atoi(colon + 1) > 65535)
+			goto bad;
+		snprintf(port, sizeof(port), "%s", colon + 1);
+	}
+	err = getaddrinfo(host, port, &hints, &found);
+	if (err) {
+		snprintf(reason, reason_size, "--http %s: %s", text, gai_strerror(err));
+		return -EINVAL;
+	}
+	memcpy(addr, found->ai_addr, found->ai_addrlen);
+	freeaddrinfo(found);
+	return 0;
+bad:
+	snprintf(reason, reason_size, "--http %s: not HOST:PORT, [IPV6]:PORT or :PORT", text);
+	return -EINVAL;
+}
+
+static char *read_file(const char *path, char *reason, size_t reason_size)
+{
+	char *data = NULL;
+	size_t len = 0;
+	FILE *file = fopen(path, "re");
+
+	if (!file) {
+		snprintf(reason, reason_size, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	errno = 0;
+	if (getdelim(&data, &len, '\0', file) < 0) {
+		free(data);
+		data = ferror(file) ? NULL : strdup(""); /* an empty file is not an error here */
+		if (!data)
+			snprintf(reason, reason_size, "%s: %s", path, strerror(errno ? errno : EIO));
+	}
+	fclose(file);
+	return data;
+}
+
+static int load_credentials(struct http_config *config, const char *path, char *reason,
+			    size_t reason_size)
+{
+	char *data = read_file(path, reason, reason_size), *line, *save = NULL;
+
+	if (!data)
+		return -EINVAL;
+	for (line = strtok_r(data, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		char *colon = strchr(line, ':');
+		struct http_credential *cred;
+
+		if (line[0] == '#' || !line[0])
+			continue;
+		if (!colon || colon == line || config->credential_count == HTTP_MAX_CREDENTIALS) {
+			snprintf(reason, reason_size, "%s: expected lines of user:password (at most %d)",
+				 path, HTTP_MAX_CREDENTIALS);
+			free(data);
+			return -EINVAL;
+		}
+		*colon = '\0';
+		cred = &config->credentials[config->credential_count++];
+		cred->user = strdup(line);
+		cred->password = strdup(colon + 1);
+	}
+	free(data);
+	if (!config->credential_count) {
+		snprintf(reason, reason_size, "%s: no user:password line", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The listening socket, made while parkwatch may still bind any port. */
+static int listen_on(const struct sockaddr_storage *addr, char *reason, size_t reason_size,
+		     const char *address)
+{
+	socklen_t len = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						      sizeof(struct sockaddr_in);
+	int one = 1, fd, err;
+
+	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (const struct sockaddr *)addr, len) || listen(fd, 64)) {
+		err = -errno;
+		snprintf(reason, reason_size, "cannot serve on %s: %s", address, strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int http_config__load(struct http_config *config, const struct http_opts *opts, char *reason,
+		      size_t reason_size)
+{
+	struct sockaddr_storage addr = { 0 };
+	const char *address = opts->address ? opts->address : "127.0.0.1:9464";
+	int err;
+
+	config->listen_fd = -1;
+	err = parse_address(opts->address, &addr, reason, reason_size);
+	if (!err && opts->auth_file)
+		err = load_credentials(config, opts->auth_file, reason, reason_size);
+	if (!err && (!!opts->tls_cert_file != !!opts->tls_key_file)) {
+		snprintf(reason, reason_size, "TLS needs both --http-tls-cert and --http-tls-key");
+		err = -EINVAL;
+	}
+	if (!err && opts->tls_cert_file) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(reason, reason_size, "this libmicrohttpd was built without TLS");
+			err = -ENOTSUP;
+		} else if (!(config->tls_cert = read_file(opts->tls_cert_file, reason, reason_size)) ||
+			   !(config->tls_key = read_file(opts->tls_key_file, reason, reason_size))) {
+			err = -EINVAL;
+		}
+	}
+	if (!err) {
+		config->listen_fd = listen_on(&addr, reason, reason_size, address);
+		if (config->listen_fd < 0)
+			err = config->listen_fd == -EADDRINUSE || config->listen_fd == -EACCES ?
+				      config->listen_fd : -EADDRNOTAVAIL;
+	}
+	if (err)
+		return err;
+	config->ipv6 = addr.ss_family == AF_INET6;
+	if (addr.ss_family == AF_INET6)
+		snprintf(config->url, sizeof(config->url), "%s://[%s]:%u",
+			 config->tls_cert ? "https" : "http",
+			 inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr)->sin6_addr,
+				   (char[INET6_ADDRSTRLEN]){ 0 }, INET6_ADDRSTRLEN),
+			 ntohs(((struct sockaddr_in6 *)&addr)->sin6_port));
+	else
+		snprintf(config->url, sizeof(config->url), "%s://%s:%u",
+			 config->tls_cert ? "https" : "http",
+			 inet_ntoa(((struct sockaddr_in *)&addr)->sin_addr),
+			 ntohs(((struct sockaddr_in *)&addr)->sin_port));
+	if (!is_loopback(&addr))
+		fprintf(stderr, "parkwatch: warning: serving on a non-loopback address: stacks and "
+				"command names of the watched processes are visible to whoever can "
+				"reach it%s\n", opts->auth_file ? "" : " (consider --http-auth)");
+	return 0;
+}
+
+void http_config__release(struct http_config *config)
+{
+	if (config->listen_fd >= 0)
+		close(config->listen_fd);
+	for (size_t i = 0; i < config->credential_count; i++) {
+		free(config->credentials[i].user);
+		free(config->credentials[i].password);
+	}
+	free(config->tls_cert);
+	free(config->tls_key);
+}
