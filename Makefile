@@ -44,7 +44,7 @@ LIBS      := $(foreach d,$(USER_DIRS),$(BUILD)/lib/libpw_$(d).a)
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 SUPPORT_SRCS := $(wildcard tests/unit/support/*.c)
-SUPPORT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%.o,$(SUPPORT_SRCS))
+SUPPORT_LIB  := $(BUILD)/lib/libpw_test_support.a
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
 # Go targets, one per directory of tests/targets/go/, each also built without
@@ -173,9 +173,14 @@ $(BUILD)/unit/%.o: tests/unit/%.c | $(GEN_HDRS)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 .SECONDEXPANSION:
-$(BUILD)/unit/%: $(BUILD)/unit/%.o $(SUPPORT_OBJS) $(LIBS)
+$(SUPPORT_LIB): $(patsubst tests/unit/%.c,$(BUILD)/unit/%.o,$(SUPPORT_SRCS))
+	@mkdir -p $(@D)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/unit/%: $(BUILD)/unit/%.o $(SUPPORT_LIB) $(LIBS)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(SUPPORT_OBJS) $(call unit_libs,$(firstword $(subst /, ,$*))) \
+	$(Q)$(CC) $(CFLAGS) $< $(SUPPORT_LIB) $(call unit_libs,$(firstword $(subst /, ,$*))) \
 		$(LDLIBS) -lcmocka -o $@
 
 check:

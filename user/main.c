@@ -6,28 +6,26 @@
  * print what was collected on the way out.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "util/clock.h"
-#include "out/dump.h"
-#include "out/export.h"
-#include "serve/http.h"
-#include "out/leaks.h"
-#include "util/format.h"
-#include "collect/goreport.h"
-#include "collect/goview.h"
-#include "out/live.h"
 #include "cli/options.h"
 #include "cli/output.h"
 #include "cli/preflight.h"
 #include "cli/privileges.h"
-#include "model/report.h"
 #include "cli/terminal.h"
+#include "collect/collector.h"
 #include "kernel/tracker.h"
+#include "out/leaks.h"
+#include "out/live.h"
+#include "out/render.h"
+#include "out/window.h"
+#include "serve/http.h"
 #include "trend/trend.h"
-#include "util/u64map.h"
+#include "util/clock.h"
+#include "util/format.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 
@@ -35,27 +33,20 @@ static struct env env;
 
 struct session {
 	struct tracker *tracker;
-	struct procs *procs;
+	struct collector *collector;
 	struct ksyms *ksyms;
 	struct live *live;
-	struct dump_opts dump_opts;
-	struct park_totals *totals;
-	size_t totals_count, totals_capacity;
-	struct u64map totals_index; /* (tgid, reason) -> index + 1 */
-	size_t exited_entries;      /* entries in the BPF map of exited threads */
-	struct park_hist reason_hists[PARK_REASON__COUNT];
+	struct render_opts render_opts;
+	struct pw_context ctx;      /* what renderers read besides the picture */
 	pid_t exited[PARK_MAX_WATCHED];
 	size_t exited_count;
 	struct terminal term;
 	bool tty_out;
-	struct http_feed feed;
+	struct feed feed;
+	bool feed_ready;
 	struct http_server *server; /* --http: bound before privileges are dropped */
 	struct trend *trend;        /* leak evidence; NULL for a one-off --dump */
-	__u64 snapshots;
-	__u64 last_snapshot_ns;
-	struct goreport_ages go_ages; /* goroutine mode: when each goroutine was first seen */
-	bool go_off;                /* the watched process is not a readable Go program */
-	int go_last_err;            /* the last goroutine-reading error said, not to repeat it */
+	bool trend_warned;          /* a failed trend update was said once */
 };
 
 static int open_tracker(struct session *session)
@@ -97,93 +88,24 @@ static int open_tracker(struct session *session)
 	return EXIT_OK;
 }
 
-/* Adds one (process, reason) count to the session's tier-1 totals. */
-static void add_totals(const struct hist_key *key, __u64 count, __u64 total_ns, void *ctx)
+static int collect(struct session *session, struct pw_picture **out)
 {
-	struct session *session = ctx;
-	__u64 index_key = ((__u64)key->tgid << 8 | key->reason) + 1;
-	uintptr_t index = (uintptr_t)u64map__get(&session->totals_index, index_key);
-	struct park_totals *totals;
+	int err = collector__tick(session->collector, out);
 
-	if (!index) {
-		if (session->totals_count == session->totals_capacity) {
-			size_t capacity = session->totals_capacity ? session->totals_capacity * 2 : 64;
-
-			totals = realloc(session->totals, capacity * sizeof(*totals));
-			if (!totals)
-				return;
-			session->totals = totals;
-			session->totals_capacity = capacity;
-		}
-		index = ++session->totals_count;
-		session->totals[index - 1] = (struct park_totals){ .key = *key };
-		if (u64map__put(&session->totals_index, index_key, (void *)index)) {
-			session->totals_count--;
-			return;
-		}
-	}
-	session->totals[index - 1].count += count;
-	session->totals[index - 1].total_ns += total_ns;
-}
-
-/*
- * Tier-1 totals per (process, reason): exited threads' from their BPF map,
- * read before the snapshot (a thread that exits in between is then missed
- * once, never counted twice), live threads' from their records.
- */
-static void gather_totals(struct session *session, const struct snapshot *snap)
-{
-	for (size_t i = 0; i < snap->count; i++) {
-		const struct task_record *rec = snap->threads[i].rec;
-
-		for (__u32 reason = 0; reason < PARK_REASON__COUNT; reason++) {
-			struct hist_key key = { .tgid = rec->tgid, .reason = reason };
-
-			if (rec->counts.parks[reason])
-				add_totals(&key, rec->counts.parks[reason],
-					   rec->counts.parked_ns[reason], session);
-		}
-	}
-	tracker__reason_hists(session->tracker, session->reason_hists);
-	session->dump_opts.totals = session->totals;
-	session->dump_opts.totals_count = session->totals_count;
-	session->dump_opts.reason_hists = session->reason_hists;
-}
-
-static int collect(struct session *session, struct report **out)
-{
-	__u64 started_ns = clock__monotonic_ns();
-	struct snapshot *snap;
-	int err;
-
-	session->totals_count = 0;
-	u64map__clear(&session->totals_index);
-	err = tracker__for_each_exited(session->tracker, add_totals, session);
-	session->exited_entries = err > 0 ? err : 0;
-	err = snapshot__collect(session->tracker, &snap);
-	if (!err) {
-		gather_totals(session, snap);
-		err = report__build(snap, session->procs, session->ksyms, out);
-	}
-	if (err) {
+	if (err)
 		fprintf(stderr, "parkwatch: taking a snapshot: %s\n", strerror(-err));
-		return err;
-	}
-	session->snapshots++;
-	session->last_snapshot_ns = clock__monotonic_ns() - started_ns;
-	return 0;
+	return err;
 }
 
 /* Feeds a new picture to the leak trends. */
-static void update_trend(struct session *session, const struct report *report)
+static void update_trend(struct session *session, const struct pw_picture *picture)
 {
-	static bool warned;
-	int err = trend__update(session->trend, report, clock__monotonic_ns());
+	int err = trend__update(session->trend, picture, clock__monotonic_ns());
 
-	if (err && !warned) {
+	if (err && !session->trend_warned) {
 		fprintf(stderr, "parkwatch: leak trend: %s (the trend misses some pictures)\n",
 			strerror(-err));
-		warned = true;
+		session->trend_warned = true;
 	}
 }
 
@@ -205,14 +127,14 @@ static int create_trend(struct session *session)
 		fprintf(stderr, "parkwatch: leak trend: %s\n", strerror(errno));
 		return errno == EINVAL ? EXIT_USAGE : EXIT_FAILURE_OTHER;
 	}
-	session->dump_opts.trend = session->trend;
+	session->ctx.trend = session->trend;
 	return EXIT_OK;
 }
 
 /* The final result: to stdout or, with -o, atomically to the file. */
-static int write_result(struct session *session, const struct report *report,
-			const struct report *before_exit, const struct goreport *goroutines,
-			struct window *window, __u64 window_start_unix_ns, __u64 window_ns)
+static int write_result(struct session *session, const struct pw_picture *picture,
+			const struct pw_picture *before_exit, struct window *window,
+			__u64 window_start_unix_ns, __u64 window_ns)
 {
 	bool suspects_found = false;
 	struct output out;
@@ -224,15 +146,14 @@ static int write_result(struct session *session, const struct report *report,
 		return EXIT_FAILURE_OTHER;
 	}
 	if (env.leaks)
-		err = leaks__write(out.stream, env.format, session->trend, report, before_exit,
+		err = leaks__write(out.stream, env.format, session->trend, picture, before_exit,
 				   window_ns);
-	else if (goroutines)
-		err = goreport__write(out.stream, env.format, env.debug, goroutines, session->trend);
 	else if (window)
-		err = window__write(window, out.stream, window_start_unix_ns, window_ns,
-				    session->totals, session->totals_count, report, session->trend);
+		err = window__write(window, out.stream, window_start_unix_ns, window_ns, picture,
+				    session->trend);
 	else
-		err = export__snapshot(out.stream, env.format, report, &session->dump_opts);
+		err = render__write(out.stream, env.format, picture, &session->ctx,
+				    &session->render_opts);
 	if (env.leaks && err > 0) {
 		suspects_found = true;
 		err = 0;
@@ -247,61 +168,6 @@ static int write_result(struct session *session, const struct report *report,
 		return EXIT_FAILURE_OTHER;
 	}
 	return suspects_found ? EXIT_LEAKS_FOUND : EXIT_OK;
-}
-
-/*
- * The goroutines of a Go program, as its runtime would list them; NULL when
- * the thread view should be shown instead: not a Go program, or one whose
- * goroutines can't be read (said in one line).
- */
-static struct goreport *read_goroutines(struct session *session, pid_t pid)
-{
-	struct goreport *goroutines = NULL;
-	int err = goreport__read(session->procs, pid, &goroutines);
-
-	if (err && err != -ENOEXEC && err != session->go_last_err)
-		fprintf(stderr, "parkwatch: process %d: %s; showing its threads\n", pid,
-			goreport__strerror(err));
-	session->go_last_err = err;
-	if (err == -ENOEXEC || err == -ENODATA)
-		session->go_off = true;
-	return err ? NULL : goroutines;
-}
-
-/*
- * A picture for the live view, the trends and /metrics: with one -p that is
- * a Go program (and no --threads), its goroutines dressed as a report
- * (goview.h); else the threads.  Takes over *report.
- */
-static void goroutine_view(struct session *session, struct report **report)
-{
-	struct goreport *goroutines;
-	struct report *view;
-	int err;
-
-	if (env.pid_count != 1 || env.threads || session->go_off || !(*report)->proc_count)
-		return;
-	goroutines = read_goroutines(session, env.pids[0]);
-	if (!goroutines)
-		return;
-	err = goreport__as_report(goroutines, &session->go_ages, clock__monotonic_ns(), &view);
-	if (err) {
-		fprintf(stderr, "parkwatch: process %d: goroutines: %s\n", env.pids[0],
-			strerror(-err));
-		return;
-	}
-	report__free(*report);
-	*report = view;
-}
-
-/* collect, then goroutine_view. */
-static int collect_view(struct session *session, struct report **out)
-{
-	int err = collect(session, out);
-
-	if (!err)
-		goroutine_view(session, out);
-	return err;
 }
 
 /* Notes watched processes that exited; returns how many are still alive. */
@@ -325,14 +191,14 @@ static size_t check_exits(struct session *session)
 		tracker__unwatch(session->tracker, pid);
 		fprintf(stderr, "parkwatch: process %d exited\n", pid);
 	}
-	session->dump_opts.exited_pids = session->exited;
-	session->dump_opts.exited_count = session->exited_count;
+	session->ctx.exited = session->exited;
+	session->ctx.exited_count = session->exited_count;
 	return alive;
 }
 
 /* Shows one interval's picture; nothing when the result goes to a file or
  * a window is being sampled. */
-static void show_interval(struct session *session, const struct report *report,
+static void show_interval(struct session *session, const struct pw_picture *picture,
 			  __u64 elapsed_ns, bool windowed)
 {
 	if (windowed || env.output_path || env.leaks) {
@@ -341,14 +207,14 @@ static void show_interval(struct session *session, const struct report *report,
 
 			format__age_short(elapsed_ns, elapsed, sizeof(elapsed));
 			fprintf(stderr, "\rparkwatch: %s, %zu parked threads%s", elapsed,
-				report->parked_count, env.duration_ns ? "" : " (Ctrl-C ends)");
+				picture->parked_count, env.duration_ns ? "" : " (Ctrl-C ends)");
 		}
 		return;
 	}
-	if (env.format == FORMAT_JSON)
-		dump__json(stdout, report, &session->dump_opts);
+	if (env.format == PW_FORMAT_JSON)
+		json__write(stdout, picture, &session->ctx, &session->render_opts);
 	else
-		live__render(session->live, stdout, report, elapsed_ns, session->term.keys,
+		live__render(session->live, stdout, picture, elapsed_ns, session->term.keys,
 			     session->tty_out ? terminal__rows() : 0, session->trend);
 	fflush(stdout);
 }
@@ -360,11 +226,11 @@ static void show_interval(struct session *session, const struct report *report,
  */
 static int run_live(struct session *session)
 {
-	bool windowed = env.format == FORMAT_PPROF || env.format == FORMAT_FOLDED;
+	bool windowed = env.format == PW_FORMAT_PPROF || env.format == PW_FORMAT_FOLDED;
 	__u64 start_ns = clock__monotonic_ns(), next_ns = start_ns, last_ns = start_ns;
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
 	struct window *window = NULL;
-	struct report *report = NULL, *before_exit = NULL;
+	struct pw_picture *picture = NULL, *before_exit = NULL;
 	__u64 start_unix_ns = 0, window_start_ns = 0;
 	bool all_exited = false, stopped = false;
 	int code;
@@ -372,34 +238,32 @@ static int run_live(struct session *session)
 	terminal__keys_on(&session->term);
 	srandom((unsigned int)start_ns ^ (unsigned int)getpid());
 	for (;;) {
-		struct report *fresh;
+		struct pw_picture *fresh;
 		__u64 now, wake_ns;
 
-		if (collect_view(session, &fresh) == 0) {
+		if (collect(session, &fresh) == 0) {
 			/* a process that just exited is only in the picture before: keep
 			 * it for the leak report's stacks */
-			if (env.leaks && report && fresh->proc_count < report->proc_count &&
-			    report__detach(report) == 0) {
-				report__free(before_exit);
-				before_exit = report;
+			if (env.leaks && picture && fresh->proc_count < picture->proc_count) {
+				picture__put(before_exit);
+				before_exit = picture;
 			} else {
-				report__free(report);
+				picture__put(picture);
 			}
-			report = fresh;
-			update_trend(session, report);
+			picture = fresh;
+			update_trend(session, picture);
 			now = clock__monotonic_ns();
 			if (windowed && !window) {
 				/* the first picture opens the window; each later one stands
 				 * for the time since the one before */
-				start_unix_ns = report->time_unix_ns;
+				start_unix_ns = picture->time_unix_ns;
 				window_start_ns = now;
-				window = window__new(env.format, env.interval_ns, session->totals,
-						     session->totals_count);
+				window = window__new(env.format, env.interval_ns, picture->totals);
 				if (!window) {
 					fprintf(stderr, "parkwatch: out of memory\n");
 					break;
 				}
-			} else if (window && window__add(window, report, now - last_ns)) {
+			} else if (window && window__add(window, picture, now - last_ns)) {
 				fprintf(stderr, "parkwatch: out of memory\n");
 				break;
 			}
@@ -410,8 +274,8 @@ static int run_live(struct session *session)
 			break;
 		}
 		now = clock__monotonic_ns();
-		if (report && now < end_ns)
-			show_interval(session, report, now - start_ns, windowed);
+		if (picture && now < end_ns)
+			show_interval(session, picture, now - start_ns, windowed);
 		next_ns += env.interval_ns;
 		if (next_ns > end_ns)
 			next_ns = end_ns;
@@ -425,7 +289,7 @@ static int run_live(struct session *session)
 			if (wake_ns > end_ns)
 				wake_ns = end_ns;
 		}
-		if (!terminal__wait(&session->term, wake_ns)) {
+		if (terminal__wait(&session->term, wake_ns, -1) == WAIT_STOP) {
 			stopped = true;
 			break;
 		}
@@ -436,102 +300,121 @@ static int run_live(struct session *session)
 	/* the last word: a fresh picture when stopped early (the loop just took
 	 * one when the duration ended), or the last one if the targets are gone */
 	if (!all_exited && (stopped || !window)) {
-		struct report *fresh;
+		struct pw_picture *fresh;
 
-		if (collect_view(session, &fresh) == 0) {
+		if (collect(session, &fresh) == 0) {
 			__u64 now = clock__monotonic_ns();
 
-			report__free(report);
-			report = fresh;
-			update_trend(session, report);
-			if (window)
-				window__add(window, report, now - last_ns);
+			picture__put(picture);
+			picture = fresh;
+			update_trend(session, picture);
+			if (window && window__add(window, picture, now - last_ns))
+				fprintf(stderr, "parkwatch: out of memory: the profile misses the "
+						"last picture\n");
 			last_ns = now;
 		}
 	}
 	code = EXIT_OK;
-	if (report || window) {
-		if (session->tty_out && env.format == FORMAT_TEXT && !env.output_path && !env.leaks)
+	if (picture || window) {
+		if (session->tty_out && env.format == PW_FORMAT_TEXT && !env.output_path && !env.leaks)
 			fputs("\n", stdout);
-		/* goroutine mode ends with the goroutines as --dump shows them */
-		code = write_result(session, report, before_exit,
-				    report && !window ? report->goroutines : NULL, window, start_unix_ns,
+		code = write_result(session, picture, before_exit, window, start_unix_ns,
 				    last_ns - (window ? window_start_ns : start_ns));
 	}
 	window__free(window);
-	report__free(report);
-	report__free(before_exit);
+	picture__put(picture);
+	picture__put(before_exit);
 	/* suspects found outrank a target that died (perhaps of its leak) */
 	if (code)
 		return code;
 	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
 }
 
-/* What /metrics says besides the report; lock held. */
-static void publish_metrics(struct session *session)
+/* What /metrics and the renderers say besides the picture; lock held. */
+static void publish_context(struct session *session)
 {
 	struct metrics_input *metrics = &session->feed.metrics;
 
-	metrics->totals = session->totals;
-	metrics->totals_count = session->totals_count;
-	metrics->reason_hists = session->reason_hists;
 	metrics->top_k = env.metrics_top_k;
 	metrics->dropped = tracker__dropped(session->tracker);
-	metrics->exited_entries = session->exited_entries;
-	metrics->exited_capacity = tracker__exited_capacity(session->tracker);
-	metrics->snapshot_seconds = session->last_snapshot_ns / 1e9;
-	metrics->snapshots = session->snapshots;
-	metrics->symbol_cache_entries = procs__symbol_count(session->procs);
+	metrics->snapshot_seconds = collector__last_tick_ns(session->collector) / 1e9;
+	metrics->snapshots = collector__ticks(session->collector);
+	metrics->symbol_cache_entries = collector__symbol_count(session->collector);
 	metrics->trend = session->trend;
-	session->feed.dump_opts = session->dump_opts;
+	session->feed.ctx = session->ctx;
+}
+
+/* Answers the server's requests for one process's goroutines (taken with
+ * the lock held, read without it: the loop's caches are its own). */
+static void answer_requests(struct session *session)
+{
+	struct feed *feed = &session->feed;
+	struct feed_request *requests, *request;
+
+	pthread_mutex_lock(&feed->lock);
+	requests = feed__take_requests(feed);
+	pthread_mutex_unlock(&feed->lock);
+	for (request = requests; request; request = request->next)
+		request->err = collector__goroutines(session->collector, request->pid,
+						     &request->picture);
+	pthread_mutex_lock(&feed->lock);
+	while (requests) {
+		request = requests;
+		requests = request->next; /* before the answer: the request then goes away */
+		feed__answer(feed, request);
+	}
+	pthread_mutex_unlock(&feed->lock);
 }
 
 /*
  * --http: take a picture every interval and publish it for the server's
- * threads.  Collecting happens under the feed's lock because it renews the
- * symbol caches the published report points into.
+ * threads.  The picture is built outside the feed's lock and published by
+ * a pointer swap; between pictures the loop answers the server's requests.
  */
 static int run_daemon(struct session *session)
 {
-	struct http_feed *feed = &session->feed;
+	struct feed *feed = &session->feed;
 	__u64 start_ns = clock__monotonic_ns(), next_ns = start_ns;
 	__u64 end_ns = env.duration_ns ? start_ns + env.duration_ns : UINT64_MAX;
-	bool all_exited = false;
+	bool all_exited = false, stop = false;
 	char reason[512];
 
 	feed->interval_ns = env.interval_ns;
-	feed->procs = session->procs;
 	if (http__start(session->server, reason, sizeof(reason))) {
 		fprintf(stderr, "parkwatch: %s\n", reason);
 		return EXIT_FAILURE_OTHER;
 	}
 	fprintf(stderr, "parkwatch: serving %s/metrics and /debug/pprof/ (Ctrl-C stops)\n",
 		http__url(session->server));
-	for (;;) {
-		struct report *fresh;
+	while (!stop) {
+		struct pw_picture *fresh = NULL;
+		enum wait_result waited;
 
-		pthread_mutex_lock(&feed->lock);
-		if (collect_view(session, &fresh) == 0) {
-			report__free(feed->report);
-			feed->report = fresh;
-			update_trend(session, fresh);
-		}
+		collect(session, &fresh);
 		if (env.pid_count && !check_exits(session))
 			all_exited = true;
-		publish_metrics(session);
-		if (feed->report)
-			http_feed__advance(feed, clock__monotonic_ns());
+		pthread_mutex_lock(&feed->lock);
+		if (fresh) {
+			update_trend(session, fresh);
+			feed__publish(feed, fresh, clock__monotonic_ns());
+		}
+		publish_context(session);
 		pthread_mutex_unlock(&feed->lock);
 		next_ns += env.interval_ns;
 		if (next_ns > end_ns)
 			next_ns = end_ns;
-		if (all_exited || clock__monotonic_ns() >= end_ns || !terminal__wait(&session->term, next_ns))
+		if (all_exited)
 			break;
+		do {
+			waited = terminal__wait(&session->term, next_ns, feed->wake_fd);
+			if (waited == WAIT_WOKEN)
+				answer_requests(session);
+		} while (waited == WAIT_WOKEN);
+		stop = waited == WAIT_STOP || clock__monotonic_ns() >= end_ns;
 	}
 	http__stop(session->server);
 	session->server = NULL;
-	report__free(feed->report);
-	feed->report = NULL;
+	answer_requests(session); /* none may wait on a loop that is gone */
 	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
 }
 
@@ -544,7 +427,14 @@ static int open_http(struct session *session)
 		.tls_key_file = env.http_tls_key,
 	};
 	char reason[512];
-	int err = http__open(&opts, &session->feed, &session->server, reason, sizeof(reason));
+	int err = feed__init(&session->feed);
+
+	if (err) {
+		fprintf(stderr, "parkwatch: HTTP feed: %s\n", strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
+	session->feed_ready = true;
+	err = http__open(&opts, &session->feed, &session->server, reason, sizeof(reason));
 
 	if (!err)
 		return EXIT_OK;
@@ -555,15 +445,15 @@ static int open_http(struct session *session)
 int main(int argc, char **argv)
 {
 	struct session session = { .term.signal_fd = -1 };
+	struct collector_opts collector_opts = { 0 };
 	int code, err;
 
 	if (options__parse(argc, argv, &env, 0))
 		return EXIT_USAGE;
-	session.dump_opts.debug = env.debug;
-	session.dump_opts.kernel_stacks = env.kernel_stacks;
+	session.render_opts.debug = env.debug;
+	session.render_opts.kernel_stacks = env.kernel_stacks;
 	session.tty_out = isatty(STDOUT_FILENO);
-	http_feed__init(&session.feed);
-	if (env.format == FORMAT_PPROF && !env.output_path && session.tty_out) {
+	if (env.format == PW_FORMAT_PPROF && !env.output_path && session.tty_out) {
 		fprintf(stderr, "parkwatch: not writing a binary profile to a terminal "
 				"(use -o FILE or redirect stdout)\n");
 		return EXIT_USAGE;
@@ -584,9 +474,12 @@ int main(int argc, char **argv)
 	if (!env.keep_privileges && (err = privileges__drop()))
 		fprintf(stderr, "parkwatch: dropping capabilities: %s (going on with them)\n",
 			strerror(-err));
-	session.procs = procs__new();
+	session.ctx.ksyms = session.ksyms;
+	/* a lone -p is shown by its goroutines when it is a Go program */
+	collector_opts.go_pid = env.pid_count == 1 && !env.threads ? env.pids[0] : 0;
+	session.collector = collector__new(session.tracker, &collector_opts);
 	session.live = live__new();
-	if (!session.procs || !session.live) {
+	if (!session.collector || !session.live) {
 		fprintf(stderr, "parkwatch: out of memory\n");
 		code = EXIT_FAILURE_OTHER;
 		goto cleanup;
@@ -597,24 +490,19 @@ int main(int argc, char **argv)
 	if (env.http) {
 		code = run_daemon(&session);
 	} else if (env.dump) {
-		struct report *report;
+		struct pw_picture *picture;
 
-		if (collect(&session, &report)) {
+		if (collect(&session, &picture)) {
 			code = EXIT_FAILURE_OTHER;
 			goto cleanup;
 		}
-		struct goreport *goroutines = NULL;
-
-		if (env.pid_count == 1 && !env.threads && report->proc_count)
-			goroutines = read_goroutines(&session, env.pids[0]);
-		code = write_result(&session, report, NULL, goroutines, NULL, 0, 0);
-		goreport__free(goroutines);
-		if (!code && env.pid_count && !report->proc_count) {
+		code = write_result(&session, picture, NULL, NULL, 0, 0);
+		if (!code && env.pid_count && !picture->proc_count) {
 			fprintf(stderr, "parkwatch: the watched process%s exited\n",
 				env.pid_count > 1 ? "es" : "");
 			code = EXIT_ALL_EXITED;
 		}
-		report__free(report);
+		picture__put(picture);
 	} else {
 		code = run_live(&session);
 	}
@@ -627,13 +515,11 @@ cleanup:
 	terminal__close(&session.term);
 	http__stop(session.server);
 	trend__free(session.trend);
-	free(session.totals);
-	u64map__clear(&session.totals_index);
 	live__free(session.live);
-	goreport_ages__clear(&session.go_ages);
-	procs__free(session.procs);
+	collector__free(session.collector);
 	ksyms__free(session.ksyms);
 	tracker__free(session.tracker);
-	http_feed__destroy(&session.feed);
+	if (session.feed_ready)
+		feed__destroy(&session.feed);
 	return code;
 }

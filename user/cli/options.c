@@ -143,13 +143,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_FORMAT:
 		if (!strcmp(arg, "text")) {
-			env->format = FORMAT_TEXT;
+			env->format = PW_FORMAT_TEXT;
 		} else if (!strcmp(arg, "json")) {
-			env->format = FORMAT_JSON;
+			env->format = PW_FORMAT_JSON;
 		} else if (!strcmp(arg, "pprof")) {
-			env->format = FORMAT_PPROF;
+			env->format = PW_FORMAT_PPROF;
 		} else if (!strcmp(arg, "folded")) {
-			env->format = FORMAT_FOLDED;
+			env->format = PW_FORMAT_FOLDED;
 		} else {
 			argp_failure(state, EXIT_USAGE, 0,
 				     "invalid --format '%s' (text, json, pprof or folded)", arg);
@@ -239,7 +239,7 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 
 	memset(env, 0, sizeof(*env));
 	env->debug = 2;
-	env->format = FORMAT_TEXT;
+	env->format = PW_FORMAT_TEXT;
 	env->interval_ns = 2000000000ULL;
 	env->metrics_top_k = 20;
 	env->leak_min_slope = -1;
@@ -258,7 +258,7 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 		err = EINVAL;
 	}
 	if (env->min_park_ns == UINT64_MAX)
-		env->min_park_ns = env->format == FORMAT_PPROF || env->format == FORMAT_FOLDED ?
+		env->min_park_ns = env->format == PW_FORMAT_PPROF || env->format == PW_FORMAT_FOLDED ?
 					   0 : 1000000000ULL;
 	return err;
 }

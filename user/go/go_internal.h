@@ -17,7 +17,6 @@
 #include "go/goruntime.h"
 
 #define GO_BATCH 2048               /* g's read together */
-#define GO_STATUS_LEAKED 10         /* Go 1.26: parked, and found unreachable by the GC */
 #define USER_ADDR_END (1ULL << 47)
 
 enum func_kind {

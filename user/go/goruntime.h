@@ -29,6 +29,7 @@ enum go_status {
 	GO_STATUS_DEAD = 6,
 	GO_STATUS_COPYSTACK = 8,
 	GO_STATUS_PREEMPTED = 9,
+	GO_STATUS_LEAKED = 10,      /* Go 1.26: parked, and found unreachable by the GC */
 };
 
 struct goroutine {

@@ -89,6 +89,6 @@ struct trend {
 
 /* Scores every group of the last update and keeps the suspects, highest
  * first, each with its explanation (trend_score.c). */
-void trend__rank_suspects(struct trend *trend);
+void trend_score__rank_suspects(struct trend *trend);
 
 #endif /* PARKWATCH_TREND_INTERNAL_H */

@@ -66,7 +66,7 @@ static const struct trend_sample *first_nonempty(const struct trend_group *group
 }
 
 /* No earlier sample: nothing had the time to wake. */
-static double group__survivors(const struct trend_group *group)
+static double tgroup_survivors(const struct trend_group *group)
 {
 	if (!group->worst_count)
 		return 1;
@@ -88,7 +88,7 @@ static bool enough_history(const struct trend_opts *opts, size_t samples, __u64 
  * With only_score, stops at the first term that makes the score 0: ranking
  * thousands of groups then skips Kendall's tau for all but the growing ones.
  */
-static void group__stats(const struct trend *trend, const struct trend_group *group,
+static void tgroup_stats(const struct trend *trend, const struct trend_group *group,
 			 bool only_score, struct trend_group_stats *out)
 {
 	const struct trend_opts *opts = &trend->opts;
@@ -116,7 +116,7 @@ static void group__stats(const struct trend *trend, const struct trend_group *gr
 	fit = series__fit_line(minutes, counts, group->len);
 	out->slope_per_min = fit.slope;
 	out->fit_r2 = fit.r2;
-	out->survivor_fraction = group__survivors(group);
+	out->survivor_fraction = tgroup_survivors(group);
 	if (only_score && (!newest->count || !enough_history(opts, group->len, out->span_ns) ||
 			   !slope_term(opts, fit.slope, out->span_ns) ||
 			   !fit_term(opts, fit.r2) || !survivor_term(out->survivor_fraction)))
@@ -156,7 +156,7 @@ static void say(char *line, size_t size, const char *format, ...)
 
 /* One line for a person: the evidence for a suspect, else the main reason it
  * is not one. */
-static void group__explain(const struct trend *trend, const struct trend_group *group,
+static void tgroup_explain(const struct trend *trend, const struct trend_group *group,
 			   struct trend_group_stats *stats)
 {
 	const struct trend_opts *opts = &trend->opts;
@@ -247,7 +247,7 @@ static bool rank_group(__u64 key, void *value, void *ctx)
 	size_t lowest = 0;
 
 	(void)key;
-	group__stats(trend, value, true, &stats);
+	tgroup_stats(trend, value, true, &stats);
 	if (!stats.suspect)
 		return true;
 	trend->summary.suspects++;
@@ -274,14 +274,14 @@ static int by_score(const void *a, const void *b)
 	return left->signature < right->signature ? -1 : left->signature > right->signature;
 }
 
-void trend__rank_suspects(struct trend *trend)
+void trend_score__rank_suspects(struct trend *trend)
 {
 	trend->suspect_count = 0;
 	trend->summary.suspects = 0;
 	u64map__filter(&trend->groups, rank_group, trend);
 	qsort(trend->suspects, trend->suspect_count, sizeof(*trend->suspects), by_score);
 	for (size_t i = 0; i < trend->suspect_count; i++)
-		group__explain(trend, u64map__get(&trend->groups, trend->suspects[i].signature),
+		tgroup_explain(trend, u64map__get(&trend->groups, trend->suspects[i].signature),
 			       &trend->suspects[i]);
 }
 
@@ -297,8 +297,8 @@ int trend__group(const struct trend *trend, __u64 signature, struct trend_group_
 
 	if (!group)
 		return -ENOENT;
-	group__stats(trend, group, false, out);
-	group__explain(trend, group, out);
+	tgroup_stats(trend, group, false, out);
+	tgroup_explain(trend, group, out);
 	return 0;
 }
 
