@@ -113,7 +113,7 @@ static int create_trend(struct session *session)
 {
 	struct trend_opts opts;
 
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	if (env.leak_window_ns)
 		opts.window_ns = env.leak_window_ns;
 	if (env.leak_min_span_ns)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collect/goroutines.h"
-#include "go/goruntime.h"
+#include "go/goproc.h"
 #include "proc/symbolize.h"
 #include "util/procfs.h"
 #include "util/u64map.h"
@@ -89,7 +89,7 @@ static int reader_of(struct goroutines *goroutines, struct proc *proc, struct go
 {
 	struct go_process *gp = u64map__get(&goroutines->by_pid, (__u64)proc->pid);
 
-	proc__dwfl(proc); /* notices an exec through the mappings' hash */
+	procs__dwfl(proc); /* notices an exec through the mappings' hash */
 	if (gp && gp->maps_hash != proc->maps_hash) {
 		u64map__remove(&goroutines->by_pid, (__u64)proc->pid);
 		free_process(gp);
@@ -195,7 +195,7 @@ static __u64 wait_key(const struct pw_unit *unit)
 {
 	__u64 key = unit->stack ? unit->stack->signature : 0;
 
-	return hash_bytes(unit->wait.reason, strlen(unit->wait.reason), key);
+	return hash__bytes(unit->wait.reason, strlen(unit->wait.reason), key);
 }
 
 /* When parkwatch first saw the waiting unit in its current wait. */
@@ -330,7 +330,7 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 	}
 	if (!err)
 		err = add_process(picture, proc, gp->reader, comm, units, count);
-	goroutine__free_all(gs);
+	goproc__free_goroutines(gs);
 	if (err) {
 		/* what was added stays owned by the picture, unseen */
 		picture->unit_count = first_unit;

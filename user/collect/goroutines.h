@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * The goroutine source: a Go process's goroutines, read from outside by the
- * Go runtime reader (go/goruntime.h), turned into goroutine units of a
+ * Go runtime reader (go/goproc.h), turned into goroutine units of a
  * picture as the runtime's own /debug/pprof/goroutine would show them: pcs
  * named by the process's symbolizer, the frames Go's tracebacks hide
  * (compiler-generated wrappers, the final runtime.goexit) kept out of what

@@ -18,9 +18,9 @@ bool group__includes(const struct pw_unit *unit)
 static __u64 signature_of(const struct pw_unit *unit, __u64 seed)
 {
 	__u64 key[3] = { (__u64)unit->pid, unit->stack ? unit->stack->signature : 0, seed };
-	__u64 hash = hash_bytes(key, sizeof(key), unit->wait.has_timeout);
+	__u64 hash = hash__bytes(key, sizeof(key), unit->wait.has_timeout);
 
-	hash = hash_bytes(unit->wait.reason, strlen(unit->wait.reason), hash);
+	hash = hash__bytes(unit->wait.reason, strlen(unit->wait.reason), hash);
 	return hash ? hash : 1;
 }
 

@@ -171,7 +171,7 @@ const char *picture__string(struct pw_picture *picture, const char *text)
 	if (!text)
 		return NULL;
 	for (__u64 seed = 0;; seed++) {
-		__u64 key = hash_bytes(text, strlen(text), seed) | 1;
+		__u64 key = hash__bytes(text, strlen(text), seed) | 1;
 		char *copy = u64map__get(&owned->strings, key);
 
 		if (copy && !strcmp(copy, text))
@@ -226,10 +226,10 @@ const struct pw_stack *picture__intern_stack(struct pw_picture *picture, pid_t p
 	/* the signature covers what the stack shows: a stack seen in two
 	 * processes gets one signature, the group adds the pid */
 	for (int i = 0; i < full_depth; i++)
-		signature = hash_bytes(&frames[i], sizeof(frames[i]), signature);
+		signature = hash__bytes(&frames[i], sizeof(frames[i]), signature);
 	signature = signature ? signature : 1;
 	for (__u64 seed = 0;; seed++) {
-		__u64 key = hash_bytes(&pid, sizeof(pid), signature + seed) | 1;
+		__u64 key = hash__bytes(&pid, sizeof(pid), signature + seed) | 1;
 
 		stack = u64map__get(&owned->stack_index, key);
 		if (stack && same_stack(stack, frames, depth, full_depth, truncated))

@@ -90,7 +90,7 @@ static char *stack_line(const struct pw_group *group)
 /* Adds weight to the line of text, taking text over. */
 static int add_line(struct folded *folded, char *text, __u64 weight, __u64 signature)
 {
-	__u64 key = hash_bytes(text, strlen(text), 0);
+	__u64 key = hash__bytes(text, strlen(text), 0);
 	struct folded_line *line = u64map__get(&folded->by_stack, key);
 
 	if (line) {

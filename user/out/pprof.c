@@ -67,7 +67,7 @@ static int64_t string_id(struct pprof *pprof, const char *text)
 	if (!text || !*text)
 		return 0;
 	for (;; seed++) {
-		__u64 key = hash_bytes(text, strlen(text), seed);
+		__u64 key = hash__bytes(text, strlen(text), seed);
 		uintptr_t index = (uintptr_t)u64map__get(&pprof->string_ids, key);
 		char *copy;
 
@@ -153,11 +153,11 @@ void pprof__free(struct pprof *pprof)
 static uint64_t function_id(struct pprof *pprof, const struct symbol_frame *frame)
 {
 	const char *name = frame->function ? frame->function : "??";
-	__u64 key = hash_bytes(name, strlen(name), 0);
+	__u64 key = hash__bytes(name, strlen(name), 0);
 	Function *function;
 
 	if (frame->file)
-		key = hash_bytes(frame->file, strlen(frame->file), key);
+		key = hash__bytes(frame->file, strlen(frame->file), key);
 	function = u64map__get(&pprof->function_ids, key);
 	if (function)
 		return function->id;
@@ -178,7 +178,7 @@ static uint64_t function_id(struct pprof *pprof, const struct symbol_frame *fram
 static Mapping *mapping_for(struct pprof *pprof, pid_t pid, const struct symbol *symbol)
 {
 	__u64 key[2] = { (__u64)pid, symbol->module_start };
-	__u64 hash = hash_bytes(key, sizeof(key), 0);
+	__u64 hash = hash__bytes(key, sizeof(key), 0);
 	Mapping *mapping = u64map__get(&pprof->mapping_ids, hash);
 
 	if (mapping)
@@ -201,12 +201,12 @@ static uint64_t location_id(struct pprof *pprof, pid_t pid, const struct stack_f
 			    const struct symbol *symbol)
 {
 	__u64 key[2] = { (__u64)pid, stack_frame->lookup_pc };
-	__u64 hash = hash_bytes(key, sizeof(key), 0);
+	__u64 hash = hash__bytes(key, sizeof(key), 0);
 	const char *pseudo = !stack_frame->lookup_pc && symbol && symbol->frame_count ?
 				     symbol->frames[0].function : NULL;
 
 	if (pseudo) /* no address: told apart by name */
-		hash = hash_bytes(pseudo, strlen(pseudo), hash);
+		hash = hash__bytes(pseudo, strlen(pseudo), hash);
 	Location *location = u64map__get(&pprof->location_ids, hash);
 	Mapping *mapping = NULL;
 
@@ -326,22 +326,22 @@ static int add_sample(struct pprof *pprof, pid_t pid, const struct stack_frame *
 		      const struct symbol *const *symbols, int depth, const __s64 *values,
 		      const struct pprof_label *labels, size_t label_count, __u64 signature)
 {
-	__u64 key = hash_bytes(&pid, sizeof(pid), 0x5eed);
+	__u64 key = hash__bytes(&pid, sizeof(pid), 0x5eed);
 	Sample *sample;
 
 	for (int i = 0; i < depth; i++) {
 		const char *pseudo = frames[i].lookup_pc ? NULL : symbol__function(symbols[i]);
 
-		key = hash_bytes(&frames[i].lookup_pc, sizeof(frames[i].lookup_pc), key);
+		key = hash__bytes(&frames[i].lookup_pc, sizeof(frames[i].lookup_pc), key);
 		if (pseudo)
-			key = hash_bytes(pseudo, strlen(pseudo), key);
+			key = hash__bytes(pseudo, strlen(pseudo), key);
 	}
 	for (size_t i = 0; i < label_count; i++) {
-		key = hash_bytes(labels[i].key, strlen(labels[i].key), key);
+		key = hash__bytes(labels[i].key, strlen(labels[i].key), key);
 		if (labels[i].str)
-			key = hash_bytes(labels[i].str, strlen(labels[i].str) + 1, key);
+			key = hash__bytes(labels[i].str, strlen(labels[i].str) + 1, key);
 		else
-			key = hash_bytes(&labels[i].num, sizeof(labels[i].num), key);
+			key = hash__bytes(&labels[i].num, sizeof(labels[i].num), key);
 	}
 	key = key ? key : 1;
 	sample = u64map__get(&pprof->sample_ids, key);

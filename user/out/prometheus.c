@@ -107,7 +107,7 @@ static void write_parked(FILE *out, const struct pw_picture *picture,
 
 		if (!proc || !group->parked)
 			continue;
-		key = hash_bytes(group->reason, strlen(group->reason),
+		key = hash__bytes(group->reason, strlen(group->reason),
 				 (__u64)group->pid << 1 | group->has_timeout);
 		series = u64map__get(&series_map, key);
 		if (!series) {

@@ -174,7 +174,7 @@ static __u64 block_index_key(const struct pw_group *group)
 	if (group->stack)
 		return (uintptr_t)group->stack;
 	/* user addresses stay below bit 47: a reason's hash can't meet one */
-	return hash_bytes(group->reason, strlen(group->reason), 0) | 1ULL << 63;
+	return hash__bytes(group->reason, strlen(group->reason), 0) | 1ULL << 63;
 }
 
 static int write_debug1(FILE *out, const struct pw_picture *picture, const struct pw_process *proc)

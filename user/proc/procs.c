@@ -128,13 +128,13 @@ static __u64 maps_hash(pid_t pid)
 		return 0;
 	while ((len = getline(&line, &capacity, maps)) > 0)
 		if (strchr(line, '/'))
-			hash = hash_bytes(line, len, hash);
+			hash = hash__bytes(line, len, hash);
 	free(line);
 	fclose(maps);
 	return hash;
 }
 
-Dwfl *proc__dwfl(struct proc *proc)
+Dwfl *procs__dwfl(struct proc *proc)
 {
 	__u64 hash;
 
@@ -168,7 +168,7 @@ fail:
 	return NULL;
 }
 
-bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word)
+bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word)
 {
 	char path[64];
 

@@ -44,8 +44,8 @@ size_t procs__symbol_count(const struct procs *procs);
 struct proc *procs__get(struct procs *procs, pid_t pid);
 /* The process's Dwfl session, (re)built when its mappings changed; NULL if
  * the process can't be read (gone, or not ours). */
-Dwfl *proc__dwfl(struct proc *proc);
+Dwfl *procs__dwfl(struct proc *proc);
 /* Reads 8 bytes of the process's memory. */
-bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word);
+bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word);
 
 #endif /* PARKWATCH_PROCS_H */

@@ -375,7 +375,7 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc)
 {
 	/* first: a changed process drops its cache here, before any lookup */
-	Dwfl *dwfl = proc__dwfl(proc);
+	Dwfl *dwfl = procs__dwfl(proc);
 	struct symbol *symbol = u64map__get(&proc->symbols, lookup_pc);
 
 	if (symbol)

@@ -42,7 +42,7 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *d
 		memcpy(result, thread->ustack + (addr - sp), sizeof(*result));
 		return true;
 	}
-	return proc__read_word(proc, addr, (__u64 *)result);
+	return procs__read_word(proc, addr, (__u64 *)result);
 }
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
@@ -113,7 +113,7 @@ static void unwind_frame_pointers(struct proc *proc, const __u64 *regs, struct f
 static struct stack *unwind_capture(struct proc *proc, const struct unwind_input *thread)
 {
 	struct frames_acc acc = { 0 };
-	Dwfl *dwfl = proc__dwfl(proc);
+	Dwfl *dwfl = procs__dwfl(proc);
 	struct stack *stack;
 
 	proc->unwinding = thread;

@@ -37,7 +37,7 @@ struct update_ctx {
  * back: 0.6 keeps a timed group a suspect only on otherwise clear evidence.
  * 10,000 groups is more than any process shows in practice and ~11 MiB.
  */
-void trend_opts__defaults(struct trend_opts *opts)
+void trend__default_opts(struct trend_opts *opts)
 {
 	*opts = (struct trend_opts){
 		.window_ns = 5 * NSEC_PER_MIN,
@@ -76,7 +76,7 @@ struct trend *trend__new(const struct trend_opts *opts)
 	if (opts)
 		trend->opts = *opts;
 	else
-		trend_opts__defaults(&trend->opts);
+		trend__default_opts(&trend->opts);
 	if (!trend->opts.retire_after_ns)
 		trend->opts.retire_after_ns = trend->opts.window_ns;
 	trend->suspects = calloc(TREND_MAX_SUSPECTS, sizeof(*trend->suspects));
@@ -127,10 +127,10 @@ static __u32 saturate_u32(__u64 value)
 static void tgroup_append(struct trend_group *group, const struct trend_sample *sample)
 {
 	if (group->len == TREND_SAMPLES) {
-		size_t drop = series_ring__thin_index(group->samples, sizeof(*sample), group->len);
+		size_t drop = series__ring_thin_index(group->samples, sizeof(*sample), group->len);
 
 		group->samples[drop + 1].woke += group->samples[drop].woke;
-		series_ring__remove(group->samples, sizeof(*sample), group->len, drop);
+		series__ring_remove(group->samples, sizeof(*sample), group->len, drop);
 		group->len--;
 	}
 	group->samples[group->len++] = *sample;
@@ -172,7 +172,7 @@ static void tgroup_observe(struct trend *trend, struct trend_group *group,
 
 	if (group->len)
 		prev = group->samples[group->len - 1];
-	group->len = series_ring__expire(group->samples, sizeof(sample), group->len,
+	group->len = series__ring_expire(group->samples, sizeof(sample), group->len,
 					 window_start(trend, now_ns));
 	for (size_t i = 0; i < seen->count; i++) {
 		__u64 start = seen->members[i]->park_start_ns;
@@ -209,7 +209,7 @@ static void tgroup_absent(struct trend *trend, struct trend_group *group, __u64 
 	__u32 alive[TREND_SAMPLES] = { 0 };
 
 	group->woke_total += prev->count;
-	group->len = series_ring__expire(group->samples, sizeof(sample), group->len,
+	group->len = series__ring_expire(group->samples, sizeof(sample), group->len,
 					 window_start(trend, now_ns));
 	tgroup_set_survivors(group, alive);
 	tgroup_append(group, &sample);
@@ -320,11 +320,11 @@ static void tproc_observe(struct trend *trend, struct trend_proc *proc,
 		.parked = saturate_u32(seen->parked),
 	};
 
-	proc->len = series_ring__expire(proc->samples, sizeof(sample), proc->len,
+	proc->len = series__ring_expire(proc->samples, sizeof(sample), proc->len,
 					window_start(trend, now_ns));
 	if (proc->len == TREND_SAMPLES) {
-		series_ring__remove(proc->samples, sizeof(sample), proc->len,
-				    series_ring__thin_index(proc->samples, sizeof(sample),
+		series__ring_remove(proc->samples, sizeof(sample), proc->len,
+				    series__ring_thin_index(proc->samples, sizeof(sample),
 							    proc->len));
 		proc->len--;
 	}
@@ -464,10 +464,36 @@ size_t trend__memory_bound(const struct trend_opts *opts)
 	struct trend_opts defaults;
 
 	if (!opts) {
-		trend_opts__defaults(&defaults);
+		trend__default_opts(&defaults);
 		opts = &defaults;
 	}
 	return fixed_bytes(opts) + opts->max_groups * sizeof(struct trend_group) +
 	       opts->max_procs * sizeof(struct trend_proc) +
 	       (map_slots(opts->max_groups) + map_slots(opts->max_procs)) * MAP_SLOT_BYTES;
+}
+
+size_t trend__suspects(const struct trend *trend, const struct trend_group_stats **out)
+{
+	*out = trend->suspects;
+	return trend->suspect_count;
+}
+
+int trend__group(const struct trend *trend, __u64 signature, struct trend_group_stats *out)
+{
+	const struct trend_group *group = u64map__get(&trend->groups, signature);
+
+	if (!group)
+		return -ENOENT;
+	trend_score__group(trend, group, out);
+	return 0;
+}
+
+int trend__proc(const struct trend *trend, pid_t pid, struct trend_proc_stats *out)
+{
+	const struct trend_proc *proc = pid > 0 ? u64map__get(&trend->procs, (__u64)pid) : NULL;
+
+	if (!proc)
+		return -ENOENT;
+	trend_score__proc(trend, proc, out);
+	return 0;
 }

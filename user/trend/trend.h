@@ -92,7 +92,7 @@ struct trend_summary {
 
 struct trend;
 
-void trend_opts__defaults(struct trend_opts *opts);
+void trend__default_opts(struct trend_opts *opts);
 /* opts NULL: the defaults.  NULL with errno EINVAL (inconsistent opts) or ENOMEM. */
 struct trend *trend__new(const struct trend_opts *opts);
 void trend__free(struct trend *trend);

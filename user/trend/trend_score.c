@@ -110,7 +110,7 @@ static void tgroup_stats(const struct trend *trend, const struct trend_group *gr
 	out->median_age_ns = (__u64)newest->median_age_ms * NSEC_PER_MSEC;
 	out->seen_total = group->seen_total;
 	out->woke_total = group->woke_total;
-	series_ring__minutes(group->samples, sizeof(*newest), group->len, minutes);
+	series__ring_minutes(group->samples, sizeof(*newest), group->len, minutes);
 	for (size_t i = 0; i < group->len; i++)
 		counts[i] = group->samples[i].count;
 	fit = series__fit_line(minutes, counts, group->len);
@@ -285,39 +285,26 @@ void trend_score__rank_suspects(struct trend *trend)
 			       &trend->suspects[i]);
 }
 
-size_t trend__suspects(const struct trend *trend, const struct trend_group_stats **out)
+void trend_score__group(const struct trend *trend, const struct trend_group *group,
+			struct trend_group_stats *out)
 {
-	*out = trend->suspects;
-	return trend->suspect_count;
-}
-
-int trend__group(const struct trend *trend, __u64 signature, struct trend_group_stats *out)
-{
-	const struct trend_group *group = u64map__get(&trend->groups, signature);
-
-	if (!group)
-		return -ENOENT;
 	tgroup_stats(trend, group, false, out);
 	tgroup_explain(trend, group, out);
-	return 0;
 }
 
-int trend__proc(const struct trend *trend, pid_t pid, struct trend_proc_stats *out)
+void trend_score__proc(const struct trend *trend, const struct trend_proc *proc,
+		       struct trend_proc_stats *out)
 {
-	const struct trend_proc *proc = pid > 0 ? u64map__get(&trend->procs, (__u64)pid) : NULL;
 	double minutes[TREND_SAMPLES], threads[TREND_SAMPLES], parked[TREND_SAMPLES];
-	const struct trend_proc_sample *newest;
+	const struct trend_proc_sample *newest = &proc->samples[proc->len - 1];
 	struct series_line fit;
 
-	if (!proc)
-		return -ENOENT;
-	newest = &proc->samples[proc->len - 1];
 	memset(out, 0, sizeof(*out));
-	out->pid = pid;
+	out->pid = proc->pid;
 	out->threads_now = newest->threads;
 	out->parked_now = newest->parked;
 	out->span_ns = newest->time_ns - proc->samples[0].time_ns;
-	series_ring__minutes(proc->samples, sizeof(*newest), proc->len, minutes);
+	series__ring_minutes(proc->samples, sizeof(*newest), proc->len, minutes);
 	for (size_t i = 0; i < proc->len; i++) {
 		threads[i] = proc->samples[i].threads;
 		parked[i] = proc->samples[i].parked;
@@ -332,5 +319,4 @@ int trend__proc(const struct trend *trend, pid_t pid, struct trend_proc_stats *o
 		out->parked_growth = slope_term(&trend->opts, fit.slope, out->span_ns) *
 				     fit_term(&trend->opts, fit.r2) *
 				     steady_term(series__kendall_tau(parked, proc->len));
-	return 0;
 }

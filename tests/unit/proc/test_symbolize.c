@@ -111,10 +111,10 @@ static void test_own_dwfl(void **state)
 {
 	(void)state;
 	assert_int_equal(self->pid, getpid());
-	assert_non_null(proc__dwfl(self));
+	assert_non_null(procs__dwfl(self));
 	assert_false(self->dwfl_failed);
 	/* the same session while the snapshot lasts */
-	assert_ptr_equal(proc__dwfl(self), proc__dwfl(self));
+	assert_ptr_equal(procs__dwfl(self), procs__dwfl(self));
 }
 
 static void test_noinline_function(void **state)
@@ -252,7 +252,7 @@ static void test_unreadable_process(void **state)
 	procs__begin(others);
 	gone = procs__get(others, 0x7ffffff0);
 	assert_non_null(gone);
-	assert_null(proc__dwfl(gone));
+	assert_null(procs__dwfl(gone));
 	assert_true(gone->dwfl_failed);
 	symbol = symbolize__user(gone, 0x401000);
 	assert_non_null(symbol);

@@ -317,7 +317,7 @@ static struct trend *new_trend(__u64 window_ns)
 	struct trend_opts opts;
 	struct trend *trend;
 
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	if (window_ns)
 		opts.window_ns = window_ns;
 	trend = trend__new(&opts);
@@ -404,7 +404,7 @@ static void test_memory_10000_groups(void **state)
 	double update_ms = 0, slowest_ms = 0;
 
 	(void)state;
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	for (size_t g = 0; g < GROUPS + 20000; g++)
 		sim__group(sim, 200 + g % 8, "cond wait", g % 5 == 0);
 	for (size_t g = 0; g < GROUPS; g++)
@@ -967,7 +967,7 @@ static void test_cap_folds_into_other(void **state)
 	__u64 now = T0;
 
 	(void)state;
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	opts.max_groups = 10;
 	trend = trend__new(&opts);
 	assert_non_null(trend);
@@ -1012,15 +1012,15 @@ static void test_opts_and_errors(void **state)
 
 	(void)state;
 	trend__free(NULL);
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	opts.min_fit = 1.5;
 	errno = 0;
 	assert_null(trend__new(&opts));
 	assert_int_equal(errno, EINVAL);
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	opts.min_span_ns = opts.window_ns + 1;
 	assert_null(trend__new(&opts));
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	opts.max_groups = 0;
 	assert_null(trend__new(&opts));
 	trend = trend__new(NULL);

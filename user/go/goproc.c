@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Goroutines read from outside the Go process (goruntime.h): opening a
+ * Goroutines read from outside the Go process (goproc.h): opening a
  * goproc from what the binary says (gobinary.c, golayout.c) and checking
  * it against the process, then each read: runtime.allgs, its g's in
  * batches (gomem.c), each made sense of (gounwind.c), the ones that moved
@@ -19,7 +19,7 @@
 #include "go/gobinary.h"
 #include "go/golayout.h"
 #include "go/gomem.h"
-#include "go/goruntime.h"
+#include "go/goproc.h"
 #include "go/gounwind.h"
 #include "util/u64map.h"
 
@@ -186,7 +186,7 @@ bool goproc__is_wrapper(const struct goproc *gp, __u64 pc)
 	return false;
 }
 
-void goroutine__free_all(struct goroutine *goroutines)
+void goproc__free_goroutines(struct goroutine *goroutines)
 {
 	free(goroutines);
 }
@@ -280,14 +280,14 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 		b->fate[i] = G_INCONSISTENT; /* a pointer in allgs that leads nowhere */
 		if (!b->g_ok[i])
 			continue;
-		graw__decode(l, addrs[i], b->gbuf + i * l->g_read_size, g);
+		gounwind__decode(l, addrs[i], b->gbuf + i * l->g_read_size, g);
 		if (g->status == GO_STATUS_DEAD || g->status == GO_STATUS_IDLE)
 			b->fate[i] = G_SKIP;
-		else if (graw__consistent(gp, g))
-			b->fate[i] = graw__has_saved_stack(g->status) ? G_STACK : G_NO_STACK;
+		else if (gounwind__consistent(gp, g))
+			b->fate[i] = gounwind__has_saved_stack(g->status) ? G_STACK : G_NO_STACK;
 		if (b->fate[i] == G_STACK) {
 			b->stack_at[i] = stack_bytes;
-			stack_bytes += graw__stack_window(g);
+			stack_bytes += gounwind__stack_window(g);
 		}
 	}
 
@@ -303,7 +303,7 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 	for (size_t i = 0; i < n; i++) {
 		if (b->fate[i] != G_STACK)
 			continue;
-		b->local[m] = (struct iovec){ b->sbuf + b->stack_at[i], graw__stack_window(&b->raws[i]) };
+		b->local[m] = (struct iovec){ b->sbuf + b->stack_at[i], gounwind__stack_window(&b->raws[i]) };
 		b->remote[m] = (struct iovec){ (void *)(unsigned long)b->raws[i].sp,
 					       b->local[m].iov_len };
 		b->slot[m++] = (__u32)i;
@@ -330,7 +330,7 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 		for (size_t i = 0; i < n; i++)
 			if (b->fate[i] == G_STACK &&
 			    (!b->g_ok[i] ||
-			     !graw__same_header(l, hdr_lo, &b->raws[i],
+			     !gounwind__same_header(l, hdr_lo, &b->raws[i],
 						b->hbuf + i * (hdr_hi - hdr_lo))))
 				b->fate[i] = G_INCONSISTENT;
 	}
@@ -348,14 +348,14 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 				c->again[c->again_count++] = addrs[i];
 			continue;
 		}
-		graw__to_goroutine(gp, &b->raws[i], c->now_ns, c->finalizer_running, &g);
+		gounwind__to_goroutine(gp, &b->raws[i], c->now_ns, c->finalizer_running, &g);
 		if (b->fate[i] == G_STACK) {
 			view.buf = b->sbuf + b->stack_at[i];
 			view.base = b->raws[i].sp;
-			view.len = graw__stack_window(&b->raws[i]);
-			g.depth = graw__walk_stack(gp, &b->raws[i], &view, pcs, g.exact, &g.truncated);
+			view.len = gounwind__stack_window(&b->raws[i]);
+			g.depth = gounwind__walk_stack(gp, &b->raws[i], &view, pcs, g.exact, &g.truncated);
 		} else if (g.status == GO_STATUS_RUNNING || g.status == GO_STATUS_SYSCALL) {
-			g.tid = graw__thread(gp, &b->raws[i]);
+			g.tid = gounwind__thread(gp, &b->raws[i]);
 		}
 		err = collector_add(c, &g, pcs);
 		if (err)
@@ -437,12 +437,12 @@ static int check_layout(struct goproc *gp)
 
 		if (!user_ptr(gp->ptrs[i]) || gomem__read(gp, gp->ptrs[i], raw, l->g_read_size))
 			continue;
-		graw__decode(l, gp->ptrs[i], raw, &g);
+		gounwind__decode(l, gp->ptrs[i], raw, &g);
 		if (g.status == GO_STATUS_DEAD || g.status == GO_STATUS_IDLE)
 			continue;
 		live++;
 		/* 5 and 7 are unused; 1.26 stops at 11 */
-		sane += g.status <= 11 && g.status != 5 && g.status != 7 && graw__consistent(gp, &g);
+		sane += g.status <= 11 && g.status != 5 && g.status != 7 && gounwind__consistent(gp, &g);
 	}
 	return !len || (sane && sane * 2 >= live) ? 0 : -ENODATA;
 }

@@ -9,8 +9,8 @@
  * registers.  Names are not resolved here: the pcs go to symbolize__user()
  * like any thread's.
  */
-#ifndef PARKWATCH_GORUNTIME_H
-#define PARKWATCH_GORUNTIME_H
+#ifndef PARKWATCH_GOPROC_H
+#define PARKWATCH_GOPROC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -97,14 +97,14 @@ bool goproc__has_parent_goid(const struct goproc *gp);
  * order (creation order, roughly), the few read twice at the end.  The
  * process keeps running: a goroutine that changed while its struct and
  * stack were read is read once more, then dropped (goproc__dropped).  The
- * result is one allocation, freed with goroutine__free_all.  Returns 0 or a
+ * result is one allocation, freed with goproc__free_goroutines.  Returns 0 or a
  * negative errno (-ESRCH: the process exited; -EBADMSG: allgs made no sense).
  */
 int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count);
 /* Goroutines the last goproc__read dropped as inconsistent. */
 size_t goproc__dropped(const struct goproc *gp);
 /* NULL-safe. */
-void goroutine__free_all(struct goroutine *goroutines);
+void goproc__free_goroutines(struct goroutine *goroutines);
 
 /*
  * pc is in a compiler-generated wrapper (the closure of `go f(x)`, promoted
@@ -114,4 +114,4 @@ void goroutine__free_all(struct goroutine *goroutines);
  */
 bool goproc__is_wrapper(const struct goproc *gp, __u64 pc);
 
-#endif /* PARKWATCH_GORUNTIME_H */
+#endif /* PARKWATCH_GOPROC_H */
