@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 
 CC       ?= cc
+# the tests run on Debian's own interpreter, which has the Debian modules they use
+PYTHON   ?= /usr/bin/python3
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := x86
@@ -184,19 +186,19 @@ $(BUILD)/unit/%: $(BUILD)/unit/%.o $(SUPPORT_LIB) $(LIBS)
 		$(LDLIBS) -lcmocka -o $@
 
 check:
-	$(Q)python3 tools/check_layers.py user
+	$(Q)$(PYTHON) tools/check_layers.py user
 	$(Q)$(MAKE) --no-print-directory WERROR=1 parkwatch
 
 unit: $(UNIT_BINS)
-	@python3 tests/run_all.py --unit-only $(UNIT_BINS)
+	@$(PYTHON) tests/run_all.py --unit-only $(UNIT_BINS)
 
 integration: parkwatch targets
-	@python3 tests/integration/run.py
+	@$(PYTHON) tests/integration/run.py
 
 test: deps
-	@python3 tools/check_layers.py user
+	@$(PYTHON) tools/check_layers.py user
 	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BINS)
-	@python3 tests/run_all.py $(UNIT_BINS)
+	@$(PYTHON) tests/run_all.py $(UNIT_BINS)
 
 demo: deps
 	@$(MAKE) --no-print-directory parkwatch $(BUILD)/targets/leaky
