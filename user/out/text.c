@@ -16,8 +16,13 @@ static const char *unit_word(const struct pw_unit *unit)
 
 static void print_summary(FILE *out, const struct pw_picture *picture)
 {
+	size_t units = 0;
+
+	/* the units the dump shows: runtime goroutines are in no count */
+	for (int s = 0; s < PW_STATE__COUNT; s++)
+		units += picture->state_counts[s];
 	fprintf(out, "parkwatch %s: %zu threads in %zu process%s, %zu parked (", PARKWATCH_VERSION,
-		picture->unit_count, picture->proc_count, picture->proc_count == 1 ? "" : "es",
+		units, picture->proc_count, picture->proc_count == 1 ? "" : "es",
 		picture->parked_count);
 	for (int s = 0, printed = 0; s < PW_STATE__COUNT; s++) {
 		if (!picture->state_counts[s])

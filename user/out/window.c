@@ -86,8 +86,12 @@ static int add_tier1_comments(struct window *window, const struct pw_picture *la
 		const struct pw_park_total *end = &keys->entries[i];
 		const struct pw_park_total *start = totals__find(window->start_totals, end->pid,
 								 end->reason);
-		__u64 closed = end->count - (start ? start->count : 0);
-		__u64 closed_ns = end->total_ns - (start ? start->total_ns : 0);
+		__u64 start_count = start ? start->count : 0, start_ns = start ? start->total_ns : 0;
+		/* a total can fall (a thread exiting between the collector's reads
+		 * is missed once; a full map drops exited threads' counts): none
+		 * closed then, rather than a wrapped difference */
+		__u64 closed = end->count > start_count ? end->count - start_count : 0;
+		__u64 closed_ns = end->total_ns > start_ns ? end->total_ns - start_ns : 0;
 		__u64 open = 0, open_ns = 0;
 		char text[200];
 

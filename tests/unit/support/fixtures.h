@@ -38,6 +38,12 @@ void set_frame(struct symbol *symbol, int i, const char *function, const char *f
  * up at pc - 1), and symbols (none NULL). */
 const struct pw_stack *make_stack(struct pw_picture *picture, pid_t pid, const __u64 *pcs,
 				  const struct symbol *const *symbols, int depth);
+/* make_stack of full_depth pcs and symbols whose last full_depth - depth are
+ * a tail dumps hide (a goroutine's runtime.goexit); truncated: the walk
+ * stopped early. */
+const struct pw_stack *make_stack_full(struct pw_picture *picture, pid_t pid, const __u64 *pcs,
+				       const struct symbol *const *symbols, int depth,
+				       int full_depth, bool truncated);
 /* A process summary. */
 struct pw_process *add_proc(struct pw_picture *picture, pid_t pid, const char *comm,
 			    const char *exe);
@@ -45,6 +51,16 @@ struct pw_process *add_proc(struct pw_picture *picture, pid_t pid, const char *c
  * reason is NULL; valid until the next unit is added. */
 struct pw_unit *add_thread(struct pw_picture *picture, pid_t pid, pid_t tid, const char *reason,
 			   bool timeout, __u64 park_ns, const struct pw_stack *stack);
+/* A Go process: unit_kind PW_UNIT_GOROUTINE, Go 1.21+ (parent goids known). */
+struct pw_process *add_go_proc(struct pw_picture *picture, pid_t pid, const char *comm,
+			       const char *exe, const char *go_version);
+/* A goroutine of pid (added first) in status ("waiting", "running",
+ * "syscall", ...); waiting (parked) for park_ns on wait_reason when status
+ * is "waiting".  *go (go may be NULL) is its extras, to set more of; both
+ * are valid until the next unit is added. */
+struct pw_unit *add_goroutine(struct pw_picture *picture, pid_t pid, __u64 goid,
+			      const char *status, const char *wait_reason, __u64 park_ns,
+			      const struct pw_stack *stack, struct pw_goroutine **go);
 /* Counts and (re)groups the picture after its units changed. */
 void regroup(struct pw_picture *picture);
 
