@@ -274,7 +274,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, const struct
 	unit->id = g->goid;
 	memcpy(unit->comm, comm, sizeof(unit->comm));
 	unit->go = go;
-	unit->parked = g->status == GO_STATUS_WAITING;
+	unit->parked = waiting; /* a leaked goroutine waits for ever */
 	unit->state = unit->parked ? PW_STATE_SLEEPING :
 		      g->status == GO_STATUS_RUNNING ? PW_STATE_RUNNING : PW_STATE_RUNNABLE;
 	unit->state_name = go->status;

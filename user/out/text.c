@@ -102,6 +102,8 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 			print_kernel_frames(out, ctx, unit);
 		if (unit->stack)
 			text__frames(out, unit->stack);
+		else if (unit->kind == PW_UNIT_GOROUTINE)
+			fputs("\tstack unavailable\n", out);
 		else
 			fputs("\t(no user stack: parked less than --min-park)\n", out);
 	}
