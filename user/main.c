@@ -22,6 +22,7 @@ static int open_session(struct session *session)
 	/* a lone -p is shown by its goroutines when it is a Go program */
 	struct collector_opts collector_opts = {
 		.go_pid = env.pid_count == 1 && !env.threads ? env.pids[0] : 0,
+		.one_shot = env.dump,
 	};
 	int code, err;
 

@@ -33,7 +33,7 @@ struct collector *collector__new(struct tracker *tracker, const struct collector
 	collector->tracker = tracker;
 	collector->opts = *opts;
 	collector->procs = procs__new();
-	collector->goroutines = goroutines__new();
+	collector->goroutines = goroutines__new(!opts->one_shot);
 	if (!collector->procs || !collector->goroutines) {
 		collector__free(collector);
 		return NULL;

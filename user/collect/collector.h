@@ -18,6 +18,7 @@
 struct collector_opts {
 	pid_t go_pid;               /* shown by its goroutines when it is a readable Go
 				     * program (0: none): a lone -p without --threads */
+	bool one_shot;              /* one picture only: keep no history across pictures */
 };
 
 struct collector;

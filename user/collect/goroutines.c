@@ -28,6 +28,7 @@ struct go_age {
 
 struct goroutines {
 	struct u64map by_pid;       /* pid -> struct go_process * */
+	bool keep_ages;
 };
 
 /* runtime2.go's _G* names; 10 is Go 1.26's leaked goroutine. */
@@ -42,9 +43,13 @@ static const char *status_name(__u32 status)
 									  "unknown";
 }
 
-struct goroutines *goroutines__new(void)
+struct goroutines *goroutines__new(bool keep_ages)
 {
-	return calloc(1, sizeof(struct goroutines));
+	struct goroutines *goroutines = calloc(1, sizeof(*goroutines));
+
+	if (goroutines)
+		goroutines->keep_ages = keep_ages;
+	return goroutines;
 }
 
 static void free_process(void *value)
@@ -242,13 +247,11 @@ static bool keep_seen(__u64 key, void *value, void *ctx)
 /* ------------------------------------------------------------- units */
 
 static int fill_unit(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,
-		     const struct goroutine *g, const char *comm, struct pw_unit *unit)
+		     const struct goroutine *g, const char *comm, struct pw_unit *unit,
+		     struct pw_goroutine *go)
 {
-	struct pw_goroutine *go = picture__add_goroutine(picture);
 	bool waiting = g->status == GO_STATUS_WAITING || g->status == GO_STATUS_LEAKED;
 
-	if (!go)
-		return -ENOMEM;
 	go->parent_goid = g->parent_goid;
 	go->gopc = g->gopc;
 	go->status = status_name(g->status);
@@ -307,6 +310,7 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 	size_t first_unit = picture->unit_count, first_proc = picture->proc_count, count = 0;
 	struct goroutine *gs = NULL;
 	char comm[PARK_COMM_LEN];
+	struct pw_goroutine *extras;
 	struct go_process *gp;
 	struct pw_unit *units;
 	int err = reader_of(goroutines, proc, &gp);
@@ -318,11 +322,12 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 		return err;
 	procfs__comm(proc->pid, comm, sizeof(comm));
 	units = picture__add_units(picture, count);
-	err = units ? 0 : -ENOMEM;
+	extras = picture__add_goroutines(picture, count);
+	err = units && extras ? 0 : -ENOMEM;
 	gp->generation++;
 	for (size_t i = 0; i < count && !err; i++) {
-		err = fill_unit(picture, proc, gp->reader, &gs[i], comm, &units[i]);
-		if (!err && units[i].parked) {
+		err = fill_unit(picture, proc, gp->reader, &gs[i], comm, &units[i], &extras[i]);
+		if (!err && units[i].parked && goroutines->keep_ages) {
 			err = first_seen(gp, &units[i], now_ns, &units[i].park_start_ns);
 			units[i].park_ns = now_ns > units[i].park_start_ns ?
 						   now_ns - units[i].park_start_ns : 0;

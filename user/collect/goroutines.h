@@ -24,7 +24,10 @@
 
 struct goroutines;
 
-struct goroutines *goroutines__new(void);
+/* keep_ages: remember when each goroutine was first seen waiting, for park
+ * ages across pictures (a one-off picture has no use for them: every
+ * goroutine is first seen in it, and its park age is 0). */
+struct goroutines *goroutines__new(bool keep_ages);
 /* NULL-safe. */
 void goroutines__free(struct goroutines *goroutines);
 /*

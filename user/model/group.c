@@ -34,9 +34,30 @@ static bool same_group(const struct pw_group *group, const struct pw_unit *unit)
 struct grouping {
 	struct pw_group *found;     /* in order of first sight */
 	size_t *first_member;       /* per found group: index of its first unit */
-	size_t count;
+	size_t count, capacity;
 	struct u64map index;        /* signature -> found index + 1 */
 };
+
+/* Room for one more group: groups are few next to units, so grow. */
+static int make_room(struct grouping *work)
+{
+	size_t capacity = work->capacity ? work->capacity * 2 : 16;
+	struct pw_group *found;
+	size_t *first;
+
+	if (work->count < work->capacity)
+		return 0;
+	found = realloc(work->found, capacity * sizeof(*found));
+	if (!found)
+		return -ENOMEM;
+	work->found = found;
+	first = realloc(work->first_member, capacity * sizeof(*first));
+	if (!first)
+		return -ENOMEM;
+	work->first_member = first;
+	work->capacity = capacity;
+	return 0;
+}
 
 /* The group of unit among those found so far, added when new.  A different
  * group with the same signature probes the next seed.  Its index + 1, or 0
@@ -55,8 +76,11 @@ static size_t slot_of(struct grouping *work, const struct pw_picture *picture, s
 			return slot;
 		if (slot)
 			continue;
+		if (make_room(work))
+			return 0;
 		slot = ++work->count;
 		group = &work->found[slot - 1];
+		memset(group, 0, sizeof(*group));
 		group->signature = signature;
 		group->pid = unit->pid;
 		group->kind = unit->kind;
@@ -85,6 +109,14 @@ static int by_size(const void *a, const void *b, void *ctx)
 	       work->first_member[x] > work->first_member[y];
 }
 
+static bool oldest_first(const struct pw_unit *const *members, size_t count)
+{
+	for (size_t i = 1; i < count; i++)
+		if (members[i - 1]->park_ns < members[i]->park_ns)
+			return false;
+	return true;
+}
+
 static int by_age(const void *a, const void *b)
 {
 	const struct pw_unit *left = *(const struct pw_unit *const *)a;
@@ -99,15 +131,12 @@ static int by_age(const void *a, const void *b)
 int group__build(struct pw_picture *picture)
 {
 	size_t units = picture->unit_count ? picture->unit_count : 1;
-	struct grouping work = {
-		.found = calloc(units, sizeof(*work.found)),
-		.first_member = calloc(units, sizeof(*work.first_member)),
-	};
-	size_t *slot = calloc(units, sizeof(*slot)), *order = calloc(units, sizeof(*order));
-	struct pw_group *groups = calloc(units, sizeof(*groups));
+	struct grouping work = { 0 };
+	size_t *slot = calloc(units, sizeof(*slot)), *order = NULL;
+	struct pw_group *groups = NULL;
 	int err = -ENOMEM;
 
-	if (!work.found || !work.first_member || !slot || !order || !groups)
+	if (!slot)
 		goto out;
 	for (size_t i = 0; i < picture->unit_count; i++) {
 		const struct pw_unit *unit = &picture->units[i];
@@ -123,6 +152,10 @@ int group__build(struct pw_picture *picture)
 		if (unit->park_ns > group->oldest_park_ns)
 			group->oldest_park_ns = unit->park_ns;
 	}
+	order = calloc(work.count ? work.count : 1, sizeof(*order));
+	groups = calloc(work.count ? work.count : 1, sizeof(*groups));
+	if (!order || !groups)
+		goto out;
 	for (size_t g = 0; g < work.count; g++) {
 		work.found[g].members = calloc(work.found[g].count, sizeof(*work.found[g].members));
 		if (!work.found[g].members)
@@ -137,7 +170,9 @@ int group__build(struct pw_picture *picture)
 		}
 	}
 	for (size_t g = 0; g < work.count; g++) {
-		qsort(work.found[g].members, work.found[g].count, sizeof(*work.found[g].members), by_age);
+		if (!oldest_first(work.found[g].members, work.found[g].count))
+			qsort(work.found[g].members, work.found[g].count,
+			      sizeof(*work.found[g].members), by_age);
 		order[g] = g;
 	}
 	qsort_r(order, work.count, sizeof(*order), by_size, &work);

@@ -23,8 +23,9 @@ struct picture_owned {
 	size_t stack_count, stack_capacity;
 	struct u64map stack_index;  /* signature -> stack (collisions probe the next seed) */
 	void **blocks;              /* kernel stacks, goroutine extras, strings */
-	const struct symbol **held; /* references taken outside stacks */
+	const struct symbol **held; /* references taken outside stacks, one per symbol */
 	size_t held_count, held_capacity;
+	struct u64map held_index;   /* symbol -> 1: already held */
 	size_t block_count, block_capacity;
 	struct u64map strings;      /* hash of the text -> the copy */
 };
@@ -82,6 +83,7 @@ void picture__put(struct pw_picture *picture)
 	for (size_t i = 0; i < owned->held_count; i++)
 		symbol__put(owned->held[i]);
 	free(owned->held);
+	u64map__clear(&owned->held_index);
 	u64map__clear(&owned->strings);
 	totals__free(picture->totals);
 	for (size_t i = 0; i < picture->proc_count; i++) {
@@ -189,16 +191,20 @@ const struct symbol *picture__hold_symbol(struct pw_picture *picture, const stru
 {
 	struct picture_owned *owned = picture->owned;
 
+	/* many units name the same few symbols (a goroutine's creator) */
+	if (u64map__get(&owned->held_index, (uintptr_t)symbol))
+		return symbol;
 	if (grow((void **)&owned->held, &owned->held_capacity, owned->held_count, 1,
-		 sizeof(*owned->held)))
+		 sizeof(*owned->held)) ||
+	    u64map__put(&owned->held_index, (uintptr_t)symbol, (void *)1))
 		return NULL;
 	owned->held[owned->held_count++] = symbol__get(symbol);
 	return symbol;
 }
 
-struct pw_goroutine *picture__add_goroutine(struct pw_picture *picture)
+struct pw_goroutine *picture__add_goroutines(struct pw_picture *picture, size_t count)
 {
-	return own(picture, calloc(1, sizeof(struct pw_goroutine)));
+	return own(picture, calloc(count ? count : 1, sizeof(struct pw_goroutine)));
 }
 
 static bool same_stack(const struct pw_stack *stack, const struct stack_frame *frames, int depth,
@@ -275,8 +281,8 @@ static int by_run_pid(const void *a, const void *b)
 	return left->first < right->first ? -1 : left->first > right->first;
 }
 
-/* Units by pid, each process's in the order its source gave them. */
-static int sort_units(struct pw_picture *picture)
+/* Moves each run of one process's units to its place by pid. */
+static int sort_runs(struct pw_picture *picture)
 {
 	struct unit_run *runs = calloc(picture->unit_count ? picture->unit_count : 1, sizeof(*runs));
 	struct pw_unit *sorted = malloc((picture->unit_count ? picture->unit_count : 1) *
@@ -305,6 +311,18 @@ static int sort_units(struct pw_picture *picture)
 	picture->owned->unit_capacity = picture->unit_count;
 	free(runs);
 	return 0;
+}
+
+/* Units by pid, each process's in the order its source gave them. */
+static int sort_units(struct pw_picture *picture)
+{
+	bool sorted_already = true;
+
+	for (size_t i = 1; i < picture->unit_count && sorted_already; i++)
+		sorted_already = picture->units[i - 1].pid <= picture->units[i].pid;
+	if (sorted_already)
+		return 0;
+	return sort_runs(picture);
 }
 
 static int by_pid(const void *a, const void *b)

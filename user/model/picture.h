@@ -172,8 +172,8 @@ const void *picture__copy(struct pw_picture *picture, const void *data, size_t s
 const char *picture__string(struct pw_picture *picture, const char *text);
 /* Takes a reference on symbol for the picture; returns it. */
 const struct symbol *picture__hold_symbol(struct pw_picture *picture, const struct symbol *symbol);
-/* Goroutine extras owned by the picture; NULL when out of memory. */
-struct pw_goroutine *picture__add_goroutine(struct pw_picture *picture);
+/* count zeroed goroutine extras owned by the picture; NULL when out of memory. */
+struct pw_goroutine *picture__add_goroutines(struct pw_picture *picture, size_t count);
 /*
  * Sorts units and processes by pid and counts them, per state and per
  * process.  0, -ENOMEM, or -EINVAL for units without their process.

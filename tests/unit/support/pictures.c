@@ -109,7 +109,7 @@ struct pw_unit *add_goroutine(struct pw_picture *picture, pid_t pid, __u64 goid,
 			      const char *status, const char *wait_reason, __u64 park_ns,
 			      const struct pw_stack *stack, struct pw_goroutine **go)
 {
-	struct pw_goroutine *extras = picture__add_goroutine(picture);
+	struct pw_goroutine *extras = picture__add_goroutines(picture, 1);
 	bool waiting = !strcmp(status, "waiting");
 	struct pw_unit *unit;
 
