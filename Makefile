@@ -167,7 +167,7 @@ $(BUILD)/targets/go/%: $(GO_SRCS)
 # a call up the layers is a link error.
 below :=
 $(foreach d,$(USER_DIRS),$(eval LAYERS_$(d) := $(d) $(below))$(eval below := $(LAYERS_$(d))))
-unit_libs = -Wl,--start-group $(LIBS) -Wl,--end-group
+unit_libs = $(foreach d,$(LAYERS_$(1)),$(BUILD)/lib/libpw_$(d).a)
 
 $(BUILD)/unit/%.o: tests/unit/%.c | $(GEN_HDRS)
 	@mkdir -p $(@D)
@@ -180,7 +180,7 @@ $(SUPPORT_LIB): $(patsubst tests/unit/%.c,$(BUILD)/unit/%.o,$(SUPPORT_SRCS))
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/unit/%: $(BUILD)/unit/%.o $(SUPPORT_LIB) $(LIBS)
+$(BUILD)/unit/%: $(BUILD)/unit/%.o $(SUPPORT_LIB) $$(call unit_libs,$$(firstword $$(subst /, ,$$*)))
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(SUPPORT_LIB) $(call unit_libs,$(firstword $(subst /, ,$*))) \
 		$(LDLIBS) -lcmocka -o $@
