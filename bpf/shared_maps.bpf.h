@@ -8,8 +8,7 @@
 #define PARKWATCH_SHARED_MAPS_BPF_H
 
 #include "park.h"
-
-#define PF_KTHREAD 0x00200000
+#include "kernel.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

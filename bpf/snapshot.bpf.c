@@ -15,9 +15,8 @@
 #include <bpf/bpf_core_read.h>
 #include "park.h"
 #include "wait_ctx.bpf.h"
+#include "kernel.bpf.h"
 #include "shared_maps.bpf.h"
-
-#define TASK_DEAD 0x0080
 
 const volatile bool filter_tgid = false;
 const volatile bool filter_cgroup = false;
