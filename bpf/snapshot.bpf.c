@@ -87,23 +87,23 @@ static __always_inline __u64 estimate_park_start(struct task_struct *task, __u64
 
 static __always_inline void copy_user_regs(struct pt_regs *regs, __u64 *out)
 {
-	out[0] = regs->ax;
-	out[1] = regs->dx;
-	out[2] = regs->cx;
-	out[3] = regs->bx;
-	out[4] = regs->si;
-	out[5] = regs->di;
-	out[6] = regs->bp;
-	out[7] = regs->sp;
-	out[8] = regs->r8;
-	out[9] = regs->r9;
-	out[10] = regs->r10;
-	out[11] = regs->r11;
-	out[12] = regs->r12;
-	out[13] = regs->r13;
-	out[14] = regs->r14;
-	out[15] = regs->r15;
-	out[16] = regs->ip;
+	out[PW_REG_AX] = regs->ax;
+	out[PW_REG_DX] = regs->dx;
+	out[PW_REG_CX] = regs->cx;
+	out[PW_REG_BX] = regs->bx;
+	out[PW_REG_SI] = regs->si;
+	out[PW_REG_DI] = regs->di;
+	out[PW_REG_BP] = regs->bp;
+	out[PW_REG_SP] = regs->sp;
+	out[PW_REG_R8] = regs->r8;
+	out[PW_REG_R9] = regs->r9;
+	out[PW_REG_R10] = regs->r10;
+	out[PW_REG_R11] = regs->r11;
+	out[PW_REG_R12] = regs->r12;
+	out[PW_REG_R13] = regs->r13;
+	out[PW_REG_R14] = regs->r14;
+	out[PW_REG_R15] = regs->r15;
+	out[PW_REG_IP] = regs->ip;
 }
 
 /* Copy the user stack from sp up to the end of its mapping, at most the
@@ -194,7 +194,7 @@ int park_snapshot(struct bpf_iter__task *ctx)
 			rec->flags |= TASK_REC_USTACK_SEEN;
 		} else {
 			copy_user_regs(regs, rec->regs);
-			ustack_bytes = copy_user_stack(task, rec->regs[7], scratch_buf->ustack);
+			ustack_bytes = copy_user_stack(task, rec->regs[PW_REG_SP], scratch_buf->ustack);
 			/* the copy is only good if the thread slept through it */
 			if (ustack_bytes && task->__state == task_state &&
 			    (!state || state->park_start_ns == park_start_ns)) {

@@ -201,17 +201,25 @@ FX_UNUSED static bool ends_with(const char *text, const char *suffix)
 		__u64 *regs_ = (regs);                                       \
 									     \
 		memset(regs_, 0, PARK_NREGS * sizeof(__u64));                \
-		__asm__ volatile("movq %%rbx, 24(%0)\n\t"                    \
-				 "movq %%rbp, 48(%0)\n\t"                    \
-				 "movq %%rsp, 56(%0)\n\t"                    \
-				 "movq %%r12, 96(%0)\n\t"                    \
-				 "movq %%r13, 104(%0)\n\t"                   \
-				 "movq %%r14, 112(%0)\n\t"                   \
-				 "movq %%r15, 120(%0)\n\t"                   \
+		__asm__ volatile("movq %%rbx, %c[bx](%[r])\n\t"              \
+				 "movq %%rbp, %c[bp](%[r])\n\t"              \
+				 "movq %%rsp, %c[sp](%[r])\n\t"              \
+				 "movq %%r12, %c[r12](%[r])\n\t"             \
+				 "movq %%r13, %c[r13](%[r])\n\t"             \
+				 "movq %%r14, %c[r14](%[r])\n\t"             \
+				 "movq %%r15, %c[r15](%[r])\n\t"             \
 				 "leaq 0(%%rip), %%rax\n\t"                  \
-				 "movq %%rax, 128(%0)\n\t"                   \
+				 "movq %%rax, %c[ip](%[r])\n\t"              \
 				 :                                           \
-				 : "r"(regs_)                                \
+				 : [r] "r"(regs_),                           \
+				   [bx] "i"(8 * PW_REG_BX),                  \
+				   [bp] "i"(8 * PW_REG_BP),                  \
+				   [sp] "i"(8 * PW_REG_SP),                  \
+				   [r12] "i"(8 * PW_REG_R12),                \
+				   [r13] "i"(8 * PW_REG_R13),                \
+				   [r14] "i"(8 * PW_REG_R14),                \
+				   [r15] "i"(8 * PW_REG_R15),                \
+				   [ip] "i"(8 * PW_REG_IP)                   \
 				 : "rax", "memory");                         \
 	} while (0)
 
@@ -248,7 +256,7 @@ FX_UNUSED static unsigned long mapping_end(unsigned long addr)
  * into dst; returns the bytes copied. */
 FX_UNUSED static unsigned long copy_stack_above(const __u64 *regs, __u8 *dst, unsigned long cap)
 {
-	unsigned long rsp = regs[7], end = mapping_end(rsp);
+	unsigned long rsp = regs[PW_REG_SP], end = mapping_end(rsp);
 	unsigned long bytes = end > rsp && end - rsp < cap ? end - rsp : cap;
 
 	copy_stack(dst, rsp, bytes);
