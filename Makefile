@@ -32,9 +32,12 @@ DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib
 # user/ in layers, lowest first: a folder may include from its own and the
 # ones below it (tools/check_layers.py says exactly which)
 USER_DIRS := util model kernel proc go collect trend out serve cli
+# every bpf/*.bpf.c is compiled on its own, then all are linked into one BPF
+# object and one skeleton: a map or setting the programs share exists once
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-GEN_HDRS  := $(SKELS) $(BUILD)/syscall_names.h $(BUILD)/syscall_nrs.h $(BUILD)/profile.pb-c.h
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKEL      := $(BUILD)/parkwatch.skel.h
+GEN_HDRS  := $(SKEL) $(BUILD)/syscall_names.h $(BUILD)/syscall_nrs.h $(BUILD)/profile.pb-c.h
 dir_srcs   = $(wildcard user/$(1)/*.c)
 dir_objs   = $(patsubst user/%.c,$(BUILD)/user/%.o,$(call dir_srcs,$(1)))
 USER_OBJS := $(foreach d,$(USER_DIRS),$(call dir_objs,$(d))) $(BUILD)/user/out/profile.pb-c.o
@@ -94,14 +97,20 @@ vmlinux/vmlinux.h:
 	@test -r /sys/kernel/btf/vmlinux || { echo "parkwatch: no kernel BTF at /sys/kernel/btf/vmlinux (a kernel built with CONFIG_DEBUG_INFO_BTF=y is required)" >&2; exit 1; }
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h $(BUILD)/syscall_nrs.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h $(BUILD)/syscall_nrs.h
 	@mkdir -p $(@D)
 	$(call say,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+# the static linker resolves snapshot.bpf.c's externs to park_tracker.bpf.c's
+# definitions
+$(BUILD)/parkwatch.bpf.o: $(BPF_OBJS)
+	$(call say,BPFLINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(BUILD)/parkwatch.bpf.o
 	$(call say,GEN,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name parkwatch_bpf > $@.tmp && mv $@.tmp $@
 
 # syscall names for the dumps and numbers for the BPF side and the
 # classifier, from the kernel headers rather than hand tables

@@ -14,8 +14,12 @@
 #include <bpf/bpf_core_read.h>
 #include "park.h"
 #include "wait_ctx.bpf.h"
-#include "shared_maps.bpf.h"
+#include "shared.bpf.h"
+#include "filter.bpf.h"
 
+/* The state both programs share (shared.bpf.h), defined here once. */
+park_states_map park_states SEC(".maps");
+watched_tgids_map watched_tgids SEC(".maps");
 const volatile bool filter_tgid = false;
 const volatile bool filter_cgroup = false;
 const volatile __u64 cgroup_id = 0;
@@ -36,20 +40,6 @@ struct {
 	__type(key, struct hist_key);
 	__type(value, struct park_total);
 } exited_parks SEC(".maps");
-
-static __always_inline bool allow_task(struct task_struct *task)
-{
-	__u32 tgid = task->tgid;
-
-	if (task->flags & PF_KTHREAD)
-		return false;
-	if (filter_tgid && !bpf_map_lookup_elem(&watched_tgids, &tgid))
-		return false;
-	/* sched_switch runs in the context of prev, so this is prev's cgroup */
-	if (filter_cgroup && bpf_get_current_cgroup_id() != cgroup_id)
-		return false;
-	return true;
-}
 
 static __always_inline __u32 log2_slot(__u64 ns)
 {

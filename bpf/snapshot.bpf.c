@@ -7,7 +7,8 @@
  * userspace to unwind with DWARF CFI.  Threads that parked before parkwatch
  * started get an estimated park start from the scheduler's own bookkeeping.
  *
- * park_states and watched_tgids are the tracker's maps, shared by fd.
+ * The maps and filter settings it shares with the tracker are the
+ * tracker's (shared.bpf.h): the two objects are linked into one.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,14 +17,11 @@
 #include "park.h"
 #include "wait_ctx.bpf.h"
 #include "kernel.bpf.h"
-#include "shared_maps.bpf.h"
+#include "shared.bpf.h"
+#include "filter.bpf.h"
 
-const volatile bool filter_tgid = false;
-const volatile bool filter_cgroup = false;
-const volatile __u64 cgroup_id = 0;
 const volatile __u64 min_park_ns = 1000000000ULL;
 const volatile bool want_kernel_stacks = false;
-
 
 struct snapshot_scratch {
 	struct task_record rec;
@@ -44,19 +42,10 @@ static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 	return 0;
 }
 
-static __always_inline bool allow_task(struct task_struct *task)
+/* The iterator still visits threads that have exited and not been reaped. */
+static __always_inline bool task_exited(struct task_struct *task)
 {
-	__u32 tgid = task->tgid;
-
-	if (task->flags & PF_KTHREAD)
-		return false;
-	if (task->exit_state || (task->__state & TASK_DEAD))
-		return false;
-	if (filter_tgid && !bpf_map_lookup_elem(&watched_tgids, &tgid))
-		return false;
-	if (filter_cgroup && BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id) != cgroup_id)
-		return false;
-	return true;
+	return task->exit_state || (task->__state & TASK_DEAD);
 }
 
 /*
@@ -137,7 +126,7 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	long kstack_bytes = 0, written;
 	__u32 ustack_bytes = 0;
 
-	if (!task || !allow_task(task))
+	if (!task || task_exited(task) || !allow_task(task))
 		return 0;
 	scratch_buf = bpf_map_lookup_elem(&scratch, &zero);
 	if (!scratch_buf)
@@ -224,5 +213,3 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	}
 	return 0;
 }
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -9,13 +9,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/tracker.h"
-#include "park_tracker.skel.h"
-#include "snapshot.skel.h"
+#include "parkwatch.skel.h"
 
 struct tracker {
-	struct park_tracker_bpf *park;
-	struct snapshot_bpf *snap;
-	struct bpf_link *iter_link;
+	struct parkwatch_bpf *skel; /* both programs, their maps and settings */
 };
 
 /* libbpf's last warning, so a load failure can name its cause in one line. */
@@ -54,7 +51,7 @@ static int fail(int err, const char *what, char *reason, size_t reason_size)
 
 static int watch_pids(struct tracker *tracker, const struct tracker_opts *opts)
 {
-	int map_fd = bpf_map__fd(tracker->park->maps.watched_tgids);
+	int map_fd = bpf_map__fd(tracker->skel->maps.watched_tgids);
 	__u8 one = 1;
 
 	for (size_t i = 0; i < opts->pid_count; i++) {
@@ -78,58 +75,32 @@ int tracker__open(const struct tracker_opts *opts, struct tracker **out, char *r
 	if (!tracker)
 		return -ENOMEM;
 
-	tracker->park = park_tracker_bpf__open();
-	if (!tracker->park) {
-		err = fail(-errno, "opening the park tracker", reason, reason_size);
+	tracker->skel = parkwatch_bpf__open();
+	if (!tracker->skel) {
+		err = fail(-errno, "opening the BPF object", reason, reason_size);
 		goto cleanup;
 	}
-	tracker->park->rodata->filter_tgid = opts->pid_count > 0;
-	tracker->park->rodata->filter_cgroup = opts->cgroup_id != 0;
-	tracker->park->rodata->cgroup_id = opts->cgroup_id;
-	err = park_tracker_bpf__load(tracker->park);
+	/* one set of settings for both programs */
+	tracker->skel->rodata->filter_tgid = opts->pid_count > 0;
+	tracker->skel->rodata->filter_cgroup = opts->cgroup_id != 0;
+	tracker->skel->rodata->cgroup_id = opts->cgroup_id;
+	tracker->skel->rodata->min_park_ns = opts->min_park_ns;
+	tracker->skel->rodata->want_kernel_stacks = opts->kernel_stacks;
+	err = parkwatch_bpf__load(tracker->skel);
 	if (err) {
-		err = fail(err, "loading the park tracker", reason, reason_size);
+		err = fail(err, "loading the BPF programs", reason, reason_size);
 		goto cleanup;
 	}
-
-	tracker->snap = snapshot_bpf__open();
-	if (!tracker->snap) {
-		err = fail(-errno, "opening the snapshot iterator", reason, reason_size);
-		goto cleanup;
-	}
-	tracker->snap->rodata->filter_tgid = opts->pid_count > 0;
-	tracker->snap->rodata->filter_cgroup = opts->cgroup_id != 0;
-	tracker->snap->rodata->cgroup_id = opts->cgroup_id;
-	tracker->snap->rodata->min_park_ns = opts->min_park_ns;
-	tracker->snap->rodata->want_kernel_stacks = opts->kernel_stacks;
-	err = bpf_map__reuse_fd(tracker->snap->maps.park_states,
-				bpf_map__fd(tracker->park->maps.park_states));
-	if (!err)
-		err = bpf_map__reuse_fd(tracker->snap->maps.watched_tgids,
-					bpf_map__fd(tracker->park->maps.watched_tgids));
-	if (err) {
-		err = fail(err, "sharing maps with the snapshot iterator", reason, reason_size);
-		goto cleanup;
-	}
-	err = snapshot_bpf__load(tracker->snap);
-	if (err) {
-		err = fail(err, "loading the snapshot iterator", reason, reason_size);
-		goto cleanup;
-	}
-
 	err = watch_pids(tracker, opts);
 	if (err) {
 		fail(err, "filling the watched-process filter", reason, reason_size);
 		goto cleanup;
 	}
-	err = park_tracker_bpf__attach(tracker->park);
+	/* the task iterator's link is made here too: tracker__snapshot_fd runs it */
+	err = parkwatch_bpf__attach(tracker->skel);
 	if (err) {
-		err = fail(err, "attaching to sched_switch/sched_wakeup", reason, reason_size);
-		goto cleanup;
-	}
-	tracker->iter_link = bpf_program__attach_iter(tracker->snap->progs.park_snapshot, NULL);
-	if (!tracker->iter_link) {
-		err = fail(-errno, "attaching the task iterator", reason, reason_size);
+		err = fail(err, "attaching to sched_switch, sched_process_exit and the task iterator",
+			   reason, reason_size);
 		goto cleanup;
 	}
 	*out = tracker;
@@ -144,9 +115,7 @@ void tracker__free(struct tracker *tracker)
 {
 	if (!tracker)
 		return;
-	bpf_link__destroy(tracker->iter_link);
-	snapshot_bpf__destroy(tracker->snap);
-	park_tracker_bpf__destroy(tracker->park);
+	parkwatch_bpf__destroy(tracker->skel);
 	free(tracker);
 }
 
@@ -154,7 +123,7 @@ int tracker__unwatch(struct tracker *tracker, pid_t pid)
 {
 	__u32 tgid = pid;
 
-	if (bpf_map_delete_elem(bpf_map__fd(tracker->park->maps.watched_tgids), &tgid) &&
+	if (bpf_map_delete_elem(bpf_map__fd(tracker->skel->maps.watched_tgids), &tgid) &&
 	    errno != ENOENT)
 		return -errno;
 	return 0;
@@ -162,14 +131,14 @@ int tracker__unwatch(struct tracker *tracker, pid_t pid)
 
 int tracker__snapshot_fd(struct tracker *tracker)
 {
-	int fd = bpf_iter_create(bpf_link__fd(tracker->iter_link));
+	int fd = bpf_iter_create(bpf_link__fd(tracker->skel->links.park_snapshot));
 
 	return fd < 0 ? -errno : fd;
 }
 
 int tracker__reason_hists(struct tracker *tracker, struct park_hist hists[PARK_REASON__COUNT])
 {
-	int map_fd = bpf_map__fd(tracker->park->maps.reason_hists);
+	int map_fd = bpf_map__fd(tracker->skel->maps.reason_hists);
 	int cpus = libbpf_num_possible_cpus();
 	struct park_hist *per_cpu;
 	int err = 0;
@@ -199,7 +168,7 @@ int tracker__reason_hists(struct tracker *tracker, struct park_hist hists[PARK_R
 
 int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx)
 {
-	int map_fd = bpf_map__fd(tracker->park->maps.exited_parks);
+	int map_fd = bpf_map__fd(tracker->skel->maps.exited_parks);
 	struct hist_key key, next_key;
 	struct park_total total;
 	const void *prev = NULL;
@@ -218,10 +187,10 @@ int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void 
 
 __u64 tracker__dropped(const struct tracker *tracker)
 {
-	return tracker->park->bss->hist_dropped;
+	return tracker->skel->bss->hist_dropped;
 }
 
 size_t tracker__exited_capacity(const struct tracker *tracker)
 {
-	return bpf_map__max_entries(tracker->park->maps.exited_parks);
+	return bpf_map__max_entries(tracker->skel->maps.exited_parks);
 }

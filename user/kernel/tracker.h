@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * The BPF side of parkwatch: loads and attaches the tier-1 park tracker and
- * the tier-2 snapshot iterator, owns the watched-tgid filter and reads the
- * per-(tgid, reason) park histograms.
+ * the tier-2 snapshot iterator (one BPF object, one skeleton), owns the
+ * watched-tgid filter, and reads the per-reason park histograms and the
+ * per-(tgid, reason) totals of exited threads.
  */
 #ifndef PARKWATCH_TRACKER_H
 #define PARKWATCH_TRACKER_H
