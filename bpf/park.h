@@ -15,7 +15,8 @@
 #define PARK_HIST_SLOTS 40          /* log2(ns) buckets; the last is open-ended */
 #define PARK_KSTACK_DEPTH 32
 #define PARK_USTACK_MAX_BYTES 16384 /* one record must fit the 32 KiB iterator buffer */
-#define PARK_MAX_WATCHED 4096
+#define PARK_MAX_WATCHED 4096       /* -p processes at most */
+#define PARK_EXITED_CAPACITY 16384  /* default size of exited_parks: (process, reason) entries */
 
 /*
  * Indexes into task_record.regs: the x86_64 DWARF register numbers, the

@@ -36,7 +36,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, PARK_EXITED_CAPACITY); /* tracker.c sets it before load */
 	__type(key, struct hist_key);
 	__type(value, struct park_total);
 } exited_parks SEC(".maps");

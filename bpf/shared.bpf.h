@@ -23,7 +23,7 @@ typedef struct {
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PARK_MAX_WATCHED);
+	__uint(max_entries, PARK_MAX_WATCHED); /* tracker.c sizes it to the -p list */
 	__type(key, __u32);
 	__type(value, __u8);
 } watched_tgids_map;

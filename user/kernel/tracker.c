@@ -63,6 +63,26 @@ static int watch_pids(struct tracker *tracker, const struct tracker_opts *opts)
 	return 0;
 }
 
+/* Settings and map sizes, between open and load. */
+static int configure(struct parkwatch_bpf *skel, const struct tracker_opts *opts)
+{
+	int err;
+
+	skel->rodata->filter_tgid = opts->pid_count > 0;
+	skel->rodata->filter_cgroup = opts->cgroup_id != 0;
+	skel->rodata->cgroup_id = opts->cgroup_id;
+	skel->rodata->min_park_ns = opts->min_park_ns;
+	skel->rodata->want_kernel_stacks = opts->kernel_stacks;
+	/* the filter only ever loses processes: it needs room for the -p list */
+	err = bpf_map__set_max_entries(skel->maps.watched_tgids,
+				       opts->pid_count ? opts->pid_count : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.exited_parks,
+					       opts->exited_capacity ? opts->exited_capacity
+								     : PARK_EXITED_CAPACITY);
+	return err;
+}
+
 int tracker__open(const struct tracker_opts *opts, struct tracker **out, char *reason,
 		  size_t reason_size)
 {
@@ -80,12 +100,11 @@ int tracker__open(const struct tracker_opts *opts, struct tracker **out, char *r
 		err = fail(-errno, "opening the BPF object", reason, reason_size);
 		goto cleanup;
 	}
-	/* one set of settings for both programs */
-	tracker->skel->rodata->filter_tgid = opts->pid_count > 0;
-	tracker->skel->rodata->filter_cgroup = opts->cgroup_id != 0;
-	tracker->skel->rodata->cgroup_id = opts->cgroup_id;
-	tracker->skel->rodata->min_park_ns = opts->min_park_ns;
-	tracker->skel->rodata->want_kernel_stacks = opts->kernel_stacks;
+	err = configure(tracker->skel, opts);
+	if (err) {
+		err = fail(err, "sizing the BPF maps", reason, reason_size);
+		goto cleanup;
+	}
 	err = parkwatch_bpf__load(tracker->skel);
 	if (err) {
 		err = fail(err, "loading the BPF programs", reason, reason_size);

@@ -22,6 +22,8 @@ struct tracker_opts {
 	__u64 cgroup_id;            /* 0: no cgroup filter */
 	__u64 min_park_ns;          /* copy user stacks of threads parked this long */
 	bool kernel_stacks;
+	size_t exited_capacity;     /* (process, reason) entries of exited threads' totals;
+				     * 0: PARK_EXITED_CAPACITY */
 };
 
 /* Returns 0 or a negative errno; on failure *reason says what libbpf said. */
