@@ -141,6 +141,21 @@ struct task_record {
 	struct park_counts counts;  /* the thread's ended parks so far */
 };
 
+/*
+ * Every way the BPF side gives up on something, counted, never silent.  One
+ * copy in the BPF object's .bss, incremented atomically by both programs;
+ * userspace reads it through the skeleton (tracker__stats).
+ */
+struct pw_stats {
+	__u64 dropped_no_storage;   /* task storage could not be had: a park went uncounted */
+	__u64 exited_dropped;       /* an exited thread's (process, reason) counts found exited_parks full */
+	__u64 stack_copy_failed;    /* a user stack could not be found (bpf_find_vma) or copied */
+	__u64 stack_copy_raced;     /* the thread woke while its stack was copied: copy thrown away */
+	__u64 kstack_failed;        /* bpf_get_task_stack failed: a record without kernel frames */
+	__u64 records_rewritten;    /* the iterator's buffer was full: the record is made again */
+	__u64 unexpected;           /* a lookup that cannot fail did, or a reason out of range */
+};
+
 /* Bits of task->__state (include/linux/sched.h), stable since 5.14. */
 #define PARK_TASK_INTERRUPTIBLE 0x0001
 #define PARK_TASK_UNINTERRUPTIBLE 0x0002

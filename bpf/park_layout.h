@@ -60,4 +60,7 @@ PW_ABI_AT(task_record, regs, 64);
 PW_ABI_AT(task_record, kstack_depth, 64 + 8 * PARK_NREGS);
 PW_ABI_AT(task_record, ustack_bytes, 68 + 8 * PARK_NREGS);
 PW_ABI_AT(task_record, counts, 72 + 8 * PARK_NREGS);
+/* __u64 counters and nothing else: userspace names each by its offset */
+PW_ABI_SIZE(pw_stats, 7 * 8);
+
 #endif /* PARKWATCH_PARK_LAYOUT_H */

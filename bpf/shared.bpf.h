@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * What both BPF programs share, declared once: the per-thread park state
- * (task storage), the watched-process filter and its settings.
- * park_tracker.bpf.c defines each of them; snapshot.bpf.c sees them through
- * these extern declarations, and `bpftool gen object` links the two objects
- * into one, so there is one copy of each in the loaded object and one
- * skeleton (parkwatch_bpf) for userspace.
+ * (task storage), the watched-process filter and its settings, and the
+ * give-up counters.  park_tracker.bpf.c defines each of them; snapshot.bpf.c
+ * sees them through these extern declarations, and `bpftool gen object`
+ * links the two objects into one, so there is one copy of each in the
+ * loaded object and one skeleton (parkwatch_bpf) for userspace.
  */
 #ifndef PARKWATCH_SHARED_BPF_H
 #define PARKWATCH_SHARED_BPF_H
@@ -35,5 +35,10 @@ extern watched_tgids_map watched_tgids SEC(".maps");
 extern const volatile bool filter_tgid;     /* only the processes in watched_tgids */
 extern const volatile bool filter_cgroup;   /* only threads in cgroup cgroup_id */
 extern const volatile __u64 cgroup_id;      /* cgroup v2 id (kernfs node id) */
+
+/* Every give-up, counted (park.h). */
+extern struct pw_stats gave_up;
+
+#define GAVE_UP(counter) __sync_fetch_and_add(&gave_up.counter, 1)
 
 #endif /* PARKWATCH_SHARED_BPF_H */

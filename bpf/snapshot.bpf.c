@@ -7,8 +7,8 @@
  * userspace to unwind with DWARF CFI.  Threads that parked before parkwatch
  * started get an estimated park start from the scheduler's own bookkeeping.
  *
- * The maps and filter settings it shares with the tracker are the
- * tracker's (shared.bpf.h): the two objects are linked into one.
+ * The maps, filter settings and counters it shares with the tracker are
+ * the tracker's (shared.bpf.h): the two objects are linked into one.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -96,19 +96,23 @@ static __always_inline void copy_user_regs(struct pt_regs *regs, __u64 *out)
 }
 
 /* Copy the user stack from sp up to the end of its mapping, at most the
- * record's room.  Returns the bytes copied, 0 on failure. */
+ * record's room.  Returns the bytes copied, 0 on failure (counted). */
 static __always_inline __u32 copy_user_stack(struct task_struct *task, __u64 sp, __u8 *dst)
 {
 	__u64 vma_end = 0;
 	__u64 len;
 
-	if (bpf_find_vma(task, sp, vma_end_cb, &vma_end, 0) || vma_end <= sp)
+	if (bpf_find_vma(task, sp, vma_end_cb, &vma_end, 0) || vma_end <= sp) {
+		GAVE_UP(stack_copy_failed);
 		return 0;
+	}
 	len = vma_end - sp;
 	if (len > PARK_USTACK_MAX_BYTES)
 		len = PARK_USTACK_MAX_BYTES;
-	if (bpf_copy_from_user_task(dst, len, (void *)sp, task, 0))
+	if (bpf_copy_from_user_task(dst, len, (void *)sp, task, 0)) {
+		GAVE_UP(stack_copy_failed);
 		return 0;
+	}
 	return len;
 }
 
@@ -129,8 +133,10 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	if (!task || task_exited(task) || !allow_task(task))
 		return 0;
 	scratch_buf = bpf_map_lookup_elem(&scratch, &zero);
-	if (!scratch_buf)
+	if (!scratch_buf) {
+		GAVE_UP(unexpected);
 		return 0;
+	}
 	rec = &scratch_buf->rec;
 	__builtin_memset(rec, 0, sizeof(*rec));
 	rec->tid = task->pid;
@@ -146,7 +152,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 		state = bpf_task_storage_get(&park_states, task, NULL, 0);
 		if (state)
 			rec->counts = state->counts;
-		bpf_seq_write(seq, rec, sizeof(*rec));
+		if (bpf_seq_write(seq, rec, sizeof(*rec)))
+			GAVE_UP(records_rewritten);
 		return 0;
 	}
 
@@ -155,6 +162,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	state = bpf_task_storage_get(&park_states, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (state)
 		rec->counts = state->counts;
+	else
+		GAVE_UP(dropped_no_storage); /* its park start is estimated at every snapshot */
 	if (state && state->park_start_ns) {
 		park_start_ns = state->park_start_ns;
 		if (state->flags & PARK_F_ESTIMATED)
@@ -173,8 +182,10 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	if (want_kernel_stacks) {
 		kstack_bytes = bpf_get_task_stack(task, scratch_buf->kstack,
 						  sizeof(scratch_buf->kstack), 0);
-		if (kstack_bytes < 0)
+		if (kstack_bytes < 0) {
+			GAVE_UP(kstack_failed);
 			kstack_bytes = 0;
+		}
 		rec->kstack_depth = kstack_bytes / sizeof(__u64);
 	}
 
@@ -189,7 +200,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 			    (!state || state->park_start_ns == park_start_ns)) {
 				rec->flags |= TASK_REC_USTACK;
 				rec->ustack_bytes = ustack_bytes;
-			} else {
+			} else if (ustack_bytes) {
+				GAVE_UP(stack_copy_raced);
 				ustack_bytes = 0;
 			}
 		}
@@ -197,8 +209,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 
 	/*
 	 * A record that overflows the iterator's buffer is thrown away and this
-	 * program runs again for the same task: only a stack that was really
-	 * written counts as captured for this park.
+	 * program runs again for the same task (counted): only a stack that was
+	 * really written counts as captured for this park.
 	 */
 	written = bpf_seq_write(seq, rec, sizeof(*rec));
 	/* bounds the verifier can see, on locals the compiler won't reload */
@@ -211,5 +223,7 @@ int park_snapshot(struct bpf_iter__task *ctx)
 		if (!written && state)
 			state->captured_start_ns = park_start_ns;
 	}
+	if (written)
+		GAVE_UP(records_rewritten);
 	return 0;
 }

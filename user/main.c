@@ -24,6 +24,7 @@
 #include "cli/preflight.h"
 #include "cli/privileges.h"
 #include "model/report.h"
+#include "model/pw_stats.h"
 #include "cli/terminal.h"
 #include "kernel/tracker.h"
 #include "trend/trend.h"
@@ -476,7 +477,8 @@ static void publish_metrics(struct session *session)
 	metrics->totals_count = session->totals_count;
 	metrics->reason_hists = session->reason_hists;
 	metrics->top_k = env.metrics_top_k;
-	metrics->dropped = tracker__dropped(session->tracker);
+	tracker__stats(session->tracker, &metrics->bpf_stats);
+	metrics->dropped = metrics->bpf_stats.exited_dropped;
 	metrics->exited_entries = session->exited_entries;
 	metrics->exited_capacity = tracker__exited_capacity(session->tracker);
 	metrics->snapshot_seconds = session->last_snapshot_ns / 1e9;
@@ -550,6 +552,17 @@ static int open_http(struct session *session)
 		return EXIT_OK;
 	fprintf(stderr, "parkwatch: %s\n", reason);
 	return err == -EINVAL || err == -ENOTSUP ? EXIT_USAGE : EXIT_FAILURE_OTHER;
+}
+
+/* One stderr line at exit when the BPF side lost anything on the way. */
+static void report_gave_up(const struct tracker *tracker)
+{
+	struct pw_stats stats;
+	char line[512];
+
+	if (tracker && !tracker__stats(tracker, &stats) &&
+	    pw_stats__summary(&stats, line, sizeof(line)))
+		fprintf(stderr, "parkwatch: BPF gave up: %s\n", line);
 }
 
 int main(int argc, char **argv)
@@ -633,6 +646,7 @@ cleanup:
 	goreport_ages__clear(&session.go_ages);
 	procs__free(session.procs);
 	ksyms__free(session.ksyms);
+	report_gave_up(session.tracker);
 	tracker__free(session.tracker);
 	http_feed__destroy(&session.feed);
 	return code;

@@ -204,12 +204,14 @@ int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void 
 	return errno == ENOENT ? visited : -errno;
 }
 
-__u64 tracker__dropped(const struct tracker *tracker)
-{
-	return tracker->skel->bss->hist_dropped;
-}
-
 size_t tracker__exited_capacity(const struct tracker *tracker)
 {
 	return bpf_map__max_entries(tracker->skel->maps.exited_parks);
+}
+
+int tracker__stats(const struct tracker *tracker, struct pw_stats *out)
+{
+	/* .bss is mapped into this process: the counters as the programs left them */
+	*out = tracker->skel->bss->gave_up;
+	return 0;
 }

@@ -2,8 +2,8 @@
 /*
  * The BPF side of parkwatch: loads and attaches the tier-1 park tracker and
  * the tier-2 snapshot iterator (one BPF object, one skeleton), owns the
- * watched-tgid filter, and reads the per-reason park histograms and the
- * per-(tgid, reason) totals of exited threads.
+ * watched-tgid filter, and reads the per-reason park histograms, the
+ * per-(tgid, reason) totals of exited threads and the give-up counters.
  */
 #ifndef PARKWATCH_TRACKER_H
 #define PARKWATCH_TRACKER_H
@@ -46,8 +46,9 @@ typedef void (*tracker_total_fn)(const struct hist_key *key, __u64 count, __u64 
  * the number of entries or a negative errno.  Live threads carry theirs in
  * their snapshot records. */
 int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx);
-/* Exited-thread entries that did not fit their map. */
-__u64 tracker__dropped(const struct tracker *tracker);
 size_t tracker__exited_capacity(const struct tracker *tracker);
+
+/* What the BPF side gave up on so far (park.h); returns 0. */
+int tracker__stats(const struct tracker *tracker, struct pw_stats *out);
 
 #endif /* PARKWATCH_TRACKER_H */

@@ -9,6 +9,7 @@
 #define PARKWATCH_PROMETHEUS_H
 
 #include <stdio.h>
+#include "park.h"
 #include "out/dump.h"
 #include "model/report.h"
 #include "trend/trend.h"
@@ -22,6 +23,7 @@ struct metrics_input {
 	const struct park_hist *reason_hists; /* PARK_REASON__COUNT, since start */
 	size_t top_k;                       /* processes with per-pid series */
 	__u64 dropped;                      /* tier-1 updates that did not fit */
+	struct pw_stats bpf_stats;          /* what the BPF side gave up on */
 	size_t exited_entries, exited_capacity; /* tier-1 map fullness */
 	double snapshot_seconds;            /* how long the last picture took */
 	__u64 snapshots;                    /* pictures taken */

@@ -87,6 +87,7 @@ static void test_sizes(void **state)
 	assert_int_equal(sizeof(struct hist_key), 8);
 	assert_int_equal(sizeof(struct park_total), 16);
 	assert_int_equal(sizeof(struct park_hist), 16 + 8 * PARK_HIST_SLOTS);
+	assert_int_equal(sizeof(struct pw_stats), 7 * 8);
 }
 
 /* Every field of a record the iterator wrote, read back through the parser. */
@@ -172,6 +173,19 @@ static void test_register_numbers(void **state)
 	assert_int_equal(PW_REG_IP, 16); /* the return address column */
 }
 
+/* The give-up counters as userspace reads them out of the BPF .bss. */
+static void test_stats_layout(void **state)
+{
+	(void)state;
+	assert_int_equal(offsetof(struct pw_stats, dropped_no_storage), 0);
+	assert_int_equal(offsetof(struct pw_stats, exited_dropped), 8);
+	assert_int_equal(offsetof(struct pw_stats, stack_copy_failed), 16);
+	assert_int_equal(offsetof(struct pw_stats, stack_copy_raced), 24);
+	assert_int_equal(offsetof(struct pw_stats, kstack_failed), 32);
+	assert_int_equal(offsetof(struct pw_stats, records_rewritten), 40);
+	assert_int_equal(offsetof(struct pw_stats, unexpected), 48);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_record_fields),
 		cmocka_unit_test(test_partial_record),
 		cmocka_unit_test(test_register_numbers),
+		cmocka_unit_test(test_stats_layout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
