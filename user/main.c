@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "parkwatch: writing output: %s\n", strerror(errno));
 		code = EXIT_FAILURE_OTHER;
 	}
+	session__say_gave_up(&session);
 	session__close(&session);
 	return code;
 }

@@ -154,7 +154,8 @@ static void publish_context(struct session *session)
 	struct metrics_input *metrics = &session->feed.metrics;
 
 	metrics->top_k = env->metrics_top_k;
-	metrics->dropped = tracker__dropped(session->tracker);
+	tracker__stats(session->tracker, &metrics->bpf_stats);
+	metrics->dropped = metrics->bpf_stats.exited_dropped;
 	metrics->snapshot_seconds = collector__last_tick_ns(session->collector) / 1e9;
 	metrics->snapshots = collector__ticks(session->collector);
 	metrics->symbol_cache_entries = collector__symbol_count(session->collector);

@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/preflight.h"
 #include "cli/session.h"
+#include "model/pw_stats.h"
 #include "out/leaks.h"
 #include "util/clock.h"
 
@@ -193,6 +194,16 @@ int session__open_http(struct session *session)
 		return EXIT_OK;
 	fprintf(stderr, "parkwatch: %s\n", reason);
 	return err == -EINVAL || err == -ENOTSUP ? EXIT_USAGE : EXIT_FAILURE_OTHER;
+}
+
+void session__say_gave_up(const struct session *session)
+{
+	struct pw_stats stats;
+	char line[512];
+
+	if (session->tracker && !tracker__stats(session->tracker, &stats) &&
+	    pw_stats__summary(&stats, line, sizeof(line)))
+		fprintf(stderr, "parkwatch: BPF gave up: %s\n", line);
 }
 
 void session__close(struct session *session)

@@ -58,6 +58,8 @@ size_t session__check_exits(struct session *session);
 int session__write_result(struct session *session, const struct pw_picture *picture,
 			  const struct pw_picture *before_exit, struct window *window,
 			  __u64 window_start_unix_ns, __u64 window_ns);
+/* One stderr line at exit when the BPF side lost anything on the way. */
+void session__say_gave_up(const struct session *session);
 /* Frees everything; safe on a partly opened session. */
 void session__close(struct session *session);
 

@@ -4,8 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "model/classify.h"
-
-#define SYSCALL_RESTART 219 /* restart_syscall */
+#include "syscall_nrs.h" /* PW_NR_*, generated from asm/unistd_64.h */
 
 static const char *const syscall_names[] = {
 #include "syscall_names.h"
@@ -165,7 +164,7 @@ void classify__wait(const struct wait_ctx *wait, const char *const *functions, i
 	out->kernel_reason = wait->reason;
 	out->syscall = classify__syscall_name(wait->syscall_nr);
 	out->has_timeout = wait->has_timeout;
-	if (wait->syscall_nr == SYSCALL_RESTART && reason == PARK_REASON_OTHER) {
+	if (wait->syscall_nr == PW_NR_restart_syscall && reason == PARK_REASON_OTHER) {
 		reason = restarted_reason(functions, count);
 		out->has_timeout = true; /* only timed waits are restarted this way */
 	}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "model/classify.h"
 #include "model/totals.h"
+#include "model/pw_stats.h"
 #include "out/prometheus.h"
 #include "util/u64map.h"
 
@@ -336,6 +337,12 @@ static void write_self(FILE *out, const struct metrics_input *in, const struct p
 	family(out, "parkwatch_dropped_total", "counter",
 	       "Exited threads' park counts lost because the BPF map was full.");
 	fprintf(out, "parkwatch_dropped_total %llu\n", in->dropped);
+	family(out, "parkwatch_bpf_gave_up_total", "counter",
+	       "Times the BPF programs gave up on something, by reason; "
+	       "exited_dropped is parkwatch_dropped_total.");
+	for (size_t i = 0; i < PW_STATS_COUNT; i++)
+		fprintf(out, "parkwatch_bpf_gave_up_total{reason=\"%s\"} %llu\n",
+			pw_stat_names[i].reason, pw_stats__value(&in->bpf_stats, i));
 	family(out, "parkwatch_bpf_map_fullness_ratio", "gauge",
 	       "Entries used over capacity of the BPF map of exited threads' parks.");
 	fprintf(out, "parkwatch_bpf_map_fullness_ratio %.6f\n",

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include "model/picture.h"
+#include "park.h"
 #include "trend/trend.h"
 
 #define PROMETHEUS_MAX_SUSPECTS 20
@@ -18,6 +19,7 @@ struct metrics_input {
 	const struct pw_picture *picture;   /* latest picture with its tier-1 totals; may be NULL */
 	size_t top_k;                       /* processes with per-pid series */
 	__u64 dropped;                      /* tier-1 updates that did not fit */
+	struct pw_stats bpf_stats;          /* what the BPF side gave up on */
 	double snapshot_seconds;            /* how long the last picture took */
 	__u64 snapshots;                    /* pictures taken */
 	size_t symbol_cache_entries;

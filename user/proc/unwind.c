@@ -35,7 +35,7 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *d
 {
 	struct proc *proc = dwfl_arg;
 	const struct unwind_input *thread = proc->unwinding;
-	__u64 sp = thread->regs[7];
+	__u64 sp = thread->regs[PW_REG_SP];
 
 	(void)dwfl;
 	if (thread->ustack && addr >= sp && addr - sp + sizeof(*result) <= thread->ustack_bytes) {
@@ -53,7 +53,7 @@ static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 
 	for (int i = 0; i < PARK_NREGS; i++)
 		dwarf_regs[i] = regs[i];
-	dwfl_thread_state_register_pc(thread, regs[16]);
+	dwfl_thread_state_register_pc(thread, regs[PW_REG_IP]);
 	return dwfl_thread_state_registers(thread, 0, PARK_NREGS, dwarf_regs);
 }
 
@@ -95,10 +95,10 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 /* For code without CFI: follow saved frame pointers while they climb. */
 static void unwind_frame_pointers(struct proc *proc, const __u64 *regs, struct frames_acc *acc)
 {
-	__u64 bp = regs[6], next_bp, ret;
+	__u64 bp = regs[PW_REG_BP], next_bp, ret;
 
 	acc->depth = 0;
-	acc_push(acc, regs[16], true);
+	acc_push(acc, regs[PW_REG_IP], true);
 	while (bp && acc->depth < UNWIND_MAX_DEPTH) {
 		if (!memory_read(NULL, bp, (Dwarf_Word *)&next_bp, proc) ||
 		    !memory_read(NULL, bp + 8, (Dwarf_Word *)&ret, proc) || !ret)

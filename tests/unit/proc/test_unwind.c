@@ -129,11 +129,11 @@ static void test_capture_is_sane(void **state)
 	inner_start = (unsigned long)&inner;
 	inner_end_guess = inner_start + 4096;
 	/* the captured pc lies in inner, the stack pointer in this stack */
-	assert_true(captured_rec.regs[16] > inner_start && captured_rec.regs[16] < inner_end_guess);
-	assert_true(captured_rec.regs[7] != 0);
+	assert_true(captured_rec.regs[PW_REG_IP] > inner_start && captured_rec.regs[PW_REG_IP] < inner_end_guess);
+	assert_true(captured_rec.regs[PW_REG_SP] != 0);
 	assert_true(captured_rec.ustack_bytes >= 1024);
 	assert_true(captured_rec.ustack_bytes <= CAPTURE_BYTES);
-	assert_string_equal(outermost_function(symbolize__user(self, captured_rec.regs[16])), "inner");
+	assert_string_equal(outermost_function(symbolize__user(self, captured_rec.regs[PW_REG_IP])), "inner");
 }
 
 static void test_unwind_captured_stack(void **state)
@@ -149,7 +149,7 @@ static void test_unwind_captured_stack(void **state)
 	assert_true(stack->depth >= 4);
 	assert_true(stack->park_start_ns == PARK_START);
 	/* the leaf is the captured pc itself, looked up as is */
-	assert_true(stack->frames[0].pc == captured_rec.regs[16]);
+	assert_true(stack->frames[0].pc == captured_rec.regs[PW_REG_IP]);
 	assert_true(stack->frames[0].lookup_pc == stack->frames[0].pc);
 	/* callers are return addresses, looked up inside the call */
 	for (int i = 1; i < stack->depth; i++)
@@ -229,9 +229,9 @@ static void build_fp_chain(const __u64 *rets, int count)
 	fake_rec.flags = TASK_REC_USTACK;
 	fake_rec.park_start_ns = 42;
 	fake_rec.ustack_bytes = sizeof(fake_stack);
-	fake_rec.regs[7] = FAKE_SP;
-	fake_rec.regs[6] = bp;
-	fake_rec.regs[16] = 0x400100;
+	fake_rec.regs[PW_REG_SP] = FAKE_SP;
+	fake_rec.regs[PW_REG_BP] = bp;
+	fake_rec.regs[PW_REG_IP] = 0x400100;
 	for (int i = 0; i < count; i++) {
 		__u64 next = i + 1 < count ? bp + 0x20 : 0;
 

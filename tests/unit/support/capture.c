@@ -35,7 +35,7 @@ static unsigned long mapping_end(unsigned long addr)
  * into dst; returns the bytes copied. */
 unsigned long copy_stack_above(const __u64 *regs, __u8 *dst, unsigned long cap)
 {
-	unsigned long rsp = regs[7], end = mapping_end(rsp);
+	unsigned long rsp = regs[PW_REG_SP], end = mapping_end(rsp);
 	unsigned long bytes = end > rsp && end - rsp < cap ? end - rsp : cap;
 
 	copy_stack(dst, rsp, bytes);

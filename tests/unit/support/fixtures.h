@@ -85,17 +85,25 @@ bool ends_with(const char *text, const char *suffix);
 		__u64 *regs_ = (regs);                                       \
 									     \
 		memset(regs_, 0, PARK_NREGS * sizeof(__u64));                \
-		__asm__ volatile("movq %%rbx, 24(%0)\n\t"                    \
-				 "movq %%rbp, 48(%0)\n\t"                    \
-				 "movq %%rsp, 56(%0)\n\t"                    \
-				 "movq %%r12, 96(%0)\n\t"                    \
-				 "movq %%r13, 104(%0)\n\t"                   \
-				 "movq %%r14, 112(%0)\n\t"                   \
-				 "movq %%r15, 120(%0)\n\t"                   \
+		__asm__ volatile("movq %%rbx, %c[bx](%[r])\n\t"              \
+				 "movq %%rbp, %c[bp](%[r])\n\t"              \
+				 "movq %%rsp, %c[sp](%[r])\n\t"              \
+				 "movq %%r12, %c[r12](%[r])\n\t"             \
+				 "movq %%r13, %c[r13](%[r])\n\t"             \
+				 "movq %%r14, %c[r14](%[r])\n\t"             \
+				 "movq %%r15, %c[r15](%[r])\n\t"             \
 				 "leaq 0(%%rip), %%rax\n\t"                  \
-				 "movq %%rax, 128(%0)\n\t"                   \
+				 "movq %%rax, %c[ip](%[r])\n\t"              \
 				 :                                           \
-				 : "r"(regs_)                                \
+				 : [r] "r"(regs_),                           \
+				   [bx] "i"(8 * PW_REG_BX),                  \
+				   [bp] "i"(8 * PW_REG_BP),                  \
+				   [sp] "i"(8 * PW_REG_SP),                  \
+				   [r12] "i"(8 * PW_REG_R12),                \
+				   [r13] "i"(8 * PW_REG_R13),                \
+				   [r14] "i"(8 * PW_REG_R14),                \
+				   [r15] "i"(8 * PW_REG_R15),                \
+				   [ip] "i"(8 * PW_REG_IP)                   \
 				 : "rax", "memory");                         \
 	} while (0)
 
