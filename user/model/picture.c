@@ -398,6 +398,8 @@ int picture__view_pid(struct pw_picture *picture, pid_t pid, struct pw_picture *
 		free(view);
 		return -ENOMEM;
 	}
+	/* a view from here on: picture__put frees only what is the view's */
+	view->parent = picture__get(picture);
 	for (size_t g = 0; g < picture->group_count; g++) {
 		struct pw_group *group;
 
@@ -413,7 +415,6 @@ int picture__view_pid(struct pw_picture *picture, pid_t pid, struct pw_picture *
 		}
 		memcpy(group->members, picture->groups[g].members, group->count * sizeof(*group->members));
 	}
-	view->parent = picture__get(picture);
 	*out = view;
 	return 0;
 }
