@@ -320,7 +320,8 @@ int picture__finish(struct pw_picture *picture)
 
 	if (err)
 		return err;
-	qsort(picture->procs, picture->proc_count, sizeof(*picture->procs), by_pid);
+	if (picture->proc_count) /* an empty picture has no array: qsort wants one */
+		qsort(picture->procs, picture->proc_count, sizeof(*picture->procs), by_pid);
 	picture->parked_count = 0;
 	memset(picture->state_counts, 0, sizeof(picture->state_counts));
 	for (size_t i = 0; i < picture->proc_count; i++)
