@@ -163,7 +163,7 @@ parkwatch: $(MAIN_OBJ) $(USER_OBJS)
 targets: $(TARGET_BINS)
 ifneq ($(shell command -v $(GO) 2>/dev/null),)
 targets: $(GO_BINS)
-unit: $(BUILD)/targets/go/leaky # test_goreport reads its goroutines
+unit: $(GO_BINS) # test_goroutines reads leaky and its -nodwarf, -pie and -stripped builds
 endif
 
 $(BUILD)/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h)

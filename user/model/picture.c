@@ -338,7 +338,8 @@ int picture__finish(struct pw_picture *picture)
 
 	if (err)
 		return err;
-	qsort(picture->procs, picture->proc_count, sizeof(*picture->procs), by_pid);
+	if (picture->proc_count) /* an empty picture has no array: qsort wants one */
+		qsort(picture->procs, picture->proc_count, sizeof(*picture->procs), by_pid);
 	picture->parked_count = 0;
 	memset(picture->state_counts, 0, sizeof(picture->state_counts));
 	for (size_t i = 0; i < picture->proc_count; i++)
@@ -416,6 +417,8 @@ int picture__view_pid(struct pw_picture *picture, pid_t pid, struct pw_picture *
 		free(view);
 		return -ENOMEM;
 	}
+	/* a view from here on: picture__put frees only what is the view's */
+	view->parent = picture__get(picture);
 	for (size_t g = 0; g < picture->group_count; g++) {
 		struct pw_group *group;
 
@@ -431,7 +434,6 @@ int picture__view_pid(struct pw_picture *picture, pid_t pid, struct pw_picture *
 		}
 		memcpy(group->members, picture->groups[g].members, group->count * sizeof(*group->members));
 	}
-	view->parent = picture__get(picture);
 	*out = view;
 	return 0;
 }

@@ -372,16 +372,24 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 	return symbol;
 }
 
+/* The cache's key for a lookup pc.  u64map has no key 0, yet pc 0 (a
+ * zeroed capture, a garbage leaf) needs its unknown symbol like any miss:
+ * it takes the key of ~0, which is no user address either. */
+static __u64 cache_key(__u64 lookup_pc)
+{
+	return lookup_pc ? lookup_pc : ~0ULL;
+}
+
 const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc)
 {
 	/* first: a changed process drops its cache here, before any lookup */
 	Dwfl *dwfl = procs__dwfl(proc);
-	struct symbol *symbol = u64map__get(&proc->symbols, lookup_pc);
+	struct symbol *symbol = u64map__get(&proc->symbols, cache_key(lookup_pc));
 
 	if (symbol)
 		return symbol;
 	symbol = symbolize_uncached(proc, dwfl, lookup_pc);
-	if (symbol && u64map__put(&proc->symbols, lookup_pc, symbol)) {
+	if (symbol && u64map__put(&proc->symbols, cache_key(lookup_pc), symbol)) {
 		symbol__put(symbol);
 		return NULL;
 	}
