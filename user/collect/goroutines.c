@@ -337,8 +337,14 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 		err = add_process(picture, proc, gp->reader, comm, units, count);
 	goproc__free_goroutines(gs);
 	if (err) {
-		/* what was added stays owned by the picture, unseen */
+		/* what was added stays owned by the picture, unseen; a summary
+		 * past proc_count is not freed with it */
 		picture->unit_count = first_unit;
+		for (size_t p = first_proc; p < picture->proc_count; p++) {
+			free(picture->procs[p].exe);
+			free(picture->procs[p].go_version);
+			free(picture->procs[p].goroot_src);
+		}
 		picture->proc_count = first_proc;
 		return err;
 	}

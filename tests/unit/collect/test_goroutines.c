@@ -4,8 +4,8 @@
  * running build/targets/go/leaky (make targets builds it), whose start-up
  * leaks are known: no root (a parent may read its child), no BPF.  Its
  * goroutines go into pictures the way the collector makes them, and the
- * pictures are checked as units and groups, through the renderers of Go's
- * own shapes, and across pictures for their ages.  The comparison with the
+ * pictures are checked as units and groups, and across pictures for their
+ * ages (tests/unit/out/test_render_goroutines.c writes them).  The comparison with the
  * runtime's own dumps is go_oracle.py's.
  */
 #include <errno.h>
@@ -24,10 +24,9 @@
 #include "collect/goroutines.h"
 #include "go/goproc.h"
 #include "model/group.h"
-#include "out/render.h"
 #include "support/fixtures.h"
+#include "support/leaky.h"
 
-#define LEAKY_PATH "build/targets/go/leaky"
 #define NO_SUCH_PID 0x7ffffff0
 
 _Static_assert(sizeof(((struct pw_unit *)0)->id) == 8, "a unit's id holds a 64-bit goid");
@@ -35,61 +34,6 @@ _Static_assert(sizeof(((struct pw_unit *)0)->id) == 8, "a unit's id holds a 64-b
 static struct procs *procs;
 static struct goroutines *goroutines;
 static pid_t leaky_pid;
-
-/* The leaky binary, or one of its variants (-nodwarf, -pie, -stripped). */
-static const char *leaky_path(const char *variant, char *buf, size_t size)
-{
-	const char *base = getenv("PARKWATCH_GO_LEAKY") ? getenv("PARKWATCH_GO_LEAKY") : LEAKY_PATH;
-
-	snprintf(buf, size, "%s%s", base, variant);
-	return buf;
-}
-
-/* Starts leaky and waits for its READY line; -1 when it can't. */
-static pid_t start_leaky(const char *path)
-{
-	char line[256] = "";
-	int pipe_fds[2];
-	FILE *ready;
-	pid_t pid;
-
-	if (access(path, X_OK)) {
-		fprintf(stderr, "test_goroutines: %s is missing (run make targets)\n", path);
-		return -1;
-	}
-	if (pipe(pipe_fds))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		/* dies with the test, even one that aborts before its teardown */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(pipe_fds[1], STDOUT_FILENO);
-		close(pipe_fds[0]);
-		close(pipe_fds[1]);
-		execl(path, path, "-port", "0", (char *)NULL);
-		_exit(127);
-	}
-	close(pipe_fds[1]);
-	ready = fdopen(pipe_fds[0], "r");
-	if (!ready || !fgets(line, sizeof(line), ready) || strncmp(line, "READY ", 6)) {
-		fprintf(stderr, "test_goroutines: %s never said READY\n", path);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	/* the pipe stays open (leaked on purpose): leaky writes nothing more */
-	return pid;
-}
-
-static void stop_leaky(pid_t pid)
-{
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-}
 
 static int group_setup(void **state)
 {
@@ -100,7 +44,7 @@ static int group_setup(void **state)
 	if (leaky_pid < 0)
 		return -1;
 	procs = procs__new();
-	goroutines = goroutines__new();
+	goroutines = goroutines__new(true);
 	return procs && goroutines ? 0 : -1;
 }
 
@@ -371,7 +315,7 @@ static void test_ids_are_goids(void **state)
 	for (size_t i = 0; i < picture->unit_count; i++)
 		for (size_t j = 0; j < i; j++)
 			assert_true(picture->units[i].id != picture->units[j].id);
-	goroutine__free_all(gs);
+	goproc__free_goroutines(gs);
 	goproc__free(reader);
 	picture__put(picture);
 }
@@ -417,7 +361,7 @@ static void test_wrappers_hidden(void **state)
 	}
 	print_message("computeReply: %d frames in the runtime, %d of them wrappers, %d shown\n",
 		      raw_depth, wrappers, stack->depth);
-	goroutine__free_all(gs);
+	goproc__free_goroutines(gs);
 	goproc__free(reader);
 	picture__put(picture);
 }
@@ -443,69 +387,6 @@ static void test_signatures_stable(void **state)
 	picture__put(second);
 }
 
-static char *written(const struct pw_picture *picture, enum pw_format format, int debug,
-		     size_t *len)
-{
-	struct pw_context ctx = { 0 };
-	struct render_opts opts = { .debug = debug };
-	char *text = NULL;
-	FILE *out = open_memstream(&text, len);
-
-	assert_non_null(out);
-	assert_int_equal(render__write(out, format, picture, &ctx, &opts), 0);
-	assert_int_equal(fclose(out), 0);
-	return text;
-}
-
-/* A picture of one goroutine process is written in Go's own shapes. */
-static void test_writers(void **state)
-{
-	struct pw_picture *picture = picture_at(1000);
-	char header[64], *text;
-	size_t len;
-
-	(void)state;
-	text = written(picture, PW_FORMAT_TEXT, 1, &len);
-	snprintf(header, sizeof(header), "goroutine profile: total %zu\n", picture->procs[0].units);
-	assert_true(starts_with(text, header));
-	expect(text, "\n5 @ 0x");
-	expect(text, "\tmain.computeReply+0x");
-	expect(text, "/leaky/main.go:");
-	free(text);
-
-	text = written(picture, PW_FORMAT_TEXT, 2, &len);
-	expect(text, "goroutine 1 [");
-	expect(text, " [chan send]:\nmain.computeReply(...)\n\t");
-	expect(text, "\ncreated by main.callWithTimeout");
-	expect_not(text, "runtime.gopark");
-	free(text);
-
-	text = written(picture, PW_FORMAT_JSON, 2, &len);
-	assert_true(starts_with(text, "{\"version\":"));
-	expect(text, "\"units\":[{\"kind\":\"goroutine\",\"id\":");
-	expect(text, "\"wait_reason\":\"chan send\"");
-	expect(text, "\"created_by\":\"main.callWithTimeout\"");
-	assert_true(ends_with(text, "]}\n"));
-	free(text);
-
-	text = written(picture, PW_FORMAT_FOLDED, 2, &len);
-	expect(text, "\nmain.computeReply;runtime.chansend1;");
-	expect(text, ";[chan send] 5\n");
-	free(text);
-
-	text = written(picture, PW_FORMAT_PPROF, 2, &len);
-	assert_true(len > 100 && (unsigned char)text[0] == 0x1f && (unsigned char)text[1] == 0x8b);
-	free(text);
-	picture__put(picture);
-}
-
-/*
- * Ages: the runtime's waitsince is only set by a garbage collection, so a
- * waiting goroutine ages from when parkwatch first saw it in its current
- * wait.  All new: first seen in the runtime's order, strictly increasing
- * from now; the next picture keeps each still-waiting goroutine's first
- * sighting.
- */
 static void test_ages_across_pictures(void **state)
 {
 	struct pw_picture *first, *second;
@@ -516,7 +397,7 @@ static void test_ages_across_pictures(void **state)
 	(void)state;
 	/* a fresh source: nothing seen yet */
 	goroutines__free(goroutines);
-	goroutines = goroutines__new();
+	goroutines = goroutines__new(true);
 	assert_non_null(goroutines);
 	first = picture_at(1000000);
 	leak = group_with(first, "main.computeReply");
@@ -632,7 +513,6 @@ int main(void)
 		cmocka_unit_test(test_ids_are_goids),
 		cmocka_unit_test(test_wrappers_hidden),
 		cmocka_unit_test(test_signatures_stable),
-		cmocka_unit_test(test_writers),
 		cmocka_unit_test(test_ages_across_pictures),
 		cmocka_unit_test(test_prune_forgets),
 		cmocka_unit_test(test_build_variants),

@@ -404,7 +404,7 @@ static void test_strings_copies_and_symbols(void **state)
 
 	assert_ptr_equal(picture__hold_symbol(fx->picture, fx->caller), fx->caller);
 	assert_ptr_equal(picture__hold_symbol(fx->picture, fx->caller), fx->caller);
-	assert_int_equal(fx->caller->refs, 3);
+	assert_int_equal(fx->caller->refs, 2); /* held once, however often it is named */
 	/* goroutine extras start zeroed */
 	{
 		struct pw_goroutine *go = picture__add_goroutines(fx->picture, 1);
