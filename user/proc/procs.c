@@ -140,7 +140,7 @@ Dwfl *procs__dwfl(struct proc *proc)
 
 	if (proc->dwfl_failed)
 		return NULL;
-	/* never rebuild mid-snapshot: the report holds symbols of this session */
+	/* the mappings are read once per snapshot, not once per lookup */
 	if (proc->dwfl && proc->maps_checked_generation == proc->seen_generation)
 		return proc->dwfl;
 	proc->maps_checked_generation = proc->seen_generation;
