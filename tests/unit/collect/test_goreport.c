@@ -3,7 +3,7 @@
  * Unit tests of goroutine pictures (user/goreport.c, user/goexport.c) on a
  * child running build/targets/go/leaky (make targets builds it), whose
  * start-up leaks are known: no root (a parent may read its child), no BPF.
- * The comparison with the runtime's own dumps is go_oracle.py's.
+ * The comparison with the runtime's own dumps is tests/integration/test_go.py's.
  */
 #include <errno.h>
 #include <setjmp.h>
