@@ -10,9 +10,8 @@ import select
 import signal
 import subprocess
 import tempfile
-import time
 
-from pwtest import NS, PARKWATCH, TARGET_SRC, TARGETS, Fail, check, func_lines, now
+from pwtest import NS, PARKWATCH, TARGET_SRC, TARGETS, Fail, check, func_lines, now, poll
 from pwtest import docs
 from pwtest.oracles import gopprof, proc
 from pwtest.oracles.profile_pb import decode_profile, profile_names
@@ -262,29 +261,77 @@ def test_pprof_window_mixed():
         check(not errors, "; ".join(errors))
 
 
+class PtyReader:
+    """The other side of a terminal a child writes to: everything it wrote."""
+
+    def __init__(self):
+        self.master, self.slave = pty.openpty()
+        self.data = b""
+
+    def read(self, timeout=0.0):
+        """Reads what is there (waiting up to TIMEOUT for something); False
+        once the writers are gone."""
+        while select.select([self.master], [], [], timeout)[0]:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:  # EIO: the terminal's other side is closed
+                return False
+            if not chunk:
+                return False
+            self.data += chunk
+            timeout = 0.0
+        return True
+
+    def close(self):
+        for fd in (self.master, self.slave):
+            if fd is not None:
+                os.close(fd)
+        self.master = self.slave = None
+
+
+# a window's progress line on a terminal: "\rparkwatch: 2s, 5 parked threads"
+PROGRESS_RE = re.compile(rb"\rparkwatch: [^,\r\n]+, \d+ parked threads")
+
+
 @test
 def test_pprof_sigint():
+    """SIGINT 3 s into a 60 s window: exit 0, the partial profile written.
+    The 3 s count from parkwatch's first picture, which its progress line on
+    a terminal (stderr) announces: BPF loading and the first picture's
+    symbols take their time, more on a busy machine."""
     need_parkwatch()
     with Target("condwait", 4) as t, tempfile.TemporaryDirectory(prefix="pw-pprof-") as d:
         t.wait_ready()
         path = os.path.join(d, "partial.pb.gz")
-        errf = tempfile.TemporaryFile()
+        term = PtyReader()
         t0 = now()
         pw = spawn([PARKWATCH, "-p", str(t.pid), "--duration", "60s", "--format", "pprof",
-                    "-o", path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errf)
+                    "-o", path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                   stderr=term.slave)
+        os.close(term.slave)
+        term.slave = None
         try:
-            time.sleep(3)  # the run collects for ~3 s (not synchronisation)
+            def first_picture():
+                check(pw.poll() is None, pw_error(pw.returncode, term.data.decode("utf-8",
+                                                                                   "replace")))
+                term.read(0.1)
+                return PROGRESS_RE.search(term.data)
+            poll(first_picture, 60, "no progress line from parkwatch", interval=0)
+            deadline = now() + 3  # the run collects for 3 s
+            while now() < deadline:
+                term.read(deadline - now())
             check(pw.poll() is None, f"parkwatch exited early ({pw.returncode})")
             os.kill(pw.pid, signal.SIGINT)
             try:
                 out, _ = pw.communicate(timeout=20)
             except subprocess.TimeoutExpired:
                 raise Fail("parkwatch did not exit within 20 s of SIGINT") from None
-            errf.seek(0)
-            err = errf.read().decode("utf-8", "replace")
+            while term.read(1.0):
+                pass
+            err = term.data.decode("utf-8", "replace")
         finally:
             stop(pw)
-            errf.close()
+            term.close()
         if pw.returncode != 0 and bpf_failure(pw.returncode, err):
             raise Fail(bpf_failure(pw.returncode, err))
         check(pw.returncode == 0, f"exit {pw.returncode} after SIGINT, expected 0 "
