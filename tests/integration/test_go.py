@@ -362,7 +362,7 @@ def test_go_json():
         runtime_text, ours_text = at_once(t, "/debug/pprof/goroutine?debug=2", "--format", "json")
     lines = [l for l in ours_text.splitlines() if l.strip()]
     check(len(lines) == 1, f"--format json: {len(lines)} lines, expected one document")
-    doc, _ = parse_json(lines[0], "--format json", "goroutines")
+    doc, _ = parse_json(lines[0], "--format json", docs.GOROUTINES)
     theirs = parse_debug2(runtime_text)
     check(docs.go_pid(doc) == t.pid, f"pid {docs.go_pid(doc)}, expected {t.pid}")
     check(re.match(r"^go1\.\d+", docs.go_version(doc)), f"go_version {docs.go_version(doc)!r}")
@@ -478,7 +478,7 @@ def test_go_moving_target():
     with GoTarget("-churn") as t:
         for i in range(10):
             doc = parse_output(dump_ok(t.pid, "--format", "json"), f"--format json, dump {i + 1}",
-                               "goroutines")
+                               docs.GOROUTINES)
             leaks = group_leaks(docs.groups(doc))
             check(leaks == STARTUP_LEAKS, f"leaks while churning: {leaks}")
             dropped.append(docs.dropped(doc))
@@ -638,7 +638,7 @@ def test_go_live_trend():
     pictures = []
     for i, line in enumerate(l for l in res.out.splitlines() if l.strip()):
         doc, kind = parse_json(line, f"live line {i + 1}")
-        if kind == "threads":  # the last line is the --dump shape: the goroutines
+        if kind == docs.THREADS:  # the last line is the --dump shape: the goroutines
             pictures.append(doc)
     check(len(pictures) >= LEAK_DRIVE_S / 2, f"only {len(pictures)} JSON lines")
     first_suspect, pool_suspect, leak_counts_seen = None, 0, []
@@ -671,7 +671,7 @@ def test_go_leaks_report():
         res = run_watch(t.pid, "--leaks", "--format", "json", "--interval", "1s",
                         "--duration", f"{LEAK_DRIVE_S:.0f}s")
     check(res.rc == 7, f"--leaks: exit {res.rc}, expected 7: {res.err.strip()[:300]}")
-    doc, _ = parse_json(res.out, "--leaks --format json", "leak_report")
+    doc, _ = parse_json(res.out, "--leaks --format json", docs.LEAK_REPORT)
     suspects = docs.suspects(doc)
     named = [s for s in suspects if "main.awaitNotification" in docs.fnames(s["frames"])]
     check(named, "no suspect names main.awaitNotification: " +

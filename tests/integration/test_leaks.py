@@ -193,7 +193,7 @@ def watch_live(pid, seconds, per_line):
     w = LiveWatch()
     t0 = now()
     with Live(["-p", pid, "--format", "json", "--interval", "1s",
-               "--duration", f"{seconds}s"], kind="threads") as live:
+               "--duration", f"{seconds}s"], kind=docs.THREADS) as live:
         deadline = t0 + seconds + 60
         while True:
             doc, t = live.next_doc(deadline)
@@ -310,7 +310,8 @@ def run_leaks(pid, seconds, fmt=None):
 
 def leaks_doc(res, what):
     """The leak report on stdout: one JSON document of that kind."""
-    return parse_json(res.out, f"{what} (stderr {res.err.strip()[:200]!r})", "leak_report")[0]
+    return parse_json(res.out, f"{what} (stderr {res.err.strip()[:200]!r})",
+                      docs.LEAK_REPORT)[0]
 
 
 def check_watched(doc, seconds, what):

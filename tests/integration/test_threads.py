@@ -276,7 +276,7 @@ def test_live_late_thread():
         t.wait_ready()
         src = os.path.join(TARGET_SRC, "mixed.c")
         with Live(["-p", t.pid, "--format", "json", "--interval", "300ms",
-                   "--duration", "4s", "--min-park", "0"], kind="threads") as live:
+                   "--duration", "4s", "--min-park", "0"], kind=docs.THREADS) as live:
             live.first_doc()
             t_sig = now()
             os.kill(t.pid, signal.SIGUSR1)
@@ -313,7 +313,7 @@ def test_exit_single_target():
         t.wait_ready()
         pid = t.pid
         with Live(["-p", pid, "--format", "json", "--interval", "300ms",
-                   "--duration", "3s", "--min-park", "0"], kind="threads") as live:
+                   "--duration", "3s", "--min-park", "0"], kind=docs.THREADS) as live:
             first, _ = live.first_doc()
             t.kill()
             docs_after, rc = live.finish(15)
@@ -334,7 +334,7 @@ def test_exit_one_of_two():
         a.wait_ready()
         b_tids = b.wait_ready()["cond"]
         with Live(["-p", a.pid, "-p", b.pid, "--format", "json", "--interval", "300ms",
-                   "--duration", "3s", "--min-park", "0"], kind="threads") as live:
+                   "--duration", "3s", "--min-park", "0"], kind=docs.THREADS) as live:
             first, _ = live.first_doc()
             pids = {p.get("pid") for p in docs.processes(first)}
             check({a.pid, b.pid} <= pids, f"first line's processes {sorted(pids)}")

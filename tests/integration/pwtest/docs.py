@@ -8,6 +8,12 @@ top level (a thread's "reason", a frame's "function") the tests use the
 names directly.
 """
 
+# The kinds of document (the alternatives of the schema's oneOf).
+THREADS = "threads"            # the picture of threads (and a live run's lines)
+GOROUTINES = "goroutines"      # the goroutines of a Go program
+LEAK_REPORT = "leak_report"    # --leaks
+
+
 # ------------------------------------------------ the picture of threads
 
 def threads(doc):

@@ -6,8 +6,9 @@ complaint.
 
 The schema's top level is a oneOf; each alternative is a $defs entry named in
 KINDS.  validate() says which one a document is, so a test can insist on the
-kind it expects.  Changing the documents means changing the schema file and
-KINDS here, nothing else in this module.
+kind it expects.  Changing the documents means changing the schema file,
+KINDS here and pwtest/docs.py (the kinds' names and the top-level keys the
+tests read), nothing else in this module.
 
 Needs python3-jsonschema (Debian 12 has 4.10; draft 2020-12).  A Python
 other than Debian's (pyenv, a venv) that lacks the module gets Debian's copy
@@ -19,6 +20,7 @@ import os
 import sys
 
 from pwtest import REPO, Fail, check
+from pwtest.docs import GOROUTINES, LEAK_REPORT, THREADS
 
 try:
     import jsonschema
@@ -33,9 +35,9 @@ SCHEMA_PATH = os.path.join(REPO, "user", "out", "parkwatch.schema.json")
 
 # kind -> the $defs entry of the schema that describes it
 KINDS = {
-    "threads": "threads_document",
-    "goroutines": "goroutine_document",
-    "leak_report": "leak_report",
+    THREADS: "threads_document",
+    GOROUTINES: "goroutine_document",
+    LEAK_REPORT: "leak_report",
 }
 
 _validators = None   # {kind: validator of that alternative}
