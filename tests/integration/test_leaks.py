@@ -1,18 +1,13 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-"""Leak-trend tests: `--leaks` and the live "trend" objects against
+"""Leak trends: `--leaks` and the live "trend" objects against
 build/targets/leakmix, one process that mixes a leaking group of threads with
 healthy ones (a fixed pool fed every 20 ms, an event loop and a ticker, mutex
 contention, bursts of short-lived threads).
 
-run.py registers them with
-
-    import leak_tests
-    TESTS += leak_tests.tests(sys.modules[__name__])
-
-and calls each test in turn.  To stay within about a minute and a half of
-wall time, the watches run in two phases of parallel jobs (at most three
-parkwatch instances at once, on two targets): the first test of a phase runs
-the whole phase and each test of the phase reports its own job's verdict.
+To stay within about a minute and a half of wall time, the watches run in two
+phases of parallel jobs (at most three parkwatch instances at once, on two
+targets): the first test of a phase runs the whole phase and each test of the
+phase reports its own job's verdict.
 
   phase "30s"  leakmix --healthy --cond 10: a live JSON watch (1 s interval)
                    and a text `--leaks --duration 30s`
@@ -24,20 +19,21 @@ The true leak rate comes from the target's own count (its LEAKED line, asked
 for with SIGUSR1 just before parkwatch starts and just after it ends).
 """
 
-import json
 import os
 import re
 import signal
-import sys
 import threading
 
-rt = None  # run.py, set by tests()
+from pwtest import NS, TARGET_SRC, Fail, check, func_lines, now
+from pwtest import docs
+from pwtest.parkwatch import Live, parse_json, pw_error, run_pw
+from pwtest.procs import Target
+from pwtest.runner import selected, test
 
 LEAK_RATE = 10               # leaked threads per second
 FLAG_WITHIN = 30.0           # seconds from parkwatch's start to the first suspect line
 SLOPE_TOLERANCE = 0.10       # reported slope vs the true rate
 MIN_SPAN = 20.0              # the trend engine's default history before a verdict
-NS = 1_000_000_000
 
 COND = {"flag": "--cond", "key": "cond", "comm": "leak-cond", "leaf": "leak_cond_wait",
         "caller": "spawn_leaky_request", "reason": "cond wait"}
@@ -49,7 +45,7 @@ HEALTHY_COMMS = {"pool": 8, "feeder": 1, "epoll": 1, "ticker": 1, "mutex": 4, "b
 
 
 def src():
-    return os.path.join(rt.TARGET_SRC, "leakmix.c")
+    return os.path.join(TARGET_SRC, "leakmix.c")
 
 
 def say(msg):
@@ -57,20 +53,6 @@ def say(msg):
 
 
 # ------------------------------------------------------------ phases of jobs
-
-def _only_filters():
-    """run.py's --only substrings (it does not keep them), from sys.argv."""
-    args, only = sys.argv[1:], []
-    while len(args) > 1 and args[0] == "--only":
-        only.append(args[1])
-        args = args[2:]
-    return only
-
-
-def _selected(name):
-    only = _only_filters()
-    return not only or any(o in name for o in only)
-
 
 class Phase:
     """Targets and jobs that run together once; results by test name."""
@@ -84,7 +66,7 @@ class Phase:
         with self.lock:
             if self.results is None:
                 self.results = self._run()
-        exc, info = self.results.get(name, (rt.Fail(f"{name}: not part of its phase"), []))
+        exc, info = self.results.get(name, (Fail(f"{name}: not part of its phase"), []))
         for line in info:
             say(line)
         if exc:
@@ -95,7 +77,7 @@ class Phase:
         targets = []
         try:
             targets, jobs = self.setup()
-            jobs = [j for j in jobs if _selected(j[0])]
+            jobs = [j for j in jobs if selected(j[0])]
             threads = []
             for name, fn, args in jobs:
                 info = []
@@ -105,8 +87,8 @@ class Phase:
                     try:
                         fn(info, *args)
                     except Exception as e:  # Fail, or a test bug: reported by its test
-                        results[name] = (e if isinstance(e, rt.Fail) else
-                                         rt.Fail(f"{type(e).__name__}: {e}"), info)
+                        results[name] = (e if isinstance(e, Fail) else
+                                         Fail(f"{type(e).__name__}: {e}"), info)
 
                 th = threading.Thread(target=body, name=name, daemon=True)
                 th.start()
@@ -114,9 +96,9 @@ class Phase:
             for th in threads:
                 th.join(timeout=240)
                 if th.is_alive():
-                    results[th.name] = (rt.Fail("job still running after 240 s"),
+                    results[th.name] = (Fail("job still running after 240 s"),
                                         results[th.name][1])
-        except rt.Fail as e:  # a target did not start: every test of the phase fails
+        except Fail as e:  # a target did not start: every test of the phase fails
             return _AllFail(e)
         finally:
             for t in targets:
@@ -135,7 +117,7 @@ class _AllFail(dict):
 
 def start_leakmix(*args):
     """A started leakmix whose READY line has been read; its roles are t.roles."""
-    t = rt.Target("leakmix", *args)
+    t = Target("leakmix", *args)
     try:
         t.roles = t.wait_ready()
     except BaseException:
@@ -154,7 +136,7 @@ def leaked(t):
 def true_rate(before, after, key):
     """Leaked threads per minute between two LEAKED lines."""
     dt = (after["t_ns"] - before["t_ns"]) / NS
-    rt.check(dt > 0, f"LEAKED times do not advance: {before} {after}")
+    check(dt > 0, f"LEAKED times do not advance: {before} {after}")
     return (after[key] - before[key]) / dt * 60.0
 
 
@@ -169,27 +151,27 @@ def fn_index(names, fn, start=0):
 def check_frame_lines(frames, fns, where):
     """Each of FNS (function names) is a frame with leakmix.c's absolute path
     and a line inside that function's definition."""
-    names = rt.fnames(frames)
+    names = docs.fnames(frames)
     for fn in fns:
         f = frames[names.index(fn)]
         path = str(f.get("file") or "")
-        rt.check(os.path.isabs(path) and path.endswith("/leakmix.c"),
-                 f"{where}: {fn} frame file is {f.get('file')!r}, not leakmix.c's absolute path")
-        first, last = rt.func_lines(src(), fn)
+        check(os.path.isabs(path) and path.endswith("/leakmix.c"),
+              f"{where}: {fn} frame file is {f.get('file')!r}, not leakmix.c's absolute path")
+        first, last = func_lines(src(), fn)
         line = f.get("line")
-        rt.check(isinstance(line, int) and first <= line <= last,
-                 f"{where}: {fn} frame line {line!r} outside {fn}() (leakmix.c:{first}-{last})")
+        check(isinstance(line, int) and first <= line <= last,
+              f"{where}: {fn} frame line {line!r} outside {fn}() (leakmix.c:{first}-{last})")
 
 
 def check_leak_frames(frames, leak, where):
     """Leaf first: the leak's blocking function, and right after it the
     application function that created the thread, both with file:line."""
-    names = rt.fnames(frames)
+    names = docs.fnames(frames)
     i = fn_index(names, leak["leaf"])
-    rt.check(i is not None, f"{where}: no {leak['leaf']} frame in {names}")
-    rt.check(i + 1 < len(names) and names[i + 1] == leak["caller"],
-             f"{where}: {leak['leaf']} is not followed by its caller {leak['caller']} "
-             f"(leaf first): {names}")
+    check(i is not None, f"{where}: no {leak['leaf']} frame in {names}")
+    check(i + 1 < len(names) and names[i + 1] == leak["caller"],
+          f"{where}: {leak['leaf']} is not followed by its caller {leak['caller']} "
+          f"(leaf first): {names}")
     check_frame_lines(frames, (leak["leaf"], leak["caller"]), where)
 
 
@@ -209,9 +191,9 @@ def watch_live(pid, seconds, per_line):
     calls per_line(doc, seconds since the start) for every line.  Returns
     (LiveWatch, start time, end time)."""
     w = LiveWatch()
-    t0 = rt.now()
-    with rt.Live(["-p", pid, "--format", "json", "--interval", "1s",
-                  "--duration", f"{seconds}s"]) as live:
+    t0 = now()
+    with Live(["-p", pid, "--format", "json", "--interval", "1s",
+               "--duration", f"{seconds}s"], kind=docs.THREADS) as live:
         deadline = t0 + seconds + 60
         while True:
             doc, t = live.next_doc(deadline)
@@ -226,19 +208,19 @@ def watch_live(pid, seconds, per_line):
         try:
             rc = live.proc.wait(timeout=30)
         except Exception:
-            raise rt.Fail("parkwatch did not exit after closing its stdout") from None
-        t1 = rt.now()
-        rt.check(w.lines > 0, rt.pw_error(rc, live.stderr_text()))
-        rt.check(rc == 0, f"live watch: {rt.pw_error(rc, live.stderr_text())}")
+            raise Fail("parkwatch did not exit after closing its stdout") from None
+        t1 = now()
+        check(w.lines > 0, pw_error(rc, live.stderr_text()))
+        check(rc == 0, f"live watch: {pw_error(rc, live.stderr_text())}")
     return w, t0, t1
 
 
 def comms(doc):
-    return {th.get("tid"): th.get("comm") for th in doc.get("threads") or []}
+    return {th.get("tid"): th.get("comm") for th in docs.threads(doc)}
 
 
 def group_desc(g):
-    names = [n for n in rt.fnames(g.get("frames")) if n]
+    names = [n for n in docs.fnames(g.get("frames")) if n]
     where = next((n for n in names if not n.startswith(("__", "pthread_", "futex", "epoll_",
                                                         "read", "nanosleep", "clock_"))),
                  names[0] if names else "(no stack)")
@@ -256,13 +238,13 @@ def job_leak_live(info, target, leak):
 
     def per_line(doc, t):
         comm = comms(doc)
-        for g in doc.get("groups") or []:
+        for g in docs.groups(doc):
             tr = g.get("trend")
             if not isinstance(tr, dict):
                 state["no_trend"] += 1
                 continue
             tids = g.get("tids") or []
-            is_leak = leak["leaf"] in rt.fnames(g.get("frames"))
+            is_leak = leak["leaf"] in docs.fnames(g.get("frames"))
             if is_leak and any(comm.get(x) != leak["comm"] for x in tids):
                 state["mixed"].append(f"{t:.1f}s: {group_desc(g)}")
             if tr.get("suspect") is True:
@@ -276,16 +258,16 @@ def job_leak_live(info, target, leak):
     w, t0, t1 = watch_live(target.pid, FLAG_WITHIN, per_line)
     after = leaked(target)
     rate = true_rate(before, after, leak["key"])
-    rt.check(w.lines >= FLAG_WITHIN - 5, f"only {w.lines} JSON lines in {FLAG_WITHIN:.0f} s "
-                                         f"at a 1 s interval")
-    rt.check(not state["no_trend"], f"{state['no_trend']} groups without a trend object")
-    rt.check(not state["others"], f"{len(state['others'])} suspect lines for groups other "
-                                  f"than the leak, e.g. {state['others'][:3]}")
-    rt.check(not state["mixed"], f"the {leak['leaf']} group holds other threads than "
-                                 f"{leak['comm']}: {state['mixed'][:2]}")
-    last_leak = [g for g in w.last.get("groups") or [] if leak["leaf"] in rt.fnames(g.get("frames"))]
-    rt.check(len(last_leak) == 1, f"last line: {len(last_leak)} groups with {leak['leaf']} "
-                                  f"frames, expected one")
+    check(w.lines >= FLAG_WITHIN - 5, f"only {w.lines} JSON lines in {FLAG_WITHIN:.0f} s "
+                                      f"at a 1 s interval")
+    check(not state["no_trend"], f"{state['no_trend']} groups without a trend object")
+    check(not state["others"], f"{len(state['others'])} suspect lines for groups other "
+                               f"than the leak, e.g. {state['others'][:3]}")
+    check(not state["mixed"], f"the {leak['leaf']} group holds other threads than "
+                              f"{leak['comm']}: {state['mixed'][:2]}")
+    last_leak = [g for g in docs.groups(w.last) if leak["leaf"] in docs.fnames(g.get("frames"))]
+    check(len(last_leak) == 1, f"last line: {len(last_leak)} groups with {leak['leaf']} "
+                               f"frames, expected one")
     g = last_leak[0]
     tr = g.get("trend") or {}
     info.append(f"{leak['comm']}: first suspect line "
@@ -293,28 +275,28 @@ def job_leak_live(info, target, leak):
                 + f" after parkwatch's start (first line at {w.t_first_line:.1f} s); "
                 f"last line slope {tr.get('slope_per_min')}/min, true {rate:.1f}/min; "
                 f"{w.lines} lines")
-    rt.check(state["first"] is not None,
-             f"the leak group was never a suspect in {w.lines} lines over {t1 - t0:.1f} s; "
-             f"last line: {group_desc(g)}")
+    check(state["first"] is not None,
+          f"the leak group was never a suspect in {w.lines} lines over {t1 - t0:.1f} s; "
+          f"last line: {group_desc(g)}")
     t_flag, g_flag = state["first"]
-    rt.check(t_flag <= FLAG_WITHIN, f"first suspect line {t_flag:.1f} s after parkwatch's "
-                                    f"start, expected within {FLAG_WITHIN:.0f} s")
-    rt.check(g_flag.get("reason") == leak["reason"] and g_flag.get("timeout") == "none",
-             f"suspect group is {g_flag.get('reason')!r}/{g_flag.get('timeout')!r}, expected "
-             f"{leak['reason']!r}/'none'")
+    check(t_flag <= FLAG_WITHIN, f"first suspect line {t_flag:.1f} s after parkwatch's "
+                                 f"start, expected within {FLAG_WITHIN:.0f} s")
+    check(g_flag.get("reason") == leak["reason"] and g_flag.get("timeout") == "none",
+          f"suspect group is {g_flag.get('reason')!r}/{g_flag.get('timeout')!r}, expected "
+          f"{leak['reason']!r}/'none'")
     check_leak_frames(g_flag.get("frames"), leak, "suspect group")
     # every leaked thread parked for 1.5 s (past --min-park) is in that one group
-    old = {th.get("tid") for th in w.last.get("threads") or []
+    old = {th.get("tid") for th in docs.threads(w.last)
            if th.get("comm") == leak["comm"] and (th.get("park_ns") or 0) >= 1.5 * NS}
     missing = old - set(g.get("tids") or [])
-    rt.check(old and not missing, f"last line: {len(missing)} of {len(old)} {leak['comm']} "
-                                  f"threads parked over 1.5 s are not in the leak group")
-    rt.check(tr.get("suspect") is True, f"leak group not a suspect in the last line: "
-                                        f"{group_desc(g)}")
+    check(old and not missing, f"last line: {len(missing)} of {len(old)} {leak['comm']} "
+                               f"threads parked over 1.5 s are not in the leak group")
+    check(tr.get("suspect") is True, f"leak group not a suspect in the last line: "
+                                     f"{group_desc(g)}")
     slope = tr.get("slope_per_min")
-    rt.check(isinstance(slope, (int, float)) and within(slope, rate),
-             f"last line slope {slope}/min, true rate {rate:.1f}/min "
-             f"(tolerance {SLOPE_TOLERANCE:.0%})")
+    check(isinstance(slope, (int, float)) and within(slope, rate),
+          f"last line slope {slope}/min, true rate {rate:.1f}/min "
+          f"(tolerance {SLOPE_TOLERANCE:.0%})")
 
 
 # ------------------------------------------------------------ --leaks runs
@@ -323,25 +305,19 @@ def run_leaks(pid, seconds, fmt=None):
     args = ["-p", pid, "--leaks", "--duration", f"{seconds}s"]
     if fmt:
         args += ["--format", fmt]
-    return rt.run_pw(args, timeout=seconds + 60)
+    return run_pw(args, timeout=seconds + 60)
 
 
 def leaks_doc(res, what):
-    try:
-        doc = json.loads(res.out)
-    except ValueError as e:
-        raise rt.Fail(f"{what}: stdout is not one JSON document ({e}): {res.out[:200]!r}; "
-                      f"stderr {res.err.strip()[:200]!r}") from None
-    rt.check(isinstance(doc, dict) and isinstance(doc.get("suspects"), list)
-             and isinstance(doc.get("watched_ns"), int),
-             f"{what}: not {{watched_ns, suspects: [...]}}: {res.out[:200]!r}")
-    return doc
+    """The leak report on stdout: one JSON document of that kind."""
+    return parse_json(res.out, f"{what} (stderr {res.err.strip()[:200]!r})",
+                      docs.LEAK_REPORT)[0]
 
 
 def check_watched(doc, seconds, what):
-    w = doc["watched_ns"] / NS
-    rt.check(seconds - 3 <= w <= seconds + 3, f"{what}: watched_ns {w:.1f} s for "
-                                              f"--duration {seconds}s")
+    w = docs.watched_ns(doc) / NS
+    check(seconds - 3 <= w <= seconds + 3, f"{what}: watched_ns {w:.1f} s for "
+                                           f"--duration {seconds}s")
 
 
 def job_leaks_json(info, target, seconds):
@@ -351,66 +327,66 @@ def job_leaks_json(info, target, seconds):
     res = run_leaks(target.pid, seconds, "json")
     after = leaked(target)
     rate = true_rate(before, after, "cond")
-    rt.check(res.rc in (0, 7), rt.pw_error(res.rc, res.err))
+    check(res.rc in (0, 7), pw_error(res.rc, res.err))
     doc = leaks_doc(res, "--leaks --format json")
-    sus = doc["suspects"]
-    desc = [f"{s.get('reason')}/{s.get('timeout')} {rt.fnames(s.get('frames'))[:6]} "
+    sus = docs.suspects(doc)
+    desc = [f"{s.get('reason')}/{s.get('timeout')} {docs.fnames(s.get('frames'))[:6]} "
             f"{(s.get('trend') or {}).get('explanation')!r}" for s in sus]
     if len(sus) == 1:
         info.append(f"suspect slope {(sus[0].get('trend') or {}).get('slope_per_min')}/min, "
                     f"true {rate:.1f}/min ({after['cond'] - before['cond']} threads in "
                     f"{(after['t_ns'] - before['t_ns']) / NS:.1f} s)")
-    rt.check(res.rc == 7, f"exit {res.rc} with {len(sus)} suspects, expected 7")
-    rt.check(len(sus) == 1, f"{len(sus)} suspects, expected exactly one: {desc}")
+    check(res.rc == 7, f"exit {res.rc} with {len(sus)} suspects, expected 7")
+    check(len(sus) == 1, f"{len(sus)} suspects, expected exactly one: {desc}")
     check_watched(doc, seconds, "--leaks --format json")
     s = sus[0]
-    rt.check(s.get("pid") == target.pid and s.get("comm") == "leakmix",
-             f"suspect pid {s.get('pid')} comm {s.get('comm')!r}, expected {target.pid} "
-             f"'leakmix'")
-    rt.check(s.get("reason") == "cond wait" and s.get("timeout") == "none",
-             f"suspect {s.get('reason')!r}/{s.get('timeout')!r}, expected 'cond wait'/'none'")
+    check(s.get("pid") == target.pid and s.get("comm") == "leakmix",
+          f"suspect pid {s.get('pid')} comm {s.get('comm')!r}, expected {target.pid} "
+          f"'leakmix'")
+    check(s.get("reason") == "cond wait" and s.get("timeout") == "none",
+          f"suspect {s.get('reason')!r}/{s.get('timeout')!r}, expected 'cond wait'/'none'")
     tr = s.get("trend")
-    rt.check(isinstance(tr, dict) and tr.get("suspect") is True and tr.get("score", 0) >= 0.5,
-             f"suspect trend {tr}")
+    check(isinstance(tr, dict) and tr.get("suspect") is True and tr.get("score", 0) >= 0.5,
+          f"suspect trend {tr}")
     check_leak_frames(s.get("frames"), COND, "suspect")
     slope = tr.get("slope_per_min")
-    rt.check(isinstance(slope, (int, float)) and within(slope, rate),
-             f"slope {slope}/min, true rate {rate:.1f}/min (tolerance {SLOPE_TOLERANCE:.0%})")
-    rt.check(tr.get("woke") == 0 and tr.get("survivor_fraction", 0) >= 0.99,
-             f"suspect members woke: woke {tr.get('woke')}, survivors "
-             f"{tr.get('survivor_fraction')}")
-    rt.check(tr.get("count_now", 0) >= 0.9 * (after["cond"] - before["cond"]),
-             f"suspect count_now {tr.get('count_now')}, {after['cond']} threads leaked "
-             f"({after['cond'] - before['cond']} while watched)")
+    check(isinstance(slope, (int, float)) and within(slope, rate),
+          f"slope {slope}/min, true rate {rate:.1f}/min (tolerance {SLOPE_TOLERANCE:.0%})")
+    check(tr.get("woke") == 0 and tr.get("survivor_fraction", 0) >= 0.99,
+          f"suspect members woke: woke {tr.get('woke')}, survivors "
+          f"{tr.get('survivor_fraction')}")
+    check(tr.get("count_now", 0) >= 0.9 * (after["cond"] - before["cond"]),
+          f"suspect count_now {tr.get('count_now')}, {after['cond']} threads leaked "
+          f"({after['cond'] - before['cond']} while watched)")
 
 
 def job_leaks_text(info, target, seconds):
     """The text report names the leak's functions and says "no timeout"."""
     res = run_leaks(target.pid, seconds)
-    rt.check(res.rc in (0, 7), rt.pw_error(res.rc, res.err))
+    check(res.rc in (0, 7), pw_error(res.rc, res.err))
     out = res.out
     heads = re.findall(r"^suspect \d+: .*$", out, re.M)
-    rt.check(res.rc == 7, f"exit {res.rc}, expected 7 (suspects found): {out[:300]!r}")
-    rt.check(re.search(r"^parkwatch leak report: watched .+, 1 suspect group$", out, re.M),
-             f"no 'parkwatch leak report: ... 1 suspect group' header: {out[:200]!r}")
-    rt.check(len(heads) == 1, f"{len(heads)} 'suspect N:' lines, expected one: {heads}")
+    check(res.rc == 7, f"exit {res.rc}, expected 7 (suspects found): {out[:300]!r}")
+    check(re.search(r"^parkwatch leak report: watched .+, 1 suspect group$", out, re.M),
+          f"no 'parkwatch leak report: ... 1 suspect group' header: {out[:200]!r}")
+    check(len(heads) == 1, f"{len(heads)} 'suspect N:' lines, expected one: {heads}")
     want = f"suspect 1: process {target.pid} (leakmix), cond wait, no timeout, score "
-    rt.check(heads[0].startswith(want), f"suspect line {heads[0]!r}, expected {want!r}...")
+    check(heads[0].startswith(want), f"suspect line {heads[0]!r}, expected {want!r}...")
     body = out[out.index(heads[0]):].splitlines()
-    rt.check(len(body) > 2 and "no timeout" in body[1] and "cond wait" in body[1],
-             f"explanation line {body[1] if len(body) > 1 else None!r} does not say "
-             f"'cond wait' with 'no timeout'")
-    rt.check(any(l.strip() == "stack:" for l in body), f"no 'stack:' in the report: {body[:4]}")
+    check(len(body) > 2 and "no timeout" in body[1] and "cond wait" in body[1],
+          f"explanation line {body[1] if len(body) > 1 else None!r} does not say "
+          f"'cond wait' with 'no timeout'")
+    check(any(l.strip() == "stack:" for l in body), f"no 'stack:' in the report: {body[:4]}")
     lines = {}
     for fn in (COND["leaf"], COND["caller"]):
         m = re.search(r"^%s\(\.\.\.\)\n\t(/\S+/leakmix\.c):(\d+)\b" % re.escape(fn), out, re.M)
-        rt.check(m, f"no '{fn}(...)' frame followed by its leakmix.c:LINE in:\n{out[:1500]}")
-        first, last = rt.func_lines(src(), fn)
-        rt.check(first <= int(m.group(2)) <= last,
-                 f"{fn} at line {m.group(2)}, outside {fn}() (leakmix.c:{first}-{last})")
+        check(m, f"no '{fn}(...)' frame followed by its leakmix.c:LINE in:\n{out[:1500]}")
+        first, last = func_lines(src(), fn)
+        check(first <= int(m.group(2)) <= last,
+              f"{fn} at line {m.group(2)}, outside {fn}() (leakmix.c:{first}-{last})")
         lines[fn] = m.start()
-    rt.check(lines[COND["leaf"]] < lines[COND["caller"]],
-             f"{COND['caller']} printed before {COND['leaf']} (leaf first expected)")
+    check(lines[COND["leaf"]] < lines[COND["caller"]],
+          f"{COND['caller']} printed before {COND['leaf']} (leaf first expected)")
     info.append(f"text: {heads[0]}")
 
 
@@ -435,7 +411,7 @@ def job_healthy(info, target, seconds):
         short = {c: n for c, n in HEALTHY_COMMS.items() if have.get(c, 0) < n}
         if short:
             state["missing"].append(f"{t:.1f}s: {short}")
-        for g in doc.get("groups") or []:
+        for g in docs.groups(doc):
             tr = g.get("trend")
             if not isinstance(tr, dict):
                 state["no_trend"] += 1
@@ -448,28 +424,28 @@ def job_healthy(info, target, seconds):
     w, t0, t1 = watch_live(target.pid, seconds, per_line)
     th.join(timeout=seconds + 90)
     after = leaked(target)
-    rt.check(not th.is_alive(), "--leaks run did not finish")
-    judged = [g for g in w.last.get("groups") or []
+    check(not th.is_alive(), "--leaks run did not finish")
+    judged = [g for g in docs.groups(w.last)
               if (g.get("trend") or {}).get("span_ns", 0) >= MIN_SPAN * NS
               and not str((g.get("trend") or {}).get("explanation", "")).startswith("watching")]
     info.append(f"healthy: {w.lines} lines, {len(w.last.get('groups') or [])} groups in the "
                 f"last, {len(judged)} judged; {after['bursts'] - before['bursts']} bursts")
-    rt.check(not state["suspects"], f"{len(state['suspects'])} suspect group-lines in a healthy "
-                                    f"process, e.g. {state['suspects'][:3]}")
-    rt.check(w.lines >= seconds - 5, f"only {w.lines} JSON lines in {seconds} s at 1 s")
-    rt.check(not state["no_trend"], f"{state['no_trend']} groups without a trend object")
-    rt.check(len(judged) >= 3, f"only {len(judged)} groups with {MIN_SPAN:.0f} s of history and "
-                               f"a verdict in the last line: the check above proves little")
-    rt.check(not state["missing"], f"healthy threads missing: {state['missing'][:3]}")
-    rt.check(after["bursts"] - before["bursts"] >= seconds / 3 - 2,
-             f"only {after['bursts'] - before['bursts']} bursts in {seconds} s")
+    check(not state["suspects"], f"{len(state['suspects'])} suspect group-lines in a healthy "
+                                 f"process, e.g. {state['suspects'][:3]}")
+    check(w.lines >= seconds - 5, f"only {w.lines} JSON lines in {seconds} s at 1 s")
+    check(not state["no_trend"], f"{state['no_trend']} groups without a trend object")
+    check(len(judged) >= 3, f"only {len(judged)} groups with {MIN_SPAN:.0f} s of history and "
+                            f"a verdict in the last line: the check above proves little")
+    check(not state["missing"], f"healthy threads missing: {state['missing'][:3]}")
+    check(after["bursts"] - before["bursts"] >= seconds / 3 - 2,
+          f"only {after['bursts'] - before['bursts']} bursts in {seconds} s")
     if "err" in box:
         raise box["err"]
     res = box["res"]
-    rt.check(res.rc == 0, f"--leaks on a healthy process: exit {res.rc}, expected 0: "
-                          f"{res.out[:400]!r} {res.err.strip()[:200]!r}")
+    check(res.rc == 0, f"--leaks on a healthy process: exit {res.rc}, expected 0: "
+                       f"{res.out[:400]!r} {res.err.strip()[:200]!r}")
     doc = leaks_doc(res, "--leaks --format json")
-    rt.check(doc["suspects"] == [], f"suspects: {doc['suspects']}")
+    check(docs.suspects(doc) == [], f"suspects: {docs.suspects(doc)}")
     check_watched(doc, seconds, "--leaks --format json")
 
 
@@ -511,44 +487,36 @@ def _phase(name):
     return _PHASES[name]
 
 
+@test
 def test_leak_flagged_within_30s():
     """Condvar leak (10/s) next to every healthy part, live JSON at 1 s: the
     leak group is a suspect within 30 s and nothing else ever is."""
     _phase("30s").result("leak_flagged_within_30s")
 
 
+@test
 def test_leak_pipe_flagged_within_30s():
     """The same for threads leaked in read() on a pipe nobody writes."""
     _phase("30s").result("leak_pipe_flagged_within_30s")
 
 
+@test
 def test_leaks_text_report():
     """`--leaks --duration 30s` text on the condvar leak: exit 7, one suspect,
     'no timeout', the leak's functions with leakmix.c:LINE."""
     _phase("30s").result("leaks_text_report")
 
 
+@test
 def test_healthy_never_flagged_60s():
     """Pool, event loop, ticker, mutex contention, bursts: 60 s of live JSON
     with no suspect, and `--leaks --duration 60s` exits 0 with none."""
     _phase("60s").result("healthy_never_flagged_60s")
 
 
+@test
 def test_leaks_names_exactly_the_leak():
     """Acceptance: `--leaks --duration 60s --format json` on the mixed process
     exits 7 with exactly the condvar leak, its stack to spawn_leaky_request,
     and its slope within 10 % of the true rate."""
     _phase("60s").result("leaks_names_exactly_the_leak")
-
-
-def tests(runner):
-    """The (name, function) list run.py registers; RUNNER is run.py itself."""
-    global rt
-    rt = runner
-    return [
-        ("leak_flagged_within_30s", test_leak_flagged_within_30s),
-        ("leak_pipe_flagged_within_30s", test_leak_pipe_flagged_within_30s),
-        ("leaks_text_report", test_leaks_text_report),
-        ("healthy_never_flagged_60s", test_healthy_never_flagged_60s),
-        ("leaks_names_exactly_the_leak", test_leaks_names_exactly_the_leak),
-    ]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 """Goroutine mode against the Go runtime's own view of itself.
 
@@ -20,35 +19,31 @@ moment:
   * a target that keeps creating goroutines (-churn): leaks exact, every time;
   * -ldflags=-w (no DWARF: the per-version layout table), -buildmode=pie (load
     bias); -ldflags='-s -w' (stripped): one stderr line and the thread view;
-    --threads and a non-Go process: the thread view.
+    --threads and a non-Go process: the thread view;
+  * live JSON with trends, --leaks and /metrics of a Go program.
 
-Stacks are compared as sequences of *physical* frames where pcs matter (an
-inlined call folds into the function it was inlined into): the runtime gives
-each inlined frame the pc of its inline mark, parkwatch the pc of the call.
-
-Run as root from the repository top:  python3 tests/integration/go_oracle.py
-[NAME...] runs the tests whose name contains one of the NAMEs.  PARKWATCH_BIN
-picks the binary (default ./parkwatch); PARKWATCH_GO=/usr/lib/go-1.23/bin/go
-builds the target with another toolchain (binaries suffixed -go1.23.5).
-Python 3 standard library only; run.py may call run_all().
+PARKWATCH_GO=/usr/lib/go-1.23/bin/go builds the target with another
+toolchain (binaries suffixed -go1.23.5); `run.py --only go_` runs just these.
 """
 
-import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.path.join(REPO, "build")
+from pwtest import BUILD, PARKWATCH, REPO, Fail, check, now, poll
+from pwtest import docs
+from pwtest.oracles import gopprof, proc
+from pwtest.oracles.goruntime import parse_debug1, parse_debug2, shown_in_traceback
+from pwtest.oracles.promtool import parse_metrics
+from pwtest.parkwatch import free_port, need_parkwatch, parse_json, parse_output, run_pw
+from pwtest.procs import Target, spawn, stop
+from pwtest.runner import test
+
 GO_TARGETS = os.path.join(BUILD, "targets", "go")
-PARKWATCH = os.environ.get("PARKWATCH_BIN") or os.path.join(REPO, "parkwatch")
 GO = os.environ.get("PARKWATCH_GO") or "go"
 VARIANTS = {"leaky": [], "leaky-nodwarf": ["-ldflags=-w"], "leaky-pie": ["-buildmode=pie"],
             "leaky-stripped": ["-ldflags=-s -w"]}
@@ -56,6 +51,7 @@ VARIANTS = {"leaky": [], "leaky-nodwarf": ["-ldflags=-w"], "leaky-pie": ["-build
 READY_TIMEOUT = 60.0
 HTTP_TIMEOUT = 60.0
 PW_TIMEOUT = 120.0
+LEAK_TIMEOUT = 10.0        # seconds for leaked goroutines to block, per the runtime
 DUMP_BUDGET_S = 5.0        # parkwatch --dump of 100,000 goroutines, BPF load included
 
 # What tests/targets/go/leaky/main.go leaks at start-up: leaf function -> count.
@@ -73,15 +69,6 @@ LEAK_FUNCS = set(STARTUP_LEAKS) | {"main.awaitNotification", "main.parkedForever
 CHURN = 4
 
 
-class Fail(Exception):
-    """A check failed; the message says why."""
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
 # ------------------------------------------------------------------ building
 
 def go_env():
@@ -94,8 +81,8 @@ def go_env():
 
 
 def go_version():
-    proc = subprocess.run([GO, "version"], env=go_env(), capture_output=True, text=True)
-    return proc.stdout.strip()
+    cp = subprocess.run([GO, "version"], env=go_env(), capture_output=True, text=True)
+    return cp.stdout.strip()
 
 
 def target_path(name):
@@ -109,14 +96,14 @@ def target_path(name):
 def build_targets():
     if GO == "go":
         names = [os.path.relpath(target_path(n), REPO) for n in VARIANTS]
-        proc = subprocess.run(["make", "-s"] + names, cwd=REPO, capture_output=True, text=True)
-        check(proc.returncode == 0, f"make {' '.join(names)}: {proc.stderr.strip()[-400:]}")
+        cp = subprocess.run(["make", "-s"] + names, cwd=REPO, capture_output=True, text=True)
+        check(cp.returncode == 0, f"make {' '.join(names)}: {cp.stderr.strip()[-400:]}")
         return
     os.makedirs(GO_TARGETS, exist_ok=True)
     for name, flags in VARIANTS.items():
         cmd = [GO, "build"] + flags + ["-o", target_path(name), "./tests/targets/go/leaky"]
-        proc = subprocess.run(cmd, cwd=REPO, env=go_env(), capture_output=True, text=True)
-        check(proc.returncode == 0, f"{' '.join(cmd)}: {proc.stderr.strip()}")
+        cp = subprocess.run(cmd, cwd=REPO, env=go_env(), capture_output=True, text=True)
+        check(cp.returncode == 0, f"{' '.join(cmd)}: {cp.stderr.strip()}")
 
 
 _built = {}
@@ -129,10 +116,11 @@ def ensure_built():
     if _built:
         return
     try:
-        check(shutil.which(GO), f"no go toolchain {GO} (apt-get install golang-go)")
-        check(os.access(PARKWATCH, os.X_OK), f"{PARKWATCH} is missing (run make)")
+        check(subprocess.run(["sh", "-c", f"command -v {GO}"], capture_output=True).returncode
+              == 0, f"no go toolchain {GO} (apt-get install golang-go)")
+        need_parkwatch()
         build_targets()
-        _built["ok"] = True
+        _built["ok"] = go_version()
     except Fail as e:
         _built["error"] = str(e)
         raise
@@ -140,40 +128,22 @@ def ensure_built():
 
 # ----------------------------------------------------------------- processes
 
-class GoTarget:
-    """A leaky process, killed when the `with` block ends."""
+class GoTarget(Target):
+    """A leaky process, killed when the `with` block ends; its READY line
+    gives the port its net/http/pprof listens on."""
 
     def __init__(self, *args, binary=None):
         binary = binary or target_path("leaky")
-        self.errf = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([binary, "-port", "0"] + [str(a) for a in args],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self.errf)
-        self.pid = self.proc.pid
+        super().__init__(os.path.basename(binary), "-port", "0", *args, path=binary)
         self.port = None
 
     def __enter__(self):
-        deadline = time.monotonic() + READY_TIMEOUT
-        line = b""
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            m = re.match(rb'READY \{"port":(\d+)\}', line)
-            if m:
-                self.port = int(m.group(1))
-                return self
-        self.__exit__()
-        self.errf.seek(0)
-        raise Fail(f"target never said READY ({line!r}; stderr "
-                   f"{self.errf.read()[-300:]!r})")
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-        self.proc.stdout.close()
-        self.errf.close()
+        try:
+            self.port = self.wait_ready(READY_TIMEOUT)["port"]
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
 
     def get(self, path):
         url = f"http://127.0.0.1:{self.port}{path}"
@@ -183,23 +153,31 @@ class GoTarget:
     def text(self, path):
         return self.get(path).decode("utf-8", "replace")
 
+    def leak(self, n):
+        """N requests to /leak, then until the runtime shows every goroutine
+        they leaked blocked in its receive (not just created)."""
+        before = self.blocked_leaks()
+        for _ in range(n):
+            self.get("/leak")
+        counts = []
 
-class PwRun:
-    def __init__(self, rc, out, err, seconds):
-        self.rc, self.out, self.err, self.seconds = rc, out, err, seconds
+        def blocked():
+            counts[:] = [self.blocked_leaks()]
+            return counts[0] >= before + n
+
+        poll(blocked, LEAK_TIMEOUT, lambda: f"{n} requests to /leak: {counts[0] - before} "
+                                            f"leaked goroutines blocked in chan receive")
+
+    def blocked_leaks(self):
+        """awaitNotification goroutines the runtime shows blocked (debug=2)."""
+        return sum(1 for reason, stack, _ in parse_debug2(self.text(
+            "/debug/pprof/goroutine?debug=2")).values()
+                   if reason == "chan receive" and leaf_leak(stack) == "main.awaitNotification")
 
 
-def parkwatch(pid, *args, binary=False):
-    """parkwatch -p PID --dump ARGS, to completion; stdout as text unless binary."""
-    start = time.monotonic()
-    try:
-        cp = subprocess.run([PARKWATCH, "-p", str(pid), "--dump"] + [str(a) for a in args],
-                            stdin=subprocess.DEVNULL, capture_output=True, timeout=PW_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"parkwatch {' '.join(map(str, args))} took over {PW_TIMEOUT:.0f} s") from None
-    out = cp.stdout if binary else cp.stdout.decode("utf-8", "replace")
-    return PwRun(cp.returncode, out, cp.stderr.decode("utf-8", "replace"),
-                 time.monotonic() - start)
+def parkwatch(pid, *args):
+    """parkwatch -p PID --dump ARGS, to completion."""
+    return run_pw(["-p", pid, "--dump"] + list(args), timeout=PW_TIMEOUT)
 
 
 def dump_ok(pid, *args):
@@ -232,105 +210,13 @@ def at_once(target, path, *pw_args):
     return result["runtime"], ours
 
 
-def go_tool_pprof(args, path):
-    """stdout of `go tool pprof ARGS PATH`, reading only what the file holds."""
-    env = dict(go_env(), PPROF_TMPDIR=tempfile.gettempdir())
-    cp = subprocess.run([GO, "tool", "pprof", "-symbolize=none"] + list(args) + [path],
-                        stdin=subprocess.DEVNULL, capture_output=True, timeout=120, env=env)
-    check(cp.returncode == 0, f"go tool pprof {' '.join(args)}: exit {cp.returncode}: "
-                              f"{cp.stderr.decode('utf-8', 'replace').strip()[:300]!r}")
-    return cp.stdout.decode("utf-8", "replace")
+def go_pprof(args, path):
+    """`go tool pprof ARGS PATH` of the toolchain under test, reading only
+    what the file holds."""
+    return gopprof.run(args, path, go=GO, env=dict(go_env(), PPROF_TMPDIR=tempfile.gettempdir()))
 
 
-# ------------------------------------------------------------------- parsing
-
-def physical(frames):
-    """Names of physical frames from (name, entry) pairs, leaf first: an
-    inlined frame shares its caller's entry and folds into it."""
-    names = []
-    for i, (name, entry) in enumerate(frames):
-        if i + 1 < len(frames) and entry is not None and frames[i + 1][1] == entry:
-            continue
-        names.append(name)
-    return tuple(names)
-
-
-FRAME1 = re.compile(r"^#\t+(0x[0-9a-f]+)\t+(\S+)\+(0x[0-9a-f]+)\t+(\S+)$")
-GROUP1 = re.compile(r"^(\d+) @( 0x[0-9a-f]+)+$")
-STACKLESS1 = re.compile(r"^# (\d+) \[([^\]]+)\]: stack unavailable$")
-
-
-def parse_debug1(text):
-    """({physical stack: count}, total, {physical stack: [(function, file:line)]}).
-    parkwatch's stackless goroutines count as the stack ('[running]',)."""
-    groups, lines_of, total = {}, {}, None
-    count, frames, places = None, [], []
-
-    def close():
-        if count is not None:
-            key = physical(frames)
-            groups[key] = groups.get(key, 0) + count
-            lines_of.setdefault(key, places)
-
-    for line in text.splitlines():
-        m = re.match(r"^goroutine profile: total (\d+)$", line)
-        if m:
-            total = int(m.group(1))
-            continue
-        if GROUP1.match(line):
-            close()
-            count, frames, places = int(line.split()[0]), [], []
-            continue
-        m = STACKLESS1.match(line)
-        if m:
-            close()
-            count = None
-            key = (f"[{m.group(2)}]",)
-            groups[key] = groups.get(key, 0) + int(m.group(1))
-            lines_of.setdefault(key, [])
-            continue
-        m = FRAME1.match(line)
-        if m and count is not None:
-            pc, name, off = int(m.group(1), 16), m.group(2), int(m.group(3), 16)
-            frames.append((name, pc - off))
-            places.append((name, m.group(4)))
-    close()
-    check(total is not None, "no 'goroutine profile: total N' line")
-    return groups, total, lines_of
-
-
-HEADER2 = re.compile(r"^goroutine (\d+) \[([^\]]*)\]:$")
-
-
-def parse_debug2(text):
-    """{goid: (reason, physical stack, entry lines)}: the reason without its
-    ', N minutes' and ', locked to thread'; the stack's physical frames are
-    those printed with +0x; the entry's lines without the arguments."""
-    out, cur = {}, None
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        m = HEADER2.match(line)
-        if m:
-            reason = m.group(2).split(",")[0].replace(" (scan)", "")
-            cur = (reason, [], [])
-            out[int(m.group(1))] = cur
-        elif cur is not None and line.startswith("created by "):
-            cur[2].append(line)
-            if i + 1 < len(lines) and lines[i + 1].startswith("\t"):
-                cur[2].append(lines[i + 1])
-                i += 1
-        elif cur is not None and line and not line.startswith("\t") and \
-                i + 1 < len(lines) and lines[i + 1].startswith("\t"):
-            name = re.sub(r"\([^()]*\)$", "", line)  # the arguments
-            if " +0x" in lines[i + 1]:
-                cur[1].append(name)
-            cur[2].extend([name, lines[i + 1]])
-            i += 1
-        i += 1
-    return {g: (r, tuple(s), tuple(e)) for g, (r, s, e) in out.items()}
-
+# ------------------------------------------------------------------- leaks
 
 def by_key(entries, key):
     counts = {}
@@ -357,6 +243,16 @@ def leak_counts(groups):
     return out
 
 
+def group_leaks(groups):
+    """{leak function: count} of the groups of a JSON document."""
+    leaks = {}
+    for grp in groups:
+        leak = leaf_leak(tuple(f.get("function") for f in grp["frames"]))
+        if leak:
+            leaks[leak] = leaks.get(leak, 0) + grp["count"]
+    return leaks
+
+
 def diff_text(ours, theirs, limit=8):
     rows = []
     for key in sorted(set(ours) | set(theirs), key=str):
@@ -373,43 +269,6 @@ def churn_of(ours, theirs):
     diff = sum(abs(ours.get(k, 0) - theirs.get(k, 0)) for k in set(ours) | set(theirs)
                if not leaf_leak(k if isinstance(k, tuple) else ()))
     return (diff + 1) // 2
-
-
-def shown_in_traceback(name):
-    """Go's default traceback: names with a dot, runtime.* only when exported."""
-    if "." not in name:
-        return False
-    if not name.startswith("runtime."):
-        return True
-    return name[8:9].isupper()
-
-
-def pprof_traces(text):
-    """[(count, [function, ...] leaf first, {label: value})] from
-    `go tool pprof -traces`."""
-    out = []
-    for block in re.split(r"^-+\+-+$", text, flags=re.M):
-        names, labels, count = [], {}, None
-        for line in block.splitlines():
-            m = re.match(r"^\s*([a-z_]+):\s+(.*)$", line)
-            if m and count is None:
-                labels[m.group(1)] = m.group(2).strip()
-                continue
-            m = re.match(r"^\s+(\d+)\s+(\S.*)$", line)
-            if m and count is None:
-                count = int(m.group(1))
-                names.append(m.group(2).strip())
-                continue
-            if count is not None and line.strip():
-                names.append(line.strip())
-        if count is not None:
-            out.append((count, names, labels))
-    return out
-
-
-# --------------------------------------------------------------------- tests
-
-REPORT = {}                # figures for the summary printed by main()
 
 
 def keep_texts(tag, runtime_text, ours_text):
@@ -471,53 +330,48 @@ def compare_debug2(target):
     return theirs, ours, reasons_o, reasons_t
 
 
-def test_debug1_stacks():
+# --------------------------------------------------------------------- --dump
+
+@test
+def test_go_debug1_stacks():
     ensure_built()
     with GoTarget() as t:
-        for _ in range(7):
-            t.get("/leak")
-        time.sleep(0.2)
+        t.leak(7)
         ours, theirs, churn = compare_debug1(t, {"main.awaitNotification": 7})
-    return (f"total {ours} vs runtime {theirs}, leaked stacks exact with file:line, "
-            f"other groups within {churn}")
+    return (f"{_built['ok']}: total {ours} vs runtime {theirs}, leaked stacks exact with "
+            f"file:line, other groups within {churn}")
 
 
-def test_debug2_wait_reasons():
+@test
+def test_go_debug2_wait_reasons():
     ensure_built()
     with GoTarget() as t:
-        for _ in range(4):
-            t.get("/leak")
-        time.sleep(0.2)
+        t.leak(4)
         theirs, ours, reasons_o, reasons_t = compare_debug2(t)
-    REPORT["wait reasons (ours vs runtime)"] = {
-        r: (reasons_o.get(r, 0), reasons_t.get(r, 0)) for r in sorted(set(reasons_o) | set(reasons_t))}
     leaked = sum(1 for e in ours.values() if leaf_leak(e[1]))
     return (f"{leaked} leaked goroutines line for line; " +
-            ", ".join(f"{r or '(none)'} {o}/{t}" for r, (o, t) in
-                      REPORT["wait reasons (ours vs runtime)"].items()))
+            ", ".join(f"{r or '(none)'} {reasons_o.get(r, 0)}/{reasons_t.get(r, 0)}"
+                      for r in sorted(set(reasons_o) | set(reasons_t))))
 
 
-def test_json():
+@test
+def test_go_json():
     ensure_built()
     with GoTarget() as t:
-        for _ in range(3):
-            t.get("/leak")
-        time.sleep(0.2)
+        t.leak(3)
         runtime_text, ours_text = at_once(t, "/debug/pprof/goroutine?debug=2", "--format", "json")
     lines = [l for l in ours_text.splitlines() if l.strip()]
     check(len(lines) == 1, f"--format json: {len(lines)} lines, expected one document")
-    doc = json.loads(lines[0])
+    doc, _ = parse_json(lines[0], "--format json", docs.GOROUTINES)
     theirs = parse_debug2(runtime_text)
-    for key in ("pid", "go_version", "goroutines_total", "goroutines", "groups"):
-        check(key in doc, f"JSON lacks {key}: {sorted(doc)}")
-    check(doc["pid"] == t.pid, f"pid {doc['pid']}, expected {t.pid}")
-    check(re.match(r"^go1\.\d+", doc["go_version"]), f"go_version {doc['go_version']!r}")
-    users = [g for g in doc["goroutines"] if not g["system"]]
-    check(doc["goroutines_total"] == len(users),
-          f"goroutines_total {doc['goroutines_total']} but {len(users)} user goroutines listed")
+    check(docs.go_pid(doc) == t.pid, f"pid {docs.go_pid(doc)}, expected {t.pid}")
+    check(re.match(r"^go1\.\d+", docs.go_version(doc)), f"go_version {docs.go_version(doc)!r}")
+    users = [g for g in docs.goroutines(doc) if not g["system"]]
+    check(docs.goroutines_total(doc) == len(users),
+          f"goroutines_total {docs.goroutines_total(doc)} but {len(users)} user goroutines listed")
     check(abs(len(users) - len(theirs)) <= CHURN, f"{len(users)} goroutines vs runtime {len(theirs)}")
-    check(sum(g["count"] for g in doc["groups"]) == len(users),
-          f"groups hold {sum(g['count'] for g in doc['groups'])} of {len(users)} goroutines")
+    check(sum(g["count"] for g in docs.groups(doc)) == len(users),
+          f"groups hold {sum(g['count'] for g in docs.groups(doc))} of {len(users)} goroutines")
     by_goid = {g["goid"]: g for g in users}
     leaked = [goid for goid, e in theirs.items() if leaf_leak(e[1])]
     check(len(leaked) == sum(STARTUP_LEAKS.values()) + 3, f"{len(leaked)} leaked in the runtime's dump")
@@ -537,63 +391,54 @@ def test_json():
         want = created[0].split()[2] if created else None
         check(g["created_by"] == want, f"goroutine {goid}: created_by {g['created_by']!r}, "
                                        f"runtime {want!r}")
-    groups = {}
-    for grp in doc["groups"]:
-        for key in ("count", "reason", "frames", "created_by"):
-            check(key in grp, f"group lacks {key}: {sorted(grp)}")
-        leak = leaf_leak(tuple(f.get("function") for f in grp["frames"]))
-        if leak:
-            groups[leak] = groups.get(leak, 0) + grp["count"]
+    groups = group_leaks(docs.groups(doc))
     want = dict(STARTUP_LEAKS, **{"main.awaitNotification": 3})
     check(groups == want, f"JSON groups {groups}, expected {want}")
-    return f"{len(users)} goroutines ({doc['go_version']}), {len(leaked)} leaked ones field by field"
+    return (f"{len(users)} goroutines ({docs.go_version(doc)}), {len(leaked)} leaked ones field "
+            f"by field")
 
 
-def test_pprof():
+@test
+def test_go_pprof():
     ensure_built()
     with GoTarget() as t, tempfile.TemporaryDirectory(prefix="pw-go-") as d:
-        for _ in range(2):
-            t.get("/leak")
-        time.sleep(0.2)
+        t.leak(2)
         ours = os.path.join(d, "ours.pb.gz")
         theirs = os.path.join(d, "runtime.pb.gz")
         dump_ok(t.pid, "--format", "pprof", "-o", ours)
         with open(theirs, "wb") as f:
             f.write(t.get("/debug/pprof/goroutine?debug=0"))
-        raw_o, raw_t = go_tool_pprof(["-raw"], ours), go_tool_pprof(["-raw"], theirs)
+        raw_o = gopprof.parse_raw(go_pprof(["-raw"], ours))
+        raw_t = gopprof.parse_raw(go_pprof(["-raw"], theirs))
         for field in ("PeriodType", "Period"):
-            mo = re.search(rf"^{field}: (.*)$", raw_o, re.M)
-            mt = re.search(rf"^{field}: (.*)$", raw_t, re.M)
-            check(mo and mt and mo.group(1) == mt.group(1),
-                  f"{field}: ours {mo and mo.group(1)!r}, runtime {mt and mt.group(1)!r}")
-        types_o = raw_o.split("Samples:\n", 1)[1].splitlines()[0].strip()
-        types_t = raw_t.split("Samples:\n", 1)[1].splitlines()[0].strip()
-        check(types_o == types_t == "goroutine/count",
-              f"sample types: ours {types_o!r}, runtime {types_t!r}")
-        traces_o = pprof_traces(go_tool_pprof(["-traces"], ours))
-        traces_t = pprof_traces(go_tool_pprof(["-traces"], theirs))
-        top = go_tool_pprof(["-top"], ours)
+            mo, mt = raw_o.header.get(field), raw_t.header.get(field)
+            check(mo is not None and mo == mt, f"{field}: ours {mo!r}, runtime {mt!r}")
+        check(raw_o.sample_types == raw_t.sample_types == "goroutine/count",
+              f"sample types: ours {raw_o.sample_types!r}, runtime {raw_t.sample_types!r}")
+        traces_o = gopprof.parse_traces(go_pprof(["-traces"], ours))
+        traces_t = gopprof.parse_traces(go_pprof(["-traces"], theirs))
+        top = gopprof.parse_top(go_pprof(["-top"], ours))
     leaks_o, leaks_t = {}, {}
     for traces, leaks in ((traces_o, leaks_o), (traces_t, leaks_t)):
-        for count, names, _ in traces:
-            leak = leaf_leak(names)
+        for tr in traces:
+            leak = leaf_leak(tr.names)
             if leak:
-                leaks[leak] = leaks.get(leak, 0) + count
+                leaks[leak] = leaks.get(leak, 0) + tr.count
     want = dict(STARTUP_LEAKS, **{"main.awaitNotification": 2})
     check(leaks_o == leaks_t == want, f"leaks in the profiles: ours {leaks_o}, runtime {leaks_t}")
-    total_o, total_t = sum(c for c, _, _ in traces_o), sum(c for c, _, _ in traces_t)
+    total_o, total_t = sum(tr.count for tr in traces_o), sum(tr.count for tr in traces_t)
     check(abs(total_o - total_t) <= CHURN, f"{total_o} goroutines vs runtime profile {total_t}")
-    check(all(lab.get("reason") and lab.get("pid") == str(t.pid) for _, _, lab in traces_o),
-          f"samples without reason/pid labels: {[lab for _, _, lab in traces_o][:3]}")
-    check(re.search(r"^Type: goroutine$", top, re.M), f"-top: no `Type: goroutine`: {top[:200]!r}")
+    check(all(tr.labels.get("reason") and tr.labels.get("pid") == str(t.pid) for tr in traces_o),
+          f"samples without reason/pid labels: {[tr.labels for tr in traces_o][:3]}")
+    check(top.type == "goroutine", f"-top: no `Type: goroutine`: {top.type!r}")
     return f"{total_o} goroutines vs runtime profile {total_t}; same sample and period types"
 
 
-def test_folded():
+@test
+def test_go_folded():
     ensure_built()
     with GoTarget() as t:
-        t.get("/leak")
-        time.sleep(0.2)
+        t.leak(1)
         runtime_text, ours_text = at_once(t, "/debug/pprof/goroutine?debug=1",
                                           "--format", "folded")
     _, their_total, _ = parse_debug1(runtime_text)
@@ -613,13 +458,12 @@ def test_folded():
     return f"{len(ours_text.splitlines())} lines, {total} goroutines vs runtime {their_total}"
 
 
-def test_leaks_grow():
+@test
+def test_go_leaks_grow():
     ensure_built()
     with GoTarget() as t:
         before, _, _ = parse_debug1(dump_ok(t.pid, "--debug", "1"))
-        for _ in range(25):
-            t.get("/leak")
-        time.sleep(0.2)
+        t.leak(25)
         after, _, _ = parse_debug1(dump_ok(t.pid, "--debug", "1"))
     grown = leak_counts(after).get("main.awaitNotification", 0) - \
         leak_counts(before).get("main.awaitNotification", 0)
@@ -627,24 +471,22 @@ def test_leaks_grow():
     return "25 requests to /leak: +25 awaitNotification"
 
 
-def test_moving_target():
+@test
+def test_go_moving_target():
     ensure_built()
     dropped = []
     with GoTarget("-churn") as t:
-        for _ in range(10):
-            doc = json.loads(dump_ok(t.pid, "--format", "json"))
-            leaks = {}
-            for grp in doc["groups"]:
-                leak = leaf_leak(tuple(f.get("function") for f in grp["frames"]))
-                if leak:
-                    leaks[leak] = leaks.get(leak, 0) + grp["count"]
+        for i in range(10):
+            doc = parse_output(dump_ok(t.pid, "--format", "json"), f"--format json, dump {i + 1}",
+                               docs.GOROUTINES)
+            leaks = group_leaks(docs.groups(doc))
             check(leaks == STARTUP_LEAKS, f"leaks while churning: {leaks}")
-            dropped.append(doc["dropped"])
+            dropped.append(docs.dropped(doc))
         their_total = parse_debug1(t.text("/debug/pprof/goroutine?debug=1"))[1]
     return f"10 dumps while ~{their_total} goroutines churn: leaks exact, dropped per dump {dropped}"
 
 
-def test_many(n):
+def many(n):
     ensure_built()
     with GoTarget("-n", n) as t:
         ours, theirs, churn = compare_debug1(t, {"main.parkedForever": n})
@@ -652,29 +494,39 @@ def test_many(n):
         # end to end, BPF load included, against the runtime's own full dump
         runs = []
         for _ in range(3):
-            start = time.monotonic()
+            start = now()
             with open(os.devnull, "wb") as devnull:
                 cp = subprocess.run([PARKWATCH, "-p", str(t.pid), "--dump"],
                                     stdin=subprocess.DEVNULL, stdout=devnull,
                                     stderr=subprocess.PIPE, timeout=PW_TIMEOUT)
-            runs.append(time.monotonic() - start)
+            runs.append(now() - start)
             check(cp.returncode == 0, f"parkwatch --dump: exit {cp.returncode}: "
                                       f"{cp.stderr.decode('utf-8', 'replace').strip()[:300]}")
-        start = time.monotonic()
+        start = now()
         size = len(t.get("/debug/pprof/goroutine?debug=2"))
-        runtime_s = time.monotonic() - start
+        runtime_s = now() - start
     best = min(runs)
-    REPORT[f"{n} goroutines"] = (
-        f"./parkwatch -p PID --dump > /dev/null {best * 1000:.0f} ms (best of 3: "
-        f"{', '.join(f'{r * 1000:.0f}' for r in runs)}); runtime debug=2 over HTTP "
-        f"{runtime_s * 1000:.0f} ms ({size // 1024} KiB); per wait reason "
-        + ", ".join(f"{r} {reasons_o.get(r, 0)}/{reasons_t.get(r, 0)}"
-                    for r in sorted(set(reasons_o) | set(reasons_t))))
+    report = (f"./parkwatch -p PID --dump > /dev/null {best * 1000:.0f} ms (best of 3: "
+              f"{', '.join(f'{r * 1000:.0f}' for r in runs)}); runtime debug=2 over HTTP "
+              f"{runtime_s * 1000:.0f} ms ({size // 1024} KiB); per wait reason "
+              + ", ".join(f"{r} {reasons_o.get(r, 0)}/{reasons_t.get(r, 0)}"
+                          for r in sorted(set(reasons_o) | set(reasons_t))))
     check(best <= DUMP_BUDGET_S, f"parkwatch --dump of {n} goroutines took {best:.1f} s")
-    return REPORT[f"{n} goroutines"]
+    return report
 
 
-def test_no_dwarf():
+@test
+def test_go_10k_goroutines():
+    return many(10_000)
+
+
+@test
+def test_go_100k_goroutines():
+    return many(100_000)
+
+
+@test("go_no_dwarf_table")
+def test_go_no_dwarf():
     ensure_built()
     with GoTarget(binary=target_path("leaky-nodwarf")) as t:
         # no DWARF, no file:line: names and counts from .symtab and the layout table
@@ -682,7 +534,8 @@ def test_no_dwarf():
     return f"-ldflags=-w: total {ours} vs runtime {theirs}, leaks exact"
 
 
-def test_pie():
+@test
+def test_go_pie():
     ensure_built()
     with GoTarget(binary=target_path("leaky-pie")) as t:
         ours, theirs, churn = compare_debug1(t, {})
@@ -698,7 +551,8 @@ def thread_view(res, pid, what):
     check("goroutine " not in res.out, f"{what}: goroutines in the thread view")
 
 
-def test_stripped():
+@test("go_stripped_threads")
+def test_go_stripped():
     ensure_built()
     with GoTarget(binary=target_path("leaky-stripped")) as t:
         res = parkwatch(t.pid)
@@ -709,7 +563,8 @@ def test_stripped():
     return lines[0]
 
 
-def test_threads_flag():
+@test
+def test_go_threads_flag():
     ensure_built()
     with GoTarget() as t:
         res = parkwatch(t.pid, "--threads")
@@ -720,16 +575,19 @@ def test_threads_flag():
     return "--threads: the thread view of a Go program; without it, its goroutines"
 
 
-def test_not_go():
+@test
+def test_go_not_go():
     ensure_built()
-    proc = subprocess.Popen(["sleep", "30"])
+    sleeper = spawn(["sleep", "30"])
     try:
-        time.sleep(0.1)
-        res = parkwatch(proc.pid)
+        # until the child is sleep(1) itself, asleep, no longer the forked Python
+        poll(lambda: proc.comm(sleeper.pid) == "sleep" and
+             proc.syscall(sleeper.pid, sleeper.pid)[0] == "S", 5,
+             "sleep 30 not asleep")
+        res = parkwatch(sleeper.pid)
     finally:
-        proc.kill()
-        proc.wait()
-    thread_view(res, proc.pid, "sleep")
+        stop(sleeper)
+    thread_view(res, sleeper.pid, "sleep")
     check(not res.err.strip(), f"sleep: stderr {res.err.strip()!r}")
     return "sleep: the thread view, nothing on stderr"
 
@@ -748,7 +606,7 @@ class LeakDriver:
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
-        while not self.stop.wait(1.0 / LEAK_RATE_HZ):
+        while not self.stop.wait(1.0 / LEAK_RATE_HZ):  # the request rate, not a wait
             try:
                 self.target.get("/leak")
                 self.sent += 1
@@ -764,37 +622,31 @@ class LeakDriver:
         self.thread.join()
 
 
-def frame_functions(frames):
-    return [f.get("function") or "" for f in frames]
-
-
 def run_watch(pid, *args, timeout=LEAK_DRIVE_S + 60):
     """parkwatch -p PID ARGS (no --dump), to completion."""
-    try:
-        cp = subprocess.run([PARKWATCH, "-p", str(pid)] + [str(a) for a in args],
-                            stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"parkwatch {' '.join(map(str, args))} took over {timeout:.0f} s") from None
-    return PwRun(cp.returncode, cp.stdout.decode("utf-8", "replace"),
-                 cp.stderr.decode("utf-8", "replace"), 0)
+    return run_pw(["-p", pid] + list(args), timeout=timeout)
 
 
-def test_live_trend():
+@test
+def test_go_live_trend():
     ensure_built()
     with GoTarget() as t, LeakDriver(t) as driver:
         res = run_watch(t.pid, "--format", "json", "--interval", "1s",
                         "--duration", f"{LEAK_DRIVE_S:.0f}s")
     check(res.rc == 0, f"live json: exit {res.rc}: {res.err.strip()[:300]}")
     check(not driver.errors, f"GET /leak: {driver.errors[:3]}")
-    pictures = [json.loads(l) for l in res.out.splitlines() if l.startswith('{"version"')]
-    pictures = [p for p in pictures if "threads_total" in p]  # the last line is the --dump shape
+    pictures = []
+    for i, line in enumerate(l for l in res.out.splitlines() if l.strip()):
+        doc, kind = parse_json(line, f"live line {i + 1}")
+        if kind == docs.THREADS:  # the last line is the --dump shape: the goroutines
+            pictures.append(doc)
     check(len(pictures) >= LEAK_DRIVE_S / 2, f"only {len(pictures)} JSON lines")
     first_suspect, pool_suspect, leak_counts_seen = None, 0, []
     for i, pic in enumerate(pictures):
-        check(pic["processes"] and pic["processes"][0]["pid"] == t.pid,
-              f"picture {i}: processes {pic['processes']}")
-        for grp in pic["groups"]:
-            funcs = frame_functions(grp.get("frames", []))
+        check(docs.processes(pic) and docs.processes(pic)[0]["pid"] == t.pid,
+              f"picture {i}: processes {docs.processes(pic)}")
+        for grp in docs.groups(pic):
+            funcs = docs.fnames(grp.get("frames", []))
             suspect = (grp.get("trend") or {}).get("suspect")
             if "main.awaitNotification" in funcs:
                 leak_counts_seen.append(grp["count"])
@@ -802,7 +654,7 @@ def test_live_trend():
                     first_suspect = i
             if "main.poolWorker" in funcs and suspect:
                 pool_suspect += 1
-    check(any(p["threads_total"] > 25 for p in pictures), "no goroutines in the pictures")
+    check(any(docs.threads_total(p) > 25 for p in pictures), "no goroutines in the pictures")
     check(leak_counts_seen and leak_counts_seen[-1] >= 10 * LEAK_DRIVE_S / 2,
           f"awaitNotification counts {leak_counts_seen[-5:]} after {driver.sent} requests")
     check(first_suspect is not None, "the awaitNotification group never became a suspect "
@@ -812,60 +664,53 @@ def test_live_trend():
             f"picture {first_suspect}, poolWorker never")
 
 
-def test_leaks_report():
+@test
+def test_go_leaks_report():
     ensure_built()
     with GoTarget() as t, LeakDriver(t) as driver:
         res = run_watch(t.pid, "--leaks", "--format", "json", "--interval", "1s",
                         "--duration", f"{LEAK_DRIVE_S:.0f}s")
     check(res.rc == 7, f"--leaks: exit {res.rc}, expected 7: {res.err.strip()[:300]}")
-    doc = json.loads(res.out)
-    named = [s for s in doc["suspects"]
-             if "main.awaitNotification" in frame_functions(s["frames"])]
+    doc, _ = parse_json(res.out, "--leaks --format json", docs.LEAK_REPORT)
+    suspects = docs.suspects(doc)
+    named = [s for s in suspects if "main.awaitNotification" in docs.fnames(s["frames"])]
     check(named, "no suspect names main.awaitNotification: " +
-          str([frame_functions(s["frames"])[:4] for s in doc["suspects"]]))
+          str([docs.fnames(s["frames"])[:4] for s in suspects]))
     s = named[0]
     check(s["pid"] == t.pid and s["reason"] == "chan receive",
           f"suspect pid {s['pid']} reason {s['reason']!r}")
     check(s.get("created_by") == "main.leakHandler",
           f"suspect created_by {s.get('created_by')!r}, expected main.leakHandler")
-    others = [frame_functions(x["frames"])[2:4] for x in doc["suspects"] if x is not s]
-    check(not any("main.poolWorker" in frame_functions(x["frames"]) for x in doc["suspects"]),
+    others = [docs.fnames(x["frames"])[2:4] for x in suspects if x is not s]
+    check(not any("main.poolWorker" in docs.fnames(x["frames"]) for x in suspects),
           "poolWorker named a suspect")
     return (f"exit 7 after {driver.sent} leaks: chan receive in main.awaitNotification, "
             f"created by main.leakHandler, {s['trend']['count_now']} now; other suspects {others}")
 
 
-def free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_metrics():
+@test
+def test_go_metrics():
     ensure_built()
     with GoTarget() as t:
-        for _ in range(5):
-            t.get("/leak")
+        t.leak(5)
         addr = f"127.0.0.1:{free_port()}"
         errf = tempfile.TemporaryFile()
-        pw = subprocess.Popen([PARKWATCH, "-p", str(t.pid), "--interval", "1s", "--http", addr],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
+        pw = spawn([PARKWATCH, "-p", str(t.pid), "--interval", "1s", "--http", addr],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
         try:
-            deadline, series, text = time.monotonic() + 30, {}, ""
-            while time.monotonic() < deadline and pw.poll() is None:
-                time.sleep(1)
+            deadline, series, text = now() + 30, {}, ""
+            while now() < deadline and pw.poll() is None:
+                time.sleep(1)  # poll interval of a deadline loop
                 try:
                     with urllib.request.urlopen(f"http://{addr}/metrics", timeout=10) as resp:
                         text = resp.read().decode("utf-8", "replace")
                 except OSError:
                     continue
                 series = {}
-                for m in re.finditer(r'^parkwatch_parked_threads\{([^}]*)\} (\S+)$', text, re.M):
-                    labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-                    if labels.get("pid") == str(t.pid):
+                for name, labels, value in parse_metrics(text):
+                    if name == "parkwatch_parked_threads" and labels.get("pid") == str(t.pid):
                         key = (labels.get("reason"), labels.get("timeout"))
-                        series[key] = series.get(key, 0) + float(m.group(2))
+                        series[key] = series.get(key, 0) + value
                 if any(r == "chan receive" for r, _ in series):
                     break
         finally:
@@ -884,55 +729,3 @@ def test_metrics():
           f"chan receive {series[('chan receive', 'none')]}: 5 leaks and 2 pollForever expected")
     return "parkwatch_parked_threads per Go wait reason: " + ", ".join(
         f"{r}/{to} {int(v)}" for (r, to), v in sorted(series.items()))
-
-
-TESTS = [
-    ("go_debug1_stacks", test_debug1_stacks),
-    ("go_debug2_wait_reasons", test_debug2_wait_reasons),
-    ("go_json", test_json),
-    ("go_pprof", test_pprof),
-    ("go_folded", test_folded),
-    ("go_leaks_grow", test_leaks_grow),
-    ("go_moving_target", test_moving_target),
-    ("go_10k_goroutines", lambda: test_many(10_000)),
-    ("go_100k_goroutines", lambda: test_many(100_000)),
-    ("go_no_dwarf_table", test_no_dwarf),
-    ("go_pie", test_pie),
-    ("go_stripped_threads", test_stripped),
-    ("go_threads_flag", test_threads_flag),
-    ("go_not_go", test_not_go),
-    ("go_live_trend", test_live_trend),
-    ("go_leaks_report", test_leaks_report),
-    ("go_metrics", test_metrics),
-]
-
-
-def run_all():
-    """[(name, ok, message)] for every goroutine-mode test."""
-    results = []
-    for name, fn in TESTS:
-        try:
-            results.append((name, True, fn() or ""))
-        except Fail as e:
-            results.append((name, False, str(e)))
-        except Exception as e:  # a crash in the harness is a failure, never a skip
-            results.append((name, False, f"{type(e).__name__}: {e}"))
-    return results
-
-
-def main():
-    only = sys.argv[1:]
-    global TESTS
-    if only:
-        TESTS = [t for t in TESTS if any(o in t[0] for o in only)]
-    print(f"# {go_version()}, {PARKWATCH}", flush=True)
-    results = run_all()
-    for name, ok, msg in results:
-        print(f"{'ok' if ok else 'FAIL'} {name}{': ' if msg else ''}{msg}")
-    failed = sum(1 for _, ok, _ in results if not ok)
-    print(f"go_oracle: {len(results) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
