@@ -362,25 +362,27 @@ def test_go_json():
         runtime_text, ours_text = at_once(t, "/debug/pprof/goroutine?debug=2", "--format", "json")
     lines = [l for l in ours_text.splitlines() if l.strip()]
     check(len(lines) == 1, f"--format json: {len(lines)} lines, expected one document")
-    doc, _ = parse_json(lines[0], "--format json", docs.GOROUTINES)
+    doc, _ = parse_json(lines[0], "--format json", docs.PICTURE)
     theirs = parse_debug2(runtime_text)
     check(docs.go_pid(doc) == t.pid, f"pid {docs.go_pid(doc)}, expected {t.pid}")
     check(re.match(r"^go1\.\d+", docs.go_version(doc)), f"go_version {docs.go_version(doc)!r}")
-    users = [g for g in docs.goroutines(doc) if not g["system"]]
+    users = [g for g in docs.goroutines(doc) if not g["goroutine"]["system"]]
     check(docs.goroutines_total(doc) == len(users),
           f"goroutines_total {docs.goroutines_total(doc)} but {len(users)} user goroutines listed")
     check(abs(len(users) - len(theirs)) <= CHURN, f"{len(users)} goroutines vs runtime {len(theirs)}")
     check(sum(g["count"] for g in docs.groups(doc)) == len(users),
           f"groups hold {sum(g['count'] for g in docs.groups(doc))} of {len(users)} goroutines")
-    by_goid = {g["goid"]: g for g in users}
+    by_goid = {g["id"]: g for g in users}
     leaked = [goid for goid, e in theirs.items() if leaf_leak(e[1])]
     check(len(leaked) == sum(STARTUP_LEAKS.values()) + 3, f"{len(leaked)} leaked in the runtime's dump")
     for goid in leaked:
         g = by_goid.get(goid)
         check(g, f"leaked goroutine {goid} missing from the JSON")
         reason, stack, entry = theirs[goid]
-        check(g["status"] == "waiting" and g["wait_reason"] == reason,
-              f"goroutine {goid}: {g['status']}/{g['wait_reason']}, runtime says {reason}")
+        extras = g["goroutine"]
+        check(extras["status"] == "waiting" and extras["wait_reason"] == reason
+              and g["reason"] == reason,
+              f"goroutine {goid}: {extras['status']}/{extras['wait_reason']}, runtime says {reason}")
         for f in g["frames"]:
             for key in ("address", "function", "file", "line", "inlined"):
                 check(key in f, f"goroutine {goid}: frame {f} lacks {key}")
@@ -389,8 +391,8 @@ def test_go_json():
         check(tuple(shown) == stack, f"goroutine {goid}: frames {shown} vs runtime {list(stack)}")
         created = [l for l in entry if l.startswith("created by ")]
         want = created[0].split()[2] if created else None
-        check(g["created_by"] == want, f"goroutine {goid}: created_by {g['created_by']!r}, "
-                                       f"runtime {want!r}")
+        check(extras["created_by"] == want,
+              f"goroutine {goid}: created_by {extras['created_by']!r}, runtime {want!r}")
     groups = group_leaks(docs.groups(doc))
     want = dict(STARTUP_LEAKS, **{"main.awaitNotification": 3})
     check(groups == want, f"JSON groups {groups}, expected {want}")
@@ -478,7 +480,7 @@ def test_go_moving_target():
     with GoTarget("-churn") as t:
         for i in range(10):
             doc = parse_output(dump_ok(t.pid, "--format", "json"), f"--format json, dump {i + 1}",
-                               docs.GOROUTINES)
+                               docs.PICTURE)
             leaks = group_leaks(docs.groups(doc))
             check(leaks == STARTUP_LEAKS, f"leaks while churning: {leaks}")
             dropped.append(docs.dropped(doc))
@@ -638,7 +640,7 @@ def test_go_live_trend():
     pictures = []
     for i, line in enumerate(l for l in res.out.splitlines() if l.strip()):
         doc, kind = parse_json(line, f"live line {i + 1}")
-        if kind == docs.THREADS:  # the last line is the --dump shape: the goroutines
+        if kind == docs.PICTURE:
             pictures.append(doc)
     check(len(pictures) >= LEAK_DRIVE_S / 2, f"only {len(pictures)} JSON lines")
     first_suspect, pool_suspect, leak_counts_seen = None, 0, []
@@ -654,7 +656,7 @@ def test_go_live_trend():
                     first_suspect = i
             if "main.poolWorker" in funcs and suspect:
                 pool_suspect += 1
-    check(any(docs.threads_total(p) > 25 for p in pictures), "no goroutines in the pictures")
+    check(any(docs.units_total(p) > 25 for p in pictures), "no goroutines in the pictures")
     check(leak_counts_seen and leak_counts_seen[-1] >= 10 * LEAK_DRIVE_S / 2,
           f"awaitNotification counts {leak_counts_seen[-5:]} after {driver.sent} requests")
     check(first_suspect is not None, "the awaitNotification group never became a suspect "

@@ -193,7 +193,7 @@ def watch_live(pid, seconds, per_line):
     w = LiveWatch()
     t0 = now()
     with Live(["-p", pid, "--format", "json", "--interval", "1s",
-               "--duration", f"{seconds}s"], kind=docs.THREADS) as live:
+               "--duration", f"{seconds}s"], kind=docs.PICTURE) as live:
         deadline = t0 + seconds + 60
         while True:
             doc, t = live.next_doc(deadline)
@@ -216,7 +216,7 @@ def watch_live(pid, seconds, per_line):
 
 
 def comms(doc):
-    return {th.get("tid"): th.get("comm") for th in docs.threads(doc)}
+    return {th.get("id"): th.get("comm") for th in docs.threads(doc)}
 
 
 def group_desc(g):
@@ -243,7 +243,7 @@ def job_leak_live(info, target, leak):
             if not isinstance(tr, dict):
                 state["no_trend"] += 1
                 continue
-            tids = g.get("tids") or []
+            tids = g.get("ids") or []
             is_leak = leak["leaf"] in docs.fnames(g.get("frames"))
             if is_leak and any(comm.get(x) != leak["comm"] for x in tids):
                 state["mixed"].append(f"{t:.1f}s: {group_desc(g)}")
@@ -286,9 +286,9 @@ def job_leak_live(info, target, leak):
           f"{leak['reason']!r}/'none'")
     check_leak_frames(g_flag.get("frames"), leak, "suspect group")
     # every leaked thread parked for 1.5 s (past --min-park) is in that one group
-    old = {th.get("tid") for th in docs.threads(w.last)
+    old = {th.get("id") for th in docs.threads(w.last)
            if th.get("comm") == leak["comm"] and (th.get("park_ns") or 0) >= 1.5 * NS}
-    missing = old - set(g.get("tids") or [])
+    missing = old - set(g.get("ids") or [])
     check(old and not missing, f"last line: {len(missing)} of {len(old)} {leak['comm']} "
                                f"threads parked over 1.5 s are not in the leak group")
     check(tr.get("suspect") is True, f"leak group not a suspect in the last line: "

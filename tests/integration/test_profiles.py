@@ -112,13 +112,13 @@ def test_pprof_snapshot_condwait():
         cond = [s for s in prof["samples"] if s["labels"]["reason"] == "cond wait"]
         check(len(cond) == 1 and cond[0]["values"][0] == 100,
               f"cond wait samples {[s['values'] for s in cond]}, expected one of 100 threads")
-        groups = [g for g in docs.groups(doc) if set(tids) & set(g.get("tids") or [])]
+        groups = [g for g in docs.groups(doc) if set(tids) & set(g.get("ids") or [])]
         check(len(groups) == 1, f"JSON: cond tids in {len(groups)} groups")
         names = profile_names(prof, cond[0])
         check(names == docs.fnames(groups[0].get("frames")),
               f"profile stack {names} != JSON group stack {docs.fnames(groups[0].get('frames'))}")
         # the profile was taken first: its park ages are below the JSON dump's
-        json_ns = sum(th["park_ns"] for th in docs.threads(doc) if th.get("tid") in set(tids))
+        json_ns = sum(th["park_ns"] for th in docs.threads(doc) if th.get("id") in set(tids))
         prof_ns = cond[0]["values"][1]
         check(0 < prof_ns <= json_ns <= prof_ns + 100 * (res2.t1 - res.t0) * NS,
               f"cond wait parked ns {prof_ns} vs JSON {json_ns} taken "

@@ -79,11 +79,11 @@ def test_condwait_json():
                        f" before the dump); park_ns range {parks[0] / NS:.3f}-{parks[-1] / NS:.3f} s")
         procs = docs.process(doc, t.pid)
         check(len(procs) == 1, f"processes has {len(procs)} entries for pid {t.pid}")
-        check(procs[0].get("threads") == 101, f"process threads {procs[0].get('threads')} != 101")
+        check(procs[0].get("units") == 101, f"process units {procs[0].get('units')} != 101")
         check(isinstance(procs[0].get("parked"), int) and 100 <= procs[0]["parked"] <= 101,
               f"process parked {procs[0].get('parked')} not in [100, 101]")
-        check(docs.threads_total(doc) >= 101 and docs.parked_total(doc) >= 100,
-              f"threads_total {docs.threads_total(doc)} parked_total {docs.parked_total(doc)}")
+        check(docs.units_total(doc) >= 101 and docs.parked_total(doc) >= 100,
+              f"units_total {docs.units_total(doc)} parked_total {docs.parked_total(doc)}")
         check(docs.states(doc).get("sleeping", 0) >= 100,
               f"states.sleeping {docs.states(doc).get('sleeping')} < 100")
 
@@ -121,7 +121,7 @@ def test_condwait_groups():
     with Target("condwait", 100) as t:
         tids = set(t.wait_ready()["cond"])
         doc, _ = dump_json([t.pid])
-        groups = [g for g in docs.groups(doc) if tids & set(g.get("tids") or [])]
+        groups = [g for g in docs.groups(doc) if tids & set(g.get("ids") or [])]
         check(len(groups) == 1, f"cond tids spread over {len(groups)} groups "
                                 f"(counts {[g.get('count') for g in groups]})")
         g = groups[0]
@@ -129,10 +129,10 @@ def test_condwait_groups():
         check(g.get("pid") == t.pid, f"group pid {g.get('pid')} != {t.pid}")
         check(g.get("reason") == "cond wait", f"group reason {g.get('reason')!r}")
         check(g.get("timeout") == "none", f"group timeout {g.get('timeout')!r}")
-        gt = set(g.get("tids") or [])
+        gt = set(g.get("ids") or [])
         check(gt <= tids, f"group holds foreign tids {sorted(gt - tids)[:5]}")
         check(gt == tids, f"group tids: {len(gt)} of the 100 cond tids")
-        parked = [th.get("park_ns", 0) for th in docs.threads(doc) if th.get("tid") in tids]
+        parked = [th.get("park_ns", 0) for th in docs.threads(doc) if th.get("id") in tids]
         check(g.get("oldest_park_ns") == max(parked),
               f"oldest_park_ns {g.get('oldest_park_ns')} != max park_ns {max(parked)}")
         check_level_frames(g.get("frames"), os.path.join(TARGET_SRC, "condwait.c"), "group")
@@ -276,7 +276,7 @@ def test_live_late_thread():
         t.wait_ready()
         src = os.path.join(TARGET_SRC, "mixed.c")
         with Live(["-p", t.pid, "--format", "json", "--interval", "300ms",
-                   "--duration", "4s", "--min-park", "0"], kind=docs.THREADS) as live:
+                   "--duration", "4s", "--min-park", "0"], kind=docs.PICTURE) as live:
             live.first_doc()
             t_sig = now()
             os.kill(t.pid, signal.SIGUSR1)
@@ -313,7 +313,7 @@ def test_exit_single_target():
         t.wait_ready()
         pid = t.pid
         with Live(["-p", pid, "--format", "json", "--interval", "300ms",
-                   "--duration", "3s", "--min-park", "0"], kind=docs.THREADS) as live:
+                   "--duration", "3s", "--min-park", "0"], kind=docs.PICTURE) as live:
             first, _ = live.first_doc()
             t.kill()
             docs_after, rc = live.finish(15)
@@ -334,7 +334,7 @@ def test_exit_one_of_two():
         a.wait_ready()
         b_tids = b.wait_ready()["cond"]
         with Live(["-p", a.pid, "-p", b.pid, "--format", "json", "--interval", "300ms",
-                   "--duration", "3s", "--min-park", "0"], kind=docs.THREADS) as live:
+                   "--duration", "3s", "--min-park", "0"], kind=docs.PICTURE) as live:
             first, _ = live.first_doc()
             pids = {p.get("pid") for p in docs.processes(first)}
             check({a.pid, b.pid} <= pids, f"first line's processes {sorted(pids)}")
@@ -364,7 +364,7 @@ def gdb_agreement(label, pid, threshold, own_src=None, must_compare=()):
     stacks, snap2 = gdb.backtraces(pid)
     compared, matched, problems = [], 0, []
     for th in docs.threads(doc):
-        tid = th.get("tid")
+        tid = th.get("id")
         if th.get("pid") != pid or not th.get("parked") or tid not in stacks:
             continue
         s1, s2 = snap1.get(tid), snap2.get(tid)
@@ -493,10 +493,10 @@ def test_leaky_groups():
 
         poll(all_asleep, 15, lambda: f"only {len(leaks)} leaked threads asleep")
         doc, _ = dump_json([t.pid])
-        groups = [g for g in docs.groups(doc) if leaks & set(g.get("tids") or [])]
+        groups = [g for g in docs.groups(doc) if leaks & set(g.get("ids") or [])]
         check(len(groups) == 1, f"leaked threads spread over {len(groups)} groups")
         g = groups[0]
-        check(g.get("count") == 50 and set(g.get("tids") or []) == leaks,
+        check(g.get("count") == 50 and set(g.get("ids") or []) == leaks,
               f"leak group count {g.get('count')}, {len(set(g.get('tids') or []) & leaks)} "
               f"of 50 leaked tids")
         check(g.get("reason") == "cond wait", f"leak group reason {g.get('reason')!r}")
@@ -504,10 +504,10 @@ def test_leaky_groups():
         check("wait_for_reply" in names and "handle_request" in names and
               names.index("wait_for_reply") < names.index("handle_request"),
               f"leak group frames {names}")
-        parks = [th.get("park_ns", 0) for th in docs.threads(doc) if th.get("tid") in leaks]
+        parks = [th.get("park_ns", 0) for th in docs.threads(doc) if th.get("id") in leaks]
         check(g.get("oldest_park_ns") == max(parks),
               f"oldest_park_ns {g.get('oldest_park_ns')} != max {max(parks)}")
-        check(not pool & set(g.get("tids") or []), "pool threads grouped with the leak")
+        check(not pool & set(g.get("ids") or []), "pool threads grouped with the leak")
 
 
 @test
@@ -520,7 +520,7 @@ def test_condwait_10k():
         bad = [tid for tid in tids if threads.get(tid, {}).get("reason") != "cond wait"]
         check(not bad, f"{len(bad)} of 10000 threads absent or not in cond wait, e.g. "
                        f"{[(x, threads.get(x, {}).get('reason')) for x in bad[:3]]}")
-        groups = [g for g in docs.groups(doc) if tids & set(g.get("tids") or [])]
+        groups = [g for g in docs.groups(doc) if tids & set(g.get("ids") or [])]
         check(len(groups) == 1 and groups[0].get("count") == 10000,
               f"group counts {[g.get('count') for g in groups]}, expected one of 10000")
         check(res.t1 - res.t0 < 30, f"dump of 10000 threads took {res.t1 - res.t0:.1f} s")

@@ -2,7 +2,7 @@
 /*
  * Folded stacks for flamegraph.pl, speedscope and inferno: one line per
  * stack, frames root first joined by ';', the wait reason as a leaf pseudo
- * frame "[cond wait]", then a space and the weight: threads for a snapshot,
+ * frame "[cond wait]", then a space and the weight: units for one picture,
  * parked milliseconds for a window.
  */
 #ifndef PARKWATCH_FOLDED_H

@@ -450,7 +450,7 @@ int pprof__write_picture(FILE *out, const struct pw_picture *picture, const stru
 			 const struct render_opts *opts)
 {
 	struct pprof *pprof = pprof__new(picture__goroutine_process(picture) ? PPROF_GOROUTINE :
-									      PPROF_SNAPSHOT, 1);
+									      PPROF_PICTURE, 1);
 	int err;
 
 	(void)opts;

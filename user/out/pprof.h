@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
- * pprof profile.proto writer (protobuf-c, gzip'd with zlib).  A snapshot
+ * pprof profile.proto writer (protobuf-c, gzip'd with zlib).  A picture's
  * profile looks to a reader like Go's goroutine profile: one sample per group
  * of threads with the same stack and labels, values [threads, parked ns].  A
- * window profile adds up the periodic snapshots: every thread parked at a
- * snapshot counts one sample and one interval of parked time.
+ * window profile adds up the periodic pictures: every thread parked in a
+ * picture counts one sample and one interval of parked time.
  */
 #ifndef PARKWATCH_PPROF_H
 #define PARKWATCH_PPROF_H
@@ -14,7 +14,7 @@
 #include "trend/trend.h"
 
 enum pprof_kind {
-	PPROF_SNAPSHOT,             /* [threads count, parked nanoseconds] */
+	PPROF_PICTURE,             /* [threads count, parked nanoseconds] */
 	PPROF_WINDOW,               /* [samples count, parked nanoseconds] */
 	PPROF_GOROUTINE,            /* [goroutine count], period goroutine/count 1: as Go writes it */
 };
@@ -26,7 +26,7 @@ void pprof__free(struct pprof *pprof);
 /*
  * Adds a picture's groups: for a goroutine profile every group with Go's
  * own stacks and labels; else the parked groups, a window weighing each
- * unit by interval_ns, a snapshot by the units' own park ages.  0 or
+ * unit by interval_ns, a picture's profile by the units' own park ages.  0 or
  * -ENOMEM.
  */
 int pprof__add_picture(struct pprof *pprof, const struct pw_picture *picture, __u64 interval_ns);

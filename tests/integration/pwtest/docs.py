@@ -4,28 +4,35 @@
 user/out/parkwatch.schema.json says what the documents hold; tests read
 their top levels only through these functions, so renaming or merging keys
 there is a change here (and in the schema), not in every test.  Below the
-top level (a thread's "reason", a frame's "function") the tests use the
+top level (a unit's "reason", a frame's "function") the tests use the
 names directly.
 """
 
 # The kinds of document (the alternatives of the schema's oneOf).
-THREADS = "threads"            # the picture of threads (and a live run's lines)
-GOROUTINES = "goroutines"      # the goroutines of a Go program
+PICTURE = "picture"            # threads and goroutines alike (and a live run's lines)
 LEAK_REPORT = "leak_report"    # --leaks
 
 
-# ------------------------------------------------ the picture of threads
+# ------------------------------------------------ the picture
+
+def units(doc):
+    """Every unit, threads and goroutines."""
+    return doc["units"]
+
 
 def threads(doc):
-    return doc["threads"]
+    return [u for u in doc["units"] if u["kind"] == "thread"]
 
 
 def by_tid(doc):
-    return {t.get("tid"): t for t in doc.get("threads") or []}
+    return {u["id"]: u for u in threads(doc)}
+
+
+def goroutines(doc):
+    return [u for u in doc["units"] if u["kind"] == "goroutine"]
 
 
 def groups(doc):
-    """Thread groups, or in a goroutine document goroutine groups."""
     return doc["groups"]
 
 
@@ -46,34 +53,38 @@ def states(doc):
     return doc["states"]
 
 
-def threads_total(doc):
-    return doc["threads_total"]
+def units_total(doc):
+    return doc["units_total"]
 
 
 def parked_total(doc):
     return doc["parked_total"]
 
 
-# ------------------------------------------------ goroutines of a Go program
+# ------------------------------------------------ a process shown by its goroutines
 
-def goroutines(doc):
-    return doc["goroutines"]
+def go_process(doc):
+    """The one process of a goroutine picture."""
+    procs = [p for p in doc["processes"] if p["unit_kind"] == "goroutine"]
+    if len(procs) != 1:
+        raise KeyError(f"{len(procs)} goroutine processes in the picture")
+    return procs[0]
 
 
 def goroutines_total(doc):
-    return doc["goroutines_total"]
+    return go_process(doc)["units"]
 
 
 def go_version(doc):
-    return doc["go_version"]
+    return go_process(doc)["goroutine"]["go_version"]
 
 
 def go_pid(doc):
-    return doc["pid"]
+    return go_process(doc)["pid"]
 
 
 def dropped(doc):
-    return doc["dropped"]
+    return go_process(doc)["goroutine"]["dropped"]
 
 
 # ------------------------------------------------ the --leaks report

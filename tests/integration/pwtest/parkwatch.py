@@ -58,7 +58,7 @@ def one_stderr_line(err, what):
 
 def parse_json(text, what, kind=None):
     """One JSON document of parkwatch's: parsed, checked against the schema
-    and, given KIND (docs.THREADS, docs.GOROUTINES, docs.LEAK_REPORT), of that kind.
+    and, given KIND (docs.PICTURE, docs.LEAK_REPORT), of that kind.
     Returns (document, kind)."""
     try:
         doc = json.loads(text)
@@ -109,7 +109,7 @@ def dump_json(pids, extra=(), preexec=None):
     res = run_pw(args + ["--dump", "--format", "json", "--min-park", "0"] + list(extra),
                  preexec=preexec)
     check(res.rc == 0, pw_error(res.rc, res.err))
-    return parse_output(res.out, "parkwatch --dump --format json", docs.THREADS), res
+    return parse_output(res.out, "parkwatch --dump --format json", docs.PICTURE), res
 
 
 def dump_text(pid, extra=()):

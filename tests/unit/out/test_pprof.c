@@ -74,7 +74,7 @@ static Profile *encode(struct fixture *f, struct pprof *pprof, __u64 time_ns, __
 
 static Profile *encode_snapshot(struct fixture *f)
 {
-	struct pprof *pprof = pprof__new(PPROF_SNAPSHOT, 1);
+	struct pprof *pprof = pprof__new(PPROF_PICTURE, 1);
 	Profile *profile;
 
 	assert_non_null(pprof);
@@ -513,7 +513,7 @@ static void test_state_splits_samples(void **state)
 static void test_stackless_group(void **state)
 {
 	struct fixture *f = *state;
-	struct pprof *pprof = pprof__new(PPROF_SNAPSHOT, 1);
+	struct pprof *pprof = pprof__new(PPROF_PICTURE, 1);
 	const Profile *p;
 	const Sample *sleep;
 
@@ -538,7 +538,7 @@ static void test_empty(void **state)
 {
 	struct fixture *f = *state;
 	struct pw_picture *empty = picture__new();
-	struct pprof *pprof = pprof__new(PPROF_SNAPSHOT, 1);
+	struct pprof *pprof = pprof__new(PPROF_PICTURE, 1);
 	const Profile *p;
 
 	assert_non_null(empty);

@@ -20,7 +20,7 @@ import os
 import sys
 
 from pwtest import REPO, Fail, check
-from pwtest.docs import GOROUTINES, LEAK_REPORT, THREADS
+from pwtest.docs import LEAK_REPORT, PICTURE
 
 try:
     import jsonschema
@@ -35,8 +35,7 @@ SCHEMA_PATH = os.path.join(REPO, "user", "out", "parkwatch.schema.json")
 
 # kind -> the $defs entry of the schema that describes it
 KINDS = {
-    THREADS: "threads_document",
-    GOROUTINES: "goroutine_document",
+    PICTURE: "picture",
     LEAK_REPORT: "leak_report",
 }
 
@@ -107,7 +106,7 @@ def _load():
     except jsonschema.exceptions.SchemaError as e:
         raise Fail(f"{SCHEMA_PATH} is not a valid schema: {e.message}") from None
     cls = _extended(cls)
-    check(set(schema) <= {"$schema", "title", "description", "oneOf", "$defs"},
+    check(set(schema) <= {"$schema", "$id", "title", "description", "oneOf", "$defs"},
           f"{SCHEMA_PATH}: the top level has more than a oneOf of the kinds: {sorted(schema)}")
     validators = {}
     alternatives = [alt.get("$ref") for alt in schema.get("oneOf", [])]
