@@ -151,9 +151,7 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	procs__end(collector->procs);
 	goroutines__prune(collector->goroutines);
 	if (!err)
-		err = picture__finish(picture);
-	if (!err)
-		err = group__build(picture);
+		err = group__finish(picture);
 	if (err)
 		goto fail;
 	snapshot__free(snap);
@@ -183,9 +181,7 @@ int collector__goroutines(struct collector *collector, pid_t pid, struct pw_pict
 	picture->time_mono_ns = clock__monotonic_ns();
 	err = goroutines__add(collector->goroutines, picture, proc, picture->time_mono_ns);
 	if (!err)
-		err = picture__finish(picture);
-	if (!err)
-		err = group__build(picture);
+		err = group__finish(picture);
 	if (err) {
 		picture__put(picture);
 		return err;

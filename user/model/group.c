@@ -194,3 +194,10 @@ out:
 	u64map__clear(&work.index);
 	return err;
 }
+
+int group__finish(struct pw_picture *picture)
+{
+	int err = picture__finish(picture);
+
+	return err ? err : group__build(picture);
+}

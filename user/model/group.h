@@ -17,5 +17,7 @@ bool group__includes(const struct pw_unit *unit);
 /* Builds a finished picture's groups: largest first, then oldest.  0 or
  * -ENOMEM. */
 int group__build(struct pw_picture *picture);
+/* The last step of every picture: picture__finish, then group__build. */
+int group__finish(struct pw_picture *picture);
 
 #endif /* PARKWATCH_GROUP_H */

@@ -6,7 +6,7 @@
  * or a Go goroutine; both kinds carry the same fields, and a goroutine's
  * own extras sit in a side struct.  Groups (units with the same process,
  * wait reason, timeout and stack) and per-process summaries are built once,
- * for both kinds, by picture__finish.
+ * for both kinds, by group__finish (model/group.h).
  *
  * A picture owns what it points to: stacks, kernel frames, strings and
  * goroutine extras are its own, and the symbols its stacks name are held by
@@ -148,8 +148,8 @@ struct pw_picture *picture__get(struct pw_picture *picture);
 /* Drops a reference; the last frees.  NULL-safe. */
 void picture__put(struct pw_picture *picture);
 
-/* ---- building: sources fill a new picture, then picture__finish and
- * group__build (model/group.h) ---- */
+/* ---- building: sources fill a new picture, then group__finish
+ * (model/group.h) counts it and builds its groups ---- */
 
 /* count more zeroed units at the end; NULL when out of memory. */
 struct pw_unit *picture__add_units(struct pw_picture *picture, size_t count);

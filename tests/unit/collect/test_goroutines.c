@@ -74,9 +74,7 @@ static int take(pid_t pid, __u64 now_ns, struct pw_picture **out)
 	procs__end(procs);
 	goroutines__prune(goroutines);
 	if (!err)
-		err = picture__finish(picture);
-	if (!err)
-		err = group__build(picture);
+		err = group__finish(picture);
 	if (err) {
 		/* nothing of the process was added */
 		assert_int_equal(picture->unit_count, 0);

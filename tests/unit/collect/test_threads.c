@@ -128,9 +128,7 @@ static int picture_of(const struct snapshot *snap, struct procs *procs, pid_t sk
 	err = threads__add(picture, snap, procs, skip_pid);
 	procs__end(procs);
 	if (!err)
-		err = picture__finish(picture);
-	if (!err)
-		err = group__build(picture);
+		err = group__finish(picture);
 	if (err) {
 		picture__put(picture);
 		return err;

@@ -9,35 +9,6 @@
 #include "support/dump_sample.h"
 #include "support/go_sample.h"
 
-struct fixture {
-	struct dump_sample d;
-	struct ksyms *ksyms;
-	char *out;
-	size_t out_len;
-};
-
-static int setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (!fx)
-		return -1;
-	dump_sample_build(&fx->d);
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	dump_sample_free(&fx->d);
-	ksyms__free(fx->ksyms);
-	free(fx->out);
-	free(fx);
-	return 0;
-}
-
 /* Checks that out is one line of JSON whose strings are closed and whose
  * braces and brackets nest properly. */
 static void check_json_shape(const char *out)
@@ -89,7 +60,7 @@ static void check_json_shape(const char *out)
 	assert_int_equal(depth, 0);
 }
 
-static const char *run_json(struct fixture *fx, const struct pw_picture *picture,
+static const char *run_json(struct dump_fixture *fx, const struct pw_picture *picture,
 			    const struct pw_context *ctx, const struct render_opts *opts)
 {
 	FILE *out = open_output(&fx->out, &fx->out_len);
@@ -102,7 +73,7 @@ static const char *run_json(struct fixture *fx, const struct pw_picture *picture
 
 static void test_json(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	const pid_t exited[] = { 777, 778 };
 	struct pw_context ctx = { .exited = exited, .exited_count = 2 };
 	struct render_opts opts = { .debug = 2 };
@@ -176,7 +147,7 @@ static void test_json(void **state)
 
 static void test_json_kernel_frames(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	struct pw_context ctx = { 0 };
 	struct render_opts opts = { .debug = 2, .kernel_stacks = true };
 	const char *out = run_json(fx, fx->d.picture, &ctx, &opts);
@@ -199,7 +170,7 @@ static void test_json_kernel_frames(void **state)
 
 static void test_json_empty_report(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	struct pw_picture *empty = picture__new();
 	struct pw_context ctx = { 0 };
 	struct render_opts opts = { .debug = 2 };
@@ -221,7 +192,7 @@ static void test_json_empty_report(void **state)
  * reasons that had parks, their slots up to the last used. */
 static void test_json_park_totals(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	struct pw_picture *picture = fx->d.picture;
 	struct pw_context ctx = { 0 };
 	struct render_opts opts = { .debug = 2 };
@@ -258,7 +229,7 @@ static void test_json_park_totals(void **state)
  * their creator. */
 static void test_json_goroutines(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	struct go_sample g = { 0 };
 	struct pw_context ctx = { 0 };
 	struct render_opts opts = { .debug = 2 };
@@ -323,7 +294,7 @@ static void test_json_goroutines(void **state)
 	go_sample_free(&g);
 }
 
-#define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, dump_fixture_setup, dump_fixture_teardown)
 
 int main(void)
 {

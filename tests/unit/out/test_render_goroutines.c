@@ -38,9 +38,7 @@ static int setup(void **state)
 		proc = procs__get(procs, pid);
 		err = proc ? goroutines__add(goroutines, picture, proc, NOW_NS) : -1;
 		if (!err)
-			err = picture__finish(picture);
-		if (!err)
-			err = group__build(picture);
+			err = group__finish(picture);
 		procs__end(procs);
 	}
 	goroutines__free(goroutines);

@@ -8,36 +8,7 @@
 #include "out/render.h"
 #include "support/dump_sample.h"
 
-struct fixture {
-	struct dump_sample d;
-	struct ksyms *ksyms;
-	char *out;
-	size_t out_len;
-};
-
-static int setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (!fx)
-		return -1;
-	dump_sample_build(&fx->d);
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	dump_sample_free(&fx->d);
-	ksyms__free(fx->ksyms);
-	free(fx->out);
-	free(fx);
-	return 0;
-}
-
-static const char *run_text(struct fixture *fx, const struct pw_picture *picture,
+static const char *run_text(struct dump_fixture *fx, const struct pw_picture *picture,
 			    const struct pw_context *ctx, const struct render_opts *opts)
 {
 	FILE *out = open_output(&fx->out, &fx->out_len);
@@ -49,7 +20,7 @@ static const char *run_text(struct fixture *fx, const struct pw_picture *picture
 /* The fixture's group layout, which the dump tests rely on. */
 static void test_fixture_groups(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	const struct pw_picture *picture = fx->d.picture;
 	const struct pw_unit *cond1 = &picture->units[D_COND1];
 
@@ -70,7 +41,7 @@ static void test_fixture_groups(void **state)
 
 static void test_text_debug2(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	struct pw_context ctx = { 0 };
 	struct render_opts opts = { .debug = 2 };
 	const char *out = run_text(fx, fx->d.picture, &ctx, &opts);
@@ -112,7 +83,7 @@ static void test_text_debug2(void **state)
 
 static void test_text_debug2_kernel_frames(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	struct pw_context ctx = { 0 };
 	struct render_opts opts = { .debug = 2, .kernel_stacks = true };
 	const char *out;
@@ -137,7 +108,7 @@ static void test_text_debug2_kernel_frames(void **state)
 
 static void test_text_debug1(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	struct pw_context ctx = { 0 };
 	struct render_opts opts = { .debug = 1 };
 	const char *out = run_text(fx, fx->d.picture, &ctx, &opts);
@@ -170,7 +141,7 @@ static void test_text_debug1(void **state)
 
 static void test_text_empty_report(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	struct pw_picture *empty = picture__new();
 	struct pw_context ctx = { 0 };
 	struct render_opts opts = { .debug = 2 };
@@ -190,7 +161,7 @@ static void test_text_empty_report(void **state)
  */
 static void test_text_goroutines_beside_threads(void **state)
 {
-	struct fixture *fx = *state;
+	struct dump_fixture *fx = *state;
 	struct pw_picture *picture = fx->d.picture;
 	struct pw_context ctx = { 0 };
 	struct render_opts opts = { .debug = 2 };
@@ -223,7 +194,7 @@ static void test_text_goroutines_beside_threads(void **state)
 	assert_int_equal(occurrences(out, "# labels: "), 4);
 }
 
-#define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, dump_fixture_setup, dump_fixture_teardown)
 
 int main(void)
 {

@@ -97,3 +97,25 @@ struct ksyms *dump_ksyms(void)
 	assert_int_equal(err, 0);
 	return ksyms;
 }
+
+int dump_fixture_setup(void **state)
+{
+	struct dump_fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	dump_sample_build(&fx->d);
+	*state = fx;
+	return 0;
+}
+
+int dump_fixture_teardown(void **state)
+{
+	struct dump_fixture *fx = *state;
+
+	dump_sample_free(&fx->d);
+	ksyms__free(fx->ksyms);
+	free(fx->out);
+	free(fx);
+	return 0;
+}

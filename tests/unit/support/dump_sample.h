@@ -45,4 +45,16 @@ void dump_sample_build(struct dump_sample *d);
 struct ksyms *dump_ksyms(void);
 void dump_sample_free(struct dump_sample *d);
 
+/* A cmocka fixture around it: the sample, kernel symbols a test may load,
+ * and the output of the last run. */
+struct dump_fixture {
+	struct dump_sample d;
+	struct ksyms *ksyms;
+	char *out;
+	size_t out_len;
+};
+
+int dump_fixture_setup(void **state);
+int dump_fixture_teardown(void **state);
+
 #endif /* PARKWATCH_TESTS_DUMP_SAMPLE_H */
