@@ -15,8 +15,33 @@
 #define PARK_HIST_SLOTS 40          /* log2(ns) buckets; the last is open-ended */
 #define PARK_KSTACK_DEPTH 32
 #define PARK_USTACK_MAX_BYTES 16384 /* one record must fit the 32 KiB iterator buffer */
-#define PARK_NREGS 17               /* x86_64 DWARF registers 0..16 (rax..r15, rip) */
-#define PARK_MAX_WATCHED 4096
+#define PARK_MAX_WATCHED 4096       /* -p processes at most */
+#define PARK_EXITED_CAPACITY 16384  /* default size of exited_parks: (process, reason) entries */
+
+/*
+ * Indexes into task_record.regs: the x86_64 DWARF register numbers, the
+ * order libdwfl's unwinder takes them in.
+ */
+enum pw_reg {
+	PW_REG_AX = 0,
+	PW_REG_DX = 1,
+	PW_REG_CX = 2,
+	PW_REG_BX = 3,
+	PW_REG_SI = 4,
+	PW_REG_DI = 5,
+	PW_REG_BP = 6,
+	PW_REG_SP = 7,
+	PW_REG_R8 = 8,
+	PW_REG_R9 = 9,
+	PW_REG_R10 = 10,
+	PW_REG_R11 = 11,
+	PW_REG_R12 = 12,
+	PW_REG_R13 = 13,
+	PW_REG_R14 = 14,
+	PW_REG_R15 = 15,
+	PW_REG_IP = 16,
+};
+#define PARK_NREGS (PW_REG_IP + 1)
 
 /*
  * Why a thread is parked, as far as the kernel side can tell from the
@@ -99,7 +124,7 @@ enum task_record_flags {
 /*
  * One record per visited thread, followed by kstack_depth kernel addresses
  * (__u64 each) and then ustack_bytes bytes of user stack starting at
- * regs[7] (rsp).
+ * regs[PW_REG_SP].
  */
 struct task_record {
 	__u32 tid;
@@ -110,10 +135,25 @@ struct task_record {
 	__u64 park_start_ns;        /* 0 unless parked */
 	__u64 now_ns;               /* CLOCK_MONOTONIC when the record was made */
 	struct wait_ctx wait;
-	__u64 regs[PARK_NREGS];
+	__u64 regs[PARK_NREGS];     /* enum pw_reg */
 	__u32 kstack_depth;
 	__u32 ustack_bytes;
 	struct park_counts counts;  /* the thread's ended parks so far */
+};
+
+/*
+ * Every way the BPF side gives up on something, counted, never silent.  One
+ * copy in the BPF object's .bss, incremented atomically by both programs;
+ * userspace reads it through the skeleton (tracker__stats).
+ */
+struct pw_stats {
+	__u64 dropped_no_storage;   /* task storage could not be had: a park went uncounted */
+	__u64 exited_dropped;       /* an exited thread's (process, reason) counts found exited_parks full */
+	__u64 stack_copy_failed;    /* a user stack could not be found (bpf_find_vma) or copied */
+	__u64 stack_copy_raced;     /* the thread woke while its stack was copied: copy thrown away */
+	__u64 kstack_failed;        /* bpf_get_task_stack failed: a record without kernel frames */
+	__u64 records_rewritten;    /* the iterator's buffer was full: the record is made again */
+	__u64 unexpected;           /* a lookup that cannot fail did, or a reason out of range */
 };
 
 /* Bits of task->__state (include/linux/sched.h), stable since 5.14. */
@@ -122,5 +162,7 @@ struct task_record {
 #define PARK_TASK_STOPPED 0x0004
 #define PARK_TASK_TRACED 0x0008
 #define PARK_TASK_SLEEP_MASK 0x000f
+
+#include "park_layout.h"
 
 #endif /* PARKWATCH_PARK_H */

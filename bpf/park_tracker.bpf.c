@@ -14,14 +14,16 @@
 #include <bpf/bpf_core_read.h>
 #include "park.h"
 #include "wait_ctx.bpf.h"
-#include "shared_maps.bpf.h"
+#include "shared.bpf.h"
+#include "filter.bpf.h"
 
+/* The state both programs share (shared.bpf.h), defined here once. */
+park_states_map park_states SEC(".maps");
+watched_tgids_map watched_tgids SEC(".maps");
 const volatile bool filter_tgid = false;
 const volatile bool filter_cgroup = false;
 const volatile __u64 cgroup_id = 0;
-
-/* Counted, never silent: exited threads' counts that did not fit. */
-__u64 hist_dropped = 0;
+struct pw_stats gave_up = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -32,24 +34,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, PARK_EXITED_CAPACITY); /* tracker.c sets it before load */
 	__type(key, struct hist_key);
 	__type(value, struct park_total);
 } exited_parks SEC(".maps");
-
-static __always_inline bool allow_task(struct task_struct *task)
-{
-	__u32 tgid = task->tgid;
-
-	if (task->flags & PF_KTHREAD)
-		return false;
-	if (filter_tgid && !bpf_map_lookup_elem(&watched_tgids, &tgid))
-		return false;
-	/* sched_switch runs in the context of prev, so this is prev's cgroup */
-	if (filter_cgroup && bpf_get_current_cgroup_id() != cgroup_id)
-		return false;
-	return true;
-}
 
 static __always_inline __u32 log2_slot(__u64 ns)
 {
@@ -70,8 +58,10 @@ static __always_inline void hist_add(__u32 reason, __u64 park_ns)
 	struct park_hist *hist = bpf_map_lookup_elem(&reason_hists, &reason);
 	__u32 slot = log2_slot(park_ns);
 
-	if (!hist)
+	if (!hist) {
+		GAVE_UP(unexpected);
 		return;
+	}
 	hist->count++;
 	hist->total_ns += park_ns;
 	if (slot < PARK_HIST_SLOTS)
@@ -95,8 +85,10 @@ static __always_inline void on_switch_out(struct task_struct *prev, unsigned int
 	if (!(prev_state & PARK_TASK_SLEEP_MASK) || !allow_task(prev))
 		return;
 	state = bpf_task_storage_get(&park_states, prev, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!state)
+	if (!state) {
+		GAVE_UP(dropped_no_storage);
 		return;
+	}
 	state->park_start_ns = clock_once(now_ns);
 	state->flags = 0;
 	state->reason = wait_reason__of(((struct pt_regs *)bpf_task_pt_regs(prev))->orig_ax,
@@ -121,8 +113,10 @@ static __always_inline void on_switch_in(struct task_struct *task, __u64 *now_ns
 		return;
 	park_ns = clock_once(now_ns) - start_ns;
 	reason = state->reason;
-	if (reason >= PARK_REASON__COUNT)
+	if (reason >= PARK_REASON__COUNT) {
+		GAVE_UP(unexpected);
 		return;
+	}
 	state->counts.parks[reason]++;
 	state->counts.parked_ns[reason] += park_ns;
 	hist_add(reason, park_ns);
@@ -149,7 +143,7 @@ static __always_inline void on_exit(struct task_struct *task)
 			bpf_map_update_elem(&exited_parks, &key, &zero, BPF_NOEXIST);
 			total = bpf_map_lookup_elem(&exited_parks, &key);
 			if (!total) {
-				__sync_fetch_and_add(&hist_dropped, 1);
+				GAVE_UP(exited_dropped);
 				continue;
 			}
 		}

@@ -7,7 +7,8 @@
  * userspace to unwind with DWARF CFI.  Threads that parked before parkwatch
  * started get an estimated park start from the scheduler's own bookkeeping.
  *
- * park_states and watched_tgids are the tracker's maps, shared by fd.
+ * The maps, filter settings and counters it shares with the tracker are
+ * the tracker's (shared.bpf.h): the two objects are linked into one.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,16 +16,12 @@
 #include <bpf/bpf_core_read.h>
 #include "park.h"
 #include "wait_ctx.bpf.h"
-#include "shared_maps.bpf.h"
+#include "kernel.bpf.h"
+#include "shared.bpf.h"
+#include "filter.bpf.h"
 
-#define TASK_DEAD 0x0080
-
-const volatile bool filter_tgid = false;
-const volatile bool filter_cgroup = false;
-const volatile __u64 cgroup_id = 0;
 const volatile __u64 min_park_ns = 1000000000ULL;
 const volatile bool want_kernel_stacks = false;
-
 
 struct snapshot_scratch {
 	struct task_record rec;
@@ -45,19 +42,10 @@ static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 	return 0;
 }
 
-static __always_inline bool allow_task(struct task_struct *task)
+/* The iterator still visits threads that have exited and not been reaped. */
+static __always_inline bool task_exited(struct task_struct *task)
 {
-	__u32 tgid = task->tgid;
-
-	if (task->flags & PF_KTHREAD)
-		return false;
-	if (task->exit_state || (task->__state & TASK_DEAD))
-		return false;
-	if (filter_tgid && !bpf_map_lookup_elem(&watched_tgids, &tgid))
-		return false;
-	if (filter_cgroup && BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id) != cgroup_id)
-		return false;
-	return true;
+	return task->exit_state || (task->__state & TASK_DEAD);
 }
 
 /*
@@ -88,39 +76,43 @@ static __always_inline __u64 estimate_park_start(struct task_struct *task, __u64
 
 static __always_inline void copy_user_regs(struct pt_regs *regs, __u64 *out)
 {
-	out[0] = regs->ax;
-	out[1] = regs->dx;
-	out[2] = regs->cx;
-	out[3] = regs->bx;
-	out[4] = regs->si;
-	out[5] = regs->di;
-	out[6] = regs->bp;
-	out[7] = regs->sp;
-	out[8] = regs->r8;
-	out[9] = regs->r9;
-	out[10] = regs->r10;
-	out[11] = regs->r11;
-	out[12] = regs->r12;
-	out[13] = regs->r13;
-	out[14] = regs->r14;
-	out[15] = regs->r15;
-	out[16] = regs->ip;
+	out[PW_REG_AX] = regs->ax;
+	out[PW_REG_DX] = regs->dx;
+	out[PW_REG_CX] = regs->cx;
+	out[PW_REG_BX] = regs->bx;
+	out[PW_REG_SI] = regs->si;
+	out[PW_REG_DI] = regs->di;
+	out[PW_REG_BP] = regs->bp;
+	out[PW_REG_SP] = regs->sp;
+	out[PW_REG_R8] = regs->r8;
+	out[PW_REG_R9] = regs->r9;
+	out[PW_REG_R10] = regs->r10;
+	out[PW_REG_R11] = regs->r11;
+	out[PW_REG_R12] = regs->r12;
+	out[PW_REG_R13] = regs->r13;
+	out[PW_REG_R14] = regs->r14;
+	out[PW_REG_R15] = regs->r15;
+	out[PW_REG_IP] = regs->ip;
 }
 
 /* Copy the user stack from sp up to the end of its mapping, at most the
- * record's room.  Returns the bytes copied, 0 on failure. */
+ * record's room.  Returns the bytes copied, 0 on failure (counted). */
 static __always_inline __u32 copy_user_stack(struct task_struct *task, __u64 sp, __u8 *dst)
 {
 	__u64 vma_end = 0;
 	__u64 len;
 
-	if (bpf_find_vma(task, sp, vma_end_cb, &vma_end, 0) || vma_end <= sp)
+	if (bpf_find_vma(task, sp, vma_end_cb, &vma_end, 0) || vma_end <= sp) {
+		GAVE_UP(stack_copy_failed);
 		return 0;
+	}
 	len = vma_end - sp;
 	if (len > PARK_USTACK_MAX_BYTES)
 		len = PARK_USTACK_MAX_BYTES;
-	if (bpf_copy_from_user_task(dst, len, (void *)sp, task, 0))
+	if (bpf_copy_from_user_task(dst, len, (void *)sp, task, 0)) {
+		GAVE_UP(stack_copy_failed);
 		return 0;
+	}
 	return len;
 }
 
@@ -138,11 +130,13 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	long kstack_bytes = 0, written;
 	__u32 ustack_bytes = 0;
 
-	if (!task || !allow_task(task))
+	if (!task || task_exited(task) || !allow_task(task))
 		return 0;
 	scratch_buf = bpf_map_lookup_elem(&scratch, &zero);
-	if (!scratch_buf)
+	if (!scratch_buf) {
+		GAVE_UP(unexpected);
 		return 0;
+	}
 	rec = &scratch_buf->rec;
 	__builtin_memset(rec, 0, sizeof(*rec));
 	rec->tid = task->pid;
@@ -158,7 +152,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 		state = bpf_task_storage_get(&park_states, task, NULL, 0);
 		if (state)
 			rec->counts = state->counts;
-		bpf_seq_write(seq, rec, sizeof(*rec));
+		if (bpf_seq_write(seq, rec, sizeof(*rec)))
+			GAVE_UP(records_rewritten);
 		return 0;
 	}
 
@@ -167,6 +162,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	state = bpf_task_storage_get(&park_states, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (state)
 		rec->counts = state->counts;
+	else
+		GAVE_UP(dropped_no_storage); /* its park start is estimated at every snapshot */
 	if (state && state->park_start_ns) {
 		park_start_ns = state->park_start_ns;
 		if (state->flags & PARK_F_ESTIMATED)
@@ -185,8 +182,10 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	if (want_kernel_stacks) {
 		kstack_bytes = bpf_get_task_stack(task, scratch_buf->kstack,
 						  sizeof(scratch_buf->kstack), 0);
-		if (kstack_bytes < 0)
+		if (kstack_bytes < 0) {
+			GAVE_UP(kstack_failed);
 			kstack_bytes = 0;
+		}
 		rec->kstack_depth = kstack_bytes / sizeof(__u64);
 	}
 
@@ -195,13 +194,14 @@ int park_snapshot(struct bpf_iter__task *ctx)
 			rec->flags |= TASK_REC_USTACK_SEEN;
 		} else {
 			copy_user_regs(regs, rec->regs);
-			ustack_bytes = copy_user_stack(task, rec->regs[7], scratch_buf->ustack);
+			ustack_bytes = copy_user_stack(task, rec->regs[PW_REG_SP], scratch_buf->ustack);
 			/* the copy is only good if the thread slept through it */
 			if (ustack_bytes && task->__state == task_state &&
 			    (!state || state->park_start_ns == park_start_ns)) {
 				rec->flags |= TASK_REC_USTACK;
 				rec->ustack_bytes = ustack_bytes;
-			} else {
+			} else if (ustack_bytes) {
+				GAVE_UP(stack_copy_raced);
 				ustack_bytes = 0;
 			}
 		}
@@ -209,8 +209,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 
 	/*
 	 * A record that overflows the iterator's buffer is thrown away and this
-	 * program runs again for the same task: only a stack that was really
-	 * written counts as captured for this park.
+	 * program runs again for the same task (counted): only a stack that was
+	 * really written counts as captured for this park.
 	 */
 	written = bpf_seq_write(seq, rec, sizeof(*rec));
 	/* bounds the verifier can see, on locals the compiler won't reload */
@@ -223,7 +223,7 @@ int park_snapshot(struct bpf_iter__task *ctx)
 		if (!written && state)
 			state->captured_start_ns = park_start_ns;
 	}
+	if (written)
+		GAVE_UP(records_rewritten);
 	return 0;
 }
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -5,19 +5,14 @@
  * registers are intact until the syscall returns).  bpf_task_pt_regs gives
  * a BTF pointer, so these are plain loads, not probe-read helper calls.  Reading them when the
  * thread leaves the CPU costs nothing per syscall, and works as well for
- * threads that went to sleep before parkwatch started.  x86_64 numbering.
+ * threads that went to sleep before parkwatch started.  x86_64 registers and
+ * syscall numbers (kernel.bpf.h).
  */
 #ifndef PARKWATCH_WAIT_CTX_BPF_H
 #define PARKWATCH_WAIT_CTX_BPF_H
 
 #include "park.h"
-
-#define FUTEX_CMD_MASK 0x7f
-#define FUTEX_WAIT 0
-#define FUTEX_LOCK_PI 6
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQUEUE_PI 11
-#define FUTEX_LOCK_PI2 13
+#include "kernel.bpf.h"
 
 /* The kernel-side reason for a thread asleep in syscall nr in task_state. */
 static __always_inline __u16 wait_reason__of(long nr, __u32 task_state)
@@ -25,49 +20,49 @@ static __always_inline __u16 wait_reason__of(long nr, __u32 task_state)
 	__u16 reason = PARK_REASON_OTHER;
 
 	switch (nr) {
-	case 202: /* futex */
-	case 449: /* futex_waitv */
+	case PW_NR_futex:
+	case PW_NR_futex_waitv:
 		reason = PARK_REASON_FUTEX;
 		break;
-	case 232: /* epoll_wait */
-	case 281: /* epoll_pwait */
-	case 441: /* epoll_pwait2 */
+	case PW_NR_epoll_wait:
+	case PW_NR_epoll_pwait:
+	case PW_NR_epoll_pwait2:
 		reason = PARK_REASON_EPOLL;
 		break;
-	case 7:   /* poll */
-	case 271: /* ppoll */
-	case 23:  /* select */
-	case 270: /* pselect6 */
+	case PW_NR_poll:
+	case PW_NR_ppoll:
+	case PW_NR_select:
+	case PW_NR_pselect6:
 		reason = PARK_REASON_POLL;
 		break;
-	case 35:  /* nanosleep */
-	case 230: /* clock_nanosleep */
+	case PW_NR_nanosleep:
+	case PW_NR_clock_nanosleep:
 		reason = PARK_REASON_SLEEP;
 		break;
-	case 0:   /* read */
-	case 1:   /* write */
-	case 17:  /* pread64 */
-	case 18:  /* pwrite64 */
-	case 19:  /* readv */
-	case 20:  /* writev */
-	case 42:  /* connect */
-	case 43:  /* accept */
-	case 44:  /* sendto */
-	case 45:  /* recvfrom */
-	case 46:  /* sendmsg */
-	case 47:  /* recvmsg */
-	case 288: /* accept4 */
-	case 299: /* recvmmsg */
-	case 307: /* sendmmsg */
+	case PW_NR_read:
+	case PW_NR_write:
+	case PW_NR_pread64:
+	case PW_NR_pwrite64:
+	case PW_NR_readv:
+	case PW_NR_writev:
+	case PW_NR_connect:
+	case PW_NR_accept:
+	case PW_NR_sendto:
+	case PW_NR_recvfrom:
+	case PW_NR_sendmsg:
+	case PW_NR_recvmsg:
+	case PW_NR_accept4:
+	case PW_NR_recvmmsg:
+	case PW_NR_sendmmsg:
 		reason = PARK_REASON_IO;
 		break;
-	case 61:  /* wait4 */
-	case 247: /* waitid */
+	case PW_NR_wait4:
+	case PW_NR_waitid:
 		reason = PARK_REASON_CHILD;
 		break;
-	case 34:  /* pause */
-	case 130: /* rt_sigsuspend */
-	case 128: /* rt_sigtimedwait */
+	case PW_NR_pause:
+	case PW_NR_rt_sigsuspend:
+	case PW_NR_rt_sigtimedwait:
 		reason = PARK_REASON_SIGNAL;
 		break;
 	default:
@@ -86,29 +81,29 @@ static __always_inline __u8 wait_has_timeout(struct pt_regs *regs, long nr)
 	__u32 futex_cmd;
 
 	switch (nr) {
-	case 202: /* futex(uaddr, op, val, timeout, ...) */
+	case PW_NR_futex: /* futex(uaddr, op, val, timeout, ...) */
 		futex_cmd = regs->si & FUTEX_CMD_MASK;
 		if (futex_cmd == FUTEX_WAIT || futex_cmd == FUTEX_WAIT_BITSET ||
 		    futex_cmd == FUTEX_LOCK_PI || futex_cmd == FUTEX_WAIT_REQUEUE_PI ||
 		    futex_cmd == FUTEX_LOCK_PI2)
 			return regs->r10 != 0;
 		return 0;
-	case 449: /* futex_waitv(waiters, nr, flags, timeout, clockid) */
-	case 441: /* epoll_pwait2(epfd, events, maxevents, timeout, ...) */
+	case PW_NR_futex_waitv: /* futex_waitv(waiters, nr, flags, timeout, clockid) */
+	case PW_NR_epoll_pwait2: /* epoll_pwait2(epfd, events, maxevents, timeout, ...) */
 		return regs->r10 != 0;
-	case 232: /* epoll_wait(epfd, events, maxevents, int timeout) */
-	case 281: /* epoll_pwait */
+	case PW_NR_epoll_wait: /* epoll_wait(epfd, events, maxevents, int timeout) */
+	case PW_NR_epoll_pwait:
 		return (int)regs->r10 >= 0;
-	case 7:   /* poll(fds, nfds, int timeout) */
+	case PW_NR_poll: /* poll(fds, nfds, int timeout) */
 		return (int)regs->dx >= 0;
-	case 271: /* ppoll(fds, nfds, tsp, ...) */
-	case 128: /* rt_sigtimedwait(set, info, uts, ...) */
+	case PW_NR_ppoll: /* ppoll(fds, nfds, tsp, ...) */
+	case PW_NR_rt_sigtimedwait: /* rt_sigtimedwait(set, info, uts, ...) */
 		return regs->dx != 0;
-	case 23:  /* select(n, in, out, ex, tvp) */
-	case 270: /* pselect6 */
+	case PW_NR_select: /* select(n, in, out, ex, tvp) */
+	case PW_NR_pselect6:
 		return regs->r8 != 0;
-	case 35:  /* nanosleep */
-	case 230: /* clock_nanosleep */
+	case PW_NR_nanosleep:
+	case PW_NR_clock_nanosleep:
 		return 1;
 	default:
 		return 0;

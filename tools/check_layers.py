@@ -123,12 +123,6 @@ def main():
                 graph.setdefault(a, set()).add(b)
     for cycle in find_cycles(graph):
         problems.append("include cycle between modules: " + " <-> ".join(cycle))
-    allowed = set()
-    allow_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers_allowed.txt")
-    if os.path.exists(allow_path):
-        with open(allow_path, encoding="utf-8") as f:
-            allowed = {l.strip() for l in f if l.strip() and not l.startswith("#")}
-    problems = [p for p in problems if p not in allowed]
     for line in problems:
         print(f"check_layers: {line}")
     print(f"check_layers: {len(files)} files, {sum(len(v) for v in graph.values())} "

@@ -25,129 +25,57 @@ READY_TIMEOUT=${READY_TIMEOUT:-300}
 GDB=${GDB:-gdb}
 PARKWATCH=${PARKWATCH:-./parkwatch}
 
-while getopts "n:r:g:Gh" opt; do
-	case $opt in
-	n) NTHREADS=$OPTARG ;;
-	r) REPS=$OPTARG ;;
-	g) GDB_TIMEOUT=$OPTARG ;;
+# shellcheck source=tools/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init dump_many_threads
+
+handle_opt() {
+	case $1 in
+	n) NTHREADS=$2 ;;
+	r) REPS=$2 ;;
+	g) GDB_TIMEOUT=$2 ;;
 	G) RUN_GDB=0 ;;
-	h) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
 	esac
-done
-shift $((OPTIND - 1))
-[[ $# -eq 0 ]] || { usage >&2; exit 2; }
+}
+bench_getopts "n:r:g:G" handle_opt "$@"
+bench_posint -n "$NTHREADS"
+bench_posint -r "$REPS"
+bench_posint -g "$GDB_TIMEOUT"
 
-die() { echo "dump_many_threads: error: $*" >&2; exit 1; }
-log() { echo "dump_many_threads: $*" >&2; }
-
-[[ $NTHREADS =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive integer, got '$NTHREADS'"
-[[ $REPS =~ ^[1-9][0-9]*$ ]] || die "-r wants a positive integer, got '$REPS'"
-[[ $GDB_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "-g wants a positive integer, got '$GDB_TIMEOUT'"
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-cd "$ROOT"
-
+bench_cd_root
 TARGET_BIN=build/targets/condwait
-TARGET_SRC=tests/targets/condwait.c
 
-[[ $(id -u) -eq 0 ]] || die "must run as root (parkwatch loads BPF; gdb attaches)"
+bench_need_root "parkwatch loads BPF; gdb attaches"
 [[ -x $PARKWATCH ]] || die "$PARKWATCH (from $ROOT) not found or not executable: build it first (make)"
 if ((RUN_GDB)); then
 	command -v "$GDB" >/dev/null || die "gdb not found (apt-get install gdb), or skip it with -G"
 	command -v timeout >/dev/null || die "timeout (coreutils) not found"
 fi
-if [[ ! -x $TARGET_BIN ]]; then
-	[[ -f $TARGET_SRC ]] || die "$TARGET_BIN not built and $TARGET_SRC does not exist"
-	log "$TARGET_BIN missing: compiling $TARGET_SRC"
-	mkdir -p build/targets
-	cc -g -O2 -pthread -o "$TARGET_BIN" "$TARGET_SRC" || die "cannot compile $TARGET_SRC"
-elif [[ -f $TARGET_SRC && $TARGET_SRC -nt $TARGET_BIN ]]; then
-	log "warning: $TARGET_SRC is newer than $TARGET_BIN (run make?); using the binary as is"
-fi
+bench_condwait_bin
 
-TMP=$(mktemp -d /tmp/parkwatch-bench.XXXXXX)
+bench_tmpdir
 TARGET_PID=
 CHILD_PID=
-RESTORE=()   # "sysctl=value" to put back on exit
 
 cleanup() {
-	local rc=$? kv i
-	trap - EXIT INT TERM HUP
-	if [[ -n $CHILD_PID ]]; then
-		# TERM first: timeout(1) passes it on to gdb
-		kill -TERM "$CHILD_PID" 2>/dev/null || true
-		for ((i = 0; i < 20; i++)); do
-			kill -0 "$CHILD_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$CHILD_PID" 2>/dev/null || true
-		wait "$CHILD_PID" 2>/dev/null || true
-	fi
+	# TERM first: timeout(1) passes it on to gdb
+	bench_stop "$CHILD_PID"
 	if [[ -n $TARGET_PID ]]; then
-		kill -KILL "$TARGET_PID" 2>/dev/null || true
-		wait "$TARGET_PID" 2>/dev/null || true
+		kill -KILL "$TARGET_PID" 2>/dev/null
+		wait "$TARGET_PID" 2>/dev/null
 	fi
-	for kv in "${RESTORE[@]}"; do
-		sysctl -q -w "$kv" >/dev/null || echo "dump_many_threads: warning: could not restore $kv" >&2
-	done
-	rm -rf "$TMP"
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_traps
 
 # ---- limits: raise only what N threads need, and say so -----------------
-NOTES=()
-need=$((NTHREADS + 1))
-total_tasks=$(awk '{split($4, a, "/"); print a[2]}' /proc/loadavg)
-raise_sysctl() { # name wanted
-	local name=$1 want=$2 cur
-	cur=$(sysctl -n "$name")
-	if ((cur < want)); then
-		sysctl -q -w "$name=$want" >/dev/null || die "cannot raise $name from $cur to $want"
-		RESTORE+=("$name=$cur")
-		NOTES+=("raised $name from $cur to $want for this run (restored on exit)")
-	fi
-}
-raise_sysctl kernel.threads-max $((total_tasks + need + 1024))
-raise_sysctl kernel.pid_max $((total_tasks + need + 1024))
-# every thread stack is two mappings (stack + guard page)
-raise_sysctl vm.max_map_count $((2 * need + 4096))
-nproc_soft=$(ulimit -S -u)
-if [[ $nproc_soft != unlimited ]] && ((nproc_soft < total_tasks + need)); then
-	want=$((total_tasks + need + 1024))
-	nproc_hard=$(ulimit -H -u)
-	if [[ $nproc_hard != unlimited ]] && ((nproc_hard < want)); then
-		ulimit -H -u "$want" || die "cannot raise the hard ulimit -u from $nproc_hard to $want"
-	fi
-	ulimit -S -u "$want" || die "cannot raise ulimit -u from $nproc_soft to $want"
-	NOTES+=("raised ulimit -u (this shell and its children) from $nproc_soft to $want")
-fi
-
-now() { echo "$EPOCHREALTIME"; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+bench_raise_limits "$NTHREADS"
 
 # ---- the target ----------------------------------------------------------
 log "starting $TARGET_BIN $NTHREADS"
 t0=$(now)
 "$TARGET_BIN" "$NTHREADS" >"$TMP/target.out" 2>"$TMP/target.err" &
 TARGET_PID=$!
-deadline=$((SECONDS + READY_TIMEOUT))
-until grep -q '^READY ' "$TMP/target.out" 2>/dev/null; do
-	if ! kill -0 "$TARGET_PID" 2>/dev/null; then
-		wait "$TARGET_PID" 2>/dev/null && rc=0 || rc=$?
-		TARGET_PID=
-		tail -n 20 "$TMP/target.err" >&2
-		die "$TARGET_BIN exited (status $rc) before READY"
-	fi
-	((SECONDS < deadline)) || die "$TARGET_BIN not READY after ${READY_TIMEOUT}s"
-	sleep 0.1
-done
+bench_wait_ready TARGET_PID "$TMP/target.out" "$TMP/target.err" "$READY_TIMEOUT" "$TARGET_BIN"
 t_ready=$(elapsed "$t0" "$(now)")
 threads=$(awk '/^Threads:/ { print $2 }' "/proc/$TARGET_PID/status")
 sleeping=$(cat /proc/"$TARGET_PID"/task/*/stat 2>/dev/null | awk '{ sub(/.*\) /, ""); if ($1 == "S" || $1 == "D") n++ } END { print n + 0 }')
@@ -169,8 +97,7 @@ for ((i = 1; i <= REPS; i++)); do
 	PW_TIMES+=("$t")
 	log "parkwatch --dump run $i: ${t}s"
 done
-pw_median=$(printf '%s\n' "${PW_TIMES[@]}" | sort -g |
-	awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+pw_median=$(median "${PW_TIMES[@]}")
 # what a dump holds (untimed, after the timed runs)
 "$PARKWATCH" -p "$TARGET_PID" --dump --min-park 0 >"$TMP/dump.out" 2>/dev/null || true
 dump_bytes=$(wc -c <"$TMP/dump.out")
@@ -206,7 +133,7 @@ fi
 # ---- report --------------------------------------------------------------
 echo
 echo "target: $TARGET_BIN $NTHREADS, pid $TARGET_PID, $threads threads ($sleeping asleep), READY after ${t_ready}s"
-for n in "${NOTES[@]}"; do echo "note: $n"; done
+for n in "${BENCH_NOTES[@]}"; do echo "note: $n"; done
 echo
 printf '%-44s %10s\n' "command" "wall s"
 for ((i = 0; i < REPS; i++)); do

@@ -5,42 +5,64 @@
 # tracer and `parkwatch -p PID` (live, default interval), median of each.
 #
 #   tools/bench/go_overhead.sh [-r ROUNDS] [-d SECONDS] [-c CONNECTIONS] [-n GOROUTINES]
+#
+# See tools/bench/README.md.
 set -euo pipefail
 
-rounds=5 seconds=10 connections=8 goroutines=10000
-while getopts "r:d:c:n:h" opt; do
-	case $opt in
-	r) rounds=$OPTARG ;;
-	d) seconds=$OPTARG ;;
-	c) connections=$OPTARG ;;
-	n) goroutines=$OPTARG ;;
-	*) sed -n '2,8p' "$0"; exit 2 ;;
-	esac
-done
-cd "$(dirname "$0")/../.."
-PARKWATCH=${PARKWATCH:-./parkwatch}
-target=build/targets/go/leaky
-[ "$(id -u)" -eq 0 ] || { echo "go_overhead: run as root" >&2; exit 4; }
-[ -x "$target" ] || { echo "go_overhead: $target missing (make targets)" >&2; exit 1; }
-command -v wrk > /dev/null || { echo "go_overhead: wrk missing (apt-get install wrk)" >&2; exit 1; }
-
-tmp=$(mktemp -d /tmp/parkwatch-bench.XXXXXX)
-server= watcher=
-cleanup() {
-	[ -n "$watcher" ] && kill "$watcher" 2> /dev/null && wait "$watcher" 2> /dev/null
-	[ -n "$server" ] && kill "$server" 2> /dev/null && wait "$server" 2> /dev/null
-	rm -rf "$tmp"
+usage() {
+	cat <<EOF
+usage: $0 [-r ROUNDS] [-d SECONDS] [-c CONNECTIONS] [-n GOROUTINES]
+  -r ROUNDS       rounds; each runs wrk once without and once with parkwatch
+                  (default 5)
+  -d SECONDS      wrk duration of each run (default 10)
+  -c CONNECTIONS  wrk connections (default 8)
+  -n GOROUTINES   extra parked goroutines in the server (leaky -n; default 10000)
+Needs root.  Run from anywhere; paths are relative to the repo root.
+EOF
 }
-trap cleanup EXIT INT TERM
 
-"$target" -port 0 -n "$goroutines" > "$tmp/ready" &
+rounds=5 seconds=10 connections=8 goroutines=10000
+READY_TIMEOUT=${READY_TIMEOUT:-60}
+PARKWATCH=${PARKWATCH:-./parkwatch}
+
+# shellcheck source=tools/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init go_overhead
+
+handle_opt() {
+	case $1 in
+	r) rounds=$2 ;;
+	d) seconds=$2 ;;
+	c) connections=$2 ;;
+	n) goroutines=$2 ;;
+	esac
+}
+bench_getopts "r:d:c:n:" handle_opt "$@"
+bench_posint -r "$rounds"
+bench_posint -d "$seconds"
+bench_posint -c "$connections"
+bench_posint -n "$goroutines" 0
+
+bench_cd_root
+target=build/targets/go/leaky
+bench_need_root "parkwatch loads BPF"
+[[ -x $PARKWATCH ]] || die "$PARKWATCH (from $ROOT) not found or not executable: build it first (make)"
+[[ -x $target ]] || die "$target missing (make targets)"
+command -v wrk >/dev/null || die "wrk missing (apt-get install wrk)"
+
+bench_tmpdir
+server='' watcher=''
+cleanup() {
+	bench_stop "$watcher"
+	bench_stop "$server"
+}
+bench_traps
+
+"$target" -port 0 -n "$goroutines" >"$TMP/ready" 2>"$TMP/server.err" &
 server=$!
-for _ in $(seq 100); do
-	grep -q READY "$tmp/ready" && break
-	sleep 0.1
-done
-port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$tmp/ready")
-[ -n "$port" ] || { echo "go_overhead: the Go server did not start" >&2; exit 1; }
+bench_wait_ready server "$TMP/ready" "$TMP/server.err" "$READY_TIMEOUT" "the Go server ($target)"
+port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$TMP/ready")
+[ -n "$port" ] || die "the Go server did not say its port"
 url="http://127.0.0.1:$port/debug/pprof/cmdline"
 
 run_wrk() {
@@ -50,7 +72,7 @@ run_wrk() {
 declare -a none_rps watched_rps
 for ((round = 1; round <= rounds; round++)); do
 	none_rps+=("$(run_wrk)")
-	"$PARKWATCH" -p "$server" --format json > /dev/null 2> "$tmp/pw.err" &
+	"$PARKWATCH" -p "$server" --format json > /dev/null 2> "$TMP/pw.err" &
 	watcher=$!
 	# attached once the first picture is out: poll for the BPF programs
 	for _ in $(seq 100); do
@@ -58,13 +80,11 @@ for ((round = 1; round <= rounds; round++)); do
 		sleep 0.1
 	done
 	watched_rps+=("$(run_wrk)")
-	kill "$watcher"
-	wait "$watcher" 2> /dev/null || true
+	bench_stop "$watcher"
 	watcher=
 	echo "round $round: none ${none_rps[-1]} req/s, parkwatch ${watched_rps[-1]} req/s"
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 none=$(median "${none_rps[@]}")
 watched=$(median "${watched_rps[@]}")
 echo

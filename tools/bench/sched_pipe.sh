@@ -35,30 +35,25 @@ BPFTOOL=${BPFTOOL:-bpftool}
 PARKWATCH=${PARKWATCH:-./parkwatch}
 export BPFTOOL
 
-while getopts "l:r:c:t:C:h" opt; do
-	case $opt in
-	l) LOOPS=$OPTARG ;;
-	r) REPS=$OPTARG ;;
-	c) CONFIGS=$OPTARG ;;
-	t) ATTACH_TIMEOUT=$OPTARG ;;
-	C) PIN=$OPTARG ;;
-	h) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
+# shellcheck source=tools/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init sched_pipe
+
+handle_opt() {
+	case $1 in
+	l) LOOPS=$2 ;;
+	r) REPS=$2 ;;
+	c) CONFIGS=$2 ;;
+	t) ATTACH_TIMEOUT=$2 ;;
+	C) PIN=$2 ;;
 	esac
-done
-shift $((OPTIND - 1))
-[[ $# -eq 0 ]] || { usage >&2; exit 2; }
+}
+bench_getopts "l:r:c:t:C:" handle_opt "$@"
+bench_posint -l "$LOOPS"
+bench_posint -r "$REPS"
+bench_posint -t "$ATTACH_TIMEOUT"
 
-die() { echo "sched_pipe: error: $*" >&2; exit 1; }
-log() { echo "sched_pipe: $*" >&2; }
-
-[[ $LOOPS =~ ^[1-9][0-9]*$ ]] || die "-l wants a positive integer, got '$LOOPS'"
-[[ $REPS =~ ^[1-9][0-9]*$ ]] || die "-r wants a positive integer, got '$REPS'"
-[[ $ATTACH_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "-t wants a positive integer, got '$ATTACH_TIMEOUT'"
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-cd "$ROOT"
+bench_cd_root
 HELPER=("python3" "$HERE/bpfstats.py")
 
 IFS=, read -r -a CFGS <<<"$CONFIGS"
@@ -71,7 +66,7 @@ for c in "${CFGS[@]}"; do
 done
 has_cfg() { [[ ",$CONFIGS," == *",$1,"* ]]; }
 
-[[ $(id -u) -eq 0 ]] || die "must run as root (BPF, kernel.bpf_stats_enabled)"
+bench_need_root "BPF, kernel.bpf_stats_enabled"
 command -v "$PERF" >/dev/null || die "perf not found (apt-get install linux-perf)"
 command -v "$BPFTOOL" >/dev/null || die "bpftool not found (apt-get install bpftool)"
 command -v python3 >/dev/null || die "python3 not found"
@@ -88,55 +83,35 @@ if has_cfg offcputime && [[ ! -x $OFFCPUTIME ]]; then
 	die "$OFFCPUTIME not found (apt-get install libbpf-tools), or leave it out with -c none,parkwatch"
 fi
 
-TMP=$(mktemp -d /tmp/parkwatch-bench.XXXXXX)
+bench_tmpdir
 TRACER_PID=
 PERF_PID=
 OLD_STATS=
 
 stop_tracer() {
 	local pid=$TRACER_PID
-	[[ -n $pid ]] || return 0
 	TRACER_PID=
-	if kill -0 "$pid" 2>/dev/null; then
-		# TERM, not INT: background jobs of a non-interactive shell
-		# start with SIGINT ignored
-		kill -TERM "$pid" 2>/dev/null || true
-		local i
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
+	# TERM, not INT: background jobs of a non-interactive shell start
+	# with SIGINT ignored
+	bench_stop "$pid" 50
 }
 
 cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
 	if [[ -n $PERF_PID ]]; then
 		# perf forks the other end of the pipe, which would block forever
 		# once perf is gone: kill that child too
 		local kids=()
-		mapfile -t kids < <(pgrep -P "$PERF_PID" || true)
-		kill -TERM "$PERF_PID" "${kids[@]}" 2>/dev/null || true
-		wait "$PERF_PID" 2>/dev/null || true
+		mapfile -t kids < <(pgrep -P "$PERF_PID")
+		kill -TERM "$PERF_PID" "${kids[@]}" 2>/dev/null
+		wait "$PERF_PID" 2>/dev/null
 	fi
 	stop_tracer
-	if [[ -n $OLD_STATS ]]; then
-		sysctl -q -w kernel.bpf_stats_enabled="$OLD_STATS" >/dev/null ||
-			echo "sched_pipe: warning: could not restore kernel.bpf_stats_enabled=$OLD_STATS" >&2
-	fi
-	rm -rf "$TMP"
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_traps
 
 OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null || die "cannot set kernel.bpf_stats_enabled=1"
+BENCH_RESTORE+=("kernel.bpf_stats_enabled=$OLD_STATS")
 
 # Anything already hooked on sched_switch distorts every config: say so.
 others=$("$BPFTOOL" link show 2>/dev/null | grep -c 'tp_name sched_switch' || true)

@@ -16,13 +16,13 @@ static const char doc[] =
 	"parkwatch -- find threads that are parked (off CPU, not runnable), why and since when.\v"
 	"Without -p every process is watched.  With a terminal on stdout parkwatch shows a live "
 	"table of parked groups that refreshes every --interval; q or Ctrl-C prints the full dump "
-	"and exits.  Otherwise it prints one snapshot per interval.\n\n"
+	"and exits.  Otherwise it prints one picture per interval.\n\n"
 	"Examples:\n"
 	"  sudo parkwatch -p 1234                 live view of one process\n"
 	"  sudo parkwatch -p 1234 --dump          every thread, Go goroutine-dump style\n"
 	"  sudo parkwatch -p 1234 --dump --debug 1   grouped by stack, with counts\n"
 	"  sudo parkwatch --format json --duration 10s   JSON lines, whole machine\n"
-	"  sudo parkwatch -p 1234 --dump --format pprof -o parked.pb.gz   snapshot profile\n"
+	"  sudo parkwatch -p 1234 --dump --format pprof -o parked.pb.gz   one picture's profile\n"
 	"  sudo parkwatch -p 1234 --duration 30s --format pprof -o parked.pb.gz   parked time "
 	"over 30 s\n"
 	"  sudo parkwatch --http   serve /metrics and /debug/pprof/goroutine?pid=N on "
@@ -60,7 +60,7 @@ enum {
 static const struct argp_option option_list[] = {
 	{ "pid", 'p', "PID", 0, "Watch this process (repeatable; default: every process)", 0 },
 	{ "cgroup", OPT_CGROUP, "PATH", 0, "Only threads in this cgroup v2 directory", 0 },
-	{ "dump", OPT_DUMP, NULL, 0, "Print one snapshot and exit", 1 },
+	{ "dump", OPT_DUMP, NULL, 0, "Print one picture and exit", 1 },
 	{ "debug", OPT_DEBUG, "1|2", 0,
 	  "Dump detail: 2 (default) every thread with its stack, 1 groups with counts", 1 },
 	{ "format", OPT_FORMAT, "FORMAT", 0,
@@ -143,13 +143,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_FORMAT:
 		if (!strcmp(arg, "text")) {
-			env->format = FORMAT_TEXT;
+			env->format = PW_FORMAT_TEXT;
 		} else if (!strcmp(arg, "json")) {
-			env->format = FORMAT_JSON;
+			env->format = PW_FORMAT_JSON;
 		} else if (!strcmp(arg, "pprof")) {
-			env->format = FORMAT_PPROF;
+			env->format = PW_FORMAT_PPROF;
 		} else if (!strcmp(arg, "folded")) {
-			env->format = FORMAT_FOLDED;
+			env->format = PW_FORMAT_FOLDED;
 		} else {
 			argp_failure(state, EXIT_USAGE, 0,
 				     "invalid --format '%s' (text, json, pprof or folded)", arg);
@@ -239,7 +239,7 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 
 	memset(env, 0, sizeof(*env));
 	env->debug = 2;
-	env->format = FORMAT_TEXT;
+	env->format = PW_FORMAT_TEXT;
 	env->interval_ns = 2000000000ULL;
 	env->metrics_top_k = 20;
 	env->leak_min_slope = -1;
@@ -258,7 +258,7 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 		err = EINVAL;
 	}
 	if (env->min_park_ns == UINT64_MAX)
-		env->min_park_ns = env->format == FORMAT_PPROF || env->format == FORMAT_FOLDED ?
+		env->min_park_ns = env->format == PW_FORMAT_PPROF || env->format == PW_FORMAT_FOLDED ?
 					   0 : 1000000000ULL;
 	return err;
 }

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <linux/types.h>
 #include "park.h"
+#include "out/render.h"
 
 enum exit_code {
 	EXIT_OK = 0,
@@ -20,19 +21,12 @@ enum exit_code {
 	EXIT_LEAKS_FOUND = 7,       /* --leaks found suspect groups */
 };
 
-enum output_format {
-	FORMAT_TEXT,
-	FORMAT_JSON,
-	FORMAT_PPROF,
-	FORMAT_FOLDED,
-};
-
 struct env {
 	pid_t pids[PARK_MAX_WATCHED];
 	size_t pid_count;
 	bool dump;
 	int debug;                  /* 1 or 2 */
-	enum output_format format;
+	enum pw_format format;
 	__u64 interval_ns;
 	__u64 duration_ns;          /* 0: until interrupted */
 	__u64 min_park_ns;

@@ -58,11 +58,12 @@ int terminal__rows(void)
 	return size.ws_row - 6;
 }
 
-bool terminal__wait(struct terminal *term, __u64 deadline_ns)
+enum wait_result terminal__wait(struct terminal *term, __u64 deadline_ns, int wake_fd)
 {
-	struct pollfd fds[2] = {
+	struct pollfd fds[3] = {
 		{ .fd = term->signal_fd, .events = POLLIN },
 		{ .fd = term->keys ? STDIN_FILENO : -1, .events = POLLIN },
+		{ .fd = wake_fd, .events = POLLIN },
 	};
 
 	for (;;) {
@@ -70,20 +71,22 @@ bool terminal__wait(struct terminal *term, __u64 deadline_ns)
 		int timeout_ms;
 
 		if (now >= deadline_ns)
-			return true;
+			return WAIT_TIMEOUT;
 		timeout_ms = (int)((deadline_ns - now + 999999) / 1000000);
-		if (poll(fds, 2, timeout_ms) < 0) {
+		if (poll(fds, 3, timeout_ms) < 0) {
 			if (errno == EINTR)
 				continue;
-			return false;
+			return WAIT_STOP;
 		}
 		if (fds[0].revents)
-			return false;
+			return WAIT_STOP;
+		if (fds[2].revents)
+			return WAIT_WOKEN;
 		if (fds[1].revents) {
 			char key = 0;
 
 			if (read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
-				return false;
+				return WAIT_STOP;
 		}
 	}
 }

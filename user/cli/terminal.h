@@ -25,8 +25,14 @@ void terminal__keys_on(struct terminal *term);
 void terminal__close(struct terminal *term);
 /* Rows of the table that fit stdout's terminal. */
 int terminal__rows(void);
-/* Waits until deadline_ns (CLOCK_MONOTONIC); false when a signal or q asked
- * to stop. */
-bool terminal__wait(struct terminal *term, __u64 deadline_ns);
+enum wait_result {
+	WAIT_TIMEOUT,               /* the deadline came */
+	WAIT_STOP,                  /* a signal or q asked to stop */
+	WAIT_WOKEN,                 /* wake_fd became readable */
+};
+
+/* Waits until deadline_ns (CLOCK_MONOTONIC), a stop, or wake_fd (-1: none)
+ * becoming readable; the caller drains wake_fd. */
+enum wait_result terminal__wait(struct terminal *term, __u64 deadline_ns, int wake_fd);
 
 #endif /* PARKWATCH_TERMINAL_H */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
- * The insides of a struct goproc (goruntime.h), shared by the files of the
+ * The insides of a struct goproc (goproc.h), shared by the files of the
  * Go runtime reader and no one else: gobinary.c and golayout.c fill it from
  * the executable, gomem.c reads the process's memory through it,
- * gounwind.c makes sense of one runtime.g, goruntime.c drives them.
+ * gounwind.c makes sense of one runtime.g, goproc.c drives them.
  */
 #ifndef PARKWATCH_GO_INTERNAL_H
 #define PARKWATCH_GO_INTERNAL_H
@@ -14,10 +14,9 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <linux/types.h>
-#include "go/goruntime.h"
+#include "go/goproc.h"
 
 #define GO_BATCH 2048               /* g's read together */
-#define GO_STATUS_LEAKED 10         /* Go 1.26: parked, and found unreachable by the GC */
 #define USER_ADDR_END (1ULL << 47)
 
 enum func_kind {

@@ -188,7 +188,9 @@ static int read_symtab(struct goproc *gp, Elf *elf, struct go_symbols *syms)
 			}
 		}
 	}
-	qsort(gp->runtime_funcs, gp->runtime_func_count, sizeof(*gp->runtime_funcs), by_func_addr);
+	if (gp->runtime_func_count) /* none (not Go): no array, and qsort wants one */
+		qsort(gp->runtime_funcs, gp->runtime_func_count, sizeof(*gp->runtime_funcs),
+		      by_func_addr);
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 #define GO_MAX_STACK (1ULL << 30)   /* the runtime's maxstacksize on 64-bit */
 #define GO_SCAN_BIT 0x1000
 
-void graw__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, struct graw *g)
+void gounwind__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, struct graw *g)
 {
 	g->addr = addr;
 	g->status = u32_at(raw, l->atomicstatus) & ~GO_SCAN_BIT;
@@ -34,7 +34,7 @@ void graw__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, struct
 }
 
 /* Parked, runnable or preempted: its sched registers describe its stack. */
-bool graw__has_saved_stack(__u32 status)
+bool gounwind__has_saved_stack(__u32 status)
 {
 	return status == GO_STATUS_WAITING || status == GO_STATUS_RUNNABLE ||
 	       status == GO_STATUS_PREEMPTED || status == GO_STATUS_LEAKED;
@@ -42,21 +42,21 @@ bool graw__has_saved_stack(__u32 status)
 
 /* Fields every live g has, whatever its state; false means we read it
  * mid-change (or it was never a g). */
-bool graw__consistent(const struct goproc *gp, const struct graw *g)
+bool gounwind__consistent(const struct goproc *gp, const struct graw *g)
 {
 	if (!g->goid || g->goid > (1ULL << 62))
 		return false;
 	if (!user_ptr(g->lo) || g->hi <= g->lo || g->hi - g->lo > GO_MAX_STACK ||
 	    g->hi > USER_ADDR_END)
 		return false;
-	if (!graw__has_saved_stack(g->status))
+	if (!gounwind__has_saved_stack(g->status))
 		return true;
 	return g->sp >= g->lo && g->sp < g->hi && !(g->sp & 7) && in_range(&gp->text, g->pc);
 }
 
 /* Fields that must not have moved between the first read and the stack's:
  * compared in the header copy, which starts at offset lo of the g. */
-bool graw__same_header(const struct go_layout *l, int lo, const struct graw *g, const __u8 *raw)
+bool gounwind__same_header(const struct go_layout *l, int lo, const struct graw *g, const __u8 *raw)
 {
 	return (u32_at(raw, l->atomicstatus - lo) & ~GO_SCAN_BIT) == g->status &&
 	       u64_at(raw, l->goid - lo) == g->goid && u64_at(raw, l->sched_sp - lo) == g->sp &&
@@ -84,7 +84,7 @@ static void mark_exact(__u64 exact[2], int i)
  * stack above sp and above the previous one, and each pc in the text: a
  * walk that leaves those bounds stops there, marked truncated.
  */
-int graw__walk_stack(struct goproc *gp, const struct graw *g, const struct stack_view *view,
+int gounwind__walk_stack(struct goproc *gp, const struct graw *g, const struct stack_view *view,
 		     __u64 *pcs, __u64 exact[2], bool *truncated)
 {
 	__u64 fp = g->bp, ret, next;
@@ -148,7 +148,7 @@ static bool is_system(const struct goproc *gp, __u64 startpc, bool finalizer_run
 	return false;
 }
 
-void graw__to_goroutine(struct goproc *gp, const struct graw *raw, __u64 now_ns,
+void gounwind__to_goroutine(struct goproc *gp, const struct graw *raw, __u64 now_ns,
 			bool finalizer_running, struct goroutine *g)
 {
 	memset(g, 0, sizeof(*g));
@@ -173,7 +173,7 @@ void graw__to_goroutine(struct goproc *gp, const struct graw *raw, __u64 now_ns,
 }
 
 /* Running or in a syscall: which thread, from g.m.procid. */
-pid_t graw__thread(struct goproc *gp, const struct graw *raw)
+pid_t gounwind__thread(struct goproc *gp, const struct graw *raw)
 {
 	__u64 procid;
 
@@ -185,7 +185,7 @@ pid_t graw__thread(struct goproc *gp, const struct graw *raw)
 }
 
 /* The g's stack window: from sched.sp up, at most GO_STACK_WINDOW bytes. */
-size_t graw__stack_window(const struct graw *g)
+size_t gounwind__stack_window(const struct graw *g)
 {
 	return g->hi - g->sp < GO_STACK_WINDOW ? g->hi - g->sp : GO_STACK_WINDOW;
 }

@@ -13,15 +13,15 @@ struct stack_view {
 	__u64 base, len;
 };
 
-void graw__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, struct graw *g);
-bool graw__has_saved_stack(__u32 status);
-bool graw__consistent(const struct goproc *gp, const struct graw *g);
-bool graw__same_header(const struct go_layout *l, int lo, const struct graw *g, const __u8 *raw);
-size_t graw__stack_window(const struct graw *g);
-int graw__walk_stack(struct goproc *gp, const struct graw *g, const struct stack_view *view,
+void gounwind__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, struct graw *g);
+bool gounwind__has_saved_stack(__u32 status);
+bool gounwind__consistent(const struct goproc *gp, const struct graw *g);
+bool gounwind__same_header(const struct go_layout *l, int lo, const struct graw *g, const __u8 *raw);
+size_t gounwind__stack_window(const struct graw *g);
+int gounwind__walk_stack(struct goproc *gp, const struct graw *g, const struct stack_view *view,
 		     __u64 *pcs, __u64 exact[2], bool *truncated);
-void graw__to_goroutine(struct goproc *gp, const struct graw *raw, __u64 now_ns,
+void gounwind__to_goroutine(struct goproc *gp, const struct graw *raw, __u64 now_ns,
 			bool finalizer_running, struct goroutine *g);
-pid_t graw__thread(struct goproc *gp, const struct graw *raw);
+pid_t gounwind__thread(struct goproc *gp, const struct graw *raw);
 
 #endif /* PARKWATCH_GOUNWIND_H */

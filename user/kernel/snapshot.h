@@ -14,7 +14,7 @@
 struct thread_sample {
 	const struct task_record *rec;
 	const __u64 *kstack;        /* rec->kstack_depth addresses, or NULL */
-	const __u8 *ustack;         /* rec->ustack_bytes bytes from rec->regs[7], or NULL */
+	const __u8 *ustack;         /* rec->ustack_bytes bytes from rec->regs[PW_REG_SP], or NULL */
 };
 
 struct snapshot {

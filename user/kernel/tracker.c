@@ -9,13 +9,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/tracker.h"
-#include "park_tracker.skel.h"
-#include "snapshot.skel.h"
+#include "parkwatch.skel.h"
 
 struct tracker {
-	struct park_tracker_bpf *park;
-	struct snapshot_bpf *snap;
-	struct bpf_link *iter_link;
+	struct parkwatch_bpf *skel; /* both programs, their maps and settings */
 };
 
 /* libbpf's last warning, so a load failure can name its cause in one line. */
@@ -54,7 +51,7 @@ static int fail(int err, const char *what, char *reason, size_t reason_size)
 
 static int watch_pids(struct tracker *tracker, const struct tracker_opts *opts)
 {
-	int map_fd = bpf_map__fd(tracker->park->maps.watched_tgids);
+	int map_fd = bpf_map__fd(tracker->skel->maps.watched_tgids);
 	__u8 one = 1;
 
 	for (size_t i = 0; i < opts->pid_count; i++) {
@@ -64,6 +61,26 @@ static int watch_pids(struct tracker *tracker, const struct tracker_opts *opts)
 			return -errno;
 	}
 	return 0;
+}
+
+/* Settings and map sizes, between open and load. */
+static int configure(struct parkwatch_bpf *skel, const struct tracker_opts *opts)
+{
+	int err;
+
+	skel->rodata->filter_tgid = opts->pid_count > 0;
+	skel->rodata->filter_cgroup = opts->cgroup_id != 0;
+	skel->rodata->cgroup_id = opts->cgroup_id;
+	skel->rodata->min_park_ns = opts->min_park_ns;
+	skel->rodata->want_kernel_stacks = opts->kernel_stacks;
+	/* the filter only ever loses processes: it needs room for the -p list */
+	err = bpf_map__set_max_entries(skel->maps.watched_tgids,
+				       opts->pid_count ? opts->pid_count : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.exited_parks,
+					       opts->exited_capacity ? opts->exited_capacity
+								     : PARK_EXITED_CAPACITY);
+	return err;
 }
 
 int tracker__open(const struct tracker_opts *opts, struct tracker **out, char *reason,
@@ -78,58 +95,31 @@ int tracker__open(const struct tracker_opts *opts, struct tracker **out, char *r
 	if (!tracker)
 		return -ENOMEM;
 
-	tracker->park = park_tracker_bpf__open();
-	if (!tracker->park) {
-		err = fail(-errno, "opening the park tracker", reason, reason_size);
+	tracker->skel = parkwatch_bpf__open();
+	if (!tracker->skel) {
+		err = fail(-errno, "opening the BPF object", reason, reason_size);
 		goto cleanup;
 	}
-	tracker->park->rodata->filter_tgid = opts->pid_count > 0;
-	tracker->park->rodata->filter_cgroup = opts->cgroup_id != 0;
-	tracker->park->rodata->cgroup_id = opts->cgroup_id;
-	err = park_tracker_bpf__load(tracker->park);
+	err = configure(tracker->skel, opts);
 	if (err) {
-		err = fail(err, "loading the park tracker", reason, reason_size);
+		err = fail(err, "sizing the BPF maps", reason, reason_size);
 		goto cleanup;
 	}
-
-	tracker->snap = snapshot_bpf__open();
-	if (!tracker->snap) {
-		err = fail(-errno, "opening the snapshot iterator", reason, reason_size);
-		goto cleanup;
-	}
-	tracker->snap->rodata->filter_tgid = opts->pid_count > 0;
-	tracker->snap->rodata->filter_cgroup = opts->cgroup_id != 0;
-	tracker->snap->rodata->cgroup_id = opts->cgroup_id;
-	tracker->snap->rodata->min_park_ns = opts->min_park_ns;
-	tracker->snap->rodata->want_kernel_stacks = opts->kernel_stacks;
-	err = bpf_map__reuse_fd(tracker->snap->maps.park_states,
-				bpf_map__fd(tracker->park->maps.park_states));
-	if (!err)
-		err = bpf_map__reuse_fd(tracker->snap->maps.watched_tgids,
-					bpf_map__fd(tracker->park->maps.watched_tgids));
+	err = parkwatch_bpf__load(tracker->skel);
 	if (err) {
-		err = fail(err, "sharing maps with the snapshot iterator", reason, reason_size);
+		err = fail(err, "loading the BPF programs", reason, reason_size);
 		goto cleanup;
 	}
-	err = snapshot_bpf__load(tracker->snap);
-	if (err) {
-		err = fail(err, "loading the snapshot iterator", reason, reason_size);
-		goto cleanup;
-	}
-
 	err = watch_pids(tracker, opts);
 	if (err) {
 		fail(err, "filling the watched-process filter", reason, reason_size);
 		goto cleanup;
 	}
-	err = park_tracker_bpf__attach(tracker->park);
+	/* the task iterator's link is made here too: tracker__snapshot_fd runs it */
+	err = parkwatch_bpf__attach(tracker->skel);
 	if (err) {
-		err = fail(err, "attaching to sched_switch/sched_wakeup", reason, reason_size);
-		goto cleanup;
-	}
-	tracker->iter_link = bpf_program__attach_iter(tracker->snap->progs.park_snapshot, NULL);
-	if (!tracker->iter_link) {
-		err = fail(-errno, "attaching the task iterator", reason, reason_size);
+		err = fail(err, "attaching to sched_switch, sched_process_exit and the task iterator",
+			   reason, reason_size);
 		goto cleanup;
 	}
 	*out = tracker;
@@ -144,9 +134,7 @@ void tracker__free(struct tracker *tracker)
 {
 	if (!tracker)
 		return;
-	bpf_link__destroy(tracker->iter_link);
-	snapshot_bpf__destroy(tracker->snap);
-	park_tracker_bpf__destroy(tracker->park);
+	parkwatch_bpf__destroy(tracker->skel);
 	free(tracker);
 }
 
@@ -154,7 +142,7 @@ int tracker__unwatch(struct tracker *tracker, pid_t pid)
 {
 	__u32 tgid = pid;
 
-	if (bpf_map_delete_elem(bpf_map__fd(tracker->park->maps.watched_tgids), &tgid) &&
+	if (bpf_map_delete_elem(bpf_map__fd(tracker->skel->maps.watched_tgids), &tgid) &&
 	    errno != ENOENT)
 		return -errno;
 	return 0;
@@ -162,14 +150,14 @@ int tracker__unwatch(struct tracker *tracker, pid_t pid)
 
 int tracker__snapshot_fd(struct tracker *tracker)
 {
-	int fd = bpf_iter_create(bpf_link__fd(tracker->iter_link));
+	int fd = bpf_iter_create(bpf_link__fd(tracker->skel->links.park_snapshot));
 
 	return fd < 0 ? -errno : fd;
 }
 
 int tracker__reason_hists(struct tracker *tracker, struct park_hist hists[PARK_REASON__COUNT])
 {
-	int map_fd = bpf_map__fd(tracker->park->maps.reason_hists);
+	int map_fd = bpf_map__fd(tracker->skel->maps.reason_hists);
 	int cpus = libbpf_num_possible_cpus();
 	struct park_hist *per_cpu;
 	int err = 0;
@@ -199,7 +187,7 @@ int tracker__reason_hists(struct tracker *tracker, struct park_hist hists[PARK_R
 
 int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx)
 {
-	int map_fd = bpf_map__fd(tracker->park->maps.exited_parks);
+	int map_fd = bpf_map__fd(tracker->skel->maps.exited_parks);
 	struct hist_key key, next_key;
 	struct park_total total;
 	const void *prev = NULL;
@@ -216,12 +204,14 @@ int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void 
 	return errno == ENOENT ? visited : -errno;
 }
 
-__u64 tracker__dropped(const struct tracker *tracker)
-{
-	return tracker->park->bss->hist_dropped;
-}
-
 size_t tracker__exited_capacity(const struct tracker *tracker)
 {
-	return bpf_map__max_entries(tracker->park->maps.exited_parks);
+	return bpf_map__max_entries(tracker->skel->maps.exited_parks);
+}
+
+int tracker__stats(const struct tracker *tracker, struct pw_stats *out)
+{
+	/* .bss is mapped into this process: the counters as the programs left them */
+	*out = tracker->skel->bss->gave_up;
+	return 0;
 }

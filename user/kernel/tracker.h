@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * The BPF side of parkwatch: loads and attaches the tier-1 park tracker and
- * the tier-2 snapshot iterator, owns the watched-tgid filter and reads the
- * per-(tgid, reason) park histograms.
+ * the tier-2 snapshot iterator (one BPF object, one skeleton), owns the
+ * watched-tgid filter, and reads the per-reason park histograms, the
+ * per-(tgid, reason) totals of exited threads and the give-up counters.
  */
 #ifndef PARKWATCH_TRACKER_H
 #define PARKWATCH_TRACKER_H
@@ -21,6 +22,8 @@ struct tracker_opts {
 	__u64 cgroup_id;            /* 0: no cgroup filter */
 	__u64 min_park_ns;          /* copy user stacks of threads parked this long */
 	bool kernel_stacks;
+	size_t exited_capacity;     /* (process, reason) entries of exited threads' totals;
+				     * 0: PARK_EXITED_CAPACITY */
 };
 
 /* Returns 0 or a negative errno; on failure *reason says what libbpf said. */
@@ -43,8 +46,9 @@ typedef void (*tracker_total_fn)(const struct hist_key *key, __u64 count, __u64 
  * the number of entries or a negative errno.  Live threads carry theirs in
  * their snapshot records. */
 int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx);
-/* Exited-thread entries that did not fit their map. */
-__u64 tracker__dropped(const struct tracker *tracker);
 size_t tracker__exited_capacity(const struct tracker *tracker);
+
+/* What the BPF side gave up on so far (park.h); returns 0. */
+int tracker__stats(const struct tracker *tracker, struct pw_stats *out);
 
 #endif /* PARKWATCH_TRACKER_H */

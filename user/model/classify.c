@@ -4,8 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "model/classify.h"
-
-#define SYSCALL_RESTART 219 /* restart_syscall */
+#include "syscall_nrs.h" /* PW_NR_*, generated from asm/unistd_64.h */
 
 static const char *const syscall_names[] = {
 #include "syscall_names.h"
@@ -103,17 +102,20 @@ const char *classify__park_reason_name(enum park_reason reason)
 	return reason < PARK_REASON__COUNT ? names[reason] : "other";
 }
 
-const char *classify__state(__u32 task_state, bool on_cpu)
+enum pw_state classify__state(__u32 task_state, bool on_cpu, const char **name)
 {
-	if (task_state & PARK_TASK_TRACED)
-		return "traced";
-	if (task_state & PARK_TASK_STOPPED)
-		return "stopped";
-	if (task_state & PARK_TASK_UNINTERRUPTIBLE)
-		return "disk sleep";
-	if (task_state & PARK_TASK_INTERRUPTIBLE)
-		return "sleeping";
-	return on_cpu ? "running" : "runnable";
+	enum pw_state state;
+
+	if (task_state & (PARK_TASK_STOPPED | PARK_TASK_TRACED))
+		state = PW_STATE_STOPPED;
+	else if (task_state & PARK_TASK_UNINTERRUPTIBLE)
+		state = PW_STATE_DISK_SLEEP;
+	else if (task_state & PARK_TASK_INTERRUPTIBLE)
+		state = PW_STATE_SLEEPING;
+	else
+		state = on_cpu ? PW_STATE_RUNNING : PW_STATE_RUNNABLE;
+	*name = task_state & PARK_TASK_TRACED ? "traced" : pw_state_names[state];
+	return state;
 }
 
 static const char *io_reason(enum fd_kind kind)
@@ -154,14 +156,15 @@ static enum park_reason restarted_reason(const char *const *functions, int count
 }
 
 void classify__wait(const struct wait_ctx *wait, const char *const *functions, int count,
-		    enum fd_kind fd_kind, struct wait_class *out)
+		    enum fd_kind fd_kind, struct pw_wait *out)
 {
 	enum park_reason reason = wait->reason;
 	const char *refined;
 
+	out->kernel_reason = wait->reason;
 	out->syscall = classify__syscall_name(wait->syscall_nr);
 	out->has_timeout = wait->has_timeout;
-	if (wait->syscall_nr == SYSCALL_RESTART && reason == PARK_REASON_OTHER) {
+	if (wait->syscall_nr == PW_NR_restart_syscall && reason == PARK_REASON_OTHER) {
 		reason = restarted_reason(functions, count);
 		out->has_timeout = true; /* only timed waits are restarted this way */
 	}
@@ -198,4 +201,83 @@ void classify__wait(const struct wait_ctx *wait, const char *const *functions, i
 		out->reason = out->syscall ? out->syscall : "sleeping";
 		break;
 	}
+}
+
+static bool has_prefix(const char *text, const char *prefix)
+{
+	return text && !strncmp(text, prefix, strlen(prefix));
+}
+
+static bool is_system_module(const char *module)
+{
+	static const char *const prefixes[] = { "libc.so", "libc-", "libpthread", "ld-linux",
+						"ld-", "linux-vdso", "[vdso]" };
+	const char *base = strrchr(module, '/');
+
+	base = base ? base + 1 : module;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (has_prefix(base, prefixes[i]))
+			return true;
+	return false;
+}
+
+static const struct symbol_frame *thread_where(const struct pw_stack *stack)
+{
+	for (int i = 0; i < stack->depth; i++) {
+		const struct symbol *symbol = stack->symbols[i];
+
+		if (symbol->module && symbol->frame_count && !is_system_module(symbol->module))
+			return &symbol->frames[0];
+	}
+	return NULL;
+}
+
+/* Without file names: an import path whose first element has no dot is
+ * the standard library's (main aside), by Go's own convention. */
+static bool std_package(const char *function)
+{
+	const char *slash = strchr(function, '/');
+
+	if (has_prefix(function, "main."))
+		return false;
+	return !slash || !memchr(function, '.', slash - function);
+}
+
+static bool go_user_frame(const struct symbol_frame *frame, const char *goroot_src)
+{
+	if (!frame->function)
+		return false;
+	if (frame->file && goroot_src)
+		return !has_prefix(frame->file, goroot_src) && !has_prefix(frame->function, "runtime.");
+	return !std_package(frame->function);
+}
+
+static const struct symbol_frame *goroutine_where(const struct pw_stack *stack,
+						  const char *goroot_src)
+{
+	const struct symbol_frame *first_shown = NULL;
+
+	for (int i = 0; i < stack->depth; i++) {
+		const struct symbol *symbol = stack->symbols[i];
+
+		for (int j = 0; j < symbol->frame_count; j++) {
+			const struct symbol_frame *frame = &symbol->frames[j];
+
+			if (go_user_frame(frame, goroot_src))
+				return frame;
+			if (!first_shown && frame->function && !has_prefix(frame->function, "runtime."))
+				first_shown = frame;
+		}
+	}
+	if (first_shown || !stack->depth || !stack->symbols[0]->frame_count)
+		return first_shown;
+	return &stack->symbols[0]->frames[0];
+}
+
+const struct symbol_frame *classify__where(const struct pw_stack *stack, enum pw_unit_kind kind,
+					   const char *goroot_src)
+{
+	if (!stack)
+		return NULL;
+	return kind == PW_UNIT_GOROUTINE ? goroutine_where(stack, goroot_src) : thread_where(stack);
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "park.h"
+#include "model/picture.h"
 
 enum fd_kind {
 	FD_KIND_UNKNOWN = 0,
@@ -19,12 +20,6 @@ enum fd_kind {
 	FD_KIND_FILE,
 	FD_KIND_TTY,
 	FD_KIND_EVENTFD,
-};
-
-struct wait_class {
-	const char *reason;         /* static string */
-	const char *syscall;        /* static string, NULL outside a syscall */
-	bool has_timeout;
 };
 
 /* What a /proc/PID/fd/N link target names. */
@@ -38,9 +33,20 @@ const char *classify__syscall_name(long nr);
 const char *classify__futex_reason(const char *const *functions, int count);
 /* The kernel-side reason's name, as the tier-1 histograms are keyed. */
 const char *classify__park_reason_name(enum park_reason reason);
-/* Task state as the dump shows it: "sleeping", "disk sleep", ... */
-const char *classify__state(__u32 task_state, bool on_cpu);
+/* Task state: its bucket, and in *name the finer name dumps show
+ * ("traced" is a stopped thread). */
+enum pw_state classify__state(__u32 task_state, bool on_cpu, const char **name);
+/* A parked thread's wait from its BPF wait context, refined by its
+ * functions (leaf first) and the kind of fd it reads.  Strings are static. */
 void classify__wait(const struct wait_ctx *wait, const char *const *functions, int count,
-		    enum fd_kind fd_kind, struct wait_class *out);
+		    enum fd_kind fd_kind, struct pw_wait *out);
+/*
+ * Where a stack waits, for one-line tables: for threads the first frame
+ * outside the C library and the loader; for goroutines the first in the
+ * program's own code (outside GOROOT's sources at goroot_src, which may be
+ * NULL), else the first Go's dumps show.  NULL when there is none.
+ */
+const struct symbol_frame *classify__where(const struct pw_stack *stack, enum pw_unit_kind kind,
+					   const char *goroot_src);
 
 #endif /* PARKWATCH_CLASSIFY_H */

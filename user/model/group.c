@@ -1,122 +1,203 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* Grouping of parked threads (group.h). */
+/* Grouping of units (group.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "model/classify.h"
 #include "model/group.h"
-#include "model/report.h"
 #include "util/u64map.h"
 
-__u64 group__signature(const struct thread_info *thread)
+bool group__includes(const struct pw_unit *unit)
 {
-	__u64 hash = hash_bytes(&thread->rec->tgid, sizeof(thread->rec->tgid), 0);
-
-	hash = hash_bytes(thread->wait.reason, strlen(thread->wait.reason), hash);
-	hash = hash_bytes(&thread->wait.has_timeout, sizeof(thread->wait.has_timeout), hash);
-	for (int i = 0; thread->stack && i < thread->stack->depth; i++)
-		hash = hash_bytes(&thread->stack->frames[i].pc, sizeof(__u64), hash);
-	return hash;
+	if (unit->kind == PW_UNIT_GOROUTINE)
+		return !unit->go->system;
+	return unit->parked;
 }
 
-static int by_size(const void *a, const void *b)
+static __u64 signature_of(const struct pw_unit *unit, __u64 seed)
 {
-	const struct group *left = a, *right = b;
+	__u64 key[3] = { (__u64)unit->pid, unit->stack ? unit->stack->signature : 0, seed };
+	__u64 hash = hash__bytes(key, sizeof(key), unit->wait.has_timeout);
+
+	hash = hash__bytes(unit->wait.reason, strlen(unit->wait.reason), hash);
+	return hash ? hash : 1;
+}
+
+static bool same_group(const struct pw_group *group, const struct pw_unit *unit)
+{
+	return group->pid == unit->pid && group->stack == unit->stack &&
+	       group->has_timeout == unit->wait.has_timeout && !strcmp(group->reason, unit->wait.reason);
+}
+
+/* Scratch space of group__build. */
+struct grouping {
+	struct pw_group *found;     /* in order of first sight */
+	size_t *first_member;       /* per found group: index of its first unit */
+	size_t count, capacity;
+	struct u64map index;        /* signature -> found index + 1 */
+};
+
+/* Room for one more group: groups are few next to units, so grow. */
+static int make_room(struct grouping *work)
+{
+	size_t capacity = work->capacity ? work->capacity * 2 : 16;
+	struct pw_group *found;
+	size_t *first;
+
+	if (work->count < work->capacity)
+		return 0;
+	found = realloc(work->found, capacity * sizeof(*found));
+	if (!found)
+		return -ENOMEM;
+	work->found = found;
+	first = realloc(work->first_member, capacity * sizeof(*first));
+	if (!first)
+		return -ENOMEM;
+	work->first_member = first;
+	work->capacity = capacity;
+	return 0;
+}
+
+/* The group of unit among those found so far, added when new.  A different
+ * group with the same signature probes the next seed.  Its index + 1, or 0
+ * when out of memory. */
+static size_t slot_of(struct grouping *work, const struct pw_picture *picture, size_t i)
+{
+	const struct pw_unit *unit = &picture->units[i];
+
+	for (__u64 seed = 0;; seed++) {
+		__u64 signature = signature_of(unit, seed);
+		uintptr_t slot = (uintptr_t)u64map__get(&work->index, signature);
+		const struct pw_process *proc;
+		struct pw_group *group;
+
+		if (slot && same_group(&work->found[slot - 1], unit))
+			return slot;
+		if (slot)
+			continue;
+		if (make_room(work))
+			return 0;
+		slot = ++work->count;
+		group = &work->found[slot - 1];
+		memset(group, 0, sizeof(*group));
+		group->signature = signature;
+		group->pid = unit->pid;
+		group->kind = unit->kind;
+		group->reason = unit->wait.reason;
+		group->has_timeout = unit->wait.has_timeout;
+		group->parked = unit->parked;
+		group->stack = unit->stack;
+		proc = picture__process(picture, unit->pid);
+		group->where = classify__where(unit->stack, unit->kind, proc ? proc->goroot_src : NULL);
+		work->first_member[slot - 1] = i;
+		return u64map__put(&work->index, signature, (void *)slot) ? 0 : slot;
+	}
+}
+
+static int by_size(const void *a, const void *b, void *ctx)
+{
+	const struct grouping *work = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	const struct pw_group *left = &work->found[x], *right = &work->found[y];
 
 	if (left->count != right->count)
 		return left->count < right->count ? 1 : -1;
 	if (left->oldest_park_ns != right->oldest_park_ns)
 		return left->oldest_park_ns < right->oldest_park_ns ? 1 : -1;
-	return left->signature < right->signature ? -1 : left->signature > right->signature;
+	return work->first_member[x] < work->first_member[y] ? -1 :
+	       work->first_member[x] > work->first_member[y];
+}
+
+static bool oldest_first(const struct pw_unit *const *members, size_t count)
+{
+	for (size_t i = 1; i < count; i++)
+		if (members[i - 1]->park_ns < members[i]->park_ns)
+			return false;
+	return true;
 }
 
 static int by_age(const void *a, const void *b)
 {
-	const struct thread_info *left = *(const struct thread_info *const *)a;
-	const struct thread_info *right = *(const struct thread_info *const *)b;
+	const struct pw_unit *left = *(const struct pw_unit *const *)a;
+	const struct pw_unit *right = *(const struct pw_unit *const *)b;
 
 	if (left->park_ns != right->park_ns)
 		return left->park_ns < right->park_ns ? 1 : -1;
-	return left->rec->tid < right->rec->tid ? -1 : 1;
+	/* same age: the order the source gave (units are one array) */
+	return left < right ? -1 : left > right;
 }
 
-int group__build(const struct thread_info *threads, size_t count, struct group **out,
-		 size_t *group_count)
+int group__build(struct pw_picture *picture)
 {
-	struct u64map index = { 0 };   /* signature -> group number + 1 */
-	struct group *groups = calloc(count ? count : 1, sizeof(*groups));
-	size_t *slot_of = calloc(count ? count : 1, sizeof(*slot_of));
-	size_t used = 0, filled;
-	int err = 0;
+	size_t units = picture->unit_count ? picture->unit_count : 1;
+	struct grouping work = { 0 };
+	size_t *slot = calloc(units, sizeof(*slot)), *order = NULL;
+	struct pw_group *groups = NULL;
+	int err = -ENOMEM;
 
-	if (!groups || !slot_of) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	/* first pass: find each thread's group and count the members */
-	for (size_t i = 0; i < count; i++) {
-		const struct thread_info *thread = &threads[i];
-		struct group *group;
-		__u64 signature;
-		uintptr_t slot;
+	if (!slot)
+		goto out;
+	for (size_t i = 0; i < picture->unit_count; i++) {
+		const struct pw_unit *unit = &picture->units[i];
+		struct pw_group *group;
 
-		if (!thread->parked)
+		if (!group__includes(unit))
 			continue;
-		signature = group__signature(thread);
-		slot = (uintptr_t)u64map__get(&index, signature);
-		if (!slot) {
-			slot = ++used;
-			if (u64map__put(&index, signature, (void *)slot)) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			group = &groups[slot - 1];
-			group->signature = signature;
-			group->pid = thread->rec->tgid;
-			group->reason = thread->wait.reason;
-			group->has_timeout = thread->wait.has_timeout;
-		}
-		group = &groups[slot - 1];
+		slot[i] = slot_of(&work, picture, i);
+		if (!slot[i])
+			goto out;
+		group = &work.found[slot[i] - 1];
 		group->count++;
-		if (thread->park_ns > group->oldest_park_ns)
-			group->oldest_park_ns = thread->park_ns;
-		slot_of[i] = slot;
+		if (unit->park_ns > group->oldest_park_ns)
+			group->oldest_park_ns = unit->park_ns;
 	}
-	for (size_t g = 0; g < used; g++) {
-		groups[g].members = calloc(groups[g].count, sizeof(*groups[g].members));
-		if (!groups[g].members) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		groups[g].count = 0;
+	order = calloc(work.count ? work.count : 1, sizeof(*order));
+	groups = calloc(work.count ? work.count : 1, sizeof(*groups));
+	if (!order || !groups)
+		goto out;
+	for (size_t g = 0; g < work.count; g++) {
+		work.found[g].members = calloc(work.found[g].count, sizeof(*work.found[g].members));
+		if (!work.found[g].members)
+			goto out;
+		work.found[g].count = 0;
 	}
-	/* second pass: fill the members */
-	for (size_t i = 0; i < count; i++) {
-		if (slot_of[i]) {
-			struct group *group = &groups[slot_of[i] - 1];
+	for (size_t i = 0; i < picture->unit_count; i++) {
+		if (slot[i]) {
+			struct pw_group *group = &work.found[slot[i] - 1];
 
-			group->members[group->count++] = &threads[i];
+			group->members[group->count++] = &picture->units[i];
 		}
 	}
-	for (filled = 0; filled < used; filled++)
-		qsort(groups[filled].members, groups[filled].count, sizeof(*groups[filled].members),
-		      by_age);
-	qsort(groups, used, sizeof(*groups), by_size);
-	*out = groups;
-	*group_count = used;
+	for (size_t g = 0; g < work.count; g++) {
+		if (!oldest_first(work.found[g].members, work.found[g].count))
+			qsort(work.found[g].members, work.found[g].count,
+			      sizeof(*work.found[g].members), by_age);
+		order[g] = g;
+	}
+	qsort_r(order, work.count, sizeof(*order), by_size, &work);
+	for (size_t g = 0; g < work.count; g++)
+		groups[g] = work.found[order[g]];
+	picture->groups = groups;
+	picture->group_count = work.count;
 	groups = NULL;
-cleanup:
-	if (groups)
-		group__free_all(groups, used);
-	free(slot_of);
-	u64map__clear(&index);
+	work.count = 0;
+	err = 0;
+out:
+	for (size_t g = 0; g < work.count; g++)
+		free(work.found[g].members);
+	free(groups);
+	free(work.found);
+	free(work.first_member);
+	free(slot);
+	free(order);
+	u64map__clear(&work.index);
 	return err;
 }
 
-void group__free_all(struct group *groups, size_t count)
+int group__finish(struct pw_picture *picture)
 {
-	if (!groups)
-		return;
-	for (size_t i = 0; i < count; i++)
-		free(groups[i].members);
-	free(groups);
+	int err = picture__finish(picture);
+
+	return err ? err : group__build(picture);
 }

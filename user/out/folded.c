@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "out/folded.h"
+#include "out/render.h"
 #include "util/u64map.h"
 
 struct folded_line {
@@ -50,24 +51,27 @@ static void put_frame(FILE *out, const char *name)
 	fputc(';', out);
 }
 
-static char *stack_line(const struct thread_info *thread)
+/* Root first: the outermost caller, inlined calls outer to inner, then the
+ * reason as a leaf pseudo frame. */
+static char *stack_line(const struct pw_group *group)
 {
+	const struct pw_stack *stack = group->stack;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 
 	if (!out)
 		return NULL;
-	for (int i = thread->stack ? thread->stack->depth - 1 : -1; i >= 0; i--) {
-		const struct symbol *symbol = thread->symbols[i];
-		char unknown[64];
+	for (int i = stack ? stack->depth - 1 : -1; i >= 0; i--) {
+		const struct symbol *symbol = stack->symbols[i];
+		char unknown[300];
 
-		if (!symbol || !symbol->frame_count) {
-			const char *module = symbol && symbol->module ? symbol->module : "[unknown]";
+		if (!symbol->frame_count) {
+			const char *module = symbol->module ? symbol->module : "[unknown]";
 			const char *base = strrchr(module, '/');
 
 			snprintf(unknown, sizeof(unknown), "%s+0x%llx", base ? base + 1 : module,
-				 symbol ? symbol->module_offset : thread->stack->frames[i].pc);
+				 symbol->module_offset);
 			put_frame(out, unknown);
 			continue;
 		}
@@ -75,7 +79,7 @@ static char *stack_line(const struct thread_info *thread)
 		for (int j = symbol->frame_count - 1; j >= 0; j--)
 			put_frame(out, symbol->frames[j].function ? symbol->frames[j].function : "??");
 	}
-	fprintf(out, "[%s]", thread->wait.reason);
+	fprintf(out, "[%s]", group->reason);
 	if (fclose(out)) {
 		free(text);
 		return NULL;
@@ -86,7 +90,7 @@ static char *stack_line(const struct thread_info *thread)
 /* Adds weight to the line of text, taking text over. */
 static int add_line(struct folded *folded, char *text, __u64 weight, __u64 signature)
 {
-	__u64 key = hash_bytes(text, strlen(text), 0);
+	__u64 key = hash__bytes(text, strlen(text), 0);
 	struct folded_line *line = u64map__get(&folded->by_stack, key);
 
 	if (line) {
@@ -105,14 +109,19 @@ static int add_line(struct folded *folded, char *text, __u64 weight, __u64 signa
 	return 0;
 }
 
-int folded__add_report(struct folded *folded, const struct report *report, __u64 interval_ns)
+int folded__add_picture(struct folded *folded, const struct pw_picture *picture, __u64 interval_ns)
 {
-	for (size_t g = 0; g < report->group_count; g++) {
-		const struct group *group = &report->groups[g];
-		/* keyed by text: stacks that differ only in pcs fold into one line */
-		char *text = stack_line(group->members[0]);
+	for (size_t g = 0; g < picture->group_count; g++) {
+		const struct pw_group *group = &picture->groups[g];
+		char *text;
 		int err;
 
+		/* a window samples parked time; a snapshot of goroutines, like Go's
+		 * profile, counts every one */
+		if (!group->parked && (folded->window || group->kind != PW_UNIT_GOROUTINE))
+			continue;
+		/* keyed by text: stacks that differ only in pcs fold into one line */
+		text = stack_line(group);
 		if (!text)
 			return -ENOMEM;
 		err = add_line(folded, text, folded->window ? group->count * interval_ns : group->count,
@@ -123,11 +132,20 @@ int folded__add_report(struct folded *folded, const struct report *report, __u64
 	return 0;
 }
 
-int folded__add(struct folded *folded, const char *stack, __u64 weight, __u64 signature)
+int folded__write_picture(FILE *out, const struct pw_picture *picture,
+			  const struct pw_context *ctx, const struct render_opts *opts)
 {
-	char *text = strdup(stack);
+	struct folded *folded = folded__new(false);
+	int err;
 
-	return text ? add_line(folded, text, weight, signature) : -ENOMEM;
+	(void)opts;
+	if (!folded)
+		return -ENOMEM;
+	err = folded__add_picture(folded, picture, 0);
+	if (!err)
+		err = folded__write(folded, out, ctx->trend);
+	folded__free(folded);
+	return err;
 }
 
 static int by_stack(const void *a, const void *b)

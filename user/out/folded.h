@@ -2,7 +2,7 @@
 /*
  * Folded stacks for flamegraph.pl, speedscope and inferno: one line per
  * stack, frames root first joined by ';', the wait reason as a leaf pseudo
- * frame "[cond wait]", then a space and the weight: threads for a snapshot,
+ * frame "[cond wait]", then a space and the weight: units for one picture,
  * parked milliseconds for a window.
  */
 #ifndef PARKWATCH_FOLDED_H
@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "model/report.h"
+#include "model/picture.h"
 #include "trend/trend.h"
 
 struct folded;
@@ -18,11 +18,9 @@ struct folded;
 /* window: weigh by parked time (ms) instead of thread count. */
 struct folded *folded__new(bool window);
 void folded__free(struct folded *folded);
-int folded__add_report(struct folded *folded, const struct report *report, __u64 interval_ns);
-/* Adds weight to a line's stack text ("root;...;leaf", frames already
- * free of ';'), made on first use with signature (the group's, for leak
- * suspects; 0: none).  0 or -ENOMEM. */
-int folded__add(struct folded *folded, const char *stack, __u64 weight, __u64 signature);
+/* Adds a picture's parked groups (and, outside a window, a goroutine
+ * process's every group, as Go's profile counts them).  0 or -ENOMEM. */
+int folded__add_picture(struct folded *folded, const struct pw_picture *picture, __u64 interval_ns);
 /* Lines sorted by stack, a "[leak suspect]" leaf on groups trend (may be
  * NULL) suspects; returns 0 or -EIO. */
 int folded__write(struct folded *folded, FILE *out, const struct trend *trend);

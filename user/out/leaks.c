@@ -1,36 +1,36 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Leak report (leaks.h). */
 #include <errno.h>
-#include "out/dump.h"
-#include "util/format.h"
 #include "out/leaks.h"
+#include "out/render.h"
+#include "util/format.h"
 
 /* Where a suspect's stack and process name are: the last picture, or the
  * one before its process exited. */
 struct pictures {
-	const struct report *last;
-	const struct report *before_exit;
+	const struct pw_picture *last;
+	const struct pw_picture *before_exit;
 };
 
-static const struct group *find_group(const struct pictures *pictures, __u64 signature)
+static const struct pw_group *find_group(const struct pictures *pictures, __u64 signature)
 {
-	const struct report *reports[] = { pictures->last, pictures->before_exit };
+	const struct pw_picture *both[] = { pictures->last, pictures->before_exit };
 
-	for (size_t r = 0; r < 2; r++)
-		for (size_t g = 0; reports[r] && g < reports[r]->group_count; g++)
-			if (reports[r]->groups[g].signature == signature)
-				return &reports[r]->groups[g];
+	for (size_t p = 0; p < 2; p++)
+		for (size_t g = 0; both[p] && g < both[p]->group_count; g++)
+			if (both[p]->groups[g].signature == signature)
+				return &both[p]->groups[g];
 	return NULL;
 }
 
-static const struct proc_summary *find_proc(const struct pictures *pictures, pid_t pid)
+static const struct pw_process *find_proc(const struct pictures *pictures, pid_t pid)
 {
-	const struct proc_summary *proc = NULL;
+	const struct pw_process *proc = NULL;
 
 	if (pictures->last)
-		proc = report__proc(pictures->last, pid);
+		proc = picture__process(pictures->last, pid);
 	if (!proc && pictures->before_exit)
-		proc = report__proc(pictures->before_exit, pid);
+		proc = picture__process(pictures->before_exit, pid);
 	return proc;
 }
 
@@ -44,8 +44,8 @@ static void write_text(FILE *out, const struct trend_group_stats *suspects, size
 		count == 1 ? "" : "s");
 	for (size_t i = 0; i < count; i++) {
 		const struct trend_group_stats *stats = &suspects[i];
-		const struct group *group = find_group(last, stats->signature);
-		const struct proc_summary *proc = find_proc(last, stats->pid);
+		const struct pw_group *group = find_group(last, stats->signature);
+		const struct pw_process *proc = find_proc(last, stats->pid);
 
 		format__age_short(stats->oldest_age_ns, oldest, sizeof(oldest));
 		fprintf(out, "\nsuspect %zu: process %d (%s), %s, %s, score %.2f\n", i + 1, stats->pid,
@@ -56,9 +56,9 @@ static void write_text(FILE *out, const struct trend_group_stats *suspects, size
 			     "%.0f%% of members never woke; oldest %s\n",
 			stats->count_now, stats->count_first, stats->slope_per_min, stats->fit_r2,
 			stats->survivor_fraction * 100, oldest);
-		if (group && group->members[0]->stack) {
+		if (group && group->stack) {
 			fputs("  stack:\n", out);
-			dump__text_frames(out, group->members[0]);
+			text__frames(out, group->stack);
 		}
 	}
 }
@@ -69,37 +69,35 @@ static void write_json(FILE *out, const struct trend_group_stats *suspects, size
 	fprintf(out, "{\"watched_ns\":%llu,\"suspects\":[", watched_ns);
 	for (size_t i = 0; i < count; i++) {
 		const struct trend_group_stats *stats = &suspects[i];
-		const struct group *group = find_group(last, stats->signature);
-		const struct proc_summary *proc = find_proc(last, stats->pid);
+		const struct pw_group *group = find_group(last, stats->signature);
+		const struct pw_process *proc = find_proc(last, stats->pid);
 
 		fprintf(out, "%s{\"pid\":%d,\"comm\":", i ? "," : "", stats->pid);
 		format__json_string(out, proc ? proc->comm : NULL);
 		fputs(",\"reason\":", out);
 		format__json_string(out, stats->reason);
-		fprintf(out, ",\"timeout\":\"%s\",\"trend\":", stats->has_timeout ? "finite" : "none");
-		dump__json_trend(out, stats);
-		if (group && group->members[0]->created_by) { /* goroutine mode */
+		fprintf(out, ",\"timeout\":\"%s\",\"trend\":", picture__timeout_name(stats->has_timeout));
+		json__trend(out, stats);
+		if (group && group->kind == PW_UNIT_GOROUTINE && group->members[0]->go->creator) {
 			fputs(",\"created_by\":", out);
-			format__json_string(out, group->members[0]->created_by);
+			format__json_string(out, symbol__function(group->members[0]->go->creator));
 		}
 		fputs(",\"frames\":", out);
-		if (group)
-			dump__json_frames(out, group->members[0]);
-		else
-			fputs("[]", out);
+		json__frames(out, group ? group->stack : NULL);
 		fputs("}", out);
 	}
 	fputs("]}\n", out);
 }
 
-int leaks__write(FILE *out, enum output_format format, const struct trend *trend,
-		 const struct report *last, const struct report *before_exit, __u64 watched_ns)
+int leaks__write(FILE *out, enum pw_format format, const struct trend *trend,
+		 const struct pw_picture *last, const struct pw_picture *before_exit,
+		 __u64 watched_ns)
 {
 	const struct trend_group_stats *suspects = NULL;
 	size_t count = trend__suspects(trend, &suspects);
 	struct pictures pictures = { last, before_exit };
 
-	if (format == FORMAT_JSON)
+	if (format == PW_FORMAT_JSON)
 		write_json(out, suspects, count, &pictures, watched_ns);
 	else
 		write_text(out, suspects, count, &pictures, watched_ns);

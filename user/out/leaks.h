@@ -8,14 +8,15 @@
 #define PARKWATCH_LEAKS_H
 
 #include <stdio.h>
-#include "cli/options.h"
-#include "model/report.h"
+#include "model/picture.h"
+#include "out/render.h"
 #include "trend/trend.h"
 
 /* Writes the report, with stacks from the last picture or, for processes
  * that exited, from before_exit (may be NULL); returns the number of
  * suspects (>= 0) or -EIO. */
-int leaks__write(FILE *out, enum output_format format, const struct trend *trend,
-		 const struct report *last, const struct report *before_exit, __u64 watched_ns);
+int leaks__write(FILE *out, enum pw_format format, const struct trend *trend,
+		 const struct pw_picture *last, const struct pw_picture *before_exit,
+		 __u64 watched_ns);
 
 #endif /* PARKWATCH_LEAKS_H */

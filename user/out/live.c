@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Live table of parked groups (live.h). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util/format.h"
@@ -26,7 +27,7 @@ void live__free(struct live *live)
 
 /* Groups present in the first picture start from their count then; groups
  * that appear later start from zero. */
-static long change_since_start(struct live *live, const struct group *group)
+static long change_since_start(struct live *live, const struct pw_group *group)
 {
 	uintptr_t first = (uintptr_t)u64map__get(&live->first_count, group->signature);
 
@@ -37,14 +38,13 @@ static long change_since_start(struct live *live, const struct group *group)
 	return (long)group->count - (long)(first - 1);
 }
 
-static void where(const struct group *group, char *buf, size_t size)
+static void where(const struct pw_group *group, char *buf, size_t size)
 {
-	const struct symbol_frame *frame = report__app_frame(group->members[0]);
+	const struct symbol_frame *frame = group->where;
 	const char *base;
 
 	if (!frame) {
-		snprintf(buf, size, "%s", group->members[0]->stack ? "(system libraries only)" :
-								      "(no stack yet)");
+		snprintf(buf, size, "%s", group->stack ? "(system libraries only)" : "(no stack yet)");
 		return;
 	}
 	if (!frame->file) {
@@ -59,17 +59,17 @@ static void where(const struct group *group, char *buf, size_t size)
 /* Forget groups that are gone, so a long session doesn't grow. */
 static bool still_present(__u64 signature, void *value, void *ctx)
 {
-	const struct report *report = ctx;
+	const struct pw_picture *picture = ctx;
 
 	(void)value;
-	for (size_t g = 0; g < report->group_count; g++)
-		if (report->groups[g].signature == signature)
+	for (size_t g = 0; g < picture->group_count; g++)
+		if (picture->groups[g].signature == signature)
 			return true;
 	return false;
 }
 
 /* "+598/m", with "LEAK?" for a suspect; blank while there is too little history. */
-static void trend_cell(const struct trend *trend, const struct group *group, char *buf,
+static void trend_cell(const struct trend *trend, const struct pw_group *group, char *buf,
 		       size_t size, const struct trend_group_stats **top, struct trend_group_stats *stats)
 {
 	buf[0] = '\0';
@@ -82,9 +82,10 @@ static void trend_cell(const struct trend *trend, const struct group *group, cha
 		*top = stats;
 }
 
-void live__render(struct live *live, FILE *out, const struct report *report, __u64 elapsed_ns,
-		  bool ansi, int rows, const struct trend *trend)
+void live__render(struct live *live, FILE *out, const struct pw_picture *picture,
+		  __u64 elapsed_ns, bool ansi, int rows, const struct trend *trend)
 {
+	size_t units = 0, groups = 0;
 	char elapsed[32], oldest[32], place[160], change[24], growth[24];
 	struct trend_group_stats stats, top_stats;
 	const struct trend_group_stats *top = NULL;
@@ -93,18 +94,24 @@ void live__render(struct live *live, FILE *out, const struct report *report, __u
 	if (ansi)
 		fputs("\033[H\033[2J", out);
 	format__age_short(elapsed_ns, elapsed, sizeof(elapsed));
+	for (int s = 0; s < PW_STATE__COUNT; s++)
+		units += picture->state_counts[s];
 	fprintf(out, "parkwatch %s  %s  %zu threads in %zu process%s:", PARKWATCH_VERSION, elapsed,
-		report->thread_count, report->proc_count, report->proc_count == 1 ? "" : "es");
-	for (int s = 0; s < REPORT_STATE_COUNT; s++)
-		if (report->state_counts[s])
-			fprintf(out, " %s %zu", report_state_names[s], report->state_counts[s]);
+		units, picture->proc_count, picture->proc_count == 1 ? "" : "es");
+	for (int s = 0; s < PW_STATE__COUNT; s++)
+		if (picture->state_counts[s])
+			fprintf(out, " %s %zu", pw_state_names[s], picture->state_counts[s]);
 	fprintf(out, "%s\n\n", ansi ? "   (q quits)" : "");
 	fprintf(out, "%7s %7s %12s %8s %-18s %-7s %8s  %s\n", "COUNT", "CHANGE", "GROWTH", "PID",
 		"REASON", "TIMEOUT", "OLDEST", "WHERE");
-	for (size_t g = 0; g < report->group_count; g++) {
-		const struct group *group = &report->groups[g];
-		long delta = change_since_start(live, group);
+	for (size_t g = 0; g < picture->group_count; g++) {
+		const struct pw_group *group = &picture->groups[g];
+		long delta;
 
+		if (!group->parked)
+			continue; /* a goroutine running, or runnable: not waiting */
+		groups++;
+		delta = change_since_start(live, group);
 		if (rows && shown >= (size_t)rows)
 			continue; /* still counted for the change column */
 		format__age_short(group->oldest_park_ns, oldest, sizeof(oldest));
@@ -116,16 +123,16 @@ void live__render(struct live *live, FILE *out, const struct report *report, __u
 			top = &top_stats;
 		}
 		fprintf(out, "%7zu %7s %12s %8d %-18s %-7s %8s  %s\n", group->count, change, growth,
-			group->pid, group->reason, group->has_timeout ? "finite" : "none", oldest,
+			group->pid, group->reason, picture__timeout_name(group->has_timeout), oldest,
 			place);
 		shown++;
 	}
-	if (shown < report->group_count)
-		fprintf(out, "... %zu more groups\n", report->group_count - shown);
+	if (shown < groups)
+		fprintf(out, "... %zu more groups\n", groups - shown);
 	if (top)
 		fprintf(out, "\nLEAK? pid %d: %s\n", top->pid, top->explanation);
-	if (live->first_count.count > 2 * report->group_count + 64)
-		u64map__filter(&live->first_count, still_present, (void *)report);
+	if (live->first_count.count > 2 * picture->group_count + 64)
+		u64map__filter(&live->first_count, still_present, (void *)picture);
 	live->started = true;
 	fflush(out);
 }

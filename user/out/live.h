@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "model/report.h"
+#include "model/picture.h"
 #include "trend/trend.h"
 
 struct live;
@@ -18,7 +18,7 @@ struct live *live__new(void);
 void live__free(struct live *live);
 /* Draws the table; with ansi the screen is cleared first and rows limits
  * the groups shown (0: all).  trend (may be NULL) fills the GROWTH column. */
-void live__render(struct live *live, FILE *out, const struct report *report, __u64 elapsed_ns,
-		  bool ansi, int rows, const struct trend *trend);
+void live__render(struct live *live, FILE *out, const struct pw_picture *picture,
+		  __u64 elapsed_ns, bool ansi, int rows, const struct trend *trend);
 
 #endif /* PARKWATCH_LIVE_H */

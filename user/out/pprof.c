@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "out/pprof.h"
+#include "out/render.h"
 #include "profile.pb-c.h"
 #include "util/u64map.h"
 
@@ -18,6 +19,13 @@ typedef Parkwatch__Pprof__Mapping Mapping;
 typedef Parkwatch__Pprof__ValueType ValueType;
 
 #define SAMPLE_LABELS 5
+
+/* A sample label: a string when str is set, else the number num. */
+struct pprof_label {
+	const char *key;
+	const char *str;
+	__s64 num;
+};
 
 /* A growable array of pointers; every table of the profile is one. */
 struct ptr_vec {
@@ -59,7 +67,7 @@ static int64_t string_id(struct pprof *pprof, const char *text)
 	if (!text || !*text)
 		return 0;
 	for (;; seed++) {
-		__u64 key = hash_bytes(text, strlen(text), seed);
+		__u64 key = hash__bytes(text, strlen(text), seed);
 		uintptr_t index = (uintptr_t)u64map__get(&pprof->string_ids, key);
 		char *copy;
 
@@ -145,11 +153,11 @@ void pprof__free(struct pprof *pprof)
 static uint64_t function_id(struct pprof *pprof, const struct symbol_frame *frame)
 {
 	const char *name = frame->function ? frame->function : "??";
-	__u64 key = hash_bytes(name, strlen(name), 0);
+	__u64 key = hash__bytes(name, strlen(name), 0);
 	Function *function;
 
 	if (frame->file)
-		key = hash_bytes(frame->file, strlen(frame->file), key);
+		key = hash__bytes(frame->file, strlen(frame->file), key);
 	function = u64map__get(&pprof->function_ids, key);
 	if (function)
 		return function->id;
@@ -170,7 +178,7 @@ static uint64_t function_id(struct pprof *pprof, const struct symbol_frame *fram
 static Mapping *mapping_for(struct pprof *pprof, pid_t pid, const struct symbol *symbol)
 {
 	__u64 key[2] = { (__u64)pid, symbol->module_start };
-	__u64 hash = hash_bytes(key, sizeof(key), 0);
+	__u64 hash = hash__bytes(key, sizeof(key), 0);
 	Mapping *mapping = u64map__get(&pprof->mapping_ids, hash);
 
 	if (mapping)
@@ -193,12 +201,12 @@ static uint64_t location_id(struct pprof *pprof, pid_t pid, const struct stack_f
 			    const struct symbol *symbol)
 {
 	__u64 key[2] = { (__u64)pid, stack_frame->lookup_pc };
-	__u64 hash = hash_bytes(key, sizeof(key), 0);
+	__u64 hash = hash__bytes(key, sizeof(key), 0);
 	const char *pseudo = !stack_frame->lookup_pc && symbol && symbol->frame_count ?
 				     symbol->frames[0].function : NULL;
 
 	if (pseudo) /* no address: told apart by name */
-		hash = hash_bytes(pseudo, strlen(pseudo), hash);
+		hash = hash__bytes(pseudo, strlen(pseudo), hash);
 	Location *location = u64map__get(&pprof->location_ids, hash);
 	Mapping *mapping = NULL;
 
@@ -261,100 +269,14 @@ static Label *string_label(struct pprof *pprof, const char *key, const char *val
 	return label;
 }
 
-static Sample *new_sample(struct pprof *pprof, const struct report *report,
-			  const struct group *group)
-{
-	const struct thread_info *example = group->members[0];
-	const struct proc_summary *proc = report__proc(report, group->pid);
-	Sample *sample = calloc(1, sizeof(*sample));
-	int depth = example->stack ? example->stack->depth : 0;
-	Label *pid_label;
-
-	if (!sample)
-		return NULL;
-	parkwatch__pprof__sample__init(sample);
-	sample->location_id = calloc(depth ? depth : 1, sizeof(*sample->location_id));
-	sample->value = calloc(2, sizeof(*sample->value));
-	sample->label = calloc(SAMPLE_LABELS, sizeof(*sample->label));
-	if (!sample->location_id || !sample->value || !sample->label)
-		goto fail;
-	sample->n_value = 2;
-	for (int i = 0; i < depth; i++) {
-		uint64_t id = location_id(pprof, group->pid, &example->stack->frames[i],
-					  example->symbols[i]);
-
-		if (!id)
-			goto fail;
-		sample->location_id[sample->n_location_id++] = id;
-	}
-	sample->label[sample->n_label++] = string_label(pprof, "reason", group->reason);
-	sample->label[sample->n_label++] = string_label(pprof, "state", example->state);
-	sample->label[sample->n_label++] = string_label(pprof, "timeout",
-							group->has_timeout ? "finite" : "none");
-	sample->label[sample->n_label++] = string_label(pprof, "comm", proc ? proc->comm : "");
-	pid_label = malloc(sizeof(*pid_label));
-	sample->label[sample->n_label++] = pid_label;
-	for (size_t i = 0; i < sample->n_label; i++)
-		if (!sample->label[i])
-			goto fail;
-	parkwatch__pprof__label__init(pid_label);
-	pid_label->key = string_id(pprof, "pid");
-	pid_label->num = group->pid;
-	return sample;
-fail:
-	free_sample(sample);
-	return NULL;
-}
-
-int pprof__add_report(struct pprof *pprof, const struct report *report, __u64 interval_ns)
-{
-	if (!pprof->main_binary && report->proc_count && report->procs[0].exe)
-		pprof->main_binary = strdup(report->procs[0].exe);
-	for (size_t g = 0; g < report->group_count; g++) {
-		const struct group *group = &report->groups[g];
-		/* the group signature covers pid, reason, timeout and stack; state joins it */
-		__u64 key = hash_bytes(group->members[0]->state, strlen(group->members[0]->state),
-				       group->signature);
-		Sample *sample = u64map__get(&pprof->sample_ids, key);
-		__u64 parked_ns = 0;
-
-		if (!sample) {
-			sample = new_sample(pprof, report, group);
-			if (!sample)
-				return -ENOMEM;
-			if (vec_push(&pprof->samples, sample)) {
-				free_sample(sample);
-				return -ENOMEM;
-			}
-			/* from here the sample belongs to the table */
-			if (vec_push(&pprof->sample_signatures, (void *)(uintptr_t)group->signature)) {
-				pprof->samples.count--;
-				free_sample(sample);
-				return -ENOMEM;
-			}
-			if (u64map__put(&pprof->sample_ids, key, sample))
-				return -ENOMEM;
-		}
-		if (pprof->kind == PPROF_WINDOW) {
-			parked_ns = group->count * interval_ns;
-		} else {
-			for (size_t m = 0; m < group->count; m++)
-				parked_ns += group->members[m]->park_ns;
-		}
-		sample->value[0] += group->count;
-		sample->value[1] += parked_ns;
-	}
-	return 0;
-}
-
 static int sample_values(const struct pprof *pprof)
 {
 	return pprof->kind == PPROF_GOROUTINE ? 1 : 2;
 }
 
-static Sample *new_stack_sample(struct pprof *pprof, pid_t pid, const struct stack_frame *frames,
-				const struct symbol *const *symbols, int depth,
-				const struct pprof_label *labels, size_t label_count)
+static Sample *new_sample(struct pprof *pprof, pid_t pid, const struct stack_frame *frames,
+			  const struct symbol *const *symbols, int depth,
+			  const struct pprof_label *labels, size_t label_count)
 {
 	Sample *sample = calloc(1, sizeof(*sample));
 
@@ -368,7 +290,7 @@ static Sample *new_stack_sample(struct pprof *pprof, pid_t pid, const struct sta
 		goto fail;
 	sample->n_value = sample_values(pprof);
 	for (int i = 0; i < depth; i++) {
-		uint64_t id = location_id(pprof, pid, &frames[i], symbols ? symbols[i] : NULL);
+		uint64_t id = location_id(pprof, pid, &frames[i], symbols[i]);
 
 		if (!id)
 			goto fail;
@@ -395,36 +317,36 @@ fail:
 	return NULL;
 }
 
-int pprof__add_stack(struct pprof *pprof, pid_t pid, const struct stack_frame *frames,
-		     const struct symbol *const *symbols, int depth, const __s64 *values,
-		     const struct pprof_label *labels, size_t label_count, __u64 signature)
+/*
+ * Adds values (one per sample type) to the sample of this stack and label
+ * set, made on first use with signature (its group's, for leak labels).
+ * A frame whose lookup_pc is 0 is a pseudo frame named by its symbol.
+ */
+static int add_sample(struct pprof *pprof, pid_t pid, const struct stack_frame *frames,
+		      const struct symbol *const *symbols, int depth, const __s64 *values,
+		      const struct pprof_label *labels, size_t label_count, __u64 signature)
 {
-	__u64 key = hash_bytes(&pid, sizeof(pid), 0x5eed);
+	__u64 key = hash__bytes(&pid, sizeof(pid), 0x5eed);
 	Sample *sample;
 
-	if (depth < 0 || (depth && !frames) || (label_count && !labels))
-		return -EINVAL;
-	for (int i = 0; i < depth; i++)
-		key = hash_bytes(&frames[i].lookup_pc, sizeof(frames[i].lookup_pc), key);
-	for (size_t i = 0; i < label_count; i++) {
-		key = hash_bytes(labels[i].key, strlen(labels[i].key), key);
-		if (labels[i].str)
-			key = hash_bytes(labels[i].str, strlen(labels[i].str) + 1, key);
-		else
-			key = hash_bytes(&labels[i].num, sizeof(labels[i].num), key);
-	}
 	for (int i = 0; i < depth; i++) {
-		const char *pseudo = !frames[i].lookup_pc && symbols && symbols[i] &&
-						     symbols[i]->frame_count ?
-					     symbols[i]->frames[0].function : NULL;
+		const char *pseudo = frames[i].lookup_pc ? NULL : symbol__function(symbols[i]);
 
+		key = hash__bytes(&frames[i].lookup_pc, sizeof(frames[i].lookup_pc), key);
 		if (pseudo)
-			key = hash_bytes(pseudo, strlen(pseudo), key);
+			key = hash__bytes(pseudo, strlen(pseudo), key);
+	}
+	for (size_t i = 0; i < label_count; i++) {
+		key = hash__bytes(labels[i].key, strlen(labels[i].key), key);
+		if (labels[i].str)
+			key = hash__bytes(labels[i].str, strlen(labels[i].str) + 1, key);
+		else
+			key = hash__bytes(&labels[i].num, sizeof(labels[i].num), key);
 	}
 	key = key ? key : 1;
 	sample = u64map__get(&pprof->sample_ids, key);
 	if (!sample) {
-		sample = new_stack_sample(pprof, pid, frames, symbols, depth, labels, label_count);
+		sample = new_sample(pprof, pid, frames, symbols, depth, labels, label_count);
 		if (!sample)
 			return -ENOMEM;
 		if (vec_push(&pprof->samples, sample)) {
@@ -445,15 +367,100 @@ int pprof__add_stack(struct pprof *pprof, pid_t pid, const struct stack_frame *f
 	return 0;
 }
 
-int pprof__set_main_binary(struct pprof *pprof, const char *path)
+/* A goroutine group: its stack with runtime.goexit, as the runtime's own
+ * profile has it, or, stackless, one pseudo frame named like folded
+ * output's leaf: "[running]". */
+static int add_goroutine_group(struct pprof *pprof, const struct pw_group *group)
 {
-	char *copy = path ? strdup(path) : NULL;
+	const struct pprof_label labels[] = {
+		{ .key = "reason", .str = group->reason },
+		{ .key = "pid", .num = group->pid },
+	};
+	__s64 count = (__s64)group->count;
+	struct stack_frame pseudo_frame = { 0 };
+	const struct symbol *pseudo_symbol;
+	struct symbol *pseudo;
+	char name[96];
+	int err;
 
-	if (path && !copy)
+	if (group->stack)
+		return add_sample(pprof, group->pid, group->stack->frames, group->stack->symbols,
+				  group->stack->full_depth, &count, labels, 2, group->signature);
+	pseudo = symbol__new(1);
+	if (!pseudo)
 		return -ENOMEM;
-	free(pprof->main_binary);
-	pprof->main_binary = copy;
-	return 0;
+	snprintf(name, sizeof(name), "[%s]", group->reason);
+	pseudo->frame_count = 1;
+	pseudo->frames[0].function = name;
+	pseudo_symbol = pseudo;
+	err = add_sample(pprof, group->pid, &pseudo_frame, &pseudo_symbol, 1, &count, labels, 2,
+			 group->signature);
+	pseudo->frames[0].function = NULL; /* the name is on the stack */
+	symbol__put(pseudo);
+	return err;
+}
+
+/* A parked group: its stack as dumps show it, [units, parked ns]. */
+static int add_parked_group(struct pprof *pprof, const struct pw_picture *picture,
+			    const struct pw_group *group, __u64 interval_ns)
+{
+	const struct pw_process *proc = picture__process(picture, group->pid);
+	const struct pprof_label labels[] = {
+		{ .key = "reason", .str = group->reason },
+		{ .key = "state", .str = group->members[0]->state_name },
+		{ .key = "timeout", .str = picture__timeout_name(group->has_timeout) },
+		{ .key = "comm", .str = proc ? proc->comm : "" },
+		{ .key = "pid", .num = group->pid },
+	};
+	__s64 values[2] = { (__s64)group->count, 0 };
+	const struct pw_stack *stack = group->stack;
+
+	if (pprof->kind == PPROF_WINDOW) {
+		values[1] = (__s64)(group->count * interval_ns);
+	} else {
+		for (size_t m = 0; m < group->count; m++)
+			values[1] += (__s64)group->members[m]->park_ns;
+	}
+	return add_sample(pprof, group->pid, stack ? stack->frames : NULL,
+			  stack ? stack->symbols : NULL, stack ? stack->depth : 0, values, labels,
+			  sizeof(labels) / sizeof(labels[0]), group->signature);
+}
+
+int pprof__add_picture(struct pprof *pprof, const struct pw_picture *picture, __u64 interval_ns)
+{
+	int err = 0;
+
+	if (!pprof->main_binary && picture->proc_count && picture->procs[0].exe) {
+		pprof->main_binary = strdup(picture->procs[0].exe);
+		if (!pprof->main_binary)
+			return -ENOMEM;
+	}
+	for (size_t g = 0; g < picture->group_count && !err; g++) {
+		const struct pw_group *group = &picture->groups[g];
+
+		if (pprof->kind == PPROF_GOROUTINE)
+			err = add_goroutine_group(pprof, group);
+		else if (group->parked)
+			err = add_parked_group(pprof, picture, group, interval_ns);
+	}
+	return err;
+}
+
+int pprof__write_picture(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
+			 const struct render_opts *opts)
+{
+	struct pprof *pprof = pprof__new(picture__goroutine_process(picture) ? PPROF_GOROUTINE :
+									      PPROF_PICTURE, 1);
+	int err;
+
+	(void)opts;
+	if (!pprof)
+		return -ENOMEM;
+	err = pprof__add_picture(pprof, picture, 0);
+	if (!err)
+		err = pprof__write(pprof, out, picture->time_unix_ns, 0, ctx->trend);
+	pprof__free(pprof);
+	return err;
 }
 
 int pprof__add_comment(struct pprof *pprof, const char *text)

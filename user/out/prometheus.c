@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "model/classify.h"
+#include "model/totals.h"
+#include "model/pw_stats.h"
 #include "out/prometheus.h"
 #include "util/u64map.h"
 
@@ -33,8 +35,8 @@ static void family(FILE *out, const char *name, const char *type, const char *he
 
 static int by_parked_desc(const void *a, const void *b)
 {
-	const struct proc_summary *left = *(const struct proc_summary *const *)a;
-	const struct proc_summary *right = *(const struct proc_summary *const *)b;
+	const struct pw_process *left = *(const struct pw_process *const *)a;
+	const struct pw_process *right = *(const struct pw_process *const *)b;
 
 	if (left->parked != right->parked)
 		return left->parked < right->parked ? 1 : -1;
@@ -42,31 +44,31 @@ static int by_parked_desc(const void *a, const void *b)
 }
 
 /* The processes that get per-pid series: all of them up to top_k, most
- * parked threads first (with -p the report holds only the watched ones). */
-static size_t chosen_procs(const struct report *report, size_t top_k,
-			   const struct proc_summary ***out)
+ * parked threads first (with -p the picture holds only the watched ones). */
+static size_t chosen_procs(const struct pw_picture *picture, size_t top_k,
+			   const struct pw_process ***out)
 {
-	const struct proc_summary **procs;
-	size_t count = report ? report->proc_count : 0;
+	const struct pw_process **procs;
+	size_t count = picture ? picture->proc_count : 0;
 
 	procs = calloc(count ? count : 1, sizeof(*procs));
 	if (!procs)
 		return 0;
 	for (size_t i = 0; i < count; i++)
-		procs[i] = &report->procs[i];
+		procs[i] = &picture->procs[i];
 	qsort(procs, count, sizeof(*procs), by_parked_desc);
 	*out = procs;
 	return count < top_k ? count : top_k;
 }
 
-static void pid_labels(FILE *out, const struct proc_summary *proc)
+static void pid_labels(FILE *out, const struct pw_process *proc)
 {
 	fprintf(out, "pid=\"%d\",comm=", proc->pid);
 	prometheus__label_value(out, proc->comm);
 }
 
 struct parked_series {
-	const struct proc_summary *proc;
+	const struct pw_process *proc;
 	const char *reason;
 	bool has_timeout;
 	size_t count;
@@ -82,15 +84,15 @@ static bool emit_series(__u64 key, void *value, void *ctx)
 	pid_labels(out, series->proc);
 	fputs(",reason=", out);
 	prometheus__label_value(out, series->reason);
-	fprintf(out, ",timeout=\"%s\"} %zu\n", series->has_timeout ? "finite" : "none",
+	fprintf(out, ",timeout=\"%s\"} %zu\n", picture__timeout_name(series->has_timeout),
 		series->count);
 	free(series);
 	return false;
 }
 
 /* Groups split by stack: add them up per (pid, reason, timeout). */
-static void write_parked(FILE *out, const struct report *report,
-			 const struct proc_summary **procs, size_t count)
+static void write_parked(FILE *out, const struct pw_picture *picture,
+			 const struct pw_process **procs, size_t count)
 {
 	struct u64map chosen = { 0 }, series_map = { 0 };
 
@@ -98,15 +100,15 @@ static void write_parked(FILE *out, const struct report *report,
 	       "Threads parked now (off CPU, not runnable), by process, wait reason and timeout.");
 	for (size_t p = 0; p < count; p++)
 		u64map__put(&chosen, (__u64)procs[p]->pid, (void *)procs[p]);
-	for (size_t g = 0; g < report->group_count; g++) {
-		const struct group *group = &report->groups[g];
-		const struct proc_summary *proc = u64map__get(&chosen, (__u64)group->pid);
+	for (size_t g = 0; g < picture->group_count; g++) {
+		const struct pw_group *group = &picture->groups[g];
+		const struct pw_process *proc = u64map__get(&chosen, (__u64)group->pid);
 		struct parked_series *series;
 		__u64 key;
 
-		if (!proc)
+		if (!proc || !group->parked)
 			continue;
-		key = hash_bytes(group->reason, strlen(group->reason),
+		key = hash__bytes(group->reason, strlen(group->reason),
 				 (__u64)group->pid << 1 | group->has_timeout);
 		series = u64map__get(&series_map, key);
 		if (!series) {
@@ -126,49 +128,44 @@ static void write_parked(FILE *out, const struct report *report,
 	u64map__clear(&chosen);
 }
 
-static void write_states(FILE *out, const struct report *report,
-			 const struct proc_summary **procs, size_t count)
+static void write_states(FILE *out, const struct pw_picture *picture,
+			 const struct pw_process **procs, size_t count)
 {
 	family(out, "parkwatch_threads", "gauge", "Threads by process and scheduler state.");
 	for (size_t p = 0; p < count; p++) {
-		size_t by_state[REPORT_STATE_COUNT] = { 0 };
+		size_t by_state[PW_STATE__COUNT] = { 0 };
 
-		for (size_t t = 0; t < report->thread_count; t++) {
-			const struct thread_info *thread = &report->threads[t];
+		for (size_t u = 0; u < picture->unit_count; u++) {
+			const struct pw_unit *unit = &picture->units[u];
 
-			if ((pid_t)thread->rec->tgid != procs[p]->pid)
-				continue;
-			for (int s = 0; s < REPORT_STATE_COUNT; s++)
-				if (!strcmp(thread->state, report_state_names[s]) ||
-				    (s == REPORT_STOPPED && !strcmp(thread->state, "traced")))
-					by_state[s]++;
+			if (unit->pid == procs[p]->pid && !(unit->go && unit->go->system))
+				by_state[unit->state]++;
 		}
-		for (int s = 0; s < REPORT_STATE_COUNT; s++) {
+		for (int s = 0; s < PW_STATE__COUNT; s++) {
 			fputs("parkwatch_threads{", out);
 			pid_labels(out, procs[p]);
 			fputs(",state=", out);
-			prometheus__label_value(out, report_state_names[s]);
+			prometheus__label_value(out, pw_state_names[s]);
 			fprintf(out, "} %zu\n", by_state[s]);
 		}
 	}
 	family(out, "parkwatch_threads_all", "gauge",
 	       "Threads of every watched process, by scheduler state.");
-	for (int s = 0; s < REPORT_STATE_COUNT; s++) {
+	for (int s = 0; s < PW_STATE__COUNT; s++) {
 		fputs("parkwatch_threads_all{state=", out);
-		prometheus__label_value(out, report_state_names[s]);
-		fprintf(out, "} %zu\n", report->state_counts[s]);
+		prometheus__label_value(out, pw_state_names[s]);
+		fprintf(out, "} %zu\n", picture->state_counts[s]);
 	}
 }
 
 /* Tier-1 histograms per kernel-side reason, all processes added up.  Bucket
  * bounds are every other log2 slot edge, so counts are exact. */
-static void write_histograms(FILE *out, const struct metrics_input *in)
+static void write_histograms(FILE *out, const struct park_hist *hists)
 {
 	family(out, "parkwatch_park_duration_seconds", "histogram",
 	       "Length of parks that ended, by kernel-side wait reason.");
-	for (int reason = PARK_REASON_FUTEX; in->reason_hists && reason < PARK_REASON__COUNT;
-	     reason++) {
-		const struct park_hist *hist = &in->reason_hists[reason];
+	for (int reason = PARK_REASON_FUTEX; hists && reason < PARK_REASON__COUNT; reason++) {
+		const struct park_hist *hist = &hists[reason];
 		const char *name = classify__park_reason_name(reason);
 		__u64 count = hist->count, total_ns = hist->total_ns, cumulative = 0;
 		const __u64 *slots = hist->slots;
@@ -197,9 +194,8 @@ static void write_histograms(FILE *out, const struct metrics_input *in)
 	}
 	family(out, "parkwatch_parked_seconds_total", "counter",
 	       "Time spent in parks that ended, by kernel-side wait reason.");
-	for (int reason = PARK_REASON_FUTEX; in->reason_hists && reason < PARK_REASON__COUNT;
-	     reason++) {
-		__u64 total_ns = in->reason_hists[reason].total_ns;
+	for (int reason = PARK_REASON_FUTEX; hists && reason < PARK_REASON__COUNT; reason++) {
+		__u64 total_ns = hists[reason].total_ns;
 
 		fputs("parkwatch_parked_seconds_total{reason=", out);
 		prometheus__label_value(out, classify__park_reason_name(reason));
@@ -208,15 +204,15 @@ static void write_histograms(FILE *out, const struct metrics_input *in)
 }
 
 static void suspect_labels(FILE *out, const struct trend_group_stats *stats,
-			   const struct report *report)
+			   const struct pw_picture *picture)
 {
-	const struct proc_summary *proc = report__proc(report, stats->pid);
+	const struct pw_process *proc = picture__process(picture, stats->pid);
 	const struct symbol_frame *frame = NULL;
 	char where[192] = "";
 
-	for (size_t g = 0; g < report->group_count && !frame; g++)
-		if (report->groups[g].signature == stats->signature)
-			frame = report__app_frame(report->groups[g].members[0]);
+	for (size_t g = 0; g < picture->group_count && !frame; g++)
+		if (picture->groups[g].signature == stats->signature)
+			frame = picture->groups[g].where;
 	if (frame)
 		snprintf(where, sizeof(where), "%s %s:%d", frame->function ? frame->function : "??",
 			 frame->file ? frame->file : "?", frame->line);
@@ -224,14 +220,14 @@ static void suspect_labels(FILE *out, const struct trend_group_stats *stats,
 	prometheus__label_value(out, proc ? proc->comm : "");
 	fputs(",reason=", out);
 	prometheus__label_value(out, stats->reason);
-	fprintf(out, ",timeout=\"%s\",where=", stats->has_timeout ? "finite" : "none");
+	fprintf(out, ",timeout=\"%s\",where=", picture__timeout_name(stats->has_timeout));
 	prometheus__label_value(out, where);
 	fputs("}", out);
 }
 
 /* Suspect groups (bounded) and every chosen process's parked-thread growth. */
 static void write_trends(FILE *out, const struct metrics_input *in,
-			 const struct proc_summary **procs, size_t count)
+			 const struct pw_process **procs, size_t count)
 {
 	const struct trend_group_stats *suspects = NULL;
 	size_t suspect_count = trend__suspects(in->trend, &suspects);
@@ -245,13 +241,13 @@ static void write_trends(FILE *out, const struct metrics_input *in,
 	       "never wake).");
 	for (size_t i = 0; i < suspect_count; i++) {
 		fputs("parkwatch_leak_suspect_threads", out);
-		suspect_labels(out, &suspects[i], in->report);
+		suspect_labels(out, &suspects[i], in->picture);
 		fprintf(out, " %zu\n", suspects[i].count_now);
 	}
 	family(out, "parkwatch_leak_score", "gauge", "Leak score of a suspect group, 0 to 1.");
 	for (size_t i = 0; i < suspect_count; i++) {
 		fputs("parkwatch_leak_score", out);
-		suspect_labels(out, &suspects[i], in->report);
+		suspect_labels(out, &suspects[i], in->picture);
 		fprintf(out, " %.3f\n", suspects[i].score);
 	}
 	trend__summary(in->trend, &summary);
@@ -310,8 +306,9 @@ static double process_start_seconds(void)
 	       (double)start_ticks / sysconf(_SC_CLK_TCK);
 }
 
-static void write_self(FILE *out, const struct metrics_input *in)
+static void write_self(FILE *out, const struct metrics_input *in, const struct pw_totals *totals)
 {
+	const struct park_hist *hists = totals && totals->has_hists ? totals->hists : NULL;
 	struct rusage usage;
 	long rss_pages = 0;
 	FILE *statm = fopen("/proc/self/statm", "re");
@@ -333,17 +330,24 @@ static void write_self(FILE *out, const struct metrics_input *in)
 	{
 		__u64 parks = 0;
 
-		for (int reason = 0; in->reason_hists && reason < PARK_REASON__COUNT; reason++)
-			parks += in->reason_hists[reason].count;
+		for (int reason = 0; hists && reason < PARK_REASON__COUNT; reason++)
+			parks += hists[reason].count;
 		fprintf(out, "parkwatch_parks_total %llu\n", parks);
 	}
 	family(out, "parkwatch_dropped_total", "counter",
 	       "Exited threads' park counts lost because the BPF map was full.");
 	fprintf(out, "parkwatch_dropped_total %llu\n", in->dropped);
+	family(out, "parkwatch_bpf_gave_up_total", "counter",
+	       "Times the BPF programs gave up on something, by reason; "
+	       "exited_dropped is parkwatch_dropped_total.");
+	for (size_t i = 0; i < PW_STATS_COUNT; i++)
+		fprintf(out, "parkwatch_bpf_gave_up_total{reason=\"%s\"} %llu\n",
+			pw_stat_names[i].reason, pw_stats__value(&in->bpf_stats, i));
 	family(out, "parkwatch_bpf_map_fullness_ratio", "gauge",
 	       "Entries used over capacity of the BPF map of exited threads' parks.");
 	fprintf(out, "parkwatch_bpf_map_fullness_ratio %.6f\n",
-		in->exited_capacity ? (double)in->exited_entries / in->exited_capacity : 0.0);
+		totals && totals->exited_capacity ?
+			(double)totals->exited_entries / totals->exited_capacity : 0.0);
 	family(out, "parkwatch_symbol_cache_entries", "gauge", "Symbolized addresses cached.");
 	fprintf(out, "parkwatch_symbol_cache_entries %zu\n", in->symbol_cache_entries);
 	family(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.");
@@ -360,18 +364,18 @@ static void write_self(FILE *out, const struct metrics_input *in)
 
 void prometheus__write(FILE *out, const struct metrics_input *in)
 {
-	const struct proc_summary **procs = NULL;
+	const struct pw_totals *totals = in->picture ? in->picture->totals : NULL;
+	const struct pw_process **procs = NULL;
 	size_t count = 0;
 
-	if (in->report)
-		count = chosen_procs(in->report, in->top_k, &procs);
-	if (in->report) {
-		write_parked(out, in->report, procs, count);
-		write_states(out, in->report, procs, count);
+	if (in->picture) {
+		count = chosen_procs(in->picture, in->top_k, &procs);
+		write_parked(out, in->picture, procs, count);
+		write_states(out, in->picture, procs, count);
 	}
-	write_histograms(out, in);
-	if (in->trend && in->report)
+	write_histograms(out, totals && totals->has_hists ? totals->hists : NULL);
+	if (in->trend && in->picture)
 		write_trends(out, in, procs, count);
-	write_self(out, in);
+	write_self(out, in, totals);
 	free(procs);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
- * Prometheus text exposition (format 0.0.4) of a report, the tier-1 park
+ * Prometheus text exposition (format 0.0.4) of a picture, the tier-1 park
  * histograms and parkwatch's own health.  Cardinality is bounded: per-pid
  * series only for the watched pids, or without -p for the top_k processes
  * by parked threads; histograms and totals are per reason only.
@@ -9,20 +9,17 @@
 #define PARKWATCH_PROMETHEUS_H
 
 #include <stdio.h>
-#include "out/dump.h"
-#include "model/report.h"
+#include "model/picture.h"
+#include "park.h"
 #include "trend/trend.h"
 
 #define PROMETHEUS_MAX_SUSPECTS 20
 
 struct metrics_input {
-	const struct report *report;        /* latest picture, may be NULL */
-	const struct park_totals *totals;   /* tier-1, since start */
-	size_t totals_count;
-	const struct park_hist *reason_hists; /* PARK_REASON__COUNT, since start */
+	const struct pw_picture *picture;   /* latest picture with its tier-1 totals; may be NULL */
 	size_t top_k;                       /* processes with per-pid series */
 	__u64 dropped;                      /* tier-1 updates that did not fit */
-	size_t exited_entries, exited_capacity; /* tier-1 map fullness */
+	struct pw_stats bpf_stats;          /* what the BPF side gave up on */
 	double snapshot_seconds;            /* how long the last picture took */
 	__u64 snapshots;                    /* pictures taken */
 	size_t symbol_cache_entries;

@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "go/goruntime.h"
+#include "model/symbol.h"
 #include "proc/procs.h"
-#include "proc/symbolize.h"
-#include "proc/unwind.h"
 
 struct procs {
 	struct u64map by_pid;
@@ -31,8 +29,8 @@ struct procs *procs__new(void)
 
 static void proc_reset_dwfl(struct proc *proc)
 {
-	u64map__free_all(&proc->symbols, symbol__free_value);
-	symbolize__forget_units(proc);
+	u64map__free_all(&proc->symbols, symbol__put_value);
+	u64map__free_all(&proc->cu_tables, free);
 	if (proc->dwfl)
 		dwfl_end(proc->dwfl);
 	proc->dwfl = NULL;
@@ -47,7 +45,6 @@ static void proc_free(void *value)
 	u64map__free_all(&proc->stacks, free);
 	if (proc->mem_fd >= 0)
 		close(proc->mem_fd);
-	goproc__free(proc->goproc);
 	free(proc);
 }
 
@@ -70,13 +67,7 @@ static bool keep_if_seen(__u64 key, void *value, void *ctx)
 	struct procs *procs = ctx;
 
 	(void)key;
-	if (proc->seen_generation == procs->generation) {
-		unwind__prune(proc);
-		return true;
-	}
-	/* one snapshot of grace: the previous report still points into the cache
-	 * of a process that just left, until its caller is done with it */
-	if (procs->generation - proc->seen_generation == 1)
+	if (proc->seen_generation == procs->generation)
 		return true;
 	proc_free(proc);
 	return false;
@@ -137,19 +128,19 @@ static __u64 maps_hash(pid_t pid)
 		return 0;
 	while ((len = getline(&line, &capacity, maps)) > 0)
 		if (strchr(line, '/'))
-			hash = hash_bytes(line, len, hash);
+			hash = hash__bytes(line, len, hash);
 	free(line);
 	fclose(maps);
 	return hash;
 }
 
-Dwfl *proc__dwfl(struct proc *proc)
+Dwfl *procs__dwfl(struct proc *proc)
 {
 	__u64 hash;
 
 	if (proc->dwfl_failed)
 		return NULL;
-	/* never rebuild mid-snapshot: the report holds symbols of this session */
+	/* the mappings are read once per snapshot, not once per lookup */
 	if (proc->dwfl && proc->maps_checked_generation == proc->seen_generation)
 		return proc->dwfl;
 	proc->maps_checked_generation = proc->seen_generation;
@@ -169,8 +160,6 @@ Dwfl *proc__dwfl(struct proc *proc)
 	if (dwfl_linux_proc_report(proc->dwfl, proc->pid) != 0 ||
 	    dwfl_report_end(proc->dwfl, NULL, NULL) != 0)
 		goto fail;
-	if (unwind__attach(proc) != 0)
-		goto fail;
 	proc->maps_hash = hash;
 	return proc->dwfl;
 fail:
@@ -179,25 +168,7 @@ fail:
 	return NULL;
 }
 
-int proc__goproc(struct proc *proc, struct goproc **out)
-{
-	/* once per snapshot: notices an exec through the mappings' hash */
-	proc__dwfl(proc);
-	if (proc->goproc_tried && proc->goproc_maps_hash != proc->maps_hash) {
-		goproc__free(proc->goproc);
-		proc->goproc = NULL;
-		proc->goproc_tried = false;
-	}
-	if (!proc->goproc_tried) {
-		proc->goproc_err = goproc__open(proc->pid, &proc->goproc);
-		proc->goproc_tried = proc->goproc_err != -ENOMEM;
-		proc->goproc_maps_hash = proc->maps_hash;
-	}
-	*out = proc->goproc;
-	return proc->goproc_err;
-}
-
-bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word)
+bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word)
 {
 	char path[64];
 
@@ -208,17 +179,4 @@ bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word)
 			return false;
 	}
 	return pread(proc->mem_fd, word, sizeof(*word), (off_t)addr) == sizeof(*word);
-}
-
-char *proc__exe_path(pid_t pid)
-{
-	char path[64], target[PATH_MAX];
-	ssize_t len;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	len = readlink(path, target, sizeof(target) - 1);
-	if (len <= 0)
-		return NULL;
-	target[len] = '\0';
-	return strdup(target);
 }

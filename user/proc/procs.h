@@ -2,8 +2,9 @@
 /*
  * Per-process state kept across snapshots: the libdwfl session over the
  * process's mappings (modules, CFI and debug info are loaded once), the
- * symbol cache, the unwound stacks of threads still in the same park and,
- * for a Go program, its goroutine reader (goruntime.h).
+ * symbol cache (symbolize.c) and the unwound stacks of threads still in the
+ * same park (unwind.c).  A process the last snapshot did not touch is
+ * dropped: pictures hold their own references to the symbols they name.
  */
 #ifndef PARKWATCH_PROCS_H
 #define PARKWATCH_PROCS_H
@@ -12,10 +13,9 @@
 #include <sys/types.h>
 #include <elfutils/libdwfl.h>
 #include "park.h"
-#include "kernel/snapshot.h"
 #include "util/u64map.h"
 
-struct goproc;
+struct unwind_input;
 
 struct proc {
 	pid_t pid;
@@ -24,23 +24,18 @@ struct proc {
 	__u64 maps_hash;            /* /proc/PID/maps when dwfl was built */
 	unsigned int maps_checked_generation; /* maps are re-read once per snapshot */
 	int mem_fd;                 /* /proc/PID/mem, -1 until needed */
-	struct u64map symbols;      /* lookup pc -> struct symbol * */
-	struct u64map cu_tables;    /* Dwfl_Module * -> unit ranges (symbolize.c) */
-	struct u64map stacks;       /* tid -> struct stack * for the current park */
-	const struct thread_sample *unwinding; /* the thread Dwfl's callbacks serve */
+	struct u64map symbols;      /* lookup pc -> struct symbol *, one reference each */
+	struct u64map cu_tables;    /* Dwfl_Module * -> unit ranges (symbolize.c), one block each */
+	struct u64map stacks;       /* tid -> struct stack * for the current park, one block each */
+	const struct unwind_input *unwinding; /* the thread Dwfl's callbacks serve (unwind.c) */
 	unsigned int seen_generation;
-	struct goproc *goproc;      /* opened by proc__goproc */
-	int goproc_err;             /* its outcome: 0, or goproc__open's negative errno */
-	bool goproc_tried;
-	__u64 goproc_maps_hash;     /* maps_hash when it was opened: an exec reopens it */
 };
 
 struct procs;
 
 struct procs *procs__new(void);
 void procs__free(struct procs *procs);
-/* Starts a snapshot: processes touched neither in it nor in the one before
- * are dropped at procs__end. */
+/* Starts a snapshot: processes it doesn't touch are dropped at procs__end. */
 void procs__begin(struct procs *procs);
 void procs__end(struct procs *procs);
 /* Symbolized addresses cached over every process. */
@@ -49,18 +44,8 @@ size_t procs__symbol_count(const struct procs *procs);
 struct proc *procs__get(struct procs *procs, pid_t pid);
 /* The process's Dwfl session, (re)built when its mappings changed; NULL if
  * the process can't be read (gone, or not ours). */
-Dwfl *proc__dwfl(struct proc *proc);
-/*
- * The process's goroutine reader, opened on first use and kept, with its
- * outcome, until the process's mappings change (exec): 0 and *out, or the
- * negative errno goproc__open gave (-ENOEXEC not a Go program, -ENODATA a
- * Go binary whose runtime can't be read, -ESRCH, -EACCES, ...).  Only
- * -ENOMEM is retried on the next call.
- */
-int proc__goproc(struct proc *proc, struct goproc **out);
-/* The process's executable (/proc/PID/exe); malloc'd, NULL if unreadable. */
-char *proc__exe_path(pid_t pid);
+Dwfl *procs__dwfl(struct proc *proc);
 /* Reads 8 bytes of the process's memory. */
-bool proc__read_word(struct proc *proc, __u64 addr, __u64 *word);
+bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word);
 
 #endif /* PARKWATCH_PROCS_H */

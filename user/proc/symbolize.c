@@ -50,12 +50,19 @@ static const char *absolute_path(const char *file, const char *comp_dir, char *b
 	return buf;
 }
 
-/* Versioned ELF names (pthread_cond_wait@@GLIBC_2.3.2) read as the function. */
+/* Versioned ELF names (pthread_cond_wait@@GLIBC_2.3.2) read as the
+ * function, and so do Go's assembly functions (NAME.abi0 in .symtab), as
+ * Go's own tracebacks print them. */
 static char *function_name(const char *name)
 {
 	const char *at = name ? strchr(name, '@') : NULL;
+	size_t len = name ? (at && at != name ? (size_t)(at - name) : strlen(name)) : 0;
 
-	return at && at != name ? strndup(name, at - name) : dup_or_null(name);
+	if (!name)
+		return NULL;
+	if (len > 5 && !strncmp(name + len - 5, ".abi0", 5))
+		len -= 5;
+	return strndup(name, len);
 }
 
 static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
@@ -174,11 +181,6 @@ static Dwarf_Die *module_cu(struct proc *proc, Dwfl_Module *mod, __u64 pc, Dwarf
 	*bias = table->bias;
 	*from_table = true;
 	return dwarf_offdie(table->dwarf, table->ranges[lo - 1].die_offset, mem);
-}
-
-void symbolize__forget_units(struct proc *proc)
-{
-	u64map__free_all(&proc->cu_tables, free);
 }
 
 /*
@@ -346,7 +348,7 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 			builder_push(&builder, elf_name, file, line, false);
 	}
 
-	symbol = calloc(1, sizeof(*symbol) + builder.count * sizeof(builder.frames[0]));
+	symbol = symbol__new(builder.count);
 	if (!symbol) {
 		for (int i = 0; i < builder.count; i++) {
 			free(builder.frames[i].function);
@@ -370,63 +372,26 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 	return symbol;
 }
 
+/* The cache's key for a lookup pc.  u64map has no key 0, yet pc 0 (a
+ * zeroed capture, a garbage leaf) needs its unknown symbol like any miss:
+ * it takes the key of ~0, which is no user address either. */
+static __u64 cache_key(__u64 lookup_pc)
+{
+	return lookup_pc ? lookup_pc : ~0ULL;
+}
+
 const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc)
 {
 	/* first: a changed process drops its cache here, before any lookup */
-	Dwfl *dwfl = proc__dwfl(proc);
-	struct symbol *symbol = u64map__get(&proc->symbols, lookup_pc);
+	Dwfl *dwfl = procs__dwfl(proc);
+	struct symbol *symbol = u64map__get(&proc->symbols, cache_key(lookup_pc));
 
 	if (symbol)
 		return symbol;
 	symbol = symbolize_uncached(proc, dwfl, lookup_pc);
-	if (symbol && u64map__put(&proc->symbols, lookup_pc, symbol)) {
-		symbol__free(symbol);
+	if (symbol && u64map__put(&proc->symbols, cache_key(lookup_pc), symbol)) {
+		symbol__put(symbol);
 		return NULL;
 	}
 	return symbol;
-}
-
-void symbol__free(struct symbol *symbol)
-{
-	if (!symbol)
-		return;
-	for (int i = 0; i < symbol->frame_count; i++) {
-		free(symbol->frames[i].function);
-		free(symbol->frames[i].file);
-	}
-	free(symbol->module);
-	free(symbol->build_id);
-	free(symbol);
-}
-
-void symbol__free_value(void *symbol)
-{
-	symbol__free(symbol);
-}
-
-struct symbol *symbol__clone(const struct symbol *symbol)
-{
-	size_t size = sizeof(*symbol) + symbol->frame_count * sizeof(symbol->frames[0]);
-	struct symbol *copy = malloc(size);
-	bool ok;
-
-	if (!copy)
-		return NULL;
-	memcpy(copy, symbol, size);
-	copy->module = symbol->module ? strdup(symbol->module) : NULL;
-	copy->build_id = symbol->build_id ? strdup(symbol->build_id) : NULL;
-	ok = (!symbol->module || copy->module) && (!symbol->build_id || copy->build_id);
-	for (int i = 0; i < symbol->frame_count; i++) {
-		const struct symbol_frame *frame = &symbol->frames[i];
-
-		copy->frames[i].function = frame->function ? strdup(frame->function) : NULL;
-		copy->frames[i].file = frame->file ? strdup(frame->file) : NULL;
-		ok &= (!frame->function || copy->frames[i].function) &&
-		      (!frame->file || copy->frames[i].file);
-	}
-	if (!ok) {
-		symbol__free(copy);
-		return NULL;
-	}
-	return copy;
 }

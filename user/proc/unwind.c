@@ -23,7 +23,7 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *dwfl_arg, void **thread_argp
 	struct proc *proc = dwfl_arg;
 
 	(void)dwfl;
-	if (!proc->unwinding || (pid_t)proc->unwinding->rec->tid != tid)
+	if (!proc->unwinding || proc->unwinding->tid != tid)
 		return false;
 	*thread_argp = proc;
 	return true;
@@ -34,26 +34,26 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *dwfl_arg, void **thread_argp
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *dwfl_arg)
 {
 	struct proc *proc = dwfl_arg;
-	const struct thread_sample *sample = proc->unwinding;
-	__u64 sp = sample->rec->regs[7];
+	const struct unwind_input *thread = proc->unwinding;
+	__u64 sp = thread->regs[PW_REG_SP];
 
 	(void)dwfl;
-	if (addr >= sp && addr - sp + sizeof(*result) <= sample->rec->ustack_bytes) {
-		memcpy(result, sample->ustack + (addr - sp), sizeof(*result));
+	if (thread->ustack && addr >= sp && addr - sp + sizeof(*result) <= thread->ustack_bytes) {
+		memcpy(result, thread->ustack + (addr - sp), sizeof(*result));
 		return true;
 	}
-	return proc__read_word(proc, addr, (__u64 *)result);
+	return procs__read_word(proc, addr, (__u64 *)result);
 }
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
 	struct proc *proc = thread_arg;
-	const __u64 *regs = proc->unwinding->rec->regs;
+	const __u64 *regs = proc->unwinding->regs;
 	Dwarf_Word dwarf_regs[PARK_NREGS];
 
 	for (int i = 0; i < PARK_NREGS; i++)
 		dwarf_regs[i] = regs[i];
-	dwfl_thread_state_register_pc(thread, regs[16]);
+	dwfl_thread_state_register_pc(thread, regs[PW_REG_IP]);
 	return dwfl_thread_state_registers(thread, 0, PARK_NREGS, dwarf_regs);
 }
 
@@ -64,9 +64,11 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = set_initial_registers,
 };
 
-int unwind__attach(struct proc *proc)
+/* The session's thread callbacks, installed on its first unwind. */
+static bool attached(struct proc *proc, Dwfl *dwfl)
 {
-	return dwfl_attach_state(proc->dwfl, NULL, proc->pid, &thread_callbacks, proc) ? 0 : -1;
+	return dwfl_pid(dwfl) > 0 ||
+	       dwfl_attach_state(dwfl, NULL, proc->pid, &thread_callbacks, proc);
 }
 
 static void acc_push(struct frames_acc *acc, __u64 pc, bool exact)
@@ -93,10 +95,10 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 /* For code without CFI: follow saved frame pointers while they climb. */
 static void unwind_frame_pointers(struct proc *proc, const __u64 *regs, struct frames_acc *acc)
 {
-	__u64 bp = regs[6], next_bp, ret;
+	__u64 bp = regs[PW_REG_BP], next_bp, ret;
 
 	acc->depth = 0;
-	acc_push(acc, regs[16], true);
+	acc_push(acc, regs[PW_REG_IP], true);
 	while (bp && acc->depth < UNWIND_MAX_DEPTH) {
 		if (!memory_read(NULL, bp, (Dwarf_Word *)&next_bp, proc) ||
 		    !memory_read(NULL, bp + 8, (Dwarf_Word *)&ret, proc) || !ret)
@@ -108,45 +110,45 @@ static void unwind_frame_pointers(struct proc *proc, const __u64 *regs, struct f
 	}
 }
 
-static struct stack *unwind_sample(struct proc *proc, const struct thread_sample *sample)
+static struct stack *unwind_capture(struct proc *proc, const struct unwind_input *thread)
 {
 	struct frames_acc acc = { 0 };
+	Dwfl *dwfl = procs__dwfl(proc);
 	struct stack *stack;
 
-	proc->unwinding = sample;
-	if (proc__dwfl(proc))
-		dwfl_getthread_frames(proc->dwfl, sample->rec->tid, frame_cb, &acc);
+	proc->unwinding = thread;
+	if (dwfl && attached(proc, dwfl))
+		dwfl_getthread_frames(dwfl, thread->tid, frame_cb, &acc);
 	if (acc.depth <= 1)
-		unwind_frame_pointers(proc, sample->rec->regs, &acc);
+		unwind_frame_pointers(proc, thread->regs, &acc);
 	proc->unwinding = NULL;
 
 	stack = malloc(sizeof(*stack) + acc.depth * sizeof(stack->frames[0]));
 	if (!stack)
 		return NULL;
-	stack->park_start_ns = sample->rec->park_start_ns;
+	stack->park_start_ns = thread->park_start_ns;
 	stack->depth = acc.depth;
 	memcpy(stack->frames, acc.frames, acc.depth * sizeof(stack->frames[0]));
 	return stack;
 }
 
-const struct stack *unwind__thread(struct proc *proc, const struct thread_sample *sample)
+const struct stack *unwind__thread(struct proc *proc, const struct unwind_input *thread)
 {
-	const struct task_record *rec = sample->rec;
-	struct stack *cached = u64map__get(&proc->stacks, rec->tid);
+	struct stack *cached = u64map__get(&proc->stacks, thread->tid);
 	struct stack *fresh;
 
-	if (rec->flags & TASK_REC_USTACK) {
-		fresh = unwind_sample(proc, sample);
+	if (thread->captured) {
+		fresh = unwind_capture(proc, thread);
 		if (!fresh)
 			return NULL;
 		free(cached);
-		if (u64map__put(&proc->stacks, rec->tid, fresh)) {
-			u64map__remove(&proc->stacks, rec->tid);
+		if (u64map__put(&proc->stacks, thread->tid, fresh)) {
+			u64map__remove(&proc->stacks, thread->tid);
 			free(fresh);
 			return NULL;
 		}
 		cached = fresh;
-	} else if (!cached || cached->park_start_ns != rec->park_start_ns) {
+	} else if (!cached || cached->park_start_ns != thread->park_start_ns) {
 		return NULL;
 	}
 	cached->seen_generation = proc->seen_generation;

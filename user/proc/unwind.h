@@ -8,13 +8,21 @@
 #ifndef PARKWATCH_UNWIND_H
 #define PARKWATCH_UNWIND_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include "model/symbol.h"
 #include "proc/procs.h"
 
 #define UNWIND_MAX_DEPTH 128
 
-struct stack_frame {
-	__u64 pc;                   /* as found: the leaf pc, then return addresses */
-	__u64 lookup_pc;            /* pc to symbolize: a return address minus one */
+/* One parked thread, as a snapshot captured it. */
+struct unwind_input {
+	pid_t tid;
+	__u64 park_start_ns;        /* the park the stack belongs to */
+	bool captured;              /* regs and ustack hold this park's capture */
+	const __u64 *regs;          /* PARK_NREGS user registers, DWARF numbering */
+	const __u8 *ustack;         /* ustack_bytes bytes from the stack pointer */
+	size_t ustack_bytes;
 };
 
 struct stack {
@@ -24,15 +32,12 @@ struct stack {
 	struct stack_frame frames[]; /* leaf first */
 };
 
-/* Installs parkwatch's thread callbacks on proc->dwfl; 0 or -1. */
-int unwind__attach(struct proc *proc);
 /*
- * The thread's stack for its current park: unwound from the sample when it
- * carries registers and stack bytes, else the one cached for this park.
- * NULL when there is none (short park, unreadable process).
+ * The thread's stack for its current park: unwound from the capture when
+ * there is one, else the one cached for this park.  NULL when there is
+ * none (short park, unreadable process).
  */
-const struct stack *unwind__thread(struct proc *proc, const struct thread_sample *sample);
-
+const struct stack *unwind__thread(struct proc *proc, const struct unwind_input *thread);
 /* Forgets stacks of threads the last snapshot did not use. */
 void unwind__prune(struct proc *proc);
 

@@ -13,54 +13,19 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "util/clock.h"
-#include "collect/goreport.h"
+#include "out/render.h"
 #include "serve/http.h"
-#include "serve/http_config.h"
+#include "util/clock.h"
 
 #define HTTP_CONNECTION_LIMIT 64
 #define HTTP_IDLE_TIMEOUT_SECONDS 15
+#define HTTP_GOROUTINES_TIMEOUT_NS (10 * 1000000000ULL) /* for the collector to read them */
 
 struct http_server {
 	struct MHD_Daemon *daemon;
-	struct http_feed *feed;
+	struct feed *feed;
 	struct http_config config;  /* ready before the daemon starts */
 };
-
-void http_feed__init(struct http_feed *feed)
-{
-	memset(feed, 0, sizeof(*feed));
-	pthread_mutex_init(&feed->lock, NULL);
-	pthread_cond_init(&feed->updated, NULL);
-}
-
-void http_feed__advance(struct http_feed *feed, __u64 now_ns)
-{
-	for (struct pending_window *pending = feed->windows; pending; pending = pending->next) {
-		struct report view;
-
-		if (pending->done)
-			continue;
-		if (!pending->pid) {
-			window__add(pending->window, feed->report, now_ns - pending->last_ns);
-		} else if (report__view_pid(feed->report, pending->pid, &view) == 0) {
-			window__add(pending->window, &view, now_ns - pending->last_ns);
-			report__view_release(&view);
-		} else {
-			pending->done = true; /* the process is gone: answer with what there is */
-		}
-		pending->last_ns = now_ns;
-		if (now_ns >= pending->end_ns)
-			pending->done = true;
-	}
-	pthread_cond_broadcast(&feed->updated);
-}
-
-void http_feed__destroy(struct http_feed *feed)
-{
-	pthread_cond_destroy(&feed->updated);
-	pthread_mutex_destroy(&feed->lock);
-}
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
 			       const char *content_type, char *body, size_t len)
@@ -149,7 +114,7 @@ static bool authorized(struct http_server *server, struct MHD_Connection *conn)
 
 static enum MHD_Result serve_metrics(struct http_server *server, struct MHD_Connection *conn)
 {
-	struct http_feed *feed = server->feed;
+	struct feed *feed = server->feed;
 	struct metrics_input input;
 	char *body = NULL;
 	size_t len = 0;
@@ -159,7 +124,7 @@ static enum MHD_Result serve_metrics(struct http_server *server, struct MHD_Conn
 		return MHD_NO;
 	pthread_mutex_lock(&feed->lock);
 	input = feed->metrics;
-	input.report = feed->report;
+	input.picture = feed->picture;
 	prometheus__write(out, &input);
 	pthread_mutex_unlock(&feed->lock);
 	if (fclose(out)) {
@@ -193,7 +158,7 @@ static void html_text(FILE *out, const char *text)
 
 static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connection *conn)
 {
-	struct http_feed *feed = server->feed;
+	struct feed *feed = server->feed;
 	char *body = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&body, &len);
@@ -208,8 +173,8 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 	      "<tr><th>pid</th><th>command</th><th>threads</th><th>parked</th><th>profiles</th></tr>\n",
 	      out);
 	pthread_mutex_lock(&feed->lock);
-	for (size_t i = 0; feed->report && i < feed->report->proc_count; i++) {
-		const struct proc_summary *proc = &feed->report->procs[i];
+	for (size_t i = 0; feed->picture && i < feed->picture->proc_count; i++) {
+		const struct pw_process *proc = &feed->picture->procs[i];
 
 		fprintf(out, "<tr><td>%d</td><td>", proc->pid);
 		html_text(out, proc->comm);
@@ -217,7 +182,7 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 			     "<a href=\"/debug/pprof/goroutine?pid=%d&amp;debug=0\">pprof</a> "
 			     "<a href=\"/debug/pprof/goroutine?pid=%d&amp;debug=1\">debug=1</a> "
 			     "<a href=\"/debug/pprof/goroutine?pid=%d&amp;debug=2\">debug=2</a></td></tr>\n",
-			proc->threads, proc->parked, proc->pid, proc->pid, proc->pid);
+			proc->units, proc->parked, proc->pid, proc->pid, proc->pid);
 	}
 	pthread_mutex_unlock(&feed->lock);
 	fputs("</table>\n</body></html>\n", out);
@@ -228,30 +193,20 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 	return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", body, len);
 }
 
-/* A Go program's goroutines, read with the lock held (the same symbol
- * caches as the published report); NULL for anything else: threads then. */
-static struct goreport *read_goroutines(struct procs *procs, pid_t pid)
-{
-	struct goreport *goroutines = NULL;
-
-	return goreport__read(procs, pid, &goroutines) ? NULL : goroutines;
-}
-
 /* Waits, lock held, for a window of seconds to fill; writes it to out. */
-static int wait_window(struct http_feed *feed, pid_t pid, long seconds, FILE *out)
+static int wait_window(struct feed *feed, pid_t pid, long seconds, FILE *out)
 {
 	struct pending_window pending = { .pid = pid };
 	struct pending_window **link;
-	struct report view, *last = feed->report;
+	struct pw_picture *last, *view = NULL;
 	int err;
 
-	pending.window = window__new(FORMAT_PPROF, feed->interval_ns, feed->metrics.totals,
-				     feed->metrics.totals_count);
+	pending.window = window__new(PW_FORMAT_PPROF, feed->interval_ns, feed->picture->totals);
 	if (!pending.window)
 		return -ENOMEM;
 	pending.start_ns = pending.last_ns = clock__monotonic_ns();
 	pending.end_ns = pending.start_ns + (__u64)seconds * 1000000000ULL;
-	pending.start_unix_ns = feed->report->time_unix_ns;
+	pending.start_unix_ns = feed->picture->time_unix_ns;
 	pending.next = feed->windows;
 	feed->windows = &pending;
 	while (!pending.done && !feed->stopping)
@@ -260,28 +215,51 @@ static int wait_window(struct http_feed *feed, pid_t pid, long seconds, FILE *ou
 		;
 	*link = pending.next;
 
-	last = feed->report;
-	if (pid && report__view_pid(feed->report, pid, &view) == 0)
-		last = &view;
+	last = feed->picture;
+	if (pid && picture__view_pid(feed->picture, pid, &view) == 0)
+		last = view;
 	else if (pid)
 		last = NULL;
 	err = window__write(pending.window, out, pending.start_unix_ns,
-			    pending.last_ns - pending.start_ns, feed->metrics.totals,
-			    feed->metrics.totals_count, last, feed->dump_opts.trend);
-	if (last == &view)
-		report__view_release(&view);
+			    pending.last_ns - pending.start_ns, last, feed->ctx.trend);
+	picture__put(view);
 	window__free(pending.window);
 	return err;
 }
 
+/*
+ * The picture a request about pid is answered from, lock held: a Go
+ * program's goroutines (read by the collecting loop when the published
+ * picture shows its threads), else its threads.  0, or -ENOENT when pid is
+ * not among the watched processes.
+ */
+static int picture_of(struct feed *feed, pid_t pid, struct pw_picture **out)
+{
+	const struct pw_process *proc;
+	struct pw_picture *goroutines;
+
+	if (!pid) {
+		*out = picture__get(feed->picture);
+		return 0;
+	}
+	proc = picture__process(feed->picture, pid);
+	if (!proc)
+		return -ENOENT;
+	if (proc->unit_kind == PW_UNIT_THREAD &&
+	    feed__goroutines(feed, pid, HTTP_GOROUTINES_TIMEOUT_NS, &goroutines) == 0) {
+		*out = goroutines;
+		return 0;
+	}
+	/* the picture may have been replaced while the loop read goroutines */
+	return feed->picture ? picture__view_pid(feed->picture, pid, out) : -ENOENT;
+}
+
 static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Connection *conn)
 {
-	struct http_feed *feed = server->feed;
+	struct feed *feed = server->feed;
 	long pid = 0, debug = 0, seconds = 0;
-	struct goreport *goroutines = NULL;
-	struct dump_opts opts;
-	struct report view;
-	const struct report *report;
+	struct render_opts opts = { 0 };
+	struct pw_picture *picture = NULL;
 	char *body = NULL;
 	size_t len = 0;
 	FILE *out;
@@ -299,36 +277,30 @@ static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Co
 	if (!out)
 		return MHD_NO;
 	pthread_mutex_lock(&feed->lock);
-	if (!feed->report) {
+	if (!feed->picture) {
 		pthread_mutex_unlock(&feed->lock);
 		fclose(out);
 		free(body);
 		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no picture yet: retry\n");
 	}
-	report = feed->report;
-	if (pid) {
-		if (report__view_pid(feed->report, (pid_t)pid, &view)) {
-			pthread_mutex_unlock(&feed->lock);
-			fclose(out);
-			free(body);
-			return respond_text(conn, MHD_HTTP_NOT_FOUND,
-					    "no process %ld among the watched processes\n", pid);
-		}
-		report = &view;
+	if (seconds) {
+		err = picture__process(feed->picture, (pid_t)pid) || !pid ?
+			      wait_window(feed, (pid_t)pid, seconds, out) : -ENOENT;
+	} else {
+		err = picture_of(feed, (pid_t)pid, &picture);
+		opts.debug = debug ? (int)debug : 1;
+		if (!err)
+			err = render__write(out, debug ? PW_FORMAT_TEXT : PW_FORMAT_PPROF, picture,
+					    &feed->ctx, &opts);
 	}
-	opts = feed->dump_opts;
-	opts.debug = debug ? (int)debug : 2;
-	if (seconds)
-		err = wait_window(feed, (pid_t)pid, seconds, out);
-	else if (pid && feed->procs && (goroutines = read_goroutines(feed->procs, (pid_t)pid)))
-		err = goreport__write(out, debug ? FORMAT_TEXT : FORMAT_PPROF, debug ? (int)debug : 1,
-				      goroutines, opts.trend);
-	else
-		err = export__snapshot(out, debug ? FORMAT_TEXT : FORMAT_PPROF, report, &opts);
-	goreport__free(goroutines);
-	if (report == &view)
-		report__view_release(&view);
 	pthread_mutex_unlock(&feed->lock);
+	picture__put(picture);
+	if (err == -ENOENT) {
+		fclose(out);
+		free(body);
+		return respond_text(conn, MHD_HTTP_NOT_FOUND,
+				    "no process %ld among the watched processes\n", pid);
+	}
 	if (fclose(out) || err) {
 		free(body);
 		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "profile failed: %s\n",
@@ -406,7 +378,7 @@ static void log_mhd(void *ctx, const char *format, va_list args)
 	fprintf(stderr, "parkwatch: http: %s\n", line);
 }
 
-int http__open(const struct http_opts *opts, struct http_feed *feed, struct http_server **out,
+int http__open(const struct http_opts *opts, struct feed *feed, struct http_server **out,
 	       char *reason, size_t reason_size)
 {
 	struct http_server *server = calloc(1, sizeof(*server));

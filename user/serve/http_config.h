@@ -10,9 +10,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "serve/http.h"
 
+#define HTTP_DEFAULT_PORT 9464
 #define HTTP_MAX_CREDENTIALS 64
+
+struct http_opts {
+	const char *address;        /* HOST:PORT, [V6]:PORT or :PORT (loopback) */
+	const char *auth_file;      /* lines of user:password, or NULL */
+	const char *tls_cert_file;  /* PEM, with tls_key_file, or NULL */
+	const char *tls_key_file;
+};
 
 struct http_credential {
 	char *user;

@@ -66,7 +66,7 @@ double series__ramp(double value, double low, double high)
 
 /* memcpy: a ring is untyped here, and its samples need not be aligned for
  * a __u64 read through a cast. */
-__u64 series_ring__time(const void *samples, size_t size, size_t i)
+__u64 series__ring_time(const void *samples, size_t size, size_t i)
 {
 	__u64 time_ns;
 
@@ -74,17 +74,17 @@ __u64 series_ring__time(const void *samples, size_t size, size_t i)
 	return time_ns;
 }
 
-void series_ring__remove(void *samples, size_t size, size_t len, size_t i)
+void series__ring_remove(void *samples, size_t size, size_t len, size_t i)
 {
 	memmove((char *)samples + i * size, (char *)samples + (i + 1) * size,
 		(len - i - 1) * size);
 }
 
-size_t series_ring__expire(void *samples, size_t size, size_t len, __u64 window_start_ns)
+size_t series__ring_expire(void *samples, size_t size, size_t len, __u64 window_start_ns)
 {
 	size_t stale = 0;
 
-	while (stale < len && series_ring__time(samples, size, stale) < window_start_ns)
+	while (stale < len && series__ring_time(samples, size, stale) < window_start_ns)
 		stale++;
 	memmove(samples, (char *)samples + stale * size, (len - stale) * size);
 	return len - stale;
@@ -96,14 +96,14 @@ size_t series_ring__expire(void *samples, size_t size, size_t len, __u64 window_
  * costs no more memory than a short one, and the oldest and newest samples,
  * which fix the span a verdict rests on, are never dropped.
  */
-size_t series_ring__thin_index(const void *samples, size_t size, size_t len)
+size_t series__ring_thin_index(const void *samples, size_t size, size_t len)
 {
 	__u64 best_gap = ~0ULL;
 	size_t best = 1;
 
 	for (size_t i = 1; i + 1 < len; i++) {
-		__u64 gap = series_ring__time(samples, size, i + 1) -
-			    series_ring__time(samples, size, i - 1);
+		__u64 gap = series__ring_time(samples, size, i + 1) -
+			    series__ring_time(samples, size, i - 1);
 
 		if (gap < best_gap) {
 			best_gap = gap;
@@ -115,11 +115,11 @@ size_t series_ring__thin_index(const void *samples, size_t size, size_t len)
 
 /* Relative to the newest sample so that the x values stay small whatever
  * the monotonic clock reads: the fit's precision does not depend on uptime. */
-void series_ring__minutes(const void *samples, size_t size, size_t len, double *minutes)
+void series__ring_minutes(const void *samples, size_t size, size_t len, double *minutes)
 {
-	__u64 newest_ns = series_ring__time(samples, size, len - 1);
+	__u64 newest_ns = series__ring_time(samples, size, len - 1);
 
 	for (size_t i = 0; i < len; i++)
-		minutes[i] = -(double)(newest_ns - series_ring__time(samples, size, i)) /
+		minutes[i] = -(double)(newest_ns - series__ring_time(samples, size, i)) /
 			     NSEC_PER_MIN;
 }

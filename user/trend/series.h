@@ -28,16 +28,16 @@ double series__kendall_tau(const double *values, size_t n);
 /* 0 up to low, 1 from high, linear in between; 0 for NaN.  low < high. */
 double series__ramp(double value, double low, double high);
 
-__u64 series_ring__time(const void *samples, size_t size, size_t i);
+__u64 series__ring_time(const void *samples, size_t size, size_t i);
 /* Drops sample i of len, keeping the order. */
-void series_ring__remove(void *samples, size_t size, size_t len, size_t i);
+void series__ring_remove(void *samples, size_t size, size_t len, size_t i);
 /* Drops the samples older than window_start_ns; returns the new length. */
-size_t series_ring__expire(void *samples, size_t size, size_t len, __u64 window_start_ns);
+size_t series__ring_expire(void *samples, size_t size, size_t len, __u64 window_start_ns);
 /* In a full ring (len >= 3), the sample to drop to make room; never the
  * first or the last. */
-size_t series_ring__thin_index(const void *samples, size_t size, size_t len);
+size_t series__ring_thin_index(const void *samples, size_t size, size_t len);
 /* Each sample's time in minutes relative to the newest (<= 0), the x axis of
  * a fit whose slope is then per minute.  len >= 1. */
-void series_ring__minutes(const void *samples, size_t size, size_t len, double *minutes);
+void series__ring_minutes(const void *samples, size_t size, size_t len, double *minutes);
 
 #endif /* PARKWATCH_SERIES_H */

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "model/report.h"
+#include "model/picture.h"
 #include "trend/series.h"
 #include "trend/trend_internal.h"
 
@@ -17,13 +17,13 @@
 struct update_ctx {
 	struct trend *trend;
 	__u64 now_ns;
-	struct u64map present_pids; /* processes in this report */
+	struct u64map present_pids; /* processes in this picture */
 };
 
 /*
  * Five minutes of window holds several periods of a pool's sawtooth or of
  * bursts, so they average out, and puts a one-off step well inside it.  No
- * verdict on under 20 s (ten reports at the CLI's 2 s interval): a queue
+ * verdict on under 20 s (ten pictures at the CLI's 2 s interval): a queue
  * that builds for a few seconds of load is no leak, and past that the
  * survivor, steadiness and age terms, not the span, keep healthy shapes
  * out, so a leak that starts now is flagged within half a minute.  The
@@ -37,7 +37,7 @@ struct update_ctx {
  * back: 0.6 keeps a timed group a suspect only on otherwise clear evidence.
  * 10,000 groups is more than any process shows in practice and ~11 MiB.
  */
-void trend_opts__defaults(struct trend_opts *opts)
+void trend__default_opts(struct trend_opts *opts)
 {
 	*opts = (struct trend_opts){
 		.window_ns = 5 * NSEC_PER_MIN,
@@ -76,7 +76,7 @@ struct trend *trend__new(const struct trend_opts *opts)
 	if (opts)
 		trend->opts = *opts;
 	else
-		trend_opts__defaults(&trend->opts);
+		trend__default_opts(&trend->opts);
 	if (!trend->opts.retire_after_ns)
 		trend->opts.retire_after_ns = trend->opts.window_ns;
 	trend->suspects = calloc(TREND_MAX_SUSPECTS, sizeof(*trend->suspects));
@@ -124,13 +124,13 @@ static __u32 saturate_u32(__u64 value)
 
 /* ---- groups ---- */
 
-static void group__append(struct trend_group *group, const struct trend_sample *sample)
+static void tgroup_append(struct trend_group *group, const struct trend_sample *sample)
 {
 	if (group->len == TREND_SAMPLES) {
-		size_t drop = series_ring__thin_index(group->samples, sizeof(*sample), group->len);
+		size_t drop = series__ring_thin_index(group->samples, sizeof(*sample), group->len);
 
 		group->samples[drop + 1].woke += group->samples[drop].woke;
-		series_ring__remove(group->samples, sizeof(*sample), group->len, drop);
+		series__ring_remove(group->samples, sizeof(*sample), group->len, drop);
 		group->len--;
 	}
 	group->samples[group->len++] = *sample;
@@ -144,7 +144,7 @@ static void group__append(struct trend_group *group, const struct trend_sample *
  * one extra survivor is counted so that a sample of one member can't
  * decide alone either.  alive[k] counts the members parked since sample k.
  */
-static void group__set_survivors(struct trend_group *group, const __u32 *alive)
+static void tgroup_set_survivors(struct trend_group *group, const __u32 *alive)
 {
 	double worst = 2;
 
@@ -163,8 +163,8 @@ static void group__set_survivors(struct trend_group *group, const __u32 *alive)
 	}
 }
 
-static void group__observe(struct trend *trend, struct trend_group *group,
-			   const struct group *seen, __u64 now_ns)
+static void tgroup_observe(struct trend *trend, struct trend_group *group,
+			   const struct pw_group *seen, __u64 now_ns)
 {
 	struct trend_sample prev = { 0 }, sample = { .time_ns = now_ns };
 	__u32 alive[TREND_SAMPLES] = { 0 };
@@ -172,10 +172,10 @@ static void group__observe(struct trend *trend, struct trend_group *group,
 
 	if (group->len)
 		prev = group->samples[group->len - 1];
-	group->len = series_ring__expire(group->samples, sizeof(sample), group->len,
+	group->len = series__ring_expire(group->samples, sizeof(sample), group->len,
 					 window_start(trend, now_ns));
 	for (size_t i = 0; i < seen->count; i++) {
-		__u64 start = seen->members[i]->rec->park_start_ns;
+		__u64 start = seen->members[i]->park_start_ns;
 
 		if (start > sample.newest_start_ns)
 			sample.newest_start_ns = start;
@@ -192,13 +192,13 @@ static void group__observe(struct trend *trend, struct trend_group *group,
 			saturate_u32(seen->members[(seen->count - 1) / 2]->park_ns / NSEC_PER_MSEC);
 	group->seen_total += sample.count - kept;
 	group->woke_total += sample.woke;
-	group__set_survivors(group, alive);
-	group__append(group, &sample);
+	tgroup_set_survivors(group, alive);
+	tgroup_append(group, &sample);
 	group->last_present_ns = now_ns;
 }
 
-/* No member in this report: every member of the last sample woke. */
-static void group__absent(struct trend *trend, struct trend_group *group, __u64 now_ns)
+/* No member in this picture: every member of the last sample woke. */
+static void tgroup_absent(struct trend *trend, struct trend_group *group, __u64 now_ns)
 {
 	const struct trend_sample *prev = &group->samples[group->len - 1];
 	struct trend_sample sample = {
@@ -209,13 +209,13 @@ static void group__absent(struct trend *trend, struct trend_group *group, __u64 
 	__u32 alive[TREND_SAMPLES] = { 0 };
 
 	group->woke_total += prev->count;
-	group->len = series_ring__expire(group->samples, sizeof(sample), group->len,
+	group->len = series__ring_expire(group->samples, sizeof(sample), group->len,
 					 window_start(trend, now_ns));
-	group__set_survivors(group, alive);
-	group__append(group, &sample);
+	tgroup_set_survivors(group, alive);
+	tgroup_append(group, &sample);
 }
 
-static struct trend_group *group__new(struct trend *trend, const struct group *seen)
+static struct trend_group *tgroup_new(struct trend *trend, const struct pw_group *seen)
 {
 	struct trend_group *group = calloc(1, sizeof(*group));
 
@@ -225,7 +225,7 @@ static struct trend_group *group__new(struct trend *trend, const struct group *s
 	group->pid = seen->pid;
 	group->has_timeout = seen->has_timeout;
 	snprintf(group->reason, sizeof(group->reason), "%s", seen->reason ? seen->reason : "?");
-	/* It was not in the last report, so its count was zero then: a burst
+	/* It was not in the last picture, so its count was zero then: a burst
 	 * starts with a step from zero, not from wherever it first shows. */
 	if (trend->updates && !trend->folded_last)
 		group->samples[group->len++] = (struct trend_sample){ .time_ns = trend->now_ns };
@@ -305,26 +305,26 @@ static bool retire_or_zero(__u64 key, void *value, void *ctx)
 		update->trend->summary.retired_total++;
 		return false;
 	}
-	group__absent(update->trend, group, update->now_ns);
+	tgroup_absent(update->trend, group, update->now_ns);
 	return true;
 }
 
 /* ---- processes ---- */
 
-static void proc__observe(struct trend *trend, struct trend_proc *proc,
-			  const struct proc_summary *seen, __u64 now_ns)
+static void tproc_observe(struct trend *trend, struct trend_proc *proc,
+			  const struct pw_process *seen, __u64 now_ns)
 {
 	struct trend_proc_sample sample = {
 		.time_ns = now_ns,
-		.threads = saturate_u32(seen->threads),
+		.threads = saturate_u32(seen->units),
 		.parked = saturate_u32(seen->parked),
 	};
 
-	proc->len = series_ring__expire(proc->samples, sizeof(sample), proc->len,
+	proc->len = series__ring_expire(proc->samples, sizeof(sample), proc->len,
 					window_start(trend, now_ns));
 	if (proc->len == TREND_SAMPLES) {
-		series_ring__remove(proc->samples, sizeof(sample), proc->len,
-				    series_ring__thin_index(proc->samples, sizeof(sample),
+		series__ring_remove(proc->samples, sizeof(sample), proc->len,
+				    series__ring_thin_index(proc->samples, sizeof(sample),
 							    proc->len));
 		proc->len--;
 	}
@@ -332,13 +332,13 @@ static void proc__observe(struct trend *trend, struct trend_proc *proc,
 	proc->last_present_ns = now_ns;
 }
 
-static int observe_procs(struct trend *trend, const struct report *report, __u64 now_ns)
+static int observe_procs(struct trend *trend, const struct pw_picture *picture, __u64 now_ns)
 {
 	int err = 0;
 
 	trend->summary.other_procs = 0;
-	for (size_t i = 0; i < report->proc_count; i++) {
-		const struct proc_summary *seen = &report->procs[i];
+	for (size_t i = 0; i < picture->proc_count; i++) {
+		const struct pw_process *seen = &picture->procs[i];
 		struct trend_proc *proc = u64map__get(&trend->procs, (__u64)seen->pid);
 
 		if (!proc && trend->procs.count < trend->opts.max_procs && seen->pid > 0) {
@@ -356,12 +356,12 @@ static int observe_procs(struct trend *trend, const struct report *report, __u64
 			trend->summary.other_procs++;
 			continue;
 		}
-		proc__observe(trend, proc, seen, now_ns);
+		tproc_observe(trend, proc, seen, now_ns);
 	}
 	return err;
 }
 
-/* A process absent from the report has exited: no zero samples, retire it. */
+/* A process absent from the picture has exited: no zero samples, retire it. */
 static bool retire_proc(__u64 key, void *value, void *ctx)
 {
 	struct update_ctx *update = ctx;
@@ -376,33 +376,33 @@ static bool retire_proc(__u64 key, void *value, void *ctx)
 
 /* ---- update and accounting ---- */
 
-int trend__update(struct trend *trend, const struct report *report, __u64 now_ns)
+int trend__update(struct trend *trend, const struct pw_picture *picture, __u64 now_ns)
 {
 	struct update_ctx update = { .trend = trend, .now_ns = now_ns };
 	int err = 0;
 
-	if (!trend || !report || (trend->updates && now_ns <= trend->now_ns))
+	if (!trend || !picture || (trend->updates && now_ns <= trend->now_ns))
 		return -EINVAL;
 	trend->summary.other_groups = trend->summary.other_threads = 0;
 	trend->evictable_ready = false;
 	/* tracked groups first, so that nothing present is evicted for a newcomer */
-	for (size_t i = 0; i < report->group_count; i++) {
-		const struct group *seen = &report->groups[i];
+	for (size_t i = 0; i < picture->group_count; i++) {
+		const struct pw_group *seen = &picture->groups[i];
 		struct trend_group *group = u64map__get(&trend->groups, seen->signature);
 
-		if (group)
-			group__observe(trend, group, seen, now_ns);
+		if (group && seen->parked)
+			tgroup_observe(trend, group, seen, now_ns);
 	}
-	/* then the new ones, largest first as the report sorts them */
-	for (size_t i = 0; i < report->group_count; i++) {
-		const struct group *seen = &report->groups[i];
+	/* then the new ones, largest first as the picture sorts them */
+	for (size_t i = 0; i < picture->group_count; i++) {
+		const struct pw_group *seen = &picture->groups[i];
 		struct trend_group *group = u64map__get(&trend->groups, seen->signature);
 
-		if (group)
-			continue; /* observed above */
-		if (seen->signature && /* u64map's empty key; group__signature never gives it */
+		if (group || !seen->parked)
+			continue; /* observed above, or not waiting (a running goroutine) */
+		if (seen->signature && /* u64map's empty key; group signatures are never 0 */
 		    (trend->groups.count < trend->opts.max_groups || evict_absent(&update))) {
-			group = group__new(trend, seen);
+			group = tgroup_new(trend, seen);
 			if (!group)
 				err = -ENOMEM;
 		}
@@ -412,20 +412,20 @@ int trend__update(struct trend *trend, const struct report *report, __u64 now_ns
 			trend->summary.folded_total++;
 			continue;
 		}
-		group__observe(trend, group, seen, now_ns);
+		tgroup_observe(trend, group, seen, now_ns);
 	}
-	for (size_t i = 0; i < report->proc_count; i++)
-		if (u64map__put(&update.present_pids, (__u64)report->procs[i].pid, (void *)1))
+	for (size_t i = 0; i < picture->proc_count; i++)
+		if (u64map__put(&update.present_pids, (__u64)picture->procs[i].pid, (void *)1))
 			err = -ENOMEM;
 	u64map__filter(&trend->groups, retire_or_zero, &update);
 	u64map__clear(&update.present_pids);
-	if (observe_procs(trend, report, now_ns))
+	if (observe_procs(trend, picture, now_ns))
 		err = -ENOMEM;
 	u64map__filter(&trend->procs, retire_proc, &update);
 	trend->folded_last = trend->summary.other_groups > 0;
 	trend->now_ns = now_ns;
 	trend->updates++;
-	trend__rank_suspects(trend);
+	trend_score__rank_suspects(trend);
 	return err;
 }
 
@@ -464,10 +464,36 @@ size_t trend__memory_bound(const struct trend_opts *opts)
 	struct trend_opts defaults;
 
 	if (!opts) {
-		trend_opts__defaults(&defaults);
+		trend__default_opts(&defaults);
 		opts = &defaults;
 	}
 	return fixed_bytes(opts) + opts->max_groups * sizeof(struct trend_group) +
 	       opts->max_procs * sizeof(struct trend_proc) +
 	       (map_slots(opts->max_groups) + map_slots(opts->max_procs)) * MAP_SLOT_BYTES;
+}
+
+size_t trend__suspects(const struct trend *trend, const struct trend_group_stats **out)
+{
+	*out = trend->suspects;
+	return trend->suspect_count;
+}
+
+int trend__group(const struct trend *trend, __u64 signature, struct trend_group_stats *out)
+{
+	const struct trend_group *group = u64map__get(&trend->groups, signature);
+
+	if (!group)
+		return -ENOENT;
+	trend_score__group(trend, group, out);
+	return 0;
+}
+
+int trend__proc(const struct trend *trend, pid_t pid, struct trend_proc_stats *out)
+{
+	const struct trend_proc *proc = pid > 0 ? u64map__get(&trend->procs, (__u64)pid) : NULL;
+
+	if (!proc)
+		return -ENOENT;
+	trend_score__proc(trend, proc, out);
+	return 0;
 }

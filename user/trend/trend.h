@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * Leak suspicion: the history of every group of parked threads across
- * reports, and the verdict on it with its evidence.  A group (process,
+ * pictures, and the verdict on it with its evidence.  A group (process,
  * reason, timeout, stack) is a suspect when, over a sliding window, its count
  * grows steadily (not a step, a burst or a sawtooth) while its members stay
  * parked and its oldest member ages with the clock; a wait with a timeout
@@ -20,7 +20,7 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-struct report;
+struct pw_picture;
 
 #define TREND_SAMPLES 32            /* per group and per process, thinned evenly */
 #define TREND_MIN_SAMPLES 6         /* no verdict on fewer points */
@@ -92,17 +92,17 @@ struct trend_summary {
 
 struct trend;
 
-void trend_opts__defaults(struct trend_opts *opts);
+void trend__default_opts(struct trend_opts *opts);
 /* opts NULL: the defaults.  NULL with errno EINVAL (inconsistent opts) or ENOMEM. */
 struct trend *trend__new(const struct trend_opts *opts);
 void trend__free(struct trend *trend);
 /*
- * Adds one report, taken at now_ns (CLOCK_MONOTONIC; only differences
- * matter).  Call once per interval with every report.  0, -EINVAL (now_ns
+ * Adds one picture, taken at now_ns (CLOCK_MONOTONIC; only differences
+ * matter).  Call once per interval with every picture.  0, -EINVAL (now_ns
  * not after the previous update) or -ENOMEM (the history is then short of
- * this report, the engine stays usable).
+ * this picture, the engine stays usable).
  */
-int trend__update(struct trend *trend, const struct report *report, __u64 now_ns);
+int trend__update(struct trend *trend, const struct pw_picture *picture, __u64 now_ns);
 /* The suspects of the last update, highest score first; at most
  * TREND_MAX_SUSPECTS, valid until the next update. */
 size_t trend__suspects(const struct trend *trend, const struct trend_group_stats **out);

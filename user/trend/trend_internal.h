@@ -89,6 +89,11 @@ struct trend {
 
 /* Scores every group of the last update and keeps the suspects, highest
  * first, each with its explanation (trend_score.c). */
-void trend__rank_suspects(struct trend *trend);
+void trend_score__rank_suspects(struct trend *trend);
+/* One group's and one process's evidence, as of the last update. */
+void trend_score__group(const struct trend *trend, const struct trend_group *group,
+			struct trend_group_stats *out);
+void trend_score__proc(const struct trend *trend, const struct trend_proc *proc,
+		       struct trend_proc_stats *out);
 
 #endif /* PARKWATCH_TREND_INTERNAL_H */

@@ -66,7 +66,7 @@ static const struct trend_sample *first_nonempty(const struct trend_group *group
 }
 
 /* No earlier sample: nothing had the time to wake. */
-static double group__survivors(const struct trend_group *group)
+static double tgroup_survivors(const struct trend_group *group)
 {
 	if (!group->worst_count)
 		return 1;
@@ -88,7 +88,7 @@ static bool enough_history(const struct trend_opts *opts, size_t samples, __u64 
  * With only_score, stops at the first term that makes the score 0: ranking
  * thousands of groups then skips Kendall's tau for all but the growing ones.
  */
-static void group__stats(const struct trend *trend, const struct trend_group *group,
+static void tgroup_stats(const struct trend *trend, const struct trend_group *group,
 			 bool only_score, struct trend_group_stats *out)
 {
 	const struct trend_opts *opts = &trend->opts;
@@ -110,13 +110,13 @@ static void group__stats(const struct trend *trend, const struct trend_group *gr
 	out->median_age_ns = (__u64)newest->median_age_ms * NSEC_PER_MSEC;
 	out->seen_total = group->seen_total;
 	out->woke_total = group->woke_total;
-	series_ring__minutes(group->samples, sizeof(*newest), group->len, minutes);
+	series__ring_minutes(group->samples, sizeof(*newest), group->len, minutes);
 	for (size_t i = 0; i < group->len; i++)
 		counts[i] = group->samples[i].count;
 	fit = series__fit_line(minutes, counts, group->len);
 	out->slope_per_min = fit.slope;
 	out->fit_r2 = fit.r2;
-	out->survivor_fraction = group__survivors(group);
+	out->survivor_fraction = tgroup_survivors(group);
 	if (only_score && (!newest->count || !enough_history(opts, group->len, out->span_ns) ||
 			   !slope_term(opts, fit.slope, out->span_ns) ||
 			   !fit_term(opts, fit.r2) || !survivor_term(out->survivor_fraction)))
@@ -156,7 +156,7 @@ static void say(char *line, size_t size, const char *format, ...)
 
 /* One line for a person: the evidence for a suspect, else the main reason it
  * is not one. */
-static void group__explain(const struct trend *trend, const struct trend_group *group,
+static void tgroup_explain(const struct trend *trend, const struct trend_group *group,
 			   struct trend_group_stats *stats)
 {
 	const struct trend_opts *opts = &trend->opts;
@@ -247,7 +247,7 @@ static bool rank_group(__u64 key, void *value, void *ctx)
 	size_t lowest = 0;
 
 	(void)key;
-	group__stats(trend, value, true, &stats);
+	tgroup_stats(trend, value, true, &stats);
 	if (!stats.suspect)
 		return true;
 	trend->summary.suspects++;
@@ -274,50 +274,37 @@ static int by_score(const void *a, const void *b)
 	return left->signature < right->signature ? -1 : left->signature > right->signature;
 }
 
-void trend__rank_suspects(struct trend *trend)
+void trend_score__rank_suspects(struct trend *trend)
 {
 	trend->suspect_count = 0;
 	trend->summary.suspects = 0;
 	u64map__filter(&trend->groups, rank_group, trend);
 	qsort(trend->suspects, trend->suspect_count, sizeof(*trend->suspects), by_score);
 	for (size_t i = 0; i < trend->suspect_count; i++)
-		group__explain(trend, u64map__get(&trend->groups, trend->suspects[i].signature),
+		tgroup_explain(trend, u64map__get(&trend->groups, trend->suspects[i].signature),
 			       &trend->suspects[i]);
 }
 
-size_t trend__suspects(const struct trend *trend, const struct trend_group_stats **out)
+void trend_score__group(const struct trend *trend, const struct trend_group *group,
+			struct trend_group_stats *out)
 {
-	*out = trend->suspects;
-	return trend->suspect_count;
+	tgroup_stats(trend, group, false, out);
+	tgroup_explain(trend, group, out);
 }
 
-int trend__group(const struct trend *trend, __u64 signature, struct trend_group_stats *out)
+void trend_score__proc(const struct trend *trend, const struct trend_proc *proc,
+		       struct trend_proc_stats *out)
 {
-	const struct trend_group *group = u64map__get(&trend->groups, signature);
-
-	if (!group)
-		return -ENOENT;
-	group__stats(trend, group, false, out);
-	group__explain(trend, group, out);
-	return 0;
-}
-
-int trend__proc(const struct trend *trend, pid_t pid, struct trend_proc_stats *out)
-{
-	const struct trend_proc *proc = pid > 0 ? u64map__get(&trend->procs, (__u64)pid) : NULL;
 	double minutes[TREND_SAMPLES], threads[TREND_SAMPLES], parked[TREND_SAMPLES];
-	const struct trend_proc_sample *newest;
+	const struct trend_proc_sample *newest = &proc->samples[proc->len - 1];
 	struct series_line fit;
 
-	if (!proc)
-		return -ENOENT;
-	newest = &proc->samples[proc->len - 1];
 	memset(out, 0, sizeof(*out));
-	out->pid = pid;
+	out->pid = proc->pid;
 	out->threads_now = newest->threads;
 	out->parked_now = newest->parked;
 	out->span_ns = newest->time_ns - proc->samples[0].time_ns;
-	series_ring__minutes(proc->samples, sizeof(*newest), proc->len, minutes);
+	series__ring_minutes(proc->samples, sizeof(*newest), proc->len, minutes);
 	for (size_t i = 0; i < proc->len; i++) {
 		threads[i] = proc->samples[i].threads;
 		parked[i] = proc->samples[i].parked;
@@ -332,5 +319,4 @@ int trend__proc(const struct trend *trend, pid_t pid, struct trend_proc_stats *o
 		out->parked_growth = slope_term(&trend->opts, fit.slope, out->span_ns) *
 				     fit_term(&trend->opts, fit.r2) *
 				     steady_term(series__kendall_tau(parked, proc->len));
-	return 0;
 }

@@ -140,15 +140,3 @@ void u64map__free_all(struct u64map *map, void (*free_value)(void *value))
 			free_value(map->values[i]);
 	u64map__clear(map);
 }
-
-__u64 hash_bytes(const void *data, size_t len, __u64 seed)
-{
-	const unsigned char *bytes = data;
-	__u64 hash = 0xcbf29ce484222325ULL ^ seed;
-
-	for (size_t i = 0; i < len; i++) {
-		hash ^= bytes[i];
-		hash *= 0x100000001b3ULL;
-	}
-	return hash ? hash : 1;
-}

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "util/hash.h"
 
 struct u64map {
 	__u64 *keys;                /* 0 marks an empty slot */
@@ -30,6 +31,5 @@ void u64map__clear(struct u64map *map);
 /* Frees every value with free_value, then clears the map. */
 void u64map__free_all(struct u64map *map, void (*free_value)(void *value));
 
-__u64 hash_bytes(const void *data, size_t len, __u64 seed);
 
 #endif /* PARKWATCH_U64MAP_H */

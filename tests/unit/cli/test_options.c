@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* Unit tests of command-line parsing (user/options.c). */
+/* Unit tests of command-line parsing (user/cli/options.c). */
 #include <argp.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -42,7 +42,7 @@ static void test_defaults(void **state)
 	(void)state;
 	assert_int_equal(parse_args(NULL), 0);
 	assert_int_equal(env.debug, 2);
-	assert_int_equal(env.format, FORMAT_TEXT);
+	assert_int_equal(env.format, PW_FORMAT_TEXT);
 	assert_true(env.interval_ns == 2 * SEC);
 	assert_true(env.min_park_ns == 1 * SEC);
 	assert_true(env.duration_ns == 0);
@@ -77,12 +77,34 @@ static void test_dump_debug_format(void **state)
 	assert_int_equal(parse_args("--dump", "--debug", "1", "--format", "json", NULL), 0);
 	assert_true(env.dump);
 	assert_int_equal(env.debug, 1);
-	assert_int_equal(env.format, FORMAT_JSON);
+	assert_int_equal(env.format, PW_FORMAT_JSON);
 
 	assert_int_equal(parse_args("--debug=2", "--format=text", NULL), 0);
 	assert_false(env.dump);
 	assert_int_equal(env.debug, 2);
-	assert_int_equal(env.format, FORMAT_TEXT);
+	assert_int_equal(env.format, PW_FORMAT_TEXT);
+}
+
+/* Every output format by name; profiles default to no minimum park (every
+ * parked thread's time counts), the others to one second. */
+static void test_profile_formats(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--format", "pprof", NULL), 0);
+	assert_int_equal(env.format, PW_FORMAT_PPROF);
+	assert_true(env.min_park_ns == 0);
+	assert_int_equal(parse_args("--format=folded", NULL), 0);
+	assert_int_equal(env.format, PW_FORMAT_FOLDED);
+	assert_true(env.min_park_ns == 0);
+	assert_int_equal(parse_args("--format", "json", NULL), 0);
+	assert_true(env.min_park_ns == 1 * SEC);
+	/* an explicit --min-park wins, before or after --format */
+	assert_int_equal(parse_args("--min-park", "2s", "--format", "pprof", NULL), 0);
+	assert_true(env.min_park_ns == 2 * SEC);
+	assert_int_equal(parse_args("--format", "folded", "--min-park", "300ms", NULL), 0);
+	assert_true(env.min_park_ns == 300 * MS);
+	/* every format the renderers have is one --format names */
+	assert_int_equal(PW_FORMAT__COUNT, 4);
 }
 
 static void test_durations(void **state)
@@ -116,7 +138,7 @@ static void test_all_options(void **state)
 	assert_int_equal(parse_args("--format", "json", "-p", "42", "--min-park", "250ms", "--dump",
 				    "--kernel-stacks", "--debug", "1", "-p", "43", "--interval", "3s",
 				    NULL), 0);
-	assert_int_equal(env.format, FORMAT_JSON);
+	assert_int_equal(env.format, PW_FORMAT_JSON);
 	assert_int_equal(env.pid_count, 2);
 	assert_int_equal(env.pids[0], 42);
 	assert_int_equal(env.pids[1], 43);
@@ -225,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_repeated_pid),
 		cmocka_unit_test(test_max_pid),
 		cmocka_unit_test(test_dump_debug_format),
+		cmocka_unit_test(test_profile_formats),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_kernel_stacks_and_cgroup),
 		cmocka_unit_test(test_all_options),

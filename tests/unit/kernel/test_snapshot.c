@@ -38,7 +38,7 @@ static void add_record(struct builder *b, __u32 tgid, __u32 tid, __u32 kstack_de
 
 	snprintf(rec.comm, sizeof(rec.comm), "t%u", tid);
 	rec.flags = ustack_bytes ? TASK_REC_USTACK : 0;
-	rec.regs[7] = 0x7ffc00000000ULL + tid;
+	rec.regs[PW_REG_SP] = 0x7ffc00000000ULL + tid;
 	append(b, &rec, sizeof(rec));
 	for (__u32 i = 0; i < kstack_depth; i++) {
 		__u64 addr = 0xffffffff81000000ULL + tid * 0x100 + i;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* Unit tests of wait-reason classification (user/classify.c). */
+/* Unit tests of wait-reason classification and of where a stack waits
+ * (user/model/classify.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "model/classify.h"
+#include "support/fixtures.h"
 
 #define COUNT(array) ((int)(sizeof(array) / sizeof((array)[0])))
 
@@ -170,13 +172,15 @@ static void test_futex_reason_leaf_first(void **state)
 }
 
 static void classify(__u16 reason, int syscall_nr, bool timeout, const char *const *functions,
-		     int count, enum fd_kind kind, struct wait_class *out)
+		     int count, enum fd_kind kind, struct pw_wait *out)
 {
 	struct wait_ctx wait = { .syscall_nr = syscall_nr, .reason = reason,
 				 .has_timeout = timeout };
 
 	memset(out, 0xa5, sizeof(*out));
 	classify__wait(&wait, functions, count, kind, out);
+	/* the tier-1 key is the kernel side's, whatever the refinement */
+	assert_int_equal(out->kernel_reason, reason);
 }
 
 static void test_wait_io(void **state)
@@ -189,7 +193,7 @@ static void test_wait_io(void **state)
 		{ FD_KIND_FILE, "IO wait (file)" },   { FD_KIND_TTY, "IO wait (tty)" },
 		{ FD_KIND_EVENTFD, "IO wait (eventfd)" }, { FD_KIND_UNKNOWN, "IO wait" },
 	};
-	struct wait_class out;
+	struct pw_wait out;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -205,7 +209,7 @@ static void test_wait_futex(void **state)
 	const char *cond[] = { "__futex_abstimed_wait_common64", "__futex_abstimed_wait_common",
 			       "__pthread_cond_wait_common", "pthread_cond_wait", "level_three" };
 	const char *plain[] = { "syscall", "main" };
-	struct wait_class out;
+	struct pw_wait out;
 
 	(void)state;
 	classify(PARK_REASON_FUTEX, 202, false, cond, COUNT(cond), FD_KIND_UNKNOWN, &out);
@@ -249,7 +253,7 @@ static void test_wait_kernel_reasons(void **state)
 		{ PARK_REASON_NONE, -1, "sleeping", NULL },
 	};
 	const char *cond[] = { "pthread_cond_wait" };
-	struct wait_class out;
+	struct pw_wait out;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -279,7 +283,7 @@ static void test_wait_restart_syscall(void **state)
 	const char *poll_frames[] = { "__GI___poll", "main" };
 	const char *select_frames[] = { "__select", "main" };
 	const char *unknown_frames[] = { "do_work", "main" };
-	struct wait_class out;
+	struct pw_wait out;
 
 	(void)state;
 	classify(PARK_REASON_OTHER, 219, false, nanosleep_frames, COUNT(nanosleep_frames),
@@ -337,21 +341,226 @@ static void test_park_reason_name(void **state)
 	assert_string_equal(classify__park_reason_name(1000), "other");
 }
 
+/* The bucket a task state counts in, and the finer name dumps show. */
+static void check_state(__u32 task_state, bool on_cpu, enum pw_state bucket, const char *name)
+{
+	const char *got = NULL;
+
+	assert_int_equal(classify__state(task_state, on_cpu, &got), bucket);
+	assert_non_null(got);
+	assert_string_equal(got, name);
+}
+
 static void test_state(void **state)
 {
 	(void)state;
-	assert_string_equal(classify__state(PARK_TASK_INTERRUPTIBLE, false), "sleeping");
-	assert_string_equal(classify__state(PARK_TASK_UNINTERRUPTIBLE, false), "disk sleep");
+	check_state(PARK_TASK_INTERRUPTIBLE, false, PW_STATE_SLEEPING, "sleeping");
+	check_state(PARK_TASK_UNINTERRUPTIBLE, false, PW_STATE_DISK_SLEEP, "disk sleep");
 	/* TASK_KILLABLE = TASK_WAKEKILL (0x100) | TASK_UNINTERRUPTIBLE */
-	assert_string_equal(classify__state(0x100 | PARK_TASK_UNINTERRUPTIBLE, false), "disk sleep");
+	check_state(0x100 | PARK_TASK_UNINTERRUPTIBLE, false, PW_STATE_DISK_SLEEP, "disk sleep");
 	/* TASK_STOPPED = TASK_WAKEKILL | __TASK_STOPPED */
-	assert_string_equal(classify__state(0x100 | PARK_TASK_STOPPED, false), "stopped");
-	assert_string_equal(classify__state(PARK_TASK_TRACED, false), "traced");
-	assert_string_equal(classify__state(PARK_TASK_TRACED | PARK_TASK_STOPPED, false), "traced");
-	assert_string_equal(classify__state(0, true), "running");
-	assert_string_equal(classify__state(0, false), "runnable");
+	check_state(0x100 | PARK_TASK_STOPPED, false, PW_STATE_STOPPED, "stopped");
+	/* a traced thread counts as stopped, and is named for what it is */
+	check_state(PARK_TASK_TRACED, false, PW_STATE_STOPPED, "traced");
+	check_state(PARK_TASK_TRACED | PARK_TASK_STOPPED, false, PW_STATE_STOPPED, "traced");
+	check_state(0, true, PW_STATE_RUNNING, "running");
+	check_state(0, false, PW_STATE_RUNNABLE, "runnable");
 	/* a sleep state wins over on_cpu (the task is on its way off the CPU) */
-	assert_string_equal(classify__state(PARK_TASK_INTERRUPTIBLE, true), "sleeping");
+	check_state(PARK_TASK_INTERRUPTIBLE, true, PW_STATE_SLEEPING, "sleeping");
+	/* the bucket names are the summaries' */
+	for (int s = 0; s < PW_STATE__COUNT; s++) {
+		assert_non_null(pw_state_names[s]);
+		for (int other = 0; other < s; other++)
+			assert_string_not_equal(pw_state_names[s], pw_state_names[other]);
+	}
+}
+
+/* ---- where a stack waits (classify__where) ---- */
+
+#define WHERE_MAX 6
+
+struct where_fixture {
+	struct pw_picture *picture;
+	struct symbol *symbols[WHERE_MAX];
+	int count;
+};
+
+/* A symbol in module with two frames, inner (inlined) and outer; module
+ * NULL: no mapping covers it. */
+static struct symbol *where_symbol(struct where_fixture *fx, const char *module,
+				   const char *inner, const char *inner_file, const char *outer,
+				   const char *outer_file)
+{
+	struct symbol *symbol;
+
+	assert_true(fx->count < WHERE_MAX);
+	symbol = make_symbol(module, 0x1000, 0x2000, NULL, 0x10, outer ? 2 : inner ? 1 : 0);
+	if (inner)
+		set_frame(symbol, 0, inner, inner_file, 10, 0, outer != NULL);
+	if (outer)
+		set_frame(symbol, 1, outer, outer_file, 20, 0, false);
+	fx->symbols[fx->count++] = symbol;
+	return symbol;
+}
+
+/* The picture's stack of the symbols made so far, leaf first; the last
+ * hidden ones are past depth. */
+static const struct pw_stack *where_stack(struct where_fixture *fx, int hidden)
+{
+	struct stack_frame frames[WHERE_MAX];
+
+	for (int i = 0; i < fx->count; i++)
+		frames[i] = (struct stack_frame){ 0x1000 + 0x10 * i, 0x1000 + 0x10 * i };
+	return picture__intern_stack(fx->picture, 1, frames,
+				     (const struct symbol *const *)fx->symbols,
+				     fx->count - hidden, fx->count, false);
+}
+
+static int where_setup(void **state)
+{
+	struct where_fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->picture = picture__new();
+	*state = fx;
+	return fx->picture ? 0 : -1;
+}
+
+static int where_teardown(void **state)
+{
+	struct where_fixture *fx = *state;
+
+	picture__put(fx->picture);
+	for (int i = 0; i < fx->count; i++)
+		symbol__put(fx->symbols[i]);
+	free(fx);
+	return 0;
+}
+
+/* Threads: libc, the loader and the vDSO are skipped, the first other
+ * module's innermost frame is where the application waits. */
+static void test_where_thread(void **state)
+{
+	struct where_fixture *fx = *state;
+	static const char *const modules[] = { "/usr/lib/x86_64-linux-gnu/libc.so.6", "[vdso]",
+					       "/lib64/ld-linux-x86-64.so.2",
+					       "/usr/lib/x86_64-linux-gnu/libpthread.so.0",
+					       "/opt/app/bin/server" };
+	const struct pw_stack *stack;
+
+	for (int i = 0; i < 5; i++)
+		where_symbol(fx, modules[i], "inner", NULL, "outer", NULL);
+	stack = where_stack(fx, 0);
+	assert_non_null(stack);
+	assert_ptr_equal(classify__where(stack, PW_UNIT_THREAD, NULL), &fx->symbols[4]->frames[0]);
+	/* GOROOT means nothing to a thread */
+	assert_ptr_equal(classify__where(stack, PW_UNIT_THREAD, "/opt/"),
+			 &fx->symbols[4]->frames[0]);
+
+	/* an unsymbolized frame in an app module does not count */
+	fx->symbols[4]->frame_count = 0;
+	assert_null(classify__where(stack, PW_UNIT_THREAD, NULL));
+	/* nor a pc no mapping covers, with names or not */
+	fx->symbols[4]->frame_count = 2;
+	free(fx->symbols[4]->module);
+	fx->symbols[4]->module = NULL;
+	assert_null(classify__where(stack, PW_UNIT_THREAD, NULL));
+	/* no stack at all */
+	assert_null(classify__where(NULL, PW_UNIT_THREAD, NULL));
+	assert_null(classify__where(NULL, PW_UNIT_GOROUTINE, "/usr/lib/go/src/"));
+}
+
+/* Only the frames dumps show: not the hidden tail past depth. */
+static void test_where_thread_hidden_tail(void **state)
+{
+	struct where_fixture *fx = *state;
+
+	where_symbol(fx, "/usr/lib/x86_64-linux-gnu/libc.so.6", "syscall", NULL, NULL, NULL);
+	where_symbol(fx, "/opt/app/bin/server", "main", NULL, NULL, NULL);
+	assert_null(classify__where(where_stack(fx, 1), PW_UNIT_THREAD, NULL));
+	assert_ptr_equal(classify__where(where_stack(fx, 0), PW_UNIT_THREAD, NULL),
+			 &fx->symbols[1]->frames[0]);
+}
+
+#define GOROOT "/usr/lib/go/src/"
+
+/* Goroutines with GOROOT known: the first frame outside it (and outside
+ * runtime.*), inlined frames included. */
+static void test_where_goroutine_goroot(void **state)
+{
+	struct where_fixture *fx = *state;
+	const struct pw_stack *stack;
+
+	where_symbol(fx, "/app", "runtime.gopark", GOROOT "runtime/proc.go", NULL, NULL);
+	where_symbol(fx, "/app", "sync.runtime_notifyListWait", GOROOT "runtime/sema.go",
+		     "sync.(*Cond).Wait", GOROOT "sync/cond.go");
+	/* the program's function inlined into a standard library one */
+	where_symbol(fx, "/app", "example.com/app/store.(*DB).get", "/src/store/db.go",
+		     "net/http.HandlerFunc.ServeHTTP", GOROOT "net/http/server.go");
+	where_symbol(fx, "/app", "main.main", "/src/app/main.go", NULL, NULL);
+	where_symbol(fx, "/app", "runtime.goexit", GOROOT "runtime/asm_amd64.s", NULL, NULL);
+	stack = where_stack(fx, 1);
+	assert_ptr_equal(classify__where(stack, PW_UNIT_GOROUTINE, GOROOT),
+			 &fx->symbols[2]->frames[0]);
+	/* the program's own package path, in a runtime.* function, is not its code */
+	set_frame(fx->symbols[2], 0, "runtime.helper", "/src/store/db.go", 3, 0, true);
+	assert_ptr_equal(classify__where(stack, PW_UNIT_GOROUTINE, GOROOT),
+			 &fx->symbols[3]->frames[0]);
+}
+
+/* Without GOROOT (no file names, or none under a runtime function): an
+ * import path whose first element has no dot is the standard library's. */
+static void test_where_goroutine_by_package(void **state)
+{
+	struct where_fixture *fx = *state;
+	const struct pw_stack *stack;
+
+	where_symbol(fx, "/app", "runtime.gopark", NULL, NULL, NULL);
+	where_symbol(fx, "/app", "internal/poll.(*FD).Read", NULL, "net.(*conn).Read", NULL);
+	where_symbol(fx, "/app", "github.com/acme/rpc.(*Client).Call", NULL, NULL, NULL);
+	where_symbol(fx, "/app", "main.main", NULL, NULL, NULL);
+	stack = where_stack(fx, 0);
+	assert_ptr_equal(classify__where(stack, PW_UNIT_GOROUTINE, NULL),
+			 &fx->symbols[2]->frames[0]);
+	/* main is the program's, though its path has no dot */
+	set_frame(fx->symbols[2], 0, "bufio.(*Reader).Read", NULL, 0, 0, false);
+	assert_ptr_equal(classify__where(stack, PW_UNIT_GOROUTINE, NULL),
+			 &fx->symbols[3]->frames[0]);
+}
+
+/* No frame of the program's: the first Go's dumps show (not runtime.*),
+ * else the leaf's; nothing for a stack of unknown pcs. */
+static void test_where_goroutine_fallbacks(void **state)
+{
+	struct where_fixture *fx = *state;
+	const struct pw_stack *all_runtime, *unknown;
+	struct pw_picture *other;
+
+	where_symbol(fx, "/app", "runtime.gopark", GOROOT "runtime/proc.go", NULL, NULL);
+	where_symbol(fx, "/app", "runtime.bgsweep", GOROOT "runtime/mgcsweep.go", NULL, NULL);
+	all_runtime = where_stack(fx, 0);
+	assert_ptr_equal(classify__where(all_runtime, PW_UNIT_GOROUTINE, GOROOT),
+			 &fx->symbols[0]->frames[0]);
+
+	where_symbol(fx, "/app", "time.Sleep", GOROOT "runtime/time.go", NULL, NULL);
+	assert_ptr_equal(classify__where(where_stack(fx, 0), PW_UNIT_GOROUTINE, GOROOT),
+			 &fx->symbols[2]->frames[0]);
+
+	/* leaf first, unknown: nothing named to show */
+	other = picture__new();
+	assert_non_null(other);
+	{
+		struct symbol *pc_only = make_unknown(0x4000);
+		const struct symbol *symbols[] = { pc_only };
+		static const __u64 pcs[] = { 0x4000 };
+
+		unknown = make_stack(other, 1, pcs, symbols, 1);
+		assert_null(classify__where(unknown, PW_UNIT_GOROUTINE, GOROOT));
+		assert_null(classify__where(unknown, PW_UNIT_THREAD, NULL));
+		symbol__put(pc_only);
+	}
+	picture__put(other);
 }
 
 int main(void)
@@ -371,6 +580,15 @@ int main(void)
 		cmocka_unit_test(test_wait_restart_syscall),
 		cmocka_unit_test(test_park_reason_name),
 		cmocka_unit_test(test_state),
+		cmocka_unit_test_setup_teardown(test_where_thread, where_setup, where_teardown),
+		cmocka_unit_test_setup_teardown(test_where_thread_hidden_tail, where_setup,
+						where_teardown),
+		cmocka_unit_test_setup_teardown(test_where_goroutine_goroot, where_setup,
+						where_teardown),
+		cmocka_unit_test_setup_teardown(test_where_goroutine_by_package, where_setup,
+						where_teardown),
+		cmocka_unit_test_setup_teardown(test_where_goroutine_fallbacks, where_setup,
+						where_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,31 +1,15 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Unit tests of the folded-stack output (user/folded.c) on a report built by
- * hand: exact expected lines, root first, inlined frames expanded, unknown
- * frames as module+offset, snapshot and window weights, sorting and the
- * merging of groups whose text is the same.  No BPF, no process is looked at.
+ * Unit tests of the folded-stack output (user/out/folded.c) on the picture
+ * of support/sample.h: exact expected lines, root first, inlined frames
+ * expanded, unknown frames as module+offset, snapshot and window weights,
+ * sorting and the merging of groups whose text is the same; goroutine
+ * groups from support/go_sample.h.  No BPF, no process is looked at.
  */
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <cmocka.h>
 #include "out/folded.h"
-#include "support/picture.h"
-
-/* folded__write takes the groups' trend (leak suspects) where folded.h brings in trend.h */
-#ifdef PARKWATCH_TREND_H
-#define FOLDED_WRITE(folded, out) folded__write(folded, out, NULL)
-#else
-#define FOLDED_WRITE(folded, out) folded__write(folded, out)
-#endif
-
-/* The picture of picture.h (that of test_pprof.c). */
+#include "out/render.h"
+#include "support/go_sample.h"
+#include "support/sample.h"
 
 /* S1 at other return addresses with the same symbols: another group, the same text */
 static const __u64 s1b_pcs[S1_DEPTH] = { 0x7f0000028100, 0x40123a, 0x7f1000011234, 0x4000,
@@ -36,8 +20,8 @@ static const __u64 s1b_pcs[S1_DEPTH] = { 0x7f0000028100, 0x40123a, 0x7f100001123
 #define SLEEP_LINE "main;clock_nanosleep;[sleep]"
 
 struct fixture {
-	struct picture p;
-	struct stack *s1b;
+	struct sample p;
+	const struct symbol *s1_symbols[S1_DEPTH];
 	char *text;
 };
 
@@ -46,8 +30,9 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	picture_build(&f->p);
-	f->s1b = make_stack(s1b_pcs, S1_DEPTH);
+	sample_build(&f->p);
+	for (int i = 0; i < S1_DEPTH; i++)
+		f->s1_symbols[i] = f->p.s1->symbols[i];
 	*state = f;
 	return 0;
 }
@@ -57,27 +42,33 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	free(f->text);
-	picture_free(&f->p);
-	free(f->s1b);
+	sample_free(&f->p);
 	free(f);
 	return 0;
 }
 
-/* The folded text of the reports added with the given weights. */
-static const char *fold(struct fixture *f, bool window, const __u64 *intervals, int reports)
+/* The folded text of the picture added the given number of times with
+ * these weights. */
+static const char *fold_picture(struct fixture *f, const struct pw_picture *picture, bool window,
+				const __u64 *intervals, int pictures)
 {
 	struct folded *folded = folded__new(window);
 	size_t len = 0;
 	FILE *out;
 
 	assert_non_null(folded);
-	for (int i = 0; i < reports; i++)
-		assert_int_equal(folded__add_report(folded, &f->p.report, intervals[i]), 0);
+	for (int i = 0; i < pictures; i++)
+		assert_int_equal(folded__add_picture(folded, picture, intervals[i]), 0);
 	out = open_output(&f->text, &len);
-	assert_int_equal(FOLDED_WRITE(folded, out), 0);
+	assert_int_equal(folded__write(folded, out, NULL), 0);
 	close_output(out, &f->text);
 	folded__free(folded);
 	return f->text;
+}
+
+static const char *fold(struct fixture *f, bool window, const __u64 *intervals, int pictures)
+{
+	return fold_picture(f, f->p.picture, window, intervals, pictures);
 }
 
 static void test_snapshot_lines(void **state)
@@ -120,16 +111,20 @@ static void test_window_rounding(void **state)
 static void test_identical_text_merges(void **state)
 {
 	struct fixture *f = *state;
+	struct pw_picture *picture = f->p.picture;
 	const __u64 zero = 0;
 
-	f->p.threads[T_COND2].stack = f->s1b;
-	regroup(&f->p.report);
-	assert_int_equal(f->p.report.group_count, 3);
+	picture->units[T_COND2].stack = make_stack(picture, 4242, s1b_pcs, f->s1_symbols, S1_DEPTH);
+	regroup(picture);
+	assert_int_equal(picture->group_count, 3);
 	assert_string_equal(fold(f, false, &zero, 1), COND_LINE " 2\n" SLEEP_LINE " 1\n");
 
-	f->p.recs[T_COND2].tgid = 5000;
-	regroup(&f->p.report);
-	assert_int_equal(f->p.report.group_count, 3);
+	/* 4244 as a thread of process 5000 (the units stay in pid order) */
+	picture->units[T_COND2].pid = 5000;
+	picture->units[T_COND2].stack = make_stack(picture, 5000, s1b_pcs, f->s1_symbols, S1_DEPTH);
+	regroup(picture);
+	assert_int_equal(picture->units[T_COND2].id, 4244);
+	assert_int_equal(picture->group_count, 3);
 	assert_string_equal(fold(f, false, &zero, 1), COND_LINE " 2\n" SLEEP_LINE " 1\n");
 }
 
@@ -139,8 +134,8 @@ static void test_reason_is_the_leaf(void **state)
 	struct fixture *f = *state;
 	const __u64 zero = 0;
 
-	f->p.threads[T_COND2].wait.reason = "mutex lock";
-	regroup(&f->p.report);
+	f->p.picture->units[T_COND2].wait.reason = "mutex lock";
+	regroup(f->p.picture);
 	assert_string_equal(fold(f, false, &zero, 1),
 			    COND_LINE " 1\n"
 			    "main;[unknown]+0x4000;libplugin.so+0x11233;level_three;inlined_helper;"
@@ -153,6 +148,7 @@ static void test_semicolons_replaced(void **state)
 	struct fixture *f = *state;
 	const __u64 zero = 0;
 
+	/* the picture holds the symbols themselves: a change shows */
 	set_frame(f->p.app_main, 0, "ns::run(a;b)", "/src/app.c", 100, 0, false);
 	free(f->p.plugin->module);
 	f->p.plugin->module = strdup("/opt/app/lib;plugin.so");
@@ -195,9 +191,8 @@ static void test_stackless_group(void **state)
 	struct fixture *f = *state;
 	const __u64 zero = 0;
 
-	f->p.threads[T_SLEEP].stack = NULL;
-	f->p.threads[T_SLEEP].symbols = NULL;
-	regroup(&f->p.report);
+	f->p.picture->units[T_SLEEP].stack = NULL;
+	regroup(f->p.picture);
 	/* only the reason: '[' sorts before 'm' */
 	assert_string_equal(fold(f, false, &zero, 1), "[sleep] 1\n" COND_LINE " 2\n");
 }
@@ -207,27 +202,71 @@ static void test_empty(void **state)
 	struct fixture *f = *state;
 	const __u64 zero = 0;
 
-	for (int i = 0; i < N_THREADS; i++)
-		f->p.threads[i].parked = false;
-	regroup(&f->p.report);
-	assert_int_equal(f->p.report.group_count, 0);
+	for (size_t i = 0; i < f->p.picture->unit_count; i++)
+		f->p.picture->units[i].parked = false;
+	regroup(f->p.picture);
+	assert_int_equal(f->p.picture->group_count, 0);
 	assert_string_equal(fold(f, false, &zero, 1), "");
 }
+
+/*
+ * A goroutine process's snapshot counts every goroutine, as Go's profile
+ * does (running ones by their status); a window samples parked time only.
+ * runtime.goexit and the runtime's goroutines are never in it.
+ */
+static void test_goroutines(void **state)
+{
+	struct fixture *f = *state;
+	struct go_sample g = { 0 };
+	const __u64 zero = 0, interval = 100 * MS;
+
+	go_sample_build(&g);
+	assert_string_equal(fold_picture(f, g.picture, false, &zero, 1),
+			    "[running] 1\n"
+			    "[syscall] 1\n"
+			    "main.ticker;time.Sleep;runtime.gopark;[sleep] 1\n"
+			    "main.worker;runtime.chanrecv1;runtime.gopark;[chan receive] 3\n"
+			    "runtime.main;main.main;main.waitAll;runtime.selectgo;runtime.gopark;"
+			    "[select] 1\n");
+	assert_string_equal(fold_picture(f, g.picture, true, &interval, 1),
+			    "main.ticker;time.Sleep;runtime.gopark;[sleep] 100\n"
+			    "main.worker;runtime.chanrecv1;runtime.gopark;[chan receive] 300\n"
+			    "runtime.main;main.main;main.waitAll;runtime.selectgo;runtime.gopark;"
+			    "[select] 100\n");
+	go_sample_free(&g);
+}
+
+/* The renderer is one snapshot of the picture. */
+static void test_write_picture(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { 0 };
+	size_t len = 0;
+	FILE *out = open_output(&f->text, &len);
+
+	assert_int_equal(render__write(out, PW_FORMAT_FOLDED, f->p.picture, &ctx, &opts), 0);
+	assert_string_equal(close_output(out, &f->text), COND_LINE " 2\n" SLEEP_LINE " 1\n");
+}
+
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_snapshot_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_snapshot_adds_up, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_window_weights_ms, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_window_rounding, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_identical_text_merges, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reason_is_the_leaf, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_semicolons_replaced, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_function_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_module_without_directory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stackless_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+		TEST(test_snapshot_lines),
+		TEST(test_snapshot_adds_up),
+		TEST(test_window_weights_ms),
+		TEST(test_window_rounding),
+		TEST(test_identical_text_merges),
+		TEST(test_reason_is_the_leaf),
+		TEST(test_semicolons_replaced),
+		TEST(test_unknown_function_name),
+		TEST(test_module_without_directory),
+		TEST(test_stackless_group),
+		TEST(test_empty),
+		TEST(test_goroutines),
+		TEST(test_write_picture),
 	};
 
 	return cmocka_run_group_tests_name("folded", tests, NULL, NULL);

@@ -1,29 +1,14 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* Unit tests of the live table (user/live.c) on hand-built reports. */
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-#include "support/fixtures.h"
+/* Unit tests of the live table (user/out/live.c) on hand-built pictures. */
 #include "out/live.h"
+#include "support/go_sample.h"
 
-#define MAX_THREADS 16
+/* Stacks, by what their frames are. */
+enum live_stack { NO_STACK, APP_STACK, LIBC_STACK, NOFILE_STACK };
 
 struct fixture {
-	struct task_record recs[MAX_THREADS];
-	struct thread_info threads[MAX_THREADS];
-	int count;
-	struct proc_summary procs[2];
-	struct stack *app_stack, *libc_stack;
 	struct symbol *libc_sym, *app_sym, *nofile_sym;
-	const struct symbol *app_view[2], *libc_view[1], *nofile_view[2];
-	struct stack *nofile_stack;
-	struct report report;
+	struct pw_picture *picture; /* the one being built or shown */
 	struct live *live;
 	char *out;
 	size_t out_len;
@@ -39,38 +24,16 @@ static struct symbol *one_frame_symbol(const char *module, const char *function,
 	return symbol;
 }
 
-/* depth frames 0x100 apart from base, each looked up at its own pc. */
-static struct stack *make_flat_stack(int depth, __u64 base)
-{
-	struct stack *stack = calloc(1, sizeof(*stack) + depth * sizeof(stack->frames[0]));
-
-	assert_non_null(stack);
-	stack->depth = depth;
-	for (int i = 0; i < depth; i++)
-		stack->frames[i].pc = stack->frames[i].lookup_pc = base + i * 0x100;
-	return stack;
-}
-
 static int setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
 	if (!fx)
 		return -1;
-	fx->libc_sym = one_frame_symbol("/usr/lib/x86_64-linux-gnu/libc.so.6", "pthread_cond_wait", NULL,
-				   0);
+	fx->libc_sym = one_frame_symbol("/usr/lib/x86_64-linux-gnu/libc.so.6", "pthread_cond_wait",
+					NULL, 0);
 	fx->app_sym = one_frame_symbol("/src/condwait", "level_three", "/src/deep/dir/condwait.c", 29);
 	fx->nofile_sym = one_frame_symbol("/opt/app/server", "worker", NULL, 0);
-	fx->app_stack = make_flat_stack(2, 0x401000);
-	fx->app_view[0] = fx->libc_sym;
-	fx->app_view[1] = fx->app_sym;
-	fx->libc_stack = make_flat_stack(1, 0x7f0000001000);
-	fx->libc_view[0] = fx->libc_sym;
-	fx->nofile_stack = make_flat_stack(2, 0x402000);
-	fx->nofile_view[0] = fx->libc_sym;
-	fx->nofile_view[1] = fx->nofile_sym;
-	fx->procs[0] = (struct proc_summary){ .pid = 4242, .comm = "condwait" };
-	fx->procs[1] = (struct proc_summary){ .pid = 5000, .comm = "io" };
 	fx->live = live__new();
 	if (!fx->live)
 		return -1;
@@ -83,53 +46,76 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 
 	live__free(fx->live);
-	group__free_all(fx->report.groups, fx->report.group_count);
-	symbol__free(fx->libc_sym);
-	symbol__free(fx->app_sym);
-	symbol__free(fx->nofile_sym);
-	free(fx->app_stack);
-	free(fx->libc_stack);
-	free(fx->nofile_stack);
+	picture__put(fx->picture);
+	symbol__put(fx->libc_sym);
+	symbol__put(fx->app_sym);
+	symbol__put(fx->nofile_sym);
 	free(fx->out);
 	free(fx);
 	return 0;
 }
 
-static void add(struct fixture *fx, __u32 tgid, __u32 tid, const char *reason, bool timeout,
-		__u64 park_ns, const struct stack *stack, const struct symbol **symbols)
+/* A new picture of processes 4242 "condwait" and 5000 "io" (or 4242 alone). */
+static void begin(struct fixture *fx, bool single_process)
 {
-	int i = fx->count++;
-
-	assert_true(i < MAX_THREADS);
-	set_thread(&fx->recs[i], &fx->threads[i], tgid, tid, reason, timeout, park_ns, stack,
-		   symbols);
-	fx->recs[i].state = reason ? PARK_TASK_INTERRUPTIBLE : 0;
+	picture__put(fx->picture);
+	fx->picture = picture__new();
+	assert_non_null(fx->picture);
+	add_proc(fx->picture, 4242, "condwait", NULL);
+	if (!single_process)
+		add_proc(fx->picture, 5000, "io", NULL);
 }
 
-/* Groups the threads added so far into the report. */
+/* The picture's stack of pid: its frames 0x100 apart from a base of its own,
+ * the same in every picture, so groups keep their signatures. */
+static const struct pw_stack *stack_of(struct fixture *fx, pid_t pid, enum live_stack which)
+{
+	const struct symbol *app_view[2] = { fx->libc_sym, fx->app_sym };
+	const struct symbol *nofile_view[2] = { fx->libc_sym, fx->nofile_sym };
+	const struct symbol *libc_view[1] = { fx->libc_sym };
+
+	switch (which) {
+	case APP_STACK:
+		return make_stack(fx->picture, pid, (const __u64[]){ 0x401000, 0x401100 }, app_view, 2);
+	case LIBC_STACK:
+		return make_stack(fx->picture, pid, (const __u64[]){ 0x7f0000001000 }, libc_view, 1);
+	case NOFILE_STACK:
+		return make_stack(fx->picture, pid, (const __u64[]){ 0x402000, 0x402100 }, nofile_view,
+				  2);
+	default:
+		return NULL;
+	}
+}
+
+static void add(struct fixture *fx, pid_t pid, pid_t tid, const char *reason, bool timeout,
+		__u64 park_ns, enum live_stack which)
+{
+	add_thread(fx->picture, pid, tid, reason, timeout, park_ns, stack_of(fx, pid, which));
+}
+
+/* Counts and groups the threads added so far. */
 static void finish(struct fixture *fx)
 {
-	fill_report(&fx->report, fx->threads, fx->count, fx->procs, 2);
-	regroup(&fx->report);
+	regroup(fx->picture);
 }
 
 static const char *render(struct fixture *fx, __u64 elapsed_ns, bool ansi, int rows)
 {
 	FILE *out = open_output(&fx->out, &fx->out_len);
 
-	live__render(fx->live, out, &fx->report, elapsed_ns, ansi, rows, NULL);
+	live__render(fx->live, out, fx->picture, elapsed_ns, ansi, rows, NULL);
 	return close_output(out, &fx->out);
 }
 
 /* The first picture: cond wait x2, sleep x1, IO x1, one running thread. */
 static void first_picture(struct fixture *fx)
 {
-	fx->count = 0;
-	add(fx, 4242, 4242, NULL, false, 0, NULL, NULL);
-	add(fx, 4242, 4243, "cond wait", false, 5 * 60 * SEC + 30 * SEC, fx->app_stack, fx->app_view);
-	add(fx, 4242, 4244, "cond wait", false, 12 * SEC, fx->app_stack, fx->app_view);
-	add(fx, 4242, 4245, "sleep", true, 2 * SEC, fx->libc_stack, fx->libc_view);
-	add(fx, 5000, 5001, "IO wait (pipe)", true, 340 * MS, NULL, NULL);
+	begin(fx, false);
+	add(fx, 4242, 4242, NULL, false, 0, NO_STACK);
+	add(fx, 4242, 4243, "cond wait", false, 5 * 60 * SEC + 30 * SEC, APP_STACK);
+	add(fx, 4242, 4244, "cond wait", false, 12 * SEC, APP_STACK);
+	add(fx, 4242, 4245, "sleep", true, 2 * SEC, LIBC_STACK);
+	add(fx, 5000, 5001, "IO wait (pipe)", true, 340 * MS, NO_STACK);
 	finish(fx);
 }
 
@@ -140,8 +126,8 @@ static void test_first_render(void **state)
 
 	first_picture(fx);
 	out = render(fx, 5 * 60 * SEC + 7 * SEC, false, 0);
-	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  5m07s  5 threads in 2 processes: sleeping 4 "
-				     "running 1\n\n"));
+	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  5m07s  5 threads in 2 processes: "
+				     "sleeping 4 running 1\n\n"));
 	expect(out, "  COUNT  CHANGE       GROWTH      PID REASON             TIMEOUT   OLDEST  WHERE\n");
 	/* groups present in the first picture start from their count: change 0 */
 	row1 = expect(out, "      2       0                  4242 cond wait          none       5m30s  "
@@ -164,13 +150,13 @@ static void test_change_since_start(void **state)
 	first_picture(fx);
 	render(fx, SEC, false, 0);
 	/* later: a third cond waiter, the sleeper gone, a new mutex group */
-	fx->count = 0;
-	add(fx, 4242, 4243, "cond wait", false, 6 * 60 * SEC, fx->app_stack, fx->app_view);
-	add(fx, 4242, 4244, "cond wait", false, 40 * SEC, fx->app_stack, fx->app_view);
-	add(fx, 4242, 4246, "cond wait", false, 1 * SEC, fx->app_stack, fx->app_view);
-	add(fx, 4242, 4247, "mutex lock", false, 3 * SEC, fx->nofile_stack, fx->nofile_view);
-	add(fx, 4242, 4248, "mutex lock", false, 2 * SEC, fx->nofile_stack, fx->nofile_view);
-	add(fx, 5000, 5001, "IO wait (pipe)", true, 3 * SEC, NULL, NULL);
+	begin(fx, false);
+	add(fx, 4242, 4243, "cond wait", false, 6 * 60 * SEC, APP_STACK);
+	add(fx, 4242, 4244, "cond wait", false, 40 * SEC, APP_STACK);
+	add(fx, 4242, 4246, "cond wait", false, 1 * SEC, APP_STACK);
+	add(fx, 4242, 4247, "mutex lock", false, 3 * SEC, NOFILE_STACK);
+	add(fx, 4242, 4248, "mutex lock", false, 2 * SEC, NOFILE_STACK);
+	add(fx, 5000, 5001, "IO wait (pipe)", true, 3 * SEC, NO_STACK);
 	finish(fx);
 	out = render(fx, 3 * SEC, false, 0);
 	expect(out, "      3      +1                  4242 cond wait          none       6m00s  "
@@ -181,8 +167,8 @@ static void test_change_since_start(void **state)
 	assert_null(strstr(out, " sleep "));
 
 	/* and fewer than at the start shows as a negative change */
-	fx->count = 0;
-	add(fx, 4242, 4243, "cond wait", false, 7 * 60 * SEC, fx->app_stack, fx->app_view);
+	begin(fx, false);
+	add(fx, 4242, 4243, "cond wait", false, 7 * 60 * SEC, APP_STACK);
 	finish(fx);
 	out = render(fx, 4 * SEC, false, 0);
 	expect(out, "      1      -1                  4242 cond wait          none       7m00s  ");
@@ -215,15 +201,42 @@ static void test_single_process_and_no_groups(void **state)
 	struct fixture *fx = *state;
 	const char *out;
 
-	fx->count = 0;
-	add(fx, 4242, 4242, NULL, false, 0, NULL, NULL);
+	begin(fx, true);
+	add(fx, 4242, 4242, NULL, false, 0, NO_STACK);
 	finish(fx);
-	fx->report.proc_count = 1;
 	out = render(fx, 500 * MS, false, 0);
 	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  500ms  1 threads in 1 process: running 1\n\n"));
 	/* the table is just its header line */
 	assert_true(ends_with(out, "\n\n  COUNT  CHANGE       GROWTH      PID REASON             TIMEOUT   OLDEST"
 				   "  WHERE\n"));
+}
+
+/* Goroutines: a row per group of waiting ones, the runtime's and the
+ * running ones left out; where is the first frame of the program's own. */
+static void test_goroutine_rows(void **state)
+{
+	struct fixture *fx = *state;
+	struct go_sample g = { 0 };
+	const char *out, *workers, *main_row, *sleeper;
+	FILE *file;
+
+	go_sample_build(&g);
+	file = open_output(&fx->out, &fx->out_len);
+	live__render(fx->live, file, g.picture, 90 * SEC, false, 0, NULL);
+	out = close_output(file, &fx->out);
+	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  1m30s  7 threads in 1 process: "
+				     "sleeping 5 running 1 runnable 1\n\n"));
+	workers = expect(out, "      3       0                  7000 chan receive       none       "
+			      "50.0s  main.worker (main.go:30)\n");
+	main_row = expect(out, "      1       0                  7000 select             none       "
+			       "3m00s  main.waitAll (main.go:40)\n");
+	sleeper = expect(out, "      1       0                  7000 sleep              finite      "
+			      "1.0s  main.ticker (main.go:52)\n");
+	assert_true(workers < main_row && main_row < sleeper);
+	expect_not(out, "7000 running");
+	expect_not(out, "7000 syscall");
+	expect_not(out, "force gc");
+	go_sample_free(&g);
 }
 
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -235,7 +248,8 @@ int main(void)
 		TEST(test_change_since_start),
 		TEST(test_ansi_and_rows),
 		TEST(test_single_process_and_no_groups),
+		TEST(test_goroutine_rows),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests_name("live", tests, NULL, NULL);
 }

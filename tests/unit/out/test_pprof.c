@@ -1,32 +1,16 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Unit tests of the pprof writer (user/pprof.c) on a report built by hand:
+ * Unit tests of the pprof writer (user/out/pprof.c) on the picture of
+ * support/sample.h (and, for Go's goroutine profile, support/go_sample.h):
  * the profile is encoded into a temporary file, gunzipped with zlib, decoded
  * with the generated protobuf-c reader and checked field by field.  No BPF,
  * no process is looked at.
  */
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <zlib.h>
-#include <cmocka.h>
 #include "out/pprof.h"
-#include "profile.pb-c.h"
-#include "support/picture.h"
-
-/* pprof__write takes the groups' trend (leak suspects) where pprof.h brings in trend.h */
-#ifdef PARKWATCH_TREND_H
-#define PPROF_WRITE(pprof, out, time_ns, duration_ns) \
-	pprof__write(pprof, out, time_ns, duration_ns, NULL)
-#else
-#define PPROF_WRITE(pprof, out, time_ns, duration_ns) pprof__write(pprof, out, time_ns, duration_ns)
-#endif
+#include "out/render.h"
+#include "support/go_sample.h"
+#include "support/profile.h"
+#include "support/sample.h"
 
 typedef Parkwatch__Pprof__Profile Profile;
 typedef Parkwatch__Pprof__Sample Sample;
@@ -36,9 +20,9 @@ typedef Parkwatch__Pprof__Function Function;
 typedef Parkwatch__Pprof__Mapping Mapping;
 typedef Parkwatch__Pprof__ValueType ValueType;
 
-/* The picture of picture.h, written as a profile. */
+/* The picture of sample.h, written as a profile. */
 struct fixture {
-	struct picture p;
+	struct sample p;
 	Profile *profile;
 	uint8_t *raw;               /* the gzip'd bytes as written */
 	size_t raw_len;
@@ -49,7 +33,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	picture_build(&f->p);
+	sample_build(&f->p);
 	*state = f;
 	return 0;
 }
@@ -61,80 +45,40 @@ static int teardown(void **state)
 	if (f->profile)
 		parkwatch__pprof__profile__free_unpacked(f->profile, NULL);
 	free(f->raw);
-	picture_free(&f->p);
+	sample_free(&f->p);
 	free(f);
 	return 0;
 }
 
 /* ------------------------------------------------------------ encoding */
 
-static void gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
+/* Decodes the profile file holds into f->profile, its bytes kept in f->raw;
+ * closes file. */
+static Profile *decode(struct fixture *f, FILE *file)
 {
-	z_stream stream = { 0 };
-	size_t capacity = 1 << 16, len = 0;
-	uint8_t *buf = malloc(capacity);
-	int status;
-
-	assert_non_null(buf);
-	/* 15 + 32: detect the header; the writer promises gzip, checked apart */
-	assert_int_equal(inflateInit2(&stream, 15 + 32), Z_OK);
-	stream.next_in = (uint8_t *)in;
-	stream.avail_in = in_len;
-	do {
-		if (len == capacity) {
-			capacity *= 2;
-			buf = realloc(buf, capacity);
-			assert_non_null(buf);
-		}
-		stream.next_out = buf + len;
-		stream.avail_out = capacity - len;
-		status = inflate(&stream, Z_NO_FLUSH);
-		assert_true(status == Z_OK || status == Z_STREAM_END);
-		len = capacity - stream.avail_out;
-	} while (status != Z_STREAM_END);
-	assert_int_equal(stream.avail_in, 0); /* nothing after the gzip member */
-	inflateEnd(&stream);
-	*out = buf;
-	*out_len = len;
+	if (f->profile)
+		parkwatch__pprof__profile__free_unpacked(f->profile, NULL);
+	f->profile = read_profile(file, &f->raw, &f->raw_len);
+	return f->profile;
 }
 
 /* Writes pprof through a temporary file and decodes it into f->profile. */
 static Profile *encode(struct fixture *f, struct pprof *pprof, __u64 time_ns, __u64 duration_ns)
 {
 	FILE *file = tmpfile();
-	uint8_t *packed;
-	size_t packed_len;
-	long size;
 
 	assert_non_null(file);
-	assert_int_equal(PPROF_WRITE(pprof, file, time_ns, duration_ns), 0);
-	assert_int_equal(fflush(file), 0);
-	size = ftell(file);
-	assert_true(size > 2);
-	rewind(file);
-	free(f->raw);
-	f->raw = malloc(size);
-	assert_non_null(f->raw);
-	assert_int_equal(fread(f->raw, 1, size, file), (size_t)size);
-	f->raw_len = size;
-	fclose(file);
-
-	gunzip(f->raw, f->raw_len, &packed, &packed_len);
-	if (f->profile)
-		parkwatch__pprof__profile__free_unpacked(f->profile, NULL);
-	f->profile = parkwatch__pprof__profile__unpack(NULL, packed_len, packed);
-	free(packed);
-	assert_non_null(f->profile);
-	return f->profile;
+	assert_int_equal(pprof__write(pprof, file, time_ns, duration_ns, NULL), 0);
+	return decode(f, file);
 }
 
 static Profile *encode_snapshot(struct fixture *f)
 {
-	struct pprof *pprof = pprof__new(PPROF_SNAPSHOT, 1);
+	struct pprof *pprof = pprof__new(PPROF_PICTURE, 1);
 	Profile *profile;
 
 	assert_non_null(pprof);
-	assert_int_equal(pprof__add_report(pprof, &f->p.report, 0), 0);
+	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 0), 0);
 	profile = encode(f, pprof, TIME_UNIX_NS, 0);
 	pprof__free(pprof);
 	return profile;
@@ -401,7 +345,7 @@ static void test_snapshot_locations(void **state)
 	assert_string_equal(str(p, m->filename), PLUGIN);
 	assert_int_equal(m->build_id, 0);
 
-	/* no symbol at all: no lines, no mapping */
+	/* a pc no mapping covers: no lines, no mapping */
 	loc = location(p, cond->location_id[3]);
 	assert_int_equal(loc->n_line, 0);
 	assert_int_equal(loc->mapping_id, 0);
@@ -501,8 +445,8 @@ static void test_window(void **state)
 
 	assert_non_null(pprof);
 	/* two snapshots of the same picture, standing for 500 ms and 700 ms */
-	assert_int_equal(pprof__add_report(pprof, &f->p.report, 500 * MS), 0);
-	assert_int_equal(pprof__add_report(pprof, &f->p.report, 700 * MS), 0);
+	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 500 * MS), 0);
+	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 700 * MS), 0);
 	assert_int_equal(pprof__add_comment(pprof, "parkwatch tier1 pid=4242 reason=futex "
 					    "closed_parks=0 closed_ns=0 open_parks=2 open_ns=7"), 0);
 	assert_int_equal(pprof__add_comment(pprof, "second; comment"), 0);
@@ -519,7 +463,7 @@ static void test_window(void **state)
 	assert_int_equal(p->time_nanos, (int64_t)TIME_UNIX_NS);
 	assert_int_equal(p->duration_nanos, (int64_t)(1200 * MS));
 
-	/* the second report added into the same samples */
+	/* the second picture added into the same samples */
 	assert_int_equal(p->n_sample, 2);
 	cond = sample_with(p, "cond wait", NULL);
 	sleep = sample_with(p, "sleep", NULL);
@@ -544,10 +488,13 @@ static void test_state_splits_samples(void **state)
 	const Sample *sleeping, *disk;
 
 	assert_non_null(pprof);
-	assert_int_equal(pprof__add_report(pprof, &f->p.report, 500 * MS), 0);
-	f->p.threads[T_COND1].state = "disk sleep";
-	f->p.threads[T_COND2].state = "disk sleep";
-	assert_int_equal(pprof__add_report(pprof, &f->p.report, 500 * MS), 0);
+	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 500 * MS), 0);
+	for (int t = T_COND1; t <= T_COND2; t++) {
+		f->p.picture->units[t].state = PW_STATE_DISK_SLEEP;
+		f->p.picture->units[t].state_name = "disk sleep";
+	}
+	regroup(f->p.picture);
+	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 500 * MS), 0);
 	p = encode(f, pprof, TIME_UNIX_NS, SEC);
 	pprof__free(pprof);
 
@@ -566,17 +513,14 @@ static void test_state_splits_samples(void **state)
 static void test_stackless_group(void **state)
 {
 	struct fixture *f = *state;
-	struct pprof *pprof = pprof__new(PPROF_SNAPSHOT, 1);
+	struct pprof *pprof = pprof__new(PPROF_PICTURE, 1);
 	const Profile *p;
 	const Sample *sleep;
 
 	assert_non_null(pprof);
-	f->p.threads[T_SLEEP].stack = NULL;
-	f->p.threads[T_SLEEP].symbols = NULL;
-	group__free_all(f->p.report.groups, f->p.report.group_count);
-	assert_int_equal(group__build(f->p.threads, N_THREADS, &f->p.report.groups,
-				      &f->p.report.group_count), 0);
-	assert_int_equal(pprof__add_report(pprof, &f->p.report, 0), 0);
+	f->p.picture->units[T_SLEEP].stack = NULL;
+	regroup(f->p.picture);
+	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 0), 0);
 	p = encode(f, pprof, TIME_UNIX_NS, 0);
 	pprof__free(pprof);
 
@@ -589,22 +533,106 @@ static void test_stackless_group(void **state)
 	assert_int_equal(p->n_mapping, 3); /* process 5000 brought none */
 }
 
-/* An empty report still makes a readable profile. */
+/* An empty picture still makes a readable profile. */
 static void test_empty(void **state)
 {
 	struct fixture *f = *state;
-	struct report empty = { .time_unix_ns = TIME_UNIX_NS };
-	struct pprof *pprof = pprof__new(PPROF_SNAPSHOT, 1);
+	struct pw_picture *empty = picture__new();
+	struct pprof *pprof = pprof__new(PPROF_PICTURE, 1);
 	const Profile *p;
 
+	assert_non_null(empty);
 	assert_non_null(pprof);
-	assert_int_equal(pprof__add_report(pprof, &empty, 0), 0);
+	empty->time_unix_ns = TIME_UNIX_NS;
+	assert_int_equal(pprof__add_picture(pprof, empty, 0), 0);
 	p = encode(f, pprof, TIME_UNIX_NS, 0);
 	pprof__free(pprof);
+	picture__put(empty);
 	assert_well_formed(p);
 	assert_int_equal(p->n_sample, 0);
 	assert_int_equal(p->n_sample_type, 2);
 	assert_string_equal(str(p, p->default_sample_type), "threads");
+}
+
+/* The renderer writes a thread picture as one snapshot profile. */
+static void test_write_picture(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { 0 };
+	FILE *file = tmpfile();
+	const Profile *p;
+
+	assert_non_null(file);
+	assert_int_equal(render__write(file, PW_FORMAT_PPROF, f->p.picture, &ctx, &opts), 0);
+	p = decode(f, file);
+	assert_well_formed(p);
+	assert_string_equal(str(p, p->default_sample_type), "threads");
+	assert_int_equal(p->time_nanos, (int64_t)TIME_UNIX_NS);
+	assert_int_equal(p->duration_nanos, 0);
+	assert_int_equal(p->n_sample, 2);
+	assert_int_equal(sample_with(p, "cond wait", "sleeping")->value[0], 2);
+	assert_int_equal(sample_with(p, "sleep", "sleeping")->value[1], (int64_t)(300 * MS));
+}
+
+/*
+ * A picture of one Go process is Go's own goroutine profile: one value,
+ * every goroutine but the runtime's (running ones too), the stacks with
+ * runtime.goexit as the runtime records them, labels reason and pid; a
+ * stackless group is one pseudo frame named by its reason.
+ */
+static void test_goroutine_profile(void **state)
+{
+	struct fixture *f = *state;
+	struct go_sample g = { 0 };
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { 0 };
+	const Sample *workers, *running, *syscall;
+	const Location *loc;
+	const Profile *p;
+	FILE *file = tmpfile();
+
+	assert_non_null(file);
+	go_sample_build(&g);
+	assert_int_equal(render__write(file, PW_FORMAT_PPROF, g.picture, &ctx, &opts), 0);
+	p = decode(f, file);
+	assert_well_formed(p);
+	assert_int_equal(p->n_sample_type, 1);
+	assert_value_type(p, p->sample_type[0], "goroutine", "count");
+	assert_int_equal(p->default_sample_type, 0);
+	assert_value_type(p, p->period_type, "goroutine", "count");
+	assert_int_equal(p->period, 1);
+	assert_int_equal(p->time_nanos, (int64_t)GO_TIME_UNIX_NS);
+	assert_string_equal(str(p, p->mapping[0]->filename), GO_EXE);
+
+	assert_int_equal(p->n_sample, 5);
+	workers = sample_with(p, "chan receive", NULL);
+	assert_int_equal(workers->n_value, 1);
+	assert_int_equal(workers->value[0], 3);
+	assert_int_equal(workers->n_label, 2);
+	assert_int_equal(label(p, workers, "pid")->num, 7000);
+	assert_null(label(p, workers, "state"));
+	assert_int_equal(workers->n_location_id, GO_WORKER_DEPTH);
+	loc = location(p, workers->location_id[GO_WORKER_DEPTH - 1]);
+	assert_line(p, loc, 0, "runtime.goexit", GO_RUNTIME_SRC "asm_amd64.s", 1650);
+	loc = location(p, workers->location_id[2]);
+	assert_line(p, loc, 0, "main.worker", GO_MAIN_SRC, 30);
+	assert_int_equal(sample_with(p, "select", NULL)->n_location_id, GO_MAIN_DEPTH);
+	assert_int_equal(sample_with(p, "sleep", NULL)->n_location_id, GO_SLEEP_DEPTH);
+
+	running = sample_with(p, "running", NULL);
+	syscall = sample_with(p, "syscall", NULL);
+	assert_int_equal(running->value[0], 1);
+	assert_int_equal(running->n_location_id, 1);
+	loc = location(p, running->location_id[0]);
+	assert_int_equal(loc->address, 0);
+	assert_int_equal(loc->mapping_id, 0);
+	assert_line(p, loc, 0, "[running]", "", 0);
+	/* pseudo frames at address 0 are told apart by name */
+	assert_int_equal(syscall->n_location_id, 1);
+	assert_true(syscall->location_id[0] != running->location_id[0]);
+	assert_line(p, location(p, syscall->location_id[0]), 0, "[syscall]", "", 0);
+	go_sample_free(&g);
 }
 
 int main(void)
@@ -620,6 +648,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_splits_samples, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stackless_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_picture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_goroutine_profile, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("pprof", tests, NULL, NULL);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Unit tests of user-space symbolization (user/symbolize.c) on this test
- * binary's own process: no root, no BPF.  The functions below are the
+ * Unit tests of user-space symbolization (user/proc/symbolize.c) on this
+ * test binary's own process: no root, no BPF.  The functions below are the
  * addresses looked up; they are kept out of line and uncloned so their
  * names stay exactly as written.
  */
@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "proc/symbolize.h"
 #include "support/fixtures.h"
+#include "support/procs_self.h"
 
 #define NOINLINE __attribute__((noinline, noclone, used))
 
@@ -70,6 +72,16 @@ NOINLINE unsigned long inline_caller(int x)
 	return pc;
 }
 
+/* A Go assembly function as Go's linker names it in .symtab: NAME.abi0,
+ * with no DWARF of its own. */
+__asm__(".text\n"
+	".globl pw_asm_stub.abi0\n"
+	".type pw_asm_stub.abi0, @function\n"
+	"pw_asm_stub.abi0:\n"
+	"\tnop\n\tnop\n\tnop\n\tret\n"
+	".size pw_asm_stub.abi0, .-pw_asm_stub.abi0\n");
+extern void asm_stub(void) __asm__("pw_asm_stub.abi0");
+
 /* Prints what was found when its outermost function does not contain
  * expected: the assertions that follow then fail with the details shown. */
 static void show_unless(const struct symbol *symbol, const char *expected)
@@ -111,10 +123,10 @@ static void test_own_dwfl(void **state)
 {
 	(void)state;
 	assert_int_equal(self->pid, getpid());
-	assert_non_null(proc__dwfl(self));
+	assert_non_null(procs__dwfl(self));
 	assert_false(self->dwfl_failed);
 	/* the same session while the snapshot lasts */
-	assert_ptr_equal(proc__dwfl(self), proc__dwfl(self));
+	assert_ptr_equal(procs__dwfl(self), procs__dwfl(self));
 }
 
 static void test_noinline_function(void **state)
@@ -221,8 +233,24 @@ static void test_unmapped_address(void **state)
 	assert_null(symbol->module);
 	assert_null(symbol->build_id);
 	assert_true(symbol->module_offset == 0x10);
+	assert_null(symbol__function(symbol));
 	/* the miss is cached too */
 	assert_ptr_equal(symbolize__user(self, 0x10), symbol);
+}
+
+/* pc 0 (a zeroed capture, a garbage leaf) is a miss like any other: NULL
+ * is for out of memory only, and the stacks that name it need a symbol. */
+static void test_pc_zero(void **state)
+{
+	const struct symbol *symbol = symbolize__user(self, 0);
+
+	(void)state;
+	assert_non_null(symbol);
+	assert_int_equal(symbol->frame_count, 0);
+	assert_null(symbol->module);
+	assert_true(symbol->module_offset == 0);
+	assert_ptr_equal(symbolize__user(self, 0), symbol);
+	assert_ptr_not_equal(symbolize__user(self, 0x10), symbol);
 }
 
 static void test_cached(void **state)
@@ -240,6 +268,55 @@ static void test_cached(void **state)
 	assert_ptr_equal(symbolize__user(self, pc + 1), other);
 }
 
+/* Go's assembly functions read as Go's tracebacks print them: no ".abi0". */
+static void test_abi0_suffix_dropped(void **state)
+{
+	const struct symbol *symbol = symbolize__user(self, (unsigned long)&asm_stub + 2);
+
+	(void)state;
+	show_unless(symbol, "pw_asm_stub");
+	assert_non_null(symbol);
+	assert_true(symbol->frame_count >= 1);
+	assert_string_equal(symbol__function(symbol), "pw_asm_stub");
+	assert_true(symbol->frames[symbol->frame_count - 1].function_offset == 2);
+}
+
+/*
+ * The cache holds one reference to each symbol; whoever keeps one (a
+ * picture) takes its own, and it outlives the cache: a process no snapshot
+ * touched is dropped with its cache at once.
+ */
+static void test_cache_reference(void **state)
+{
+	struct procs *session = procs__new();
+	struct proc *proc;
+	const struct symbol *symbol, *kept;
+
+	(void)state;
+	assert_non_null(session);
+	procs__begin(session);
+	proc = procs__get(session, getpid());
+	assert_non_null(proc);
+	symbol = symbolize__user(proc, (unsigned long)&some_noinline_function + 4);
+	assert_non_null(symbol);
+	assert_int_equal(symbol->refs, 1);
+	assert_int_equal(procs__symbol_count(session), 1);
+	kept = symbol__get(symbol);
+	assert_ptr_equal(kept, symbol);
+	assert_int_equal(symbol->refs, 2);
+	procs__end(session);
+	assert_int_equal(procs__symbol_count(session), 1);
+	/* the next snapshot does not touch the process: it goes, cache and all */
+	procs__begin(session);
+	procs__end(session);
+	assert_int_equal(procs__symbol_count(session), 0);
+	assert_int_equal(kept->refs, 1);
+	assert_string_equal(symbol__function(kept), "some_noinline_function");
+	assert_true(ends_with(kept->module, "/test_symbolize"));
+	symbol__put(kept);
+	procs__free(session);
+}
+
 /* A process whose maps can't be read: symbols still come back, module-less. */
 static void test_unreadable_process(void **state)
 {
@@ -252,7 +329,7 @@ static void test_unreadable_process(void **state)
 	procs__begin(others);
 	gone = procs__get(others, 0x7ffffff0);
 	assert_non_null(gone);
-	assert_null(proc__dwfl(gone));
+	assert_null(procs__dwfl(gone));
 	assert_true(gone->dwfl_failed);
 	symbol = symbolize__user(gone, 0x401000);
 	assert_non_null(symbol);
@@ -271,7 +348,10 @@ int main(void)
 		cmocka_unit_test(test_inlined_function),
 		cmocka_unit_test(test_libc_function),
 		cmocka_unit_test(test_unmapped_address),
+		cmocka_unit_test(test_pc_zero),
 		cmocka_unit_test(test_cached),
+		cmocka_unit_test(test_abi0_suffix_dropped),
+		cmocka_unit_test(test_cache_reference),
 		cmocka_unit_test(test_unreadable_process),
 	};
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Unit tests of user-stack unwinding (user/unwind.c) without BPF: this
+ * Unit tests of user-stack unwinding (user/proc/unwind.c) without BPF: this
  * process captures its own registers and stack bytes the way the snapshot
  * iterator does for a parked thread, and parkwatch unwinds that copy with
  * DWARF CFI.  A synthetic frame-pointer chain covers the fallback walk.
@@ -15,7 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sys/mman.h>
+#include <fcntl.h>
+#include "proc/symbolize.h"
+#include "proc/unwind.h"
 #include "support/fixtures.h"
+#include "support/procs_self.h"
 
 #define NOINLINE __attribute__((noinline, noclone, used))
 #define CAPTURE_BYTES 8192
@@ -24,6 +29,19 @@
 
 static struct procs *procs;
 static struct proc *self;
+
+/* A parked thread as a snapshot record gives it to the unwinder. */
+static struct unwind_input input_of(const struct task_record *rec, const void *ustack)
+{
+	return (struct unwind_input){
+		.tid = (pid_t)rec->tid,
+		.park_start_ns = rec->park_start_ns,
+		.captured = rec->flags & TASK_REC_USTACK,
+		.regs = rec->regs,
+		.ustack = rec->flags & TASK_REC_USTACK ? ustack : NULL,
+		.ustack_bytes = rec->ustack_bytes,
+	};
+}
 
 static struct task_record captured_rec;
 static __u8 captured_stack[CAPTURE_BYTES] __attribute__((aligned(16)));
@@ -129,27 +147,28 @@ static void test_capture_is_sane(void **state)
 	inner_start = (unsigned long)&inner;
 	inner_end_guess = inner_start + 4096;
 	/* the captured pc lies in inner, the stack pointer in this stack */
-	assert_true(captured_rec.regs[16] > inner_start && captured_rec.regs[16] < inner_end_guess);
-	assert_true(captured_rec.regs[7] != 0);
+	assert_true(captured_rec.regs[PW_REG_IP] > inner_start && captured_rec.regs[PW_REG_IP] < inner_end_guess);
+	assert_true(captured_rec.regs[PW_REG_SP] != 0);
 	assert_true(captured_rec.ustack_bytes >= 1024);
 	assert_true(captured_rec.ustack_bytes <= CAPTURE_BYTES);
-	assert_string_equal(outermost_function(symbolize__user(self, captured_rec.regs[16])), "inner");
+	assert_string_equal(outermost_function(symbolize__user(self, captured_rec.regs[PW_REG_IP])), "inner");
 }
 
 static void test_unwind_captured_stack(void **state)
 {
-	struct thread_sample sample = { .rec = &captured_rec, .ustack = captured_stack };
+	struct unwind_input input;
 	const struct stack *stack;
 	int i_inner, i_middle, i_outer, i_caller;
 
 	(void)state;
 	capture_here();
-	stack = unwind__thread(self, &sample);
+	input = input_of(&captured_rec, captured_stack);
+	stack = unwind__thread(self, &input);
 	assert_non_null(stack);
 	assert_true(stack->depth >= 4);
 	assert_true(stack->park_start_ns == PARK_START);
 	/* the leaf is the captured pc itself, looked up as is */
-	assert_true(stack->frames[0].pc == captured_rec.regs[16]);
+	assert_true(stack->frames[0].pc == captured_rec.regs[PW_REG_IP]);
 	assert_true(stack->frames[0].lookup_pc == stack->frames[0].pc);
 	/* callers are return addresses, looked up inside the call */
 	for (int i = 1; i < stack->depth; i++)
@@ -170,14 +189,14 @@ static void test_unwind_captured_stack(void **state)
 
 static void test_cached_for_same_park(void **state)
 {
-	struct thread_sample sample = { .rec = &captured_rec, .ustack = captured_stack };
+	struct unwind_input input, seen_input;
 	struct task_record seen;
-	struct thread_sample seen_sample = { .rec = &seen };
 	const struct stack *stack;
 
 	(void)state;
 	capture_here();
-	stack = unwind__thread(self, &sample);
+	input = input_of(&captured_rec, captured_stack);
+	stack = unwind__thread(self, &input);
 	assert_non_null(stack);
 	assert_ptr_equal(u64map__get(&self->stacks, captured_rec.tid), stack);
 
@@ -186,20 +205,24 @@ static void test_cached_for_same_park(void **state)
 	seen.flags = TASK_REC_USTACK_SEEN;
 	seen.ustack_bytes = 0;
 	memset(seen.regs, 0, sizeof(seen.regs));
-	assert_ptr_equal(unwind__thread(self, &seen_sample), stack);
-	assert_ptr_equal(unwind__thread(self, &seen_sample), stack);
+	seen_input = input_of(&seen, NULL);
+	assert_ptr_equal(unwind__thread(self, &seen_input), stack);
+	assert_ptr_equal(unwind__thread(self, &seen_input), stack);
 
 	/* another park of the same thread: the cached stack is not its stack */
 	seen.park_start_ns = PARK_START + 1;
-	assert_null(unwind__thread(self, &seen_sample));
+	seen_input = input_of(&seen, NULL);
+	assert_null(unwind__thread(self, &seen_input));
 	/* nor a thread that has nothing cached */
 	seen.park_start_ns = PARK_START;
 	seen.tid = captured_rec.tid + 100000;
-	assert_null(unwind__thread(self, &seen_sample));
+	seen_input = input_of(&seen, NULL);
+	assert_null(unwind__thread(self, &seen_input));
 	/* without any flag there is no stack either, unless cached for the park */
 	seen.tid = captured_rec.tid;
 	seen.flags = 0;
-	assert_ptr_equal(unwind__thread(self, &seen_sample), stack);
+	seen_input = input_of(&seen, NULL);
+	assert_ptr_equal(unwind__thread(self, &seen_input), stack);
 }
 
 /*
@@ -229,9 +252,9 @@ static void build_fp_chain(const __u64 *rets, int count)
 	fake_rec.flags = TASK_REC_USTACK;
 	fake_rec.park_start_ns = 42;
 	fake_rec.ustack_bytes = sizeof(fake_stack);
-	fake_rec.regs[7] = FAKE_SP;
-	fake_rec.regs[6] = bp;
-	fake_rec.regs[16] = 0x400100;
+	fake_rec.regs[PW_REG_SP] = FAKE_SP;
+	fake_rec.regs[PW_REG_BP] = bp;
+	fake_rec.regs[PW_REG_IP] = 0x400100;
 	for (int i = 0; i < count; i++) {
 		__u64 next = i + 1 < count ? bp + 0x20 : 0;
 
@@ -245,7 +268,7 @@ static void test_frame_pointer_fallback(void **state)
 {
 	static const __u64 rets[] = { 0x401111, 0x402222, 0x403333 };
 	struct procs *others = procs__new();
-	struct thread_sample sample = { .rec = &fake_rec, .ustack = (const __u8 *)fake_stack };
+	struct unwind_input input;
 	struct proc *proc;
 	const struct stack *stack;
 
@@ -255,7 +278,8 @@ static void test_frame_pointer_fallback(void **state)
 	procs__begin(others);
 	proc = procs__get(others, NO_SUCH_PID);
 	assert_non_null(proc);
-	stack = unwind__thread(proc, &sample);
+	input = input_of(&fake_rec, fake_stack);
+	stack = unwind__thread(proc, &input);
 	assert_non_null(stack);
 	assert_int_equal(stack->depth, 4);
 	assert_true(stack->frames[0].pc == 0x400100);
@@ -273,7 +297,7 @@ static void test_frame_pointer_loop_stops(void **state)
 {
 	static const __u64 rets[] = { 0x401111, 0x402222 };
 	struct procs *others = procs__new();
-	struct thread_sample sample = { .rec = &fake_rec, .ustack = (const __u8 *)fake_stack };
+	struct unwind_input input;
 	struct proc *proc;
 	const struct stack *stack;
 
@@ -283,14 +307,16 @@ static void test_frame_pointer_loop_stops(void **state)
 	put_word(FAKE_SP + 0x30, FAKE_SP + 0x10); /* second record points back to the first */
 	procs__begin(others);
 	proc = procs__get(others, NO_SUCH_PID);
-	stack = unwind__thread(proc, &sample);
+	input = input_of(&fake_rec, fake_stack);
+	stack = unwind__thread(proc, &input);
 	assert_non_null(stack);
 	assert_int_equal(stack->depth, 3);
 
 	/* a record pointing at itself */
 	build_fp_chain(rets, 2);
 	put_word(FAKE_SP + 0x10, FAKE_SP + 0x10);
-	stack = unwind__thread(proc, &sample);
+	input = input_of(&fake_rec, fake_stack);
+	stack = unwind__thread(proc, &input);
 	assert_non_null(stack);
 	assert_int_equal(stack->depth, 2);
 	assert_true(stack->frames[1].pc == rets[0]);
@@ -302,7 +328,7 @@ static void test_frame_pointer_depth_capped(void **state)
 {
 	static __u64 rets[200];
 	struct procs *others = procs__new();
-	struct thread_sample sample = { .rec = &fake_rec, .ustack = (const __u8 *)fake_stack };
+	struct unwind_input input;
 	struct proc *proc;
 	const struct stack *stack;
 
@@ -314,7 +340,8 @@ static void test_frame_pointer_depth_capped(void **state)
 	build_fp_chain(rets, 200);
 	procs__begin(others);
 	proc = procs__get(others, NO_SUCH_PID);
-	stack = unwind__thread(proc, &sample);
+	input = input_of(&fake_rec, fake_stack);
+	stack = unwind__thread(proc, &input);
 	assert_non_null(stack);
 	assert_int_equal(stack->depth, UNWIND_MAX_DEPTH);
 	assert_true(stack->frames[UNWIND_MAX_DEPTH - 1].pc == rets[UNWIND_MAX_DEPTH - 2]);
@@ -322,43 +349,155 @@ static void test_frame_pointer_depth_capped(void **state)
 	procs__free(others);
 }
 
-/* Stacks of threads a snapshot did not look at are dropped at its end. */
+/* Stacks of threads a snapshot did not look at are dropped when it prunes
+ * them (threads__add does, after each process); a process the snapshot
+ * did not touch goes at its end, stacks and all. */
 static void test_prune(void **state)
 {
 	static const __u64 rets[] = { 0x401111 };
 	struct procs *others = procs__new();
-	struct thread_sample sample = { .rec = &fake_rec, .ustack = (const __u8 *)fake_stack };
+	struct unwind_input input, seen_input;
 	struct task_record seen;
-	struct thread_sample seen_sample = { .rec = &seen };
 	struct proc *proc;
 
 	(void)state;
 	assert_non_null(others);
 	build_fp_chain(rets, 1);
+	input = input_of(&fake_rec, fake_stack);
 	seen = fake_rec;
 	seen.flags = TASK_REC_USTACK_SEEN;
 	seen.ustack_bytes = 0;
+	seen_input = input_of(&seen, NULL);
 
 	/* snapshot 1 unwinds the thread */
 	procs__begin(others);
 	proc = procs__get(others, NO_SUCH_PID);
-	assert_non_null(unwind__thread(proc, &sample));
+	assert_non_null(unwind__thread(proc, &input));
+	unwind__prune(proc);
 	procs__end(others);
+	assert_int_equal(proc->stacks.count, 1);
 	/* snapshot 2 uses the cached stack: it survives */
 	procs__begin(others);
 	proc = procs__get(others, NO_SUCH_PID);
-	assert_non_null(unwind__thread(proc, &seen_sample));
+	assert_non_null(unwind__thread(proc, &seen_input));
+	unwind__prune(proc);
 	procs__end(others);
+	assert_int_equal(proc->stacks.count, 1);
 	/* snapshot 3 sees the process but not the thread: the stack goes */
 	procs__begin(others);
 	proc = procs__get(others, NO_SUCH_PID);
+	unwind__prune(proc);
 	procs__end(others);
 	assert_int_equal(proc->stacks.count, 0);
 	procs__begin(others);
 	proc = procs__get(others, NO_SUCH_PID);
-	assert_null(unwind__thread(proc, &seen_sample));
+	assert_null(unwind__thread(proc, &seen_input));
+	/* unwound again; then a snapshot without the process at all */
+	assert_non_null(unwind__thread(proc, &input));
 	procs__end(others);
+	procs__begin(others);
+	procs__end(others);
+	proc = procs__get(others, NO_SUCH_PID); /* a new entry, nothing cached */
+	assert_int_equal(proc->stacks.count, 0);
+	assert_null(unwind__thread(proc, &seen_input));
 	procs__free(others);
+}
+
+/* Moves this process's file-backed mappings: maps a file, so that the next
+ * snapshot's procs__dwfl builds a new session. */
+static void *change_mappings(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	void *map;
+
+	assert_true(fd >= 0);
+	map = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	assert_true(map != MAP_FAILED);
+	return map;
+}
+
+/*
+ * The Dwfl session gets parkwatch's thread callbacks on its first unwind,
+ * not before (symbolizing alone never attaches), and a session rebuilt for
+ * new mappings gets them again: its unwinds still walk the CFI.
+ */
+static void test_attach_lazily(void **state)
+{
+	struct procs *session = procs__new();
+	struct unwind_input input;
+	struct proc *proc;
+	const struct stack *stack;
+	Dwfl *first;
+	__u64 maps_hash;
+	void *map;
+
+	(void)state;
+	assert_non_null(session);
+	capture_here();
+	input = input_of(&captured_rec, captured_stack);
+	procs__begin(session);
+	proc = procs__get(session, getpid());
+	assert_non_null(proc);
+	assert_null(proc->dwfl); /* nothing built until something needs it */
+	assert_non_null(symbolize__user(proc, (unsigned long)&middle + 1));
+	first = proc->dwfl;
+	assert_non_null(first);
+	assert_true(dwfl_pid(first) <= 0); /* symbolizing does not attach */
+	stack = unwind__thread(proc, &input);
+	assert_non_null(stack);
+	assert_int_equal(dwfl_pid(proc->dwfl), getpid());
+	assert_int_equal(find_frame(proc, stack, 0, "outer"), 2);
+	maps_hash = proc->maps_hash;
+	procs__end(session);
+
+	/* new mappings: the next snapshot builds a new session, unattached */
+	map = change_mappings();
+	procs__begin(session);
+	proc = procs__get(session, getpid());
+	assert_non_null(procs__dwfl(proc));
+	assert_true(proc->maps_hash != maps_hash);
+	assert_true(dwfl_pid(proc->dwfl) <= 0);
+	stack = unwind__thread(proc, &input);
+	assert_non_null(stack);
+	assert_int_equal(dwfl_pid(proc->dwfl), getpid());
+	if (find_frame(proc, stack, 0, "capture_here") != 3)
+		print_stack(proc, stack);
+	assert_int_equal(find_frame(proc, stack, 0, "inner"), 0);
+	assert_int_equal(find_frame(proc, stack, 0, "middle"), 1);
+	assert_int_equal(find_frame(proc, stack, 0, "outer"), 2);
+	assert_int_equal(find_frame(proc, stack, 0, "capture_here"), 3);
+	procs__end(session);
+	procs__free(session);
+	munmap(map, 4096);
+}
+
+/* Registers and bytes are the caller's: the unwinder keeps no pointer to
+ * them once it returns, only its own copy of the frames. */
+static void test_input_not_kept(void **state)
+{
+	struct unwind_input input;
+	struct task_record rec;
+	const struct stack *stack;
+	static __u8 bytes[CAPTURE_BYTES];
+	__u64 leaf;
+
+	(void)state;
+	capture_here();
+	rec = captured_rec;
+	memcpy(bytes, captured_stack, sizeof(bytes));
+	input = input_of(&rec, bytes);
+	stack = unwind__thread(self, &input);
+	assert_non_null(stack);
+	leaf = stack->frames[0].pc;
+	assert_null(self->unwinding);
+	memset(&rec, 0, sizeof(rec));
+	memset(bytes, 0, sizeof(bytes));
+	input.captured = false; /* as a later snapshot of the same park */
+	input.park_start_ns = PARK_START;
+	assert_ptr_equal(unwind__thread(self, &input), stack);
+	assert_true(stack->frames[0].pc == leaf);
+	assert_int_equal(find_frame(self, stack, 0, "middle"), 1);
 }
 
 int main(void)
@@ -371,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_frame_pointer_loop_stops),
 		cmocka_unit_test(test_frame_pointer_depth_capped),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_attach_lazily),
+		cmocka_unit_test(test_input_not_kept),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

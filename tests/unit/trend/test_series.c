@@ -201,18 +201,18 @@ static void test_ring_expire(void **state)
 
 	(void)state;
 	fill(ring, times, 5);
-	assert_int_equal(series_ring__expire(ring, sizeof(*ring), 5, 0), 5);
-	assert_int_equal(series_ring__expire(ring, sizeof(*ring), 5, 10), 5);
+	assert_int_equal(series__ring_expire(ring, sizeof(*ring), 5, 0), 5);
+	assert_int_equal(series__ring_expire(ring, sizeof(*ring), 5, 10), 5);
 	assert_int_equal(ring[0].payload, 100);
 	/* older than the window's start goes; at its start stays */
-	assert_int_equal(series_ring__expire(ring, sizeof(*ring), 5, 30), 3);
+	assert_int_equal(series__ring_expire(ring, sizeof(*ring), 5, 30), 3);
 	assert_int_equal(ring[0].time_ns, 30);
 	assert_int_equal(ring[0].payload, 102);
 	assert_int_equal(ring[2].time_ns, 50);
 	assert_int_equal(ring[2].payload, 104);
-	assert_int_equal(series_ring__time(ring, sizeof(*ring), 1), 40);
-	assert_int_equal(series_ring__expire(ring, sizeof(*ring), 3, 51), 0);
-	assert_int_equal(series_ring__expire(ring, sizeof(*ring), 0, 51), 0);
+	assert_int_equal(series__ring_time(ring, sizeof(*ring), 1), 40);
+	assert_int_equal(series__ring_expire(ring, sizeof(*ring), 3, 51), 0);
+	assert_int_equal(series__ring_expire(ring, sizeof(*ring), 0, 51), 0);
 }
 
 static void test_ring_remove(void **state)
@@ -222,11 +222,11 @@ static void test_ring_remove(void **state)
 
 	(void)state;
 	fill(ring, times, 4);
-	series_ring__remove(ring, sizeof(*ring), 4, 1);
+	series__ring_remove(ring, sizeof(*ring), 4, 1);
 	assert_int_equal(ring[0].payload, 100);
 	assert_int_equal(ring[1].payload, 102);
 	assert_int_equal(ring[2].payload, 103);
-	series_ring__remove(ring, sizeof(*ring), 3, 2); /* the last: nothing moves */
+	series__ring_remove(ring, sizeof(*ring), 3, 2); /* the last: nothing moves */
 	assert_int_equal(ring[1].payload, 102);
 }
 
@@ -242,15 +242,15 @@ static void test_ring_thin_index(void **state)
 
 	(void)state;
 	fill(ring, crowded, 5);
-	assert_int_equal(series_ring__thin_index(ring, sizeof(*ring), 5), 1);
+	assert_int_equal(series__ring_thin_index(ring, sizeof(*ring), 5), 1);
 	fill(ring, close_ends, 5);
-	assert_int_equal(series_ring__thin_index(ring, sizeof(*ring), 5), 1);
+	assert_int_equal(series__ring_thin_index(ring, sizeof(*ring), 5), 1);
 	fill(ring, even, 5);
-	assert_int_equal(series_ring__thin_index(ring, sizeof(*ring), 5), 1);
+	assert_int_equal(series__ring_thin_index(ring, sizeof(*ring), 5), 1);
 	fill(ring, late, 5);
-	assert_int_equal(series_ring__thin_index(ring, sizeof(*ring), 5), 3);
+	assert_int_equal(series__ring_thin_index(ring, sizeof(*ring), 5), 3);
 	fill(ring, three, 3);
-	assert_int_equal(series_ring__thin_index(ring, sizeof(*ring), 3), 1);
+	assert_int_equal(series__ring_thin_index(ring, sizeof(*ring), 3), 1);
 }
 
 /* Thinning a full ring on every append keeps the first and the newest
@@ -265,8 +265,8 @@ static void test_ring_thin_keeps_spread(void **state)
 	(void)state;
 	for (__u32 i = 0; i < APPENDS; i++) {
 		if (len == LEN) {
-			series_ring__remove(ring, sizeof(*ring), len,
-					    series_ring__thin_index(ring, sizeof(*ring), len));
+			series__ring_remove(ring, sizeof(*ring), len,
+					    series__ring_thin_index(ring, sizeof(*ring), len));
 			len--;
 		}
 		ring[len++] = (struct sample){ .time_ns = i * SEC, .payload = i };
@@ -292,11 +292,11 @@ static void test_ring_minutes(void **state)
 
 	(void)state;
 	fill(ring, times, 3);
-	series_ring__minutes(ring, sizeof(*ring), 3, minutes);
+	series__ring_minutes(ring, sizeof(*ring), 3, minutes);
 	assert_near(minutes[0], -1.5, EXACT);
 	assert_near(minutes[1], -1, EXACT);
 	assert_true(minutes[2] == 0);
-	series_ring__minutes(ring, sizeof(*ring), 1, minutes);
+	series__ring_minutes(ring, sizeof(*ring), 1, minutes);
 	assert_true(minutes[0] == 0);
 }
 

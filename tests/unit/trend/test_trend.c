@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Unit tests of leak suspicion (user/trend.c) on simulated processes: parks
- * with a start and a wake time, turned into reports the way report__build
- * would (members join their group after MIN_PARK, oldest first, groups
- * largest first).  No BPF, no process to look at.
+ * Unit tests of leak suspicion (user/trend/trend.c) on simulated processes:
+ * parks with a start and a wake time, turned into pictures the way the
+ * collector would make them (members join their group after MIN_PARK,
+ * oldest first, groups largest first).  No BPF, no process to look at.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -18,14 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "model/report.h"
+#include "model/picture.h"
 #include "trend/trend.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL
 #define MIN (60 * SEC)
 #define NEVER (~0ULL)
-#define T0 (1000 * SEC)             /* monotonic clock at the first report */
+#define T0 (1000 * SEC)             /* monotonic clock at the first picture */
 #define MIN_PARK (1 * SEC)          /* as parkwatch's --min-park default */
 #define LOW_SCORE 0.2
 
@@ -52,17 +52,16 @@ struct sim {
 	__u64 rng;
 };
 
-/* Everything a report points into, owned by the test and poisoned on free
- * so that a trend keeping a pointer into an old report reads garbage. */
-struct fake_report {
-	struct report report;
-	struct task_record *recs;
-	struct thread_info *infos;
-	const struct thread_info **members;
-	struct group *groups;
-	struct proc_summary procs[16];
+/* Everything a picture points into, owned by the test and poisoned on free
+ * so that a trend keeping a pointer into an old picture reads garbage. */
+struct fake_picture {
+	struct pw_picture picture;
+	struct pw_unit *units;
+	const struct pw_unit **members;
+	struct pw_group *groups;
+	struct pw_process procs[16];
 	char (*reasons)[32];
-	size_t thread_count, group_count;
+	size_t unit_count, group_count;
 };
 
 static struct sim *sim__new(void)
@@ -125,28 +124,28 @@ static __u32 sim__park(struct sim *sim, size_t group, __u64 start, __u64 wake)
 
 static int by_park_age(const void *a, const void *b)
 {
-	const struct thread_info *left = *(const struct thread_info *const *)a;
-	const struct thread_info *right = *(const struct thread_info *const *)b;
+	const struct pw_unit *left = *(const struct pw_unit *const *)a;
+	const struct pw_unit *right = *(const struct pw_unit *const *)b;
 
 	if (left->park_ns != right->park_ns)
 		return left->park_ns < right->park_ns ? 1 : -1;
-	return left->rec->tid < right->rec->tid ? -1 : 1;
+	return left->id < right->id ? -1 : 1;
 }
 
 static int by_count(const void *a, const void *b)
 {
-	const struct group *left = a, *right = b;
+	const struct pw_group *left = a, *right = b;
 
 	if (left->count != right->count)
 		return left->count < right->count ? 1 : -1;
 	return left->signature < right->signature ? -1 : 1;
 }
 
-/* The report parkwatch would build at now: members are the threads parked
+/* The picture parkwatch would take at now: members are the threads parked
  * at least MIN_PARK; every parked thread counts for its process. */
-static struct fake_report *sim__report(struct sim *sim, __u64 now)
+static struct fake_picture *sim__picture(struct sim *sim, __u64 now)
 {
-	struct fake_report *fake = calloc(1, sizeof(*fake));
+	struct fake_picture *fake = calloc(1, sizeof(*fake));
 	size_t *counts = calloc(sim->group_count + 1, sizeof(*counts));
 	size_t *offsets = calloc(sim->group_count + 1, sizeof(*offsets));
 	size_t visible = 0, used = 0;
@@ -157,33 +156,32 @@ static struct fake_report *sim__report(struct sim *sim, __u64 now)
 	for (size_t i = 0; i < sim->thread_count; i++) {
 		const struct sim_thread *thread = &sim->threads[i];
 		const struct sim_group *group = &sim->groups[thread->group];
-		struct proc_summary *proc = NULL;
+		struct pw_process *proc = NULL;
 
 		if (thread->park_start_ns > now || thread->wake_ns <= now)
 			continue;
-		for (size_t p = 0; p < fake->report.proc_count; p++)
+		for (size_t p = 0; p < fake->picture.proc_count; p++)
 			if (fake->procs[p].pid == group->pid)
 				proc = &fake->procs[p];
 		if (!proc) {
-			assert_true(fake->report.proc_count < 16);
-			proc = &fake->procs[fake->report.proc_count++];
+			assert_true(fake->picture.proc_count < 16);
+			proc = &fake->procs[fake->picture.proc_count++];
 			proc->pid = group->pid;
-			proc->threads = 1; /* the main thread, running */
+			proc->unit_kind = PW_UNIT_THREAD;
+			proc->units = 1; /* the main thread, running */
 		}
-		proc->threads++;
+		proc->units++;
 		proc->parked++;
 		if (now - thread->park_start_ns >= MIN_PARK) {
 			counts[thread->group]++;
 			visible++;
 		}
 	}
-	fake->recs = calloc(visible + 1, sizeof(*fake->recs));
-	fake->infos = calloc(visible + 1, sizeof(*fake->infos));
+	fake->units = calloc(visible + 1, sizeof(*fake->units));
 	fake->members = calloc(visible + 1, sizeof(*fake->members));
 	fake->groups = calloc(sim->group_count + 1, sizeof(*fake->groups));
 	fake->reasons = calloc(sim->group_count + 1, sizeof(*fake->reasons));
-	assert_non_null(fake->recs);
-	assert_non_null(fake->infos);
+	assert_non_null(fake->units);
 	assert_non_null(fake->members);
 	assert_non_null(fake->groups);
 	assert_non_null(fake->reasons);
@@ -195,27 +193,25 @@ static struct fake_report *sim__report(struct sim *sim, __u64 now)
 	for (size_t i = 0; i < sim->thread_count; i++) {
 		const struct sim_thread *thread = &sim->threads[i];
 		const struct sim_group *group = &sim->groups[thread->group];
-		struct task_record *rec = &fake->recs[used];
-		struct thread_info *info = &fake->infos[used];
+		struct pw_unit *unit = &fake->units[used];
 
 		if (thread->park_start_ns > now || thread->wake_ns <= now ||
 		    now - thread->park_start_ns < MIN_PARK)
 			continue;
-		rec->tid = thread->tid;
-		rec->tgid = group->pid;
-		rec->state = PARK_TASK_INTERRUPTIBLE;
-		rec->park_start_ns = thread->park_start_ns;
-		rec->now_ns = now;
-		info->rec = rec;
-		info->state = "sleeping";
-		info->parked = true;
-		info->park_ns = now - thread->park_start_ns;
-		info->wait.has_timeout = group->has_timeout;
-		fake->members[offsets[thread->group] + counts[thread->group]++] = info;
+		unit->kind = PW_UNIT_THREAD;
+		unit->id = thread->tid;
+		unit->pid = group->pid;
+		unit->state = PW_STATE_SLEEPING;
+		unit->state_name = "sleeping";
+		unit->parked = true;
+		unit->park_start_ns = thread->park_start_ns;
+		unit->park_ns = now - thread->park_start_ns;
+		unit->wait.has_timeout = group->has_timeout;
+		fake->members[offsets[thread->group] + counts[thread->group]++] = unit;
 		used++;
 	}
 	for (size_t g = 0; g < sim->group_count; g++) {
-		struct group *group;
+		struct pw_group *group;
 
 		if (!counts[g])
 			continue;
@@ -224,51 +220,55 @@ static struct fake_report *sim__report(struct sim *sim, __u64 now)
 			 sim->groups[g].reason);
 		group->signature = sim->groups[g].signature;
 		group->pid = sim->groups[g].pid;
+		group->kind = PW_UNIT_THREAD;
 		group->reason = fake->reasons[fake->group_count];
 		group->has_timeout = sim->groups[g].has_timeout;
+		group->parked = true;
 		group->count = counts[g];
 		group->members = &fake->members[offsets[g]];
 		qsort(group->members, group->count, sizeof(*group->members), by_park_age);
 		group->oldest_park_ns = group->members[0]->park_ns;
 		for (size_t m = 0; m < group->count; m++)
-			((struct thread_info *)group->members[m])->wait.reason = group->reason;
+			((struct pw_unit *)group->members[m])->wait.reason = group->reason;
 		fake->group_count++;
 	}
 	qsort(fake->groups, fake->group_count, sizeof(*fake->groups), by_count);
-	fake->thread_count = used;
-	fake->report.threads = fake->infos;
-	fake->report.thread_count = used;
-	fake->report.parked_count = used;
-	fake->report.procs = fake->procs;
-	fake->report.groups = fake->groups;
-	fake->report.group_count = fake->group_count;
+	fake->unit_count = used;
+	fake->picture.refs = 1;
+	fake->picture.time_mono_ns = now;
+	fake->picture.units = fake->units;
+	fake->picture.unit_count = used;
+	fake->picture.parked_count = used;
+	fake->picture.state_counts[PW_STATE_SLEEPING] = used;
+	fake->picture.procs = fake->procs;
+	fake->picture.groups = fake->groups;
+	fake->picture.group_count = fake->group_count;
 	free(counts);
 	free(offsets);
 	return fake;
 }
 
-static void fake_report__free(struct fake_report *fake)
+static void fake_picture__free(struct fake_picture *fake)
 {
-	memset(fake->recs, 0x5a, fake->thread_count * sizeof(*fake->recs));
-	memset(fake->infos, 0x5a, fake->thread_count * sizeof(*fake->infos));
+	memset(fake->units, 0x5a, fake->unit_count * sizeof(*fake->units));
 	memset(fake->reasons, 0x5a, fake->group_count * sizeof(*fake->reasons));
 	memset(fake->groups, 0x5a, fake->group_count * sizeof(*fake->groups));
-	free(fake->recs);
-	free(fake->infos);
+	memset(fake->procs, 0x5a, sizeof(fake->procs));
+	free(fake->units);
 	free(fake->members);
 	free(fake->groups);
 	free(fake->reasons);
 	free(fake);
 }
 
-/* One interval: report, update, forget the parks that ended. */
+/* One interval: picture, update, forget the parks that ended. */
 static void sim__update(struct sim *sim, struct trend *trend, __u64 now)
 {
-	struct fake_report *fake = sim__report(sim, now);
+	struct fake_picture *fake = sim__picture(sim, now);
 	size_t kept = 0;
 
-	assert_int_equal(trend__update(trend, &fake->report, now), 0);
-	fake_report__free(fake);
+	assert_int_equal(trend__update(trend, &fake->picture, now), 0);
+	fake_picture__free(fake);
 	for (size_t i = 0; i < sim->thread_count; i++)
 		if (sim->threads[i].wake_ns > now)
 			sim->threads[kept++] = sim->threads[i];
@@ -317,7 +317,7 @@ static struct trend *new_trend(__u64 window_ns)
 	struct trend_opts opts;
 	struct trend *trend;
 
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	if (window_ns)
 		opts.window_ns = window_ns;
 	trend = trend__new(&opts);
@@ -353,7 +353,7 @@ static double assert_low(const struct trend *trend, const struct sim *sim, size_
 	struct trend_group_stats stats;
 
 	if (trend__group(trend, sim->groups[group].signature, &stats))
-		return highest; /* not in this report and already retired */
+		return highest; /* not in this picture and already retired */
 	if (stats.score >= LOW_SCORE || is_suspect(trend, stats.signature))
 		fail_msg("healthy group scored %.2f: %s", stats.score, stats.explanation);
 	return stats.score > highest ? stats.score : highest;
@@ -404,7 +404,7 @@ static void test_memory_10000_groups(void **state)
 	double update_ms = 0, slowest_ms = 0;
 
 	(void)state;
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	for (size_t g = 0; g < GROUPS + 20000; g++)
 		sim__group(sim, 200 + g % 8, "cond wait", g % 5 == 0);
 	for (size_t g = 0; g < GROUPS; g++)
@@ -412,7 +412,7 @@ static void test_memory_10000_groups(void **state)
 			  g % 3 == 0 ? now + sim__random(sim, 1, 20) * SEC : NEVER);
 	for (int i = 0; i < INTERVALS; i++, now += 2 * SEC) {
 		struct timespec begin, end;
-		struct fake_report *fake;
+		struct fake_picture *fake;
 		size_t kept = 0;
 
 		for (size_t g = 0; g < LEAKING; g++)
@@ -425,14 +425,14 @@ static void test_memory_10000_groups(void **state)
 		if (i >= 150 && i % 20 == 0) /* past the cap: 2,000 new groups */
 			for (size_t g = 0; g < 2000; g++)
 				sim__park(sim, next_fresh++, now - 5 * SEC, NEVER);
-		fake = sim__report(sim, now);
+		fake = sim__picture(sim, now);
 		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &begin);
-		assert_int_equal(trend__update(trend, &fake->report, now), 0);
+		assert_int_equal(trend__update(trend, &fake->picture, now), 0);
 		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end);
 		update_ms += elapsed_ms(&begin, &end);
 		if (elapsed_ms(&begin, &end) > slowest_ms)
 			slowest_ms = elapsed_ms(&begin, &end);
-		fake_report__free(fake);
+		fake_picture__free(fake);
 		for (size_t t = 0; t < sim->thread_count; t++)
 			if (sim->threads[t].wake_ns > now)
 				sim->threads[kept++] = sim->threads[t];
@@ -532,7 +532,7 @@ static void test_linear_growth_flagged(void **state)
 
 /*
  * What parkwatch promises with no options: the 100 ms leak next to a
- * healthy pool is flagged within 30 s of history, whether reports come
+ * healthy pool is flagged within 30 s of history, whether pictures come
  * every 500 ms, every 2 s (the CLI's default) or every 5 s, and not before
  * min_span (20 s): until then it is only watched.
  */
@@ -570,7 +570,7 @@ static void test_leak_flagged_within_30s_by_default(void **state)
 				assert_true(stats.suspect); /* and stays one */
 		}
 		assert_true(flagged_at && flagged_at - T0 <= 30 * SEC);
-		print_message("default options, a report every %llu ms: flagged after %.1f s\n",
+		print_message("default options, a picture every %llu ms: flagged after %.1f s\n",
 			      (unsigned long long)(intervals[v] / MS),
 			      (double)(flagged_at - T0) / SEC);
 		trend__free(trend);
@@ -747,14 +747,14 @@ static void test_very_slow_growth(void **state)
 	for (int i = 0; i < 3; i++)
 		sim__park(sim, group, T0 - 10 * MIN, NEVER);
 	for (__u64 now = T0; now <= T0 + 3 * 60 * MIN; now += 10 * SEC) {
-		struct fake_report *fake;
+		struct fake_picture *fake;
 
 		for (; arrival <= now; arrival += 2 * MIN)
 			sim__park(sim, group, arrival, NEVER);
-		fake = sim__report(sim, now);
-		assert_int_equal(trend__update(short_window, &fake->report, now), 0);
-		assert_int_equal(trend__update(long_window, &fake->report, now), 0);
-		fake_report__free(fake);
+		fake = sim__picture(sim, now);
+		assert_int_equal(trend__update(short_window, &fake->picture, now), 0);
+		assert_int_equal(trend__update(long_window, &fake->picture, now), 0);
+		fake_picture__free(fake);
 		assert_false(is_suspect(short_window, sim->groups[group].signature));
 		stats = group_stats(long_window, sim, group);
 		if (stats.suspect && !flagged_at)
@@ -967,7 +967,7 @@ static void test_cap_folds_into_other(void **state)
 	__u64 now = T0;
 
 	(void)state;
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	opts.max_groups = 10;
 	trend = trend__new(&opts);
 	assert_non_null(trend);
@@ -995,10 +995,91 @@ static void test_cap_folds_into_other(void **state)
 	assert_int_equal(summary.folded_total, 7);
 	assert_int_equal(trend__group(trend, sim->groups[groups[0]].signature, &stats), -ENOENT);
 	assert_int_equal(trend__group(trend, sim->groups[groups[12]].signature, &stats), 0);
-	/* it was in the last report, folded: its history can't start from zero */
+	/* it was in the last picture, folded: its history can't start from zero */
 	assert_int_equal(stats.count_first, 8);
 	assert_int_equal(trend__group(trend, sim->groups[groups[13]].signature, &stats), -ENOENT);
 	assert_true(summary.memory_bytes <= trend__memory_bound(&opts));
+	trend__free(trend);
+	sim__free(sim);
+}
+
+/*
+ * A group that is not parked (running goroutines, which Go's profiles count
+ * and so the picture groups) is no evidence of a leak however it grows: it
+ * is never tracked.  Its units still count for their process.
+ */
+static void test_groups_not_parked_skipped(void **state)
+{
+	enum { RUNNING_SIGNATURE = 0xabcdef };
+	struct trend *trend = new_trend(0);
+	struct sim *sim = sim__new();
+	size_t leak = sim__group(sim, 100, "chan receive", false);
+	struct trend_group_stats stats;
+	struct trend_summary summary;
+	struct trend_proc_stats proc;
+	size_t running = 0;
+	__u64 arrival = T0;
+
+	(void)state;
+	for (__u64 now = T0; now <= T0 + 3 * MIN; now += 2 * SEC) {
+		struct fake_picture *fake;
+		struct pw_unit *units;
+		const struct pw_unit **members;
+		struct pw_group *group;
+
+		for (; arrival <= now; arrival += 1 * SEC)
+			sim__park(sim, leak, arrival, NEVER);
+		fake = sim__picture(sim, now);
+		running += 5;
+		units = calloc(running, sizeof(*units));
+		members = calloc(running, sizeof(*members));
+		assert_non_null(units);
+		assert_non_null(members);
+		for (size_t i = 0; i < running; i++) {
+			units[i].kind = PW_UNIT_GOROUTINE;
+			units[i].pid = 100;
+			units[i].id = 1000000 + i;
+			units[i].state = PW_STATE_RUNNING;
+			units[i].state_name = "running";
+			units[i].wait.reason = "running";
+			members[i] = &units[i];
+		}
+		/* the largest group: first, as pictures sort them */
+		memmove(&fake->groups[1], &fake->groups[0],
+			fake->group_count * sizeof(fake->groups[0]));
+		group = &fake->groups[0];
+		memset(group, 0, sizeof(*group));
+		group->signature = RUNNING_SIGNATURE;
+		group->pid = 100;
+		group->kind = PW_UNIT_GOROUTINE;
+		group->reason = "running";
+		group->count = running;
+		group->members = members;
+		fake->group_count++;
+		fake->picture.group_count++;
+		assert_int_equal(fake->picture.proc_count, 1);
+		fake->procs[0].unit_kind = PW_UNIT_GOROUTINE;
+		fake->procs[0].units += running;
+		assert_int_equal(trend__update(trend, &fake->picture, now), 0);
+		memset(units, 0x5a, running * sizeof(*units));
+		free(units);
+		free(members);
+		fake_picture__free(fake);
+		assert_int_equal(trend__group(trend, RUNNING_SIGNATURE, &stats), -ENOENT);
+		assert_false(is_suspect(trend, RUNNING_SIGNATURE));
+	}
+	trend__summary(trend, &summary);
+	assert_int_equal(summary.groups, 1);
+	assert_int_equal(summary.other_groups, 0);
+	assert_true(summary.folded_total == 0);
+	/* the parked one beside it is judged as ever */
+	stats = group_stats(trend, sim, leak);
+	assert_true(stats.suspect);
+	assert_true(stats.slope_per_min > 57 && stats.slope_per_min < 63);
+	/* the process's series sees every unit, parked or not */
+	assert_int_equal(trend__proc(trend, 100, &proc), 0);
+	assert_true(proc.parked_slope_per_min > 57 && proc.parked_slope_per_min < 63);
+	assert_true(proc.threads_slope_per_min > 200 && proc.threads_slope_per_min < 220);
 	trend__free(trend);
 	sim__free(sim);
 }
@@ -1007,20 +1088,20 @@ static void test_opts_and_errors(void **state)
 {
 	struct trend_opts opts;
 	struct trend *trend;
-	struct report empty = { 0 };
+	struct pw_picture empty = { 0 };
 	const struct trend_group_stats *suspects;
 
 	(void)state;
 	trend__free(NULL);
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	opts.min_fit = 1.5;
 	errno = 0;
 	assert_null(trend__new(&opts));
 	assert_int_equal(errno, EINVAL);
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	opts.min_span_ns = opts.window_ns + 1;
 	assert_null(trend__new(&opts));
-	trend_opts__defaults(&opts);
+	trend__default_opts(&opts);
 	opts.max_groups = 0;
 	assert_null(trend__new(&opts));
 	trend = trend__new(NULL);
@@ -1052,6 +1133,7 @@ int main(void)
 		cmocka_unit_test(test_timed_wait_scores_lower),
 		cmocka_unit_test(test_retirement),
 		cmocka_unit_test(test_cap_folds_into_other),
+		cmocka_unit_test(test_groups_not_parked_skipped),
 		cmocka_unit_test(test_opts_and_errors),
 	};
 

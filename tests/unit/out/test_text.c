@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * Unit tests of the text dump (user/out/text.c) on the picture of
+ * support/dump_sample.h: fake stacks, symbols and kernel frames, groups
+ * from group__build.  No BPF, no process is looked at.
+ */
+#include "model/group.h"
+#include "out/render.h"
+#include "support/dump_sample.h"
+
+static const char *run_text(struct dump_fixture *fx, const struct pw_picture *picture,
+			    const struct pw_context *ctx, const struct render_opts *opts)
+{
+	FILE *out = open_output(&fx->out, &fx->out_len);
+
+	assert_int_equal(text__write(out, picture, ctx, opts), 0);
+	return close_output(out, &fx->out);
+}
+
+/* The fixture's group layout, which the dump tests rely on. */
+static void test_fixture_groups(void **state)
+{
+	struct dump_fixture *fx = *state;
+	const struct pw_picture *picture = fx->d.picture;
+	const struct pw_unit *cond1 = &picture->units[D_COND1];
+
+	assert_int_equal(picture->group_count, 3);
+	assert_int_equal(picture->groups[0].count, 2);
+	assert_int_equal(picture->groups[0].members[0]->id, 4243);
+	assert_int_equal(picture->groups[0].members[1]->id, 4244);
+	assert_int_equal(picture->groups[1].members[0]->id, 5000);
+	assert_int_equal(picture->groups[2].members[0]->id, 5001);
+	/* the kernel stack is the picture's own copy */
+	assert_int_equal(cond1->id, 4243);
+	assert_int_equal(cond1->kstack_depth, 2);
+	assert_non_null(cond1->kstack);
+	assert_ptr_not_equal(cond1->kstack, dump_kstack);
+	assert_true(cond1->kstack[0] == dump_kstack[0]);
+	assert_true(cond1->kstack[1] == dump_kstack[1]);
+}
+
+static void test_text_debug2(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	const char *out = run_text(fx, fx->d.picture, &ctx, &opts);
+	const char *main_hdr, *cond1, *cond2, *io_proc, *sleep_hdr, *io_hdr;
+
+	expect(out, "parkwatch " PARKWATCH_VERSION ": 5 threads in 2 processes, 4 parked "
+		    "(sleeping 4, running 1)\n");
+	expect(out, "\nprocess 4242 (condwait): 3 threads, 2 parked\n");
+	io_proc = expect(out, "\nprocess 5000 (io\"x): 2 threads, 2 parked\n");
+	main_hdr = expect(out, "\nthread 4242 [running]:\n");
+	cond1 = expect(out, "\nthread 4243 [cond wait, 5 minutes]:\n"
+			    "pthread_cond_wait(...)\n"
+			    "\t" DUMP_LIBC " +0x1c0\n"
+			    "check_ready(...)\n"
+			    "\t" DUMP_SOURCE ":17\n"
+			    "level_three(...)\n"
+			    "\t" DUMP_SOURCE ":29 +0x3b\n"
+			    "?\?()\n"
+			    "\t" DUMP_PLUGIN " +0x11233\n"
+			    "?\?()\n"
+			    "\t? +0x4000\n");
+	cond2 = expect(out, "\nthread 4244 [cond wait, 12 seconds]:\npthread_cond_wait(...)\n");
+	sleep_hdr = expect(out, "\nthread 5000 [sleep, 2 seconds]:\n"
+				"clock_nanosleep(...)\n"
+				"\t" DUMP_SLEEP_SOURCE ":78 +0x70\n");
+	io_hdr = expect(out, "\nthread 5001 [IO wait (pipe), 340 ms]:\n"
+			     "\t(no user stack: parked less than --min-park)\n");
+	/* in picture order, each process header before its threads */
+	assert_true(main_hdr < cond1 && cond1 < cond2 && cond2 < io_proc);
+	assert_true(io_proc < sleep_hdr && sleep_hdr < io_hdr);
+	/* the running thread has no frames; no kernel frames unless asked */
+	expect(out, "\nthread 4242 [running]:\n\nthread 4243");
+	expect_not(out, "[kernel]");
+	expect_not(out, "thread profile");
+	assert_int_equal(occurrences(out, "\nprocess "), 2);
+	assert_int_equal(occurrences(out, "\nthread "), 5);
+	assert_true(out[strlen(out) - 1] == '\n');
+}
+
+static void test_text_debug2_kernel_frames(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2, .kernel_stacks = true };
+	const char *out;
+
+	/* without kallsyms the addresses are printed */
+	out = run_text(fx, fx->d.picture, &ctx, &opts);
+	expect(out, "\nthread 4243 [cond wait, 5 minutes]:\n"
+		    "0xffffffff81001010 [kernel]\n"
+		    "0xffffffff80000008 [kernel]\n"
+		    "pthread_cond_wait(...)\n");
+
+	fx->ksyms = dump_ksyms();
+	ctx.ksyms = fx->ksyms;
+	out = run_text(fx, fx->d.picture, &ctx, &opts);
+	expect(out, "\nthread 4243 [cond wait, 5 minutes]:\n"
+		    "futex_wait_queue+0x10 [kernel]\n"
+		    "0xffffffff80000008 [kernel]\n"
+		    "pthread_cond_wait(...)\n");
+	/* only 4243 has kernel frames */
+	assert_int_equal(occurrences(out, "[kernel]"), 2);
+}
+
+static void test_text_debug1(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 1 };
+	const char *out = run_text(fx, fx->d.picture, &ctx, &opts);
+	const char *group_cond, *group_sleep, *group_io;
+
+	assert_true(starts_with(out, "thread profile: total 4\n"));
+	group_cond = expect(out, "2 @ 0x7f00000283c0 0x401236 0x7f1000011234 0x4000\n"
+				 "# labels: {\"pid\":\"4242\", \"comm\":\"condwait\", "
+				 "\"reason\":\"cond wait\", \"timeout\":\"none\"}\n");
+	expect(out, "#\t0x7f00000283c0\tpthread_cond_wait+0x1c0\t" DUMP_LIBC "\n");
+	expect(out, "#\t0x401235\tcheck_ready+0x");
+	expect(out, "\t" DUMP_SOURCE ":17\n");
+	expect(out, "#\t0x401235\tlevel_three+0x3a\t" DUMP_SOURCE ":29\n");
+	expect(out, "#\t0x7f1000011233\t" DUMP_PLUGIN "+0x11233\n");
+	expect(out, "#\t0x3fff\t?+0x3fff\n");
+	group_sleep = expect(out, "1 @ 0x7f00000e5a10\n"
+				  "# labels: {\"pid\":\"5000\", \"comm\":\"io\\\"x\", "
+				  "\"reason\":\"sleep\", \"timeout\":\"finite\"}\n"
+				  "#\t0x7f00000e5a10\tclock_nanosleep+0x70\t"
+				  DUMP_SLEEP_SOURCE ":78\n\n");
+	group_io = expect(out, "1 @\n# labels: {\"pid\":\"5000\", \"comm\":\"io\\\"x\", "
+			       "\"reason\":\"IO wait (pipe)\", \"timeout\":\"finite\"}\n\n");
+	/* largest group first */
+	assert_true(group_cond < group_sleep && group_sleep < group_io);
+	assert_int_equal(occurrences(out, "# labels: "), 3);
+	/* no per-thread entries in the grouped profile */
+	expect_not(out, "thread 4243");
+	expect_not(out, "(...)");
+}
+
+static void test_text_empty_report(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_picture *empty = picture__new();
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+
+	assert_non_null(empty);
+	assert_string_equal(run_text(fx, empty, &ctx, &opts),
+			    "parkwatch " PARKWATCH_VERSION ": 0 threads in 0 processes, 0 parked ()\n");
+	opts.debug = 1;
+	assert_string_equal(run_text(fx, empty, &ctx, &opts), "thread profile: total 0\n");
+	picture__put(empty);
+}
+
+/*
+ * Goroutines beside threads (more than one process: parkwatch's own shape,
+ * not Go's): a goroutine entry is named so, runtime goroutines are left
+ * out, and the grouped profile has the waiting ones only.
+ */
+static void test_text_goroutines_beside_threads(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_picture *picture = fx->d.picture;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	struct pw_goroutine *go;
+	const char *out;
+
+	add_go_proc(picture, 6000, "gosrv", "/usr/bin/gosrv", "go1.22.1");
+	add_goroutine(picture, 6000, 1, "waiting", "chan receive", 3 * SEC, fx->d.s2, NULL);
+	add_goroutine(picture, 6000, 2, "waiting", "force gc (idle)", 9 * SEC, NULL, &go);
+	go->system = true;
+	add_goroutine(picture, 6000, 7, "running", NULL, 0, NULL, NULL);
+	regroup(picture);
+	assert_int_equal(picture->parked_count, 5);
+
+	out = run_text(fx, picture, &ctx, &opts);
+	expect(out, ": 7 threads in 3 processes, 5 parked (sleeping 5, running 2)\n");
+	expect(out, "\nprocess 6000 (gosrv): 2 threads, 1 parked\n"
+		    "\ngoroutine 1 [chan receive, 3 seconds]:\n"
+		    "clock_nanosleep(...)\n");
+	expect(out, "\ngoroutine 7 [running]:\n");
+	expect_not(out, "goroutine 2 ");
+	expect_not(out, "force gc");
+
+	opts.debug = 1;
+	out = run_text(fx, picture, &ctx, &opts);
+	assert_true(starts_with(out, "thread profile: total 5\n"));
+	expect(out, "1 @ 0x7f00000e5a10\n# labels: {\"pid\":\"6000\", \"comm\":\"gosrv\", "
+		    "\"reason\":\"chan receive\", \"timeout\":\"none\"}\n");
+	expect_not(out, "\"running\"");
+	assert_int_equal(occurrences(out, "# labels: "), 4);
+}
+
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, dump_fixture_setup, dump_fixture_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TEST(test_fixture_groups),
+		TEST(test_text_debug2),
+		TEST(test_text_debug2_kernel_frames),
+		TEST(test_text_debug1),
+		TEST(test_text_empty_report),
+		TEST(test_text_goroutines_beside_threads),
+	};
+
+	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Unit tests of the small /proc reads (user/util/procfs.c), on this process,
+ * its threads and its children: no root. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "util/procfs.h"
+
+#define NO_SUCH_PID 0x7ffffff0
+#define NAME "pw-procfs-test" /* this process's name while the tests run */
+
+static char original_name[16];
+
+static void test_exe_path_self(void **state)
+{
+	char expected[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", expected, sizeof(expected) - 1);
+	char *exe = procfs__exe_path(getpid());
+
+	(void)state;
+	assert_true(len > 0);
+	expected[len] = '\0';
+	assert_non_null(exe);
+	assert_string_equal(exe, expected);
+	assert_true(exe[0] == '/');
+	assert_non_null(strstr(exe, "/test_procfs"));
+	assert_string_equal(exe + strlen(exe) - strlen("/test_procfs"), "/test_procfs");
+	free(exe);
+}
+
+/* A child that execs sleep: its executable, with the links resolved (/bin
+ * is /usr/bin on a merged /usr); gone once it has exited. */
+static void test_exe_path_child(void **state)
+{
+	char expected[PATH_MAX], *exe = NULL;
+	pid_t child;
+	int status;
+
+	(void)state;
+	assert_non_null(realpath("/bin/sleep", expected));
+	child = fork();
+	assert_true(child >= 0);
+	if (!child) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	/* until the exec is done the child is still this binary */
+	for (int i = 0; i < 500; i++) {
+		free(exe);
+		exe = procfs__exe_path(child);
+		if (exe && !strcmp(exe, expected))
+			break;
+		usleep(10000);
+	}
+	assert_non_null(exe);
+	assert_string_equal(exe, expected);
+	free(exe);
+	kill(child, SIGKILL);
+	/* a zombie: no executable any more */
+	for (int i = 0; i < 500; i++) {
+		char path[64], stat[256] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", child);
+		f = fopen(path, "r");
+		if (f) {
+			if (!fgets(stat, sizeof(stat), f))
+				stat[0] = '\0';
+			fclose(f);
+		}
+		if (strstr(stat, ") Z "))
+			break;
+		usleep(10000);
+	}
+	assert_null(procfs__exe_path(child));
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_null(procfs__exe_path(child));
+}
+
+static void test_exe_path_missing(void **state)
+{
+	(void)state;
+	assert_null(procfs__exe_path(NO_SUCH_PID));
+	assert_null(procfs__exe_path(0));
+	assert_null(procfs__exe_path(-1));
+}
+
+static void test_comm_self(void **state)
+{
+	char comm[16] = "xxxxxxxxxxxxxxx";
+
+	(void)state;
+	procfs__comm(getpid(), comm, sizeof(comm));
+	assert_string_equal(comm, NAME);
+	/* renamed: the kernel keeps 15 bytes, and no newline comes back */
+	assert_int_equal(prctl(PR_SET_NAME, "abcdefghijklmnopqrstuvwxyz"), 0);
+	procfs__comm(getpid(), comm, sizeof(comm));
+	assert_string_equal(comm, "abcdefghijklmno");
+	assert_int_equal(prctl(PR_SET_NAME, "pw worker"), 0);
+	procfs__comm(getpid(), comm, sizeof(comm));
+	assert_string_equal(comm, "pw worker");
+	assert_int_equal(prctl(PR_SET_NAME, NAME), 0);
+}
+
+/* The buffer bounds the read: a short one gets the start of the name. */
+static void test_comm_short_buffer(void **state)
+{
+	char comm[16];
+
+	(void)state;
+	memset(comm, 'x', sizeof(comm));
+	procfs__comm(getpid(), comm, 5);
+	assert_string_equal(comm, "pw-p");
+	assert_true(comm[5] == 'x'); /* nothing written past the buffer */
+	memset(comm, 'x', sizeof(comm));
+	procfs__comm(getpid(), comm, 1);
+	assert_string_equal(comm, "");
+	assert_true(comm[1] == 'x');
+}
+
+static void test_comm_missing(void **state)
+{
+	char comm[16] = "stale";
+
+	(void)state;
+	procfs__comm(NO_SUCH_PID, comm, sizeof(comm));
+	assert_string_equal(comm, "");
+	strcpy(comm, "stale");
+	procfs__comm(-1, comm, sizeof(comm));
+	assert_string_equal(comm, "");
+}
+
+static pthread_barrier_t named;
+static pid_t named_tid;
+
+static void *named_thread(void *arg)
+{
+	(void)arg;
+	named_tid = gettid();
+	pthread_setname_np(pthread_self(), "pw-named");
+	pthread_barrier_wait(&named);
+	pthread_barrier_wait(&named);
+	return NULL;
+}
+
+/* A thread's own name, by its tid (/proc/TID works for any thread). */
+static void test_comm_thread(void **state)
+{
+	pthread_t thread;
+	char comm[16];
+
+	(void)state;
+	assert_int_equal(pthread_barrier_init(&named, NULL, 2), 0);
+	assert_int_equal(pthread_create(&thread, NULL, named_thread, NULL), 0);
+	pthread_barrier_wait(&named);
+	procfs__comm(named_tid, comm, sizeof(comm));
+	assert_string_equal(comm, "pw-named");
+	/* the process is still named after its main thread */
+	procfs__comm(getpid(), comm, sizeof(comm));
+	assert_string_equal(comm, NAME);
+	pthread_barrier_wait(&named);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	pthread_barrier_destroy(&named);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (prctl(PR_GET_NAME, original_name))
+		return -1;
+	return prctl(PR_SET_NAME, NAME);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	return prctl(PR_SET_NAME, original_name);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exe_path_self),
+		cmocka_unit_test(test_exe_path_child),
+		cmocka_unit_test(test_exe_path_missing),
+		cmocka_unit_test(test_comm_self),
+		cmocka_unit_test(test_comm_short_buffer),
+		cmocka_unit_test(test_comm_missing),
+		cmocka_unit_test(test_comm_thread),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* The CLI's ways to run: live, as a daemon, one dump (run.h). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/run.h"
+#include "util/clock.h"
+#include "util/format.h"
+
+/* Shows one interval's picture; nothing when the result goes to a file or
+ * a window is being sampled. */
+static void show_interval(struct session *session, const struct pw_picture *picture,
+			  __u64 elapsed_ns, bool windowed)
+{
+	const struct env *env = session->env;
+	if (windowed || env->output_path || env->leaks) {
+		if (isatty(STDERR_FILENO)) {
+			char elapsed[32];
+
+			format__age_short(elapsed_ns, elapsed, sizeof(elapsed));
+			fprintf(stderr, "\rparkwatch: %s, %zu parked threads%s", elapsed,
+				picture->parked_count, env->duration_ns ? "" : " (Ctrl-C ends)");
+		}
+		return;
+	}
+	if (env->format == PW_FORMAT_JSON)
+		json__write(stdout, picture, &session->ctx, &session->render_opts);
+	else
+		live__render(session->live, stdout, picture, elapsed_ns, session->term.keys,
+			     session->tty_out ? terminal__rows() : 0, session->trend);
+	fflush(stdout);
+}
+
+
+/*
+ * Takes a picture every interval until the duration ends, the user quits, a
+ * signal arrives or every watched process is gone; then writes the result:
+ * the last picture, or for pprof/folded the window of all of them.
+ */
+int run__live(struct session *session)
+{
+	const struct env *env = session->env;
+	bool windowed = env->format == PW_FORMAT_PPROF || env->format == PW_FORMAT_FOLDED;
+	__u64 start_ns = clock__monotonic_ns(), next_ns = start_ns, last_ns = start_ns;
+	__u64 end_ns = env->duration_ns ? start_ns + env->duration_ns : UINT64_MAX;
+	struct window *window = NULL;
+	struct pw_picture *picture = NULL, *before_exit = NULL;
+	__u64 start_unix_ns = 0, window_start_ns = 0;
+	bool all_exited = false, stopped = false;
+	int code;
+
+	terminal__keys_on(&session->term);
+	srandom((unsigned int)start_ns ^ (unsigned int)getpid());
+	for (;;) {
+		struct pw_picture *fresh;
+		__u64 now, wake_ns;
+
+		if (session__collect(session, &fresh) == 0) {
+			/* a process that just exited is only in the picture before: keep
+			 * it for the leak report's stacks */
+			if (env->leaks && picture && fresh->proc_count < picture->proc_count) {
+				picture__put(before_exit);
+				before_exit = picture;
+			} else {
+				picture__put(picture);
+			}
+			picture = fresh;
+			session__update_trend(session, picture);
+			now = clock__monotonic_ns();
+			if (windowed && !window) {
+				/* the first picture opens the window; each later one stands
+				 * for the time since the one before */
+				start_unix_ns = picture->time_unix_ns;
+				window_start_ns = now;
+				window = window__new(env->format, env->interval_ns, picture->totals);
+				if (!window) {
+					fprintf(stderr, "parkwatch: out of memory\n");
+					break;
+				}
+			} else if (window && window__add(window, picture, now - last_ns)) {
+				fprintf(stderr, "parkwatch: out of memory\n");
+				break;
+			}
+			last_ns = now;
+		}
+		if (env->pid_count && !session__check_exits(session)) {
+			all_exited = true;
+			break;
+		}
+		now = clock__monotonic_ns();
+		if (picture && now < end_ns)
+			show_interval(session, picture, now - start_ns, windowed);
+		next_ns += env->interval_ns;
+		if (next_ns > end_ns)
+			next_ns = end_ns;
+		if (now >= end_ns)
+			break;
+		/* a window samples at dithered times: a fixed period would alias
+		 * with periodic workloads; the weights are the measured gaps */
+		wake_ns = next_ns;
+		if (windowed && next_ns < end_ns) {
+			wake_ns = next_ns - env->interval_ns / 2 + (__u64)random() % env->interval_ns;
+			if (wake_ns > end_ns)
+				wake_ns = end_ns;
+		}
+		if (terminal__wait(&session->term, wake_ns, -1) == WAIT_STOP) {
+			stopped = true;
+			break;
+		}
+	}
+	terminal__close(&session->term);
+	if ((windowed || env->output_path || env->leaks) && isatty(STDERR_FILENO))
+		fputc('\n', stderr);
+	/* the last word: a fresh picture when stopped early (the loop just took
+	 * one when the duration ended), or the last one if the targets are gone */
+	if (!all_exited && (stopped || !window)) {
+		struct pw_picture *fresh;
+
+		if (session__collect(session, &fresh) == 0) {
+			__u64 now = clock__monotonic_ns();
+
+			picture__put(picture);
+			picture = fresh;
+			session__update_trend(session, picture);
+			if (window && window__add(window, picture, now - last_ns))
+				fprintf(stderr, "parkwatch: out of memory: the profile misses the "
+						"last picture\n");
+			last_ns = now;
+		}
+	}
+	code = EXIT_OK;
+	if (picture || window) {
+		if (session->tty_out && env->format == PW_FORMAT_TEXT && !env->output_path && !env->leaks)
+			fputs("\n", stdout);
+		code = session__write_result(session, picture, before_exit, window, start_unix_ns,
+				    last_ns - (window ? window_start_ns : start_ns));
+	}
+	window__free(window);
+	picture__put(picture);
+	picture__put(before_exit);
+	/* suspects found outrank a target that died (perhaps of its leak) */
+	if (code)
+		return code;
+	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
+}
+
+
+/* What /metrics and the renderers say besides the picture; lock held. */
+static void publish_context(struct session *session)
+{
+	const struct env *env = session->env;
+	struct metrics_input *metrics = &session->feed.metrics;
+
+	metrics->top_k = env->metrics_top_k;
+	tracker__stats(session->tracker, &metrics->bpf_stats);
+	metrics->dropped = metrics->bpf_stats.exited_dropped;
+	metrics->snapshot_seconds = collector__last_tick_ns(session->collector) / 1e9;
+	metrics->snapshots = collector__ticks(session->collector);
+	metrics->symbol_cache_entries = collector__symbol_count(session->collector);
+	metrics->trend = session->trend;
+	session->feed.ctx = session->ctx;
+}
+
+/* Answers the server's requests for one process's goroutines (taken with
+ * the lock held, read without it: the loop's caches are its own). */
+static void answer_requests(struct session *session)
+{
+	struct feed *feed = &session->feed;
+	struct feed_request *requests, *request;
+
+	pthread_mutex_lock(&feed->lock);
+	requests = feed__take_requests(feed);
+	pthread_mutex_unlock(&feed->lock);
+	for (request = requests; request; request = request->next)
+		request->err = collector__goroutines(session->collector, request->pid,
+						     &request->picture);
+	pthread_mutex_lock(&feed->lock);
+	while (requests) {
+		request = requests;
+		requests = request->next; /* before the answer: the request then goes away */
+		feed__answer(feed, request);
+	}
+	pthread_mutex_unlock(&feed->lock);
+}
+
+/*
+ * --http: take a picture every interval and publish it for the server's
+ * threads.  The picture is built outside the feed's lock and published by
+ * a pointer swap; between pictures the loop answers the server's requests.
+ */
+int run__daemon(struct session *session)
+{
+	const struct env *env = session->env;
+	struct feed *feed = &session->feed;
+	__u64 start_ns = clock__monotonic_ns(), next_ns = start_ns;
+	__u64 end_ns = env->duration_ns ? start_ns + env->duration_ns : UINT64_MAX;
+	bool all_exited = false, stop = false;
+	char reason[512];
+
+	feed->interval_ns = env->interval_ns;
+	if (http__start(session->server, reason, sizeof(reason))) {
+		fprintf(stderr, "parkwatch: %s\n", reason);
+		return EXIT_FAILURE_OTHER;
+	}
+	fprintf(stderr, "parkwatch: serving %s/metrics and /debug/pprof/ (Ctrl-C stops)\n",
+		http__url(session->server));
+	while (!stop) {
+		struct pw_picture *fresh = NULL;
+		enum wait_result waited;
+
+		session__collect(session, &fresh);
+		if (env->pid_count && !session__check_exits(session))
+			all_exited = true;
+		pthread_mutex_lock(&feed->lock);
+		if (fresh) {
+			session__update_trend(session, fresh);
+			feed__publish(feed, fresh, clock__monotonic_ns());
+		}
+		publish_context(session);
+		pthread_mutex_unlock(&feed->lock);
+		next_ns += env->interval_ns;
+		if (next_ns > end_ns)
+			next_ns = end_ns;
+		if (all_exited)
+			break;
+		do {
+			waited = terminal__wait(&session->term, next_ns, feed->wake_fd);
+			if (waited == WAIT_WOKEN)
+				answer_requests(session);
+		} while (waited == WAIT_WOKEN);
+		stop = waited == WAIT_STOP || clock__monotonic_ns() >= end_ns;
+	}
+	http__stop(session->server);
+	session->server = NULL;
+	answer_requests(session); /* none may wait on a loop that is gone */
+	return all_exited ? EXIT_ALL_EXITED : EXIT_OK;
+}
+
+int run__dump(struct session *session)
+{
+	const struct env *env = session->env;
+	struct pw_picture *picture;
+	int code;
+
+	if (session__collect(session, &picture))
+		return EXIT_FAILURE_OTHER;
+	code = session__write_result(session, picture, NULL, NULL, 0, 0);
+	if (!code && env->pid_count && !picture->proc_count) {
+		fprintf(stderr, "parkwatch: the watched process%s exited\n",
+			env->pid_count > 1 ? "es" : "");
+		code = EXIT_ALL_EXITED;
+	}
+	picture__put(picture);
+	return code;
+}

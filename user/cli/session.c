@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* What a run of the CLI holds, from open to close (session.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/output.h"
+#include "cli/preflight.h"
+#include "cli/session.h"
+#include "model/pw_stats.h"
+#include "out/leaks.h"
+#include "util/clock.h"
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+
+int session__open_tracker(struct session *session)
+{
+	const struct env *env = session->env;
+	struct tracker_opts opts = {
+		.pids = env->pids,
+		.pid_count = env->pid_count,
+		.min_park_ns = env->min_park_ns,
+		.kernel_stacks = env->kernel_stacks,
+	};
+	char reason[640];
+	int err, code;
+
+	if (access(BTF_PATH, R_OK)) {
+		fprintf(stderr, "parkwatch: no kernel BTF at %s (needs a kernel built with "
+				"CONFIG_DEBUG_INFO_BTF=y)\n", BTF_PATH);
+		return EXIT_UNSUPPORTED;
+	}
+	if (!preflight__may_load_bpf()) {
+		fprintf(stderr, "parkwatch: permission denied: loading BPF needs root or CAP_BPF, "
+				"CAP_PERFMON and CAP_SYS_PTRACE (run with sudo)\n");
+		return EXIT_PERMISSION;
+	}
+	if (env->cgroup_path && (code = preflight__cgroup_id(env->cgroup_path, &opts.cgroup_id)))
+		return code;
+	err = tracker__open(&opts, &session->tracker, reason, sizeof(reason));
+	if (err == -EPERM || err == -EACCES) {
+		fprintf(stderr, "parkwatch: %s (run as root)\n", reason);
+		return EXIT_PERMISSION;
+	}
+	if (err) {
+		fprintf(stderr, "parkwatch: %s (needs Linux 6.1+ with BTF, tp_btf and sleepable task "
+				"iterators)\n", reason);
+		return EXIT_UNSUPPORTED;
+	}
+	if (env->kernel_stacks && (err = ksyms__load("/proc/kallsyms", &session->ksyms)))
+		fprintf(stderr, "parkwatch: /proc/kallsyms: %s; kernel frames stay unnamed\n",
+			strerror(-err));
+	return EXIT_OK;
+}
+
+
+int session__collect(struct session *session, struct pw_picture **out)
+{
+	int err = collector__tick(session->collector, out);
+
+	if (err)
+		fprintf(stderr, "parkwatch: taking a snapshot: %s\n", strerror(-err));
+	return err;
+}
+
+
+/* Feeds a new picture to the leak trends. */
+void session__update_trend(struct session *session, const struct pw_picture *picture)
+{
+	int err = trend__update(session->trend, picture, clock__monotonic_ns());
+
+	if (err && !session->trend_warned) {
+		fprintf(stderr, "parkwatch: leak trend: %s (the trend misses some pictures)\n",
+			strerror(-err));
+		session->trend_warned = true;
+	}
+}
+
+
+int session__create_trend(struct session *session)
+{
+	const struct env *env = session->env;
+	struct trend_opts opts;
+
+	trend__default_opts(&opts);
+	if (env->leak_window_ns)
+		opts.window_ns = env->leak_window_ns;
+	if (env->leak_min_span_ns)
+		opts.min_span_ns = env->leak_min_span_ns;
+	if (opts.min_span_ns > opts.window_ns)
+		opts.min_span_ns = opts.window_ns;
+	if (env->leak_min_slope >= 0)
+		opts.min_slope_per_min = env->leak_min_slope;
+	session->trend = trend__new(&opts);
+	if (!session->trend) {
+		fprintf(stderr, "parkwatch: leak trend: %s\n", strerror(errno));
+		return errno == EINVAL ? EXIT_USAGE : EXIT_FAILURE_OTHER;
+	}
+	session->ctx.trend = session->trend;
+	return EXIT_OK;
+}
+
+
+/* The final result: to stdout or, with -o, atomically to the file. */
+int session__write_result(struct session *session, const struct pw_picture *picture,
+			const struct pw_picture *before_exit, struct window *window,
+			__u64 window_start_unix_ns, __u64 window_ns)
+{
+	const struct env *env = session->env;
+	bool suspects_found = false;
+	struct output out;
+	int err = output__open(&out, env->output_path);
+
+	if (err) {
+		fprintf(stderr, "parkwatch: %s: %s (check the directory exists and is writable)\n",
+			env->output_path, strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
+	if (env->leaks)
+		err = leaks__write(out.stream, env->format, session->trend, picture, before_exit,
+				   window_ns);
+	else if (window)
+		err = window__write(window, out.stream, window_start_unix_ns, window_ns, picture,
+				    session->trend);
+	else
+		err = render__write(out.stream, env->format, picture, &session->ctx,
+				    &session->render_opts);
+	if (env->leaks && err > 0) {
+		suspects_found = true;
+		err = 0;
+	}
+	if (!err)
+		err = output__commit(&out);
+	else
+		output__abort(&out);
+	if (err) {
+		fprintf(stderr, "parkwatch: writing %s: %s\n",
+			env->output_path ? env->output_path : "the output", strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
+	return suspects_found ? EXIT_LEAKS_FOUND : EXIT_OK;
+}
+
+
+/* Notes watched processes that exited; returns how many are still alive. */
+size_t session__check_exits(struct session *session)
+{
+	const struct env *env = session->env;
+	size_t alive = 0;
+
+	for (size_t i = 0; i < env->pid_count; i++) {
+		pid_t pid = env->pids[i];
+		bool known = false;
+
+		for (size_t e = 0; e < session->exited_count; e++)
+			known |= session->exited[e] == pid;
+		if (known)
+			continue;
+		if (preflight__process_alive(pid)) {
+			alive++;
+			continue;
+		}
+		session->exited[session->exited_count++] = pid;
+		tracker__unwatch(session->tracker, pid);
+		fprintf(stderr, "parkwatch: process %d exited\n", pid);
+	}
+	session->ctx.exited = session->exited;
+	session->ctx.exited_count = session->exited_count;
+	return alive;
+}
+
+
+int session__open_http(struct session *session)
+{
+	const struct env *env = session->env;
+	struct http_opts opts = {
+		.address = env->http_address,
+		.auth_file = env->http_auth_file,
+		.tls_cert_file = env->http_tls_cert,
+		.tls_key_file = env->http_tls_key,
+	};
+	char reason[512];
+	int err = feed__init(&session->feed);
+
+	if (err) {
+		fprintf(stderr, "parkwatch: HTTP feed: %s\n", strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
+	session->feed_ready = true;
+	err = http__open(&opts, &session->feed, &session->server, reason, sizeof(reason));
+
+	if (!err)
+		return EXIT_OK;
+	fprintf(stderr, "parkwatch: %s\n", reason);
+	return err == -EINVAL || err == -ENOTSUP ? EXIT_USAGE : EXIT_FAILURE_OTHER;
+}
+
+void session__say_gave_up(const struct session *session)
+{
+	struct pw_stats stats;
+	char line[512];
+
+	if (session->tracker && !tracker__stats(session->tracker, &stats) &&
+	    pw_stats__summary(&stats, line, sizeof(line)))
+		fprintf(stderr, "parkwatch: BPF gave up: %s\n", line);
+}
+
+void session__close(struct session *session)
+{
+	terminal__close(&session->term);
+	http__stop(session->server);
+	session->server = NULL;
+	trend__free(session->trend);
+	live__free(session->live);
+	collector__free(session->collector);
+	ksyms__free(session->ksyms);
+	tracker__free(session->tracker);
+	if (session->feed_ready)
+		feed__destroy(&session->feed);
+	memset(session, 0, sizeof(*session));
+}

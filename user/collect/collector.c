@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* The tick: totals, snapshot, picture (collector.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collect/collector.h"
+#include "collect/goroutines.h"
+#include "collect/threads.h"
+#include "kernel/snapshot.h"
+#include "model/group.h"
+#include "model/totals.h"
+#include "proc/procs.h"
+#include "util/clock.h"
+
+struct collector {
+	struct tracker *tracker;
+	struct collector_opts opts;
+	struct procs *procs;
+	struct goroutines *goroutines;
+	bool go_off;                /* go_pid is not a readable Go program */
+	int go_last_err;            /* the last goroutine-reading error said, not to repeat it */
+	__u64 ticks;
+	__u64 last_tick_ns;
+};
+
+struct collector *collector__new(struct tracker *tracker, const struct collector_opts *opts)
+{
+	struct collector *collector = calloc(1, sizeof(*collector));
+
+	if (!collector)
+		return NULL;
+	collector->tracker = tracker;
+	collector->opts = *opts;
+	collector->procs = procs__new();
+	collector->goroutines = goroutines__new(!opts->one_shot);
+	if (!collector->procs || !collector->goroutines) {
+		collector__free(collector);
+		return NULL;
+	}
+	return collector;
+}
+
+void collector__free(struct collector *collector)
+{
+	if (!collector)
+		return;
+	goroutines__free(collector->goroutines);
+	procs__free(collector->procs);
+	free(collector);
+}
+
+struct totals_ctx {
+	struct pw_totals *totals;
+	int err;
+};
+
+static void add_exited(const struct hist_key *key, __u64 count, __u64 total_ns, void *ctx)
+{
+	struct totals_ctx *add = ctx;
+
+	if (!add->err)
+		add->err = totals__add(add->totals, (pid_t)key->tgid, key->reason, count, total_ns);
+}
+
+/*
+ * Tier-1 totals per (process, reason): exited threads' from their BPF map,
+ * read before the snapshot (a thread that exits in between is then missed
+ * once, never counted twice), live threads' from their records.
+ */
+static int gather_totals(struct collector *collector, const struct snapshot *snap,
+			 struct pw_totals *totals)
+{
+	struct totals_ctx add = { totals, 0 };
+	int err;
+
+	for (size_t i = 0; i < snap->count && !add.err; i++) {
+		const struct task_record *rec = snap->threads[i].rec;
+
+		for (__u32 reason = 0; reason < PARK_REASON__COUNT && !add.err; reason++)
+			if (rec->counts.parks[reason])
+				add.err = totals__add(totals, (pid_t)rec->tgid, reason,
+						      rec->counts.parks[reason],
+						      rec->counts.parked_ns[reason]);
+	}
+	if (add.err)
+		return add.err;
+	err = tracker__reason_hists(collector->tracker, totals->hists);
+	totals->has_hists = !err;
+	totals->exited_capacity = tracker__exited_capacity(collector->tracker);
+	return 0;
+}
+
+/* The goroutines of go_pid when it is in the snapshot and readable. */
+static bool add_goroutines(struct collector *collector, struct pw_picture *picture,
+			   const struct snapshot *snap)
+{
+	pid_t pid = collector->opts.go_pid;
+	bool present = false;
+	struct proc *proc;
+	int err;
+
+	if (!pid || collector->go_off)
+		return false;
+	for (size_t i = 0; i < snap->count && !present; i++)
+		present = (pid_t)snap->threads[i].rec->tgid == pid;
+	if (!present)
+		return false;
+	proc = procs__get(collector->procs, pid);
+	err = proc ? goroutines__add(collector->goroutines, picture, proc, clock__monotonic_ns()) :
+		     -ENOMEM;
+	if (err && err != -ENOEXEC && err != collector->go_last_err)
+		fprintf(stderr, "parkwatch: process %d: %s; showing its threads\n", pid,
+			goroutines__strerror(err));
+	collector->go_last_err = err;
+	if (err == -ENOEXEC || err == -ENODATA)
+		collector->go_off = true;
+	return !err;
+}
+
+int collector__tick(struct collector *collector, struct pw_picture **out)
+{
+	__u64 started_ns = clock__monotonic_ns();
+	struct pw_picture *picture = picture__new();
+	struct pw_totals *totals = totals__new();
+	struct totals_ctx exited = { totals, 0 };
+	struct snapshot *snap = NULL;
+	pid_t skip_pid = 0;
+	int err = -ENOMEM;
+
+	*out = NULL;
+	if (!picture || !totals)
+		goto fail;
+	picture->totals = totals;
+	totals = NULL;
+	err = tracker__for_each_exited(collector->tracker, add_exited, &exited);
+	picture->totals->exited_entries = err > 0 ? err : 0;
+	err = exited.err;
+	if (!err)
+		err = snapshot__collect(collector->tracker, &snap);
+	if (!err)
+		err = gather_totals(collector, snap, picture->totals);
+	if (err)
+		goto fail;
+	picture->time_unix_ns = clock__unix_ns();
+	picture->time_mono_ns = clock__monotonic_ns();
+	procs__begin(collector->procs);
+	if (add_goroutines(collector, picture, snap))
+		skip_pid = collector->opts.go_pid;
+	err = threads__add(picture, snap, collector->procs, skip_pid);
+	procs__end(collector->procs);
+	goroutines__prune(collector->goroutines);
+	if (!err)
+		err = group__finish(picture);
+	if (err)
+		goto fail;
+	snapshot__free(snap);
+	collector->ticks++;
+	collector->last_tick_ns = clock__monotonic_ns() - started_ns;
+	*out = picture;
+	return 0;
+fail:
+	snapshot__free(snap);
+	totals__free(totals);
+	picture__put(picture);
+	return err;
+}
+
+int collector__goroutines(struct collector *collector, pid_t pid, struct pw_picture **out)
+{
+	struct pw_picture *picture = picture__new();
+	struct proc *proc = procs__get(collector->procs, pid);
+	int err;
+
+	*out = NULL;
+	if (!picture || !proc) {
+		picture__put(picture);
+		return -ENOMEM;
+	}
+	picture->time_unix_ns = clock__unix_ns();
+	picture->time_mono_ns = clock__monotonic_ns();
+	err = goroutines__add(collector->goroutines, picture, proc, picture->time_mono_ns);
+	if (!err)
+		err = group__finish(picture);
+	if (err) {
+		picture__put(picture);
+		return err;
+	}
+	*out = picture;
+	return 0;
+}
+
+__u64 collector__ticks(const struct collector *collector)
+{
+	return collector->ticks;
+}
+
+__u64 collector__last_tick_ns(const struct collector *collector)
+{
+	return collector->last_tick_ns;
+}
+
+size_t collector__symbol_count(const struct collector *collector)
+{
+	return procs__symbol_count(collector->procs);
+}

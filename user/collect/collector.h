@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * One tick: read the tier-1 totals, run the snapshot iterator, and build
+ * the picture from its sources: goroutines for the process shown by them,
+ * threads for every other.  The only module that touches BPF, /proc,
+ * process memory and debug info on the way to a picture; everything after
+ * it reads pictures.
+ */
+#ifndef PARKWATCH_COLLECTOR_H
+#define PARKWATCH_COLLECTOR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "kernel/tracker.h"
+#include "model/picture.h"
+
+struct collector_opts {
+	pid_t go_pid;               /* shown by its goroutines when it is a readable Go
+				     * program (0: none): a lone -p without --threads */
+	bool one_shot;              /* one picture only: keep no history across pictures */
+};
+
+struct collector;
+
+/* tracker stays the caller's.  NULL when out of memory. */
+struct collector *collector__new(struct tracker *tracker, const struct collector_opts *opts);
+/* NULL-safe. */
+void collector__free(struct collector *collector);
+/*
+ * A new picture of every watched unit, holding the tier-1 totals of the
+ * same moment.  A Go process whose goroutines can't be read is shown by
+ * its threads, said once on stderr.  0 or a negative errno.
+ */
+int collector__tick(struct collector *collector, struct pw_picture **out);
+/*
+ * A picture of pid's goroutines alone, for a request about one process.
+ * 0, or goroutines__add's errors (-ENOEXEC: not a Go program, ...).
+ */
+int collector__goroutines(struct collector *collector, pid_t pid, struct pw_picture **out);
+/* Pictures taken, and how long the last tick took. */
+__u64 collector__ticks(const struct collector *collector);
+__u64 collector__last_tick_ns(const struct collector *collector);
+/* Symbolized addresses cached over every process. */
+size_t collector__symbol_count(const struct collector *collector);
+
+#endif /* PARKWATCH_COLLECTOR_H */

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Goroutines as units (goroutines.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collect/goroutines.h"
+#include "go/goproc.h"
+#include "proc/symbolize.h"
+#include "util/procfs.h"
+#include "util/u64map.h"
+
+/* One process's reader and goroutine ages. */
+struct go_process {
+	struct goproc *reader;      /* NULL when opening it failed */
+	int open_err;               /* goproc__open's outcome; -ENOMEM is retried */
+	__u64 maps_hash;            /* the mappings it was opened for: an exec reopens it */
+	struct u64map ages;         /* goid -> struct go_age * */
+	__u64 last_first_seen_ns;   /* the latest first-seen time handed out */
+	unsigned int generation;    /* pictures taken of it */
+	bool used;                  /* read since the last prune */
+};
+
+struct go_age {
+	__u64 wait_key;             /* reason and stack of the wait it was seen in */
+	__u64 first_seen_ns;
+	unsigned int generation;    /* last picture that saw it */
+};
+
+struct goroutines {
+	struct u64map by_pid;       /* pid -> struct go_process * */
+	bool keep_ages;
+};
+
+/* runtime2.go's _G* names; 10 is Go 1.26's leaked goroutine. */
+static const char *const status_names[] = {
+	"idle", "runnable", "running", "syscall", "waiting", "moribund", "dead",
+	"enqueue", "copystack", "preempted", "leaked",
+};
+
+static const char *status_name(__u32 status)
+{
+	return status < sizeof(status_names) / sizeof(status_names[0]) ? status_names[status] :
+									  "unknown";
+}
+
+struct goroutines *goroutines__new(bool keep_ages)
+{
+	struct goroutines *goroutines = calloc(1, sizeof(*goroutines));
+
+	if (goroutines)
+		goroutines->keep_ages = keep_ages;
+	return goroutines;
+}
+
+static void free_process(void *value)
+{
+	struct go_process *gp = value;
+
+	goproc__free(gp->reader);
+	u64map__free_all(&gp->ages, free);
+	free(gp);
+}
+
+void goroutines__free(struct goroutines *goroutines)
+{
+	if (!goroutines)
+		return;
+	u64map__free_all(&goroutines->by_pid, free_process);
+	free(goroutines);
+}
+
+static bool keep_used(__u64 key, void *value, void *ctx)
+{
+	struct go_process *gp = value;
+
+	(void)key;
+	(void)ctx;
+	if (gp->used) {
+		gp->used = false;
+		return true;
+	}
+	free_process(gp);
+	return false;
+}
+
+void goroutines__prune(struct goroutines *goroutines)
+{
+	u64map__filter(&goroutines->by_pid, keep_used, NULL);
+}
+
+/* The process's reader, opened on first use and kept, with its outcome,
+ * until the process's mappings change (exec). */
+static int reader_of(struct goroutines *goroutines, struct proc *proc, struct go_process **out)
+{
+	struct go_process *gp = u64map__get(&goroutines->by_pid, (__u64)proc->pid);
+
+	procs__dwfl(proc); /* notices an exec through the mappings' hash */
+	if (gp && gp->maps_hash != proc->maps_hash) {
+		u64map__remove(&goroutines->by_pid, (__u64)proc->pid);
+		free_process(gp);
+		gp = NULL;
+	}
+	if (!gp) {
+		gp = calloc(1, sizeof(*gp));
+		if (!gp || u64map__put(&goroutines->by_pid, (__u64)proc->pid, gp)) {
+			free(gp);
+			return -ENOMEM;
+		}
+		gp->maps_hash = proc->maps_hash;
+		gp->open_err = -ENOMEM;
+	}
+	if (gp->open_err == -ENOMEM)
+		gp->open_err = goproc__open(proc->pid, &gp->reader);
+	gp->used = true;
+	*out = gp;
+	return gp->open_err;
+}
+
+/* ------------------------------------------------------------- stacks */
+
+/* The stack of g as dumps show it, wrappers left out; NULL stackless. */
+static int stack_of(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,
+		    const struct goroutine *g, const struct pw_stack **out)
+{
+	struct stack_frame frames[GO_MAX_DEPTH];
+	const struct symbol *symbols[GO_MAX_DEPTH];
+	int count = 0, depth;
+
+	*out = NULL;
+	for (int i = 0; i < g->depth && i < GO_MAX_DEPTH; i++) {
+		__u64 lookup_pc = goroutine__lookup_pc(g, i);
+
+		if (goproc__is_wrapper(reader, lookup_pc))
+			continue;
+		frames[count] = (struct stack_frame){ g->pcs[i], lookup_pc };
+		symbols[count] = symbolize__user(proc, lookup_pc);
+		if (!symbols[count])
+			return -ENOMEM;
+		count++;
+	}
+	if (!count)
+		return 0;
+	/* the bottom of every complete goroutine stack: Go never shows it */
+	depth = count;
+	if (symbol__function(symbols[count - 1]) &&
+	    !strcmp(symbol__function(symbols[count - 1]), "runtime.goexit"))
+		depth--;
+	*out = picture__intern_stack(picture, proc->pid, frames, symbols, depth, count, g->truncated);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Waits that end by themselves: time.Sleep and the runtime's timers. */
+static bool reason_has_timeout(const char *reason)
+{
+	return !strcmp(reason, "sleep") || strstr(reason, "timer");
+}
+
+static bool has_prefix(const char *text, const char *prefix)
+{
+	return text && !strncmp(text, prefix, strlen(prefix));
+}
+
+/*
+ * Where GOROOT's sources are, from a runtime function's file
+ * (".../src/runtime/proc.go" -> ".../src/"): frames with files below it
+ * are the standard library's.
+ */
+static char *find_goroot(const struct pw_unit *units, size_t count)
+{
+	for (size_t u = 0; u < count; u++) {
+		const struct pw_stack *stack = units[u].stack;
+
+		for (int i = 0; stack && i < stack->full_depth; i++) {
+			const struct symbol *symbol = stack->symbols[i];
+
+			for (int j = 0; j < symbol->frame_count; j++) {
+				const char *file = symbol->frames[j].file;
+				const char *at = file ? strstr(file, "/src/runtime/") : NULL;
+
+				if (has_prefix(symbol->frames[j].function, "runtime.") && at)
+					return strndup(file, at - file + 5);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------- ages */
+
+/* The next first-seen time: now, but strictly after every one handed out. */
+static __u64 next_first_seen(struct go_process *gp, __u64 now_ns)
+{
+	__u64 t = now_ns > gp->last_first_seen_ns ? now_ns : gp->last_first_seen_ns + 1;
+
+	gp->last_first_seen_ns = t;
+	return t;
+}
+
+static __u64 wait_key(const struct pw_unit *unit)
+{
+	__u64 key = unit->stack ? unit->stack->signature : 0;
+
+	return hash__bytes(unit->wait.reason, strlen(unit->wait.reason), key);
+}
+
+/* When parkwatch first saw the waiting unit in its current wait. */
+static int first_seen(struct go_process *gp, const struct pw_unit *unit, __u64 now_ns,
+		      __u64 *out)
+{
+	struct go_age *age = unit->id ? u64map__get(&gp->ages, unit->id) : NULL;
+	__u64 key = wait_key(unit);
+
+	if (age && age->wait_key == key) {
+		age->generation = gp->generation;
+		*out = age->first_seen_ns;
+		return 0;
+	}
+	*out = next_first_seen(gp, now_ns);
+	if (age) { /* woke and waits again elsewhere: a new wait */
+		*age = (struct go_age){ key, *out, gp->generation };
+		return 0;
+	}
+	if (!unit->id || gp->ages.count >= GOROUTINES_AGES_MAX)
+		return 0;
+	age = malloc(sizeof(*age));
+	if (!age)
+		return -ENOMEM;
+	*age = (struct go_age){ key, *out, gp->generation };
+	if (u64map__put(&gp->ages, unit->id, age)) {
+		free(age);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool keep_seen(__u64 key, void *value, void *ctx)
+{
+	const struct go_age *age = value;
+
+	(void)key;
+	if (age->generation == *(const unsigned int *)ctx)
+		return true;
+	free(value);
+	return false;
+}
+
+/* ------------------------------------------------------------- units */
+
+static int fill_unit(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,
+		     const struct goroutine *g, const char *comm, struct pw_unit *unit,
+		     struct pw_goroutine *go)
+{
+	bool waiting = g->status == GO_STATUS_WAITING || g->status == GO_STATUS_LEAKED;
+
+	go->parent_goid = g->parent_goid;
+	go->gopc = g->gopc;
+	go->status = status_name(g->status);
+	go->wait_ns = g->wait_ns;
+	go->tid = g->tid;
+	go->system = g->system;
+	go->locked = g->locked;
+	if (waiting && g->wait_reason && g->wait_reason[0]) {
+		go->wait_reason = picture__string(picture, g->wait_reason);
+		if (!go->wait_reason)
+			return -ENOMEM;
+	}
+	if (g->gopc) {
+		go->creator = symbolize__user(proc, g->gopc - 1);
+		if (!go->creator)
+			return -ENOMEM;
+		go->creator = picture__hold_symbol(picture, go->creator);
+		if (!go->creator)
+			return -ENOMEM;
+	}
+	unit->kind = PW_UNIT_GOROUTINE;
+	unit->pid = proc->pid;
+	unit->id = g->goid;
+	memcpy(unit->comm, comm, sizeof(unit->comm));
+	unit->go = go;
+	unit->parked = waiting; /* a leaked goroutine waits for ever */
+	unit->state = unit->parked ? PW_STATE_SLEEPING :
+		      g->status == GO_STATUS_RUNNING ? PW_STATE_RUNNING : PW_STATE_RUNNABLE;
+	unit->state_name = go->status;
+	unit->wait.reason = go->wait_reason ? go->wait_reason : go->status;
+	unit->wait.has_timeout = reason_has_timeout(unit->wait.reason);
+	unit->wait.kernel_reason = PARK_REASON_OTHER;
+	return stack_of(picture, proc, reader, g, &unit->stack);
+}
+
+static int add_process(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,
+		       const char *comm, const struct pw_unit *units, size_t count)
+{
+	struct pw_process *summary = picture__add_process(picture, proc->pid);
+
+	if (!summary)
+		return -ENOMEM;
+	memcpy(summary->comm, comm, sizeof(summary->comm));
+	summary->unit_kind = PW_UNIT_GOROUTINE;
+	summary->exe = procfs__exe_path(proc->pid);
+	summary->go_version = strdup(goproc__version(reader));
+	summary->goroot_src = find_goroot(units, count);
+	summary->has_parent_goid = goproc__has_parent_goid(reader);
+	summary->dropped = goproc__dropped(reader);
+	return summary->go_version ? 0 : -ENOMEM;
+}
+
+int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, struct proc *proc,
+		    __u64 now_ns)
+{
+	size_t first_unit = picture->unit_count, first_proc = picture->proc_count, count = 0;
+	struct goroutine *gs = NULL;
+	char comm[PARK_COMM_LEN];
+	struct pw_goroutine *extras;
+	struct go_process *gp;
+	struct pw_unit *units;
+	int err = reader_of(goroutines, proc, &gp);
+
+	if (err)
+		return err;
+	err = goproc__read(gp->reader, &gs, &count);
+	if (err)
+		return err;
+	procfs__comm(proc->pid, comm, sizeof(comm));
+	units = picture__add_units(picture, count);
+	extras = picture__add_goroutines(picture, count);
+	err = units && extras ? 0 : -ENOMEM;
+	gp->generation++;
+	for (size_t i = 0; i < count && !err; i++) {
+		err = fill_unit(picture, proc, gp->reader, &gs[i], comm, &units[i], &extras[i]);
+		if (!err && units[i].parked && goroutines->keep_ages) {
+			err = first_seen(gp, &units[i], now_ns, &units[i].park_start_ns);
+			units[i].park_ns = now_ns > units[i].park_start_ns ?
+						   now_ns - units[i].park_start_ns : 0;
+		}
+	}
+	if (!err)
+		err = add_process(picture, proc, gp->reader, comm, units, count);
+	goproc__free_goroutines(gs);
+	if (err) {
+		/* what was added stays owned by the picture, unseen; a summary
+		 * past proc_count is not freed with it */
+		picture->unit_count = first_unit;
+		for (size_t p = first_proc; p < picture->proc_count; p++) {
+			free(picture->procs[p].exe);
+			free(picture->procs[p].go_version);
+			free(picture->procs[p].goroot_src);
+		}
+		picture->proc_count = first_proc;
+		return err;
+	}
+	u64map__filter(&gp->ages, keep_seen, &gp->generation);
+	return 0;
+}
+
+const char *goroutines__strerror(int err)
+{
+	switch (err) {
+	case -ENOEXEC:
+		return "not a Go program";
+	case -ENODATA:
+		return "a Go program whose goroutines can't be read (stripped of its symbol "
+		       "table with -ldflags=-s, or a runtime this parkwatch doesn't know)";
+	case -ESRCH:
+		return "the process exited";
+	case -EACCES:
+		return "its memory can't be read (run as root, or with CAP_SYS_PTRACE)";
+	case -EBADMSG:
+		return "its goroutine list made no sense (a runtime this parkwatch doesn't know)";
+	case -EFAULT:
+		return "its memory doesn't match its binary";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Threads from a snapshot (threads.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collect/threads.h"
+#include "model/classify.h"
+#include "proc/symbolize.h"
+#include "proc/unwind.h"
+#include "util/procfs.h"
+
+#define CLASSIFY_MAX_FUNCTIONS 32
+
+static int by_pid_tid(const void *a, const void *b)
+{
+	const struct thread_sample *left = *(const struct thread_sample *const *)a;
+	const struct thread_sample *right = *(const struct thread_sample *const *)b;
+
+	if (left->rec->tgid != right->rec->tgid)
+		return left->rec->tgid < right->rec->tgid ? -1 : 1;
+	return left->rec->tid < right->rec->tid ? -1 : left->rec->tid > right->rec->tid;
+}
+
+/* The picture's stack for an unwound one, symbolized once per distinct stack. */
+static const struct pw_stack *picture_stack(struct pw_picture *picture, struct proc *proc,
+					    const struct stack *stack)
+{
+	const struct symbol *symbols[UNWIND_MAX_DEPTH];
+
+	for (int i = 0; i < stack->depth; i++) {
+		symbols[i] = symbolize__user(proc, stack->frames[i].lookup_pc);
+		if (!symbols[i])
+			return NULL;
+	}
+	return picture__intern_stack(picture, proc->pid, stack->frames, symbols, stack->depth,
+				     stack->depth, false);
+}
+
+static void classify_unit(const struct thread_sample *sample, struct pw_unit *unit)
+{
+	const char *functions[CLASSIFY_MAX_FUNCTIONS];
+	enum fd_kind fd_kind = FD_KIND_UNKNOWN;
+	int count = 0;
+
+	for (int i = 0; unit->stack && i < unit->stack->depth; i++) {
+		const struct symbol *symbol = unit->stack->symbols[i];
+
+		for (int j = 0; j < symbol->frame_count && count < CLASSIFY_MAX_FUNCTIONS; j++)
+			functions[count++] = symbol->frames[j].function;
+	}
+	if (sample->rec->wait.reason == PARK_REASON_IO)
+		fd_kind = classify__fd_of(sample->rec->tgid, (int)sample->rec->wait.arg0);
+	classify__wait(&sample->rec->wait, functions, count, fd_kind, &unit->wait);
+}
+
+static int fill_unit(struct pw_picture *picture, struct proc *proc,
+		     const struct thread_sample *sample, struct pw_unit *unit)
+{
+	const struct task_record *rec = sample->rec;
+	struct unwind_input thread = {
+		.tid = (pid_t)rec->tid,
+		.park_start_ns = rec->park_start_ns,
+		.captured = rec->flags & TASK_REC_USTACK,
+		.regs = rec->regs,
+		.ustack = sample->ustack,
+		.ustack_bytes = rec->ustack_bytes,
+	};
+	const struct stack *stack;
+
+	unit->kind = PW_UNIT_THREAD;
+	unit->pid = (pid_t)rec->tgid;
+	unit->id = rec->tid;
+	memcpy(unit->comm, rec->comm, sizeof(unit->comm));
+	unit->comm[sizeof(unit->comm) - 1] = '\0';
+	unit->state = classify__state(rec->state, rec->flags & TASK_REC_ON_CPU, &unit->state_name);
+	if (sample->kstack && rec->kstack_depth) {
+		unit->kstack = picture__copy(picture, sample->kstack,
+					     rec->kstack_depth * sizeof(*sample->kstack));
+		if (!unit->kstack)
+			return -ENOMEM;
+		unit->kstack_depth = rec->kstack_depth;
+	}
+	unit->parked = rec->state & PARK_TASK_SLEEP_MASK;
+	if (!unit->parked)
+		return 0;
+	unit->park_start_ns = rec->park_start_ns;
+	unit->park_start_estimated = rec->flags & TASK_REC_ESTIMATED;
+	unit->park_ns = rec->now_ns > rec->park_start_ns ? rec->now_ns - rec->park_start_ns : 0;
+	stack = unwind__thread(proc, &thread);
+	if (stack) {
+		unit->stack = picture_stack(picture, proc, stack);
+		if (!unit->stack)
+			return -ENOMEM;
+	}
+	classify_unit(sample, unit);
+	return 0;
+}
+
+static int add_process(struct pw_picture *picture, pid_t pid, const struct task_record *main_rec)
+{
+	struct pw_process *summary = picture__add_process(picture, pid);
+
+	if (!summary)
+		return -ENOMEM;
+	summary->unit_kind = PW_UNIT_THREAD;
+	/* the process is named after its main thread */
+	if (main_rec)
+		memcpy(summary->comm, main_rec->comm, sizeof(summary->comm));
+	summary->comm[sizeof(summary->comm) - 1] = '\0';
+	summary->exe = procfs__exe_path(pid);
+	return 0;
+}
+
+int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,
+		 pid_t skip_pid)
+{
+	const struct thread_sample **sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
+	size_t count = 0;
+	int err = 0;
+
+	if (!sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < snap->count; i++)
+		if ((pid_t)snap->threads[i].rec->tgid != skip_pid || !skip_pid)
+			sorted[count++] = &snap->threads[i];
+	qsort(sorted, count, sizeof(*sorted), by_pid_tid);
+	for (size_t first = 0, end; first < count && !err; first = end) {
+		pid_t pid = (pid_t)sorted[first]->rec->tgid;
+		const struct task_record *main_rec = sorted[first]->rec;
+		struct proc *proc = procs__get(procs, pid);
+		struct pw_unit *units;
+
+		for (end = first; end < count && (pid_t)sorted[end]->rec->tgid == pid; end++)
+			if ((pid_t)sorted[end]->rec->tid == pid)
+				main_rec = sorted[end]->rec;
+		units = picture__add_units(picture, end - first);
+		if (!proc || !units || (err = add_process(picture, pid, main_rec))) {
+			err = -ENOMEM;
+			break;
+		}
+		for (size_t i = first; i < end && !err; i++)
+			err = fill_unit(picture, proc, sorted[i], &units[i - first]);
+		unwind__prune(proc);
+	}
+	free(sorted);
+	return err;
+}

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * Goroutines read from outside the Go process (goproc.h): opening a
+ * goproc from what the binary says (gobinary.c, golayout.c) and checking
+ * it against the process, then each read: runtime.allgs, its g's in
+ * batches (gomem.c), each made sense of (gounwind.c), the ones that moved
+ * under us read again or dropped, all collected into one allocation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <libelf.h>
+#include "util/clock.h"
+#include "go/gobinary.h"
+#include "go/golayout.h"
+#include "go/gomem.h"
+#include "go/goproc.h"
+#include "go/gounwind.h"
+#include "util/u64map.h"
+
+#define GO_MAX_GOROUTINES (1u << 24)
+#define PTR_CHUNK 65536             /* allgs pointers per read */
+
+static int by_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int open_exe(pid_t pid, struct stat *st)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : gomem__errno(errno);
+	if (fstat(fd, st)) {
+		int err = gomem__errno(errno);
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int check_layout(struct goproc *gp);
+
+static int goproc_load(struct goproc *gp, Elf *elf, const struct stat *exe)
+{
+	struct go_symbols syms = { 0 };
+	bool want_wrappers;
+	int err;
+
+	err = gobinary__read_symbols(gp, elf, exe, &syms);
+	if (err)
+		return err;
+
+	/* can we read it at all? */
+	{
+		__u64 len;
+
+		err = gomem__read(gp, gp->allglen, &len, sizeof(len));
+		if (err)
+			return err;
+	}
+	if (!gp->version[0] && syms.have_build_version &&
+	    !gomem__read_string(gp, syms.build_version.st_value + gp->bias, gp->version,
+				sizeof(gp->version)))
+		gp->minor = gobinary__version_minor(gp->version);
+	if (!gp->version[0])
+		snprintf(gp->version, sizeof(gp->version), "unknown");
+
+	err = gobinary__read_wrappers(gp, elf, &syms);
+	if (err == -ENOMEM)
+		return err;
+	want_wrappers = err != 0;
+	err = golayout__read(gp, elf, want_wrappers);
+	if (err)
+		return err;
+	/* goproc__is_wrapper searches them */
+	qsort(gp->wrappers, gp->wrapper_count, sizeof(*gp->wrappers), by_range);
+
+	if (syms.have_reasons) {
+		err = gomem__read_wait_reasons(gp, syms.reasons.st_value + gp->bias,
+					       syms.reasons.st_size);
+		if (err == -ENOMEM || err == -ESRCH || err == -EACCES)
+			return err;
+		/* else: reasons stay unknown, the codes are still reported */
+	}
+	return check_layout(gp);
+}
+
+int goproc__open(pid_t pid, struct goproc **out)
+{
+	struct goproc *gp;
+	struct stat exe;
+	Elf *elf;
+	int fd, err;
+
+	*out = NULL;
+	if (pid <= 0)
+		return -ESRCH;
+	elf_version(EV_CURRENT);
+	fd = open_exe(pid, &exe);
+	if (fd < 0)
+		return fd;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	gp = calloc(1, sizeof(*gp));
+	if (!gp) {
+		err = -ENOMEM;
+		goto out;
+	}
+	gp->pid = pid;
+	gp->mem_fd = -1;
+	err = goproc_load(gp, elf, &exe);
+	if (!err)
+		err = gomem__batch_new(gp->layout.g_read_size, &gp->batch);
+	if (err) {
+		goproc__free(gp);
+		gp = NULL;
+	}
+	*out = gp;
+out:
+	elf_end(elf);
+	close(fd);
+	return err;
+}
+
+void goproc__free(struct goproc *gp)
+{
+	if (!gp)
+		return;
+	for (size_t i = 0; i < gp->reason_count; i++)
+		free(gp->reasons[i]);
+	free(gp->reasons);
+	free(gp->runtime_funcs);
+	free(gp->wrappers);
+	gomem__batch_free(gp->batch);
+	free(gp->ptrs);
+	if (gp->mem_fd >= 0)
+		close(gp->mem_fd);
+	free(gp);
+}
+
+const char *goproc__version(const struct goproc *gp)
+{
+	return gp->version;
+}
+
+bool goproc__has_parent_goid(const struct goproc *gp)
+{
+	return gp->layout.parent_goid >= 0;
+}
+
+size_t goproc__dropped(const struct goproc *gp)
+{
+	return gp->dropped;
+}
+
+bool goproc__is_wrapper(const struct goproc *gp, __u64 pc)
+{
+	size_t lo = 0, hi = gp->wrapper_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pc < gp->wrappers[mid].lo)
+			hi = mid;
+		else if (pc >= gp->wrappers[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+void goproc__free_goroutines(struct goroutine *goroutines)
+{
+	free(goroutines);
+}
+
+/* Collects goroutines and their pcs; pcs become pointers only at the end,
+ * when both arrays stop moving. */
+struct collector {
+	struct goroutine *items;
+	size_t *pc_offsets;
+	size_t count, cap;
+	__u64 *pcs;
+	size_t pc_count, pc_cap;
+	__u64 *again;               /* g's that changed while the first pass read them */
+	size_t again_count;
+	__u64 now_ns;
+	bool finalizer_running;
+	size_t dropped;
+};
+
+static int by_addr(const void *a, const void *b, void *ctx)
+{
+	const __u64 *addrs = ctx;
+	__u64 x = addrs[*(const __u32 *)a], y = addrs[*(const __u32 *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+static int collector_add(struct collector *c, const struct goroutine *g, const __u64 *pcs)
+{
+	if (c->count == c->cap) {
+		size_t bigger = c->cap ? c->cap * 2 : 1024;
+		struct goroutine *items = realloc(c->items, bigger * sizeof(*items));
+		size_t *offsets;
+
+		if (!items)
+			return -ENOMEM;
+		c->items = items;
+		offsets = realloc(c->pc_offsets, bigger * sizeof(*offsets));
+		if (!offsets)
+			return -ENOMEM;
+		c->pc_offsets = offsets;
+		c->cap = bigger;
+	}
+	if (c->pc_count + g->depth > c->pc_cap) {
+		size_t bigger = c->pc_cap ? c->pc_cap * 2 : 8192;
+		__u64 *grown;
+
+		while (bigger < c->pc_count + g->depth)
+			bigger *= 2;
+		grown = realloc(c->pcs, bigger * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		c->pcs = grown;
+		c->pc_cap = bigger;
+	}
+	c->items[c->count] = *g;
+	c->items[c->count].pcs = NULL;
+	c->pc_offsets[c->count++] = c->pc_count;
+	memcpy(c->pcs + c->pc_count, pcs, g->depth * sizeof(*pcs));
+	c->pc_count += g->depth;
+	return 0;
+}
+
+/*
+ * Reads n g's (n <= GO_BATCH): the structs, the stacks of those with saved
+ * registers, then the fields that must not have moved meanwhile.  A g that
+ * changed goes to c->again for a second pass, or is dropped in that pass.
+ */
+static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last_pass,
+		      struct collector *c)
+{
+	const struct go_layout *l = &gp->layout;
+	struct batch *b = gp->batch;
+	size_t stack_bytes = 0, m = 0;
+	int hdr_lo = l->sched_sp, hdr_hi = l->sched_sp;
+	__u64 pcs[GO_MAX_DEPTH];
+	int err;
+
+	if (!n || n > GO_BATCH)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		b->order[i] = (__u32)i;
+	qsort_r(b->order, n, sizeof(*b->order), by_addr, (void *)addrs);
+	err = gomem__read_coalesced(gp, b, addrs, n, 0, l->g_read_size, b->gbuf);
+	if (err)
+		return err;
+
+	for (size_t i = 0; i < n; i++) {
+		struct graw *g = &b->raws[i];
+
+		b->fate[i] = G_INCONSISTENT; /* a pointer in allgs that leads nowhere */
+		if (!b->g_ok[i])
+			continue;
+		gounwind__decode(l, addrs[i], b->gbuf + i * l->g_read_size, g);
+		if (g->status == GO_STATUS_DEAD || g->status == GO_STATUS_IDLE)
+			b->fate[i] = G_SKIP;
+		else if (gounwind__consistent(gp, g))
+			b->fate[i] = gounwind__has_saved_stack(g->status) ? G_STACK : G_NO_STACK;
+		if (b->fate[i] == G_STACK) {
+			b->stack_at[i] = stack_bytes;
+			stack_bytes += gounwind__stack_window(g);
+		}
+	}
+
+	/* stacks, packed one after the other */
+	if (stack_bytes > b->sbuf_cap) {
+		__u8 *grown = realloc(b->sbuf, stack_bytes);
+
+		if (!grown)
+			return -ENOMEM;
+		b->sbuf = grown;
+		b->sbuf_cap = stack_bytes;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (b->fate[i] != G_STACK)
+			continue;
+		b->local[m] = (struct iovec){ b->sbuf + b->stack_at[i], gounwind__stack_window(&b->raws[i]) };
+		b->remote[m] = (struct iovec){ (void *)(unsigned long)b->raws[i].sp,
+					       b->local[m].iov_len };
+		b->slot[m++] = (__u32)i;
+	}
+	err = gomem__read_ranges(gp, b->local, b->remote, m, b->ok);
+	if (err)
+		return err;
+	for (size_t k = 0; k < m; k++)
+		if (!b->ok[k])
+			b->fate[b->slot[k]] = G_INCONSISTENT; /* freed or moved under us */
+
+	/* did anything move while we read? */
+	{
+		const int fields[] = { l->sched_pc, l->sched_bp, l->atomicstatus, l->goid };
+
+		for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+			hdr_lo = fields[k] < hdr_lo ? fields[k] : hdr_lo;
+			hdr_hi = fields[k] > hdr_hi ? fields[k] : hdr_hi;
+		}
+		hdr_hi += 8;
+		err = gomem__read_coalesced(gp, b, addrs, n, hdr_lo, hdr_hi - hdr_lo, b->hbuf);
+		if (err)
+			return err;
+		for (size_t i = 0; i < n; i++)
+			if (b->fate[i] == G_STACK &&
+			    (!b->g_ok[i] ||
+			     !gounwind__same_header(l, hdr_lo, &b->raws[i],
+						b->hbuf + i * (hdr_hi - hdr_lo))))
+				b->fate[i] = G_INCONSISTENT;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		struct goroutine g;
+		struct stack_view view;
+
+		if (b->fate[i] == G_SKIP)
+			continue;
+		if (b->fate[i] == G_INCONSISTENT) {
+			if (last_pass)
+				c->dropped++;
+			else
+				c->again[c->again_count++] = addrs[i];
+			continue;
+		}
+		gounwind__to_goroutine(gp, &b->raws[i], c->now_ns, c->finalizer_running, &g);
+		if (b->fate[i] == G_STACK) {
+			view.buf = b->sbuf + b->stack_at[i];
+			view.base = b->raws[i].sp;
+			view.len = gounwind__stack_window(&b->raws[i]);
+			g.depth = gounwind__walk_stack(gp, &b->raws[i], &view, pcs, g.exact, &g.truncated);
+		} else if (g.status == GO_STATUS_RUNNING || g.status == GO_STATUS_SYSCALL) {
+			g.tid = gounwind__thread(gp, &b->raws[i]);
+		}
+		err = collector_add(c, &g, pcs);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* runtime.allglen first, then the array: the order of the runtime's own
+ * lock-free readers, which keeps len within what the array holds. */
+static int read_allgs(struct goproc *gp, size_t *count)
+{
+	__u64 len, array, slice[3];
+	size_t done = 0;
+	int err = gomem__read(gp, gp->allglen, &len, sizeof(len));
+
+	if (err)
+		return err == -EFAULT ? -ESRCH : err;
+	if (gp->allgptr)
+		err = gomem__read(gp, gp->allgptr, &array, sizeof(array));
+	else if (!(err = gomem__read(gp, gp->allgs, slice, sizeof(slice))))
+		array = slice[0];
+	if (err)
+		return err == -EFAULT ? -ESRCH : err;
+	if (len > GO_MAX_GOROUTINES || (len && !user_ptr(array)))
+		return -EBADMSG;
+	if (len > gp->ptr_cap) {
+		__u64 *grown = realloc(gp->ptrs, len * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		gp->ptrs = grown;
+		gp->ptr_cap = len;
+	}
+	while (done < len) {
+		size_t chunk = len - done < PTR_CHUNK ? len - done : PTR_CHUNK;
+
+		err = gomem__read(gp, array + done * 8, gp->ptrs + done, chunk * 8);
+		if (err)
+			return err == -EFAULT ? -EBADMSG : err;
+		done += chunk;
+	}
+	*count = len;
+	return 0;
+}
+
+static bool finalizer_running(struct goproc *gp)
+{
+	__u32 status = 0;
+	__u8 running = 0;
+
+	if (gp->fing_running)
+		return !gomem__read(gp, gp->fing_running, &running, 1) && running;
+	/* Go >= 1.21: fingStatus & fingRunningFinalizer (2) */
+	return gp->fing_status && !gomem__read(gp, gp->fing_status, &status, 4) && (status & 2);
+}
+
+/*
+ * The layout makes sense of the first g's in allgs: the main goroutine and
+ * the runtime's own, which live as long as the process, so some must read
+ * as live, with a known status and sane fields.  A wrong table entry or an
+ * unforeseen runtime.g would otherwise read as nothing, or as goroutines
+ * that are all dropped.
+ */
+static int check_layout(struct goproc *gp)
+{
+	const struct go_layout *l = &gp->layout;
+	size_t len = 0, live = 0, sane = 0;
+	__u8 raw[1024];
+	int err;
+
+	if ((size_t)l->g_read_size > sizeof(raw))
+		return -ENODATA;
+	err = read_allgs(gp, &len);
+	if (err)
+		return err == -EBADMSG ? -ENODATA : err;
+	for (size_t i = 0; i < len && i < 16; i++) {
+		struct graw g;
+
+		if (!user_ptr(gp->ptrs[i]) || gomem__read(gp, gp->ptrs[i], raw, l->g_read_size))
+			continue;
+		gounwind__decode(l, gp->ptrs[i], raw, &g);
+		if (g.status == GO_STATUS_DEAD || g.status == GO_STATUS_IDLE)
+			continue;
+		live++;
+		/* 5 and 7 are unused; 1.26 stops at 11 */
+		sane += g.status <= 11 && g.status != 5 && g.status != 7 && gounwind__consistent(gp, &g);
+	}
+	return !len || (sane && sane * 2 >= live) ? 0 : -ENODATA;
+}
+
+static int finish(struct collector *c, struct goroutine **out, size_t *count)
+{
+	size_t size = c->count * sizeof(**out) + c->pc_count * sizeof(__u64);
+	struct goroutine *list = malloc(size ? size : 1);
+	__u64 *pcs;
+
+	if (!list)
+		return -ENOMEM;
+	memcpy(list, c->items, c->count * sizeof(*list));
+	pcs = (__u64 *)(list + c->count);
+	memcpy(pcs, c->pcs, c->pc_count * sizeof(*pcs));
+	for (size_t i = 0; i < c->count; i++)
+		list[i].pcs = list[i].depth ? pcs + c->pc_offsets[i] : NULL;
+	*out = list;
+	*count = c->count;
+	return 0;
+}
+
+/* The g's in allgs, deduplicated, in batches; then once more the ones
+ * that moved under the first pass. */
+static int read_all(struct goproc *gp, size_t len, struct collector *c)
+{
+	struct u64map seen = { 0 };
+	__u64 batch[GO_BATCH];
+	size_t batch_count = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < len && !err; i++) {
+		__u64 addr = gp->ptrs[i];
+
+		/* allgs never holds nil or the same g twice: a stale array does */
+		if (!user_ptr(addr) || u64map__get(&seen, addr)) {
+			c->dropped++;
+			continue;
+		}
+		err = u64map__put(&seen, addr, (void *)1);
+		if (!err)
+			batch[batch_count++] = addr;
+		if (!err && (batch_count == GO_BATCH || i == len - 1)) {
+			err = read_batch(gp, batch, batch_count, false, c);
+			batch_count = 0;
+		}
+	}
+	if (!err && batch_count)
+		err = read_batch(gp, batch, batch_count, false, c);
+	u64map__clear(&seen);
+	for (size_t i = 0; i < c->again_count && !err; i += GO_BATCH) {
+		size_t n = c->again_count - i < GO_BATCH ? c->again_count - i : GO_BATCH;
+
+		err = read_batch(gp, c->again + i, n, true, c);
+	}
+	return err;
+}
+
+int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
+{
+	struct collector c = { 0 };
+	size_t len = 0;
+	int err;
+
+	*out = NULL;
+	*count = 0;
+	err = read_allgs(gp, &len);
+	if (err)
+		return err;
+	c.now_ns = clock__monotonic_ns();
+	c.finalizer_running = finalizer_running(gp);
+	/* sized for every g at once: growing 100,000 entries costs more than reading them */
+	c.cap = len ? len : 1;
+	c.pc_cap = c.cap * 8;
+	c.items = malloc(c.cap * sizeof(*c.items));
+	c.pc_offsets = malloc(c.cap * sizeof(*c.pc_offsets));
+	c.pcs = malloc(c.pc_cap * sizeof(*c.pcs));
+	c.again = malloc(c.cap * sizeof(*c.again));
+	if (!c.items || !c.pc_offsets || !c.pcs || !c.again)
+		err = -ENOMEM;
+	if (!err)
+		err = read_all(gp, len, &c);
+	gp->dropped = c.dropped;
+	if (!err)
+		err = finish(&c, out, count);
+	free(c.items);
+	free(c.pc_offsets);
+	free(c.pcs);
+	free(c.again);
+	return err;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Goroutines of a running, unmodified Go program, read from outside with
+ * process_vm_readv and no ptrace stop: the Go version from .go.buildinfo,
+ * the layout of runtime.g from the binary's DWARF (a per-version table
+ * when it was linked with -w), runtime.allgs and the wait-reason strings
+ * through .symtab, the frames Go's tracebacks hide from .gopclntab, and
+ * each parked goroutine's stack unwound by frame pointers from its saved
+ * registers.  Names are not resolved here: the pcs go to symbolize__user()
+ * like any thread's.
+ */
+#ifndef PARKWATCH_GOPROC_H
+#define PARKWATCH_GOPROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#define GO_MAX_DEPTH 128
+
+/* runtime2.go's _G* values, the same in Go 1.19 to 1.26 (1.26 adds 10, 11). */
+enum go_status {
+	GO_STATUS_IDLE = 0,
+	GO_STATUS_RUNNABLE = 1,
+	GO_STATUS_RUNNING = 2,
+	GO_STATUS_SYSCALL = 3,
+	GO_STATUS_WAITING = 4,
+	GO_STATUS_DEAD = 6,
+	GO_STATUS_COPYSTACK = 8,
+	GO_STATUS_PREEMPTED = 9,
+	GO_STATUS_LEAKED = 10,      /* Go 1.26: parked, and found unreachable by the GC */
+};
+
+struct goroutine {
+	__u64 g_addr;               /* the runtime.g: reused for a new goroutine after exit */
+	__u64 goid;
+	__u64 parent_goid;          /* 0: none, or Go < 1.21 (see goproc__has_parent_goid) */
+	__u32 status;               /* enum go_status, scan bit (0x1000) stripped */
+	__u8 wait_reason_code;      /* the runtime's waitReason, valid when waiting */
+	bool system;                /* a runtime goroutine: Go's dumps and profiles hide it */
+	bool locked;                /* locked to its thread (runtime.LockOSThread) */
+	bool truncated;             /* the walk stopped at GO_MAX_DEPTH or a bad frame */
+	const char *wait_reason;    /* status waiting: the runtime's text ("chan receive");
+				     * NULL otherwise or when unknown; owned by the goproc */
+	__s64 waitsince;            /* runtime nanotime (CLOCK_MONOTONIC) when the GC noticed
+				     * the wait; 0 until a second GC cycle sets it */
+	__u64 wait_ns;              /* now - waitsince; 0 when waitsince is unknown */
+	__u64 pc, sp, bp;           /* the saved sched registers */
+	__u64 gopc;                 /* the `go` statement: return address into the creator */
+	__u64 startpc;              /* entry of the goroutine's function */
+	pid_t tid;                  /* running or in a syscall: its thread, when known */
+	int depth;                  /* 0: no stack (running, syscall, copystack, unreadable) */
+	__u64 exact[2];             /* bit i: pcs[i] is an exact pc, not a return address */
+	const __u64 *pcs;           /* leaf first: pcs[0] = sched.pc, then return addresses */
+};
+
+/* What symbolize__user() wants for frame i: return addresses minus one. */
+static inline __u64 goroutine__lookup_pc(const struct goroutine *g, int i)
+{
+	bool exact = i < 128 && (g->exact[i / 64] >> (i % 64) & 1);
+
+	return exact || !g->pcs[i] ? g->pcs[i] : g->pcs[i] - 1;
+}
+
+/* Where runtime.g's fields are, in bytes; -1 for a field this Go lacks. */
+struct go_layout {
+	int g_read_size;            /* bytes read per g: up to the last field used */
+	int stack_lo, stack_hi;
+	int sched_sp, sched_pc, sched_bp;
+	int atomicstatus, goid, waitsince, waitreason;
+	int gopc, startpc;
+	int parent_goid;            /* Go >= 1.21 */
+	int lockedm;
+	int m, m_procid;            /* g.m, and runtime.m's thread id */
+	bool from_dwarf;            /* else from the per-version table */
+};
+
+struct goproc;
+
+/*
+ * Recognises the Go binary behind pid and reads what goproc__read needs.
+ * Returns 0, or -ENOEXEC (not a Go program), -ENODATA (Go, but no .symtab,
+ * or neither DWARF nor a known version to take runtime.g's layout from),
+ * -ESRCH (no such process), -EACCES (its memory can't be read: not root,
+ * or ptrace restrictions), -EFAULT (the symbols don't match its memory),
+ * -ENOMEM.
+ */
+int goproc__open(pid_t pid, struct goproc **out);
+void goproc__free(struct goproc *gp);
+/* "go1.19.8"; "unknown" when the binary doesn't say. */
+const char *goproc__version(const struct goproc *gp);
+bool goproc__has_parent_goid(const struct goproc *gp);
+
+/*
+ * One pass over runtime.allgs: every goroutine that isn't dead, in allgs
+ * order (creation order, roughly), the few read twice at the end.  The
+ * process keeps running: a goroutine that changed while its struct and
+ * stack were read is read once more, then dropped (goproc__dropped).  The
+ * result is one allocation, freed with goproc__free_goroutines.  Returns 0 or a
+ * negative errno (-ESRCH: the process exited; -EBADMSG: allgs made no sense).
+ */
+int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count);
+/* Goroutines the last goproc__read dropped as inconsistent. */
+size_t goproc__dropped(const struct goproc *gp);
+/* NULL-safe. */
+void goproc__free_goroutines(struct goroutine *goroutines);
+
+/*
+ * pc is in a compiler-generated wrapper (the closure of `go f(x)`, promoted
+ * method and interface wrappers), a frame Go's tracebacks and profiles
+ * leave out: FuncID wrapper in .gopclntab (Go >= 1.18), DW_AT_trampoline
+ * in DWARF for older binaries.  Pass a lookup pc.
+ */
+bool goproc__is_wrapper(const struct goproc *gp, __u64 pc);
+
+#endif /* PARKWATCH_GOPROC_H */

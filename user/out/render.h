@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * A picture in any output format, for the CLI and the HTTP server alike:
+ * one table of renderers over one picture and its context.  A picture of
+ * one goroutine process is written in Go's own shapes (debug=1/2 text, a
+ * goroutine profile); any other in parkwatch's thread shapes.
+ */
+#ifndef PARKWATCH_RENDER_H
+#define PARKWATCH_RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "model/picture.h"
+#include "trend/trend.h"
+#include "util/ksyms.h"
+
+enum pw_format {
+	PW_FORMAT_TEXT,
+	PW_FORMAT_JSON,
+	PW_FORMAT_PPROF,
+	PW_FORMAT_FOLDED,
+	PW_FORMAT__COUNT,
+};
+
+/* What renderers read besides the picture (and its tier-1 totals). */
+struct pw_context {
+	const struct trend *trend;  /* leak evidence per group, or NULL */
+	const pid_t *exited;        /* watched processes that exited */
+	size_t exited_count;
+	const struct ksyms *ksyms;  /* names kernel frames; may be NULL */
+};
+
+struct render_opts {
+	int debug;                  /* text: 1 grouped, 2 one entry per unit */
+	bool kernel_stacks;
+};
+
+/* Writes the picture; 0 or a negative errno. */
+int render__write(FILE *out, enum pw_format format, const struct pw_picture *picture,
+		  const struct pw_context *ctx, const struct render_opts *opts);
+
+/* The renderers of the table, for callers that want one directly. */
+int text__write(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
+		const struct render_opts *opts);
+int text_go__write(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
+		   const struct render_opts *opts);
+int json__write(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
+		const struct render_opts *opts);
+int pprof__write_picture(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
+			 const struct render_opts *opts);
+int folded__write_picture(FILE *out, const struct pw_picture *picture,
+			  const struct pw_context *ctx, const struct render_opts *opts);
+
+/* Pieces the leak report shares: a stack as Go-style text (two lines a
+ * frame) and as JSON frames, a group's trend evidence as JSON. */
+void text__frames(FILE *out, const struct pw_stack *stack);
+void json__frames(FILE *out, const struct pw_stack *stack);
+void json__trend(FILE *out, const struct trend_group_stats *stats);
+
+#endif /* PARKWATCH_RENDER_H */

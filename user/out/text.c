@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/*
+ * The text dump of threads, in the shapes of Go's goroutine dumps: debug=2
+ * one entry per thread in the traceback shape, debug=1 one block per group
+ * with counts and pcs (render.h).
+ */
+#include <inttypes.h>
+#include <string.h>
+#include "out/render.h"
+#include "util/format.h"
+
+static const char *unit_word(const struct pw_unit *unit)
+{
+	return unit->kind == PW_UNIT_GOROUTINE ? "goroutine" : "thread";
+}
+
+static void print_summary(FILE *out, const struct pw_picture *picture)
+{
+	size_t units = 0;
+
+	/* the units the dump shows: runtime goroutines are in no count */
+	for (int s = 0; s < PW_STATE__COUNT; s++)
+		units += picture->state_counts[s];
+	fprintf(out, "parkwatch %s: %zu threads in %zu process%s, %zu parked (", PARKWATCH_VERSION,
+		units, picture->proc_count, picture->proc_count == 1 ? "" : "es",
+		picture->parked_count);
+	for (int s = 0, printed = 0; s < PW_STATE__COUNT; s++) {
+		if (!picture->state_counts[s])
+			continue;
+		fprintf(out, "%s%s %zu", printed++ ? ", " : "", pw_state_names[s],
+			picture->state_counts[s]);
+	}
+	fputs(")\n", out);
+}
+
+static void print_kernel_frames(FILE *out, const struct pw_context *ctx, const struct pw_unit *unit)
+{
+	for (int i = 0; i < unit->kstack_depth; i++) {
+		__u64 offset = 0;
+		const char *name = ksyms__map_addr(ctx->ksyms, unit->kstack[i], &offset);
+
+		if (name)
+			fprintf(out, "%s+0x%llx [kernel]\n", name, offset);
+		else
+			fprintf(out, "0x%llx [kernel]\n", unit->kstack[i]);
+	}
+}
+
+/* Two lines per frame, as in a Go traceback: function, then file:line +0xOFF. */
+void text__frames(FILE *out, const struct pw_stack *stack)
+{
+	for (int i = 0; i < stack->depth; i++) {
+		const struct symbol *symbol = stack->symbols[i];
+		const struct stack_frame *pcs = &stack->frames[i];
+
+		if (!symbol->frame_count) {
+			fprintf(out, "?\?()\n\t%s +0x%llx\n", symbol->module ? symbol->module : "?",
+				symbol->module ? symbol->module_offset : pcs->pc);
+			continue;
+		}
+		for (int j = 0; j < symbol->frame_count; j++) {
+			const struct symbol_frame *frame = &symbol->frames[j];
+
+			fprintf(out, "%s(...)\n\t", frame->function ? frame->function : "??");
+			if (frame->file)
+				fprintf(out, "%s:%d", frame->file, frame->line);
+			else
+				fprintf(out, "%s", symbol->module);
+			if (!frame->inlined)
+				fprintf(out, " +0x%llx",
+					frame->function_offset + (pcs->pc - pcs->lookup_pc));
+			fputc('\n', out);
+		}
+	}
+}
+
+static void dump_units(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
+		       const struct render_opts *opts)
+{
+	pid_t current_pid = -1;
+	char age[32];
+
+	for (size_t i = 0; i < picture->unit_count; i++) {
+		const struct pw_unit *unit = &picture->units[i];
+
+		if (unit->go && unit->go->system)
+			continue;
+		if (unit->pid != current_pid) {
+			const struct pw_process *proc = picture__process(picture, unit->pid);
+
+			current_pid = unit->pid;
+			fprintf(out, "\nprocess %d (%s): %zu threads, %zu parked\n", current_pid,
+				proc ? proc->comm : "?", proc ? proc->units : 0, proc ? proc->parked : 0);
+		}
+		if (!unit->parked) {
+			fprintf(out, "\n%s %llu [%s]:\n", unit_word(unit), unit->id, unit->state_name);
+			continue;
+		}
+		format__age(unit->park_ns, age, sizeof(age));
+		fprintf(out, "\n%s %llu [%s, %s]:\n", unit_word(unit), unit->id, unit->wait.reason, age);
+		if (opts->kernel_stacks)
+			print_kernel_frames(out, ctx, unit);
+		if (unit->stack)
+			text__frames(out, unit->stack);
+		else if (unit->kind == PW_UNIT_GOROUTINE)
+			fputs("\tstack unavailable\n", out);
+		else
+			fputs("\t(no user stack: parked less than --min-park)\n", out);
+	}
+}
+
+static void print_group_frames(FILE *out, const struct pw_stack *stack)
+{
+	for (int i = 0; stack && i < stack->depth; i++) {
+		const struct symbol *symbol = stack->symbols[i];
+		/* as Go: the pc inside the call, which the offsets describe */
+		__u64 pc = stack->frames[i].lookup_pc;
+
+		if (!symbol->frame_count) {
+			fprintf(out, "#\t0x%llx\t%s+0x%llx\n", pc, symbol->module ? symbol->module : "?",
+				symbol->module ? symbol->module_offset : pc);
+			continue;
+		}
+		for (int j = 0; j < symbol->frame_count; j++) {
+			const struct symbol_frame *frame = &symbol->frames[j];
+
+			fprintf(out, "#\t0x%llx\t%s+0x%llx\t", pc, frame->function ? frame->function : "??",
+				frame->function_offset);
+			if (frame->file)
+				fprintf(out, "%s:%d\n", frame->file, frame->line);
+			else
+				fprintf(out, "%s\n", symbol->module);
+		}
+	}
+}
+
+static void dump_groups(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx)
+{
+	struct trend_group_stats stats;
+
+	fprintf(out, "thread profile: total %zu\n", picture->parked_count);
+	for (size_t g = 0; g < picture->group_count; g++) {
+		const struct pw_group *group = &picture->groups[g];
+		const struct pw_process *proc = picture__process(picture, group->pid);
+
+		if (!group->parked)
+			continue;
+		fprintf(out, "%zu @", group->count);
+		for (int i = 0; group->stack && i < group->stack->depth; i++)
+			fprintf(out, " 0x%llx", group->stack->frames[i].pc);
+		fprintf(out, "\n# labels: {\"pid\":\"%d\", \"comm\":", group->pid);
+		format__json_string(out, proc ? proc->comm : "");
+		fprintf(out, ", \"reason\":\"%s\", \"timeout\":\"%s\"", group->reason,
+			picture__timeout_name(group->has_timeout));
+		if (ctx->trend && trend__group(ctx->trend, group->signature, &stats) == 0)
+			fprintf(out, ", \"leak_score\":\"%.2f\", \"trend\":\"%+.1f/min\"", stats.score,
+				stats.slope_per_min);
+		fputs("}\n", out);
+		print_group_frames(out, group->stack);
+		fputc('\n', out);
+	}
+}
+
+int text__write(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
+		const struct render_opts *opts)
+{
+	if (opts->debug == 1) {
+		dump_groups(out, picture, ctx);
+		return 0;
+	}
+	print_summary(out, picture);
+	dump_units(out, picture, ctx, opts);
+	return 0;
+}
