@@ -83,13 +83,6 @@ fi
 bench_tmpdir
 TARGET_PID=
 CHILD_PID=
-cleanup() {
-	bench_stop "$CHILD_PID"
-	if [[ -n $TARGET_PID ]]; then
-		kill -KILL "$TARGET_PID" 2>/dev/null
-		wait "$TARGET_PID" 2>/dev/null
-	fi
-}
 bench_traps
 
 RESULTS=$TMP/results.tsv

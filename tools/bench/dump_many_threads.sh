@@ -56,15 +56,6 @@ bench_condwait_bin
 bench_tmpdir
 TARGET_PID=
 CHILD_PID=
-
-cleanup() {
-	# TERM first: timeout(1) passes it on to gdb
-	bench_stop "$CHILD_PID"
-	if [[ -n $TARGET_PID ]]; then
-		kill -KILL "$TARGET_PID" 2>/dev/null
-		wait "$TARGET_PID" 2>/dev/null
-	fi
-}
 bench_traps
 
 # ---- limits: raise only what N threads need, and say so -----------------

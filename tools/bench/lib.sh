@@ -68,15 +68,21 @@ bench_tmpdir() {
 }
 
 # On every exit path (normal end, die, Ctrl-C, SIGTERM, SIGHUP): the
-# script's cleanup() if it has one (kill its processes), then the sysctls
-# back, then TMP gone, and the exit status kept.  cleanup() runs with errexit
-# off, so one failed kill or wait does not skip the rest.
+# script's cleanup() if it has one, then CHILD_PID stopped (TERM first:
+# timeout(1) passes it on) and TARGET_PID killed when set, then the sysctls
+# back, then TMP gone, and the exit status kept.  All of it runs with
+# errexit off, so one failed kill or wait does not skip the rest.
 _bench_on_exit() {
 	local rc=$? kv
 	trap - EXIT INT TERM HUP
 	set +e
 	if declare -F cleanup >/dev/null; then
 		cleanup
+	fi
+	bench_stop "${CHILD_PID-}"
+	if [[ -n ${TARGET_PID-} ]]; then
+		kill -KILL "$TARGET_PID" 2>/dev/null
+		wait "$TARGET_PID" 2>/dev/null
 	fi
 	for kv in "${BENCH_RESTORE[@]}"; do
 		sysctl -q -w "$kv" >/dev/null || warn "could not restore $kv"
