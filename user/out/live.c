@@ -33,7 +33,9 @@ static long change_since_start(struct live *live, const struct pw_group *group)
 
 	if (!first) {
 		first = (live->started ? 0 : group->count) + 1;
-		u64map__put(&live->first_count, group->signature, (void *)first);
+		/* out of memory: no change shown, rather than a wrong one */
+		if (u64map__put(&live->first_count, group->signature, (void *)first))
+			return 0;
 	}
 	return (long)group->count - (long)(first - 1);
 }
