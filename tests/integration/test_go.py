@@ -557,12 +557,25 @@ def thread_view(res, pid, what):
 def test_go_stripped():
     ensure_built()
     with GoTarget(binary=target_path("leaky-stripped")) as t:
-        res = parkwatch(t.pid)
+        # --min-park 0: every parked thread's stack, however briefly parked
+        res = parkwatch(t.pid, "--min-park", "0")
     thread_view(res, t.pid, "stripped Go binary")
     lines = [l for l in res.err.splitlines() if l.strip()]
     check(len(lines) == 1 and lines[0].startswith(f"parkwatch: process {t.pid}: "),
           f"stripped Go binary: stderr {res.err.strip()!r}, expected one parkwatch: line")
-    return lines[0]
+    # no .symtab, no DWARF: the frames are named from .gopclntab, with the
+    # runtime's file:line, as a traceback of the process would show them
+    functions = re.findall(r"^(\S+)\(\.\.\.\)\n\t(\S+):(\d+) \+0x[0-9a-f]+$", res.out, re.M)
+    # (a stray return address past the last frame names no module: "??()\n\t?")
+    unnamed = [m for m in re.findall(r"^\?\?\(\)\n\t(\S+) ", res.out, re.M) if m != "?"]
+    check(not unnamed, f"stripped Go binary: unnamed frames in {unnamed[:3]}: {res.out[:2000]!r}")
+    check(any(name == "runtime.futex" and file.endswith("/runtime/sys_linux_amd64.s")
+              for name, file, _ in functions),
+          f"stripped Go binary: no runtime.futex frame with its file in {res.out[:2000]!r}")
+    check(any(name.startswith("runtime.") and file.endswith(".go") and int(line) > 0
+              for name, file, line in functions),
+          f"stripped Go binary: no runtime frame with a .go file:line in {res.out[:2000]!r}")
+    return f"{lines[0]}; {len(functions)} frames named from .gopclntab"
 
 
 @test

@@ -15,6 +15,7 @@
 #include <libelf.h>
 #include "go/gobinary.h"
 #include "go/gomem.h"
+#include "util/pclntab.h"
 
 static Elf_Scn *section_by_name(Elf *elf, const char *name, GElf_Shdr *shdr)
 {
@@ -300,79 +301,40 @@ int gobinary__add_wrapper(struct goproc *gp, size_t *cap, __u64 lo, __u64 hi)
 	return 0;
 }
 
-#define PCLN_MAGIC_118 0xfffffff0u  /* Go 1.18, 1.19 */
-#define PCLN_MAGIC_120 0xfffffff1u  /* Go 1.20 and later */
-
-static int functab_find(const __u8 *functab, __u64 nfunc, __u32 entryoff)
-{
-	__u64 lo = 0, hi = nfunc;
-
-	while (lo < hi) {
-		__u64 mid = lo + (hi - lo) / 2;
-		__u32 entry = u32_at(functab, mid * 8);
-
-		if (entry == entryoff)
-			return (int)mid;
-		if (entry < entryoff)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 /*
  * The functions the compiler generated (FuncID wrapper: the closures of
  * `go f(x)`, promoted-method and interface wrappers), which Go's tracebacks
- * leave out.  From .gopclntab, which even stripped binaries keep: a header
- * (magic, nfunc, offset of the function table), then {entry offset, _func
- * offset} pairs; each _func has its funcID after 9 (1.18, 1.19) or 10
- * (1.20+) 32-bit words.  The wrapper's number moves between versions but
- * always follows systemstack_switch's, so it is read off that function.
- * Returns 0, or -ENOTSUP for a layout this code doesn't know.
+ * leave out.  From .gopclntab (util/pclntab.h), which even stripped
+ * binaries keep.  The wrapper's funcID moves between versions but always
+ * follows systemstack_switch's, so it is read off that function.  Returns
+ * 0, or -ENOTSUP for a table this code can't read.
  */
 int gobinary__read_wrappers(struct goproc *gp, Elf *elf, const struct go_symbols *syms)
 {
 	GElf_Shdr shdr;
 	Elf_Scn *scn = section_by_name(elf, ".gopclntab", &shdr);
 	Elf_Data *data = scn && shdr.sh_type == SHT_PROGBITS ? elf_getdata(scn, NULL) : NULL;
-	const __u8 *tab, *functab;
-	__u64 nfunc, pcln, text, funcs_end;
-	size_t size, cap = 0;
-	int funcid_at, marker;
+	struct pclntab_func func;
+	struct pclntab tab;
+	size_t cap = 0;
 	__u8 wrapper;
-	__u32 magic;
 
-	if (!data || data->d_size < 72 || !syms->systemstack_switch)
+	if (!data || !syms->systemstack_switch ||
+	    pclntab__init(&tab, data->d_buf, data->d_size, syms->text))
 		return -ENOTSUP;
-	tab = data->d_buf;
-	size = data->d_size;
-	magic = u32_at(tab, 0);
-	if (magic != PCLN_MAGIC_118 && magic != PCLN_MAGIC_120)
+	/* .symtab's runtime.text, where there is one, is the start that counts */
+	if (syms->text)
+		tab.text_start = syms->text;
+	if (pclntab__find(&tab, syms->systemstack_switch, &func) ||
+	    func.entry != syms->systemstack_switch)
 		return -ENOTSUP;
-	funcid_at = magic == PCLN_MAGIC_118 ? 36 : 40;
-	nfunc = u64_at(tab, 8);
-	text = syms->text ? syms->text : u64_at(tab, 24);
-	pcln = u64_at(tab, 64);
-	/* nfunc + 1 {entry, funcoff} pairs, the last one closing the table */
-	if (tab[7] != 8 || pcln >= size || nfunc >= (size - pcln) / 8 ||
-	    syms->systemstack_switch < text || syms->systemstack_switch - text > UINT32_MAX)
-		return -ENOTSUP;
-	functab = tab + pcln;
-	funcs_end = size - pcln; /* a _func's funcID must lie before this */
-	marker = functab_find(functab, nfunc, (__u32)(syms->systemstack_switch - text));
-	if (marker < 0 || (__u64)u32_at(functab, marker * 8 + 4) + funcid_at >= funcs_end)
-		return -ENOTSUP;
-	wrapper = functab[u32_at(functab, marker * 8 + 4) + funcid_at] + 1;
-	for (__u64 i = 0; i < nfunc; i++) {
-		__u64 funcoff = u32_at(functab, i * 8 + 4);
-
-		if (funcoff + funcid_at >= funcs_end)
+	wrapper = func.funcid + 1;
+	for (__u64 i = 0; i < tab.nfunc; i++) {
+		if (pclntab__func_at(&tab, i, &func))
 			return -ENOTSUP;
-		if (functab[funcoff + funcid_at] != wrapper)
+		if (func.funcid != wrapper)
 			continue;
-		if (gobinary__add_wrapper(gp, &cap, text + u32_at(functab, i * 8),
-				      text + u32_at(functab, i * 8 + 8)))
+		if (gobinary__add_wrapper(gp, &cap, func.entry, func.end))
 			return -ENOMEM;
 	}
 	return 0;

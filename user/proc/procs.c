@@ -31,6 +31,7 @@ static void proc_reset_dwfl(struct proc *proc)
 {
 	u64map__free_all(&proc->symbols, symbol__put_value);
 	u64map__free_all(&proc->cu_tables, free);
+	u64map__free_all(&proc->pclntabs, free);
 	if (proc->dwfl)
 		dwfl_end(proc->dwfl);
 	proc->dwfl = NULL;

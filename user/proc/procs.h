@@ -26,6 +26,7 @@ struct proc {
 	int mem_fd;                 /* /proc/PID/mem, -1 until needed */
 	struct u64map symbols;      /* lookup pc -> struct symbol *, one reference each */
 	struct u64map cu_tables;    /* Dwfl_Module * -> unit ranges (symbolize.c), one block each */
+	struct u64map pclntabs;     /* Dwfl_Module * -> its Go function table (symbolize.c), one block each */
 	struct u64map stacks;       /* tid -> struct stack * for the current park, one block each */
 	const struct unwind_input *unwinding; /* the thread Dwfl's callbacks serve (unwind.c) */
 	unsigned int seen_generation;

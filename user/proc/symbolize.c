@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
+#include <gelf.h>
 #include <elfutils/libdw.h>
 #include "proc/symbolize.h"
+#include "util/pclntab.h"
 
 #define SYMBOL_MAX_INLINE 16
 #define SCOPE_MAX_DEPTH 64
@@ -289,6 +291,78 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 	return found_function;
 }
 
+/*
+ * The .gopclntab of mod's ELF file, read once per module and kept in
+ * proc->pclntabs: an empty table (nfunc 0) when there is none.  It points
+ * into libelf's copy of the section, which lives as long as the Dwfl.
+ * NULL only when out of memory.
+ */
+static const struct pclntab *module_pclntab(struct proc *proc, Dwfl_Module *mod)
+{
+	struct pclntab *tab = u64map__get(&proc->pclntabs, (uintptr_t)mod);
+	Elf_Scn *scn = NULL, *pcln = NULL;
+	__u64 text = 0;
+	Dwarf_Addr bias;
+	Elf_Data *data;
+	size_t shstrndx;
+	Elf *elf;
+
+	if (tab)
+		return tab;
+	tab = calloc(1, sizeof(*tab));
+	if (!tab)
+		return NULL;
+	elf = dwfl_module_getelf(mod, &bias);
+	if (elf && !elf_getshdrstrndx(elf, &shstrndx)) {
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr shdr;
+			const char *name;
+
+			if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_PROGBITS)
+				continue;
+			name = elf_strptr(elf, shstrndx, shdr.sh_name);
+			/* PIE: the linker puts it among the relocated read-only data */
+			if (name && (!strcmp(name, ".gopclntab") ||
+				     !strcmp(name, ".data.rel.ro.gopclntab")))
+				pcln = scn;
+			else if (name && !strcmp(name, ".text"))
+				text = shdr.sh_addr; /* runtime.text, should the header lack it */
+		}
+	}
+	data = pcln ? elf_getdata(pcln, NULL) : NULL;
+	if (data && pclntab__init(tab, data->d_buf, data->d_size, text))
+		memset(tab, 0, sizeof(*tab));
+	if (u64map__put(&proc->pclntabs, (uintptr_t)mod, tab)) {
+		free(tab);
+		return NULL;
+	}
+	return tab;
+}
+
+/*
+ * A Go binary without .symtab and DWARF (-ldflags='-s -w') still names its
+ * functions in .gopclntab: the function of pc (a file address), with its
+ * file and line; *entry is the function's start.  False when it has none.
+ */
+static bool add_pclntab_frame(struct proc *proc, Dwfl_Module *mod, __u64 pc,
+			      struct frame_builder *builder, __u64 *entry)
+{
+	const struct pclntab *tab = module_pclntab(proc, mod);
+	struct pclntab_func func;
+	const char *name, *file = NULL;
+	int line = 0;
+
+	if (!tab || !tab->nfunc || pclntab__find(tab, pc, &func))
+		return false;
+	name = pclntab__name(tab, &func);
+	if (!name || !name[0])
+		return false;
+	if (pclntab__line(tab, &func, pc, &file, &line))
+		file = NULL, line = 0;
+	*entry = func.entry;
+	return builder_push(builder, name, file, line, false) != NULL;
+}
+
 static char *build_id_hex(Dwfl_Module *mod)
 {
 	const unsigned char *bits;
@@ -346,6 +420,13 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 		if (!add_inline_chain(cu, from_table, pc - cu_bias, elf_name, file, line, &builder) &&
 		    elf_name)
 			builder_push(&builder, elf_name, file, line, false);
+		/* nothing named the pc: a stripped Go binary's own table may */
+		if (!builder.count && pc >= bias) {
+			__u64 entry;
+
+			if (add_pclntab_frame(proc, mod, pc - bias, &builder, &entry))
+				offset = pc - bias - entry;
+		}
 	}
 
 	symbol = symbol__new(builder.count);

@@ -3,7 +3,8 @@
  * Unit tests of user-space symbolization (user/proc/symbolize.c) on this
  * test binary's own process: no root, no BPF.  The functions below are the
  * addresses looked up; they are kept out of line and uncloned so their
- * names stay exactly as written.
+ * names stay exactly as written.  And a child running the Go target
+ * build/targets/go/leaky, stripped and not (make targets).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,9 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <cmocka.h>
+#include <gelf.h>
 #include "proc/symbolize.h"
+#include "util/pclntab.h"
 #include "support/fixtures.h"
+#include "support/leaky.h"
 #include "support/procs_self.h"
 
 #define NOINLINE __attribute__((noinline, noclone, used))
@@ -339,6 +344,107 @@ static void test_unreadable_process(void **state)
 	procs__free(others);
 }
 
+/* The entry of the function called name in the .gopclntab of the file at
+ * path (a non-PIE Go binary: file addresses are the process's); 0 if none. */
+static __u64 go_function_entry(const char *path, const char *name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	__u64 entry = 0;
+
+	elf_version(EV_CURRENT);
+	elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
+	while (elf && !elf_getshdrstrndx(elf, &shstrndx) && (scn = elf_nextscn(elf, scn))) {
+		struct pclntab tab;
+		GElf_Shdr shdr;
+		Elf_Data *data;
+		const char *scn_name;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		scn_name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!scn_name || strcmp(scn_name, ".gopclntab") || !(data = elf_getdata(scn, NULL)) ||
+		    pclntab__init(&tab, data->d_buf, data->d_size, 0))
+			continue;
+		for (__u64 i = 0; i < tab.nfunc && !entry; i++) {
+			struct pclntab_func func;
+			const char *got;
+
+			if (!pclntab__func_at(&tab, i, &func) && (got = pclntab__name(&tab, &func)) &&
+			    !strcmp(got, name))
+				entry = func.entry;
+		}
+		break;
+	}
+	if (elf)
+		elf_end(elf);
+	if (fd >= 0)
+		close(fd);
+	return entry;
+}
+
+/* main.main + 9 in a child running the leaky variant, symbolized. */
+static const struct symbol *symbolize_go(struct procs *session, const char *variant, pid_t *pid)
+{
+	char path[4096];
+	__u64 entry;
+	struct proc *proc;
+
+	leaky_path(variant, path, sizeof(path));
+	entry = go_function_entry(path, "main.main");
+	if (!entry)
+		return NULL;
+	*pid = start_leaky(path);
+	assert_true(*pid > 0);
+	proc = procs__get(session, *pid);
+	assert_non_null(proc);
+	return symbolize__user(proc, entry + 9);
+}
+
+/*
+ * -ldflags='-s -w': no .symtab, no DWARF, yet the function, file and line
+ * come from .gopclntab, and are what the unstripped build's DWARF says.
+ */
+static void test_stripped_go(void **state)
+{
+	struct procs *session = procs__new();
+	const struct symbol *stripped, *full;
+	pid_t stripped_pid, full_pid;
+
+	(void)state;
+	assert_non_null(session);
+	procs__begin(session);
+	stripped = symbolize_go(session, "-stripped", &stripped_pid);
+	if (!stripped) {
+		procs__free(session);
+		skip();
+	}
+	show_unless(stripped, "main.main");
+	assert_int_equal(stripped->frame_count, 1);
+	assert_string_equal(stripped->frames[0].function, "main.main");
+	assert_non_null(stripped->frames[0].file);
+	assert_true(ends_with(stripped->frames[0].file, "/tests/targets/go/leaky/main.go"));
+	assert_true(stripped->frames[0].line > 0);
+	assert_int_equal(stripped->frames[0].function_offset, 9);
+	assert_false(stripped->frames[0].inlined);
+	assert_true(ends_with(stripped->module, "/leaky-stripped"));
+
+	full = symbolize_go(session, "", &full_pid);
+	assert_non_null(full);
+	show_unless(full, "main.main");
+	assert_int_equal(full->frame_count, 1);
+	assert_string_equal(full->frames[0].function, "main.main");
+	assert_string_equal(full->frames[0].file, stripped->frames[0].file);
+	assert_int_equal(full->frames[0].line, stripped->frames[0].line);
+	assert_int_equal(full->frames[0].function_offset, 9);
+	stop_leaky(stripped_pid);
+	stop_leaky(full_pid);
+	procs__end(session);
+	procs__free(session);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_abi0_suffix_dropped),
 		cmocka_unit_test(test_cache_reference),
 		cmocka_unit_test(test_unreadable_process),
+		cmocka_unit_test(test_stripped_go),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

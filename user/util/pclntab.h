@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * Go's function table, .gopclntab (pclntab.c): which function holds a pc,
+ * its name, and the file and line of the pc.  Even a binary linked with
+ * -ldflags='-s -w' (no .symtab, no DWARF) keeps it, since the runtime's own
+ * tracebacks read it.  Go 1.18 and 1.19 (magic 0xfffffff0) and 1.20 and
+ * later (0xfffffff1), 64-bit only.  The section is untrusted: every offset
+ * is checked against its size, and nothing is read past it.  The table
+ * points into the caller's copy of the section, which must outlive it.
+ */
+#ifndef PARKWATCH_PCLNTAB_H
+#define PARKWATCH_PCLNTAB_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#define PCLNTAB_MAGIC_118 0xfffffff0u  /* Go 1.18, 1.19 */
+#define PCLNTAB_MAGIC_120 0xfffffff1u  /* Go 1.20 and later */
+
+struct pclntab {
+	const __u8 *data;
+	size_t size;
+	__u32 magic;
+	__u64 nfunc;
+	__u64 text_start;           /* entry offsets count from here */
+	unsigned int quantum;       /* pc-value tables count pcs in these */
+	/* offsets of the tables inside the section, each < size */
+	__u64 funcnametab, cutab, filetab, pctab, functab;
+	size_t func_size;           /* the fixed part of a _func */
+};
+
+/* One function: a _func's fields that name it and locate its pcs. */
+struct pclntab_func {
+	__u64 entry, end;           /* [entry, end): its code, as file addresses */
+	__u32 nameoff;              /* into funcnametab */
+	__u32 pcfile, pcln;         /* into pctab; 0: none */
+	__u32 cu_offset;            /* into cutab, in 32-bit entries */
+	__u8 funcid;
+};
+
+/*
+ * Reads the header of a .gopclntab of size bytes.  text_start: where the
+ * binary's text starts (runtime.text, or its .text section), used when the
+ * header's own is 0, as in a PIE file before relocation; 0 if unknown.
+ * Returns 0, -ENOTSUP (not a layout known here) or -EINVAL (truncated or
+ * inconsistent).
+ */
+int pclntab__init(struct pclntab *tab, const void *data, size_t size, __u64 text_start);
+/* The index-th function (index < tab->nfunc): 0 or -EINVAL. */
+int pclntab__func_at(const struct pclntab *tab, __u64 index, struct pclntab_func *func);
+/* The function whose code holds pc (a file address): 0, -ENOENT or -EINVAL. */
+int pclntab__find(const struct pclntab *tab, __u64 pc, struct pclntab_func *func);
+/* Its name, NUL-terminated inside the section; NULL if the table is bad. */
+const char *pclntab__name(const struct pclntab *tab, const struct pclntab_func *func);
+/* The source file and line of pc in func: 0, or -ENOENT when the table
+ * has none (or a bad one) for pc. */
+int pclntab__line(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
+		  const char **file, int *line);
+
+#endif /* PARKWATCH_PCLNTAB_H */
