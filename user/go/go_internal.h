@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <linux/types.h>
 #include "go/goproc.h"
+#include "util/pclntab.h"
 
 #define GO_BATCH 2048               /* g's read together */
 #define USER_ADDR_END (1ULL << 47)
@@ -52,6 +53,11 @@ struct goproc {
 	size_t runtime_func_count;
 	struct range *wrappers;     /* sorted */
 	size_t wrapper_count;
+	/* .gopclntab, copied out of the file (the ELF is closed after loading):
+	 * its pcsp tables unwind goroutine stacks.  pcln points into pcln_buf
+	 * and counts in file addresses; NULL buf: no usable table. */
+	__u8 *pcln_buf;
+	struct pclntab pcln;
 	char **reasons;
 	size_t reason_count;
 	size_t dropped;
