@@ -327,8 +327,11 @@ int gobinary__read_pclntab(struct goproc *gp, Elf *elf, const struct go_symbols 
 	if (!data || !data->d_buf || pclntab__init(&tab, data->d_buf, data->d_size, syms->text))
 		return -ENOTSUP;
 	copy = malloc(data->d_size);
-	if (!copy)
-		return -ENOMEM;
+	gp->sp_cache = calloc(1ULL << GO_SP_CACHE_BITS, sizeof(*gp->sp_cache));
+	if (!copy || !gp->sp_cache) {
+		free(copy);
+		return -ENOMEM;     /* sp_cache: goproc__free's */
+	}
 	memcpy(copy, data->d_buf, data->d_size);
 	if (pclntab__init(&gp->pcln, copy, data->d_size, syms->text)) {
 		free(copy);

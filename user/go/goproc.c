@@ -152,6 +152,7 @@ void goproc__free(struct goproc *gp)
 	free(gp->runtime_funcs);
 	free(gp->wrappers);
 	free(gp->pcln_buf);
+	free(gp->sp_cache);
 	gomem__batch_free(gp->batch);
 	free(gp->ptrs);
 	if (gp->mem_fd >= 0)

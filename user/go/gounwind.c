@@ -120,38 +120,65 @@ static int walk_frame_pointers(struct goproc *gp, const struct graw *g,
 }
 
 /*
+ * The pcsp answer for pc (a file address), remembered.  Like the runtime,
+ * pc itself is looked up, return address or not: the delta at a return
+ * address is the one at its call, and at an exact pc (after an injected
+ * call: sigpanic, asyncPreempt) pc - 1 would be the wrong instruction.
+ * The compiler keeps a return address inside its function (a call at the
+ * end is followed by a trap); should one sit at the next function's
+ * entry all the same, its call at pc - 1 is what counts.
+ */
+static enum sp_answer frame_delta(struct goproc *gp, __u64 pc, bool ret_addr, __u32 *delta)
+{
+	__u64 key = pc << 1 | ret_addr;
+	struct sp_cache_entry *e =
+		&gp->sp_cache[(key * 0x9e3779b97f4a7c15ULL) >> (64 - GO_SP_CACHE_BITS)];
+	struct pclntab_func func;
+	int err;
+
+	if (e->pc == key && pc) {
+		*delta = e->delta;
+		return e->answer;
+	}
+	*delta = 0;
+	err = pclntab__find(&gp->pcln, pc, &func);
+	if (!err && ret_addr && func.entry == pc)
+		err = pclntab__find(&gp->pcln, --pc, &func);
+	if (err)
+		e->answer = SP_BAD;
+	else if (func.flag & (PCLNTAB_FLAG_TOPFRAME | PCLNTAB_FLAG_SPWRITE))
+		e->answer = SP_STOP;
+	else
+		e->answer = pclntab__spdelta(&gp->pcln, &func, pc, delta) ? SP_BAD : SP_FRAME;
+	e->pc = key;
+	e->delta = *delta;
+	return e->answer;
+}
+
+/*
  * The runtime's own way (gentraceback): the function holding pc says, in
  * its pcsp table, how far sp is below where the call into it left it, so
  * the return address is the word at sp + delta and the caller's sp is 8
  * above that.  This finds the callers of frameless functions, which push
- * no frame pointer.  A return address is looked up at pc - 1, inside the
- * call (the delta there is the one at the return); an exact pc (the
- * saved one, the one a fault resumed at) at pc itself.  The walk stops
- * after a TOPFRAME function (runtime.goexit: its pc is the last one kept),
- * or an SPWRITE one, as the runtime's does; a pc in no function, a delta
- * the table doesn't give, or a slot outside the g's stack stops it
- * marked truncated.
+ * no frame pointer.  The walk stops after a TOPFRAME function
+ * (runtime.goexit: its pc is the last one kept), or an SPWRITE one, as
+ * the runtime's does; a pc in no function, a delta the table doesn't
+ * give, or a slot outside the g's stack stops it marked truncated.
  */
 static int walk_pcsp(struct goproc *gp, const struct graw *g, const struct stack_view *view,
 		     __u64 *pcs, __u64 exact[2], bool *truncated)
 {
-	const struct pclntab *tab = &gp->pcln;
 	__u64 pc = g->pc, sp = g->sp, ret;
 	int depth = 1;
 
 	for (;;) {
 		bool at_pc = depth == 1 || exact[(depth - 1) / 64] >> ((depth - 1) % 64) & 1;
-		__u64 look = (at_pc ? pc : pc - 1) - gp->bias;
-		struct pclntab_func func;
 		__u32 delta;
+		enum sp_answer answer = frame_delta(gp, pc - gp->bias, !at_pc, &delta);
 
-		if (pclntab__find(tab, look, &func)) {
-			*truncated = true;
+		if (answer == SP_STOP)
 			break;
-		}
-		if (func.flag & (PCLNTAB_FLAG_TOPFRAME | PCLNTAB_FLAG_SPWRITE))
-			break;
-		if (pclntab__spdelta(tab, &func, look, &delta) || delta > g->hi - sp ||
+		if (answer == SP_BAD || delta > g->hi - sp ||
 		    g->hi - sp - delta < 8 || depth >= GO_MAX_DEPTH ||
 		    !stack_word(gp, view, sp + delta, &ret)) {
 			*truncated = true;

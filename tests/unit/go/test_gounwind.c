@@ -186,10 +186,12 @@ static void build_table(__u8 *buf, size_t *size)
 
 /*
  * main.f called itself twice from 0x1008 and was called from goexit+1:
- * each frame 16 bytes of locals, then the return address.
+ * each frame 16 bytes of locals, then the return address.  No frame
+ * pointers: only pcsp finds the callers.
  */
 static void test_hand_made(void **state)
 {
+	static struct sp_cache_entry cache[1 << GO_SP_CACHE_BITS];
 	__u8 table[256], stack[128];
 	__u64 pcs[GO_MAX_DEPTH], exact[2];
 	struct goproc gp = { .mem_fd = -1 };
@@ -203,6 +205,7 @@ static void test_hand_made(void **state)
 	build_table(table, &size);
 	assert_int_equal(pclntab__init(&gp.pcln, table, size, 0), 0);
 	gp.pcln_buf = table;
+	gp.sp_cache = cache;
 	gp.text.lo = 0x1000;
 	gp.text.hi = 0x1020;
 	memset(stack, 0, sizeof(stack));
@@ -223,6 +226,17 @@ static void test_hand_made(void **state)
 	assert_false(truncated);
 	assert_true(pcs[0] == 0x1004 && pcs[1] == 0x1009 && pcs[2] == 0x1009 && pcs[3] == 0x1011);
 	assert_true(!exact[0] && !exact[1]);
+
+	/* a call at main.f's very end returns to goexit's entry: its frame is
+	 * main.f's all the same */
+	put64(stack + 16, 0x1010);
+	put64(stack + 40, 0x1011);
+	depth = gounwind__walk_stack(&gp, &g, &view, pcs, exact, &truncated);
+	assert_int_equal(depth, 3);
+	assert_false(truncated);
+	assert_true(pcs[1] == 0x1010 && pcs[2] == 0x1011);
+	put64(stack + 16, 0x1009);
+	put64(stack + 40, 0x1009);
 
 	/* the stack ends where the second return address would be */
 	g.hi = 0x7000 + 40;
