@@ -15,9 +15,11 @@
 #include <sys/uio.h>
 #include <linux/types.h>
 #include "go/goproc.h"
+#include "util/pclntab.h"
 
 #define GO_BATCH 2048               /* g's read together */
 #define USER_ADDR_END (1ULL << 47)
+#define GO_SP_CACHE_BITS 12         /* pcsp answers remembered, by pc */
 
 enum func_kind {
 	FUNC_SYSTEM,                /* runtime.*: its goroutines are the runtime's */
@@ -32,6 +34,20 @@ struct func_entry {
 
 struct range {
 	__u64 lo, hi;
+};
+
+/* What the pclntab says of one lookup pc (a file address): goroutines
+ * share their pcs, so each is decoded once, not once per frame. */
+enum sp_answer {
+	SP_FRAME,                   /* delta below */
+	SP_STOP,                    /* TOPFRAME or SPWRITE: the walk ends here */
+	SP_BAD,                     /* no function, or no delta: truncated */
+};
+
+struct sp_cache_entry {
+	__u64 pc;                   /* 0: empty */
+	__u32 delta;
+	__u32 answer;               /* enum sp_answer */
 };
 
 struct batch;
@@ -52,6 +68,12 @@ struct goproc {
 	size_t runtime_func_count;
 	struct range *wrappers;     /* sorted */
 	size_t wrapper_count;
+	/* .gopclntab, copied out of the file (the ELF is closed after loading):
+	 * its pcsp tables unwind goroutine stacks.  pcln points into pcln_buf
+	 * and counts in file addresses; NULL buf: no usable table. */
+	__u8 *pcln_buf;
+	struct pclntab pcln;
+	struct sp_cache_entry *sp_cache; /* 1 << GO_SP_CACHE_BITS, with pcln_buf */
 	char **reasons;
 	size_t reason_count;
 	size_t dropped;

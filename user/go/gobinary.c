@@ -302,35 +302,69 @@ int gobinary__add_wrapper(struct goproc *gp, size_t *cap, __u64 lo, __u64 hi)
 }
 
 /*
- * The functions the compiler generated (FuncID wrapper: the closures of
- * `go f(x)`, promoted-method and interface wrappers), which Go's tracebacks
- * leave out.  From .gopclntab (util/pclntab.h), which even stripped
- * binaries keep.  The wrapper's funcID moves between versions but always
- * follows systemstack_switch's, so it is read off that function.  Returns
- * 0, or -ENOTSUP for a table this code can't read.
+ * .gopclntab, which even stripped binaries keep (util/pclntab.h), named
+ * .data.rel.ro.gopclntab in a PIE (its header's textStart, relocated at
+ * load, is 0 in the file): copied, since the goroutine walks outlive the
+ * ELF handle, and its entries made to count from .symtab's runtime.text
+ * where there is one.
  */
-int gobinary__read_wrappers(struct goproc *gp, Elf *elf, const struct go_symbols *syms)
+static Elf_Data *progbits(Elf *elf, const char *name)
 {
 	GElf_Shdr shdr;
-	Elf_Scn *scn = section_by_name(elf, ".gopclntab", &shdr);
-	Elf_Data *data = scn && shdr.sh_type == SHT_PROGBITS ? elf_getdata(scn, NULL) : NULL;
-	struct pclntab_func func;
+	Elf_Scn *scn = section_by_name(elf, name, &shdr);
+
+	return scn && shdr.sh_type == SHT_PROGBITS ? elf_getdata(scn, NULL) : NULL;
+}
+
+int gobinary__read_pclntab(struct goproc *gp, Elf *elf, const struct go_symbols *syms)
+{
+	Elf_Data *data = progbits(elf, ".gopclntab");
 	struct pclntab tab;
+	__u8 *copy;
+
+	if (!data)
+		data = progbits(elf, ".data.rel.ro.gopclntab");
+	if (!data || !data->d_buf || pclntab__init(&tab, data->d_buf, data->d_size, syms->text))
+		return -ENOTSUP;
+	copy = malloc(data->d_size);
+	gp->sp_cache = calloc(1ULL << GO_SP_CACHE_BITS, sizeof(*gp->sp_cache));
+	if (!copy || !gp->sp_cache) {
+		free(copy);
+		return -ENOMEM;     /* sp_cache: goproc__free's */
+	}
+	memcpy(copy, data->d_buf, data->d_size);
+	if (pclntab__init(&gp->pcln, copy, data->d_size, syms->text)) {
+		free(copy);
+		return -ENOTSUP;
+	}
+	if (syms->text)
+		gp->pcln.text_start = syms->text;
+	gp->pcln_buf = copy;
+	return 0;
+}
+
+/*
+ * The functions the compiler generated (FuncID wrapper: the closures of
+ * `go f(x)`, promoted-method and interface wrappers), which Go's tracebacks
+ * leave out, from gp->pcln.  The wrapper's funcID moves between versions
+ * but always follows systemstack_switch's, so it is read off that
+ * function.  Returns 0, or -ENOTSUP for a table this code can't read.
+ */
+int gobinary__read_wrappers(struct goproc *gp, const struct go_symbols *syms)
+{
+	const struct pclntab *tab = &gp->pcln;
+	struct pclntab_func func;
 	size_t cap = 0;
 	__u8 wrapper;
 
-	if (!data || !syms->systemstack_switch ||
-	    pclntab__init(&tab, data->d_buf, data->d_size, syms->text))
+	if (!gp->pcln_buf || !syms->systemstack_switch)
 		return -ENOTSUP;
-	/* .symtab's runtime.text, where there is one, is the start that counts */
-	if (syms->text)
-		tab.text_start = syms->text;
-	if (pclntab__find(&tab, syms->systemstack_switch, &func) ||
+	if (pclntab__find(tab, syms->systemstack_switch, &func) ||
 	    func.entry != syms->systemstack_switch)
 		return -ENOTSUP;
 	wrapper = func.funcid + 1;
-	for (__u64 i = 0; i < tab.nfunc; i++) {
-		if (pclntab__func_at(&tab, i, &func))
+	for (__u64 i = 0; i < tab->nfunc; i++) {
+		if (pclntab__func_at(tab, i, &func))
 			return -ENOTSUP;
 		if (func.funcid != wrapper)
 			continue;

@@ -28,8 +28,11 @@ int gobinary__read_symbols(struct goproc *gp, Elf *elf, const struct stat *exe,
 			   struct go_symbols *syms);
 /* "go1.19.8", "devel go1.23-abcdef": the minor version, 0 if none. */
 int gobinary__version_minor(const char *version);
-/* Wrappers from .gopclntab: 0, -ENOTSUP for a layout it doesn't know, -ENOMEM. */
-int gobinary__read_wrappers(struct goproc *gp, Elf *elf, const struct go_symbols *syms);
+/* gp->pcln, a copy of .gopclntab: 0, -ENOTSUP (none, or a layout it
+ * doesn't know: gp->pcln_buf stays NULL), -ENOMEM. */
+int gobinary__read_pclntab(struct goproc *gp, Elf *elf, const struct go_symbols *syms);
+/* Wrappers from gp->pcln: 0, -ENOTSUP for a table it can't use, -ENOMEM. */
+int gobinary__read_wrappers(struct goproc *gp, const struct go_symbols *syms);
 /* Appends [lo, hi) as file addresses; gp->wrappers is sorted afterwards. */
 int gobinary__add_wrapper(struct goproc *gp, size_t *cap, __u64 lo, __u64 hi);
 

@@ -78,7 +78,11 @@ static int goproc_load(struct goproc *gp, Elf *elf, const struct stat *exe)
 	if (!gp->version[0])
 		snprintf(gp->version, sizeof(gp->version), "unknown");
 
-	err = gobinary__read_wrappers(gp, elf, &syms);
+	err = gobinary__read_pclntab(gp, elf, &syms);
+	if (err == -ENOMEM)
+		return err;
+	/* else: no pcsp either; stacks are walked by frame pointers */
+	err = gobinary__read_wrappers(gp, &syms);
 	if (err == -ENOMEM)
 		return err;
 	want_wrappers = err != 0;
@@ -147,6 +151,8 @@ void goproc__free(struct goproc *gp)
 	free(gp->reasons);
 	free(gp->runtime_funcs);
 	free(gp->wrappers);
+	free(gp->pcln_buf);
+	free(gp->sp_cache);
 	gomem__batch_free(gp->batch);
 	free(gp->ptrs);
 	if (gp->mem_fd >= 0)

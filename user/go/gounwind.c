@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * One runtime.g as read (gounwind.h): decoding its fields, telling a
- * consistent read from one made mid-change, walking its stack by frame
- * pointers, and the struct goroutine it becomes.  The process keeps
+ * consistent read from one made mid-change, walking its stack (by the
+ * pclntab's sp deltas, as the runtime does, else by frame pointers), and
+ * the struct goroutine it becomes.  The process keeps
  * running, so every pointer is checked before it is followed.
  */
 #include <limits.h>
@@ -84,22 +85,13 @@ static void mark_exact(__u64 exact[2], int i)
  * stack above sp and above the previous one, and each pc in the text: a
  * walk that leaves those bounds stops there, marked truncated.
  */
-int gounwind__walk_stack(struct goproc *gp, const struct graw *g, const struct stack_view *view,
-		     __u64 *pcs, __u64 exact[2], bool *truncated)
+static int walk_frame_pointers(struct goproc *gp, const struct graw *g,
+			       const struct stack_view *view, __u64 *pcs, __u64 exact[2],
+			       bool *truncated)
 {
 	__u64 fp = g->bp, ret, next;
-	int depth = 0;
+	int depth = 1;
 
-	exact[0] = exact[1] = 0;
-	*truncated = false;
-	pcs[depth++] = g->pc;
-	if (g->pc == g->startpc) {
-		/* never ran: gostartcall left goexit's pc at sp, and no frame yet */
-		mark_exact(exact, 0);
-		if (!fp && stack_word(gp, view, g->sp, &ret) && in_range(&gp->text, ret))
-			pcs[depth++] = ret;
-		return depth;
-	}
 	while (fp) {
 		if (depth >= GO_MAX_DEPTH || fp & 7 || fp < g->sp || fp > g->hi - 16 ||
 		    !stack_word(gp, view, fp, &next) || !stack_word(gp, view, fp + 8, &ret)) {
@@ -125,6 +117,111 @@ int gounwind__walk_stack(struct goproc *gp, const struct graw *g, const struct s
 		fp = next;
 	}
 	return depth;
+}
+
+/*
+ * The pcsp answer for pc (a file address), remembered.  Like the runtime,
+ * pc itself is looked up, return address or not: the delta at a return
+ * address is the one at its call, and at an exact pc (after an injected
+ * call: sigpanic, asyncPreempt) pc - 1 would be the wrong instruction.
+ * The compiler keeps a return address inside its function (a call at the
+ * end is followed by a trap); should one sit at the next function's
+ * entry all the same, its call at pc - 1 is what counts.
+ */
+static enum sp_answer frame_delta(struct goproc *gp, __u64 pc, bool ret_addr, __u32 *delta)
+{
+	__u64 key = pc << 1 | ret_addr;
+	struct sp_cache_entry *e =
+		&gp->sp_cache[(key * 0x9e3779b97f4a7c15ULL) >> (64 - GO_SP_CACHE_BITS)];
+	struct pclntab_func func;
+	int err;
+
+	if (e->pc == key && pc) {
+		*delta = e->delta;
+		return e->answer;
+	}
+	*delta = 0;
+	err = pclntab__find(&gp->pcln, pc, &func);
+	if (!err && ret_addr && func.entry == pc)
+		err = pclntab__find(&gp->pcln, --pc, &func);
+	if (err)
+		e->answer = SP_BAD;
+	else if (func.flag & (PCLNTAB_FLAG_TOPFRAME | PCLNTAB_FLAG_SPWRITE))
+		e->answer = SP_STOP;
+	else
+		e->answer = pclntab__spdelta(&gp->pcln, &func, pc, delta) ? SP_BAD : SP_FRAME;
+	e->pc = key;
+	e->delta = *delta;
+	return e->answer;
+}
+
+/*
+ * The runtime's own way (gentraceback): the function holding pc says, in
+ * its pcsp table, how far sp is below where the call into it left it, so
+ * the return address is the word at sp + delta and the caller's sp is 8
+ * above that.  This finds the callers of frameless functions, which push
+ * no frame pointer.  The walk stops after a TOPFRAME function
+ * (runtime.goexit: its pc is the last one kept), or an SPWRITE one, as
+ * the runtime's does; a pc in no function, a delta the table doesn't
+ * give, or a slot outside the g's stack stops it marked truncated.
+ */
+static int walk_pcsp(struct goproc *gp, const struct graw *g, const struct stack_view *view,
+		     __u64 *pcs, __u64 exact[2], bool *truncated)
+{
+	__u64 pc = g->pc, sp = g->sp, ret;
+	int depth = 1;
+
+	for (;;) {
+		bool at_pc = depth == 1 || exact[(depth - 1) / 64] >> ((depth - 1) % 64) & 1;
+		__u32 delta;
+		enum sp_answer answer = frame_delta(gp, pc - gp->bias, !at_pc, &delta);
+
+		if (answer == SP_STOP)
+			break;
+		if (answer == SP_BAD || delta > g->hi - sp ||
+		    g->hi - sp - delta < 8 || depth >= GO_MAX_DEPTH ||
+		    !stack_word(gp, view, sp + delta, &ret)) {
+			*truncated = true;
+			break;
+		}
+		if (!ret)
+			break;
+		if (!in_range(&gp->text, ret)) {
+			*truncated = true;
+			break;
+		}
+		/* a fault's caller resumes at the faulting pc itself */
+		if (in_range(&gp->sigpanic, pc))
+			mark_exact(exact, depth);
+		pcs[depth++] = ret;
+		pc = ret;
+		sp += delta + 8;
+	}
+	return depth;
+}
+
+/* pcs[0] is the saved pc, the rest return addresses (exact where marked);
+ * the walk by pcsp when the binary's pclntab is usable. */
+int gounwind__walk_stack(struct goproc *gp, const struct graw *g, const struct stack_view *view,
+		     __u64 *pcs, __u64 exact[2], bool *truncated)
+{
+	__u64 ret;
+
+	exact[0] = exact[1] = 0;
+	*truncated = false;
+	pcs[0] = g->pc;
+	if (g->pc == g->startpc) {
+		/* never ran: gostartcall left goexit's pc at sp, and no frame yet */
+		mark_exact(exact, 0);
+		if (!g->bp && stack_word(gp, view, g->sp, &ret) && in_range(&gp->text, ret)) {
+			pcs[1] = ret;
+			return 2;
+		}
+		return 1;
+	}
+	if (gp->pcln_buf)
+		return walk_pcsp(gp, g, view, pcs, exact, truncated);
+	return walk_frame_pointers(gp, g, view, pcs, exact, truncated);
 }
 
 static bool is_system(const struct goproc *gp, __u64 startpc, bool finalizer_running)

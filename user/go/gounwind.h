@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * One runtime.g as read (gounwind.c): its fields, whether they make sense,
- * its stack walked by frame pointers, the struct goroutine it becomes.
+ * its stack walked by pcsp (or frame pointers), the struct goroutine it
+ * becomes.
  */
 #ifndef PARKWATCH_GOUNWIND_H
 #define PARKWATCH_GOUNWIND_H

@@ -13,7 +13,7 @@
  *   _func: entryoff, nameoff, args, deferreturn, pcsp, pcfile, pcln,
  *     npcdata, cuOffset (u32 each), then 1.20+ a startLine (i32), then
  *     funcID, flag, a pad and nfuncdata (u8 each);
- *   pc-value tables (pcfile, pcln at their offsets in pctab): pairs of
+ *   pc-value tables (pcsp, pcfile, pcln at their offsets in pctab): pairs of
  *     uvarints, a zigzag value delta and a pc delta in quanta, from the
  *     value -1 at the entry; a zero value delta after the first pair ends
  *     the table.  A pc's value is the one whose pc range holds it;
@@ -98,10 +98,12 @@ int pclntab__func_at(const struct pclntab *tab, __u64 index, struct pclntab_func
 	func->entry = tab->text_start + get_u32(pair);
 	func->end = tab->text_start + get_u32(pair + 8);
 	func->nameoff = get_u32(f + 4);
+	func->pcsp = get_u32(f + 16);
 	func->pcfile = get_u32(f + 20);
 	func->pcln = get_u32(f + 24);
 	func->cu_offset = get_u32(f + 32);
 	func->funcid = f[tab->func_size - 4];
+	func->flag = f[tab->func_size - 3];
 	return func->end < func->entry ? -EINVAL : 0;
 }
 
@@ -219,5 +221,17 @@ int pclntab__line(const struct pclntab *tab, const struct pclntab_func *func, __
 	if (!*file)
 		return -ENOENT;
 	*line = lineno;
+	return 0;
+}
+
+int pclntab__spdelta(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
+		     __u32 *delta)
+{
+	__s32 value;
+
+	if (pc < func->entry || pc >= func->end || pcvalue(tab, func, func->pcsp, pc, &value) ||
+	    value < 0 || value & 7)
+		return -ENOENT;
+	*delta = (__u32)value;
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * Go's function table, .gopclntab (pclntab.c): which function holds a pc,
- * its name, and the file and line of the pc.  Even a binary linked with
+ * its name, the file and line of the pc, and how far the stack pointer
+ * there is from the function's entry (what unwinds a frame).  Even a binary linked with
  * -ldflags='-s -w' (no .symtab, no DWARF) keeps it, since the runtime's own
  * tracebacks read it.  Go 1.18 and 1.19 (magic 0xfffffff0) and 1.20 and
  * later (0xfffffff1), 64-bit only.  The section is untrusted: every offset
@@ -33,10 +34,14 @@ struct pclntab {
 struct pclntab_func {
 	__u64 entry, end;           /* [entry, end): its code, as file addresses */
 	__u32 nameoff;              /* into funcnametab */
-	__u32 pcfile, pcln;         /* into pctab; 0: none */
+	__u32 pcsp, pcfile, pcln;   /* into pctab; 0: none */
 	__u32 cu_offset;            /* into cutab, in 32-bit entries */
 	__u8 funcid;
+	__u8 flag;                  /* PCLNTAB_FLAG_* */
 };
+
+#define PCLNTAB_FLAG_TOPFRAME 0x1   /* the bottom of a stack: runtime.goexit, mstart */
+#define PCLNTAB_FLAG_SPWRITE 0x2    /* writes sp in ways its pcsp table can't say */
 
 /*
  * Reads the header of a .gopclntab of size bytes.  text_start: where the
@@ -56,5 +61,10 @@ const char *pclntab__name(const struct pclntab *tab, const struct pclntab_func *
  * has none (or a bad one) for pc. */
 int pclntab__line(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
 		  const char **file, int *line);
+/* The stack pointer at pc in func, in bytes below its value at the entry
+ * (the return address's slot): 0, or -ENOENT when the table has none (or
+ * a bad one) for pc, or the value is negative or not word-aligned. */
+int pclntab__spdelta(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
+		     __u32 *delta);
 
 #endif /* PARKWATCH_PCLNTAB_H */

@@ -315,6 +315,44 @@ static void test_stripped_matches_unstripped_dwarf(void **state)
 	close_binary(&bin);
 }
 
+/* pcsp of the real table: every function with one starts with sp at its
+ * entry (delta 0) and keeps it word-aligned wherever the table reaches
+ * (not always the alignment padding before the next function);
+ * runtime.goexit marks the stack's bottom. */
+static void test_leaky_spdelta(void **state)
+{
+	struct pclntab_func func;
+	struct binary bin;
+	long goexit;
+	__u64 pcs = 0;
+
+	(void)state;
+	if (!open_binary(LEAKY_STRIPPED, &bin))
+		skip();
+	for (__u64 i = 0; i < bin.tab.nfunc; i++) {
+		__u32 delta;
+
+		assert_int_equal(pclntab__func_at(&bin.tab, i, &func), 0);
+		if (!func.pcsp)
+			continue;
+		assert_int_equal(pclntab__spdelta(&bin.tab, &func, func.entry, &delta), 0);
+		assert_int_equal(delta, 0);
+		for (__u64 pc = func.entry; pc < func.end; pc++) {
+			if (pclntab__spdelta(&bin.tab, &func, pc, &delta))
+				continue;
+			assert_true(delta <= (1u << 30) + 64); /* runtime.call1073741824 */
+			pcs++;
+		}
+	}
+	print_message("%llu pcs\n", (unsigned long long)pcs);
+	assert_true(pcs > 100000);
+	goexit = find_by_name(&bin.tab, "runtime.goexit");
+	assert_true(goexit >= 0);
+	assert_int_equal(pclntab__func_at(&bin.tab, goexit, &func), 0);
+	assert_true(func.flag & PCLNTAB_FLAG_TOPFRAME);
+	close_binary(&bin);
+}
+
 /* Outside every function: before the text, past its end. */
 static void test_pcs_outside(void **state)
 {
@@ -353,7 +391,9 @@ static void put64(__u8 *at, __u64 v)
 /*
  * Two functions at text 0x1000: main.a [0x1000, 0x1010) in a.go, lines 10
  * for 8 bytes then 12; main.b [0x1010, 0x1020) in b.go, line 7 then
- * (value delta -3 through zigzag) 4, with funcID 5.
+ * (value delta -3 through zigzag) 4, with funcID 5 and the TOPFRAME flag.
+ * main.a's sp is at its entry's for 1 byte, 8 below it after; main.b has
+ * no pcsp table.
  */
 static void build_table(struct built *t, __u32 magic)
 {
@@ -364,6 +404,7 @@ static void build_table(struct built *t, __u32 magic)
 		2, 0x10, 0,             /* 1: file 0 for 16 bytes */
 		22, 8, 4, 8, 0,         /* 4: line 10 for 8, then 12 for 8 */
 		16, 8, 5, 8, 0,         /* 9: line 7 for 8, then 4 (-3) for 8 */
+		2, 1, 16, 15, 0,        /* 14: sp delta 0 for 1, then 8 for 15 */
 	};
 	__u8 *f;
 
@@ -394,12 +435,14 @@ static void build_table(struct built *t, __u32 magic)
 		f = t->buf + functab + 24 + i * func_size;
 		put32(f, i * 0x10);
 		put32(f + 4, i * 7);            /* nameoff */
+		put32(f + 16, i ? 0 : 14);      /* pcsp */
 		put32(f + 20, 1);               /* pcfile */
 		put32(f + 24, i ? 9 : 4);       /* pcln */
 		put32(f + 32, i);               /* cuOffset */
 		if (func_size == 44)
 			put32(f + 36, 99);      /* startLine */
 		f[func_size - 4] = i ? 5 : 0;   /* funcID */
+		f[func_size - 3] = i ? PCLNTAB_FLAG_TOPFRAME : 0;
 	}
 	t->size = functab + 24 + 2 * func_size;
 }
@@ -410,6 +453,7 @@ static void check_built(__u32 magic)
 	struct pclntab tab;
 	struct built t;
 	const char *file;
+	__u32 delta;
 	int line;
 
 	build_table(&t, magic);
@@ -424,9 +468,20 @@ static void check_built(__u32 magic)
 	assert_int_equal(line, 10);
 	assert_int_equal(pclntab__line(&tab, &func, 0x1008, &file, &line), 0);
 	assert_int_equal(line, 12);
+	assert_int_equal(func.flag, 0);
+	assert_int_equal(pclntab__spdelta(&tab, &func, 0x1000, &delta), 0);
+	assert_int_equal(delta, 0);
+	assert_int_equal(pclntab__spdelta(&tab, &func, 0x1001, &delta), 0);
+	assert_int_equal(delta, 8);
+	assert_int_equal(pclntab__spdelta(&tab, &func, 0x100f, &delta), 0);
+	assert_int_equal(delta, 8);
+	assert_int_equal(pclntab__spdelta(&tab, &func, 0x1010, &delta), -ENOENT);
+	assert_int_equal(pclntab__spdelta(&tab, &func, 0xfff, &delta), -ENOENT);
 	assert_int_equal(pclntab__find(&tab, 0x101f, &func), 0);
 	assert_string_equal(pclntab__name(&tab, &func), "main.b");
 	assert_int_equal(func.funcid, 5);
+	assert_int_equal(func.flag, PCLNTAB_FLAG_TOPFRAME);
+	assert_int_equal(pclntab__spdelta(&tab, &func, 0x1010, &delta), -ENOENT);
 	assert_int_equal(pclntab__line(&tab, &func, 0x1010, &file, &line), 0);
 	assert_string_equal(file, "b.go");
 	assert_int_equal(line, 7);
@@ -588,10 +643,13 @@ static void probe(const __u8 *data, size_t size, __u64 text, __u64 span, unsigne
 		__u64 pc = tab.text_start + (span ? (__u64)rand_r(seed) % span : 0);
 		struct pclntab_func func;
 		const char *name, *file;
+		__u32 delta;
 		int line;
 
 		if (pclntab__find(&tab, pc, &func))
 			continue;
+		if (!pclntab__spdelta(&tab, &func, pc, &delta))
+			assert_true(delta % 8 == 0);
 		name = pclntab__name(&tab, &func);
 		if (name) {
 			assert_true((const __u8 *)name >= data && (const __u8 *)name < data + size);
@@ -658,6 +716,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaky_matches_symtab_and_dwarf),
 		cmocka_unit_test(test_stripped_matches_unstripped_dwarf),
+		cmocka_unit_test(test_leaky_spdelta),
 		cmocka_unit_test(test_pcs_outside),
 		cmocka_unit_test(test_built_go118),
 		cmocka_unit_test(test_built_go120),
