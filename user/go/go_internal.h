@@ -89,6 +89,7 @@ struct graw {
 	__s64 waitsince;
 	__u32 status;               /* scan bit stripped */
 	__u8 reason;
+	bool in_syscall;            /* sp and pc are g.syscallsp and g.syscallpc, bp unknown */
 };
 
 enum g_fate {

@@ -73,6 +73,8 @@ static bool layout_from_g(Dwarf_Die *g, struct go_layout *l)
 	l->sched_sp = nested_offset(g, "sched", "sp");
 	l->sched_pc = nested_offset(g, "sched", "pc");
 	l->sched_bp = nested_offset(g, "sched", "bp");
+	l->syscallsp = member_offset(g, "syscallsp", NULL);
+	l->syscallpc = member_offset(g, "syscallpc", NULL);
 	l->atomicstatus = member_offset(g, "atomicstatus", NULL);
 	l->goid = member_offset(g, "goid", NULL);
 	l->waitsince = member_offset(g, "waitsince", NULL);
@@ -141,7 +143,9 @@ static int read_dwarf(struct goproc *gp, Elf *elf, bool want_wrappers)
 /*
  * runtime.g offsets for binaries linked with -w (no DWARF), from
  * shared/docs/FORMATS-REFERENCE.md §3.4: measured on 1.19, 1.21-1.24 and
- * 1.26, computed from runtime2.go for 1.20 and 1.25.
+ * 1.26, computed from runtime2.go for 1.20 and 1.25.  syscallsp and
+ * syscallpc follow sched (whose last word is bp) in every one of them:
+ * 112 and 120 in 1.19's DWARF.
  */
 static const struct {
 	int minor;
@@ -149,8 +153,9 @@ static const struct {
 } layout_table[] = {
 #define L(bp_, st_, id_, ws_, wr_, lm_, par_, gopc_, start_, procid_) \
 	{ .stack_lo = 0, .stack_hi = 8, .m = 48, .sched_sp = 56, .sched_pc = 64, \
-	  .sched_bp = bp_, .atomicstatus = st_, .goid = id_, .waitsince = ws_, \
-	  .waitreason = wr_, .lockedm = lm_, .parent_goid = par_, .gopc = gopc_, \
+	  .sched_bp = bp_, .syscallsp = bp_ + 8, .syscallpc = bp_ + 16, \
+	  .atomicstatus = st_, .goid = id_, .waitsince = ws_, .waitreason = wr_, \
+	  .lockedm = lm_, .parent_goid = par_, .gopc = gopc_, \
 	  .startpc = start_, .m_procid = procid_ }
 	{ 19, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72) },
 	{ 20, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72) },
@@ -184,7 +189,7 @@ static void finish_layout(struct go_layout *l)
 		{ l->stack_lo, 8 }, { l->stack_hi, 8 }, { l->sched_sp, 8 }, { l->sched_pc, 8 },
 		{ l->sched_bp, 8 }, { l->atomicstatus, 4 }, { l->goid, 8 }, { l->waitsince, 8 },
 		{ l->waitreason, 1 }, { l->gopc, 8 }, { l->startpc, 8 }, { l->parent_goid, 8 },
-		{ l->lockedm, 8 }, { l->m, 8 },
+		{ l->lockedm, 8 }, { l->m, 8 }, { l->syscallsp, 8 }, { l->syscallpc, 8 },
 	};
 	int end = 0;
 

@@ -290,7 +290,7 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 		if (g->status == GO_STATUS_DEAD || g->status == GO_STATUS_IDLE)
 			b->fate[i] = G_SKIP;
 		else if (gounwind__consistent(gp, g))
-			b->fate[i] = gounwind__has_saved_stack(g->status) ? G_STACK : G_NO_STACK;
+			b->fate[i] = gounwind__has_stack(g) ? G_STACK : G_NO_STACK;
 		if (b->fate[i] == G_STACK) {
 			b->stack_at[i] = stack_bytes;
 			stack_bytes += gounwind__stack_window(g);
@@ -323,9 +323,12 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 
 	/* did anything move while we read? */
 	{
-		const int fields[] = { l->sched_pc, l->sched_bp, l->atomicstatus, l->goid };
+		const int fields[] = { l->sched_pc, l->sched_bp, l->atomicstatus, l->goid,
+				       l->syscallsp, l->syscallpc };
 
 		for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+			if (fields[k] < 0)
+				continue; /* a Go without it */
 			hdr_lo = fields[k] < hdr_lo ? fields[k] : hdr_lo;
 			hdr_hi = fields[k] > hdr_hi ? fields[k] : hdr_hi;
 		}
@@ -360,7 +363,8 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 			view.base = b->raws[i].sp;
 			view.len = gounwind__stack_window(&b->raws[i]);
 			g.depth = gounwind__walk_stack(gp, &b->raws[i], &view, pcs, g.exact, &g.truncated);
-		} else if (g.status == GO_STATUS_RUNNING || g.status == GO_STATUS_SYSCALL) {
+		}
+		if (g.status == GO_STATUS_RUNNING || g.status == GO_STATUS_SYSCALL) {
 			g.tid = gounwind__thread(gp, &b->raws[i]);
 		}
 		err = collector_add(c, &g, pcs);

@@ -5,9 +5,9 @@
  * the layout of runtime.g from the binary's DWARF (a per-version table
  * when it was linked with -w), runtime.allgs and the wait-reason strings
  * through .symtab, the frames Go's tracebacks hide from .gopclntab, and
- * each parked goroutine's stack unwound by frame pointers from its saved
- * registers.  Names are not resolved here: the pcs go to symbolize__user()
- * like any thread's.
+ * the stack of each parked goroutine, or one in a system call, unwound
+ * from the registers it left.  Names are not resolved here: the pcs go to
+ * symbolize__user() like any thread's.
  */
 #ifndef PARKWATCH_GOPROC_H
 #define PARKWATCH_GOPROC_H
@@ -46,13 +46,14 @@ struct goroutine {
 	__s64 waitsince;            /* runtime nanotime (CLOCK_MONOTONIC) when the GC noticed
 				     * the wait; 0 until a second GC cycle sets it */
 	__u64 wait_ns;              /* now - waitsince; 0 when waitsince is unknown */
-	__u64 pc, sp, bp;           /* the saved sched registers */
+	__u64 pc, sp, bp;           /* the saved sched registers; in a syscall,
+				     * g.syscallpc and g.syscallsp (bp 0) */
 	__u64 gopc;                 /* the `go` statement: return address into the creator */
 	__u64 startpc;              /* entry of the goroutine's function */
 	pid_t tid;                  /* running or in a syscall: its thread, when known */
-	int depth;                  /* 0: no stack (running, syscall, copystack, unreadable) */
+	int depth;                  /* 0: no stack (running, copystack, unreadable) */
 	__u64 exact[2];             /* bit i: pcs[i] is an exact pc, not a return address */
-	const __u64 *pcs;           /* leaf first: pcs[0] = sched.pc, then return addresses */
+	const __u64 *pcs;           /* leaf first: pcs[0] = pc, then return addresses */
 };
 
 /* What symbolize__user() wants for frame i: return addresses minus one. */
@@ -68,6 +69,7 @@ struct go_layout {
 	int g_read_size;            /* bytes read per g: up to the last field used */
 	int stack_lo, stack_hi;
 	int sched_sp, sched_pc, sched_bp;
+	int syscallsp, syscallpc;   /* where a goroutine in a syscall left its own stack */
 	int atomicstatus, goid, waitsince, waitreason;
 	int gopc, startpc;
 	int parent_goid;            /* Go >= 1.21 */

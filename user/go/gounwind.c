@@ -15,14 +15,34 @@
 #define GO_MAX_STACK (1ULL << 30)   /* the runtime's maxstacksize on 64-bit */
 #define GO_SCAN_BIT 0x1000
 
+/*
+ * The registers a walk starts from, in a copy of the g from offset lo on.
+ * A goroutine in a syscall left its stack at g.syscallsp / g.syscallpc,
+ * where the runtime's tracebacks start it too (sched is saved there as
+ * well, but may be reused meanwhile); its bp, not saved before Go 1.23,
+ * is left unknown.  Else the sched registers.  Returns in_syscall.
+ */
+static bool start_regs(const struct go_layout *l, int lo, const __u8 *raw, __u32 status,
+		       __u64 *sp, __u64 *pc, __u64 *bp)
+{
+	if (status == GO_STATUS_SYSCALL && l->syscallsp >= 0 && l->syscallpc >= 0 &&
+	    (*sp = u64_at(raw, l->syscallsp - lo))) {
+		*pc = u64_at(raw, l->syscallpc - lo);
+		*bp = 0;
+		return true;
+	}
+	*sp = u64_at(raw, l->sched_sp - lo);
+	*pc = u64_at(raw, l->sched_pc - lo);
+	*bp = u64_at(raw, l->sched_bp - lo);
+	return false;
+}
+
 void gounwind__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, struct graw *g)
 {
 	g->addr = addr;
 	g->status = u32_at(raw, l->atomicstatus) & ~GO_SCAN_BIT;
 	g->goid = u64_at(raw, l->goid);
-	g->sp = u64_at(raw, l->sched_sp);
-	g->pc = u64_at(raw, l->sched_pc);
-	g->bp = u64_at(raw, l->sched_bp);
+	g->in_syscall = start_regs(l, 0, raw, g->status, &g->sp, &g->pc, &g->bp);
 	g->lo = u64_at(raw, l->stack_lo);
 	g->hi = u64_at(raw, l->stack_hi);
 	g->gopc = u64_at(raw, l->gopc);
@@ -41,6 +61,12 @@ bool gounwind__has_saved_stack(__u32 status)
 	       status == GO_STATUS_PREEMPTED || status == GO_STATUS_LEAKED;
 }
 
+/* Its stack can be walked: saved registers, or a syscall's. */
+bool gounwind__has_stack(const struct graw *g)
+{
+	return gounwind__has_saved_stack(g->status) || g->in_syscall;
+}
+
 /* Fields every live g has, whatever its state; false means we read it
  * mid-change (or it was never a g). */
 bool gounwind__consistent(const struct goproc *gp, const struct graw *g)
@@ -50,7 +76,7 @@ bool gounwind__consistent(const struct goproc *gp, const struct graw *g)
 	if (!user_ptr(g->lo) || g->hi <= g->lo || g->hi - g->lo > GO_MAX_STACK ||
 	    g->hi > USER_ADDR_END)
 		return false;
-	if (!gounwind__has_saved_stack(g->status))
+	if (!gounwind__has_stack(g))
 		return true;
 	return g->sp >= g->lo && g->sp < g->hi && !(g->sp & 7) && in_range(&gp->text, g->pc);
 }
@@ -59,9 +85,12 @@ bool gounwind__consistent(const struct goproc *gp, const struct graw *g)
  * compared in the header copy, which starts at offset lo of the g. */
 bool gounwind__same_header(const struct go_layout *l, int lo, const struct graw *g, const __u8 *raw)
 {
-	return (u32_at(raw, l->atomicstatus - lo) & ~GO_SCAN_BIT) == g->status &&
-	       u64_at(raw, l->goid - lo) == g->goid && u64_at(raw, l->sched_sp - lo) == g->sp &&
-	       u64_at(raw, l->sched_pc - lo) == g->pc && u64_at(raw, l->sched_bp - lo) == g->bp;
+	__u32 status = u32_at(raw, l->atomicstatus - lo) & ~GO_SCAN_BIT;
+	__u64 sp, pc, bp;
+	bool in_syscall = start_regs(l, lo, raw, status, &sp, &pc, &bp);
+
+	return status == g->status && u64_at(raw, l->goid - lo) == g->goid &&
+	       in_syscall == g->in_syscall && sp == g->sp && pc == g->pc && bp == g->bp;
 }
 
 static bool stack_word(struct goproc *gp, const struct stack_view *view, __u64 addr, __u64 *word)

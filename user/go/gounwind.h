@@ -16,6 +16,7 @@ struct stack_view {
 
 void gounwind__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, struct graw *g);
 bool gounwind__has_saved_stack(__u32 status);
+bool gounwind__has_stack(const struct graw *g);
 bool gounwind__consistent(const struct goproc *gp, const struct graw *g);
 bool gounwind__same_header(const struct go_layout *l, int lo, const struct graw *g, const __u8 *raw);
 size_t gounwind__stack_window(const struct graw *g);
