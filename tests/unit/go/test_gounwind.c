@@ -6,7 +6,8 @@
  * against the frame-pointer walk of the same read-only snapshot (which Go
  * 1.19's parked stacks keep complete), and the leaked chan senders show
  * their callers down to runtime.goexit; on a hand-made stack, a walk
- * whose deltas lead outside the goroutine's stack stops there, truncated.
+ * whose deltas lead outside the goroutine's stack stops there, truncated;
+ * on build/targets/go/insyscall, a goroutine in read(2) has its stack.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "go/go_internal.h"
 #include "go/gounwind.h"
@@ -127,6 +129,75 @@ static void test_leaky_pie(void **state)
 {
 	(void)state;
 	check_variant("-pie");
+}
+
+/* ------------------------------------------------ a goroutine in a syscall */
+
+/* build/targets/go/insyscall, next to leaky, or its variant. */
+static const char *insyscall_path(const char *variant, char *buf, size_t size)
+{
+	char *slash;
+
+	leaky_path("", buf, size);
+	slash = strrchr(buf, '/');
+	snprintf(slash ? slash + 1 : buf, size - (size_t)(slash ? slash + 1 - buf : 0),
+		 "insyscall%s", variant);
+	return buf;
+}
+
+/*
+ * blockRead in read(2) is unwound from g.syscallsp / g.syscallpc, as the
+ * runtime's dump shows it: syscall.Syscall first, then syscall.read,
+ * main.blockRead, down to runtime.goexit.  The -nodwarf build takes the
+ * two offsets from the per-version table.
+ */
+static void check_in_syscall(const char *variant)
+{
+	const struct goroutine *found = NULL;
+	struct goroutine *gs = NULL;
+	struct goproc *gp = NULL;
+	size_t count = 0;
+	char path[512];
+	pid_t pid;
+
+	pid = start_leaky(insyscall_path(variant, path, sizeof(path)));
+	if (pid < 0)
+		skip();
+	assert_int_equal(goproc__open(pid, &gp), 0);
+	/* READY comes just before the call: give it a moment to get there */
+	for (int tries = 0; tries < 100 && !found; tries++) {
+		goproc__free_goroutines(gs);
+		gs = NULL;
+		assert_int_equal(goproc__read(gp, &gs, &count), 0);
+		for (size_t i = 0; i < count && !found; i++)
+			if (gs[i].status == GO_STATUS_SYSCALL && has_frame(gp, &gs[i], "main.blockRead"))
+				found = &gs[i];
+		if (!found)
+			usleep(20 * 1000);
+	}
+	assert_non_null(found);
+	assert_true(found->depth >= 4);
+	assert_false(found->truncated);
+	assert_string_equal(name_of(gp, goroutine__lookup_pc(found, 0)), "syscall.Syscall");
+	assert_true(has_frame(gp, found, "syscall.read"));
+	assert_string_equal(name_of(gp, goroutine__lookup_pc(found, found->depth - 1)),
+			    "runtime.goexit");
+	assert_true(found->tid > 0); /* and its thread, as before */
+	goproc__free_goroutines(gs);
+	goproc__free(gp);
+	stop_leaky(pid);
+}
+
+static void test_in_syscall(void **state)
+{
+	(void)state;
+	check_in_syscall("");
+}
+
+static void test_in_syscall_nodwarf(void **state)
+{
+	(void)state;
+	check_in_syscall("-nodwarf");
 }
 
 /* ---------------------------------------------------- a hand-made stack */
@@ -263,6 +334,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaky),
 		cmocka_unit_test(test_leaky_pie),
+		cmocka_unit_test(test_in_syscall),
+		cmocka_unit_test(test_in_syscall_nodwarf),
 		cmocka_unit_test(test_hand_made),
 	};
 

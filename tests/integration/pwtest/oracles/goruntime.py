@@ -31,7 +31,8 @@ STACKLESS1 = re.compile(r"^# (\d+) \[([^\]]+)\]: stack unavailable$")
 
 def parse_debug1(text):
     """({physical stack: count}, total, {physical stack: [(function, file:line)]}).
-    parkwatch's stackless goroutines count as the stack ('[running]',)."""
+    parkwatch's stackless goroutines count as the stack ('[running]',); a
+    goroutine in a syscall must have its stack, as in the runtime's."""
     groups, lines_of, total = {}, {}, None
     count, frames, places = None, [], []
 
@@ -52,6 +53,7 @@ def parse_debug1(text):
             continue
         m = STACKLESS1.match(line)
         if m:
+            check(m.group(2) != "syscall", f"goroutines in a syscall without a stack: {line}")
             close()
             count = None
             key = (f"[{m.group(2)}]",)
@@ -98,6 +100,8 @@ def parse_debug2(text):
             cur[2].extend([name, lines[i + 1]])
             i += 1
         i += 1
+    for g, (r, s, _) in out.items():
+        check(r != "syscall" or s, f"goroutine {g} in a syscall without a stack")
     return {g: (r, tuple(s), tuple(e)) for g, (r, s, e) in out.items()}
 
 
