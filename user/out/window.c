@@ -9,7 +9,7 @@
 #include "out/window.h"
 
 struct window {
-	struct pprof *pprof;
+	struct pprof_builder *pprof;
 	struct folded *folded;
 	struct pw_totals *start_totals;
 };
@@ -22,7 +22,7 @@ struct window *window__new(enum pw_format format, __u64 interval_ns,
 	if (!window)
 		return NULL;
 	if (format == PW_FORMAT_PPROF)
-		window->pprof = pprof__new(PPROF_WINDOW, interval_ns);
+		window->pprof = pprof_builder__new(PPROF_WINDOW, interval_ns);
 	else
 		window->folded = folded__new(true);
 	window->start_totals = start_totals ? totals__clone(start_totals) : totals__new();
@@ -37,7 +37,7 @@ void window__free(struct window *window)
 {
 	if (!window)
 		return;
-	pprof__free(window->pprof);
+	pprof_builder__free(window->pprof);
 	folded__free(window->folded);
 	totals__free(window->start_totals);
 	free(window);
@@ -103,7 +103,7 @@ static int add_tier1_comments(struct window *window, const struct pw_picture *la
 			 "open_parks=%llu open_ns=%llu",
 			 end->pid, classify__park_reason_name(end->reason), closed, closed_ns, open,
 			 open_ns);
-		err = pprof__add_comment(window->pprof, text);
+		err = pprof_builder__add_comment(window->pprof, text);
 	}
 	totals__free(keys);
 	return err;
@@ -118,5 +118,5 @@ int window__write(struct window *window, FILE *out, __u64 start_unix_ns, __u64 d
 		return folded__write(window->folded, out, trend);
 	if (last && (err = add_tier1_comments(window, last, duration_ns)))
 		return err;
-	return pprof__write(window->pprof, out, start_unix_ns, duration_ns, trend);
+	return pprof_builder__write(window->pprof, out, start_unix_ns, duration_ns, trend);
 }

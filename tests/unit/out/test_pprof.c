@@ -63,24 +63,24 @@ static Profile *decode(struct fixture *f, FILE *file)
 }
 
 /* Writes pprof through a temporary file and decodes it into f->profile. */
-static Profile *encode(struct fixture *f, struct pprof *pprof, __u64 time_ns, __u64 duration_ns)
+static Profile *encode(struct fixture *f, struct pprof_builder *pprof, __u64 time_ns, __u64 duration_ns)
 {
 	FILE *file = tmpfile();
 
 	assert_non_null(file);
-	assert_int_equal(pprof__write(pprof, file, time_ns, duration_ns, NULL), 0);
+	assert_int_equal(pprof_builder__write(pprof, file, time_ns, duration_ns, NULL), 0);
 	return decode(f, file);
 }
 
 static Profile *encode_snapshot(struct fixture *f)
 {
-	struct pprof *pprof = pprof__new(PPROF_PICTURE, 1);
+	struct pprof_builder *pprof = pprof_builder__new(PPROF_PICTURE, 1);
 	Profile *profile;
 
 	assert_non_null(pprof);
 	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 0), 0);
 	profile = encode(f, pprof, TIME_UNIX_NS, 0);
-	pprof__free(pprof);
+	pprof_builder__free(pprof);
 	return profile;
 }
 
@@ -439,7 +439,7 @@ static void test_snapshot_mappings(void **state)
 static void test_window(void **state)
 {
 	struct fixture *f = *state;
-	struct pprof *pprof = pprof__new(PPROF_WINDOW, 500 * MS);
+	struct pprof_builder *pprof = pprof_builder__new(PPROF_WINDOW, 500 * MS);
 	const Profile *p;
 	const Sample *cond, *sleep;
 
@@ -447,11 +447,11 @@ static void test_window(void **state)
 	/* two snapshots of the same picture, standing for 500 ms and 700 ms */
 	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 500 * MS), 0);
 	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 700 * MS), 0);
-	assert_int_equal(pprof__add_comment(pprof, "parkwatch tier1 pid=4242 reason=futex "
+	assert_int_equal(pprof_builder__add_comment(pprof, "parkwatch tier1 pid=4242 reason=futex "
 					    "closed_parks=0 closed_ns=0 open_parks=2 open_ns=7"), 0);
-	assert_int_equal(pprof__add_comment(pprof, "second; comment"), 0);
+	assert_int_equal(pprof_builder__add_comment(pprof, "second; comment"), 0);
 	p = encode(f, pprof, TIME_UNIX_NS, 1200 * MS);
-	pprof__free(pprof);
+	pprof_builder__free(pprof);
 
 	assert_well_formed(p);
 	assert_int_equal(p->n_sample_type, 2);
@@ -483,7 +483,7 @@ static void test_window(void **state)
 static void test_state_splits_samples(void **state)
 {
 	struct fixture *f = *state;
-	struct pprof *pprof = pprof__new(PPROF_WINDOW, 500 * MS);
+	struct pprof_builder *pprof = pprof_builder__new(PPROF_WINDOW, 500 * MS);
 	const Profile *p;
 	const Sample *sleeping, *disk;
 
@@ -496,7 +496,7 @@ static void test_state_splits_samples(void **state)
 	regroup(f->p.picture);
 	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 500 * MS), 0);
 	p = encode(f, pprof, TIME_UNIX_NS, SEC);
-	pprof__free(pprof);
+	pprof_builder__free(pprof);
 
 	assert_well_formed(p);
 	assert_int_equal(p->n_sample, 3);
@@ -513,7 +513,7 @@ static void test_state_splits_samples(void **state)
 static void test_stackless_group(void **state)
 {
 	struct fixture *f = *state;
-	struct pprof *pprof = pprof__new(PPROF_PICTURE, 1);
+	struct pprof_builder *pprof = pprof_builder__new(PPROF_PICTURE, 1);
 	const Profile *p;
 	const Sample *sleep;
 
@@ -522,7 +522,7 @@ static void test_stackless_group(void **state)
 	regroup(f->p.picture);
 	assert_int_equal(pprof__add_picture(pprof, f->p.picture, 0), 0);
 	p = encode(f, pprof, TIME_UNIX_NS, 0);
-	pprof__free(pprof);
+	pprof_builder__free(pprof);
 
 	assert_well_formed(p);
 	sleep = sample_with(p, "sleep", NULL);
@@ -538,7 +538,7 @@ static void test_empty(void **state)
 {
 	struct fixture *f = *state;
 	struct pw_picture *empty = picture__new();
-	struct pprof *pprof = pprof__new(PPROF_PICTURE, 1);
+	struct pprof_builder *pprof = pprof_builder__new(PPROF_PICTURE, 1);
 	const Profile *p;
 
 	assert_non_null(empty);
@@ -546,7 +546,7 @@ static void test_empty(void **state)
 	empty->time_unix_ns = TIME_UNIX_NS;
 	assert_int_equal(pprof__add_picture(pprof, empty, 0), 0);
 	p = encode(f, pprof, TIME_UNIX_NS, 0);
-	pprof__free(pprof);
+	pprof_builder__free(pprof);
 	picture__put(empty);
 	assert_well_formed(p);
 	assert_int_equal(p->n_sample, 0);
