@@ -8,6 +8,7 @@
 #include <string.h>
 #include "util/format.h"
 #include "cli/options.h"
+#include "util/units.h"
 
 const char *argp_program_version = "parkwatch " PARKWATCH_VERSION;
 const char *argp_program_bug_address = NULL;
@@ -259,6 +260,6 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	}
 	if (env->min_park_ns == UINT64_MAX)
 		env->min_park_ns = env->format == PW_FORMAT_PPROF || env->format == PW_FORMAT_FOLDED ?
-					   0 : 1000000000ULL;
+					   0 : NSEC_PER_SEC;
 	return err;
 }

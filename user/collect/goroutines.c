@@ -7,6 +7,7 @@
 #include "go/goproc.h"
 #include "proc/symbolize.h"
 #include "util/procfs.h"
+#include "util/text.h"
 #include "util/u64map.h"
 
 /* One process's reader and goroutine ages. */
@@ -155,11 +156,6 @@ static bool reason_has_timeout(const char *reason)
 	return !strcmp(reason, "sleep") || strstr(reason, "timer");
 }
 
-static bool has_prefix(const char *text, const char *prefix)
-{
-	return text && !strncmp(text, prefix, strlen(prefix));
-}
-
 /*
  * Where GOROOT's sources are, from a runtime function's file
  * (".../src/runtime/proc.go" -> ".../src/"): frames with files below it
@@ -177,7 +173,7 @@ static char *find_goroot(const struct pw_unit *units, size_t count)
 				const char *file = symbol->frames[j].file;
 				const char *at = file ? strstr(file, "/src/runtime/") : NULL;
 
-				if (has_prefix(symbol->frames[j].function, "runtime.") && at)
+				if (text__has_prefix(symbol->frames[j].function, "runtime.") && at)
 					return strndup(file, at - file + 5);
 			}
 		}

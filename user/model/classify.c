@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "model/classify.h"
+#include "util/text.h"
 #include "syscall_nrs.h" /* PW_NR_*, generated from asm/unistd_64.h */
 
 static const char *const syscall_names[] = {
@@ -51,7 +52,7 @@ static bool function_is(const char *function, const char *prefix)
 {
 	while (*function == '_')
 		function++;
-	return !strncmp(function, prefix, strlen(prefix));
+	return text__has_prefix(function, prefix);
 }
 
 const char *classify__futex_reason(const char *const *functions, int count)
@@ -203,11 +204,6 @@ void classify__wait(const struct wait_ctx *wait, const char *const *functions, i
 	}
 }
 
-static bool has_prefix(const char *text, const char *prefix)
-{
-	return text && !strncmp(text, prefix, strlen(prefix));
-}
-
 static bool is_system_module(const char *module)
 {
 	static const char *const prefixes[] = { "libc.so", "libc-", "libpthread", "ld-linux",
@@ -216,7 +212,7 @@ static bool is_system_module(const char *module)
 
 	base = base ? base + 1 : module;
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (has_prefix(base, prefixes[i]))
+		if (text__has_prefix(base, prefixes[i]))
 			return true;
 	return false;
 }
@@ -238,7 +234,7 @@ static bool std_package(const char *function)
 {
 	const char *slash = strchr(function, '/');
 
-	if (has_prefix(function, "main."))
+	if (text__has_prefix(function, "main."))
 		return false;
 	return !slash || !memchr(function, '.', slash - function);
 }
@@ -248,7 +244,7 @@ static bool go_user_frame(const struct symbol_frame *frame, const char *goroot_s
 	if (!frame->function)
 		return false;
 	if (frame->file && goroot_src)
-		return !has_prefix(frame->file, goroot_src) && !has_prefix(frame->function, "runtime.");
+		return !text__has_prefix(frame->file, goroot_src) && !text__has_prefix(frame->function, "runtime.");
 	return !std_package(frame->function);
 }
 
@@ -265,7 +261,7 @@ static const struct symbol_frame *goroutine_where(const struct pw_stack *stack,
 
 			if (go_user_frame(frame, goroot_src))
 				return frame;
-			if (!first_shown && frame->function && !has_prefix(frame->function, "runtime."))
+			if (!first_shown && frame->function && !text__has_prefix(frame->function, "runtime."))
 				first_shown = frame;
 		}
 	}

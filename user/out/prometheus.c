@@ -11,8 +11,8 @@
 #include "model/pw_stats.h"
 #include "out/prometheus.h"
 #include "util/u64map.h"
+#include "util/units.h"
 
-#define NSEC_PER_SEC 1e9
 
 void prometheus__label_value(FILE *out, const char *value)
 {
@@ -187,7 +187,7 @@ static void write_histograms(FILE *out, const struct park_hist *hists)
 		fprintf(out, ",le=\"+Inf\"} %llu\n", count);
 		fputs("parkwatch_park_duration_seconds_sum{reason=", out);
 		prometheus__label_value(out, name);
-		fprintf(out, "} %.9f\n", total_ns / NSEC_PER_SEC);
+		fprintf(out, "} %.9f\n", (double)total_ns / NSEC_PER_SEC);
 		fputs("parkwatch_park_duration_seconds_count{reason=", out);
 		prometheus__label_value(out, name);
 		fprintf(out, "} %llu\n", count);
@@ -199,7 +199,7 @@ static void write_histograms(FILE *out, const struct park_hist *hists)
 
 		fputs("parkwatch_parked_seconds_total{reason=", out);
 		prometheus__label_value(out, classify__park_reason_name(reason));
-		fprintf(out, "} %.9f\n", total_ns / NSEC_PER_SEC);
+		fprintf(out, "} %.9f\n", (double)total_ns / NSEC_PER_SEC);
 	}
 }
 
@@ -302,7 +302,7 @@ static double process_start_seconds(void)
 		start_ticks = strtoull(field + 1, NULL, 10);
 	clock_gettime(CLOCK_REALTIME, &now);
 	clock_gettime(CLOCK_BOOTTIME, &uptime);
-	return now.tv_sec - uptime.tv_sec + (now.tv_nsec - uptime.tv_nsec) / NSEC_PER_SEC +
+	return now.tv_sec - uptime.tv_sec + (now.tv_nsec - uptime.tv_nsec) / (double)NSEC_PER_SEC +
 	       (double)start_ticks / sysconf(_SC_CLK_TCK);
 }
 

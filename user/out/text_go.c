@@ -12,15 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "out/render.h"
+#include "util/text.h"
+#include "util/units.h"
 #include "util/u64map.h"
 
-#define MINUTE_NS 60000000000ULL
 #define TAB_WIDTH 8
-
-static bool has_prefix(const char *text, const char *prefix)
-{
-	return text && !strncmp(text, prefix, strlen(prefix));
-}
 
 /* ------------------------------------------------------------ debug=1 */
 
@@ -158,7 +154,7 @@ static int print_block_frames(FILE *out, const struct pw_stack *stack)
 				.offset = symbol->frames[symbol->frame_count - 1].function_offset,
 				.file = frame->file,
 				.line = frame->line,
-				.runtime = has_prefix(frame->function, "runtime."),
+				.runtime = text__has_prefix(frame->function, "runtime."),
 			};
 		}
 	}
@@ -236,7 +232,7 @@ static bool shown_in_traceback(const char *name)
 {
 	if (!name || !strchr(name, '.'))
 		return false;
-	if (!has_prefix(name, "runtime."))
+	if (!text__has_prefix(name, "runtime."))
 		return true;
 	return name[8] >= 'A' && name[8] <= 'Z';
 }
@@ -290,8 +286,8 @@ static void print_goroutine(FILE *out, const struct pw_process *proc, const stru
 
 	fprintf(out, "goroutine %llu [%s", unit->id, unit->wait.reason);
 	if ((!strcmp(g->status, "waiting") || !strcmp(g->status, "syscall")) &&
-	    g->wait_ns >= MINUTE_NS)
-		fprintf(out, ", %llu minutes", g->wait_ns / MINUTE_NS);
+	    g->wait_ns >= NSEC_PER_MIN)
+		fprintf(out, ", %llu minutes", g->wait_ns / NSEC_PER_MIN);
 	if (g->locked)
 		fputs(", locked to thread", out);
 	fputs("]:\n", out);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include "serve/feed.h"
+#include "util/units.h"
 
 int feed__init(struct feed *feed)
 {
@@ -87,11 +88,11 @@ int feed__goroutines(struct feed *feed, pid_t pid, __u64 timeout_ns, struct pw_p
 
 	*out = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ns / 1000000000ULL;
-	deadline.tv_nsec += timeout_ns % 1000000000ULL;
-	if (deadline.tv_nsec >= 1000000000L) {
+	deadline.tv_sec += timeout_ns / NSEC_PER_SEC;
+	deadline.tv_nsec += timeout_ns % NSEC_PER_SEC;
+	if (deadline.tv_nsec >= (long)NSEC_PER_SEC) {
 		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
+		deadline.tv_nsec -= (long)NSEC_PER_SEC;
 	}
 	feed->requests = &request;
 	if (write(feed->wake_fd, &one, sizeof(one)) != sizeof(one))

@@ -16,10 +16,11 @@
 #include "out/render.h"
 #include "serve/http.h"
 #include "util/clock.h"
+#include "util/units.h"
 
 #define HTTP_CONNECTION_LIMIT 64
 #define HTTP_IDLE_TIMEOUT_SECONDS 15
-#define HTTP_GOROUTINES_TIMEOUT_NS (10 * 1000000000ULL) /* for the collector to read them */
+#define HTTP_GOROUTINES_TIMEOUT_NS (10 * NSEC_PER_SEC) /* for the collector to read them */
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -205,7 +206,7 @@ static int wait_window(struct feed *feed, pid_t pid, long seconds, FILE *out)
 	if (!pending.window)
 		return -ENOMEM;
 	pending.start_ns = pending.last_ns = clock__monotonic_ns();
-	pending.end_ns = pending.start_ns + (__u64)seconds * 1000000000ULL;
+	pending.end_ns = pending.start_ns + (__u64)seconds * NSEC_PER_SEC;
 	pending.start_unix_ns = feed->picture->time_unix_ns;
 	pending.next = feed->windows;
 	feed->windows = &pending;

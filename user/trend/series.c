@@ -2,8 +2,8 @@
 /* Statistics on short time series and the sample rings (series.h). */
 #include <string.h>
 #include "trend/series.h"
+#include "util/units.h"
 
-#define NSEC_PER_MIN (60 * 1000000000ULL)
 
 /*
  * Two passes around the means rather than one over raw sums: x is often

@@ -12,10 +12,8 @@
 #include <stddef.h>
 #include "trend/trend.h"
 #include "util/u64map.h"
+#include "util/units.h"
 
-#define NSEC_PER_MSEC 1000000ULL
-#define NSEC_PER_SEC 1000000000ULL
-#define NSEC_PER_MIN (60 * NSEC_PER_SEC)
 #define REASON_LEN 32
 
 /*

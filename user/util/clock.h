@@ -6,13 +6,14 @@
 
 #include <time.h>
 #include <linux/types.h>
+#include "util/units.h"
 
 static inline __u64 clock__ns(clockid_t clock)
 {
 	struct timespec now;
 
 	clock_gettime(clock, &now);
-	return (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	return (__u64)now.tv_sec * NSEC_PER_SEC + now.tv_nsec;
 }
 
 static inline __u64 clock__monotonic_ns(void)

@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/format.h"
+#include "util/units.h"
 
-#define NSEC_PER_MSEC 1000000ULL
-#define NSEC_PER_SEC 1000000000ULL
 
 int format__parse_duration(const char *text, __u64 *ns)
 {
