@@ -16,6 +16,8 @@
  * The binaries: PARKWATCH_GO_BINARIES (paths separated by ':';
  * tests/integration/test_go_stripped.py passes those it builds with every
  * release), else build/targets/go/leaky and its variants (make targets).
+ * Last, damaged copies of the stripped build say, each in its phrase, why
+ * their goroutines can't be read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +33,7 @@
 #include <gelf.h>
 #include "go/gobinary.h"
 #include "go/golayout.h"
+#include "go/goproc.h"
 #include "go/govars.h"
 
 #define DEFAULT_BINARIES "build/targets/go/leaky:build/targets/go/leaky-pie:" \
@@ -379,6 +382,171 @@ static void test_binaries(void **state)
 	free(paths);
 }
 
+/* ------------------------------------------------ why it can't be read */
+
+#define STRIPPED "build/targets/go/leaky-stripped"
+
+struct image {
+	char *bytes;
+	size_t size;
+};
+
+static bool load_image(const char *path, struct image *img)
+{
+	FILE *f = fopen(path, "rb");
+	long size;
+
+	if (!f)
+		return false;
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_true(size > 0);
+	rewind(f);
+	img->size = (size_t)size;
+	img->bytes = malloc(img->size);
+	assert_non_null(img->bytes);
+	assert_int_equal(fread(img->bytes, 1, img->size, f), img->size);
+	fclose(f);
+	return true;
+}
+
+/* The file offset, size and address of a section of the image. */
+static void section_of(struct image *img, const char *name, size_t *off, size_t *size,
+		       __u64 *addr)
+{
+	Elf *elf = elf_memory(img->bytes, img->size);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	assert_non_null(elf);
+	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+
+		assert_non_null(gelf_getshdr(scn, &shdr));
+		if (!strcmp(elf_strptr(elf, shstrndx, shdr.sh_name), name)) {
+			*off = shdr.sh_offset;
+			*size = shdr.sh_size;
+			if (addr)
+				*addr = shdr.sh_addr;
+			elf_end(elf);
+			return;
+		}
+	}
+	fail_msg("no section %s", name);
+}
+
+/* Replaces the first text inside section with replacement (as long). */
+static void patch_in(struct image *img, const char *section, const char *text,
+		     const char *replacement)
+{
+	size_t off, size, len = strlen(text) + 1;
+
+	section_of(img, section, &off, &size, NULL);
+	for (size_t i = off; i + len <= off + size; i++) {
+		if (!memcmp(img->bytes + i, text, len)) {
+			memcpy(img->bytes + i, replacement, len);
+			return;
+		}
+	}
+	fail_msg("no %s in %s", text, section);
+}
+
+/* gobinary__read of the image, as goproc__open would for a process running
+ * it (a non-PIE: nothing of the process is read); its why. */
+static int read_image(struct image *img, char *why, size_t why_size)
+{
+	struct goproc *gp = calloc(1, sizeof(*gp));
+	Elf *elf = elf_memory(img->bytes, img->size);
+	struct go_symbols syms = { 0 };
+	struct stat exe = { 0 };
+	int err;
+
+	assert_non_null(gp);
+	assert_non_null(elf);
+	gp->mem_fd = -1;
+	why[0] = '\0';
+	err = gobinary__read(gp, elf, &exe, &syms, why, why_size);
+	elf_end(elf);
+	goproc__free(gp);
+	return err;
+}
+
+static void expect_why(struct image *img, const char *want)
+{
+	char why[256];
+
+	assert_int_equal(read_image(img, why, sizeof(why)), -ENODATA);
+	if (!strstr(why, want))
+		fail_msg("why: \"%s\", expected \"%s\" in it", why, want);
+	print_message("  %s\n", why);
+}
+
+/* Each reason a stripped binary's goroutines can't be read, on damaged
+ * copies of build/targets/go/leaky-stripped: one phrase each. */
+static void test_why(void **state)
+{
+	struct image img = { 0 }, copy;
+	char why[256];
+	size_t off, size;
+
+	(void)state;
+	if (!load_image(STRIPPED, &img))
+		skip();
+	copy.size = img.size;
+	copy.bytes = malloc(img.size);
+	assert_non_null(copy.bytes);
+
+	/* whole, it reads */
+	memcpy(copy.bytes, img.bytes, img.size);
+	assert_int_equal(read_image(&copy, why, sizeof(why)), 0);
+
+	/* another machine (e_machine, at 18 in the ELF header) */
+	memcpy(copy.bytes, img.bytes, img.size);
+	copy.bytes[18] = (char)EM_AARCH64;
+	copy.bytes[19] = 0;
+	expect_why(&copy, "it is built for arm64, and goroutines are read on amd64 only");
+
+	/* no .gopclntab: nothing says where the functions are */
+	memcpy(copy.bytes, img.bytes, img.size);
+	patch_in(&copy, ".shstrtab", ".gopclntab", ".gopclntaX");
+	expect_why(&copy, "no .symtab, and no .gopclntab");
+
+	/* a runtime without allgadd */
+	memcpy(copy.bytes, img.bytes, img.size);
+	patch_in(&copy, ".gopclntab", "runtime.allgadd", "runtime.allgaXX");
+	expect_why(&copy, "no runtime.allgadd in .gopclntab");
+
+	/* an allgadd of another shape: its code made traps */
+	memcpy(copy.bytes, img.bytes, img.size);
+	{
+		Elf *elf = elf_memory(copy.bytes, copy.size);
+		struct pclntab_func func;
+		struct pclntab tab;
+		size_t text_off, text_size;
+		__u64 text_addr;
+		__u8 *pcln = NULL;
+		bool found = false;
+
+		assert_non_null(elf);
+		assert_int_equal(gobinary__read_pclntab(elf, &pcln, &tab), 0);
+		for (__u64 i = 0; i < tab.nfunc && !found; i++) {
+			assert_int_equal(pclntab__func_at(&tab, i, &func), 0);
+			found = !strcmp(pclntab__name(&tab, &func), "runtime.allgadd");
+		}
+		assert_true(found);
+		section_of(&copy, ".text", &text_off, &text_size, &text_addr);
+		off = text_off + (func.entry - text_addr);
+		size = func.end - func.entry;
+		free(pcln);
+		elf_end(elf);
+	}
+	memset(copy.bytes + off, 0xcc, size);
+	expect_why(&copy, "runtime.allgadd's code doesn't name runtime.allgs");
+	free(copy.bytes);
+	free(img.bytes);
+}
+
 /* Not Go: no .go.buildinfo, no .gopclntab. */
 static void test_not_go(void **state)
 {
@@ -409,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_wait_reasons_bytes),
 		cmocka_unit_test(test_finalizer_bytes),
 		cmocka_unit_test(test_binaries),
+		cmocka_unit_test(test_why),
 		cmocka_unit_test(test_not_go),
 	};
 
