@@ -21,6 +21,7 @@
 #include "go/gomem.h"
 #include "go/goproc.h"
 #include "go/gounwind.h"
+#include "util/clock.h"
 
 static int by_range(const void *a, const void *b)
 {
@@ -53,48 +54,66 @@ static bool known_status(__u32 status)
 	return status <= 11 && status != 5 && status != 7;
 }
 
+#define CHECK_DEADLINE_NS (50 * NSEC_PER_MSEC) /* re-reads of a process caught mid-change */
+
+struct allg_words {
+	__u64 len, slice[3], array;
+};
+
+/* One read of allglen, allgs and allgptr: 0 and *sane, or the errno of a
+ * variable that can't be read. */
+static int read_allg_words(struct goproc *gp, struct allg_words *w, bool *sane)
+{
+	__u64 first[16], n;
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	err = gomem__read(gp, gp->allglen, &w->len, sizeof(w->len));
+	if (!err && gp->allgs)
+		err = gomem__read(gp, gp->allgs, w->slice, sizeof(w->slice));
+	if (!err && gp->allgptr)
+		err = gomem__read(gp, gp->allgptr, &w->array, sizeof(w->array));
+	if (err)
+		return err;
+	if (!gp->allgptr)
+		w->array = w->slice[0];
+	*sane = w->len <= GO_MAX_GOROUTINES && (!w->len || user_ptr(w->array)) &&
+		(!gp->allgs || (w->slice[1] == w->len && w->slice[1] <= w->slice[2] &&
+				w->slice[2] <= GO_MAX_GOROUTINES && w->slice[0] == w->array));
+	n = w->len < 16 ? w->len : 16;
+	if (*sane && n && gomem__read(gp, w->array, first, n * 8))
+		*sane = false;
+	for (__u64 i = 0; *sane && i < n; i++)
+		*sane = user_ptr(first[i]);
+	return 0;
+}
+
 /*
  * Whatever found runtime.allgs (.symtab, or runtime.allgadd's code), it
  * must hold a slice of g pointers: len <= cap, allglen equal to len,
  * allgptr its array, the first entries user pointers.  allgadd changes
  * them one after the other under its lock: a read between two of its
- * stores is taken again.
+ * stores is taken again, until a deadline.
  */
 static int check_allgs(struct goproc *gp, const struct go_symbols *syms, char *why,
 		       size_t why_size)
 {
-	__u64 len = 0, slice[3] = { 0 }, array = 0, first[16];
+	__u64 deadline = clock__monotonic_ns() + CHECK_DEADLINE_NS;
+	struct allg_words w;
 	bool sane = false;
-	int err = 0;
+	int err;
 
-	for (int attempt = 0; attempt < 3 && !err && !sane; attempt++) {
-		__u64 n;
-
-		err = gomem__read(gp, gp->allglen, &len, sizeof(len));
-		if (!err && gp->allgs)
-			err = gomem__read(gp, gp->allgs, slice, sizeof(slice));
-		if (!err && gp->allgptr)
-			err = gomem__read(gp, gp->allgptr, &array, sizeof(array));
+	do {
+		err = read_allg_words(gp, &w, &sane);
 		if (err)
-			break;
-		if (!gp->allgptr)
-			array = slice[0];
-		sane = len <= GO_MAX_GOROUTINES && (!len || user_ptr(array)) &&
-		       (!gp->allgs || (slice[1] == len && slice[1] <= slice[2] &&
-				       slice[2] <= GO_MAX_GOROUTINES && slice[0] == array));
-		n = len < 16 ? len : 16;
-		if (sane && n && !(err = gomem__read(gp, array, first, n * 8)))
-			for (__u64 i = 0; i < n; i++)
-				sane = sane && user_ptr(first[i]);
-	}
-	if (err)
-		return err; /* -EFAULT: the process's memory isn't the binary's */
+			return err; /* -EFAULT: the process's memory isn't the binary's */
+	} while (!sane && clock__monotonic_ns() < deadline);
 	if (!sane) {
 		snprintf(why, why_size, "runtime.allgs, as %s says, holds no list of goroutines "
 			 "(allglen %llu, len %llu, cap %llu)",
 			 syms->from_code ? "runtime.allgadd's code" : ".symtab",
-			 (unsigned long long)len, (unsigned long long)slice[1],
-			 (unsigned long long)slice[2]);
+			 (unsigned long long)w.len, (unsigned long long)w.slice[1],
+			 (unsigned long long)w.slice[2]);
 		return -ENODATA;
 	}
 	return 0;
@@ -161,6 +180,23 @@ static bool in_maps(const struct range *maps, size_t count, __u64 lo, __u64 hi)
 	return false;
 }
 
+/* 11 is Go 1.26's dead g of a cgo extra M */
+static bool guess_live(const struct graw *g)
+{
+	return g->status != GO_STATUS_DEAD && g->status != GO_STATUS_IDLE && g->status != 11;
+}
+
+/* Where it started and who started it: a function's entry, and a pc in
+ * the code. */
+static bool guess_placed(const struct goproc *gp, const struct graw *g)
+{
+	struct pclntab_func func;
+
+	return in_range(&gp->text, g->gopc) && g->startpc >= gp->bias &&
+	       (!gp->pcln_buf || (!pclntab__find(&gp->pcln, g->startpc - gp->bias, &func) &&
+				  func.entry == g->startpc - gp->bias));
+}
+
 /*
  * One g of a guessed layout: a known status; live, a goid not seen before
  * and a stack inside one mapping of the process, with its saved sp inside
@@ -173,7 +209,7 @@ static const char *guess_fails(const struct goproc *gp, const struct graw *g,
 {
 	if (!known_status(g->status))
 		return "a status the runtime doesn't have";
-	if (g->status == GO_STATUS_DEAD || g->status == GO_STATUS_IDLE)
+	if (!guess_live(g))
 		return NULL;
 	if (!g->goid || g->goid > (1ULL << 40))
 		return "a goroutine id out of range";
@@ -191,54 +227,73 @@ static const char *guess_fails(const struct goproc *gp, const struct graw *g,
 	return NULL;
 }
 
-/*
- * A release newer than the layout table, read with the newest layout it
- * has: trusted only if every one of the first g's reads as a g should
- * (guess_fails), some are live, and their goids mostly ascend, as allgs
- * keeps goroutines in the order they were first created.
- */
-static int check_guess(struct goproc *gp, char *why, size_t why_size)
+/* One look at the first g's with a guessed layout: 0 with *failed NULL
+ * or the check that failed, or an errno of the process as a whole. */
+static int guess_once(struct goproc *gp, const struct range *maps, size_t map_count,
+		      const char **failed)
 {
 	const struct go_layout *l = &gp->layout;
-	size_t len = 0, map_count = 0, live = 0, ascending = 0;
-	const char *failed = NULL;
+	size_t len = 0, live = 0, ascending = 0, placed = 0;
 	__u64 goids[GUESS_GS];
-	struct range *maps;
 	__u8 raw[1024];
-	int err;
+	int err = gomem__read_allgs(gp, &len);
 
-	if ((size_t)l->g_read_size > sizeof(raw)) {
-		snprintf(why, why_size, "%s is newer than this parkwatch knows, and go1.%d's "
-			 "runtime.g is larger than parkwatch reads", gp->version, gp->layout_guess);
-		return -ENODATA;
-	}
-	err = gomem__read_allgs(gp, &len);
-	if (!err)
-		err = gomem__read_maps(gp->pid, &maps, &map_count);
+	*failed = NULL;
 	if (err == -EBADMSG)
-		failed = "runtime.allgs holds no list of goroutines";
+		*failed = "runtime.allgs holds no list of goroutines";
 	else if (err)
 		return err;
-	for (size_t i = 0; i < len && i < GUESS_GS && !failed; i++) {
+	for (size_t i = 0; i < len && i < GUESS_GS && !*failed; i++) {
 		struct graw g;
 
 		if (gomem__read(gp, gp->ptrs[i], raw, l->g_read_size)) {
-			failed = "a goroutine that can't be read";
+			*failed = "a goroutine that can't be read";
 			break;
 		}
 		gounwind__decode(l, gp->ptrs[i], raw, &g);
-		failed = guess_fails(gp, &g, maps, map_count, goids, live);
-		if (failed || g.status == GO_STATUS_DEAD || g.status == GO_STATUS_IDLE)
+		*failed = guess_fails(gp, &g, maps, map_count, goids, live);
+		if (*failed || !guess_live(&g))
 			continue;
 		ascending += live && g.goid > goids[live - 1];
+		placed += guess_placed(gp, &g);
 		goids[live++] = g.goid;
 	}
-	if (!err)
+	if (!*failed && !live)
+		*failed = "no live goroutine";
+	if (!*failed && ascending * 4 < (live - 1) * 3)
+		*failed = "goroutine ids out of order";
+	/* most, not all: a cgo callback's g has no go statement */
+	if (!*failed && placed * 4 < live * 3)
+		*failed = "start pcs that are no function's entry, or creators outside the code";
+	return 0;
+}
+
+#define GUESS_TRIES 5               /* a g caught mid-change passes the next time */
+
+/*
+ * A release newer than the layout table, read with the newest layout it
+ * has: trusted only if every one of the first g's reads as a g should
+ * (guess_fails), some are live, their goids mostly ascend, as allgs keeps
+ * goroutines in the order they were first created, and most started at a
+ * function's entry from a go statement in the code (guess_placed).
+ */
+static int check_guess(struct goproc *gp, char *why, size_t why_size)
+{
+	const char *failed = "runtime.g is larger than parkwatch reads";
+	size_t map_count = 0;
+	struct range *maps;
+	int err;
+
+	if ((size_t)gp->layout.g_read_size <= 1024) {
+		err = gomem__read_maps(gp->pid, &maps, &map_count);
+		if (err)
+			return err;
+		for (int i = 0; i < GUESS_TRIES && !err && failed; i++)
+			err = guess_once(gp, maps, map_count, &failed);
 		free(maps);
-	if (!failed && !live)
-		failed = "no live goroutine";
-	if (!failed && ascending * 4 < (live - 1) * 3)
-		failed = "goroutine ids out of order";
+		if (err)
+			return err;
+	}
 	if (failed) {
 		snprintf(why, why_size, "%s is newer than this parkwatch knows, and go1.%d's layout "
 			 "of runtime.g failed on its goroutines: %s", gp->version, gp->layout_guess,
