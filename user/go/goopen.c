@@ -233,7 +233,7 @@ static int guess_once(struct goproc *gp, const struct range *maps, size_t map_co
 		      const char **failed)
 {
 	const struct go_layout *l = &gp->layout;
-	size_t len = 0, live = 0, ascending = 0, placed = 0;
+	size_t len = 0, live = 0, placed = 0;
 	__u64 goids[GUESS_GS];
 	__u8 raw[1024];
 	int err = gomem__read_allgs(gp, &len);
@@ -254,14 +254,15 @@ static int guess_once(struct goproc *gp, const struct range *maps, size_t map_co
 		*failed = guess_fails(gp, &g, maps, map_count, goids, live);
 		if (*failed || !guess_live(&g))
 			continue;
-		ascending += live && g.goid > goids[live - 1];
+		/* the main goroutine, made first, lives as long as the process
+		 * (unless it called runtime.Goexit) */
+		if (!i && g.goid != 1)
+			*failed = "a first goroutine that isn't goroutine 1";
 		placed += guess_placed(gp, &g);
 		goids[live++] = g.goid;
 	}
 	if (!*failed && !live)
 		*failed = "no live goroutine";
-	if (!*failed && ascending * 4 < (live - 1) * 3)
-		*failed = "goroutine ids out of order";
 	/* most, not all: a cgo callback's g has no go statement */
 	if (!*failed && placed * 4 < live * 3)
 		*failed = "start pcs that are no function's entry, or creators outside the code";
@@ -273,9 +274,12 @@ static int guess_once(struct goproc *gp, const struct range *maps, size_t map_co
 /*
  * A release newer than the layout table, read with the newest layout it
  * has: trusted only if every one of the first g's reads as a g should
- * (guess_fails), some are live, their goids mostly ascend, as allgs keeps
- * goroutines in the order they were first created, and most started at a
- * function's entry from a go statement in the code (guess_placed).
+ * (guess_fails: known statuses, unique goids, stacks in the process's
+ * memory...), some are live, the first, if live, is goroutine 1, and most
+ * started at a function's entry from a go statement in the code
+ * (guess_placed).  Goids don't ascend along allgs: each P hands them out
+ * from its own batch of 16, and a g reused after its goroutine exited
+ * takes a new one.
  */
 static int check_guess(struct goproc *gp, char *why, size_t why_size)
 {
