@@ -547,6 +547,36 @@ static void test_why(void **state)
 	free(img.bytes);
 }
 
+/* A PIE file may leave .gopclntab's textStart 0 for the loader to fill:
+ * entries then count from .text, which Go's linker starts with
+ * runtime.text. */
+static void test_text_start_from_text(void **state)
+{
+	struct image img = { 0 };
+	size_t off, size;
+	struct binary bin;
+	struct pclntab tab;
+	__u8 *pcln = NULL;
+	GElf_Sym text;
+	Elf *elf;
+
+	(void)state;
+	if (!load_image("build/targets/go/leaky", &img))
+		skip();
+	assert_true(open_binary("build/targets/go/leaky", &bin));
+	assert_true(symbol(&bin, "runtime.text", &text));
+	close_binary(&bin);
+	section_of(&img, ".gopclntab", &off, &size, NULL);
+	memset(img.bytes + off + 24, 0, 8);
+	elf = elf_memory(img.bytes, img.size);
+	assert_non_null(elf);
+	assert_int_equal(gobinary__read_pclntab(elf, &pcln, &tab), 0);
+	assert_int_equal(tab.text_start, text.st_value);
+	free(pcln);
+	elf_end(elf);
+	free(img.bytes);
+}
+
 /* Not Go: no .go.buildinfo, no .gopclntab. */
 static void test_not_go(void **state)
 {
@@ -578,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_finalizer_bytes),
 		cmocka_unit_test(test_binaries),
 		cmocka_unit_test(test_why),
+		cmocka_unit_test(test_text_start_from_text),
 		cmocka_unit_test(test_not_go),
 	};
 
