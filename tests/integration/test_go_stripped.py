@@ -137,7 +137,8 @@ def shape(entry):
     _, _, lines = entry
     frames = tuple((name, at[at.rindex(" +0x"):]) for name, at in zip(lines[0::2], lines[1::2])
                    if " +0x" in at and not name.startswith("created by"))
-    created = tuple(re.sub(r" in goroutine \d+$", "", l) for l in lines if l.startswith("created by"))
+    created = tuple(re.sub(r" in goroutine \d+$", "", l) for l in lines
+                    if l.startswith("created by"))
     return frames, created
 
 

@@ -485,10 +485,12 @@ int gobinary__read(struct goproc *gp, Elf *elf, const struct stat *exe, struct g
 		err = read_functions(gp, syms);
 		if (err == -ENOMEM)
 			return err;
-		if (err) {
+		if (err) { /* a table that can't be read through: none */
 			free(gp->pcln_buf);
 			gp->pcln_buf = NULL;
+			memset(&gp->pcln, 0, sizeof(gp->pcln));
 			gp->runtime_func_count = 0;
+			gp->sigpanic = (struct range){ 0, 0 };
 		}
 	}
 	err = read_symtab(gp, elf, &vars, &build_version);
@@ -498,8 +500,8 @@ int gobinary__read(struct goproc *gp, Elf *elf, const struct stat *exe, struct g
 		/* stripped (-s) */
 		memset(&vars, 0, sizeof(vars));
 		if (!gp->pcln_buf) {
-			snprintf(why, why_size, "no .symtab, and no .gopclntab this parkwatch reads "
-				 "to find runtime.allgs by");
+			snprintf(why, why_size, "no .symtab, and no .gopclntab this parkwatch "
+				 "reads to find runtime.allgs by");
 			return -ENODATA;
 		}
 		err = govars__from_code(elf, &gp->pcln, &vars, why, why_size);

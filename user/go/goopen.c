@@ -299,9 +299,9 @@ static int check_guess(struct goproc *gp, char *why, size_t why_size)
 			return err;
 	}
 	if (failed) {
-		snprintf(why, why_size, "%s is newer than this parkwatch knows, and go1.%d's layout "
-			 "of runtime.g failed on its goroutines: %s", gp->version, gp->layout_guess,
-			 failed);
+		snprintf(why, why_size, "%s is newer than this parkwatch knows, and go1.%d's "
+			 "layout of runtime.g failed on its goroutines: %s", gp->version,
+			 gp->layout_guess, failed);
 		return -ENODATA;
 	}
 	snprintf(why, why_size, "%s is newer than this parkwatch knows; its goroutines read with "

@@ -21,8 +21,15 @@
  * So the decoder looks at what each instruction does with memory (read,
  * write, compare, exchange; through rip directly or through a register a
  * LEA of rip just set), not at where in the function it sits or which
- * registers the compiler chose.  tests/unit/go/test_govars.c checks the
- * answers against .symtab for the binaries of every release.
+ * registers the compiler chose.  The instructions are decoded by capstone:
+ * amd64's prefixes, ModRM and SIB bytes and many encodings of one
+ * operation are a well-kept library's job.  tests/unit/go/test_govars.c
+ * checks the answers against .symtab for the binaries of every release.
+ *
+ * Searching the data instead (an array of string headers whose second is
+ * "GC assist marking") would find waitReasonStrings but not its length
+ * (gStatusStrings may follow it), and nothing of allgs, which is zero in
+ * the file: code is where the runtime itself says where they are.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -128,7 +135,7 @@ static enum ref_kind kind_of(const cs_insn *insn, const cs_x86_op *op)
 	}
 }
 
-static void note_insn(const cs_insn *insn, struct regs *regs, struct refs *refs)
+static void note_insn(const cs_insn *insn, const struct regs *regs, struct refs *refs)
 {
 	const cs_x86 *x86 = &insn->detail->x86;
 	__u64 next = insn->address + insn->size;

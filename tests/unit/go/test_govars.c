@@ -282,8 +282,9 @@ static size_t check_functions(struct binary *bin)
 			/* .symtab names an assembly function's ABI0 symbol name.abi0 */
 			if (!pcln_name || strncmp(name, pcln_name, strlen(pcln_name)) ||
 			    (name[strlen(pcln_name)] && strcmp(name + strlen(pcln_name), ".abi0")))
-				fail_msg("%s: %s at 0x%llx is %s in .gopclntab", bin->path, name,
-					 (unsigned long long)sym.st_value, pcln_name ? pcln_name : "?");
+				fail_msg("%s: %s at 0x%llx is %s in .gopclntab", bin->path,
+					 name, (unsigned long long)sym.st_value,
+					 pcln_name ? pcln_name : "?");
 			checked++;
 		}
 	}
