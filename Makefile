@@ -16,7 +16,7 @@ CFLAGS   += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"$(VERSI
 # -MMD -MP: each object's real header dependencies, in a .d file beside it
 DEPFLAGS := -MMD -MP
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
-LDLIBS   := -lbpf -lelf -ldw -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lpthread
+LDLIBS   := -lbpf -lelf -ldw -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lcapstone -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -I$(BUILD) -Wall -Wno-unused-function \
 	$(if $(WERROR),-Werror)
 
@@ -28,7 +28,7 @@ endef
 
 # Debian packages the build, the tests, the demo and the benchmarks need.
 DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
-	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
+	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev libcapstone-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
 	libbpf-tools linux-perf procps python3-jsonschema
 
 # user/ in layers, lowest first: a folder may include from its own and the
@@ -54,7 +54,7 @@ TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
 # Go targets, one per directory of tests/targets/go/, each also built without
 # DWARF (-w: the runtime layout comes from parkwatch's table), as PIE, and
-# stripped (-s -w: goroutines can't be read, threads are shown)
+# stripped (-s -w: the runtime's variables are found in its code)
 GO          ?= go
 GO_SRCS     := $(wildcard tests/targets/go/*/*.go)
 GO_NAMES    := $(notdir $(patsubst %/,%,$(dir $(GO_SRCS))))
@@ -163,7 +163,7 @@ parkwatch: $(MAIN_OBJ) $(USER_OBJS)
 targets: $(TARGET_BINS)
 ifneq ($(shell command -v $(GO) 2>/dev/null),)
 targets: $(GO_BINS)
-unit: $(GO_BINS) # test_goroutines reads leaky and its -nodwarf, -pie and -stripped builds
+unit: $(GO_BINS) # test_goroutines and test_govars read leaky and its -nodwarf, -pie and -stripped builds
 endif
 
 $(BUILD)/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h)

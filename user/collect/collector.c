@@ -20,6 +20,7 @@ struct collector {
 	struct goroutines *goroutines;
 	bool go_off;                /* go_pid is not a readable Go program */
 	int go_last_err;            /* the last goroutine-reading error said, not to repeat it */
+	bool go_noted;              /* what reading go_pid took on trust was said */
 	__u64 ticks;
 	__u64 last_tick_ns;
 };
@@ -98,6 +99,7 @@ static bool add_goroutines(struct collector *collector, struct pw_picture *pictu
 	pid_t pid = collector->opts.go_pid;
 	bool present = false;
 	struct proc *proc;
+	const char *why;
 	int err;
 
 	if (!pid || collector->go_off)
@@ -109,9 +111,14 @@ static bool add_goroutines(struct collector *collector, struct pw_picture *pictu
 	proc = procs__get(collector->procs, pid);
 	err = proc ? goroutines__add(collector->goroutines, picture, proc, clock__monotonic_ns()) :
 		     -ENOMEM;
-	if (err && err != -ENOEXEC && err != collector->go_last_err)
-		fprintf(stderr, "parkwatch: process %d: %s; showing its threads\n", pid,
-			goroutines__strerror(err));
+	why = goroutines__why(collector->goroutines, pid);
+	if (err && err != -ENOEXEC && err != collector->go_last_err) {
+		fprintf(stderr, "parkwatch: process %d: %s%s%s; showing its threads\n", pid,
+			goroutines__strerror(err), why ? ": " : "", why ? why : "");
+	} else if (!err && why && !collector->go_noted) {
+		fprintf(stderr, "parkwatch: process %d: %s\n", pid, why);
+		collector->go_noted = true;
+	}
 	collector->go_last_err = err;
 	if (err == -ENOEXEC || err == -ENODATA)
 		collector->go_off = true;

@@ -14,6 +14,7 @@
 struct go_process {
 	struct goproc *reader;      /* NULL when opening it failed */
 	int open_err;               /* goproc__open's outcome; -ENOMEM is retried */
+	char why[256];              /* and its why: what failed, or what it took on trust */
 	__u64 maps_hash;            /* the mappings it was opened for: an exec reopens it */
 	struct u64map ages;         /* goid -> struct go_age * */
 	__u64 last_first_seen_ns;   /* the latest first-seen time handed out */
@@ -111,7 +112,7 @@ static int reader_of(struct goroutines *goroutines, struct proc *proc, struct go
 		gp->open_err = -ENOMEM;
 	}
 	if (gp->open_err == -ENOMEM)
-		gp->open_err = goproc__open(proc->pid, &gp->reader);
+		gp->open_err = goproc__open(proc->pid, &gp->reader, gp->why, sizeof(gp->why));
 	gp->used = true;
 	*out = gp;
 	return gp->open_err;
@@ -348,14 +349,20 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 	return 0;
 }
 
+const char *goroutines__why(const struct goroutines *goroutines, pid_t pid)
+{
+	const struct go_process *gp = u64map__get(&goroutines->by_pid, (__u64)pid);
+
+	return gp && gp->why[0] ? gp->why : NULL;
+}
+
 const char *goroutines__strerror(int err)
 {
 	switch (err) {
 	case -ENOEXEC:
 		return "not a Go program";
 	case -ENODATA:
-		return "a Go program whose goroutines can't be read (stripped of its symbol "
-		       "table with -ldflags=-s, or a runtime this parkwatch doesn't know)";
+		return "a Go program whose goroutines can't be read";
 	case -ESRCH:
 		return "the process exited";
 	case -EACCES:

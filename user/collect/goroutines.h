@@ -35,7 +35,7 @@ void goroutines__free(struct goroutines *goroutines);
  * snapshot: its symbols name the pcs) to picture, with the process's
  * summary; now_ns is CLOCK_MONOTONIC.  Returns 0, -ENOEXEC (not a Go
  * program), -ENODATA (a Go binary whose goroutines can't be found:
- * stripped with -s, or an unknown runtime), -ESRCH (gone), -EACCES,
+ * goroutines__why says why), -ESRCH (gone), -EACCES,
  * -EBADMSG (its goroutine list made no sense) or -ENOMEM; on error the
  * picture has nothing of the process.
  */
@@ -46,5 +46,10 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 void goroutines__prune(struct goroutines *goroutines);
 /* Why goroutines__add failed, for "parkwatch: process N: <this>". */
 const char *goroutines__strerror(int err);
+/* More on pid's last goroutines__add, in a phrase: why its goroutines
+ * can't be read (after goroutines__strerror's "...can't be read: "), or,
+ * when they were, what reading them took on trust (a Go release newer than
+ * parkwatch, read with the newest layout it knows); NULL when nothing. */
+const char *goroutines__why(const struct goroutines *goroutines, pid_t pid);
 
 #endif /* PARKWATCH_GOROUTINES_H */

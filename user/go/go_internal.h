@@ -18,6 +18,7 @@
 #include "util/pclntab.h"
 
 #define GO_BATCH 2048               /* g's read together */
+#define GO_MAX_GOROUTINES (1u << 24)
 #define USER_ADDR_END (1ULL << 47)
 #define GO_SP_CACHE_BITS 12         /* pcsp answers remembered, by pc */
 
@@ -58,6 +59,7 @@ struct goproc {
 	char version[64];
 	int minor;                  /* 19 for go1.19.8; 0 when unknown */
 	struct go_layout layout;
+	int layout_guess;           /* a newer release read with 1.<this>'s layout; 0: none */
 	__u64 bias;                 /* PIE load bias */
 	__u64 allglen, allgptr, allgs;
 	__u64 fing_running;         /* runtime.fingRunning (bool, Go < 1.21) */

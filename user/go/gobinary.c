@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * What a Go executable says (gobinary.h): .go.buildinfo's version, the
- * PIE load bias and executable segment, the runtime's variables and
- * functions in .symtab, and the compiler's wrappers in .gopclntab.  Only
- * the file is read here, bar /proc/PID/maps for the bias.
+ * PIE load bias and executable segment, .gopclntab with the runtime's
+ * functions and the compiler's wrappers, and the runtime's variables:
+ * from .symtab when the binary has one, else from the code of the runtime
+ * functions that use them (govars.h).  Only the file is read here, bar
+ * /proc/PID/maps for the bias; goproc.c checks the variables against the
+ * process's memory.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +18,7 @@
 #include <libelf.h>
 #include "go/gobinary.h"
 #include "go/gomem.h"
+#include "go/govars.h"
 #include "util/pclntab.h"
 
 static Elf_Scn *section_by_name(Elf *elf, const char *name, GElf_Shdr *shdr)
@@ -41,7 +45,7 @@ static Elf_Scn *section_by_name(Elf *elf, const char *name, GElf_Shdr *shdr)
  * flags), then, since Go 1.18 (flag 2), the version as a uvarint length and
  * its bytes.  Older binaries point at runtime.buildVersion instead.
  */
-static bool buildinfo_version(Elf *elf, char *buf, size_t size, bool *is_go)
+bool gobinary__version(Elf *elf, char *buf, size_t size, bool *is_go)
 {
 	static const char magic[] = "\xff Go buildinf:";
 	GElf_Shdr shdr;
@@ -96,30 +100,6 @@ static int by_func_addr(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static void note_object(struct go_symbols *syms, const char *name, const GElf_Sym *sym)
-{
-	const struct {
-		const char *name;
-		GElf_Sym *sym;
-		bool *have;
-	} wanted[] = {
-		{ "runtime.allglen", &syms->allglen, &syms->have_allglen },
-		{ "runtime.allgptr", &syms->allgptr, &syms->have_allgptr },
-		{ "runtime.allgs", &syms->allgs, &syms->have_allgs },
-		{ "runtime.waitReasonStrings", &syms->reasons, &syms->have_reasons },
-		{ "runtime.buildVersion", &syms->build_version, &syms->have_build_version },
-		{ "runtime.fingRunning", &syms->fing_running, &syms->have_fing_running },
-		{ "runtime.fingStatus", &syms->fing_status, &syms->have_fing_status },
-	};
-
-	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
-		if (!strcmp(name, wanted[i].name)) {
-			*wanted[i].sym = *sym;
-			*wanted[i].have = true;
-		}
-	}
-}
-
 static int add_runtime_func(struct goproc *gp, size_t *cap, const char *name, __u64 addr)
 {
 	struct func_entry *entry;
@@ -144,12 +124,39 @@ static int add_runtime_func(struct goproc *gp, size_t *cap, const char *name, __
 	return 0;
 }
 
+static void note_object(struct go_vars *vars, __u64 *build_version, const char *name,
+			const GElf_Sym *sym)
+{
+	const struct {
+		const char *name;
+		__u64 *addr;
+	} wanted[] = {
+		{ "runtime.allglen", &vars->allglen },
+		{ "runtime.allgptr", &vars->allgptr },
+		{ "runtime.allgs", &vars->allgs },
+		{ "runtime.waitReasonStrings", &vars->reasons },
+		{ "runtime.buildVersion", build_version },
+		{ "runtime.fingRunning", &vars->fing_running },
+		{ "runtime.fingStatus", &vars->fing_status },
+	};
+
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		if (!strcmp(name, wanted[i].name)) {
+			*wanted[i].addr = sym->st_value;
+			if (wanted[i].addr == &vars->reasons)
+				vars->reasons_size = sym->st_size;
+		}
+	}
+}
+
 /*
- * .symtab: the runtime variables goroutine mode reads, and the entries of
- * runtime.* functions, which tell system goroutines from user ones by
- * their start pc the way the runtime's isSystemGoroutine does.
+ * .symtab, when the binary has one (not linked with -s): the runtime
+ * variables goroutine mode reads, as file addresses.  Functions come from
+ * .gopclntab, which every Go binary keeps; only a binary whose .gopclntab
+ * this reader can't use (Go < 1.18) takes the entries of runtime.*
+ * functions from here, to tell system goroutines by their start pc.
  */
-static int read_symtab(struct goproc *gp, Elf *elf, struct go_symbols *syms)
+static int read_symtab(struct goproc *gp, Elf *elf, struct go_vars *vars, __u64 *build_version)
 {
 	Elf_Scn *scn = NULL;
 	size_t cap = 0;
@@ -173,13 +180,9 @@ static int read_symtab(struct goproc *gp, Elf *elf, struct go_symbols *syms)
 			if (!name || strncmp(name, "runtime.", 8))
 				continue;
 			if (GELF_ST_TYPE(sym.st_info) == STT_OBJECT) {
-				note_object(syms, name, &sym);
-			} else if (GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_value) {
-				if (!strcmp(name, "runtime.text"))
-					syms->text = sym.st_value;
-				else if (!strcmp(name, "runtime.systemstack_switch") ||
-					 !strcmp(name, "runtime.systemstack_switch.abi0"))
-					syms->systemstack_switch = sym.st_value;
+				note_object(vars, build_version, name, &sym);
+			} else if (GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_value &&
+				   !gp->pcln_buf) {
 				if (add_runtime_func(gp, &cap, name, sym.st_value + gp->bias))
 					return -ENOMEM;
 				if (!strcmp(name, "runtime.sigpanic")) {
@@ -190,6 +193,43 @@ static int read_symtab(struct goproc *gp, Elf *elf, struct go_symbols *syms)
 		}
 	}
 	if (gp->runtime_func_count) /* none (not Go): no array, and qsort wants one */
+		qsort(gp->runtime_funcs, gp->runtime_func_count, sizeof(*gp->runtime_funcs),
+		      by_func_addr);
+	return 0;
+}
+
+/*
+ * The runtime's functions, from .gopclntab: their entries (system
+ * goroutines are told by their start pc, as the runtime's
+ * isSystemGoroutine does by the name of the function there), sigpanic's
+ * range and systemstack_switch (for the wrappers' funcID).  .symtab would
+ * give the same entries; this table is in every binary, stripped or not.
+ */
+static int read_functions(struct goproc *gp, struct go_symbols *syms)
+{
+	const struct pclntab *tab = &gp->pcln;
+	struct pclntab_func func;
+	size_t cap = 0;
+
+	for (__u64 i = 0; i < tab->nfunc; i++) {
+		const char *name;
+
+		if (pclntab__func_at(tab, i, &func))
+			return -ENOTSUP;
+		name = pclntab__name(tab, &func);
+		if (!name || strncmp(name, "runtime.", 8))
+			continue;
+		if (add_runtime_func(gp, &cap, name, func.entry + gp->bias))
+			return -ENOMEM;
+		name += 8;
+		if (!strcmp(name, "sigpanic")) {
+			gp->sigpanic.lo = func.entry + gp->bias;
+			gp->sigpanic.hi = func.end + gp->bias;
+		} else if (!strcmp(name, "systemstack_switch")) {
+			syms->systemstack_switch = func.entry;
+		}
+	}
+	if (gp->runtime_func_count)
 		qsort(gp->runtime_funcs, gp->runtime_func_count, sizeof(*gp->runtime_funcs),
 		      by_func_addr);
 	return 0;
@@ -303,10 +343,12 @@ int gobinary__add_wrapper(struct goproc *gp, size_t *cap, __u64 lo, __u64 hi)
 
 /*
  * .gopclntab, which even stripped binaries keep (util/pclntab.h), named
- * .data.rel.ro.gopclntab in a PIE (its header's textStart, relocated at
- * load, is 0 in the file): copied, since the goroutine walks outlive the
- * ELF handle, and its entries made to count from .symtab's runtime.text
- * where there is one.
+ * .data.rel.ro.gopclntab in a PIE: copied, since the goroutine walks
+ * outlive the ELF handle.  Its entries count from its header's textStart,
+ * runtime.text; where the file holds 0 there, for the loader to relocate,
+ * from the start of .text, which Go's linker begins with runtime.text.
+ * Returns 0, -ENOTSUP (none, or a layout it doesn't know: gp->pcln_buf
+ * stays NULL) or -ENOMEM.
  */
 static Elf_Data *progbits(Elf *elf, const char *name)
 {
@@ -316,31 +358,39 @@ static Elf_Data *progbits(Elf *elf, const char *name)
 	return scn && shdr.sh_type == SHT_PROGBITS ? elf_getdata(scn, NULL) : NULL;
 }
 
-int gobinary__read_pclntab(struct goproc *gp, Elf *elf, const struct go_symbols *syms)
+int gobinary__read_pclntab(Elf *elf, __u8 **copy, struct pclntab *tab)
 {
 	Elf_Data *data = progbits(elf, ".gopclntab");
-	struct pclntab tab;
-	__u8 *copy;
+	GElf_Shdr text;
+	__u64 text_start;
 
+	*copy = NULL;
 	if (!data)
 		data = progbits(elf, ".data.rel.ro.gopclntab");
-	if (!data || !data->d_buf || pclntab__init(&tab, data->d_buf, data->d_size, syms->text))
+	text_start = section_by_name(elf, ".text", &text) ? text.sh_addr : 0;
+	if (!data || !data->d_buf || pclntab__init(tab, data->d_buf, data->d_size, text_start) ||
+	    !tab->text_start)
 		return -ENOTSUP;
-	copy = malloc(data->d_size);
-	gp->sp_cache = calloc(1ULL << GO_SP_CACHE_BITS, sizeof(*gp->sp_cache));
-	if (!copy || !gp->sp_cache) {
-		free(copy);
-		return -ENOMEM;     /* sp_cache: goproc__free's */
-	}
-	memcpy(copy, data->d_buf, data->d_size);
-	if (pclntab__init(&gp->pcln, copy, data->d_size, syms->text)) {
-		free(copy);
+	*copy = malloc(data->d_size);
+	if (!*copy)
+		return -ENOMEM;
+	memcpy(*copy, data->d_buf, data->d_size);
+	if (pclntab__init(tab, *copy, data->d_size, text_start)) {
+		free(*copy);
+		*copy = NULL;
 		return -ENOTSUP;
 	}
-	if (syms->text)
-		gp->pcln.text_start = syms->text;
-	gp->pcln_buf = copy;
 	return 0;
+}
+
+static int read_pclntab(struct goproc *gp, Elf *elf)
+{
+	int err = gobinary__read_pclntab(elf, &gp->pcln_buf, &gp->pcln);
+
+	if (err)
+		return err;
+	gp->sp_cache = calloc(1ULL << GO_SP_CACHE_BITS, sizeof(*gp->sp_cache));
+	return gp->sp_cache ? 0 : -ENOMEM; /* pcln_buf: goproc__free's */
 }
 
 /*
@@ -374,37 +424,98 @@ int gobinary__read_wrappers(struct goproc *gp, const struct go_symbols *syms)
 	return 0;
 }
 
-int gobinary__read_symbols(struct goproc *gp, Elf *elf, const struct stat *exe,
-			   struct go_symbols *syms)
+static const char *machine_name(int machine)
 {
+	switch (machine) {
+	case EM_AARCH64:
+		return "arm64";
+	case EM_386:
+		return "386";
+	case EM_RISCV:
+		return "riscv64";
+	case EM_PPC64:
+		return "ppc64";
+	case EM_S390:
+		return "s390x";
+	default:
+		return "another architecture";
+	}
+}
+
+int gobinary__read(struct goproc *gp, Elf *elf, const struct stat *exe, struct go_symbols *syms,
+		   char *why, size_t why_size)
+{
+	struct go_vars vars = { 0 };
+	__u64 build_version = 0;
 	bool is_go = false;
 	GElf_Ehdr ehdr;
 	int err;
 
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr))
 		return -ENOEXEC;
-	if (buildinfo_version(elf, gp->version, sizeof(gp->version), &is_go))
+	if (gobinary__version(elf, gp->version, sizeof(gp->version), &is_go))
 		gp->minor = gobinary__version_minor(gp->version);
 	/* pre-1.18 binaries and ones without .go.buildinfo still carry these */
 	if (!is_go && !has_section(elf, ".gopclntab") && !has_section(elf, ".note.go.buildid"))
 		return -ENOEXEC;
-	if (ehdr.e_machine != EM_X86_64)
-		return -ENOEXEC; /* goroutine stacks are only walked on amd64 */
+	if (ehdr.e_machine != EM_X86_64) {
+		/* goroutine stacks are only walked on amd64 */
+		snprintf(why, why_size, "it is built for %s, and goroutines are read on amd64 only",
+			 machine_name(ehdr.e_machine));
+		return -ENODATA;
+	}
 
 	err = read_load_bias(gp, elf, exe);
+	if (err == -ENODATA)
+		snprintf(why, why_size, "its executable is position-independent, and not among "
+			 "its mappings");
 	if (err)
 		return err;
 	read_text_range(gp, elf);
-	err = read_symtab(gp, elf, syms);
+	if (!gp->text.hi) {
+		snprintf(why, why_size, "its executable has no code segment");
+		return -ENODATA;
+	}
+	err = read_pclntab(gp, elf);
+	if (err == -ENOMEM)
+		return err;
+	/* else without one: stacks are walked by frame pointers, functions
+	 * and variables come from .symtab alone */
+	if (gp->pcln_buf) {
+		err = read_functions(gp, syms);
+		if (err == -ENOMEM)
+			return err;
+		if (err) { /* a table that can't be read through: none */
+			free(gp->pcln_buf);
+			gp->pcln_buf = NULL;
+			memset(&gp->pcln, 0, sizeof(gp->pcln));
+			gp->runtime_func_count = 0;
+			gp->sigpanic = (struct range){ 0, 0 };
+		}
+	}
+	err = read_symtab(gp, elf, &vars, &build_version);
 	if (err)
 		return err;
-	/* stripped (-s): allgs can't be found, whatever the version */
-	if (!syms->have_allglen || !(syms->have_allgptr || syms->have_allgs) || !gp->text.hi)
-		return -ENODATA;
-	gp->allglen = syms->allglen.st_value + gp->bias;
-	gp->allgptr = syms->have_allgptr ? syms->allgptr.st_value + gp->bias : 0;
-	gp->allgs = syms->have_allgs ? syms->allgs.st_value + gp->bias : 0;
-	gp->fing_running = syms->have_fing_running ? syms->fing_running.st_value + gp->bias : 0;
-	gp->fing_status = syms->have_fing_status ? syms->fing_status.st_value + gp->bias : 0;
+	if (!vars.allglen || !(vars.allgptr || vars.allgs)) {
+		/* stripped (-s) */
+		memset(&vars, 0, sizeof(vars));
+		if (!gp->pcln_buf) {
+			snprintf(why, why_size, "no .symtab, and no .gopclntab this parkwatch "
+				 "reads to find runtime.allgs by");
+			return -ENODATA;
+		}
+		err = govars__from_code(elf, &gp->pcln, &vars, why, why_size);
+		if (err)
+			return err;
+		syms->from_code = true;
+	}
+	gp->allglen = vars.allglen + gp->bias;
+	gp->allgptr = vars.allgptr ? vars.allgptr + gp->bias : 0;
+	gp->allgs = vars.allgs ? vars.allgs + gp->bias : 0;
+	gp->fing_running = vars.fing_running ? vars.fing_running + gp->bias : 0;
+	gp->fing_status = vars.fing_status ? vars.fing_status + gp->bias : 0;
+	syms->reasons = vars.reasons ? vars.reasons + gp->bias : 0;
+	syms->reasons_size = vars.reasons_size;
+	syms->build_version = build_version ? build_version + gp->bias : 0;
 	return 0;
 }

@@ -2,8 +2,9 @@
 /*
  * runtime.g's layout (golayout.h): read from the binary's DWARF, which
  * follows the runtime wherever it goes; a table per Go version serves the
- * binaries linked with -w.  DWARF also marks wrappers, for binaries whose
- * .gopclntab gobinary.c can't read.
+ * binaries linked with -w, and its newest entry is tried on a newer
+ * release, which goproc.c then checks against the process.  DWARF also
+ * marks wrappers, for binaries whose .gopclntab gobinary.c can't read.
  */
 #include <errno.h>
 #include <limits.h>
@@ -94,17 +95,18 @@ static bool layout_from_g(Dwarf_Die *g, struct go_layout *l)
 }
 
 /*
- * The runtime.g type, from the top-level DIEs of each unit.  With
- * want_wrappers (no usable .gopclntab) also the functions Go's linker marks
- * DW_AT_trampoline: the ones it gives FuncID wrapper (cmd/internal/dwarf's
- * WRAPPER abbrevs).  Returns 0 with the layout, -ENODATA without DWARF or
- * runtime.g.
+ * The runtime.g type, from the top-level DIEs of each unit, into l.  With
+ * a wrappers_to (no usable .gopclntab) also the functions Go's linker
+ * marks DW_AT_trampoline: the ones it gives FuncID wrapper
+ * (cmd/internal/dwarf's WRAPPER abbrevs).  Returns 0 with the layout,
+ * -ENODATA without DWARF or runtime.g.
  */
-static int read_dwarf(struct goproc *gp, Elf *elf, bool want_wrappers)
+static int read_dwarf(Elf *elf, struct go_layout *l, struct goproc *wrappers_to)
 {
 	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	bool want_wrappers = wrappers_to != NULL;
+	size_t header_size, cap = want_wrappers ? wrappers_to->wrapper_count : 0;
 	Dwarf_Off off = 0, next;
-	size_t header_size, cap = gp->wrapper_count;
 	bool have_g = false;
 	int err = 0;
 
@@ -123,11 +125,11 @@ static int read_dwarf(struct goproc *gp, Elf *elf, bool want_wrappers)
 				if (tag == DW_TAG_subprogram && want_wrappers &&
 				    dwarf_hasattr(&child, DW_AT_trampoline) &&
 				    dwarf_lowpc(&child, &lo) == 0 && dwarf_highpc(&child, &hi) == 0) {
-					err = gobinary__add_wrapper(gp, &cap, lo, hi);
+					err = gobinary__add_wrapper(wrappers_to, &cap, lo, hi);
 				} else if (tag == DW_TAG_structure_type && !have_g) {
 					name = dwarf_diename(&child);
 					if (name && !strcmp(name, "runtime.g"))
-						have_g = layout_from_g(&child, &gp->layout);
+						have_g = layout_from_g(&child, l);
 				}
 			} while (!err && !(have_g && !want_wrappers) &&
 				 dwarf_siblingof(&child, &child) == 0);
@@ -141,11 +143,12 @@ static int read_dwarf(struct goproc *gp, Elf *elf, bool want_wrappers)
 }
 
 /*
- * runtime.g offsets for binaries linked with -w (no DWARF), from
- * shared/docs/FORMATS-REFERENCE.md §3.4: measured on 1.19, 1.21-1.24 and
- * 1.26, computed from runtime2.go for 1.20 and 1.25.  syscallsp and
- * syscallpc follow sched (whose last word is bp) in every one of them:
- * 112 and 120 in 1.19's DWARF.
+ * runtime.g offsets for binaries linked with -w (no DWARF), as each
+ * release's DWARF has them: 1.19 and 1.21 to 1.27 are checked against the
+ * DWARF of binaries built by that release (tests/unit/go/test_govars.c,
+ * driven by tests/integration/test_go_stripped.py); 1.20 is computed from
+ * its runtime2.go.  syscallsp and syscallpc follow sched (whose last word
+ * is bp) in every one of them.
  */
 static const struct {
 	int minor;
@@ -163,25 +166,32 @@ static const struct {
 	{ 22, L(104, 144, 152, 168, 176, 208, 272, 280, 296, 72) },
 	{ 23, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72) },
 	{ 24, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72) },
-	{ 25, L(96, 144, 152, 168, 176, 208, 272, 280, 296, -1) },
+	{ 25, L(96, 144, 152, 168, 176, 208, 272, 280, 296, 64) },
 	{ 26, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64) },
+	{ 27, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64) },
 #undef L
 };
+#define TABLE_SIZE (sizeof(layout_table) / sizeof(layout_table[0]))
 
-static bool layout_from_table(int minor, struct go_layout *l)
+bool golayout__table(int minor, struct go_layout *l)
 {
-	for (size_t i = 0; i < sizeof(layout_table) / sizeof(layout_table[0]); i++) {
+	for (size_t i = 0; i < TABLE_SIZE; i++) {
 		if (layout_table[i].minor == minor) {
 			*l = layout_table[i].l;
 			l->from_dwarf = false;
+			golayout__finish(l);
 			return true;
 		}
 	}
 	return false;
 }
 
-/* Reads stop at the last field used, not at the end of runtime.g. */
-static void finish_layout(struct go_layout *l)
+int golayout__newest(void)
+{
+	return layout_table[TABLE_SIZE - 1].minor;
+}
+
+void golayout__finish(struct go_layout *l)
 {
 	const struct {
 		int off, size;
@@ -199,14 +209,32 @@ static void finish_layout(struct go_layout *l)
 	l->g_read_size = end;
 }
 
+int golayout__from_dwarf(Elf *elf, struct go_layout *l)
+{
+	int err = read_dwarf(elf, l, NULL);
+
+	if (!err)
+		golayout__finish(l);
+	return err;
+}
+
 int golayout__read(struct goproc *gp, Elf *elf, bool want_wrappers)
 {
-	int err = read_dwarf(gp, elf, want_wrappers);
+	int err = read_dwarf(elf, &gp->layout, want_wrappers ? gp : NULL);
 
+	gp->layout_guess = 0;
 	if (err == -ENOMEM)
 		return err;
-	if (err && !layout_from_table(gp->minor, &gp->layout))
+	if (!err) {
+		golayout__finish(&gp->layout);
+		return 0;
+	}
+	if (golayout__table(gp->minor, &gp->layout))
+		return 0;
+	if (gp->minor <= golayout__newest())
 		return -ENODATA;
-	finish_layout(&gp->layout);
+	/* a newer release: its runtime.g may well be the newest one known */
+	gp->layout_guess = golayout__newest();
+	golayout__table(gp->layout_guess, &gp->layout);
 	return 0;
 }

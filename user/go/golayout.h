@@ -8,9 +8,20 @@
 
 /*
  * Fills gp->layout from the binary's DWARF, else from the table for
- * gp->minor; with want_wrappers also adds DWARF's wrappers.  Returns 0,
- * -ENODATA (neither), -ENOMEM.
+ * gp->minor, else, for a release newer than the table's newest, from the
+ * newest (gp->layout_guess says which: the caller must check it against
+ * the process before trusting it); with want_wrappers also adds DWARF's
+ * wrappers.  Returns 0, -ENODATA (none of these), -ENOMEM.
  */
 int golayout__read(struct goproc *gp, Elf *elf, bool want_wrappers);
+/* runtime.g's layout in elf's DWARF: 0, or -ENODATA. */
+int golayout__from_dwarf(Elf *elf, struct go_layout *l);
+/* The table's layout for Go 1.minor: false when it has none. */
+bool golayout__table(int minor, struct go_layout *l);
+/* The newest release the table knows. */
+int golayout__newest(void);
+/* Sets l->g_read_size: reads stop at the last field used, not at the end
+ * of runtime.g. */
+void golayout__finish(struct go_layout *l);
 
 #endif /* PARKWATCH_GOLAYOUT_H */

@@ -18,6 +18,7 @@
 #define MAX_SPAN 65536
 #define GO_MAX_REASONS 256          /* waitReason is a uint8 */
 #define GO_MAX_REASON_LEN 64
+#define PTR_CHUNK 65536             /* allgs pointers per read */
 
 int gomem__errno(int err)
 {
@@ -158,6 +159,86 @@ int gomem__read_wait_reasons(struct goproc *gp, __u64 addr, __u64 size)
 		count++;
 	}
 	return count ? 0 : -EFAULT;
+}
+
+/* runtime.allglen first, then the array: the order of the runtime's own
+ * lock-free readers, which keeps len within what the array holds. */
+int gomem__read_allgs(struct goproc *gp, size_t *count)
+{
+	__u64 len, array, slice[3];
+	size_t done = 0;
+	int err = gomem__read(gp, gp->allglen, &len, sizeof(len));
+
+	if (err)
+		return err == -EFAULT ? -ESRCH : err;
+	if (gp->allgptr)
+		err = gomem__read(gp, gp->allgptr, &array, sizeof(array));
+	else if (!(err = gomem__read(gp, gp->allgs, slice, sizeof(slice))))
+		array = slice[0];
+	if (err)
+		return err == -EFAULT ? -ESRCH : err;
+	if (len > GO_MAX_GOROUTINES || (len && !user_ptr(array)))
+		return -EBADMSG;
+	if (len > gp->ptr_cap) {
+		__u64 *grown = realloc(gp->ptrs, len * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		gp->ptrs = grown;
+		gp->ptr_cap = len;
+	}
+	while (done < len) {
+		size_t chunk = len - done < PTR_CHUNK ? len - done : PTR_CHUNK;
+
+		err = gomem__read(gp, array + done * 8, gp->ptrs + done, chunk * 8);
+		if (err)
+			return err == -EFAULT ? -EBADMSG : err;
+		done += chunk;
+	}
+	*count = len;
+	return 0;
+}
+
+int gomem__read_maps(pid_t pid, struct range **out, size_t *count)
+{
+	struct range *ranges = NULL;
+	size_t n = 0, cap = 0;
+	char path[64], line[512];
+	bool line_start = true;
+	FILE *maps;
+
+	*out = NULL;
+	*count = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = fopen(path, "re");
+	if (!maps)
+		return gomem__errno(errno);
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long long start, end;
+		bool at_start = line_start;
+
+		/* a long path leaves the rest of its line to the next fgets */
+		line_start = strchr(line, '\n') != NULL;
+		if (!at_start || sscanf(line, "%llx-%llx ", &start, &end) != 2 || end <= start)
+			continue;
+		if (n == cap) {
+			size_t bigger = cap ? cap * 2 : 64;
+			struct range *grown = realloc(ranges, bigger * sizeof(*grown));
+
+			if (!grown) {
+				free(ranges);
+				fclose(maps);
+				return -ENOMEM;
+			}
+			ranges = grown;
+			cap = bigger;
+		}
+		ranges[n++] = (struct range){ start, end };
+	}
+	fclose(maps);
+	*out = ranges;
+	*count = n;
+	return 0;
 }
 
 void gomem__batch_free(struct batch *b)

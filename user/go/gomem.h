@@ -17,6 +17,15 @@ int gomem__read_ranges(struct goproc *gp, const struct iovec *local, const struc
 int gomem__read(struct goproc *gp, __u64 addr, void *buf, size_t len);
 int gomem__read_string(struct goproc *gp, __u64 addr, char *buf, size_t size);
 int gomem__read_wait_reasons(struct goproc *gp, __u64 addr, __u64 size);
+/*
+ * The pointers of runtime.allgs into gp->ptrs, *count of them.  Returns 0,
+ * -ESRCH (gone, or allglen unreadable), -EBADMSG (no sane list), -EACCES,
+ * -ENOMEM.
+ */
+int gomem__read_allgs(struct goproc *gp, size_t *count);
+/* The process's mappings (/proc/PID/maps), sorted, in *out (freed by the
+ * caller): 0, or -ESRCH, -EACCES, -ENOMEM. */
+int gomem__read_maps(pid_t pid, struct range **out, size_t *count);
 
 int gomem__batch_new(int g_size, struct batch **out);
 /* NULL-safe. */

@@ -1,164 +1,18 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Goroutines read from outside the Go process (goproc.h): opening a
- * goproc from what the binary says (gobinary.c, golayout.c) and checking
- * it against the process, then each read: runtime.allgs, its g's in
+ * Goroutines read from outside the Go process (goproc.h), once goopen.c
+ * has opened the goproc: each read takes runtime.allgs, its g's in
  * batches (gomem.c), each made sense of (gounwind.c), the ones that moved
  * under us read again or dropped, all collected into one allocation.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/stat.h>
-#include <libelf.h>
 #include "util/clock.h"
-#include "go/gobinary.h"
-#include "go/golayout.h"
 #include "go/gomem.h"
 #include "go/goproc.h"
 #include "go/gounwind.h"
 #include "util/u64map.h"
-
-#define GO_MAX_GOROUTINES (1u << 24)
-#define PTR_CHUNK 65536             /* allgs pointers per read */
-
-static int by_range(const void *a, const void *b)
-{
-	const struct range *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-static int open_exe(pid_t pid, struct stat *st)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : gomem__errno(errno);
-	if (fstat(fd, st)) {
-		int err = gomem__errno(errno);
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-static int check_layout(struct goproc *gp);
-
-static int goproc_load(struct goproc *gp, Elf *elf, const struct stat *exe)
-{
-	struct go_symbols syms = { 0 };
-	bool want_wrappers;
-	int err;
-
-	err = gobinary__read_symbols(gp, elf, exe, &syms);
-	if (err)
-		return err;
-
-	/* can we read it at all? */
-	{
-		__u64 len;
-
-		err = gomem__read(gp, gp->allglen, &len, sizeof(len));
-		if (err)
-			return err;
-	}
-	if (!gp->version[0] && syms.have_build_version &&
-	    !gomem__read_string(gp, syms.build_version.st_value + gp->bias, gp->version,
-				sizeof(gp->version)))
-		gp->minor = gobinary__version_minor(gp->version);
-	if (!gp->version[0])
-		snprintf(gp->version, sizeof(gp->version), "unknown");
-
-	err = gobinary__read_pclntab(gp, elf, &syms);
-	if (err == -ENOMEM)
-		return err;
-	/* else: no pcsp either; stacks are walked by frame pointers */
-	err = gobinary__read_wrappers(gp, &syms);
-	if (err == -ENOMEM)
-		return err;
-	want_wrappers = err != 0;
-	err = golayout__read(gp, elf, want_wrappers);
-	if (err)
-		return err;
-	/* goproc__is_wrapper searches them */
-	qsort(gp->wrappers, gp->wrapper_count, sizeof(*gp->wrappers), by_range);
-
-	if (syms.have_reasons) {
-		err = gomem__read_wait_reasons(gp, syms.reasons.st_value + gp->bias,
-					       syms.reasons.st_size);
-		if (err == -ENOMEM || err == -ESRCH || err == -EACCES)
-			return err;
-		/* else: reasons stay unknown, the codes are still reported */
-	}
-	return check_layout(gp);
-}
-
-int goproc__open(pid_t pid, struct goproc **out)
-{
-	struct goproc *gp;
-	struct stat exe;
-	Elf *elf;
-	int fd, err;
-
-	*out = NULL;
-	if (pid <= 0)
-		return -ESRCH;
-	elf_version(EV_CURRENT);
-	fd = open_exe(pid, &exe);
-	if (fd < 0)
-		return fd;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf) {
-		close(fd);
-		return -ENOEXEC;
-	}
-	gp = calloc(1, sizeof(*gp));
-	if (!gp) {
-		err = -ENOMEM;
-		goto out;
-	}
-	gp->pid = pid;
-	gp->mem_fd = -1;
-	err = goproc_load(gp, elf, &exe);
-	if (!err)
-		err = gomem__batch_new(gp->layout.g_read_size, &gp->batch);
-	if (err) {
-		goproc__free(gp);
-		gp = NULL;
-	}
-	*out = gp;
-out:
-	elf_end(elf);
-	close(fd);
-	return err;
-}
-
-void goproc__free(struct goproc *gp)
-{
-	if (!gp)
-		return;
-	for (size_t i = 0; i < gp->reason_count; i++)
-		free(gp->reasons[i]);
-	free(gp->reasons);
-	free(gp->runtime_funcs);
-	free(gp->wrappers);
-	free(gp->pcln_buf);
-	free(gp->sp_cache);
-	gomem__batch_free(gp->batch);
-	free(gp->ptrs);
-	if (gp->mem_fd >= 0)
-		close(gp->mem_fd);
-	free(gp);
-}
 
 const char *goproc__version(const struct goproc *gp)
 {
@@ -374,44 +228,6 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 	return 0;
 }
 
-/* runtime.allglen first, then the array: the order of the runtime's own
- * lock-free readers, which keeps len within what the array holds. */
-static int read_allgs(struct goproc *gp, size_t *count)
-{
-	__u64 len, array, slice[3];
-	size_t done = 0;
-	int err = gomem__read(gp, gp->allglen, &len, sizeof(len));
-
-	if (err)
-		return err == -EFAULT ? -ESRCH : err;
-	if (gp->allgptr)
-		err = gomem__read(gp, gp->allgptr, &array, sizeof(array));
-	else if (!(err = gomem__read(gp, gp->allgs, slice, sizeof(slice))))
-		array = slice[0];
-	if (err)
-		return err == -EFAULT ? -ESRCH : err;
-	if (len > GO_MAX_GOROUTINES || (len && !user_ptr(array)))
-		return -EBADMSG;
-	if (len > gp->ptr_cap) {
-		__u64 *grown = realloc(gp->ptrs, len * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		gp->ptrs = grown;
-		gp->ptr_cap = len;
-	}
-	while (done < len) {
-		size_t chunk = len - done < PTR_CHUNK ? len - done : PTR_CHUNK;
-
-		err = gomem__read(gp, array + done * 8, gp->ptrs + done, chunk * 8);
-		if (err)
-			return err == -EFAULT ? -EBADMSG : err;
-		done += chunk;
-	}
-	*count = len;
-	return 0;
-}
-
 static bool finalizer_running(struct goproc *gp)
 {
 	__u32 status = 0;
@@ -421,40 +237,6 @@ static bool finalizer_running(struct goproc *gp)
 		return !gomem__read(gp, gp->fing_running, &running, 1) && running;
 	/* Go >= 1.21: fingStatus & fingRunningFinalizer (2) */
 	return gp->fing_status && !gomem__read(gp, gp->fing_status, &status, 4) && (status & 2);
-}
-
-/*
- * The layout makes sense of the first g's in allgs: the main goroutine and
- * the runtime's own, which live as long as the process, so some must read
- * as live, with a known status and sane fields.  A wrong table entry or an
- * unforeseen runtime.g would otherwise read as nothing, or as goroutines
- * that are all dropped.
- */
-static int check_layout(struct goproc *gp)
-{
-	const struct go_layout *l = &gp->layout;
-	size_t len = 0, live = 0, sane = 0;
-	__u8 raw[1024];
-	int err;
-
-	if ((size_t)l->g_read_size > sizeof(raw))
-		return -ENODATA;
-	err = read_allgs(gp, &len);
-	if (err)
-		return err == -EBADMSG ? -ENODATA : err;
-	for (size_t i = 0; i < len && i < 16; i++) {
-		struct graw g;
-
-		if (!user_ptr(gp->ptrs[i]) || gomem__read(gp, gp->ptrs[i], raw, l->g_read_size))
-			continue;
-		gounwind__decode(l, gp->ptrs[i], raw, &g);
-		if (g.status == GO_STATUS_DEAD || g.status == GO_STATUS_IDLE)
-			continue;
-		live++;
-		/* 5 and 7 are unused; 1.26 stops at 11 */
-		sane += g.status <= 11 && g.status != 5 && g.status != 7 && gounwind__consistent(gp, &g);
-	}
-	return !len || (sane && sane * 2 >= live) ? 0 : -ENODATA;
 }
 
 static int finish(struct collector *c, struct goroutine **out, size_t *count)
@@ -519,7 +301,7 @@ int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
 
 	*out = NULL;
 	*count = 0;
-	err = read_allgs(gp, &len);
+	err = gomem__read_allgs(gp, &len);
 	if (err)
 		return err;
 	c.now_ns = clock__monotonic_ns();

@@ -81,14 +81,18 @@ struct go_layout {
 struct goproc;
 
 /*
- * Recognises the Go binary behind pid and reads what goproc__read needs.
- * Returns 0, or -ENOEXEC (not a Go program), -ENODATA (Go, but no .symtab,
- * or neither DWARF nor a known version to take runtime.g's layout from),
- * -ESRCH (no such process), -EACCES (its memory can't be read: not root,
- * or ptrace restrictions), -EFAULT (the symbols don't match its memory),
- * -ENOMEM.
+ * Recognises the Go binary behind pid and reads what goproc__read needs,
+ * from its .symtab or, stripped, from .gopclntab and the runtime's code.
+ * Returns 0, or -ENOEXEC (not a Go program), -ENODATA (a Go program whose
+ * goroutines can't be read: why, of why_size bytes, says why in a phrase
+ * such as "it is built for arm64, and goroutines are read on amd64
+ * only"), -ESRCH (no such process), -EACCES (its memory can't be read:
+ * not root, or ptrace restrictions), -EFAULT (the binary doesn't match
+ * its memory), -ENOMEM.  On success why says what the reading takes on
+ * trust, if anything (a release newer than parkwatch read with the
+ * newest layout it knows, which matched every check), else is "".
  */
-int goproc__open(pid_t pid, struct goproc **out);
+int goproc__open(pid_t pid, struct goproc **out, char *why, size_t why_size);
 void goproc__free(struct goproc *gp);
 /* "go1.19.8"; "unknown" when the binary doesn't say. */
 const char *goproc__version(const struct goproc *gp);
