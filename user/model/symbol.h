@@ -23,6 +23,9 @@ struct symbol_frame {
 	char *file;                 /* NULL when there is no line info */
 	int line;
 	__u64 function_offset;      /* from the function's start (outermost frame only) */
+	/* where this frame is: the lookup pc, or for the caller of an inlined
+	 * Go call, the call site's inline mark, as Go's tracebacks give it */
+	__u64 pc;
 	bool inlined;               /* inlined into the frame that follows it */
 };
 

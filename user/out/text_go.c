@@ -58,8 +58,16 @@ static char *block_key(const struct pw_stack *stack)
 	if (!text)
 		return NULL;
 	fputc('@', text);
-	for (int i = 0; i < stack->full_depth; i++)
-		fprintf(text, " %#llx", stack->frames[i].pc);
+	/* the runtime's "return pcs", one per frame inlined ones included:
+	 * each frame's pc plus one */
+	for (int i = 0; i < stack->full_depth; i++) {
+		const struct symbol *symbol = stack->symbols[i];
+
+		if (!symbol->frame_count)
+			fprintf(text, " %#llx", stack->frames[i].lookup_pc + 1);
+		for (int j = 0; j < symbol->frame_count; j++)
+			fprintf(text, " %#llx", symbol->frames[j].pc + 1);
+	}
 	if (fclose(text)) {
 		free(key);
 		return NULL;
@@ -136,22 +144,23 @@ static int print_block_frames(FILE *out, const struct pw_stack *stack)
 		return -ENOMEM;
 	for (int i = 0; i < stack->depth; i++) {
 		const struct symbol *symbol = stack->symbols[i];
-		__u64 pc = stack->frames[i].lookup_pc;
+		__u64 pc = stack->frames[i].lookup_pc, entry;
 
 		if (!symbol->frame_count) {
 			lines[count++] = (struct hash_line){ .pc = pc };
 			continue;
 		}
+		entry = pc - symbol->frames[symbol->frame_count - 1].function_offset;
 		for (int j = 0; j < symbol->frame_count; j++) {
 			const struct symbol_frame *frame = &symbol->frames[j];
 			struct hash_line *line = &lines[count++];
 
-			/* the runtime prints each inlined frame against the entry of the
-			 * function it was inlined into */
+			/* the runtime prints each inlined frame at its own pc, against
+			 * the entry of the function it was inlined into */
 			*line = (struct hash_line){
-				.pc = pc,
+				.pc = frame->pc,
 				.function = frame->function,
-				.offset = symbol->frames[symbol->frame_count - 1].function_offset,
+				.offset = frame->pc - entry,
 				.file = frame->file,
 				.line = frame->line,
 				.runtime = text__has_prefix(frame->function, "runtime."),
@@ -250,8 +259,9 @@ static void print_traceback_frames(FILE *out, const struct pw_stack *stack)
 				continue;
 			fprintf(out, "%s(...)\n\t%s:%d", frame->function, frame->file ? frame->file : "?",
 				frame->line);
-			/* Go's +0x is from the return address, not from inside the call */
-			if (!frame->inlined)
+			/* Go's +0x is from the return address, not from inside the
+			 * call, and there is none at the entry (a goroutine not yet run) */
+			if (!frame->inlined && frame->function_offset + (pcs->pc - pcs->lookup_pc))
 				fprintf(out, " +%#llx", frame->function_offset + (pcs->pc - pcs->lookup_pc));
 			fputc('\n', out);
 		}

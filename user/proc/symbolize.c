@@ -8,9 +8,9 @@
 #include <gelf.h>
 #include <elfutils/libdw.h>
 #include "proc/symbolize.h"
-#include "util/pclntab.h"
+#include "util/goelf.h"
 
-#define SYMBOL_MAX_INLINE 16
+#define SYMBOL_MAX_INLINE 32
 #define SCOPE_MAX_DEPTH 64
 
 /*
@@ -68,7 +68,7 @@ static char *function_name(const char *name)
 }
 
 static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
-					  const char *file, int line, bool inlined)
+					  const char *file, int line, bool inlined, __u64 pc)
 {
 	struct symbol_frame *frame;
 
@@ -79,6 +79,7 @@ static struct symbol_frame *builder_push(struct frame_builder *builder, const ch
 	frame->file = dup_or_null(file);
 	frame->line = line;
 	frame->inlined = inlined;
+	frame->pc = pc;
 	return frame;
 }
 
@@ -233,7 +234,8 @@ static int scopes_by_descent(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **out)
  * from our range table.  Returns false when there is no DWARF for pc.
  */
 static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, const char *elf_name,
-			     const char *file, int line, struct frame_builder *builder)
+			     const char *file, int line, __u64 lookup_pc,
+			     struct frame_builder *builder)
 {
 	Dwarf_Die *scopes = NULL;
 	char call_file[PATH_MAX];
@@ -259,7 +261,7 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 			name = dwarf_diename(scope);
 			if (!name && dwarf_attr_integrate(scope, DW_AT_name, &attr))
 				name = dwarf_formstring(&attr);
-			frame = builder_push(builder, name, file, line, true);
+			frame = builder_push(builder, name, file, line, true, lookup_pc);
 			if (frame && dwarf_entrypc(scope, &entry) == 0 && pc >= entry)
 				frame->function_offset = pc - entry;
 			file = call_site_file(cu, scope, call_file, sizeof(call_file));
@@ -274,7 +276,7 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 				if (!name && dwarf_attr_integrate(scope, DW_AT_name, &attr))
 					name = dwarf_formstring(&attr);
 			}
-			builder_push(builder, name, file, line, false);
+			builder_push(builder, name, file, line, false, lookup_pc);
 			found_function = true;
 			break;
 		default:
@@ -284,7 +286,7 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 	/* libdw's scopes may stop at the CU after an inlined instance: the
 	 * caller is then the function the ELF symbol names */
 	if (!found_function && builder->count && elf_name) {
-		builder_push(builder, elf_name, file, line, false);
+		builder_push(builder, elf_name, file, line, false, lookup_pc);
 		found_function = true;
 	}
 	free(scopes);
@@ -294,17 +296,13 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 /*
  * The .gopclntab of mod's ELF file, read once per module and kept in
  * proc->pclntabs: an empty table (nfunc 0) when there is none.  It points
- * into libelf's copy of the section, which lives as long as the Dwfl.
+ * into libelf's copy of the file, which lives as long as the Dwfl.
  * NULL only when out of memory.
  */
 static const struct pclntab *module_pclntab(struct proc *proc, Dwfl_Module *mod)
 {
 	struct pclntab *tab = u64map__get(&proc->pclntabs, (uintptr_t)mod);
-	Elf_Scn *scn = NULL, *pcln = NULL;
-	__u64 text = 0;
 	Dwarf_Addr bias;
-	Elf_Data *data;
-	size_t shstrndx;
 	Elf *elf;
 
 	if (tab)
@@ -313,24 +311,7 @@ static const struct pclntab *module_pclntab(struct proc *proc, Dwfl_Module *mod)
 	if (!tab)
 		return NULL;
 	elf = dwfl_module_getelf(mod, &bias);
-	if (elf && !elf_getshdrstrndx(elf, &shstrndx)) {
-		while ((scn = elf_nextscn(elf, scn))) {
-			GElf_Shdr shdr;
-			const char *name;
-
-			if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_PROGBITS)
-				continue;
-			name = elf_strptr(elf, shstrndx, shdr.sh_name);
-			/* PIE: the linker puts it among the relocated read-only data */
-			if (name && (!strcmp(name, ".gopclntab") ||
-				     !strcmp(name, ".data.rel.ro.gopclntab")))
-				pcln = scn;
-			else if (name && !strcmp(name, ".text"))
-				text = shdr.sh_addr; /* runtime.text, should the header lack it */
-		}
-	}
-	data = pcln ? elf_getdata(pcln, NULL) : NULL;
-	if (data && pclntab__init(tab, data->d_buf, data->d_size, text))
+	if (!elf || goelf__pclntab(elf, tab))
 		memset(tab, 0, sizeof(*tab));
 	if (u64map__put(&proc->pclntabs, (uintptr_t)mod, tab)) {
 		free(tab);
@@ -340,27 +321,65 @@ static const struct pclntab *module_pclntab(struct proc *proc, Dwfl_Module *mod)
 }
 
 /*
- * A Go binary without .symtab and DWARF (-ldflags='-s -w') still names its
- * functions in .gopclntab: the function of pc (a file address), with its
- * file and line; *entry is the function's start.  False when it has none.
+ * A function name as Go's tracebacks print it (the runtime's
+ * funcNameForPrint): the type arguments of a generic instance, from the
+ * first '[' to the last ']', read "[...]".
  */
-static bool add_pclntab_frame(struct proc *proc, Dwfl_Module *mod, __u64 pc,
-			      struct frame_builder *builder, __u64 *entry)
+static const char *name_for_print(const char *name, char *buf, size_t size)
+{
+	const char *open = strchr(name, '['), *close = strrchr(name, ']');
+
+	if (!open || !close || close <= open)
+		return name;
+	snprintf(buf, size, "%.*s[...]%s", (int)(open - name), name, close + 1);
+	return buf;
+}
+
+/* One frame of Go code at pc (a file address) of func. */
+static void push_go_frame(struct frame_builder *builder, const struct pclntab *tab,
+			  const struct pclntab_func *func, const char *name, __u64 pc,
+			  bool inlined, __u64 bias)
+{
+	const char *file = NULL;
+	char buf[PATH_MAX];
+	int line = 0;
+
+	if (pclntab__line(tab, func, pc, &file, &line))
+		file = NULL, line = 0;
+	builder_push(builder, name_for_print(name, buf, sizeof(buf)), file, line, inlined,
+		     pc + bias);
+}
+
+/*
+ * Go code, named from the module's .gopclntab as Go's own tracebacks
+ * name it, whether or not the binary has symbols or DWARF: the calls
+ * inlined at pc (a file address) innermost first, each with the file and
+ * line of its pc, then the function that holds pc.  Each frame's pc is the
+ * one the runtime gives it: pc itself, then each call site's inline mark.
+ * *entry is the function's start.  False when pc is no Go code.
+ */
+static bool add_pclntab_frames(struct proc *proc, Dwfl_Module *mod, __u64 bias, __u64 pc,
+			       struct frame_builder *builder, __u64 *entry)
 {
 	const struct pclntab *tab = module_pclntab(proc, mod);
+	struct pclntab_inline call;
 	struct pclntab_func func;
-	const char *name, *file = NULL;
-	int line = 0;
+	const char *name;
 
 	if (!tab || !tab->nfunc || pclntab__find(tab, pc, &func))
 		return false;
 	name = pclntab__name(tab, &func);
 	if (!name || !name[0])
 		return false;
-	if (pclntab__line(tab, &func, pc, &file, &line))
-		file = NULL, line = 0;
+	/* a tree that loops is cut where the frames run out */
+	for (int depth = 0; depth < SYMBOL_MAX_INLINE && !pclntab__inlined(tab, &func, pc, &call);
+	     depth++) {
+		push_go_frame(builder, tab, &func, call.name, pc, true, bias);
+		pc = call.parent_pc;
+	}
+	push_go_frame(builder, tab, &func, name, pc, false, bias);
 	*entry = func.entry;
-	return builder_push(builder, name, file, line, false) != NULL;
+	return true;
 }
 
 static char *build_id_hex(Dwfl_Module *mod)
@@ -380,53 +399,62 @@ static char *build_id_hex(Dwfl_Module *mod)
 	return hex;
 }
 
+/*
+ * Code other than Go's, from DWARF (inlined calls, lines) and the ELF
+ * symbol table.  Returns the offset of pc in its function.
+ */
+static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
+			      struct frame_builder *builder)
+{
+	const char *elf_name, *file = NULL;
+	char file_buf[PATH_MAX];
+	Dwarf_Addr cu_bias = 0;
+	Dwarf_Die cu_mem, *cu;
+	Dwfl_Line *line_info;
+	Dwarf_Line *cu_line;
+	GElf_Off offset = 0;
+	bool from_table;
+	GElf_Sym sym;
+	int line = 0;
+
+	elf_name = dwfl_module_addrinfo(mod, pc, &offset, &sym, NULL, NULL, NULL);
+	cu = module_cu(proc, mod, pc, &cu_mem, &cu_bias, &from_table);
+	line_info = dwfl_module_getsrc(mod, pc);
+	if (line_info) {
+		file = absolute_path(dwfl_lineinfo(line_info, NULL, &line, NULL, NULL, NULL),
+				     dwfl_line_comp_dir(line_info), file_buf, sizeof(file_buf));
+	} else if (cu && (cu_line = dwarf_getsrc_die(cu, pc - cu_bias))) {
+		Dwarf_Attribute attr;
+
+		/* the unit came from our range table: libdwfl's line lookup can't see it */
+		dwarf_lineno(cu_line, &line);
+		file = absolute_path(dwarf_linesrc(cu_line, NULL, NULL),
+				     dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)),
+				     file_buf, sizeof(file_buf));
+	}
+	if (!add_inline_chain(cu, from_table, pc - cu_bias, elf_name, file, line, pc, builder) &&
+	    elf_name)
+		builder_push(builder, elf_name, file, line, false, pc);
+	return offset;
+}
+
 static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc)
 {
 	struct frame_builder builder = { 0 };
 	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
-	const char *mod_name = NULL, *main_file = NULL, *elf_name = NULL, *file = NULL;
-	char file_buf[PATH_MAX];
+	const char *mod_name = NULL, *main_file = NULL;
 	Dwarf_Addr mod_start = 0, mod_end = 0, bias = 0;
 	struct symbol *symbol;
-	GElf_Off offset = 0;
-	GElf_Sym sym;
-	int line = 0;
+	__u64 offset = 0, entry;
 
 	if (mod) {
-		Dwarf_Addr cu_bias = 0;
-		Dwarf_Die cu_mem, *cu;
-		bool from_table;
-		Dwfl_Line *line_info;
-		Dwarf_Line *cu_line;
-
 		mod_name = dwfl_module_info(mod, NULL, &mod_start, &mod_end, NULL, NULL, &main_file,
 					    NULL);
 		dwfl_module_getelf(mod, &bias);
-		elf_name = dwfl_module_addrinfo(mod, pc, &offset, &sym, NULL, NULL, NULL);
-		cu = module_cu(proc, mod, pc, &cu_mem, &cu_bias, &from_table);
-		line_info = dwfl_module_getsrc(mod, pc);
-		if (line_info) {
-			file = absolute_path(dwfl_lineinfo(line_info, NULL, &line, NULL, NULL, NULL),
-					     dwfl_line_comp_dir(line_info), file_buf, sizeof(file_buf));
-		} else if (cu && (cu_line = dwarf_getsrc_die(cu, pc - cu_bias))) {
-			Dwarf_Attribute attr;
-
-			/* the unit came from our range table: libdwfl's line lookup can't see it */
-			dwarf_lineno(cu_line, &line);
-			file = absolute_path(dwarf_linesrc(cu_line, NULL, NULL),
-					     dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)),
-					     file_buf, sizeof(file_buf));
-		}
-		if (!add_inline_chain(cu, from_table, pc - cu_bias, elf_name, file, line, &builder) &&
-		    elf_name)
-			builder_push(&builder, elf_name, file, line, false);
-		/* nothing named the pc: a stripped Go binary's own table may */
-		if (!builder.count && pc >= bias) {
-			__u64 entry;
-
-			if (add_pclntab_frame(proc, mod, pc - bias, &builder, &entry))
-				offset = pc - bias - entry;
-		}
+		if (pc >= bias && add_pclntab_frames(proc, mod, bias, pc - bias, &builder, &entry))
+			offset = pc - bias - entry;
+		else
+			offset = add_dwarf_frames(proc, mod, pc, &builder);
 	}
 
 	symbol = symbol__new(builder.count);

@@ -18,7 +18,13 @@
  *     value -1 at the entry; a zero value delta after the first pair ends
  *     the table.  A pc's value is the one whose pc range holds it;
  *   file names: cutab[cuOffset + file number] is the name's offset in
- *     filetab (~0: none); names, like funcnametab's, end with a NUL.
+ *     filetab (~0: none); names, like funcnametab's, end with a NUL;
+ *   after the fixed _func: npcdata u32 offsets into pctab (0: none), then
+ *     nfuncdata u32 offsets from gofunc (~0: none).  pcdata 2 maps a pc to
+ *     its index in the inline tree (funcdata 3), -1 outside inlined code;
+ *     an entry is 20 bytes in 1.18 and 1.19 {parent i16, funcID u8, pad,
+ *     file, line, nameoff, parentPc i32}, 16 from 1.20 {funcID u8, 3 pad,
+ *     nameoff, parentPc, startLine i32}.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -29,6 +35,10 @@
 #define HEADER_SIZE 72
 #define FUNC_SIZE_118 40
 #define FUNC_SIZE_120 44
+#define PCDATA_INLTREE_INDEX 2
+#define FUNCDATA_INLTREE 3
+#define INLINE_SIZE_118 20
+#define INLINE_SIZE_120 16
 
 static __u32 get_u32(const __u8 *at)
 {
@@ -101,9 +111,12 @@ int pclntab__func_at(const struct pclntab *tab, __u64 index, struct pclntab_func
 	func->pcsp = get_u32(f + 16);
 	func->pcfile = get_u32(f + 20);
 	func->pcln = get_u32(f + 24);
+	func->npcdata = get_u32(f + 28);
 	func->cu_offset = get_u32(f + 32);
 	func->funcid = f[tab->func_size - 4];
 	func->flag = f[tab->func_size - 3];
+	func->nfuncdata = f[tab->func_size - 1];
+	func->at = at;
 	return func->end < func->entry ? -EINVAL : 0;
 }
 
@@ -233,5 +246,54 @@ int pclntab__spdelta(const struct pclntab *tab, const struct pclntab_func *func,
 	    value < 0 || value & 7)
 		return -ENOENT;
 	*delta = (__u32)value;
+	return 0;
+}
+
+void pclntab__set_gofunc(struct pclntab *tab, const void *gofunc, size_t size)
+{
+	tab->gofunc = gofunc;
+	tab->gofunc_size = gofunc ? size : 0;
+}
+
+/* The u32 at index of the arrays that follow func's fixed part; false
+ * past the section. */
+static bool func_trailer(const struct pclntab *tab, const struct pclntab_func *func,
+			 __u64 index, __u32 *value)
+{
+	__u64 at = func->at + tab->func_size + index * 4;
+
+	if (at > tab->size || tab->size - at < 4)
+		return false;
+	*value = get_u32(tab->data + at);
+	return true;
+}
+
+int pclntab__inlined(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
+		     struct pclntab_inline *call)
+{
+	bool old = tab->magic == PCLNTAB_MAGIC_118;
+	size_t entry_size = old ? INLINE_SIZE_118 : INLINE_SIZE_120;
+	__u32 table, tree;
+	__u64 at;
+	__s32 index;
+	const __u8 *e;
+
+	if (!tab->gofunc || func->npcdata <= PCDATA_INLTREE_INDEX ||
+	    func->nfuncdata <= FUNCDATA_INLTREE ||
+	    !func_trailer(tab, func, PCDATA_INLTREE_INDEX, &table) ||
+	    !func_trailer(tab, func, func->npcdata + FUNCDATA_INLTREE, &tree) || tree == ~0u ||
+	    pc < func->entry || pc >= func->end || pcvalue(tab, func, table, pc, &index) ||
+	    index < 0)
+		return -ENOENT;
+	at = tree + (__u64)index * entry_size;
+	if (at > tab->gofunc_size || tab->gofunc_size - at < entry_size)
+		return -ENOENT;
+	e = tab->gofunc + at;
+	call->funcid = old ? e[2] : e[0];
+	call->name = string_at(tab, tab->funcnametab, get_u32(e + (old ? 12 : 4)));
+	call->parent_pc = func->entry + get_u32(e + (old ? 16 : 8));
+	/* the call site is code of func itself, before its end */
+	if (!call->name || call->parent_pc >= func->end)
+		return -ENOENT;
 	return 0;
 }

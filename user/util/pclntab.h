@@ -8,6 +8,12 @@
  * later (0xfffffff1), 64-bit only.  The section is untrusted: every offset
  * is checked against its size, and nothing is read past it.  The table
  * points into the caller's copy of the section, which must outlive it.
+ *
+ * Inlined calls are described by each function's inline tree, a funcdata
+ * that lives outside the section, in the bytes from the module's gofunc
+ * address on (moduledata.gofunc: the go:func.* symbol, or the .go.func
+ * section of recent linkers): pclntab__set_gofunc gives the table a view
+ * of them, and pclntab__inlined reads it, as bounded as the rest.
  */
 #ifndef PARKWATCH_PCLNTAB_H
 #define PARKWATCH_PCLNTAB_H
@@ -28,6 +34,8 @@ struct pclntab {
 	/* offsets of the tables inside the section, each < size */
 	__u64 funcnametab, cutab, filetab, pctab, functab;
 	size_t func_size;           /* the fixed part of a _func */
+	const __u8 *gofunc;         /* the funcdata, from moduledata.gofunc; NULL: unknown */
+	size_t gofunc_size;
 };
 
 /* One function: a _func's fields that name it and locate its pcs. */
@@ -36,8 +44,18 @@ struct pclntab_func {
 	__u32 nameoff;              /* into funcnametab */
 	__u32 pcsp, pcfile, pcln;   /* into pctab; 0: none */
 	__u32 cu_offset;            /* into cutab, in 32-bit entries */
+	__u32 npcdata;
+	__u8 nfuncdata;
 	__u8 funcid;
 	__u8 flag;                  /* PCLNTAB_FLAG_* */
+	__u64 at;                   /* the _func's offset in the section */
+};
+
+/* A call inlined at a pc: the callee, and where in its caller it was called. */
+struct pclntab_inline {
+	const char *name;           /* the callee's name, NUL-terminated inside the section */
+	__u64 parent_pc;            /* a pc of the caller whose line is the call's (a file address) */
+	__u8 funcid;                /* the callee's */
 };
 
 #define PCLNTAB_FLAG_TOPFRAME 0x1   /* the bottom of a stack: runtime.goexit, mstart */
@@ -66,5 +84,12 @@ int pclntab__line(const struct pclntab *tab, const struct pclntab_func *func, __
  * a bad one) for pc, or the value is negative or not word-aligned. */
 int pclntab__spdelta(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
 		     __u32 *delta);
+
+/* The funcdata of the module: size bytes from its gofunc address on. */
+void pclntab__set_gofunc(struct pclntab *tab, const void *gofunc, size_t size);
+/* The innermost call inlined at pc in func: 0, or -ENOENT when pc runs
+ * func's own code (or the tree is unknown or bad). */
+int pclntab__inlined(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
+		     struct pclntab_inline *call);
 
 #endif /* PARKWATCH_PCLNTAB_H */

@@ -140,9 +140,9 @@ static void test_debug1_profile(void **state)
 		"3 @ 0x43a1ae 0x407d13 0x4a1d26 0x467e21\n"
 		"#\t0x4a1d25\tmain.worker+0x25\t" GO_MAIN_SRC ":30\n"
 		"\n"
-		"1 @ 0x43a1ae 0x44c815 0x4a1e8b 0x43a55b 0x467e21\n"
+		"1 @ 0x43a1ae 0x44c815 0x4a1e8b 0x4a1e71 0x43a55b 0x467e21\n"
 		"#\t0x4a1e8a\tmain.waitAll+0x8a\t" GO_MAIN_SRC ":40\n"
-		"#\t0x4a1e8a\tmain.main+0x8a\t\t" GO_MAIN_SRC ":21\n"
+		"#\t0x4a1e70\tmain.main+0x70\t\t" GO_MAIN_SRC ":21\n"
 		"#\t0x43a55a\truntime.main+0x2ba\t" GO_RUNTIME_SRC "proc.go:267\n"
 		"\n"
 		"1 @ 0x43a1ae 0x464b3e 0x4a1f32\n"
@@ -173,14 +173,16 @@ static void test_debug1_runtime_only_and_unnamed(void **state)
 	const char *out;
 
 	set_frame(serve, 0, "main.(*Server).handleConnection", GO_MAIN_SRC, 77, 0x50, false);
-	picture->units[G_W1].stack = make_stack(picture, 7000, runtime_pcs, runtime_symbols, 2);
-	picture->units[G_W2].stack = make_stack(picture, 7000, unnamed_pcs, unnamed_symbols, 4);
+	picture->units[G_W1].stack = make_go_stack(picture, 7000, runtime_pcs, runtime_symbols, 2,
+						   2, false);
+	picture->units[G_W2].stack = make_go_stack(picture, 7000, unnamed_pcs, unnamed_symbols, 4,
+						   4, false);
 	picture->units[G_SLEEP].wait.reason = "chan send";
 	picture->units[G_SLEEP].stack = fx->g.main_stack;
 	regroup(picture);
 	out = run(fx, 1);
 	expect(out, "\n1 @ 0x43a1ae 0x407d13\n"
-		    "#\t0x43a1ae\truntime.gopark+0xce\t" GO_RUNTIME_SRC "proc.go:398\n"
+		    "#\t0x43a1ad\truntime.gopark+0xcd\t" GO_RUNTIME_SRC "proc.go:398\n"
 		    "#\t0x407d12\truntime.chanrecv1+0x12\t" GO_RUNTIME_SRC "chan.go:442\n"
 		    "\n");
 	/* main.worker is not padded to handleConnection's width: another run */
@@ -190,7 +192,7 @@ static void test_debug1_runtime_only_and_unnamed(void **state)
 		    "#\t0x4a2050\tmain.(*Server).handleConnection+0x50\t" GO_MAIN_SRC ":77\n"
 		    "\n");
 	/* select and chan send on main's stack: one block of two */
-	expect(out, "\n2 @ 0x43a1ae 0x44c815 0x4a1e8b 0x43a55b 0x467e21\n");
+	expect(out, "\n2 @ 0x43a1ae 0x44c815 0x4a1e8b 0x4a1e71 0x43a55b 0x467e21\n");
 	assert_int_equal(occurrences(out, " @ "), 4);
 	symbol__put(unknown);
 	symbol__put(serve);

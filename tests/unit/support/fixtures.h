@@ -44,6 +44,11 @@ const struct pw_stack *make_stack(struct pw_picture *picture, pid_t pid, const _
 const struct pw_stack *make_stack_full(struct pw_picture *picture, pid_t pid, const __u64 *pcs,
 				       const struct symbol *const *symbols, int depth,
 				       int full_depth, bool truncated);
+/* A goroutine's stack: every pc a return address, looked up at pc - 1
+ * (the saved pc of a parked goroutine is one too). */
+const struct pw_stack *make_go_stack(struct pw_picture *picture, pid_t pid, const __u64 *pcs,
+				     const struct symbol *const *symbols, int depth,
+				     int full_depth, bool truncated);
 /* A process summary. */
 struct pw_process *add_proc(struct pw_picture *picture, pid_t pid, const char *comm,
 			    const char *exe);

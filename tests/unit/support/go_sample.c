@@ -5,7 +5,7 @@
 #define START 0x400000ULL
 #define END 0x800000ULL
 
-/* leaf first; each is looked up at pc - 1 but the leaf */
+/* leaf first; each is looked up at pc - 1 */
 const __u64 go_main_pcs[GO_MAIN_DEPTH] = { 0x43a1ae, 0x44c815, 0x4a1e8b, 0x43a55b, 0x467e21 };
 const __u64 go_worker_pcs[GO_WORKER_DEPTH] = { 0x43a1ae, 0x407d13, 0x4a1d26, 0x467e21 };
 const __u64 go_sleep_pcs[GO_SLEEP_DEPTH] = { 0x43a1ae, 0x464b3e, 0x4a1f32 };
@@ -43,12 +43,13 @@ void go_sample_build(struct go_sample *g)
 	struct pw_unit *unit;
 	struct pw_process *proc;
 
-	g->gopark = go_symbol(0x43a1ae, 0x43a0e0, "runtime.gopark", GO_RUNTIME_SRC "proc.go", 398);
+	g->gopark = go_symbol(0x43a1ad, 0x43a0e0, "runtime.gopark", GO_RUNTIME_SRC "proc.go", 398);
 	g->selectgo = go_symbol(0x44c814, 0x44c160, "runtime.selectgo", GO_RUNTIME_SRC "select.go",
 				327);
 	g->main = make_symbol(GO_EXE, START, END, "60b1d", 0x4a1e8a - START, 2);
 	set_frame(g->main, 0, "main.waitAll", GO_MAIN_SRC, 40, 0, true);
 	set_frame(g->main, 1, "main.main", GO_MAIN_SRC, 21, 0x8a, false);
+	g->main->frames[1].pc = 0x4a1e70; /* the inline mark of main.waitAll's call */
 	g->runtime_main = go_symbol(0x43a55a, 0x43a2a0, "runtime.main", GO_RUNTIME_SRC "proc.go",
 				    267);
 	g->goexit = go_symbol(0x467e20, 0x467e20, "runtime.goexit", GO_RUNTIME_SRC "asm_amd64.s",
@@ -72,12 +73,12 @@ void go_sample_build(struct go_sample *g)
 	worker_symbols[2] = g->worker;
 	sleep_symbols[1] = g->sleep;
 	sleep_symbols[2] = g->ticker;
-	g->main_stack = make_stack_full(g->picture, 7000, go_main_pcs, main_symbols,
-					GO_MAIN_DEPTH - 1, GO_MAIN_DEPTH, false);
-	g->worker_stack = make_stack_full(g->picture, 7000, go_worker_pcs, worker_symbols,
-					  GO_WORKER_DEPTH - 1, GO_WORKER_DEPTH, false);
-	g->sleep_stack = make_stack_full(g->picture, 7000, go_sleep_pcs, sleep_symbols,
-					 GO_SLEEP_DEPTH, GO_SLEEP_DEPTH, true);
+	g->main_stack = make_go_stack(g->picture, 7000, go_main_pcs, main_symbols,
+				      GO_MAIN_DEPTH - 1, GO_MAIN_DEPTH, false);
+	g->worker_stack = make_go_stack(g->picture, 7000, go_worker_pcs, worker_symbols,
+					GO_WORKER_DEPTH - 1, GO_WORKER_DEPTH, false);
+	g->sleep_stack = make_go_stack(g->picture, 7000, go_sleep_pcs, sleep_symbols,
+				       GO_SLEEP_DEPTH, GO_SLEEP_DEPTH, true);
 
 	proc = add_go_proc(g->picture, 7000, "gosrv", GO_EXE, "go1.22.1");
 	proc->goroot_src = strdup("/usr/local/go/src/");

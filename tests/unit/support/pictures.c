@@ -15,6 +15,8 @@ struct symbol *make_symbol(const char *module, __u64 start, __u64 end, const cha
 	symbol->module_offset = module_offset;
 	symbol->build_id = build_id ? strdup(build_id) : NULL;
 	symbol->frame_count = frame_count;
+	for (int i = 0; i < frame_count; i++)
+		symbol->frames[i].pc = start + module_offset;
 	return symbol;
 }
 
@@ -46,6 +48,24 @@ const struct pw_stack *make_stack_full(struct pw_picture *picture, pid_t pid, co
 	for (int i = 0; i < full_depth; i++) {
 		frames[i].pc = pcs[i];
 		frames[i].lookup_pc = i ? pcs[i] - 1 : pcs[i];
+		assert_non_null(symbols[i]);
+	}
+	stack = picture__intern_stack(picture, pid, frames, symbols, depth, full_depth, truncated);
+	assert_non_null(stack);
+	return stack;
+}
+
+const struct pw_stack *make_go_stack(struct pw_picture *picture, pid_t pid, const __u64 *pcs,
+				     const struct symbol *const *symbols, int depth,
+				     int full_depth, bool truncated)
+{
+	struct stack_frame frames[128];
+	const struct pw_stack *stack;
+
+	assert_true(depth <= full_depth && full_depth <= 128);
+	for (int i = 0; i < full_depth; i++) {
+		frames[i].pc = pcs[i];
+		frames[i].lookup_pc = pcs[i] - 1;
 		assert_non_null(symbols[i]);
 	}
 	stack = picture__intern_stack(picture, pid, frames, symbols, depth, full_depth, truncated);

@@ -519,6 +519,139 @@ static void test_text_start_fallback(void **state)
 	assert_string_equal(pclntab__name(&tab, &func), "main.b");
 }
 
+/*
+ * An inline tree by hand: main.outer [0x1000, 0x1020) runs its own code
+ * for 8 bytes, then main.mid inlined (called at 0x1004) for 8, then
+ * main.leaf inlined into main.mid (called at 0x1008) for 16.
+ */
+struct built_inline {
+	__u8 buf[256];
+	__u8 gofunc[64];
+	size_t size;
+	struct pclntab tab;
+	struct pclntab_func func;
+};
+
+static void build_inline(struct built_inline *t, __u32 magic)
+{
+	bool old = magic == PCLNTAB_MAGIC_118;
+	size_t func_size = old ? 40 : 44, entry = old ? 20 : 16;
+	const __u32 names = 72, cutab = 104, filetab = 108, pctab = 116, functab = 136;
+	static const __u8 pcs[] = {
+		0,                      /* offset 0: no table */
+		2, 0x20, 0,             /* 1: file 0 for 32 bytes */
+		6, 0x20, 0,             /* 4: line 3 for 32 bytes */
+		0, 8, 2, 8, 2, 16, 0,   /* 7: inline index -1 for 8, 0 for 8, 1 for 16 */
+	};
+	__u8 *f;
+
+	memset(t, 0, sizeof(*t));
+	put32(t->buf, magic);
+	t->buf[6] = 1;
+	t->buf[7] = 8;
+	put64(t->buf + 8, 1);
+	put64(t->buf + 16, 1);
+	put64(t->buf + 24, 0x1000);
+	put64(t->buf + 32, names);
+	put64(t->buf + 40, cutab);
+	put64(t->buf + 48, filetab);
+	put64(t->buf + 56, pctab);
+	put64(t->buf + 64, functab);
+	memcpy(t->buf + names, "main.outer\0main.mid\0main.leaf\0", 31);
+	memcpy(t->buf + filetab, "o.go\0", 5);
+	memcpy(t->buf + pctab, pcs, sizeof(pcs));
+	put32(t->buf + functab, 0);
+	put32(t->buf + functab + 4, 16);
+	put32(t->buf + functab + 8, 0x20);
+	f = t->buf + functab + 16;
+	put32(f + 20, 1);               /* pcfile */
+	put32(f + 24, 4);               /* pcln */
+	put32(f + 28, 3);               /* npcdata */
+	f[func_size - 1] = 4;           /* nfuncdata */
+	put32(f + func_size + 8, 7);    /* pcdata[2]: the inline index */
+	put32(f + func_size + 12, ~0u); /* funcdata 0..2: none */
+	put32(f + func_size + 16, ~0u);
+	put32(f + func_size + 20, ~0u);
+	put32(f + func_size + 24, 8);   /* funcdata[3]: the tree, 8 bytes into gofunc */
+	t->size = functab + 16 + func_size + 28;
+	assert_true(t->size <= sizeof(t->buf));
+	/* the tree: main.mid called at +4, main.leaf at +8 */
+	t->gofunc[8 + (old ? 2 : 0)] = 0;
+	put32(t->gofunc + 8 + (old ? 12 : 4), 11);
+	put32(t->gofunc + 8 + (old ? 16 : 8), 4);
+	put32(t->gofunc + 8 + entry + (old ? 12 : 4), 20);
+	put32(t->gofunc + 8 + entry + (old ? 16 : 8), 8);
+	t->gofunc[8 + entry + (old ? 2 : 0)] = 21;
+	assert_int_equal(pclntab__init(&t->tab, t->buf, t->size, 0), 0);
+	pclntab__set_gofunc(&t->tab, t->gofunc, 8 + 2 * entry);
+	assert_int_equal(pclntab__find(&t->tab, 0x1000, &t->func), 0);
+}
+
+static void check_inline(__u32 magic)
+{
+	struct pclntab_inline call;
+	struct built_inline t;
+
+	build_inline(&t, magic);
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1007, &call), -ENOENT);
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1015, &call), 0);
+	assert_string_equal(call.name, "main.leaf");
+	assert_int_equal(call.funcid, 21);
+	assert_int_equal(call.parent_pc, 0x1008);
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, call.parent_pc, &call), 0);
+	assert_string_equal(call.name, "main.mid");
+	assert_int_equal(call.parent_pc, 0x1004);
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, call.parent_pc, &call), -ENOENT);
+	/* outside the function; and without the funcdata, nothing is inlined */
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1020, &call), -ENOENT);
+	pclntab__set_gofunc(&t.tab, NULL, 0);
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1015, &call), -ENOENT);
+}
+
+static void test_inline_go118(void **state)
+{
+	(void)state;
+	check_inline(PCLNTAB_MAGIC_118);
+}
+
+static void test_inline_go120(void **state)
+{
+	(void)state;
+	check_inline(PCLNTAB_MAGIC_120);
+}
+
+/* A damaged tree: every bad offset is refused, nothing read past the
+ * funcdata's end (its size cuts the second entry here). */
+static void test_inline_damaged(void **state)
+{
+	struct pclntab_inline call;
+	struct built_inline t;
+
+	(void)state;
+	build_inline(&t, PCLNTAB_MAGIC_120);
+	pclntab__set_gofunc(&t.tab, t.gofunc, 8 + 16 + 15);
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1015, &call), -ENOENT);
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1009, &call), 0);
+	build_inline(&t, PCLNTAB_MAGIC_120);
+	put32(t.gofunc + 8 + 16 + 4, 1000);      /* the name past funcnametab */
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1015, &call), -ENOENT);
+	build_inline(&t, PCLNTAB_MAGIC_120);
+	put32(t.gofunc + 8 + 16 + 8, 0x20);      /* called from past the function */
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1015, &call), -ENOENT);
+	build_inline(&t, PCLNTAB_MAGIC_120);
+	put32(t.buf + t.size - 4, ~0u);          /* no tree */
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1015, &call), -ENOENT);
+	build_inline(&t, PCLNTAB_MAGIC_120);
+	put32(t.buf + t.size - 4, 0xfffffff0u);  /* a tree far past gofunc */
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1015, &call), -ENOENT);
+	build_inline(&t, PCLNTAB_MAGIC_120);
+	t.func.nfuncdata = 3;                    /* too few funcdata for a tree */
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1015, &call), -ENOENT);
+	build_inline(&t, PCLNTAB_MAGIC_120);
+	t.func.npcdata = 200;                    /* trailer past the section */
+	assert_int_equal(pclntab__inlined(&t.tab, &t.func, 0x1015, &call), -ENOENT);
+}
+
 static void test_bad_header(void **state)
 {
 	struct pclntab tab;
@@ -721,6 +854,9 @@ int main(void)
 		cmocka_unit_test(test_built_go118),
 		cmocka_unit_test(test_built_go120),
 		cmocka_unit_test(test_text_start_fallback),
+		cmocka_unit_test(test_inline_go118),
+		cmocka_unit_test(test_inline_go120),
+		cmocka_unit_test(test_inline_damaged),
 		cmocka_unit_test(test_bad_header),
 		cmocka_unit_test(test_bad_offsets),
 		cmocka_unit_test(test_unterminated),

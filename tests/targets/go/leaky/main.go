@@ -36,7 +36,9 @@ import (
 	"net/http"
 	_ "net/http/pprof"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +58,7 @@ var (
 	polls     atomic.Int64
 	processed atomic.Int64
 	leaked    atomic.Int64
+	parked    atomic.Int64 // parkedForever goroutines started
 )
 
 // computeReply does the work the caller asked for, then hands the result
@@ -96,6 +99,7 @@ func awaitNotification(notify <-chan struct{}) {
 //
 //go:noinline
 func parkedForever(never <-chan struct{}) {
+	parked.Add(1)
 	<-never
 }
 
@@ -296,8 +300,7 @@ func leakHandler(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "leaked %d\n", leaked.Add(1))
 }
 
-// startLeaks creates the fixed start-up leaks and returns once each of them
-// had the time to block.
+// startLeaks creates the fixed start-up leaks; settle waits until they block.
 func startLeaks() {
 	for i := 0; i < timeoutSends; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
@@ -322,13 +325,67 @@ func startLeaks() {
 		go waitForLock(&mu)
 	}
 	go runPool(poolSize, 5*time.Second)
-	time.Sleep(100 * time.Millisecond) // computeReply sleeps 20 ms before it blocks
 }
 
+// settle returns once the runtime's own dump shows every start-up leak
+// blocked, so that READY means they are in place, on a busy machine too
+// (computeReply sleeps 20 ms before it blocks).  Exits after a minute of
+// polling.
+func settle() {
+	want := map[string]int{
+		"main.computeReply(":         timeoutSends,
+		"main.collectReplies(":       fanOuts,
+		"main.queryStuckDependency(": fanOuts,
+		"main.waitForWorkers(":       waitGroups,
+		"main.waitForLock(":          lockWaiters,
+	}
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		n := runtime.Stack(buf, true)
+		if n == len(buf) {
+			buf = make([]byte, 2*len(buf))
+			continue
+		}
+		if blockedIn(string(buf[:n]), want) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fmt.Fprintln(os.Stderr, "leaky: the start-up leaks did not all block within a minute")
+	os.Exit(1)
+}
+
+// blockedIn: the dump has want[f] blocked goroutines with f on their stack.
+func blockedIn(dump string, want map[string]int) bool {
+	got := map[string]int{}
+	for _, entry := range strings.Split(dump, "\n\n") {
+		header, _, _ := strings.Cut(entry, "\n")
+		if strings.Contains(header, "[running") || strings.Contains(header, "[runnable") {
+			continue
+		}
+		for f := range want {
+			if strings.Contains(entry, "\n"+f) {
+				got[f]++
+			}
+		}
+	}
+	for f, n := range want {
+		if got[f] != n {
+			return false
+		}
+	}
+	return true
+}
+
+// prefill starts n parkedForever goroutines and returns once all of them
+// are about to block (a dump of 100,000 per poll would take seconds).
 func prefill(n int) {
 	never := make(chan struct{})
 	for i := 0; i < n; i++ {
 		go parkedForever(never)
+	}
+	for parked.Load() < int64(n) {
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -359,11 +416,11 @@ func main() {
 	}
 	http.HandleFunc("/leak", leakHandler)
 	startLeaks()
+	settle()
 	prefill(*count)
 	if *moving {
 		go churn()
 	}
-	time.Sleep(50 * time.Millisecond)
 	fmt.Printf("READY {\"port\":%d}\n", ln.Addr().(*net.TCPAddr).Port)
 	if err := http.Serve(ln, nil); err != nil {
 		fmt.Fprintf(os.Stderr, "leaky: %v\n", err)
