@@ -19,26 +19,7 @@
 #include "go/gobinary.h"
 #include "go/gomem.h"
 #include "go/govars.h"
-#include "util/pclntab.h"
-
-static Elf_Scn *section_by_name(Elf *elf, const char *name, GElf_Shdr *shdr)
-{
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *scn_name;
-
-		if (!gelf_getshdr(scn, shdr))
-			continue;
-		scn_name = elf_strptr(elf, shstrndx, shdr->sh_name);
-		if (scn_name && !strcmp(scn_name, name))
-			return scn;
-	}
-	return NULL;
-}
+#include "util/goelf.h"
 
 /*
  * The version in .go.buildinfo: a 32-byte header (magic, pointer size,
@@ -48,9 +29,7 @@ static Elf_Scn *section_by_name(Elf *elf, const char *name, GElf_Shdr *shdr)
 bool gobinary__version(Elf *elf, char *buf, size_t size, bool *is_go)
 {
 	static const char magic[] = "\xff Go buildinf:";
-	GElf_Shdr shdr;
-	Elf_Scn *scn = section_by_name(elf, ".go.buildinfo", &shdr);
-	Elf_Data *data = scn && shdr.sh_type == SHT_PROGBITS ? elf_getdata(scn, NULL) : NULL;
+	Elf_Data *data = goelf__progbits(elf, ".go.buildinfo");
 	const __u8 *bytes;
 	__u64 len = 0;
 	size_t pos = 32;
@@ -84,13 +63,6 @@ int gobinary__version_minor(const char *version)
 	if (go)
 		sscanf(go + 4, "%d", &minor);
 	return minor;
-}
-
-static bool has_section(Elf *elf, const char *name)
-{
-	GElf_Shdr shdr;
-
-	return section_by_name(elf, name, &shdr) != NULL;
 }
 
 static int by_func_addr(const void *a, const void *b)
@@ -342,44 +314,26 @@ int gobinary__add_wrapper(struct goproc *gp, size_t *cap, __u64 lo, __u64 hi)
 }
 
 /*
- * .gopclntab, which even stripped binaries keep (util/pclntab.h), named
- * .data.rel.ro.gopclntab in a PIE: copied, since the goroutine walks
- * outlive the ELF handle.  Its entries count from its header's textStart,
- * runtime.text; where the file holds 0 there, for the loader to relocate,
- * from the start of .text, which Go's linker begins with runtime.text.
- * Returns 0, -ENOTSUP (none, or a layout it doesn't know: gp->pcln_buf
- * stays NULL) or -ENOMEM.
+ * .gopclntab, which even stripped binaries keep, as util/goelf.h finds it:
+ * copied, since the goroutine walks outlive the ELF handle (the inline
+ * trees, which only the symbolizer reads, are left behind).  Returns 0,
+ * -ENOTSUP (none, or a layout it doesn't know: *copy stays NULL) or
+ * -ENOMEM.
  */
-static Elf_Data *progbits(Elf *elf, const char *name)
-{
-	GElf_Shdr shdr;
-	Elf_Scn *scn = section_by_name(elf, name, &shdr);
-
-	return scn && shdr.sh_type == SHT_PROGBITS ? elf_getdata(scn, NULL) : NULL;
-}
-
 int gobinary__read_pclntab(Elf *elf, __u8 **copy, struct pclntab *tab)
 {
-	Elf_Data *data = progbits(elf, ".gopclntab");
-	GElf_Shdr text;
-	__u64 text_start;
+	struct pclntab in_file;
 
 	*copy = NULL;
-	if (!data)
-		data = progbits(elf, ".data.rel.ro.gopclntab");
-	text_start = section_by_name(elf, ".text", &text) ? text.sh_addr : 0;
-	if (!data || !data->d_buf || pclntab__init(tab, data->d_buf, data->d_size, text_start) ||
-	    !tab->text_start)
+	if (goelf__pclntab(elf, &in_file) || !in_file.text_start)
 		return -ENOTSUP;
-	*copy = malloc(data->d_size);
+	*copy = malloc(in_file.size);
 	if (!*copy)
 		return -ENOMEM;
-	memcpy(*copy, data->d_buf, data->d_size);
-	if (pclntab__init(tab, *copy, data->d_size, text_start)) {
-		free(*copy);
-		*copy = NULL;
-		return -ENOTSUP;
-	}
+	memcpy(*copy, in_file.data, in_file.size);
+	*tab = in_file;
+	tab->data = *copy;
+	pclntab__set_gofunc(tab, NULL, 0);
 	return 0;
 }
 
@@ -449,6 +403,7 @@ int gobinary__read(struct goproc *gp, Elf *elf, const struct stat *exe, struct g
 	__u64 build_version = 0;
 	bool is_go = false;
 	GElf_Ehdr ehdr;
+	GElf_Shdr shdr;
 	int err;
 
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr))
@@ -456,7 +411,8 @@ int gobinary__read(struct goproc *gp, Elf *elf, const struct stat *exe, struct g
 	if (gobinary__version(elf, gp->version, sizeof(gp->version), &is_go))
 		gp->minor = gobinary__version_minor(gp->version);
 	/* pre-1.18 binaries and ones without .go.buildinfo still carry these */
-	if (!is_go && !has_section(elf, ".gopclntab") && !has_section(elf, ".note.go.buildid"))
+	if (!is_go && !goelf__progbits(elf, ".gopclntab") &&
+	    !goelf__section(elf, ".note.go.buildid", &shdr))
 		return -ENOEXEC;
 	if (ehdr.e_machine != EM_X86_64) {
 		/* goroutine stacks are only walked on amd64 */

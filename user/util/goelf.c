@@ -162,25 +162,22 @@ static void find_gofunc(Elf *elf, struct pclntab *tab, __u64 pclntab_addr, __u64
 int goelf__pclntab(Elf *elf, struct pclntab *tab)
 {
 	static const char *const names[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
-	static const char *const symbols[] = { "runtime.text", "go:func.*", "go.func.*" };
+	static const char *const symbols[] = { "go:func.*", "go.func.*" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		Elf_Data *data = goelf__progbits(elf, names[i]);
-		__u64 values[3];
+		__u64 gofunc[2];
 		int err;
 
 		if (!data)
 			continue;
-		symbol_values(elf, symbols, values, 3);
 		/* the header's textStart is 0 in a PIE file: runtime.text, which
 		 * Go's linker puts at the start of .text */
-		err = pclntab__init(tab, data->d_buf, data->d_size,
-				    values[0] ? values[0] : section_addr(elf, ".text"));
+		err = pclntab__init(tab, data->d_buf, data->d_size, section_addr(elf, ".text"));
 		if (err)
 			return err;
-		if (values[0])
-			tab->text_start = values[0];
-		find_gofunc(elf, tab, section_addr(elf, names[i]), values[1] ? values[1] : values[2]);
+		symbol_values(elf, symbols, gofunc, 2);
+		find_gofunc(elf, tab, section_addr(elf, names[i]), gofunc[0] ? gofunc[0] : gofunc[1]);
 		return 0;
 	}
 	return -ENOENT;

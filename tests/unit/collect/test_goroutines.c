@@ -320,7 +320,7 @@ static void test_ids_are_goids(void **state)
 
 /*
  * The frames Go's tracebacks leave out are left out: the wrapper of `go
- * computeReply(reply, work)` is in the runtime's stack of those goroutines
+ * computeReply(ctx, reply)` is in the runtime's stack of those goroutines
  * but in no picture stack, shown or hidden, and the goroutine's first
  * shown frame is computeReply itself.
  */

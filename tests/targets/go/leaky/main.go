@@ -61,13 +61,15 @@ var (
 	parked    atomic.Int64 // parkedForever goroutines started
 )
 
-// computeReply does the work the caller asked for, then hands the result
-// over on an unbuffered channel.  When the caller already returned on its
-// deadline nobody receives: the send blocks forever.
+// computeReply does the work the caller asked for, which takes longer than
+// the caller waits, then hands the result over on an unbuffered channel.
+// The caller already returned on its deadline and nobody receives: the
+// send blocks forever.  (Finishing only once the deadline passed makes the
+// leak certain on a busy machine too.)
 //
 //go:noinline
-func computeReply(reply chan<- int, work time.Duration) {
-	time.Sleep(work)
+func computeReply(ctx context.Context, reply chan<- int) {
+	<-ctx.Done()
 	reply <- 42
 }
 
@@ -75,9 +77,9 @@ func computeReply(reply chan<- int, work time.Duration) {
 // buffer of one.
 //
 //go:noinline
-func callWithTimeout(ctx context.Context, work time.Duration) (int, error) {
+func callWithTimeout(ctx context.Context) (int, error) {
 	reply := make(chan int)
-	go computeReply(reply, work)
+	go computeReply(ctx, reply)
 	select {
 	case v := <-reply:
 		return v, nil
@@ -304,7 +306,7 @@ func leakHandler(w http.ResponseWriter, r *http.Request) {
 func startLeaks() {
 	for i := 0; i < timeoutSends; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-		callWithTimeout(ctx, 20*time.Millisecond)
+		callWithTimeout(ctx)
 		cancel()
 	}
 	never := make(chan struct{})
@@ -328,9 +330,8 @@ func startLeaks() {
 }
 
 // settle returns once the runtime's own dump shows every start-up leak
-// blocked, so that READY means they are in place, on a busy machine too
-// (computeReply sleeps 20 ms before it blocks).  Exits after a minute of
-// polling.
+// blocked, so that READY means they are in place, on a busy machine too.
+// Exits after a minute of polling.
 func settle() {
 	want := map[string]int{
 		"main.computeReply(":         timeoutSends,
