@@ -58,17 +58,48 @@ TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
 GO          ?= go
 GO_SRCS     := $(wildcard tests/targets/go/*/*.go)
 GO_NAMES    := $(notdir $(patsubst %/,%,$(dir $(GO_SRCS))))
-GO_BINS     := $(foreach name,$(sort $(GO_NAMES)),$(BUILD)/targets/go/$(name) \
+# the targets the release matrix runs (below) are built by each release instead
+GO_MATRIX_NAMES := shapes
+GO_BINS     := $(foreach name,$(sort $(filter-out $(GO_MATRIX_NAMES),$(GO_NAMES))),$(BUILD)/targets/go/$(name) \
 		$(addprefix $(BUILD)/targets/go/$(name),-nodwarf -pie -stripped))
 # GOPATH mode with every cache under build/: no network, no module files,
-# nothing read from or written to $HOME
-GO_ENV      := GO111MODULE=off GOFLAGS=-buildvcs=false GOCACHE=$(abspath $(BUILD))/gocache \
-	GOPATH=$(abspath $(BUILD))/gopath GOENV=off GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=0 \
+# nothing read from or written to $HOME (go_env: the same with another build
+# cache and cgo setting)
+go_env       = GO111MODULE=off GOFLAGS=-buildvcs=false GOCACHE=$(abspath $(BUILD))/$(1) \
+	GOPATH=$(abspath $(BUILD))/gopath GOENV=off GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=$(2) \
 	HOME=$(abspath $(BUILD))
+GO_ENV      := $(call go_env,gocache,0)
+
+# The release matrix: every Go target built by every release below, in each
+# flavour, as build/targets/go/RELEASE/NAME[-FLAVOUR] (test_go_matrix.py).
+# 1.19 is bookworm's golang-go (make deps); the others are Debian's
+# golang-1.X-go and -src (bookworm-backports, trixie, trixie-backports),
+# fetched by tools/go_toolchains.sh into GO_TOOLCHAINS and never installed.
+GO_RELEASES   := 1.19 1.21 1.22 1.23 1.24 1.25 1.26 1.27
+GO_TOOLCHAINS ?= $(HOME)/.cache/parkwatch/go
+GO_1.19       ?= /usr/lib/go-1.19/bin/go
+GO_FETCHED    := $(filter-out 1.19,$(GO_RELEASES))
+go_of          = $(or $(GO_$(1)),$(GO_TOOLCHAINS)/go$(1)/usr/lib/go-$(1)/bin/go)
+# flavour suffix -> what it adds to `go build`: none, DWARF left out, DWARF
+# and the symbol table left out (the usual production flags), PIE, and cgo
+# (a C toolchain linked in, libc's threads, goroutines in C calls)
+GO_FLAVOURS   := dwarf nodwarf stripped pie cgo
+go_suffix      = $(if $(filter dwarf,$(1)),,-$(1))
+GO_FLAGS_dwarf    :=
+GO_FLAGS_nodwarf  := -ldflags=-w
+GO_FLAGS_stripped := -ldflags='-s -w'
+GO_FLAGS_pie      := -buildmode=pie
+GO_FLAGS_cgo      :=
+GO_CGO_cgo        := 1
+# GO_MATRIX_NAMES are what the matrix test runs; the other targets build per
+# release on demand (make build/targets/go/1.23/leaky, as
+# tools/bench/go_releases.sh does)
+GO_MATRIX_BINS  := $(foreach r,$(GO_RELEASES),$(foreach n,$(GO_MATRIX_NAMES),$(foreach f,$(GO_FLAVOURS),\
+	$(BUILD)/targets/go/$(r)/$(n)$(call go_suffix,$(f)))))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test check unit integration demo bench clean help
+.PHONY: all deps test check unit integration demo bench clean help go-matrix go-toolchains
 
 all: parkwatch targets
 
@@ -80,6 +111,8 @@ help:
 	@echo "make unit         the cmocka unit tests only (no root)"
 	@echo "make demo         deps + build + watch a leaking program grow"
 	@echo "make bench        overhead benchmarks (tools/bench)"
+	@echo "make go-matrix    the Go targets of every release in GO_RELEASES (fetches"
+	@echo "                  Debian's toolchains into GO_TOOLCHAINS=$(GO_TOOLCHAINS))"
 	@echo "make clean        remove build products"
 	@echo "V=1 shows every command; WERROR=1 makes warnings errors"
 
@@ -179,6 +212,38 @@ $(BUILD)/targets/go/%: $(GO_SRCS)
 	$(call say,GO,$@)
 	$(Q)$(GO_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $@ ./tests/targets/go/$(firstword $(subst -, ,$*))
 
+# The toolchains the matrix needs, fetched all at once (one apt-get update)
+# when one is missing; tools/go_toolchains.sh skips those already there.
+# No root needed: apt-get runs with a private configuration under
+# GO_TOOLCHAINS.
+$(foreach r,$(GO_FETCHED),$(call go_of,$(r))) &:
+	$(call say,FETCH,Go $(GO_FETCHED) into $(GO_TOOLCHAINS))
+	$(Q)tools/go_toolchains.sh $(GO_TOOLCHAINS) $(GO_FETCHED)
+
+$(GO_1.19):
+	@echo "parkwatch: no Go 1.19 at $@ (make deps installs golang-go)" >&2; exit 1
+
+go-toolchains: $(foreach r,$(GO_RELEASES),$(call go_of,$(r)))
+
+# build/targets/go/RELEASE/NAME[-FLAVOUR]: one rule per binary, each with its
+# own package's sources and its release's go as prerequisites; one build
+# cache per release.  The flavours that reuse the packages of the plain
+# build (all but PIE) wait for it, so that make -j doesn't compile the same
+# standard library twice at once.
+GO_AFTER_PLAIN := nodwarf stripped cgo
+define go_matrix_rule
+$(BUILD)/targets/go/$(1)/$(2)$(call go_suffix,$(3)): $(wildcard tests/targets/go/$(2)/*.go) $(call go_of,$(1)) \
+		$(if $(filter $(3),$(GO_AFTER_PLAIN)),| $(BUILD)/targets/go/$(1)/$(2))
+	@mkdir -p $$(@D)
+	$$(call say,GO,$$@)
+	$(Q)$(call go_env,gocache-$(1),$(or $(GO_CGO_$(3)),0)) \
+		$(call go_of,$(1)) build $(GO_FLAGS_$(3)) -o $$@ ./tests/targets/go/$(2)
+endef
+$(foreach r,$(GO_RELEASES),$(foreach n,$(sort $(GO_NAMES)),$(foreach f,$(GO_FLAVOURS),\
+	$(eval $(call go_matrix_rule,$(r),$(n),$(f))))))
+
+go-matrix: $(GO_MATRIX_BINS)
+
 # Unit tests: tests/unit/DIR/test_X.c links the archives of DIR and of the
 # layers below it (highest first, as the linker wants them), plus support/:
 # a call up the layers is a link error.
@@ -209,12 +274,12 @@ check:
 unit: $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --unit-only $(UNIT_BINS)
 
-integration: parkwatch targets
+integration: parkwatch targets go-matrix
 	@$(PYTHON) tests/integration/run.py
 
 test: deps
 	@$(PYTHON) tools/check_layers.py user
-	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BINS) go-matrix
 	@$(PYTHON) tests/run_all.py $(UNIT_BINS)
 
 demo: deps

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Helper for tools/bench/compare_dumps.sh (not meant to be run on its own).
+"""Helper for tools/bench/compare_dumps.sh and go_releases.sh (not meant to
+be run on its own).
 
 Sub-commands:
 
@@ -20,6 +21,10 @@ Sub-commands:
                            at URL: prints "PARKED TOTAL", the goroutines whose
                            innermost frame is FUNC and that wait in a channel
                            receive, and all goroutines.
+  fetch URL OUT            GET URL into the file OUT; prints "WALL_S BYTES":
+                           the time from the request to the last byte (no
+                           interpreter start-up in it).  Used by
+                           go_releases.sh for the runtime's own dump.
   report RESULTS           the table (RESULTS: the lines compare_dumps.sh
                            recorded, see cmd_report).
 """
@@ -151,6 +156,20 @@ def cmd_goparked(url, func):
     return 0
 
 
+def cmd_fetch(url, out):
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=300) as r:
+            body = r.read()
+    except OSError as e:
+        die("%s: %s" % (url, e), 1)
+    wall = time.perf_counter() - t0
+    with open(out, "wb") as f:
+        f.write(body)
+    print("%.6f %d" % (wall, len(body)))
+    return 0
+
+
 def fmt_ratio(b, a):
     return "%.2fx" % (b / a) if a else "-"
 
@@ -236,7 +255,7 @@ def cmd_report(results):
 
 def main(argv):
     if len(argv) < 2:
-        die("usage: dumpstat.py run|count|goparked|report ...")
+        die("usage: dumpstat.py run|count|goparked|fetch|report ...")
     cmd, args = argv[1], argv[2:]
     if cmd == "run" and len(args) >= 2:
         return cmd_run(args[0], args[1:])
@@ -244,6 +263,8 @@ def main(argv):
         return cmd_count(*args)
     if cmd == "goparked" and len(args) == 2:
         return cmd_goparked(*args)
+    if cmd == "fetch" and len(args) == 2:
+        return cmd_fetch(*args)
     if cmd == "report" and len(args) == 1:
         return cmd_report(*args)
     die("bad arguments: %s" % " ".join(argv[1:]))

@@ -112,3 +112,187 @@ def shown_in_traceback(name):
     if not name.startswith("runtime."):
         return True
     return name[8:9].isupper()
+
+
+# ------------------------------------------------------------------ exact
+#
+# The release matrix (test_go_matrix.py) compares the dumps as printed:
+# every frame, inlined ones too, with its file:line and +0x; the elision
+# lines of deep stacks; created-by with "in goroutine N"; and in debug=1
+# every "N @ pc..." and "#" line.  Only the runtime's argument words are
+# left out (parkwatch doesn't print them).
+
+class Goroutine:
+    """One goroutine of a debug=2 dump.
+
+    status     the text between the header's brackets ("chan receive,
+               locked to thread", "select, 3 minutes")
+    frames     [(function, place)], leaf first: function without its
+               arguments, place "/file.go:LINE +0xOFF" (no +0x for an
+               inlined frame) as printed after the tab
+    lines      every line after the header as printed, arguments dropped:
+               frames, "...N frames elided...", "created by ..." and its
+               place, "\tgoroutine running on other thread; ..." and the like
+    created_by ("created by F in goroutine N", place) or None
+    """
+
+    def __init__(self, goid, status):
+        self.goid, self.status = goid, status
+        self.frames, self.lines, self.created_by = [], [], None
+
+    @property
+    def reason(self):
+        return self.status.split(",")[0]
+
+    @property
+    def minutes(self):
+        m = re.search(r", (\d+) minutes", self.status)
+        return int(m.group(1)) if m else None
+
+    def key(self):
+        """What two dumps must agree on: the status and every line."""
+        return (self.status,) + tuple(self.lines)
+
+    def created_in(self, prefix):
+        """Whether its created-by names a function starting with PREFIX."""
+        return bool(self.created_by) and self.created_by[0].startswith("created by " + prefix)
+
+
+def without_arguments(line):
+    return re.sub(r"\([^()]*\)$", "", line)
+
+
+def parse_goroutines(text):
+    """{goid: Goroutine}, in the order of the dump."""
+    out, cur = {}, None
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = HEADER2.match(line)
+        if m:
+            cur = Goroutine(int(m.group(1)), m.group(2))
+            out[cur.goid] = cur
+        elif not line.strip():
+            cur = None
+        elif cur is not None:
+            place = lines[i + 1] if i + 1 < len(lines) and lines[i + 1].startswith("\t") else None
+            if line.startswith("created by ") and place is not None:
+                cur.created_by = (line, place[1:])
+                cur.lines += [line, place]
+                i += 1
+            elif line.startswith("\t") or line.startswith("...") or place is None:
+                cur.lines.append(line)
+            else:
+                name = without_arguments(line)
+                cur.frames.append((name, place[1:]))
+                cur.lines += [name, place]
+                i += 1
+        i += 1
+    return out
+
+
+def goroutine_difference(ours, theirs):
+    """None when OURS (parkwatch's Goroutine) prints as THEIRS (the
+    runtime's), else (kind, detail): the first thing that differs."""
+    if ours is None:
+        return "missing", f"goroutine {theirs.goid} [{theirs.status}] not in the dump"
+    if ours.status != theirs.status:
+        return "status", f"[{ours.status}] vs runtime [{theirs.status}]"
+    if theirs.frames and not ours.frames:
+        return "no stack", " / ".join(l.strip() for l in ours.lines if not l.startswith("created by"))[:120]
+    our_names = [f for f, _ in ours.frames]
+    their_names = [f for f, _ in theirs.frames]
+    if our_names != their_names:
+        elisions = [l for l in theirs.lines if l.startswith("...")]
+        if elisions != [l for l in ours.lines if l.startswith("...")]:
+            kind = "deep stack elided otherwise"
+        elif [generic_base(f) for f in our_names] == [generic_base(f) for f in their_names]:
+            kind = "generic function names"
+        elif any("+0x" not in p and f not in our_names for f, p in theirs.frames):
+            kind = "inlined frames missing"
+        else:
+            kind = "frames"
+        return kind, first_line_difference(ours.lines, theirs.lines)
+    if ours.frames != theirs.frames:
+        return "file:line", first_line_difference(ours.lines, theirs.lines)
+    if ours.created_by != theirs.created_by:
+        return "created by", f"{ours.created_by} vs runtime {theirs.created_by}"
+    if ours.lines != theirs.lines:
+        return "other lines", first_line_difference(ours.lines, theirs.lines)
+    return None
+
+
+def generic_base(name):
+    """A function name without its type arguments: main.f[...] and
+    main.f[go.shape.int] are both main.f."""
+    return re.sub(r"\[.*\]", "", name)
+
+
+def first_line_difference(ours, theirs):
+    for n, (a, b) in enumerate(zip(ours, theirs)):
+        if a != b:
+            return f"line {n + 1}: {a.strip()!r} vs runtime {b.strip()!r}"
+    return f"{len(ours)} lines vs runtime {len(theirs)}"
+
+
+class Group:
+    """One group of a debug=1 dump: COUNT goroutines with the stack PCS (the
+    "N @ ..." line, as integers); LINES, its "#" lines as printed (labels
+    included), runs of tabs as one; FRAMES, (pc, function, offset, place) per "#" frame line.
+    parkwatch's "# N [status]: stack unavailable" is a group with no pcs and
+    that STATUS."""
+
+    def __init__(self, count, pcs, status=None):
+        self.count, self.pcs, self.status = count, tuple(pcs), status
+        self.lines, self.frames = [], []
+
+    def key(self):
+        return (self.count, self.pcs, self.status) + tuple(self.lines)
+
+    def functions(self):
+        return [f for _, f, _, _ in self.frames]
+
+
+def parse_groups(text):
+    """([Group], total) of a debug=1 dump, groups in the order printed."""
+    groups, total, cur = [], None, None
+    for line in text.splitlines():
+        m = re.match(r"^goroutine profile: total (\d+)$", line)
+        if m:
+            total = int(m.group(1))
+            continue
+        if GROUP1.match(line):
+            count, pcs = line.split(" @ ", 1)
+            cur = Group(int(count), (int(pc, 16) for pc in pcs.split()))
+            groups.append(cur)
+            continue
+        m = STACKLESS1.match(line)
+        if m:
+            groups.append(Group(int(m.group(1)), (), m.group(2)))
+            cur = None
+            continue
+        if cur is not None and line.startswith("#"):
+            # the runtime aligns the columns with tabs: one tab is one tab
+            cur.lines.append(re.sub(r"\t+", "\t", line))
+            m = FRAME1.match(line)
+            if m:
+                cur.frames.append((int(m.group(1), 16), m.group(2), int(m.group(3), 16), m.group(4)))
+        elif not line.strip():
+            cur = None
+    check(total is not None, "no 'goroutine profile: total N' line")
+    return groups, total
+
+
+def group_difference(ours, theirs):
+    """None when the group OURS prints as THEIRS, else (kind, detail)."""
+    if ours is None:
+        return "missing", f"{theirs.count} @ {len(theirs.pcs)} pcs ({' <- '.join(theirs.functions()[:3])})"
+    if ours.count != theirs.count:
+        return "count", f"{ours.count} vs runtime {theirs.count}"
+    if ours.lines != theirs.lines:
+        return "# lines", first_line_difference(ours.lines, theirs.lines)
+    if ours.pcs != theirs.pcs:
+        return "pcs", f"{' '.join(hex(p) for p in ours.pcs)[:80]} vs runtime " \
+                      f"{' '.join(hex(p) for p in theirs.pcs)[:80]}"
+    return None
