@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
- * Go's tables in an ELF file (goelf.h).  The inline trees are funcdata,
- * addressed from moduledata.gofunc, which the file gives in one of two
- * ways, tried in turn: a binary with a symbol table names it go:func.*
- * (go.func.* before 1.20); and every binary, stripped or not, has
- * runtime.firstmoduledata in its data (.noptrdata, or .go.module from
- * 1.26 on), whose first word is the pclntab's address and which the
- * linker fills in even in a PIE file.  (1.27's .go.func section holds
- * something else: function descriptors.)
+ * Go's tables in an ELF file (goelf.h).  Where the text starts (which
+ * the pclntab's header may leave to the loader) and the funcdata the
+ * inline trees live in come from runtime.firstmoduledata: every binary,
+ * stripped or not, has it in its data (.noptrdata, or .go.module from
+ * 1.26 on), its first word the pclntab's address, filled in by the linker
+ * even in a PIE file.  (1.27's .go.func section holds something else:
+ * function descriptors, not gofunc.)
  */
 #include <errno.h>
 #include <string.h>
 #include "util/goelf.h"
 
-#define MODULE_WORDS 56             /* moduledata words read: gofunc is before the 48th */
+#define MODULE_WORDS 56             /* moduledata words read: gofunc is among them */
 
 Elf_Scn *goelf__section(Elf *elf, const char *name, GElf_Shdr *shdr)
 {
@@ -50,6 +49,31 @@ static __u64 section_addr(Elf *elf, const char *name)
 	return goelf__section(elf, name, &shdr) ? shdr.sh_addr : 0;
 }
 
+/* [lo, hi] lies in the section called name, or there is none. */
+static bool in_section(Elf *elf, const char *name, __u64 lo, __u64 hi)
+{
+	GElf_Shdr shdr;
+
+	if (!goelf__section(elf, name, &shdr))
+		return true;
+	return lo <= hi && lo >= shdr.sh_addr && hi - shdr.sh_addr <= shdr.sh_size;
+}
+
+/* addr is in the executable code of the file. */
+static bool in_code(Elf *elf, __u64 addr)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+
+		if (gelf_getshdr(scn, &shdr) && shdr.sh_flags & SHF_EXECINSTR &&
+		    addr >= shdr.sh_addr && addr - shdr.sh_addr < shdr.sh_size)
+			return true;
+	}
+	return false;
+}
+
 /* The bytes of the file from address addr to the end of the PROGBITS
  * section holding it. */
 static const __u8 *bytes_at(Elf *elf, __u64 addr, size_t *size)
@@ -72,34 +96,6 @@ static const __u8 *bytes_at(Elf *elf, __u64 addr, size_t *size)
 	return NULL;
 }
 
-/* The values of the symbols called names[i] into values[i] (0: absent),
- * in one pass over the symbol table. */
-static void symbol_values(Elf *elf, const char *const names[], __u64 values[], size_t count)
-{
-	Elf_Scn *scn = NULL;
-
-	memset(values, 0, count * sizeof(values[0]));
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_SYMTAB || !shdr.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && i < shdr.sh_size / shdr.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(data, (int)i, &sym))
-				break;
-			name = elf_strptr(elf, shdr.sh_link, sym.st_name);
-			for (size_t n = 0; name && n < count; n++)
-				if (!values[n] && !strcmp(name, names[n]))
-					values[n] = sym.st_value;
-		}
-	}
-}
-
 static __u64 word_at(const __u8 *at)
 {
 	__u64 v;
@@ -109,75 +105,78 @@ static __u64 word_at(const __u8 *at)
 }
 
 /*
- * gofunc from a runtime.firstmoduledata in the section called name: the
- * 8-aligned word equal to the pclntab's address, followed after its six
- * slices by findfunctab, minpc, maxpc, text, etext and the bounds of the
- * data sections, which must be the section headers' own (the check that
- * it is a moduledata).  gofunc follows rodata, the last word equal to
- * .rodata's address before the slices that end the struct (types, which
- * may precede it, starts .rodata too).
+ * runtime.firstmoduledata in the section called name: the 8-aligned word
+ * equal to the pclntab's address, followed after its six slices by
+ * findfunctab, minpc, maxpc, text (word 22), etext, and the bounds of the
+ * module's noptrdata, data, bss and noptrbss (words 24 to 31), each inside
+ * the section of that name (the check that it is a moduledata: C code
+ * linked in shares the sections).  The layout holds from Go 1.18 to 1.27.
+ * Returns the offset of its first word in the section's data, or -1.
  */
-static __u64 moduledata_gofunc(Elf *elf, const char *name, __u64 pclntab_addr)
+static ssize_t find_moduledata(Elf_Data *data, Elf *elf, __u64 pclntab_addr)
 {
 	const char *const bounds[] = { ".noptrdata", ".data", ".bss", ".noptrbss" };
-	Elf_Data *data = goelf__progbits(elf, name);
-	__u64 rodata = section_addr(elf, ".rodata");
-	const __u8 *raw;
+	const __u8 *raw = data->d_buf;
 
-	if (!data || !rodata)
-		return 0;
-	raw = data->d_buf;
 	for (size_t at = 0; at + MODULE_WORDS * 8 <= data->d_size; at += 8) {
-		__u64 gofunc = 0;
 		bool ok = word_at(raw + at) == pclntab_addr;
 
-		for (size_t i = 0; ok && i < sizeof(bounds) / sizeof(bounds[0]); i++) {
-			__u64 want = section_addr(elf, bounds[i]);
-
-			ok = !want || word_at(raw + at + (24 + 2 * i) * 8) == want;
-		}
-		for (size_t w = 32; ok && w + 1 < 48; w++)
-			if (word_at(raw + at + w * 8) == rodata)
-				gofunc = word_at(raw + at + (w + 1) * 8);
-		if (ok && gofunc)
-			return gofunc;
+		for (size_t i = 0; ok && i < sizeof(bounds) / sizeof(bounds[0]); i++)
+			ok = in_section(elf, bounds[i], word_at(raw + at + (24 + 2 * i) * 8),
+					word_at(raw + at + (25 + 2 * i) * 8));
+		if (ok && in_code(elf, word_at(raw + at + 22 * 8)))
+			return (ssize_t)at;
 	}
-	return 0;
+	return -1;
 }
 
-static void find_gofunc(Elf *elf, struct pclntab *tab, __u64 pclntab_addr, __u64 symbol)
+/*
+ * gofunc, one of the words after the data bounds whose place moves
+ * between releases (after rodata; 1.20 added coverage counters before it,
+ * 1.27 type and itab sizes): the first whose bytes fit the inline trees.
+ */
+static void find_gofunc(Elf *elf, struct pclntab *tab, const __u8 *module)
 {
-	const __u8 *bytes = NULL;
-	size_t size = 0;
-	__u64 addr = symbol;
+	for (size_t w = 32; w < MODULE_WORDS; w++) {
+		size_t size = 0;
+		const __u8 *bytes = bytes_at(elf, word_at(module + w * 8), &size);
 
-	if (!addr)
-		addr = moduledata_gofunc(elf, ".go.module", pclntab_addr);
-	if (!addr)
-		addr = moduledata_gofunc(elf, ".noptrdata", pclntab_addr);
-	bytes = bytes_at(elf, addr, &size);
-	pclntab__set_gofunc(tab, bytes, size);
+		if (bytes && pclntab__gofunc_fits(tab, bytes, size)) {
+			pclntab__set_gofunc(tab, bytes, size);
+			return;
+		}
+	}
 }
 
 int goelf__pclntab(Elf *elf, struct pclntab *tab)
 {
 	static const char *const names[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
-	static const char *const symbols[] = { "go:func.*", "go.func.*" };
+	static const char *const homes[] = { ".go.module", ".noptrdata" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		Elf_Data *data = goelf__progbits(elf, names[i]);
-		__u64 gofunc[2];
+		__u64 addr = section_addr(elf, names[i]);
+		const __u8 *module = NULL;
 		int err;
 
 		if (!data)
 			continue;
-		/* the header's textStart is 0 in a PIE file: runtime.text, which
-		 * Go's linker puts at the start of .text */
-		err = pclntab__init(tab, data->d_buf, data->d_size, section_addr(elf, ".text"));
+		for (size_t h = 0; !module && h < sizeof(homes) / sizeof(homes[0]); h++) {
+			Elf_Data *home = goelf__progbits(elf, homes[h]);
+			ssize_t at = home ? find_moduledata(home, elf, addr) : -1;
+
+			if (at >= 0)
+				module = (const __u8 *)home->d_buf + at;
+		}
+		/* the header's textStart is 0 in a PIE file, and from Go 1.26 on
+		 * in any externally linked one, whose .text starts with C code */
+		err = pclntab__init(tab, data->d_buf, data->d_size,
+				    module ? word_at(module + 22 * 8) : section_addr(elf, ".text"));
 		if (err)
 			return err;
-		symbol_values(elf, symbols, gofunc, 2);
-		find_gofunc(elf, tab, section_addr(elf, names[i]), gofunc[0] ? gofunc[0] : gofunc[1]);
+		pclntab__find_wrapper_funcid(tab);
+		if (module)
+			find_gofunc(elf, tab, module);
 		return 0;
 	}
 	return -ENOENT;

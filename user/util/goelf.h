@@ -17,8 +17,9 @@ Elf_Scn *goelf__section(Elf *elf, const char *name, GElf_Shdr *shdr);
 Elf_Data *goelf__progbits(Elf *elf, const char *name);
 /*
  * tab over the ELF's .gopclntab (.data.rel.ro.gopclntab in a PIE), its
- * entries counted from runtime.text, and with the module's funcdata
- * (pclntab__set_gofunc) when it can be found.  The table points into
+ * entries counted from runtime.text, with its wrapper funcID and the
+ * module's funcdata (pclntab__set_gofunc), as runtime.firstmoduledata
+ * gives them; without one, from the start of .text and with no funcdata.  The table points into
  * libelf's copy of the file, which must outlive it.  Returns 0, -ENOENT
  * (no .gopclntab: not Go, or not one this reads) or pclntab__init's error.
  */

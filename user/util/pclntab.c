@@ -249,6 +249,24 @@ int pclntab__spdelta(const struct pclntab *tab, const struct pclntab_func *func,
 	return 0;
 }
 
+void pclntab__find_wrapper_funcid(struct pclntab *tab)
+{
+	struct pclntab_func func;
+
+	tab->wrapper_funcid = 0;
+	for (__u64 i = 0; i < tab->nfunc; i++) {
+		const char *name;
+
+		if (pclntab__func_at(tab, i, &func))
+			return;
+		name = pclntab__name(tab, &func);
+		if (name && !strcmp(name, "runtime.systemstack_switch")) {
+			tab->wrapper_funcid = func.funcid + 1;
+			return;
+		}
+	}
+}
+
 void pclntab__set_gofunc(struct pclntab *tab, const void *gofunc, size_t size)
 {
 	tab->gofunc = gofunc;
@@ -268,32 +286,66 @@ static bool func_trailer(const struct pclntab *tab, const struct pclntab_func *f
 	return true;
 }
 
-int pclntab__inlined(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
-		     struct pclntab_inline *call)
+/* Where func's inline tree starts in gofunc: 0, or -ENOENT for none. */
+static int inline_tree(const struct pclntab *tab, const struct pclntab_func *func, __u32 *table,
+		       __u32 *tree)
+{
+	if (func->npcdata <= PCDATA_INLTREE_INDEX || func->nfuncdata <= FUNCDATA_INLTREE ||
+	    !func_trailer(tab, func, PCDATA_INLTREE_INDEX, table) ||
+	    !func_trailer(tab, func, func->npcdata + FUNCDATA_INLTREE, tree) || *tree == ~0u)
+		return -ENOENT;
+	return 0;
+}
+
+/* Entry index of func's inline tree, as a call. */
+static int inline_entry(const struct pclntab *tab, const struct pclntab_func *func,
+			const __u8 *gofunc, size_t size, __u32 tree, __u32 index,
+			struct pclntab_inline *call)
 {
 	bool old = tab->magic == PCLNTAB_MAGIC_118;
 	size_t entry_size = old ? INLINE_SIZE_118 : INLINE_SIZE_120;
-	__u32 table, tree;
-	__u64 at;
-	__s32 index;
+	__u64 at = tree + (__u64)index * entry_size;
 	const __u8 *e;
 
-	if (!tab->gofunc || func->npcdata <= PCDATA_INLTREE_INDEX ||
-	    func->nfuncdata <= FUNCDATA_INLTREE ||
-	    !func_trailer(tab, func, PCDATA_INLTREE_INDEX, &table) ||
-	    !func_trailer(tab, func, func->npcdata + FUNCDATA_INLTREE, &tree) || tree == ~0u ||
-	    pc < func->entry || pc >= func->end || pcvalue(tab, func, table, pc, &index) ||
-	    index < 0)
+	if (!gofunc || at > size || size - at < entry_size)
 		return -ENOENT;
-	at = tree + (__u64)index * entry_size;
-	if (at > tab->gofunc_size || tab->gofunc_size - at < entry_size)
-		return -ENOENT;
-	e = tab->gofunc + at;
+	e = gofunc + at;
 	call->funcid = old ? e[2] : e[0];
 	call->name = string_at(tab, tab->funcnametab, get_u32(e + (old ? 12 : 4)));
 	call->parent_pc = func->entry + get_u32(e + (old ? 16 : 8));
 	/* the call site is code of func itself, before its end */
-	if (!call->name || call->parent_pc >= func->end)
+	if (!call->name || !call->name[0] || call->parent_pc >= func->end)
 		return -ENOENT;
 	return 0;
+}
+
+bool pclntab__gofunc_fits(const struct pclntab *tab, const void *gofunc, size_t size)
+{
+	__u64 step = tab->nfunc / 256 + 1;
+	int checked = 0;
+
+	for (__u64 i = 0; i < tab->nfunc; i += step) {
+		struct pclntab_inline call;
+		struct pclntab_func func;
+		__u32 table, tree;
+
+		if (pclntab__func_at(tab, i, &func) || inline_tree(tab, &func, &table, &tree))
+			continue;
+		if (inline_entry(tab, &func, gofunc, size, tree, 0, &call))
+			return false;
+		checked++;
+	}
+	return checked > 0;
+}
+
+int pclntab__inlined(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
+		     struct pclntab_inline *call)
+{
+	__u32 table, tree;
+	__s32 index;
+
+	if (!tab->gofunc || inline_tree(tab, func, &table, &tree) || pc < func->entry ||
+	    pc >= func->end || pcvalue(tab, func, table, pc, &index) || index < 0)
+		return -ENOENT;
+	return inline_entry(tab, func, tab->gofunc, tab->gofunc_size, tree, (__u32)index, call);
 }

@@ -34,6 +34,7 @@ struct pclntab {
 	/* offsets of the tables inside the section, each < size */
 	__u64 funcnametab, cutab, filetab, pctab, functab;
 	size_t func_size;           /* the fixed part of a _func */
+	__u8 wrapper_funcid;        /* FuncID wrapper in this release; 0: unknown */
 	const __u8 *gofunc;         /* the funcdata, from moduledata.gofunc; NULL: unknown */
 	size_t gofunc_size;
 };
@@ -85,8 +86,22 @@ int pclntab__line(const struct pclntab *tab, const struct pclntab_func *func, __
 int pclntab__spdelta(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
 		     __u32 *delta);
 
+/*
+ * Sets tab->wrapper_funcid: the funcID Go gives compiler-generated wrappers
+ * (the closures of `go f(x)`, promoted-method and interface wrappers),
+ * which its tracebacks leave out.  It moves between releases but always
+ * follows runtime.systemstack_switch's, which it is read off.
+ */
+void pclntab__find_wrapper_funcid(struct pclntab *tab);
 /* The funcdata of the module: size bytes from its gofunc address on. */
 void pclntab__set_gofunc(struct pclntab *tab, const void *gofunc, size_t size);
+/*
+ * Whether gofunc (size bytes) can be the module's funcdata: the first
+ * entry of the inline trees of a sample of functions must name a function
+ * of the table and a call site inside its caller.  What tells it from the
+ * other pointers next to it in the module data.
+ */
+bool pclntab__gofunc_fits(const struct pclntab *tab, const void *gofunc, size_t size);
 /* The innermost call inlined at pc in func: 0, or -ENOENT when pc runs
  * func's own code (or the tree is unknown or bad). */
 int pclntab__inlined(const struct pclntab *tab, const struct pclntab_func *func, __u64 pc,
