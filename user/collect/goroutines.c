@@ -120,7 +120,11 @@ static int reader_of(struct goroutines *goroutines, struct proc *proc, struct go
 
 /* ------------------------------------------------------------- stacks */
 
-/* The stack of g as dumps show it, wrappers left out; NULL stackless. */
+/*
+ * The stack of g as dumps show it, wrappers left out; NULL stackless.  A
+ * wrapper's frame stays when code was inlined into it: its symbol then
+ * names that code alone (symbolize.c), as the runtime's tracebacks do.
+ */
 static int stack_of(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,
 		    const struct goroutine *g, const struct pw_stack **out)
 {
@@ -131,14 +135,15 @@ static int stack_of(struct pw_picture *picture, struct proc *proc, const struct 
 	*out = NULL;
 	for (int i = 0; i < g->depth && i < GO_MAX_DEPTH; i++) {
 		__u64 lookup_pc = goroutine__lookup_pc(g, i);
+		const struct symbol *symbol = symbolize__user(proc, lookup_pc);
 
-		if (goproc__is_wrapper(reader, lookup_pc))
+		if (!symbol)
+			return -ENOMEM;
+		if (goproc__is_wrapper(reader, lookup_pc) && symbol->frame_count &&
+		    !symbol->frames[symbol->frame_count - 1].inlined)
 			continue;
 		frames[count] = (struct stack_frame){ g->pcs[i], lookup_pc };
-		symbols[count] = symbolize__user(proc, lookup_pc);
-		if (!symbols[count])
-			return -ENOMEM;
-		count++;
+		symbols[count++] = symbol;
 	}
 	if (!count)
 		return 0;
@@ -296,6 +301,7 @@ static int add_process(struct pw_picture *picture, struct proc *proc, const stru
 	summary->exe = procfs__exe_path(proc->pid);
 	summary->go_version = strdup(goproc__version(reader));
 	summary->goroot_src = find_goroot(units, count);
+	summary->go_minor = goproc__minor(reader);
 	summary->has_parent_goid = goproc__has_parent_goid(reader);
 	summary->dropped = goproc__dropped(reader);
 	return summary->go_version ? 0 : -ENOMEM;

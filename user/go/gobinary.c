@@ -173,11 +173,11 @@ static int read_symtab(struct goproc *gp, Elf *elf, struct go_vars *vars, __u64 
 /*
  * The runtime's functions, from .gopclntab: their entries (system
  * goroutines are told by their start pc, as the runtime's
- * isSystemGoroutine does by the name of the function there), sigpanic's
- * range and systemstack_switch (for the wrappers' funcID).  .symtab would
+ * isSystemGoroutine does by the name of the function there) and sigpanic's
+ * range.  .symtab would
  * give the same entries; this table is in every binary, stripped or not.
  */
-static int read_functions(struct goproc *gp, struct go_symbols *syms)
+static int read_functions(struct goproc *gp)
 {
 	const struct pclntab *tab = &gp->pcln;
 	struct pclntab_func func;
@@ -197,8 +197,6 @@ static int read_functions(struct goproc *gp, struct go_symbols *syms)
 		if (!strcmp(name, "sigpanic")) {
 			gp->sigpanic.lo = func.entry + gp->bias;
 			gp->sigpanic.hi = func.end + gp->bias;
-		} else if (!strcmp(name, "systemstack_switch")) {
-			syms->systemstack_switch = func.entry;
 		}
 	}
 	if (gp->runtime_func_count)
@@ -347,30 +345,21 @@ static int read_pclntab(struct goproc *gp, Elf *elf)
 	return gp->sp_cache ? 0 : -ENOMEM; /* pcln_buf: goproc__free's */
 }
 
-/*
- * The functions the compiler generated (FuncID wrapper: the closures of
- * `go f(x)`, promoted-method and interface wrappers), which Go's tracebacks
- * leave out, from gp->pcln.  The wrapper's funcID moves between versions
- * but always follows systemstack_switch's, so it is read off that
- * function.  Returns 0, or -ENOTSUP for a table this code can't read.
- */
-int gobinary__read_wrappers(struct goproc *gp, const struct go_symbols *syms)
+/* The functions the compiler generated (pclntab's wrapper funcID), which
+ * Go's tracebacks leave out.  Returns 0, or -ENOTSUP for a table without
+ * the funcID. */
+int gobinary__read_wrappers(struct goproc *gp)
 {
 	const struct pclntab *tab = &gp->pcln;
 	struct pclntab_func func;
 	size_t cap = 0;
-	__u8 wrapper;
 
-	if (!gp->pcln_buf || !syms->systemstack_switch)
+	if (!gp->pcln_buf || !tab->wrapper_funcid)
 		return -ENOTSUP;
-	if (pclntab__find(tab, syms->systemstack_switch, &func) ||
-	    func.entry != syms->systemstack_switch)
-		return -ENOTSUP;
-	wrapper = func.funcid + 1;
 	for (__u64 i = 0; i < tab->nfunc; i++) {
 		if (pclntab__func_at(tab, i, &func))
 			return -ENOTSUP;
-		if (func.funcid != wrapper)
+		if (func.funcid != tab->wrapper_funcid)
 			continue;
 		if (gobinary__add_wrapper(gp, &cap, func.entry, func.end))
 			return -ENOMEM;
@@ -438,7 +427,7 @@ int gobinary__read(struct goproc *gp, Elf *elf, const struct stat *exe, struct g
 	/* else without one: stacks are walked by frame pointers, functions
 	 * and variables come from .symtab alone */
 	if (gp->pcln_buf) {
-		err = read_functions(gp, syms);
+		err = read_functions(gp);
 		if (err == -ENOMEM)
 			return err;
 		if (err) { /* a table that can't be read through: none */

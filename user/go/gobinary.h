@@ -18,7 +18,6 @@ struct go_symbols {
 	__u64 reasons;              /* runtime.waitReasonStrings, loaded; 0: not found */
 	__u64 reasons_size;         /* its bytes */
 	__u64 build_version;        /* runtime.buildVersion, loaded; 0: none */
-	__u64 systemstack_switch;   /* file address; its funcID is the one before FuncID wrapper */
 	bool from_code;             /* allgs was found in runtime.allgadd's code, not in .symtab */
 };
 
@@ -41,7 +40,7 @@ bool gobinary__version(Elf *elf, char *buf, size_t size, bool *is_go);
  * layout util/pclntab.h doesn't read), -ENOMEM. */
 int gobinary__read_pclntab(Elf *elf, __u8 **copy, struct pclntab *tab);
 /* Wrappers from gp->pcln: 0, -ENOTSUP for a table it can't use, -ENOMEM. */
-int gobinary__read_wrappers(struct goproc *gp, const struct go_symbols *syms);
+int gobinary__read_wrappers(struct goproc *gp);
 /* Appends [lo, hi) as file addresses; gp->wrappers is sorted afterwards. */
 int gobinary__add_wrapper(struct goproc *gp, size_t *cap, __u64 lo, __u64 hi);
 

@@ -51,7 +51,7 @@ static int open_exe(pid_t pid, struct stat *st)
 /* 5 and 7 are unused; 10 and 11 came with Go 1.26 */
 static bool known_status(__u32 status)
 {
-	return status <= 11 && status != 5 && status != 7;
+	return status <= GO_STATUS_DEAD_EXTRA && status != 5 && status != 7; /* 5, 7: unused */
 }
 
 #define CHECK_DEADLINE_NS (50 * NSEC_PER_MSEC) /* re-reads of a process caught mid-change */
@@ -158,7 +158,7 @@ static int check_layout(struct goproc *gp, char *why, size_t why_size)
 		if (!user_ptr(gp->ptrs[i]) || gomem__read(gp, gp->ptrs[i], raw, l->g_read_size))
 			continue;
 		gounwind__decode(l, gp->ptrs[i], raw, &g);
-		if (g.status == GO_STATUS_DEAD || g.status == GO_STATUS_IDLE)
+		if (go_status_dead(g.status))
 			continue;
 		live++;
 		sane += known_status(g.status) && gounwind__consistent(gp, &g);
@@ -183,7 +183,7 @@ static bool in_maps(const struct range *maps, size_t count, __u64 lo, __u64 hi)
 /* 11 is Go 1.26's dead g of a cgo extra M */
 static bool guess_live(const struct graw *g)
 {
-	return g->status != GO_STATUS_DEAD && g->status != GO_STATUS_IDLE && g->status != 11;
+	return !go_status_dead(g->status);
 }
 
 /* Where it started and who started it: a function's entry, and a pc in
@@ -328,7 +328,7 @@ static int goproc_load(struct goproc *gp, Elf *elf, const struct stat *exe, char
 	if (!gp->version[0])
 		snprintf(gp->version, sizeof(gp->version), "unknown");
 
-	err = gobinary__read_wrappers(gp, &syms);
+	err = gobinary__read_wrappers(gp);
 	if (err == -ENOMEM)
 		return err;
 	want_wrappers = err != 0;

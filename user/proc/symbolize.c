@@ -356,6 +356,9 @@ static void push_go_frame(struct frame_builder *builder, const struct pclntab *t
  * inlined at pc (a file address) innermost first, each with the file and
  * line of its pc, then the function that holds pc.  Each frame's pc is the
  * one the runtime gives it: pc itself, then each call site's inline mark.
+ * Compiler-generated wrappers are left out as the runtime leaves them out,
+ * unless nothing else is there (the caller then drops the frame): e.g.
+ * the closure of `go f(x)`, f inlined into it, reads as f alone.
  * *entry is the function's start.  False when pc is no Go code.
  */
 static bool add_pclntab_frames(struct proc *proc, Dwfl_Module *mod, __u64 bias, __u64 pc,
@@ -374,12 +377,27 @@ static bool add_pclntab_frames(struct proc *proc, Dwfl_Module *mod, __u64 bias, 
 	/* a tree that loops is cut where the frames run out */
 	for (int depth = 0; depth < SYMBOL_MAX_INLINE && !pclntab__inlined(tab, &func, pc, &call);
 	     depth++) {
-		push_go_frame(builder, tab, &func, call.name, pc, true, bias);
+		if (!tab->wrapper_funcid || call.funcid != tab->wrapper_funcid)
+			push_go_frame(builder, tab, &func, call.name, pc, true, bias);
 		pc = call.parent_pc;
 	}
-	push_go_frame(builder, tab, &func, name, pc, false, bias);
+	if (!builder->count || !tab->wrapper_funcid || func.funcid != tab->wrapper_funcid)
+		push_go_frame(builder, tab, &func, name, pc, false, bias);
 	*entry = func.entry;
 	return true;
+}
+
+bool symbolize__go_stack_end(struct proc *proc, Dwfl *dwfl, __u64 lookup_pc)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, lookup_pc);
+	const struct pclntab *tab = mod ? module_pclntab(proc, mod) : NULL;
+	struct pclntab_func func;
+	Dwarf_Addr bias;
+
+	if (!tab || !tab->nfunc || !dwfl_module_getelf(mod, &bias) || lookup_pc < bias ||
+	    pclntab__find(tab, lookup_pc - bias, &func))
+		return false;
+	return func.flag & (PCLNTAB_FLAG_TOPFRAME | PCLNTAB_FLAG_SPWRITE);
 }
 
 static char *build_id_hex(Dwfl_Module *mod)
