@@ -21,6 +21,7 @@
 #define GO_MAX_GOROUTINES (1u << 24)
 #define USER_ADDR_END (1ULL << 47)
 #define GO_SP_CACHE_BITS 12         /* pcsp answers remembered, by pc */
+#define GO_FAR_WINDOW 4096          /* bytes of a deep stack read at once */
 
 enum func_kind {
 	FUNC_SYSTEM,                /* runtime.*: its goroutines are the runtime's */
@@ -80,6 +81,8 @@ struct goproc {
 	size_t reason_count;
 	size_t dropped;
 	/* buffers kept between reads */
+	__u8 far_buf[GO_FAR_WINDOW]; /* deep stacks beyond a g's window, at far_base */
+	__u64 far_base, far_len;
 	struct batch *batch;
 	__u64 *ptrs;
 	size_t ptr_cap;

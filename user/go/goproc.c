@@ -19,6 +19,11 @@ const char *goproc__version(const struct goproc *gp)
 	return gp->version;
 }
 
+int goproc__minor(const struct goproc *gp)
+{
+	return gp->minor;
+}
+
 bool goproc__has_parent_goid(const struct goproc *gp)
 {
 	return gp->layout.parent_goid >= 0;
@@ -141,7 +146,7 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 		if (!b->g_ok[i])
 			continue;
 		gounwind__decode(l, addrs[i], b->gbuf + i * l->g_read_size, g);
-		if (g->status == GO_STATUS_DEAD || g->status == GO_STATUS_IDLE)
+		if (go_status_dead(g->status))
 			b->fate[i] = G_SKIP;
 		else if (gounwind__consistent(gp, g))
 			b->fate[i] = gounwind__has_stack(g) ? G_STACK : G_NO_STACK;

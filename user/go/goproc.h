@@ -17,7 +17,8 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-#define GO_MAX_DEPTH 128
+#define GO_MAX_DEPTH 4096          /* frames kept per goroutine: the runtime's 1,000-deep recursions too */
+#define GO_EXACT_FRAMES 128         /* frames whose exactness is kept (see exact) */
 
 /* runtime2.go's _G* values, the same in Go 1.19 to 1.26 (1.26 adds 10, 11). */
 enum go_status {
@@ -30,7 +31,14 @@ enum go_status {
 	GO_STATUS_COPYSTACK = 8,
 	GO_STATUS_PREEMPTED = 9,
 	GO_STATUS_LEAKED = 10,      /* Go 1.26: parked, and found unreachable by the GC */
+	GO_STATUS_DEAD_EXTRA = 11,  /* Go 1.26: dead, kept by an extra M for cgo callbacks */
 };
+
+/* Not a goroutine now: never started, or ended (dumps leave it out). */
+static inline bool go_status_dead(__u32 status)
+{
+	return status == GO_STATUS_IDLE || status == GO_STATUS_DEAD || status == GO_STATUS_DEAD_EXTRA;
+}
 
 struct goroutine {
 	__u64 g_addr;               /* the runtime.g: reused for a new goroutine after exit */
@@ -52,14 +60,17 @@ struct goroutine {
 	__u64 startpc;              /* entry of the goroutine's function */
 	pid_t tid;                  /* running or in a syscall: its thread, when known */
 	int depth;                  /* 0: no stack (running, copystack, unreadable) */
-	__u64 exact[2];             /* bit i: pcs[i] is an exact pc, not a return address */
+	/* bit i: pcs[i] is an exact pc, not a return address (the start of a
+	 * goroutine not yet run, a frame a fault returns to); deeper frames
+	 * than GO_EXACT_FRAMES are taken for return addresses */
+	__u64 exact[GO_EXACT_FRAMES / 64];
 	const __u64 *pcs;           /* leaf first: pcs[0] = pc, then return addresses */
 };
 
 /* What symbolize__user() wants for frame i: return addresses minus one. */
 static inline __u64 goroutine__lookup_pc(const struct goroutine *g, int i)
 {
-	bool exact = i < 128 && (g->exact[i / 64] >> (i % 64) & 1);
+	bool exact = i < GO_EXACT_FRAMES && (g->exact[i / 64] >> (i % 64) & 1);
 
 	return exact || !g->pcs[i] ? g->pcs[i] : g->pcs[i] - 1;
 }
@@ -96,6 +107,8 @@ int goproc__open(pid_t pid, struct goproc **out, char *why, size_t why_size);
 void goproc__free(struct goproc *gp);
 /* "go1.19.8"; "unknown" when the binary doesn't say. */
 const char *goproc__version(const struct goproc *gp);
+/* 21 for go1.21.6; 0 when unknown. */
+int goproc__minor(const struct goproc *gp);
 bool goproc__has_parent_goid(const struct goproc *gp);
 
 /*

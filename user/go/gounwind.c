@@ -93,19 +93,40 @@ bool gounwind__same_header(const struct go_layout *l, int lo, const struct graw 
 	       in_syscall == g->in_syscall && sp == g->sp && pc == g->pc && bp == g->bp;
 }
 
-static bool stack_word(struct goproc *gp, const struct stack_view *view, __u64 addr, __u64 *word)
+/* The word at addr of g's stack: from the copied window, else (a deep
+ * stack) from gp's far window, read GO_FAR_WINDOW bytes at a time. */
+static bool stack_word(struct goproc *gp, const struct graw *g, const struct stack_view *view,
+		       __u64 addr, __u64 *word)
 {
+	__u64 len;
+
 	if (addr >= view->base && addr - view->base + 8 <= view->len) {
 		memcpy(word, view->buf + (addr - view->base), 8);
 		return true;
 	}
-	/* beyond the copied window: a deep stack, read word by word */
-	return gomem__read(gp, addr, word, 8) == 0;
+	if (addr < gp->far_base || addr - gp->far_base + 8 > gp->far_len) {
+		if (addr >= g->hi || g->hi - addr < 8)
+			return false;
+		len = g->hi - addr < GO_FAR_WINDOW ? g->hi - addr : GO_FAR_WINDOW;
+		gp->far_len = 0;
+		if (gomem__read(gp, addr, gp->far_buf, len))
+			return gomem__read(gp, addr, word, 8) == 0;
+		gp->far_base = addr;
+		gp->far_len = len;
+	}
+	memcpy(word, gp->far_buf + (addr - gp->far_base), 8);
+	return true;
 }
 
-static void mark_exact(__u64 exact[2], int i)
+static bool is_exact(const __u64 *exact, int i)
 {
-	exact[i / 64] |= 1ULL << (i % 64);
+	return i < GO_EXACT_FRAMES && exact[i / 64] >> (i % 64) & 1;
+}
+
+static void mark_exact(__u64 *exact, int i)
+{
+	if (i < GO_EXACT_FRAMES)
+		exact[i / 64] |= 1ULL << (i % 64);
 }
 
 /*
@@ -115,7 +136,7 @@ static void mark_exact(__u64 exact[2], int i)
  * walk that leaves those bounds stops there, marked truncated.
  */
 static int walk_frame_pointers(struct goproc *gp, const struct graw *g,
-			       const struct stack_view *view, __u64 *pcs, __u64 exact[2],
+			       const struct stack_view *view, __u64 *pcs, __u64 *exact,
 			       bool *truncated)
 {
 	__u64 fp = g->bp, ret, next;
@@ -123,7 +144,7 @@ static int walk_frame_pointers(struct goproc *gp, const struct graw *g,
 
 	while (fp) {
 		if (depth >= GO_MAX_DEPTH || fp & 7 || fp < g->sp || fp > g->hi - 16 ||
-		    !stack_word(gp, view, fp, &next) || !stack_word(gp, view, fp + 8, &ret)) {
+		    !stack_word(gp, g, view, fp, &next) || !stack_word(gp, g, view, fp + 8, &ret)) {
 			*truncated = true;
 			break;
 		}
@@ -195,13 +216,13 @@ static enum sp_answer frame_delta(struct goproc *gp, __u64 pc, bool ret_addr, __
  * give, or a slot outside the g's stack stops it marked truncated.
  */
 static int walk_pcsp(struct goproc *gp, const struct graw *g, const struct stack_view *view,
-		     __u64 *pcs, __u64 exact[2], bool *truncated)
+		     __u64 *pcs, __u64 *exact, bool *truncated)
 {
 	__u64 pc = g->pc, sp = g->sp, ret;
 	int depth = 1;
 
 	for (;;) {
-		bool at_pc = depth == 1 || exact[(depth - 1) / 64] >> ((depth - 1) % 64) & 1;
+		bool at_pc = depth == 1 || is_exact(exact, depth - 1);
 		__u32 delta;
 		enum sp_answer answer = frame_delta(gp, pc - gp->bias, !at_pc, &delta);
 
@@ -209,7 +230,7 @@ static int walk_pcsp(struct goproc *gp, const struct graw *g, const struct stack
 			break;
 		if (answer == SP_BAD || delta > g->hi - sp ||
 		    g->hi - sp - delta < 8 || depth >= GO_MAX_DEPTH ||
-		    !stack_word(gp, view, sp + delta, &ret)) {
+		    !stack_word(gp, g, view, sp + delta, &ret)) {
 			*truncated = true;
 			break;
 		}
@@ -232,17 +253,18 @@ static int walk_pcsp(struct goproc *gp, const struct graw *g, const struct stack
 /* pcs[0] is the saved pc, the rest return addresses (exact where marked);
  * the walk by pcsp when the binary's pclntab is usable. */
 int gounwind__walk_stack(struct goproc *gp, const struct graw *g, const struct stack_view *view,
-		     __u64 *pcs, __u64 exact[2], bool *truncated)
+		     __u64 *pcs, __u64 *exact, bool *truncated)
 {
 	__u64 ret;
 
-	exact[0] = exact[1] = 0;
+	memset(exact, 0, GO_EXACT_FRAMES / 8);
 	*truncated = false;
+	gp->far_len = 0;            /* the process ran since the last walk */
 	pcs[0] = g->pc;
 	if (g->pc == g->startpc) {
 		/* never ran: gostartcall left goexit's pc at sp, and no frame yet */
 		mark_exact(exact, 0);
-		if (!g->bp && stack_word(gp, view, g->sp, &ret) && in_range(&gp->text, ret)) {
+		if (!g->bp && stack_word(gp, g, view, g->sp, &ret) && in_range(&gp->text, ret)) {
 			pcs[1] = ret;
 			return 2;
 		}

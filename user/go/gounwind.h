@@ -21,7 +21,7 @@ bool gounwind__consistent(const struct goproc *gp, const struct graw *g);
 bool gounwind__same_header(const struct go_layout *l, int lo, const struct graw *g, const __u8 *raw);
 size_t gounwind__stack_window(const struct graw *g);
 int gounwind__walk_stack(struct goproc *gp, const struct graw *g, const struct stack_view *view,
-		     __u64 *pcs, __u64 exact[2], bool *truncated);
+		     __u64 *pcs, __u64 *exact, bool *truncated);
 void gounwind__to_goroutine(struct goproc *gp, const struct graw *raw, __u64 now_ns,
 			bool finalizer_running, struct goroutine *g);
 pid_t gounwind__thread(struct goproc *gp, const struct graw *raw);
