@@ -116,6 +116,7 @@ struct pw_process {
 	size_t parked;
 	/* goroutine processes only */
 	char *go_version;           /* "go1.21.6"; "unknown" when the binary doesn't say */
+	int go_minor;               /* 21 for go1.21.6; 0 when unknown */
 	char *goroot_src;           /* ".../src/": files below it are the standard library's */
 	bool has_parent_goid;       /* Go 1.21+: "created by F in goroutine N" */
 	size_t system_units;        /* runtime goroutines, not in units */

@@ -18,7 +18,65 @@
 
 #define TAB_WIDTH 8
 
+/* One frame of a goroutine's stack as the runtime lists it: a call
+ * inlined into another is a frame of its own. */
+struct go_frame {
+	const struct symbol_frame *frame; /* NULL: a pc without a name */
+	__u64 pc;                   /* the runtime's pc for it: a call's, or an inline mark */
+	__u64 entry;                /* of the function holding the code: the base of +0x */
+	__u64 return_offset;        /* the code's +0x, from the return address */
+};
+
+/*
+ * The frames of the first depth physical frames of stack, innermost first,
+ * into *out (the caller frees it); returns their count, or -ENOMEM.
+ */
+static int go_frames(const struct pw_stack *stack, int depth, struct go_frame **out)
+{
+	int count = 0;
+
+	for (int i = 0; i < depth; i++)
+		count += stack->symbols[i]->frame_count ? stack->symbols[i]->frame_count : 1;
+	*out = calloc(count ? count : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	count = 0;
+	for (int i = 0; i < depth; i++) {
+		const struct symbol *symbol = stack->symbols[i];
+		const struct stack_frame *at = &stack->frames[i];
+		__u64 offset;
+
+		if (!symbol->frame_count) {
+			(*out)[count++] = (struct go_frame){ .pc = at->lookup_pc };
+			continue;
+		}
+		offset = symbol->frames[symbol->frame_count - 1].function_offset;
+		for (int j = 0; j < symbol->frame_count; j++)
+			(*out)[count++] = (struct go_frame){
+				.frame = &symbol->frames[j],
+				.pc = symbol->frames[j].pc,
+				.entry = at->lookup_pc - offset,
+				.return_offset = offset + (at->pc - at->lookup_pc),
+			};
+	}
+	return count;
+}
+
+static bool named(const struct go_frame *f, const char *function)
+{
+	return f->frame && f->frame->function && !strcmp(f->frame->function, function);
+}
+
 /* ------------------------------------------------------------ debug=1 */
+
+/*
+ * How many frames a goroutine profile keeps of a stack, from the leaf:
+ * a StackRecord's 32 until Go 1.23, then debug.profstackdepth's default.
+ */
+static int profile_depth(const struct pw_process *proc)
+{
+	return proc->go_minor && proc->go_minor < 23 ? 32 : 128;
+}
 
 /* One "N @ pc pc ..." block: the groups of one stack, whatever their reason. */
 struct stack_block {
@@ -26,6 +84,8 @@ struct stack_block {
 	const char *reason;
 	size_t count;
 	char *key;                  /* "@ 0x... 0x...", what the runtime sorts ties by */
+	struct go_frame *frames;    /* the profile's frames of the stack */
+	int frame_count;
 };
 
 /* One "#" line, in cells as Go's text/tabwriter sees them. */
@@ -49,7 +109,8 @@ static int by_count_then_key(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-static char *block_key(const struct pw_stack *stack)
+/* The runtime's "return pcs", one per frame: each frame's pc plus one. */
+static char *block_key(const struct go_frame *frames, int count)
 {
 	char *key = NULL;
 	size_t len = 0;
@@ -58,16 +119,8 @@ static char *block_key(const struct pw_stack *stack)
 	if (!text)
 		return NULL;
 	fputc('@', text);
-	/* the runtime's "return pcs", one per frame inlined ones included:
-	 * each frame's pc plus one */
-	for (int i = 0; i < stack->full_depth; i++) {
-		const struct symbol *symbol = stack->symbols[i];
-
-		if (!symbol->frame_count)
-			fprintf(text, " %#llx", stack->frames[i].lookup_pc + 1);
-		for (int j = 0; j < symbol->frame_count; j++)
-			fprintf(text, " %#llx", symbol->frames[j].pc + 1);
-	}
+	for (int i = 0; i < count; i++)
+		fprintf(text, " %#llx", frames[i].pc + 1);
 	if (fclose(text)) {
 		free(key);
 		return NULL;
@@ -130,42 +183,36 @@ static void print_hash_lines(FILE *out, const struct hash_line *lines, int first
 	}
 }
 
-/* The "#" lines of a stack: inlined calls expanded, leading runtime frames
- * hidden unless that would hide them all (runtime/pprof's printStackRecord). */
-static int print_block_frames(FILE *out, const struct pw_stack *stack)
+/* The "#" lines of a block: runtime.goexit and leading runtime frames
+ * hidden unless that would hide them all (runtime/pprof's
+ * printStackRecord). */
+static int print_block_frames(FILE *out, const struct stack_block *block)
 {
-	int max = 0, count = 0, first = 0;
-	struct hash_line *lines;
+	struct hash_line *lines = calloc(block->frame_count ? block->frame_count : 1,
+					 sizeof(*lines));
+	int count = 0, first = 0;
 
-	for (int i = 0; i < stack->depth; i++)
-		max += stack->symbols[i]->frame_count ? stack->symbols[i]->frame_count : 1;
-	lines = calloc(max ? max : 1, sizeof(*lines));
 	if (!lines)
 		return -ENOMEM;
-	for (int i = 0; i < stack->depth; i++) {
-		const struct symbol *symbol = stack->symbols[i];
-		__u64 pc = stack->frames[i].lookup_pc, entry;
+	for (int i = 0; i < block->frame_count; i++) {
+		const struct go_frame *f = &block->frames[i];
 
-		if (!symbol->frame_count) {
-			lines[count++] = (struct hash_line){ .pc = pc };
+		if (named(f, "runtime.goexit"))
+			continue;
+		if (!f->frame) {
+			lines[count++] = (struct hash_line){ .pc = f->pc };
 			continue;
 		}
-		entry = pc - symbol->frames[symbol->frame_count - 1].function_offset;
-		for (int j = 0; j < symbol->frame_count; j++) {
-			const struct symbol_frame *frame = &symbol->frames[j];
-			struct hash_line *line = &lines[count++];
-
-			/* the runtime prints each inlined frame at its own pc, against
-			 * the entry of the function it was inlined into */
-			*line = (struct hash_line){
-				.pc = frame->pc,
-				.function = frame->function,
-				.offset = frame->pc - entry,
-				.file = frame->file,
-				.line = frame->line,
-				.runtime = text__has_prefix(frame->function, "runtime."),
-			};
-		}
+		/* each frame at its own pc, against the entry of the function
+		 * holding the code */
+		lines[count++] = (struct hash_line){
+			.pc = f->pc,
+			.function = f->frame->function,
+			.offset = f->pc - f->entry,
+			.file = f->frame->file,
+			.line = f->frame->line,
+			.runtime = text__has_prefix(f->frame->function, "runtime."),
+		};
 	}
 	while (first < count && lines[first].runtime)
 		first++;
@@ -174,43 +221,88 @@ static int print_block_frames(FILE *out, const struct pw_stack *stack)
 	return 0;
 }
 
-static __u64 block_index_key(const struct pw_group *group)
+static void free_blocks(struct stack_block *blocks, size_t count)
 {
-	if (group->stack)
-		return (uintptr_t)group->stack;
-	/* user addresses stay below bit 47: a reason's hash can't meet one */
-	return hash__bytes(group->reason, strlen(group->reason), 0) | 1ULL << 63;
+	for (size_t b = 0; b < count; b++) {
+		free(blocks[b].key);
+		free(blocks[b].frames);
+	}
+	free(blocks);
+}
+
+/*
+ * The groups' blocks: one per stack as the profile keeps it (stacks that
+ * differ only below its depth are one), one per reason of the stackless.
+ * Returns the count, or -ENOMEM.
+ */
+static ssize_t make_blocks(const struct pw_picture *picture, const struct pw_process *proc,
+			   struct stack_block **out)
+{
+	size_t count = 0;
+	struct stack_block *blocks = calloc(picture->group_count ? picture->group_count : 1,
+					    sizeof(*blocks));
+	struct u64map index = { 0 };
+
+	if (!blocks)
+		return -ENOMEM;
+	for (size_t g = 0; g < picture->group_count; g++) {
+		const struct pw_group *group = &picture->groups[g];
+		struct stack_block this = { .stack = group->stack, .reason = group->reason };
+		uintptr_t slot;
+		__u64 key;
+
+		if (this.stack) {
+			this.frame_count = go_frames(this.stack, this.stack->full_depth, &this.frames);
+			if (this.frame_count > profile_depth(proc))
+				this.frame_count = profile_depth(proc);
+			this.key = this.frame_count < 0 ? NULL : block_key(this.frames,
+									   this.frame_count);
+		} else {
+			this.key = strdup("");
+		}
+		if (!this.key) {
+			free(this.frames);
+			goto fail;
+		}
+		/* a stackless block by its reason: user addresses stay below bit 47 */
+		key = this.stack ? hash__bytes(this.key, strlen(this.key), 0) & ~(1ULL << 63) :
+				   hash__bytes(this.reason, strlen(this.reason), 0) | 1ULL << 63;
+		/* colliding keys probe on */
+		while ((slot = (uintptr_t)u64map__get(&index, key)) &&
+		       (strcmp(blocks[slot - 1].key, this.key) ||
+			(!this.stack && strcmp(blocks[slot - 1].reason, this.reason))))
+			key = key + 1 ? key + 1 : 1;
+		if (slot) {
+			blocks[slot - 1].count += group->count;
+			free(this.key);
+			free(this.frames);
+			continue;
+		}
+		this.count = group->count;
+		blocks[count++] = this;
+		if (u64map__put(&index, key, (void *)(uintptr_t)count))
+			goto fail;
+	}
+	u64map__clear(&index);
+	*out = blocks;
+	return (ssize_t)count;
+fail:
+	u64map__clear(&index);
+	free_blocks(blocks, count);
+	return -ENOMEM;
 }
 
 static int write_debug1(FILE *out, const struct pw_picture *picture, const struct pw_process *proc)
 {
-	const struct pw_group *groups = picture->groups;
-	size_t group_count = picture->group_count, block_count = 0;
-	struct stack_block *blocks = calloc(group_count ? group_count : 1, sizeof(*blocks));
-	struct u64map index = { 0 };
-	int err = -ENOMEM;
+	struct stack_block *blocks;
+	ssize_t count = make_blocks(picture, proc, &blocks);
+	int err = 0;
 
-	if (!blocks)
-		return -ENOMEM;
-	for (size_t g = 0; g < group_count; g++) {
-		__u64 key = block_index_key(&groups[g]);
-		uintptr_t slot = (uintptr_t)u64map__get(&index, key);
-
-		if (!slot) {
-			struct stack_block *block = &blocks[block_count];
-
-			block->stack = groups[g].stack;
-			block->reason = groups[g].reason;
-			block->key = block->stack ? block_key(block->stack) : strdup("");
-			slot = ++block_count;
-			if (!block->key || u64map__put(&index, key, (void *)slot))
-				goto out;
-		}
-		blocks[slot - 1].count += groups[g].count;
-	}
-	qsort(blocks, block_count, sizeof(*blocks), by_count_then_key);
+	if (count < 0)
+		return (int)count;
+	qsort(blocks, count, sizeof(*blocks), by_count_then_key);
 	fprintf(out, "goroutine profile: total %zu\n", proc->units);
-	for (size_t b = 0; b < block_count; b++) {
+	for (ssize_t b = 0; b < count && !err; b++) {
 		if (!blocks[b].stack) {
 			/* the runtime stops the world and has every stack; from outside a
 			 * running goroutine has none.  A comment keeps pprof's parser happy. */
@@ -219,17 +311,10 @@ static int write_debug1(FILE *out, const struct pw_picture *picture, const struc
 			continue;
 		}
 		fprintf(out, "%zu %s\n", blocks[b].count, blocks[b].key);
-		err = print_block_frames(out, blocks[b].stack);
-		if (err)
-			goto out;
+		err = print_block_frames(out, &blocks[b]);
 		fputc('\n', out);
 	}
-	err = 0;
-out:
-	for (size_t b = 0; b < block_count; b++)
-		free(blocks[b].key);
-	free(blocks);
-	u64map__clear(&index);
+	free_blocks(blocks, count);
 	return err;
 }
 
@@ -246,28 +331,54 @@ static bool shown_in_traceback(const char *name)
 	return name[8] >= 'A' && name[8] <= 'Z';
 }
 
-static void print_traceback_frames(FILE *out, const struct pw_stack *stack)
+static void print_traceback_frame(FILE *out, const struct go_frame *f)
 {
-	for (int i = 0; i < stack->depth; i++) {
-		const struct symbol *symbol = stack->symbols[i];
-		const struct stack_frame *pcs = &stack->frames[i];
+	const struct symbol_frame *frame = f->frame;
 
-		for (int j = 0; j < symbol->frame_count; j++) {
-			const struct symbol_frame *frame = &symbol->frames[j];
+	fprintf(out, "%s(...)\n\t%s:%d", frame->function, frame->file ? frame->file : "?",
+		frame->line);
+	/* Go's +0x is from the return address, not from inside the call, and
+	 * there is none at the entry (a goroutine not yet run) */
+	if (!frame->inlined && f->return_offset)
+		fprintf(out, " +%#llx", f->return_offset);
+	fputc('\n', out);
+}
 
-			if (!shown_in_traceback(frame->function))
-				continue;
-			fprintf(out, "%s(...)\n\t%s:%d", frame->function, frame->file ? frame->file : "?",
-				frame->line);
-			/* Go's +0x is from the return address, not from inside the
-			 * call, and there is none at the entry (a goroutine not yet run) */
-			if (!frame->inlined && frame->function_offset + (pcs->pc - pcs->lookup_pc))
-				fprintf(out, " +%#llx", frame->function_offset + (pcs->pc - pcs->lookup_pc));
-			fputc('\n', out);
+/*
+ * The frames of a traceback, as Go's prints them: of the runtime's own
+ * frames only the exported ones, unless that leaves none.  A deep stack is
+ * cut as the release cuts it: since Go 1.21 the first and the last 50
+ * frames around "...N frames elided..."; before, what the first 100
+ * frames of the stack show, said elided only when that is 100 frames.
+ */
+static int print_traceback_frames(FILE *out, const struct pw_process *proc,
+				  const struct pw_stack *stack)
+{
+	bool before_121 = proc->go_minor && proc->go_minor < 21;
+	int depth = before_121 && stack->full_depth > 100 ? 100 : stack->full_depth;
+	struct go_frame *frames;
+	int count = go_frames(stack, depth, &frames), shown = 0;
+
+	if (count < 0)
+		return count;
+	for (int i = 0; i < count; i++)
+		if (frames[i].frame && shown_in_traceback(frames[i].frame->function))
+			frames[shown++] = frames[i];
+	if (!shown) /* runtime frames alone: all of them */
+		for (int i = 0; i < count; i++)
+			if (frames[i].frame)
+				frames[shown++] = frames[i];
+	for (int i = 0; i < shown; i++) {
+		if (!before_121 && shown > 100 && i == 50) {
+			fprintf(out, "...%d frames elided...\n", shown - 100);
+			i = shown - 50;
 		}
+		print_traceback_frame(out, &frames[i]);
 	}
-	if (stack->truncated)
+	if (before_121 ? shown == 100 : stack->truncated)
 		fputs("...additional frames elided...\n", out);
+	free(frames);
+	return 0;
 }
 
 static void print_created_by(FILE *out, const struct pw_process *proc, const struct pw_unit *unit)
@@ -290,9 +401,10 @@ static void print_created_by(FILE *out, const struct pw_process *proc, const str
 		outer->function_offset + 1);
 }
 
-static void print_goroutine(FILE *out, const struct pw_process *proc, const struct pw_unit *unit)
+static int print_goroutine(FILE *out, const struct pw_process *proc, const struct pw_unit *unit)
 {
 	const struct pw_goroutine *g = unit->go;
+	int err = 0;
 
 	fprintf(out, "goroutine %llu [%s", unit->id, unit->wait.reason);
 	if ((!strcmp(g->status, "waiting") || !strcmp(g->status, "syscall")) &&
@@ -302,7 +414,7 @@ static void print_goroutine(FILE *out, const struct pw_process *proc, const stru
 		fputs(", locked to thread", out);
 	fputs("]:\n", out);
 	if (unit->stack)
-		print_traceback_frames(out, unit->stack);
+		err = print_traceback_frames(out, proc, unit->stack);
 	else if (!strcmp(g->status, "running"))
 		fputs("\tgoroutine running on other thread; stack unavailable\n", out);
 	else if (!strcmp(g->status, "syscall"))
@@ -311,13 +423,17 @@ static void print_goroutine(FILE *out, const struct pw_process *proc, const stru
 		fputs("\tstack unavailable\n", out);
 	print_created_by(out, proc, unit);
 	fputc('\n', out);
+	return err;
 }
 
-static void write_debug2(FILE *out, const struct pw_picture *picture, const struct pw_process *proc)
+static int write_debug2(FILE *out, const struct pw_picture *picture, const struct pw_process *proc)
 {
-	for (size_t i = 0; i < picture->unit_count; i++)
+	int err = 0;
+
+	for (size_t i = 0; i < picture->unit_count && !err; i++)
 		if (!picture->units[i].go->system)
-			print_goroutine(out, proc, &picture->units[i]);
+			err = print_goroutine(out, proc, &picture->units[i]);
+	return err;
 }
 
 int text_go__write(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
@@ -330,6 +446,5 @@ int text_go__write(FILE *out, const struct pw_picture *picture, const struct pw_
 		return -EINVAL;
 	if (opts->debug == 1)
 		return write_debug1(out, picture, proc);
-	write_debug2(out, picture, proc);
-	return 0;
+	return write_debug2(out, picture, proc);
 }
