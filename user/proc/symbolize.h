@@ -16,4 +16,11 @@
  * holds it; take a reference to keep it.  NULL only when out of memory. */
 const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc);
 
+/*
+ * lookup_pc is in a Go function after which Go's own unwinder stops: the
+ * top of a stack (TOPFRAME: goexit, mstart) or one that switches stacks
+ * (SPWRITE: mcall, morestack, systemstack).  dwfl: proc's, as being used.
+ */
+bool symbolize__go_stack_end(struct proc *proc, Dwfl *dwfl, __u64 lookup_pc);
+
 #endif /* PARKWATCH_SYMBOLIZE_H */

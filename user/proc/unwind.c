@@ -3,9 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
+#include "proc/symbolize.h"
 #include "proc/unwind.h"
 
 struct frames_acc {
+	struct proc *proc;
+	Dwfl *dwfl;
 	int depth;
 	struct stack_frame frames[UNWIND_MAX_DEPTH];
 };
@@ -89,6 +92,10 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	if (!dwfl_frame_pc(state, &pc, &activation) || !pc)
 		return DWARF_CB_ABORT;
 	acc_push(acc, pc, activation);
+	/* past a Go function that switches stacks, what CFI finds is not a
+	 * caller: Go's own unwinder stops there too */
+	if (symbolize__go_stack_end(acc->proc, acc->dwfl, acc->frames[acc->depth - 1].lookup_pc))
+		return DWARF_CB_ABORT;
 	return acc->depth < UNWIND_MAX_DEPTH ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
@@ -112,8 +119,8 @@ static void unwind_frame_pointers(struct proc *proc, const __u64 *regs, struct f
 
 static struct stack *unwind_capture(struct proc *proc, const struct unwind_input *thread)
 {
-	struct frames_acc acc = { 0 };
 	Dwfl *dwfl = procs__dwfl(proc);
+	struct frames_acc acc = { .proc = proc, .dwfl = dwfl };
 	struct stack *stack;
 
 	proc->unwinding = thread;
