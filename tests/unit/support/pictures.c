@@ -37,9 +37,10 @@ void set_frame(struct symbol *symbol, int i, const char *function, const char *f
 	symbol->frames[i].inlined = inlined;
 }
 
-const struct pw_stack *make_stack_full(struct pw_picture *picture, pid_t pid, const __u64 *pcs,
+/* Frame i is looked up at its pc, or one before (a return address). */
+static const struct pw_stack *stack_of(struct pw_picture *picture, pid_t pid, const __u64 *pcs,
 				       const struct symbol *const *symbols, int depth,
-				       int full_depth, bool truncated)
+				       int full_depth, bool truncated, bool leaf_exact)
 {
 	struct stack_frame frames[128];
 	const struct pw_stack *stack;
@@ -47,7 +48,7 @@ const struct pw_stack *make_stack_full(struct pw_picture *picture, pid_t pid, co
 	assert_true(depth <= full_depth && full_depth <= 128);
 	for (int i = 0; i < full_depth; i++) {
 		frames[i].pc = pcs[i];
-		frames[i].lookup_pc = i ? pcs[i] - 1 : pcs[i];
+		frames[i].lookup_pc = i || !leaf_exact ? pcs[i] - 1 : pcs[i];
 		assert_non_null(symbols[i]);
 	}
 	stack = picture__intern_stack(picture, pid, frames, symbols, depth, full_depth, truncated);
@@ -55,22 +56,18 @@ const struct pw_stack *make_stack_full(struct pw_picture *picture, pid_t pid, co
 	return stack;
 }
 
+const struct pw_stack *make_stack_full(struct pw_picture *picture, pid_t pid, const __u64 *pcs,
+				       const struct symbol *const *symbols, int depth,
+				       int full_depth, bool truncated)
+{
+	return stack_of(picture, pid, pcs, symbols, depth, full_depth, truncated, true);
+}
+
 const struct pw_stack *make_go_stack(struct pw_picture *picture, pid_t pid, const __u64 *pcs,
 				     const struct symbol *const *symbols, int depth,
 				     int full_depth, bool truncated)
 {
-	struct stack_frame frames[128];
-	const struct pw_stack *stack;
-
-	assert_true(depth <= full_depth && full_depth <= 128);
-	for (int i = 0; i < full_depth; i++) {
-		frames[i].pc = pcs[i];
-		frames[i].lookup_pc = pcs[i] - 1;
-		assert_non_null(symbols[i]);
-	}
-	stack = picture__intern_stack(picture, pid, frames, symbols, depth, full_depth, truncated);
-	assert_non_null(stack);
-	return stack;
+	return stack_of(picture, pid, pcs, symbols, depth, full_depth, truncated, false);
 }
 
 const struct pw_stack *make_stack(struct pw_picture *picture, pid_t pid, const __u64 *pcs,

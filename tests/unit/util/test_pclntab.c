@@ -388,6 +388,21 @@ static void put64(__u8 *at, __u64 v)
 	memcpy(at, &v, 8);
 }
 
+/* A 72-byte header: nfunc functions (and files) at text 0x1000, byte
+ * quanta, and the offsets of funcnametab, cutab, filetab, pctab and the
+ * function table. */
+static void put_header(__u8 *buf, __u32 magic, __u64 nfunc, const __u32 offsets[5])
+{
+	put32(buf, magic);
+	buf[6] = 1;
+	buf[7] = 8;
+	put64(buf + 8, nfunc);
+	put64(buf + 16, nfunc);
+	put64(buf + 24, 0x1000);
+	for (int i = 0; i < 5; i++)
+		put64(buf + 32 + i * 8, offsets[i]);
+}
+
 /*
  * Two functions at text 0x1000: main.a [0x1000, 0x1010) in a.go, lines 10
  * for 8 bytes then 12; main.b [0x1010, 0x1020) in b.go, line 7 then
@@ -409,17 +424,7 @@ static void build_table(struct built *t, __u32 magic)
 	__u8 *f;
 
 	memset(t, 0, sizeof(*t));
-	put32(t->buf, magic);
-	t->buf[6] = 1;
-	t->buf[7] = 8;
-	put64(t->buf + 8, 2);
-	put64(t->buf + 16, 2);
-	put64(t->buf + 24, 0x1000);
-	put64(t->buf + 32, names);
-	put64(t->buf + 40, cutab);
-	put64(t->buf + 48, filetab);
-	put64(t->buf + 56, pctab);
-	put64(t->buf + 64, functab);
+	put_header(t->buf, magic, 2, (const __u32[]){ names, cutab, filetab, pctab, functab });
 	memcpy(t->buf + names, "main.a\0main.b\0", 14);
 	put32(t->buf + cutab, 0);       /* unit 0: a.go */
 	put32(t->buf + cutab + 4, 5);   /* unit 1: b.go */
@@ -546,17 +551,7 @@ static void build_inline(struct built_inline *t, __u32 magic)
 	__u8 *f;
 
 	memset(t, 0, sizeof(*t));
-	put32(t->buf, magic);
-	t->buf[6] = 1;
-	t->buf[7] = 8;
-	put64(t->buf + 8, 1);
-	put64(t->buf + 16, 1);
-	put64(t->buf + 24, 0x1000);
-	put64(t->buf + 32, names);
-	put64(t->buf + 40, cutab);
-	put64(t->buf + 48, filetab);
-	put64(t->buf + 56, pctab);
-	put64(t->buf + 64, functab);
+	put_header(t->buf, magic, 1, (const __u32[]){ names, cutab, filetab, pctab, functab });
 	memcpy(t->buf + names, "main.outer\0main.mid\0main.leaf\0", 31);
 	memcpy(t->buf + filetab, "o.go\0", 5);
 	memcpy(t->buf + pctab, pcs, sizeof(pcs));
