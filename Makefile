@@ -16,7 +16,7 @@ CFLAGS   += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"$(VERSI
 # -MMD -MP: each object's real header dependencies, in a .d file beside it
 DEPFLAGS := -MMD -MP
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
-LDLIBS   := -lbpf -lelf -ldw -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lcapstone -lpthread
+LDLIBS   := -lbpf -lelf -ldw -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -I$(BUILD) -Wall -Wno-unused-function \
 	$(if $(WERROR),-Werror)
 

@@ -36,11 +36,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dlfcn.h>
 #include <capstone/capstone.h>
 #include "go/govars.h"
 
 #define MAX_REFS 512                /* these functions make a few dozen */
 #define MAX_CODE 16384              /* bytes decoded per function; allgadd has ~400 */
+
+/*
+ * capstone, loaded the first time a stripped binary is decoded: linked
+ * in, its load-time relocations cost every run of parkwatch some 10 ms
+ * and 3 MiB.
+ */
+#define CS_STR(x) #x
+#define CS_SONAME(major) "libcapstone.so." CS_STR(major)
+
+static struct {
+	bool tried, loaded;
+	cs_err (*open)(cs_arch arch, cs_mode mode, csh *handle);
+	cs_err (*option)(csh handle, cs_opt_type type, size_t value);
+	cs_insn *(*malloc)(csh handle);
+	bool (*disasm_iter)(csh handle, const uint8_t **code, size_t *size, uint64_t *address,
+			    cs_insn *insn);
+	void (*free)(cs_insn *insn, size_t count);
+	cs_err (*close)(csh *handle);
+	cs_err (*regs_access)(csh handle, const cs_insn *insn, cs_regs read, uint8_t *nread,
+			      cs_regs written, uint8_t *nwritten);
+} cs;
+
+static bool load_capstone(void)
+{
+	void *lib;
+
+	if (cs.tried)
+		return cs.loaded;
+	cs.tried = true;
+	lib = dlopen(CS_SONAME(CS_API_MAJOR), RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return false;
+	*(void **)&cs.open = dlsym(lib, "cs_open");
+	*(void **)&cs.option = dlsym(lib, "cs_option");
+	*(void **)&cs.malloc = dlsym(lib, "cs_malloc");
+	*(void **)&cs.disasm_iter = dlsym(lib, "cs_disasm_iter");
+	*(void **)&cs.free = dlsym(lib, "cs_free");
+	*(void **)&cs.close = dlsym(lib, "cs_close");
+	*(void **)&cs.regs_access = dlsym(lib, "cs_regs_access");
+	cs.loaded = cs.open && cs.option && cs.malloc && cs.disasm_iter && cs.free && cs.close &&
+		    cs.regs_access;
+	return cs.loaded; /* the library stays loaded for the process's life */
+}
 
 enum ref_kind {
 	REF_READ,
@@ -110,7 +154,7 @@ static void forget_written(csh handle, const cs_insn *insn, struct regs *regs)
 	cs_regs read, written;
 	uint8_t nread, nwritten;
 
-	if (cs_regs_access(handle, insn, read, &nread, written, &nwritten)) {
+	if (cs.regs_access(handle, insn, read, &nread, written, &nwritten)) {
 		memset(regs->known, 0, sizeof(regs->known));
 		return;
 	}
@@ -189,23 +233,25 @@ static int collect_refs(const __u8 *code, size_t size, __u64 addr, struct refs *
 		return -ENOENT;
 	if (size > MAX_CODE)
 		size = MAX_CODE;
+	if (!load_capstone())
+		return -ENOTSUP;
 	refs = calloc(1, sizeof(*refs));
 	if (!refs)
 		return -ENOMEM;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) {
+	if (cs.open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) {
 		free(refs);
 		return -ENOMEM;
 	}
-	cs_option(handle, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = cs_malloc(handle);
+	cs.option(handle, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs.malloc(handle);
 	if (!insn) {
-		cs_close(&handle);
+		cs.close(&handle);
 		free(refs);
 		return -ENOMEM;
 	}
 	/* stops at the end, or at bytes that aren't an instruction (the
 	 * padding between functions) */
-	while (cs_disasm_iter(handle, &at, &size, &pc, insn)) {
+	while (cs.disasm_iter(handle, &at, &size, &pc, insn)) {
 		const cs_x86 *x86 = &insn->detail->x86;
 
 		note_insn(insn, &regs, refs);
@@ -226,8 +272,8 @@ static int collect_refs(const __u8 *code, size_t size, __u64 addr, struct refs *
 		if (insn->id == X86_INS_CALL || insn->id == X86_INS_RET || insn->id == X86_INS_JMP)
 			memset(regs.known, 0, sizeof(regs.known));
 	}
-	cs_free(insn, 1);
-	cs_close(&handle);
+	cs.free(insn, 1);
+	cs.close(&handle);
 	*out = refs;
 	return 0;
 }
@@ -473,6 +519,11 @@ int govars__from_code(Elf *elf, const struct pclntab *tab, struct go_vars *out, 
 	err = govars__allgadd(code, len, users.allgadd.entry, &allg);
 	if (err == -ENOMEM)
 		return err;
+	if (err == -ENOTSUP) {
+		snprintf(why, why_size, "no .symtab, and no %s to decode runtime.allgadd's code "
+			 "with (apt-get install libcapstone4)", CS_SONAME(CS_API_MAJOR));
+		return -ENODATA;
+	}
 	if (err || !in_data(elf, allg.allgs, 24) || !in_data(elf, allg.allglen, 8) ||
 	    !in_data(elf, allg.allgptr, 8)) {
 		snprintf(why, why_size, "no .symtab, and runtime.allgadd's code doesn't name "
