@@ -226,6 +226,7 @@ go-toolchains: $(foreach r,$(GO_RELEASES),$(call go_of,$(r)))
 # cache per release.  So that make -j doesn't compile the same packages
 # twice at once, a flavour that reuses another's packages waits for it
 # (GO_AFTER_*: the linker flags of nodwarf and stripped change no package,
+# cgo reuses the plain build's but those with C in them and their users,
 # stripped-pie reuses pie's), and the plain and PIE builds of every target
 # wait for leaky's (GO_LEAD: built for every release by go-matrix, and for
 # 1.19 by targets; its packages include the others').
