@@ -52,50 +52,53 @@ SUPPORT_SRCS := $(wildcard tests/unit/support/*.c)
 SUPPORT_LIB  := $(BUILD)/lib/libpw_test_support.a
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
-# Go targets, one per directory of tests/targets/go/, each also built without
-# DWARF (-w: the runtime layout comes from parkwatch's table), as PIE, and
-# stripped (-s -w: the runtime's variables are found in its code)
-GO          ?= go
-GO_SRCS     := $(wildcard tests/targets/go/*/*.go)
-GO_NAMES    := $(notdir $(patsubst %/,%,$(dir $(GO_SRCS))))
-# the targets the release matrix runs (below) are built by each release instead
-GO_MATRIX_NAMES := shapes
-GO_BINS     := $(foreach name,$(sort $(filter-out $(GO_MATRIX_NAMES),$(GO_NAMES))),$(BUILD)/targets/go/$(name) \
-		$(addprefix $(BUILD)/targets/go/$(name),-nodwarf -pie -stripped))
-# GOPATH mode with every cache under build/: no network, no module files,
-# nothing read from or written to $HOME (go_env: the same with another build
-# cache and cgo setting)
-go_env       = GO111MODULE=off GOFLAGS=-buildvcs=false GOCACHE=$(abspath $(BUILD))/$(1) \
-	GOPATH=$(abspath $(BUILD))/gopath GOENV=off GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=$(2) \
-	HOME=$(abspath $(BUILD))
-GO_ENV      := $(call go_env,gocache,0)
-
-# The release matrix: every Go target built by every release below, in each
-# flavour, as build/targets/go/RELEASE/NAME[-FLAVOUR] (test_go_matrix.py).
+# Go targets, one per directory of tests/targets/go/, built by every Go
+# release below in every flavour, as build/targets/go/RELEASE/NAME[-FLAVOUR]:
+# the rules further down are the only place a Go target is built.
 # 1.19 is bookworm's golang-go (make deps); the others are Debian's
 # golang-1.X-go and -src (bookworm-backports, trixie, trixie-backports),
 # fetched by tools/go_toolchains.sh into GO_TOOLCHAINS and never installed.
+GO_SRCS       := $(wildcard tests/targets/go/*/*.go)
+GO_NAMES      := $(sort $(notdir $(patsubst %/,%,$(dir $(GO_SRCS)))))
 GO_RELEASES   := 1.19 1.21 1.22 1.23 1.24 1.25 1.26 1.27
 GO_TOOLCHAINS ?= $(HOME)/.cache/parkwatch/go
 GO_1.19       ?= /usr/lib/go-1.19/bin/go
 GO_FETCHED    := $(filter-out 1.19,$(GO_RELEASES))
 go_of          = $(or $(GO_$(1)),$(GO_TOOLCHAINS)/go$(1)/usr/lib/go-$(1)/bin/go)
+# GOPATH mode with every cache under build/ (go_env CACHE,CGO: the build
+# cache's name, 0 or 1): no network, no module files, nothing read from or
+# written to $HOME
+go_env         = GO111MODULE=off GOFLAGS=-buildvcs=false GOCACHE=$(abspath $(BUILD))/$(1) \
+	GOPATH=$(abspath $(BUILD))/gopath GOENV=off GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=$(2) \
+	HOME=$(abspath $(BUILD))
 # flavour suffix -> what it adds to `go build`: none, DWARF left out, DWARF
 # and the symbol table left out (the usual production flags), PIE, and cgo
-# (a C toolchain linked in, libc's threads, goroutines in C calls)
-GO_FLAVOURS   := dwarf nodwarf stripped pie cgo
+# (a C toolchain linked in, libc's threads, goroutines in C calls).
+# GO_FLAVOURS are the release matrix's (test_go_matrix.py reads the line);
+# GO_MORE_FLAVOURS are built only where a test asks for them.
+GO_FLAVOURS      := dwarf nodwarf stripped pie cgo
+GO_MORE_FLAVOURS := stripped-pie
 go_suffix      = $(if $(filter dwarf,$(1)),,-$(1))
 GO_FLAGS_dwarf    :=
 GO_FLAGS_nodwarf  := -ldflags=-w
 GO_FLAGS_stripped := -ldflags='-s -w'
 GO_FLAGS_pie      := -buildmode=pie
+GO_FLAGS_stripped-pie := -ldflags='-s -w' -buildmode=pie
 GO_FLAGS_cgo      :=
 GO_CGO_cgo        := 1
-# GO_MATRIX_NAMES are what the matrix test runs; the other targets build per
-# release on demand (make build/targets/go/1.23/leaky, as
-# tools/bench/go_releases.sh does)
-GO_MATRIX_BINS  := $(foreach r,$(GO_RELEASES),$(foreach n,$(GO_MATRIX_NAMES),$(foreach f,$(GO_FLAVOURS),\
-	$(BUILD)/targets/go/$(r)/$(n)$(call go_suffix,$(f)))))
+# go_bins RELEASES,NAMES,FLAVOURS: their paths
+go_bin         = $(BUILD)/targets/go/$(1)/$(2)$(call go_suffix,$(3))
+go_bins        = $(foreach r,$(1),$(foreach n,$(2),$(foreach f,$(3),$(call go_bin,$(r),$(n),$(f)))))
+# what `make targets` builds, with the system's Go alone: the binaries the
+# unit tests (tests/unit/support/gotargets.h), test_go.py and tools/bench
+# read
+GO_TARGET_BINS := $(call go_bins,1.19,leaky insyscall,dwarf nodwarf pie stripped)
+# what `make go-matrix` builds for every release: shapes in every flavour
+# of the matrix (test_go_matrix.py), leaky as test_go_stripped.py reads it.
+# The other binaries build on demand (make build/targets/go/1.23/leaky-nodwarf,
+# as test_go.py and tools/bench/go_releases.sh do).
+GO_MATRIX_BINS := $(call go_bins,$(GO_RELEASES),shapes,$(GO_FLAVOURS)) \
+	$(call go_bins,$(GO_RELEASES),leaky,dwarf pie stripped stripped-pie)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -194,23 +197,16 @@ parkwatch: $(MAIN_OBJ) $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 targets: $(TARGET_BINS)
-ifneq ($(shell command -v $(GO) 2>/dev/null),)
-targets: $(GO_BINS)
-unit: $(GO_BINS) # test_goroutines and test_govars read leaky and its -nodwarf, -pie and -stripped builds
+ifneq ($(wildcard $(GO_1.19)),)
+targets: $(GO_TARGET_BINS)
+# test_goroutines, test_govars, test_gounwind, test_pclntab, ... read them
+unit: $(GO_TARGET_BINS)
 endif
 
 $(BUILD)/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -Wextra -pthread $< -o $@
-
-$(BUILD)/targets/go/%-nodwarf: GO_BUILD_FLAGS := -ldflags=-w
-$(BUILD)/targets/go/%-pie: GO_BUILD_FLAGS := -buildmode=pie
-$(BUILD)/targets/go/%-stripped: GO_BUILD_FLAGS := -ldflags='-s -w'
-$(BUILD)/targets/go/%: $(GO_SRCS)
-	@mkdir -p $(@D)
-	$(call say,GO,$@)
-	$(Q)$(GO_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $@ ./tests/targets/go/$(firstword $(subst -, ,$*))
 
 # The toolchains the matrix needs, fetched all at once (one apt-get update)
 # when one is missing; tools/go_toolchains.sh skips those already there.
@@ -227,20 +223,30 @@ go-toolchains: $(foreach r,$(GO_RELEASES),$(call go_of,$(r)))
 
 # build/targets/go/RELEASE/NAME[-FLAVOUR]: one rule per binary, each with its
 # own package's sources and its release's go as prerequisites; one build
-# cache per release.  The flavours that reuse the packages of the plain
-# build (all but PIE) wait for it, so that make -j doesn't compile the same
-# standard library twice at once.
-GO_AFTER_PLAIN := nodwarf stripped cgo
-define go_matrix_rule
-$(BUILD)/targets/go/$(1)/$(2)$(call go_suffix,$(3)): $(wildcard tests/targets/go/$(2)/*.go) $(call go_of,$(1)) \
-		$(if $(filter $(3),$(GO_AFTER_PLAIN)),| $(BUILD)/targets/go/$(1)/$(2))
+# cache per release.  So that make -j doesn't compile the same packages
+# twice at once, a flavour that reuses another's packages waits for it
+# (GO_AFTER_*: the linker flags of nodwarf and stripped change no package,
+# cgo reuses the plain build's but those with C in them and their users,
+# stripped-pie reuses pie's), and the plain and PIE builds of every target
+# wait for leaky's (GO_LEAD: built for every release by go-matrix, and for
+# 1.19 by targets; its packages include the others').
+GO_AFTER_nodwarf      := dwarf
+GO_AFTER_stripped     := dwarf
+GO_AFTER_cgo          := dwarf
+GO_AFTER_stripped-pie := pie
+GO_LEAD               := leaky
+go_wait = $(if $(GO_AFTER_$(3)),$(call go_bin,$(1),$(2),$(GO_AFTER_$(3))),\
+	$(if $(filter-out $(GO_LEAD),$(2)),$(call go_bin,$(1),$(GO_LEAD),$(3))))
+define go_rule
+$(call go_bin,$(1),$(2),$(3)): $(wildcard tests/targets/go/$(2)/*.go) $(call go_of,$(1)) \
+		| $(call go_wait,$(1),$(2),$(3))
 	@mkdir -p $$(@D)
 	$$(call say,GO,$$@)
 	$(Q)$(call go_env,gocache-$(1),$(or $(GO_CGO_$(3)),0)) \
 		$(call go_of,$(1)) build $(GO_FLAGS_$(3)) -o $$@ ./tests/targets/go/$(2)
 endef
-$(foreach r,$(GO_RELEASES),$(foreach n,$(sort $(GO_NAMES)),$(foreach f,$(GO_FLAVOURS),\
-	$(eval $(call go_matrix_rule,$(r),$(n),$(f))))))
+$(foreach r,$(GO_RELEASES),$(foreach n,$(GO_NAMES),$(foreach f,$(GO_FLAVOURS) $(GO_MORE_FLAVOURS),\
+	$(eval $(call go_rule,$(r),$(n),$(f))))))
 
 go-matrix: $(GO_MATRIX_BINS)
 

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 """Goroutine mode against the Go runtime's own view of itself.
 
-Builds tests/targets/go/leaky (Debian's golang-go; the Makefile's rule for the
-default toolchain), starts it, and compares what `parkwatch -p PID --dump`
-prints for it with what the program's net/http/pprof serves at the same
-moment:
+Runs tests/targets/go/leaky as Go 1.19 (Debian's golang-go) builds it
+(build/targets/go/1.19/leaky and its -nodwarf, -pie and -stripped builds:
+make targets) and compares what `parkwatch -p PID --dump` prints for it
+with what the program's net/http/pprof serves at the same moment:
 
   * --debug 1: goroutine counts per stack, the leaked stacks exactly, frame by
     frame (function and file:line); the rest within the churn of one request
@@ -23,8 +23,10 @@ moment:
     --threads and a non-Go process: the thread view;
   * live JSON with trends, --leaks and /metrics of a Go program.
 
-PARKWATCH_GO=/usr/lib/go-1.23/bin/go builds the target with another
-toolchain (binaries suffixed -go1.23.5); `run.py --only go_` runs just these.
+PARKWATCH_GO_RELEASE=1.23 runs the same tests on another release of the
+Makefile's GO_RELEASES: build/targets/go/1.23/leaky and its builds, made
+(its toolchain fetched) when missing, and that release's `go tool pprof`.
+`run.py --only go_` runs just these.
 """
 
 import os
@@ -35,8 +37,8 @@ import threading
 import time
 import urllib.request
 
-from pwtest import BUILD, PARKWATCH, REPO, Fail, check, now, poll
-from pwtest import docs
+from pwtest import BUILD, PARKWATCH, Fail, check, now, poll
+from pwtest import docs, gotargets
 from pwtest.oracles import gopprof, proc
 from pwtest.oracles.goruntime import parse_debug1, parse_debug2, shown_in_traceback
 from pwtest.oracles.promtool import parse_metrics
@@ -44,10 +46,8 @@ from pwtest.parkwatch import free_port, need_parkwatch, parse_json, parse_output
 from pwtest.procs import Target, spawn, stop
 from pwtest.runner import test
 
-GO_TARGETS = os.path.join(BUILD, "targets", "go")
-GO = os.environ.get("PARKWATCH_GO") or "go"
-VARIANTS = {"leaky": [], "leaky-nodwarf": ["-ldflags=-w"], "leaky-pie": ["-buildmode=pie"],
-            "leaky-stripped": ["-ldflags=-s -w"]}
+RELEASE = os.environ.get("PARKWATCH_GO_RELEASE") or "1.19"
+VARIANTS = ("leaky", "leaky-nodwarf", "leaky-pie", "leaky-stripped")
 
 READY_TIMEOUT = 60.0
 HTTP_TIMEOUT = 60.0
@@ -73,55 +73,38 @@ CHURN = 4
 # ------------------------------------------------------------------ building
 
 def go_env():
-    """The Makefile's GO_ENV: GOPATH mode, caches under build/, no $HOME."""
+    """The environment of the release's go command: the Makefile's go_env,
+    GOPATH mode, caches under build/, no $HOME."""
     env = dict(os.environ)
-    env.update(GO111MODULE="off", GOFLAGS="-buildvcs=false", GOCACHE=os.path.join(BUILD, "gocache"),
+    env.update(GO111MODULE="off", GOFLAGS="-buildvcs=false",
+               GOCACHE=os.path.join(BUILD, f"gocache-{RELEASE}"),
                GOPATH=os.path.join(BUILD, "gopath"), GOENV="off", GOTOOLCHAIN="local",
                GOPROXY="off", CGO_ENABLED="0", HOME=BUILD)
     return env
 
 
-def go_version():
-    cp = subprocess.run([GO, "version"], env=go_env(), capture_output=True, text=True)
-    return cp.stdout.strip()
-
-
-def target_path(name):
-    """build/targets/go/NAME, suffixed with the version for a PARKWATCH_GO."""
-    if GO == "go":
-        return os.path.join(GO_TARGETS, name)
-    version = re.search(r"go\d+\.\d+(\.\d+)?", go_version())
-    return os.path.join(GO_TARGETS, f"{name}-{version.group(0) if version else 'other'}")
-
-
-def build_targets():
-    if GO == "go":
-        names = [os.path.relpath(target_path(n), REPO) for n in VARIANTS]
-        cp = subprocess.run(["make", "-s"] + names, cwd=REPO, capture_output=True, text=True)
-        check(cp.returncode == 0, f"make {' '.join(names)}: {cp.stderr.strip()[-400:]}")
-        return
-    os.makedirs(GO_TARGETS, exist_ok=True)
-    for name, flags in VARIANTS.items():
-        cmd = [GO, "build"] + flags + ["-o", target_path(name), "./tests/targets/go/leaky"]
-        cp = subprocess.run(cmd, cwd=REPO, env=go_env(), capture_output=True, text=True)
-        check(cp.returncode == 0, f"{' '.join(cmd)}: {cp.stderr.strip()}")
+def variant(name):
+    """build/targets/go/RELEASE/NAME: leaky or one of its VARIANTS."""
+    return gotargets.binary(RELEASE, name)
 
 
 _built = {}
 
 
 def ensure_built():
-    """Builds once per run; a failure fails every test with its reason."""
+    """make the release's VARIANTS once per run; a failure fails every test
+    with its reason."""
     if "error" in _built:
         raise Fail(_built["error"])
     if _built:
         return
     try:
-        check(subprocess.run(["sh", "-c", f"command -v {GO}"], capture_output=True).returncode
-              == 0, f"no go toolchain {GO} (apt-get install golang-go)")
+        check(RELEASE in gotargets.RELEASES,
+              f"PARKWATCH_GO_RELEASE={RELEASE}: not one of the Makefile's GO_RELEASES "
+              f"{' '.join(gotargets.RELEASES)}")
         need_parkwatch()
-        build_targets()
-        _built["ok"] = go_version()
+        gotargets.make([variant(n) for n in VARIANTS])
+        _built["ok"] = gotargets.version(RELEASE)
     except Fail as e:
         _built["error"] = str(e)
         raise
@@ -134,7 +117,7 @@ class GoTarget(Target):
     gives the port its net/http/pprof listens on."""
 
     def __init__(self, *args, binary=None):
-        binary = binary or target_path("leaky")
+        binary = binary or variant("leaky")
         super().__init__(os.path.basename(binary), "-port", "0", *args, path=binary)
         self.port = None
 
@@ -214,7 +197,8 @@ def at_once(target, path, *pw_args):
 def go_pprof(args, path):
     """`go tool pprof ARGS PATH` of the toolchain under test, reading only
     what the file holds."""
-    return gopprof.run(args, path, go=GO, env=dict(go_env(), PPROF_TMPDIR=tempfile.gettempdir()))
+    return gopprof.run(args, path, go=gotargets.toolchain(RELEASE),
+                       env=dict(go_env(), PPROF_TMPDIR=tempfile.gettempdir()))
 
 
 # ------------------------------------------------------------------- leaks
@@ -531,7 +515,7 @@ def test_go_100k_goroutines():
 @test("go_no_dwarf_table")
 def test_go_no_dwarf():
     ensure_built()
-    with GoTarget(binary=target_path("leaky-nodwarf")) as t:
+    with GoTarget(binary=variant("leaky-nodwarf")) as t:
         # no DWARF, no file:line: names and counts from .symtab and the layout table
         ours, theirs, churn = compare_debug1(t, {}, lines_checked=False)
     return f"-ldflags=-w: total {ours} vs runtime {theirs}, leaks exact"
@@ -540,7 +524,7 @@ def test_go_no_dwarf():
 @test
 def test_go_pie():
     ensure_built()
-    with GoTarget(binary=target_path("leaky-pie")) as t:
+    with GoTarget(binary=variant("leaky-pie")) as t:
         ours, theirs, churn = compare_debug1(t, {})
     return f"-buildmode=pie: total {ours} vs runtime {theirs}, leaked stacks exact with file:line"
 
@@ -557,7 +541,7 @@ def thread_view(res, pid, what):
 @test("go_stripped_threads")
 def test_go_stripped():
     ensure_built()
-    with GoTarget(binary=target_path("leaky-stripped")) as t:
+    with GoTarget(binary=variant("leaky-stripped")) as t:
         # --min-park 0: every parked thread's stack, however briefly parked;
         # its goroutines are test_go_stripped.py's
         res = parkwatch(t.pid, "--threads", "--min-park", "0")

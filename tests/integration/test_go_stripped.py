@@ -2,10 +2,10 @@
 """Goroutines of stripped Go binaries, on every release, and of a release
 newer than parkwatch.
 
-For each Go release (1.19, Debian's golang-go, and 1.21 to 1.27 from
-tools/go_toolchains.sh's cache, fetched when missing) the leaky target is
-built four ways: with its symbols and DWARF, the same as PIE, and stripped
-with -ldflags='-s -w', as an executable and as PIE.
+For each Go release of the Makefile's GO_RELEASES, leaky as `make go-matrix`
+builds it four ways: build/targets/go/RELEASE/leaky with its symbols and
+DWARF, -pie the same as PIE, and -stripped and -stripped-pie, stripped with
+-ldflags='-s -w', as an executable and as PIE.
 
   * go_stripped_vs_symtab: build/unit/go/test_govars reads every one of those
     binaries as a stripped one would be read: what runtime.allgadd's,
@@ -27,10 +27,10 @@ with -ldflags='-s -w', as an executable and as PIE.
     (WRONG_LAYOUTS): what a newer runtime with a changed runtime.g would
     look like.
 
-PARKWATCH_GO_CACHE overrides the toolchain cache (~/.cache/parkwatch/go).
+The tests ask make for the binaries (nothing to do after make go-matrix);
+the version they expect is what the release's go command says it is.
 """
 
-import glob
 import os
 import re
 import subprocess
@@ -38,66 +38,29 @@ import tempfile
 import threading
 
 from pwtest import BUILD, REPO, check
-from pwtest import docs
+from pwtest import docs, gotargets
 from pwtest.oracles.goruntime import parse_debug2
 from pwtest.parkwatch import parse_output, run_pw
 from pwtest.runner import test
 import test_go
 
-RELEASES = (19, 21, 22, 23, 24, 25, 26, 27)
-CACHE = os.environ.get("PARKWATCH_GO_CACHE") or os.path.expanduser("~/.cache/parkwatch/go")
-SYSTEM_GO_119 = "/usr/lib/go-1.19/bin/go"
-OUT = os.path.join(BUILD, "go_releases")
-FLAVOURS = {"": [], "-pie": ["-buildmode=pie"], "-stripped": ["-ldflags=-s -w"],
-            "-stripped-pie": ["-ldflags=-s -w", "-buildmode=pie"]}
+RELEASES = gotargets.RELEASES
+FLAVOURS = ("", "-pie", "-stripped", "-stripped-pie")
 STRIPPED = ("-stripped", "-stripped-pie")
 NEWER = "go1.99"
 GOVARS_TEST = os.path.join(BUILD, "unit", "go", "test_govars")
 
-_toolchains, _built = {}, {}
+_made = []
 
 
-def toolchain(minor):
-    """The go command of release 1.MINOR and its version ("go1.24.4"),
-    fetched into the cache when missing."""
-    if minor in _toolchains:
-        return _toolchains[minor]
-    go = os.path.join(CACHE, f"go1.{minor}", "usr", "lib", f"go-1.{minor}", "bin", "go")
-    if minor == 19 and os.access(SYSTEM_GO_119, os.X_OK):
-        go = SYSTEM_GO_119
-    if not os.access(go, os.X_OK):
-        cp = subprocess.run([os.path.join(REPO, "tools", "go_toolchains.sh"), CACHE,
-                             f"1.{minor}"], capture_output=True, text=True)
-        check(cp.returncode == 0 and os.access(go, os.X_OK),
-              f"go1.{minor}: tools/go_toolchains.sh: {cp.stderr.strip()[-300:]}")
-    cp = subprocess.run([go, "version"], env=test_go.go_env(), capture_output=True, text=True)
-    m = re.search(r"\bgo(1\.\d+(\.\d+)?)\b", cp.stdout)
-    check(m and m.group(1).split(".")[1] == str(minor), f"{go} version: {cp.stdout.strip()!r}")
-    _toolchains[minor] = (go, "go" + m.group(1))
-    return _toolchains[minor]
-
-
-def built(minor):
-    """{flavour: path} of leaky built by release 1.MINOR, rebuilt only when
-    older than its sources or the toolchain (the go build cache keeps the
-    compiling cheap; these are links)."""
-    if minor in _built:
-        return _built[minor]
-    go, _ = toolchain(minor)
-    srcs = glob.glob(os.path.join(REPO, "tests", "targets", "go", "leaky", "*.go"))
-    newest = max(os.path.getmtime(p) for p in srcs + [go])
-    os.makedirs(os.path.join(OUT, f"go1.{minor}"), exist_ok=True)
-    paths = {}
-    for flavour, flags in FLAVOURS.items():
-        path = os.path.join(OUT, f"go1.{minor}", "leaky" + flavour)
-        if not os.path.exists(path) or os.path.getmtime(path) < newest:
-            cmd = [go, "build"] + flags + ["-o", path, "./tests/targets/go/leaky"]
-            cp = subprocess.run(cmd, cwd=REPO, env=test_go.go_env(), capture_output=True,
-                                text=True)
-            check(cp.returncode == 0, f"{' '.join(cmd)}: {cp.stderr.strip()[-400:]}")
-        paths[flavour] = path
-    _built[minor] = paths
-    return paths
+def built(release):
+    """{flavour: path} of leaky built by RELEASE; every release's made
+    once per run."""
+    paths = {r: {f: gotargets.binary(r, "leaky" + f) for f in FLAVOURS} for r in RELEASES}
+    if not _made:
+        gotargets.make([p for r in RELEASES for p in paths[r].values()])
+        _made.append(True)
+    return paths[release]
 
 
 def dump(pid, *args):
@@ -170,10 +133,10 @@ def compare(target, what):
     return theirs, ours, err, same
 
 
-def check_stripped(minor):
+def check_stripped(release):
     test_go.ensure_built()
-    paths = built(minor)
-    _, version = toolchain(minor)
+    paths = built(release)
+    version = gotargets.version(release)
     report = []
     for flavour in STRIPPED:
         what = f"{version}{flavour}"
@@ -190,12 +153,12 @@ def check_stripped(minor):
     return f"{version}: " + "; ".join(report)
 
 
-def register(minor):
-    test(f"go_stripped_1.{minor}")(lambda: check_stripped(minor))
+def register(release):
+    test(f"go_stripped_{release}")(lambda: check_stripped(release))
 
 
-for _minor in RELEASES:
-    register(_minor)
+for _release in RELEASES:
+    register(_release)
 
 
 @test("go_stripped_vs_symtab")
@@ -205,7 +168,7 @@ def test_vs_symtab():
     cp = subprocess.run(["make", "-s", os.path.relpath(GOVARS_TEST, REPO)], cwd=REPO,
                         capture_output=True, text=True)
     check(cp.returncode == 0, f"make test_govars: {cp.stderr.strip()[-400:]}")
-    binaries = [p for minor in RELEASES for p in built(minor).values()]
+    binaries = [p for release in RELEASES for p in built(release).values()]
     env = dict(os.environ, PARKWATCH_GO_BINARIES=":".join(binaries))
     cp = subprocess.run([GOVARS_TEST], cwd=REPO, env=env, capture_output=True, text=True)
     out = cp.stdout + cp.stderr
@@ -215,7 +178,7 @@ def test_vs_symtab():
     for path in binaries:
         check(f"  {path} (" in out, f"test_govars didn't read {path}")
     tables = re.findall(r"the table's (go1\.\d+) layout is its DWARF's", out)
-    want = {f"go1.{m}" for m in RELEASES}
+    want = {f"go{r}" for r in RELEASES}
     check(set(tables) == want, f"layouts checked against DWARF: {sorted(set(tables))}")
     return (f"{len(binaries)} binaries of {len(RELEASES)} releases: variables as .symtab has "
             f"them, layouts as DWARF has them ({', '.join(sorted(want))})")
@@ -245,7 +208,7 @@ def claiming(path, claim, directory):
 def test_newer_release():
     test_go.ensure_built()
     with tempfile.TemporaryDirectory(prefix="pw-go-newer-") as d:
-        binary, claimed = claiming(built(27)["-stripped"], NEWER, d)
+        binary, claimed = claiming(built("1.27")["-stripped"], NEWER, d)
         with test_go.GoTarget(binary=binary) as t:
             t.leak(2)
             theirs, ours, err, same = compare(t, "newer")
@@ -260,7 +223,7 @@ def test_newer_release():
 # in 1.23 and 1.24 status and goid sit 8 bytes further, in 1.19 to 1.22 and
 # 1.25 gopc and startpc are elsewhere, which the goroutines' states alone
 # don't show.  Which check fails first may vary with the moment.
-WRONG_LAYOUTS = (19, 21, 22, 23, 24, 25)
+WRONG_LAYOUTS = ("1.19", "1.21", "1.22", "1.23", "1.24", "1.25")
 
 
 @test("go_newer_release_wrong_layout")
@@ -268,8 +231,8 @@ def test_newer_release_wrong_layout():
     test_go.ensure_built()
     said = []
     with tempfile.TemporaryDirectory(prefix="pw-go-newer-") as d:
-        for minor in WRONG_LAYOUTS:
-            binary, claimed = claiming(built(minor)["-stripped"], NEWER, d)
+        for release in WRONG_LAYOUTS:
+            binary, claimed = claiming(built(release)["-stripped"], NEWER, d)
             with test_go.GoTarget(binary=binary) as t:
                 out, err = dump(t.pid)
             lines = [l for l in err.splitlines() if l.strip()]
@@ -277,11 +240,11 @@ def test_newer_release_wrong_layout():
                 rf"^parkwatch: process {t.pid}: a Go program whose goroutines can't be read: "
                 rf"{re.escape(claimed)} is newer than this parkwatch knows, and go1\.27's layout "
                 r"of runtime\.g failed on its goroutines: (\S.*); showing its threads$", lines[0])
-            check(m, f"go1.{minor} as {claimed}: stderr {err.strip()!r}, expected one line "
+            check(m, f"go{release} as {claimed}: stderr {err.strip()!r}, expected one line "
                      f"saying go1.27's layout failed")
             check(re.match(r"^parkwatch \S+: \d+ threads? in 1 process", out),
-                  f"go1.{minor} as {claimed}: not the thread view: {out[:200]!r}")
+                  f"go{release} as {claimed}: not the thread view: {out[:200]!r}")
             check("goroutine " not in out,
-                  f"go1.{minor} as {claimed}: goroutines printed with a layout that failed")
-            said.append(f"go1.{minor}: {m.group(1)}")
+                  f"go{release} as {claimed}: goroutines printed with a layout that failed")
+            said.append(f"go{release}: {m.group(1)}")
     return "refused, saying why: " + "; ".join(said)

@@ -17,8 +17,9 @@ usage: $0 -a BEFORE_BIN -b AFTER_BIN [-r ROUNDS] [-n THREADS] [-g GOROUTINES]
                   (default 5)
   -n THREADS      parked threads in the C target (build/targets/condwait N;
                   default 10000; 0 leaves it out)
-  -g GOROUTINES   parked goroutines in the Go target (build/targets/go/leaky
-                  -n N; default 100000; 0 leaves it out)
+  -g GOROUTINES   parked goroutines in the Go target
+                  (build/targets/go/1.19/leaky -n N; default 100000; 0 leaves
+                  it out)
 Needs root.  Run from anywhere; the targets are those of the repo this
 script is in.  Report on stdout, progress on stderr.
 EOF
@@ -63,7 +64,7 @@ bench_cd_root
 bench_need_root "parkwatch loads BPF"
 command -v python3 >/dev/null || die "python3 not found"
 HELPER=(python3 "$HERE/dumpstat.py")
-GO_BIN=build/targets/go/leaky
+GO_BIN=build/targets/go/1.19/leaky
 if ((NTHREADS > 0)); then
 	bench_condwait_bin
 fi

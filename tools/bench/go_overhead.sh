@@ -44,7 +44,7 @@ bench_posint -c "$connections"
 bench_posint -n "$goroutines" 0
 
 bench_cd_root
-target=build/targets/go/leaky
+target=build/targets/go/1.19/leaky
 bench_need_root "parkwatch loads BPF"
 [[ -x $PARKWATCH ]] || die "$PARKWATCH (from $ROOT) not found or not executable: build it first (make)"
 [[ -x $target ]] || die "$target missing (make targets)"

@@ -18,7 +18,8 @@ usage: $0 [-n GOROUTINES] [-r ROUNDS] [-R "RELEASE..."] [-f FLAVOUR]
   -R RELEASES     the releases, e.g. "1.19 1.27" (default: the Makefile's
                   GO_RELEASES)
   -f FLAVOUR      the build of leaky: dwarf (default), nodwarf, stripped, pie,
-                  cgo (the Makefile's GO_FLAVOURS)
+                  cgo, stripped-pie (the Makefile's GO_FLAVOURS and
+                  GO_MORE_FLAVOURS)
 Needs root.  Run from anywhere; the targets are those of the repo this
 script is in.  A release whose dumps fail is reported as such and the others
 still run; the exit status is then 1.  Report on stdout, progress on stderr.
@@ -54,8 +55,8 @@ bench_need_root "parkwatch loads BPF"
 [[ -x $PARKWATCH ]] || die "$PARKWATCH (from $ROOT) not found or not executable: build it first (make)"
 makefile_list() { sed -n "s/^$1[[:space:]]*:=[[:space:]]*//p" Makefile; }
 [[ -n $RELEASES ]] || RELEASES=$(makefile_list GO_RELEASES)
-[[ " $(makefile_list GO_FLAVOURS) " == *" $FLAVOUR "* ]] ||
-	die "-f $FLAVOUR: not one of $(makefile_list GO_FLAVOURS)"
+flavours=$(echo $(makefile_list GO_FLAVOURS) $(makefile_list GO_MORE_FLAVOURS))
+[[ " $flavours " == *" $FLAVOUR "* ]] || die "-f $FLAVOUR: not one of $flavours"
 suffix=-$FLAVOUR
 [[ $FLAVOUR == dwarf ]] && suffix=
 HELPER=(python3 "$HERE/dumpstat.py")

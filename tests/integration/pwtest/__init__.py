@@ -5,6 +5,7 @@
     procs.py      child processes: spawn/stop, LineReader, Target
     parkwatch.py  parkwatch drivers: run_pw, Live, Server; the one JSON parser
     docs.py       the key names of parkwatch's JSON documents, in one place
+    gotargets.py  the Go targets the Makefile builds per release and flavour
     oracles/      what parkwatch is compared with: /proc, gdb, go tool pprof,
                   promtool, the Go runtime's own dumps, a protobuf decoder of
                   the pprof file, and the JSON Schema of the JSON output

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * Unit tests of the goroutine source (user/collect/goroutines.c) on a child
- * running build/targets/go/leaky (make targets builds it), whose start-up
+ * running build/targets/go/1.19/leaky (make targets builds it), whose start-up
  * leaks are known: no root (a parent may read its child), no BPF.  Its
  * goroutines go into pictures the way the collector makes them, and the
  * pictures are checked as units and groups, and across pictures for their

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * Unit tests of the goroutine stack walk (user/go/gounwind.c), by pcsp as
- * the runtime does it: on children running build/targets/go/leaky and its
+ * the runtime does it: on children running build/targets/go/1.19/leaky and its
  * -pie build (make targets), every parked goroutine's walk is checked
  * against the frame-pointer walk of the same read-only snapshot (which Go
  * 1.19's parked stacks keep complete), and the leaked chan senders show
  * their callers down to runtime.goexit; on a hand-made stack, a walk
  * whose deltas lead outside the goroutine's stack stops there, truncated;
- * on build/targets/go/insyscall, a goroutine in read(2) has its stack.
+ * on build/targets/go/1.19/insyscall, a goroutine in read(2) has its stack.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -133,7 +133,7 @@ static void test_leaky_pie(void **state)
 
 /* ------------------------------------------------ a goroutine in a syscall */
 
-/* build/targets/go/insyscall, next to leaky, or its variant. */
+/* build/targets/go/1.19/insyscall, next to leaky, or its variant. */
 static const char *insyscall_path(const char *variant, char *buf, size_t size)
 {
 	char *slash;

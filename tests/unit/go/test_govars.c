@@ -14,8 +14,9 @@
  * waitReasonStrings (and its size), fingRunning or fingStatus, runtime.text
  * and the runtime.* functions; DWARF's runtime.g for the layout table.
  * The binaries: PARKWATCH_GO_BINARIES (paths separated by ':';
- * tests/integration/test_go_stripped.py passes those it builds with every
- * release), else build/targets/go/leaky and its variants (make targets).
+ * tests/integration/test_go_stripped.py passes leaky's builds of every
+ * release, from make go-matrix), else build/targets/go/1.19/leaky and its
+ * variants (make targets).
  * Last, damaged copies of the stripped build say, each in its phrase, why
  * their goroutines can't be read.
  */
@@ -35,9 +36,10 @@
 #include "go/golayout.h"
 #include "go/goproc.h"
 #include "go/govars.h"
+#include "support/gotargets.h"
 
-#define DEFAULT_BINARIES "build/targets/go/leaky:build/targets/go/leaky-pie:" \
-	"build/targets/go/leaky-nodwarf:build/targets/go/leaky-stripped"
+#define DEFAULT_BINARIES GO_TARGETS "leaky:" GO_TARGETS "leaky-pie:" \
+	GO_TARGETS "leaky-nodwarf:" GO_TARGETS "leaky-stripped"
 
 /* runtime.allgadd of go1.27.4's leaky, at 0x451f60: allgs 0xa4ce00,
  * allglen 0xa6eea8, allgptr 0xa4c340 in its .symtab. */
@@ -385,7 +387,7 @@ static void test_binaries(void **state)
 
 /* ------------------------------------------------ why it can't be read */
 
-#define STRIPPED "build/targets/go/leaky-stripped"
+#define STRIPPED GO_TARGETS "leaky-stripped"
 
 struct image {
 	char *bytes;
@@ -484,7 +486,7 @@ static void expect_why(struct image *img, const char *want)
 }
 
 /* Each reason a stripped binary's goroutines can't be read, on damaged
- * copies of build/targets/go/leaky-stripped: one phrase each. */
+ * copies of build/targets/go/1.19/leaky-stripped: one phrase each. */
 static void test_why(void **state)
 {
 	struct image img = { 0 }, copy;
@@ -562,9 +564,9 @@ static void test_text_start_from_text(void **state)
 	Elf *elf;
 
 	(void)state;
-	if (!load_image("build/targets/go/leaky", &img))
+	if (!load_image(GO_TARGETS "leaky", &img))
 		skip();
-	assert_true(open_binary("build/targets/go/leaky", &bin));
+	assert_true(open_binary(GO_TARGETS "leaky", &bin));
 	assert_true(symbol(&bin, "runtime.text", &text));
 	close_binary(&bin);
 	section_of(&img, ".gopclntab", &off, &size, NULL);

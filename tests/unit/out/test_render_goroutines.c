@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * A real Go process's picture through the renderers (user/out/render.h):
- * the goroutines of a child running build/targets/go/leaky, read as the
+ * the goroutines of a child running build/targets/go/1.19/leaky, read as the
  * collector reads them, written in Go's own shapes and in the common ones.
  * Hand-built goroutine pictures are test_text_go's; the comparison with
  * the runtime's own dumps is the integration tests'.

@@ -4,7 +4,7 @@
  * test binary's own process: no root, no BPF.  The functions below are the
  * addresses looked up; they are kept out of line and uncloned so their
  * names stay exactly as written.  And a child running the Go target
- * build/targets/go/leaky, stripped and not (make targets).
+ * build/targets/go/1.19/leaky, stripped and not (make targets).
  */
 #include <errno.h>
 #include <setjmp.h>

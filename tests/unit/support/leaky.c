@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* A child running build/targets/go/leaky (leaky.h). */
+/* A child running build/targets/go/1.19/leaky (leaky.h). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,9 +7,10 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "support/gotargets.h"
 #include "support/leaky.h"
 
-#define LEAKY_PATH "build/targets/go/leaky"
+#define LEAKY_PATH GO_TARGETS "leaky"
 
 /* The leaky binary, or one of its variants (-nodwarf, -pie, -stripped). */
 const char *leaky_path(const char *variant, char *buf, size_t size)

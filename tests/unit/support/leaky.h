@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
- * A child running the Go target build/targets/go/leaky (make targets builds
- * it; PARKWATCH_GO_LEAKY overrides the path), whose start-up goroutines are
- * known: a parent may read its child's memory, so no root is needed.
+ * A child running the Go target build/targets/go/1.19/leaky (make targets
+ * builds it; PARKWATCH_GO_LEAKY overrides the path), whose start-up
+ * goroutines are known: a parent may read its child's memory, so no root is
+ * needed.
  */
 #ifndef PARKWATCH_TESTS_LEAKY_H
 #define PARKWATCH_TESTS_LEAKY_H

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * Unit tests of util/goelf.c: the inline trees it finds for
- * build/targets/go/leaky (make targets), checked against what the Go
+ * build/targets/go/1.19/leaky (make targets), checked against what the Go
  * compiler wrote in the DWARF of the same binary: at the first pc of every
  * inlined call DWARF records, the chain of calls pclntab__inlined gives
  * must name the same functions, innermost first, and each call's site
@@ -23,6 +23,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include "util/goelf.h"
+#include "support/gotargets.h"
 
 #define MAX_CHAIN 32
 #define MAX_SITES 200000
@@ -242,13 +243,13 @@ static void check_sites(const struct binary *bin, const struct sites *sites, con
 static void test_leaky_matches_dwarf(void **state)
 {
 	struct binary bin, stripped;
-	struct sites sites = dwarf_sites("build/targets/go/leaky");
+	struct sites sites = dwarf_sites(GO_TARGETS "leaky");
 
 	(void)state;
-	open_binary("build/targets/go/leaky", &bin);
+	open_binary(GO_TARGETS "leaky", &bin);
 	check_sites(&bin, &sites, "leaky");
 	/* same code, no symbols */
-	open_binary("build/targets/go/leaky-stripped", &stripped);
+	open_binary(GO_TARGETS "leaky-stripped", &stripped);
 	check_sites(&stripped, &sites, "leaky-stripped");
 	close_binary(&bin);
 	close_binary(&stripped);
@@ -258,10 +259,10 @@ static void test_leaky_matches_dwarf(void **state)
 static void test_pie_matches_dwarf(void **state)
 {
 	struct binary bin;
-	struct sites sites = dwarf_sites("build/targets/go/leaky-pie");
+	struct sites sites = dwarf_sites(GO_TARGETS "leaky-pie");
 
 	(void)state;
-	open_binary("build/targets/go/leaky-pie", &bin);
+	open_binary(GO_TARGETS "leaky-pie", &bin);
 	check_sites(&bin, &sites, "leaky-pie");
 	close_binary(&bin);
 	free(sites.at);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /*
  * Unit tests of the .gopclntab reader (user/util/pclntab.c): the tables of
- * build/targets/go/leaky and its -ldflags='-s -w' build (make targets)
+ * build/targets/go/1.19/leaky and its -ldflags='-s -w' build (make targets)
  * against the unstripped binary's .symtab and DWARF, hand-built tables of
  * both layouts, and damaged tables, which must fail cleanly and never read
  * past the section (every copy here is allocated to the section's exact
@@ -21,9 +21,10 @@
 #include <gelf.h>
 #include <elfutils/libdw.h>
 #include "util/pclntab.h"
+#include "support/gotargets.h"
 
-#define LEAKY "build/targets/go/leaky"
-#define LEAKY_STRIPPED "build/targets/go/leaky-stripped"
+#define LEAKY GO_TARGETS "leaky"
+#define LEAKY_STRIPPED GO_TARGETS "leaky-stripped"
 
 struct binary {
 	int fd;
