@@ -37,10 +37,9 @@ import functools
 import http.client
 import os
 import re
-import subprocess
 import time
 
-from pwtest import BUILD, PARKWATCH, REPO, Fail, check, poll
+from pwtest import BUILD, PARKWATCH, Fail, check, gotargets, poll
 from pwtest.oracles.goruntime import (goroutine_difference, group_difference, parse_goroutines,
                                       parse_groups)
 from pwtest.parkwatch import need_parkwatch, run_pw
@@ -52,7 +51,6 @@ READY_TIMEOUT = 60.0
 QUIET_TIMEOUT = 30.0       # seconds for the shapes' goroutines to park
 HTTP_TIMEOUT = 60.0
 PW_TIMEOUT = 120.0
-MAKE_TIMEOUT = 3600.0      # a cold build of one release's five binaries
 IDENTICAL_MIN = 0.99
 MATRIX_DIR = os.path.join(BUILD, "go_matrix")
 MATRIX_FILE = os.path.join(BUILD, "go_matrix.txt")
@@ -61,43 +59,22 @@ SERVING = ("net/http.(*conn).serve", "net/http.(*connReader).backgroundRead",
            "net/http.(*connReader).startBackgroundRead")
 
 
-def makefile_list(name):
-    """The words of `NAME := ...` in the Makefile: one list of releases and
-    flavours, for make and for the tests."""
-    with open(os.path.join(REPO, "Makefile")) as f:
-        m = re.search(rf"^{name}\s*:=\s*(.*)$", f.read(), re.M)
-    if not m:
-        raise ValueError(f"Makefile has no {name} := line")
-    return m.group(1).split()
-
-
-RELEASES = makefile_list("GO_RELEASES")
-FLAVOURS = makefile_list("GO_FLAVOURS")
+RELEASES = gotargets.RELEASES
+FLAVOURS = gotargets.makefile_list("GO_FLAVOURS")
 
 
 def binary(release, flavour):
-    suffix = "" if flavour == "dwarf" else f"-{flavour}"
-    return os.path.join(BUILD, "targets", "go", release, TARGET + suffix)
+    return gotargets.binary(release, TARGET + ("" if flavour == "dwarf" else f"-{flavour}"))
 
 
 def build_release(release):
     """make the release's binaries (fetching its toolchain if need be)."""
-    names = [os.path.relpath(binary(release, f), REPO) for f in FLAVOURS]
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    try:
-        cp = subprocess.run(["make", "-s", "--no-print-directory", "-j2"] + names, cwd=REPO,
-                            env=env, capture_output=True, text=True, timeout=MAKE_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"make {' '.join(names)}: not done within {MAKE_TIMEOUT:.0f} s") from None
-    check(cp.returncode == 0, f"make {' '.join(names)}: {cp.stderr.strip()[-400:]}")
+    gotargets.make([binary(release, f) for f in FLAVOURS])
 
 
 def release_version(release):
     """go1.X.Y the release's binaries were built with."""
-    cp = subprocess.run(["go", "version", binary(release, FLAVOURS[0])], capture_output=True,
-                        text=True, env=dict(os.environ, GOTOOLCHAIN="local"))
-    m = re.search(r": (go\d+\.\d+(\.\d+)?)", cp.stdout)
-    return m.group(1) if m else f"go{release}"
+    return gotargets.version(release)
 
 
 # ----------------------------------------------------------------- the target
