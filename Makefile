@@ -60,6 +60,8 @@ TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
 # fetched by tools/go_toolchains.sh into GO_TOOLCHAINS and never installed.
 GO_SRCS       := $(wildcard tests/targets/go/*/*.go)
 GO_NAMES      := $(sort $(notdir $(patsubst %/,%,$(dir $(GO_SRCS)))))
+# make test builds with one job per CPU: the Go matrix is most of its time
+JOBS          ?= $(shell nproc)
 GO_RELEASES   := 1.19 1.21 1.22 1.23 1.24 1.25 1.26 1.27
 GO_TOOLCHAINS ?= $(HOME)/.cache/parkwatch/go
 GO_1.19       ?= /usr/lib/go-1.19/bin/go
@@ -285,7 +287,7 @@ integration: parkwatch targets go-matrix
 
 test: deps
 	@$(PYTHON) tools/check_layers.py user
-	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BINS) go-matrix
+	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 all $(UNIT_BINS) go-matrix
 	@$(PYTHON) tests/run_all.py $(UNIT_BINS)
 
 demo: deps
