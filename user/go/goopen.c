@@ -180,12 +180,6 @@ static bool in_maps(const struct range *maps, size_t count, __u64 lo, __u64 hi)
 	return false;
 }
 
-/* 11 is Go 1.26's dead g of a cgo extra M */
-static bool guess_live(const struct graw *g)
-{
-	return !go_status_dead(g->status);
-}
-
 /* Where it started and who started it: a function's entry, and a pc in
  * the code. */
 static bool guess_placed(const struct goproc *gp, const struct graw *g)
@@ -209,7 +203,7 @@ static const char *guess_fails(const struct goproc *gp, const struct graw *g,
 {
 	if (!known_status(g->status))
 		return "a status the runtime doesn't have";
-	if (!guess_live(g))
+	if (go_status_dead(g->status))
 		return NULL;
 	if (!g->goid || g->goid > (1ULL << 40))
 		return "a goroutine id out of range";
@@ -252,7 +246,7 @@ static int guess_once(struct goproc *gp, const struct range *maps, size_t map_co
 		}
 		gounwind__decode(l, gp->ptrs[i], raw, &g);
 		*failed = guess_fails(gp, &g, maps, map_count, goids, live);
-		if (*failed || !guess_live(&g))
+		if (*failed || go_status_dead(g.status))
 			continue;
 		/* the main goroutine, made first, lives as long as the process
 		 * (unless it called runtime.Goexit) */

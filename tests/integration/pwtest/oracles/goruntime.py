@@ -76,33 +76,15 @@ HEADER2 = re.compile(r"^goroutine (\d+) \[([^\]]*)\]:$")
 def parse_debug2(text):
     """{goid: (reason, physical stack, entry lines)}: the reason without its
     ', N minutes' and ', locked to thread'; the stack's physical frames are
-    those printed with +0x; the entry's lines without the arguments."""
-    out, cur = {}, None
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        m = HEADER2.match(line)
-        if m:
-            reason = m.group(2).split(",")[0].replace(" (scan)", "")
-            cur = (reason, [], [])
-            out[int(m.group(1))] = cur
-        elif cur is not None and line.startswith("created by "):
-            cur[2].append(line)
-            if i + 1 < len(lines) and lines[i + 1].startswith("\t"):
-                cur[2].append(lines[i + 1])
-                i += 1
-        elif cur is not None and line and not line.startswith("\t") and \
-                i + 1 < len(lines) and lines[i + 1].startswith("\t"):
-            name = re.sub(r"\([^()]*\)$", "", line)  # the arguments
-            if " +0x" in lines[i + 1]:
-                cur[1].append(name)
-            cur[2].extend([name, lines[i + 1]])
-            i += 1
-        i += 1
-    for g, (r, s, _) in out.items():
-        check(r != "syscall" or s, f"goroutine {g} in a syscall without a stack")
-    return {g: (r, tuple(s), tuple(e)) for g, (r, s, e) in out.items()}
+    those printed with +0x; the entry's lines without the arguments
+    (parse_goroutines' Goroutine.lines)."""
+    out = {}
+    for goid, g in parse_goroutines(text).items():
+        reason = g.reason.replace(" (scan)", "")
+        stack = tuple(name for name, place in g.frames if " +0x" in place)
+        check(reason != "syscall" or stack, f"goroutine {goid} in a syscall without a stack")
+        out[goid] = (reason, stack, tuple(g.lines))
+    return out
 
 
 def shown_in_traceback(name):
