@@ -39,6 +39,7 @@
 #include <dlfcn.h>
 #include <capstone/capstone.h>
 #include "go/govars.h"
+#include "util/goelf.h"
 
 #define MAX_REFS 512                /* these functions make a few dozen */
 #define MAX_CODE 16384              /* bytes decoded per function; allgadd has ~400 */
@@ -411,29 +412,17 @@ int govars__finalizer(const __u8 *code, size_t size, __u64 addr, __u64 *var,
 	return err;
 }
 
-/* The bytes of [f->entry, f->end) (file addresses) in the executable
- * sections; NULL when the file doesn't hold them all. */
+/* The bytes of [f->entry, f->end) (file addresses); NULL when the file
+ * doesn't hold them all. */
 static const __u8 *code_of(Elf *elf, const struct pclntab_func *f, size_t *size)
 {
-	Elf_Scn *scn = NULL;
+	size_t held = 0;
+	const __u8 *code = f->end > f->entry ? goelf__bytes_at(elf, f->entry, &held) : NULL;
 
-	if (f->end <= f->entry)
+	if (!code || held < f->end - f->entry)
 		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_PROGBITS ||
-		    !(shdr.sh_flags & SHF_EXECINSTR) || f->entry < shdr.sh_addr ||
-		    f->end - shdr.sh_addr > shdr.sh_size)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data || !data->d_buf || data->d_size != shdr.sh_size)
-			return NULL;
-		*size = f->end - f->entry;
-		return (const __u8 *)data->d_buf + (f->entry - shdr.sh_addr);
-	}
-	return NULL;
+	*size = f->end - f->entry;
+	return code;
 }
 
 /* addr lies in a writable section that takes memory (.data, .bss, ...). */

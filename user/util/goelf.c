@@ -74,9 +74,7 @@ static bool in_code(Elf *elf, __u64 addr)
 	return false;
 }
 
-/* The bytes of the file from address addr to the end of the PROGBITS
- * section holding it. */
-static const __u8 *bytes_at(Elf *elf, __u64 addr, size_t *size)
+const __u8 *goelf__bytes_at(Elf *elf, __u64 addr, size_t *size)
 {
 	Elf_Scn *scn = NULL;
 
@@ -139,7 +137,7 @@ static void find_gofunc(Elf *elf, struct pclntab *tab, const __u8 *module)
 {
 	for (size_t w = 32; w < MODULE_WORDS; w++) {
 		size_t size = 0;
-		const __u8 *bytes = bytes_at(elf, word_at(module + w * 8), &size);
+		const __u8 *bytes = goelf__bytes_at(elf, word_at(module + w * 8), &size);
 
 		if (bytes && pclntab__gofunc_fits(tab, bytes, size)) {
 			pclntab__set_gofunc(tab, bytes, size);

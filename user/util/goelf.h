@@ -15,6 +15,9 @@
 Elf_Scn *goelf__section(Elf *elf, const char *name, GElf_Shdr *shdr);
 /* The contents of the PROGBITS section called name; NULL if none. */
 Elf_Data *goelf__progbits(Elf *elf, const char *name);
+/* The bytes of the file from address addr to the end of the PROGBITS
+ * section holding it, *size of them; NULL when no section holds addr. */
+const __u8 *goelf__bytes_at(Elf *elf, __u64 addr, size_t *size);
 /*
  * tab over the ELF's .gopclntab (.data.rel.ro.gopclntab in a PIE), its
  * entries counted from runtime.text, with its wrapper funcID and the
