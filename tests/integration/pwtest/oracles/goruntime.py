@@ -32,41 +32,19 @@ STACKLESS1 = re.compile(r"^# (\d+) \[([^\]]+)\]: stack unavailable$")
 def parse_debug1(text):
     """({physical stack: count}, total, {physical stack: [(function, file:line)]}).
     parkwatch's stackless goroutines count as the stack ('[running]',); a
-    goroutine in a syscall must have its stack, as in the runtime's."""
-    groups, lines_of, total = {}, {}, None
-    count, frames, places = None, [], []
-
-    def close():
-        if count is not None:
-            key = physical(frames)
-            groups[key] = groups.get(key, 0) + count
-            lines_of.setdefault(key, places)
-
-    for line in text.splitlines():
-        m = re.match(r"^goroutine profile: total (\d+)$", line)
-        if m:
-            total = int(m.group(1))
-            continue
-        if GROUP1.match(line):
-            close()
-            count, frames, places = int(line.split()[0]), [], []
-            continue
-        m = STACKLESS1.match(line)
-        if m:
-            check(m.group(2) != "syscall", f"goroutines in a syscall without a stack: {line}")
-            close()
-            count = None
-            key = (f"[{m.group(2)}]",)
-            groups[key] = groups.get(key, 0) + int(m.group(1))
-            lines_of.setdefault(key, [])
-            continue
-        m = FRAME1.match(line)
-        if m and count is not None:
-            pc, name, off = int(m.group(1), 16), m.group(2), int(m.group(3), 16)
-            frames.append((name, pc - off))
-            places.append((name, m.group(4)))
-    close()
-    check(total is not None, "no 'goroutine profile: total N' line")
+    goroutine in a syscall must have its stack, as in the runtime's.  Read
+    off parse_groups."""
+    groups, lines_of = {}, {}
+    parsed, total = parse_groups(text)
+    for g in parsed:
+        if g.status is not None:
+            check(g.status != "syscall", f"goroutines in a syscall without a stack: {g.count}")
+            key, places = (f"[{g.status}]",), []
+        else:
+            key = physical([(name, pc - off) for pc, name, off, _ in g.frames])
+            places = [(name, place) for _, name, _, place in g.frames]
+        groups[key] = groups.get(key, 0) + g.count
+        lines_of.setdefault(key, places)
     return groups, total, lines_of
 
 
