@@ -2,6 +2,7 @@
 /* The picture: building, sharing, reading (picture.h). */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model/picture.h"
@@ -448,4 +449,19 @@ const struct pw_process *picture__goroutine_process(const struct pw_picture *pic
 const char *picture__timeout_name(bool has_timeout)
 {
 	return has_timeout ? "finite" : "none";
+}
+
+const char *picture__container_label(const struct pw_process *process, char *buf, size_t size)
+{
+	const struct pw_cgroup *cg = &process->cgroup;
+
+	if (cg->container)
+		snprintf(buf, size, "%.12s", cg->container);
+	else if (cg->pod)
+		snprintf(buf, size, "pod/%s", cg->pod);
+	else if (cg->unit)
+		snprintf(buf, size, "%s", cg->unit);
+	else
+		return NULL;
+	return buf;
 }

@@ -107,10 +107,25 @@ struct pw_group {
 	const struct pw_unit **members; /* count of them, oldest first */
 };
 
+/*
+ * Where a process runs, read off its cgroup path (proc/cgroup.h).  Strings
+ * are the picture's (picture__string); each NULL when the path doesn't say.
+ */
+struct pw_cgroup {
+	const char *path;           /* cgroup v2 path, or v1's pids/memory/first one */
+	const char *runtime;        /* "docker", "containerd", "cri-o", "podman" */
+	const char *container;      /* the container id as the runtime wrote it */
+	const char *pod;            /* Kubernetes pod UID (kubepods paths) */
+	const char *qos;            /* with pod: "guaranteed", "burstable", "besteffort" */
+	const char *unit;           /* systemd unit: "nginx.service", "session-3.scope" */
+};
+
 struct pw_process {
 	pid_t pid;
+	pid_t ns_pid;               /* its pid in its own PID namespace; 0: the same */
 	char comm[PARK_COMM_LEN];
 	char *exe;                  /* main binary, NULL when unreadable */
+	struct pw_cgroup cgroup;
 	enum pw_unit_kind unit_kind; /* what this process's units are */
 	size_t units;               /* for goroutines: user goroutines, as Go's "total" */
 	size_t parked;
@@ -193,6 +208,12 @@ int picture__view_pid(struct pw_picture *picture, pid_t pid, struct pw_picture *
 /* The process when the picture is one goroutine process; else NULL.  Go's
  * own output shapes (debug=1/2, goroutine profiles) are for that case. */
 const struct pw_process *picture__goroutine_process(const struct pw_picture *picture);
+/*
+ * The one short label of where a process runs, for columns and headers:
+ * the container id's first 12 characters, else "pod/" and the pod UID,
+ * else the systemd unit; NULL when none of them is known.
+ */
+const char *picture__container_label(const struct pw_process *process, char *buf, size_t size);
 /* "finite" or "none": how every output names a wait's timeout. */
 const char *picture__timeout_name(bool has_timeout);
 
