@@ -140,12 +140,33 @@ void json__trend(FILE *out, const struct trend_group_stats *stats)
 	fputc('}', out);
 }
 
+/* Where the process runs, each field null when its cgroup path doesn't say. */
+static void cgroup_object(FILE *out, const struct pw_cgroup *cgroup)
+{
+	fputs(",\"cgroup\":{\"path\":", out);
+	format__json_string(out, cgroup->path);
+	fputs(",\"runtime\":", out);
+	format__json_string(out, cgroup->runtime);
+	fputs(",\"container\":", out);
+	format__json_string(out, cgroup->container);
+	fputs(",\"pod\":", out);
+	format__json_string(out, cgroup->pod);
+	fputs(",\"qos\":", out);
+	format__json_string(out, cgroup->qos);
+	fputs(",\"unit\":", out);
+	format__json_string(out, cgroup->unit);
+	fputc('}', out);
+}
+
 static void process_object(FILE *out, const struct pw_process *proc)
 {
-	fprintf(out, "{\"pid\":%d,\"comm\":", proc->pid);
+	fprintf(out, "{\"pid\":%d", proc->pid);
+	optional_u64(out, "ns_pid", (__u64)proc->ns_pid);
+	fputs(",\"comm\":", out);
 	format__json_string(out, proc->comm);
 	fputs(",\"exe\":", out);
 	format__json_string(out, proc->exe);
+	cgroup_object(out, &proc->cgroup);
 	fprintf(out, ",\"unit_kind\":\"%s\",\"units\":%zu,\"parked\":%zu", kind_name(proc->unit_kind),
 		proc->units, proc->parked);
 	if (proc->unit_kind == PW_UNIT_GOROUTINE) {

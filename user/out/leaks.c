@@ -4,6 +4,7 @@
 #include "out/leaks.h"
 #include "out/render.h"
 #include "util/format.h"
+#include "util/utf8.h"
 
 /* Where a suspect's stack and process name are: the last picture, or the
  * one before its process exited. */
@@ -48,8 +49,9 @@ static void write_text(FILE *out, const struct trend_group_stats *suspects, size
 		const struct pw_process *proc = find_proc(last, stats->pid);
 
 		format__age_short(stats->oldest_age_ns, oldest, sizeof(oldest));
-		fprintf(out, "\nsuspect %zu: process %d (%s), %s, %s, score %.2f\n", i + 1, stats->pid,
-			proc ? proc->comm : "?", stats->reason,
+		fprintf(out, "\nsuspect %zu: process %d (", i + 1, stats->pid);
+		utf8__escape(out, proc ? proc->comm : "?", 0);
+		fprintf(out, "), %s, %s, score %.2f\n", stats->reason,
 			stats->has_timeout ? "with a timeout" : "no timeout", stats->score);
 		fprintf(out, "  %s\n", stats->explanation);
 		fprintf(out, "  threads %zu now, %zu at the start; %+.1f/min (fit R² %.3f); "

@@ -7,6 +7,7 @@
 #include "out/pprof_builder.h"
 #include "profile.pb-c.h"
 #include "util/u64map.h"
+#include "util/utf8.h"
 
 typedef Parkwatch__Pprof__Profile Profile;
 typedef Parkwatch__Pprof__Sample Sample;
@@ -51,13 +52,22 @@ static int vec_push(struct ptr_vec *vec, void *item)
 	return 0;
 }
 
-/* Index of text in the string table, added if new; -1 when out of memory. */
+/* Index of text in the string table, added if new; -1 when out of memory.
+ * Ill-formed UTF-8 is stored as U+FFFD: proto3 strings are UTF-8, and
+ * decoders that check (Go's protobuf, upb) reject the whole profile. */
 static int64_t string_id(struct pprof_builder *pprof, const char *text)
 {
 	__u64 seed = 0;
 
 	if (!text || !*text)
 		return 0;
+	if (!utf8__valid(text)) {
+		char *clean = utf8__clean_dup(text);
+		int64_t id = clean ? string_id(pprof, clean) : -1;
+
+		free(clean);
+		return id;
+	}
 	for (;; seed++) {
 		__u64 key = hash__bytes(text, strlen(text), seed);
 		uintptr_t index = (uintptr_t)u64map__get(&pprof->string_ids, key);

@@ -12,18 +12,25 @@
 #include "out/prometheus.h"
 #include "util/u64map.h"
 #include "util/units.h"
+#include "util/utf8.h"
 
 
 void prometheus__label_value(FILE *out, const char *value)
 {
+	const char *c = value ? value : "";
+	size_t length;
+	__u32 codepoint;
+
 	fputc('"', out);
-	for (const char *c = value ? value : ""; *c; c++) {
-		if (*c == '\\' || *c == '"')
-			fputc('\\', out);
-		if (*c == '\n')
+	for (; (length = utf8__next(c, &codepoint)); c += length) {
+		if (codepoint == '\\' || codepoint == '"')
+			fprintf(out, "\\%c", (char)codepoint);
+		else if (codepoint == '\n')
 			fputs("\\n", out);
+		else if (codepoint == UTF8_ILL_FORMED) /* a scrape with one fails whole */
+			utf8__put(out, UTF8_REPLACEMENT);
 		else
-			fputc(*c, out);
+			fwrite(c, 1, length, out);
 	}
 	fputc('"', out);
 }
@@ -61,10 +68,28 @@ static size_t chosen_procs(const struct pw_picture *picture, size_t top_k,
 	return count < top_k ? count : top_k;
 }
 
+/*
+ * A process's labels, the same set on every per-process series: where it
+ * runs adds no series (one value per pid), and an unknown one is "", which
+ * Prometheus reads as no label.
+ */
+static void process_labels(FILE *out, pid_t pid, const struct pw_process *proc)
+{
+	const struct pw_cgroup *cgroup = proc ? &proc->cgroup : NULL;
+
+	fprintf(out, "pid=\"%d\",comm=", pid);
+	prometheus__label_value(out, proc ? proc->comm : "");
+	fputs(",container=", out);
+	prometheus__label_value(out, cgroup ? cgroup->container : NULL);
+	fputs(",pod=", out);
+	prometheus__label_value(out, cgroup ? cgroup->pod : NULL);
+	fputs(",unit=", out);
+	prometheus__label_value(out, cgroup ? cgroup->unit : NULL);
+}
+
 static void pid_labels(FILE *out, const struct pw_process *proc)
 {
-	fprintf(out, "pid=\"%d\",comm=", proc->pid);
-	prometheus__label_value(out, proc->comm);
+	process_labels(out, proc->pid, proc);
 }
 
 struct parked_series {
@@ -216,8 +241,8 @@ static void suspect_labels(FILE *out, const struct trend_group_stats *stats,
 	if (frame)
 		snprintf(where, sizeof(where), "%s %s:%d", frame->function ? frame->function : "??",
 			 frame->file ? frame->file : "?", frame->line);
-	fprintf(out, "{pid=\"%d\",comm=", stats->pid);
-	prometheus__label_value(out, proc ? proc->comm : "");
+	fputc('{', out);
+	process_labels(out, stats->pid, proc);
 	fputs(",reason=", out);
 	prometheus__label_value(out, stats->reason);
 	fprintf(out, ",timeout=\"%s\",where=", picture__timeout_name(stats->has_timeout));

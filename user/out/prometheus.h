@@ -27,7 +27,8 @@ struct metrics_input {
 };
 
 void prometheus__write(FILE *out, const struct metrics_input *in);
-/* Label value escaping: backslash, double quote and newline. */
+/* A quoted label value: backslash, double quote and newline escaped,
+ * ill-formed UTF-8 as U+FFFD (util/utf8.h). */
 void prometheus__label_value(FILE *out, const char *value);
 
 #endif /* PARKWATCH_PROMETHEUS_H */

@@ -17,6 +17,7 @@
 #include "serve/http.h"
 #include "util/clock.h"
 #include "util/units.h"
+#include "util/utf8.h"
 
 #define HTTP_CONNECTION_LIMIT 64
 #define HTTP_IDLE_TIMEOUT_SECONDS 15
@@ -135,10 +136,14 @@ static enum MHD_Result serve_metrics(struct http_server *server, struct MHD_Conn
 	return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
 }
 
+/* Text as HTML: markup escaped, ill-formed UTF-8 and controls as U+FFFD. */
 static void html_text(FILE *out, const char *text)
 {
-	for (const char *c = text; *c; c++) {
-		switch (*c) {
+	size_t length;
+	__u32 codepoint;
+
+	for (; (length = utf8__next(text, &codepoint)); text += length) {
+		switch (codepoint) {
 		case '<':
 			fputs("&lt;", out);
 			break;
@@ -152,7 +157,10 @@ static void html_text(FILE *out, const char *text)
 			fputs("&quot;", out);
 			break;
 		default:
-			fputc(*c, out);
+			if (codepoint == UTF8_ILL_FORMED || utf8__is_control(codepoint))
+				utf8__put(out, UTF8_REPLACEMENT);
+			else
+				fwrite(text, 1, length, out);
 		}
 	}
 }

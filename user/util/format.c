@@ -6,6 +6,7 @@
 #include <string.h>
 #include "util/format.h"
 #include "util/units.h"
+#include "util/utf8.h"
 
 
 int format__parse_duration(const char *text, __u64 *ns)
@@ -69,13 +70,16 @@ void format__age_short(__u64 ns, char *buf, size_t size)
 
 void format__json_string(FILE *out, const char *text)
 {
+	size_t length;
+	__u32 codepoint;
+
 	if (!text) {
 		fputs("null", out);
 		return;
 	}
 	fputc('"', out);
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-		switch (*c) {
+	for (; (length = utf8__next(text, &codepoint)); text += length) {
+		switch (codepoint) {
 		case '"':
 			fputs("\\\"", out);
 			break;
@@ -88,11 +92,14 @@ void format__json_string(FILE *out, const char *text)
 		case '\t':
 			fputs("\\t", out);
 			break;
+		case UTF8_ILL_FORMED: /* JSON is UTF-8 (RFC 8259): never a raw byte */
+			utf8__put(out, UTF8_REPLACEMENT);
+			break;
 		default:
-			if (*c < 0x20)
-				fprintf(out, "\\u%04x", *c);
+			if (codepoint < 0x20)
+				fprintf(out, "\\u%04x", codepoint);
 			else
-				fputc(*c, out);
+				fwrite(text, 1, length, out);
 		}
 	}
 	fputc('"', out);

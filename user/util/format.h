@@ -18,7 +18,8 @@ void format__age_short(__u64 ns, char *buf, size_t size);
 void format__count(__u64 count, char *buf, size_t size);
 /* A rate per minute for people: "+598", "+1,204", "+0.4", "-3.0". */
 void format__rate(double per_min, char *buf, size_t size);
-/* A JSON string literal, quoted and escaped; NULL prints null. */
+/* A JSON string literal, quoted and escaped, ill-formed UTF-8 as U+FFFD
+ * (util/utf8.h); NULL prints null. */
 void format__json_string(FILE *out, const char *text);
 
 #endif /* PARKWATCH_FORMAT_H */

@@ -9,6 +9,10 @@
 #include "support/dump_sample.h"
 #include "support/go_sample.h"
 
+/* A process whose cgroup path says nothing. */
+#define NO_CGROUP "\"cgroup\":{\"path\":null,\"runtime\":null,\"container\":null," \
+		  "\"pod\":null,\"qos\":null,\"unit\":null},"
+
 /* Checks that out is one line of JSON whose strings are closed and whose
  * braces and brackets nest properly. */
 static void check_json_shape(const char *out)
@@ -86,10 +90,11 @@ static void test_json(void **state)
 				     "\"states\":{\"sleeping\":4,\"disk sleep\":0,\"running\":1,"
 				     "\"runnable\":0,\"stopped\":0},"));
 	processes = expect(out, ",\"processes\":["
-				"{\"pid\":4242,\"comm\":\"condwait\",\"exe\":\"" DUMP_APP "\","
+				"{\"pid\":4242,\"ns_pid\":null,\"comm\":\"condwait\","
+				"\"exe\":\"" DUMP_APP "\"," NO_CGROUP
 				"\"unit_kind\":\"thread\",\"units\":3,\"parked\":2},"
-				"{\"pid\":5000,\"comm\":\"io\\\"x\",\"exe\":null,"
-				"\"unit_kind\":\"thread\",\"units\":2,\"parked\":2}],"
+				"{\"pid\":5000,\"ns_pid\":null,\"comm\":\"io\\\"x\",\"exe\":null,"
+				NO_CGROUP "\"unit_kind\":\"thread\",\"units\":2,\"parked\":2}],"
 				"\"exited\":[777,778],\"units\":[");
 	units = expect(out, "\"units\":[");
 	totals = expect(out, "],\"park_totals\":[],\"park_histograms\":[],\"groups\":[");
@@ -239,8 +244,8 @@ static void test_json_goroutines(void **state)
 	out = run_json(fx, g.picture, &ctx, &opts);
 	expect(out, "\"units_total\":7,\"parked_total\":5,\"states\":{\"sleeping\":5,"
 		    "\"disk sleep\":0,\"running\":1,\"runnable\":1,\"stopped\":0},");
-	expect(out, "\"processes\":[{\"pid\":7000,\"comm\":\"gosrv\",\"exe\":\"" GO_EXE "\","
-		    "\"unit_kind\":\"goroutine\",\"units\":7,\"parked\":5,"
+	expect(out, "\"processes\":[{\"pid\":7000,\"ns_pid\":null,\"comm\":\"gosrv\","
+		    "\"exe\":\"" GO_EXE "\"," NO_CGROUP "\"unit_kind\":\"goroutine\",\"units\":7,\"parked\":5,"
 		    "\"goroutine\":{\"go_version\":\"go1.22.1\",\"system_goroutines\":1,"
 		    "\"dropped\":0}}]");
 	units = expect(out, "\"units\":[");
@@ -294,6 +299,37 @@ static void test_json_goroutines(void **state)
 	go_sample_free(&g);
 }
 
+/* A process in a container of its own PID namespace, and names that are not
+ * UTF-8: ill-formed bytes become U+FFFD, control characters \u escapes. */
+static void test_json_cgroup_and_names(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_picture *picture = fx->d.picture;
+	struct pw_process *proc = &picture->procs[0];
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	const char *out;
+
+	proc->ns_pid = 7;
+	proc->cgroup.path = picture__string(picture, "/system.slice/docker-3f2a9c0e1b7d.scope");
+	proc->cgroup.runtime = picture__string(picture, "docker");
+	proc->cgroup.container = picture__string(picture, "3f2a9c0e1b7d");
+	proc->cgroup.unit = picture__string(picture, "docker-3f2a9c0e1b7d.scope");
+	snprintf(proc->comm, sizeof(proc->comm), "cw\xff\xfe\x1b[2J");
+	snprintf(picture->units[D_COND1].comm, sizeof(picture->units[D_COND1].comm),
+		 "w\xc0\xaf\xe6\x9d\xb1\xed\xa0\x80");
+	out = run_json(fx, picture, &ctx, &opts);
+	expect(out, "{\"pid\":4242,\"ns_pid\":7,\"comm\":\"cw\xef\xbf\xbd\xef\xbf\xbd\\u001b[2J\","
+		    "\"exe\":\"" DUMP_APP "\",\"cgroup\":{"
+		    "\"path\":\"/system.slice/docker-3f2a9c0e1b7d.scope\",\"runtime\":\"docker\","
+		    "\"container\":\"3f2a9c0e1b7d\",\"pod\":null,\"qos\":null,"
+		    "\"unit\":\"docker-3f2a9c0e1b7d.scope\"},");
+	expect(out, "\"id\":4243,\"pid\":4242,\"comm\":\"w\xef\xbf\xbd\xef\xbf\xbd\xe6\x9d\xb1"
+		    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\",");
+	expect_not(out, "\xff");
+	expect_not(out, "\x1b");
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, dump_fixture_setup, dump_fixture_teardown)
 
 int main(void)
@@ -304,6 +340,7 @@ int main(void)
 		TEST(test_json_empty_report),
 		TEST(test_json_park_totals),
 		TEST(test_json_goroutines),
+		TEST(test_json_cgroup_and_names),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

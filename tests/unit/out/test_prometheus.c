@@ -10,6 +10,9 @@
 #include "out/prometheus.h"
 #include "support/sample.h"
 
+/* the labels of a process whose cgroup says nothing */
+#define NOWHERE ",container=\"\",pod=\"\",unit=\"\""
+
 struct fixture {
 	struct sample p;
 	struct metrics_input in;
@@ -176,18 +179,18 @@ static void test_per_pid_series(void **state)
 	regroup(picture);
 	assert_int_equal(picture->group_count, 3);
 	out = run(f);
-	expect(out, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"app\",reason=\"cond wait\","
+	expect(out, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",reason=\"cond wait\","
 		    "timeout=\"none\"} 2\n");
-	expect(out, "\nparkwatch_parked_threads{pid=\"5000\",comm=\"other\",reason=\"sleep\","
+	expect(out, "\nparkwatch_parked_threads{pid=\"5000\",comm=\"other\"" NOWHERE ",reason=\"sleep\","
 		    "timeout=\"finite\"} 1\n");
 	assert_int_equal(occurrences(out, "\nparkwatch_parked_threads{"), 2);
 	/* every state of every chosen process, most parked first */
-	expect(out, "\nparkwatch_threads{pid=\"4242\",comm=\"app\",state=\"sleeping\"} 2\n"
-		    "parkwatch_threads{pid=\"4242\",comm=\"app\",state=\"disk sleep\"} 0\n"
-		    "parkwatch_threads{pid=\"4242\",comm=\"app\",state=\"running\"} 1\n"
-		    "parkwatch_threads{pid=\"4242\",comm=\"app\",state=\"runnable\"} 0\n"
-		    "parkwatch_threads{pid=\"4242\",comm=\"app\",state=\"stopped\"} 0\n"
-		    "parkwatch_threads{pid=\"5000\",comm=\"other\",state=\"sleeping\"} 1\n");
+	expect(out, "\nparkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"sleeping\"} 2\n"
+		    "parkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"disk sleep\"} 0\n"
+		    "parkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"running\"} 1\n"
+		    "parkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"runnable\"} 0\n"
+		    "parkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"stopped\"} 0\n"
+		    "parkwatch_threads{pid=\"5000\",comm=\"other\"" NOWHERE ",state=\"sleeping\"} 1\n");
 	assert_int_equal(occurrences(out, "\nparkwatch_threads{"), 2 * PW_STATE__COUNT);
 	expect(out, "\nparkwatch_threads_all{state=\"sleeping\"} 3\n"
 		    "parkwatch_threads_all{state=\"disk sleep\"} 0\n"
@@ -213,7 +216,7 @@ static void test_top_k(void **state)
 	f->p.picture->units[T_COND2].state = PW_STATE_RUNNING;
 	regroup(f->p.picture);
 	out = run(f);
-	expect(out, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"app\",reason=\"cond wait\","
+	expect(out, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",reason=\"cond wait\","
 		    "timeout=\"none\"} 1\n");
 	expect_not(out, "pid=\"5000\"");
 
@@ -241,9 +244,52 @@ static void test_label_escaping(void **state)
 	picture->units[T_COND2].wait.reason = "wait \"x\"";
 	regroup(picture);
 	text = run(f);
-	expect(text, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"a\\\"b\\\\c\\nd\","
-		     "reason=\"wait \\\"x\\\"\",timeout=\"none\"} 2\n");
-	expect(text, "\nparkwatch_threads{pid=\"4242\",comm=\"a\\\"b\\\\c\\nd\",state=\"sleeping\"} 2\n");
+	expect(text, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"a\\\"b\\\\c\\nd\"" NOWHERE
+		     ",reason=\"wait \\\"x\\\"\",timeout=\"none\"} 2\n");
+	expect(text, "\nparkwatch_threads{pid=\"4242\",comm=\"a\\\"b\\\\c\\nd\"" NOWHERE
+		     ",state=\"sleeping\"} 2\n");
+}
+
+/* Ill-formed UTF-8 (a name set with prctl) is U+FFFD: Prometheus drops a
+ * scrape with an invalid label value whole.  Valid characters stay. */
+static void test_label_invalid_utf8(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_picture *picture = f->p.picture;
+	FILE *out = open_output(&f->out, &f->out_len);
+	const char *text;
+
+	prometheus__label_value(out, "w\xff\xfe-\xc3\xa9-\xe2\x82");
+	assert_string_equal(close_output(out, &f->out),
+			    "\"w\xef\xbf\xbd\xef\xbf\xbd-\xc3\xa9-\xef\xbf\xbd\"");
+
+	snprintf(picture->procs[0].comm, sizeof(picture->procs[0].comm), "bad\xc0\xaf");
+	text = run(f);
+	expect(text, "\nparkwatch_threads{pid=\"4242\",comm=\"bad\xef\xbf\xbd\xef\xbf\xbd\"");
+	expect_not(text, "\xc0");
+}
+
+/* Where a process runs: container, pod and unit on every per-process series,
+ * the same label set on all of them. */
+static void test_container_labels(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_picture *picture = f->p.picture;
+	struct pw_cgroup *cgroup = &picture->procs[0].cgroup;
+	const char *text;
+
+	cgroup->container = picture__string(picture, "3f2a9c0e1b7d4c5e6f708192a3b4c5d6e7f80910a1b2c3d4e5f60718293a4b5c");
+	cgroup->pod = picture__string(picture, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	cgroup->unit = picture__string(picture, "app.service");
+	text = run(f);
+#define APP_WHERE ",container=\"3f2a9c0e1b7d4c5e6f708192a3b4c5d6e7f80910a1b2c3d4e5f60718293a4b5c\"," \
+		  "pod=\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\",unit=\"app.service\""
+	expect(text, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"app\"" APP_WHERE
+		     ",reason=\"cond wait\",");
+	expect(text, "\nparkwatch_threads{pid=\"4242\",comm=\"app\"" APP_WHERE ",state=\"sleeping\"} 2\n");
+	/* the other process keeps the same labels, empty */
+	expect(text, "\nparkwatch_threads{pid=\"5000\",comm=\"other\"" NOWHERE ",state=\"sleeping\"} 1\n");
+#undef APP_WHERE
 }
 
 /*
@@ -321,8 +367,8 @@ static void test_trend_families(void **state)
 	expect_not(out, "\nparkwatch_leak_suspect_threads{");
 	expect(out, "\nparkwatch_trend_groups 2\n");
 	expect(out, "\nparkwatch_trend_folded_total 0\n");
-	expect(out, "\nparkwatch_parked_threads_growth_per_minute{pid=\"4242\",comm=\"app\"} ");
-	expect(out, "\nparkwatch_parked_threads_growth_per_minute{pid=\"5000\",comm=\"other\"} ");
+	expect(out, "\nparkwatch_parked_threads_growth_per_minute{pid=\"4242\",comm=\"app\"" NOWHERE "} ");
+	expect(out, "\nparkwatch_parked_threads_growth_per_minute{pid=\"5000\",comm=\"other\"" NOWHERE "} ");
 	trend__free(trend);
 }
 
@@ -351,6 +397,8 @@ int main(void)
 		TEST(test_per_pid_series),
 		TEST(test_top_k),
 		TEST(test_label_escaping),
+		TEST(test_label_invalid_utf8),
+		TEST(test_container_labels),
 		TEST(test_histograms),
 		TEST(test_trend_families),
 		TEST(test_no_picture),
