@@ -5,15 +5,38 @@
 #include "out/pprof.h"
 #include "out/render.h"
 
+/* Where the process runs, as labels, only those known: container and pod
+ * (strings, as Go's pprof labels are), ns_pid where it differs from pid.
+ * Returns how many were added at labels. */
+static size_t where_labels(struct pprof_label *labels, const struct pw_process *proc)
+{
+	size_t count = 0;
+
+	if (!proc)
+		return 0;
+	if (proc->cgroup.container)
+		labels[count++] = (struct pprof_label){ .key = "container",
+							.str = proc->cgroup.container };
+	if (proc->cgroup.pod)
+		labels[count++] = (struct pprof_label){ .key = "pod", .str = proc->cgroup.pod };
+	if (proc->ns_pid)
+		labels[count++] = (struct pprof_label){ .key = "ns_pid", .num = proc->ns_pid };
+	return count;
+}
+
+#define WHERE_LABELS 3
+
 /* A goroutine group: its stack with runtime.goexit, as the runtime's own
  * profile has it, or, stackless, one pseudo frame named like folded
  * output's leaf: "[running]". */
-static int add_goroutine_group(struct pprof_builder *pprof, const struct pw_group *group)
+static int add_goroutine_group(struct pprof_builder *pprof, const struct pw_process *proc,
+			       const struct pw_group *group)
 {
-	const struct pprof_label labels[] = {
+	struct pprof_label labels[2 + WHERE_LABELS] = {
 		{ .key = "reason", .str = group->reason },
 		{ .key = "pid", .num = group->pid },
 	};
+	size_t label_count = 2 + where_labels(&labels[2], proc);
 	__s64 count = (__s64)group->count;
 	struct stack_frame pseudo_frame = { 0 };
 	const struct symbol *pseudo_symbol;
@@ -24,7 +47,7 @@ static int add_goroutine_group(struct pprof_builder *pprof, const struct pw_grou
 	if (group->stack)
 		return pprof_builder__add_sample(pprof, group->pid, group->stack->frames,
 						 group->stack->symbols, group->stack->full_depth,
-						 &count, labels, 2, group->signature);
+						 &count, labels, label_count, group->signature);
 	pseudo = symbol__new(1);
 	if (!pseudo)
 		return -ENOMEM;
@@ -33,37 +56,44 @@ static int add_goroutine_group(struct pprof_builder *pprof, const struct pw_grou
 	pseudo->frames[0].function = name;
 	pseudo_symbol = pseudo;
 	err = pprof_builder__add_sample(pprof, group->pid, &pseudo_frame, &pseudo_symbol, 1,
-					&count, labels, 2, group->signature);
+					&count, labels, label_count, group->signature);
 	pseudo->frames[0].function = NULL; /* the name is on the stack */
 	symbol__put(pseudo);
 	return err;
 }
 
-/* A parked group: its stack as dumps show it, [units, parked ns]. */
-static int add_parked_group(struct pprof_builder *pprof, const struct pw_picture *picture,
+/*
+ * A parked group: its stack as dumps show it, [units, parked ns], one
+ * member at a time so that each sample has its threads' own name (the
+ * builder adds up members with the same stack and labels).
+ */
+static int add_parked_group(struct pprof_builder *pprof, const struct pw_process *proc,
 			    const struct pw_group *group, __u64 interval_ns)
 {
-	const struct pw_process *proc = picture__process(picture, group->pid);
-	const struct pprof_label labels[] = {
-		{ .key = "reason", .str = group->reason },
-		{ .key = "state", .str = group->members[0]->state_name },
-		{ .key = "timeout", .str = picture__timeout_name(group->has_timeout) },
-		{ .key = "comm", .str = proc ? proc->comm : "" },
-		{ .key = "pid", .num = group->pid },
-	};
-	__s64 values[2] = { (__s64)group->count, 0 };
 	const struct pw_stack *stack = group->stack;
+	int err = 0;
 
-	if (pprof_builder__kind(pprof) == PPROF_WINDOW) {
-		values[1] = (__s64)(group->count * interval_ns);
-	} else {
-		for (size_t m = 0; m < group->count; m++)
-			values[1] += (__s64)group->members[m]->park_ns;
+	for (size_t m = 0; m < group->count && !err; m++) {
+		const struct pw_unit *member = group->members[m];
+		struct pprof_label labels[6 + WHERE_LABELS] = {
+			{ .key = "reason", .str = group->reason },
+			{ .key = "state", .str = member->state_name },
+			{ .key = "timeout", .str = picture__timeout_name(group->has_timeout) },
+			{ .key = "comm", .str = proc ? proc->comm : "" },
+			{ .key = "thread_name", .str = member->comm },
+			{ .key = "pid", .num = group->pid },
+		};
+		size_t label_count = 6 + where_labels(&labels[6], proc);
+		__s64 values[2] = { 1, (__s64)member->park_ns };
+
+		if (pprof_builder__kind(pprof) == PPROF_WINDOW)
+			values[1] = (__s64)interval_ns;
+		err = pprof_builder__add_sample(pprof, group->pid, stack ? stack->frames : NULL,
+						stack ? stack->symbols : NULL,
+						stack ? stack->depth : 0, values, labels, label_count,
+						group->signature);
 	}
-	return pprof_builder__add_sample(pprof, group->pid, stack ? stack->frames : NULL,
-					 stack ? stack->symbols : NULL, stack ? stack->depth : 0,
-					 values, labels, sizeof(labels) / sizeof(labels[0]),
-					 group->signature);
+	return err;
 }
 
 int pprof__add_picture(struct pprof_builder *pprof, const struct pw_picture *picture,
@@ -75,11 +105,12 @@ int pprof__add_picture(struct pprof_builder *pprof, const struct pw_picture *pic
 		err = pprof_builder__set_main_binary(pprof, picture->procs[0].exe);
 	for (size_t g = 0; g < picture->group_count && !err; g++) {
 		const struct pw_group *group = &picture->groups[g];
+		const struct pw_process *proc = picture__process(picture, group->pid);
 
 		if (pprof_builder__kind(pprof) == PPROF_GOROUTINE)
-			err = add_goroutine_group(pprof, group);
+			err = add_goroutine_group(pprof, proc, group);
 		else if (group->parked)
-			err = add_parked_group(pprof, picture, group, interval_ns);
+			err = add_parked_group(pprof, proc, group, interval_ns);
 	}
 	return err;
 }

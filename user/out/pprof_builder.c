@@ -18,8 +18,6 @@ typedef Parkwatch__Pprof__Function Function;
 typedef Parkwatch__Pprof__Mapping Mapping;
 typedef Parkwatch__Pprof__ValueType ValueType;
 
-#define SAMPLE_LABELS 5
-
 /* A growable array of pointers; every table of the profile is one. */
 struct ptr_vec {
 	void **items;
@@ -434,17 +432,30 @@ static void main_binary_first(struct pprof_builder *pprof, Mapping **mappings, s
 	}
 }
 
-/* Labels the samples of suspect groups leak_suspect=true, as of now. */
+static bool labelled(const Sample *sample, int64_t key)
+{
+	for (size_t i = 0; i < sample->n_label; i++)
+		if (sample->label[i]->key == key)
+			return true;
+	return false;
+}
+
+/* Labels the samples of suspect groups leak_suspect=true, as of now (once:
+ * a builder may be written twice). */
 static int label_suspects(struct pprof_builder *pprof, const struct trend *trend)
 {
+	int64_t suspect_key = string_id(pprof, "leak_suspect");
 	struct trend_group_stats stats;
+
+	if (suspect_key < 0)
+		return -ENOMEM;
 
 	for (size_t i = 0; trend && i < pprof->samples.count; i++) {
 		Sample *sample = pprof->samples.items[i];
 		__u64 signature = (uintptr_t)pprof->sample_signatures.items[i];
 		Label **grown;
 
-		if (sample->n_label > SAMPLE_LABELS || trend__group(trend, signature, &stats) ||
+		if (labelled(sample, suspect_key) || trend__group(trend, signature, &stats) ||
 		    !stats.suspect)
 			continue;
 		grown = realloc(sample->label, (sample->n_label + 1) * sizeof(*grown));

@@ -281,7 +281,8 @@ static void test_snapshot_values_and_labels(void **state)
 	assert_int_equal(cond->n_value, 2);
 	assert_int_equal(cond->value[0], 2);
 	assert_int_equal(cond->value[1], (int64_t)(7 * SEC)); /* 5 s + 2 s */
-	assert_int_equal(cond->n_label, 5);
+	assert_int_equal(cond->n_label, 6);
+	assert_string_equal(label_str(p, cond, "thread_name"), "pool");
 	assert_string_equal(label_str(p, cond, "state"), "sleeping");
 	assert_string_equal(label_str(p, cond, "timeout"), "none");
 	assert_string_equal(label_str(p, cond, "comm"), "app");
@@ -293,7 +294,8 @@ static void test_snapshot_values_and_labels(void **state)
 	assert_int_equal(sleep->n_value, 2);
 	assert_int_equal(sleep->value[0], 1);
 	assert_int_equal(sleep->value[1], (int64_t)(300 * MS));
-	assert_int_equal(sleep->n_label, 5);
+	assert_int_equal(sleep->n_label, 6);
+	assert_string_equal(label_str(p, sleep, "thread_name"), "t5000");
 	assert_string_equal(label_str(p, sleep, "state"), "sleeping");
 	assert_string_equal(label_str(p, sleep, "timeout"), "finite");
 	assert_string_equal(label_str(p, sleep, "comm"), "other");
@@ -301,6 +303,55 @@ static void test_snapshot_values_and_labels(void **state)
 	assert_non_null(pid);
 	assert_int_equal(pid->str, 0);
 	assert_int_equal(pid->num, 5000);
+}
+
+/*
+ * Threads of one group with different names are samples of their own, each
+ * labelled thread_name; a name of ill-formed UTF-8 is U+FFFD in the string
+ * table.  Where the process runs: container and pod strings, ns_pid a number.
+ */
+static void test_thread_names_and_where(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_picture *picture = f->p.picture;
+	struct pw_process *app = &picture->procs[0];
+	const Profile *p;
+	const Sample *named[2] = { NULL, NULL };
+	int64_t cond_threads = 0;
+
+	snprintf(picture->units[T_COND2].comm, PARK_COMM_LEN, "w\xff\xfe-\xe6\x9d\xb1");
+	app->ns_pid = 1;
+	app->cgroup.container = picture__string(picture, "3f2a9c0e1b7d");
+	app->cgroup.pod = picture__string(picture, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	p = encode_snapshot(f);
+	assert_well_formed(p);
+	assert_int_equal(p->n_sample, 3);
+	for (size_t i = 0; i < p->n_sample; i++) {
+		const Sample *s = p->sample[i];
+		const char *name = label_str(p, s, "thread_name");
+
+		if (strcmp(label_str(p, s, "reason"), "cond wait")) {
+			assert_null(label(p, s, "container")); /* the other process: unknown */
+			assert_null(label(p, s, "ns_pid"));
+			continue;
+		}
+		cond_threads += s->value[0];
+		assert_string_equal(label_str(p, s, "container"), "3f2a9c0e1b7d");
+		assert_string_equal(label_str(p, s, "pod"), "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+		assert_int_equal(label(p, s, "ns_pid")->str, 0);
+		assert_int_equal(label(p, s, "ns_pid")->num, 1);
+		if (!strcmp(name, "pool"))
+			named[0] = s;
+		else if (!strcmp(name, "w\xef\xbf\xbd\xef\xbf\xbd-\xe6\x9d\xb1"))
+			named[1] = s;
+	}
+	assert_int_equal(cond_threads, 2);
+	assert_non_null(named[0]);
+	assert_non_null(named[1]);
+	assert_int_equal(named[0]->value[1], (int64_t)(5 * SEC));
+	assert_int_equal(named[1]->value[1], (int64_t)(2 * SEC));
+	for (size_t i = 0; i < p->n_string_table; i++)
+		assert_null(strchr(p->string_table[i], '\xff'));
 }
 
 static void test_snapshot_locations(void **state)
@@ -641,6 +692,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gzip_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_values_and_labels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_names_and_where, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_locations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_functions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_mappings, setup, teardown),

@@ -41,8 +41,11 @@ void sample_build(struct sample *s)
 	add_proc(s->picture, 4242, "app", APP);
 	add_proc(s->picture, 5000, "other", OTHER);
 	add_thread(s->picture, 4242, 4242, NULL, false, 0, NULL);
-	add_thread(s->picture, 4242, 4243, "cond wait", false, 5 * SEC, s->s1);
-	add_thread(s->picture, 4242, 4244, "cond wait", false, 2 * SEC, s->s1);
+	/* a pool's threads share a name, as pthread_create's inherit it */
+	snprintf(add_thread(s->picture, 4242, 4243, "cond wait", false, 5 * SEC, s->s1)->comm,
+		 PARK_COMM_LEN, "pool");
+	snprintf(add_thread(s->picture, 4242, 4244, "cond wait", false, 2 * SEC, s->s1)->comm,
+		 PARK_COMM_LEN, "pool");
 	add_thread(s->picture, 5000, 5000, "sleep", true, 300 * MS, s->s2);
 	regroup(s->picture);
 	assert_int_equal(s->picture->parked_count, 3);
