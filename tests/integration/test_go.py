@@ -534,7 +534,7 @@ def thread_view(res, pid, what):
     check(re.match(r"^parkwatch \S+: \d+ threads? in 1 process", res.out),
           f"{what}: not the thread view: {res.out[:200]!r}")
     check(re.search(rf"^process {pid} \(", res.out, re.M), f"{what}: no process {pid} header")
-    check(re.search(r"^thread \d+ \[", res.out, re.M), f"{what}: no thread entries")
+    check(re.search(r"^thread \d+ \"[^\"\n]*\" \[", res.out, re.M), f"{what}: no thread entries")
     check("goroutine " not in res.out, f"{what}: goroutines in the thread view")
 
 

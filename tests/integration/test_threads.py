@@ -145,19 +145,24 @@ def test_condwait_text():
         text = dump_text(t.pid)  # --debug 2 is the default
         blocks = {}
         cur = None
+        names = {}
         for line in text.splitlines():
-            m = re.match(r"^thread (\d+) \[(.*)\]:\s*$", line)
+            m = re.match(r'^thread (\d+) "((?:[^"\\]|\\.)*)" \[(.*)\]:\s*$', line)
             if m:
                 cur = int(m.group(1))
-                blocks[cur] = [m.group(2)]
+                names[cur] = m.group(2)
+                blocks[cur] = [m.group(3)]
             elif cur is not None:
                 blocks[cur].append(line)
         cond = [tid for tid in tids if tid in blocks and blocks[tid][0].startswith("cond wait")]
-        check(len(cond) == 100, f"{len(cond)} of 100 cond tids have a `thread TID [cond wait, "
-                                f"...]:` header; got e.g. {text[:200]!r}")
-        total = len(re.findall(r"^thread \d+ \[cond wait", text, re.M))
+        check(len(cond) == 100, f"{len(cond)} of 100 cond tids have a `thread TID \"NAME\" "
+                                f"[cond wait, ...]:` header; got e.g. {text[:200]!r}")
+        total = len(re.findall(r'^thread \d+ "[^"\n]*" \[cond wait', text, re.M))
         check(total == 100, f"{total} `[cond wait` headers, expected 100")
         for tid in cond:
+            with open(f"/proc/{t.pid}/task/{tid}/comm") as f:
+                comm = f.read().rstrip("\n")
+            check(names[tid] == comm, f"thread {tid}: name {names[tid]!r}, /proc says {comm!r}")
             lines = blocks[tid]
             idx = next((i for i, l in enumerate(lines) if l.startswith("level_three(")), None)
             check(idx is not None, f"thread {tid}: no `level_three(...)` line")

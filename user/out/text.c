@@ -8,6 +8,7 @@
 #include <string.h>
 #include "out/render.h"
 #include "util/format.h"
+#include "util/utf8.h"
 
 static const char *unit_word(const struct pw_unit *unit)
 {
@@ -74,6 +75,40 @@ void text__frames(FILE *out, const struct pw_stack *stack)
 	}
 }
 
+/*
+ * "process 4242 (nginx) ns_pid=1 container=3f2a9c0e1b7d: 3 threads, 2 parked":
+ * the pid in its own namespace and where it runs only when known.  Names
+ * are escaped (util/utf8.h): one can't clear a terminal or forge a line.
+ */
+static void print_process(FILE *out, pid_t pid, const struct pw_process *proc)
+{
+	char label[96];
+
+	fprintf(out, "\nprocess %d (", pid);
+	utf8__escape(out, proc ? proc->comm : "?", 0);
+	fputc(')', out);
+	if (proc && proc->ns_pid)
+		fprintf(out, " ns_pid=%d", proc->ns_pid);
+	if (proc && picture__container_label(proc, label, sizeof(label))) {
+		fputs(" container=", out);
+		utf8__escape(out, label, 0);
+	}
+	fprintf(out, ": %zu threads, %zu parked\n", proc ? proc->units : 0,
+		proc ? proc->parked : 0);
+}
+
+/* "thread 4193 \"worker-3\"", or "goroutine 7": a goroutine has no name of
+ * its own. */
+static void print_unit_name(FILE *out, const struct pw_unit *unit)
+{
+	fprintf(out, "\n%s %llu", unit_word(unit), unit->id);
+	if (unit->kind == PW_UNIT_GOROUTINE)
+		return;
+	fputs(" \"", out);
+	utf8__escape(out, unit->comm, '"');
+	fputc('"', out);
+}
+
 static void dump_units(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
 		       const struct render_opts *opts)
 {
@@ -86,18 +121,16 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 		if (unit->go && unit->go->system)
 			continue;
 		if (unit->pid != current_pid) {
-			const struct pw_process *proc = picture__process(picture, unit->pid);
-
 			current_pid = unit->pid;
-			fprintf(out, "\nprocess %d (%s): %zu threads, %zu parked\n", current_pid,
-				proc ? proc->comm : "?", proc ? proc->units : 0, proc ? proc->parked : 0);
+			print_process(out, unit->pid, picture__process(picture, unit->pid));
 		}
+		print_unit_name(out, unit);
 		if (!unit->parked) {
-			fprintf(out, "\n%s %llu [%s]:\n", unit_word(unit), unit->id, unit->state_name);
+			fprintf(out, " [%s]:\n", unit->state_name);
 			continue;
 		}
 		format__age(unit->park_ns, age, sizeof(age));
-		fprintf(out, "\n%s %llu [%s, %s]:\n", unit_word(unit), unit->id, unit->wait.reason, age);
+		fprintf(out, " [%s, %s]:\n", unit->wait.reason, age);
 		if (opts->kernel_stacks)
 			print_kernel_frames(out, ctx, unit);
 		if (unit->stack)
@@ -137,6 +170,7 @@ static void print_group_frames(FILE *out, const struct pw_stack *stack)
 static void dump_groups(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx)
 {
 	struct trend_group_stats stats;
+	char label[96];
 
 	fprintf(out, "thread profile: total %zu\n", picture->parked_count);
 	for (size_t g = 0; g < picture->group_count; g++) {
@@ -150,6 +184,12 @@ static void dump_groups(FILE *out, const struct pw_picture *picture, const struc
 			fprintf(out, " 0x%llx", group->stack->frames[i].pc);
 		fprintf(out, "\n# labels: {\"pid\":\"%d\", \"comm\":", group->pid);
 		format__json_string(out, proc ? proc->comm : "");
+		if (proc && proc->ns_pid)
+			fprintf(out, ", \"ns_pid\":\"%d\"", proc->ns_pid);
+		if (proc && picture__container_label(proc, label, sizeof(label))) {
+			fputs(", \"container\":", out);
+			format__json_string(out, label);
+		}
 		fprintf(out, ", \"reason\":\"%s\", \"timeout\":\"%s\"", group->reason,
 			picture__timeout_name(group->has_timeout));
 		if (ctx->trend && trend__group(ctx->trend, group->signature, &stats) == 0)

@@ -96,7 +96,9 @@ void format__json_string(FILE *out, const char *text)
 			utf8__put(out, UTF8_REPLACEMENT);
 			break;
 		default:
-			if (codepoint < 0x20)
+			/* JSON needs C0 escaped; DEL, C1 and bidi controls too, for
+			 * the terminals dumps are read on (util/utf8.h) */
+			if (utf8__is_control(codepoint))
 				fprintf(out, "\\u%04x", codepoint);
 			else
 				fwrite(text, 1, length, out);

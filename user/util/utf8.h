@@ -12,9 +12,12 @@
  *
  * The rules per output, each applied through this module:
  *   JSON, Prometheus label values, pprof strings, HTML, folded stacks:
- *     an ill-formed subpart becomes U+FFFD, valid characters stay;
- *   text dump and live view (a terminal): utf8__escape, Go's %q style:
- *     ill-formed bytes and control characters become \xNN or \uNNNN.
+ *     an ill-formed subpart becomes U+FFFD, valid characters stay; JSON
+ *     escapes control characters (utf8__is_control) as \uNNNN, HTML and
+ *     folded stacks make them U+FFFD, label values escape \n as the
+ *     format requires;
+ *   text dump, live view and leak report (a terminal): utf8__escape, Go's
+ *     %q style: ill-formed bytes and controls become \xNN or \uNNNN.
  */
 #ifndef PARKWATCH_UTF8_H
 #define PARKWATCH_UTF8_H

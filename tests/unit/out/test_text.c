@@ -51,8 +51,8 @@ static void test_text_debug2(void **state)
 		    "(sleeping 4, running 1)\n");
 	expect(out, "\nprocess 4242 (condwait): 3 threads, 2 parked\n");
 	io_proc = expect(out, "\nprocess 5000 (io\"x): 2 threads, 2 parked\n");
-	main_hdr = expect(out, "\nthread 4242 [running]:\n");
-	cond1 = expect(out, "\nthread 4243 [cond wait, 5 minutes]:\n"
+	main_hdr = expect(out, "\nthread 4242 \"condwait\" [running]:\n");
+	cond1 = expect(out, "\nthread 4243 \"worker-1\" [cond wait, 5 minutes]:\n"
 			    "pthread_cond_wait(...)\n"
 			    "\t" DUMP_LIBC " +0x1c0\n"
 			    "check_ready(...)\n"
@@ -63,17 +63,17 @@ static void test_text_debug2(void **state)
 			    "\t" DUMP_PLUGIN " +0x11233\n"
 			    "?\?()\n"
 			    "\t? +0x4000\n");
-	cond2 = expect(out, "\nthread 4244 [cond wait, 12 seconds]:\npthread_cond_wait(...)\n");
-	sleep_hdr = expect(out, "\nthread 5000 [sleep, 2 seconds]:\n"
+	cond2 = expect(out, "\nthread 4244 \"worker-2\" [cond wait, 12 seconds]:\npthread_cond_wait(...)\n");
+	sleep_hdr = expect(out, "\nthread 5000 \"io\\\"x\" [sleep, 2 seconds]:\n"
 				"clock_nanosleep(...)\n"
 				"\t" DUMP_SLEEP_SOURCE ":78 +0x70\n");
-	io_hdr = expect(out, "\nthread 5001 [IO wait (pipe), 340 ms]:\n"
+	io_hdr = expect(out, "\nthread 5001 \"reader\" [IO wait (pipe), 340 ms]:\n"
 			     "\t(no user stack: parked less than --min-park)\n");
 	/* in picture order, each process header before its threads */
 	assert_true(main_hdr < cond1 && cond1 < cond2 && cond2 < io_proc);
 	assert_true(io_proc < sleep_hdr && sleep_hdr < io_hdr);
 	/* the running thread has no frames; no kernel frames unless asked */
-	expect(out, "\nthread 4242 [running]:\n\nthread 4243");
+	expect(out, "\nthread 4242 \"condwait\" [running]:\n\nthread 4243");
 	expect_not(out, "[kernel]");
 	expect_not(out, "thread profile");
 	assert_int_equal(occurrences(out, "\nprocess "), 2);
@@ -90,7 +90,7 @@ static void test_text_debug2_kernel_frames(void **state)
 
 	/* without kallsyms the addresses are printed */
 	out = run_text(fx, fx->d.picture, &ctx, &opts);
-	expect(out, "\nthread 4243 [cond wait, 5 minutes]:\n"
+	expect(out, "\nthread 4243 \"worker-1\" [cond wait, 5 minutes]:\n"
 		    "0xffffffff81001010 [kernel]\n"
 		    "0xffffffff80000008 [kernel]\n"
 		    "pthread_cond_wait(...)\n");
@@ -98,7 +98,7 @@ static void test_text_debug2_kernel_frames(void **state)
 	fx->ksyms = dump_ksyms();
 	ctx.ksyms = fx->ksyms;
 	out = run_text(fx, fx->d.picture, &ctx, &opts);
-	expect(out, "\nthread 4243 [cond wait, 5 minutes]:\n"
+	expect(out, "\nthread 4243 \"worker-1\" [cond wait, 5 minutes]:\n"
 		    "futex_wait_queue+0x10 [kernel]\n"
 		    "0xffffffff80000008 [kernel]\n"
 		    "pthread_cond_wait(...)\n");
@@ -194,6 +194,42 @@ static void test_text_goroutines_beside_threads(void **state)
 	assert_int_equal(occurrences(out, "# labels: "), 4);
 }
 
+/*
+ * Names a local user chose: control characters and ill-formed UTF-8 are
+ * escaped (no raw byte below 0x20, no 0xff reaches the terminal, a name
+ * can't start a line of its own), valid UTF-8 stays.  The process line
+ * says its pid in its namespace and its container label.
+ */
+static void test_text_hostile_names_and_container(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_picture *picture = fx->d.picture;
+	struct pw_process *proc = &picture->procs[0];
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	const char *out;
+
+	snprintf(picture->units[D_COND1].comm, PARK_COMM_LEN, "\x1b[2J\nthread 1");
+	snprintf(picture->units[D_COND1 + 1].comm, PARK_COMM_LEN, "w\xff\xfe\"\xe6\x9d\xb1");
+	snprintf(proc->comm, PARK_COMM_LEN, "cw\r\xc2\x9b");
+	proc->ns_pid = 7;
+	proc->cgroup.container = picture__string(picture, "3f2a9c0e1b7d4c5e6f708192a3b4c5d6");
+	out = run_text(fx, picture, &ctx, &opts);
+	expect(out, "\nprocess 4242 (cw\\r\\u009b) ns_pid=7 container=3f2a9c0e1b7d: 3 threads, "
+		    "2 parked\n");
+	expect(out, "\nthread 4243 \"\\x1b[2J\\nthread 1\" [cond wait, 5 minutes]:\n");
+	expect(out, "\nthread 4244 \"w\\xff\\xfe\\\"\xe6\x9d\xb1\" [cond wait, 12 seconds]:\n");
+	for (const char *c = out; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 || *c == '\n' || *c == '\t');
+	expect_not(out, "\xff");
+	assert_int_equal(occurrences(out, "\nthread "), 5);
+
+	opts.debug = 1;
+	out = run_text(fx, picture, &ctx, &opts);
+	expect(out, "# labels: {\"pid\":\"4242\", \"comm\":\"cw\\u000d\\u009b\", \"ns_pid\":\"7\", "
+		    "\"container\":\"3f2a9c0e1b7d\", \"reason\":\"cond wait\"");
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, dump_fixture_setup, dump_fixture_teardown)
 
 int main(void)
@@ -205,6 +241,7 @@ int main(void)
 		TEST(test_text_debug1),
 		TEST(test_text_empty_report),
 		TEST(test_text_goroutines_beside_threads),
+		TEST(test_text_hostile_names_and_container),
 	};
 
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);

@@ -199,9 +199,18 @@ static void test_json_string(void **state)
 	check_json("\r", "\"\\u000d\"");
 	check_json("\x01\x1f", "\"\\u0001\\u001f\"");
 	check_json("\x1b[0m", "\"\\u001b[0m\"");
-	check_json(" ~\x7f", "\" ~\x7f\"");
+	/* DEL, C1 (U+009B, a CSI) and bidi overrides too: dumps meet terminals */
+	check_json(" ~\x7f", "\" ~\\u007f\"");
+	check_json("\xc2\x9b" "2J", "\"\\u009b2J\"");
+	check_json("\xe2\x80\xae" "x", "\"\\u202ex\"");
 	/* UTF-8 passes through unchanged */
 	check_json("caf\xc3\xa9", "\"caf\xc3\xa9\"");
+	check_json("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");
+	/* ill-formed UTF-8 is U+FFFD per maximal subpart (util/utf8.h), never raw */
+	check_json("w\xff\xfe", "\"w\xef\xbf\xbd\xef\xbf\xbd\"");
+	check_json("\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+	check_json("ab\xe2\x82", "\"ab\xef\xbf\xbd\"");
+	check_json("\xed\xa0\x80\"", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\\\"\"");
 	check_json("/", "\"/\"");
 }
 
