@@ -57,6 +57,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	session.render_opts.debug = env.debug;
 	session.render_opts.kernel_stacks = env.kernel_stacks;
+	session.render_opts.folded_root = env.folded_root;
 	session.tty_out = isatty(STDOUT_FILENO);
 	if (env.format == PW_FORMAT_PPROF && !env.output_path && session.tty_out) {
 		fprintf(stderr, "parkwatch: not writing a binary profile to a terminal "

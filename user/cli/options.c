@@ -56,6 +56,7 @@ enum {
 	OPT_LEAK_WINDOW,
 	OPT_LEAK_MIN_SPAN,
 	OPT_LEAK_MIN_SLOPE,
+	OPT_FOLDED_ROOT,
 };
 
 static const struct argp_option option_list[] = {
@@ -66,6 +67,9 @@ static const struct argp_option option_list[] = {
 	  "Dump detail: 2 (default) every thread with its stack, 1 groups with counts", 1 },
 	{ "format", OPT_FORMAT, "FORMAT", 0,
 	  "text (default), json, pprof (gzip'd profile.proto) or folded (flame graph input)", 1 },
+	{ "folded-root", OPT_FOLDED_ROOT, NULL, 0,
+	  "Folded output: start each stack with its process, \"comm (pid)\", so that processes "
+	  "stay apart in a system-wide flame graph", 1 },
 	{ "output", 'o', "FILE", 0,
 	  "Write the result to FILE (atomically, via a temporary file) instead of stdout", 1 },
 	{ "interval", OPT_INTERVAL, "D", 0, "Refresh interval of the live view (default 2s)", 2 },
@@ -220,6 +224,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_KERNEL_STACKS:
 		env->kernel_stacks = true;
 		return 0;
+	case OPT_FOLDED_ROOT:
+		env->folded_root = true;
+		return 0;
 	case ARGP_KEY_ARG:
 		/* "--http ADDR" as well as "--http=ADDR": the address is optional */
 		if (env->http && !env->http_address && strchr(arg, ':')) {
@@ -256,6 +263,11 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 		   (env->http_auth_file || env->http_tls_cert || env->http_tls_key)) {
 		if (!(argp_flags & ARGP_NO_ERRS))
 			fprintf(stderr, "parkwatch: --http-auth and --http-tls-* need --http\n");
+		err = EINVAL;
+	}
+	if (!err && env->folded_root && env->format != PW_FORMAT_FOLDED) {
+		if (!(argp_flags & ARGP_NO_ERRS))
+			fprintf(stderr, "parkwatch: --folded-root needs --format folded\n");
 		err = EINVAL;
 	}
 	if (env->min_park_ns == UINT64_MAX)

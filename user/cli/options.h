@@ -31,6 +31,7 @@ struct env {
 	__u64 duration_ns;          /* 0: until interrupted */
 	__u64 min_park_ns;
 	bool kernel_stacks;
+	bool folded_root;           /* folded: each line starts with "comm (pid)" */
 	const char *cgroup_path;
 	const char *output_path;    /* -o FILE; NULL: stdout */
 	bool http;                  /* serve /metrics and /debug/pprof/ */

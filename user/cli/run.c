@@ -74,7 +74,8 @@ int run__live(struct session *session)
 				 * for the time since the one before */
 				start_unix_ns = picture->time_unix_ns;
 				window_start_ns = now;
-				window = window__new(env->format, env->interval_ns, picture->totals);
+				window = window__new(env->format, env->interval_ns, picture->totals,
+						     &session->render_opts);
 				if (!window) {
 					fprintf(stderr, "parkwatch: out of memory\n");
 					break;

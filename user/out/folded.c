@@ -6,6 +6,7 @@
 #include "out/folded.h"
 #include "out/render.h"
 #include "util/u64map.h"
+#include "util/utf8.h"
 
 struct folded_line {
 	char *stack;
@@ -15,15 +16,18 @@ struct folded_line {
 
 struct folded {
 	bool window;
+	bool process_root;          /* a root frame "comm (pid)" on every line */
 	struct u64map by_stack;     /* hash of the stack text -> struct folded_line * */
 };
 
-struct folded *folded__new(bool window)
+struct folded *folded__new(bool window, bool process_root)
 {
 	struct folded *folded = calloc(1, sizeof(*folded));
 
-	if (folded)
+	if (folded) {
 		folded->window = window;
+		folded->process_root = process_root;
+	}
 	return folded;
 }
 
@@ -43,17 +47,34 @@ void folded__free(struct folded *folded)
 	free(folded);
 }
 
-/* ';' separates frames: keep it out of names. */
+/* ';' separates frames and a newline lines: keep them out of names, with
+ * other controls and ill-formed UTF-8 (U+FFFD, util/utf8.h). */
+static void put_name(FILE *out, const char *name)
+{
+	size_t length;
+	__u32 codepoint;
+
+	for (; (length = utf8__next(name, &codepoint)); name += length) {
+		if (codepoint == ';')
+			fputc(':', out);
+		else if (codepoint == UTF8_ILL_FORMED || utf8__is_control(codepoint))
+			utf8__put(out, UTF8_REPLACEMENT);
+		else
+			fwrite(name, 1, length, out);
+	}
+}
+
 static void put_frame(FILE *out, const char *name)
 {
-	for (const char *c = name; *c; c++)
-		fputc(*c == ';' ? ':' : *c, out);
+	put_name(out, name);
 	fputc(';', out);
 }
 
-/* Root first: the outermost caller, inlined calls outer to inner, then the
- * reason as a leaf pseudo frame. */
-static char *stack_line(const struct pw_group *group)
+/* Root first: the process when asked ("nginx (1234)"), the outermost
+ * caller, inlined calls outer to inner, then the reason as a leaf pseudo
+ * frame. */
+static char *stack_line(const struct folded *folded, const struct pw_picture *picture,
+			const struct pw_group *group)
 {
 	const struct pw_stack *stack = group->stack;
 	char *text = NULL;
@@ -62,6 +83,12 @@ static char *stack_line(const struct pw_group *group)
 
 	if (!out)
 		return NULL;
+	if (folded->process_root) {
+		const struct pw_process *proc = picture__process(picture, group->pid);
+
+		put_name(out, proc ? proc->comm : "?");
+		fprintf(out, " (%d);", group->pid);
+	}
 	for (int i = stack ? stack->depth - 1 : -1; i >= 0; i--) {
 		const struct symbol *symbol = stack->symbols[i];
 		char unknown[300];
@@ -121,7 +148,7 @@ int folded__add_picture(struct folded *folded, const struct pw_picture *picture,
 		if (!group->parked && (folded->window || group->kind != PW_UNIT_GOROUTINE))
 			continue;
 		/* keyed by text: stacks that differ only in pcs fold into one line */
-		text = stack_line(group);
+		text = stack_line(folded, picture, group);
 		if (!text)
 			return -ENOMEM;
 		err = add_line(folded, text, folded->window ? group->count * interval_ns : group->count,
@@ -135,10 +162,9 @@ int folded__add_picture(struct folded *folded, const struct pw_picture *picture,
 int folded__write_picture(FILE *out, const struct pw_picture *picture,
 			  const struct pw_context *ctx, const struct render_opts *opts)
 {
-	struct folded *folded = folded__new(false);
+	struct folded *folded = folded__new(false, opts && opts->folded_root);
 	int err;
 
-	(void)opts;
 	if (!folded)
 		return -ENOMEM;
 	err = folded__add_picture(folded, picture, 0);

@@ -3,7 +3,8 @@
  * Folded stacks for flamegraph.pl, speedscope and inferno: one line per
  * stack, frames root first joined by ';', the wait reason as a leaf pseudo
  * frame "[cond wait]", then a space and the weight: units for one picture,
- * parked milliseconds for a window.
+ * parked milliseconds for a window.  Names never carry ';', a newline or
+ * ill-formed UTF-8 (U+FFFD).
  */
 #ifndef PARKWATCH_FOLDED_H
 #define PARKWATCH_FOLDED_H
@@ -15,8 +16,10 @@
 
 struct folded;
 
-/* window: weigh by parked time (ms) instead of thread count. */
-struct folded *folded__new(bool window);
+/* window: weigh by parked time (ms) instead of thread count; process_root:
+ * start each line with a frame "comm (pid)", so that processes don't merge
+ * in a system-wide flame graph. */
+struct folded *folded__new(bool window, bool process_root);
 void folded__free(struct folded *folded);
 /* Adds a picture's parked groups (and, outside a window, a goroutine
  * process's every group, as Go's profile counts them).  0 or -ENOMEM. */

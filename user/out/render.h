@@ -34,6 +34,7 @@ struct pw_context {
 struct render_opts {
 	int debug;                  /* text: 1 grouped, 2 one entry per unit */
 	bool kernel_stacks;
+	bool folded_root;           /* folded: a root frame "comm (pid)" per line */
 };
 
 /* Writes the picture; 0 or a negative errno. */

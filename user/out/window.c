@@ -15,7 +15,7 @@ struct window {
 };
 
 struct window *window__new(enum pw_format format, __u64 interval_ns,
-			   const struct pw_totals *start_totals)
+			   const struct pw_totals *start_totals, const struct render_opts *opts)
 {
 	struct window *window = calloc(1, sizeof(*window));
 
@@ -24,7 +24,7 @@ struct window *window__new(enum pw_format format, __u64 interval_ns,
 	if (format == PW_FORMAT_PPROF)
 		window->pprof = pprof_builder__new(PPROF_WINDOW, interval_ns);
 	else
-		window->folded = folded__new(true);
+		window->folded = folded__new(true, opts && opts->folded_root);
 	window->start_totals = start_totals ? totals__clone(start_totals) : totals__new();
 	if ((!window->pprof && !window->folded) || !window->start_totals) {
 		window__free(window);

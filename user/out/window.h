@@ -16,10 +16,11 @@
 struct window;
 
 /* format is PW_FORMAT_PPROF or PW_FORMAT_FOLDED; start_totals are the
- * tier-1 totals when the window opened (copied; may be NULL).  NULL when
- * out of memory. */
+ * tier-1 totals when the window opened (copied; may be NULL); opts (may be
+ * NULL) says whether folded lines get a process root.  NULL when out of
+ * memory. */
 struct window *window__new(enum pw_format format, __u64 interval_ns,
-			   const struct pw_totals *start_totals);
+			   const struct pw_totals *start_totals, const struct render_opts *opts);
 void window__free(struct window *window);
 /* Adds a picture that stands for the weight_ns before it.  0 or -ENOMEM. */
 int window__add(struct window *window, const struct pw_picture *picture, __u64 weight_ns);

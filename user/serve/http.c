@@ -210,7 +210,8 @@ static int wait_window(struct feed *feed, pid_t pid, long seconds, FILE *out)
 	struct pw_picture *last, *view = NULL;
 	int err;
 
-	pending.window = window__new(PW_FORMAT_PPROF, feed->interval_ns, feed->picture->totals);
+	pending.window = window__new(PW_FORMAT_PPROF, feed->interval_ns, feed->picture->totals,
+				     NULL);
 	if (!pending.window)
 		return -ENOMEM;
 	pending.start_ns = pending.last_ns = clock__monotonic_ns();

@@ -49,7 +49,20 @@ static void test_defaults(void **state)
 	assert_int_equal(env.pid_count, 0);
 	assert_false(env.dump);
 	assert_false(env.kernel_stacks);
+	assert_false(env.folded_root);
 	assert_null(env.cgroup_path);
+}
+
+/* --folded-root belongs to folded output, and only to it. */
+static void test_folded_root(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--format", "folded", "--folded-root", NULL), 0);
+	assert_true(env.folded_root);
+	assert_int_equal(parse_args("--folded-root", "--dump", "--format=folded", NULL), 0);
+	assert_true(env.folded_root);
+	assert_int_equal(parse_args("--folded-root", NULL), EINVAL);
+	assert_int_equal(parse_args("--format", "json", "--folded-root", NULL), EINVAL);
 }
 
 static void test_repeated_pid(void **state)
@@ -244,6 +257,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_folded_root),
 		cmocka_unit_test(test_repeated_pid),
 		cmocka_unit_test(test_max_pid),
 		cmocka_unit_test(test_dump_debug_format),

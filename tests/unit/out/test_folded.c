@@ -49,10 +49,10 @@ static int teardown(void **state)
 
 /* The folded text of the picture added the given number of times with
  * these weights. */
-static const char *fold_picture(struct fixture *f, const struct pw_picture *picture, bool window,
-				const __u64 *intervals, int pictures)
+static const char *fold_rooted(struct fixture *f, const struct pw_picture *picture, bool window,
+			       bool process_root, const __u64 *intervals, int pictures)
 {
-	struct folded *folded = folded__new(window);
+	struct folded *folded = folded__new(window, process_root);
 	size_t len = 0;
 	FILE *out;
 
@@ -64,6 +64,12 @@ static const char *fold_picture(struct fixture *f, const struct pw_picture *pict
 	close_output(out, &f->text);
 	folded__free(folded);
 	return f->text;
+}
+
+static const char *fold_picture(struct fixture *f, const struct pw_picture *picture, bool window,
+				const __u64 *intervals, int pictures)
+{
+	return fold_rooted(f, picture, window, false, intervals, pictures);
 }
 
 static const char *fold(struct fixture *f, bool window, const __u64 *intervals, int pictures)
@@ -249,12 +255,60 @@ static void test_write_picture(void **state)
 	assert_string_equal(close_output(out, &f->text), COND_LINE " 2\n" SLEEP_LINE " 1\n");
 }
 
+/*
+ * --folded-root: every line starts with its process, "comm (pid)", so the
+ * same stack in two processes stays two lines; a window's lines too.
+ */
+static void test_process_root(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_picture *picture = f->p.picture;
+	const __u64 zero = 0, interval = 500 * MS;
+	struct render_opts opts = { .folded_root = true };
+	struct pw_context ctx = { 0 };
+	size_t len = 0;
+	FILE *out;
+
+	assert_string_equal(fold_rooted(f, picture, false, true, &zero, 1),
+			    "app (4242);" COND_LINE " 2\nother (5000);" SLEEP_LINE " 1\n");
+	assert_string_equal(fold_rooted(f, picture, true, true, &interval, 1),
+			    "app (4242);" COND_LINE " 1000\nother (5000);" SLEEP_LINE " 500\n");
+	/* 4244 as a thread of process 5000: the same stack, another root */
+	picture->units[T_COND2].pid = 5000;
+	picture->units[T_COND2].stack = make_stack(picture, 5000, s1b_pcs, f->s1_symbols, S1_DEPTH);
+	regroup(picture);
+	assert_string_equal(fold_rooted(f, picture, false, true, &zero, 1),
+			    "app (4242);" COND_LINE " 1\nother (5000);" COND_LINE " 1\n"
+			    "other (5000);" SLEEP_LINE " 1\n");
+	out = open_output(&f->text, &len);
+	assert_int_equal(render__write(out, PW_FORMAT_FOLDED, picture, &ctx, &opts), 0);
+	assert_true(starts_with(close_output(out, &f->text), "app (4242);main;"));
+}
+
+/* A process name can't split a frame or a line, nor carry ill-formed UTF-8. */
+static void test_process_root_hostile_name(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_picture *picture = f->p.picture;
+	const __u64 zero = 0;
+
+	snprintf(picture->procs[0].comm, PARK_COMM_LEN, "a;b\n1 \xff\xe6\x9d\xb1");
+	set_frame(f->p.app_main, 0, "evil\nmain 9", "/src/app.c", 100, 0, false);
+	assert_string_equal(fold_rooted(f, picture, false, true, &zero, 1),
+			    "a:b\xef\xbf\xbd" "1 \xef\xbf\xbd\xe6\x9d\xb1 (4242);evil\xef\xbf\xbdmain 9;"
+			    "[unknown]+0x4000;libplugin.so+0x11233;level_three;inlined_helper;"
+			    "pthread_cond_wait;[cond wait] 2\n"
+			    "other (5000);" SLEEP_LINE " 1\n");
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_snapshot_lines),
+		TEST(test_process_root),
+		TEST(test_process_root_hostile_name),
 		TEST(test_snapshot_adds_up),
 		TEST(test_window_weights_ms),
 		TEST(test_window_rounding),

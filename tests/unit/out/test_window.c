@@ -55,7 +55,7 @@ static int teardown(void **state)
 static void open_window(struct fixture *f, enum pw_format format,
 			const struct pw_totals *start_totals)
 {
-	f->window = window__new(format, 500 * MS, start_totals);
+	f->window = window__new(format, 500 * MS, start_totals, NULL);
 	assert_non_null(f->window);
 	assert_int_equal(window__add(f->window, f->p.picture, 500 * MS), 0);
 	assert_int_equal(window__add(f->window, f->p.picture, 500 * MS), 0);
@@ -208,7 +208,7 @@ static void test_folded(void **state)
 	size_t len = 0;
 	FILE *out;
 
-	f->window = window__new(PW_FORMAT_FOLDED, 500 * MS, NULL);
+	f->window = window__new(PW_FORMAT_FOLDED, 500 * MS, NULL, NULL);
 	assert_non_null(f->window);
 	assert_int_equal(window__add(f->window, f->p.picture, 500 * MS), 0);
 	assert_int_equal(window__add(f->window, f->p.picture, 700 * MS), 0);
