@@ -28,8 +28,13 @@ static void show_interval(struct session *session, const struct pw_picture *pict
 	if (env->format == PW_FORMAT_JSON)
 		json__write(stdout, picture, &session->ctx, &session->render_opts);
 	else
-		live__render(session->live, stdout, picture, elapsed_ns, session->term.keys,
-			     session->tty_out ? terminal__rows() : 0, session->trend);
+		live__render(session->live, stdout, picture, elapsed_ns,
+			     &(struct live_screen){
+				     .ansi = session->term.keys,
+				     .rows = session->tty_out ? terminal__rows() : 0,
+				     .columns = session->tty_out ? terminal__columns() : 0,
+			     },
+			     session->trend);
 	fflush(stdout);
 }
 

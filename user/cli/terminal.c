@@ -58,6 +58,15 @@ int terminal__rows(void)
 	return size.ws_row - 6;
 }
 
+int terminal__columns(void)
+{
+	struct winsize size;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) || !size.ws_col)
+		return 80;
+	return size.ws_col;
+}
+
 enum wait_result terminal__wait(struct terminal *term, __u64 deadline_ns, int wake_fd)
 {
 	struct pollfd fds[3] = {

@@ -25,6 +25,8 @@ void terminal__keys_on(struct terminal *term);
 void terminal__close(struct terminal *term);
 /* Rows of the table that fit stdout's terminal. */
 int terminal__rows(void);
+/* Columns of stdout's terminal (80 when it doesn't say). */
+int terminal__columns(void);
 enum wait_result {
 	WAIT_TIMEOUT,               /* the deadline came */
 	WAIT_STOP,                  /* a signal or q asked to stop */

@@ -6,6 +6,7 @@
 #include "util/format.h"
 #include "out/live.h"
 #include "util/u64map.h"
+#include "util/utf8.h"
 
 struct live {
 	struct u64map first_count;  /* group signature -> count when first seen + 1 */
@@ -84,17 +85,87 @@ static void trend_cell(const struct trend *trend, const struct pw_group *group, 
 		*top = stats;
 }
 
-void live__render(struct live *live, FILE *out, const struct pw_picture *picture,
-		  __u64 elapsed_ns, bool ansi, int rows, const struct trend *trend)
+/* The name a group's threads share, or NULL when they differ. */
+static const char *shared_thread_name(const struct pw_group *group)
+{
+	for (size_t m = 1; m < group->count; m++)
+		if (strncmp(group->members[m]->comm, group->members[0]->comm, PARK_COMM_LEN))
+			return NULL;
+	return group->members[0]->comm;
+}
+
+/* Which optional columns the picture needs: THREAD when some group's threads
+ * are named otherwise than their process, CONTAINER when a process has a
+ * container label. */
+static void optional_columns(const struct pw_picture *picture, bool *thread, bool *container)
+{
+	char label[96];
+
+	*thread = *container = false;
+	for (size_t i = 0; i < picture->proc_count; i++)
+		*container |= picture__container_label(&picture->procs[i], label, sizeof(label)) != NULL;
+	for (size_t g = 0; g < picture->group_count && !*thread; g++) {
+		const struct pw_group *group = &picture->groups[g];
+		const struct pw_process *proc = picture__process(picture, group->pid);
+		const char *name = group->kind == PW_UNIT_THREAD ? shared_thread_name(group) : "";
+
+		if (group->parked && group->kind == PW_UNIT_THREAD &&
+		    (!name || !proc || strncmp(name, proc->comm, PARK_COMM_LEN)))
+			*thread = true;
+	}
+}
+
+/* A name as a table cell: escaped (a name can't move the cursor), cut to
+ * width columns and padded to them, then a space. */
+static void put_cell(FILE *out, const char *text, int width)
+{
+	char escaped[256] = "";
+	FILE *buf = fmemopen(escaped, sizeof(escaped) - 1, "w");
+	size_t fit;
+
+	if (buf) {
+		utf8__escape(buf, text, 0);
+		fclose(buf);
+	}
+	fit = utf8__fit(escaped, width);
+	escaped[fit] = '\0';
+	fputs(escaped, out);
+	for (int used = utf8__width(escaped); used < width; used++)
+		fputc(' ', out);
+	fputc(' ', out);
+}
+
+/* The table's text, each line cut to columns (0: as it is) rather than left
+ * to wrap and scroll the screen. */
+static void put_lines(FILE *out, const char *text, int columns)
+{
+	while (*text) {
+		size_t line = strcspn(text, "\n");
+		char *copy = strndup(text, line);
+
+		if (copy && columns > 0)
+			copy[utf8__fit(copy, columns)] = '\0';
+		fputs(copy ? copy : "", out);
+		free(copy);
+		text += line;
+		if (*text == '\n') {
+			fputc('\n', out);
+			text++;
+		}
+	}
+}
+
+static void render_table(struct live *live, FILE *out, const struct pw_picture *picture,
+			 __u64 elapsed_ns, bool ansi, int rows, const struct trend *trend)
 {
 	size_t units = 0, groups = 0;
-	char elapsed[32], oldest[32], place[160], change[24], growth[24];
+	char elapsed[32], oldest[32], place[160], change[24], growth[24], label[96], names[32];
 	struct trend_group_stats stats, top_stats;
 	const struct trend_group_stats *top = NULL;
+	bool thread_column, container_column;
 	size_t shown = 0;
 
-	if (ansi)
-		fputs("\033[H\033[2J", out);
+	optional_columns(picture, &thread_column, &container_column);
 	format__age_short(elapsed_ns, elapsed, sizeof(elapsed));
 	for (int s = 0; s < PW_STATE__COUNT; s++)
 		units += picture->state_counts[s];
@@ -104,10 +175,16 @@ void live__render(struct live *live, FILE *out, const struct pw_picture *picture
 		if (picture->state_counts[s])
 			fprintf(out, " %s %zu", pw_state_names[s], picture->state_counts[s]);
 	fprintf(out, "%s\n\n", ansi ? "   (q quits)" : "");
-	fprintf(out, "%7s %7s %12s %8s %-18s %-7s %8s  %s\n", "COUNT", "CHANGE", "GROWTH", "PID",
-		"REASON", "TIMEOUT", "OLDEST", "WHERE");
+	fprintf(out, "%7s %7s %12s %8s %-15s ", "COUNT", "CHANGE", "GROWTH", "PID", "COMM");
+	if (thread_column)
+		fprintf(out, "%-15s ", "THREAD");
+	if (container_column)
+		fprintf(out, "%-16s ", "CONTAINER");
+	fprintf(out, "%-18s %-7s %8s  %s\n", "REASON", "TIMEOUT", "OLDEST", "WHERE");
 	for (size_t g = 0; g < picture->group_count; g++) {
 		const struct pw_group *group = &picture->groups[g];
+		const struct pw_process *proc = picture__process(picture, group->pid);
+		const char *name;
 		long delta;
 
 		if (!group->parked)
@@ -124,15 +201,47 @@ void live__render(struct live *live, FILE *out, const struct pw_picture *picture
 			top_stats = stats;
 			top = &top_stats;
 		}
-		fprintf(out, "%7zu %7s %12s %8d %-18s %-7s %8s  %s\n", group->count, change, growth,
-			group->pid, group->reason, picture__timeout_name(group->has_timeout), oldest,
-			place);
+		fprintf(out, "%7zu %7s %12s %8d ", group->count, change, growth, group->pid);
+		put_cell(out, proc ? proc->comm : "?", 15);
+		if (thread_column) {
+			name = group->kind == PW_UNIT_THREAD ? shared_thread_name(group) : "";
+			if (!name)
+				snprintf(names, sizeof(names), "(%zu names)", group->count);
+			put_cell(out, name ? name : names, 15);
+		}
+		if (container_column)
+			put_cell(out, proc && picture__container_label(proc, label, sizeof(label)) ?
+					      label : "", 16);
+		fprintf(out, "%-18s %-7s %8s  ", group->reason,
+			picture__timeout_name(group->has_timeout), oldest);
+		utf8__escape(out, place, 0);
+		fputc('\n', out);
 		shown++;
 	}
 	if (shown < groups)
 		fprintf(out, "... %zu more groups\n", groups - shown);
-	if (top)
-		fprintf(out, "\nLEAK? pid %d: %s\n", top->pid, top->explanation);
+	if (top) {
+		fprintf(out, "\nLEAK? pid %d: ", top->pid);
+		utf8__escape(out, top->explanation, 0);
+		fputc('\n', out);
+	}
+}
+
+void live__render(struct live *live, FILE *out, const struct pw_picture *picture,
+		  __u64 elapsed_ns, const struct live_screen *screen, const struct trend *trend)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *table = open_memstream(&text, &len);
+
+	if (screen->ansi)
+		fputs("\033[H\033[2J", out);
+	if (table) {
+		render_table(live, table, picture, elapsed_ns, screen->ansi, screen->rows, trend);
+		if (!fclose(table))
+			put_lines(out, text, screen->columns);
+	}
+	free(text);
 	if (live->first_count.count > 2 * picture->group_count + 64)
 		u64map__filter(&live->first_count, still_present, (void *)picture);
 	live->started = true;

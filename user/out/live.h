@@ -2,7 +2,7 @@
 /*
  * The live view: one row per group of parked threads, largest first, with
  * the change since parkwatch started, the oldest park and where in the
- * application the threads wait.
+ * application the threads wait; each line cut to the terminal's width.
  */
 #ifndef PARKWATCH_LIVE_H
 #define PARKWATCH_LIVE_H
@@ -16,9 +16,19 @@ struct live;
 
 struct live *live__new(void);
 void live__free(struct live *live);
-/* Draws the table; with ansi the screen is cleared first and rows limits
- * the groups shown (0: all).  trend (may be NULL) fills the GROWTH column. */
+/* Where the table goes. */
+struct live_screen {
+	bool ansi;                  /* a terminal: clear it first, offer q */
+	int rows;                   /* groups shown at most; 0: all */
+	int columns;                /* lines cut to this width; 0: not cut */
+};
+
+/* Draws the table: COUNT, CHANGE, GROWTH (from trend, may be NULL), PID,
+ * COMM (the process's name), THREAD (the threads' name, when some group's
+ * differ from their process's), CONTAINER (picture__container_label, when
+ * a process has one), REASON, TIMEOUT, OLDEST, WHERE.  Names are escaped
+ * (util/utf8.h). */
 void live__render(struct live *live, FILE *out, const struct pw_picture *picture,
-		  __u64 elapsed_ns, bool ansi, int rows, const struct trend *trend);
+		  __u64 elapsed_ns, const struct live_screen *screen, const struct trend *trend);
 
 #endif /* PARKWATCH_LIVE_H */

@@ -201,6 +201,17 @@ int utf8__columns(__u32 codepoint)
 	return width < 0 ? 1 : width;
 }
 
+int utf8__width(const char *text)
+{
+	size_t length;
+	__u32 codepoint;
+	int width = 0;
+
+	for (; (length = utf8__next(text, &codepoint)); text += length)
+		width += codepoint == UTF8_ILL_FORMED ? 1 : utf8__columns(codepoint);
+	return width;
+}
+
 size_t utf8__fit(const char *text, int columns)
 {
 	size_t used = 0, length;

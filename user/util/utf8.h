@@ -60,6 +60,8 @@ bool utf8__is_control(__u32 codepoint);
 void utf8__escape(FILE *out, const char *text, char quote);
 /* Terminal columns codepoint takes (0 to 2; 1 when unknown). */
 int utf8__columns(__u32 codepoint);
+/* Terminal columns of text (escaped: no controls). */
+int utf8__width(const char *text);
 /*
  * How many bytes of text (NUL-terminated, escaped: no controls) fit in
  * columns terminal columns, ending on a character boundary.

@@ -2,6 +2,7 @@
 /* Unit tests of the live table (user/out/live.c) on hand-built pictures. */
 #include "out/live.h"
 #include "support/go_sample.h"
+#include "util/utf8.h"
 
 /* Stacks, by what their frames are. */
 enum live_stack { NO_STACK, APP_STACK, LIBC_STACK, NOFILE_STACK };
@@ -87,10 +88,14 @@ static const struct pw_stack *stack_of(struct fixture *fx, pid_t pid, enum live_
 	}
 }
 
+/* A thread named as its process, as threads are that don't set a name. */
 static void add(struct fixture *fx, pid_t pid, pid_t tid, const char *reason, bool timeout,
 		__u64 park_ns, enum live_stack which)
 {
-	add_thread(fx->picture, pid, tid, reason, timeout, park_ns, stack_of(fx, pid, which));
+	struct pw_unit *unit = add_thread(fx->picture, pid, tid, reason, timeout, park_ns,
+					  stack_of(fx, pid, which));
+
+	snprintf(unit->comm, PARK_COMM_LEN, "%s", pid == 4242 ? "condwait" : "io");
 }
 
 /* Counts and groups the threads added so far. */
@@ -103,7 +108,8 @@ static const char *render(struct fixture *fx, __u64 elapsed_ns, bool ansi, int r
 {
 	FILE *out = open_output(&fx->out, &fx->out_len);
 
-	live__render(fx->live, out, fx->picture, elapsed_ns, ansi, rows, NULL);
+	live__render(fx->live, out, fx->picture, elapsed_ns,
+		     &(struct live_screen){ .ansi = ansi, .rows = rows }, NULL);
 	return close_output(out, &fx->out);
 }
 
@@ -128,13 +134,13 @@ static void test_first_render(void **state)
 	out = render(fx, 5 * 60 * SEC + 7 * SEC, false, 0);
 	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  5m07s  5 threads in 2 processes: "
 				     "sleeping 4 running 1\n\n"));
-	expect(out, "  COUNT  CHANGE       GROWTH      PID REASON             TIMEOUT   OLDEST  WHERE\n");
+	expect(out, "  COUNT  CHANGE       GROWTH      PID COMM            REASON             TIMEOUT   OLDEST  WHERE\n");
 	/* groups present in the first picture start from their count: change 0 */
-	row1 = expect(out, "      2       0                  4242 cond wait          none       5m30s  "
+	row1 = expect(out, "      2       0                  4242 condwait        cond wait          none       5m30s  "
 			   "level_three (condwait.c:29)\n");
-	row2 = expect(out, "      1       0                  4242 sleep              finite      2.0s  "
+	row2 = expect(out, "      1       0                  4242 condwait        sleep              finite      2.0s  "
 			   "(system libraries only)\n");
-	row3 = expect(out, "      1       0                  5000 IO wait (pipe)     finite     340ms  "
+	row3 = expect(out, "      1       0                  5000 io              IO wait (pipe)     finite     340ms  "
 			   "(no stack yet)\n");
 	assert_true(row1 < row2 && row2 < row3);
 	assert_null(strstr(out, "\033["));
@@ -159,11 +165,11 @@ static void test_change_since_start(void **state)
 	add(fx, 5000, 5001, "IO wait (pipe)", true, 3 * SEC, NO_STACK);
 	finish(fx);
 	out = render(fx, 3 * SEC, false, 0);
-	expect(out, "      3      +1                  4242 cond wait          none       6m00s  "
+	expect(out, "      3      +1                  4242 condwait        cond wait          none       6m00s  "
 		    "level_three (condwait.c:29)\n");
 	/* a group first seen later counts from zero */
-	expect(out, "      2      +2                  4242 mutex lock         none        3.0s  worker\n");
-	expect(out, "      1       0                  5000 IO wait (pipe)     finite      3.0s  (no stack yet)\n");
+	expect(out, "      2      +2                  4242 condwait        mutex lock         none        3.0s  worker\n");
+	expect(out, "      1       0                  5000 io              IO wait (pipe)     finite      3.0s  (no stack yet)\n");
 	assert_null(strstr(out, " sleep "));
 
 	/* and fewer than at the start shows as a negative change */
@@ -171,7 +177,7 @@ static void test_change_since_start(void **state)
 	add(fx, 4242, 4243, "cond wait", false, 7 * 60 * SEC, APP_STACK);
 	finish(fx);
 	out = render(fx, 4 * SEC, false, 0);
-	expect(out, "      1      -1                  4242 cond wait          none       7m00s  ");
+	expect(out, "      1      -1                  4242 condwait        cond wait          none       7m00s  ");
 }
 
 static void test_ansi_and_rows(void **state)
@@ -185,14 +191,14 @@ static void test_ansi_and_rows(void **state)
 	assert_true(starts_with(out, "\033[H\033[2J"));
 	expect(out, "parkwatch " PARKWATCH_VERSION "  2h13m  5 threads in 2 processes: sleeping 4 running 1   "
 		    "(q quits)\n\n");
-	expect(out, "      2       0                  4242 cond wait ");
+	expect(out, "      2       0                  4242 condwait        cond wait ");
 	assert_null(strstr(out, " sleep "));
 	expect(out, "... 2 more groups\n");
 
 	/* groups hidden by rows still count from the first picture: the
 	 * sleeper's group shows change 0, not +1, once visible */
 	out = render(fx, 2 * 3600 * SEC + 14 * 60 * SEC, false, 0);
-	expect(out, "      1       0                  4242 sleep ");
+	expect(out, "      1       0                  4242 condwait        sleep ");
 	assert_null(strstr(out, "more groups"));
 }
 
@@ -207,7 +213,7 @@ static void test_single_process_and_no_groups(void **state)
 	out = render(fx, 500 * MS, false, 0);
 	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  500ms  1 threads in 1 process: running 1\n\n"));
 	/* the table is just its header line */
-	assert_true(ends_with(out, "\n\n  COUNT  CHANGE       GROWTH      PID REASON             TIMEOUT   OLDEST"
+	assert_true(ends_with(out, "\n\n  COUNT  CHANGE       GROWTH      PID COMM            REASON             TIMEOUT   OLDEST"
 				   "  WHERE\n"));
 }
 
@@ -222,21 +228,68 @@ static void test_goroutine_rows(void **state)
 
 	go_sample_build(&g);
 	file = open_output(&fx->out, &fx->out_len);
-	live__render(fx->live, file, g.picture, 90 * SEC, false, 0, NULL);
+	live__render(fx->live, file, g.picture, 90 * SEC, &(struct live_screen){ 0 }, NULL);
 	out = close_output(file, &fx->out);
 	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  1m30s  7 threads in 1 process: "
 				     "sleeping 5 running 1 runnable 1\n\n"));
-	workers = expect(out, "      3       0                  7000 chan receive       none       "
+	workers = expect(out, "      3       0                  7000 gosrv           chan receive       none       "
 			      "50.0s  main.worker (main.go:30)\n");
-	main_row = expect(out, "      1       0                  7000 select             none       "
+	main_row = expect(out, "      1       0                  7000 gosrv           select             none       "
 			       "3m00s  main.waitAll (main.go:40)\n");
-	sleeper = expect(out, "      1       0                  7000 sleep              finite      "
+	sleeper = expect(out, "      1       0                  7000 gosrv           sleep              finite      "
 			      "1.0s  main.ticker (main.go:52)\n");
 	assert_true(workers < main_row && main_row < sleeper);
-	expect_not(out, "7000 running");
-	expect_not(out, "7000 syscall");
+	expect_not(out, "gosrv           running");
+	expect_not(out, "gosrv           syscall");
 	expect_not(out, "force gc");
 	go_sample_free(&g);
+}
+
+/*
+ * Threads with names of their own get a THREAD column (the name they share,
+ * or how many they have), a process with a container label a CONTAINER
+ * column; names are escaped; every line is cut to the terminal's width,
+ * counted in columns (a CJK character takes two), never wrapped.
+ */
+static void test_names_container_and_width(void **state)
+{
+	struct fixture *fx = *state;
+	struct pw_process *proc;
+	const char *out;
+	FILE *file;
+
+	first_picture(fx);
+	snprintf(fx->picture->units[1].comm, PARK_COMM_LEN, "worker");
+	snprintf(fx->picture->units[2].comm, PARK_COMM_LEN, "worker");
+	snprintf(fx->picture->units[3].comm, PARK_COMM_LEN, "\x1b[2J\xff\xe6\x9d\xb1");
+	proc = (struct pw_process *)picture__process(fx->picture, 5000);
+	proc->cgroup.container = picture__string(fx->picture, "3f2a9c0e1b7d4c5e6f708192a3b4c5d6");
+	out = render(fx, SEC, false, 0);
+	expect(out, "     PID COMM            THREAD          CONTAINER        REASON ");
+	expect(out, "   4242 condwait        worker                           cond wait          none ");
+	/* 13 columns: the escapes, and a character two wide */
+	expect(out, "   4242 condwait        \\x1b[2J\\xff\xe6\x9d\xb1                    sleep ");
+	expect(out, "   5000 io              io              3f2a9c0e1b7d     IO wait (pipe) ");
+	expect_not(out, "\x1b");
+
+	/* a terminal 60 columns wide: no line longer, none wrapped */
+	file = open_output(&fx->out, &fx->out_len);
+	live__render(fx->live, file, fx->picture, SEC,
+		     &(struct live_screen){ .ansi = true, .rows = 10, .columns = 60 }, NULL);
+	out = close_output(file, &fx->out);
+	assert_true(starts_with(out, "\033[H\033[2J"));
+	out += strlen("\033[H\033[2J");
+	for (const char *line = out; *line; ) {
+		size_t len = strcspn(line, "\n");
+		char *copy = strndup(line, len);
+
+		assert_non_null(copy);
+		assert_true(utf8__width(copy) <= 60);
+		free(copy);
+		line += len + (line[len] == '\n');
+	}
+	expect(out, "\n      2       0                  4242 condwait        worker\n");
+	assert_int_equal(occurrences(out, "\n"), 6); /* title, blank, header, 3 rows */
 }
 
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -249,6 +302,7 @@ int main(void)
 		TEST(test_ansi_and_rows),
 		TEST(test_single_process_and_no_groups),
 		TEST(test_goroutine_rows),
+		TEST(test_names_container_and_width),
 	};
 
 	return cmocka_run_group_tests_name("live", tests, NULL, NULL);
