@@ -136,7 +136,8 @@ static enum MHD_Result serve_metrics(struct http_server *server, struct MHD_Conn
 	return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
 }
 
-/* Text as HTML: markup escaped, ill-formed UTF-8 and controls as U+FFFD. */
+/* Text as HTML: markup escaped, ill-formed UTF-8 and controls but white
+ * space as U+FFFD. */
 static void html_text(FILE *out, const char *text)
 {
 	size_t length;
@@ -157,7 +158,8 @@ static void html_text(FILE *out, const char *text)
 			fputs("&quot;", out);
 			break;
 		default:
-			if (codepoint == UTF8_ILL_FORMED || utf8__is_control(codepoint))
+			if (codepoint == UTF8_ILL_FORMED ||
+			    (utf8__is_control(codepoint) && !strchr("\t\n\r", (int)codepoint)))
 				utf8__put(out, UTF8_REPLACEMENT);
 			else
 				fwrite(text, 1, length, out);
