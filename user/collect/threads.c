@@ -34,7 +34,7 @@ static const struct pw_stack *picture_stack(struct pw_picture *picture, struct p
 			return NULL;
 	}
 	return picture__intern_stack(picture, proc->pid, stack->frames, symbols, stack->depth,
-				     stack->depth, false);
+				     stack->depth, stack->truncated);
 }
 
 static void classify_unit(const struct thread_sample *sample, struct pw_unit *unit)
