@@ -7,11 +7,13 @@ target's /proc/PID/status, maps and cgroup files, and the paths the test
 made."""
 
 import os
+import re
 import shutil
+import subprocess
 import tempfile
 import uuid
 
-from pwtest import TARGETS, Fail, check, poll
+from pwtest import TARGET_SRC, TARGETS, Fail, check, func_lines, poll
 from pwtest import docs
 from pwtest.oracles import gdb, proc
 from pwtest.parkwatch import dump_json
@@ -54,14 +56,17 @@ def same_as_gdb(frames, gdb_frames):
 class NamespacedTarget:
     """condwait NS_THREADS run by `unshare --mount --pid --fork`, from a
     tmpfs mounted inside the new mount namespace over an empty host
-    directory: its path does not exist on the host.  pid is the host pid of
-    the target (pid 1 inside)."""
+    directory: its path does not exist on the host.  SETUP (shell, run in
+    the namespace with $HIDDEN the directory and $BIN the binary's path)
+    puts the binary there, by default a copy of condwait.  pid is the host
+    pid of the target (pid 1 inside)."""
 
-    def __init__(self):
+    def __init__(self, setup=None):
         self.hidden = tempfile.mkdtemp(prefix="pw-ns-")
         self.path = os.path.join(self.hidden, "condwait-ns")
-        script = (f"mount -t tmpfs pw-ns {self.hidden} && cp {TARGETS}/condwait {self.path} "
-                  f"&& exec {self.path} {NS_THREADS}")
+        setup = setup or f'cp {TARGETS}/condwait "$BIN"'
+        script = (f'HIDDEN={self.hidden} BIN={self.path} && mount -t tmpfs pw-ns "$HIDDEN" && '
+                  f'{setup} && exec "$BIN" {NS_THREADS}')
         self.t = Target("condwait-ns", "--mount", "--pid", "--fork", "--mount-proc",
                         "--kill-child", "sh", "-c", script, path=shutil.which("unshare"))
         self.pid = None
@@ -79,6 +84,16 @@ class NamespacedTarget:
             return int(kids[0]) if kids else None
 
         self.pid = poll(child, 5, "unshare's child")
+        host_of = {ns_pid_of(f"{self.pid}/task/{tid}"): int(tid)
+                   for tid in os.listdir(f"/proc/{self.pid}/task")}
+        missing = [t for t in self.ns_tids if t not in host_of]
+        check(not missing, f"READY tids {missing} are not the target's NSpid tids "
+                           f"{sorted(host_of)}")
+        # READY gives the namespace's tids; main comes last
+        self.tids = [host_of[t] for t in self.ns_tids] + [self.pid]
+        # READY comes just before main's pause(): let it get there
+        poll(lambda: all(proc.snapshot(self.pid).get(tid, ("?",))[0] == "S"
+                         for tid in self.tids), 5, "every thread asleep")
         return self
 
     def __exit__(self, *exc):
@@ -97,15 +112,7 @@ def test_namespace_binary_only_inside():
         check(not os.path.exists(nt.path), f"{nt.path} exists on the host: the test is void")
         check(ns_pid_of(pid) == 1, f"target NSpid {proc.status(pid)['NSpid']!r}: not pid 1 "
                                    f"of its own namespace")
-        # READY gives the namespace's tids: map them to the host's
-        host_of = {ns_pid_of(f"{pid}/task/{tid}"): int(tid) for tid in os.listdir(f"/proc/{pid}/task")}
-        missing = [t for t in nt.ns_tids if t not in host_of]
-        check(not missing, f"READY tids {missing} are not the target's NSpid tids {sorted(host_of)}")
-        tids = [host_of[t] for t in nt.ns_tids] + [pid]
-        # READY comes just before main's pause(): let it get there
-        poll(lambda: all(proc.snapshot(pid).get(tid, ("?",))[0] == "S" for tid in tids), 5,
-             "every thread asleep")
-
+        tids = nt.tids
         doc, _ = dump_json([pid])
         summaries = docs.process(doc, pid)
         check(len(summaries) == 1, f"{len(summaries)} process entries for pid {pid}")
@@ -291,3 +298,84 @@ def test_cgroup_labels():
             t.__exit__(None, None, None)
         for cg in reversed(groups):
             cg.__exit__(None, None, None)
+
+
+def check_level_three_lines(frames, where):
+    """level_three's frame has condwait.c's absolute path and a line of it."""
+    src = os.path.join(TARGET_SRC, "condwait.c")
+    f3 = next((f for f in frames if f.get("function") == "level_three"), None)
+    check(f3 is not None, f"{where}: no level_three frame in {docs.fnames(frames)}")
+    first, last = func_lines(src, "level_three")
+    check(str(f3.get("file", "")).endswith("/condwait.c") and first <= f3.get("line", 0) <= last,
+          f"{where}: level_three at {f3.get('file')}:{f3.get('line')}, not in condwait.c:"
+          f"{first}-{last}")
+
+
+def stripped_condwait(staging):
+    """condwait without symbols or DWARF, linked (.gnu_debuglink) to its
+    debug file; both in STAGING.  Returns the build id."""
+    debug = os.path.join(staging, "condwait-ns.debug")
+    binary = os.path.join(staging, "condwait-ns")
+    src = os.path.join(TARGETS, "condwait")
+    for argv in (["objcopy", "--only-keep-debug", src, debug],
+                 ["objcopy", "--strip-all", f"--add-gnu-debuglink={debug}", src, binary]):
+        cp = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        check(cp.returncode == 0, f"{' '.join(argv)}: {cp.stderr.strip()[:200]}")
+    out = subprocess.run(["readelf", "-n", binary], capture_output=True, text=True,
+                         timeout=60).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", out)
+    check(m, f"{binary} has no build id")
+    syms = subprocess.run(["readelf", "-S", binary], capture_output=True, text=True,
+                          timeout=60).stdout
+    check(".symtab" not in syms and ".debug_info" not in syms, f"{binary} is not stripped")
+    return m.group(1)
+
+
+# where the namespace puts the debug file: next to the binary in .debug/
+# (found by .gnu_debuglink), or under the build-id tree of a
+# /usr/lib/debug/.build-id that exists only inside (the host's is hidden)
+DEBUG_PLACES = {
+    "debuglink": 'mkdir "$HIDDEN/.debug" && cp {staging}/condwait-ns.debug "$HIDDEN/.debug/"',
+    "build-id": ("mount -t tmpfs pw-ns-debug /usr/lib/debug/.build-id && "
+                 "mkdir /usr/lib/debug/.build-id/{id2} && "
+                 "cp {staging}/condwait-ns.debug /usr/lib/debug/.build-id/{id2}/{idrest}.debug"),
+}
+
+
+@test
+def test_namespace_debug_info_inside():
+    """A stripped binary whose debug info exists only inside the target's
+    mount namespace, found by debuglink and by build id: names, files and
+    lines come from it.  In the build-id case the host's build-id tree is
+    hidden inside, so libc's debug info comes from the host's."""
+    check(os.path.isdir("/usr/lib/debug/.build-id"), "no /usr/lib/debug/.build-id (libc6-dbg)")
+    for place, how in DEBUG_PLACES.items():
+        staging = tempfile.mkdtemp(prefix="pw-ns-staging-")
+        try:
+            build_id = stripped_condwait(staging)
+            setup = (f'cp {staging}/condwait-ns "$BIN" && ' +
+                     how.format(staging=staging, id2=build_id[:2], idrest=build_id[2:]))
+            with NamespacedTarget(setup) as nt:
+                shutil.rmtree(staging)  # now only inside
+                check(not os.path.exists(f"/usr/lib/debug/.build-id/{build_id[:2]}/"
+                                         f"{build_id[2:]}.debug"),
+                      "the debug file is on the host: the test is void")
+                doc, _ = dump_json([nt.pid])
+                threads = docs.by_tid(doc)
+                named = total = 0
+                for tid in nt.tids:
+                    frames = (threads.get(tid) or {}).get("frames") or []
+                    check(frames, f"{place}: tid {tid} has no frames")
+                    total += len(frames)
+                    named += sum(bool(f.get("function")) for f in frames)
+                    if tid != nt.pid:
+                        names = docs.fnames(frames)
+                        for fn in ("pthread_cond_wait", "level_three", "level_two", "level_one",
+                                   "thread_main", "start_thread"):
+                            check(any(n == fn or n.endswith("_" + fn) for n in names),
+                                  f"{place}: tid {tid}: {fn} missing from {names}")
+                        check_level_three_lines(frames, f"{place}: tid {tid}")
+                print(f"debug info by {place}, only inside: {named}/{total} frames named")
+                check(named == total, f"{place}: {total - named} of {total} frames unnamed")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
