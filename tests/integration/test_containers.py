@@ -379,3 +379,37 @@ def test_namespace_debug_info_inside():
                 check(named == total, f"{place}: {total - named} of {total} frames unnamed")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+@test
+def test_namespace_hostile_debug_files():
+    """Where the debug file would be, the target's namespace has FIFOs (an
+    open(2) of one blocks until a writer comes) and a link into /proc: the
+    dump neither hangs nor reads them, and the stack is still unwound
+    (.eh_frame is in the binary) up to the program's unnamed frames."""
+    staging = tempfile.mkdtemp(prefix="pw-ns-staging-")
+    try:
+        build_id = stripped_condwait(staging)
+        setup = (f'cp {staging}/condwait-ns "$BIN" && mkfifo "$HIDDEN/condwait-ns.debug" && '
+                 f'mkdir "$HIDDEN/.debug" && ln -s /proc/self/root/{staging}/condwait-ns.debug '
+                 f'"$HIDDEN/.debug/condwait-ns.debug" && '
+                 f'mount -t tmpfs pw-ns-debug /usr/lib/debug/.build-id && '
+                 f'mkdir /usr/lib/debug/.build-id/{build_id[:2]} && '
+                 f'mkfifo /usr/lib/debug/.build-id/{build_id[:2]}/{build_id[2:]}.debug')
+        with NamespacedTarget(setup) as nt:
+            doc, res = dump_json([nt.pid])
+            threads = docs.by_tid(doc)
+            for tid in nt.tids[:-1]:
+                frames = (threads.get(tid) or {}).get("frames") or []
+                names = docs.fnames(frames)
+                check(any(n.endswith("pthread_cond_wait") for n in names),
+                      f"tid {tid}: no pthread_cond_wait in {names}")
+                check(not any(n == "level_three" for n in names),
+                      f"tid {tid}: level_three named: a debug file was read: {names}")
+                # cond wait frames, level_three/two/one, thread_main: code of
+                # the binary, unnamed, then start_thread and clone3
+                check(len(frames) >= 8 and names[-1].endswith("clone3"),
+                      f"tid {tid}: stack not unwound to clone3: {len(frames)} frames {names}")
+            print(f"hostile debug files: dump in {res.t1 - res.t0:.1f} s")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
