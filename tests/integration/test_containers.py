@@ -14,7 +14,7 @@ import tempfile
 import uuid
 
 from pwtest import TARGET_SRC, TARGETS, Fail, check, func_lines, poll
-from pwtest import docs
+from pwtest import docs, gotargets
 from pwtest.oracles import gdb, proc
 from pwtest.parkwatch import dump_json
 from pwtest.procs import Target
@@ -165,7 +165,7 @@ def test_namespace_binary_only_inside():
 
 # ---------------------------------------------------------------- cgroups
 
-CONTAINER_IDS = [uuid.uuid4().hex + uuid.uuid4().hex for _ in range(4)]
+CONTAINER_IDS = [uuid.uuid4().hex + uuid.uuid4().hex for _ in range(5)]
 POD_UIDS = [str(uuid.uuid4()) for _ in range(2)]
 
 
@@ -291,8 +291,25 @@ def test_cgroup_labels():
             check(not wrong, f"pid {t.pid} in {key}:{path}: (got, expected) {wrong}")
             check("ns_pid" not in summary, f"pid {t.pid}: ns_pid {summary.get('ns_pid')} in "
                                            f"the host's namespace")
-        print(f"cgroup labels: {len(cases)}/{len(cases)} right "
-              f"({', '.join(sorted({c[0] for c in cases}))})")
+        # a Go program shown by its goroutines gets the label too
+        key, mount = next((c[0], c[1]) for c in cases if c[2].startswith("/docker/"))
+        path = f"/docker/{CONTAINER_IDS[4]}"
+        t = Target("leaky", "-port", "0", path=gotargets.binary("1.19", "leaky"))
+        targets.append(t)
+        t.wait_ready()
+        cg = Cgroup(mount, path)
+        groups.append(cg)
+        cg.__enter__()
+        cg.add(t.pid)
+        doc, _ = dump_json([t.pid])
+        summaries = docs.process(doc, t.pid)
+        check(len(summaries) == 1 and summaries[0].get("unit_kind") == "goroutine",
+              f"leaky not shown by its goroutines: {summaries}")
+        label = summaries[0].get("cgroup") or {}
+        check(label.get("path") == path and label.get("runtime") == "docker" and
+              label.get("container") == CONTAINER_IDS[4], f"leaky in {key}:{path}: {label}")
+        print(f"cgroup labels: {len(cases) + 1}/{len(cases) + 1} right "
+              f"({', '.join(sorted({c[0] for c in cases}))}; threads and goroutines)")
     finally:
         for t in targets:
             t.__exit__(None, None, None)
