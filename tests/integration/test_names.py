@@ -258,3 +258,78 @@ def test_names_metrics():
                     stop(prom_proc)
                     errf.close()
             srv.stop()
+
+
+@test
+def test_names_container_labels():
+    """Targets in real cgroups made by the test (a Docker-style and a
+    kubepods-style path, test_containers' shapes): the text dump's process
+    line, debug=1 labels, pprof sample labels, /metrics labels (promtool
+    passing) and the live table all say where each runs; the oracle is the
+    cgroup path the test wrote."""
+    from test_containers import CONTAINER_IDS, POD_UIDS, Cgroup, cgroup_cases, cgroup_line
+    cases = [c for c in cgroup_cases() if c[3]["container"] in CONTAINER_IDS[:2]]
+    check(len(cases) == 2, f"cgroup cases {cases}")
+    targets, groups = [], []
+    try:
+        for key, mount, path, _ in cases:
+            t = Target("condwait", 2)
+            targets.append(t)
+            t.wait_ready()
+            cg = Cgroup(mount, path)
+            groups.append(cg)
+            cg.__enter__()
+            cg.add(t.pid)
+            check(cgroup_line(t.pid, key) == path, f"{t.pid} is not in {key}:{path}")
+        (docker, _), (kube, _) = [(t, c) for t, c in zip(targets, cases)]
+        want = {docker.pid: (CONTAINER_IDS[0], None), kube.pid: (CONTAINER_IDS[1], POD_UIDS[0])}
+        args = [a for t in targets for a in ("-p", t.pid)] + ["--min-park", "0"]
+
+        text = strict_text(run_raw(args + ["--dump"]), "text dump")
+        for pid, (container, _) in want.items():
+            check(re.search(rf"^process {pid} \(condwait\) container={container[:12]}: ", text,
+                            re.M), f"text dump: no `process {pid} (condwait) "
+                                   f"container={container[:12]}:` line")
+        text = strict_text(run_raw(args + ["--dump", "--debug", "1"]), "debug=1 dump")
+        labels = [json.loads(l[len("# labels: "):]) for l in text.splitlines()
+                  if l.startswith("# labels: ")]
+        for pid, (container, _) in want.items():
+            mine = [l for l in labels if l.get("pid") == str(pid)]
+            check(mine and all(l.get("container") == container[:12] for l in mine),
+                  f"debug=1 labels of {pid}: {mine}")
+
+        with tempfile.TemporaryDirectory(prefix="pw-names-") as d:
+            path = os.path.join(d, "where.pb.gz")
+            run_raw(args + ["--dump", "--format", "pprof", "-o", path])
+            for s in decode_profile(path)["samples"]:
+                container, pod = want[s["labels"]["pid"]]
+                check(s["labels"].get("container") == container and
+                      s["labels"].get("pod") == pod,
+                      f"pprof sample of {s['labels']['pid']}: labels {s['labels']}, expected "
+                      f"container {container}, pod {pod}")
+
+        # not a terminal: the table once per interval, then the dump
+        text = strict_text(run_raw(args + ["--interval", "200ms", "--duration", "300ms"]),
+                           "live table")
+        check(re.search(r"^\s+COUNT .* PID COMM\s+CONTAINER\s+REASON", text, re.M),
+              f"live table: no CONTAINER column: {text[:300]!r}")
+        for pid, (container, pod) in want.items():
+            check(re.search(rf"^\s+2 .* {pid} condwait\s+{container[:12]}\s+cond wait ", text,
+                            re.M), f"live table: no cond wait row of {pid} in {container[:12]}")
+
+        with Server(args + ["--interval", "500ms"]) as srv:
+            for t in targets:
+                body, text = scrape(srv, t.pid)
+            rc, said = promtool.check_metrics(body)
+            check(rc == 0, f"promtool check metrics: exit {rc}: {said[:300]!r}")
+            for n, l, _ in promtool.parse_metrics(text):
+                if l.get("pid") in (str(docker.pid), str(kube.pid)):
+                    container, pod = want[int(l["pid"])]
+                    check(l.get("container") == container and l.get("pod") == (pod or "") and
+                          l.get("unit") == "", f"{n}: labels {l}")
+            srv.stop()
+    finally:
+        for t in targets:
+            t.__exit__(None, None, None)
+        for cg in reversed(groups):
+            cg.__exit__(None, None, None)

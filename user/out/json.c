@@ -140,35 +140,34 @@ void json__trend(FILE *out, const struct trend_group_stats *stats)
 	fputc('}', out);
 }
 
-/* Where the process runs, each field null when its cgroup path doesn't say. */
-static void cgroup_object(FILE *out, const struct pw_cgroup *cgroup)
+static void cgroup_object(FILE *out, const struct pw_cgroup *cg)
 {
-	fputs(",\"cgroup\":{\"path\":", out);
-	format__json_string(out, cgroup->path);
-	fputs(",\"runtime\":", out);
-	format__json_string(out, cgroup->runtime);
-	fputs(",\"container\":", out);
-	format__json_string(out, cgroup->container);
-	fputs(",\"pod\":", out);
-	format__json_string(out, cgroup->pod);
-	fputs(",\"qos\":", out);
-	format__json_string(out, cgroup->qos);
-	fputs(",\"unit\":", out);
-	format__json_string(out, cgroup->unit);
+	const struct {
+		const char *key, *value;
+	} fields[] = {
+		{ "path", cg->path },   { "runtime", cg->runtime }, { "container", cg->container },
+		{ "pod", cg->pod },     { "qos", cg->qos },         { "unit", cg->unit },
+	};
+
+	fputs(",\"cgroup\":{", out);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		fprintf(out, "%s\"%s\":", i ? "," : "", fields[i].key);
+		format__json_string(out, fields[i].value);
+	}
 	fputc('}', out);
 }
 
 static void process_object(FILE *out, const struct pw_process *proc)
 {
-	fprintf(out, "{\"pid\":%d", proc->pid);
-	optional_u64(out, "ns_pid", (__u64)proc->ns_pid);
-	fputs(",\"comm\":", out);
+	fprintf(out, "{\"pid\":%d,\"comm\":", proc->pid);
 	format__json_string(out, proc->comm);
 	fputs(",\"exe\":", out);
 	format__json_string(out, proc->exe);
-	cgroup_object(out, &proc->cgroup);
 	fprintf(out, ",\"unit_kind\":\"%s\",\"units\":%zu,\"parked\":%zu", kind_name(proc->unit_kind),
 		proc->units, proc->parked);
+	if (proc->ns_pid)
+		fprintf(out, ",\"ns_pid\":%d", proc->ns_pid);
+	cgroup_object(out, &proc->cgroup);
 	if (proc->unit_kind == PW_UNIT_GOROUTINE) {
 		fputs(",\"goroutine\":{\"go_version\":", out);
 		format__json_string(out, proc->go_version);
