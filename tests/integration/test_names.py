@@ -309,7 +309,7 @@ def test_names_container_labels():
                       f"container {container}, pod {pod}")
 
         # not a terminal: the table once per interval, then the dump
-        text = strict_text(run_raw(args + ["--interval", "200ms", "--duration", "300ms"]),
+        text = strict_text(run_raw(args + ["--interval", "1s", "--duration", "5s"]),
                            "live table")
         check(re.search(r"^\s+COUNT .* PID COMM\s+CONTAINER\s+REASON", text, re.M),
               f"live table: no CONTAINER column: {text[:300]!r}")
