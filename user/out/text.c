@@ -55,18 +55,23 @@ void text__frames(FILE *out, const struct pw_stack *stack)
 		const struct stack_frame *pcs = &stack->frames[i];
 
 		if (!symbol->frame_count) {
-			fprintf(out, "?\?()\n\t%s +0x%llx\n", symbol->module ? symbol->module : "?",
-				symbol->module ? symbol->module_offset : pcs->pc);
+			fputs("?\?()\n\t", out);
+			utf8__escape(out, symbol->module ? symbol->module : "?", 0);
+			fprintf(out, " +0x%llx\n", symbol->module ? symbol->module_offset : pcs->pc);
 			continue;
 		}
 		for (int j = 0; j < symbol->frame_count; j++) {
 			const struct symbol_frame *frame = &symbol->frames[j];
 
-			fprintf(out, "%s(...)\n\t", frame->function ? frame->function : "??");
-			if (frame->file)
-				fprintf(out, "%s:%d", frame->file, frame->line);
-			else
-				fprintf(out, "%s", symbol->module);
+			/* names from the target's binaries: escaped as thread names are */
+			utf8__escape(out, frame->function ? frame->function : "??", 0);
+			fputs("(...)\n\t", out);
+			if (frame->file) {
+				utf8__escape(out, frame->file, 0);
+				fprintf(out, ":%d", frame->line);
+			} else {
+				utf8__escape(out, symbol->module, 0);
+			}
 			if (!frame->inlined)
 				fprintf(out, " +0x%llx",
 					frame->function_offset + (pcs->pc - pcs->lookup_pc));
@@ -150,19 +155,24 @@ static void print_group_frames(FILE *out, const struct pw_stack *stack)
 		__u64 pc = stack->frames[i].lookup_pc;
 
 		if (!symbol->frame_count) {
-			fprintf(out, "#\t0x%llx\t%s+0x%llx\n", pc, symbol->module ? symbol->module : "?",
-				symbol->module ? symbol->module_offset : pc);
+			fprintf(out, "#\t0x%llx\t", pc);
+			utf8__escape(out, symbol->module ? symbol->module : "?", 0);
+			fprintf(out, "+0x%llx\n", symbol->module ? symbol->module_offset : pc);
 			continue;
 		}
 		for (int j = 0; j < symbol->frame_count; j++) {
 			const struct symbol_frame *frame = &symbol->frames[j];
 
-			fprintf(out, "#\t0x%llx\t%s+0x%llx\t", pc, frame->function ? frame->function : "??",
-				frame->function_offset);
-			if (frame->file)
-				fprintf(out, "%s:%d\n", frame->file, frame->line);
-			else
-				fprintf(out, "%s\n", symbol->module);
+			fprintf(out, "#\t0x%llx\t", pc);
+			utf8__escape(out, frame->function ? frame->function : "??", 0);
+			fprintf(out, "+0x%llx\t", frame->function_offset);
+			if (frame->file) {
+				utf8__escape(out, frame->file, 0);
+				fprintf(out, ":%d\n", frame->line);
+			} else {
+				utf8__escape(out, symbol->module, 0);
+				fputc('\n', out);
+			}
 		}
 	}
 }

@@ -272,6 +272,11 @@ static void test_names_container_and_width(void **state)
 	expect(out, "   5000 io              io              3f2a9c0e1b7d     IO wait (pipe) ");
 	expect_not(out, "\x1b");
 
+	/* threads of one group with names of their own: how many */
+	snprintf(fx->picture->units[2].comm, PARK_COMM_LEN, "worker-2");
+	out = render(fx, SEC, false, 0);
+	expect(out, "   4242 condwait        (2 names)                        cond wait ");
+
 	/* a terminal 60 columns wide: no line longer, none wrapped */
 	file = open_output(&fx->out, &fx->out_len);
 	live__render(fx->live, file, fx->picture, SEC,
@@ -288,7 +293,7 @@ static void test_names_container_and_width(void **state)
 		free(copy);
 		line += len + (line[len] == '\n');
 	}
-	expect(out, "\n      2       0                  4242 condwait        worker\n");
+	expect(out, "\n      2       0                  4242 condwait        (2 nam\n");
 	assert_int_equal(occurrences(out, "\n"), 6); /* title, blank, header, 3 rows */
 }
 

@@ -214,7 +214,11 @@ static void test_text_hostile_names_and_container(void **state)
 	snprintf(proc->comm, PARK_COMM_LEN, "cw\r\xc2\x9b");
 	proc->ns_pid = 7;
 	proc->cgroup.container = picture__string(picture, "3f2a9c0e1b7d4c5e6f708192a3b4c5d6");
+	/* a function name from a hostile binary is escaped as well */
+	set_frame(fx->d.level_three, 1, "level\x1b]0;x\x07three", "/src/condwait.c", 29, 0x3a,
+		  false);
 	out = run_text(fx, picture, &ctx, &opts);
+	expect(out, "\nlevel\\x1b]0;x\\x07three(...)\n\t/src/condwait.c:29 +0x3b\n");
 	expect(out, "\nprocess 4242 (cw\\r\\u009b) ns_pid=7 container=3f2a9c0e1b7d: 3 threads, "
 		    "2 parked\n");
 	expect(out, "\nthread 4243 \"\\x1b[2J\\nthread 1\" [cond wait, 5 minutes]:\n");
@@ -228,6 +232,9 @@ static void test_text_hostile_names_and_container(void **state)
 	out = run_text(fx, picture, &ctx, &opts);
 	expect(out, "# labels: {\"pid\":\"4242\", \"comm\":\"cw\\u000d\\u009b\", \"ns_pid\":\"7\", "
 		    "\"container\":\"3f2a9c0e1b7d\", \"reason\":\"cond wait\"");
+	expect(out, "\tlevel\\x1b]0;x\\x07three+0x3a\t/src/condwait.c:29\n");
+	for (const char *c = out; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 || *c == '\n' || *c == '\t');
 }
 
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, dump_fixture_setup, dump_fixture_teardown)
