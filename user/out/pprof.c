@@ -7,7 +7,9 @@
 
 /* Where the process runs, as labels, only those known: container and pod
  * (strings, as Go's pprof labels are), ns_pid where it differs from pid.
- * Returns how many were added at labels. */
+ * Returns how many were added at labels, room for WHERE_LABELS. */
+#define WHERE_LABELS 3
+
 static size_t where_labels(struct pprof_label *labels, const struct pw_process *proc)
 {
 	size_t count = 0;
@@ -23,8 +25,6 @@ static size_t where_labels(struct pprof_label *labels, const struct pw_process *
 		labels[count++] = (struct pprof_label){ .key = "ns_pid", .num = proc->ns_pid };
 	return count;
 }
-
-#define WHERE_LABELS 3
 
 /* A goroutine group: its stack with runtime.goexit, as the runtime's own
  * profile has it, or, stackless, one pseudo frame named like folded
