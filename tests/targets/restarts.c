@@ -16,6 +16,7 @@
  *   rwlock_write       pthread_rwlock_wrlock of it                    syscall 202
  *   rwlock_timedread   pthread_rwlock_timedrdlock, 1 hour             syscall 202
  *   rwlock_timedwrite  pthread_rwlock_timedwrlock, 1 hour             syscall 202
+ *   poll_short         poll(1.5 s) in a loop: a restarted park that ends syscall 7
  *   main               holds the rwlock for writing, pause()          syscall 34
  *
  * Prints READY {"role": [tid], ...} once /proc shows every thread asleep in
@@ -133,6 +134,7 @@ enum role {
 	RWLOCK_WRITE,
 	RWLOCK_TIMEDREAD,
 	RWLOCK_TIMEDWRITE,
+	POLL_SHORT,
 	NROLES,
 };
 
@@ -151,6 +153,7 @@ static const struct {
 	[RWLOCK_WRITE] = { "rwlock_write", SYS_futex },
 	[RWLOCK_TIMEDREAD] = { "rwlock_timedread", SYS_futex },
 	[RWLOCK_TIMEDWRITE] = { "rwlock_timedwrite", SYS_futex },
+	[POLL_SHORT] = { "poll_short", SYS_poll },
 };
 
 static pid_t tids[NROLES];
@@ -180,6 +183,8 @@ static long run_role(enum role role)
 		return wait_rwlock(0, 1);
 	case RWLOCK_TIMEDWRITE:
 		return wait_rwlock(1, 1);
+	case POLL_SHORT:
+		return wait_poll(1500);
 	default:
 		return 0;
 	}

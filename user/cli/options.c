@@ -61,7 +61,8 @@ enum {
 static const struct argp_option option_list[] = {
 	{ "pid", 'p', "PID", 0, "Watch this process (repeatable; default: every process)", 0 },
 	{ "cgroup", OPT_CGROUP, "PATH", 0, "Only threads in this cgroup v2 directory", 0 },
-	{ "dump", OPT_DUMP, NULL, 0, "Print one picture and exit", 1 },
+	{ "dump", OPT_DUMP, NULL, 0,
+	  "Print one picture, every parked thread with its stack, and exit", 1 },
 	{ "debug", OPT_DEBUG, "1|2", 0,
 	  "Dump detail: 2 (default) every thread with its stack, 1 groups with counts", 1 },
 	{ "format", OPT_FORMAT, "FORMAT", 0,
