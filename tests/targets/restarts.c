@@ -16,7 +16,7 @@
  *   rwlock_write       pthread_rwlock_wrlock of it                    syscall 202
  *   rwlock_timedread   pthread_rwlock_timedrdlock, 1 hour             syscall 202
  *   rwlock_timedwrite  pthread_rwlock_timedwrlock, 1 hour             syscall 202
- *   poll_short         poll(1.5 s) in a loop: a restarted park that ends syscall 7
+ *   poll_short         poll(2 s) in a loop: a restarted park that ends   syscall 7
  *   main               holds the rwlock for writing, pause()          syscall 34
  *
  * Prints READY {"role": [tid], ...} once /proc shows every thread asleep in
@@ -184,7 +184,7 @@ static long run_role(enum role role)
 	case RWLOCK_TIMEDWRITE:
 		return wait_rwlock(1, 1);
 	case POLL_SHORT:
-		return wait_poll(1500);
+		return wait_poll(2000);
 	default:
 		return 0;
 	}
