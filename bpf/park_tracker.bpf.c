@@ -23,6 +23,7 @@ watched_tgids_map watched_tgids SEC(".maps");
 const volatile bool filter_tgid = false;
 const volatile bool filter_cgroup = false;
 const volatile __u64 cgroup_id = 0;
+const volatile struct park_restart_fn restart_fns[PARK_RESTART_FNS] = {};
 struct pw_stats gave_up = {};
 
 struct {
@@ -91,8 +92,8 @@ static __always_inline void on_switch_out(struct task_struct *prev, unsigned int
 	}
 	state->park_start_ns = clock_once(now_ns);
 	state->flags = 0;
-	state->reason = wait_reason__of(((struct pt_regs *)bpf_task_pt_regs(prev))->orig_ax,
-					prev_state);
+	state->reason = wait_reason__of_task(
+		prev, ((struct pt_regs *)bpf_task_pt_regs(prev))->orig_ax, prev_state);
 }
 
 static __always_inline void on_switch_in(struct task_struct *task, __u64 *now_ns)

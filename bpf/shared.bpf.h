@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * What both BPF programs share, declared once: the per-thread park state
- * (task storage), the watched-process filter and its settings, and the
- * give-up counters.  park_tracker.bpf.c defines each of them; snapshot.bpf.c
+ * (task storage), the watched-process filter and its settings, the kernel's
+ * restart functions, and the give-up counters.  park_tracker.bpf.c defines each of them; snapshot.bpf.c
  * sees them through these extern declarations, and `bpftool gen object`
  * links the two objects into one, so there is one copy of each in the
  * loaded object and one skeleton (parkwatch_bpf) for userspace.
@@ -35,6 +35,10 @@ extern watched_tgids_map watched_tgids SEC(".maps");
 extern const volatile bool filter_tgid;     /* only the processes in watched_tgids */
 extern const volatile bool filter_cgroup;   /* only threads in cgroup cgroup_id */
 extern const volatile __u64 cgroup_id;      /* cgroup v2 id (kernfs node id) */
+
+/* The kernel functions that resume a restarted wait (park.h), set by
+ * userspace from /proc/kallsyms before load. */
+extern const volatile struct park_restart_fn restart_fns[PARK_RESTART_FNS];
 
 /* Every give-up, counted (park.h). */
 extern struct pw_stats gave_up;

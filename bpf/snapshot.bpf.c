@@ -158,7 +158,7 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	}
 
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	wait_ctx__from_regs(regs, task_state, &rec->wait);
+	wait_ctx__from_regs(task, regs, task_state, &rec->wait);
 	state = bpf_task_storage_get(&park_states, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (state)
 		rec->counts = state->counts;

@@ -7,12 +7,22 @@
  * thread leaves the CPU costs nothing per syscall, and works as well for
  * threads that went to sleep before parkwatch started.  x86_64 registers and
  * syscall numbers (kernel.bpf.h).
+ *
+ * A wait interrupted by a stop (SIGSTOP, a ptrace attach) or by a signal
+ * whose handler asks for restarts may resume in restart_syscall, which runs
+ * the function the interrupted syscall left in task->restart_block.fn with
+ * the wait's own arguments next to it: that, not the registers, tells what
+ * the thread waits in then.
  */
 #ifndef PARKWATCH_WAIT_CTX_BPF_H
 #define PARKWATCH_WAIT_CTX_BPF_H
 
 #include "park.h"
 #include "kernel.bpf.h"
+#include "shared.bpf.h"
+
+/* The running kernel's version, for the futex flag that moved (kernel.bpf.h). */
+extern int LINUX_KERNEL_VERSION __kconfig;
 
 /* The kernel-side reason for a thread asleep in syscall nr in task_state. */
 static __always_inline __u16 wait_reason__of(long nr, __u32 task_state)
@@ -110,15 +120,79 @@ static __always_inline __u8 wait_has_timeout(struct pt_regs *regs, long nr)
 	}
 }
 
-static __always_inline void wait_ctx__from_regs(struct pt_regs *regs, __u32 task_state,
-						struct wait_ctx *wait)
+static __always_inline __u32 restart_kind_of(__u64 fn)
+{
+	/* restart_fns is constant to the verifier: unused slots vanish */
+	for (int i = 0; i < PARK_RESTART_FNS; i++)
+		if (restart_fns[i].addr && restart_fns[i].addr == fn)
+			return restart_fns[i].kind;
+	return PARK_RESTART_NONE;
+}
+
+/*
+ * The wait a thread in restart_syscall resumes, from task->restart_block:
+ * its reason, and in *has_timeout whether it ends by itself.
+ * PARK_REASON_OTHER when fn is no function userspace named.  The members are
+ * read only where this kernel has them (CO-RE).
+ */
+static __always_inline __u16 restarted_wait(struct task_struct *task, __u8 *has_timeout)
+{
+	struct restart_block *restart = &task->restart_block;
+	__u32 futex_has_timeout;
+
+	switch (restart_kind_of((__u64)restart->fn)) {
+	case PARK_RESTART_FUTEX:
+		/* only a futex wait with a timeout is resumed this way, and its
+		 * flags say so (fn itself is reset while it waits: tracker.c) */
+		futex_has_timeout = LINUX_KERNEL_VERSION >= KERNEL_VERSION(6, 7, 0) ?
+					    FUTEX_FLAGS_HAS_TIMEOUT : FUTEX_FLAGS_HAS_TIMEOUT_OLD;
+		*has_timeout = bpf_core_field_exists(restart->futex.flags) ?
+				       (restart->futex.flags & futex_has_timeout) != 0 : 1;
+		return PARK_REASON_FUTEX;
+	case PARK_RESTART_NANOSLEEP:
+		*has_timeout = 1; /* a relative sleep: absolute ones restart themselves */
+		return PARK_REASON_SLEEP;
+	case PARK_RESTART_POLL:
+		/* poll(-1) too is resumed this way, with has_timeout 0 */
+		*has_timeout = bpf_core_field_exists(restart->poll.has_timeout) ?
+				       restart->poll.has_timeout != 0 : 0;
+		return PARK_REASON_POLL;
+	default:
+		return PARK_REASON_OTHER;
+	}
+}
+
+/* wait_reason__of for a thread that may be in restart_syscall. */
+static __always_inline __u16 wait_reason__of_task(struct task_struct *task, long nr,
+						  __u32 task_state)
+{
+	__u16 reason = wait_reason__of(nr, task_state);
+	__u8 has_timeout;
+
+	if (nr == PW_NR_restart_syscall && reason == PARK_REASON_OTHER)
+		reason = restarted_wait(task, &has_timeout);
+	return reason;
+}
+
+static __always_inline void wait_ctx__from_regs(struct task_struct *task, struct pt_regs *regs,
+						__u32 task_state, struct wait_ctx *wait)
 {
 	long nr = regs->orig_ax;
+	__u8 has_timeout = 0;
+	__u16 reason;
 
 	wait->syscall_nr = nr;
 	wait->arg0 = regs->di;
 	wait->reason = wait_reason__of(nr, task_state);
 	wait->has_timeout = wait_has_timeout(regs, nr);
+	/* a stopped or D-state thread keeps the reason its state gives */
+	if (nr == PW_NR_restart_syscall && wait->reason == PARK_REASON_OTHER) {
+		reason = restarted_wait(task, &has_timeout);
+		if (reason != PARK_REASON_OTHER) {
+			wait->reason = reason;
+			wait->has_timeout = has_timeout;
+		}
+	}
 }
 
 #endif /* PARKWATCH_WAIT_CTX_BPF_H */

@@ -21,7 +21,8 @@ from pwtest.procs import Target, spawn, stop
 from pwtest.runner import test
 
 # pprof reason labels -> the kernel-side reason the tier-1 comments are keyed by
-FUTEX_REASONS = ("cond wait", "mutex lock", "rwlock", "semacquire", "thread join", "futex")
+FUTEX_REASONS = ("cond wait", "mutex lock", "rwlock", "rwlock read", "rwlock write", "barrier",
+                 "semacquire", "thread join", "futex")
 KERNEL_REASONS = ("futex", "epoll wait", "poll", "sleep", "IO wait", "child wait",
                   "signal wait", "uninterruptible", "stopped", "other")
 TIER1_RE = re.compile(r"^parkwatch tier1 pid=(\d+) reason=(.+) closed_parks=(\d+) "

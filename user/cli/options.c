@@ -62,7 +62,8 @@ enum {
 static const struct argp_option option_list[] = {
 	{ "pid", 'p', "PID", 0, "Watch this process (repeatable; default: every process)", 0 },
 	{ "cgroup", OPT_CGROUP, "PATH", 0, "Only threads in this cgroup v2 directory", 0 },
-	{ "dump", OPT_DUMP, NULL, 0, "Print one picture and exit", 1 },
+	{ "dump", OPT_DUMP, NULL, 0,
+	  "Print one picture, every parked thread with its stack, and exit", 1 },
 	{ "debug", OPT_DEBUG, "1|2", 0,
 	  "Dump detail: 2 (default) every thread with its stack, 1 groups with counts", 1 },
 	{ "format", OPT_FORMAT, "FORMAT", 0,
@@ -75,8 +76,8 @@ static const struct argp_option option_list[] = {
 	{ "interval", OPT_INTERVAL, "D", 0, "Refresh interval of the live view (default 2s)", 2 },
 	{ "duration", OPT_DURATION, "D", 0, "Stop after this long (default: until interrupted)", 2 },
 	{ "min-park", OPT_MIN_PARK, "D", 0,
-	  "Capture user stacks of threads parked at least this long (default 1s, and 0 for "
-	  "pprof and folded output, where every parked thread should have its stack)", 2 },
+	  "Capture user stacks of threads parked at least this long (default 1s in the live "
+	  "view; 0, every parked thread, for --dump and for pprof and folded output)", 2 },
 	{ "kernel-stacks", OPT_KERNEL_STACKS, NULL, 0, "Show kernel stacks too", 2 },
 	{ "threads", OPT_THREADS, NULL, 0,
 	  "For a Go program, show its threads rather than its goroutines", 2 },
@@ -270,8 +271,10 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 			fprintf(stderr, "parkwatch: --folded-root needs --format folded\n");
 		err = EINVAL;
 	}
+	/* a one-shot dump, like gdb's, shows every parked thread's stack; the live
+	 * view leaves the briefest parks stackless, so as to copy fewer stacks */
 	if (env->min_park_ns == UINT64_MAX)
-		env->min_park_ns = env->format == PW_FORMAT_PPROF || env->format == PW_FORMAT_FOLDED ?
-					   0 : NSEC_PER_SEC;
+		env->min_park_ns = env->dump || env->format == PW_FORMAT_PPROF ||
+					   env->format == PW_FORMAT_FOLDED ? 0 : NSEC_PER_SEC;
 	return err;
 }

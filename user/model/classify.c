@@ -55,6 +55,29 @@ static bool function_is(const char *function, const char *prefix)
 	return text__has_prefix(function, prefix);
 }
 
+/*
+ * A function of the rwlock family that takes it for reading or writing:
+ * pthread_rwlock_rdlock, pthread_rwlock_timedrdlock,
+ * pthread_rwlock_clockwrlock, __pthread_rwlock_wrlock_full64, ...
+ */
+static const char *rwlock_reason(const char *function)
+{
+	const char *rest;
+
+	while (*function == '_')
+		function++;
+	if (!text__has_prefix(function, "pthread_rwlock_"))
+		return NULL;
+	rest = function + strlen("pthread_rwlock_");
+	if (text__has_prefix(rest, "timed") || text__has_prefix(rest, "clock"))
+		rest += 5;
+	if (text__has_prefix(rest, "rdlock"))
+		return "rwlock read";
+	if (text__has_prefix(rest, "wrlock"))
+		return "rwlock write";
+	return "rwlock";
+}
+
 const char *classify__futex_reason(const char *const *functions, int count)
 {
 	static const struct {
@@ -64,7 +87,7 @@ const char *classify__futex_reason(const char *const *functions, int count)
 		{ "lll_lock_wait", "mutex lock" },
 		{ "pthread_mutex_", "mutex lock" },
 		{ "pthread_cond_", "cond wait" },
-		{ "pthread_rwlock_", "rwlock" },
+		{ "pthread_barrier_wait", "barrier" },
 		{ "new_sem_wait", "semacquire" },
 		{ "sem_wait", "semacquire" },
 		{ "sem_timedwait", "semacquire" },
@@ -75,8 +98,13 @@ const char *classify__futex_reason(const char *const *functions, int count)
 	};
 
 	for (int i = 0; i < count; i++) {
+		const char *rwlock;
+
 		if (!functions[i])
 			continue;
+		rwlock = rwlock_reason(functions[i]);
+		if (rwlock)
+			return rwlock;
 		for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++)
 			if (function_is(functions[i], rules[r].prefix))
 				return rules[r].reason;
@@ -138,8 +166,10 @@ static const char *io_reason(enum fd_kind kind)
 }
 
 /*
- * A timed futex wait, sleep or poll interrupted by a signal or a ptrace stop
- * resumes in restart_syscall: the frames tell which one it was.
+ * A wait interrupted by a stop or a signal that resumes in restart_syscall
+ * is decoded in BPF from task->restart_block.  Where the kernel hides the
+ * functions' addresses (kptr_restrict) it isn't, and the frames tell which
+ * wait it was, but not always whether it has a timeout.
  */
 static enum park_reason restarted_reason(const char *const *functions, int count)
 {
@@ -167,7 +197,8 @@ void classify__wait(const struct wait_ctx *wait, const char *const *functions, i
 	out->has_timeout = wait->has_timeout;
 	if (wait->syscall_nr == PW_NR_restart_syscall && reason == PARK_REASON_OTHER) {
 		reason = restarted_reason(functions, count);
-		out->has_timeout = true; /* only timed waits are restarted this way */
+		/* timed futex waits and relative sleeps, but poll(-1) too: a guess */
+		out->has_timeout = true;
 	}
 	switch (reason) {
 	case PARK_REASON_FUTEX:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* /proc/kallsyms, sorted for binary search (ksyms.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,41 @@ const char *ksyms__map_addr(const struct ksyms *ksyms, __u64 addr, __u64 *offset
 	}
 	*offset = addr - ksyms->syms[low].addr;
 	return ksyms->syms[low].name;
+}
+
+static bool name_matches(const char *symbol, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (strncmp(symbol, name, len))
+		return false;
+	return symbol[len] == '\0' || !strncmp(symbol + len, ".llvm.", 6);
+}
+
+int ksyms__find(const char *path, const char *const *names, size_t count, ksyms_found_fn found,
+		void *ctx)
+{
+	char line[512], name[256], type;
+	unsigned long long addr;
+	FILE *file;
+	int hits = 0;
+
+	file = fopen(path, "re");
+	if (!file)
+		return -errno;
+	while (fgets(line, sizeof(line), file)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+			continue;
+		/* the kernel's own text only: a module's function is not the one asked for */
+		if ((type != 't' && type != 'T') || strchr(line, '['))
+			continue;
+		for (size_t i = 0; i < count; i++) {
+			if (name_matches(name, names[i])) {
+				found(i, addr, ctx);
+				hits++;
+			}
+		}
+	}
+	fclose(file);
+	return hits;
 }

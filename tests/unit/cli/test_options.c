@@ -120,6 +120,23 @@ static void test_profile_formats(void **state)
 	assert_int_equal(PW_FORMAT__COUNT, 4);
 }
 
+/* --dump copies every parked thread's stack unless --min-park says otherwise;
+ * the live view keeps its one second. */
+static void test_dump_min_park(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--dump", NULL), 0);
+	assert_true(env.min_park_ns == 0);
+	assert_int_equal(parse_args("--dump", "--format", "json", NULL), 0);
+	assert_true(env.min_park_ns == 0);
+	assert_int_equal(parse_args("--dump", "--min-park", "2s", NULL), 0);
+	assert_true(env.min_park_ns == 2 * SEC);
+	assert_int_equal(parse_args("--min-park=500ms", "--dump", NULL), 0);
+	assert_true(env.min_park_ns == 500 * MS);
+	assert_int_equal(parse_args("--duration", "5s", NULL), 0);
+	assert_true(env.min_park_ns == 1 * SEC);
+}
+
 static void test_durations(void **state)
 {
 	(void)state;
@@ -262,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_max_pid),
 		cmocka_unit_test(test_dump_debug_format),
 		cmocka_unit_test(test_profile_formats),
+		cmocka_unit_test(test_dump_min_park),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_kernel_stacks_and_cgroup),
 		cmocka_unit_test(test_all_options),

@@ -131,14 +131,65 @@ static void test_futex_reason_others(void **state)
 	const char *timedjoin[] = { "futex_wait", "pthread_timedjoin_np", "main" };
 
 	(void)state;
-	assert_string_equal(classify__futex_reason(rdlock, COUNT(rdlock)), "rwlock");
-	assert_string_equal(classify__futex_reason(wrlock, COUNT(wrlock)), "rwlock");
+	assert_string_equal(classify__futex_reason(rdlock, COUNT(rdlock)), "rwlock read");
+	assert_string_equal(classify__futex_reason(wrlock, COUNT(wrlock)), "rwlock write");
 	assert_string_equal(classify__futex_reason(sem, COUNT(sem)), "semacquire");
 	assert_string_equal(classify__futex_reason(sem_plain, COUNT(sem_plain)), "semacquire");
 	assert_string_equal(classify__futex_reason(sem_timed, COUNT(sem_timed)), "semacquire");
 	assert_string_equal(classify__futex_reason(join, COUNT(join)), "thread join");
 	assert_string_equal(classify__futex_reason(join_only, COUNT(join_only)), "thread join");
 	assert_string_equal(classify__futex_reason(timedjoin, COUNT(timedjoin)), "thread join");
+}
+
+/* Read or write, plain, timed or clocked, as glibc 2.36 names the frames
+ * (the _full64 helpers are inlined into each entry point). */
+static void test_futex_reason_rwlock(void **state)
+{
+	static const struct {
+		const char *function;
+		const char *reason;
+	} cases[] = {
+		{ "___pthread_rwlock_rdlock", "rwlock read" },
+		{ "__pthread_rwlock_rdlock_full64", "rwlock read" },
+		{ "pthread_rwlock_timedrdlock", "rwlock read" },
+		{ "__pthread_rwlock_timedrdlock64", "rwlock read" },
+		{ "__pthread_rwlock_clockrdlock64", "rwlock read" },
+		{ "pthread_rwlock_wrlock@@GLIBC_2.34", "rwlock write" },
+		{ "__pthread_rwlock_wrlock_full64", "rwlock write" },
+		{ "pthread_rwlock_timedwrlock", "rwlock write" },
+		{ "___pthread_rwlock_clockwrlock64", "rwlock write" },
+		/* not a lock taken: still the rwlock, direction unknown */
+		{ "pthread_rwlock_unlock", "rwlock" },
+		{ "pthread_rwlock_tryrdlock", "rwlock" },
+	};
+	const char *reader_in_writer[] = { "__futex_abstimed_wait_common",
+					   "__pthread_rwlock_rdlock_full64",
+					   "___pthread_rwlock_rdlock", "pthread_rwlock_wrlock_wrapper" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *frames[] = { "__futex_abstimed_wait_common", cases[i].function, "worker" };
+
+		assert_string_equal(classify__futex_reason(frames, COUNT(frames)), cases[i].reason);
+	}
+	/* leaf first: the innermost rwlock frame says which */
+	assert_string_equal(classify__futex_reason(reader_in_writer, COUNT(reader_in_writer)),
+			    "rwlock read");
+	/* a name that merely starts like one is not */
+	assert_null(classify__futex_reason((const char *[]){ "pthread_rwlockish" }, 1));
+}
+
+static void test_futex_reason_barrier(void **state)
+{
+	/* glibc's futex_wait is inlined: its frame may be there or not */
+	const char *barrier[] = { "futex_wait", "___pthread_barrier_wait", "wait_barrier" };
+	const char *barrier_only[] = { "pthread_barrier_wait", "wait_barrier" };
+	const char *not_a_wait[] = { "pthread_barrier_init", "main" };
+
+	(void)state;
+	assert_string_equal(classify__futex_reason(barrier, COUNT(barrier)), "barrier");
+	assert_string_equal(classify__futex_reason(barrier_only, COUNT(barrier_only)), "barrier");
+	assert_null(classify__futex_reason(not_a_wait, COUNT(not_a_wait)));
 }
 
 static void test_futex_reason_none(void **state)
@@ -321,6 +372,50 @@ static void test_wait_restart_syscall(void **state)
 		 &out);
 	assert_string_equal(out.reason, "sleep");
 	assert_false(out.has_timeout);
+}
+
+/* The BPF side read task->restart_block: its reason and timeout stand, the
+ * frames only refine a futex wait, and the syscall is the one /proc shows. */
+static void test_wait_restart_decoded(void **state)
+{
+	const char *poll_frames[] = { "__GI___poll", "wait_poll", "main" };
+	const char *raw_sleep[] = { "syscall", "do_work", "main" };
+	const char *cond_frames[] = { "__futex_abstimed_wait_common", "__pthread_cond_wait_common",
+				      "___pthread_cond_timedwait64", "worker" };
+	const char *rwlock_frames[] = { "__futex_abstimed_wait_common",
+					"__pthread_rwlock_wrlock_full64",
+					"pthread_rwlock_timedwrlock", "worker" };
+	struct pw_wait out;
+
+	(void)state;
+	/* poll(-1) resumed: no timeout, whatever the frames */
+	classify(PARK_REASON_POLL, 219, false, poll_frames, COUNT(poll_frames), FD_KIND_UNKNOWN,
+		 &out);
+	assert_string_equal(out.reason, "poll");
+	assert_false(out.has_timeout);
+	assert_string_equal(out.syscall, "restart_syscall");
+	classify(PARK_REASON_POLL, 219, true, NULL, 0, FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "poll");
+	assert_true(out.has_timeout);
+
+	/* a raw nanosleep, no frame naming a sleep, and none at all */
+	classify(PARK_REASON_SLEEP, 219, true, raw_sleep, COUNT(raw_sleep), FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "sleep");
+	assert_true(out.has_timeout);
+	classify(PARK_REASON_SLEEP, 219, true, NULL, 0, FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "sleep");
+
+	/* futex: refined by the frames */
+	classify(PARK_REASON_FUTEX, 219, true, cond_frames, COUNT(cond_frames), FD_KIND_UNKNOWN,
+		 &out);
+	assert_string_equal(out.reason, "cond wait");
+	assert_true(out.has_timeout);
+	classify(PARK_REASON_FUTEX, 219, true, rwlock_frames, COUNT(rwlock_frames),
+		 FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "rwlock write");
+	classify(PARK_REASON_FUTEX, 219, true, NULL, 0, FD_KIND_UNKNOWN, &out);
+	assert_string_equal(out.reason, "futex");
+	assert_string_equal(out.syscall, "restart_syscall");
 }
 
 static void test_park_reason_name(void **state)
@@ -572,12 +667,15 @@ int main(void)
 		cmocka_unit_test(test_futex_reason_cond_wait),
 		cmocka_unit_test(test_futex_reason_mutex),
 		cmocka_unit_test(test_futex_reason_others),
+		cmocka_unit_test(test_futex_reason_rwlock),
+		cmocka_unit_test(test_futex_reason_barrier),
 		cmocka_unit_test(test_futex_reason_none),
 		cmocka_unit_test(test_futex_reason_leaf_first),
 		cmocka_unit_test(test_wait_io),
 		cmocka_unit_test(test_wait_futex),
 		cmocka_unit_test(test_wait_kernel_reasons),
 		cmocka_unit_test(test_wait_restart_syscall),
+		cmocka_unit_test(test_wait_restart_decoded),
 		cmocka_unit_test(test_park_reason_name),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test_setup_teardown(test_where_thread, where_setup, where_teardown),
