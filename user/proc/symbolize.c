@@ -8,10 +8,14 @@
 #include <gelf.h>
 #include <elfutils/libdw.h>
 #include "proc/symbolize.h"
+#include "util/demangle.h"
 #include "util/goelf.h"
 
 #define SYMBOL_MAX_INLINE 32
 #define SCOPE_MAX_DEPTH 64
+#define NAME_MAX_LEN 4096
+/* DW_AT_abstract_origin / DW_AT_specification hops to a function's name */
+#define ORIGIN_MAX_HOPS 8
 
 /*
  * Where each compilation unit's code lies, for a module whose DWARF has no
@@ -67,20 +71,155 @@ static char *function_name(const char *name)
 	return strndup(name, len);
 }
 
-static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
-					  const char *file, int line, bool inlined, __u64 pc)
+/* A frame named by name and system_name, which it takes (freed when
+ * there is no room left). */
+static struct symbol_frame *builder_push_named(struct frame_builder *builder, char *name,
+						char *system_name, const char *file, int line,
+						bool inlined, __u64 pc)
 {
 	struct symbol_frame *frame;
 
-	if (builder->count > SYMBOL_MAX_INLINE)
+	if (builder->count > SYMBOL_MAX_INLINE) {
+		free(name);
+		free(system_name);
 		return NULL;
+	}
 	frame = &builder->frames[builder->count++];
-	frame->function = function_name(function);
+	frame->function = name;
+	frame->system_name = system_name;
 	frame->file = dup_or_null(file);
 	frame->line = line;
 	frame->inlined = inlined;
 	frame->pc = pc;
 	return frame;
+}
+
+/* A frame of Go code, named as Go's own tracebacks name it. */
+static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
+					  const char *file, int line, bool inlined, __u64 pc)
+{
+	return builder_push_named(builder, function_name(function), NULL, file, line, inlined, pc);
+}
+
+/* An ELF symbol's name as shown (demangled) and, when that differs, as
+ * written (*system_name).  Both malloc'd; the name NULL for NULL. */
+static char *elf_symbol_name(const char *elf_name, char **system_name)
+{
+	char *name = function_name(elf_name), *demangled = demangle__name(name);
+
+	*system_name = NULL;
+	if (!demangled)
+		return name;
+	*system_name = name;
+	return demangled;
+}
+
+/* The DIE that names die: through its abstract origin (an inlined or
+ * out-of-line instance) and its declaration (DW_AT_specification: a
+ * member defined outside its class), as far as they go. */
+static void naming_die(Dwarf_Die *die, Dwarf_Die *out)
+{
+	Dwarf_Attribute attr;
+
+	*out = *die;
+	for (int hop = 0; hop < ORIGIN_MAX_HOPS; hop++) {
+		Dwarf_Die next;
+
+		if (!dwarf_attr(out, DW_AT_abstract_origin, &attr) &&
+		    !dwarf_attr(out, DW_AT_specification, &attr))
+			break;
+		if (!dwarf_formref_die(&attr, &next))
+			break;
+		*out = next;
+	}
+}
+
+static bool die_is_cplus(Dwarf_Die *die)
+{
+	Dwarf_Die cu;
+	int lang;
+
+	if (!dwarf_diecu(die, &cu, NULL, NULL))
+		return false;
+	lang = dwarf_srclang(&cu);
+	return lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
+	       lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14;
+}
+
+/*
+ * A C++ function's qualified name built from the DIEs around its
+ * declaration, as gdb builds one when there is no linkage name to
+ * demangle (GCC writes none for members of local classes, e.g. those of a
+ * lambda's std::thread state): namespaces and named classes, innermost
+ * last; a function or an unnamed class (a lambda's closure) ends the
+ * prefix.  Template arguments are in GCC's DW_AT_name already.
+ */
+static char *qualified_name(Dwarf_Die *decl, const char *base)
+{
+	const char *parts[SCOPE_MAX_DEPTH];
+	Dwarf_Die *scopes = NULL;
+	int count = dwarf_getscopes_die(decl, &scopes), parts_count = 0;
+	char buf[NAME_MAX_LEN];
+	size_t len = 0;
+
+	for (int i = 1; i < count && parts_count < SCOPE_MAX_DEPTH; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		const char *name = dwarf_diename(&scopes[i]);
+
+		if (tag == DW_TAG_namespace) {
+			parts[parts_count++] = name ? name : "(anonymous namespace)";
+		} else if (tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+			   tag == DW_TAG_union_type || tag == DW_TAG_interface_type) {
+			if (!name)
+				break;
+			parts[parts_count++] = name;
+		} else if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+			   tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) {
+			break;
+		}
+	}
+	buf[0] = '\0';
+	for (int i = parts_count - 1; i >= 0 && len < sizeof(buf); i--)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s::", parts[i]);
+	if (len < sizeof(buf))
+		snprintf(buf + len, sizeof(buf) - len, "%s", base);
+	free(scopes);
+	return strdup(buf);
+}
+
+/*
+ * The name of the function a subprogram or inlined-subroutine DIE stands
+ * for, as gdb names it: the demangled linkage name (the mangled one in
+ * *system_name), else for C++ the name qualified from the DIEs around the
+ * declaration, else DW_AT_name.  *cplus: the name is one of the first
+ * two kinds.  NULL when the DIE has no name.
+ */
+static char *die_function_name(Dwarf_Die *die, char **system_name, bool *cplus)
+{
+	Dwarf_Attribute attr;
+	const char *linkage = NULL, *base;
+	Dwarf_Die decl;
+	char *demangled;
+
+	*system_name = NULL;
+	*cplus = false;
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+		linkage = dwarf_formstring(&attr);
+	demangled = demangle__name(linkage);
+	if (demangled) {
+		*system_name = strdup(linkage);
+		*cplus = true;
+		return demangled;
+	}
+	base = dwarf_diename(die);
+	if (!base)
+		return dup_or_null(linkage);
+	naming_die(die, &decl);
+	if (!die_is_cplus(&decl))
+		return strdup(base);
+	*cplus = true;
+	return qualified_name(&decl, base);
 }
 
 static const char *call_site_file(Dwarf_Die *cu, Dwarf_Die *inlined, char *buf, size_t size)
@@ -228,14 +367,46 @@ static int scopes_by_descent(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **out)
 }
 
 /*
+ * The scopes around pc (an address in cu's space), innermost first, each
+ * inside the next as the DIEs nest: inlined calls, lexical blocks, the
+ * subprogram, the namespaces around it, the unit.  libdw's
+ * dwarf_getscopes() follows an inlined call's abstract origin instead of
+ * the DIE's real parents, so the chain of calls inlined into each other
+ * would stop at the first; its innermost scope, nested again by
+ * dwarf_getscopes_die(), gives the whole chain.  Returns the count (0:
+ * none) or -1.
+ */
+static int scopes_at(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, Dwarf_Die **scopes)
+{
+	Dwarf_Die *nested = NULL;
+	int count, nested_count;
+
+	if (by_descent)
+		return scopes_by_descent(cu, pc, scopes);
+	count = dwarf_getscopes(cu, pc, scopes);
+	if (count <= 0)
+		return count;
+	nested_count = dwarf_getscopes_die(&(*scopes)[0], &nested);
+	if (nested_count > 0) {
+		free(*scopes);
+		*scopes = nested;
+		count = nested_count;
+	}
+	return count;
+}
+
+/*
  * Walks the DWARF scopes around pc (an address in cu's space), innermost
  * first: each inlined subroutine is a frame whose caller continues at its
- * call site; the enclosing subprogram ends the chain.  by_descent: cu came
- * from our range table.  Returns false when there is no DWARF for pc.
+ * call site; the enclosing subprogram ends the chain.  It is named from
+ * DWARF when that is a C++ name (which the ELF symbol spells otherwise for
+ * lambdas), else by elf_name, the name the symbol table gives it.
+ * by_descent: cu came from our range table.  *entry: the subprogram's
+ * entry pc in cu's space.  Returns false when there is no DWARF for pc.
  */
 static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, const char *elf_name,
 			     const char *file, int line, __u64 lookup_pc,
-			     struct frame_builder *builder)
+			     struct frame_builder *builder, Dwarf_Addr *entry)
 {
 	Dwarf_Die *scopes = NULL;
 	char call_file[PATH_MAX];
@@ -244,49 +415,53 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 
 	if (!cu)
 		return false;
-	if (by_descent)
-		scope_count = scopes_by_descent(cu, pc, &scopes);
-	else
-		scope_count = dwarf_getscopes(cu, pc, &scopes);
+	scope_count = scopes_at(cu, by_descent, pc, &scopes);
 	for (int i = 0; i < scope_count && !found_function; i++) {
 		Dwarf_Die *scope = &scopes[i];
+		char *name, *system_name;
 		Dwarf_Attribute attr;
 		Dwarf_Word call_line = 0;
 		struct symbol_frame *frame;
-		Dwarf_Addr entry;
-		const char *name;
+		Dwarf_Addr inline_entry;
+		bool cplus;
 
 		switch (dwarf_tag(scope)) {
 		case DW_TAG_inlined_subroutine:
-			name = dwarf_diename(scope);
-			if (!name && dwarf_attr_integrate(scope, DW_AT_name, &attr))
-				name = dwarf_formstring(&attr);
-			frame = builder_push(builder, name, file, line, true, lookup_pc);
-			if (frame && dwarf_entrypc(scope, &entry) == 0 && pc >= entry)
-				frame->function_offset = pc - entry;
+			name = die_function_name(scope, &system_name, &cplus);
+			frame = builder_push_named(builder, name, system_name, file, line, true,
+						   lookup_pc);
+			if (frame && dwarf_entrypc(scope, &inline_entry) == 0 && pc >= inline_entry)
+				frame->function_offset = pc - inline_entry;
 			file = call_site_file(cu, scope, call_file, sizeof(call_file));
 			if (dwarf_attr(scope, DW_AT_call_line, &attr))
 				dwarf_formudata(&attr, &call_line);
 			line = (int)call_line;
 			break;
 		case DW_TAG_subprogram:
-			name = elf_name;
-			if (!name) {
-				name = dwarf_diename(scope);
-				if (!name && dwarf_attr_integrate(scope, DW_AT_name, &attr))
-					name = dwarf_formstring(&attr);
+			name = die_function_name(scope, &system_name, &cplus);
+			if ((!cplus || !name) && elf_name) {
+				free(name);
+				free(system_name);
+				name = elf_symbol_name(elf_name, &system_name);
+			} else if (!system_name && elf_name && demangle__is_mangled(elf_name)) {
+				/* no linkage name in DWARF: the symbol's is the one written */
+				system_name = function_name(elf_name);
 			}
-			builder_push(builder, name, file, line, false, lookup_pc);
+			builder_push_named(builder, name, system_name, file, line, false, lookup_pc);
+			if (dwarf_entrypc(scope, entry))
+				*entry = 0;
 			found_function = true;
 			break;
 		default:
 			break;
 		}
 	}
-	/* libdw's scopes may stop at the CU after an inlined instance: the
+	/* no subprogram around the inlined calls (a unit without one): the
 	 * caller is then the function the ELF symbol names */
 	if (!found_function && builder->count && elf_name) {
-		builder_push(builder, elf_name, file, line, false, lookup_pc);
+		char *system_name, *name = elf_symbol_name(elf_name, &system_name);
+
+		builder_push_named(builder, name, system_name, file, line, false, lookup_pc);
 		found_function = true;
 	}
 	free(scopes);
@@ -419,14 +594,15 @@ static char *build_id_hex(Dwfl_Module *mod)
 
 /*
  * Code other than Go's, from DWARF (inlined calls, lines) and the ELF
- * symbol table.  Returns the offset of pc in its function.
+ * symbol table.  Returns the offset of pc in its function; *entry: where
+ * the function starts, as DWARF says or else the symbol (0: unknown).
  */
 static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
-			      struct frame_builder *builder)
+			      struct frame_builder *builder, __u64 *entry)
 {
 	const char *elf_name, *file = NULL;
 	char file_buf[PATH_MAX];
-	Dwarf_Addr cu_bias = 0;
+	Dwarf_Addr cu_bias = 0, dwarf_entry = 0;
 	Dwarf_Die cu_mem, *cu;
 	Dwfl_Line *line_info;
 	Dwarf_Line *cu_line;
@@ -436,6 +612,7 @@ static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
 	int line = 0;
 
 	elf_name = dwfl_module_addrinfo(mod, pc, &offset, &sym, NULL, NULL, NULL);
+	*entry = elf_name ? pc - offset : 0;
 	cu = module_cu(proc, mod, pc, &cu_mem, &cu_bias, &from_table);
 	line_info = dwfl_module_getsrc(mod, pc);
 	if (line_info) {
@@ -450,9 +627,15 @@ static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
 				     dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)),
 				     file_buf, sizeof(file_buf));
 	}
-	if (!add_inline_chain(cu, from_table, pc - cu_bias, elf_name, file, line, pc, builder) &&
-	    elf_name)
-		builder_push(builder, elf_name, file, line, false, pc);
+	if (add_inline_chain(cu, from_table, pc - cu_bias, elf_name, file, line, pc, builder,
+			     &dwarf_entry)) {
+		if (dwarf_entry)
+			*entry = dwarf_entry + cu_bias;
+	} else if (elf_name) {
+		char *system_name, *name = elf_symbol_name(elf_name, &system_name);
+
+		builder_push_named(builder, name, system_name, file, line, false, pc);
+	}
 	return offset;
 }
 
@@ -463,22 +646,25 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 	const char *mod_name = NULL, *main_file = NULL;
 	Dwarf_Addr mod_start = 0, mod_end = 0, bias = 0;
 	struct symbol *symbol;
-	__u64 offset = 0, entry;
+	__u64 offset = 0, entry = 0;
 
 	if (mod) {
 		mod_name = dwfl_module_info(mod, NULL, &mod_start, &mod_end, NULL, NULL, &main_file,
 					    NULL);
 		dwfl_module_getelf(mod, &bias);
-		if (pc >= bias && add_pclntab_frames(proc, mod, bias, pc - bias, &builder, &entry))
+		if (pc >= bias && add_pclntab_frames(proc, mod, bias, pc - bias, &builder, &entry)) {
 			offset = pc - bias - entry;
-		else
-			offset = add_dwarf_frames(proc, mod, pc, &builder);
+			entry += bias;
+		} else {
+			offset = add_dwarf_frames(proc, mod, pc, &builder, &entry);
+		}
 	}
 
 	symbol = symbol__new(builder.count);
 	if (!symbol) {
 		for (int i = 0; i < builder.count; i++) {
 			free(builder.frames[i].function);
+			free(builder.frames[i].system_name);
 			free(builder.frames[i].file);
 		}
 		return NULL;
@@ -489,6 +675,7 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 		symbol->module_start = mod_start;
 		symbol->module_end = mod_end;
 		symbol->build_id = build_id_hex(mod);
+		symbol->function_entry = entry;
 	} else {
 		symbol->module_offset = pc;
 	}
