@@ -189,12 +189,12 @@ static char *qualified_name(Dwarf_Die *decl, const char *base)
 
 /*
  * The name of the function a subprogram or inlined-subroutine DIE stands
- * for, as gdb names it: the demangled linkage name (the mangled one in
- * *system_name), else for C++ the name qualified from the DIEs around the
- * declaration, else DW_AT_name.  *cplus: the name is one of the first
- * two kinds.  NULL when the DIE has no name.
+ * for, as gdb names it: the linkage name, demangled when it is a mangled
+ * one (kept in *system_name), else for C++ the name qualified from the
+ * DIEs around the declaration, else DW_AT_name.  NULL when the DIE has no
+ * name.
  */
-static char *die_function_name(Dwarf_Die *die, char **system_name, bool *cplus)
+static char *die_function_name(Dwarf_Die *die, char **system_name)
 {
 	Dwarf_Attribute attr;
 	const char *linkage = NULL, *base;
@@ -202,24 +202,21 @@ static char *die_function_name(Dwarf_Die *die, char **system_name, bool *cplus)
 	char *demangled;
 
 	*system_name = NULL;
-	*cplus = false;
 	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
 	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
 		linkage = dwarf_formstring(&attr);
 	demangled = demangle__name(linkage);
 	if (demangled) {
 		*system_name = strdup(linkage);
-		*cplus = true;
 		return demangled;
 	}
+	if (linkage) /* C's asm names: glibc's __GI___libc_read */
+		return strdup(linkage);
 	base = dwarf_diename(die);
 	if (!base)
-		return dup_or_null(linkage);
+		return NULL;
 	naming_die(die, &decl);
-	if (!die_is_cplus(&decl))
-		return strdup(base);
-	*cplus = true;
-	return qualified_name(&decl, base);
+	return die_is_cplus(&decl) ? qualified_name(&decl, base) : strdup(base);
 }
 
 static const char *call_site_file(Dwarf_Die *cu, Dwarf_Die *inlined, char *buf, size_t size)
@@ -398,9 +395,9 @@ static int scopes_at(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, Dwarf_Die **
 /*
  * Walks the DWARF scopes around pc (an address in cu's space), innermost
  * first: each inlined subroutine is a frame whose caller continues at its
- * call site; the enclosing subprogram ends the chain.  It is named from
- * DWARF when that is a C++ name (which the ELF symbol spells otherwise for
- * lambdas), else by elf_name, the name the symbol table gives it.
+ * call site; the enclosing subprogram ends the chain.  Each is named from
+ * DWARF as gdb names it (the ELF symbol spells a lambda's otherwise),
+ * else by elf_name, the name the symbol table gives it.
  * by_descent: cu came from our range table.  *entry: the subprogram's
  * entry pc in cu's space.  Returns false when there is no DWARF for pc.
  */
@@ -423,11 +420,9 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 		Dwarf_Word call_line = 0;
 		struct symbol_frame *frame;
 		Dwarf_Addr inline_entry;
-		bool cplus;
-
 		switch (dwarf_tag(scope)) {
 		case DW_TAG_inlined_subroutine:
-			name = die_function_name(scope, &system_name, &cplus);
+			name = die_function_name(scope, &system_name);
 			frame = builder_push_named(builder, name, system_name, file, line, true,
 						   lookup_pc);
 			if (frame && dwarf_entrypc(scope, &inline_entry) == 0 && pc >= inline_entry)
@@ -438,12 +433,10 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 			line = (int)call_line;
 			break;
 		case DW_TAG_subprogram:
-			name = die_function_name(scope, &system_name, &cplus);
-			if ((!cplus || !name) && elf_name) {
-				free(name);
-				free(system_name);
+			name = die_function_name(scope, &system_name);
+			if (!name && elf_name) {
 				name = elf_symbol_name(elf_name, &system_name);
-			} else if (!system_name && elf_name && demangle__is_mangled(elf_name)) {
+			} else if (name && !system_name && elf_name && demangle__is_mangled(elf_name)) {
 				/* no linkage name in DWARF: the symbol's is the one written */
 				system_name = function_name(elf_name);
 			}
@@ -708,4 +701,45 @@ const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc)
 		return NULL;
 	}
 	return symbol;
+}
+
+const struct symbol *symbolize__tail_call(struct proc *proc, __u64 lookup_pc)
+{
+	struct symbol *tail = u64map__get(&proc->tail_symbols, cache_key(lookup_pc));
+	const struct symbol *symbol;
+	const struct symbol_frame *inner, *outer;
+
+	if (tail)
+		return tail;
+	symbol = symbolize__user(proc, lookup_pc);
+	if (!symbol)
+		return NULL;
+	tail = symbol__new(symbol->frame_count ? 1 : 0);
+	if (!tail)
+		return NULL;
+	tail->module = dup_or_null(symbol->module);
+	tail->module_offset = symbol->module_offset;
+	tail->module_start = symbol->module_start;
+	tail->module_end = symbol->module_end;
+	tail->build_id = dup_or_null(symbol->build_id);
+	tail->function_entry = symbol->function_entry;
+	tail->frame_count = symbol->frame_count ? 1 : 0;
+	if (symbol->frame_count) {
+		inner = &symbol->frames[0];
+		outer = &symbol->frames[symbol->frame_count - 1];
+		tail->frames[0] = (struct symbol_frame){
+			.function = dup_or_null(outer->function),
+			.system_name = dup_or_null(outer->system_name),
+			.file = dup_or_null(inner->file),
+			.line = inner->line,
+			.function_offset = outer->function_offset,
+			.pc = lookup_pc,
+			.tail_call = true,
+		};
+	}
+	if (u64map__put(&proc->tail_symbols, cache_key(lookup_pc), tail)) {
+		symbol__put(tail);
+		return NULL;
+	}
+	return tail;
 }
