@@ -273,11 +273,13 @@ static void walk_sites(struct site_walk *walk, Dwarf_Die *parent, int depth)
 								   walk->bias);
 					walk->found = true;
 				}
-			} else if (dwarf_hasattr(&child, DW_AT_call_tail_call) ||
-				   dwarf_hasattr(&child, DW_AT_GNU_tail_call)) {
+			} else if (pc && (dwarf_hasattr(&child, DW_AT_call_tail_call) ||
+					  dwarf_hasattr(&child, DW_AT_GNU_tail_call))) {
+				/* a site with no return pc (clang's DW_AT_call_pc
+				 * alone) has no place in a chain, as in gdb's */
 				if (walk->count++ < walk->max)
 					walk->sites[walk->count - 1] = (struct tailcall_site){
-						pc ? pc + walk->bias : 0,
+						pc + walk->bias,
 						site_target(walk->proc, walk->dwfl, &child, walk->bias),
 					};
 			}
@@ -310,9 +312,6 @@ static int dwarf_sites_of(void *ctx, __u64 entry, struct tailcall_site *sites, i
 	    !dwarf_hasattr(&function, DW_AT_GNU_all_tail_call_sites))
 		return 0;
 	walk_sites(&walk, &function, 0);
-	for (int i = 0; i < walk.count && i < max; i++)
-		if (!sites[i].pc)
-			return -1;
 	return walk.count;
 }
 
