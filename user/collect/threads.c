@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "collect/placement.h"
 #include "collect/threads.h"
 #include "model/classify.h"
 #include "proc/symbolize.h"
@@ -67,7 +68,8 @@ static const struct pw_stack *picture_stack(struct pw_picture *picture, struct p
 		if (depth < 0)
 			return NULL;
 	}
-	return picture__intern_stack(picture, proc->pid, frames, symbols, depth, depth, false);
+	return picture__intern_stack(picture, proc->pid, frames, symbols, depth, depth,
+				     stack->truncated);
 }
 
 static void classify_unit(const struct thread_sample *sample, struct pw_unit *unit)
@@ -142,7 +144,7 @@ static int add_process(struct pw_picture *picture, pid_t pid, const struct task_
 		memcpy(summary->comm, main_rec->comm, sizeof(summary->comm));
 	summary->comm[sizeof(summary->comm) - 1] = '\0';
 	summary->exe = procfs__exe_path(pid);
-	return 0;
+	return placement__fill(picture, summary);
 }
 
 int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,

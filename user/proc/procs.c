@@ -8,18 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 #include "model/symbol.h"
+#include "proc/elfopen.h"
 #include "proc/procs.h"
 
 struct procs {
 	struct u64map by_pid;
 	unsigned int generation;
-};
-
-static char *debuginfo_path;
-static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
 };
 
 struct procs *procs__new(void)
@@ -158,13 +152,15 @@ Dwfl *procs__dwfl(struct proc *proc)
 		return proc->dwfl;
 	/* mappings changed (dlopen, exec): symbols and stacks may be stale */
 	proc_reset_dwfl(proc);
-	proc->dwfl = dwfl_begin(&proc_callbacks);
+	proc->dwfl = dwfl_begin(&elfopen__callbacks);
 	if (!proc->dwfl)
 		goto fail;
 	dwfl_report_begin(proc->dwfl);
 	if (dwfl_linux_proc_report(proc->dwfl, proc->pid) != 0 ||
 	    dwfl_report_end(proc->dwfl, NULL, NULL) != 0)
 		goto fail;
+	/* binaries are opened through the process's own root (containers) */
+	elfopen__bind(proc->dwfl, proc->pid);
 	proc->maps_hash = hash;
 	return proc->dwfl;
 fail:

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
+#include <gelf.h>
 #include "proc/symbolize.h"
 #include "proc/unwind.h"
 
@@ -10,6 +11,8 @@ struct frames_acc {
 	struct proc *proc;
 	Dwfl *dwfl;
 	int depth;
+	bool truncated;             /* stopped before the stack's end */
+	bool stopped;               /* stopped on purpose: not an unwinder error */
 	struct stack_frame frames[UNWIND_MAX_DEPTH];
 };
 
@@ -74,13 +77,51 @@ static bool attached(struct proc *proc, Dwfl *dwfl)
 	       dwfl_attach_state(dwfl, NULL, proc->pid, &thread_callbacks, proc);
 }
 
-static void acc_push(struct frames_acc *acc, __u64 pc, bool exact)
+/*
+ * Whether pc lies in the code of a module whose image could be read: a
+ * pc anywhere else (no file mapped there, a file that couldn't be opened,
+ * data) is what unwinding without valid CFI or image makes up (0x1,
+ * 0x100000000), never a caller.
+ */
+static bool in_module_code(Dwfl *dwfl, Dwarf_Addr pc)
 {
-	if (acc->depth >= UNWIND_MAX_DEPTH)
-		return;
+	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+	Dwarf_Addr bias;
+	size_t count;
+	Elf *elf;
+
+	if (!mod || !(elf = dwfl_module_getelf(mod, &bias)) || elf_getphdrnum(elf, &count))
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Phdr mem, *phdr = gelf_getphdr(elf, (int)i, &mem);
+
+		if (phdr && phdr->p_type == PT_LOAD && (phdr->p_flags & PF_X) && pc >= bias &&
+		    pc - bias >= phdr->p_vaddr && pc - bias - phdr->p_vaddr < phdr->p_memsz)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Adds a frame, or stops the stack before it.  The first frame's pc comes
+ * from the registers, so it is real wherever it lies, but nothing past it
+ * can be trusted when it isn't in a module's code; a caller's pc outside
+ * one is dropped.  false: stop, the stack is truncated.
+ */
+static bool acc_push(struct frames_acc *acc, __u64 pc, bool exact)
+{
+	__u64 lookup_pc = exact || !pc ? pc : pc - 1;
+	bool valid = in_module_code(acc->dwfl, lookup_pc);
+
+	if (acc->depth >= UNWIND_MAX_DEPTH || (!valid && acc->depth)) {
+		acc->truncated = true;
+		return false;
+	}
 	acc->frames[acc->depth].pc = pc;
-	acc->frames[acc->depth].lookup_pc = exact || !pc ? pc : pc - 1;
+	acc->frames[acc->depth].lookup_pc = lookup_pc;
 	acc->depth++;
+	acc->truncated = !valid;
+	return valid;
 }
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
@@ -89,30 +130,42 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	Dwarf_Addr pc;
 	bool activation;
 
-	if (!dwfl_frame_pc(state, &pc, &activation) || !pc)
+	if (!dwfl_frame_pc(state, &pc, &activation) || !pc || !acc_push(acc, pc, activation)) {
+		acc->stopped = true;
 		return DWARF_CB_ABORT;
-	acc_push(acc, pc, activation);
+	}
 	/* past a Go function that switches stacks, what CFI finds is not a
 	 * caller: Go's own unwinder stops there too */
-	if (symbolize__go_stack_end(acc->proc, acc->dwfl, acc->frames[acc->depth - 1].lookup_pc))
+	if (symbolize__go_stack_end(acc->proc, acc->dwfl, acc->frames[acc->depth - 1].lookup_pc)) {
+		acc->stopped = true;
 		return DWARF_CB_ABORT;
-	return acc->depth < UNWIND_MAX_DEPTH ? DWARF_CB_OK : DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
 }
 
-/* For code without CFI: follow saved frame pointers while they climb. */
+/* For code without CFI: follow saved frame pointers while they climb and
+ * the return addresses they give are code.  A chain ends with a zero
+ * frame pointer or return address; ending any other way, it is cut. */
 static void unwind_frame_pointers(struct proc *proc, const __u64 *regs, struct frames_acc *acc)
 {
 	__u64 bp = regs[PW_REG_BP], next_bp, ret;
 
 	acc->depth = 0;
-	acc_push(acc, regs[PW_REG_IP], true);
-	while (bp && acc->depth < UNWIND_MAX_DEPTH) {
+	acc->truncated = false;
+	if (!acc_push(acc, regs[PW_REG_IP], true))
+		return;
+	while (bp) {
 		if (!memory_read(NULL, bp, (Dwarf_Word *)&next_bp, proc) ||
-		    !memory_read(NULL, bp + 8, (Dwarf_Word *)&ret, proc) || !ret)
-			break;
-		acc_push(acc, ret, false);
-		if (next_bp <= bp)
-			break;
+		    !memory_read(NULL, bp + 8, (Dwarf_Word *)&ret, proc)) {
+			acc->truncated = true;
+			return;
+		}
+		if (!ret || !acc_push(acc, ret, false))
+			return;
+		if (next_bp && next_bp <= bp) {
+			acc->truncated = true;
+			return;
+		}
 		bp = next_bp;
 	}
 }
@@ -124,8 +177,11 @@ static struct stack *unwind_capture(struct proc *proc, const struct unwind_input
 	struct stack *stack;
 
 	proc->unwinding = thread;
-	if (dwfl && attached(proc, dwfl))
-		dwfl_getthread_frames(dwfl, thread->tid, frame_cb, &acc);
+	/* an unwinder error past the first frames (unreadable memory, no
+	 * CFI and no frame pointer to go on) leaves the stack cut */
+	if (dwfl && attached(proc, dwfl) &&
+	    dwfl_getthread_frames(dwfl, thread->tid, frame_cb, &acc) && !acc.stopped)
+		acc.truncated = true;
 	if (acc.depth <= 1)
 		unwind_frame_pointers(proc, thread->regs, &acc);
 	proc->unwinding = NULL;
@@ -134,6 +190,7 @@ static struct stack *unwind_capture(struct proc *proc, const struct unwind_input
 	if (!stack)
 		return NULL;
 	stack->park_start_ns = thread->park_start_ns;
+	stack->truncated = acc.truncated;
 	stack->depth = acc.depth;
 	memcpy(stack->frames, acc.frames, acc.depth * sizeof(stack->frames[0]));
 	return stack;
