@@ -7,15 +7,13 @@
 #include <dwarf.h>
 #include <gelf.h>
 #include <elfutils/libdw.h>
+#include "proc/funcname.h"
 #include "proc/symbolize.h"
 #include "util/demangle.h"
 #include "util/goelf.h"
 
 #define SYMBOL_MAX_INLINE 32
 #define SCOPE_MAX_DEPTH 64
-#define NAME_MAX_LEN 4096
-/* DW_AT_abstract_origin / DW_AT_specification hops to a function's name */
-#define ORIGIN_MAX_HOPS 8
 
 /*
  * Where each compilation unit's code lies, for a module whose DWARF has no
@@ -56,21 +54,6 @@ static const char *absolute_path(const char *file, const char *comp_dir, char *b
 	return buf;
 }
 
-/* Versioned ELF names (pthread_cond_wait@@GLIBC_2.3.2) read as the
- * function, and so do Go's assembly functions (NAME.abi0 in .symtab), as
- * Go's own tracebacks print them. */
-static char *function_name(const char *name)
-{
-	const char *at = name ? strchr(name, '@') : NULL;
-	size_t len = name ? (at && at != name ? (size_t)(at - name) : strlen(name)) : 0;
-
-	if (!name)
-		return NULL;
-	if (len > 5 && !strncmp(name + len - 5, ".abi0", 5))
-		len -= 5;
-	return strndup(name, len);
-}
-
 /* A frame named by name and system_name, which it takes (freed when
  * there is no room left). */
 static struct symbol_frame *builder_push_named(struct frame_builder *builder, char *name,
@@ -98,125 +81,7 @@ static struct symbol_frame *builder_push_named(struct frame_builder *builder, ch
 static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
 					  const char *file, int line, bool inlined, __u64 pc)
 {
-	return builder_push_named(builder, function_name(function), NULL, file, line, inlined, pc);
-}
-
-/* An ELF symbol's name as shown (demangled) and, when that differs, as
- * written (*system_name).  Both malloc'd; the name NULL for NULL. */
-static char *elf_symbol_name(const char *elf_name, char **system_name)
-{
-	char *name = function_name(elf_name), *demangled = demangle__name(name);
-
-	*system_name = NULL;
-	if (!demangled)
-		return name;
-	*system_name = name;
-	return demangled;
-}
-
-/* The DIE that names die: through its abstract origin (an inlined or
- * out-of-line instance) and its declaration (DW_AT_specification: a
- * member defined outside its class), as far as they go. */
-static void naming_die(Dwarf_Die *die, Dwarf_Die *out)
-{
-	Dwarf_Attribute attr;
-
-	*out = *die;
-	for (int hop = 0; hop < ORIGIN_MAX_HOPS; hop++) {
-		Dwarf_Die next;
-
-		if (!dwarf_attr(out, DW_AT_abstract_origin, &attr) &&
-		    !dwarf_attr(out, DW_AT_specification, &attr))
-			break;
-		if (!dwarf_formref_die(&attr, &next))
-			break;
-		*out = next;
-	}
-}
-
-static bool die_is_cplus(Dwarf_Die *die)
-{
-	Dwarf_Die cu;
-	int lang;
-
-	if (!dwarf_diecu(die, &cu, NULL, NULL))
-		return false;
-	lang = dwarf_srclang(&cu);
-	return lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
-	       lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14;
-}
-
-/*
- * A C++ function's qualified name built from the DIEs around its
- * declaration, as gdb builds one when there is no linkage name to
- * demangle (GCC writes none for members of local classes, e.g. those of a
- * lambda's std::thread state): namespaces and named classes, innermost
- * last; a function or an unnamed class (a lambda's closure) ends the
- * prefix.  Template arguments are in GCC's DW_AT_name already.
- */
-static char *qualified_name(Dwarf_Die *decl, const char *base)
-{
-	const char *parts[SCOPE_MAX_DEPTH];
-	Dwarf_Die *scopes = NULL;
-	int count = dwarf_getscopes_die(decl, &scopes), parts_count = 0;
-	char buf[NAME_MAX_LEN];
-	size_t len = 0;
-
-	for (int i = 1; i < count && parts_count < SCOPE_MAX_DEPTH; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-		const char *name = dwarf_diename(&scopes[i]);
-
-		if (tag == DW_TAG_namespace) {
-			parts[parts_count++] = name ? name : "(anonymous namespace)";
-		} else if (tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
-			   tag == DW_TAG_union_type || tag == DW_TAG_interface_type) {
-			if (!name)
-				break;
-			parts[parts_count++] = name;
-		} else if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
-			   tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) {
-			break;
-		}
-	}
-	buf[0] = '\0';
-	for (int i = parts_count - 1; i >= 0 && len < sizeof(buf); i--)
-		len += snprintf(buf + len, sizeof(buf) - len, "%s::", parts[i]);
-	if (len < sizeof(buf))
-		snprintf(buf + len, sizeof(buf) - len, "%s", base);
-	free(scopes);
-	return strdup(buf);
-}
-
-/*
- * The name of the function a subprogram or inlined-subroutine DIE stands
- * for, as gdb names it: the linkage name, demangled when it is a mangled
- * one (kept in *system_name), else for C++ the name qualified from the
- * DIEs around the declaration, else DW_AT_name.  NULL when the DIE has no
- * name.
- */
-static char *die_function_name(Dwarf_Die *die, char **system_name)
-{
-	Dwarf_Attribute attr;
-	const char *linkage = NULL, *base;
-	Dwarf_Die decl;
-	char *demangled;
-
-	*system_name = NULL;
-	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
-	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
-		linkage = dwarf_formstring(&attr);
-	demangled = demangle__name(linkage);
-	if (demangled) {
-		*system_name = strdup(linkage);
-		return demangled;
-	}
-	if (linkage) /* C's asm names: glibc's __GI___libc_read */
-		return strdup(linkage);
-	base = dwarf_diename(die);
-	if (!base)
-		return NULL;
-	naming_die(die, &decl);
-	return die_is_cplus(&decl) ? qualified_name(&decl, base) : strdup(base);
+	return builder_push_named(builder, funcname__plain(function), NULL, file, line, inlined, pc);
 }
 
 static const char *call_site_file(Dwarf_Die *cu, Dwarf_Die *inlined, char *buf, size_t size)
@@ -422,7 +287,7 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 		Dwarf_Addr inline_entry;
 		switch (dwarf_tag(scope)) {
 		case DW_TAG_inlined_subroutine:
-			name = die_function_name(scope, &system_name);
+			name = funcname__die(scope, &system_name);
 			frame = builder_push_named(builder, name, system_name, file, line, true,
 						   lookup_pc);
 			if (frame && dwarf_entrypc(scope, &inline_entry) == 0 && pc >= inline_entry)
@@ -433,12 +298,12 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 			line = (int)call_line;
 			break;
 		case DW_TAG_subprogram:
-			name = die_function_name(scope, &system_name);
+			name = funcname__die(scope, &system_name);
 			if (!name && elf_name) {
-				name = elf_symbol_name(elf_name, &system_name);
+				name = funcname__elf(elf_name, &system_name);
 			} else if (name && !system_name && elf_name && demangle__is_mangled(elf_name)) {
 				/* no linkage name in DWARF: the symbol's is the one written */
-				system_name = function_name(elf_name);
+				system_name = funcname__plain(elf_name);
 			}
 			builder_push_named(builder, name, system_name, file, line, false, lookup_pc);
 			if (dwarf_entrypc(scope, entry))
@@ -452,7 +317,7 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 	/* no subprogram around the inlined calls (a unit without one): the
 	 * caller is then the function the ELF symbol names */
 	if (!found_function && builder->count && elf_name) {
-		char *system_name, *name = elf_symbol_name(elf_name, &system_name);
+		char *system_name, *name = funcname__elf(elf_name, &system_name);
 
 		builder_push_named(builder, name, system_name, file, line, false, lookup_pc);
 		found_function = true;
@@ -625,7 +490,7 @@ static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
 		if (dwarf_entry)
 			*entry = dwarf_entry + cu_bias;
 	} else if (elf_name) {
-		char *system_name, *name = elf_symbol_name(elf_name, &system_name);
+		char *system_name, *name = funcname__elf(elf_name, &system_name);
 
 		builder_push_named(builder, name, system_name, file, line, false, pc);
 	}
