@@ -16,7 +16,7 @@ CFLAGS   += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"$(VERSI
 # -MMD -MP: each object's real header dependencies, in a .d file beside it
 DEPFLAGS := -MMD -MP
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
-LDLIBS   := -lbpf -lelf -ldw -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lpthread
+LDLIBS   := -lbpf -lelf -ldw -liberty -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -I$(BUILD) -Wall -Wno-unused-function \
 	$(if $(WERROR),-Werror)
 
@@ -27,7 +27,7 @@ define say
 endef
 
 # Debian packages the build, the tests, the demo and the benchmarks need.
-DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
+DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev \
 	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev libcapstone-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
 	libbpf-tools linux-perf procps python3-jsonschema
 
@@ -51,7 +51,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 SUPPORT_SRCS := $(wildcard tests/unit/support/*.c)
 SUPPORT_LIB  := $(BUILD)/lib/libpw_test_support.a
 TARGET_SRCS := $(wildcard tests/targets/*.c)
-TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
+TARGET_CXX_SRCS := $(wildcard tests/targets/*.cpp)
+TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS)) \
+	$(patsubst tests/targets/%.cpp,$(BUILD)/targets/%,$(TARGET_CXX_SRCS))
 # Go targets, one per directory of tests/targets/go/, built by every Go
 # release below in every flavour, as build/targets/go/RELEASE/NAME[-FLAVOUR]:
 # the rules further down are the only place a Go target is built.
@@ -209,6 +211,12 @@ $(BUILD)/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -Wextra -pthread $< -o $@
+
+# C++ targets, built as g++ users build them
+$(BUILD)/targets/%: tests/targets/%.cpp $(wildcard tests/targets/*.h)
+	@mkdir -p $(@D)
+	$(call say,CXX,$@)
+	$(Q)$(CXX) -g -O2 -Wall -Wextra -pthread $< -o $@
 
 # The toolchains the matrix needs, fetched all at once (one apt-get update)
 # when one is missing; tools/go_toolchains.sh skips those already there.

@@ -7,10 +7,13 @@
 #include "collect/threads.h"
 #include "model/classify.h"
 #include "proc/symbolize.h"
+#include "proc/tailcall.h"
 #include "proc/unwind.h"
 #include "util/procfs.h"
 
 #define CLASSIFY_MAX_FUNCTIONS 32
+/* an unwound stack with the tail-call frames told between its frames */
+#define STACK_MAX_FRAMES (2 * UNWIND_MAX_DEPTH)
 
 static int by_pid_tid(const void *a, const void *b)
 {
@@ -22,19 +25,51 @@ static int by_pid_tid(const void *a, const void *b)
 	return left->rec->tid < right->rec->tid ? -1 : left->rec->tid > right->rec->tid;
 }
 
+/*
+ * The frames that tail calls took off the machine stack between frame i
+ * (the callee) and frame i + 1 (its caller), appended to frames and
+ * symbols.  Here and not in the symbol cache: it takes both frames.
+ * Returns the new depth, or -1 when out of memory.
+ */
+static int add_tail_calls(struct proc *proc, const struct stack *stack, int i,
+			  const struct symbol *callee, struct stack_frame *frames,
+			  const struct symbol **symbols, int depth)
+{
+	__u64 pcs[TAILCALL_MAX_FRAMES];
+	int count;
+
+	if (i + 1 >= stack->depth || !callee->function_entry)
+		return depth;
+	count = tailcall__frames(proc, stack->frames[i + 1].pc, callee->function_entry, pcs,
+				 TAILCALL_MAX_FRAMES);
+	for (int j = 0; j < count && depth < STACK_MAX_FRAMES - 1; j++) {
+		symbols[depth] = symbolize__tail_call(proc, pcs[j] - 1);
+		if (!symbols[depth])
+			return -1;
+		frames[depth++] = (struct stack_frame){ .pc = pcs[j], .lookup_pc = pcs[j] - 1 };
+	}
+	return depth;
+}
+
 /* The picture's stack for an unwound one, symbolized once per distinct stack. */
 static const struct pw_stack *picture_stack(struct pw_picture *picture, struct proc *proc,
 					    const struct stack *stack)
 {
-	const struct symbol *symbols[UNWIND_MAX_DEPTH];
+	const struct symbol *symbols[STACK_MAX_FRAMES];
+	struct stack_frame frames[STACK_MAX_FRAMES];
+	int depth = 0;
 
-	for (int i = 0; i < stack->depth; i++) {
-		symbols[i] = symbolize__user(proc, stack->frames[i].lookup_pc);
-		if (!symbols[i])
+	for (int i = 0; i < stack->depth && depth < STACK_MAX_FRAMES; i++) {
+		symbols[depth] = symbolize__user(proc, stack->frames[i].lookup_pc);
+		if (!symbols[depth])
+			return NULL;
+		frames[depth] = stack->frames[i];
+		depth = add_tail_calls(proc, stack, i, symbols[depth], frames, symbols, depth + 1);
+		if (depth < 0)
 			return NULL;
 	}
-	return picture__intern_stack(picture, proc->pid, stack->frames, symbols, stack->depth,
-				     stack->depth, stack->truncated);
+	return picture__intern_stack(picture, proc->pid, frames, symbols, depth, depth,
+				     stack->truncated);
 }
 
 static void classify_unit(const struct thread_sample *sample, struct pw_unit *unit)

@@ -47,9 +47,13 @@ enum fd_kind classify__fd_of(pid_t pid, int fd)
 	return classify__fd_kind(target);
 }
 
-/* glibc spells one function several ways: __pthread_cond_wait, ___pthread_cond_wait@@GLIBC_2.3.2 */
+/* glibc spells one function several ways: __pthread_cond_wait,
+ * ___pthread_cond_wait@@GLIBC_2.3.2, and as DWARF names its hidden aliases,
+ * __GI___lll_lock_wait */
 static bool function_is(const char *function, const char *prefix)
 {
+	if (text__has_prefix(function, "__GI_"))
+		function += 5;
 	while (*function == '_')
 		function++;
 	return text__has_prefix(function, prefix);

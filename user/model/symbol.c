@@ -26,6 +26,7 @@ void symbol__put(const struct symbol *symbol)
 		return;
 	for (int i = 0; i < mutable->frame_count; i++) {
 		free(mutable->frames[i].function);
+		free(mutable->frames[i].system_name);
 		free(mutable->frames[i].file);
 	}
 	free(mutable->module);

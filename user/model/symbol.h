@@ -19,7 +19,8 @@ struct stack_frame {
 };
 
 struct symbol_frame {
-	char *function;             /* NULL when unknown */
+	char *function;             /* NULL when unknown; demangled, as gdb names it */
+	char *system_name;          /* the mangled name; NULL when the same as function */
 	char *file;                 /* NULL when there is no line info */
 	int line;
 	__u64 function_offset;      /* from the function's start (outermost frame only) */
@@ -27,6 +28,9 @@ struct symbol_frame {
 	 * Go call, the call site's inline mark, as Go's tracebacks give it */
 	__u64 pc;
 	bool inlined;               /* inlined into the frame that follows it */
+	/* a frame on no machine stack: its function's last act was a jump to
+	 * the frame before it, rebuilt from DWARF call sites (proc/tailcall.h) */
+	bool tail_call;
 };
 
 struct symbol {
@@ -36,6 +40,7 @@ struct symbol {
 	__u64 module_start;         /* where the module is mapped */
 	__u64 module_end;
 	char *build_id;             /* hex, NULL when absent */
+	__u64 function_entry;       /* where the outermost function starts; 0: unknown */
 	int frame_count;            /* 0 when nothing but the module is known */
 	struct symbol_frame frames[]; /* innermost (most inlined) first */
 };

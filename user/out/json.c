@@ -40,6 +40,10 @@ void json__frames(FILE *out, const struct pw_stack *stack)
 				fputs(",\"function\":", out);
 				format__json_string(out, frame->function);
 			}
+			if (frame && frame->system_name) {
+				fputs(",\"system_name\":", out);
+				format__json_string(out, frame->system_name);
+			}
 			if (frame && frame->file) {
 				fputs(",\"file\":", out);
 				format__json_string(out, frame->file);
@@ -49,8 +53,9 @@ void json__frames(FILE *out, const struct pw_stack *stack)
 				fputs(",\"module\":", out);
 				format__json_string(out, symbol->module);
 			}
-			fprintf(out, ",\"offset\":\"0x%llx\",\"inlined\":%s}", symbol->module_offset,
-				json_bool(frame && frame->inlined));
+			fprintf(out, ",\"offset\":\"0x%llx\",\"inlined\":%s%s}", symbol->module_offset,
+				json_bool(frame && frame->inlined),
+				frame && frame->tail_call ? ",\"tail_call\":true" : "");
 		}
 	}
 	fputc(']', out);

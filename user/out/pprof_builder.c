@@ -158,6 +158,8 @@ static uint64_t function_id(struct pprof_builder *pprof, const struct symbol_fra
 
 	if (frame->file)
 		key = hash__bytes(frame->file, strlen(frame->file), key);
+	if (frame->system_name)
+		key = hash__bytes(frame->system_name, strlen(frame->system_name), key);
 	function = u64map__get(&pprof->function_ids, key);
 	if (function)
 		return function->id;
@@ -167,7 +169,9 @@ static uint64_t function_id(struct pprof_builder *pprof, const struct symbol_fra
 	parkwatch__pprof__function__init(function);
 	function->id = pprof->functions.count + 1;
 	function->name = string_id(pprof, name);
-	function->system_name = function->name;
+	/* the name as the binary writes it: the mangled one */
+	function->system_name = frame->system_name ? string_id(pprof, frame->system_name) :
+						     function->name;
 	function->filename = string_id(pprof, frame->file);
 	if (vec_push(&pprof->functions, function) ||
 	    u64map__put(&pprof->function_ids, key, function))

@@ -48,6 +48,29 @@ static void print_kernel_frames(FILE *out, const struct pw_context *ctx, const s
 }
 
 /* Two lines per frame, as in a Go traceback: function, then file:line +0xOFF. */
+/* A demangled C++ name has its parameter list already: `ns::f(int) const`,
+ * but not `operator()` alone. */
+static bool has_parameter_list(const char *name)
+{
+	static const char *const qualifiers[] = { " const", " volatile", " &&", " &" };
+	size_t len = strlen(name);
+	bool stripped = true;
+
+	while (stripped) {
+		stripped = false;
+		for (size_t i = 0; i < sizeof(qualifiers) / sizeof(qualifiers[0]); i++) {
+			size_t q = strlen(qualifiers[i]);
+
+			if (len > q && !strncmp(name + len - q, qualifiers[i], q)) {
+				len -= q;
+				stripped = true;
+			}
+		}
+	}
+	return len && name[len - 1] == ')' &&
+	       !(len >= 10 && !strncmp(name + len - 10, "operator()", 10));
+}
+
 void text__frames(FILE *out, const struct pw_stack *stack)
 {
 	for (int i = 0; i < stack->depth; i++) {
@@ -62,10 +85,12 @@ void text__frames(FILE *out, const struct pw_stack *stack)
 		}
 		for (int j = 0; j < symbol->frame_count; j++) {
 			const struct symbol_frame *frame = &symbol->frames[j];
+			const char *name = frame->function ? frame->function : "??";
 
 			/* names from the target's binaries: escaped as thread names are */
-			utf8__escape(out, frame->function ? frame->function : "??", 0);
-			fputs("(...)\n\t", out);
+			utf8__escape(out, name, 0);
+			fprintf(out, "%s%s\n\t", has_parameter_list(name) ? "" : "(...)",
+				frame->tail_call ? " [tail call]" : "");
 			if (frame->file) {
 				utf8__escape(out, frame->file, 0);
 				fprintf(out, ":%d", frame->line);

@@ -26,6 +26,10 @@ static void proc_reset_dwfl(struct proc *proc)
 	u64map__free_all(&proc->symbols, symbol__put_value);
 	u64map__free_all(&proc->cu_tables, free);
 	u64map__free_all(&proc->pclntabs, free);
+	u64map__free_all(&proc->tail_symbols, symbol__put_value);
+	u64map__free_all(&proc->tail_chains, free);
+	u64map__clear(&proc->tail_names); /* addresses, nothing to free */
+	proc->tail_names_built = false;
 	if (proc->dwfl)
 		dwfl_end(proc->dwfl);
 	proc->dwfl = NULL;

@@ -27,6 +27,10 @@ struct proc {
 	struct u64map symbols;      /* lookup pc -> struct symbol *, one reference each */
 	struct u64map cu_tables;    /* Dwfl_Module * -> unit ranges (symbolize.c), one block each */
 	struct u64map pclntabs;     /* Dwfl_Module * -> its Go function table (symbolize.c), one block each */
+	struct u64map tail_symbols; /* lookup pc -> struct symbol * of a tail-call frame (symbolize.c) */
+	struct u64map tail_chains;  /* (return pc, callee) -> its tail-call frames (tailcall.c), one block each */
+	struct u64map tail_names;   /* hash of a function's name -> its address (tailcall.c) */
+	bool tail_names_built;
 	struct u64map stacks;       /* tid -> struct stack * for the current park, one block each */
 	const struct unwind_input *unwinding; /* the thread Dwfl's callbacks serve (unwind.c) */
 	unsigned int seen_generation;

@@ -7,7 +7,9 @@
 #include <dwarf.h>
 #include <gelf.h>
 #include <elfutils/libdw.h>
+#include "proc/funcname.h"
 #include "proc/symbolize.h"
+#include "util/demangle.h"
 #include "util/goelf.h"
 
 #define SYMBOL_MAX_INLINE 32
@@ -52,35 +54,34 @@ static const char *absolute_path(const char *file, const char *comp_dir, char *b
 	return buf;
 }
 
-/* Versioned ELF names (pthread_cond_wait@@GLIBC_2.3.2) read as the
- * function, and so do Go's assembly functions (NAME.abi0 in .symtab), as
- * Go's own tracebacks print them. */
-static char *function_name(const char *name)
-{
-	const char *at = name ? strchr(name, '@') : NULL;
-	size_t len = name ? (at && at != name ? (size_t)(at - name) : strlen(name)) : 0;
-
-	if (!name)
-		return NULL;
-	if (len > 5 && !strncmp(name + len - 5, ".abi0", 5))
-		len -= 5;
-	return strndup(name, len);
-}
-
-static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
-					  const char *file, int line, bool inlined, __u64 pc)
+/* A frame named by name and system_name, which it takes (freed when
+ * there is no room left). */
+static struct symbol_frame *builder_push_named(struct frame_builder *builder, char *name,
+						char *system_name, const char *file, int line,
+						bool inlined, __u64 pc)
 {
 	struct symbol_frame *frame;
 
-	if (builder->count > SYMBOL_MAX_INLINE)
+	if (builder->count > SYMBOL_MAX_INLINE) {
+		free(name);
+		free(system_name);
 		return NULL;
+	}
 	frame = &builder->frames[builder->count++];
-	frame->function = function_name(function);
+	frame->function = name;
+	frame->system_name = system_name;
 	frame->file = dup_or_null(file);
 	frame->line = line;
 	frame->inlined = inlined;
 	frame->pc = pc;
 	return frame;
+}
+
+/* A frame of Go code, named as Go's own tracebacks name it. */
+static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
+					  const char *file, int line, bool inlined, __u64 pc)
+{
+	return builder_push_named(builder, funcname__plain(function), NULL, file, line, inlined, pc);
 }
 
 static const char *call_site_file(Dwarf_Die *cu, Dwarf_Die *inlined, char *buf, size_t size)
@@ -228,14 +229,46 @@ static int scopes_by_descent(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **out)
 }
 
 /*
+ * The scopes around pc (an address in cu's space), innermost first, each
+ * inside the next as the DIEs nest: inlined calls, lexical blocks, the
+ * subprogram, the namespaces around it, the unit.  libdw's
+ * dwarf_getscopes() follows an inlined call's abstract origin instead of
+ * the DIE's real parents, so the chain of calls inlined into each other
+ * would stop at the first; its innermost scope, nested again by
+ * dwarf_getscopes_die(), gives the whole chain.  Returns the count (0:
+ * none) or -1.
+ */
+static int scopes_at(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, Dwarf_Die **scopes)
+{
+	Dwarf_Die *nested = NULL;
+	int count, nested_count;
+
+	if (by_descent)
+		return scopes_by_descent(cu, pc, scopes);
+	count = dwarf_getscopes(cu, pc, scopes);
+	if (count <= 0)
+		return count;
+	nested_count = dwarf_getscopes_die(&(*scopes)[0], &nested);
+	if (nested_count > 0) {
+		free(*scopes);
+		*scopes = nested;
+		count = nested_count;
+	}
+	return count;
+}
+
+/*
  * Walks the DWARF scopes around pc (an address in cu's space), innermost
  * first: each inlined subroutine is a frame whose caller continues at its
- * call site; the enclosing subprogram ends the chain.  by_descent: cu came
- * from our range table.  Returns false when there is no DWARF for pc.
+ * call site; the enclosing subprogram ends the chain.  Each is named from
+ * DWARF as gdb names it (the ELF symbol spells a lambda's otherwise),
+ * else by elf_name, the name the symbol table gives it.
+ * by_descent: cu came from our range table.  *entry: the subprogram's
+ * entry pc in cu's space.  Returns false when there is no DWARF for pc.
  */
 static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, const char *elf_name,
 			     const char *file, int line, __u64 lookup_pc,
-			     struct frame_builder *builder)
+			     struct frame_builder *builder, Dwarf_Addr *entry)
 {
 	Dwarf_Die *scopes = NULL;
 	char call_file[PATH_MAX];
@@ -244,49 +277,49 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 
 	if (!cu)
 		return false;
-	if (by_descent)
-		scope_count = scopes_by_descent(cu, pc, &scopes);
-	else
-		scope_count = dwarf_getscopes(cu, pc, &scopes);
+	scope_count = scopes_at(cu, by_descent, pc, &scopes);
 	for (int i = 0; i < scope_count && !found_function; i++) {
 		Dwarf_Die *scope = &scopes[i];
+		char *name, *system_name;
 		Dwarf_Attribute attr;
 		Dwarf_Word call_line = 0;
 		struct symbol_frame *frame;
-		Dwarf_Addr entry;
-		const char *name;
-
+		Dwarf_Addr inline_entry;
 		switch (dwarf_tag(scope)) {
 		case DW_TAG_inlined_subroutine:
-			name = dwarf_diename(scope);
-			if (!name && dwarf_attr_integrate(scope, DW_AT_name, &attr))
-				name = dwarf_formstring(&attr);
-			frame = builder_push(builder, name, file, line, true, lookup_pc);
-			if (frame && dwarf_entrypc(scope, &entry) == 0 && pc >= entry)
-				frame->function_offset = pc - entry;
+			name = funcname__die(scope, &system_name);
+			frame = builder_push_named(builder, name, system_name, file, line, true,
+						   lookup_pc);
+			if (frame && dwarf_entrypc(scope, &inline_entry) == 0 && pc >= inline_entry)
+				frame->function_offset = pc - inline_entry;
 			file = call_site_file(cu, scope, call_file, sizeof(call_file));
 			if (dwarf_attr(scope, DW_AT_call_line, &attr))
 				dwarf_formudata(&attr, &call_line);
 			line = (int)call_line;
 			break;
 		case DW_TAG_subprogram:
-			name = elf_name;
-			if (!name) {
-				name = dwarf_diename(scope);
-				if (!name && dwarf_attr_integrate(scope, DW_AT_name, &attr))
-					name = dwarf_formstring(&attr);
+			name = funcname__die(scope, &system_name);
+			if (!name && elf_name) {
+				name = funcname__elf(elf_name, &system_name);
+			} else if (name && !system_name && elf_name && demangle__is_mangled(elf_name)) {
+				/* no linkage name in DWARF: the symbol's is the one written */
+				system_name = funcname__plain(elf_name);
 			}
-			builder_push(builder, name, file, line, false, lookup_pc);
+			builder_push_named(builder, name, system_name, file, line, false, lookup_pc);
+			if (dwarf_entrypc(scope, entry))
+				*entry = 0;
 			found_function = true;
 			break;
 		default:
 			break;
 		}
 	}
-	/* libdw's scopes may stop at the CU after an inlined instance: the
+	/* no subprogram around the inlined calls (a unit without one): the
 	 * caller is then the function the ELF symbol names */
 	if (!found_function && builder->count && elf_name) {
-		builder_push(builder, elf_name, file, line, false, lookup_pc);
+		char *system_name, *name = funcname__elf(elf_name, &system_name);
+
+		builder_push_named(builder, name, system_name, file, line, false, lookup_pc);
 		found_function = true;
 	}
 	free(scopes);
@@ -419,14 +452,15 @@ static char *build_id_hex(Dwfl_Module *mod)
 
 /*
  * Code other than Go's, from DWARF (inlined calls, lines) and the ELF
- * symbol table.  Returns the offset of pc in its function.
+ * symbol table.  Returns the offset of pc in its function; *entry: where
+ * the function starts, as DWARF says or else the symbol (0: unknown).
  */
 static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
-			      struct frame_builder *builder)
+			      struct frame_builder *builder, __u64 *entry)
 {
 	const char *elf_name, *file = NULL;
 	char file_buf[PATH_MAX];
-	Dwarf_Addr cu_bias = 0;
+	Dwarf_Addr cu_bias = 0, dwarf_entry = 0;
 	Dwarf_Die cu_mem, *cu;
 	Dwfl_Line *line_info;
 	Dwarf_Line *cu_line;
@@ -436,6 +470,7 @@ static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
 	int line = 0;
 
 	elf_name = dwfl_module_addrinfo(mod, pc, &offset, &sym, NULL, NULL, NULL);
+	*entry = elf_name ? pc - offset : 0;
 	cu = module_cu(proc, mod, pc, &cu_mem, &cu_bias, &from_table);
 	line_info = dwfl_module_getsrc(mod, pc);
 	if (line_info) {
@@ -450,9 +485,15 @@ static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
 				     dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)),
 				     file_buf, sizeof(file_buf));
 	}
-	if (!add_inline_chain(cu, from_table, pc - cu_bias, elf_name, file, line, pc, builder) &&
-	    elf_name)
-		builder_push(builder, elf_name, file, line, false, pc);
+	if (add_inline_chain(cu, from_table, pc - cu_bias, elf_name, file, line, pc, builder,
+			     &dwarf_entry)) {
+		if (dwarf_entry)
+			*entry = dwarf_entry + cu_bias;
+	} else if (elf_name) {
+		char *system_name, *name = funcname__elf(elf_name, &system_name);
+
+		builder_push_named(builder, name, system_name, file, line, false, pc);
+	}
 	return offset;
 }
 
@@ -463,22 +504,25 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 	const char *mod_name = NULL, *main_file = NULL;
 	Dwarf_Addr mod_start = 0, mod_end = 0, bias = 0;
 	struct symbol *symbol;
-	__u64 offset = 0, entry;
+	__u64 offset = 0, entry = 0;
 
 	if (mod) {
 		mod_name = dwfl_module_info(mod, NULL, &mod_start, &mod_end, NULL, NULL, &main_file,
 					    NULL);
 		dwfl_module_getelf(mod, &bias);
-		if (pc >= bias && add_pclntab_frames(proc, mod, bias, pc - bias, &builder, &entry))
+		if (pc >= bias && add_pclntab_frames(proc, mod, bias, pc - bias, &builder, &entry)) {
 			offset = pc - bias - entry;
-		else
-			offset = add_dwarf_frames(proc, mod, pc, &builder);
+			entry += bias;
+		} else {
+			offset = add_dwarf_frames(proc, mod, pc, &builder, &entry);
+		}
 	}
 
 	symbol = symbol__new(builder.count);
 	if (!symbol) {
 		for (int i = 0; i < builder.count; i++) {
 			free(builder.frames[i].function);
+			free(builder.frames[i].system_name);
 			free(builder.frames[i].file);
 		}
 		return NULL;
@@ -489,6 +533,7 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 		symbol->module_start = mod_start;
 		symbol->module_end = mod_end;
 		symbol->build_id = build_id_hex(mod);
+		symbol->function_entry = entry;
 	} else {
 		symbol->module_offset = pc;
 	}
@@ -521,4 +566,45 @@ const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc)
 		return NULL;
 	}
 	return symbol;
+}
+
+const struct symbol *symbolize__tail_call(struct proc *proc, __u64 lookup_pc)
+{
+	struct symbol *tail = u64map__get(&proc->tail_symbols, cache_key(lookup_pc));
+	const struct symbol *symbol;
+	const struct symbol_frame *inner, *outer;
+
+	if (tail)
+		return tail;
+	symbol = symbolize__user(proc, lookup_pc);
+	if (!symbol)
+		return NULL;
+	tail = symbol__new(symbol->frame_count ? 1 : 0);
+	if (!tail)
+		return NULL;
+	tail->module = dup_or_null(symbol->module);
+	tail->module_offset = symbol->module_offset;
+	tail->module_start = symbol->module_start;
+	tail->module_end = symbol->module_end;
+	tail->build_id = dup_or_null(symbol->build_id);
+	tail->function_entry = symbol->function_entry;
+	tail->frame_count = symbol->frame_count ? 1 : 0;
+	if (symbol->frame_count) {
+		inner = &symbol->frames[0];
+		outer = &symbol->frames[symbol->frame_count - 1];
+		tail->frames[0] = (struct symbol_frame){
+			.function = dup_or_null(outer->function),
+			.system_name = dup_or_null(outer->system_name),
+			.file = dup_or_null(inner->file),
+			.line = inner->line,
+			.function_offset = outer->function_offset,
+			.pc = lookup_pc,
+			.tail_call = true,
+		};
+	}
+	if (u64map__put(&proc->tail_symbols, cache_key(lookup_pc), tail)) {
+		symbol__put(tail);
+		return NULL;
+	}
+	return tail;
 }

@@ -17,6 +17,14 @@
 const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc);
 
 /*
+ * The symbol of a tail-call frame (proc/tailcall.h) at lookup_pc, cached
+ * in proc: one frame, its function as the containing (not inlined) one,
+ * the line as the line table gives it at lookup_pc, as gdb shows such a
+ * frame, marked tail_call.  NULL when out of memory.
+ */
+const struct symbol *symbolize__tail_call(struct proc *proc, __u64 lookup_pc);
+
+/*
  * lookup_pc is in a Go function after which Go's own unwinder stops: the
  * top of a stack (TOPFRAME: goexit, mstart) or one that switches stacks
  * (SPWRITE: mcall, morestack, systemstack).  dwfl: proc's, as being used.

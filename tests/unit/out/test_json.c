@@ -158,6 +158,31 @@ static void test_json(void **state)
 	assert_int_equal(occurrences(out, "{\"kind\":\"thread\",\"pid\":"), 3);
 }
 
+/* A demangled frame carries its mangled name; a frame rebuilt from a tail
+ * call says so; the others say nothing of either. */
+static void test_json_system_name_and_tail_call(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { 0 };
+	struct symbol *level_three = fx->d.level_three;
+	const char *out;
+
+	free(level_three->frames[1].function);
+	level_three->frames[1].function = strdup("app::level_three(int)");
+	level_three->frames[1].system_name = strdup("_ZN3app11level_threeEi");
+	fx->d.libc_cond->frames[0].tail_call = true;
+	out = run_json(fx, fx->d.picture, &ctx, &opts);
+	expect(out, "{\"address\":\"0x7f00000283c0\",\"function\":\"pthread_cond_wait\","
+		    "\"module\":\"" DUMP_LIBC "\",\"offset\":\"0x283c0\",\"inlined\":false,"
+		    "\"tail_call\":true},");
+	expect(out, "\"function\":\"app::level_three(int)\",\"system_name\":"
+		    "\"_ZN3app11level_threeEi\",\"file\":\"" DUMP_SOURCE "\",\"line\":29,");
+	/* once per unit and group on the stack (two units, one group) */
+	assert_int_equal(occurrences(out, "\"tail_call\":true"), 3);
+	assert_int_equal(occurrences(out, "\"system_name\""), 3);
+}
+
 static void test_json_kernel_frames(void **state)
 {
 	struct dump_fixture *fx = *state;
@@ -338,6 +363,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_json),
+		TEST(test_json_system_name_and_tail_call),
 		TEST(test_json_kernel_frames),
 		TEST(test_json_empty_report),
 		TEST(test_json_park_totals),

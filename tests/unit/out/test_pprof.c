@@ -451,6 +451,36 @@ static void test_snapshot_functions(void **state)
 	assert_int_equal(p->n_location, S1_DEPTH + S2_DEPTH);
 }
 
+/* A demangled C++ frame: the mangled name is the function's system_name,
+ * and a second function with the same name but another mangled one
+ * (another overload's) is a function apart. */
+static void test_system_name(void **state)
+{
+	struct fixture *f = *state;
+	const Profile *p;
+	int found = 0;
+
+	free(f->p.app_inl->frames[1].function);
+	f->p.app_inl->frames[1].function = strdup("app::level_three(int)");
+	f->p.app_inl->frames[1].system_name = strdup("_ZN3app11level_threeEi");
+	free(f->p.app_main->frames[0].function);
+	f->p.app_main->frames[0].function = strdup("app::level_three(int)");
+	f->p.app_main->frames[0].system_name = strdup("_ZN3app11level_threeEl");
+	p = encode_snapshot(f);
+	assert_well_formed(p);
+	assert_int_equal(p->n_function, 6);
+	for (size_t i = 0; i < p->n_function; i++) {
+		const Function *fn = p->function[i];
+
+		if (strcmp(str(p, fn->name), "app::level_three(int)"))
+			continue;
+		found++;
+		assert_true(!strcmp(str(p, fn->system_name), "_ZN3app11level_threeEi") ||
+			    !strcmp(str(p, fn->system_name), "_ZN3app11level_threeEl"));
+	}
+	assert_int_equal(found, 2);
+}
+
 static const Mapping *mapping_of_frame(const Profile *p, const Sample *s, int frame)
 {
 	return mapping(p, location(p, s->location_id[frame])->mapping_id);
@@ -695,6 +725,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_thread_names_and_where, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_locations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_functions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_system_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_splits_samples, setup, teardown),

@@ -81,6 +81,31 @@ static void test_text_debug2(void **state)
 	assert_true(out[strlen(out) - 1] == '\n');
 }
 
+/* A demangled name is shown with its own parameter list, not "(...)"; a
+ * frame rebuilt from a tail call is marked. */
+static void test_text_cplus_and_tail_call(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	struct symbol *level_three = fx->d.level_three;
+	const char *out;
+
+	free(level_three->frames[0].function);
+	level_three->frames[0].function = strdup("app::Box<int>::ready() const");
+	free(level_three->frames[1].function);
+	level_three->frames[1].function = strdup("app::{lambda()#1}::operator()");
+	fx->d.libc_cond->frames[0].tail_call = true;
+	out = run_text(fx, fx->d.picture, &ctx, &opts);
+	expect(out, "\nthread 4243 \"worker-1\" [cond wait, 5 minutes]:\n"
+		    "pthread_cond_wait(...) [tail call]\n"
+		    "\t" DUMP_LIBC " +0x1c0\n"
+		    "app::Box<int>::ready() const\n"
+		    "\t" DUMP_SOURCE ":17\n"
+		    "app::{lambda()#1}::operator()(...)\n"
+		    "\t" DUMP_SOURCE ":29 +0x3b\n");
+}
+
 static void test_text_debug2_kernel_frames(void **state)
 {
 	struct dump_fixture *fx = *state;
@@ -244,6 +269,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TEST(test_fixture_groups),
 		TEST(test_text_debug2),
+		TEST(test_text_cplus_and_tail_call),
 		TEST(test_text_debug2_kernel_frames),
 		TEST(test_text_debug1),
 		TEST(test_text_empty_report),

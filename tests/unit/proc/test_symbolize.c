@@ -77,6 +77,15 @@ NOINLINE unsigned long inline_caller(int x)
 	return pc;
 }
 
+/* A function the linker knows by a C++ mangled name (an asm label): DWARF
+ * gives it that DW_AT_linkage_name, as g++ does for ns::demangle(int). */
+NOINLINE int mangled_function(int x) __asm__("_ZN2pw4test8demangleEi");
+NOINLINE int mangled_function(int x)
+{
+	sink = x + 11;
+	return sink;
+}
+
 /* A Go assembly function as Go's linker names it in .symtab: NAME.abi0,
  * with no DWARF of its own. */
 __asm__(".text\n"
@@ -226,6 +235,52 @@ static void test_libc_function(void **state)
 	/* no ELF version suffix in the name */
 	assert_null(strchr(symbol->frames[symbol->frame_count - 1].function, '@'));
 	assert_true(pc >= symbol->module_start && pc < symbol->module_end);
+}
+
+/* The name shown is the demangled one, the mangled one kept beside it;
+ * both are made once, with the symbol the cache holds for the pc. */
+static void test_mangled_name(void **state)
+{
+	unsigned long pc = (unsigned long)&mangled_function + 1;
+	const struct symbol *symbol = symbolize__user(self, pc);
+	const struct symbol_frame *last;
+
+	(void)state;
+	show_unless(symbol, "pw::test::demangle");
+	assert_non_null(symbol);
+	assert_true(symbol->frame_count >= 1);
+	last = &symbol->frames[symbol->frame_count - 1];
+	assert_string_equal(last->function, "pw::test::demangle(int)");
+	assert_non_null(last->system_name);
+	assert_string_equal(last->system_name, "_ZN2pw4test8demangleEi");
+	assert_true(symbol->function_entry == (unsigned long)&mangled_function);
+	assert_ptr_equal(symbolize__user(self, pc), symbol);
+	/* a C name is its own system name */
+	symbol = symbolize__user(self, (unsigned long)&some_noinline_function + 1);
+	assert_non_null(symbol);
+	assert_null(symbol->frames[symbol->frame_count - 1].system_name);
+}
+
+/* A tail-call frame is its function alone (no inlined frames), at the
+ * line of the pc, marked, and made once per pc. */
+static void test_tail_call_symbol(void **state)
+{
+	unsigned long ret = inline_caller(7);
+	const struct symbol *tail = symbolize__tail_call(self, ret - 1);
+	const struct symbol *plain = symbolize__user(self, ret - 1);
+
+	(void)state;
+	assert_non_null(tail);
+	assert_non_null(plain);
+	assert_ptr_not_equal(tail, plain);
+	assert_int_equal(tail->frame_count, 1);
+	assert_string_equal(tail->frames[0].function, "inline_caller");
+	assert_true(tail->frames[0].tail_call);
+	assert_false(tail->frames[0].inlined);
+	assert_true(ends_with(tail->frames[0].file, "test_symbolize.c"));
+	assert_int_equal(tail->frames[0].line, inlined_call_line);
+	assert_false(plain->frames[plain->frame_count - 1].tail_call);
+	assert_ptr_equal(symbolize__tail_call(self, ret - 1), tail);
 }
 
 static void test_unmapped_address(void **state)
@@ -453,6 +508,8 @@ int main(void)
 		cmocka_unit_test(test_function_start_and_static),
 		cmocka_unit_test(test_inlined_function),
 		cmocka_unit_test(test_libc_function),
+		cmocka_unit_test(test_mangled_name),
+		cmocka_unit_test(test_tail_call_symbol),
 		cmocka_unit_test(test_unmapped_address),
 		cmocka_unit_test(test_pc_zero),
 		cmocka_unit_test(test_cached),

@@ -97,7 +97,8 @@ def decode_profile(path):
     prof["comments"] = [s(i) for i in _pb_ints(top, 13, signed=True)]
     prof["functions"] = {}
     for fs in sub(5):
-        prof["functions"][_pb_int(fs, 1)] = (s(_pb_int(fs, 2)), s(_pb_int(fs, 4)))
+        prof["functions"][_pb_int(fs, 1)] = (s(_pb_int(fs, 2)), s(_pb_int(fs, 4)),
+                                             s(_pb_int(fs, 3)))
     prof["mappings"] = []   # in file order: the first is the main binary
     for fs in sub(3):
         prof["mappings"].append({
