@@ -30,6 +30,8 @@ endef
 DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
 	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev libcapstone-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
 	libbpf-tools linux-perf procps python3-jsonschema
+# real programs nobody here wrote, for the acceptance tests (test_realprogs.py)
+DEB_PACKAGES += nginx default-jdk-headless
 
 # user/ in layers, lowest first: a folder may include from its own and the
 # ones below it (tools/check_layers.py says exactly which)
@@ -121,17 +123,9 @@ help:
 	@echo "make clean        remove build products"
 	@echo "V=1 shows every command; WERROR=1 makes warnings errors"
 
+# tools/deps.sh installs what is missing without starting any service
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "deps: installing $$missing"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq >/dev/null && \
-		apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
-		{ echo "deps: apt-get install failed (run as root with Debian's archive reachable)" >&2; exit 1; }; \
-	fi
+	@tools/deps.sh $(DEB_PACKAGES)
 
 vmlinux/vmlinux.h:
 	@test -r /sys/kernel/btf/vmlinux || { echo "parkwatch: no kernel BTF at /sys/kernel/btf/vmlinux (a kernel built with CONFIG_DEBUG_INFO_BTF=y is required)" >&2; exit 1; }
