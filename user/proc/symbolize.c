@@ -7,6 +7,7 @@
 #include <dwarf.h>
 #include <gelf.h>
 #include <elfutils/libdw.h>
+#include "proc/perfmap.h"
 #include "proc/symbolize.h"
 #include "util/goelf.h"
 
@@ -465,6 +466,9 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 	struct symbol *symbol;
 	__u64 offset = 0, entry;
 
+	/* code in no ELF file: JIT code, named by the process's perf map */
+	if (!mod && (symbol = perfmap__symbol(proc->perfmap, pc)))
+		return symbol;
 	if (mod) {
 		mod_name = dwfl_module_info(mod, NULL, &mod_start, &mod_end, NULL, NULL, &main_file,
 					    NULL);
