@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
+#include "proc/perfmap.h"
 #include "proc/symbolize.h"
 #include "proc/unwind.h"
 
@@ -10,6 +11,7 @@ struct frames_acc {
 	struct proc *proc;
 	Dwfl *dwfl;
 	int depth;
+	Dwarf_Word jit_sp;          /* the stack pointer of the last frame if JIT code, else 0 */
 	struct stack_frame frames[UNWIND_MAX_DEPTH];
 };
 
@@ -83,6 +85,30 @@ static void acc_push(struct frames_acc *acc, __u64 pc, bool exact)
 	acc->depth++;
 }
 
+/*
+ * Whether a frame libdwfl found is in code: an ELF file's, or JIT code the
+ * process's perf map names.  JIT code has no CFI: libdwfl steps out of it
+ * by its frame pointer, which is one only where the runtime keeps it (java
+ * -XX:+PreserveFramePointer); otherwise the step lands wherever the
+ * register pointed, and each thread gets garbage frames of its own.  So a
+ * pc in no known code ends the stack (the leaf excepted), and a step out
+ * of JIT code must climb the stack.
+ */
+static bool frame_in_code(struct frames_acc *acc, Dwfl_Frame *state, __u64 lookup_pc)
+{
+	bool in_elf = acc->dwfl && dwfl_addrmodule(acc->dwfl, lookup_pc);
+	Dwarf_Word sp = 0, jit_sp = acc->jit_sp;
+	bool jit;
+
+	if (dwfl_frame_reg(state, PW_REG_SP, &sp))
+		sp = 0;
+	jit = !in_elf && perfmap__find(acc->proc->perfmap, lookup_pc);
+	acc->jit_sp = jit ? sp : 0;
+	if (jit_sp && sp <= jit_sp)
+		return false;
+	return in_elf || jit;
+}
+
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
 	struct frames_acc *acc = arg;
@@ -90,6 +116,8 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	bool activation;
 
 	if (!dwfl_frame_pc(state, &pc, &activation) || !pc)
+		return DWARF_CB_ABORT;
+	if (!frame_in_code(acc, state, activation ? pc : pc - 1) && acc->depth)
 		return DWARF_CB_ABORT;
 	acc_push(acc, pc, activation);
 	/* past a Go function that switches stacks, what CFI finds is not a
