@@ -3,6 +3,7 @@
 the comparison of its stacks with parkwatch's frames."""
 
 import os
+import collections
 import re
 import subprocess
 import sys
@@ -110,4 +111,101 @@ def compare_stacks(frames, gdb_frames, own_src):
     lost = [n for n in required if n not in p]
     if lost:
         return False, f"parkwatch lacks the program's own frames {lost}: {p}"
+    return True, ""
+
+
+GdbFrame = collections.namedtuple("GdbFrame", "name kind file line")
+FRAMES_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gdb_frames.py")
+
+
+def parse_exact(text):
+    """{tid: [GdbFrame, ...]} innermost first, from gdb_frames.py's lines."""
+    stacks = {}
+    for line in text.splitlines():
+        if not line.startswith("PWFRAME "):
+            continue
+        head, _, rest = line.partition("\t")
+        _, tid, kind, name = head.split(" ", 3)
+        path, _, lineno = rest.partition("\t")
+        stacks.setdefault(int(tid), []).append(
+            GdbFrame(name, kind, path or None, int(lineno or 0)))
+    return stacks
+
+
+def exact_backtraces(pid, sysroot=None):
+    """Every thread's frames as gdb's Python API gives them, inlined and
+    tail-call frames included and past main and the entry point: attach to
+    PID, read and detach.  SYSROOT: where gdb finds the files (a target's
+    /proc/PID/root).  Returns ({tid: [GdbFrame]}, the /proc snapshot of
+    PID's tasks taken while gdb held it stopped)."""
+    cmd = ["gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off",
+           "-ex", "set backtrace past-main on", "-ex", "set backtrace past-entry on",
+           "-ex", "set pagination off"]
+    if sysroot:
+        cmd += ["-ex", f"set sysroot {sysroot}"]
+    cmd += ["-ex", f"attach {pid}",
+            "-ex", f"shell {sys.executable} {os.path.abspath(proc.__file__)} {pid}",
+            "-x", FRAMES_SCRIPT, "-ex", "detach"]
+    env = dict(os.environ, DEBUGINFOD_URLS="")
+    try:
+        cp = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                            timeout=GDB_TIMEOUT, env=env)
+    except FileNotFoundError:
+        raise Fail("gdb is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise Fail(f"gdb did not finish within {GDB_TIMEOUT:.0f} s") from None
+    out = cp.stdout.decode("utf-8", "replace")
+    stacks = parse_exact(out)
+    check(stacks, f"gdb printed no frames (exit {cp.returncode}): "
+                  f"{cp.stderr.decode('utf-8', 'replace').strip()[-300:]!r}")
+    return stacks, proc.parse_snapshot_lines(out)
+
+
+def strip_parameters(name):
+    """A demangled name without its parameter list and qualifiers:
+    `ns::f(int) const` reads `ns::f`, as gdb names a function from DWARF.
+    Parentheses inside the name (`{lambda()#1}`, `(anonymous namespace)`,
+    `operator()`) stay."""
+    n = name.strip()
+    for q in (" const", " volatile", " &&", " &"):
+        while n.endswith(q):
+            n = n[: -len(q)].rstrip()
+    if not n.endswith(")") or n.endswith("operator()"):
+        return n
+    depth = 0
+    for i in range(len(n) - 1, -1, -1):
+        if n[i] == ")":
+            depth += 1
+        elif n[i] == "(":
+            depth -= 1
+            if depth == 0:
+                head = n[:i]
+                # `operator()(int)`: the list starts after `operator()`
+                return head if head and not head.endswith("operator") else n
+    return n
+
+
+def exact_name(name):
+    """The name both sides are compared by: without parameters, modulo
+    glibc's aliases (norm_name)."""
+    if not name or name.startswith("??"):
+        return "??"
+    return norm_name(strip_parameters(name))
+
+
+def compare_exact(frames, gdb_frames):
+    """(matched, why): parkwatch's frames (JSON, innermost first, inlined
+    and tail-call frames included) name the same functions in the same
+    order as gdb's, frame for frame.  gdb's first `??` ends the comparison:
+    past a frame gdb can't name, its unwinding is a guess."""
+    p = [exact_name(f.get("function")) for f in frames or []]
+    g = []
+    for f in gdb_frames:
+        if f.kind == "other" or f.name.startswith("??"):
+            break
+        g.append(exact_name(f.name))
+    if not g:
+        return False, "gdb named no frame"
+    if p[: len(g)] != g or (len(p) > len(g) and len(g) == len(gdb_frames)):
+        return False, f"parkwatch {p} gdb {g}"
     return True, ""
