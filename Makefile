@@ -54,6 +54,11 @@ SUPPORT_SRCS := $(wildcard tests/unit/support/*.c)
 SUPPORT_LIB  := $(BUILD)/lib/libpw_test_support.a
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS))
+# Java targets: tests/targets/java/NAME.java, compiled by javac (make deps
+# installs default-jdk-headless) into build/targets/java/NAME.class
+JAVA_SRCS    := $(wildcard tests/targets/java/*.java)
+JAVA_CLASSES := $(patsubst tests/targets/java/%.java,$(BUILD)/targets/java/%.class,$(JAVA_SRCS))
+JAVAC        ?= javac
 # Go targets, one per directory of tests/targets/go/, built by every Go
 # release below in every flavour, as build/targets/go/RELEASE/NAME[-FLAVOUR]:
 # the rules further down are the only place a Go target is built.
@@ -192,7 +197,7 @@ parkwatch: $(MAIN_OBJ) $(USER_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-targets: $(TARGET_BINS)
+targets: $(TARGET_BINS) $(JAVA_CLASSES)
 ifneq ($(wildcard $(GO_1.19)),)
 targets: $(GO_TARGET_BINS)
 # test_goroutines, test_govars, test_gounwind, test_pclntab, ... read them
@@ -203,6 +208,11 @@ $(BUILD)/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -Wextra -pthread $< -o $@
+
+$(BUILD)/targets/java/%.class: tests/targets/java/%.java
+	@mkdir -p $(@D)
+	$(call say,JAVAC,$@)
+	$(Q)$(JAVAC) -d $(@D) $<
 
 # The toolchains the matrix needs, fetched all at once (one apt-get update)
 # when one is missing; tools/go_toolchains.sh skips those already there.
