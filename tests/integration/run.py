@@ -22,6 +22,7 @@ from pwtest import runner  # noqa: E402
 # registration order is run order
 import test_threads, test_errors, test_profiles, test_http, test_leaks  # noqa: E402,F401
 import test_go, test_go_stripped, test_go_matrix  # noqa: E402,F401
+import test_containers  # noqa: E402,F401
 import test_realprogs  # noqa: E402,F401
 
 if __name__ == "__main__":

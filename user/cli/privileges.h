@@ -4,7 +4,8 @@
  * attached, parkwatch keeps only what reading other processes needs:
  * CAP_SYS_PTRACE (their /proc/PID/mem, maps, fds and exe) and
  * CAP_DAC_READ_SEARCH (/proc/PID/mem is mode 0600, owned by the process's
- * user).  Everything else goes, including the bounding set, and no new
+ * user), and CAP_CHECKPOINT_RESTORE (/proc/PID/map_files/: the very files a
+ * process mapped, whatever mount namespace they come from).  Everything else goes, including the bounding set, and no new
  * privileges can be gained (PR_SET_NO_NEW_PRIVS).
  */
 #ifndef PARKWATCH_PRIVILEGES_H

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collect/goroutines.h"
+#include "collect/placement.h"
 #include "go/goproc.h"
 #include "proc/symbolize.h"
 #include "util/procfs.h"
@@ -304,7 +305,9 @@ static int add_process(struct pw_picture *picture, struct proc *proc, const stru
 	summary->go_minor = goproc__minor(reader);
 	summary->has_parent_goid = goproc__has_parent_goid(reader);
 	summary->dropped = goproc__dropped(reader);
-	return summary->go_version ? 0 : -ENOMEM;
+	if (!summary->go_version)
+		return -ENOMEM;
+	return placement__fill(picture, summary);
 }
 
 int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, struct proc *proc,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "collect/placement.h"
 #include "collect/threads.h"
 #include "model/classify.h"
 #include "proc/symbolize.h"
@@ -33,7 +34,7 @@ static const struct pw_stack *picture_stack(struct pw_picture *picture, struct p
 			return NULL;
 	}
 	return picture__intern_stack(picture, proc->pid, stack->frames, symbols, stack->depth,
-				     stack->depth, false);
+				     stack->depth, stack->truncated);
 }
 
 static void classify_unit(const struct thread_sample *sample, struct pw_unit *unit)
@@ -108,7 +109,7 @@ static int add_process(struct pw_picture *picture, pid_t pid, const struct task_
 		memcpy(summary->comm, main_rec->comm, sizeof(summary->comm));
 	summary->comm[sizeof(summary->comm) - 1] = '\0';
 	summary->exe = procfs__exe_path(pid);
-	return 0;
+	return placement__fill(picture, summary);
 }
 
 int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,

@@ -140,6 +140,23 @@ void json__trend(FILE *out, const struct trend_group_stats *stats)
 	fputc('}', out);
 }
 
+static void cgroup_object(FILE *out, const struct pw_cgroup *cg)
+{
+	const struct {
+		const char *key, *value;
+	} fields[] = {
+		{ "path", cg->path },   { "runtime", cg->runtime }, { "container", cg->container },
+		{ "pod", cg->pod },     { "qos", cg->qos },         { "unit", cg->unit },
+	};
+
+	fputs(",\"cgroup\":{", out);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		fprintf(out, "%s\"%s\":", i ? "," : "", fields[i].key);
+		format__json_string(out, fields[i].value);
+	}
+	fputc('}', out);
+}
+
 static void process_object(FILE *out, const struct pw_process *proc)
 {
 	fprintf(out, "{\"pid\":%d,\"comm\":", proc->pid);
@@ -148,6 +165,9 @@ static void process_object(FILE *out, const struct pw_process *proc)
 	format__json_string(out, proc->exe);
 	fprintf(out, ",\"unit_kind\":\"%s\",\"units\":%zu,\"parked\":%zu", kind_name(proc->unit_kind),
 		proc->units, proc->parked);
+	if (proc->ns_pid)
+		fprintf(out, ",\"ns_pid\":%d", proc->ns_pid);
+	cgroup_object(out, &proc->cgroup);
 	if (proc->unit_kind == PW_UNIT_GOROUTINE) {
 		fputs(",\"goroutine\":{\"go_version\":", out);
 		format__json_string(out, proc->go_version);

@@ -8,19 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 #include "model/symbol.h"
+#include "proc/elfopen.h"
 #include "proc/perfmap.h"
 #include "proc/procs.h"
 
 struct procs {
 	struct u64map by_pid;
 	unsigned int generation;
-};
-
-static char *debuginfo_path;
-static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
 };
 
 struct procs *procs__new(void)
@@ -140,23 +134,22 @@ static __u64 maps_hash(pid_t pid)
 static bool keep_unless_jit(__u64 key, void *value, void *ctx)
 {
 	struct symbol *symbol = value;
+	const struct perfmap *map = ctx;
 
-	(void)key;
-	(void)ctx;
-	if (symbol->module && !perfmap__is_jit_symbol(symbol))
+	if (symbol->module && !perfmap__is_jit_symbol(symbol) && !perfmap__find(map, key))
 		return true;
 	symbol__put(symbol);
 	return false;
 }
 
-/* The perf map re-read if it changed: the cached names of addresses
- * outside every ELF module (JIT code, or not yet listed) are then stale. */
+/* The perf map re-read if it changed: the cached names of addresses it
+ * named before, names now, or that no ELF module holds are then stale. */
 static void refresh_perfmap(struct proc *proc)
 {
 	if (!proc->perfmap)
 		proc->perfmap = perfmap__new(proc->pid);
 	if (proc->perfmap && perfmap__refresh(proc->perfmap) > 0)
-		u64map__filter(&proc->symbols, keep_unless_jit, NULL);
+		u64map__filter(&proc->symbols, keep_unless_jit, proc->perfmap);
 }
 
 Dwfl *procs__dwfl(struct proc *proc)
@@ -179,13 +172,15 @@ Dwfl *procs__dwfl(struct proc *proc)
 		return proc->dwfl;
 	/* mappings changed (dlopen, exec): symbols and stacks may be stale */
 	proc_reset_dwfl(proc);
-	proc->dwfl = dwfl_begin(&proc_callbacks);
+	proc->dwfl = dwfl_begin(&elfopen__callbacks);
 	if (!proc->dwfl)
 		goto fail;
 	dwfl_report_begin(proc->dwfl);
 	if (dwfl_linux_proc_report(proc->dwfl, proc->pid) != 0 ||
 	    dwfl_report_end(proc->dwfl, NULL, NULL) != 0)
 		goto fail;
+	/* binaries are opened through the process's own root (containers) */
+	elfopen__bind(proc->dwfl, proc->pid);
 	proc->maps_hash = hash;
 	return proc->dwfl;
 fail:

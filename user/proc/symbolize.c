@@ -466,8 +466,9 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 	struct symbol *symbol;
 	__u64 offset = 0, entry;
 
-	/* code in no ELF file: JIT code, named by the process's perf map */
-	if (!mod && (symbol = perfmap__symbol(proc->perfmap, pc)))
+	/* JIT code, named by the process's perf map (it may lie in a gap of
+	 * a module's address range) */
+	if ((symbol = perfmap__symbol(proc->perfmap, pc)))
 		return symbol;
 	if (mod) {
 		mod_name = dwfl_module_info(mod, NULL, &mod_start, &mod_end, NULL, NULL, &main_file,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
+#include <gelf.h>
 #include "proc/perfmap.h"
 #include "proc/symbolize.h"
 #include "proc/unwind.h"
@@ -11,7 +12,10 @@ struct frames_acc {
 	struct proc *proc;
 	Dwfl *dwfl;
 	int depth;
-	Dwarf_Word jit_sp;          /* the stack pointer of the last frame if JIT code, else 0 */
+	bool truncated;             /* stopped before the stack's end */
+	bool stopped;               /* stopped on purpose: not an unwinder error */
+	bool in_jit;                /* the last frame is JIT code (the perf map's) */
+	Dwarf_Word jit_sp;          /* the last frame's stack pointer */
 	struct stack_frame frames[UNWIND_MAX_DEPTH];
 };
 
@@ -76,71 +80,118 @@ static bool attached(struct proc *proc, Dwfl *dwfl)
 	       dwfl_attach_state(dwfl, NULL, proc->pid, &thread_callbacks, proc);
 }
 
-static void acc_push(struct frames_acc *acc, __u64 pc, bool exact)
+/*
+ * Whether pc lies in the code of a module whose image could be read: a
+ * pc anywhere else (no file mapped there, a file that couldn't be opened,
+ * data) is what unwinding without valid CFI or image makes up (0x1,
+ * 0x100000000), never a caller.
+ */
+static bool in_module_code(Dwfl *dwfl, Dwarf_Addr pc)
 {
-	if (acc->depth >= UNWIND_MAX_DEPTH)
-		return;
-	acc->frames[acc->depth].pc = pc;
-	acc->frames[acc->depth].lookup_pc = exact || !pc ? pc : pc - 1;
-	acc->depth++;
+	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+	Dwarf_Addr bias;
+	size_t count;
+	Elf *elf;
+
+	if (!mod || !(elf = dwfl_module_getelf(mod, &bias)) || elf_getphdrnum(elf, &count))
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Phdr mem, *phdr = gelf_getphdr(elf, (int)i, &mem);
+
+		if (phdr && phdr->p_type == PT_LOAD && (phdr->p_flags & PF_X) && pc >= bias &&
+		    pc - bias >= phdr->p_vaddr && pc - bias - phdr->p_vaddr < phdr->p_memsz)
+			return true;
+	}
+	return false;
 }
 
 /*
- * Whether a frame libdwfl found is in code: an ELF file's, or JIT code the
- * process's perf map names.  JIT code has no CFI: libdwfl steps out of it
- * by its frame pointer, which is one only where the runtime keeps it (java
- * -XX:+PreserveFramePointer); otherwise the step lands wherever the
- * register pointed, and each thread gets garbage frames of its own.  So a
- * pc in no known code ends the stack (the leaf excepted), and a step out
- * of JIT code must climb the stack.
+ * Adds a frame, or stops the stack before it.  The first frame's pc comes
+ * from the registers, so it is real wherever it lies, but nothing past it
+ * can be trusted when it isn't in a module's code, or JIT code the
+ * process's perf map names; a caller's pc outside both is dropped.
+ * false: stop, the stack is truncated.
  */
-static bool frame_in_code(struct frames_acc *acc, Dwfl_Frame *state, __u64 lookup_pc)
+static bool acc_push(struct frames_acc *acc, __u64 pc, bool exact)
 {
-	bool in_elf = acc->dwfl && dwfl_addrmodule(acc->dwfl, lookup_pc);
-	Dwarf_Word sp = 0, jit_sp = acc->jit_sp;
-	bool jit;
+	__u64 lookup_pc = exact || !pc ? pc : pc - 1;
+	bool valid = in_module_code(acc->dwfl, lookup_pc);
 
-	if (dwfl_frame_reg(state, PW_REG_SP, &sp))
-		sp = 0;
-	jit = !in_elf && perfmap__find(acc->proc->perfmap, lookup_pc);
-	acc->jit_sp = jit ? sp : 0;
-	if (jit_sp && sp <= jit_sp)
+	acc->in_jit = !valid && perfmap__find(acc->proc->perfmap, lookup_pc);
+	valid = valid || acc->in_jit;
+
+	if (acc->depth >= UNWIND_MAX_DEPTH || (!valid && acc->depth)) {
+		acc->truncated = true;
 		return false;
-	return in_elf || jit;
+	}
+	acc->frames[acc->depth].pc = pc;
+	acc->frames[acc->depth].lookup_pc = lookup_pc;
+	acc->depth++;
+	acc->truncated = !valid;
+	return valid;
+}
+
+/*
+ * JIT code has no CFI: libdwfl steps out of it by its frame pointer, which
+ * is one only where the runtime keeps it (java -XX:+PreserveFramePointer);
+ * otherwise the step lands wherever the register pointed, and each thread
+ * gets garbage frames of its own.  Such a step must climb the stack.
+ */
+static bool climbs_out_of_jit(struct frames_acc *acc, Dwfl_Frame *state, Dwarf_Word *sp)
+{
+	if (dwfl_frame_reg(state, PW_REG_SP, sp))
+		*sp = 0;
+	if (!acc->depth || !acc->in_jit || (acc->jit_sp && *sp > acc->jit_sp))
+		return true;
+	acc->truncated = true;
+	return false;
 }
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
 	struct frames_acc *acc = arg;
 	Dwarf_Addr pc;
+	Dwarf_Word sp;
 	bool activation;
 
-	if (!dwfl_frame_pc(state, &pc, &activation) || !pc)
+	if (!dwfl_frame_pc(state, &pc, &activation) || !pc || !climbs_out_of_jit(acc, state, &sp) ||
+	    !acc_push(acc, pc, activation)) {
+		acc->stopped = true;
 		return DWARF_CB_ABORT;
-	if (!frame_in_code(acc, state, activation ? pc : pc - 1) && acc->depth)
-		return DWARF_CB_ABORT;
-	acc_push(acc, pc, activation);
+	}
+	acc->jit_sp = sp;
 	/* past a Go function that switches stacks, what CFI finds is not a
 	 * caller: Go's own unwinder stops there too */
-	if (symbolize__go_stack_end(acc->proc, acc->dwfl, acc->frames[acc->depth - 1].lookup_pc))
+	if (symbolize__go_stack_end(acc->proc, acc->dwfl, acc->frames[acc->depth - 1].lookup_pc)) {
+		acc->stopped = true;
 		return DWARF_CB_ABORT;
-	return acc->depth < UNWIND_MAX_DEPTH ? DWARF_CB_OK : DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
 }
 
-/* For code without CFI: follow saved frame pointers while they climb. */
+/* For code without CFI: follow saved frame pointers while they climb and
+ * the return addresses they give are code.  A chain ends with a zero
+ * frame pointer or return address; ending any other way, it is cut. */
 static void unwind_frame_pointers(struct proc *proc, const __u64 *regs, struct frames_acc *acc)
 {
 	__u64 bp = regs[PW_REG_BP], next_bp, ret;
 
 	acc->depth = 0;
-	acc_push(acc, regs[PW_REG_IP], true);
-	while (bp && acc->depth < UNWIND_MAX_DEPTH) {
+	acc->truncated = false;
+	if (!acc_push(acc, regs[PW_REG_IP], true))
+		return;
+	while (bp) {
 		if (!memory_read(NULL, bp, (Dwarf_Word *)&next_bp, proc) ||
-		    !memory_read(NULL, bp + 8, (Dwarf_Word *)&ret, proc) || !ret)
-			break;
-		acc_push(acc, ret, false);
-		if (next_bp <= bp)
-			break;
+		    !memory_read(NULL, bp + 8, (Dwarf_Word *)&ret, proc)) {
+			acc->truncated = true;
+			return;
+		}
+		if (!ret || !acc_push(acc, ret, false))
+			return;
+		if (next_bp && next_bp <= bp) {
+			acc->truncated = true;
+			return;
+		}
 		bp = next_bp;
 	}
 }
@@ -152,8 +203,11 @@ static struct stack *unwind_capture(struct proc *proc, const struct unwind_input
 	struct stack *stack;
 
 	proc->unwinding = thread;
-	if (dwfl && attached(proc, dwfl))
-		dwfl_getthread_frames(dwfl, thread->tid, frame_cb, &acc);
+	/* an unwinder error past the first frames (unreadable memory, no
+	 * CFI and no frame pointer to go on) leaves the stack cut */
+	if (dwfl && attached(proc, dwfl) &&
+	    dwfl_getthread_frames(dwfl, thread->tid, frame_cb, &acc) && !acc.stopped)
+		acc.truncated = true;
 	if (acc.depth <= 1)
 		unwind_frame_pointers(proc, thread->regs, &acc);
 	proc->unwinding = NULL;
@@ -162,6 +216,7 @@ static struct stack *unwind_capture(struct proc *proc, const struct unwind_input
 	if (!stack)
 		return NULL;
 	stack->park_start_ns = thread->park_start_ns;
+	stack->truncated = acc.truncated;
 	stack->depth = acc.depth;
 	memcpy(stack->frames, acc.frames, acc.depth * sizeof(stack->frames[0]));
 	return stack;

@@ -28,6 +28,8 @@ struct unwind_input {
 struct stack {
 	__u64 park_start_ns;        /* the park this stack belongs to */
 	unsigned int seen_generation; /* last snapshot that used it */
+	bool truncated;             /* the walk stopped before the stack's end: a
+				     * pc in no module's code, an unwinder error */
 	int depth;
 	struct stack_frame frames[]; /* leaf first */
 };

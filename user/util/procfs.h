@@ -11,4 +11,15 @@ char *procfs__exe_path(pid_t pid);
 /* The process's name (/proc/PID/comm) into comm; "" if unreadable. */
 void procfs__comm(pid_t pid, char *comm, size_t size);
 
+/*
+ * Up to size - 1 bytes of /proc/PID/NAME into buf, terminated: the length
+ * read, or -errno.  A file longer than that is cut.
+ */
+ssize_t procfs__read(pid_t pid, const char *name, char *buf, size_t size);
+/*
+ * The process's pid in its own PID namespace (the last NSpid field of
+ * /proc/PID/status); 0 when that is pid itself, or unreadable.
+ */
+pid_t procfs__ns_pid(pid_t pid);
+
 #endif /* PARKWATCH_PROCFS_H */

@@ -77,8 +77,16 @@ static void test_json(void **state)
 	const pid_t exited[] = { 777, 778 };
 	struct pw_context ctx = { .exited = exited, .exited_count = 2 };
 	struct render_opts opts = { .debug = 2 };
-	const char *out = run_json(fx, fx->d.picture, &ctx, &opts);
-	const char *processes, *units, *totals, *groups, *t4243, *t4244;
+	struct pw_process *app = &fx->d.picture->procs[0];
+	const char *out, *processes, *units, *totals, *groups, *t4243, *t4244;
+
+	/* a process in a container, in its own PID namespace */
+	app->ns_pid = 7;
+	app->cgroup = (struct pw_cgroup){
+		.path = "/kubepods/burstable/pod8dbd3f6f/0123abcd", .container = "0123abcd",
+		.pod = "8dbd3f6f", .qos = "burstable", .unit = "x\"y.service",
+	};
+	out = run_json(fx, fx->d.picture, &ctx, &opts);
 
 	assert_true(starts_with(out, "{\"version\":\"" PARKWATCH_VERSION "\","
 				     "\"time_unix_ns\":1700000000123456789,"
@@ -87,9 +95,14 @@ static void test_json(void **state)
 				     "\"runnable\":0,\"stopped\":0},"));
 	processes = expect(out, ",\"processes\":["
 				"{\"pid\":4242,\"comm\":\"condwait\",\"exe\":\"" DUMP_APP "\","
-				"\"unit_kind\":\"thread\",\"units\":3,\"parked\":2},"
+				"\"unit_kind\":\"thread\",\"units\":3,\"parked\":2,\"ns_pid\":7,"
+				"\"cgroup\":{\"path\":\"/kubepods/burstable/pod8dbd3f6f/0123abcd\","
+				"\"runtime\":null,\"container\":\"0123abcd\",\"pod\":\"8dbd3f6f\","
+				"\"qos\":\"burstable\",\"unit\":\"x\\\"y.service\"}},"
 				"{\"pid\":5000,\"comm\":\"io\\\"x\",\"exe\":null,"
-				"\"unit_kind\":\"thread\",\"units\":2,\"parked\":2}],"
+				"\"unit_kind\":\"thread\",\"units\":2,\"parked\":2,"
+				"\"cgroup\":{\"path\":null,\"runtime\":null,\"container\":null,"
+				"\"pod\":null,\"qos\":null,\"unit\":null}}],"
 				"\"exited\":[777,778],\"units\":[");
 	units = expect(out, "\"units\":[");
 	totals = expect(out, "],\"park_totals\":[],\"park_histograms\":[],\"groups\":[");
@@ -241,6 +254,8 @@ static void test_json_goroutines(void **state)
 		    "\"disk sleep\":0,\"running\":1,\"runnable\":1,\"stopped\":0},");
 	expect(out, "\"processes\":[{\"pid\":7000,\"comm\":\"gosrv\",\"exe\":\"" GO_EXE "\","
 		    "\"unit_kind\":\"goroutine\",\"units\":7,\"parked\":5,"
+		    "\"cgroup\":{\"path\":null,\"runtime\":null,\"container\":null,"
+		    "\"pod\":null,\"qos\":null,\"unit\":null},"
 		    "\"goroutine\":{\"go_version\":\"go1.22.1\",\"system_goroutines\":1,"
 		    "\"dropped\":0}}]");
 	units = expect(out, "\"units\":[");

@@ -183,8 +183,12 @@ static void test_unwind_captured_stack(void **state)
 	assert_int_equal(i_middle, 1);
 	assert_int_equal(i_outer, 2);
 	assert_int_equal(i_caller, 3);
-	/* and on past the test function into cmocka and main */
+	/* and on past the test function into cmocka and main, to the end:
+	 * every frame in this program's or a library's code */
 	assert_true(find_frame(self, stack, 4, "main") > 4);
+	if (stack->truncated)
+		print_stack(self, stack);
+	assert_false(stack->truncated);
 }
 
 static void test_cached_for_same_park(void **state)
@@ -226,9 +230,12 @@ static void test_cached_for_same_park(void **state)
 }
 
 /*
- * A synthetic stack for a process that can't be read (no Dwfl, no
- * /proc/PID/mem): the unwinder falls back to following frame pointers
- * through the captured bytes.
+ * Synthetic stacks of frame records [next bp][return address] in a copy of
+ * "captured" bytes.  Against this process, whose code the return addresses
+ * point into, the unwinder falls back to following the frame pointers: its
+ * first pc is a function's entry, where CFI finds a zero return address.
+ * Against a process that can't be read (no Dwfl, no image), nothing past
+ * the first pc is trusted.
  */
 #define FAKE_SP 0x7ffd00000000ULL
 
@@ -240,13 +247,19 @@ static void put_word(__u64 addr, __u64 value)
 	fake_stack[(addr - FAKE_SP) / 8] = value;
 }
 
+/* An address inside this program's code, i bytes past outer's start. */
+static __u64 code(int i)
+{
+	return (unsigned long)&outer + 1 + i;
+}
+
 /* frames: return addresses; a chain of frame records [next bp][ret] */
 static void build_fp_chain(const __u64 *rets, int count)
 {
 	__u64 bp = FAKE_SP + 0x10;
 
 	memset(&fake_rec, 0, sizeof(fake_rec));
-	memset(fake_stack, 0, sizeof(fake_stack));
+	memset(fake_stack, 0, sizeof(fake_stack)); /* [sp]: a zero return address */
 	fake_rec.tid = NO_SUCH_PID;
 	fake_rec.tgid = NO_SUCH_PID;
 	fake_rec.flags = TASK_REC_USTACK;
@@ -254,7 +267,7 @@ static void build_fp_chain(const __u64 *rets, int count)
 	fake_rec.ustack_bytes = sizeof(fake_stack);
 	fake_rec.regs[PW_REG_SP] = FAKE_SP;
 	fake_rec.regs[PW_REG_BP] = bp;
-	fake_rec.regs[PW_REG_IP] = 0x400100;
+	fake_rec.regs[PW_REG_IP] = (unsigned long)&inner;
 	for (int i = 0; i < count; i++) {
 		__u64 next = i + 1 < count ? bp + 0x20 : 0;
 
@@ -264,87 +277,119 @@ static void build_fp_chain(const __u64 *rets, int count)
 	}
 }
 
+static const struct stack *unwind_fake(void)
+{
+	struct unwind_input input = input_of(&fake_rec, fake_stack);
+
+	return unwind__thread(self, &input);
+}
+
 static void test_frame_pointer_fallback(void **state)
 {
-	static const __u64 rets[] = { 0x401111, 0x402222, 0x403333 };
+	const __u64 rets[] = { code(0x11), code(0x22), code(0x33) };
+	const struct stack *stack;
+
+	(void)state;
+	build_fp_chain(rets, 3);
+	stack = unwind_fake();
+	assert_non_null(stack);
+	assert_int_equal(stack->depth, 4);
+	assert_false(stack->truncated); /* the chain ends with a zero frame pointer */
+	assert_true(stack->frames[0].pc == (unsigned long)&inner);
+	assert_true(stack->frames[0].lookup_pc == (unsigned long)&inner);
+	for (int i = 0; i < 3; i++) {
+		assert_true(stack->frames[i + 1].pc == rets[i]);
+		assert_true(stack->frames[i + 1].lookup_pc == rets[i] - 1);
+	}
+}
+
+/* A frame pointer that does not climb ends the walk (no loops), cut. */
+static void test_frame_pointer_loop_stops(void **state)
+{
+	const __u64 rets[] = { code(0x11), code(0x22) };
+	const struct stack *stack;
+
+	(void)state;
+	build_fp_chain(rets, 2);
+	put_word(FAKE_SP + 0x30, FAKE_SP + 0x10); /* second record points back to the first */
+	stack = unwind_fake();
+	assert_non_null(stack);
+	assert_int_equal(stack->depth, 3);
+	assert_true(stack->truncated);
+
+	/* a record pointing at itself */
+	build_fp_chain(rets, 2);
+	put_word(FAKE_SP + 0x10, FAKE_SP + 0x10);
+	stack = unwind_fake();
+	assert_non_null(stack);
+	assert_int_equal(stack->depth, 2);
+	assert_true(stack->frames[1].pc == rets[0]);
+	assert_true(stack->truncated);
+}
+
+static void test_frame_pointer_depth_capped(void **state)
+{
+	static __u64 rets[200];
+	const struct stack *stack;
+
+	(void)state;
+	for (int i = 0; i < 200; i++)
+		rets[i] = code(0x10 + i);
+	/* 200 frame records of 0x20 bytes: all within the 8 KiB copy */
+	build_fp_chain(rets, 200);
+	stack = unwind_fake();
+	assert_non_null(stack);
+	assert_int_equal(stack->depth, UNWIND_MAX_DEPTH);
+	assert_true(stack->frames[UNWIND_MAX_DEPTH - 1].pc == rets[UNWIND_MAX_DEPTH - 2]);
+	assert_true(stack->truncated);
+}
+
+/*
+ * What a frame-pointer walk through code without frame pointers makes up
+ * (0x1, 0x100000000, a pointer into data) is never a frame: the stack
+ * stops before it, marked truncated.
+ */
+static void test_frame_pointer_garbage_stops(void **state)
+{
+	static const __u64 garbage[] = { 0x1, 0x100000000ULL, (unsigned long)&sink,
+					 (unsigned long)fake_stack };
+	const struct stack *stack;
+
+	(void)state;
+	for (size_t g = 0; g < sizeof(garbage) / sizeof(garbage[0]); g++) {
+		const __u64 rets[] = { code(0x11), garbage[g], code(0x33) };
+
+		build_fp_chain(rets, 3);
+		stack = unwind_fake();
+		assert_non_null(stack);
+		assert_int_equal(stack->depth, 2);
+		assert_true(stack->frames[1].pc == rets[0]);
+		assert_true(stack->truncated);
+	}
+}
+
+/* A process whose image can't be read: its first pc, and nothing after. */
+static void test_no_image_stops(void **state)
+{
+	const __u64 rets[] = { 0x401111, 0x402222, 0x403333 };
 	struct procs *others = procs__new();
 	struct unwind_input input;
-	struct proc *proc;
 	const struct stack *stack;
+	struct proc *proc;
 
 	(void)state;
 	assert_non_null(others);
 	build_fp_chain(rets, 3);
+	fake_rec.regs[PW_REG_IP] = 0x400100;
 	procs__begin(others);
 	proc = procs__get(others, NO_SUCH_PID);
 	assert_non_null(proc);
 	input = input_of(&fake_rec, fake_stack);
 	stack = unwind__thread(proc, &input);
 	assert_non_null(stack);
-	assert_int_equal(stack->depth, 4);
+	assert_int_equal(stack->depth, 1);
 	assert_true(stack->frames[0].pc == 0x400100);
-	assert_true(stack->frames[0].lookup_pc == 0x400100);
-	for (int i = 0; i < 3; i++) {
-		assert_true(stack->frames[i + 1].pc == rets[i]);
-		assert_true(stack->frames[i + 1].lookup_pc == rets[i] - 1);
-	}
-	procs__end(others);
-	procs__free(others);
-}
-
-/* A frame pointer that does not climb ends the walk (no loops). */
-static void test_frame_pointer_loop_stops(void **state)
-{
-	static const __u64 rets[] = { 0x401111, 0x402222 };
-	struct procs *others = procs__new();
-	struct unwind_input input;
-	struct proc *proc;
-	const struct stack *stack;
-
-	(void)state;
-	assert_non_null(others);
-	build_fp_chain(rets, 2);
-	put_word(FAKE_SP + 0x30, FAKE_SP + 0x10); /* second record points back to the first */
-	procs__begin(others);
-	proc = procs__get(others, NO_SUCH_PID);
-	input = input_of(&fake_rec, fake_stack);
-	stack = unwind__thread(proc, &input);
-	assert_non_null(stack);
-	assert_int_equal(stack->depth, 3);
-
-	/* a record pointing at itself */
-	build_fp_chain(rets, 2);
-	put_word(FAKE_SP + 0x10, FAKE_SP + 0x10);
-	input = input_of(&fake_rec, fake_stack);
-	stack = unwind__thread(proc, &input);
-	assert_non_null(stack);
-	assert_int_equal(stack->depth, 2);
-	assert_true(stack->frames[1].pc == rets[0]);
-	procs__end(others);
-	procs__free(others);
-}
-
-static void test_frame_pointer_depth_capped(void **state)
-{
-	static __u64 rets[200];
-	struct procs *others = procs__new();
-	struct unwind_input input;
-	struct proc *proc;
-	const struct stack *stack;
-
-	(void)state;
-	assert_non_null(others);
-	for (int i = 0; i < 200; i++)
-		rets[i] = 0x500000 + 0x10 * i;
-	/* 200 frame records of 0x20 bytes: all within the 8 KiB copy */
-	build_fp_chain(rets, 200);
-	procs__begin(others);
-	proc = procs__get(others, NO_SUCH_PID);
-	input = input_of(&fake_rec, fake_stack);
-	stack = unwind__thread(proc, &input);
-	assert_non_null(stack);
-	assert_int_equal(stack->depth, UNWIND_MAX_DEPTH);
-	assert_true(stack->frames[UNWIND_MAX_DEPTH - 1].pc == rets[UNWIND_MAX_DEPTH - 2]);
+	assert_true(stack->truncated);
 	procs__end(others);
 	procs__free(others);
 }
@@ -623,6 +668,8 @@ int main(void)
 		cmocka_unit_test(test_frame_pointer_fallback),
 		cmocka_unit_test(test_frame_pointer_loop_stops),
 		cmocka_unit_test(test_frame_pointer_depth_capped),
+		cmocka_unit_test(test_frame_pointer_garbage_stops),
+		cmocka_unit_test(test_no_image_stops),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_attach_lazily),
 		cmocka_unit_test(test_input_not_kept),

@@ -175,6 +175,34 @@ static void test_comm_thread(void **state)
 	pthread_barrier_destroy(&named);
 }
 
+/* A whole small file, terminated; a short buffer cuts it and says so by
+ * its length; a missing process gives -ENOENT. */
+static void test_read(void **state)
+{
+	char buf[64], small[8];
+	ssize_t len;
+
+	(void)state;
+	len = procfs__read(getpid(), "comm", buf, sizeof(buf));
+	assert_int_equal(len, strlen(NAME) + 1);
+	assert_string_equal(buf, NAME "\n");
+	len = procfs__read(getpid(), "comm", small, sizeof(small));
+	assert_int_equal(len, sizeof(small) - 1);
+	assert_memory_equal(small, NAME, sizeof(small) - 1);
+	assert_int_equal(small[sizeof(small) - 1], '\0');
+	assert_int_equal(procfs__read(NO_SUCH_PID, "comm", buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(procfs__read(getpid(), "comm", buf, 0), -EINVAL);
+}
+
+/* In this test's own PID namespace a pid is itself: 0.  (A process in
+ * another namespace is the integration tests', which need root.) */
+static void test_ns_pid_same_namespace(void **state)
+{
+	(void)state;
+	assert_int_equal(procfs__ns_pid(getpid()), 0);
+	assert_int_equal(procfs__ns_pid(NO_SUCH_PID), 0);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -199,6 +227,8 @@ int main(void)
 		cmocka_unit_test(test_comm_short_buffer),
 		cmocka_unit_test(test_comm_missing),
 		cmocka_unit_test(test_comm_thread),
+		cmocka_unit_test(test_read),
+		cmocka_unit_test(test_ns_pid_same_namespace),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
