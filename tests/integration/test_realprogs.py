@@ -10,6 +10,9 @@ thread's function sequence must equal gdb's.  Debian's redis and nginx are
 stripped: both sides then name what .dynsym/.symtab name, and gdb's first
 `??` ends the comparison.
 
+The dumps pass --min-park 0, so every parked thread's stack is copied
+whatever its park's age.
+
 Under load a thread moves between parkwatch's view and gdb's, so two
 views are compared: while the load runs, the threads that did not run in
 between (their voluntary switches went up by gdb's attach alone, their
@@ -447,6 +450,8 @@ def check_java(pid, entries):
     units = {u["id"]: u for u in parked[pid]}
     for tid in leaks:
         frames = units[tid]["frames"]
+        check(not units[tid].get("stack_truncated"),
+              f"tid {tid}: stack truncated at {frames[-1] if frames else None}")
         jit = [f for f in frames if f.get("module") == module]
         for f in jit:
             want = map_name(entries, int(f["address"], 16) - 1) or \
