@@ -442,8 +442,8 @@ def check_java(pid, entries):
     doc, parked, before = dump_checked([pid])
     groups = [g for g in docs.groups(doc) if set(g["ids"]) & set(leaks)]
     check(len(groups) == 1 and set(groups[0]["ids"]) == set(leaks),
-          f"the {len(leaks)} leak threads form {len(groups)} groups: "
-          + str([sorted(set(g['ids']) & set(leaks)) for g in groups]))
+          f"the {len(leaks)} leak threads are in {len(groups)} groups, of "
+          f"{[len(g['ids']) for g in groups]} threads: {[sorted(g['ids']) for g in groups]}")
 
     module = f"[perf-{pid}.map]"
     jit_named = 0
