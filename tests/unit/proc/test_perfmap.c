@@ -316,7 +316,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	char own[64];
+
 	(void)state;
+	snprintf(own, sizeof(own), "/tmp/perf-%d.map", getpid());
+	unlink(own);  /* test_process's, should it have failed */
 	unlink(path);
 	return rmdir(dir);
 }

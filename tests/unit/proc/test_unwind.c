@@ -659,6 +659,17 @@ static void test_jit_frames(void **state)
 	munmap(code, 4096);
 }
 
+/* The perf map test_jit_frames writes, removed even when it fails. */
+static int remove_perf_map(void **state)
+{
+	char path[64];
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	unlink(path);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,7 +684,7 @@ int main(void)
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_attach_lazily),
 		cmocka_unit_test(test_input_not_kept),
-		cmocka_unit_test(test_jit_frames),
+		cmocka_unit_test_teardown(test_jit_frames, remove_perf_map),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
