@@ -197,7 +197,10 @@ parkwatch: $(MAIN_OBJ) $(USER_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-targets: $(TARGET_BINS) $(JAVA_CLASSES)
+targets: $(TARGET_BINS)
+ifneq ($(shell command -v $(JAVAC)),)
+targets: $(JAVA_CLASSES)
+endif
 ifneq ($(wildcard $(GO_1.19)),)
 targets: $(GO_TARGET_BINS)
 # test_goroutines, test_govars, test_gounwind, test_pclntab, ... read them
