@@ -30,6 +30,8 @@ endef
 DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev \
 	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev libcapstone-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
 	libbpf-tools linux-perf procps python3-jsonschema
+# real programs nobody here wrote, for the acceptance tests (test_realprogs.py)
+DEB_PACKAGES += nginx default-jdk-headless
 
 # user/ in layers, lowest first: a folder may include from its own and the
 # ones below it (tools/check_layers.py says exactly which)
@@ -54,6 +56,11 @@ TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_CXX_SRCS := $(wildcard tests/targets/*.cpp)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS)) \
 	$(patsubst tests/targets/%.cpp,$(BUILD)/targets/%,$(TARGET_CXX_SRCS))
+# Java targets: tests/targets/java/NAME.java, compiled by javac (make deps
+# installs default-jdk-headless) into build/targets/java/NAME.class
+JAVA_SRCS    := $(wildcard tests/targets/java/*.java)
+JAVA_CLASSES := $(patsubst tests/targets/java/%.java,$(BUILD)/targets/java/%.class,$(JAVA_SRCS))
+JAVAC        ?= javac
 # Go targets, one per directory of tests/targets/go/, built by every Go
 # release below in every flavour, as build/targets/go/RELEASE/NAME[-FLAVOUR]:
 # the rules further down are the only place a Go target is built.
@@ -123,17 +130,9 @@ help:
 	@echo "make clean        remove build products"
 	@echo "V=1 shows every command; WERROR=1 makes warnings errors"
 
+# tools/deps.sh installs what is missing without starting any service
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "deps: installing $$missing"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq >/dev/null && \
-		apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
-		{ echo "deps: apt-get install failed (run as root with Debian's archive reachable)" >&2; exit 1; }; \
-	fi
+	@tools/deps.sh $(DEB_PACKAGES)
 
 vmlinux/vmlinux.h:
 	@test -r /sys/kernel/btf/vmlinux || { echo "parkwatch: no kernel BTF at /sys/kernel/btf/vmlinux (a kernel built with CONFIG_DEBUG_INFO_BTF=y is required)" >&2; exit 1; }
@@ -201,6 +200,9 @@ parkwatch: $(MAIN_OBJ) $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 targets: $(TARGET_BINS)
+ifneq ($(shell command -v $(JAVAC)),)
+targets: $(JAVA_CLASSES)
+endif
 ifneq ($(wildcard $(GO_1.19)),)
 targets: $(GO_TARGET_BINS)
 # test_goroutines, test_govars, test_gounwind, test_pclntab, ... read them
@@ -217,6 +219,11 @@ $(BUILD)/targets/%: tests/targets/%.cpp $(wildcard tests/targets/*.h)
 	@mkdir -p $(@D)
 	$(call say,CXX,$@)
 	$(Q)$(CXX) -g -O2 -Wall -Wextra -pthread $< -o $@
+
+$(BUILD)/targets/java/%.class: tests/targets/java/%.java
+	@mkdir -p $(@D)
+	$(call say,JAVAC,$@)
+	$(Q)$(JAVAC) -d $(@D) $<
 
 # The toolchains the matrix needs, fetched all at once (one apt-get update)
 # when one is missing; tools/go_toolchains.sh skips those already there.

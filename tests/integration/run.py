@@ -25,6 +25,7 @@ import test_go, test_go_stripped, test_go_matrix  # noqa: E402,F401
 import test_containers  # noqa: E402,F401
 import test_waits  # noqa: E402,F401
 import test_symbols  # noqa: E402,F401
+import test_realprogs  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(runner.main(sys.argv))

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "model/symbol.h"
 #include "proc/elfopen.h"
+#include "proc/perfmap.h"
 #include "proc/procs.h"
 
 struct procs {
@@ -42,6 +43,7 @@ static void proc_free(void *value)
 
 	proc_reset_dwfl(proc);
 	u64map__free_all(&proc->stacks, free);
+	perfmap__free(proc->perfmap);
 	if (proc->mem_fd >= 0)
 		close(proc->mem_fd);
 	free(proc);
@@ -133,6 +135,27 @@ static __u64 maps_hash(pid_t pid)
 	return hash;
 }
 
+static bool keep_unless_jit(__u64 key, void *value, void *ctx)
+{
+	struct symbol *symbol = value;
+	const struct perfmap *map = ctx;
+
+	if (symbol->module && !perfmap__is_jit_symbol(symbol) && !perfmap__find(map, key))
+		return true;
+	symbol__put(symbol);
+	return false;
+}
+
+/* The perf map re-read if it changed: the cached names of addresses it
+ * named before, names now, or that no ELF module holds are then stale. */
+static void refresh_perfmap(struct proc *proc)
+{
+	if (!proc->perfmap)
+		proc->perfmap = perfmap__new(proc->pid);
+	if (proc->perfmap && perfmap__refresh(proc->perfmap) > 0)
+		u64map__filter(&proc->symbols, keep_unless_jit, proc->perfmap);
+}
+
 Dwfl *procs__dwfl(struct proc *proc)
 {
 	__u64 hash;
@@ -143,6 +166,7 @@ Dwfl *procs__dwfl(struct proc *proc)
 	if (proc->dwfl && proc->maps_checked_generation == proc->seen_generation)
 		return proc->dwfl;
 	proc->maps_checked_generation = proc->seen_generation;
+	refresh_perfmap(proc);
 	hash = maps_hash(proc->pid);
 	if (!hash) {
 		proc->dwfl_failed = true;

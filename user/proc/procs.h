@@ -2,7 +2,8 @@
 /*
  * Per-process state kept across snapshots: the libdwfl session over the
  * process's mappings (modules, CFI and debug info are loaded once), the
- * symbol cache (symbolize.c) and the unwound stacks of threads still in the
+ * symbol cache (symbolize.c), the names of its JIT code (perfmap.c) and
+ * the unwound stacks of threads still in the
  * same park (unwind.c).  A process the last snapshot did not touch is
  * dropped: pictures hold their own references to the symbols they name.
  */
@@ -16,6 +17,7 @@
 #include "util/u64map.h"
 
 struct unwind_input;
+struct perfmap;
 
 struct proc {
 	pid_t pid;
@@ -32,6 +34,7 @@ struct proc {
 	struct u64map tail_names;   /* hash of a function's name -> its address (tailcall.c) */
 	bool tail_names_built;
 	struct u64map stacks;       /* tid -> struct stack * for the current park, one block each */
+	struct perfmap *perfmap;    /* its JIT code's names (perfmap.c), NULL until needed */
 	const struct unwind_input *unwinding; /* the thread Dwfl's callbacks serve (unwind.c) */
 	unsigned int seen_generation;
 };

@@ -8,6 +8,7 @@
 #include <gelf.h>
 #include <elfutils/libdw.h>
 #include "proc/funcname.h"
+#include "proc/perfmap.h"
 #include "proc/symbolize.h"
 #include "util/demangle.h"
 #include "util/goelf.h"
@@ -506,6 +507,10 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 	struct symbol *symbol;
 	__u64 offset = 0, entry = 0;
 
+	/* JIT code, named by the process's perf map (it may lie in a gap of
+	 * a module's address range) */
+	if ((symbol = perfmap__symbol(proc->perfmap, pc)))
+		return symbol;
 	if (mod) {
 		mod_name = dwfl_module_info(mod, NULL, &mod_start, &mod_end, NULL, NULL, &main_file,
 					    NULL);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <dwarf.h>
 #include <gelf.h>
+#include "proc/perfmap.h"
 #include "proc/symbolize.h"
 #include "proc/unwind.h"
 
@@ -13,6 +14,8 @@ struct frames_acc {
 	int depth;
 	bool truncated;             /* stopped before the stack's end */
 	bool stopped;               /* stopped on purpose: not an unwinder error */
+	bool in_jit;                /* the last frame is JIT code (the perf map's) */
+	Dwarf_Word jit_sp;          /* the last frame's stack pointer */
 	struct stack_frame frames[UNWIND_MAX_DEPTH];
 };
 
@@ -105,13 +108,17 @@ static bool in_module_code(Dwfl *dwfl, Dwarf_Addr pc)
 /*
  * Adds a frame, or stops the stack before it.  The first frame's pc comes
  * from the registers, so it is real wherever it lies, but nothing past it
- * can be trusted when it isn't in a module's code; a caller's pc outside
- * one is dropped.  false: stop, the stack is truncated.
+ * can be trusted when it isn't in a module's code, or JIT code the
+ * process's perf map names; a caller's pc outside both is dropped.
+ * false: stop, the stack is truncated.
  */
 static bool acc_push(struct frames_acc *acc, __u64 pc, bool exact)
 {
 	__u64 lookup_pc = exact || !pc ? pc : pc - 1;
 	bool valid = in_module_code(acc->dwfl, lookup_pc);
+
+	acc->in_jit = !valid && perfmap__find(acc->proc->perfmap, lookup_pc);
+	valid = valid || acc->in_jit;
 
 	if (acc->depth >= UNWIND_MAX_DEPTH || (!valid && acc->depth)) {
 		acc->truncated = true;
@@ -124,16 +131,35 @@ static bool acc_push(struct frames_acc *acc, __u64 pc, bool exact)
 	return valid;
 }
 
+/*
+ * JIT code has no CFI: libdwfl steps out of it by its frame pointer, which
+ * is one only where the runtime keeps it (java -XX:+PreserveFramePointer);
+ * otherwise the step lands wherever the register pointed, and each thread
+ * gets garbage frames of its own.  Such a step must climb the stack.
+ */
+static bool climbs_out_of_jit(struct frames_acc *acc, Dwfl_Frame *state, Dwarf_Word *sp)
+{
+	if (dwfl_frame_reg(state, PW_REG_SP, sp))
+		*sp = 0;
+	if (!acc->depth || !acc->in_jit || (acc->jit_sp && *sp > acc->jit_sp))
+		return true;
+	acc->truncated = true;
+	return false;
+}
+
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
 	struct frames_acc *acc = arg;
 	Dwarf_Addr pc;
+	Dwarf_Word sp;
 	bool activation;
 
-	if (!dwfl_frame_pc(state, &pc, &activation) || !pc || !acc_push(acc, pc, activation)) {
+	if (!dwfl_frame_pc(state, &pc, &activation) || !pc || !climbs_out_of_jit(acc, state, &sp) ||
+	    !acc_push(acc, pc, activation)) {
 		acc->stopped = true;
 		return DWARF_CB_ABORT;
 	}
+	acc->jit_sp = sp;
 	/* past a Go function that switches stacks, what CFI finds is not a
 	 * caller: Go's own unwinder stops there too */
 	if (symbolize__go_stack_end(acc->proc, acc->dwfl, acc->frames[acc->depth - 1].lookup_pc)) {

@@ -545,6 +545,131 @@ static void test_input_not_kept(void **state)
 	assert_int_equal(find_frame(self, stack, 0, "middle"), 1);
 }
 
+/*
+ * JIT code: a stub in an anonymous executable mapping, which keeps a frame
+ * pointer (push rbp; mov rbp, rsp; call *rdi; pop rbp; ret), calls
+ * jit_callee, which captures the stack.  Without a perf map the stub is no
+ * known code and the stack ends under it; with one naming it, the stub is
+ * a frame and the walk goes on through its frame pointer into the C code
+ * that called it.  A stub whose frame pointer points below its own stack
+ * pointer (lea rbp, [rsp - 0x40]) must not give a caller.
+ */
+static const __u8 jit_stub_code[] = { 0x55, 0x48, 0x89, 0xe5, 0xff, 0xd7, 0x5d, 0xc3 };
+static const __u8 jit_bad_code[] = { 0x55, 0x48, 0x8d, 0x6c, 0x24, 0xc0, 0xff, 0xd7, 0x5d, 0xc3 };
+
+NOINLINE static void jit_callee(void)
+{
+	capture_here();
+	__asm__ volatile("" ::: "memory");
+}
+
+NOINLINE static void run_jit(void *code)
+{
+	((void (*)(void (*)(void)))code)(jit_callee);
+	__asm__ volatile("" ::: "memory");
+}
+
+static const struct stack *unwind_jit(struct procs *session, struct proc **proc, void *code)
+{
+	struct unwind_input input;
+
+	run_jit(code);
+	procs__begin(session);
+	*proc = procs__get(session, getpid());
+	assert_non_null(*proc);
+	input = input_of(&captured_rec, captured_stack);
+	return unwind__thread(*proc, &input);
+}
+
+static void write_perf_map(const char *path, void *stub, void *bad)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "%lx %zx jit stub\n%lx %zx jit bad\n", (unsigned long)stub,
+		sizeof(jit_stub_code), (unsigned long)bad, sizeof(jit_bad_code));
+	assert_int_equal(fclose(f), 0);
+}
+
+static bool frame_in(const struct stack *stack, int i, void *code, size_t size)
+{
+	return stack->frames[i].lookup_pc >= (uintptr_t)code &&
+	       stack->frames[i].lookup_pc < (uintptr_t)code + size;
+}
+
+static void test_jit_frames(void **state)
+{
+	struct procs *session = procs__new();
+	__u8 *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *stub = code, *bad = code + 64;
+	const struct symbol *symbol;
+	const struct stack *stack;
+	char path[64], module[32];
+	struct proc *proc;
+	int i_callee;
+
+	(void)state;
+	assert_non_null(session);
+	assert_true(code != MAP_FAILED);
+	memcpy(stub, jit_stub_code, sizeof(jit_stub_code));
+	memcpy(bad, jit_bad_code, sizeof(jit_bad_code));
+	assert_int_equal(mprotect(code, 4096, PROT_READ | PROT_EXEC), 0);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	snprintf(module, sizeof(module), "[perf-%d.map]", getpid());
+	unlink(path);
+
+	/* no perf map: the stack ends under the unknown code */
+	stack = unwind_jit(session, &proc, stub);
+	assert_non_null(stack);
+	i_callee = find_frame(proc, stack, 0, "jit_callee");
+	if (i_callee != stack->depth - 1)
+		print_stack(proc, stack);
+	assert_true(i_callee > 0);
+	assert_int_equal(stack->depth, i_callee + 1);
+	procs__end(session);
+
+	/* the perf map names the stub: through it and on to main */
+	write_perf_map(path, stub, bad);
+	stack = unwind_jit(session, &proc, stub);
+	assert_non_null(stack);
+	i_callee = find_frame(proc, stack, 0, "jit_callee");
+	if (i_callee < 0 || find_frame(proc, stack, 0, "run_jit") != i_callee + 2)
+		print_stack(proc, stack);
+	assert_true(i_callee > 0 && i_callee + 2 < stack->depth);
+	assert_true(frame_in(stack, i_callee + 1, stub, sizeof(jit_stub_code)));
+	symbol = symbolize__user(proc, stack->frames[i_callee + 1].lookup_pc);
+	assert_string_equal(symbol__function(symbol), "jit stub");
+	assert_string_equal(symbol->module, module);
+	assert_int_equal(find_frame(proc, stack, 0, "run_jit"), i_callee + 2);
+	assert_true(find_frame(proc, stack, i_callee + 2, "main") > i_callee + 2);
+	procs__end(session);
+
+	/* a frame pointer that doesn't climb: the JIT frame is the last */
+	stack = unwind_jit(session, &proc, bad);
+	assert_non_null(stack);
+	i_callee = find_frame(proc, stack, 0, "jit_callee");
+	if (i_callee < 0 || stack->depth != i_callee + 2)
+		print_stack(proc, stack);
+	assert_int_equal(stack->depth, i_callee + 2);
+	assert_true(frame_in(stack, i_callee + 1, bad, sizeof(jit_bad_code)));
+	procs__end(session);
+
+	unlink(path);
+	procs__free(session);
+	munmap(code, 4096);
+}
+
+/* The perf map test_jit_frames writes, removed even when it fails. */
+static int remove_perf_map(void **state)
+{
+	char path[64];
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	unlink(path);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +684,7 @@ int main(void)
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_attach_lazily),
 		cmocka_unit_test(test_input_not_kept),
+		cmocka_unit_test_teardown(test_jit_frames, remove_perf_map),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
