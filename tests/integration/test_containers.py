@@ -40,19 +40,6 @@ def code_ranges(pid):
     return ranges
 
 
-def same_as_gdb(frames, gdb_frames):
-    """compare_exact; gdb's tail-call frames (rebuilt from DWARF call-site
-    information, which test_tailcalls covers) are left out when parkwatch
-    gives none of them."""
-    ok, why = gdb.compare_exact(frames, gdb_frames)
-    if ok:
-        return ok, why
-    plain = [f for f in gdb_frames if f.kind != "tailcall"]
-    if len(plain) < len(gdb_frames):
-        ok, _ = gdb.compare_exact(frames, plain)
-    return ok, why
-
-
 class NamespacedTarget:
     """condwait NS_THREADS run by `unshare --mount --pid --fork`, from a
     tmpfs mounted inside the new mount namespace over an empty host
@@ -141,7 +128,7 @@ def test_namespace_binary_only_inside():
             own = [f for f in frames if f.get("module") == nt.path]
             check(own, f"tid {tid}: no frame of {nt.path}: modules "
                        f"{sorted({f.get('module') for f in frames})}")
-            ok, why = same_as_gdb(frames, gdb_stacks.get(tid, []))
+            ok, why = gdb.compare_exact(frames, gdb_stacks.get(tid, []))
             agree += ok
             if not ok and tid == pid:
                 # below main, libc's startup names differ between its symbol
@@ -151,7 +138,7 @@ def test_namespace_binary_only_inside():
                     if "main" in [f.get("function") for f in frames] else len(frames)
                 g = gdb_stacks.get(tid, [])
                 gmain = next((i + 1 for i, f in enumerate(g) if f.name == "main"), len(g))
-                ok, _ = same_as_gdb(frames[:upto], g[:gmain])
+                ok, _ = gdb.compare_exact(frames[:upto], g[:gmain])
             if not ok:
                 problems.append(f"tid {tid}: {why}")
         print(f"namespace target: {named}/{total} frames named, "

@@ -211,11 +211,6 @@ def short_park_agreement(label, pid, must_tids, attempts=5):
         for tid in sorted(pending & set(short)):
             frames = short[tid].get("frames")
             ok, why = gdb.compare_exact(frames, stacks.get(tid, []))
-            if not ok:
-                # tail-call frames are not on the machine stack: gdb rebuilds
-                # them from DWARF call sites, which this part does not judge
-                ok, _ = gdb.compare_exact(frames, [f for f in stacks.get(tid, [])
-                                                   if f.kind != "tailcall"])
             if ok:
                 pending.discard(tid)
             else:
