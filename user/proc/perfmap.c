@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "proc/perfmap.h"
+#include "util/procfs.h"
 
 struct perfmap {
 	pid_t pid;                  /* 0: path and owner were given */
@@ -67,31 +68,6 @@ void perfmap__free(struct perfmap *map)
 	free(map);
 }
 
-/* The pid of map->pid inside its own PID namespace: the last NSpid field
- * of /proc/PID/status (kernels before 4.1 have none: the pid itself). */
-static pid_t namespace_pid(pid_t pid)
-{
-	char path[64], line[256];
-	pid_t ns_pid = pid;
-	FILE *status;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	status = fopen(path, "re");
-	if (!status)
-		return 0;
-	while (fgets(line, sizeof(line), status)) {
-		char *last;
-
-		if (strncmp(line, "NSpid:", 6))
-			continue;
-		last = strrchr(line, '\t');
-		ns_pid = last ? (pid_t)strtol(last + 1, NULL, 10) : 0;
-		break;
-	}
-	fclose(status);
-	return ns_pid;
-}
-
 /* The file the process writes, seen through its root, and who may own it:
  * its user (the owner of /proc/PID) or root. */
 static bool locate(struct perfmap *map)
@@ -103,9 +79,11 @@ static bool locate(struct perfmap *map)
 	if (map->located)
 		return true;
 	snprintf(proc_dir, sizeof(proc_dir), "/proc/%d", map->pid);
-	ns_pid = namespace_pid(map->pid);
-	if (ns_pid <= 0 || stat(proc_dir, &st))
+	if (stat(proc_dir, &st))
 		return false;
+	ns_pid = procfs__ns_pid(map->pid);
+	if (!ns_pid)
+		ns_pid = map->pid;
 	snprintf(map->path, sizeof(map->path), "/proc/%d/root/tmp/perf-%d.map", map->pid, ns_pid);
 	snprintf(map->module, sizeof(map->module), "[perf-%d.map]", ns_pid);
 	map->owner = st.st_uid;
