@@ -142,6 +142,7 @@ enum task_record_flags {
 	TASK_REC_ESTIMATED = 2,     /* park_start_ns estimated (parked before parkwatch) */
 	TASK_REC_USTACK = 4,        /* regs and ustack bytes follow */
 	TASK_REC_USTACK_SEEN = 8,   /* stack copied by an earlier snapshot of this park */
+	TASK_REC_USTACK_RACED = 16, /* it woke while its stack was copied: no stack */
 };
 
 /*

@@ -202,6 +202,7 @@ int park_snapshot(struct bpf_iter__task *ctx)
 				rec->ustack_bytes = ustack_bytes;
 			} else if (ustack_bytes) {
 				GAVE_UP(stack_copy_raced);
+				rec->flags |= TASK_REC_USTACK_RACED;
 				ustack_bytes = 0;
 			}
 		}

@@ -122,6 +122,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc,
 	unit->park_start_ns = rec->park_start_ns;
 	unit->park_start_estimated = rec->flags & TASK_REC_ESTIMATED;
 	unit->park_ns = rec->now_ns > rec->park_start_ns ? rec->now_ns - rec->park_start_ns : 0;
+	unit->stack_raced = rec->flags & TASK_REC_USTACK_RACED;
 	stack = unwind__thread(proc, &thread);
 	if (stack) {
 		unit->stack = picture_stack(picture, proc, stack);

@@ -86,6 +86,7 @@ struct pw_unit {
 	__u64 park_ns;              /* parked this long when the picture was taken */
 	struct pw_wait wait;        /* a parked thread's, or any goroutine's */
 	const struct pw_stack *stack; /* NULL: none (running, short park) */
+	bool stack_raced;           /* no stack: it woke while the stack was copied */
 	const __u64 *kstack;        /* kstack_depth kernel addresses, or NULL */
 	int kstack_depth;
 	const struct pw_goroutine *go; /* NULL for a thread */

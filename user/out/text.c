@@ -167,6 +167,8 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 			text__frames(out, unit->stack);
 		else if (unit->kind == PW_UNIT_GOROUTINE)
 			fputs("\tstack unavailable\n", out);
+		else if (unit->stack_raced)
+			fputs("\t(no user stack: it woke while the stack was copied)\n", out);
 		else
 			fputs("\t(no user stack: parked less than --min-park)\n", out);
 	}

@@ -83,6 +83,23 @@ static void test_text_debug2(void **state)
 
 /* A demangled name is shown with its own parameter list, not "(...)"; a
  * frame rebuilt from a tail call is marked. */
+/* A thread that woke while its stack was copied says so, not --min-park. */
+static void test_text_stack_raced(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	const char *out;
+
+	for (size_t i = 0; i < fx->d.picture->unit_count; i++)
+		if (fx->d.picture->units[i].id == 5001)
+			fx->d.picture->units[i].stack_raced = true;
+	out = run_text(fx, fx->d.picture, &ctx, &opts);
+	expect(out, "\nthread 5001 \"reader\" [IO wait (pipe), 340 ms]:\n"
+		    "\t(no user stack: it woke while the stack was copied)\n");
+	expect_not(out, "--min-park");
+}
+
 static void test_text_cplus_and_tail_call(void **state)
 {
 	struct dump_fixture *fx = *state;
@@ -269,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TEST(test_fixture_groups),
 		TEST(test_text_debug2),
+		TEST(test_text_stack_raced),
 		TEST(test_text_cplus_and_tail_call),
 		TEST(test_text_debug2_kernel_frames),
 		TEST(test_text_debug1),
