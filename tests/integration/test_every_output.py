@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+"""Every output of one parkwatch watching all of the real-process targets at
+once: C++ (cppwait), tail calls (tailcall), names that aren't UTF-8
+(badnames), restarted waits (restarts), a binary that exists only inside its
+own mount + PID namespace, and targets in a Docker-style and a kubepods-style
+cgroup.  Each target's own test compares its stacks with gdb's; this one
+checks what a scrape and a dump of all of them together must give:
+
+- `--dump --format json`: strict UTF-8, parses, passes the schema, every
+  target present with every thread /proc lists;
+- `/metrics` of `--http`: strict UTF-8 and `promtool check metrics` clean,
+  every target's series there, the cgroup targets' `container` and `pod`
+  labels the ids the test wrote into their cgroup paths;
+- the pprof profile of `/debug/pprof/goroutine` for each target decodes;
+- the text dump: every parked thread with a stack (no "(no user stack").
+"""
+
+import os
+import subprocess
+import tempfile
+import uuid
+
+from pwtest import PARKWATCH, Fail, check, docs, poll
+from pwtest.oracles import promtool
+from pwtest.oracles.profile_pb import decode_profile
+from pwtest.parkwatch import (PICTURE_TIMEOUT, PW_TIMEOUT, Server, need_parkwatch, parse_json,
+                              pw_error)
+from pwtest.procs import Target
+from pwtest.runner import test
+from test_containers import Cgroup, NamespacedTarget, cgroup_mounts
+
+
+def run_bytes(args):
+    """parkwatch ARGS to completion; stdout as bytes, exit checked."""
+    need_parkwatch()
+    try:
+        cp = subprocess.run([PARKWATCH] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=PW_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"parkwatch {' '.join(map(str, args))} did not finish "
+                   f"within {PW_TIMEOUT:.0f} s") from None
+    check(cp.returncode == 0, pw_error(cp.returncode, cp.stderr.decode("utf-8", "replace")))
+    return cp.stdout
+
+
+def utf8(raw, what):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Fail(f"{what} is not UTF-8: {e}") from None
+
+
+def task_ids(pid):
+    return {int(t) for t in os.listdir(f"/proc/{pid}/task")}
+
+
+@test
+def test_every_output_of_real_processes():
+    promtool.promtool()
+    mounts = cgroup_mounts()
+    key = "pids" if "pids" in mounts else "v2"
+    check(key in mounts, "neither cgroup v1's pids nor cgroup v2 is mounted")
+    docker_id, kube_id = (uuid.uuid4().hex + uuid.uuid4().hex for _ in range(2))
+    pod = str(uuid.uuid4())
+    paths = {"docker": f"/docker/{docker_id}",
+             "kube": f"/kubepods/burstable/pod{pod}/{kube_id}"}
+    want_labels = {"docker": (docker_id, ""), "kube": (kube_id, pod)}
+    targets, cgroups = {}, []
+    try:
+        for name in ("cppwait", "tailcall", "badnames", "restarts"):
+            targets[name] = Target(name)
+        for name in paths:
+            targets[name] = Target("condwait", 2)
+        for t in targets.values():
+            t.wait_ready()
+        for name, path in paths.items():
+            cg = Cgroup(mounts[key], path)
+            cgroups.append(cg)
+            cg.__enter__()
+            cg.add(targets[name].pid)
+        with NamespacedTarget() as nt:
+            pids = {name: t.pid for name, t in targets.items()}
+            pids["namespace"] = nt.pid
+            args = [a for pid in pids.values() for a in ("-p", pid)]
+
+            raw = run_bytes(args + ["--dump", "--format", "json"])
+            doc, _ = parse_json(utf8(raw, "JSON dump"), "JSON dump", docs.PICTURE)
+            threads = docs.threads(doc)
+            for name, pid in pids.items():
+                seen = {u["id"] for u in threads if u.get("pid") == pid}
+                lost = task_ids(pid) - seen
+                check(not lost, f"{name} (pid {pid}): threads {sorted(lost)} not in the dump")
+                bare = [u["id"] for u in threads
+                        if u.get("pid") == pid and u.get("parked") and not u.get("frames")]
+                check(not bare, f"{name} (pid {pid}): parked threads without a stack {bare}")
+            for name, (container, pod_uid) in want_labels.items():
+                summary = docs.process(doc, pids[name])[0]
+                cg = summary.get("cgroup") or {}
+                check(cg.get("container") == container and (cg.get("pod") or "") == pod_uid,
+                      f"{name}: JSON cgroup {cg}, expected container {container} pod {pod_uid!r}")
+
+            text = utf8(run_bytes(args + ["--dump"]), "text dump")
+            check("(no user stack" not in text,
+                  "the text dump has a parked thread without its stack")
+
+            with Server(args + ["--interval", "500ms"]) as srv:
+                def scraped():
+                    status, _, body = srv.get("/metrics")
+                    check(status == 200, f"/metrics: status {status}")
+                    have = all(f'pid="{pid}"'.encode() in body for pid in pids.values())
+                    return body if have else None
+                body = poll(scraped, PICTURE_TIMEOUT, "every target's series in /metrics",
+                            interval=0.2)
+                rc, said = promtool.check_metrics(body)
+                check(rc == 0, f"promtool check metrics: exit {rc}: {said[:300]!r}")
+                samples = promtool.parse_metrics(utf8(body, "/metrics"))
+                for name, (container, pod_uid) in want_labels.items():
+                    got = {(l.get("container"), l.get("pod")) for n, l, _ in samples
+                           if n == "parkwatch_threads" and l.get("pid") == str(pids[name])}
+                    check(got == {(container, pod_uid)},
+                          f"{name}: /metrics container/pod labels {got}, "
+                          f"expected {(container, pod_uid)}")
+                for name, pid in pids.items():
+                    status, _, prof = srv.get(f"/debug/pprof/goroutine?pid={pid}")
+                    check(status == 200, f"{name}: pprof status {status}")
+                    with tempfile.NamedTemporaryFile(suffix=".pb.gz") as f:
+                        f.write(prof)
+                        f.flush()
+                        profile = decode_profile(f.name)
+                    check(profile["samples"], f"{name}: the profile has no sample")
+            print(f"  {len(pids)} targets, {len(threads)} threads: JSON, text, /metrics "
+                  f"(promtool) and pprof read back")
+    finally:
+        for t in targets.values():
+            t.__exit__(None, None, None)
+        for cg in reversed(cgroups):
+            cg.__exit__(None, None, None)
