@@ -12,7 +12,9 @@ checks what a scrape and a dump of all of them together must give:
   every target's series there, the cgroup targets' `container` and `pod`
   labels the ids the test wrote into their cgroup paths;
 - the pprof profile of `/debug/pprof/goroutine` for each target decodes;
-- the text dump: every parked thread with a stack (no "(no user stack").
+- the text dump: every parked thread with a stack (no "(no user stack");
+- every parked thread that slept through the dump and gdb's attach names
+  the same functions as gdb, frame for frame.
 """
 
 import os
@@ -21,7 +23,7 @@ import tempfile
 import uuid
 
 from pwtest import PARKWATCH, Fail, check, docs, poll
-from pwtest.oracles import promtool
+from pwtest.oracles import gdb, proc, promtool
 from pwtest.oracles.profile_pb import decode_profile
 from pwtest.parkwatch import (PICTURE_TIMEOUT, PW_TIMEOUT, Server, need_parkwatch, parse_json,
                               pw_error)
@@ -83,6 +85,7 @@ def test_every_output_of_real_processes():
             pids["namespace"] = nt.pid
             args = [a for pid in pids.values() for a in ("-p", pid)]
 
+            before = {name: proc.snapshot(pid) for name, pid in pids.items()}
             raw = run_bytes(args + ["--dump", "--format", "json"])
             doc, _ = parse_json(utf8(raw, "JSON dump"), "JSON dump", docs.PICTURE)
             threads = docs.threads(doc)
@@ -98,6 +101,26 @@ def test_every_output_of_real_processes():
                 cg = summary.get("cgroup") or {}
                 check(cg.get("container") == container and (cg.get("pod") or "") == pod_uid,
                       f"{name}: JSON cgroup {cg}, expected container {container} pod {pod_uid!r}")
+
+            compared, problems = 0, []
+            for name, pid in pids.items():
+                stacks, after = gdb.exact_backtraces(
+                    pid, sysroot=f"/proc/{pid}/root" if name == "namespace" else None)
+                for u in threads:
+                    tid = u["id"]
+                    if u.get("pid") != pid or not u.get("parked"):
+                        continue
+                    s1, s2 = before[name].get(tid), after.get(tid)
+                    if not s1 or s1 != s2 or s1[0] not in ("S", "D"):
+                        continue  # ran at some point between the views
+                    compared += 1
+                    ok, why = gdb.compare_exact(u.get("frames"), stacks.get(tid, []))
+                    if not ok:
+                        problems.append(f"{name} tid {tid}: {why}")
+            print(f"  gdb: {compared - len(problems)}/{compared} parked threads equal")
+            check(compared >= len(threads) // 2, f"only {compared} of {len(threads)} threads "
+                                                 f"slept through both views")
+            check(not problems, "; ".join(problems[:3]))
 
             text = utf8(run_bytes(args + ["--dump"]), "text dump")
             check("(no user stack" not in text,
