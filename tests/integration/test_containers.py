@@ -202,6 +202,20 @@ class Cgroup:
             return False
 
 
+def start_in_cgroup(targets, groups, mount, cgroup, *target, **kw):
+    """Target(*TARGET, **KW) started, READY, and moved into the cgroup CGROUP
+    under MOUNT; both appended to TARGETS and GROUPS for the caller's
+    cleanup (targets first, then the cgroups).  Returns the target."""
+    t = Target(*target, **kw)
+    targets.append(t)
+    t.wait_ready()
+    cg = Cgroup(mount, cgroup)
+    groups.append(cg)
+    cg.__enter__()
+    cg.add(t.pid)
+    return t
+
+
 def cgroup_cases():
     """(hierarchy key, mount, path, expected label) for every shape the
     mounted hierarchies can hold: v1's pids and name=systemd where mounted,
@@ -248,13 +262,7 @@ def test_cgroup_labels():
     targets, groups = [], []
     try:
         for key, mount, path, _ in cases:
-            t = Target("condwait", 2)
-            targets.append(t)
-            t.wait_ready()
-            cg = Cgroup(mount, path)
-            groups.append(cg)
-            cg.__enter__()
-            cg.add(t.pid)
+            t = start_in_cgroup(targets, groups, mount, path, "condwait", 2)
             got = cgroup_line(t.pid, key)
             check(got == path, f"/proc/{t.pid}/cgroup says {got!r} for {key}, not {path!r}")
         doc, _ = dump_json([t.pid for t in targets])
@@ -272,13 +280,8 @@ def test_cgroup_labels():
         # a Go program shown by its goroutines gets the label too
         key, mount = next((c[0], c[1]) for c in cases if c[2].startswith("/docker/"))
         path = f"/docker/{CONTAINER_IDS[4]}"
-        t = Target("leaky", "-port", "0", path=gotargets.binary("1.19", "leaky"))
-        targets.append(t)
-        t.wait_ready()
-        cg = Cgroup(mount, path)
-        groups.append(cg)
-        cg.__enter__()
-        cg.add(t.pid)
+        t = start_in_cgroup(targets, groups, mount, path, "leaky", "-port", "0",
+                            path=gotargets.binary("1.19", "leaky"))
         doc, _ = dump_json([t.pid])
         summaries = docs.process(doc, t.pid)
         check(len(summaries) == 1 and summaries[0].get("unit_kind") == "goroutine",

@@ -18,38 +18,16 @@ checks what a scrape and a dump of all of them together must give:
 """
 
 import os
-import subprocess
 import tempfile
 import uuid
 
-from pwtest import PARKWATCH, Fail, check, docs, poll
+from pwtest import check, docs, poll
 from pwtest.oracles import gdb, proc, promtool
 from pwtest.oracles.profile_pb import decode_profile
-from pwtest.parkwatch import (PICTURE_TIMEOUT, PW_TIMEOUT, Server, need_parkwatch, parse_json,
-                              pw_error)
+from pwtest.parkwatch import PICTURE_TIMEOUT, Server, parse_json, run_raw, strict_text
 from pwtest.procs import Target
 from pwtest.runner import test
-from test_containers import Cgroup, NamespacedTarget, cgroup_mounts
-
-
-def run_bytes(args):
-    """parkwatch ARGS to completion; stdout as bytes, exit checked."""
-    need_parkwatch()
-    try:
-        cp = subprocess.run([PARKWATCH] + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                            capture_output=True, timeout=PW_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"parkwatch {' '.join(map(str, args))} did not finish "
-                   f"within {PW_TIMEOUT:.0f} s") from None
-    check(cp.returncode == 0, pw_error(cp.returncode, cp.stderr.decode("utf-8", "replace")))
-    return cp.stdout
-
-
-def utf8(raw, what):
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise Fail(f"{what} is not UTF-8: {e}") from None
+from test_containers import NamespacedTarget, cgroup_mounts, start_in_cgroup
 
 
 def task_ids(pid):
@@ -71,23 +49,19 @@ def test_every_output_of_real_processes():
     try:
         for name in ("cppwait", "tailcall", "badnames", "restarts"):
             targets[name] = Target(name)
-        for name in paths:
-            targets[name] = Target("condwait", 2)
         for t in targets.values():
             t.wait_ready()
+        started = []
         for name, path in paths.items():
-            cg = Cgroup(mounts[key], path)
-            cgroups.append(cg)
-            cg.__enter__()
-            cg.add(targets[name].pid)
+            targets[name] = start_in_cgroup(started, cgroups, mounts[key], path, "condwait", 2)
         with NamespacedTarget() as nt:
             pids = {name: t.pid for name, t in targets.items()}
             pids["namespace"] = nt.pid
             args = [a for pid in pids.values() for a in ("-p", pid)]
 
             before = {name: proc.snapshot(pid) for name, pid in pids.items()}
-            raw = run_bytes(args + ["--dump", "--format", "json"])
-            doc, _ = parse_json(utf8(raw, "JSON dump"), "JSON dump", docs.PICTURE)
+            raw = run_raw(args + ["--dump", "--format", "json"])
+            doc, _ = parse_json(strict_text(raw, "JSON dump"), "JSON dump", docs.PICTURE)
             threads = docs.threads(doc)
             for name, pid in pids.items():
                 seen = {u["id"] for u in threads if u.get("pid") == pid}
@@ -122,7 +96,7 @@ def test_every_output_of_real_processes():
                                                  f"slept through both views")
             check(not problems, "; ".join(problems[:3]))
 
-            text = utf8(run_bytes(args + ["--dump"]), "text dump")
+            text = strict_text(run_raw(args + ["--dump"]), "text dump")
             check("(no user stack" not in text,
                   "the text dump has a parked thread without its stack")
 
@@ -136,7 +110,7 @@ def test_every_output_of_real_processes():
                             interval=0.2)
                 rc, said = promtool.check_metrics(body)
                 check(rc == 0, f"promtool check metrics: exit {rc}: {said[:300]!r}")
-                samples = promtool.parse_metrics(utf8(body, "/metrics"))
+                samples = promtool.parse_metrics(strict_text(body, "/metrics"))
                 for name, (container, pod_uid) in want_labels.items():
                     got = {(l.get("container"), l.get("pod")) for n, l, _ in samples
                            if n == "parkwatch_threads" and l.get("pid") == str(pids[name])}

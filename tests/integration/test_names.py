@@ -23,9 +23,9 @@ import urllib.parse
 from pwtest import Fail, check, now, poll
 from pwtest.oracles import gopprof, promtool, schema
 from pwtest.oracles.profile_pb import decode_profile
-from pwtest.parkwatch import (PICTURE_TIMEOUT, PW_TIMEOUT, Server, free_port, need_parkwatch,
-                              pw_error, request)
-from pwtest import PARKWATCH, docs
+from pwtest.parkwatch import (PICTURE_TIMEOUT, Server, free_port, request, run_raw,
+                              strict_text)
+from pwtest import docs
 from pwtest.procs import Target, spawn, stop
 from pwtest.runner import test
 
@@ -52,25 +52,6 @@ def _valid_utf8(raw):
         return True
     except UnicodeDecodeError:
         return False
-
-
-def run_raw(args, timeout=PW_TIMEOUT):
-    """parkwatch ARGS to completion; its stdout as bytes (not decoded)."""
-    need_parkwatch()
-    try:
-        cp = subprocess.run([PARKWATCH] + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                            capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"parkwatch {' '.join(map(str, args))} did not finish within {timeout:.0f} s")
-    check(cp.returncode == 0, pw_error(cp.returncode, cp.stderr.decode("utf-8", "replace")))
-    return cp.stdout
-
-
-def strict_text(raw, what):
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise Fail(f"{what} is not UTF-8: {e}: {raw[max(0, e.start - 40):e.end + 20]!r}") from None
 
 
 def no_raw_controls(text, what):
@@ -267,19 +248,13 @@ def test_names_container_labels():
     line, debug=1 labels, pprof sample labels, /metrics labels (promtool
     passing) and the live table all say where each runs; the oracle is the
     cgroup path the test wrote."""
-    from test_containers import CONTAINER_IDS, POD_UIDS, Cgroup, cgroup_cases, cgroup_line
+    from test_containers import CONTAINER_IDS, POD_UIDS, cgroup_cases, cgroup_line, start_in_cgroup
     cases = [c for c in cgroup_cases() if c[3]["container"] in CONTAINER_IDS[:2]]
     check(len(cases) == 2, f"cgroup cases {cases}")
     targets, groups = [], []
     try:
         for key, mount, path, _ in cases:
-            t = Target("condwait", 2)
-            targets.append(t)
-            t.wait_ready()
-            cg = Cgroup(mount, path)
-            groups.append(cg)
-            cg.__enter__()
-            cg.add(t.pid)
+            t = start_in_cgroup(targets, groups, mount, path, "condwait", 2)
             check(cgroup_line(t.pid, key) == path, f"{t.pid} is not in {key}:{path}")
         (docker, _), (kube, _) = [(t, c) for t, c in zip(targets, cases)]
         want = {docker.pid: (CONTAINER_IDS[0], None), kube.pid: (CONTAINER_IDS[1], POD_UIDS[0])}

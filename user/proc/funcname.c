@@ -135,3 +135,19 @@ char *funcname__die(Dwarf_Die *die, char **system_name)
 	naming_die(die, &decl);
 	return die_is_cplus(&decl) ? qualified_name(&decl, base) : strdup(base);
 }
+
+int funcname__scopes(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **scopes)
+{
+	Dwarf_Die *nested = NULL;
+	int count = dwarf_getscopes(cu, pc, scopes), nested_count;
+
+	if (count <= 0)
+		return count;
+	nested_count = dwarf_getscopes_die(&(*scopes)[0], &nested);
+	if (nested_count > 0) {
+		free(*scopes);
+		*scopes = nested;
+		count = nested_count;
+	}
+	return count;
+}

@@ -3,7 +3,8 @@
  * Function names as gdb gives them, for frames of code other than Go's:
  * from a DWARF subprogram or inlined-subroutine DIE, or from an ELF
  * symbol.  C++ and Rust names are demangled (util/demangle.h), the mangled
- * one kept as the system name.  Every name returned is malloc'd.
+ * one kept as the system name.  Every name returned is malloc'd.  And the
+ * DIEs whose names a frame shows: the scopes nested around a pc.
  */
 #ifndef PARKWATCH_FUNCNAME_H
 #define PARKWATCH_FUNCNAME_H
@@ -23,5 +24,16 @@ char *funcname__elf(const char *elf_name, char **system_name);
  * declaration; else DW_AT_name.  NULL when the DIE has no name.
  */
 char *funcname__die(Dwarf_Die *die, char **system_name);
+/*
+ * The scopes around pc (an address in cu's space), innermost first, each
+ * inside the next as the DIEs nest: inlined calls, lexical blocks, the
+ * subprogram, the namespaces around it, the unit.  libdw's
+ * dwarf_getscopes() follows an inlined call's abstract origin instead of
+ * the DIE's real parents, so the chain of calls inlined into each other
+ * would stop at the first; its innermost scope, nested again by
+ * dwarf_getscopes_die(), gives the whole chain.  *scopes is malloc'd.
+ * Returns the count (0: none) or -1.
+ */
+int funcname__scopes(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **scopes);
 
 #endif /* PARKWATCH_FUNCNAME_H */

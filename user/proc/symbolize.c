@@ -229,33 +229,11 @@ static int scopes_by_descent(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **out)
 	return depth;
 }
 
-/*
- * The scopes around pc (an address in cu's space), innermost first, each
- * inside the next as the DIEs nest: inlined calls, lexical blocks, the
- * subprogram, the namespaces around it, the unit.  libdw's
- * dwarf_getscopes() follows an inlined call's abstract origin instead of
- * the DIE's real parents, so the chain of calls inlined into each other
- * would stop at the first; its innermost scope, nested again by
- * dwarf_getscopes_die(), gives the whole chain.  Returns the count (0:
- * none) or -1.
- */
+/* The scopes around pc: by our descent for units of our range tables,
+ * else as funcname__scopes nests them. */
 static int scopes_at(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, Dwarf_Die **scopes)
 {
-	Dwarf_Die *nested = NULL;
-	int count, nested_count;
-
-	if (by_descent)
-		return scopes_by_descent(cu, pc, scopes);
-	count = dwarf_getscopes(cu, pc, scopes);
-	if (count <= 0)
-		return count;
-	nested_count = dwarf_getscopes_die(&(*scopes)[0], &nested);
-	if (nested_count > 0) {
-		free(*scopes);
-		*scopes = nested;
-		count = nested_count;
-	}
-	return count;
+	return by_descent ? scopes_by_descent(cu, pc, scopes) : funcname__scopes(cu, pc, scopes);
 }
 
 /*

@@ -6,6 +6,7 @@
 #include <dwarf.h>
 #include <gelf.h>
 #include <elfutils/libdw.h>
+#include "proc/funcname.h"
 #include "proc/tailcall.h"
 #include "util/hash.h"
 
@@ -105,31 +106,13 @@ struct tail_chain {
 	__u64 pcs[];
 };
 
-/* The DIEs around pc, innermost first, nested as they are written (see
- * symbolize.c: dwarf_getscopes() alone follows abstract origins). */
-static int nested_scopes(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **scopes)
-{
-	Dwarf_Die *nested = NULL;
-	int count = dwarf_getscopes(cu, pc, scopes), nested_count;
-
-	if (count <= 0)
-		return count;
-	nested_count = dwarf_getscopes_die(&(*scopes)[0], &nested);
-	if (nested_count > 0) {
-		free(*scopes);
-		*scopes = nested;
-		count = nested_count;
-	}
-	return count;
-}
-
 /* The (outermost) subprogram around pc; false when DWARF has none. */
 static bool function_at(Dwfl *dwfl, __u64 pc, Dwarf_Die *function, Dwarf_Addr *bias)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
 	Dwarf_Die *cu = mod ? dwfl_module_addrdie(mod, pc, bias) : NULL;
 	Dwarf_Die *scopes = NULL;
-	int count = cu ? nested_scopes(cu, pc - *bias, &scopes) : 0;
+	int count = cu ? funcname__scopes(cu, pc - *bias, &scopes) : 0;
 	bool found = false;
 
 	for (int i = count - 1; i >= 0 && !found; i--) {

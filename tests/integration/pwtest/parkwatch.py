@@ -83,6 +83,28 @@ def parse_output(text, what, kind=None):
 
 # ---------------------------------------------------------------- one run
 
+def run_raw(args, timeout=PW_TIMEOUT):
+    """parkwatch ARGS to completion, exit 0 checked; its stdout as bytes
+    (not decoded: strict_text says whether it is UTF-8)."""
+    need_parkwatch()
+    try:
+        cp = subprocess.run([PARKWATCH] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"parkwatch {' '.join(map(str, args))} did not finish "
+                   f"within {timeout:.0f} s") from None
+    check(cp.returncode == 0, pw_error(cp.returncode, cp.stderr.decode("utf-8", "replace")))
+    return cp.stdout
+
+
+def strict_text(raw, what):
+    """RAW decoded as UTF-8, or a failure that shows where it is not."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Fail(f"{what} is not UTF-8: {e}: {raw[max(0, e.start - 40):e.end + 20]!r}") from None
+
+
 class PwResult:
     def __init__(self, rc, out, err, t0, t1):
         self.rc, self.out, self.err, self.t0, self.t1 = rc, out, err, t0, t1
