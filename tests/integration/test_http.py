@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -23,9 +22,10 @@ import urllib.parse
 
 from pwtest import Fail, check, now
 from pwtest.oracles import gopprof, promtool, proc
+from pwtest.oracles.prometheus import Prometheus
 from pwtest.oracles.promtool import metric_sum, parse_metrics
 from pwtest.parkwatch import (PICTURE_TIMEOUT, Server, basic, bpf_failure, debug1_counts,
-                              debug1_total, free_port, one_stderr_line, request, run_pw)
+                              debug1_total, free_port, one_stderr_line, run_pw)
 from pwtest.procs import LineReader, Target, spawn, stop
 from pwtest.runner import test
 
@@ -144,69 +144,22 @@ def test_http_prometheus_scrape():
     """A real Prometheus scrapes the daemon every second; the sum of
     parkwatch_parked_threads{reason="cond wait"} it stores is 7, as the
     daemon's own debug=1 dump says."""
-    prom = shutil.which("prometheus")
-    check(prom, "prometheus is not installed (apt-get install prometheus)")
-    with Target("condwait", 7) as t, \
-            tempfile.TemporaryDirectory(prefix="pw-prom-") as d:
+    with Target("condwait", 7) as t:
         t.wait_ready()
         with Server(["-p", t.pid, "--interval", "1s"]) as srv:
             dump = srv.wait_cond(t.pid, 7)
             own = debug1_counts(dump).get((str(t.pid), "cond wait"))
-            cfg = os.path.join(d, "prometheus.yml")
-            with open(cfg, "w") as f:
-                f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                        "  evaluation_interval: 1s\n"
-                        "scrape_configs:\n  - job_name: parkwatch\n"
-                        f"    static_configs:\n      - targets: ['127.0.0.1:{srv.port}']\n")
-            port2 = free_port()
-            errf = tempfile.TemporaryFile()
-            prom_proc = spawn([prom, f"--config.file={cfg}",
-                               f"--storage.tsdb.path={os.path.join(d, 'data')}",
-                               f"--web.listen-address=127.0.0.1:{port2}"],
-                              stdin=subprocess.DEVNULL, stdout=errf, stderr=errf)
-            try:
-                def prom_log():
-                    errf.seek(0)
-                    return errf.read().decode("utf-8", "replace").strip()[-400:]
-
-                def api(query):
-                    path = "/api/v1/query?query=" + urllib.parse.quote(query)
-                    status, _, body = request(port2, path, timeout=10)
-                    check(status == 200, f"prometheus {path}: {status} {body[:200]!r}")
-                    doc = json.loads(body)
-                    check(doc.get("status") == "success", f"prometheus {path}: {doc}")
-                    return doc["data"]["result"]
-
+            with Prometheus(srv.port) as prom:
                 query = f'sum(parkwatch_parked_threads{{pid="{t.pid}",reason="cond wait"}})'
-                deadline = now() + 30
-                result = []
-                while True:
-                    check(prom_proc.poll() is None, f"prometheus exited "
-                                                    f"({prom_proc.returncode}): {prom_log()!r}")
-                    try:
-                        result = api(query)
-                    except Fail:
-                        result = []  # not listening yet
-                    if result:
-                        break
-                    check(now() < deadline, f"prometheus returned nothing for {query} "
-                                            f"within 30 s: {prom_log()!r}")
-                    time.sleep(0.25)  # poll interval of a deadline loop
-                value = float(result[0]["value"][1])
+                value = float(prom.query(query)[0]["value"][1])
                 check(value == 7, f"prometheus says {query} = {value}, expected 7")
                 check(value == own, f"prometheus says {value}, the daemon's debug=1 {own}")
-                up = api('up{job="parkwatch"}')
-                check(up and float(up[0]["value"][1]) == 1, f"up{{job=parkwatch}}: {up}")
-                status, _, body = request(port2, "/api/v1/targets", timeout=10)
-                active = json.loads(body)["data"]["activeTargets"]
-                errors = [a.get("lastError") for a in active if a.get("lastError")]
+                up = prom.query('up{job="parkwatch"}')
+                check(float(up[0]["value"][1]) == 1, f"up{{job=parkwatch}}: {up}")
+                errors = [a.get("lastError") for a in prom.targets() if a.get("lastError")]
                 check(not errors, f"prometheus scrape errors: {errors}")
-                build = api("parkwatch_build_info")
-                check(build and build[0]["metric"].get("version"),
-                      f"parkwatch_build_info: {build}")
-            finally:
-                stop(prom_proc)
-                errf.close()
+                build = prom.query("parkwatch_build_info")
+                check(build[0]["metric"].get("version"), f"parkwatch_build_info: {build}")
             srv.stop()
 
 

@@ -14,19 +14,15 @@ each maximal ill-formed subpart by U+FFFD as parkwatch does.
 import json
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 import unicodedata
-import urllib.parse
 
-from pwtest import Fail, check, now, poll
+from pwtest import Fail, check, docs, poll
 from pwtest.oracles import gopprof, promtool, schema
+from pwtest.oracles.prometheus import Prometheus
 from pwtest.oracles.profile_pb import decode_profile
-from pwtest.parkwatch import (PICTURE_TIMEOUT, Server, free_port, request, run_raw,
-                              strict_text)
-from pwtest import docs
-from pwtest.procs import Target, spawn, stop
+from pwtest.parkwatch import PICTURE_TIMEOUT, Server, run_raw, strict_text
+from pwtest.procs import Target
 from pwtest.runner import test
 
 BIDI = {chr(c) for c in list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))}
@@ -181,8 +177,6 @@ def test_names_metrics():
     comm label reads back as Python's view of /proc's bytes, and a real
     Prometheus scraping it keeps the target up."""
     promtool.promtool()
-    prom = shutil.which("prometheus")
-    check(prom, "prometheus is not installed (apt-get install prometheus)")
     with Target("badnames") as t:
         tids = t.wait_ready()["named"]
         names = proc_names(t, tids)
@@ -197,47 +191,14 @@ def test_names_metrics():
             status, _, body = srv.get("/debug/pprof/")
             strict_text(body, "/debug/pprof/ index")
 
-            with tempfile.TemporaryDirectory(prefix="pw-prom-") as d:
-                cfg = os.path.join(d, "prometheus.yml")
-                with open(cfg, "w") as f:
-                    f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                            "scrape_configs:\n  - job_name: parkwatch\n"
-                            f"    static_configs:\n      - targets: ['127.0.0.1:{srv.port}']\n")
-                port = free_port()
-                errf = tempfile.TemporaryFile()
-                prom_proc = spawn([prom, f"--config.file={cfg}",
-                                   f"--storage.tsdb.path={os.path.join(d, 'data')}",
-                                   f"--web.listen-address=127.0.0.1:{port}"],
-                                  stdin=subprocess.DEVNULL, stdout=errf, stderr=errf)
-                try:
-                    def scraped():
-                        check(prom_proc.poll() is None,
-                              f"prometheus exited ({prom_proc.returncode})")
-                        try:
-                            status, _, body = request(port, "/api/v1/targets", timeout=5)
-                        except Fail:
-                            return None  # not listening yet
-                        if status != 200:
-                            return None
-                        active = json.loads(body)["data"]["activeTargets"]
-                        return [a for a in active if a.get("health") != "unknown"] or None
-                    active = poll(scraped, 30, "prometheus scraped nothing", interval=0.25)
-                    check(all(a["health"] == "up" and not a.get("lastError") for a in active),
-                          f"prometheus: {[(a['health'], a.get('lastError')) for a in active]}")
-                    query = "/api/v1/query?query=" + urllib.parse.quote(
-                        f'parkwatch_threads{{pid="{t.pid}",state="sleeping"}}')
-
-                    def stored():
-                        status, _, body = request(port, query, timeout=10)
-                        return json.loads(body)["data"]["result"] if status == 200 else None
-                    result = poll(stored, 30, f"prometheus stored nothing for pid {t.pid}",
-                                  interval=0.25)
-                    check(result[0]["metric"].get("comm") == want,
-                          f"prometheus stored comm {[r['metric'].get('comm') for r in result]}, "
-                          f"expected {want!r}")
-                finally:
-                    stop(prom_proc)
-                    errf.close()
+            with Prometheus(srv.port) as prom:
+                active = prom.targets()
+                check(all(a["health"] == "up" and not a.get("lastError") for a in active),
+                      f"prometheus: {[(a['health'], a.get('lastError')) for a in active]}")
+                result = prom.query(f'parkwatch_threads{{pid="{t.pid}",state="sleeping"}}')
+                check(result[0]["metric"].get("comm") == want,
+                      f"prometheus stored comm {[r['metric'].get('comm') for r in result]}, "
+                      f"expected {want!r}")
             srv.stop()
 
 

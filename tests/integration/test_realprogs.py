@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 
-from pwtest import BUILD, Fail, check, now, poll
+from pwtest import BUILD, Fail, check, poll
 from pwtest import docs
 from pwtest.oracles import gdb, proc
 from pwtest.parkwatch import dump_json, free_port
