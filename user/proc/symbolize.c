@@ -451,7 +451,12 @@ static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
 	elf_name = dwfl_module_addrinfo(mod, pc, &offset, &sym, NULL, NULL, NULL);
 	*entry = elf_name ? pc - offset : 0;
 	cu = module_cu(proc, mod, pc, &cu_mem, &cu_bias, &from_table);
-	line_info = dwfl_module_getsrc(mod, pc);
+	/* libdwfl gives the unit with the nearest start below pc, whether or
+	 * not it covers pc (_start, linked from a unit without DWARF, would
+	 * read a line of the program's source): no unit, no line */
+	if (cu && dwarf_haspc(cu, pc - cu_bias) <= 0)
+		cu = NULL;
+	line_info = cu ? dwfl_module_getsrc(mod, pc) : NULL;
 	if (line_info) {
 		file = absolute_path(dwfl_lineinfo(line_info, NULL, &line, NULL, NULL, NULL),
 				     dwfl_line_comp_dir(line_info), file_buf, sizeof(file_buf));

@@ -116,14 +116,22 @@ def exact_name(name):
 def compare_exact(frames, gdb_frames):
     """(matched, why): parkwatch's frames (JSON, innermost first, inlined
     and tail-call frames included) name the same functions in the same
-    order as gdb's, frame for frame.  gdb's first `??` ends the comparison:
-    past a frame gdb can't name, its unwinding is a guess."""
-    p = [exact_name(f.get("function")) for f in frames or []]
+    order as gdb's, frame for frame, each in the same source file (by base
+    name: gdb resolves glibc's relative paths) or, where gdb has no line,
+    in none.  Lines are not compared: gdb skips the rows of the line table
+    that are not statements, and gcc -O2 marks some calls' rows so (a call
+    on line 92 of a `while` on line 91 reads 91 in gdb, 92 in addr2line and
+    parkwatch).  gdb's first `??` ends the comparison: past a frame gdb
+    can't name, its unwinding is a guess."""
+    def where(path):
+        return os.path.basename(path) if path else None
+
+    p = [(exact_name(f.get("function")), where(f.get("file"))) for f in frames or []]
     g = []
     for f in gdb_frames:
         if f.kind == "other" or f.name.startswith("??"):
             break
-        g.append(exact_name(f.name))
+        g.append((exact_name(f.name), where(f.file)))
     if not g:
         return False, "gdb named no frame"
     if p[: len(g)] != g or (len(p) > len(g) and len(g) == len(gdb_frames)):
