@@ -94,45 +94,74 @@ static const char *shared_thread_name(const struct pw_group *group)
 	return group->members[0]->comm;
 }
 
-/* Which optional columns the picture needs: THREAD when some group's threads
- * are named otherwise than their process, CONTAINER when a process has a
- * container label. */
-static void optional_columns(const struct pw_picture *picture, bool *thread, bool *container)
+/* text as a table shows it, escaped (a name can't move the cursor) into
+ * buf, cut at its size. */
+static const char *cell_text(const char *text, char *buf, size_t size)
 {
-	char label[96];
+	FILE *out = fmemopen(buf, size - 1, "w");
 
-	*thread = *container = false;
-	for (size_t i = 0; i < picture->proc_count; i++)
-		*container |= picture__container_label(&picture->procs[i], label, sizeof(label)) != NULL;
-	for (size_t g = 0; g < picture->group_count && !*thread; g++) {
-		const struct pw_group *group = &picture->groups[g];
-		const struct pw_process *proc = picture__process(picture, group->pid);
-		const char *name = group->kind == PW_UNIT_THREAD ? shared_thread_name(group) : "";
-
-		if (group->parked && group->kind == PW_UNIT_THREAD &&
-		    (!name || !proc || strncmp(name, proc->comm, PARK_COMM_LEN)))
-			*thread = true;
+	buf[0] = buf[size - 1] = '\0'; /* a full buffer gets no terminator */
+	if (out) {
+		utf8__escape(out, text, 0);
+		fclose(out);
 	}
+	return buf;
 }
 
-/* A name as a table cell: escaped (a name can't move the cursor), cut to
- * width columns and padded to them, then a space. */
+/* A cell: text escaped, cut to width columns and padded to them, then a
+ * space. */
 static void put_cell(FILE *out, const char *text, int width)
 {
-	char escaped[256] = "";
-	FILE *buf = fmemopen(escaped, sizeof(escaped) - 1, "w");
+	char escaped[256];
 	size_t fit;
 
-	if (buf) {
-		utf8__escape(buf, text, 0);
-		fclose(buf);
-	}
+	cell_text(text, escaped, sizeof(escaped));
 	fit = utf8__fit(escaped, width);
 	escaped[fit] = '\0';
 	fputs(escaped, out);
 	for (int used = utf8__width(escaped); used < width; used++)
 		fputc(' ', out);
 	fputc(' ', out);
+}
+
+/* Widths of the columns that fit their content, so that WHERE, the last and
+ * most telling, stays on an 80-column screen: each at least its heading and
+ * at most its cap; 0 for THREAD when no group's threads are named otherwise
+ * than their process, for CONTAINER when no process has a label. */
+struct live_widths {
+	int comm, thread, container, reason;
+};
+
+static int widen(int width, const char *text, int floor, int cap)
+{
+	char escaped[256];
+	int w = utf8__width(cell_text(text, escaped, sizeof(escaped)));
+
+	w = w < floor ? floor : w > cap ? cap : w;
+	return w > width ? w : width;
+}
+
+static void column_widths(const struct pw_picture *picture, struct live_widths *w)
+{
+	char label[96];
+
+	*w = (struct live_widths){ .comm = 4, .reason = 6 };
+	for (size_t i = 0; i < picture->proc_count; i++)
+		if (picture__container_label(&picture->procs[i], label, sizeof(label)))
+			w->container = widen(w->container, label, 9, 16);
+	for (size_t g = 0; g < picture->group_count; g++) {
+		const struct pw_group *group = &picture->groups[g];
+		const struct pw_process *proc = picture__process(picture, group->pid);
+		const char *name = group->kind == PW_UNIT_THREAD ? shared_thread_name(group) : "";
+
+		if (!group->parked)
+			continue;
+		w->comm = widen(w->comm, proc ? proc->comm : "?", 4, 15);
+		w->reason = widen(w->reason, group->reason, 6, 24);
+		if (group->kind == PW_UNIT_THREAD &&
+		    (!name || !proc || strncmp(name, proc->comm, PARK_COMM_LEN)))
+			w->thread = widen(w->thread, name ? name : "(99 names)", 6, 15);
+	}
 }
 
 /* The table's text, each line cut to columns (0: as it is) rather than left
@@ -162,10 +191,10 @@ static void render_table(struct live *live, FILE *out, const struct pw_picture *
 	char elapsed[32], oldest[32], place[160], change[24], growth[24], label[96], names[32];
 	struct trend_group_stats stats, top_stats;
 	const struct trend_group_stats *top = NULL;
-	bool thread_column, container_column;
+	struct live_widths width;
 	size_t shown = 0;
 
-	optional_columns(picture, &thread_column, &container_column);
+	column_widths(picture, &width);
 	format__age_short(elapsed_ns, elapsed, sizeof(elapsed));
 	for (int s = 0; s < PW_STATE__COUNT; s++)
 		units += picture->state_counts[s];
@@ -175,12 +204,14 @@ static void render_table(struct live *live, FILE *out, const struct pw_picture *
 		if (picture->state_counts[s])
 			fprintf(out, " %s %zu", pw_state_names[s], picture->state_counts[s]);
 	fprintf(out, "%s\n\n", ansi ? "   (q quits)" : "");
-	fprintf(out, "%7s %7s %12s %8s %-15s ", "COUNT", "CHANGE", "GROWTH", "PID", "COMM");
-	if (thread_column)
-		fprintf(out, "%-15s ", "THREAD");
-	if (container_column)
-		fprintf(out, "%-16s ", "CONTAINER");
-	fprintf(out, "%-18s %-7s %8s  %s\n", "REASON", "TIMEOUT", "OLDEST", "WHERE");
+	fprintf(out, "%7s %7s %12s %8s ", "COUNT", "CHANGE", "GROWTH", "PID");
+	put_cell(out, "COMM", width.comm);
+	if (width.thread)
+		put_cell(out, "THREAD", width.thread);
+	if (width.container)
+		put_cell(out, "CONTAINER", width.container);
+	put_cell(out, "REASON", width.reason);
+	fprintf(out, "%-7s %8s  %s\n", "TIMEOUT", "OLDEST", "WHERE");
 	for (size_t g = 0; g < picture->group_count; g++) {
 		const struct pw_group *group = &picture->groups[g];
 		const struct pw_process *proc = picture__process(picture, group->pid);
@@ -202,18 +233,18 @@ static void render_table(struct live *live, FILE *out, const struct pw_picture *
 			top = &top_stats;
 		}
 		fprintf(out, "%7zu %7s %12s %8d ", group->count, change, growth, group->pid);
-		put_cell(out, proc ? proc->comm : "?", 15);
-		if (thread_column) {
+		put_cell(out, proc ? proc->comm : "?", width.comm);
+		if (width.thread) {
 			name = group->kind == PW_UNIT_THREAD ? shared_thread_name(group) : "";
 			if (!name)
 				snprintf(names, sizeof(names), "(%zu names)", group->count);
-			put_cell(out, name ? name : names, 15);
+			put_cell(out, name ? name : names, width.thread);
 		}
-		if (container_column)
+		if (width.container)
 			put_cell(out, proc && picture__container_label(proc, label, sizeof(label)) ?
-					      label : "", 16);
-		fprintf(out, "%-18s %-7s %8s  ", group->reason,
-			picture__timeout_name(group->has_timeout), oldest);
+					      label : "", width.container);
+		put_cell(out, group->reason, width.reason);
+		fprintf(out, "%-7s %8s  ", picture__timeout_name(group->has_timeout), oldest);
 		utf8__escape(out, place, 0);
 		fputc('\n', out);
 		shown++;
