@@ -76,8 +76,8 @@ def main():
             status = 1
             continue
         try:
-            with open(f"/proc/{pid}/comm") as f:
-                comm = f.read().strip()
+            with open(f"/proc/{pid}/comm", "rb") as f:
+                comm = ascii(f.read().strip().decode("utf-8", "replace"))[1:-1]
         except OSError:
             comm = "?"
         print(f"pid {pid} ({comm}): {equal}/{compared} parked threads equal to gdb")
