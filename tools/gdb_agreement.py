@@ -28,13 +28,9 @@ from pwtest import Fail  # noqa: E402
 from pwtest.oracles import gdb, proc  # noqa: E402
 
 
-def other_mount_ns(pid):
-    return os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
-
-
 def agreement(parkwatch, pid, verbose):
     """(compared, equal) for PID's parked threads."""
-    before = proc.snapshot(pid)
+    before = {pid: proc.snapshot(pid)}
     cp = subprocess.run([parkwatch, "-p", str(pid), "--dump", "--format", "json",
                          "--min-park", "0"], capture_output=True, timeout=120)
     if cp.returncode:
@@ -42,22 +38,12 @@ def agreement(parkwatch, pid, verbose):
                    f"{cp.stderr.decode('utf-8', 'replace').strip()}")
     # an older parkwatch may write names that are not UTF-8
     doc = json.loads(cp.stdout.decode("utf-8", "replace"))
-    stacks, after = gdb.exact_backtraces(
-        pid, sysroot=f"/proc/{pid}/root" if other_mount_ns(pid) else None)
-    compared = equal = 0
-    for u in doc.get("units", []):
-        tid = u.get("id")
-        if u.get("kind") != "thread" or u.get("pid") != pid or not u.get("parked"):
-            continue
-        s1, s2 = before.get(tid), after.get(tid)
-        if not s1 or s1 != s2 or s1[0] not in ("S", "D"):
-            continue  # ran between the two views
-        compared += 1
-        ok, why = gdb.compare_exact(u.get("frames"), stacks.get(tid, []))
-        equal += ok
-        if not ok and verbose:
-            print(f"  tid {tid}: {why}")
-    return compared, equal
+    parked = {pid: [u for u in doc.get("units", []) if u.get("kind") == "thread"
+                    and u.get("pid") == pid and u.get("parked")]}
+    compared, problems = gdb.agreement(parked, before)
+    for why in problems if verbose else ():
+        print(f"  {why}")
+    return len(compared), len(compared) - len(problems)
 
 
 def main():

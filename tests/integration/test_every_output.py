@@ -59,7 +59,7 @@ def test_every_output_of_real_processes():
             pids["namespace"] = nt.pid
             args = [a for pid in pids.values() for a in ("-p", pid)]
 
-            before = {name: proc.snapshot(pid) for name, pid in pids.items()}
+            before_by_pid = {pid: proc.snapshot(pid) for pid in pids.values()}
             raw = run_raw(args + ["--dump", "--format", "json"])
             doc, _ = parse_json(strict_text(raw, "JSON dump"), "JSON dump", docs.PICTURE)
             threads = docs.threads(doc)
@@ -76,24 +76,12 @@ def test_every_output_of_real_processes():
                 check(cg.get("container") == container and (cg.get("pod") or "") == pod_uid,
                       f"{name}: JSON cgroup {cg}, expected container {container} pod {pod_uid!r}")
 
-            compared, problems = 0, []
-            for name, pid in pids.items():
-                stacks, after = gdb.exact_backtraces(
-                    pid, sysroot=f"/proc/{pid}/root" if name == "namespace" else None)
-                for u in threads:
-                    tid = u["id"]
-                    if u.get("pid") != pid or not u.get("parked"):
-                        continue
-                    s1, s2 = before[name].get(tid), after.get(tid)
-                    if not s1 or s1 != s2 or s1[0] not in ("S", "D"):
-                        continue  # ran at some point between the views
-                    compared += 1
-                    ok, why = gdb.compare_exact(u.get("frames"), stacks.get(tid, []))
-                    if not ok:
-                        problems.append(f"{name} tid {tid}: {why}")
-            print(f"  gdb: {compared - len(problems)}/{compared} parked threads equal")
-            check(compared >= len(threads) // 2, f"only {compared} of {len(threads)} threads "
-                                                 f"slept through both views")
+            parked = {pid: [u for u in threads if u.get("pid") == pid and u.get("parked")]
+                      for pid in pids.values()}
+            compared, problems = gdb.agreement(parked, before_by_pid)
+            print(f"  gdb: {len(compared) - len(problems)}/{len(compared)} parked threads equal")
+            check(len(compared) >= len(threads) // 2, f"only {len(compared)} of {len(threads)} "
+                                                      f"threads slept through both views")
             check(not problems, "; ".join(problems[:3]))
 
             text = strict_text(run_raw(args + ["--dump"]), "text dump")

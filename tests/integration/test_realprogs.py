@@ -64,14 +64,6 @@ def asleep(snap, tid):
     return snap.get(tid, ("?",))[0] in ("S", "D")
 
 
-def still(before, during_gdb, tid):
-    """The task did not run between BEFORE and gdb's view: gdb's attach
-    itself costs one voluntary switch of a sleeping task."""
-    a, b = before.get(tid), during_gdb.get(tid)
-    return bool(a and b and a[0] in ("S", "D") and a[1] is not None and b[1] is not None
-                and b[1] - a[1] <= 1 and b[2] == a[2])
-
-
 def check_stacks(doc, pids, before, after):
     """Every parked unit of PIDS has a stack, and every task asleep in both
     /proc views around the dump, without running in between, is a parked
@@ -119,26 +111,12 @@ def dump_checked(pids):
 
 
 def against_gdb(label, parked, before, every):
-    """Compares parked units with gdb's stacks of each process: every one
-    (EVERY) or those that did not run in between.  Returns (compared,
-    matched, problems)."""
-    compared = matched = 0
-    problems = []
-    for pid, units in parked.items():
-        stacks, during = gdb.exact_backtraces(pid)
-        for u in units:
-            tid = u["id"]
-            if not every and not still(before[pid], during, tid):
-                continue
-            check(tid in stacks, f"{label}: gdb has no stack for pid {pid} tid {tid}")
-            compared += 1
-            ok, why = gdb.compare_exact(u.get("frames"), stacks[tid])
-            if ok:
-                matched += 1
-            else:
-                problems.append(f"pid {pid} tid {tid} ({u.get('comm')}): {why}")
-    print(f"gdb agreement {label}: {matched}/{compared} threads", flush=True)
-    return compared, matched, problems
+    """gdb.agreement of the parked units: every one (EVERY) or those that
+    did not run in between.  Returns (compared, matched, problems)."""
+    compared, problems = gdb.agreement(parked, before, every)
+    matched = len(compared) - len(problems)
+    print(f"gdb agreement {label}: {matched}/{len(compared)} threads", flush=True)
+    return len(compared), matched, problems
 
 
 def check_agreement(label, compared, matched, problems):

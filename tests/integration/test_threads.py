@@ -363,25 +363,14 @@ def gdb_agreement(label, pid, must_compare=()):
     """Every parked thread of PID that did not run between parkwatch's view
     and gdb's names the same functions as gdb, frame for frame (inlined and
     tail-call frames included)."""
-    snap1 = proc.snapshot(pid)
+    before = {pid: proc.snapshot(pid)}
     doc, _ = dump_json([pid])
-    stacks, snap2 = gdb.exact_backtraces(pid)
-    compared, problems = [], []
-    for th in docs.threads(doc):
-        tid = th.get("id")
-        if th.get("pid") != pid or not th.get("parked") or tid not in stacks:
-            continue
-        s1, s2 = snap1.get(tid), snap2.get(tid)
-        if not s1 or s1 != s2 or s1[0] not in ("S", "D"):
-            continue  # ran at some point between the two views
-        compared.append(tid)
-        ok, why = gdb.compare_exact(th.get("frames"), stacks[tid])
-        if not ok:
-            problems.append(f"tid {tid} ({th.get('comm')}): {why}")
+    parked = {pid: [th for th in docs.threads(doc) if th.get("pid") == pid and th.get("parked")]}
+    compared, problems = gdb.agreement(parked, before)
     print(f"gdb agreement {label}: {len(compared) - len(problems)}/{len(compared)} threads",
           flush=True)
     check(compared, "no thread was parked in both views")
-    lost = [tid for tid in must_compare if tid not in compared]
+    lost = [tid for tid in must_compare if (pid, tid) not in compared]
     check(not lost, f"threads {lost} were not compared (not parked in both views)")
     check(not problems, "; ".join(problems[:3]))
 

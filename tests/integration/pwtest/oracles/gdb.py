@@ -137,3 +137,35 @@ def compare_exact(frames, gdb_frames):
     if p[: len(g)] != g or (len(p) > len(g) and len(g) == len(gdb_frames)):
         return False, f"parkwatch {p} gdb {g}"
     return True, ""
+
+
+def slept_through(before, after, tid):
+    """The task slept in both /proc views (proc.snapshot) with no switch in
+    between."""
+    a, b = before.get(tid), after.get(tid)
+    return bool(a and a == b and a[0] in ("S", "D"))
+
+
+def other_mount_ns(pid):
+    return os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+
+
+def agreement(parked, before, every=False):
+    """Parked units ({pid: [JSON units]}) against gdb's stacks of their
+    process (read through /proc/PID/root for a process in another mount
+    namespace), by compare_exact: every unit (EVERY), or those whose task
+    slept from BEFORE ({pid: proc.snapshot}) to gdb's attach.  Returns
+    ([(pid, tid) compared], [what differs, one line per unit])."""
+    compared, problems = [], []
+    for pid, units in parked.items():
+        stacks, during = exact_backtraces(
+            pid, sysroot=f"/proc/{pid}/root" if other_mount_ns(pid) else None)
+        for u in units:
+            tid = u["id"]
+            if not every and not slept_through(before[pid], during, tid):
+                continue
+            compared.append((pid, tid))
+            ok, why = compare_exact(u.get("frames"), stacks.get(tid, []))
+            if not ok:
+                problems.append(f"pid {pid} tid {tid} ({u.get('comm')}): {why}")
+    return compared, problems
