@@ -70,6 +70,7 @@ void format__age_short(__u64 ns, char *buf, size_t size)
 
 void format__json_string(FILE *out, const char *text)
 {
+	const char *run = text; /* plain characters not yet written: one fwrite each run */
 	size_t length;
 	__u32 codepoint;
 
@@ -78,32 +79,35 @@ void format__json_string(FILE *out, const char *text)
 		return;
 	}
 	fputc('"', out);
-	for (; (length = utf8__next(text, &codepoint)); text += length) {
-		switch (codepoint) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		case UTF8_ILL_FORMED: /* JSON is UTF-8 (RFC 8259): never a raw byte */
-			utf8__put(out, UTF8_REPLACEMENT);
-			break;
-		default:
-			/* JSON needs C0 escaped; DEL, C1 and bidi controls too, for
-			 * the terminals dumps are read on (util/utf8.h) */
-			if (utf8__is_control(codepoint))
-				fprintf(out, "\\u%04x", codepoint);
-			else
-				fwrite(text, 1, length, out);
+	for (; *text; text += length) {
+		/* printable ASCII, the common case, without decoding */
+		if ((unsigned char)*text >= 0x20 && (unsigned char)*text < 0x7f && *text != '"' &&
+		    *text != '\\') {
+			length = 1;
+			continue;
 		}
+		length = utf8__next(text, &codepoint);
+		/* JSON needs C0 escaped; DEL, C1 and bidi controls too, for the
+		 * terminals dumps are read on (util/utf8.h) */
+		if (codepoint != '"' && codepoint != '\\' && codepoint != UTF8_ILL_FORMED &&
+		    !utf8__is_control(codepoint))
+			continue;
+		fwrite(run, 1, text - run, out);
+		run = text + length;
+		if (codepoint == '"')
+			fputs("\\\"", out);
+		else if (codepoint == '\\')
+			fputs("\\\\", out);
+		else if (codepoint == '\n')
+			fputs("\\n", out);
+		else if (codepoint == '\t')
+			fputs("\\t", out);
+		else if (codepoint == UTF8_ILL_FORMED) /* JSON is UTF-8 (RFC 8259): never a raw byte */
+			utf8__put(out, UTF8_REPLACEMENT);
+		else
+			fprintf(out, "\\u%04x", codepoint);
 	}
+	fwrite(run, 1, text - run, out);
 	fputc('"', out);
 }
 

@@ -151,11 +151,30 @@ bool utf8__is_control(__u32 codepoint)
 
 void utf8__escape(FILE *out, const char *text, char quote)
 {
+	const char *run = text; /* plain characters not yet written: one fwrite each run */
 	size_t length;
 	__u32 codepoint;
 
-	for (; text && (length = utf8__next(text, &codepoint)); text += length) {
-		if (codepoint == UTF8_ILL_FORMED) {
+	if (!text)
+		return;
+	for (; *text; text += length) {
+		bool ill_formed;
+
+		/* printable ASCII, the common case, without decoding */
+		if ((unsigned char)*text >= 0x20 && (unsigned char)*text < 0x7f && *text != '\\' &&
+		    *text != quote) {
+			length = 1;
+			continue;
+		}
+		length = utf8__next(text, &codepoint);
+		ill_formed = codepoint == UTF8_ILL_FORMED;
+
+		if (!ill_formed && codepoint != '\\' && !(quote && codepoint == (__u32)quote) &&
+		    !utf8__is_control(codepoint))
+			continue;
+		fwrite(run, 1, text - run, out);
+		run = text + length;
+		if (ill_formed) {
 			for (size_t i = 0; i < length; i++)
 				fprintf(out, "\\x%02x", (unsigned char)text[i]);
 		} else if (codepoint == '\\' || (quote && codepoint == (__u32)quote)) {
@@ -167,12 +186,11 @@ void utf8__escape(FILE *out, const char *text, char quote)
 			fputs("\\r", out);
 		} else if (codepoint == '\t') {
 			fputs("\\t", out);
-		} else if (utf8__is_control(codepoint)) {
-			fprintf(out, codepoint < 0x80 ? "\\x%02x" : "\\u%04x", codepoint);
 		} else {
-			fwrite(text, 1, length, out);
+			fprintf(out, codepoint < 0x80 ? "\\x%02x" : "\\u%04x", codepoint);
 		}
 	}
+	fwrite(run, 1, text - run, out);
 }
 
 static locale_t utf8_locale;
