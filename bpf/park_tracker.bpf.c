@@ -82,6 +82,7 @@ static __always_inline void on_switch_out(struct task_struct *prev, unsigned int
 					  __u64 *now_ns)
 {
 	struct park_state *state;
+	__u8 has_timeout; /* the totals key on the reason alone */
 
 	if (!(prev_state & PARK_TASK_SLEEP_MASK) || !allow_task(prev))
 		return;
@@ -93,7 +94,7 @@ static __always_inline void on_switch_out(struct task_struct *prev, unsigned int
 	state->park_start_ns = clock_once(now_ns);
 	state->flags = 0;
 	state->reason = wait_reason__of_task(
-		prev, ((struct pt_regs *)bpf_task_pt_regs(prev))->orig_ax, prev_state);
+		prev, ((struct pt_regs *)bpf_task_pt_regs(prev))->orig_ax, prev_state, &has_timeout);
 }
 
 static __always_inline void on_switch_in(struct task_struct *task, __u64 *now_ns)

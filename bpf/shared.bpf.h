@@ -2,10 +2,11 @@
 /*
  * What both BPF programs share, declared once: the per-thread park state
  * (task storage), the watched-process filter and its settings, the kernel's
- * restart functions, and the give-up counters.  park_tracker.bpf.c defines each of them; snapshot.bpf.c
- * sees them through these extern declarations, and `bpftool gen object`
- * links the two objects into one, so there is one copy of each in the
- * loaded object and one skeleton (parkwatch_bpf) for userspace.
+ * restart functions, and the give-up counters.  park_tracker.bpf.c defines
+ * each of them; snapshot.bpf.c sees them through these extern
+ * declarations, and `bpftool gen object` links the two objects into one, so
+ * there is one copy of each in the loaded object and one skeleton
+ * (parkwatch_bpf) for userspace.
  */
 #ifndef PARKWATCH_SHARED_BPF_H
 #define PARKWATCH_SHARED_BPF_H

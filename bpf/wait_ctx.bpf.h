@@ -162,15 +162,18 @@ static __always_inline __u16 restarted_wait(struct task_struct *task, __u8 *has_
 	}
 }
 
-/* wait_reason__of for a thread that may be in restart_syscall. */
+/*
+ * wait_reason__of for a thread that may be in restart_syscall: there, the
+ * wait it resumes, whose has_timeout then replaces *has_timeout.  A stopped
+ * or D-state thread keeps the reason its state gives.
+ */
 static __always_inline __u16 wait_reason__of_task(struct task_struct *task, long nr,
-						  __u32 task_state)
+						  __u32 task_state, __u8 *has_timeout)
 {
 	__u16 reason = wait_reason__of(nr, task_state);
-	__u8 has_timeout;
 
 	if (nr == PW_NR_restart_syscall && reason == PARK_REASON_OTHER)
-		reason = restarted_wait(task, &has_timeout);
+		reason = restarted_wait(task, has_timeout);
 	return reason;
 }
 
@@ -178,21 +181,11 @@ static __always_inline void wait_ctx__from_regs(struct task_struct *task, struct
 						__u32 task_state, struct wait_ctx *wait)
 {
 	long nr = regs->orig_ax;
-	__u8 has_timeout = 0;
-	__u16 reason;
 
 	wait->syscall_nr = nr;
 	wait->arg0 = regs->di;
-	wait->reason = wait_reason__of(nr, task_state);
 	wait->has_timeout = wait_has_timeout(regs, nr);
-	/* a stopped or D-state thread keeps the reason its state gives */
-	if (nr == PW_NR_restart_syscall && wait->reason == PARK_REASON_OTHER) {
-		reason = restarted_wait(task, &has_timeout);
-		if (reason != PARK_REASON_OTHER) {
-			wait->reason = reason;
-			wait->has_timeout = has_timeout;
-		}
-	}
+	wait->reason = wait_reason__of_task(task, nr, task_state, &wait->has_timeout);
 }
 
 #endif /* PARKWATCH_WAIT_CTX_BPF_H */

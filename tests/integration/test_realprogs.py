@@ -132,6 +132,23 @@ def wait_idle(pids):
     poll(idle, IDLE_TIMEOUT, f"processes {pids} asleep")
 
 
+def loaded_and_paused(label, pids, load):
+    """PIDS' parked threads against gdb under LOAD (those that slept through
+    both views), then with LOAD paused (every one).  Returns (the dump
+    taken under load, a summary for the test's report)."""
+    doc, parked, before, woke = dump_checked(pids)
+    loaded = against_gdb(f"{label} loaded", parked, before, every=False)
+    load.running()
+    load.pause()
+    wait_idle(pids)
+    _, parked, before, _ = dump_checked(pids)
+    paused = against_gdb(f"{label} paused", parked, before, every=True)
+    check_agreement(f"{label} loaded", *loaded)
+    check_agreement(f"{label} paused", *paused)
+    return doc, (f"gdb equal loaded {loaded[1]}/{loaded[0]}, paused {paused[1]}/{paused[0]}; "
+                 f"woke during the dump {len(woke)}")
+
+
 class Server:
     """A server process in a temporary directory, in a process group of its
     own (nginx's workers too); `with` ends it (SIGTERM: nginx's master
@@ -254,18 +271,8 @@ def test_redis_under_load():
             start = redis_commands_processed(port)
             poll(lambda: load.running() or redis_commands_processed(port) > start + 10000,
                  LOAD_TIMEOUT, "redis-benchmark's commands reaching redis")
-            pids = [server.pid]
-            doc, parked, before, woke = dump_checked(pids)
-            loaded = against_gdb("redis loaded", parked, before, every=False)
-            load.running()
-            load.pause()
-            wait_idle(pids)
-            doc, parked, before, _ = dump_checked(pids)
-            paused = against_gdb("redis paused", parked, before, every=True)
-            check_agreement("redis loaded", *loaded)
-            check_agreement("redis paused", *paused)
-            return (f"{len(tasks(server.pid))} threads; gdb equal loaded {loaded[1]}/{loaded[0]}, "
-                    f"paused {paused[1]}/{paused[0]}; woke during the dump {len(woke)}")
+            _, summary = loaded_and_paused("redis", [server.pid], load)
+            return f"{len(tasks(server.pid))} threads; {summary}"
 
 
 # ---------------------------------------------------------------- nginx
@@ -352,19 +359,10 @@ def test_nginx_under_load():
             poll(lambda: load.running() or nginx_requests(workdir) > start + 100000,
                  LOAD_TIMEOUT, "requests reaching nginx")
             pids = [server.pid] + worker_pids
-            doc, parked, before, woke = dump_checked(pids)
+            doc, summary = loaded_and_paused("nginx", pids, load)
             for pid in pids:
                 check(docs.process(doc, pid), f"nginx process {pid} is not in the dump")
-            loaded = against_gdb("nginx loaded", parked, before, every=False)
-            load.running()
-            load.pause()
-            wait_idle(pids)
-            doc, parked, before, _ = dump_checked(pids)
-            paused = against_gdb("nginx paused", parked, before, every=True)
-            check_agreement("nginx loaded", *loaded)
-            check_agreement("nginx paused", *paused)
-            return (f"{len(pids)} processes; gdb equal loaded {loaded[1]}/{loaded[0]}, "
-                    f"paused {paused[1]}/{paused[0]}; woke during the dump {len(woke)}")
+            return f"{len(pids)} processes; {summary}"
 
 
 # ---------------------------------------------------------------- Java
