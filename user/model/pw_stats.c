@@ -13,8 +13,10 @@ const struct pw_stat_name pw_stat_names[PW_STATS_COUNT] = {
 	STAT(exited_dropped, "exited-thread total (map full)", "exited-thread totals (map full)",
 	     true),
 	STAT(stack_copy_failed, "stack copy", "stack copies", true),
+	/* the thread woke: its park is over, and the dump says so where its
+	 * stack would be; copying every parked stack (--dump), some always do */
 	STAT(stack_copy_raced, "stack copy raced by a wakeup", "stack copies raced by a wakeup",
-	     true),
+	     false),
 	STAT(kstack_failed, "kernel stack", "kernel stacks", true),
 	/* a record that didn't fit the iterator's buffer is made again: nothing
 	 * is lost, and with many threads it happens at every snapshot */

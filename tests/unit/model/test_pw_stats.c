@@ -48,6 +48,10 @@ static void test_summary_nothing_lost(void **state)
 	stats.records_rewritten = 40;
 	assert_false(pw_stats__summary(&stats, line, sizeof(line)));
 	assert_string_equal(line, "");
+	/* nor a copy raced by a wakeup: the dump says so for the thread */
+	stats.stack_copy_raced = 3;
+	assert_false(pw_stats__summary(&stats, line, sizeof(line)));
+	assert_string_equal(line, "");
 }
 
 static void test_summary(void **state)
