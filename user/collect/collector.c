@@ -9,6 +9,7 @@
 #include "collect/threads.h"
 #include "kernel/snapshot.h"
 #include "model/group.h"
+#include "model/waitfor.h"
 #include "model/totals.h"
 #include "proc/procs.h"
 #include "util/clock.h"
@@ -158,7 +159,11 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	procs__end(collector->procs);
 	goroutines__prune(collector->goroutines);
 	if (!err)
-		err = group__finish(picture);
+		err = picture__finish(picture);
+	if (!err)
+		err = waitfor__find(picture, NULL, NULL);
+	if (!err)
+		err = group__build(picture);
 	if (err)
 		goto fail;
 	snapshot__free(snap);

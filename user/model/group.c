@@ -6,6 +6,7 @@
 #include <string.h>
 #include "model/classify.h"
 #include "model/group.h"
+#include "model/waitfor.h"
 #include "util/u64map.h"
 
 bool group__includes(const struct pw_unit *unit)
@@ -128,6 +129,52 @@ static int by_age(const void *a, const void *b)
 	return left < right ? -1 : left > right;
 }
 
+/* (kind, address) of what a unit waits on, or 0 when nothing is known */
+static __u64 object_key(const struct pw_unit *unit)
+{
+	const struct pw_blocked_on *on = &unit->blocked_on;
+	__u64 where = on->kind == PW_OBJECT_FD && on->fd ? (__u64)on->fd->fd + 1 : on->addr;
+
+	return on->kind == PW_OBJECT_NONE || !where ? 0 : hash__bytes(&where, sizeof(where), on->kind) | 1;
+}
+
+/* Each group's distinct objects, and whether a finding names a member. */
+static int mark_objects(struct pw_picture *picture)
+{
+	struct u64map marks = { 0 }, seen = { 0 };
+	int err = 0;
+
+	for (size_t f = 0; f < picture->finding_count && !err; f++) {
+		const struct pw_finding *finding = &picture->findings[f];
+		uintptr_t mark = finding->kind == PW_FINDING_CONVOY ? 2 : 1;
+
+		for (size_t i = 0; i < finding->unit_count && !err; i++) {
+			__u64 key = (uintptr_t)finding->units[i];
+
+			err = u64map__put(&marks, key, (void *)((uintptr_t)u64map__get(&marks, key) | mark));
+		}
+	}
+	for (size_t g = 0; g < picture->group_count && !err; g++) {
+		struct pw_group *group = &picture->groups[g];
+
+		u64map__clear(&seen);
+		for (size_t m = 0; m < group->count && !err; m++) {
+			uintptr_t mark = (uintptr_t)u64map__get(&marks, (uintptr_t)group->members[m]);
+			__u64 key = object_key(group->members[m]);
+
+			group->deadlocked |= mark & 1;
+			group->convoy |= (mark & 2) != 0;
+			if (key && !u64map__get(&seen, key)) {
+				group->objects++;
+				err = u64map__put(&seen, key, (void *)1);
+			}
+		}
+	}
+	u64map__clear(&marks);
+	u64map__clear(&seen);
+	return err ? -ENOMEM : 0;
+}
+
 int group__build(struct pw_picture *picture)
 {
 	size_t units = picture->unit_count ? picture->unit_count : 1;
@@ -182,7 +229,7 @@ int group__build(struct pw_picture *picture)
 	picture->group_count = work.count;
 	groups = NULL;
 	work.count = 0;
-	err = 0;
+	err = mark_objects(picture);
 out:
 	for (size_t g = 0; g < work.count; g++)
 		free(work.found[g].members);
@@ -199,5 +246,7 @@ int group__finish(struct pw_picture *picture)
 {
 	int err = picture__finish(picture);
 
+	if (!err)
+		err = waitfor__find(picture, NULL, NULL);
 	return err ? err : group__build(picture);
 }

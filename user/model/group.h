@@ -17,7 +17,9 @@ bool group__includes(const struct pw_unit *unit);
 /* Builds a finished picture's groups: largest first, then oldest.  0 or
  * -ENOMEM. */
 int group__build(struct pw_picture *picture);
-/* The last step of every picture: picture__finish, then group__build. */
+/* The last step of a picture whose findings need no second read (tests,
+ * goroutines): picture__finish, waitfor__find keeping every finding, then
+ * group__build.  The collector confirms the threads' findings instead. */
 int group__finish(struct pw_picture *picture);
 
 #endif /* PARKWATCH_GROUP_H */

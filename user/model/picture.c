@@ -9,6 +9,26 @@
 #include "model/totals.h"
 #include "util/u64map.h"
 
+const char *const pw_object_kind_names[PW_OBJECT__COUNT] = {
+	[PW_OBJECT_NONE] = "",
+	[PW_OBJECT_MUTEX] = "mutex",
+	[PW_OBJECT_RWLOCK] = "rwlock",
+	[PW_OBJECT_CONDVAR] = "condvar",
+	[PW_OBJECT_LOCK] = "lock",
+	[PW_OBJECT_SEMA] = "sema",
+	[PW_OBJECT_BARRIER] = "barrier",
+	[PW_OBJECT_FUTEX] = "futex",
+	[PW_OBJECT_CHANNEL] = "channel",
+	[PW_OBJECT_FD] = "fd",
+};
+
+const char *const pw_finding_kind_names[PW_FINDING__COUNT] = {
+	[PW_FINDING_DEADLOCK] = "deadlock",
+	[PW_FINDING_SELF_DEADLOCK] = "self-deadlock",
+	[PW_FINDING_ABANDONED] = "abandoned lock",
+	[PW_FINDING_CONVOY] = "convoy",
+};
+
 const char *const pw_state_names[PW_STATE__COUNT] = {
 	[PW_STATE_SLEEPING] = "sleeping",
 	[PW_STATE_DISK_SLEEP] = "disk sleep",
@@ -69,6 +89,7 @@ void picture__put(struct pw_picture *picture)
 		free(picture->groups[g].members);
 	free(picture->groups);
 	if (picture->parent) { /* a view: units and summaries are the parent's */
+		free(picture->findings);
 		picture__put(picture->parent);
 		free(picture);
 		return;
@@ -201,6 +222,16 @@ const struct symbol *picture__hold_symbol(struct pw_picture *picture, const stru
 		return NULL;
 	owned->held[owned->held_count++] = symbol__get(symbol);
 	return symbol;
+}
+
+struct pw_chan *picture__add_chan(struct pw_picture *picture)
+{
+	return own(picture, calloc(1, sizeof(struct pw_chan)));
+}
+
+struct pw_fd *picture__add_fd(struct pw_picture *picture)
+{
+	return own(picture, calloc(1, sizeof(struct pw_fd)));
 }
 
 struct pw_goroutine *picture__add_goroutines(struct pw_picture *picture, size_t count)
@@ -363,6 +394,41 @@ int picture__finish(struct pw_picture *picture)
 	return 0;
 }
 
+const struct pw_unit *picture__unit(const struct pw_picture *picture, pid_t pid, __u64 id)
+{
+	size_t lo = 0, hi = picture->unit_count, end;
+
+	while (lo < hi) { /* the first unit of pid */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (picture->units[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == picture->unit_count || picture->units[lo].pid != pid)
+		return NULL;
+	if (picture->units[lo].kind == PW_UNIT_GOROUTINE) { /* in the runtime's order */
+		for (size_t i = lo; i < picture->unit_count && picture->units[i].pid == pid; i++)
+			if (picture->units[i].id == id)
+				return &picture->units[i];
+		return NULL;
+	}
+	for (end = lo; end < picture->unit_count && picture->units[end].pid == pid; end++)
+		;
+	while (lo < end) { /* threads: by tid */
+		size_t mid = lo + (end - lo) / 2;
+
+		if (picture->units[mid].id == id)
+			return &picture->units[mid];
+		if (picture->units[mid].id < id)
+			lo = mid + 1;
+		else
+			end = mid;
+	}
+	return NULL;
+}
+
 const struct pw_process *picture__process(const struct pw_picture *picture, pid_t pid)
 {
 	size_t lo = 0, hi = picture->proc_count;
@@ -434,6 +500,21 @@ int picture__view_pid(struct pw_picture *picture, pid_t pid, struct pw_picture *
 			return -ENOMEM;
 		}
 		memcpy(group->members, picture->groups[g].members, group->count * sizeof(*group->members));
+	}
+	view->findings = calloc(picture->finding_count ? picture->finding_count : 1,
+				sizeof(*view->findings));
+	if (!view->findings) {
+		picture__put(view);
+		return -ENOMEM;
+	}
+	for (size_t f = 0; f < picture->finding_count; f++) {
+		const struct pw_finding *finding = &picture->findings[f];
+		bool names_pid = false;
+
+		for (size_t i = 0; i < finding->unit_count && !names_pid; i++)
+			names_pid = finding->units[i]->pid == pid;
+		if (names_pid)
+			view->findings[view->finding_count++] = *finding;
 	}
 	*out = view;
 	return 0;

@@ -73,6 +73,66 @@ struct pw_goroutine {
 	bool locked;                /* locked to its thread */
 };
 
+/*
+ * What a parked unit waits for, when parkwatch can tell: the object it
+ * sleeps on, read from the futex address and the frames (threads) or from
+ * the runtime's sudog (goroutines), and who holds it.
+ */
+enum pw_object_kind {
+	PW_OBJECT_NONE = 0,         /* not known; the rest of pw_blocked_on is zero */
+	PW_OBJECT_MUTEX,            /* pthread_mutex_t */
+	PW_OBJECT_RWLOCK,           /* pthread_rwlock_t */
+	PW_OBJECT_CONDVAR,          /* pthread_cond_t: no owner */
+	PW_OBJECT_LOCK,             /* a C library internal lock (__lll_lock_wait_private) */
+	PW_OBJECT_SEMA,             /* sem_t; a Go semaphore (sync.Mutex, RWMutex, WaitGroup) */
+	PW_OBJECT_BARRIER,          /* pthread_barrier_t */
+	PW_OBJECT_FUTEX,            /* a futex word no frame names */
+	PW_OBJECT_CHANNEL,          /* a Go channel */
+	PW_OBJECT_FD,               /* a file descriptor (IO, poll on one fd, accept, ...) */
+	PW_OBJECT__COUNT,
+};
+
+/* "mutex", "rwlock", "condvar", "lock", "sema", "barrier", "futex",
+ * "channel", "fd": the names every output gives a kind ("" for NONE). */
+extern const char *const pw_object_kind_names[PW_OBJECT__COUNT];
+
+/* A Go channel, as its hchan read. */
+struct pw_chan {
+	__u64 len;                  /* elements buffered (qcount) */
+	__u64 cap;                  /* buffer size (dataqsiz); 0: unbuffered */
+	bool closed;
+	__u32 sendq, recvq;         /* goroutines queued to send, to receive */
+	const char *elem_type;      /* "int", "*main.job"; NULL when unknown */
+};
+
+/* A file descriptor and what it is.  Strings are the picture's. */
+struct pw_fd {
+	int fd;
+	const char *type;           /* "tcp", "tcp6", "udp", "unix", "pipe", "fifo", "eventfd",
+				     * "file", "tty", "socket", ...; never NULL */
+	const char *text;           /* one line for dumps: "TCP 10.0.0.1:5432 -> 10.0.0.2:41234
+				     * ESTABLISHED", "/var/log/app.log", "pipe:[81234]" */
+	bool listening;             /* a listening socket: a thread in accept on it is idle */
+	pid_t peer_pid;             /* the process at the other end (pipe, UNIX socket); 0: unknown */
+	const char *peer_comm;      /* its name, when peer_pid */
+};
+
+struct pw_blocked_on {
+	enum pw_object_kind kind;
+	__u64 addr;                 /* the object in its process's memory (futex word, hchan,
+				     * semaphore); 0 for an fd and a nil channel */
+	const char *symbol;         /* a static object's name: "config_lock", "table+0x40"; NULL */
+	pid_t owner_tid;            /* the thread holding it (a host tid); 0: no owner, or unknown */
+	pid_t owner_pid;            /* owner_tid's process: another one for a process-shared lock */
+	bool owner_unknown;         /* it has an owner parkwatch cannot read (musl, elided, an
+				     * unknown C library, readers of an rwlock) */
+	bool owner_dead;            /* owner_tid is no live thread, or the robust futex says
+				     * FUTEX_OWNER_DIED: nobody will release it */
+	bool never_wakes;           /* a nil channel, a select with no cases */
+	const struct pw_chan *chan; /* PW_OBJECT_CHANNEL, when its hchan was read */
+	const struct pw_fd *fd;     /* PW_OBJECT_FD */
+};
+
 struct pw_unit {
 	enum pw_unit_kind kind;
 	pid_t pid;
@@ -90,6 +150,7 @@ struct pw_unit {
 	const __u64 *kstack;        /* kstack_depth kernel addresses, or NULL */
 	int kstack_depth;
 	const struct pw_goroutine *go; /* NULL for a thread */
+	struct pw_blocked_on blocked_on; /* parked units: what they wait for */
 };
 
 struct pw_group {
@@ -106,6 +167,12 @@ struct pw_group {
 	 * program's own code (classify__where); NULL without one. */
 	const struct symbol_frame *where;
 	const struct pw_unit **members; /* count of them, oldest first */
+	/* How many distinct objects (kind and address) the members wait on: 200
+	 * goroutines on 200 private channels (a leak) against 200 workers on one
+	 * queue (a pool).  0: none known. */
+	size_t objects;
+	bool deadlocked;            /* a member is in a deadlock finding */
+	bool convoy;                /* a member heads a convoy or waits behind its head */
 };
 
 /*
@@ -139,6 +206,32 @@ struct pw_process {
 	size_t dropped;             /* goroutines that changed under every read */
 };
 
+/*
+ * What the wait-for graph (model/waitfor.h) shows: each finding held in two
+ * reads of its evidence (collect/ confirms).  Units are the picture's.
+ */
+enum pw_finding_kind {
+	PW_FINDING_DEADLOCK,        /* units: a cycle, each waiting for a lock the next holds */
+	PW_FINDING_SELF_DEADLOCK,   /* units: one thread waiting for a mutex it holds */
+	PW_FINDING_ABANDONED,       /* units: the waiters of a lock whose owner is gone */
+	PW_FINDING_CONVOY,          /* units: the head (an owner waiting for no known owner),
+				     * then every unit whose chain of owners ends at it */
+	PW_FINDING__COUNT,
+};
+
+/* "deadlock", "self-deadlock", "abandoned lock", "convoy" */
+extern const char *const pw_finding_kind_names[PW_FINDING__COUNT];
+
+struct pw_finding {
+	enum pw_finding_kind kind;
+	pid_t pid;                  /* units[0]'s process */
+	__u64 addr;                 /* self-deadlock, abandoned: the lock; convoy: a lock the
+				     * head holds; deadlock: units[0]'s lock */
+	pid_t owner_tid;            /* abandoned: the gone owner; convoy: the head */
+	const struct pw_unit **units;
+	size_t unit_count;
+};
+
 struct picture_owned;
 
 struct pw_picture {
@@ -155,6 +248,8 @@ struct pw_picture {
 	struct pw_group *groups;    /* largest first, then oldest */
 	size_t group_count;
 	struct pw_totals *totals;   /* tier-1 as of this picture, owned; NULL: none */
+	struct pw_finding *findings; /* deadlocks first, then self-deadlocks, abandoned, convoys */
+	size_t finding_count;
 	struct picture_owned *owned; /* what the picture frees */
 	struct pw_picture *parent;  /* a view's whole picture (picture__view_pid) */
 };
@@ -189,6 +284,9 @@ const void *picture__copy(struct pw_picture *picture, const void *data, size_t s
 const char *picture__string(struct pw_picture *picture, const char *text);
 /* Takes a reference on symbol for the picture; returns it. */
 const struct symbol *picture__hold_symbol(struct pw_picture *picture, const struct symbol *symbol);
+/* A zeroed chan or fd description owned by the picture; NULL when out of memory. */
+struct pw_chan *picture__add_chan(struct pw_picture *picture);
+struct pw_fd *picture__add_fd(struct pw_picture *picture);
 /* count zeroed goroutine extras owned by the picture; NULL when out of memory. */
 struct pw_goroutine *picture__add_goroutines(struct pw_picture *picture, size_t count);
 /*
@@ -199,6 +297,8 @@ int picture__finish(struct pw_picture *picture);
 
 /* ---- reading ---- */
 
+/* The unit of pid with this tid or goid, or NULL (a finished picture). */
+const struct pw_unit *picture__unit(const struct pw_picture *picture, pid_t pid, __u64 id);
 /* The process summary for pid, or NULL. */
 const struct pw_process *picture__process(const struct pw_picture *picture, pid_t pid);
 /*
