@@ -41,7 +41,7 @@ const char *blocked__object(const struct pw_blocked_on *on, char *buf, size_t si
 			APPEND(" %d: %s", on->fd->fd, on->fd->text ? on->fd->text : on->fd->type);
 		return buf;
 	}
-	if (on->kind == PW_OBJECT_CHANNEL && !on->addr) {
+	if (on->kind == PW_OBJECT_CHANNEL && !on->addr && on->never_wakes) {
 		APPEND("nil channel");
 		return buf;
 	}
