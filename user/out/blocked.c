@@ -60,8 +60,11 @@ static void print_process_name(FILE *out, const struct pw_picture *picture, pid_
 {
 	const struct pw_process *proc = picture__process(whole(picture), pid);
 
-	fprintf(out, "process %d (", pid);
-	utf8__escape(out, proc ? proc->comm : "?", 0);
+	fprintf(out, "process %d", pid);
+	if (!proc) /* not watched: no name to give */
+		return;
+	fputs(" (", out);
+	utf8__escape(out, proc->comm, 0);
 	fputc(')', out);
 }
 

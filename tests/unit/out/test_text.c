@@ -335,6 +335,12 @@ static void test_text_waiting_lines(void **state)
 	expect(out, "\nthread 2001 \"peer\" [mutex lock, 5 seconds]:\n"
 		    "\twaiting for mutex 0x7f0000001000 held by thread 4201 \"holder\" in process "
 		    "1234 (locks) [IO wait (socket), 5 minutes]\n");
+	/* a process-shared lock's owner in a process not watched */
+	lock_sample_unit(*state, 2000, 2001)->blocked_on.owner_pid = 3333;
+	out = run_locks(*state, &buf, 2);
+	expect(out, "\nthread 2001 \"peer\" [mutex lock, 5 seconds]:\n"
+		    "\twaiting for mutex 0x7f0000001000 held by thread 4201 in process 3333 "
+		    "(not watched)\n");
 	/* an owner that runs says so */
 	lock_sample_unit(*state, 1234, 102)->parked = false;
 	lock_sample_unit(*state, 1234, 102)->state_name = "running";
