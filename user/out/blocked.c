@@ -38,7 +38,8 @@ const char *blocked__object(const struct pw_blocked_on *on, char *buf, size_t si
 	if (on->kind == PW_OBJECT_FD) {
 		APPEND("fd");
 		if (on->fd)
-			APPEND(" %d: %s", on->fd->fd, on->fd->text ? on->fd->text : on->fd->type);
+			APPEND(" %d: %s", on->fd->fd, on->fd->text ? on->fd->text :
+						      on->fd->type ? on->fd->type : "?");
 		return buf;
 	}
 	if (on->kind == PW_OBJECT_CHANNEL && !on->addr && on->never_wakes) {
@@ -92,7 +93,7 @@ static void print_unit_state(FILE *out, const struct pw_unit *unit)
 	}
 	format__age(unit->park_ns, age, sizeof(age));
 	fputc('[', out);
-	utf8__escape(out, unit->wait.reason, 0);
+	utf8__escape(out, unit->wait.reason ? unit->wait.reason : "?", 0);
 	fprintf(out, ", %s]", age);
 }
 
