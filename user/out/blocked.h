@@ -22,8 +22,8 @@ bool blocked__known(const struct pw_unit *unit);
 /*
  * The object, unescaped (callers escape for their output): "mutex 0x… <sym>",
  * "channel 0x…", "nil channel", "channel" (its address unread), "fd 5: TCP …
- * ESTABLISHED".  Into buf, cut
- * to size; returns buf ("" when nothing is known).
+ * ESTABLISHED".  Into buf, cut to size; returns buf ("" when nothing is
+ * known).
  */
 const char *blocked__object(const struct pw_blocked_on *on, char *buf, size_t size);
 /* The owner's process: owner_pid, or the unit's own when it is 0. */
