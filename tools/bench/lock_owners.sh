@@ -82,12 +82,16 @@ dump() {
 	awk '{ printf "%.2f %.2f\n", $1 + $2, $3 }' "$TMP/time" >"$TMP/times"
 }
 
-# what a JSON dump holds: "units K:N ... owners N findings N"
+# what a JSON dump holds: "units N (KIND N ...), N with an owner, N findings";
+# fails when it doesn't hold every thread of the target
 holds() {
-	python3 - "$1" <<'EOF'
+	python3 - "$1" $((HOLDERS * WAITERS + HOLDERS + 1)) <<'EOF'
 import collections, json, sys
 picture = json.load(open(sys.argv[1]))
 units = picture["units"]
+if len(units) != int(sys.argv[2]):
+    sys.exit("lock_owners: error: a dump holds %d units, not the target's %s threads"
+             % (len(units), sys.argv[2]))
 kinds = collections.Counter(u.get("blocked_on", {}).get("kind", "none") for u in units)
 owners = sum(1 for u in units if u.get("blocked_on", {}).get("owner_tid"))
 print("units %d (%s), %d with an owner, %d findings" % (
@@ -104,8 +108,8 @@ for mode in $MODES; do
 	bench_wait_ready TARGET_PID "$TMP/target.out" "$TMP/target.err" "$READY_TIMEOUT" "$TARGET_BIN"
 	dump "$OFF_BIN" "$TMP/off.json" # warm-up: page cache, debug info
 	dump "$ON_BIN" "$TMP/on.json"
-	off_holds=$(holds "$TMP/off.json")
-	on_holds=$(holds "$TMP/on.json")
+	off_holds=$(holds "$TMP/off.json") || exit 1
+	on_holds=$(holds "$TMP/on.json") || exit 1
 	OFF_CPU=()
 	ON_CPU=()
 	OFF_WALL=()
