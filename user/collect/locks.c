@@ -16,6 +16,7 @@
 #define FUNCTIONS_MAX 32            /* frames looked at for the object, as classify */
 #define STATUS_MAX 4096             /* /proc/PID/task/TID/status is ~1.5 KiB */
 #define NS_TASKS_MAX (1 << 20)      /* threads of one process mapped to host tids */
+#define USER_ADDR_END (1ULL << 56)  /* past the largest user address (5-level paging) */
 
 /* One thread's /proc status, as the confirm and the owner checks read it. */
 struct task_status {
@@ -57,7 +58,7 @@ struct locks {
 	const struct libc_layout *layout;
 	bool other_namespace;       /* its tids are not ours */
 	bool ns_tids_built;
-	struct u64map reads;        /* futex address -> struct lock_read */
+	struct u64map reads;        /* futex address and kind -> struct lock_read */
 	struct u64map ns_tids;      /* its tid in its namespace -> host tid */
 };
 
@@ -242,7 +243,10 @@ static int begin_process(struct locks *locks, pid_t pid)
 static const struct lock_read *first_read(struct locks *locks, struct pw_picture *picture,
 					  enum pw_object_kind kind, __u64 futex_addr, int *err)
 {
-	struct lock_read *read = u64map__get(&locks->reads, futex_addr);
+	/* by kind too: a waiter without frames names the same word a bare
+	 * futex; user addresses leave the top byte free */
+	__u64 key = futex_addr ^ ((__u64)kind << 56);
+	struct lock_read *read = u64map__get(&locks->reads, key);
 
 	if (read)
 		return read->state.kind == kind ? read : NULL;
@@ -257,7 +261,7 @@ static const struct lock_read *first_read(struct locks *locks, struct pw_picture
 		resolve_owner(locks, read);
 		read->symbol = lock_symbol(picture, locks->proc, read->state.addr);
 	}
-	if (u64map__put(&locks->reads, futex_addr, read)) {
+	if (u64map__put(&locks->reads, key, read)) {
 		free(read);
 		*err = -ENOMEM;
 		return NULL;
@@ -329,6 +333,7 @@ static bool futex_wait(const struct pw_unit *unit, const struct task_record *rec
 	/* futex_waitv's argument is an array of words, not one */
 	return unit->kind == PW_UNIT_THREAD && unit->parked && rec &&
 	       rec->wait.reason == PARK_REASON_FUTEX && rec->wait.arg0 &&
+	       rec->wait.arg0 < USER_ADDR_END &&
 	       (rec->wait.syscall_nr == PW_NR_futex || rec->wait.syscall_nr == PW_NR_restart_syscall);
 }
 
