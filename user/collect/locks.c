@@ -200,11 +200,64 @@ static void resolve_owner(struct locks *locks, struct lock_read *read)
 	read->owner_dead |= read->state.owner_died;
 }
 
+struct nearest_module {
+	__u64 addr;
+	Dwfl_Module *mod;
+	Dwarf_Addr end;
+};
+
+static int nearest_below(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			 void *arg)
+{
+	struct nearest_module *nearest = arg;
+	Dwarf_Addr end;
+
+	(void)userdata;
+	(void)name;
+	(void)start;
+	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	if (end <= nearest->addr && (!nearest->mod || end > nearest->end)) {
+		nearest->mod = mod;
+		nearest->end = end;
+	}
+	return DWARF_CB_OK;
+}
+
+/*
+ * The module whose data holds addr.  A module's .bss past its file's last
+ * page is an anonymous mapping, outside the range libdwfl gives the module
+ * (from /proc/PID/maps): there, the nearest module below whose loadable
+ * segments cover addr.
+ */
+static Dwfl_Module *data_module(Dwfl *dwfl, __u64 addr)
+{
+	struct nearest_module nearest = { .addr = addr };
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
+	GElf_Addr bias;
+	size_t count;
+	Elf *elf;
+
+	if (mod)
+		return mod;
+	dwfl_getmodules(dwfl, nearest_below, &nearest, 0);
+	elf = nearest.mod ? dwfl_module_getelf(nearest.mod, &bias) : NULL;
+	if (!elf || elf_getphdrnum(elf, &count))
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Phdr phdr;
+
+		if (gelf_getphdr(elf, (int)i, &phdr) && phdr.p_type == PT_LOAD &&
+		    addr >= phdr.p_vaddr + bias && addr - (phdr.p_vaddr + bias) < phdr.p_memsz)
+			return nearest.mod;
+	}
+	return NULL;
+}
+
 /* "config_lock", "table+0x40": a lock in a module's data, by its symbol. */
 static const char *lock_symbol(struct pw_picture *picture, struct proc *proc, __u64 addr)
 {
 	Dwfl *dwfl = procs__dwfl(proc);
-	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, addr) : NULL;
+	Dwfl_Module *mod = dwfl ? data_module(dwfl, addr) : NULL;
 	GElf_Off offset = 0;
 	GElf_Sym sym;
 	const char *name;
