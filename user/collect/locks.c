@@ -421,7 +421,7 @@ static bool still_parked(struct locks *locks, const struct pw_unit *unit)
 	struct task_status status;
 
 	return rec && read_status(unit->pid, (pid_t)unit->id, &status) &&
-	       strchr("SDTtI", status.state) && status.csw == rec->csw;
+	       status.state && strchr("SDTtI", status.state) && status.csw == rec->csw;
 }
 
 /* The lock a waiter sleeps on, read again: the same word and owner. */
