@@ -58,6 +58,7 @@ struct locks {
 	const struct libc_layout *layout;
 	bool other_namespace;       /* its tids are not ours */
 	bool ns_tids_built;
+	bool ns_tids_complete;      /* every thread of it mapped: a tid not there is gone */
 	struct u64map reads;        /* futex address and kind -> struct lock_read */
 	struct u64map ns_tids;      /* its tid in its namespace -> host tid */
 };
@@ -83,6 +84,7 @@ static void forget_process(struct locks *locks)
 	locks->pid = 0;
 	locks->proc = NULL;
 	locks->ns_tids_built = false;
+	locks->ns_tids_complete = false;
 }
 
 void locks__free(struct locks *locks)
@@ -150,16 +152,20 @@ static void build_ns_tids(struct locks *locks)
 	dir = opendir(path);
 	if (!dir)
 		return;
-	while ((entry = readdir(dir)) && seen++ < NS_TASKS_MAX) {
+	locks->ns_tids_complete = true;
+	while ((entry = readdir(dir))) {
 		struct task_status status;
 		char *end;
 		long tid = strtol(entry->d_name, &end, 10);
 
 		if (*end || tid <= 0 || tid > INT_MAX || !read_status(locks->pid, (pid_t)tid, &status))
 			continue;
-		if (status.ns_tid > 0 &&
-		    u64map__put(&locks->ns_tids, (__u64)status.ns_tid, (void *)(long)tid))
-			break; /* out of memory: owners not mapped stay unknown */
+		/* past the bound, or out of memory: owners not mapped are unknown */
+		if (++seen > NS_TASKS_MAX || (status.ns_tid > 0 &&
+		    u64map__put(&locks->ns_tids, (__u64)status.ns_tid, (void *)(long)tid))) {
+			locks->ns_tids_complete = false;
+			break;
+		}
 	}
 	closedir(dir);
 }
@@ -186,8 +192,8 @@ static void resolve_owner(struct locks *locks, struct lock_read *read)
 		host = (pid_t)(long)u64map__get(&locks->ns_tids, (__u64)host);
 		if (!host) {
 			/* no thread of its own: gone, or another process's (unseen) */
-			read->owner_unknown = read->state.pshared;
-			read->owner_dead = !read->state.pshared;
+			read->owner_dead = !read->state.pshared && locks->ns_tids_complete;
+			read->owner_unknown = !read->owner_dead;
 			return;
 		}
 	}
