@@ -16,6 +16,7 @@
 #define FUNCTIONS_MAX 32            /* frames looked at for the object, as classify */
 #define STATUS_MAX 4096             /* /proc/PID/task/TID/status is ~1.5 KiB */
 #define NS_TASKS_MAX (1 << 20)      /* threads of one process mapped to host tids */
+#define USER_ADDR_END (1ULL << 56)  /* past the largest user address (5-level paging) */
 
 /* One thread's /proc status, as the confirm and the owner checks read it. */
 struct task_status {
@@ -57,7 +58,8 @@ struct locks {
 	const struct libc_layout *layout;
 	bool other_namespace;       /* its tids are not ours */
 	bool ns_tids_built;
-	struct u64map reads;        /* futex address -> struct lock_read */
+	bool ns_tids_complete;      /* every thread of it mapped: a tid not there is gone */
+	struct u64map reads;        /* futex address and kind -> struct lock_read */
 	struct u64map ns_tids;      /* its tid in its namespace -> host tid */
 };
 
@@ -82,6 +84,7 @@ static void forget_process(struct locks *locks)
 	locks->pid = 0;
 	locks->proc = NULL;
 	locks->ns_tids_built = false;
+	locks->ns_tids_complete = false;
 }
 
 void locks__free(struct locks *locks)
@@ -149,16 +152,20 @@ static void build_ns_tids(struct locks *locks)
 	dir = opendir(path);
 	if (!dir)
 		return;
-	while ((entry = readdir(dir)) && seen++ < NS_TASKS_MAX) {
+	locks->ns_tids_complete = true;
+	while ((entry = readdir(dir))) {
 		struct task_status status;
 		char *end;
 		long tid = strtol(entry->d_name, &end, 10);
 
 		if (*end || tid <= 0 || tid > INT_MAX || !read_status(locks->pid, (pid_t)tid, &status))
 			continue;
-		if (status.ns_tid > 0 &&
-		    u64map__put(&locks->ns_tids, (__u64)status.ns_tid, (void *)(long)tid))
-			break; /* out of memory: owners not mapped stay unknown */
+		/* past the bound, or out of memory: owners not mapped are unknown */
+		if (++seen > NS_TASKS_MAX || (status.ns_tid > 0 &&
+		    u64map__put(&locks->ns_tids, (__u64)status.ns_tid, (void *)(long)tid))) {
+			locks->ns_tids_complete = false;
+			break;
+		}
 	}
 	closedir(dir);
 }
@@ -185,8 +192,8 @@ static void resolve_owner(struct locks *locks, struct lock_read *read)
 		host = (pid_t)(long)u64map__get(&locks->ns_tids, (__u64)host);
 		if (!host) {
 			/* no thread of its own: gone, or another process's (unseen) */
-			read->owner_unknown = read->state.pshared;
-			read->owner_dead = !read->state.pshared;
+			read->owner_dead = !read->state.pshared && locks->ns_tids_complete;
+			read->owner_unknown = !read->owner_dead;
 			return;
 		}
 	}
@@ -199,11 +206,64 @@ static void resolve_owner(struct locks *locks, struct lock_read *read)
 	read->owner_dead |= read->state.owner_died;
 }
 
+struct nearest_module {
+	__u64 addr;
+	Dwfl_Module *mod;
+	Dwarf_Addr end;
+};
+
+static int nearest_below(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			 void *arg)
+{
+	struct nearest_module *nearest = arg;
+	Dwarf_Addr end;
+
+	(void)userdata;
+	(void)name;
+	(void)start;
+	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	if (end <= nearest->addr && (!nearest->mod || end > nearest->end)) {
+		nearest->mod = mod;
+		nearest->end = end;
+	}
+	return DWARF_CB_OK;
+}
+
+/*
+ * The module whose data holds addr.  A module's .bss past its file's last
+ * page is an anonymous mapping, outside the range libdwfl gives the module
+ * (from /proc/PID/maps): there, the nearest module below whose loadable
+ * segments cover addr.
+ */
+static Dwfl_Module *data_module(Dwfl *dwfl, __u64 addr)
+{
+	struct nearest_module nearest = { .addr = addr };
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
+	GElf_Addr bias;
+	size_t count;
+	Elf *elf;
+
+	if (mod)
+		return mod;
+	dwfl_getmodules(dwfl, nearest_below, &nearest, 0);
+	elf = nearest.mod ? dwfl_module_getelf(nearest.mod, &bias) : NULL;
+	if (!elf || elf_getphdrnum(elf, &count))
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Phdr phdr;
+
+		if (gelf_getphdr(elf, (int)i, &phdr) && phdr.p_type == PT_LOAD &&
+		    addr >= phdr.p_vaddr + bias && addr - (phdr.p_vaddr + bias) < phdr.p_memsz)
+			return nearest.mod;
+	}
+	return NULL;
+}
+
 /* "config_lock", "table+0x40": a lock in a module's data, by its symbol. */
 static const char *lock_symbol(struct pw_picture *picture, struct proc *proc, __u64 addr)
 {
 	Dwfl *dwfl = procs__dwfl(proc);
-	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, addr) : NULL;
+	Dwfl_Module *mod = dwfl ? data_module(dwfl, addr) : NULL;
 	GElf_Off offset = 0;
 	GElf_Sym sym;
 	const char *name;
@@ -242,7 +302,10 @@ static int begin_process(struct locks *locks, pid_t pid)
 static const struct lock_read *first_read(struct locks *locks, struct pw_picture *picture,
 					  enum pw_object_kind kind, __u64 futex_addr, int *err)
 {
-	struct lock_read *read = u64map__get(&locks->reads, futex_addr);
+	/* by kind too: a waiter without frames names the same word a bare
+	 * futex; user addresses leave the top byte free */
+	__u64 key = futex_addr ^ ((__u64)kind << 56);
+	struct lock_read *read = u64map__get(&locks->reads, key);
 
 	if (read)
 		return read->state.kind == kind ? read : NULL;
@@ -257,7 +320,7 @@ static const struct lock_read *first_read(struct locks *locks, struct pw_picture
 		resolve_owner(locks, read);
 		read->symbol = lock_symbol(picture, locks->proc, read->state.addr);
 	}
-	if (u64map__put(&locks->reads, futex_addr, read)) {
+	if (u64map__put(&locks->reads, key, read)) {
 		free(read);
 		*err = -ENOMEM;
 		return NULL;
@@ -329,6 +392,7 @@ static bool futex_wait(const struct pw_unit *unit, const struct task_record *rec
 	/* futex_waitv's argument is an array of words, not one */
 	return unit->kind == PW_UNIT_THREAD && unit->parked && rec &&
 	       rec->wait.reason == PARK_REASON_FUTEX && rec->wait.arg0 &&
+	       rec->wait.arg0 < USER_ADDR_END &&
 	       (rec->wait.syscall_nr == PW_NR_futex || rec->wait.syscall_nr == PW_NR_restart_syscall);
 }
 
@@ -363,7 +427,7 @@ static bool still_parked(struct locks *locks, const struct pw_unit *unit)
 	struct task_status status;
 
 	return rec && read_status(unit->pid, (pid_t)unit->id, &status) &&
-	       strchr("SDTtI", status.state) && status.csw == rec->csw;
+	       status.state && strchr("SDTtI", status.state) && status.csw == rec->csw;
 }
 
 /* The lock a waiter sleeps on, read again: the same word and owner. */
@@ -381,6 +445,7 @@ static bool lock_unchanged(struct locks *locks, const struct evidence *evidence)
 bool locks__confirm(void *ctx, const struct pw_finding *candidate)
 {
 	struct locks *locks = ctx;
+	const struct evidence *reread = NULL;
 	struct task_status status;
 
 	for (size_t i = 0; i < candidate->unit_count; i++) {
@@ -392,8 +457,15 @@ bool locks__confirm(void *ctx, const struct pw_finding *candidate)
 			continue; /* running: a long critical section, nothing to compare */
 		if (!head && !evidence)
 			return false;
-		if (evidence && !lock_unchanged(locks, evidence))
-			return false;
+		/* a convoy's waiters share a lock: read again once, not per waiter */
+		if (evidence && !(reread && reread->pid == evidence->pid &&
+				  reread->futex_addr == evidence->futex_addr &&
+				  reread->kind == evidence->kind && reread->word == evidence->word &&
+				  reread->owner == evidence->owner)) {
+			if (!lock_unchanged(locks, evidence))
+				return false;
+			reread = evidence;
+		}
 		if (!still_parked(locks, unit))
 			return false;
 	}

@@ -33,6 +33,11 @@
 /* Static, so that they symbolize by name; written by the tests. */
 static pthread_mutex_t guarded_lock;
 static pthread_mutex_t orphaned_lock;
+/* a lock past the binary's last file page: in the anonymous part of .bss */
+static struct {
+	char padding[1 << 20];
+	pthread_mutex_t lock;
+} far_bss;
 
 struct sleeper {
 	pthread_t thread;
@@ -111,7 +116,7 @@ static void set_mutex(pthread_mutex_t *mutex, pid_t owner)
 }
 
 struct fixture {
-	struct sleeper holder, waiter, orphan_waiter;
+	struct sleeper holder, waiter, orphan_waiter, frameless, far_waiter;
 	pid_t gone_tid;
 	struct procs *procs;
 	struct proc *self;
@@ -146,7 +151,7 @@ static struct task_record record(pid_t tid, __u16 reason, int syscall_nr, __u64 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct task_record recs[3];
+	struct task_record recs[5];
 	pthread_t gone;
 	const struct symbol *symbols[2];
 	const struct pw_stack *stack;
@@ -154,9 +159,12 @@ static int setup(void **state)
 	void *buf;
 
 	assert_non_null(f);
+	/* in this order: the picture holds a process's threads by tid */
 	sleeper_start(&f->holder);
+	sleeper_start(&f->frameless);
 	sleeper_start(&f->waiter);
 	sleeper_start(&f->orphan_waiter);
+	sleeper_start(&f->far_waiter);
 	/* a thread that is gone: its tid owns orphaned_lock */
 	assert_int_equal(pthread_create(&gone, NULL, exit_at_once, &f->gone_tid), 0);
 	assert_int_equal(pthread_join(gone, NULL), 0);
@@ -167,11 +175,15 @@ static int setup(void **state)
 	recs[1] = record(f->waiter.tid, PARK_REASON_FUTEX, SYS_futex, (__u64)(uintptr_t)&guarded_lock);
 	recs[2] = record(f->orphan_waiter.tid, PARK_REASON_FUTEX, SYS_futex,
 			 (__u64)(uintptr_t)&orphaned_lock);
+	recs[3] = record(f->frameless.tid, PARK_REASON_FUTEX, SYS_futex,
+			 (__u64)(uintptr_t)&guarded_lock);
+	recs[4] = record(f->far_waiter.tid, PARK_REASON_FUTEX, SYS_futex,
+			 (__u64)(uintptr_t)&far_bss.lock);
 	buf = malloc(sizeof(recs));
 	assert_non_null(buf);
 	memcpy(buf, recs, sizeof(recs));
 	assert_int_equal(snapshot__parse(buf, sizeof(recs), &f->snap), 0);
-	assert_int_equal(f->snap->count, 3);
+	assert_int_equal(f->snap->count, 5);
 	f->holder_rec = (struct task_record *)f->snap->threads[0].rec;
 	f->waiter_rec = (struct task_record *)f->snap->threads[1].rec;
 
@@ -184,8 +196,12 @@ static int setup(void **state)
 	symbols[0] = symbols[1] = f->lock_wait;
 	stack = make_stack(f->picture, getpid(), pcs, symbols, 2);
 	add_thread(f->picture, getpid(), f->holder.tid, "IO wait (pipe)", false, SEC, NULL);
+	/* no frames (parked too briefly for a stack), on guarded_lock's word,
+	 * before the waiter whose frames name it */
+	add_thread(f->picture, getpid(), f->frameless.tid, "futex", false, SEC, NULL);
 	add_thread(f->picture, getpid(), f->waiter.tid, "mutex lock", false, SEC, stack);
 	add_thread(f->picture, getpid(), f->orphan_waiter.tid, "mutex lock", false, SEC, stack);
+	add_thread(f->picture, getpid(), f->far_waiter.tid, "mutex lock", false, SEC, stack);
 
 	f->locks = locks__new();
 	assert_non_null(f->locks);
@@ -209,6 +225,8 @@ static int teardown(void **state)
 	sleeper_stop(&f->holder);
 	sleeper_stop(&f->waiter);
 	sleeper_stop(&f->orphan_waiter);
+	sleeper_stop(&f->frameless);
+	sleeper_stop(&f->far_waiter);
 	free(f);
 	return 0;
 }
@@ -240,6 +258,16 @@ static void test_fill(void **state)
 	assert_string_equal(orphan->symbol, "orphaned_lock");
 	assert_int_equal(orphan->owner_tid, f->gone_tid);
 	assert_true(orphan->owner_dead);
+
+	/* a word no frame names: a futex, without an owner */
+	assert_int_equal(unit_of(f, f->frameless.tid)->blocked_on.kind, PW_OBJECT_FUTEX);
+	assert_true(unit_of(f, f->frameless.tid)->blocked_on.addr == (__u64)(uintptr_t)&guarded_lock);
+	assert_int_equal(unit_of(f, f->frameless.tid)->blocked_on.owner_tid, 0);
+
+	/* .bss in an anonymous mapping is still the binary's data */
+	assert_int_equal(unit_of(f, f->far_waiter.tid)->blocked_on.kind, PW_OBJECT_MUTEX);
+	assert_non_null(unit_of(f, f->far_waiter.tid)->blocked_on.symbol);
+	assert_string_equal(unit_of(f, f->far_waiter.tid)->blocked_on.symbol, "far_bss+0x100000");
 
 	/* the holder waits in IO: no lock */
 	assert_int_equal(unit_of(f, f->holder.tid)->blocked_on.kind, PW_OBJECT_NONE);
