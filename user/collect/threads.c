@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Threads from a snapshot (threads.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "collect/placement.h"
 #include "collect/threads.h"
 #include "model/classify.h"
+#include "proc/fds.h"
 #include "proc/symbolize.h"
 #include "proc/tailcall.h"
 #include "proc/unwind.h"
 #include "util/procfs.h"
+#include "syscall_nrs.h" /* PW_NR_*, generated from asm/unistd_64.h */
 
 #define CLASSIFY_MAX_FUNCTIONS 32
 /* an unwound stack with the tail-call frames told between its frames */
@@ -72,7 +75,48 @@ static const struct pw_stack *picture_stack(struct pw_picture *picture, struct p
 				     stack->truncated);
 }
 
-static void classify_unit(const struct thread_sample *sample, struct pw_unit *unit)
+/* Whether an IO syscall waits to take data in (or a connection): then
+ * the other end of a pipe is its writer. */
+static bool syscall_reads(long nr)
+{
+	switch (nr) {
+	case PW_NR_read:
+	case PW_NR_pread64:
+	case PW_NR_readv:
+	case PW_NR_recvfrom:
+	case PW_NR_recvmsg:
+	case PW_NR_recvmmsg:
+	case PW_NR_accept:
+	case PW_NR_accept4:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* An IO or epoll wait's fd (the syscall's first argument) as what it waits
+ * on.  0 or -ENOMEM; an fd closed meanwhile is left unknown. */
+static int describe_fd(struct pw_picture *picture, struct fds *fds,
+		       const struct thread_sample *sample, struct pw_unit *unit)
+{
+	const struct wait_ctx *wait = &sample->rec->wait;
+	struct pw_fd *desc;
+	int err;
+
+	if ((wait->reason != PARK_REASON_IO && wait->reason != PARK_REASON_EPOLL) ||
+	    wait->arg0 > INT_MAX)
+		return 0;
+	err = fds__describe(fds, picture, unit->pid, (pid_t)unit->id, (int)wait->arg0,
+			    syscall_reads(wait->syscall_nr), &desc);
+	if (err)
+		return err == -ENOMEM ? err : 0;
+	unit->blocked_on.kind = PW_OBJECT_FD;
+	unit->blocked_on.fd = desc;
+	return 0;
+}
+
+static int classify_unit(struct pw_picture *picture, struct fds *fds,
+			 const struct thread_sample *sample, struct pw_unit *unit)
 {
 	const char *functions[CLASSIFY_MAX_FUNCTIONS];
 	enum fd_kind fd_kind = FD_KIND_UNKNOWN;
@@ -87,9 +131,10 @@ static void classify_unit(const struct thread_sample *sample, struct pw_unit *un
 	if (sample->rec->wait.reason == PARK_REASON_IO)
 		fd_kind = classify__fd_of(sample->rec->tgid, (int)sample->rec->wait.arg0);
 	classify__wait(&sample->rec->wait, functions, count, fd_kind, &unit->wait);
+	return describe_fd(picture, fds, sample, unit);
 }
 
-static int fill_unit(struct pw_picture *picture, struct proc *proc,
+static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *fds,
 		     const struct thread_sample *sample, struct pw_unit *unit)
 {
 	const struct task_record *rec = sample->rec;
@@ -129,8 +174,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc,
 		if (!unit->stack)
 			return -ENOMEM;
 	}
-	classify_unit(sample, unit);
-	return 0;
+	return classify_unit(picture, fds, sample, unit);
 }
 
 static int add_process(struct pw_picture *picture, pid_t pid, const struct task_record *main_rec)
@@ -152,11 +196,15 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 		 pid_t skip_pid)
 {
 	const struct thread_sample **sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
+	struct fds *fds = fds__new();
 	size_t count = 0;
 	int err = 0;
 
-	if (!sorted)
+	if (!sorted || !fds) {
+		free(sorted);
+		fds__free(fds);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < snap->count; i++)
 		if ((pid_t)snap->threads[i].rec->tgid != skip_pid || !skip_pid)
 			sorted[count++] = &snap->threads[i];
@@ -176,9 +224,12 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 			break;
 		}
 		for (size_t i = first; i < end && !err; i++)
-			err = fill_unit(picture, proc, sorted[i], &units[i - first]);
+			err = fill_unit(picture, proc, fds, sorted[i], &units[i - first]);
 		unwind__prune(proc);
 	}
+	if (!err)
+		err = fds__find_peers(fds, picture);
+	fds__free(fds);
 	free(sorted);
 	return err;
 }
