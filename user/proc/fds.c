@@ -75,7 +75,7 @@ void fds__free(struct fds *fds)
 	if (!fds)
 		return;
 	u64map__free_all(&fds->namespaces, free_tables);
-	u64map__free_all(&fds->wanted, NULL);
+	u64map__clear(&fds->wanted);
 	for (size_t i = 0; i < fds->request_count; i++)
 		free(fds->requests[i].target);
 	free(fds->requests);

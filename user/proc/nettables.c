@@ -240,8 +240,8 @@ void nettables__free(struct net_tables *tables)
 		return;
 	for (int i = 0; i < NET_TABLE__COUNT; i++) {
 		free(tables->tables[i].entries);
-		u64map__free_all(&tables->tables[i].by_inode, NULL);
-		u64map__free_all(&tables->tables[i].by_ends, NULL);
+		u64map__clear(&tables->tables[i].by_inode);
+		u64map__clear(&tables->tables[i].by_ends);
 	}
 	free(tables);
 }
