@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include "model/picture.h"
 
 /* Whether the unit has anything to say about what it waits for. */
@@ -38,6 +39,13 @@ bool blocked__owner(FILE *out, const struct pw_picture *picture, const struct pw
 /* "\twaiting for mutex 0x… <sym> held by …\n", or nothing when nothing is
  * known: the line a text dump prints under a unit's header. */
 void blocked__line(FILE *out, const struct pw_picture *picture, const struct pw_unit *unit);
+/*
+ * How many distinct objects the members of groups wait on (kind and
+ * address; what never wakes counts by its reason), or -ENOMEM; *shared is
+ * a member when every member waits on the same one, else NULL.
+ */
+ssize_t blocked__distinct(const struct pw_group *const *groups, size_t group_count,
+			  const struct pw_unit **shared);
 /*
  * The "# blocked on …" comment line of a debug=1 block whose units all wait
  * on one object, or "# objects: N distinct" when they wait on several;
