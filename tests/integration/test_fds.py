@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 """What IO waits wait on: tests/targets/fdwait.c parks a thread in accept on
 a TCP listener, read on a TCP connection, recv on a UNIX socketpair, read
-and write on pipes, read on an eventfd and on a FIFO, and epoll_wait, each
-other end held by a child process of its own.  parkwatch's "fd" of each
+and write on pipes, read on an eventfd and on a FIFO, epoll_wait, and poll
+on the read end of a pipe, each other end held by a child process of its
+own.  parkwatch's "fd" of each
 (JSON and the text dump's line) against `ss -tanpe` / `ss -xpe` (ends,
 state, inodes, and the process holding the other end) and /proc (link
 targets, epoll's fdinfo), the peers against the target's own record."""
@@ -27,7 +28,7 @@ SS_STATES = {"ESTAB": "ESTABLISHED", "UNCONN": "CLOSE", "SYN-SENT": "SYN_SENT",
              "SYN-RECV": "SYN_RECV", "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2",
              "TIME-WAIT": "TIME_WAIT", "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK"}
 ROLES = ("accept", "tcp_read", "unix_recv", "pipe_read", "pipe_write", "eventfd_read",
-         "fifo_read", "epoll")
+         "fifo_read", "epoll", "poll")
 TEXT_WAIT = re.compile(r"^\twaiting on fd (\d+): (.*?)( \(idle: listening socket\))?"
                        r"(?:, other end held by process (\d+) \((.*)\))?$")
 
@@ -121,7 +122,7 @@ def expected(pid, record):
     want["unix_recv"] = (rec["fd"], "unix", f"UNIX socket:[{sock['inode']}] -> "
                          f"socket:[{sock['peer_inode']}]", False, peer)
 
-    for role in ("pipe_read", "pipe_write"):
+    for role in ("pipe_read", "pipe_write", "poll"):
         rec = record[role]
         link = fd_link(pid, rec["fd"])
         check(link.startswith("pipe:["), f"{role}: /proc says fd {rec['fd']} is {link}")

@@ -11,6 +11,7 @@
  *   eventfd_read  read() on an eventfd
  *   fifo_read     read() on a FIFO (a path) a child holds open for writing
  *   epoll         epoll_wait() on an epoll fd watching two fds
+ *   poll          poll() on one fd, the read end of a pipe a child writes to
  * Once /proc shows each thread asleep in its syscall, prints one line
  *   READY {"accept": {"tid": T, "fd": F, "port": P}, "tcp_read": {"tid": T,
  *          "fd": F, "local_port": P, "remote_port": P, "peer_pid": C}, ...}
@@ -22,6 +23,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -36,11 +38,11 @@
 #define CHILD_MAX_FD 4096
 
 enum role { ACCEPT, TCP_READ, UNIX_RECV, PIPE_READ, PIPE_WRITE, EVENTFD_READ, FIFO_READ, EPOLL,
-	    ROLE_COUNT };
+	    POLL, ROLE_COUNT };
 
 static const char *const role_names[ROLE_COUNT] = {
 	"accept", "tcp_read", "unix_recv", "pipe_read", "pipe_write", "eventfd_read", "fifo_read",
-	"epoll",
+	"epoll", "poll",
 };
 
 struct waiter {
@@ -178,6 +180,7 @@ static void fill(int fd)
 static void *wait_in_io(void *arg)
 {
 	struct waiter *waiter = arg;
+	struct pollfd pollfd = { .fd = waiter->fd, .events = POLLIN };
 	struct epoll_event event;
 	char buf[8] = { 0 };
 	ssize_t got = -1;
@@ -195,6 +198,9 @@ static void *wait_in_io(void *arg)
 		break;
 	case EPOLL:
 		got = epoll_wait(waiter->fd, &event, 1, -1);
+		break;
+	case POLL:
+		got = poll(&pollfd, 1, -1);
 		break;
 	default:
 		got = read(waiter->fd, buf, sizeof(buf));
@@ -224,6 +230,7 @@ static void wait_all_blocked(void)
 		[PIPE_WRITE] = { SYS_write, SYS_write },   [EVENTFD_READ] = { SYS_read, SYS_read },
 		[FIFO_READ] = { SYS_read, SYS_read },
 		[EPOLL] = { SYS_epoll_wait, SYS_epoll_pwait },
+		[POLL] = { SYS_poll, SYS_ppoll },
 	};
 
 	for (int role = 0; role < ROLE_COUNT; role++) {
@@ -242,6 +249,8 @@ static void wait_all_blocked(void)
 int main(void)
 {
 	int accept_port, tcp_local_port, tcp_remote_port, pair[2], pipe_in[2], pipe_out[2];
+	int pipe_poll[2];
+	pid_t pipe_poll_child;
 	int epoll_fd, watched[2];
 	pid_t tcp_child, unix_child, pipe_in_child, pipe_out_child, fifo_child;
 	struct epoll_event event = { .events = EPOLLIN };
@@ -283,6 +292,11 @@ int main(void)
 		check_ok(epoll_ctl(epoll_fd, EPOLL_CTL_ADD, watched[i], &event), "epoll_ctl");
 	}
 	start(EPOLL, epoll_fd, 0);
+
+	check_ok(pipe2(pipe_poll, O_CLOEXEC), "pipe");
+	pipe_poll_child = child_holding(pipe_poll[1]);
+	close(pipe_poll[1]);
+	start(POLL, pipe_poll[0], pipe_poll_child);
 
 	wait_all_blocked();
 	printf("READY {");

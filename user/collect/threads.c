@@ -2,6 +2,7 @@
 /* Threads from a snapshot (threads.h). */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include "collect/placement.h"
@@ -94,20 +95,42 @@ static bool syscall_reads(long nr)
 	}
 }
 
-/* An IO or epoll wait's fd (the syscall's first argument) as what it waits
- * on.  0 or -ENOMEM; an fd closed meanwhile is left unknown. */
-static int describe_fd(struct pw_picture *picture, struct fds *fds,
+/*
+ * The fd a thread in poll(2) or ppoll(2) on a single pollfd waits on, and
+ * whether for input; -1 for several fds, or when it has moved on.
+ */
+static int single_polled_fd(struct proc *proc, const struct pw_unit *unit,
+			    const struct wait_ctx *wait, bool *reading)
+{
+	__u64 count, pollfd;
+
+	if ((wait->syscall_nr != PW_NR_poll && wait->syscall_nr != PW_NR_ppoll) ||
+	    fds__syscall_arg(unit->pid, (pid_t)unit->id, wait->syscall_nr, wait->arg0, 1, &count) ||
+	    count != 1 || !procs__read_word(proc, wait->arg0, &pollfd))
+		return -1;
+	/* struct pollfd { int fd; short events, revents; } */
+	*reading = (pollfd >> 32) & POLLIN;
+	return (int)(__u32)pollfd;
+}
+
+/* An IO or epoll wait's fd (the syscall's first argument), or a poll's on a
+ * single fd, as what it waits on.  0 or -ENOMEM; an fd closed meanwhile is
+ * left unknown. */
+static int describe_fd(struct pw_picture *picture, struct proc *proc, struct fds *fds,
 		       const struct thread_sample *sample, struct pw_unit *unit)
 {
 	const struct wait_ctx *wait = &sample->rec->wait;
+	bool reading = syscall_reads(wait->syscall_nr);
 	struct pw_fd *desc;
-	int err;
+	int fd = -1, err;
 
-	if ((wait->reason != PARK_REASON_IO && wait->reason != PARK_REASON_EPOLL) ||
-	    wait->arg0 > INT_MAX)
+	if (wait->reason == PARK_REASON_IO || wait->reason == PARK_REASON_EPOLL)
+		fd = wait->arg0 > INT_MAX ? -1 : (int)wait->arg0;
+	else if (wait->reason == PARK_REASON_POLL)
+		fd = single_polled_fd(proc, unit, wait, &reading);
+	if (fd < 0)
 		return 0;
-	err = fds__describe(fds, picture, unit->pid, (pid_t)unit->id, (int)wait->arg0,
-			    syscall_reads(wait->syscall_nr), &desc);
+	err = fds__describe(fds, picture, unit->pid, (pid_t)unit->id, fd, reading, &desc);
 	if (err)
 		return err == -ENOMEM ? err : 0;
 	unit->blocked_on.kind = PW_OBJECT_FD;
@@ -115,7 +138,7 @@ static int describe_fd(struct pw_picture *picture, struct fds *fds,
 	return 0;
 }
 
-static int classify_unit(struct pw_picture *picture, struct fds *fds,
+static int classify_unit(struct pw_picture *picture, struct proc *proc, struct fds *fds,
 			 const struct thread_sample *sample, struct pw_unit *unit)
 {
 	const char *functions[CLASSIFY_MAX_FUNCTIONS];
@@ -131,7 +154,7 @@ static int classify_unit(struct pw_picture *picture, struct fds *fds,
 	if (sample->rec->wait.reason == PARK_REASON_IO)
 		fd_kind = classify__fd_of(sample->rec->tgid, (int)sample->rec->wait.arg0);
 	classify__wait(&sample->rec->wait, functions, count, fd_kind, &unit->wait);
-	return describe_fd(picture, fds, sample, unit);
+	return describe_fd(picture, proc, fds, sample, unit);
 }
 
 static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *fds,
@@ -174,7 +197,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *
 		if (!unit->stack)
 			return -ENOMEM;
 	}
-	return classify_unit(picture, fds, sample, unit);
+	return classify_unit(picture, proc, fds, sample, unit);
 }
 
 static int add_process(struct pw_picture *picture, pid_t pid, const struct task_record *main_rec)

@@ -340,6 +340,23 @@ int fds__describe(struct fds *fds, struct pw_picture *picture, pid_t pid, pid_t 
 	return 0;
 }
 
+int fds__syscall_arg(pid_t pid, pid_t tid, long nr, __u64 arg0, int index, __u64 *value)
+{
+	unsigned long long args[6];
+	char name[64], line[256];
+	long number;
+
+	snprintf(name, sizeof(name), "task/%d/syscall", tid);
+	if (index < 0 || index > 5 || procfs__read(pid, name, line, sizeof(line)) <= 0)
+		return -ENOENT;
+	/* "NR ARG0 ... ARG5 SP PC", all but NR in hex */
+	if (sscanf(line, "%ld %llx %llx %llx %llx %llx %llx", &number, &args[0], &args[1], &args[2],
+		   &args[3], &args[4], &args[5]) != 7 || number != nr || args[0] != arg0)
+		return -ENOENT;
+	*value = args[index];
+	return 0;
+}
+
 /* Whether fd of pid is open for what access asks, by its fdinfo flags. */
 static bool open_for(pid_t pid, int fd, enum holder_access access)
 {

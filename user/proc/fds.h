@@ -51,4 +51,12 @@ int fds__describe(struct fds *fds, struct pw_picture *picture, pid_t pid, pid_t 
  */
 int fds__find_peers(struct fds *fds, struct pw_picture *picture);
 
+/*
+ * Argument index (0-5) of the syscall thread tid of pid sleeps in, from
+ * /proc/PID/task/TID/syscall, when that is still syscall nr with first
+ * argument arg0 (the same wait the snapshot saw): 0 and *value, else
+ * -ENOENT.
+ */
+int fds__syscall_arg(pid_t pid, pid_t tid, long nr, __u64 arg0, int index, __u64 *value);
+
 #endif /* PARKWATCH_FDS_H */
