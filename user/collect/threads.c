@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Threads from a snapshot (threads.h). */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include "collect/placement.h"
 #include "collect/threads.h"
 #include "model/classify.h"
+#include "proc/fds.h"
 #include "proc/symbolize.h"
 #include "proc/tailcall.h"
 #include "proc/unwind.h"
 #include "util/procfs.h"
+#include "syscall_nrs.h" /* PW_NR_*, generated from asm/unistd_64.h */
 
 #define CLASSIFY_MAX_FUNCTIONS 32
 /* an unwound stack with the tail-call frames told between its frames */
@@ -72,7 +76,70 @@ static const struct pw_stack *picture_stack(struct pw_picture *picture, struct p
 				     stack->truncated);
 }
 
-static void classify_unit(const struct thread_sample *sample, struct pw_unit *unit)
+/* Whether an IO syscall waits to take data in (or a connection): then
+ * the other end of a pipe is its writer. */
+static bool syscall_reads(long nr)
+{
+	switch (nr) {
+	case PW_NR_read:
+	case PW_NR_pread64:
+	case PW_NR_readv:
+	case PW_NR_recvfrom:
+	case PW_NR_recvmsg:
+	case PW_NR_recvmmsg:
+	case PW_NR_accept:
+	case PW_NR_accept4:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The fd a thread in poll(2) or ppoll(2) on a single pollfd waits on, and
+ * whether for input; -1 for several fds, or when it has moved on.
+ */
+static int single_polled_fd(struct proc *proc, const struct pw_unit *unit,
+			    const struct wait_ctx *wait, bool *reading)
+{
+	__u64 count, pollfd;
+
+	if ((wait->syscall_nr != PW_NR_poll && wait->syscall_nr != PW_NR_ppoll) ||
+	    fds__syscall_arg(unit->pid, (pid_t)unit->id, wait->syscall_nr, wait->arg0, 1, &count) ||
+	    count != 1 || !procs__read_word(proc, wait->arg0, &pollfd))
+		return -1;
+	/* struct pollfd { int fd; short events, revents; } */
+	*reading = (pollfd >> 32) & POLLIN;
+	return (int)(__u32)pollfd;
+}
+
+/* An IO or epoll wait's fd (the syscall's first argument), or a poll's on a
+ * single fd, as what it waits on.  0 or -ENOMEM; an fd closed meanwhile is
+ * left unknown. */
+static int describe_fd(struct pw_picture *picture, struct proc *proc, struct fds *fds,
+		       const struct thread_sample *sample, struct pw_unit *unit)
+{
+	const struct wait_ctx *wait = &sample->rec->wait;
+	bool reading = syscall_reads(wait->syscall_nr);
+	struct pw_fd *desc;
+	int fd = -1, err;
+
+	if (wait->reason == PARK_REASON_IO || wait->reason == PARK_REASON_EPOLL)
+		fd = wait->arg0 > INT_MAX ? -1 : (int)wait->arg0;
+	else if (wait->reason == PARK_REASON_POLL)
+		fd = single_polled_fd(proc, unit, wait, &reading);
+	if (fd < 0)
+		return 0;
+	err = fds__describe(fds, picture, unit->pid, (pid_t)unit->id, fd, reading, &desc);
+	if (err)
+		return err == -ENOMEM ? err : 0;
+	unit->blocked_on.kind = PW_OBJECT_FD;
+	unit->blocked_on.fd = desc;
+	return 0;
+}
+
+static int classify_unit(struct pw_picture *picture, struct proc *proc, struct fds *fds,
+			 const struct thread_sample *sample, struct pw_unit *unit)
 {
 	const char *functions[CLASSIFY_MAX_FUNCTIONS];
 	enum fd_kind fd_kind = FD_KIND_UNKNOWN;
@@ -87,9 +154,10 @@ static void classify_unit(const struct thread_sample *sample, struct pw_unit *un
 	if (sample->rec->wait.reason == PARK_REASON_IO)
 		fd_kind = classify__fd_of(sample->rec->tgid, (int)sample->rec->wait.arg0);
 	classify__wait(&sample->rec->wait, functions, count, fd_kind, &unit->wait);
+	return describe_fd(picture, proc, fds, sample, unit);
 }
 
-static int fill_unit(struct pw_picture *picture, struct proc *proc,
+static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *fds,
 		     const struct thread_sample *sample, struct pw_unit *unit)
 {
 	const struct task_record *rec = sample->rec;
@@ -129,8 +197,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc,
 		if (!unit->stack)
 			return -ENOMEM;
 	}
-	classify_unit(sample, unit);
-	return 0;
+	return classify_unit(picture, proc, fds, sample, unit);
 }
 
 static int add_process(struct pw_picture *picture, pid_t pid, const struct task_record *main_rec)
@@ -152,11 +219,15 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 		 pid_t skip_pid)
 {
 	const struct thread_sample **sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
+	struct fds *fds = fds__new();
 	size_t count = 0;
 	int err = 0;
 
-	if (!sorted)
+	if (!sorted || !fds) {
+		free(sorted);
+		fds__free(fds);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < snap->count; i++)
 		if ((pid_t)snap->threads[i].rec->tgid != skip_pid || !skip_pid)
 			sorted[count++] = &snap->threads[i];
@@ -176,9 +247,12 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 			break;
 		}
 		for (size_t i = first; i < end && !err; i++)
-			err = fill_unit(picture, proc, sorted[i], &units[i - first]);
+			err = fill_unit(picture, proc, fds, sorted[i], &units[i - first]);
 		unwind__prune(proc);
 	}
+	if (!err)
+		err = fds__find_peers(fds, picture);
+	fds__free(fds);
 	free(sorted);
 	return err;
 }

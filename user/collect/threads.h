@@ -2,7 +2,8 @@
 /*
  * The thread source: one snapshot of the BPF iterator turned into thread
  * units of a picture, each parked thread's stack unwound (DWARF CFI),
- * symbolized and its wait classified.
+ * symbolized and its wait classified; an IO or epoll wait's fd described
+ * (proc/fds.h) as what it waits on.
  */
 #ifndef PARKWATCH_THREADS_H
 #define PARKWATCH_THREADS_H
