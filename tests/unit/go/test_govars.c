@@ -12,7 +12,8 @@
  * one would be, and checked against what the linker itself wrote where the
  * binary keeps it: .symtab's runtime.allgs, allglen, allgptr,
  * waitReasonStrings (and its size), fingRunning or fingStatus, runtime.text
- * and the runtime.* functions; DWARF's runtime.g for the layout table.
+ * and the runtime.* functions; DWARF's runtime.g, sudog, hchan and
+ * semaRoot for the layout table.
  * The binaries: PARKWATCH_GO_BINARIES (paths separated by ':';
  * tests/integration/test_go_stripped.py passes leaky's builds of every
  * release, from make go-matrix), else build/targets/go/1.19/leaky and its
@@ -304,6 +305,10 @@ static void check_layout(struct binary *bin)
 		F(stack_lo), F(stack_hi), F(sched_sp), F(sched_pc), F(sched_bp), F(syscallsp),
 		F(syscallpc), F(atomicstatus), F(goid), F(waitsince), F(waitreason), F(gopc),
 		F(startpc), F(parent_goid), F(lockedm), F(m), F(m_procid), F(g_read_size),
+		F(waiting), F(wait.sudog_g), F(wait.sudog_next), F(wait.sudog_prev),
+		F(wait.sudog_elem), F(wait.sudog_waitlink), F(wait.sudog_c), F(wait.hchan_qcount),
+		F(wait.hchan_dataqsiz), F(wait.hchan_closed), F(wait.hchan_elemtype),
+		F(wait.hchan_recvq), F(wait.hchan_sendq), F(wait.semaroot_treap),
 #undef F
 	};
 
@@ -317,7 +322,7 @@ static void check_layout(struct binary *bin)
 		memcpy(&want, (const char *)&from_dwarf + fields[i].offset, sizeof(want));
 		memcpy(&have, (const char *)&from_table + fields[i].offset, sizeof(have));
 		if (want != have)
-			fail_msg("%s (%s): runtime.g's %s is %d in DWARF, %d in the table",
+			fail_msg("%s (%s): the runtime's %s is %d in DWARF, %d in the table",
 				 bin->path, bin->version, fields[i].name, want, have);
 	}
 	print_message("  %s: the table's go1.%d layout is its DWARF's\n", bin->version, bin->minor);
