@@ -93,10 +93,13 @@ static int sudog_size(const struct go_wait_layout *w)
 	return read_size(offsets, sizeof(offsets) / sizeof(offsets[0]), GO_SUDOG_MAX_READ);
 }
 
+/* A waitq is {first, last}: its last word is read too. */
 static int hchan_size(const struct go_wait_layout *w)
 {
 	const int offsets[] = { w->hchan_qcount, w->hchan_dataqsiz, w->hchan_closed,
-				w->hchan_elemtype, w->hchan_recvq, w->hchan_sendq };
+				w->hchan_elemtype, w->hchan_recvq, w->hchan_sendq,
+				w->hchan_recvq < 0 ? -1 : w->hchan_recvq + 8,
+				w->hchan_sendq < 0 ? -1 : w->hchan_sendq + 8 };
 
 	return read_size(offsets, sizeof(offsets) / sizeof(offsets[0]), HCHAN_MAX_READ);
 }
@@ -114,26 +117,29 @@ void gowait__free(struct goproc *gp)
 }
 
 /*
- * How many sudogs queue on hchan from the waitq.first at first: each must
- * name hchan as its channel.  False when the list changed under the walk
- * (or never was one).
+ * How many sudogs queue on hchan in the waitq {first, last} at raw + off:
+ * each must name hchan as its channel and, the list being doubly linked,
+ * the one before it as its prev, and the walk must end at last.  False
+ * when the list changed under the walk (or never was one): a cycle fails
+ * the prev check where it closes.  Past GO_MAX_QUEUE the count stops.
  */
-static bool count_queue(struct goproc *gp, __u64 hchan, __u64 first, __u32 *count)
+static bool count_queue(struct goproc *gp, __u64 hchan, const __u8 *waitq, __u32 *count)
 {
 	const struct go_wait_layout *w = &gp->layout.wait;
 	int size = sudog_size(w);
 	__u8 raw[GO_SUDOG_MAX_READ];
-	__u64 at = first;
+	__u64 at = u64_at(waitq, 0), last = u64_at(waitq, 8), prev = 0;
 
 	*count = 0;
 	while (at && *count < GO_MAX_QUEUE) {
 		if (!user_ptr(at) || gomem__read(gp, at, raw, size) ||
-		    u64_at(raw, w->sudog_c) != hchan)
+		    u64_at(raw, w->sudog_c) != hchan || u64_at(raw, w->sudog_prev) != prev)
 			return false;
 		(*count)++;
+		prev = at;
 		at = u64_at(raw, w->sudog_next);
 	}
-	return true;
+	return *count == GO_MAX_QUEUE || prev == last;
 }
 
 /* One channel as read now, with its queues; NULL (unknown) when any of it
@@ -169,8 +175,8 @@ static int read_chan(struct goproc *gp, __u64 hchan, const struct go_blocked_on 
 	if (chan->len > chan->cap || chan->cap > USER_ADDR_END || closed > 1)
 		return 0;
 	chan->closed = closed;
-	chan->chan_read = count_queue(gp, hchan, u64_at(raw, w->hchan_sendq), &chan->sendq) &&
-			  count_queue(gp, hchan, u64_at(raw, w->hchan_recvq), &chan->recvq);
+	chan->chan_read = count_queue(gp, hchan, raw + w->hchan_sendq, &chan->sendq) &&
+			  count_queue(gp, hchan, raw + w->hchan_recvq, &chan->recvq);
 	*out = chan->chan_read ? chan : NULL;
 	return 0;
 }
