@@ -16,7 +16,6 @@
 #include <linux/types.h>
 #include "go/goproc.h"
 #include "util/pclntab.h"
-#include "util/u64map.h"
 
 #define GO_BATCH 2048               /* g's read together */
 #define GO_MAX_GOROUTINES (1u << 24)
@@ -55,6 +54,7 @@ struct sp_cache_entry {
 };
 
 struct batch;
+struct gowait;
 
 struct goproc {
 	pid_t pid;
@@ -82,8 +82,7 @@ struct goproc {
 	struct sp_cache_entry *sp_cache; /* 1 << GO_SP_CACHE_BITS, with pcln_buf */
 	char **reasons;
 	size_t reason_count;
-	__u8 *wait_classes;         /* per reason code, gowait.c's class; NULL until needed */
-	struct u64map chans;        /* hchan -> what one goproc__read saw of it (gowait.c) */
+	struct gowait *wait;        /* what one read met of channels and sudogs (gowait.c) */
 	size_t dropped;
 	/* buffers kept between reads */
 	__u8 far_buf[GO_FAR_WINDOW]; /* deep stacks beyond a g's window, at far_base */

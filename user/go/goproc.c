@@ -315,7 +315,9 @@ int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
 	err = gomem__read_allgs(gp, &len);
 	if (err)
 		return err;
-	gowait__begin(gp);
+	err = gowait__begin(gp);
+	if (err)
+		return err;
 	c.now_ns = clock__monotonic_ns();
 	c.finalizer_running = finalizer_running(gp);
 	/* sized for every g at once: growing 100,000 entries costs more than reading them */
@@ -330,7 +332,7 @@ int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
 	if (!err)
 		err = read_all(gp, len, &c);
 	if (!err)
-		err = gowait__semaphores(gp, c.items, c.count);
+		err = gowait__finish(gp, c.items, c.count);
 	gp->dropped = c.dropped;
 	if (!err)
 		err = finish(&c, out, count);

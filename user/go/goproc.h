@@ -61,10 +61,8 @@ struct go_blocked_on {
 	bool closed;
 	__u64 addr;                 /* the hchan, or the semaphore; 0: nil or unknown */
 	__u64 len, cap;             /* hchan.qcount, dataqsiz */
-	__u32 sendq, recvq;         /* sudogs queued on it (counted up to GO_MAX_QUEUE) */
+	__u32 sendq, recvq;         /* sudogs queued on it: goroutines, a select's once per case */
 };
-
-#define GO_MAX_QUEUE 65536          /* waiters counted per channel queue */
 
 struct goroutine {
 	__u64 g_addr;               /* the runtime.g: reused for a new goroutine after exit */

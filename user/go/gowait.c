@@ -4,22 +4,27 @@
  * channel (and, since Go 1.26, on a semaphore) left g.waiting pointing at
  * its sudog, whose c is the channel and elem the semaphore; the sudog must
  * name the g back, or the g woke meanwhile and nothing is said.  Each
- * channel is read once per goproc__read, its queues walked through
- * sudog.next, each sudog of them naming the channel back, and no further
- * than GO_MAX_QUEUE.  Before Go 1.26 a semaphore waiter's sudog hangs only
+ * channel is read once per goproc__read, after every g: its queues are
+ * walked through sudog.next, each sudog naming the channel and the one
+ * before it back, mostly through the sudogs read with their g's.  Before
+ * Go 1.26 a semaphore waiter's sudog hangs only
  * in runtime.semtable: 251 treaps of sudogs by address, each node heading
  * a waitlink list of the others on the same address.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "go/gomem.h"
 #include "go/gowait.h"
+#include "util/u64map.h"
 
 #define HCHAN_MAX_READ 256
 #define SEM_TAB_SIZE 251            /* runtime.semTabSize, the same since Go 1.0 */
 #define SEM_TREAP_DEPTH 512         /* treap nodes waiting to be visited, at most */
 #define SEM_MAX_NODES (1u << 20)    /* sudogs visited in the semtable, at most */
+#define QUEUE_MAX_READS (1u << 20)  /* queued sudogs read per goproc__read, beyond the
+				     * waiters' own: about a second of reads */
 
 enum wait_class {
 	WAIT_OTHER,
@@ -58,19 +63,6 @@ static enum wait_class class_of(const char *reason)
 	return WAIT_OTHER;
 }
 
-/* The class of each wait reason code, decided once per process. */
-static int wait_classes(struct goproc *gp)
-{
-	if (gp->wait_classes)
-		return 0;
-	gp->wait_classes = calloc(256, 1);
-	if (!gp->wait_classes)
-		return -ENOMEM;
-	for (size_t i = 0; i < gp->reason_count && i < 256; i++)
-		gp->wait_classes[i] = (__u8)class_of(gp->reasons[i]);
-	return 0;
-}
-
 /* Bytes to read of a struct to reach each offset's word; 0 when one is unknown. */
 static int read_size(const int *offsets, size_t n, int max)
 {
@@ -104,80 +96,193 @@ static int hchan_size(const struct go_wait_layout *w)
 	return read_size(offsets, sizeof(offsets) / sizeof(offsets[0]), HCHAN_MAX_READ);
 }
 
-void gowait__begin(struct goproc *gp)
+/* What a queue walk needs of a sudog. */
+struct sudog_copy {
+	__u64 next, prev, c;
+};
+
+struct chan_entry {
+	__u64 addr;
+	struct go_blocked_on seen;  /* chan_read and the channel's fields */
+};
+
+/* What one goproc__read keeps of the waits it met (gp->wait). */
+struct gowait {
+	__u8 classes[256];          /* enum wait_class per reason code */
+	struct u64map sudogs;       /* sudog address -> index + 1 into copies */
+	struct sudog_copy *copies;
+	size_t copy_count, copy_cap;
+	struct u64map chans;        /* hchan -> index + 1 into chan_list */
+	struct chan_entry *chan_list;
+	size_t chan_count, chan_cap;
+	__u8 *hchan_buf;            /* GO_BATCH hchans, read at once */
+	size_t reads_left;          /* of QUEUE_MAX_READS */
+};
+
+int gowait__begin(struct goproc *gp)
 {
-	u64map__free_all(&gp->chans, free);
+	struct gowait *st = gp->wait;
+
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		if (!st)
+			return -ENOMEM;
+		gp->wait = st;
+		for (size_t i = 0; i < gp->reason_count && i < 256; i++)
+			st->classes[i] = (__u8)class_of(gp->reasons[i]);
+	}
+	u64map__clear(&st->sudogs);
+	u64map__clear(&st->chans);
+	st->copy_count = st->chan_count = 0;
+	st->reads_left = QUEUE_MAX_READS;
+	return 0;
 }
 
 void gowait__free(struct goproc *gp)
 {
-	u64map__free_all(&gp->chans, free);
-	free(gp->wait_classes);
-	gp->wait_classes = NULL;
+	struct gowait *st = gp->wait;
+
+	if (!st)
+		return;
+	u64map__clear(&st->sudogs);
+	u64map__clear(&st->chans);
+	free(st->copies);
+	free(st->chan_list);
+	free(st->hchan_buf);
+	free(st);
+	gp->wait = NULL;
+}
+
+/* Grows *array of *cap items of size to hold one more; false: no memory. */
+static bool make_room(void **array, size_t *cap, size_t count, size_t size)
+{
+	size_t bigger = *cap ? *cap * 2 : 1024;
+	void *grown;
+
+	if (count < *cap)
+		return true;
+	grown = realloc(*array, bigger * size);
+	if (!grown)
+		return false;
+	*array = grown;
+	*cap = bigger;
+	return true;
+}
+
+/* Keeps the sudog at addr, read from raw, for the queue walks. */
+static int keep_sudog(struct gowait *st, const struct go_wait_layout *w, __u64 addr,
+		      const __u8 *raw)
+{
+	if (u64map__get(&st->sudogs, addr))
+		return 0;
+	if (!make_room((void **)&st->copies, &st->copy_cap, st->copy_count, sizeof(*st->copies)))
+		return -ENOMEM;
+	st->copies[st->copy_count++] = (struct sudog_copy){
+		u64_at(raw, w->sudog_next), u64_at(raw, w->sudog_prev), u64_at(raw, w->sudog_c) };
+	return u64map__put(&st->sudogs, addr, (void *)(uintptr_t)st->copy_count);
+}
+
+static int note_chan(struct gowait *st, __u64 hchan)
+{
+	if (u64map__get(&st->chans, hchan))
+		return 0;
+	if (!make_room((void **)&st->chan_list, &st->chan_cap, st->chan_count,
+		       sizeof(*st->chan_list)))
+		return -ENOMEM;
+	st->chan_list[st->chan_count++] = (struct chan_entry){ .addr = hchan };
+	return u64map__put(&st->chans, hchan, (void *)(uintptr_t)st->chan_count);
+}
+
+/* The sudog at addr: a waiter's read with its g, else read now. */
+static bool sudog_at(struct goproc *gp, __u64 addr, struct sudog_copy *out)
+{
+	const struct go_wait_layout *w = &gp->layout.wait;
+	uintptr_t kept = (uintptr_t)u64map__get(&gp->wait->sudogs, addr);
+	__u8 raw[GO_SUDOG_MAX_READ];
+
+	if (kept) {
+		*out = gp->wait->copies[kept - 1];
+		return true;
+	}
+	if (!gp->wait->reads_left || !user_ptr(addr) || gomem__read(gp, addr, raw, sudog_size(w)))
+		return false;
+	gp->wait->reads_left--;
+	*out = (struct sudog_copy){ u64_at(raw, w->sudog_next), u64_at(raw, w->sudog_prev),
+				    u64_at(raw, w->sudog_c) };
+	return true;
 }
 
 /*
- * How many sudogs queue on hchan in the waitq {first, last} at raw + off:
+ * How many sudogs queue on hchan in the waitq {first, last} at waitq:
  * each must name hchan as its channel and, the list being doubly linked,
  * the one before it as its prev, and the walk must end at last.  False
  * when the list changed under the walk (or never was one): a cycle fails
- * the prev check where it closes.  Past GO_MAX_QUEUE the count stops.
+ * the prev check where it closes, and no queue is longer than a process
+ * has goroutines.  The waiters' own sudogs were read with their g's: only
+ * a select's other cases cost a read here, QUEUE_MAX_READS of them at
+ * most, after which channels stay unknown.
  */
 static bool count_queue(struct goproc *gp, __u64 hchan, const __u8 *waitq, __u32 *count)
 {
-	const struct go_wait_layout *w = &gp->layout.wait;
-	int size = sudog_size(w);
-	__u8 raw[GO_SUDOG_MAX_READ];
 	__u64 at = u64_at(waitq, 0), last = u64_at(waitq, 8), prev = 0;
+	struct sudog_copy sudog;
 
 	*count = 0;
-	while (at && *count < GO_MAX_QUEUE) {
-		if (!user_ptr(at) || gomem__read(gp, at, raw, size) ||
-		    u64_at(raw, w->sudog_c) != hchan || u64_at(raw, w->sudog_prev) != prev)
+	while (at && *count < GO_MAX_GOROUTINES) {
+		if (!sudog_at(gp, at, &sudog) || sudog.c != hchan || sudog.prev != prev)
 			return false;
 		(*count)++;
 		prev = at;
-		at = u64_at(raw, w->sudog_next);
+		at = sudog.next;
 	}
-	return *count == GO_MAX_QUEUE || prev == last;
+	return !at && prev == last;
 }
 
-/* One channel as read now, with its queues; NULL (unknown) when any of it
- * didn't hold.  Kept in gp->chans for the rest of the goproc__read. */
-static int read_chan(struct goproc *gp, __u64 hchan, const struct go_blocked_on **out)
+/* One channel from its hchan, as read in raw: seen.chan_read when all of
+ * it held. */
+static void read_chan(struct goproc *gp, struct chan_entry *chan, const __u8 *raw)
 {
 	const struct go_wait_layout *w = &gp->layout.wait;
-	struct go_blocked_on *chan = u64map__get(&gp->chans, hchan);
-	int size = hchan_size(w);
-	__u8 raw[HCHAN_MAX_READ];
-	__u32 closed;
-	int err;
+	struct go_blocked_on *seen = &chan->seen;
+	__u32 closed = u32_at(raw, w->hchan_closed);
 
-	*out = NULL;
-	if (chan) {
-		*out = chan->chan_read ? chan : NULL;
-		return 0;
-	}
-	chan = calloc(1, sizeof(*chan));
-	if (!chan)
-		return -ENOMEM;
-	if (u64map__put(&gp->chans, hchan, chan)) {
-		free(chan);
-		return -ENOMEM;
-	}
-	err = size ? gomem__read(gp, hchan, raw, size) : -EFAULT;
-	if (err)
-		return err == -EFAULT ? 0 : err;
-	chan->len = u64_at(raw, w->hchan_qcount);
-	chan->cap = u64_at(raw, w->hchan_dataqsiz);
-	closed = u32_at(raw, w->hchan_closed);
+	seen->len = u64_at(raw, w->hchan_qcount);
+	seen->cap = u64_at(raw, w->hchan_dataqsiz);
 	/* makechan refuses buffers beyond the address space */
-	if (chan->len > chan->cap || chan->cap > USER_ADDR_END || closed > 1)
+	if (seen->len > seen->cap || seen->cap > USER_ADDR_END || closed > 1)
+		return;
+	seen->closed = closed;
+	seen->chan_read = count_queue(gp, chan->addr, raw + w->hchan_sendq, &seen->sendq) &&
+			  count_queue(gp, chan->addr, raw + w->hchan_recvq, &seen->recvq);
+}
+
+/* Every channel met, its hchan read GO_BATCH at a time. */
+static int read_chans(struct goproc *gp)
+{
+	struct gowait *st = gp->wait;
+	struct batch *b = gp->batch;
+	int size = hchan_size(&gp->layout.wait);
+
+	if (!size || !st->chan_count)
 		return 0;
-	chan->closed = closed;
-	chan->chan_read = count_queue(gp, hchan, raw + w->hchan_sendq, &chan->sendq) &&
-			  count_queue(gp, hchan, raw + w->hchan_recvq, &chan->recvq);
-	*out = chan->chan_read ? chan : NULL;
+	if (!st->hchan_buf && !(st->hchan_buf = malloc((size_t)GO_BATCH * HCHAN_MAX_READ)))
+		return -ENOMEM;
+	for (size_t done = 0; done < st->chan_count; done += GO_BATCH) {
+		size_t n = st->chan_count - done < GO_BATCH ? st->chan_count - done : GO_BATCH;
+		int err;
+
+		for (size_t i = 0; i < n; i++) {
+			b->local[i] = (struct iovec){ st->hchan_buf + i * HCHAN_MAX_READ, size };
+			b->remote[i] = (struct iovec){
+				(void *)(unsigned long)st->chan_list[done + i].addr, size };
+		}
+		err = gomem__read_ranges(gp, b->local, b->remote, n, b->ok);
+		if (err)
+			return err;
+		for (size_t i = 0; i < n; i++)
+			if (b->ok[i])
+				read_chan(gp, &st->chan_list[done + i], st->hchan_buf + i * HCHAN_MAX_READ);
+	}
 	return 0;
 }
 
@@ -189,12 +294,10 @@ static bool waits(const struct graw *g)
 int gowait__read_batch(struct goproc *gp, struct batch *b, size_t n)
 {
 	const struct go_wait_layout *w = &gp->layout.wait;
-	int size = sudog_size(w);
+	struct gowait *st = gp->wait;
+	int size = sudog_size(w), err;
 	size_t m = 0;
-	int err = wait_classes(gp);
 
-	if (err)
-		return err;
 	memset(b->blocked, 0, n * sizeof(*b->blocked));
 	for (size_t i = 0; i < n; i++) {
 		const struct graw *g = &b->raws[i];
@@ -203,7 +306,7 @@ int gowait__read_batch(struct goproc *gp, struct batch *b, size_t n)
 
 		if ((b->fate[i] != G_STACK && b->fate[i] != G_NO_STACK) || !waits(g))
 			continue;
-		class = gp->wait_classes[g->reason];
+		class = st->classes[g->reason];
 		if (class == WAIT_OTHER)
 			continue;
 		on->kind = class == WAIT_SEMA ? GO_OBJECT_SEMA : GO_OBJECT_CHAN;
@@ -215,13 +318,10 @@ int gowait__read_batch(struct goproc *gp, struct batch *b, size_t n)
 		b->slot[m++] = (__u32)i;
 	}
 	err = gomem__read_ranges(gp, b->local, b->remote, m, b->ok);
-	if (err)
-		return err;
-	for (size_t k = 0; k < m; k++) {
+	for (size_t k = 0; k < m && !err; k++) {
 		__u32 i = b->slot[k];
 		const __u8 *sudog = b->sudog_buf + i * GO_SUDOG_MAX_READ;
 		struct go_blocked_on *on = &b->blocked[i];
-		const struct go_blocked_on *chan;
 		__u64 addr;
 
 		/* a sudog of another g: this one woke, and parked again maybe */
@@ -233,21 +333,13 @@ int gowait__read_batch(struct goproc *gp, struct batch *b, size_t n)
 						 !user_ptr(addr))
 			continue;
 		on->addr = addr;
-		if (on->kind != GO_OBJECT_CHAN)
-			continue;
-		err = read_chan(gp, addr, &chan);
-		if (err)
-			return err;
-		if (chan) {
-			on->chan_read = true;
-			on->closed = chan->closed;
-			on->len = chan->len;
-			on->cap = chan->cap;
-			on->sendq = chan->sendq;
-			on->recvq = chan->recvq;
+		if (on->kind == GO_OBJECT_CHAN) {
+			err = keep_sudog(st, w, b->raws[i].waiting, sudog);
+			if (!err)
+				err = note_chan(st, addr);
 		}
 	}
-	return 0;
+	return err;
 }
 
 /* ---------------------------------------------------------- semtable */
@@ -309,7 +401,7 @@ static int walk_root(struct sema_walk *walk, size_t root, __u64 treap)
 	return 0;
 }
 
-int gowait__semaphores(struct goproc *gp, struct goroutine *items, size_t count)
+static int read_semaphores(struct goproc *gp, struct goroutine *items, size_t count)
 {
 	const struct go_wait_layout *w = &gp->layout.wait;
 	struct sema_walk walk = { .gp = gp };
@@ -341,4 +433,26 @@ out:
 	free(table);
 	u64map__clear(&walk.wanted);
 	return err;
+}
+
+int gowait__finish(struct goproc *gp, struct goroutine *items, size_t count)
+{
+	int err = read_chans(gp);
+
+	for (size_t i = 0; i < count && !err; i++) {
+		struct go_blocked_on *on = &items[i].blocked_on;
+		uintptr_t chan = on->kind == GO_OBJECT_CHAN && on->addr ?
+					 (uintptr_t)u64map__get(&gp->wait->chans, on->addr) : 0;
+		const struct go_blocked_on *seen = chan ? &gp->wait->chan_list[chan - 1].seen : NULL;
+
+		if (!seen || !seen->chan_read)
+			continue;
+		on->chan_read = true;
+		on->closed = seen->closed;
+		on->len = seen->len;
+		on->cap = seen->cap;
+		on->sendq = seen->sendq;
+		on->recvq = seen->recvq;
+	}
+	return err ? err : read_semaphores(gp, items, count);
 }

@@ -8,6 +8,8 @@
  * sudog of another channel) leaves the channel's details unknown, and an
  * hchan whose len passes its cap too; a nil channel never wakes; a
  * semaphore waiter of Go < 1.26 finds its address in a semtable treap.
+ * The waiter's own sudog is the one read with its g; the others of a queue
+ * are read as the walk meets them.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -71,6 +73,7 @@ static int setup(void **state)
 	f->gp->reason_count = sizeof(reason_names) / sizeof(reason_names[0]);
 	assert_true(golayout__table(27, &f->gp->layout));
 	assert_int_equal(gomem__batch_new(f->gp->layout.g_read_size, &f->batch), 0);
+	f->gp->batch = f->batch;
 	*state = f;
 	return 0;
 }
@@ -124,11 +127,18 @@ static void hchan(struct fixture *f, __u64 len, __u64 cap, const void *first, co
 	put(f->fake->hchan, w->hchan_recvq + 8, last ? addr_of(last) : 0);
 }
 
+/* One read of the batch's first g, through to its channel's queues. */
 static const struct go_blocked_on *read_one(struct fixture *f)
 {
-	gowait__begin(f->gp);
+	static struct goroutine item;
+
+	assert_int_equal(gowait__begin(f->gp), 0);
 	assert_int_equal(gowait__read_batch(f->gp, f->batch, 1), 0);
-	return &f->batch->blocked[0];
+	memset(&item, 0, sizeof(item));
+	item.g_addr = f->batch->raws[0].addr;
+	item.blocked_on = f->batch->blocked[0];
+	assert_int_equal(gowait__finish(f->gp, &item, 1), 0);
+	return &item.blocked_on;
 }
 
 /* Three receivers queued: the channel as the hchan has it. */
@@ -262,7 +272,8 @@ static void test_semtable(void **state)
 	put(f->fake->semtable, (int)(root * SEM_STRIDE) + w->semaroot_treap, addr_of(s[0]));
 	f->gp->semtable = addr_of(f->fake->semtable);
 	f->gp->semtable_size = sizeof(f->fake->semtable);
-	assert_int_equal(gowait__semaphores(f->gp, items, 3), 0);
+	assert_int_equal(gowait__begin(f->gp), 0);
+	assert_int_equal(gowait__finish(f->gp, items, 3), 0);
 	assert_int_equal(items[0].blocked_on.addr, sema);
 	assert_int_equal(items[1].blocked_on.addr, sema);
 	assert_int_equal(items[2].blocked_on.addr, 0);
