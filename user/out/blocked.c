@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* What a parked unit waits for, in words (blocked.h). */
+#include <errno.h>
 #include <string.h>
 #include "out/blocked.h"
 #include "out/render.h"
@@ -40,7 +41,7 @@ const char *blocked__object(const struct pw_blocked_on *on, char *buf, size_t si
 			APPEND(" %d: %s", on->fd->fd, on->fd->text ? on->fd->text : on->fd->type);
 		return buf;
 	}
-	if (on->kind == PW_OBJECT_CHANNEL && !on->addr) {
+	if (on->kind == PW_OBJECT_CHANNEL && !on->addr && on->never_wakes) {
 		APPEND("nil channel");
 		return buf;
 	}
@@ -209,12 +210,12 @@ static __u64 object_key(const struct pw_unit *unit)
 	return hash__bytes(&where, sizeof(where), on->kind) | 1;
 }
 
-int blocked__comment(FILE *out, const struct pw_picture *picture,
-		     const struct pw_group *const *groups, size_t group_count)
+ssize_t blocked__distinct(const struct pw_group *const *groups, size_t group_count,
+			  const struct pw_unit **shared)
 {
 	const struct pw_unit *first = NULL;
 	struct u64map seen = { 0 };
-	size_t unknown = 0;
+	size_t unknown = 0, distinct;
 	int err = 0;
 
 	for (size_t g = 0; g < group_count && !err; g++) {
@@ -230,15 +231,30 @@ int blocked__comment(FILE *out, const struct pw_picture *picture,
 				first = unit;
 		}
 	}
-	if (!err && seen.count == 1 && !unknown) {
-		fputs("# blocked on ", out);
-		describe(out, picture, first, false);
-		fputc('\n', out);
-	} else if (!err && seen.count) {
-		fprintf(out, "# objects: %zu distinct\n", seen.count);
-	}
+	distinct = seen.count;
 	u64map__clear(&seen);
-	return err;
+	if (err)
+		return -ENOMEM;
+	*shared = distinct == 1 && !unknown ? first : NULL;
+	return (ssize_t)distinct;
+}
+
+int blocked__comment(FILE *out, const struct pw_picture *picture,
+		     const struct pw_group *const *groups, size_t group_count)
+{
+	const struct pw_unit *shared;
+	ssize_t distinct = blocked__distinct(groups, group_count, &shared);
+
+	if (distinct < 0)
+		return (int)distinct;
+	if (shared) {
+		fputs("# blocked on ", out);
+		describe(out, picture, shared, false);
+		fputc('\n', out);
+	} else if (distinct) {
+		fprintf(out, "# objects: %zd distinct\n", distinct);
+	}
+	return 0;
 }
 
 static bool stuck(enum pw_finding_kind kind)

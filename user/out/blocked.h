@@ -14,13 +14,15 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include "model/picture.h"
 
 /* Whether the unit has anything to say about what it waits for. */
 bool blocked__known(const struct pw_unit *unit);
 /*
  * The object, unescaped (callers escape for their output): "mutex 0x… <sym>",
- * "channel 0x…", "nil channel", "fd 5: TCP … ESTABLISHED".  Into buf, cut
+ * "channel 0x…", "nil channel", "channel" (its address unread), "fd 5: TCP …
+ * ESTABLISHED".  Into buf, cut
  * to size; returns buf ("" when nothing is known).
  */
 const char *blocked__object(const struct pw_blocked_on *on, char *buf, size_t size);
@@ -38,6 +40,13 @@ bool blocked__owner(FILE *out, const struct pw_picture *picture, const struct pw
 /* "\twaiting for mutex 0x… <sym> held by …\n", or nothing when nothing is
  * known: the line a text dump prints under a unit's header. */
 void blocked__line(FILE *out, const struct pw_picture *picture, const struct pw_unit *unit);
+/*
+ * How many distinct objects the members of groups wait on (kind and
+ * address; what never wakes counts by its reason), or -ENOMEM; *shared is
+ * a member when every member waits on the same one, else NULL.
+ */
+ssize_t blocked__distinct(const struct pw_group *const *groups, size_t group_count,
+			  const struct pw_unit **shared);
 /*
  * The "# blocked on …" comment line of a debug=1 block whose units all wait
  * on one object, or "# objects: N distinct" when they wait on several;

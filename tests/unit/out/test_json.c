@@ -327,13 +327,16 @@ static void test_json_goroutines(void **state)
 	expect(out, "\"groups\":[{\"kind\":\"goroutine\",\"pid\":7000,\"reason\":\"chan receive\","
 		    "\"timeout\":\"none\",\"parked\":true,\"count\":3,\"oldest_park_ns\":50000000000,"
 		    "\"ids\":[18,19,20],\"frames\":[");
-	expect(out, "\"inlined\":false}],\"created_by\":\"main.main\",\"objects\":0,\"deadlocked\":false,\"convoy\":false},");
+	expect(out, "\"inlined\":false}],\"created_by\":\"main.main\",\"objects\":0,"
+		    "\"deadlocked\":false,\"convoy\":false},");
 	expect(out, "{\"kind\":\"goroutine\",\"pid\":7000,\"reason\":\"running\",\"timeout\":\"none\","
 		    "\"parked\":false,\"count\":1,\"oldest_park_ns\":0,\"ids\":[21],\"frames\":[],"
-		    "\"created_by\":\"main.main\",\"objects\":0,\"deadlocked\":false,\"convoy\":false}");
+		    "\"created_by\":\"main.main\",\"objects\":0,\"deadlocked\":false,"
+		    "\"convoy\":false}");
 	expect(out, "{\"kind\":\"goroutine\",\"pid\":7000,\"reason\":\"select\",\"timeout\":\"none\","
 		    "\"parked\":true,\"count\":1,\"oldest_park_ns\":180000000000,\"ids\":[1],");
-	expect(out, "\"inlined\":false}],\"created_by\":null,\"objects\":0,\"deadlocked\":false,\"convoy\":false}");
+	expect(out, "\"inlined\":false}],\"created_by\":null,\"objects\":0,"
+		    "\"deadlocked\":false,\"convoy\":false}");
 	assert_int_equal(occurrences(out, "{\"kind\":\"goroutine\",\"pid\":"), 5);
 	go_sample_free(&g);
 }

@@ -4,11 +4,16 @@
 
 #define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
 #define SOURCE "/src/locks.c"
+#define LIBC_START 0x7f0000000000ULL
+#define APP_START 0x400000ULL
 
 static struct symbol *function(const char *module, __u64 offset, const char *name,
 			       const char *file, int line)
 {
-	struct symbol *symbol = make_symbol(module, 0, 0, NULL, offset, 1);
+	bool libc = !strcmp(module, LIBC);
+	struct symbol *symbol = make_symbol(module, libc ? LIBC_START : APP_START,
+					    libc ? LIBC_START + 0x200000 : APP_START + 0x10000, NULL,
+					    offset, 1);
 
 	set_frame(symbol, 0, name, file, line, 0x20, false);
 	return symbol;
@@ -19,8 +24,7 @@ static const struct pw_stack *stack2(struct pw_picture *picture, pid_t pid,
 				     const struct symbol *leaf, const struct symbol *caller)
 {
 	const struct symbol *symbols[2] = { leaf, caller };
-	const __u64 pcs[2] = { 0x7f0000000000 + leaf->module_offset,
-			       0x400000 + caller->module_offset };
+	const __u64 pcs[2] = { LIBC_START + leaf->module_offset, APP_START + caller->module_offset };
 
 	return make_stack(picture, pid, pcs, symbols, 2);
 }
