@@ -15,6 +15,8 @@ every goroutine of each shape (told by its first main.* frame):
   * sharedRecv, sharedSend: the shared channel's address, its len and cap
     (empty; full, len == cap), sendq and recvq the goroutines started on
     it; their groups have objects == 1;
+  * every channel's element type as %T names it (int, string, *main.job,
+    struct {}), but in a stripped build: runtime.types is .symtab's;
   * nilRecv, nilSend, selectNone: kind channel, no address, never_wakes;
   * selectTwo: the channel of lower address of its two cases (the runtime's
     lock order, as the README says);
@@ -52,8 +54,9 @@ def shape_of(frames):
     return None
 
 
-def expect_chan(what, on, chan):
-    """ON (a blocked_on) is the channel CHAN of the READY line."""
+def expect_chan(what, on, chan, types_known):
+    """ON (a blocked_on) is the channel CHAN of the READY line; its element
+    type's name is read from runtime.types, which only .symtab names."""
     check(on and on["kind"] == "channel", f"{what}: blocked_on {on}")
     check(on.get("addr") == chan["addr"], f"{what}: addr {on.get('addr')}, the program says "
                                           f"{chan['addr']}")
@@ -62,6 +65,9 @@ def expect_chan(what, on, chan):
             "recvq": chan["recv"]}
     check(got and {k: got.get(k) for k in want} == want,
           f"{what}: chan {got}, the program says {want}")
+    elem = chan["elem"] if types_known else None
+    check(got.get("elem_type") == elem, f"{what}: elem_type {got.get('elem_type')!r}, "
+                                        f"expected {elem!r}")
     check(not on["never_wakes"] and not on["owner_unknown"] and "owner_tid" not in on,
           f"{what}: {on}")
 
@@ -98,6 +104,7 @@ def check_build(release, flavour):
                                      f"started {truth['counts']}")
     # semtable is .symtab's; since Go 1.26 g.waiting names the semaphore
     sema_known = flavour != "-stripped" or int(release.split(".")[1]) >= 26
+    types_known = flavour != "-stripped"
 
     private = {c["addr"]: c for c in truth["private"]}
     seen = set()
@@ -105,7 +112,7 @@ def check_build(release, flavour):
         on = g.get("blocked_on") or {}
         check(on.get("addr") in private, f"{what}: goroutine {g['id']}: {on.get('addr')} is "
                                          f"none of the private channels")
-        expect_chan(f"{what}: goroutine {g['id']}", on, private[on["addr"]])
+        expect_chan(f"{what}: goroutine {g['id']}", on, private[on["addr"]], types_known)
         seen.add(on["addr"])
     check(seen == set(private), f"{what}: private channels {sorted(seen)} of {sorted(private)}")
     lowest = min(truth["select"], key=lambda c: int(c["addr"], 16))
@@ -113,7 +120,8 @@ def check_build(release, flavour):
                         ("main.sharedSend", truth["shared_send"]),
                         ("main.selectTwo", lowest), ("main.mutexHolder", truth["holder"])):
         for g in by_shape[shape]:
-            expect_chan(f"{what}: {shape} goroutine {g['id']}", g.get("blocked_on"), chan)
+            expect_chan(f"{what}: {shape} goroutine {g['id']}", g.get("blocked_on"), chan,
+                        types_known)
     for shape in NEVER_WAKES:
         for g in by_shape[shape]:
             on = g.get("blocked_on") or {}

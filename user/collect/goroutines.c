@@ -296,6 +296,8 @@ static int fill_blocked_on(struct pw_picture *picture, const struct goroutine *g
 		return -ENOMEM;
 	*chan = (struct pw_chan){ .len = from->len, .cap = from->cap, .closed = from->closed,
 				  .sendq = from->sendq, .recvq = from->recvq };
+	if (from->elem_type && !(chan->elem_type = picture__string(picture, from->elem_type)))
+		return -ENOMEM;
 	on->chan = chan;
 	return 0;
 }

@@ -68,6 +68,7 @@ struct goproc {
 	__u64 fing_running;         /* runtime.fingRunning (bool, Go < 1.21) */
 	__u64 fing_status;          /* runtime.fingStatus (Go >= 1.21) */
 	__u64 semtable, semtable_size; /* runtime.semtable, from .symtab; 0: unknown */
+	struct range types;         /* runtime.types to etypes, from .symtab; 0: unknown */
 	struct range text;
 	struct range sigpanic;      /* a frame it returns to holds an exact pc */
 	struct func_entry *runtime_funcs; /* sorted by addr */

@@ -62,6 +62,8 @@ struct go_blocked_on {
 	__u64 addr;                 /* the hchan, or the semaphore; 0: nil or unknown */
 	__u64 len, cap;             /* hchan.qcount, dataqsiz */
 	__u32 sendq, recvq;         /* sudogs queued on it: goroutines, a select's once per case */
+	const char *elem_type;      /* "int", "*main.job"; NULL: unknown (no .symtab); owned
+				     * by the goproc */
 };
 
 struct goroutine {

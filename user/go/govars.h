@@ -22,6 +22,7 @@ struct go_vars {
 	__u64 reasons, reasons_size;        /* waitReasonStrings, and its bytes */
 	__u64 fing_running, fing_status;    /* one of them: < 1.21, and since */
 	__u64 semtable, semtable_size;      /* .symtab only: semaphore waiters before Go 1.26 */
+	__u64 types, etypes;                /* .symtab only: the type data, channels' element types */
 };
 
 /*

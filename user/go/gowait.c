@@ -23,6 +23,11 @@
 #define SEM_TAB_SIZE 251            /* runtime.semTabSize, the same since Go 1.0 */
 #define SEM_TREAP_DEPTH 512         /* treap nodes waiting to be visited, at most */
 #define SEM_MAX_NODES (1u << 20)    /* sudogs visited in the semtable, at most */
+/* runtime._type (internal/abi.Type since Go 1.21), the same from 1.19 to 1.27 */
+#define TYPE_TFLAG 20               /* tflag */
+#define TYPE_STR 40                 /* str: a nameOff from runtime.types */
+#define TFLAG_EXTRA_STAR 2          /* str names *T: the name is T */
+#define TYPE_NAME_MAX 256
 #define QUEUE_MAX_READS (1u << 20)  /* queued sudogs read per goproc__read, beyond the
 				     * waiters' own: about a second of reads */
 
@@ -117,7 +122,10 @@ struct gowait {
 	size_t chan_count, chan_cap;
 	__u8 *hchan_buf;            /* GO_BATCH hchans, read at once */
 	size_t reads_left;          /* of QUEUE_MAX_READS */
+	struct u64map type_names;   /* runtime type -> its name, or no_name; kept across reads */
 };
+
+static char no_name[] = "";
 
 int gowait__begin(struct goproc *gp)
 {
@@ -138,6 +146,15 @@ int gowait__begin(struct goproc *gp)
 	return 0;
 }
 
+static bool free_name(__u64 key, void *value, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	if (value != no_name)
+		free(value);
+	return false;
+}
+
 void gowait__free(struct goproc *gp)
 {
 	struct gowait *st = gp->wait;
@@ -146,6 +163,8 @@ void gowait__free(struct goproc *gp)
 		return;
 	u64map__clear(&st->sudogs);
 	u64map__clear(&st->chans);
+	u64map__filter(&st->type_names, free_name, NULL);
+	u64map__clear(&st->type_names);
 	free(st->copies);
 	free(st->chan_list);
 	free(st->hchan_buf);
@@ -238,6 +257,61 @@ static bool count_queue(struct goproc *gp, __u64 hchan, const __u8 *waitq, __u32
 	return !at && prev == last;
 }
 
+/*
+ * The name of the runtime type at addr, "int" or "*main.job": its str is
+ * an offset into the module's type data (runtime.types, which .symtab
+ * names), where a name is a flags byte, a varint length and the bytes.
+ */
+static char *read_type_name(struct goproc *gp, __u64 addr)
+{
+	const struct range *types = &gp->types;
+	__u8 type[TYPE_STR + 4], raw[3 + TYPE_NAME_MAX];
+	__u64 name, len, avail;
+	__s32 off;
+	int at = 2;
+
+	if (!types->hi || !in_range(types, addr) || types->hi - addr < sizeof(type) ||
+	    gomem__read(gp, addr, type, sizeof(type)))
+		return NULL;
+	memcpy(&off, type + TYPE_STR, sizeof(off));
+	name = types->lo + (__u64)(__s64)off;
+	if (off < 0 || !in_range(types, name))
+		return NULL;
+	avail = types->hi - name < sizeof(raw) ? types->hi - name : sizeof(raw);
+	if (avail < 2 || gomem__read(gp, name, raw, avail))
+		return NULL;
+	len = raw[1] & 0x7f;
+	if (raw[1] & 0x80) {
+		if (avail < 3 || (raw[2] & 0x80))
+			return NULL;
+		len |= (__u64)raw[2] << 7;
+		at = 3;
+	}
+	if (!len || len > avail - at)
+		return NULL;
+	if ((type[TYPE_TFLAG] & TFLAG_EXTRA_STAR) && raw[at] == '*') {
+		at++;
+		len--;
+	}
+	return strndup((const char *)raw + at, len);
+}
+
+/* The type's name, read once per process; NULL when unknown. */
+static const char *type_name(struct goproc *gp, __u64 addr)
+{
+	struct gowait *st = gp->wait;
+	char *name = addr ? u64map__get(&st->type_names, addr) : no_name;
+
+	if (!name) {
+		name = read_type_name(gp, addr);
+		if (u64map__put(&st->type_names, addr, name ? name : no_name)) {
+			free(name);
+			return NULL;
+		}
+	}
+	return name && name != no_name ? name : NULL;
+}
+
 /* One channel from its hchan, as read in raw: seen.chan_read when all of
  * it held. */
 static void read_chan(struct goproc *gp, struct chan_entry *chan, const __u8 *raw)
@@ -252,6 +326,7 @@ static void read_chan(struct goproc *gp, struct chan_entry *chan, const __u8 *ra
 	if (seen->len > seen->cap || seen->cap > USER_ADDR_END || closed > 1)
 		return;
 	seen->closed = closed;
+	seen->elem_type = type_name(gp, u64_at(raw, w->hchan_elemtype));
 	seen->chan_read = count_queue(gp, chan->addr, raw + w->hchan_sendq, &seen->sendq) &&
 			  count_queue(gp, chan->addr, raw + w->hchan_recvq, &seen->recvq);
 }
@@ -453,6 +528,7 @@ int gowait__finish(struct goproc *gp, struct goroutine *items, size_t count)
 		on->cap = seen->cap;
 		on->sendq = seen->sendq;
 		on->recvq = seen->recvq;
+		on->elem_type = seen->elem_type;
 	}
 	return err ? err : read_semaphores(gp, items, count);
 }

@@ -8,8 +8,9 @@
 //	chans
 //
 // Prints READY {json} once every goroutine it started is parked (its own
-// runtime.Stack says so), with, per channel, its address (%p), len, cap and
-// how many goroutines it started to send and to receive on it, and the
+// runtime.Stack says so), with, per channel, its address (%p), element
+// type, len, cap and how many goroutines it started to send and to receive
+// on it, and the
 // addresses and sizes of the mutex and the WaitGroup.  Nothing here uses a
 // timer: once parked, nothing wakes until the process is killed; main then
 // sits in a read(2) of a pipe nobody writes to.
@@ -37,6 +38,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -58,6 +60,7 @@ const (
 // chanInfo is one channel as the READY line reports it.
 type chanInfo struct {
 	Addr string `json:"addr"`
+	Elem string `json:"elem"` // its element type, as %T names it
 	Len  int    `json:"len"`
 	Cap  int    `json:"cap"`
 	Send int    `json:"send"` // goroutines started to send on it
@@ -88,11 +91,17 @@ var (
 
 func addr(p interface{}) string { return fmt.Sprintf("%p", p) }
 
+// elem is the element type of the channel ch, as %T names it.
+func elem(ch interface{}) string { return strings.TrimPrefix(fmt.Sprintf("%T", ch), "chan ") }
+
+// job is the element of the full channel: a pointer to a named type.
+type job struct{ id int }
+
 func privateRecv(ch chan int) { <-ch }
 
-func sharedRecv(ch chan int) { <-ch }
+func sharedRecv(ch chan string) { <-ch }
 
-func sharedSend(ch chan int, v int) { ch <- v }
+func sharedSend(ch chan *job, v *job) { ch <- v }
 
 func nilRecv() {
 	var ch chan int
@@ -113,7 +122,7 @@ func selectTwo(a, b chan int) {
 	}
 }
 
-func mutexHolder(locked chan<- bool, ch chan int) {
+func mutexHolder(locked chan<- bool, ch chan struct{}) {
 	mu.Lock()
 	locked <- true
 	<-ch
@@ -157,23 +166,25 @@ func main() {
 
 	for i := 0; i < privateCount; i++ {
 		ch := make(chan int)
-		r.Private = append(r.Private, chanInfo{Addr: addr(ch), Recv: 1})
+		r.Private = append(r.Private, chanInfo{Addr: addr(ch), Elem: elem(ch), Recv: 1})
 		start("main.privateRecv", func() { privateRecv(ch) })
 	}
 
-	recv := make(chan int, recvCap)
-	r.SharedRecv = chanInfo{Addr: addr(recv), Len: 0, Cap: recvCap, Recv: recvCount}
+	recv := make(chan string, recvCap)
+	r.SharedRecv = chanInfo{Addr: addr(recv), Elem: elem(recv), Len: 0, Cap: recvCap,
+		Recv: recvCount}
 	for i := 0; i < recvCount; i++ {
 		start("main.sharedRecv", func() { sharedRecv(recv) })
 	}
 
-	send := make(chan int, sendCap)
+	send := make(chan *job, sendCap)
 	for i := 0; i < sendCap; i++ {
-		send <- i
+		send <- &job{i}
 	}
-	r.SharedSend = chanInfo{Addr: addr(send), Len: sendCap, Cap: sendCap, Send: sendCount}
+	r.SharedSend = chanInfo{Addr: addr(send), Elem: elem(send), Len: sendCap, Cap: sendCap,
+		Send: sendCount}
 	for i := 0; i < sendCount; i++ {
-		v := i
+		v := &job{sendCap + i}
 		start("main.sharedSend", func() { sharedSend(send, v) })
 	}
 
@@ -186,11 +197,12 @@ func main() {
 	start("main.selectNone", selectNone)
 
 	a, b := make(chan int), make(chan int)
-	r.Select = []chanInfo{{Addr: addr(a), Recv: 1}, {Addr: addr(b), Recv: 1}}
+	r.Select = []chanInfo{{Addr: addr(a), Elem: elem(a), Recv: 1},
+		{Addr: addr(b), Elem: elem(b), Recv: 1}}
 	start("main.selectTwo", func() { selectTwo(a, b) })
 
-	hold, locked := make(chan int), make(chan bool)
-	r.Holder = chanInfo{Addr: addr(hold), Recv: 1}
+	hold, locked := make(chan struct{}), make(chan bool)
+	r.Holder = chanInfo{Addr: addr(hold), Elem: elem(hold), Recv: 1}
 	start("main.mutexHolder", func() { mutexHolder(locked, hold) })
 	<-locked
 	r.Mutex = objectInfo{Addr: addr(&mu), Size: unsafe.Sizeof(mu)}
