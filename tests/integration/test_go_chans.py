@@ -23,7 +23,7 @@ every goroutine of each shape (told by its first main.* frame):
   * mutexHolder: its own channel; mutexWaiter: kind sema inside the mutex,
     owner unknown; wgWaiter: kind sema inside the WaitGroup, no owner.  A
     semaphore waiter's address before Go 1.26 comes from runtime.semtable,
-    which only .symtab names: a stripped build of those releases says none.
+    which a stripped build's runtime.semrelease1 names in its code.
 
 On Go 1.19 and the newest release of the Makefile's GO_RELEASES, each with
 DWARF, linked with -w (the layout tables) and stripped (-s -w).
@@ -72,13 +72,10 @@ def expect_chan(what, on, chan, types_known):
           f"{what}: {on}")
 
 
-def expect_sema(what, on, obj, owner_unknown, addr_known):
+def expect_sema(what, on, obj, owner_unknown):
     check(on and on["kind"] == "sema", f"{what}: blocked_on {on}")
     check(on["owner_unknown"] == owner_unknown and not on["never_wakes"],
           f"{what}: owner_unknown {on['owner_unknown']}, expected {owner_unknown}")
-    if not addr_known:
-        check("addr" not in on, f"{what}: an address {on.get('addr')} without runtime.semtable")
-        return
     start = int(obj["addr"], 16)
     check("addr" in on and start <= int(on["addr"], 16) < start + obj["size"],
           f"{what}: semaphore {on.get('addr')}, not inside the object at {obj['addr']} "
@@ -102,8 +99,6 @@ def check_build(release, flavour):
     counts = {s: len(gs) for s, gs in by_shape.items()}
     check(counts == truth["counts"], f"{what}: goroutines per shape {counts}, the program "
                                      f"started {truth['counts']}")
-    # semtable is .symtab's; since Go 1.26 g.waiting names the semaphore
-    sema_known = flavour != "-stripped" or int(release.split(".")[1]) >= 26
     types_known = flavour != "-stripped"
 
     private = {c["addr"]: c for c in truth["private"]}
@@ -128,11 +123,10 @@ def check_build(release, flavour):
             check(on.get("kind") == "channel" and on["never_wakes"] and "addr" not in on
                   and "chan" not in on, f"{what}: {shape} goroutine {g['id']}: {on}")
     for g in by_shape["main.mutexWaiter"]:
-        expect_sema(f"{what}: mutexWaiter {g['id']}", g.get("blocked_on"), truth["mutex"], True,
-                    sema_known)
+        expect_sema(f"{what}: mutexWaiter {g['id']}", g.get("blocked_on"), truth["mutex"], True)
     for g in by_shape["main.wgWaiter"]:
         expect_sema(f"{what}: wgWaiter {g['id']}", g.get("blocked_on"), truth["waitgroup"],
-                    False, sema_known)
+                    False)
 
     objects = {}
     for group in docs.groups(doc):
@@ -141,8 +135,7 @@ def check_build(release, flavour):
             objects[shape] = objects.get(shape, 0) + group["objects"]
     want = {"main.privateRecv": len(private), "main.sharedRecv": 1, "main.sharedSend": 1,
             "main.selectTwo": 1, "main.mutexHolder": 1, "main.nilRecv": 0, "main.nilSend": 0,
-            "main.selectNone": 0, "main.mutexWaiter": int(sema_known),
-            "main.wgWaiter": int(sema_known)}
+            "main.selectNone": 0, "main.mutexWaiter": 1, "main.wgWaiter": 1}
     check(objects == want, f"{what}: objects per group {objects}, expected {want}")
     return (f"{what}: {sum(counts.values())} goroutines as the program says "
             f"(objects: {len(private)} private, 1 shared)")

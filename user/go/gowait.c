@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "go/gomem.h"
+#include "go/govars.h"
 #include "go/gowait.h"
 #include "util/u64map.h"
 
 #define HCHAN_MAX_READ 256
-#define SEM_TAB_SIZE 251            /* runtime.semTabSize, the same since Go 1.0 */
 #define SEM_TREAP_DEPTH 512         /* treap nodes waiting to be visited, at most */
 #define SEM_MAX_NODES (1u << 20)    /* sudogs visited in the semtable, at most */
 /* runtime._type (internal/abi.Type since Go 1.21), the same from 1.19 to 1.27 */
@@ -453,7 +453,7 @@ static int walk_root(struct sema_walk *walk, size_t root, __u64 treap)
 			if (!in_list) {
 				addr = u64_at(walk->raw, w->sudog_elem);
 				/* semTable.rootFor: (addr >> 3) % semTabSize */
-				if (!addr || (addr >> 3) % SEM_TAB_SIZE != root)
+				if (!addr || (addr >> 3) % GO_SEM_TAB_SIZE != root)
 					break; /* changed under us: nothing below it is trusted */
 				if (depth + 2 <= SEM_TREAP_DEPTH) {
 					__u64 left = u64_at(walk->raw, w->sudog_prev);
@@ -480,12 +480,12 @@ static int read_semaphores(struct goproc *gp, struct goroutine *items, size_t co
 {
 	const struct go_wait_layout *w = &gp->layout.wait;
 	struct sema_walk walk = { .gp = gp };
-	__u64 stride = gp->semtable_size / SEM_TAB_SIZE;
+	__u64 stride = gp->semtable_size / GO_SEM_TAB_SIZE;
 	__u8 *table = NULL;
 	int err = 0;
 
 	if (!gp->semtable || !sudog_size(w) || w->semaroot_treap < 0 ||
-	    gp->semtable_size % SEM_TAB_SIZE || stride < (__u64)w->semaroot_treap + 8)
+	    gp->semtable_size % GO_SEM_TAB_SIZE || stride < (__u64)w->semaroot_treap + 8)
 		return 0;
 	for (size_t i = 0; i < count && !err; i++)
 		if (items[i].blocked_on.kind == GO_OBJECT_SEMA && !items[i].blocked_on.addr)
@@ -501,7 +501,7 @@ static int read_semaphores(struct goproc *gp, struct goroutine *items, size_t co
 	if (err == -EFAULT)
 		err = 0; /* unknown, as without a semtable */
 	else
-		for (size_t root = 0; root < SEM_TAB_SIZE && !err; root++)
+		for (size_t root = 0; root < GO_SEM_TAB_SIZE && !err; root++)
 			err = walk_root(&walk, root,
 					u64_at(table, root * stride + w->semaroot_treap));
 out:

@@ -11,7 +11,8 @@
  * which must be refused.  Then each Go binary given is read as a stripped
  * one would be, and checked against what the linker itself wrote where the
  * binary keeps it: .symtab's runtime.allgs, allglen, allgptr,
- * waitReasonStrings (and its size), fingRunning or fingStatus, runtime.text
+ * waitReasonStrings (and its size), fingRunning or fingStatus, semtable
+ * (and its size: 251 entries of 64 bytes), runtime.text
  * and the runtime.* functions; DWARF's runtime.g, sudog, hchan and
  * semaRoot for the layout table.
  * The binaries: PARKWATCH_GO_BINARIES (paths separated by ':';
@@ -360,6 +361,7 @@ static void check_binary(const char *path)
 	expect_symbol(&bin, "runtime.allglen", vars.allglen, 8);
 	expect_symbol(&bin, "runtime.allgptr", vars.allgptr, 8);
 	expect_symbol(&bin, "runtime.waitReasonStrings", vars.reasons, vars.reasons_size);
+	expect_symbol(&bin, "runtime.semtable", vars.semtable, GO_SEM_TAB_SIZE * GO_SEM_ROOT_STRIDE);
 	/* a bool before Go 1.21, a uint32 since */
 	if (bin.minor < 21) {
 		assert_int_equal(vars.fing_status, 0);
@@ -370,8 +372,8 @@ static void check_binary(const char *path)
 	}
 	functions = check_functions(&bin);
 	assert_true(functions > 500);
-	print_message("  %s (%s): allgs, allglen, allgptr, waitReasonStrings (%llu), %s and "
-		      "runtime.text as .symtab has them; %zu runtime functions in .gopclntab\n",
+	print_message("  %s (%s): allgs, allglen, allgptr, waitReasonStrings (%llu), %s, "
+		      "semtable and runtime.text as .symtab has them; %zu runtime functions in .gopclntab\n",
 		      path, bin.version, (unsigned long long)vars.reasons_size / 16,
 		      bin.minor < 21 ? "fingRunning" : "fingStatus", functions);
 	check_layout(&bin);
