@@ -249,11 +249,65 @@ static bool keep_seen(__u64 key, void *value, void *ctx)
 
 /* ------------------------------------------------------------- units */
 
+/* A frame of sync.Mutex's or sync.RWMutex's code (internal/sync's since Go
+ * 1.24): before Go 1.21 every semaphore waiter says "semacquire". */
+static bool in_mutex_code(const struct pw_stack *stack)
+{
+	for (int i = 0; stack && i < stack->depth; i++) {
+		const char *function = symbol__function(stack->symbols[i]);
+
+		if (function && (strstr(function, "sync.(*Mutex).") ||
+				 strstr(function, "sync.(*RWMutex).")))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * What g waits on (go/goproc.h's blocked_on) as the model has it.  A Go
+ * mutex has an owner the runtime doesn't record: owner unknown; a
+ * WaitGroup and a channel have none.
+ */
+static int fill_blocked_on(struct pw_picture *picture, const struct goroutine *g,
+			   struct pw_unit *unit)
+{
+	const struct go_blocked_on *from = &g->blocked_on;
+	struct pw_blocked_on *on = &unit->blocked_on;
+	const char *reason = unit->wait.reason;
+	struct pw_chan *chan;
+
+	if (from->kind == GO_OBJECT_SEMA) {
+		on->kind = PW_OBJECT_SEMA;
+		on->addr = from->addr;
+		on->owner_unknown = text__has_prefix(reason, "sync.Mutex.") ||
+				    text__has_prefix(reason, "sync.RWMutex.") ||
+				    (!strcmp(reason, "semacquire") && in_mutex_code(unit->stack));
+		return 0;
+	}
+	if (from->kind != GO_OBJECT_CHAN)
+		return 0;
+	on->kind = PW_OBJECT_CHANNEL;
+	on->addr = from->addr;
+	on->never_wakes = from->never_wakes;
+	if (!from->chan_read)
+		return 0;
+	chan = picture__add_chan(picture);
+	if (!chan)
+		return -ENOMEM;
+	*chan = (struct pw_chan){ .len = from->len, .cap = from->cap, .closed = from->closed,
+				  .sendq = from->sendq, .recvq = from->recvq };
+	if (from->elem_type && !(chan->elem_type = picture__string(picture, from->elem_type)))
+		return -ENOMEM;
+	on->chan = chan;
+	return 0;
+}
+
 static int fill_unit(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,
 		     const struct goroutine *g, const char *comm, struct pw_unit *unit,
 		     struct pw_goroutine *go)
 {
 	bool waiting = g->status == GO_STATUS_WAITING || g->status == GO_STATUS_LEAKED;
+	int err;
 
 	go->parent_goid = g->parent_goid;
 	go->gopc = g->gopc;
@@ -287,7 +341,8 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, const struct
 	unit->wait.reason = go->wait_reason ? go->wait_reason : go->status;
 	unit->wait.has_timeout = reason_has_timeout(unit->wait.reason);
 	unit->wait.kernel_reason = PARK_REASON_OTHER;
-	return stack_of(picture, proc, reader, g, &unit->stack);
+	err = stack_of(picture, proc, reader, g, &unit->stack);
+	return err || !waiting ? err : fill_blocked_on(picture, g, unit);
 }
 
 static int add_process(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,

@@ -22,6 +22,7 @@
 #define USER_ADDR_END (1ULL << 47)
 #define GO_SP_CACHE_BITS 12         /* pcsp answers remembered, by pc */
 #define GO_FAR_WINDOW 4096          /* bytes of a deep stack read at once */
+#define GO_SUDOG_MAX_READ 256       /* bytes of a sudog read, at most (gowait.c) */
 
 enum func_kind {
 	FUNC_SYSTEM,                /* runtime.*: its goroutines are the runtime's */
@@ -53,6 +54,7 @@ struct sp_cache_entry {
 };
 
 struct batch;
+struct gowait;
 
 struct goproc {
 	pid_t pid;
@@ -65,6 +67,8 @@ struct goproc {
 	__u64 allglen, allgptr, allgs;
 	__u64 fing_running;         /* runtime.fingRunning (bool, Go < 1.21) */
 	__u64 fing_status;          /* runtime.fingStatus (Go >= 1.21) */
+	__u64 semtable, semtable_size; /* runtime.semtable, from .symtab; 0: unknown */
+	struct range types;         /* runtime.types to etypes, from .symtab; 0: unknown */
 	struct range text;
 	struct range sigpanic;      /* a frame it returns to holds an exact pc */
 	struct func_entry *runtime_funcs; /* sorted by addr */
@@ -79,6 +83,7 @@ struct goproc {
 	struct sp_cache_entry *sp_cache; /* 1 << GO_SP_CACHE_BITS, with pcln_buf */
 	char **reasons;
 	size_t reason_count;
+	struct gowait *wait;        /* what one read met of channels and sudogs (gowait.c) */
 	size_t dropped;
 	/* buffers kept between reads */
 	__u8 far_buf[GO_FAR_WINDOW]; /* deep stacks beyond a g's window, at far_base */
@@ -92,6 +97,7 @@ struct goproc {
 struct graw {
 	__u64 addr, goid, sp, pc, bp, lo, hi, gopc, startpc, parent, lockedm, m;
 	__s64 waitsince;
+	__u64 waiting;              /* g.waiting: a sudog, or 0 */
 	__u32 status;               /* scan bit stripped */
 	__u8 reason;
 	bool in_syscall;            /* sp and pc are g.syscallsp and g.syscallpc, bp unknown */
@@ -116,6 +122,8 @@ struct batch {
 	size_t *span_at;            /* where each range lands in span_buf */
 	struct graw *raws;
 	enum g_fate *fate;
+	struct go_blocked_on *blocked; /* per g: what it waits on (gowait.c) */
+	__u8 *sudog_buf;            /* per g: its sudog, as gowait.c reads it */
 	__u8 *gbuf, *hbuf, *span_buf;
 	__u8 *sbuf;                 /* stack windows, packed */
 	size_t sbuf_cap;

@@ -110,6 +110,9 @@ static void note_object(struct go_vars *vars, __u64 *build_version, const char *
 		{ "runtime.buildVersion", build_version },
 		{ "runtime.fingRunning", &vars->fing_running },
 		{ "runtime.fingStatus", &vars->fing_status },
+		{ "runtime.semtable", &vars->semtable },
+		{ "runtime.types", &vars->types },
+		{ "runtime.etypes", &vars->etypes },
 	};
 
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
@@ -117,6 +120,8 @@ static void note_object(struct go_vars *vars, __u64 *build_version, const char *
 			*wanted[i].addr = sym->st_value;
 			if (wanted[i].addr == &vars->reasons)
 				vars->reasons_size = sym->st_size;
+			if (wanted[i].addr == &vars->semtable)
+				vars->semtable_size = sym->st_size;
 		}
 	}
 }
@@ -459,6 +464,10 @@ int gobinary__read(struct goproc *gp, Elf *elf, const struct stat *exe, struct g
 	gp->allgs = vars.allgs ? vars.allgs + gp->bias : 0;
 	gp->fing_running = vars.fing_running ? vars.fing_running + gp->bias : 0;
 	gp->fing_status = vars.fing_status ? vars.fing_status + gp->bias : 0;
+	gp->semtable = vars.semtable ? vars.semtable + gp->bias : 0;
+	gp->semtable_size = vars.semtable_size;
+	if (vars.types && vars.etypes > vars.types)
+		gp->types = (struct range){ vars.types + gp->bias, vars.etypes + gp->bias };
 	syms->reasons = vars.reasons ? vars.reasons + gp->bias : 0;
 	syms->reasons_size = vars.reasons_size;
 	syms->build_version = build_version ? build_version + gp->bias : 0;

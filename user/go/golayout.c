@@ -65,6 +65,51 @@ static int nested_offset(Dwarf_Die *outer, const char *member, const char *field
 	return off < 0 ? -1 : base + off;
 }
 
+/*
+ * Offset of the pointer a member holds: the member itself, or, for Go
+ * 1.26's maybeTraceablePtr (and maybeTraceableChan, which embeds one), its
+ * vu word.
+ */
+static int pointer_offset(Dwarf_Die *type, const char *name)
+{
+	Dwarf_Die member_type, inner;
+	int off = member_offset(type, name, &member_type), vu;
+
+	if (off < 0 || dwarf_tag(&member_type) != DW_TAG_structure_type)
+		return off;
+	vu = member_offset(&member_type, "vu", NULL);
+	if (vu >= 0)
+		return off + vu;
+	if (member_offset(&member_type, "maybeTraceablePtr", &inner) != 0)
+		return -1;
+	vu = member_offset(&inner, "vu", NULL);
+	return vu < 0 ? -1 : off + vu;
+}
+
+static bool wait_from_sudog(Dwarf_Die *sudog, struct go_wait_layout *w)
+{
+	w->sudog_g = member_offset(sudog, "g", NULL);
+	w->sudog_next = member_offset(sudog, "next", NULL);
+	w->sudog_prev = member_offset(sudog, "prev", NULL);
+	w->sudog_elem = pointer_offset(sudog, "elem");
+	w->sudog_waitlink = member_offset(sudog, "waitlink", NULL);
+	w->sudog_c = pointer_offset(sudog, "c");
+	return w->sudog_g >= 0 && w->sudog_next >= 0 && w->sudog_prev >= 0 &&
+	       w->sudog_elem >= 0 && w->sudog_waitlink >= 0 && w->sudog_c >= 0;
+}
+
+static bool wait_from_hchan(Dwarf_Die *hchan, struct go_wait_layout *w)
+{
+	w->hchan_qcount = member_offset(hchan, "qcount", NULL);
+	w->hchan_dataqsiz = member_offset(hchan, "dataqsiz", NULL);
+	w->hchan_closed = member_offset(hchan, "closed", NULL);
+	w->hchan_elemtype = member_offset(hchan, "elemtype", NULL);
+	w->hchan_recvq = nested_offset(hchan, "recvq", "first");
+	w->hchan_sendq = nested_offset(hchan, "sendq", "first");
+	return w->hchan_qcount >= 0 && w->hchan_dataqsiz >= 0 && w->hchan_closed >= 0 &&
+	       w->hchan_elemtype >= 0 && w->hchan_recvq >= 0 && w->hchan_sendq >= 0;
+}
+
 static bool layout_from_g(Dwarf_Die *g, struct go_layout *l)
 {
 	Dwarf_Die m_ptr, m;
@@ -84,6 +129,7 @@ static bool layout_from_g(Dwarf_Die *g, struct go_layout *l)
 	l->startpc = member_offset(g, "startpc", NULL);
 	l->parent_goid = member_offset(g, "parentGoid", NULL);
 	l->lockedm = member_offset(g, "lockedm", NULL);
+	l->waiting = member_offset(g, "waiting", NULL);
 	l->m = member_offset(g, "m", &m_ptr);
 	l->m_procid = -1;
 	if (l->m >= 0 && dwarf_tag(&m_ptr) == DW_TAG_pointer_type && die_type(&m_ptr, &m))
@@ -94,25 +140,60 @@ static bool layout_from_g(Dwarf_Die *g, struct go_layout *l)
 	       l->waitreason >= 0 && l->gopc >= 0 && l->startpc >= 0;
 }
 
+static const struct go_wait_layout no_wait_layout = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+/* The runtime's structs read_dwarf looks for, each found once. */
+enum {
+	HAVE_G = 1,
+	HAVE_SUDOG = 2,
+	HAVE_HCHAN = 4,
+	HAVE_SEMAROOT = 8,
+	HAVE_ALL = 15,
+};
+
+static unsigned int note_struct(Dwarf_Die *die, unsigned int have, struct go_layout *l)
+{
+	const char *name = dwarf_diename(die);
+
+	if (!name || strncmp(name, "runtime.", 8))
+		return 0;
+	name += 8;
+	if (!(have & HAVE_G) && !strcmp(name, "g"))
+		return layout_from_g(die, l) ? HAVE_G : 0;
+	if (!(have & HAVE_SUDOG) && !strcmp(name, "sudog"))
+		return wait_from_sudog(die, &l->wait) ? HAVE_SUDOG : 0;
+	if (!(have & HAVE_HCHAN) && !strcmp(name, "hchan"))
+		return wait_from_hchan(die, &l->wait) ? HAVE_HCHAN : 0;
+	if (!(have & HAVE_SEMAROOT) && !strcmp(name, "semaRoot")) {
+		l->wait.semaroot_treap = member_offset(die, "treap", NULL);
+		return l->wait.semaroot_treap >= 0 ? HAVE_SEMAROOT : 0;
+	}
+	return 0;
+}
+
 /*
- * The runtime.g type, from the top-level DIEs of each unit, into l.  With
- * a wrappers_to (no usable .gopclntab) also the functions Go's linker
- * marks DW_AT_trampoline: the ones it gives FuncID wrapper
- * (cmd/internal/dwarf's WRAPPER abbrevs).  Returns 0 with the layout,
- * -ENODATA without DWARF or runtime.g.
+ * runtime.g, sudog, hchan and semaRoot, from the top-level DIEs of each
+ * unit, into l (a layout of the release's table stands for a wait struct
+ * DWARF lacks).  With a wrappers_to (no usable .gopclntab) also the
+ * functions Go's linker marks DW_AT_trampoline: the ones it gives FuncID
+ * wrapper (cmd/internal/dwarf's WRAPPER abbrevs).  Returns 0 with the
+ * layout, -ENODATA without DWARF or runtime.g.
  */
-static int read_dwarf(Elf *elf, struct go_layout *l, struct goproc *wrappers_to)
+static int read_dwarf(Elf *elf, int minor, struct go_layout *l, struct goproc *wrappers_to)
 {
 	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	bool want_wrappers = wrappers_to != NULL;
 	size_t header_size, cap = want_wrappers ? wrappers_to->wrapper_count : 0;
+	struct go_layout table;
 	Dwarf_Off off = 0, next;
-	bool have_g = false;
+	unsigned int have = 0;
 	int err = 0;
 
 	if (!dw)
 		return -ENODATA;
-	while (!err && !(have_g && !want_wrappers) &&
+	while (!err && !(have == HAVE_ALL && !want_wrappers) &&
 	       dwarf_nextcu(dw, off, &next, &header_size, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu, child;
 
@@ -120,18 +201,14 @@ static int read_dwarf(Elf *elf, struct go_layout *l, struct goproc *wrappers_to)
 			do {
 				int tag = dwarf_tag(&child);
 				Dwarf_Addr lo, hi;
-				const char *name;
 
 				if (tag == DW_TAG_subprogram && want_wrappers &&
 				    dwarf_hasattr(&child, DW_AT_trampoline) &&
-				    dwarf_lowpc(&child, &lo) == 0 && dwarf_highpc(&child, &hi) == 0) {
+				    dwarf_lowpc(&child, &lo) == 0 && dwarf_highpc(&child, &hi) == 0)
 					err = gobinary__add_wrapper(wrappers_to, &cap, lo, hi);
-				} else if (tag == DW_TAG_structure_type && !have_g) {
-					name = dwarf_diename(&child);
-					if (name && !strcmp(name, "runtime.g"))
-						have_g = layout_from_g(&child, l);
-				}
-			} while (!err && !(have_g && !want_wrappers) &&
+				else if (tag == DW_TAG_structure_type && have != HAVE_ALL)
+					have |= note_struct(&child, have, l);
+			} while (!err && !(have == HAVE_ALL && !want_wrappers) &&
 				 dwarf_siblingof(&child, &child) == 0);
 		}
 		off = next;
@@ -139,7 +216,12 @@ static int read_dwarf(Elf *elf, struct go_layout *l, struct goproc *wrappers_to)
 	dwarf_end(dw);
 	if (err)
 		return err;
-	return have_g ? 0 : -ENODATA;
+	if (!(have & HAVE_G))
+		return -ENODATA;
+	/* a DWARF without the wait structs (never seen): the table's, if any */
+	if (have != HAVE_ALL)
+		l->wait = golayout__table(minor, &table) ? table.wait : no_wait_layout;
+	return 0;
 }
 
 /*
@@ -148,29 +230,46 @@ static int read_dwarf(Elf *elf, struct go_layout *l, struct goproc *wrappers_to)
  * DWARF of binaries built by that release (tests/unit/go/test_govars.c,
  * driven by tests/integration/test_go_stripped.py); 1.20 is computed from
  * its runtime2.go.  syscallsp and syscallpc follow sched (whose last word
- * is bp) in every one of them.
+ * is bp) in every one of them.  The wait structs (chan.go, runtime2.go,
+ * sema.go): hchan gains a timer before elemtype in 1.23; sudog's elem and
+ * c become 16-byte maybeTraceablePtrs in 1.26, read at their vu word.
  */
+#define W_119 { .sudog_g = 0, .sudog_next = 8, .sudog_prev = 16, .sudog_elem = 24, \
+		.sudog_waitlink = 64, .sudog_c = 80, .hchan_qcount = 0, .hchan_dataqsiz = 8, \
+		.hchan_closed = 28, .hchan_elemtype = 32, .hchan_recvq = 56, .hchan_sendq = 72, \
+		.semaroot_treap = 8 }
+#define W_123 { .sudog_g = 0, .sudog_next = 8, .sudog_prev = 16, .sudog_elem = 24, \
+		.sudog_waitlink = 64, .sudog_c = 80, .hchan_qcount = 0, .hchan_dataqsiz = 8, \
+		.hchan_closed = 28, .hchan_elemtype = 40, .hchan_recvq = 64, .hchan_sendq = 80, \
+		.semaroot_treap = 8 }
+#define W_126 { .sudog_g = 0, .sudog_next = 8, .sudog_prev = 16, .sudog_elem = 32, \
+		.sudog_waitlink = 72, .sudog_c = 96, .hchan_qcount = 0, .hchan_dataqsiz = 8, \
+		.hchan_closed = 28, .hchan_elemtype = 40, .hchan_recvq = 64, .hchan_sendq = 80, \
+		.semaroot_treap = 8 }
 static const struct {
 	int minor;
 	struct go_layout l;
 } layout_table[] = {
-#define L(bp_, st_, id_, ws_, wr_, lm_, par_, gopc_, start_, procid_) \
+#define L(bp_, st_, id_, ws_, wr_, lm_, par_, gopc_, start_, procid_, waiting_, wait_) \
 	{ .stack_lo = 0, .stack_hi = 8, .m = 48, .sched_sp = 56, .sched_pc = 64, \
 	  .sched_bp = bp_, .syscallsp = bp_ + 8, .syscallpc = bp_ + 16, \
 	  .atomicstatus = st_, .goid = id_, .waitsince = ws_, .waitreason = wr_, \
 	  .lockedm = lm_, .parent_goid = par_, .gopc = gopc_, \
-	  .startpc = start_, .m_procid = procid_ }
-	{ 19, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72) },
-	{ 20, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72) },
-	{ 21, L(104, 144, 152, 168, 176, 208, 272, 280, 296, 72) },
-	{ 22, L(104, 144, 152, 168, 176, 208, 272, 280, 296, 72) },
-	{ 23, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72) },
-	{ 24, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72) },
-	{ 25, L(96, 144, 152, 168, 176, 208, 272, 280, 296, 64) },
-	{ 26, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64) },
-	{ 27, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64) },
+	  .startpc = start_, .m_procid = procid_, .waiting = waiting_, .wait = wait_ }
+	{ 19, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72, 328, W_119) },
+	{ 20, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72, 328, W_119) },
+	{ 21, L(104, 144, 152, 168, 176, 208, 272, 280, 296, 72, 312, W_119) },
+	{ 22, L(104, 144, 152, 168, 176, 208, 272, 280, 296, 72, 312, W_119) },
+	{ 23, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72, 320, W_123) },
+	{ 24, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72, 320, W_123) },
+	{ 25, L(96, 144, 152, 168, 176, 208, 272, 280, 296, 64, 312, W_123) },
+	{ 26, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64, 320, W_126) },
+	{ 27, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64, 320, W_126) },
 #undef L
 };
+#undef W_119
+#undef W_123
+#undef W_126
 #define TABLE_SIZE (sizeof(layout_table) / sizeof(layout_table[0]))
 
 bool golayout__table(int minor, struct go_layout *l)
@@ -200,6 +299,7 @@ void golayout__finish(struct go_layout *l)
 		{ l->sched_bp, 8 }, { l->atomicstatus, 4 }, { l->goid, 8 }, { l->waitsince, 8 },
 		{ l->waitreason, 1 }, { l->gopc, 8 }, { l->startpc, 8 }, { l->parent_goid, 8 },
 		{ l->lockedm, 8 }, { l->m, 8 }, { l->syscallsp, 8 }, { l->syscallpc, 8 },
+		{ l->waiting, 8 },
 	};
 	int end = 0;
 
@@ -211,7 +311,7 @@ void golayout__finish(struct go_layout *l)
 
 int golayout__from_dwarf(Elf *elf, struct go_layout *l)
 {
-	int err = read_dwarf(elf, l, NULL);
+	int err = read_dwarf(elf, 0, l, NULL);
 
 	if (!err)
 		golayout__finish(l);
@@ -220,7 +320,7 @@ int golayout__from_dwarf(Elf *elf, struct go_layout *l)
 
 int golayout__read(struct goproc *gp, Elf *elf, bool want_wrappers)
 {
-	int err = read_dwarf(elf, &gp->layout, want_wrappers ? gp : NULL);
+	int err = read_dwarf(elf, gp->minor, &gp->layout, want_wrappers ? gp : NULL);
 
 	gp->layout_guess = 0;
 	if (err == -ENOMEM)

@@ -255,6 +255,8 @@ void gomem__batch_free(struct batch *b)
 	free(b->span_at);
 	free(b->raws);
 	free(b->fate);
+	free(b->blocked);
+	free(b->sudog_buf);
 	free(b->gbuf);
 	free(b->hbuf);
 	free(b->span_buf);
@@ -281,12 +283,14 @@ int gomem__batch_new(int g_size, struct batch **out)
 	b->span_at = calloc(GO_BATCH, sizeof(*b->span_at));
 	b->raws = calloc(GO_BATCH, sizeof(*b->raws));
 	b->fate = calloc(GO_BATCH, sizeof(*b->fate));
+	b->blocked = calloc(GO_BATCH, sizeof(*b->blocked));
+	b->sudog_buf = malloc((size_t)GO_BATCH * GO_SUDOG_MAX_READ);
 	b->gbuf = malloc((size_t)GO_BATCH * g_size);
 	b->hbuf = malloc((size_t)GO_BATCH * g_size);
 	b->span_buf = malloc((size_t)GO_BATCH * (g_size + MERGE_GAP));
 	b->stack_at = calloc(GO_BATCH, sizeof(*b->stack_at));
 	if (!b->local || !b->remote || !b->ok || !b->g_ok || !b->order || !b->slot ||
-	    !b->span_start || !b->span_at || !b->raws || !b->fate || !b->gbuf || !b->hbuf ||
+	    !b->span_start || !b->span_at || !b->raws || !b->fate || !b->blocked || !b->sudog_buf || !b->gbuf || !b->hbuf ||
 	    !b->span_buf || !b->stack_at) {
 		gomem__batch_free(b);
 		*out = NULL;

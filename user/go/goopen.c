@@ -21,6 +21,7 @@
 #include "go/gomem.h"
 #include "go/goproc.h"
 #include "go/gounwind.h"
+#include "go/gowait.h"
 #include "util/clock.h"
 
 static int by_range(const void *a, const void *b)
@@ -409,6 +410,7 @@ void goproc__free(struct goproc *gp)
 	free(gp->pcln_buf);
 	free(gp->sp_cache);
 	gomem__batch_free(gp->batch);
+	gowait__free(gp);
 	free(gp->ptrs);
 	if (gp->mem_fd >= 0)
 		close(gp->mem_fd);

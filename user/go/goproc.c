@@ -11,6 +11,7 @@
 #include "util/clock.h"
 #include "go/gomem.h"
 #include "go/goproc.h"
+#include "go/gowait.h"
 #include "go/gounwind.h"
 #include "util/u64map.h"
 
@@ -179,6 +180,10 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 	for (size_t k = 0; k < m; k++)
 		if (!b->ok[k])
 			b->fate[b->slot[k]] = G_INCONSISTENT; /* freed or moved under us */
+	/* before the header's second read, which then vouches for it too */
+	err = gowait__read_batch(gp, b, n);
+	if (err)
+		return err;
 
 	/* did anything move while we read? */
 	{
@@ -217,6 +222,7 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 			continue;
 		}
 		gounwind__to_goroutine(gp, &b->raws[i], c->now_ns, c->finalizer_running, &g);
+		g.blocked_on = b->blocked[i];
 		if (b->fate[i] == G_STACK) {
 			view.buf = b->sbuf + b->stack_at[i];
 			view.base = b->raws[i].sp;
@@ -309,6 +315,9 @@ int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
 	err = gomem__read_allgs(gp, &len);
 	if (err)
 		return err;
+	err = gowait__begin(gp);
+	if (err)
+		return err;
 	c.now_ns = clock__monotonic_ns();
 	c.finalizer_running = finalizer_running(gp);
 	/* sized for every g at once: growing 100,000 entries costs more than reading them */
@@ -322,6 +331,8 @@ int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
 		err = -ENOMEM;
 	if (!err)
 		err = read_all(gp, len, &c);
+	if (!err)
+		err = gowait__finish(gp, c.items, c.count);
 	gp->dropped = c.dropped;
 	if (!err)
 		err = finish(&c, out, count);

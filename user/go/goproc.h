@@ -40,6 +40,32 @@ static inline bool go_status_dead(__u32 status)
 	return status == GO_STATUS_IDLE || status == GO_STATUS_DEAD || status == GO_STATUS_DEAD_EXTRA;
 }
 
+/* The kinds of object a parked goroutine waits on that gowait.c reads. */
+enum go_object_kind {
+	GO_OBJECT_NONE,
+	GO_OBJECT_CHAN,             /* a channel receive, send or select */
+	GO_OBJECT_SEMA,             /* a runtime semaphore: sync.Mutex, RWMutex, WaitGroup */
+};
+
+/*
+ * What a parked goroutine waits on, read through g.waiting (its sudog) or,
+ * for a semaphore before Go 1.26 (which leaves g.waiting nil), the
+ * runtime's semtable.  A select reports the channel of its first sudog:
+ * the case whose channel has the lowest address (the runtime's lock
+ * order).
+ */
+struct go_blocked_on {
+	__u8 kind;                  /* enum go_object_kind */
+	bool never_wakes;           /* a nil channel, a select with no cases */
+	bool chan_read;             /* the hchan's fields below were read consistently */
+	bool closed;
+	__u64 addr;                 /* the hchan, or the semaphore; 0: nil or unknown */
+	__u64 len, cap;             /* hchan.qcount, dataqsiz */
+	__u32 sendq, recvq;         /* sudogs queued on it: goroutines, a select's once per case */
+	const char *elem_type;      /* "int", "*main.job"; NULL: unknown (no .symtab); owned
+				     * by the goproc */
+};
+
 struct goroutine {
 	__u64 g_addr;               /* the runtime.g: reused for a new goroutine after exit */
 	__u64 goid;
@@ -65,6 +91,7 @@ struct goroutine {
 	 * than GO_EXACT_FRAMES are taken for return addresses */
 	__u64 exact[GO_EXACT_FRAMES / 64];
 	const __u64 *pcs;           /* leaf first: pcs[0] = pc, then return addresses */
+	struct go_blocked_on blocked_on; /* waiting: what on, when read */
 };
 
 /* What symbolize__user() wants for frame i: return addresses minus one. */
@@ -74,6 +101,19 @@ static inline __u64 goroutine__lookup_pc(const struct goroutine *g, int i)
 
 	return exact || !g->pcs[i] ? g->pcs[i] : g->pcs[i] - 1;
 }
+
+/*
+ * Where the runtime's wait structures keep what gowait.c reads, in bytes;
+ * -1: unknown.  Pointers as the runtime reads them: Go 1.26 wraps
+ * sudog.elem and sudog.c in a maybeTraceablePtr, whose vu word is the
+ * source of truth.
+ */
+struct go_wait_layout {
+	int sudog_g, sudog_next, sudog_prev, sudog_elem, sudog_waitlink, sudog_c;
+	int hchan_qcount, hchan_dataqsiz, hchan_closed, hchan_elemtype;
+	int hchan_recvq, hchan_sendq; /* their waitq.first */
+	int semaroot_treap;
+};
 
 /* Where runtime.g's fields are, in bytes; -1 for a field this Go lacks. */
 struct go_layout {
@@ -86,6 +126,8 @@ struct go_layout {
 	int parent_goid;            /* Go >= 1.21 */
 	int lockedm;
 	int m, m_procid;            /* g.m, and runtime.m's thread id */
+	int waiting;                /* g.waiting: the sudog a parked g waits with */
+	struct go_wait_layout wait;
 	bool from_dwarf;            /* else from the per-version table */
 };
 

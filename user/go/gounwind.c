@@ -52,6 +52,7 @@ void gounwind__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, st
 	g->parent = l->parent_goid >= 0 ? u64_at(raw, l->parent_goid) : 0;
 	g->lockedm = l->lockedm >= 0 ? u64_at(raw, l->lockedm) : 0;
 	g->m = l->m >= 0 ? u64_at(raw, l->m) : 0;
+	g->waiting = l->waiting >= 0 ? u64_at(raw, l->waiting) : 0;
 }
 
 /* Parked, runnable or preempted: its sched registers describe its stack. */

@@ -16,7 +16,9 @@
  *     compare with a constant, and waitReasonStrings[w] an indexed load
  *     from the array's address;
  *   runtime.isSystemGoroutine: fingRunning (bool, < 1.21) or fingStatus
- *     (uint32) is the only variable it reads.
+ *     (uint32) is the only variable it reads;
+ *   runtime.semrelease1: semtable.rootFor(addr), inlined, multiplies by
+ *     semTabSize (251) and indexes the one table it takes the address of.
  *
  * So the decoder looks at what each instruction does with memory (read,
  * write, compare, exchange; through rip directly or through a register a
@@ -109,6 +111,13 @@ struct refs {
 	/* `cmp reg, imm`: the immediate, and how many such compares */
 	__s64 compare_imm;
 	size_t compare_imm_count;
+	/* `lea (reg1, reg2)`, one of them holding a known address: a table
+	 * that address starts; how many distinct ones */
+	__u64 table;
+	size_t table_count;
+	/* `imul reg, reg, imm`: the immediates */
+	__s64 imul_imms[8];
+	size_t imul_count;
 };
 
 /* The 64-bit register each general register is part of, so a write to
@@ -180,10 +189,31 @@ static enum ref_kind kind_of(const cs_insn *insn, const cs_x86_op *op)
 	}
 }
 
+/* lea (base, index): the element address of a table one register holds. */
+static void note_table(const cs_x86_op *op, const struct regs *regs, struct refs *refs)
+{
+	int base = family_of(op->mem.base), index = family_of(op->mem.index);
+	bool base_known = base >= 0 && regs->known[base], index_known = index >= 0 && regs->known[index];
+	__u64 table;
+
+	if (op->mem.scale != 1 || op->mem.disp || base < 0 || index < 0 || base_known == index_known)
+		return;
+	table = base_known ? regs->value[base] : regs->value[index];
+	if (!refs->table_count || refs->table != table)
+		refs->table_count++;
+	refs->table = table;
+}
+
 static void note_insn(const cs_insn *insn, const struct regs *regs, struct refs *refs)
 {
 	const cs_x86 *x86 = &insn->detail->x86;
 	__u64 next = insn->address + insn->size;
+
+	if (insn->id == X86_INS_IMUL && x86->op_count == 3 && x86->operands[2].type == X86_OP_IMM &&
+	    refs->imul_count < sizeof(refs->imul_imms) / sizeof(refs->imul_imms[0]))
+		refs->imul_imms[refs->imul_count++] = x86->operands[2].imm;
+	if (insn->id == X86_INS_LEA && x86->op_count == 2 && x86->operands[1].type == X86_OP_MEM)
+		note_table(&x86->operands[1], regs, refs);
 
 	if (insn->id == X86_INS_CMP && x86->op_count == 2 && x86->operands[0].type == X86_OP_REG &&
 	    x86->operands[1].type == X86_OP_IMM) {
@@ -412,6 +442,29 @@ int govars__finalizer(const __u8 *code, size_t size, __u64 addr, __u64 *var,
 	return err;
 }
 
+/*
+ * semrelease1's semtable.rootFor, inlined: (addr >> 3) % 251 (an imul by
+ * semTabSize), shifted by the entry's size, added to the one table it
+ * indexes.
+ */
+int govars__semtable(const __u8 *code, size_t size, __u64 addr, __u64 *var)
+{
+	struct refs *refs;
+	bool by_tab_size = false;
+	int err = collect_refs(code, size, addr, &refs);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < refs->imul_count; i++)
+		by_tab_size |= refs->imul_imms[i] == GO_SEM_TAB_SIZE;
+	if (by_tab_size && refs->table_count == 1)
+		*var = refs->table;
+	else
+		err = -ENOENT;
+	free(refs);
+	return err;
+}
+
 /* The bytes of [f->entry, f->end) (file addresses); NULL when the file
  * doesn't hold them all. */
 static const __u8 *code_of(Elf *elf, const struct pclntab_func *f, size_t *size)
@@ -445,7 +498,7 @@ static bool in_data(Elf *elf, __u64 addr, __u64 size)
 /* [entry, end) of the functions whose code names the variables; entry
  * 0: not in the table. */
 struct var_users {
-	struct pclntab_func allgadd, reason_string, is_system;
+	struct pclntab_func allgadd, reason_string, is_system, semrelease;
 };
 
 static int find_users(const struct pclntab *tab, struct var_users *users)
@@ -457,6 +510,7 @@ static int find_users(const struct pclntab *tab, struct var_users *users)
 		{ "runtime.allgadd", &users->allgadd },
 		{ "runtime.waitReason.String", &users->reason_string },
 		{ "runtime.isSystemGoroutine", &users->is_system },
+		{ "runtime.semrelease1", &users->semrelease },
 	};
 	struct pclntab_func func;
 
@@ -542,6 +596,15 @@ int govars__from_code(Elf *elf, const struct pclntab *tab, struct go_vars *out, 
 			out->fing_running = var;
 		else
 			out->fing_status = var;
+	}
+
+	code = users.semrelease.entry ? code_of(elf, &users.semrelease, &len) : NULL;
+	err = code ? govars__semtable(code, len, users.semrelease.entry, &var) : -ENOENT;
+	if (err == -ENOMEM)
+		return err;
+	if (!err && in_data(elf, var, GO_SEM_TAB_SIZE * GO_SEM_ROOT_STRIDE)) {
+		out->semtable = var;
+		out->semtable_size = GO_SEM_TAB_SIZE * GO_SEM_ROOT_STRIDE;
 	}
 	return 0;
 }

@@ -21,13 +21,20 @@ struct go_vars {
 	__u64 allgs, allglen, allgptr;
 	__u64 reasons, reasons_size;        /* waitReasonStrings, and its bytes */
 	__u64 fing_running, fing_status;    /* one of them: < 1.21, and since */
+	__u64 semtable, semtable_size;      /* semaphore waiters before Go 1.26 */
+	__u64 types, etypes;                /* .symtab only: the type data, channels' element types */
 };
+
+/* runtime.semTabSize, and the bytes of each of its entries on amd64 (a
+ * semaRoot padded to cpu.CacheLinePadSize), from Go 1.19 to 1.27 */
+#define GO_SEM_TAB_SIZE 251
+#define GO_SEM_ROOT_STRIDE 64
 
 /*
  * From the code of the functions tab names in elf: allgs, allglen and
  * allgptr, which must be found (else -ENODATA, and why says why in a
- * phrase), the wait reasons and the finalizer's state if they can be (else
- * 0 in out).  Every address lies in the binary's writable data.  Returns
+ * phrase), the wait reasons, the finalizer's state and the semtable if
+ * they can be (else 0 in out).  Every address lies in the binary's writable data.  Returns
  * 0, -ENODATA or -ENOMEM.
  */
 int govars__from_code(Elf *elf, const struct pclntab *tab, struct go_vars *out, char *why,
@@ -55,5 +62,7 @@ int govars__wait_reasons(const __u8 *code, size_t size, __u64 addr, __u64 *array
  * (a bool, Go < 1.21: *size 1) or fingStatus (a uint32: *size 4). */
 int govars__finalizer(const __u8 *code, size_t size, __u64 addr, __u64 *var,
 		      unsigned int *var_size);
+/* From runtime.semrelease1: runtime.semtable. */
+int govars__semtable(const __u8 *code, size_t size, __u64 addr, __u64 *var);
 
 #endif /* PARKWATCH_GOVARS_H */

@@ -11,8 +11,10 @@
  * which must be refused.  Then each Go binary given is read as a stripped
  * one would be, and checked against what the linker itself wrote where the
  * binary keeps it: .symtab's runtime.allgs, allglen, allgptr,
- * waitReasonStrings (and its size), fingRunning or fingStatus, runtime.text
- * and the runtime.* functions; DWARF's runtime.g for the layout table.
+ * waitReasonStrings (and its size), fingRunning or fingStatus, semtable
+ * (and its size: 251 entries of 64 bytes), runtime.text
+ * and the runtime.* functions; DWARF's runtime.g, sudog, hchan and
+ * semaRoot for the layout table.
  * The binaries: PARKWATCH_GO_BINARIES (paths separated by ':';
  * tests/integration/test_go_stripped.py passes leaky's builds of every
  * release, from make go-matrix), else build/targets/go/1.19/leaky and its
@@ -304,6 +306,10 @@ static void check_layout(struct binary *bin)
 		F(stack_lo), F(stack_hi), F(sched_sp), F(sched_pc), F(sched_bp), F(syscallsp),
 		F(syscallpc), F(atomicstatus), F(goid), F(waitsince), F(waitreason), F(gopc),
 		F(startpc), F(parent_goid), F(lockedm), F(m), F(m_procid), F(g_read_size),
+		F(waiting), F(wait.sudog_g), F(wait.sudog_next), F(wait.sudog_prev),
+		F(wait.sudog_elem), F(wait.sudog_waitlink), F(wait.sudog_c), F(wait.hchan_qcount),
+		F(wait.hchan_dataqsiz), F(wait.hchan_closed), F(wait.hchan_elemtype),
+		F(wait.hchan_recvq), F(wait.hchan_sendq), F(wait.semaroot_treap),
 #undef F
 	};
 
@@ -317,7 +323,7 @@ static void check_layout(struct binary *bin)
 		memcpy(&want, (const char *)&from_dwarf + fields[i].offset, sizeof(want));
 		memcpy(&have, (const char *)&from_table + fields[i].offset, sizeof(have));
 		if (want != have)
-			fail_msg("%s (%s): runtime.g's %s is %d in DWARF, %d in the table",
+			fail_msg("%s (%s): the runtime's %s is %d in DWARF, %d in the table",
 				 bin->path, bin->version, fields[i].name, want, have);
 	}
 	print_message("  %s: the table's go1.%d layout is its DWARF's\n", bin->version, bin->minor);
@@ -355,6 +361,7 @@ static void check_binary(const char *path)
 	expect_symbol(&bin, "runtime.allglen", vars.allglen, 8);
 	expect_symbol(&bin, "runtime.allgptr", vars.allgptr, 8);
 	expect_symbol(&bin, "runtime.waitReasonStrings", vars.reasons, vars.reasons_size);
+	expect_symbol(&bin, "runtime.semtable", vars.semtable, GO_SEM_TAB_SIZE * GO_SEM_ROOT_STRIDE);
 	/* a bool before Go 1.21, a uint32 since */
 	if (bin.minor < 21) {
 		assert_int_equal(vars.fing_status, 0);
@@ -365,8 +372,8 @@ static void check_binary(const char *path)
 	}
 	functions = check_functions(&bin);
 	assert_true(functions > 500);
-	print_message("  %s (%s): allgs, allglen, allgptr, waitReasonStrings (%llu), %s and "
-		      "runtime.text as .symtab has them; %zu runtime functions in .gopclntab\n",
+	print_message("  %s (%s): allgs, allglen, allgptr, waitReasonStrings (%llu), %s, "
+		      "semtable and runtime.text as .symtab has them; %zu runtime functions in .gopclntab\n",
 		      path, bin.version, (unsigned long long)vars.reasons_size / 16,
 		      bin.minor < 21 ? "fingRunning" : "fingStatus", functions);
 	check_layout(&bin);

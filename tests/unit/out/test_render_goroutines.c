@@ -85,7 +85,9 @@ static void test_writers(void **state)
 
 	text = written(picture, PW_FORMAT_TEXT, 2, &len);
 	expect(text, "goroutine 1 [");
-	expect(text, " [chan send]:\nmain.computeReply(...)\n\t");
+	/* the channel each sender waits on, then its frames */
+	expect(text, " [chan send]:\n\twaiting on channel 0x");
+	expect(text, "1 sender, 0 receivers)\nmain.computeReply(...)\n\t");
 	expect(text, "\ncreated by main.callWithTimeout");
 	expect_not(text, "runtime.gopark");
 	free(text);

@@ -26,6 +26,7 @@ def physical(frames):
 
 FRAME1 = re.compile(r"^#\t+(0x[0-9a-f]+)\t+(\S+)\+(0x[0-9a-f]+)\t+(\S+)$")
 GROUP1 = re.compile(r"^(\d+) @( 0x[0-9a-f]+)+$")
+OBJECTS1 = re.compile(r"^# (blocked on |objects: \d+ distinct$)")
 STACKLESS1 = re.compile(r"^# (\d+) \[([^\]]+)\]: stack unavailable$")
 
 
@@ -94,11 +95,14 @@ class Goroutine:
                frames, "...N frames elided...", "created by ..." and its
                place, "\tgoroutine running on other thread; ..." and the like
     created_by ("created by F in goroutine N", place) or None
+    waiting    parkwatch's "\twaiting on channel ..." line under the header
+               (what the goroutine waits on; the runtime prints none), or
+               None: not one of the lines
     """
 
     def __init__(self, goid, status):
         self.goid, self.status = goid, status
-        self.frames, self.lines, self.created_by = [], [], None
+        self.frames, self.lines, self.created_by, self.waiting = [], [], None, None
 
     @property
     def reason(self):
@@ -137,7 +141,9 @@ def parse_goroutines(text):
             cur = None
         elif cur is not None:
             place = lines[i + 1] if i + 1 < len(lines) and lines[i + 1].startswith("\t") else None
-            if line.startswith("created by ") and place is not None:
+            if line.startswith("\twaiting ") and not cur.lines:
+                cur.waiting = line[1:]
+            elif line.startswith("created by ") and place is not None:
                 cur.created_by = (line, place[1:])
                 cur.lines += [line, place]
                 i += 1
@@ -201,11 +207,13 @@ class Group:
     "N @ ..." line, as integers); LINES, its "#" lines as printed (labels
     included), runs of tabs as one; FRAMES, (pc, function, offset, place) per "#" frame line.
     parkwatch's "# N [status]: stack unavailable" is a group with no pcs and
-    that STATUS."""
+    that STATUS.  OBJECTS: parkwatch's "# blocked on ..." and "# objects: N
+    distinct" lines (what the goroutines wait on), not among LINES: the
+    runtime prints none."""
 
     def __init__(self, count, pcs, status=None):
         self.count, self.pcs, self.status = count, tuple(pcs), status
-        self.lines, self.frames = [], []
+        self.lines, self.frames, self.objects = [], [], []
 
     def key(self):
         return (self.count, self.pcs, self.status) + tuple(self.lines)
@@ -232,7 +240,9 @@ def parse_groups(text):
             groups.append(Group(int(m.group(1)), (), m.group(2)))
             cur = None
             continue
-        if cur is not None and line.startswith("#"):
+        if cur is not None and OBJECTS1.match(line):
+            cur.objects.append(line)
+        elif cur is not None and line.startswith("#"):
             # the runtime aligns the columns with tabs: one tab is one tab
             cur.lines.append(re.sub(r"\t+", "\t", line))
             m = FRAME1.match(line)
