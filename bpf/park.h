@@ -92,7 +92,8 @@ struct wait_ctx {
 	__u16 reason;               /* enum park_reason */
 	__u8 has_timeout;
 	__u8 pad;
-	__u64 arg0;                 /* first syscall argument: the fd for IO waits */
+	__u64 arg0;                 /* first syscall argument: the fd for IO waits, the
+				     * futex word's address for futex waits (restarted ones too) */
 };
 
 enum park_state_flags {
@@ -163,6 +164,8 @@ struct task_record {
 	__u32 kstack_depth;
 	__u32 ustack_bytes;
 	struct park_counts counts;  /* the thread's ended parks so far */
+	__u64 csw;                  /* context switches so far (nvcsw + nivcsw): a thread
+				     * whose count moved between two reads ran in between */
 };
 
 /*

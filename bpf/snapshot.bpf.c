@@ -145,6 +145,7 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	task_state = task->__state;
 	rec->state = task_state;
 	rec->now_ns = bpf_ktime_get_ns();
+	rec->csw = task->nvcsw + task->nivcsw;
 
 	if (!(task_state & PARK_TASK_SLEEP_MASK)) {
 		if (task->on_cpu)

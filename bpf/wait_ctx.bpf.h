@@ -186,6 +186,10 @@ static __always_inline void wait_ctx__from_regs(struct task_struct *task, struct
 	wait->arg0 = regs->di;
 	wait->has_timeout = wait_has_timeout(regs, nr);
 	wait->reason = wait_reason__of_task(task, nr, task_state, &wait->has_timeout);
+	/* a resumed futex wait's word is in restart_block, not in the registers
+	 * restart_syscall left: userspace reads the lock there */
+	if (nr == PW_NR_restart_syscall && wait->reason == PARK_REASON_FUTEX)
+		wait->arg0 = (__u64)task->restart_block.futex.uaddr;
 }
 
 #endif /* PARKWATCH_WAIT_CTX_BPF_H */

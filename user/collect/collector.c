@@ -6,6 +6,7 @@
 #include <string.h>
 #include "collect/collector.h"
 #include "collect/goroutines.h"
+#include "collect/locks.h"
 #include "collect/threads.h"
 #include "kernel/snapshot.h"
 #include "model/group.h"
@@ -19,6 +20,7 @@ struct collector {
 	struct collector_opts opts;
 	struct procs *procs;
 	struct goroutines *goroutines;
+	struct locks *locks;        /* owners of what threads wait for, and the second read */
 	bool go_off;                /* go_pid is not a readable Go program */
 	int go_last_err;            /* the last goroutine-reading error said, not to repeat it */
 	bool go_noted;              /* what reading go_pid took on trust was said */
@@ -36,7 +38,8 @@ struct collector *collector__new(struct tracker *tracker, const struct collector
 	collector->opts = *opts;
 	collector->procs = procs__new();
 	collector->goroutines = goroutines__new(!opts->one_shot);
-	if (!collector->procs || !collector->goroutines) {
+	collector->locks = locks__new();
+	if (!collector->procs || !collector->goroutines || !collector->locks) {
 		collector__free(collector);
 		return NULL;
 	}
@@ -48,6 +51,7 @@ void collector__free(struct collector *collector)
 	if (!collector)
 		return;
 	goroutines__free(collector->goroutines);
+	locks__free(collector->locks);
 	procs__free(collector->procs);
 	free(collector);
 }
@@ -156,12 +160,14 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	if (add_goroutines(collector, picture, snap))
 		skip_pid = collector->opts.go_pid;
 	err = threads__add(picture, snap, collector->procs, skip_pid);
+	if (!err)
+		err = locks__fill(collector->locks, picture, snap, collector->procs);
 	procs__end(collector->procs);
 	goroutines__prune(collector->goroutines);
 	if (!err)
 		err = picture__finish(picture);
 	if (!err)
-		err = waitfor__find(picture, NULL, NULL);
+		err = waitfor__find(picture, locks__confirm, collector->locks);
 	if (!err)
 		err = group__build(picture);
 	if (err)

@@ -116,6 +116,34 @@ const char *classify__futex_reason(const char *const *functions, int count)
 	return NULL;
 }
 
+enum pw_object_kind classify__futex_object(const char *const *functions, int count)
+{
+	static const struct {
+		const char *prefix;
+		enum pw_object_kind kind;
+	} rules[] = {
+		/* before lll_lock_wait, which it begins with */
+		{ "lll_lock_wait_private", PW_OBJECT_LOCK },
+		{ "lll_lock_wait", PW_OBJECT_MUTEX },
+		{ "pthread_mutex_", PW_OBJECT_MUTEX },
+		{ "pthread_rwlock_", PW_OBJECT_RWLOCK },
+		{ "pthread_cond_", PW_OBJECT_CONDVAR },
+		{ "pthread_barrier_wait", PW_OBJECT_BARRIER },
+		{ "new_sem_wait", PW_OBJECT_SEMA },
+		{ "sem_wait", PW_OBJECT_SEMA },
+		{ "sem_timedwait", PW_OBJECT_SEMA },
+		{ "sem_clockwait", PW_OBJECT_SEMA },
+	};
+
+	/* leaf first, as classify__futex_reason: a condvar waiter taking its
+	 * mutex back waits for the mutex */
+	for (int i = 0; i < count; i++)
+		for (size_t r = 0; functions[i] && r < sizeof(rules) / sizeof(rules[0]); r++)
+			if (function_is(functions[i], rules[r].prefix))
+				return rules[r].kind;
+	return PW_OBJECT_FUTEX;
+}
+
 const char *classify__park_reason_name(enum park_reason reason)
 {
 	static const char *const names[PARK_REASON__COUNT] = {

@@ -31,6 +31,10 @@ const char *classify__syscall_name(long nr);
 /* The pthread-level reason a futex wait serves, from function names leaf
  * first, or NULL when none of them says. */
 const char *classify__futex_reason(const char *const *functions, int count);
+/* The object a futex wait sleeps on, from function names leaf first
+ * (__lll_lock_wait_private: a C library internal lock); PW_OBJECT_FUTEX
+ * when none of them names one. */
+enum pw_object_kind classify__futex_object(const char *const *functions, int count);
 /* The kernel-side reason's name, as the tier-1 histograms are keyed. */
 const char *classify__park_reason_name(enum park_reason reason);
 /* Task state: its bucket, and in *name the finer name dumps show

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "model/classify.h"
 #include "model/totals.h"
+#include "out/blocked.h"
 #include "out/render.h"
 #include "util/format.h"
 
@@ -103,6 +104,57 @@ static void goroutine_object(FILE *out, const struct pw_unit *unit)
 	fprintf(out, ",\"system\":%s,\"locked\":%s}", json_bool(g->system), json_bool(g->locked));
 }
 
+static void optional_string(FILE *out, const char *key, const char *value)
+{
+	if (!value)
+		return;
+	fprintf(out, ",\"%s\":", key);
+	format__json_string(out, value);
+}
+
+static void chan_object(FILE *out, const struct pw_chan *chan)
+{
+	fprintf(out, ",\"chan\":{\"len\":%llu,\"cap\":%llu,\"closed\":%s,\"sendq\":%u,"
+		     "\"recvq\":%u",
+		chan->len, chan->cap, json_bool(chan->closed), chan->sendq, chan->recvq);
+	optional_string(out, "elem_type", chan->elem_type);
+	fputc('}', out);
+}
+
+static void fd_object(FILE *out, const struct pw_fd *fd)
+{
+	fprintf(out, ",\"fd\":{\"fd\":%d,\"type\":", fd->fd);
+	format__json_string(out, fd->type ? fd->type : "");
+	optional_string(out, "text", fd->text);
+	fprintf(out, ",\"listening\":%s", json_bool(fd->listening));
+	if (fd->peer_pid)
+		fprintf(out, ",\"peer_pid\":%d", fd->peer_pid);
+	optional_string(out, "peer_comm", fd->peer_comm);
+	fputc('}', out);
+}
+
+/* What a unit waits for; the owner's pid resolved (its own when the lock
+ * isn't another process's). */
+static void blocked_on_object(FILE *out, const struct pw_unit *unit)
+{
+	const struct pw_blocked_on *on = &unit->blocked_on;
+
+	fprintf(out, ",\"blocked_on\":{\"kind\":\"%s\"", pw_object_kind_names[on->kind]);
+	if (on->addr)
+		fprintf(out, ",\"addr\":\"0x%llx\"", on->addr);
+	optional_string(out, "symbol", on->symbol);
+	if (on->owner_tid)
+		fprintf(out, ",\"owner_tid\":%d,\"owner_pid\":%d", on->owner_tid,
+			blocked__owner_pid(unit));
+	fprintf(out, ",\"owner_unknown\":%s,\"owner_dead\":%s,\"never_wakes\":%s",
+		json_bool(on->owner_unknown), json_bool(on->owner_dead), json_bool(on->never_wakes));
+	if (on->chan)
+		chan_object(out, on->chan);
+	if (on->fd)
+		fd_object(out, on->fd);
+	fputc('}', out);
+}
+
 static void unit_object(FILE *out, const struct pw_unit *unit, const struct pw_context *ctx,
 			const struct render_opts *opts)
 {
@@ -129,6 +181,8 @@ static void unit_object(FILE *out, const struct pw_unit *unit, const struct pw_c
 	}
 	if (unit->go)
 		goroutine_object(out, unit);
+	if (unit->blocked_on.kind != PW_OBJECT_NONE)
+		blocked_on_object(out, unit);
 	fputc('}', out);
 }
 
@@ -233,11 +287,55 @@ static void group_object(FILE *out, const struct pw_group *group, const struct p
 		format__json_string(out, group->members[0]->id == 1 ? NULL :
 					 symbol__function(first->creator));
 	}
+	fprintf(out, ",\"objects\":%zu,\"deadlocked\":%s,\"convoy\":%s", group->objects,
+		json_bool(group->deadlocked), json_bool(group->convoy));
 	if (ctx->trend && trend__group(ctx->trend, group->signature, &stats) == 0) {
 		fputs(",\"trend\":", out);
 		json__trend(out, &stats);
 	}
 	fputc('}', out);
+}
+
+static void finding_tids(FILE *out, const struct pw_finding *finding)
+{
+	fputc('[', out);
+	for (size_t i = 0; i < finding->unit_count; i++)
+		fprintf(out, "%s%llu", i ? "," : "", finding->units[i]->id);
+	fputc(']', out);
+}
+
+/* "deadlocks": the cycles (self-deadlocks too), each its tids in cycle
+ * order; "findings": every finding. */
+static void findings_arrays(FILE *out, const struct pw_picture *picture)
+{
+	bool first = true;
+
+	fputs(",\"deadlocks\":[", out);
+	for (size_t f = 0; f < picture->finding_count; f++) {
+		const struct pw_finding *finding = &picture->findings[f];
+
+		if (finding->kind != PW_FINDING_DEADLOCK && finding->kind != PW_FINDING_SELF_DEADLOCK)
+			continue;
+		if (!first)
+			fputc(',', out);
+		first = false;
+		finding_tids(out, finding);
+	}
+	fputs("],\"findings\":[", out);
+	for (size_t f = 0; f < picture->finding_count; f++) {
+		const struct pw_finding *finding = &picture->findings[f];
+
+		fprintf(out, "%s{\"kind\":\"%s\",\"pid\":%d", f ? "," : "",
+			pw_finding_kind_names[finding->kind], finding->pid);
+		if (finding->addr)
+			fprintf(out, ",\"addr\":\"0x%llx\"", finding->addr);
+		if (finding->owner_tid)
+			fprintf(out, ",\"owner_tid\":%d", finding->owner_tid);
+		fputs(",\"tids\":", out);
+		finding_tids(out, finding);
+		fputc('}', out);
+	}
+	fputc(']', out);
 }
 
 int json__write(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
@@ -275,6 +373,8 @@ int json__write(FILE *out, const struct pw_picture *picture, const struct pw_con
 			fputc(',', out);
 		group_object(out, &picture->groups[g], ctx);
 	}
-	fputs("]}\n", out);
+	fputc(']', out);
+	findings_arrays(out, picture);
+	fputs("}\n", out);
 	return 0;
 }

@@ -2,6 +2,7 @@
 /* A picture as pprof samples (pprof.h): which groups, which labels, which values. */
 #include <errno.h>
 #include <stdio.h>
+#include "out/blocked.h"
 #include "out/pprof.h"
 #include "out/render.h"
 
@@ -29,14 +30,38 @@ static size_t where_labels(struct pprof_label *labels, const struct pw_process *
 /* A goroutine group: its stack with runtime.goexit, as the runtime's own
  * profile has it, or, stackless, one pseudo frame named like folded
  * output's leaf: "[running]". */
+/*
+ * What unit waits for, as labels where known: blocked_on ("mutex 0x… <sym>",
+ * "channel 0x…", "fd 5: …") and the owner's tid, a number.  Returns how
+ * many were added at labels, room for BLOCKED_LABELS; object is their text.
+ */
+#define BLOCKED_LABELS 2
+
+static size_t blocked_labels(struct pprof_label *labels, const struct pw_unit *unit, char *object,
+			     size_t size)
+{
+	size_t count = 0;
+
+	if (!unit || !blocked__known(unit))
+		return 0;
+	if (*blocked__object(&unit->blocked_on, object, size))
+		labels[count++] = (struct pprof_label){ .key = "blocked_on", .str = object };
+	if (unit->blocked_on.owner_tid)
+		labels[count++] = (struct pprof_label){ .key = "owner_tid",
+							.num = unit->blocked_on.owner_tid };
+	return count;
+}
+
 static int add_goroutine_group(struct pprof_builder *pprof, const struct pw_process *proc,
 			       const struct pw_group *group)
 {
-	struct pprof_label labels[2 + WHERE_LABELS] = {
+	struct pprof_label labels[2 + WHERE_LABELS + BLOCKED_LABELS] = {
 		{ .key = "reason", .str = group->reason },
 		{ .key = "pid", .num = group->pid },
 	};
 	size_t label_count = 2 + where_labels(&labels[2], proc);
+	const struct pw_unit *shared = NULL;
+	char object[512];
 	__s64 count = (__s64)group->count;
 	struct stack_frame pseudo_frame = { 0 };
 	const struct symbol *pseudo_symbol;
@@ -44,6 +69,10 @@ static int add_goroutine_group(struct pprof_builder *pprof, const struct pw_proc
 	char name[96];
 	int err;
 
+	/* a group's sample is labelled with the object only when its members share it */
+	if (blocked__distinct(&group, 1, &shared) < 0)
+		return -ENOMEM;
+	label_count += blocked_labels(&labels[label_count], shared, object, sizeof(object));
 	if (group->stack)
 		return pprof_builder__add_sample(pprof, group->pid, group->stack->frames,
 						 group->stack->symbols, group->stack->full_depth,
@@ -75,7 +104,7 @@ static int add_parked_group(struct pprof_builder *pprof, const struct pw_process
 
 	for (size_t m = 0; m < group->count && !err; m++) {
 		const struct pw_unit *member = group->members[m];
-		struct pprof_label labels[6 + WHERE_LABELS] = {
+		struct pprof_label labels[6 + WHERE_LABELS + BLOCKED_LABELS] = {
 			{ .key = "reason", .str = group->reason },
 			{ .key = "state", .str = member->state_name },
 			{ .key = "timeout", .str = picture__timeout_name(group->has_timeout) },
@@ -85,7 +114,9 @@ static int add_parked_group(struct pprof_builder *pprof, const struct pw_process
 		};
 		size_t label_count = 6 + where_labels(&labels[6], proc);
 		__s64 values[2] = { 1, (__s64)member->park_ns };
+		char object[512];
 
+		label_count += blocked_labels(&labels[label_count], member, object, sizeof(object));
 		if (pprof_builder__kind(pprof) == PPROF_WINDOW)
 			values[1] = (__s64)interval_ns;
 		err = pprof_builder__add_sample(pprof, group->pid, stack ? stack->frames : NULL,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Prometheus metrics (prometheus.h). */
 #include <dirent.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -181,6 +182,117 @@ static void write_states(FILE *out, const struct pw_picture *picture,
 		prometheus__label_value(out, pw_state_names[s]);
 		fprintf(out, "} %zu\n", picture->state_counts[s]);
 	}
+}
+
+static size_t findings_of(const struct pw_picture *picture, pid_t pid,
+			  bool (*counts)(const struct pw_finding *))
+{
+	size_t count = 0;
+
+	for (size_t f = 0; f < picture->finding_count; f++)
+		count += picture->findings[f].pid == pid && counts(&picture->findings[f]);
+	return count;
+}
+
+static bool is_deadlock(const struct pw_finding *finding)
+{
+	return finding->kind == PW_FINDING_DEADLOCK || finding->kind == PW_FINDING_SELF_DEADLOCK;
+}
+
+/* A convoy whose head sleeps in IO, poll or epoll: a lock held across a
+ * blocking call. */
+static bool is_held_across_io(const struct pw_finding *finding)
+{
+	const struct pw_unit *head = finding->units[0];
+	enum park_reason reason = head->wait.kernel_reason;
+
+	return finding->kind == PW_FINDING_CONVOY && head->parked &&
+	       (reason == PARK_REASON_IO || reason == PARK_REASON_POLL || reason == PARK_REASON_EPOLL);
+}
+
+struct owner_waiters {
+	const struct pw_process *proc; /* the owner's */
+	pid_t owner_tid;
+	size_t waiters;
+};
+
+static int by_waiters_desc(const void *a, const void *b)
+{
+	const struct owner_waiters *left = a, *right = b;
+
+	if (left->waiters != right->waiters)
+		return left->waiters < right->waiters ? 1 : -1;
+	if (left->proc->pid != right->proc->pid)
+		return left->proc->pid - right->proc->pid;
+	return left->owner_tid - right->owner_tid;
+}
+
+/* The top_k owners of chosen processes by the parked threads waiting for a
+ * lock they hold (a process-shared lock's waiters from any process). */
+static void write_lock_waiters(FILE *out, const struct pw_picture *picture, struct u64map *chosen,
+			       size_t top_k)
+{
+	struct owner_waiters *owners = calloc(picture->unit_count ? picture->unit_count : 1,
+					      sizeof(*owners));
+	struct u64map index = { 0 };
+	size_t count = 0;
+
+	family(out, "parkwatch_lock_waiters", "gauge",
+	       "Threads waiting for a lock held by owner_tid, for the owners with the most "
+	       "(--metrics-top-k).");
+	for (size_t u = 0; owners && u < picture->unit_count; u++) {
+		const struct pw_unit *unit = &picture->units[u];
+		pid_t pid = unit->blocked_on.owner_pid ? unit->blocked_on.owner_pid : unit->pid;
+		const struct pw_process *proc = u64map__get(chosen, (__u64)pid);
+		__u64 key = (__u64)pid << 32 | (__u32)unit->blocked_on.owner_tid;
+		uintptr_t slot;
+
+		if (!unit->parked || !unit->blocked_on.owner_tid || !proc)
+			continue;
+		slot = (uintptr_t)u64map__get(&index, key);
+		if (!slot) {
+			if (u64map__put(&index, key, (void *)(uintptr_t)(count + 1)))
+				continue;
+			owners[count++] = (struct owner_waiters){ .proc = proc,
+								  .owner_tid = unit->blocked_on.owner_tid };
+			slot = count;
+		}
+		owners[slot - 1].waiters++;
+	}
+	qsort(owners, count, sizeof(*owners), by_waiters_desc);
+	for (size_t i = 0; i < count && i < top_k; i++) {
+		fputs("parkwatch_lock_waiters{", out);
+		pid_labels(out, owners[i].proc);
+		fprintf(out, ",owner_tid=\"%d\"} %zu\n", owners[i].owner_tid, owners[i].waiters);
+	}
+	u64map__clear(&index);
+	free(owners);
+}
+
+/* What the wait-for graph found, per chosen process. */
+static void write_locks(FILE *out, const struct pw_picture *picture,
+			const struct pw_process **procs, size_t count, size_t top_k)
+{
+	struct u64map chosen = { 0 };
+
+	family(out, "parkwatch_deadlocks", "gauge",
+	       "Deadlocks and self-deadlocks among a process's threads, each held in two reads.");
+	for (size_t p = 0; p < count; p++) {
+		fputs("parkwatch_deadlocks{", out);
+		pid_labels(out, procs[p]);
+		fprintf(out, "} %zu\n", findings_of(picture, procs[p]->pid, is_deadlock));
+	}
+	family(out, "parkwatch_locks_held_across_io", "gauge",
+	       "Threads parked in IO, poll or epoll wait while others wait for a lock they hold.");
+	for (size_t p = 0; p < count; p++) {
+		fputs("parkwatch_locks_held_across_io{", out);
+		pid_labels(out, procs[p]);
+		fprintf(out, "} %zu\n", findings_of(picture, procs[p]->pid, is_held_across_io));
+	}
+	for (size_t p = 0; p < count; p++)
+		u64map__put(&chosen, (__u64)procs[p]->pid, (void *)procs[p]);
+	write_lock_waiters(out, picture, &chosen, top_k);
+	u64map__clear(&chosen);
 }
 
 /* Tier-1 histograms per kernel-side reason, all processes added up.  Bucket
@@ -397,6 +509,7 @@ void prometheus__write(FILE *out, const struct metrics_input *in)
 		count = chosen_procs(in->picture, in->top_k, &procs);
 		write_parked(out, in->picture, procs, count);
 		write_states(out, in->picture, procs, count);
+		write_locks(out, in->picture, procs, count, in->top_k);
 	}
 	write_histograms(out, totals && totals->has_hists ? totals->hists : NULL);
 	if (in->trend && in->picture)

@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include "out/blocked.h"
 #include "out/render.h"
 #include "util/format.h"
 #include "util/utf8.h"
@@ -161,6 +162,7 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 		}
 		format__age(unit->park_ns, age, sizeof(age));
 		fprintf(out, " [%s, %s]:\n", unit->wait.reason, age);
+		blocked__line(out, picture, unit);
 		if (opts->kernel_stacks)
 			print_kernel_frames(out, ctx, unit);
 		if (unit->stack)
@@ -204,13 +206,15 @@ static void print_group_frames(FILE *out, const struct pw_stack *stack)
 	}
 }
 
-static void dump_groups(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx)
+static int dump_groups(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx)
 {
 	struct trend_group_stats stats;
 	char label[96];
+	int err = 0;
 
 	fprintf(out, "thread profile: total %zu\n", picture->parked_count);
-	for (size_t g = 0; g < picture->group_count; g++) {
+	blocked__findings(out, picture, false);
+	for (size_t g = 0; g < picture->group_count && !err; g++) {
 		const struct pw_group *group = &picture->groups[g];
 		const struct pw_process *proc = picture__process(picture, group->pid);
 
@@ -233,19 +237,20 @@ static void dump_groups(FILE *out, const struct pw_picture *picture, const struc
 			fprintf(out, ", \"leak_score\":\"%.2f\", \"trend\":\"%+.1f/min\"", stats.score,
 				stats.slope_per_min);
 		fputs("}\n", out);
+		err = blocked__comment(out, picture, &group, 1);
 		print_group_frames(out, group->stack);
 		fputc('\n', out);
 	}
+	return err;
 }
 
 int text__write(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
 		const struct render_opts *opts)
 {
-	if (opts->debug == 1) {
-		dump_groups(out, picture, ctx);
-		return 0;
-	}
+	if (opts->debug == 1)
+		return dump_groups(out, picture, ctx);
 	print_summary(out, picture);
+	blocked__findings(out, picture, true);
 	dump_units(out, picture, ctx, opts);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "out/blocked.h"
 #include "out/render.h"
 #include "util/text.h"
 #include "util/units.h"
@@ -86,6 +87,7 @@ struct stack_block {
 	char *key;                  /* "@ 0x... 0x...", what the runtime sorts ties by */
 	struct go_frame *frames;    /* the profile's frames of the stack */
 	int frame_count;
+	size_t first_group, last_group; /* its groups: a chain through next_group[] */
 };
 
 /* One "#" line, in cells as Go's text/tabwriter sees them. */
@@ -232,11 +234,12 @@ static void free_blocks(struct stack_block *blocks, size_t count)
 
 /*
  * The groups' blocks: one per stack as the profile keeps it (stacks that
- * differ only below its depth are one), one per reason of the stackless.
- * Returns the count, or -ENOMEM.
+ * differ only below its depth are one), one per reason of the stackless;
+ * next_group (group_count of them) chains each block's groups.  Returns
+ * the count, or -ENOMEM.
  */
 static ssize_t make_blocks(const struct pw_picture *picture, const struct pw_process *proc,
-			   struct stack_block **out)
+			   struct stack_block **out, size_t *next_group)
 {
 	size_t count = 0;
 	struct stack_block *blocks = calloc(picture->group_count ? picture->group_count : 1,
@@ -272,13 +275,17 @@ static ssize_t make_blocks(const struct pw_picture *picture, const struct pw_pro
 		       (strcmp(blocks[slot - 1].key, this.key) ||
 			(!this.stack && strcmp(blocks[slot - 1].reason, this.reason))))
 			key = key + 1 ? key + 1 : 1;
+		next_group[g] = SIZE_MAX;
 		if (slot) {
 			blocks[slot - 1].count += group->count;
+			next_group[blocks[slot - 1].last_group] = g;
+			blocks[slot - 1].last_group = g;
 			free(this.key);
 			free(this.frames);
 			continue;
 		}
 		this.count = group->count;
+		this.first_group = this.last_group = g;
 		blocks[count++] = this;
 		if (u64map__put(&index, key, (void *)(uintptr_t)count))
 			goto fail;
@@ -292,29 +299,54 @@ fail:
 	return -ENOMEM;
 }
 
+/* The "# blocked on" or "# objects" line of a block: over all its groups. */
+static int print_block_objects(FILE *out, const struct pw_picture *picture,
+			       const struct stack_block *block, const size_t *next_group,
+			       const struct pw_group **scratch)
+{
+	size_t count = 0;
+
+	for (size_t g = block->first_group; g != SIZE_MAX; g = next_group[g])
+		scratch[count++] = &picture->groups[g];
+	return blocked__comment(out, picture, scratch, count);
+}
+
 static int write_debug1(FILE *out, const struct pw_picture *picture, const struct pw_process *proc)
 {
+	size_t groups = picture->group_count ? picture->group_count : 1;
+	size_t *next_group = malloc(groups * sizeof(*next_group));
+	const struct pw_group **scratch = malloc(groups * sizeof(*scratch));
 	struct stack_block *blocks;
-	ssize_t count = make_blocks(picture, proc, &blocks);
+	ssize_t count = next_group && scratch ? make_blocks(picture, proc, &blocks, next_group) :
+						-ENOMEM;
 	int err = 0;
 
-	if (count < 0)
+	if (count < 0) {
+		free(next_group);
+		free(scratch);
 		return (int)count;
+	}
 	qsort(blocks, count, sizeof(*blocks), by_count_then_key);
 	fprintf(out, "goroutine profile: total %zu\n", proc->units);
 	for (ssize_t b = 0; b < count && !err; b++) {
 		if (!blocks[b].stack) {
 			/* the runtime stops the world and has every stack; from outside a
 			 * running goroutine has none.  A comment keeps pprof's parser happy. */
-			fprintf(out, "# %zu [%s]: stack unavailable\n\n", blocks[b].count,
+			fprintf(out, "# %zu [%s]: stack unavailable\n", blocks[b].count,
 				blocks[b].reason);
+			err = print_block_objects(out, picture, &blocks[b], next_group, scratch);
+			fputc('\n', out);
 			continue;
 		}
 		fprintf(out, "%zu %s\n", blocks[b].count, blocks[b].key);
-		err = print_block_frames(out, &blocks[b]);
+		err = print_block_objects(out, picture, &blocks[b], next_group, scratch);
+		if (!err)
+			err = print_block_frames(out, &blocks[b]);
 		fputc('\n', out);
 	}
 	free_blocks(blocks, count);
+	free(next_group);
+	free(scratch);
 	return err;
 }
 
@@ -401,7 +433,8 @@ static void print_created_by(FILE *out, const struct pw_process *proc, const str
 		outer->function_offset + 1);
 }
 
-static int print_goroutine(FILE *out, const struct pw_process *proc, const struct pw_unit *unit)
+static int print_goroutine(FILE *out, const struct pw_picture *picture,
+			   const struct pw_process *proc, const struct pw_unit *unit)
 {
 	const struct pw_goroutine *g = unit->go;
 	int err = 0;
@@ -413,6 +446,7 @@ static int print_goroutine(FILE *out, const struct pw_process *proc, const struc
 	if (g->locked)
 		fputs(", locked to thread", out);
 	fputs("]:\n", out);
+	blocked__line(out, picture, unit);
 	if (unit->stack)
 		err = print_traceback_frames(out, proc, unit->stack);
 	else if (!strcmp(g->status, "running"))
@@ -432,7 +466,7 @@ static int write_debug2(FILE *out, const struct pw_picture *picture, const struc
 
 	for (size_t i = 0; i < picture->unit_count && !err; i++)
 		if (!picture->units[i].go->system)
-			err = print_goroutine(out, proc, &picture->units[i]);
+			err = print_goroutine(out, picture, proc, &picture->units[i]);
 	return err;
 }
 

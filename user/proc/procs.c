@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,15 +194,22 @@ fail:
 	return NULL;
 }
 
-bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word)
+bool procs__read(struct proc *proc, __u64 addr, void *buf, size_t size)
 {
 	char path[64];
 
+	if (size > PROCS_READ_MAX || addr > (__u64)INT64_MAX - size)
+		return false;
 	if (proc->mem_fd < 0) {
 		snprintf(path, sizeof(path), "/proc/%d/mem", proc->pid);
 		proc->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (proc->mem_fd < 0)
 			return false;
 	}
-	return pread(proc->mem_fd, word, sizeof(*word), (off_t)addr) == sizeof(*word);
+	return pread(proc->mem_fd, buf, size, (off_t)addr) == (ssize_t)size;
+}
+
+bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word)
+{
+	return procs__read(proc, addr, word, sizeof(*word));
 }

@@ -55,5 +55,8 @@ struct proc *procs__get(struct procs *procs, pid_t pid);
 Dwfl *procs__dwfl(struct proc *proc);
 /* Reads 8 bytes of the process's memory. */
 bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word);
+/* Reads size bytes (a small struct: at most PROCS_READ_MAX) of its memory. */
+#define PROCS_READ_MAX 256
+bool procs__read(struct proc *proc, __u64 addr, void *buf, size_t size);
 
 #endif /* PARKWATCH_PROCS_H */

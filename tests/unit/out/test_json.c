@@ -8,6 +8,7 @@
 #include "out/render.h"
 #include "support/dump_sample.h"
 #include "support/go_sample.h"
+#include "support/lock_sample.h"
 
 /* Checks that out is one line of JSON whose strings are closed and whose
  * braces and brackets nest properly. */
@@ -148,7 +149,9 @@ static void test_json(void **state)
 		       "\"frames\":[{");
 	assert_true(ends_with(groups, "{\"kind\":\"thread\",\"pid\":5000,\"reason\":\"IO wait (pipe)\","
 				      "\"timeout\":\"finite\",\"parked\":true,\"count\":1,"
-				      "\"oldest_park_ns\":340000000,\"ids\":[5001],\"frames\":[]}]}\n"));
+				      "\"oldest_park_ns\":340000000,\"ids\":[5001],\"frames\":[],"
+				      "\"objects\":0,\"deadlocked\":false,\"convoy\":false}],"
+				      "\"deadlocks\":[],\"findings\":[]}\n"));
 	/* nothing of goroutines, kernel stacks or trends in a thread picture */
 	expect_not(out, "kernel_frames");
 	expect_not(out, "goroutine");
@@ -222,7 +225,8 @@ static void test_json_empty_report(void **state)
 				 "\"states\":{\"sleeping\":0,\"disk sleep\":0,\"running\":0,"
 				 "\"runnable\":0,\"stopped\":0},"
 				 "\"processes\":[],\"exited\":[],\"units\":[],"
-				 "\"park_totals\":[],\"park_histograms\":[],\"groups\":[]}\n");
+				 "\"park_totals\":[],\"park_histograms\":[],\"groups\":[],\"deadlocks\":[],"
+			    "\"findings\":[]}\n");
 	picture__put(empty);
 }
 
@@ -323,13 +327,16 @@ static void test_json_goroutines(void **state)
 	expect(out, "\"groups\":[{\"kind\":\"goroutine\",\"pid\":7000,\"reason\":\"chan receive\","
 		    "\"timeout\":\"none\",\"parked\":true,\"count\":3,\"oldest_park_ns\":50000000000,"
 		    "\"ids\":[18,19,20],\"frames\":[");
-	expect(out, "\"inlined\":false}],\"created_by\":\"main.main\"},");
+	expect(out, "\"inlined\":false}],\"created_by\":\"main.main\",\"objects\":0,"
+		    "\"deadlocked\":false,\"convoy\":false},");
 	expect(out, "{\"kind\":\"goroutine\",\"pid\":7000,\"reason\":\"running\",\"timeout\":\"none\","
 		    "\"parked\":false,\"count\":1,\"oldest_park_ns\":0,\"ids\":[21],\"frames\":[],"
-		    "\"created_by\":\"main.main\"}");
+		    "\"created_by\":\"main.main\",\"objects\":0,\"deadlocked\":false,"
+		    "\"convoy\":false}");
 	expect(out, "{\"kind\":\"goroutine\",\"pid\":7000,\"reason\":\"select\",\"timeout\":\"none\","
 		    "\"parked\":true,\"count\":1,\"oldest_park_ns\":180000000000,\"ids\":[1],");
-	expect(out, "\"inlined\":false}],\"created_by\":null}");
+	expect(out, "\"inlined\":false}],\"created_by\":null,\"objects\":0,"
+		    "\"deadlocked\":false,\"convoy\":false}");
 	assert_int_equal(occurrences(out, "{\"kind\":\"goroutine\",\"pid\":"), 5);
 	go_sample_free(&g);
 }
@@ -357,6 +364,94 @@ static void test_json_bad_names(void **state)
 	expect_not(out, "\x1b");
 }
 
+
+/* What each thread waits for, each group's objects and marks, and the
+ * picture's findings, against support/lock_sample.h's hand-written ones. */
+static void test_json_locks(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct lock_sample s = { 0 };
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	const char *out;
+
+	lock_sample_build(&s);
+	((struct pw_fd *)lock_sample_unit(&s, 1234, 4201)->blocked_on.fd)->listening = true;
+	out = run_json(fx, s.picture, &ctx, &opts);
+	check_json_shape(out);
+	expect(out, "{\"kind\":\"thread\",\"id\":105,\"pid\":1234,\"comm\":\"waiter\",");
+	expect(out, "\"blocked_on\":{\"kind\":\"mutex\",\"addr\":\"0x55d0c0a04040\","
+		    "\"symbol\":\"config_lock\",\"owner_tid\":4201,\"owner_pid\":1234,"
+		    "\"owner_unknown\":false,\"owner_dead\":false,\"never_wakes\":false}}");
+	/* another process's lock: the owner's pid; the unit's own otherwise */
+	expect(out, "\"blocked_on\":{\"kind\":\"mutex\",\"addr\":\"0x7f0000001000\","
+		    "\"owner_tid\":4201,\"owner_pid\":1234,\"owner_unknown\":false,");
+	expect(out, "\"blocked_on\":{\"kind\":\"mutex\",\"addr\":\"0x55d0c0a04140\","
+		    "\"owner_unknown\":true,\"owner_dead\":false,\"never_wakes\":false}}");
+	expect(out, "\"blocked_on\":{\"kind\":\"mutex\",\"addr\":\"0x55d0c0a04100\","
+		    "\"symbol\":\"lock_d\",\"owner_tid\":99,\"owner_pid\":1234,"
+		    "\"owner_unknown\":false,\"owner_dead\":true,");
+	expect(out, "\"blocked_on\":{\"kind\":\"condvar\",\"addr\":\"0x55d0c0a04200\","
+		    "\"symbol\":\"ready\",\"owner_unknown\":false,");
+	expect(out, "\"blocked_on\":{\"kind\":\"fd\",\"owner_unknown\":false,\"owner_dead\":false,"
+		    "\"never_wakes\":false,\"fd\":{\"fd\":5,\"type\":\"tcp\",\"text\":\""
+		    HOLDER_FD_TEXT "\",\"listening\":true}}}");
+	assert_int_equal(occurrences(out, "\"blocked_on\":"), 12);
+	/* groups: the waiters share config_lock behind the convoy's head */
+	expect(out, "\"ids\":[105,106,107],\"frames\":[");
+	expect(out, "\"objects\":1,\"deadlocked\":false,\"convoy\":true}");
+	expect(out, "\"ids\":[101,102],\"frames\":[");
+	expect(out, "\"objects\":2,\"deadlocked\":true,\"convoy\":false}");
+	/* an abandoned lock's waiter is stuck for good too */
+	expect(out, "\"objects\":3,\"deadlocked\":true,\"convoy\":false}");
+	assert_true(ends_with(out, ",\"deadlocks\":[[101,102],[103]],\"findings\":["
+				   "{\"kind\":\"deadlock\",\"pid\":1234,\"addr\":\"0x55d0c0a04080\","
+				   "\"tids\":[101,102]},"
+				   "{\"kind\":\"self-deadlock\",\"pid\":1234,\"addr\":\"0x55d0c0a040c0\","
+				   "\"tids\":[103]},"
+				   "{\"kind\":\"abandoned lock\",\"pid\":1234,\"addr\":\"0x55d0c0a04100\","
+				   "\"owner_tid\":99,\"tids\":[104]},"
+				   "{\"kind\":\"convoy\",\"pid\":1234,\"addr\":\"0x55d0c0a04040\","
+				   "\"owner_tid\":4201,\"tids\":[4201,105,106,107,2001]}]}\n"));
+	lock_sample_free(&s);
+}
+
+/* A goroutine's channel as its hchan has it; a nil channel never wakes;
+ * what isn't known is absent. */
+static void test_json_channels(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct go_sample g = { 0 };
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	struct pw_chan *chan;
+	const char *out;
+
+	go_sample_build(&g);
+	chan = picture__add_chan(g.picture);
+	assert_non_null(chan);
+	*chan = (struct pw_chan){ .len = 3, .cap = 8, .closed = true, .sendq = 0, .recvq = 2,
+				  .elem_type = picture__string(g.picture, "*main.job") };
+	g.picture->units[G_W1].blocked_on = (struct pw_blocked_on){
+		.kind = PW_OBJECT_CHANNEL, .addr = 0xc000100000, .chan = chan };
+	g.picture->units[G_W2].blocked_on = (struct pw_blocked_on){ .kind = PW_OBJECT_CHANNEL,
+								    .never_wakes = true };
+	regroup(g.picture);
+	out = run_json(fx, g.picture, &ctx, &opts);
+	check_json_shape(out);
+	expect(out, "\"locked\":false},\"blocked_on\":{\"kind\":\"channel\",\"addr\":\"0xc000100000\","
+		    "\"owner_unknown\":false,\"owner_dead\":false,\"never_wakes\":false,"
+		    "\"chan\":{\"len\":3,\"cap\":8,\"closed\":true,\"sendq\":0,\"recvq\":2,"
+		    "\"elem_type\":\"*main.job\"}}}");
+	expect(out, "\"locked\":false},\"blocked_on\":{\"kind\":\"channel\",\"owner_unknown\":false,"
+		    "\"owner_dead\":false,\"never_wakes\":true}}");
+	assert_int_equal(occurrences(out, "\"blocked_on\":"), 2);
+	/* one known channel among the three workers */
+	expect(out, "\"ids\":[18,19,20],");
+	expect(out, "\"created_by\":\"main.main\",\"objects\":1,");
+	go_sample_free(&g);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, dump_fixture_setup, dump_fixture_teardown)
 
 int main(void)
@@ -369,6 +464,8 @@ int main(void)
 		TEST(test_json_park_totals),
 		TEST(test_json_goroutines),
 		TEST(test_json_bad_names),
+		TEST(test_json_locks),
+		TEST(test_json_channels),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

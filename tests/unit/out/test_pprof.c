@@ -9,6 +9,7 @@
 #include "out/pprof.h"
 #include "out/render.h"
 #include "support/go_sample.h"
+#include "support/lock_sample.h"
 #include "support/profile.h"
 #include "support/sample.h"
 
@@ -716,6 +717,94 @@ static void test_goroutine_profile(void **state)
 	go_sample_free(&g);
 }
 
+
+/* The one sample whose threads are named name. */
+static const Sample *sample_named(const Profile *p, const char *name)
+{
+	const Sample *found = NULL;
+
+	for (size_t i = 0; i < p->n_sample; i++) {
+		if (strcmp(label_str(p, p->sample[i], "thread_name"), name))
+			continue;
+		assert_null(found);
+		found = p->sample[i];
+	}
+	assert_non_null(found);
+	return found;
+}
+
+/* Each thread's sample says what it waits for and, where known, who holds
+ * it (a number); threads on one lock held by one owner stay one sample. */
+static void test_blocked_on_labels(void **state)
+{
+	struct fixture *f = *state;
+	struct lock_sample s = { 0 };
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { 0 };
+	const Sample *waiters, *holder, *unknown, *cv;
+	const Profile *p;
+	FILE *file = tmpfile();
+
+	assert_non_null(file);
+	lock_sample_build(&s);
+	assert_int_equal(render__write(file, PW_FORMAT_PPROF, s.picture, &ctx, &opts), 0);
+	p = decode(f, file);
+	assert_well_formed(p);
+	waiters = sample_named(p, "waiter");
+	assert_int_equal(waiters->value[0], 3);
+	assert_string_equal(label_str(p, waiters, "blocked_on"), "mutex 0x55d0c0a04040 <config_lock>");
+	assert_int_equal(label(p, waiters, "owner_tid")->str, 0);
+	assert_int_equal(label(p, waiters, "owner_tid")->num, 4201);
+	holder = sample_named(p, "holder");
+	assert_string_equal(label_str(p, holder, "blocked_on"), "fd 5: " HOLDER_FD_TEXT);
+	assert_null(label(p, holder, "owner_tid"));
+	unknown = sample_named(p, "unknown");
+	assert_string_equal(label_str(p, unknown, "blocked_on"), "mutex 0x55d0c0a04140");
+	assert_null(label(p, unknown, "owner_tid"));
+	cv = sample_named(p, "cv");
+	assert_string_equal(label_str(p, cv, "blocked_on"), "condvar 0x55d0c0a04200 <ready>");
+	assert_null(label(p, cv, "owner_tid"));
+	/* the deadlocked pair: one stack, two locks, two samples */
+	assert_int_equal(label(p, sample_named(p, "a"), "owner_tid")->num, 102);
+	assert_int_equal(label(p, sample_named(p, "b"), "owner_tid")->num, 101);
+	assert_int_equal(label(p, sample_named(p, "peer"), "owner_tid")->num, 4201);
+	assert_int_equal(p->n_sample, 10);
+	lock_sample_free(&s);
+}
+
+/* A goroutine group's sample names the object only when every member
+ * waits on that one. */
+static void test_goroutine_blocked_on(void **state)
+{
+	struct fixture *f = *state;
+	struct go_sample g = { 0 };
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { 0 };
+	const Profile *p;
+	FILE *file;
+
+	go_sample_build(&g);
+	for (int u = G_W1; u <= G_W3; u++)
+		g.picture->units[u].blocked_on = (struct pw_blocked_on){
+			.kind = PW_OBJECT_CHANNEL, .addr = 0xc000200000 };
+	file = tmpfile();
+	assert_non_null(file);
+	assert_int_equal(render__write(file, PW_FORMAT_PPROF, g.picture, &ctx, &opts), 0);
+	p = decode(f, file);
+	assert_string_equal(label_str(p, sample_with(p, "chan receive", NULL), "blocked_on"),
+			    "channel 0xc000200000");
+	assert_null(label(p, sample_with(p, "select", NULL), "blocked_on"));
+
+	g.picture->units[G_W3].blocked_on.addr = 0xc000300000;
+	file = tmpfile();
+	assert_non_null(file);
+	assert_int_equal(render__write(file, PW_FORMAT_PPROF, g.picture, &ctx, &opts), 0);
+	p = decode(f, file);
+	assert_null(label(p, sample_with(p, "chan receive", NULL), "blocked_on"));
+	assert_int_equal(sample_with(p, "chan receive", NULL)->n_label, 2);
+	go_sample_free(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -733,6 +822,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_picture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_goroutine_profile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_on_labels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_goroutine_blocked_on, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("pprof", tests, NULL, NULL);

@@ -8,6 +8,7 @@
  */
 #include "model/totals.h"
 #include "out/prometheus.h"
+#include "support/lock_sample.h"
 #include "support/sample.h"
 
 /* the labels of a process whose cgroup says nothing */
@@ -390,12 +391,74 @@ static void test_no_picture(void **state)
 
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+
+/* The findings of support/lock_sample.h as metrics: its deadlock and
+ * self-deadlock, its convoy's head parked in IO, its owners by waiters. */
+static void test_lock_metrics(void **state)
+{
+	struct fixture *f = *state;
+	struct lock_sample s = { 0 };
+	const char *out, *waiters;
+
+	lock_sample_build(&s);
+	f->in.picture = s.picture;
+	out = run(f);
+	expect_family(out, "parkwatch_deadlocks", "gauge");
+	expect_family(out, "parkwatch_locks_held_across_io", "gauge");
+	expect_family(out, "parkwatch_lock_waiters", "gauge");
+	expect(out, "\nparkwatch_deadlocks{pid=\"1234\",comm=\"locks\"" NOWHERE "} 2\n");
+	expect(out, "\nparkwatch_deadlocks{pid=\"2000\",comm=\"shared\"" NOWHERE "} 0\n");
+	expect(out, "\nparkwatch_locks_held_across_io{pid=\"1234\",comm=\"locks\"" NOWHERE "} 1\n");
+	expect(out, "\nparkwatch_locks_held_across_io{pid=\"2000\",comm=\"shared\"" NOWHERE "} 0\n");
+	/* most waiters first (a process-shared lock's waiter counts for its
+	 * owner's process), then by tid */
+	waiters = expect(out, "\nparkwatch_lock_waiters{pid=\"1234\",comm=\"locks\"" NOWHERE
+			      ",owner_tid=\"4201\"} 4\n"
+			      "parkwatch_lock_waiters{pid=\"1234\",comm=\"locks\"" NOWHERE
+			      ",owner_tid=\"99\"} 1\n"
+			      "parkwatch_lock_waiters{pid=\"1234\",comm=\"locks\"" NOWHERE
+			      ",owner_tid=\"101\"} 1\n");
+	assert_int_equal(occurrences(waiters, "\nparkwatch_lock_waiters{"), 6);
+	expect(out, ",owner_tid=\"7777\"} 1\n");
+
+	/* bounded by top_k, like every per-pid family */
+	f->in.top_k = 2;
+	out = run(f);
+	assert_int_equal(occurrences(out, "\nparkwatch_lock_waiters{"), 2);
+	expect(out, ",owner_tid=\"99\"} 1\n# HELP ");
+	f->in.top_k = 0;
+	out = run(f);
+	expect_not(out, "parkwatch_lock_waiters{");
+	expect_not(out, "parkwatch_deadlocks{");
+
+	/* a head that sleeps holds no lock across IO */
+	f->in.top_k = 10;
+	lock_sample_unit(&s, 1234, 4201)->wait.kernel_reason = PARK_REASON_SLEEP;
+	out = run(f);
+	expect(out, "\nparkwatch_locks_held_across_io{pid=\"1234\",comm=\"locks\"" NOWHERE "} 0\n");
+	f->in.picture = f->p.picture;
+	lock_sample_free(&s);
+}
+
+/* Processes without findings say 0 rather than nothing. */
+static void test_no_deadlocks(void **state)
+{
+	struct fixture *f = *state;
+	const char *out = run(f);
+
+	expect(out, "\nparkwatch_deadlocks{pid=\"4242\",comm=\"app\"" NOWHERE "} 0\n");
+	expect(out, "\nparkwatch_deadlocks{pid=\"5000\",");
+	expect(out, "# TYPE parkwatch_lock_waiters gauge\n# HELP ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_families),
 		TEST(test_per_pid_series),
 		TEST(test_top_k),
+		TEST(test_lock_metrics),
+		TEST(test_no_deadlocks),
 		TEST(test_label_escaping),
 		TEST(test_label_invalid_utf8),
 		TEST(test_container_labels),

@@ -7,6 +7,7 @@
 #include "model/group.h"
 #include "out/render.h"
 #include "support/dump_sample.h"
+#include "support/lock_sample.h"
 
 static const char *run_text(struct dump_fixture *fx, const struct pw_picture *picture,
 			    const struct pw_context *ctx, const struct render_opts *opts)
@@ -279,7 +280,153 @@ static void test_text_hostile_names_and_container(void **state)
 		assert_true((unsigned char)*c >= 0x20 || *c == '\n' || *c == '\t');
 }
 
+
+/* ---- what units wait for (support/lock_sample.h) ---- */
+
+static int lock_setup(void **state)
+{
+	struct lock_sample *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	lock_sample_build(s);
+	*state = s;
+	return 0;
+}
+
+static int lock_teardown(void **state)
+{
+	lock_sample_free(*state);
+	free(*state);
+	return 0;
+}
+
+static const char *run_locks(struct lock_sample *s, char **buf, int debug)
+{
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = debug };
+	size_t len;
+	FILE *out = open_output(buf, &len);
+
+	assert_int_equal(text__write(out, s->picture, &ctx, &opts), 0);
+	return close_output(out, buf);
+}
+
+/* One line under each waiting thread's header, before its frames: the
+ * object, and the owner as its own entry shows it. */
+static void test_text_waiting_lines(void **state)
+{
+	char *buf = NULL;
+	const char *out = run_locks(*state, &buf, 2);
+
+	expect(out, "\nthread 105 \"waiter\" [mutex lock, 5 seconds]:\n"
+		    "\twaiting for mutex 0x55d0c0a04040 <config_lock> held by thread 4201 "
+		    "\"holder\" [IO wait (socket), 5 minutes]\n"
+		    "__lll_lock_wait(...)\n");
+	assert_int_equal(occurrences(out, "<config_lock> held by thread 4201"), 3);
+	expect(out, "\nthread 4201 \"holder\" [IO wait (socket), 5 minutes]:\n"
+		    "\twaiting on fd 5: " HOLDER_FD_TEXT "\nread(...)\n");
+	expect(out, "\nthread 108 \"cv\" [cond wait, 5 seconds]:\n"
+		    "\twaiting on condvar 0x55d0c0a04200 <ready>\npthread_cond_wait(...)\n");
+	expect(out, "\n\twaiting for mutex 0x55d0c0a04140 owner unknown\n");
+	expect(out, "\n\twaiting for mutex 0x55d0c0a04180 held by thread 7777 (not watched)\n");
+	expect(out, "\n\twaiting for mutex 0x55d0c0a04100 <lock_d> held by thread 99, which has "
+		    "exited\n");
+	/* a process-shared lock: the owner's process named */
+	expect(out, "\nthread 2001 \"peer\" [mutex lock, 5 seconds]:\n"
+		    "\twaiting for mutex 0x7f0000001000 held by thread 4201 \"holder\" in process "
+		    "1234 (locks) [IO wait (socket), 5 minutes]\n");
+	/* an owner that runs says so */
+	lock_sample_unit(*state, 1234, 102)->parked = false;
+	lock_sample_unit(*state, 1234, 102)->state_name = "running";
+	out = run_locks(*state, &buf, 2);
+	expect(out, "\n\twaiting for mutex 0x55d0c0a04080 <lock_b> held by thread 102 \"b\" "
+		    "[running]\n");
+	free(buf);
+}
+
+/* A block per finding at the top, jstack style: header, the threads in
+ * cycle order, their stacks; then one line per convoy. */
+static void test_text_findings_block(void **state)
+{
+	char *buf = NULL;
+	const char *out = run_locks(*state, &buf, 2);
+	const char *deadlock, *self, *abandoned, *convoy, *first_process;
+
+	deadlock = expect(out, "\n\nDEADLOCK: 2 threads in process 1234 (locks) wait for each other:\n"
+			       "thread 101 \"a\" waits for mutex 0x55d0c0a04080 <lock_b> held by "
+			       "thread 102 \"b\"\n"
+			       "thread 102 \"b\" waits for mutex 0x55d0c0a04000 <lock_a> held by "
+			       "thread 101 \"a\"\n"
+			       "\nthread 101 \"a\" [mutex lock, 5 seconds]:\n"
+			       "__lll_lock_wait(...)\n\t/usr/lib/x86_64-linux-gnu/libc.so.6 +0x20\n"
+			       "take_both(...)\n\t/src/locks.c:42 +0x21\n"
+			       "\nthread 102 \"b\" [mutex lock, 5 seconds]:\n__lll_lock_wait(...)\n");
+	self = expect(out, "\nSELF-DEADLOCK: thread 103 \"self\" in process 1234 (locks) waits for a "
+			   "mutex it holds:\nthread 103 \"self\" waits for mutex 0x55d0c0a040c0 "
+			   "<lock_c> held by thread 103 \"self\"\n\nthread 103 \"self\" [mutex lock, "
+			   "5 seconds]:\n__lll_lock_wait(...)\n");
+	abandoned = expect(out, "\nABANDONED LOCK: 1 thread in process 1234 (locks) waits for mutex "
+				"0x55d0c0a04100 <lock_d>, whose owner thread 99 has exited:\n"
+				"thread 104 \"orphan\" waits for mutex 0x55d0c0a04100 <lock_d> held "
+				"by thread 99, which has exited\n\nthread 104 \"orphan\"");
+	convoy = expect(out, "\n\nCONVOY: 4 threads wait behind thread 4201 \"holder\" [IO wait "
+			     "(socket), 5 minutes] holding mutex 0x55d0c0a04040 <config_lock>, itself "
+			     "waiting on fd 5: " HOLDER_FD_TEXT "\n");
+	first_process = expect(out, "\nprocess 1234 (locks)");
+	assert_true(deadlock < self && self < abandoned && abandoned < convoy &&
+		    convoy < first_process);
+	assert_int_equal(occurrences(out, "DEADLOCK: "), 2);
+	assert_int_equal(occurrences(out, "CONVOY: "), 1);
+	free(buf);
+}
+
+/* Grouped: the findings as comments after the header, and per group the
+ * object its members share or how many they wait on. */
+static void test_text_debug1_objects(void **state)
+{
+	char *buf = NULL;
+	const char *out = run_locks(*state, &buf, 1);
+
+	assert_true(starts_with(out, "thread profile: total 12\n"
+				     "# DEADLOCK: 2 threads in process 1234 (locks) wait for each "
+				     "other:\n# thread 101 \"a\" waits for mutex 0x55d0c0a04080 "
+				     "<lock_b> held by thread 102 \"b\"\n"));
+	expect(out, "\n# SELF-DEADLOCK: thread 103");
+	expect(out, "\n# ABANDONED LOCK: 1 thread in process 1234");
+	expect(out, "\n# CONVOY: 4 threads wait behind thread 4201 \"holder\"");
+	expect(out, "\"reason\":\"mutex lock\", \"timeout\":\"none\"}\n"
+		    "# blocked on mutex 0x55d0c0a04040 <config_lock> held by thread 4201 \"holder\" "
+		    "[IO wait (socket), 5 minutes]\n#\t0x7f000008a0d0\t__lll_lock_wait+0x20\t");
+	/* 104, 109, 110: three mutexes; 101, 102: two */
+	expect(out, "# objects: 3 distinct\n#\t0x7f000008a0d0\t__lll_lock_wait+0x20\t"
+		    "/usr/lib/x86_64-linux-gnu/libc.so.6\n#\t0x4013ff\tmisc+0x20");
+	expect(out, "# objects: 2 distinct\n#\t0x7f000008a0d0\t__lll_lock_wait+0x20\t"
+		    "/usr/lib/x86_64-linux-gnu/libc.so.6\n#\t0x4010ff\ttake_both+0x20");
+	expect(out, "# blocked on fd 5: " HOLDER_FD_TEXT "\n");
+	expect_not(out, "\nthread 101");
+	free(buf);
+}
+
+/* Names in the lines are escaped as everywhere in the dump. */
+static void test_text_waiting_hostile_names(void **state)
+{
+	struct lock_sample *s = *state;
+	char *buf = NULL;
+	const char *out;
+
+	snprintf(lock_sample_unit(s, 1234, 4201)->comm, PARK_COMM_LEN, "h\x1b[2J\n\"x");
+	lock_sample_unit(s, 1234, 105)->blocked_on.symbol = picture__string(s->picture, "lk\r\xff");
+	out = run_locks(s, &buf, 2);
+	expect(out, "\n\twaiting for mutex 0x55d0c0a04040 <lk\\r\\xff> held by thread 4201 "
+		    "\"h\\x1b[2J\\n\\\"x\" [IO wait (socket), 5 minutes]\n");
+	expect(out, "CONVOY: 4 threads wait behind thread 4201 \"h\\x1b[2J\\n\\\"x\" [IO wait");
+	for (const char *c = out; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 || *c == '\n' || *c == '\t');
+	free(buf);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, dump_fixture_setup, dump_fixture_teardown)
+#define LOCK_TEST(fn) cmocka_unit_test_setup_teardown(fn, lock_setup, lock_teardown)
 
 int main(void)
 {
@@ -293,6 +440,10 @@ int main(void)
 		TEST(test_text_empty_report),
 		TEST(test_text_goroutines_beside_threads),
 		TEST(test_text_hostile_names_and_container),
+		LOCK_TEST(test_text_waiting_lines),
+		LOCK_TEST(test_text_findings_block),
+		LOCK_TEST(test_text_debug1_objects),
+		LOCK_TEST(test_text_waiting_hostile_names),
 	};
 
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);

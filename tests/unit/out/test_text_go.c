@@ -222,6 +222,92 @@ static void test_render_picks_the_shape(void **state)
 	sample_free(&s);
 }
 
+
+#define PRIVATE_CHAN 0xc000100000ULL
+#define SHARED_CHAN 0xc000200000ULL
+
+/* A goroutine of the sample waiting on a channel read as its hchan. */
+static struct pw_chan *on_channel(struct pw_picture *picture, int unit, __u64 addr, __u64 len,
+				  __u64 cap, __u32 recvq)
+{
+	struct pw_blocked_on *on = &picture->units[unit].blocked_on;
+	struct pw_chan *chan = picture__add_chan(picture);
+
+	assert_non_null(chan);
+	chan->len = len;
+	chan->cap = cap;
+	chan->recvq = recvq;
+	chan->elem_type = picture__string(picture, "int");
+	on->kind = PW_OBJECT_CHANNEL;
+	on->addr = addr;
+	on->chan = chan;
+	return chan;
+}
+
+/* The line under a goroutine's header says its channel as its hchan has
+ * it; what can never wake says so. */
+static void test_debug2_waiting_lines(void **state)
+{
+	struct fixture *fx = *state;
+	struct pw_picture *picture = fx->g.picture;
+	const char *out;
+
+	on_channel(picture, G_W1, PRIVATE_CHAN, 0, 0, 1);
+	on_channel(picture, G_W2, SHARED_CHAN, 2, 4, 2)->closed = true;
+	picture->units[G_W3].wait.reason = "chan receive (nil chan)";
+	picture->units[G_W3].blocked_on = (struct pw_blocked_on){ .kind = PW_OBJECT_CHANNEL,
+								  .never_wakes = true };
+	picture->units[G_MAIN].wait.reason = "select (no cases)";
+	picture->units[G_MAIN].blocked_on.never_wakes = true;
+	picture->units[G_SLEEP].blocked_on = (struct pw_blocked_on){ .kind = PW_OBJECT_SEMA,
+								     .addr = 0xc0000140a8 };
+	out = run(fx, 2);
+	assert_true(starts_with(out, "goroutine 1 [select (no cases), 3 minutes]:\n"
+				     "\twaiting on a select with no cases, which never wakes\n"
+				     "main.waitAll(...)\n"));
+	expect(out, "goroutine 18 [chan receive, 2 minutes]:\n"
+		    "\twaiting on channel 0xc000100000 (chan int, len 0, cap 0, 0 senders, "
+		    "1 receiver)\nmain.worker(...)\n");
+	expect(out, "goroutine 19 [chan receive]:\n"
+		    "\twaiting on channel 0xc000200000 (chan int, len 2, cap 4, 0 senders, "
+		    "2 receivers, closed)\nmain.worker(...)\n");
+	expect(out, "goroutine 20 [chan receive (nil chan)]:\n"
+		    "\twaiting on a nil channel, which never wakes\nmain.worker(...)\n");
+	expect(out, "goroutine 23 [sleep]:\n\twaiting on sema 0xc0000140a8\n");
+	/* running and in a syscall: nothing to wait on */
+	expect(out, "goroutine 21 [running, locked to thread]:\n"
+		    "\tgoroutine running on other thread");
+	assert_int_equal(occurrences(out, "\twaiting "), 5);
+}
+
+/* A block of the grouped profile says the one object its goroutines share,
+ * or how many distinct ones: a leak of private channels against a pool on
+ * one queue. */
+static void test_debug1_objects(void **state)
+{
+	struct fixture *fx = *state;
+	struct pw_picture *picture = fx->g.picture;
+	const char *out;
+
+	on_channel(picture, G_W1, PRIVATE_CHAN, 0, 0, 1);
+	on_channel(picture, G_W2, PRIVATE_CHAN + 0x60, 0, 0, 1);
+	on_channel(picture, G_W3, PRIVATE_CHAN + 0xc0, 0, 0, 1);
+	regroup(picture);
+	out = run(fx, 1);
+	expect(out, "\n3 @ 0x43a1ae 0x407d13 0x4a1d26 0x467e21\n"
+		    "# objects: 3 distinct\n"
+		    "#\t0x4a1d25\tmain.worker+0x25\t" GO_MAIN_SRC ":30\n");
+	for (int u = G_W1; u <= G_W3; u++)
+		on_channel(picture, u, SHARED_CHAN, 0, 16, 3);
+	regroup(picture);
+	out = run(fx, 1);
+	expect(out, "\n3 @ 0x43a1ae 0x407d13 0x4a1d26 0x467e21\n"
+		    "# blocked on channel 0xc000200000 (chan int, len 0, cap 16, 0 senders, "
+		    "3 receivers)\n#\t0x4a1d25\tmain.worker+0x25\t");
+	assert_int_equal(occurrences(out, "# blocked on"), 1);
+	assert_int_equal(occurrences(out, "# objects"), 0);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -232,6 +318,8 @@ int main(void)
 		TEST(test_debug1_profile),
 		TEST(test_debug1_runtime_only_and_unnamed),
 		TEST(test_render_picks_the_shape),
+		TEST(test_debug2_waiting_lines),
+		TEST(test_debug1_objects),
 	};
 
 	return cmocka_run_group_tests_name("text_go", tests, NULL, NULL);

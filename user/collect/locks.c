@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* What parked threads wait for, and the second read (locks.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collect/locks.h"
+#include "model/classify.h"
+#include "proc/locks.h"
+#include "util/procfs.h"
+#include "util/u64map.h"
+#include "syscall_nrs.h" /* PW_NR_*, generated from asm/unistd_64.h */
+
+#define FUNCTIONS_MAX 32            /* frames looked at for the object, as classify */
+#define STATUS_MAX 4096             /* /proc/PID/task/TID/status is ~1.5 KiB */
+#define NS_TASKS_MAX (1 << 20)      /* threads of one process mapped to host tids */
+
+/* One thread's /proc status, as the confirm and the owner checks read it. */
+struct task_status {
+	char state;                 /* 'S', 'D', 'R', 'Z', ... */
+	pid_t tgid;
+	pid_t ns_tid;               /* the last NSpid field: its tid in its own namespace */
+	__u64 csw;                  /* voluntary + nonvoluntary context switches */
+};
+
+/* A lock as this tick's first read found it, shared by all its waiters. */
+struct lock_read {
+	struct lock_state state;
+	pid_t owner_tid;            /* host tid; 0: none or unknown */
+	pid_t owner_pid;
+	bool owner_unknown;
+	bool owner_dead;
+	const char *symbol;         /* the picture's */
+};
+
+/* What the confirm compares: a waiter's first read. */
+struct evidence {
+	pid_t pid;
+	__u64 futex_addr;
+	enum pw_object_kind kind;
+	const struct libc_layout *layout;
+	__u32 word;
+	pid_t owner;                /* as the process's memory says it */
+	bool owner_died;
+};
+
+struct locks {
+	struct lock_layouts *layouts;
+	struct procs *procs;        /* this tick's */
+	struct u64map records;      /* tid -> const struct task_record *, this tick's snapshot */
+	struct u64map evidence;     /* tid -> struct evidence: this tick's futex waiters */
+	/* the process being filled */
+	pid_t pid;
+	struct proc *proc;
+	const struct libc_layout *layout;
+	bool other_namespace;       /* its tids are not ours */
+	bool ns_tids_built;
+	struct u64map reads;        /* futex address -> struct lock_read */
+	struct u64map ns_tids;      /* its tid in its namespace -> host tid */
+};
+
+struct locks *locks__new(void)
+{
+	struct locks *locks = calloc(1, sizeof(*locks));
+
+	if (!locks)
+		return NULL;
+	locks->layouts = lock_layouts__new();
+	if (!locks->layouts) {
+		free(locks);
+		return NULL;
+	}
+	return locks;
+}
+
+static void forget_process(struct locks *locks)
+{
+	u64map__free_all(&locks->reads, free);
+	u64map__clear(&locks->ns_tids);
+	locks->pid = 0;
+	locks->proc = NULL;
+	locks->ns_tids_built = false;
+}
+
+void locks__free(struct locks *locks)
+{
+	if (!locks)
+		return;
+	forget_process(locks);
+	u64map__free_all(&locks->evidence, free);
+	u64map__clear(&locks->records);
+	lock_layouts__free(locks->layouts);
+	free(locks);
+}
+
+static __u64 field_value(const char *status, const char *name)
+{
+	const char *at = strstr(status, name);
+
+	return at ? strtoull(at + strlen(name), NULL, 10) : 0;
+}
+
+/* /proc/PID/task/TID/status, or /proc/TID/status with pid 0: false when gone. */
+static bool read_status(pid_t pid, pid_t tid, struct task_status *out)
+{
+	char status[STATUS_MAX], name[64];
+	const char *at, *last;
+
+	if (pid)
+		snprintf(name, sizeof(name), "task/%d/status", tid);
+	else
+		snprintf(name, sizeof(name), "status");
+	if (procfs__read(pid ? pid : tid, name, status, sizeof(status)) <= 0)
+		return false;
+	at = strstr(status, "\nState:");
+	out->state = at ? at[strspn(at + 7, " \t") + 7] : '?';
+	out->tgid = (pid_t)field_value(status, "\nTgid:");
+	out->csw = field_value(status, "\nvoluntary_ctxt_switches:") +
+		   field_value(status, "\nnonvoluntary_ctxt_switches:");
+	out->ns_tid = 0;
+	at = strstr(status, "\nNSpid:");
+	if (at) {
+		at += strlen("\nNSpid:");
+		for (last = at; *at && *at != '\n'; at++)
+			if ((*at == ' ' || *at == '\t') && at[1] >= '0' && at[1] <= '9')
+				last = at + 1;
+		out->ns_tid = (pid_t)strtol(last, NULL, 10);
+	}
+	return true;
+}
+
+static bool alive(const struct task_status *status)
+{
+	return status->state != 'Z' && status->state != 'X' && status->state != 'x';
+}
+
+/* The host tids of a process in another PID namespace, by its own tids. */
+static void build_ns_tids(struct locks *locks)
+{
+	char path[64];
+	struct dirent *entry;
+	size_t seen = 0;
+	DIR *dir;
+
+	locks->ns_tids_built = true;
+	snprintf(path, sizeof(path), "/proc/%d/task", locks->pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((entry = readdir(dir)) && seen++ < NS_TASKS_MAX) {
+		struct task_status status;
+		char *end;
+		long tid = strtol(entry->d_name, &end, 10);
+
+		if (*end || tid <= 0 || tid > INT_MAX || !read_status(locks->pid, (pid_t)tid, &status))
+			continue;
+		if (status.ns_tid > 0 &&
+		    u64map__put(&locks->ns_tids, (__u64)status.ns_tid, (void *)(long)tid))
+			break; /* out of memory: owners not mapped stay unknown */
+	}
+	closedir(dir);
+}
+
+/*
+ * The owner's host tid and process, and whether it lives.  A lock that is
+ * not process-shared is held by a thread of the waiter's own process:
+ * /proc/PID/task/TID finds only those, so a tid reused elsewhere is no
+ * owner.  A process-shared one may be held by any process's thread.
+ */
+static void resolve_owner(struct locks *locks, struct lock_read *read)
+{
+	struct task_status status;
+	pid_t host = read->state.owner;
+
+	if (!host) {
+		read->owner_unknown = read->state.owner_unknown;
+		read->owner_dead = read->state.owner_died;
+		return;
+	}
+	if (locks->other_namespace) {
+		if (!locks->ns_tids_built)
+			build_ns_tids(locks);
+		host = (pid_t)(long)u64map__get(&locks->ns_tids, (__u64)host);
+		if (!host) {
+			/* no thread of its own: gone, or another process's (unseen) */
+			read->owner_unknown = read->state.pshared;
+			read->owner_dead = !read->state.pshared;
+			return;
+		}
+	}
+	read->owner_tid = host;
+	read->owner_pid = locks->pid;
+	if (!read_status(read->state.pshared ? 0 : locks->pid, host, &status) || !alive(&status))
+		read->owner_dead = true;
+	else if (read->state.pshared && status.tgid > 0)
+		read->owner_pid = status.tgid;
+	read->owner_dead |= read->state.owner_died;
+}
+
+/* "config_lock", "table+0x40": a lock in a module's data, by its symbol. */
+static const char *lock_symbol(struct pw_picture *picture, struct proc *proc, __u64 addr)
+{
+	Dwfl *dwfl = procs__dwfl(proc);
+	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, addr) : NULL;
+	GElf_Off offset = 0;
+	GElf_Sym sym;
+	const char *name;
+	char text[256];
+
+	if (!mod)
+		return NULL; /* heap, stack: no name */
+	name = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
+	if (!name || !name[0] ||
+	    (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_COMMON) ||
+	    (sym.st_size ? offset >= sym.st_size : offset != 0))
+		return NULL;
+	if (offset)
+		snprintf(text, sizeof(text), "%s+%#llx", name, (unsigned long long)offset);
+	else
+		snprintf(text, sizeof(text), "%s", name);
+	return picture__string(picture, text);
+}
+
+static int begin_process(struct locks *locks, pid_t pid)
+{
+	forget_process(locks);
+	locks->pid = pid;
+	locks->proc = procs__get(locks->procs, pid);
+	if (!locks->proc)
+		return -ENOMEM;
+	locks->layout = lock_layouts__of(locks->layouts, locks->proc);
+	if (!locks->layout)
+		return -ENOMEM;
+	locks->other_namespace = procfs__ns_pid(pid) != 0;
+	return 0;
+}
+
+/* This tick's first read of the lock at futex_addr; NULL when unreadable
+ * (and for a lock cached as unreadable) or out of memory (*err). */
+static const struct lock_read *first_read(struct locks *locks, struct pw_picture *picture,
+					  enum pw_object_kind kind, __u64 futex_addr, int *err)
+{
+	struct lock_read *read = u64map__get(&locks->reads, futex_addr);
+
+	if (read)
+		return read->state.kind == kind ? read : NULL;
+	read = calloc(1, sizeof(*read));
+	if (!read) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (lock_state__read(locks->proc, locks->layout, kind, futex_addr, &read->state)) {
+		read->state.kind = PW_OBJECT_NONE; /* not read again this tick */
+	} else {
+		resolve_owner(locks, read);
+		read->symbol = lock_symbol(picture, locks->proc, read->state.addr);
+	}
+	if (u64map__put(&locks->reads, futex_addr, read)) {
+		free(read);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return read->state.kind == kind ? read : NULL;
+}
+
+static enum pw_object_kind object_of(const struct pw_unit *unit)
+{
+	const char *functions[FUNCTIONS_MAX];
+	int count = 0;
+
+	for (int i = 0; unit->stack && i < unit->stack->depth; i++) {
+		const struct symbol *symbol = unit->stack->symbols[i];
+
+		for (int j = 0; j < symbol->frame_count && count < FUNCTIONS_MAX; j++)
+			functions[count++] = symbol->frames[j].function;
+	}
+	return classify__futex_object(functions, count);
+}
+
+static int fill_unit(struct locks *locks, struct pw_picture *picture, struct pw_unit *unit,
+		     const struct task_record *rec)
+{
+	enum pw_object_kind kind = object_of(unit);
+	__u64 futex_addr = rec->wait.arg0;
+	const struct lock_read *read;
+	struct evidence *evidence;
+	int err = 0;
+
+	if (unit->pid != locks->pid && (err = begin_process(locks, unit->pid)))
+		return err;
+	read = first_read(locks, picture, kind, futex_addr, &err);
+	if (!read)
+		return err;
+	unit->blocked_on = (struct pw_blocked_on){
+		.kind = kind,
+		.addr = read->state.addr,
+		.symbol = read->symbol,
+		.owner_tid = read->owner_tid,
+		.owner_pid = read->owner_tid ? read->owner_pid : 0,
+		.owner_unknown = read->owner_unknown,
+		.owner_dead = read->owner_dead,
+	};
+	if (!read->owner_tid && !read->owner_dead)
+		return 0; /* no edge: nothing a finding would need confirmed */
+	evidence = malloc(sizeof(*evidence));
+	if (!evidence)
+		return -ENOMEM;
+	*evidence = (struct evidence){
+		.pid = unit->pid,
+		.futex_addr = futex_addr,
+		.kind = kind,
+		.layout = locks->layout,
+		.word = read->state.word,
+		.owner = read->state.owner,
+		.owner_died = read->state.owner_died,
+	};
+	free(u64map__remove(&locks->evidence, unit->id));
+	if (u64map__put(&locks->evidence, unit->id, evidence)) {
+		free(evidence);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool futex_wait(const struct pw_unit *unit, const struct task_record *rec)
+{
+	/* futex_waitv's argument is an array of words, not one */
+	return unit->kind == PW_UNIT_THREAD && unit->parked && rec &&
+	       rec->wait.reason == PARK_REASON_FUTEX && rec->wait.arg0 &&
+	       (rec->wait.syscall_nr == PW_NR_futex || rec->wait.syscall_nr == PW_NR_restart_syscall);
+}
+
+int locks__fill(struct locks *locks, struct pw_picture *picture, const struct snapshot *snap,
+		struct procs *procs)
+{
+	int err = 0;
+
+	locks->procs = procs;
+	forget_process(locks);
+	u64map__free_all(&locks->evidence, free);
+	u64map__clear(&locks->records);
+	for (size_t i = 0; i < snap->count && !err; i++)
+		err = u64map__put(&locks->records, snap->threads[i].rec->tid,
+				  (void *)snap->threads[i].rec);
+	for (size_t i = 0; i < picture->unit_count && !err; i++) {
+		struct pw_unit *unit = &picture->units[i];
+		const struct task_record *rec = unit->kind == PW_UNIT_THREAD ?
+			u64map__get(&locks->records, unit->id) : NULL;
+
+		if (futex_wait(unit, rec))
+			err = fill_unit(locks, picture, unit, rec);
+	}
+	forget_process(locks);
+	return err;
+}
+
+/* Still asleep, and never woken since the snapshot. */
+static bool still_parked(struct locks *locks, const struct pw_unit *unit)
+{
+	const struct task_record *rec = u64map__get(&locks->records, unit->id);
+	struct task_status status;
+
+	return rec && read_status(unit->pid, (pid_t)unit->id, &status) &&
+	       strchr("SDTtI", status.state) && status.csw == rec->csw;
+}
+
+/* The lock a waiter sleeps on, read again: the same word and owner. */
+static bool lock_unchanged(struct locks *locks, const struct evidence *evidence)
+{
+	struct proc *proc = procs__get(locks->procs, evidence->pid);
+	struct lock_state again;
+
+	return proc &&
+	       !lock_state__read(proc, evidence->layout, evidence->kind, evidence->futex_addr, &again) &&
+	       again.word == evidence->word && again.owner == evidence->owner &&
+	       again.owner_died == evidence->owner_died;
+}
+
+bool locks__confirm(void *ctx, const struct pw_finding *candidate)
+{
+	struct locks *locks = ctx;
+	struct task_status status;
+
+	for (size_t i = 0; i < candidate->unit_count; i++) {
+		const struct pw_unit *unit = candidate->units[i];
+		const struct evidence *evidence = u64map__get(&locks->evidence, unit->id);
+		bool head = candidate->kind == PW_FINDING_CONVOY && i == 0;
+
+		if (head && !unit->parked)
+			continue; /* running: a long critical section, nothing to compare */
+		if (!head && !evidence)
+			return false;
+		if (evidence && !lock_unchanged(locks, evidence))
+			return false;
+		if (!still_parked(locks, unit))
+			return false;
+	}
+	/* gone for good: no thread of that tid came (back) in between */
+	if (candidate->kind == PW_FINDING_ABANDONED && candidate->owner_tid &&
+	    read_status(candidate->pid, candidate->owner_tid, &status) && alive(&status))
+		return false;
+	return true;
+}
