@@ -24,9 +24,9 @@ import test_threads, test_errors, test_profiles, test_http, test_leaks, test_nam
 import test_go, test_go_stripped, test_go_matrix  # noqa: E402,F401
 import test_containers  # noqa: E402,F401
 import test_waits  # noqa: E402,F401
-import test_locks  # noqa: E402,F401
 import test_symbols  # noqa: E402,F401
 import test_realprogs  # noqa: E402,F401
+import test_locks  # noqa: E402,F401
 import test_every_output  # noqa: E402,F401
 
 if __name__ == "__main__":

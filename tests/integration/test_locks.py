@@ -66,7 +66,7 @@ def dump(pids, fmt):
 def fds_landed():
     """Whether this tree says what an IO wait's fd is: something outside the
     model fills pw_blocked_on.fd (picture__add_fd).  Until then a thread in
-    read() has no blocked_on and its reason alone says IO."""
+    read() has no blocked_on, and only its reason says it reads a pipe."""
     user = os.path.join(REPO, "user")
     for folder, _, files in os.walk(user):
         if os.path.basename(folder) == "model":
@@ -139,9 +139,8 @@ def holder_errors(rec, threads, fd_support):
             errors.append(f"{label}: parked {unit.get('parked')}, blocked_on {on}")
         if th["parks"] != "read":
             continue
-        reason = unit.get("reason") or ""
-        if not reason.startswith("IO wait"):
-            errors.append(f"{label}: in read(2) of a pipe, reason {reason!r}")
+        if unit.get("reason") != "IO wait (pipe)":
+            errors.append(f"{label}: in read(2) of a pipe, reason {unit.get('reason')!r}")
         if not fd_support:
             continue
         inode = os.readlink(f"/proc/{th['pid']}/fd/{th['fd']}")  # "pipe:[81234]"
