@@ -71,7 +71,9 @@ int main(int argc, char **argv)
 	if (!code)
 		code = env.http ? run__daemon(&session) :
 		       env.dump ? run__dump(&session) : run__live(&session);
-	if (!code && (ferror(stdout) || fflush(stdout))) {
+	/* what was found was printed: a failed write outranks it */
+	if ((!code || code == EXIT_LEAKS_FOUND || code == EXIT_DEADLOCK_FOUND) &&
+	    (ferror(stdout) || fflush(stdout))) {
 		fprintf(stderr, "parkwatch: writing output: %s\n", strerror(errno));
 		code = EXIT_FAILURE_OTHER;
 	}

@@ -19,6 +19,7 @@ enum exit_code {
 	EXIT_UNSUPPORTED = 5,       /* no BTF, or BPF failed to load or attach */
 	EXIT_ALL_EXITED = 6,        /* every watched process exited before the end */
 	EXIT_LEAKS_FOUND = 7,       /* --leaks found suspect groups */
+	EXIT_DEADLOCK_FOUND = 8,    /* --dump found a deadlock, self-deadlock or abandoned lock */
 };
 
 struct env {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/run.h"
+#include "out/blocked.h"
 #include "util/clock.h"
 #include "util/format.h"
 
@@ -258,6 +259,9 @@ int run__dump(struct session *session)
 			env->pid_count > 1 ? "es" : "");
 		code = EXIT_ALL_EXITED;
 	}
+	/* threads that wait for good, after the whole dump is out; leaks win */
+	if (!code && blocked__stuck_findings(picture))
+		code = EXIT_DEADLOCK_FOUND;
 	picture__put(picture);
 	return code;
 }

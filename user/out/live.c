@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/format.h"
+#include "out/blocked.h"
 #include "out/live.h"
 #include "util/u64map.h"
 #include "util/utf8.h"
@@ -83,6 +84,39 @@ static void trend_cell(const struct trend *trend, const struct pw_group *group, 
 	snprintf(buf, size, "%+.0f/m%s", stats->slope_per_min, stats->suspect ? " LEAK?" : "");
 	if (stats->suspect && (!*top || stats->score > (*top)->score))
 		*top = stats;
+}
+
+/* Whether unit is one of group's members: the same process, reason,
+ * timeout and stack. */
+static bool in_group(const struct pw_unit *unit, const struct pw_group *group)
+{
+	return unit->pid == group->pid && unit->stack == group->stack &&
+	       unit->wait.has_timeout == group->has_timeout && unit->wait.reason &&
+	       !strcmp(unit->wait.reason, group->reason);
+}
+
+/* What takes the GROWTH cell of a group in a finding: its threads wait for
+ * good (DEADLOCK, or ABANDONED for a lock whose owner is gone) or behind a
+ * convoy's head (CONVOY); NULL otherwise. */
+static const char *finding_marker(const struct pw_picture *picture, const struct pw_group *group)
+{
+	bool abandoned = false;
+
+	if (!group->deadlocked)
+		return group->convoy ? "CONVOY" : NULL;
+	for (size_t f = 0; f < picture->finding_count; f++) {
+		const struct pw_finding *finding = &picture->findings[f];
+
+		for (size_t i = 0; i < finding->unit_count; i++) {
+			if (!in_group(finding->units[i], group))
+				continue;
+			if (finding->kind == PW_FINDING_DEADLOCK ||
+			    finding->kind == PW_FINDING_SELF_DEADLOCK)
+				return "DEADLOCK";
+			abandoned |= finding->kind == PW_FINDING_ABANDONED;
+		}
+	}
+	return abandoned ? "ABANDONED" : "DEADLOCK";
 }
 
 /* The name a group's threads share, or NULL when they differ. */
@@ -184,6 +218,70 @@ static void put_lines(FILE *out, const char *text, int columns)
 	}
 }
 
+/* A lock in a finding's line: its symbol, else its kind and address. */
+static void put_lock(FILE *out, const struct pw_blocked_on *on)
+{
+	if (on->symbol)
+		utf8__escape(out, on->symbol, 0);
+	else
+		fprintf(out, "%s 0x%llx", pw_object_kind_names[on->kind], on->addr);
+}
+
+static void put_thread(FILE *out, const struct pw_unit *unit)
+{
+	fprintf(out, "%llu \"", unit->id);
+	utf8__escape(out, unit->comm, '"');
+	fputc('"', out);
+}
+
+#define LIVE_FINDING_LINES 5
+
+/*
+ * One line per finding that never ends by itself, as the LEAK? line:
+ * "DEADLOCK pid 1234: 101 \"a\" -[lock_b]-> 102 \"b\" -[lock_a]-> 101".
+ */
+static void finding_lines(FILE *out, const struct pw_picture *picture)
+{
+	size_t stuck = blocked__stuck_findings(picture), shown = 0;
+
+	for (size_t f = 0; f < picture->finding_count && shown < LIVE_FINDING_LINES; f++) {
+		const struct pw_finding *finding = &picture->findings[f];
+		const struct pw_unit *first = finding->units[0];
+
+		switch (finding->kind) {
+		case PW_FINDING_DEADLOCK:
+			fprintf(out, "%sDEADLOCK pid %d: ", shown ? "" : "\n", finding->pid);
+			for (size_t i = 0; i < finding->unit_count; i++) {
+				put_thread(out, finding->units[i]);
+				fputs(" -[", out);
+				put_lock(out, &finding->units[i]->blocked_on);
+				fputs("]-> ", out);
+			}
+			fprintf(out, "%llu\n", first->id);
+			break;
+		case PW_FINDING_SELF_DEADLOCK:
+			fprintf(out, "%sSELF-DEADLOCK pid %d: ", shown ? "" : "\n", finding->pid);
+			put_thread(out, first);
+			fputs(" waits for ", out);
+			put_lock(out, &first->blocked_on);
+			fputs(", which it holds\n", out);
+			break;
+		case PW_FINDING_ABANDONED:
+			fprintf(out, "%sABANDONED LOCK pid %d: %zu thread%s wait%s for ",
+				shown ? "" : "\n", finding->pid, finding->unit_count,
+				finding->unit_count == 1 ? "" : "s", finding->unit_count == 1 ? "s" : "");
+			put_lock(out, &first->blocked_on);
+			fprintf(out, ", held by thread %d, which has exited\n", finding->owner_tid);
+			break;
+		default:
+			continue;
+		}
+		shown++;
+	}
+	if (shown < stuck)
+		fprintf(out, "... %zu more findings\n", stuck - shown);
+}
+
 static void render_table(struct live *live, FILE *out, const struct pw_picture *picture,
 			 __u64 elapsed_ns, bool ansi, int rows, const struct trend *trend)
 {
@@ -232,6 +330,8 @@ static void render_table(struct live *live, FILE *out, const struct pw_picture *
 			top_stats = stats;
 			top = &top_stats;
 		}
+		if (finding_marker(picture, group))
+			snprintf(growth, sizeof(growth), "%s", finding_marker(picture, group));
 		fprintf(out, "%7zu %7s %12s %8d ", group->count, change, growth, group->pid);
 		put_cell(out, proc ? proc->comm : "?", width.comm);
 		if (width.thread) {
@@ -256,6 +356,7 @@ static void render_table(struct live *live, FILE *out, const struct pw_picture *
 		utf8__escape(out, top->explanation, 0);
 		fputc('\n', out);
 	}
+	finding_lines(out, picture);
 }
 
 void live__render(struct live *live, FILE *out, const struct pw_picture *picture,

@@ -23,11 +23,13 @@ struct live_screen {
 	int columns;                /* lines cut to this width; 0: not cut */
 };
 
-/* Draws the table: COUNT, CHANGE, GROWTH (from trend, may be NULL), PID,
+/* Draws the table: COUNT, CHANGE, GROWTH (from trend, may be NULL; for a
+ * group in a finding DEADLOCK, ABANDONED or CONVOY instead), PID,
  * COMM (the process's name), THREAD (the threads' name, when some group's
  * differ from their process's), CONTAINER (picture__container_label, when
- * a process has one), REASON, TIMEOUT, OLDEST, WHERE.  Names are escaped
- * (util/utf8.h). */
+ * a process has one), REASON, TIMEOUT, OLDEST, WHERE; under it the top
+ * leak suspect's LEAK? line and one line per deadlock, self-deadlock and
+ * abandoned lock (at most 5).  Names are escaped (util/utf8.h). */
 void live__render(struct live *live, FILE *out, const struct pw_picture *picture,
 		  __u64 elapsed_ns, const struct live_screen *screen, const struct trend *trend);
 

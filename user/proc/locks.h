@@ -61,7 +61,8 @@ struct lock_state {
 				     * none or unknown */
 	bool owner_unknown;         /* held by someone the memory doesn't name */
 	bool owner_died;            /* FUTEX_OWNER_DIED: a robust mutex's owner exited */
-	bool pshared;               /* a process-shared mutex: the owner may be elsewhere */
+	bool pshared;               /* a process-shared mutex: the owner may be elsewhere
+				     * (glibc marks every robust mutex so) */
 };
 
 /*

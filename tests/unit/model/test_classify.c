@@ -212,6 +212,37 @@ static void test_futex_reason_none(void **state)
 /* Leaf first: the innermost pthread function decides, even when a frame
  * further up (here an interposed pthread_mutex_lock wrapper holding the
  * lock) matches a rule the table lists earlier. */
+/* The object a futex wait sleeps on, as glibc 2.36's frames name it (gdb bt). */
+static void test_futex_object(void **state)
+{
+	const char *mutex[] = { "futex_wait", "__GI___lll_lock_wait", "lll_mutex_lock_optimized",
+				"___pthread_mutex_lock", "worker" };
+	const char *internal[] = { "futex_wait", "__GI___lll_lock_wait_private", "_IO_new_file_xsputn",
+				   "puts" };
+	const char *pi[] = { "__futex_lock_pi64", "__pthread_mutex_lock_full", "worker" };
+	const char *cond_relock[] = { "futex_wait", "__GI___lll_lock_wait", "__pthread_mutex_cond_lock",
+				      "__pthread_cond_wait_common", "worker" };
+	const char *cond[] = { "__futex_abstimed_wait_common", "__pthread_cond_wait_common",
+			       "___pthread_cond_wait", "worker" };
+	const char *rwlock[] = { "__futex_abstimed_wait_common", "__pthread_rwlock_rdlock_full64",
+				 "___pthread_rwlock_rdlock" };
+	const char *sem[] = { "__futex_abstimed_wait_common", "__new_sem_wait_slow64" };
+	const char *barrier[] = { "futex_wait", "___pthread_barrier_wait" };
+	const char *join[] = { "__futex_abstimed_wait_common", "__pthread_clockjoin_ex", "main" };
+
+	(void)state;
+	assert_int_equal(classify__futex_object(mutex, COUNT(mutex)), PW_OBJECT_MUTEX);
+	assert_int_equal(classify__futex_object(internal, COUNT(internal)), PW_OBJECT_LOCK);
+	assert_int_equal(classify__futex_object(pi, COUNT(pi)), PW_OBJECT_MUTEX);
+	assert_int_equal(classify__futex_object(cond_relock, COUNT(cond_relock)), PW_OBJECT_MUTEX);
+	assert_int_equal(classify__futex_object(cond, COUNT(cond)), PW_OBJECT_CONDVAR);
+	assert_int_equal(classify__futex_object(rwlock, COUNT(rwlock)), PW_OBJECT_RWLOCK);
+	assert_int_equal(classify__futex_object(sem, COUNT(sem)), PW_OBJECT_SEMA);
+	assert_int_equal(classify__futex_object(barrier, COUNT(barrier)), PW_OBJECT_BARRIER);
+	assert_int_equal(classify__futex_object(join, COUNT(join)), PW_OBJECT_FUTEX);
+	assert_int_equal(classify__futex_object(NULL, 0), PW_OBJECT_FUTEX);
+}
+
 static void test_futex_reason_leaf_first(void **state)
 {
 	const char *cond_in_locked_code[] = { "__pthread_cond_wait_common", "pthread_cond_wait",
@@ -666,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_syscall_name),
 		cmocka_unit_test(test_futex_reason_cond_wait),
 		cmocka_unit_test(test_futex_reason_mutex),
+		cmocka_unit_test(test_futex_object),
 		cmocka_unit_test(test_futex_reason_others),
 		cmocka_unit_test(test_futex_reason_rwlock),
 		cmocka_unit_test(test_futex_reason_barrier),

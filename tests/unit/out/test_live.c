@@ -2,6 +2,7 @@
 /* Unit tests of the live table (user/out/live.c) on hand-built pictures. */
 #include "out/live.h"
 #include "support/go_sample.h"
+#include "support/lock_sample.h"
 #include "util/utf8.h"
 
 /* Stacks, by what their frames are. */
@@ -297,6 +298,61 @@ static void test_names_container_and_width(void **state)
 	assert_int_equal(occurrences(out, "\n"), 6); /* title, blank, header, 3 rows */
 }
 
+
+/* Groups in a finding are marked in the GROWTH column; each finding that
+ * never ends by itself gets a line under the table, as a leak does. */
+static void test_finding_markers(void **state)
+{
+	struct fixture *fx = *state;
+	struct lock_sample s = { 0 };
+	FILE *out;
+	const char *text;
+
+	lock_sample_build(&s);
+	out = open_output(&fx->out, &fx->out_len);
+	live__render(fx->live, out, s.picture, 5 * SEC, &(struct live_screen){ .columns = 80 }, NULL);
+	text = close_output(out, &fx->out);
+	expect(text, "\n      3       0       CONVOY     1234 locks  waiter     mutex lock       none");
+	expect(text, "\n      1       0       CONVOY     1234 locks  holder     IO wait (socket) none");
+	expect(text, "\n      1       0       CONVOY     2000 shared peer       mutex lock       none");
+	expect(text, "\n      2       0     DEADLOCK     1234 locks  (2 names)  mutex lock       none");
+	expect(text, "\n      1       0     DEADLOCK     1234 locks  self       mutex lock       none");
+	expect(text, "\n      3       0    ABANDONED     1234 locks  (3 names)  mutex lock       none");
+	expect(text, "\n      1       0                  1234 locks  cv         cond wait        none");
+	expect(text, "\n\nDEADLOCK pid 1234: 101 \"a\" -[lock_b]-> 102 \"b\" -[lock_a]-> 101\n"
+		     "SELF-DEADLOCK pid 1234: 103 \"self\" waits for lock_c, which it holds\n"
+		     /* cut at 80 columns */
+		     "ABANDONED LOCK pid 1234: 1 thread waits for lock_d, held by thread 99, which has\n");
+	assert_int_equal(occurrences(text, "CONVOY"), 3);
+	for (const char *line = text; *line; line += strcspn(line, "\n") + 1)
+		assert_true(strcspn(line, "\n") <= 80); /* ASCII: a byte a column */
+	expect_not(text, "more findings");
+	lock_sample_free(&s);
+}
+
+/* More findings than lines: the rest are counted. */
+static void test_finding_lines_bounded(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out;
+
+	begin(fx, true);
+	for (pid_t tid = 4250; tid < 4257; tid++) {
+		struct pw_unit *unit = add_thread(fx->picture, 4242, tid, "mutex lock", false, SEC,
+						  NULL);
+
+		unit->blocked_on = (struct pw_blocked_on){ .kind = PW_OBJECT_MUTEX,
+							   .addr = 0x1000 + tid, .owner_tid = tid };
+	}
+	finish(fx);
+	out = render(fx, SEC, false, 0);
+	expect(out, "\n      7       0     DEADLOCK     4242 condwait");
+	expect(out, "\n\nSELF-DEADLOCK pid 4242: 4250 \"t4250\" waits for mutex 0x209a, which it "
+		    "holds\n");
+	assert_int_equal(occurrences(out, "SELF-DEADLOCK pid"), 5);
+	assert_true(ends_with(out, "\n... 2 more findings\n"));
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -308,6 +364,8 @@ int main(void)
 		TEST(test_single_process_and_no_groups),
 		TEST(test_goroutine_rows),
 		TEST(test_names_container_and_width),
+		TEST(test_finding_markers),
+		TEST(test_finding_lines_bounded),
 	};
 
 	return cmocka_run_group_tests_name("live", tests, NULL, NULL);
