@@ -372,17 +372,19 @@ def test_locks_no_false_findings():
     producer/consumer pool, watched for a minute, a document every 500 ms:
     the documents keep coming, none holds a deadlock, self-deadlock or
     abandoned lock, while the hammer threads were seen waiting for the mutex
-    with an owner (the graph had edges to confirm) and /proc shows them and
-    the consumers parking and waking all along."""
+    with an owner (the graph had edges to confirm), the pool's threads on
+    its condvar or mutex, and /proc shows the hammer threads and the
+    consumers parking and waking all along."""
     with Target("hammer") as t:
         roles = t.wait_ready()
         hammers, consumers = roles["hammer"], roles["consumer"]
-        hammer_lock = int(roles["hammer_lock"], 16)
+        pool = roles["producer"] + consumers
+        hammer_lock, pool_lock = int(roles["hammer_lock"], 16), int(roles["pool_lock"], 16)
         before = voluntary_switches(t.pid, hammers + consumers)
         args = ["-p", t.pid, "--format", "json", "--interval", "500ms", "--duration", WATCH,
                 # every parked thread with a stack, so every one has a blocked_on
                 "--min-park", "0"]
-        times, false_findings, owned_waits, waits = [], [], 0, 0
+        times, false_findings, owned_waits, waits, pool_waits = [], [], 0, 0, 0
         with Live(args, kind=docs.PICTURE) as live:
             t0 = now()
             while True:
@@ -395,11 +397,16 @@ def test_locks_no_false_findings():
                 stuck = [f for f in doc["findings"] if f["kind"] in STUCK]
                 if stuck or doc["deadlocks"]:
                     false_findings.append((len(times), stuck, doc["deadlocks"]))
+                threads = docs.by_tid(doc)
                 for tid in hammers:
-                    on = docs.by_tid(doc).get(tid, {}).get("blocked_on") or {}
+                    on = threads.get(tid, {}).get("blocked_on") or {}
                     if on.get("kind") == "mutex" and int(on.get("addr", "0"), 16) == hammer_lock:
                         waits += 1
                         owned_waits += on.get("owner_tid") in hammers
+                for tid in pool:
+                    on = threads.get(tid, {}).get("blocked_on") or {}
+                    pool_waits += on.get("kind") == "condvar" or (
+                        on.get("kind") == "mutex" and int(on.get("addr", "0"), 16) == pool_lock)
             try:
                 rc = live.proc.wait(timeout=DOC_GAP_S)
             except subprocess.TimeoutExpired:
@@ -410,7 +417,8 @@ def test_locks_no_false_findings():
     gaps = [b - a for a, b in zip(times, times[1:])]
     print(f"healthy locking: {len(times)} documents over {times[-1] if times else 0:.1f} s "
           f"(longest gap {max(gaps, default=0):.2f} s); hammer threads seen waiting for the "
-          f"mutex {waits} times, {owned_waits} with an owner; parks per hammer thread "
+          f"mutex {waits} times, {owned_waits} with an owner; pool threads seen waiting "
+          f"{pool_waits} times; parks per hammer thread "
           f"{min(parks[tid] for tid in hammers)}..{max(parks[tid] for tid in hammers)}, per "
           f"consumer {min(parks[tid] for tid in consumers)}..{max(parks[tid] for tid in consumers)}; "
           f"{len(false_findings)} documents with a stuck finding", flush=True)
@@ -423,3 +431,4 @@ def test_locks_no_false_findings():
           f"threads that hardly parked (voluntary switches): {parks}")
     check(owned_waits > 0, f"no hammer thread was ever seen waiting for hammer_lock with an "
                            f"owner ({waits} waits without): nothing was put to the test")
+    check(pool_waits > 0, "no pool thread was ever seen waiting for its condvar or pool_lock")
