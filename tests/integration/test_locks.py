@@ -118,7 +118,8 @@ def blocked_on_errors(rec, threads):
             got["addr"] = hex(int(got["addr"], 16))
         if not unit.get("parked") or got != want:
             diff = {k: (got[k], want[k]) for k in want if got[k] != want[k]}
-            errors.append(f"{label}: blocked_on (got, want) {diff}, parked {unit.get('parked')}")
+            errors.append(f"{label}: blocked_on (got, want) {diff}, parked {unit.get('parked')}"
+                          f" (the lock's mapping: {lock['mapping']})")
     return errors
 
 

@@ -24,15 +24,17 @@
  *
  *   READY {"scenario": "abba", "pid": P,
  *          "locks": [{"name": "lock_a", "kind": "mutex", "addr": "0x...",
- *                     "static": true}, ...],
+ *                     "static": true, "mapping": "file"}, ...],
  *          "threads": [{"role": "ab", "pid": P, "tid": T, "holds": "lock_a",
  *                       "waits": "lock_b", "mode": "lock", "parks": null,
  *                       "fd": null, "exited": false}, ...]}
  *
- * (holds/waits are lock names or null; mode is how it waits: lock, read or
- * write; parks is where a holder that waits for no lock sleeps: pause,
- * nanosleep, read (fd says which), exit), then pauses until killed; the
- * pshared child dies with it.
+ * (mapping says whether /proc/self/maps has the lock in a mapping of a file
+ * or an anonymous one: .bss past the file's last page is anonymous, yet its
+ * locks have names; holds/waits are lock names or null; mode is how it
+ * waits: lock, read or write; parks is where a holder that waits for no
+ * lock sleeps: pause, nanosleep, read (fd says which), exit), then pauses
+ * until killed; the pshared child dies with it.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -418,6 +420,27 @@ static void wait_asleep(const struct actor *actor)
 
 /* ------------------------------------------------------------ the record */
 
+/* "file" or "anonymous": what /proc/self/maps maps at ADDR; "unmapped". */
+static const char *mapping_of(const void *addr)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	unsigned long start, end, inode;
+	const char *kind = "unmapped";
+	char line[512];
+
+	if (!maps)
+		tu_die("/proc/self/maps", errno);
+	while (fgets(line, sizeof(line), maps)) {
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu", &start, &end, &inode) == 3 &&
+		    (unsigned long)addr >= start && (unsigned long)addr < end) {
+			kind = inode ? "file" : "anonymous";
+			break;
+		}
+	}
+	fclose(maps);
+	return kind;
+}
+
 static void print_name_or_null(const char *key, const struct named_lock *lock)
 {
 	if (lock)
@@ -430,9 +453,10 @@ static void print_record(const char *scenario)
 {
 	printf("READY {\"scenario\": \"%s\", \"pid\": %d, \"locks\": [", scenario, (int)getpid());
 	for (int i = 0; i < lock_count; i++)
-		printf("%s{\"name\": \"%s\", \"kind\": \"%s\", \"addr\": \"%p\", \"static\": %s}",
-		       i ? ", " : "", locks[i].name, lock_kind_names[locks[i].kind], locks[i].object,
-		       locks[i].is_static ? "true" : "false");
+		printf("%s{\"name\": \"%s\", \"kind\": \"%s\", \"addr\": \"%p\", \"static\": %s, "
+		       "\"mapping\": \"%s\"}", i ? ", " : "", locks[i].name,
+		       lock_kind_names[locks[i].kind], locks[i].object,
+		       locks[i].is_static ? "true" : "false", mapping_of(locks[i].object));
 	printf("], \"threads\": [");
 	for (int i = 0; i < actor_count; i++) {
 		const struct actor *actor = &actors[i];
