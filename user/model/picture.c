@@ -414,8 +414,16 @@ const struct pw_unit *picture__unit(const struct pw_picture *picture, pid_t pid,
 				return &picture->units[i];
 		return NULL;
 	}
-	for (end = lo; end < picture->unit_count && picture->units[end].pid == pid; end++)
-		;
+	/* past the last unit of pid, by bisection too: a walk would make
+	 * looking up every thread of a 10,000-thread process quadratic */
+	for (hi = picture->unit_count, end = lo; end < hi;) {
+		size_t mid = end + (hi - end) / 2;
+
+		if (picture->units[mid].pid <= pid)
+			end = mid + 1;
+		else
+			hi = mid;
+	}
 	while (lo < end) { /* threads: by tid */
 		size_t mid = lo + (end - lo) / 2;
 

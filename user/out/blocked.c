@@ -38,10 +38,11 @@ const char *blocked__object(const struct pw_blocked_on *on, char *buf, size_t si
 	if (on->kind == PW_OBJECT_FD) {
 		APPEND("fd");
 		if (on->fd)
-			APPEND(" %d: %s", on->fd->fd, on->fd->text ? on->fd->text : on->fd->type);
+			APPEND(" %d: %s", on->fd->fd, on->fd->text ? on->fd->text :
+						      on->fd->type ? on->fd->type : "?");
 		return buf;
 	}
-	if (on->kind == PW_OBJECT_CHANNEL && !on->addr) {
+	if (on->kind == PW_OBJECT_CHANNEL && !on->addr && on->never_wakes) {
 		APPEND("nil channel");
 		return buf;
 	}
@@ -60,8 +61,11 @@ static void print_process_name(FILE *out, const struct pw_picture *picture, pid_
 {
 	const struct pw_process *proc = picture__process(whole(picture), pid);
 
-	fprintf(out, "process %d (", pid);
-	utf8__escape(out, proc ? proc->comm : "?", 0);
+	fprintf(out, "process %d", pid);
+	if (!proc) /* not watched: no name to give */
+		return;
+	fputs(" (", out);
+	utf8__escape(out, proc->comm, 0);
 	fputc(')', out);
 }
 
@@ -89,12 +93,23 @@ static void print_unit_state(FILE *out, const struct pw_unit *unit)
 	}
 	format__age(unit->park_ns, age, sizeof(age));
 	fputc('[', out);
-	utf8__escape(out, unit->wait.reason, 0);
+	utf8__escape(out, unit->wait.reason ? unit->wait.reason : "?", 0);
 	fprintf(out, ", %s]", age);
 }
 
-bool blocked__owner(FILE *out, const struct pw_picture *picture, const struct pw_unit *unit,
-		    bool with_state)
+static bool has_owner_clause(const struct pw_blocked_on *on)
+{
+	return on->owner_tid || on->owner_unknown || on->owner_dead;
+}
+
+/*
+ * The owner clause of an object that has one (has_owner_clause), escaped
+ * for a terminal: "held by thread N \"name\"", with the owner's own
+ * [reason, age] or [state] when with_state, or "held by thread N (not
+ * watched)", "held by thread N, which has exited", "owner unknown".
+ */
+static void print_owner(FILE *out, const struct pw_picture *picture, const struct pw_unit *unit,
+			bool with_state)
 {
 	const struct pw_blocked_on *on = &unit->blocked_on;
 	pid_t owner_pid = blocked__owner_pid(unit);
@@ -105,12 +120,11 @@ bool blocked__owner(FILE *out, const struct pw_picture *picture, const struct pw
 			fprintf(out, "held by thread %d, which has exited", on->owner_tid);
 		else
 			fputs("held by a thread that has exited", out);
-		return true;
+		return;
 	}
 	if (!on->owner_tid) {
-		if (on->owner_unknown)
-			fputs("owner unknown", out);
-		return on->owner_unknown;
+		fputs("owner unknown", out);
+		return;
 	}
 	owner = picture__unit(whole(picture), owner_pid, (__u64)on->owner_tid);
 	if (!owner) {
@@ -120,7 +134,7 @@ bool blocked__owner(FILE *out, const struct pw_picture *picture, const struct pw
 			print_process_name(out, picture, owner_pid);
 		}
 		fputs(" (not watched)", out);
-		return true;
+		return;
 	}
 	fputs("held by ", out);
 	print_thread(out, picture, owner, unit->pid);
@@ -128,12 +142,6 @@ bool blocked__owner(FILE *out, const struct pw_picture *picture, const struct pw
 		fputc(' ', out);
 		print_unit_state(out, owner);
 	}
-	return true;
-}
-
-static bool has_owner_clause(const struct pw_blocked_on *on)
-{
-	return on->owner_tid || on->owner_unknown || on->owner_dead;
 }
 
 static bool waits_for_owner(const struct pw_blocked_on *on)
@@ -182,7 +190,7 @@ static void describe(FILE *out, const struct pw_picture *picture, const struct p
 		fputs(", which never wakes", out);
 	if (has_owner_clause(on)) {
 		fputc(' ', out);
-		blocked__owner(out, picture, unit, true);
+		print_owner(out, picture, unit, true);
 	}
 }
 
@@ -283,7 +291,7 @@ static void print_waits_for(FILE *out, const struct pw_picture *picture,
 	utf8__escape(out, blocked__object(&unit->blocked_on, object, sizeof(object)), 0);
 	if (has_owner_clause(&unit->blocked_on)) {
 		fputc(' ', out);
-		blocked__owner(out, picture, unit, false);
+		print_owner(out, picture, unit, false);
 	}
 	fputc('\n', out);
 }

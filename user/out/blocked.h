@@ -21,21 +21,13 @@
 bool blocked__known(const struct pw_unit *unit);
 /*
  * The object, unescaped (callers escape for their output): "mutex 0x… <sym>",
- * "channel 0x…", "nil channel", "fd 5: TCP … ESTABLISHED".  Into buf, cut
- * to size; returns buf ("" when nothing is known).
+ * "channel 0x…", "nil channel", "channel" (its address unread), "fd 5: TCP …
+ * ESTABLISHED".  Into buf, cut to size; returns buf ("" when nothing is
+ * known).
  */
 const char *blocked__object(const struct pw_blocked_on *on, char *buf, size_t size);
 /* The owner's process: owner_pid, or the unit's own when it is 0. */
 pid_t blocked__owner_pid(const struct pw_unit *unit);
-/*
- * The owner clause, escaped for a terminal: "held by thread N \"name\"",
- * with the owner's own [reason, age] or [state] when with_state, or
- * "held by thread N (not watched)", "held by thread N, which has exited",
- * "owner unknown"; nothing for an object without an owner.  Returns
- * whether it wrote anything.
- */
-bool blocked__owner(FILE *out, const struct pw_picture *picture, const struct pw_unit *unit,
-		    bool with_state);
 /* "\twaiting for mutex 0x… <sym> held by …\n", or nothing when nothing is
  * known: the line a text dump prints under a unit's header. */
 void blocked__line(FILE *out, const struct pw_picture *picture, const struct pw_unit *unit);

@@ -313,7 +313,7 @@ static void render_table(struct live *live, FILE *out, const struct pw_picture *
 	for (size_t g = 0; g < picture->group_count; g++) {
 		const struct pw_group *group = &picture->groups[g];
 		const struct pw_process *proc = picture__process(picture, group->pid);
-		const char *name;
+		const char *name, *marker;
 		long delta;
 
 		if (!group->parked)
@@ -330,8 +330,9 @@ static void render_table(struct live *live, FILE *out, const struct pw_picture *
 			top_stats = stats;
 			top = &top_stats;
 		}
-		if (finding_marker(picture, group))
-			snprintf(growth, sizeof(growth), "%s", finding_marker(picture, group));
+		marker = finding_marker(picture, group);
+		if (marker)
+			snprintf(growth, sizeof(growth), "%s", marker);
 		fprintf(out, "%7zu %7s %12s %8d ", group->count, change, growth, group->pid);
 		put_cell(out, proc ? proc->comm : "?", width.comm);
 		if (width.thread) {

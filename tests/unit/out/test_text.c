@@ -5,6 +5,7 @@
  * from group__build.  No BPF, no process is looked at.
  */
 #include "model/group.h"
+#include "out/blocked.h"
 #include "out/render.h"
 #include "support/dump_sample.h"
 #include "support/lock_sample.h"
@@ -79,6 +80,10 @@ static void test_text_debug2(void **state)
 	expect_not(out, "thread profile");
 	assert_int_equal(occurrences(out, "\nprocess "), 2);
 	assert_int_equal(occurrences(out, "\nthread "), 5);
+	/* nothing waits on anything known: no line, no finding, no status 8 */
+	expect_not(out, "\twaiting ");
+	expect_not(out, "DEADLOCK");
+	assert_int_equal(blocked__stuck_findings(fx->d.picture), 0);
 	assert_true(out[strlen(out) - 1] == '\n');
 }
 
@@ -335,6 +340,12 @@ static void test_text_waiting_lines(void **state)
 	expect(out, "\nthread 2001 \"peer\" [mutex lock, 5 seconds]:\n"
 		    "\twaiting for mutex 0x7f0000001000 held by thread 4201 \"holder\" in process "
 		    "1234 (locks) [IO wait (socket), 5 minutes]\n");
+	/* a process-shared lock's owner in a process not watched */
+	lock_sample_unit(*state, 2000, 2001)->blocked_on.owner_pid = 3333;
+	out = run_locks(*state, &buf, 2);
+	expect(out, "\nthread 2001 \"peer\" [mutex lock, 5 seconds]:\n"
+		    "\twaiting for mutex 0x7f0000001000 held by thread 4201 in process 3333 "
+		    "(not watched)\n");
 	/* an owner that runs says so */
 	lock_sample_unit(*state, 1234, 102)->parked = false;
 	lock_sample_unit(*state, 1234, 102)->state_name = "running";
@@ -377,6 +388,8 @@ static void test_text_findings_block(void **state)
 		    convoy < first_process);
 	assert_int_equal(occurrences(out, "DEADLOCK: "), 2);
 	assert_int_equal(occurrences(out, "CONVOY: "), 1);
+	/* what --dump's exit status 8 counts: all but the convoy */
+	assert_int_equal(blocked__stuck_findings(((struct lock_sample *)*state)->picture), 3);
 	free(buf);
 }
 

@@ -274,6 +274,10 @@ static void test_debug2_waiting_lines(void **state)
 	expect(out, "goroutine 20 [chan receive (nil chan)]:\n"
 		    "\twaiting on a nil channel, which never wakes\nmain.worker(...)\n");
 	expect(out, "goroutine 23 [sleep]:\n\twaiting on sema 0xc0000140a8\n");
+	/* a channel whose sudog couldn't be read is no nil channel */
+	picture->units[G_W3].blocked_on.never_wakes = false;
+	out = run(fx, 2);
+	expect(out, "goroutine 20 [chan receive (nil chan)]:\n\twaiting on channel\nmain.worker(...)\n");
 	/* running and in a syscall: nothing to wait on */
 	expect(out, "goroutine 21 [running, locked to thread]:\n"
 		    "\tgoroutine running on other thread");
