@@ -212,6 +212,34 @@ def finding_errors(rec, doc):
     return errors
 
 
+def group_errors(rec, doc):
+    """Each group's flags and distinct objects against the record: deadlocked
+    when a member is in the cycle (a group with a waiter on an abandoned lock
+    is not judged: the contract names deadlocks only), convoy when a member
+    is in the convoy, and as many objects as the locks its members wait for
+    when they all wait for one."""
+    kind, _, _, _, tids, _ = expected_findings(rec)[0]
+    by_tid = {th["tid"]: th for th in rec.threads}
+    errors = []
+    for group in docs.groups(doc):
+        ids = set(group["ids"])
+        label = f"group {sorted(ids)[:4]}{'...' if len(ids) > 4 else ''} ({group['reason']})"
+        in_finding = bool(ids & tids)
+        if kind != "abandoned lock" or not in_finding:
+            want = in_finding and kind in ("deadlock", "self-deadlock")
+            if group.get("deadlocked") != want:
+                errors.append(f"{label}: deadlocked {group.get('deadlocked')}, expected {want}")
+        want = in_finding and kind == "convoy"
+        if group.get("convoy") != want:
+            errors.append(f"{label}: convoy {group.get('convoy')}, expected {want}")
+        if all(by_tid.get(i, {}).get("waits") for i in ids):
+            locks = {by_tid[i]["waits"] for i in ids}
+            if group.get("objects") != len(locks):
+                errors.append(f"{label}: {group.get('objects')} objects, its members wait "
+                              f"for {sorted(locks)}")
+    return errors
+
+
 # ------------------------------------------------------------ the text dump
 
 def owner_words(rec, th):
@@ -286,6 +314,7 @@ def check_scenario(scenario):
         errors += blocked
         errors += holder_errors(rec, threads, fd_support)
         errors += finding_errors(rec, doc)
+        errors += group_errors(rec, doc)
         errors += text_errors(rec, text_res.out)
     waiters = rec.waiters()
     print(f"locks {scenario}: blocked_on as the record and gdb say for "
