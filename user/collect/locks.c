@@ -381,6 +381,7 @@ static bool lock_unchanged(struct locks *locks, const struct evidence *evidence)
 bool locks__confirm(void *ctx, const struct pw_finding *candidate)
 {
 	struct locks *locks = ctx;
+	const struct evidence *reread = NULL;
 	struct task_status status;
 
 	for (size_t i = 0; i < candidate->unit_count; i++) {
@@ -392,8 +393,15 @@ bool locks__confirm(void *ctx, const struct pw_finding *candidate)
 			continue; /* running: a long critical section, nothing to compare */
 		if (!head && !evidence)
 			return false;
-		if (evidence && !lock_unchanged(locks, evidence))
-			return false;
+		/* a convoy's waiters share a lock: read again once, not per waiter */
+		if (evidence && !(reread && reread->pid == evidence->pid &&
+				  reread->futex_addr == evidence->futex_addr &&
+				  reread->kind == evidence->kind && reread->word == evidence->word &&
+				  reread->owner == evidence->owner)) {
+			if (!lock_unchanged(locks, evidence))
+				return false;
+			reread = evidence;
+		}
 		if (!still_parked(locks, unit))
 			return false;
 	}
