@@ -52,24 +52,38 @@ static inline int tu_read_file(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-/* State letter of /proc/self/task/TID/stat, or 0 when unreadable. */
-static inline char tu_task_state(pid_t tid)
+/* /proc/PID/task/TID/FILE into PATH; PID 0 is this process. */
+static inline void tu_task_path(char *path, size_t size, pid_t pid, pid_t tid, const char *file)
+{
+	if (pid)
+		snprintf(path, size, "/proc/%d/task/%d/%s", (int)pid, (int)tid, file);
+	else
+		snprintf(path, size, "/proc/self/task/%d/%s", (int)tid, file);
+}
+
+/* State letter of /proc/PID/task/TID/stat, or 0 when unreadable. */
+static inline char tu_task_state_of(pid_t pid, pid_t tid)
 {
 	char path[64], buf[1024], *p;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	tu_task_path(path, sizeof(path), pid, tid, "stat");
 	if (tu_read_file(path, buf, sizeof(buf)))
 		return 0;
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
-/* First field of /proc/self/task/TID/syscall: the number, -1, or -2 for "running". */
-static inline long tu_task_syscall(pid_t tid)
+static inline char tu_task_state(pid_t tid)
+{
+	return tu_task_state_of(0, tid);
+}
+
+/* First field of /proc/PID/task/TID/syscall: the number, -1, or -2 for "running". */
+static inline long tu_task_syscall_of(pid_t pid, pid_t tid)
 {
 	char path[64], buf[256];
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	tu_task_path(path, sizeof(path), pid, tid, "syscall");
 	if (tu_read_file(path, buf, sizeof(buf)))
 		return -3;
 	if (!strncmp(buf, "running", 7))
@@ -77,19 +91,25 @@ static inline long tu_task_syscall(pid_t tid)
 	return strtol(buf, NULL, 10);
 }
 
-/* Wait until TID sleeps (S or D) in syscall nr1 or nr2; exit 1 after 5 s. */
-static inline void tu_wait_blocked(pid_t tid, const char *role, long nr1, long nr2)
+static inline long tu_task_syscall(pid_t tid)
+{
+	return tu_task_syscall_of(0, tid);
+}
+
+/* Wait until task TID of process PID (0: this one) sleeps (S or D) in
+ * syscall nr1 or nr2; exit 1 after 5 s. */
+static inline void tu_wait_blocked_of(pid_t pid, pid_t tid, const char *role, long nr1, long nr2)
 {
 	long long deadline = tu_now_ns() + TU_DEADLINE_NS;
 	char state = 0;
 	long nr = -3;
 
 	for (;;) {
-		state = tu_task_state(tid);
+		state = tu_task_state_of(pid, tid);
 		if (state == 'S' || state == 'D') {
-			nr = tu_task_syscall(tid);
+			nr = tu_task_syscall_of(pid, tid);
 			/* the thread may have woken between the two reads: re-check the state */
-			if ((nr == nr1 || nr == nr2) && tu_task_state(tid) == state)
+			if ((nr == nr1 || nr == nr2) && tu_task_state_of(pid, tid) == state)
 				return;
 		}
 		if (tu_now_ns() > deadline)
@@ -99,6 +119,12 @@ static inline void tu_wait_blocked(pid_t tid, const char *role, long nr1, long n
 	fprintf(stderr, "target: %s thread %d not blocked in syscall %ld after 5 s "
 		"(state %c, syscall %ld)\n", role, (int)tid, nr1, state ? state : '?', nr);
 	exit(1);
+}
+
+/* Wait until TID sleeps (S or D) in syscall nr1 or nr2; exit 1 after 5 s. */
+static inline void tu_wait_blocked(pid_t tid, const char *role, long nr1, long nr2)
+{
+	tu_wait_blocked_of(0, tid, role, nr1, nr2);
 }
 
 /* Wait until TID is seen in state R; exit 1 after 5 s. */

@@ -51,21 +51,16 @@ def parse_exact(text):
     return stacks
 
 
-def exact_backtraces(pid, sysroot=None):
-    """Every thread's frames as gdb's Python API gives them, inlined and
-    tail-call frames included and past main and the entry point: attach to
-    PID, read and detach.  SYSROOT: where gdb finds the files (a target's
-    /proc/PID/root).  Returns ({tid: [GdbFrame]}, the /proc snapshot of
-    PID's tasks taken just before gdb stopped it: a task whose switch counts
-    are the same in an earlier snapshot did not run in between)."""
+def _attach_batch(pid, script, sysroot=None, before=()):
+    """gdb's stdout after attaching to PID (BEFORE: gdb commands to run
+    first), running SCRIPT (a Python file) and detaching."""
     cmd = ["gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off",
-           "-ex", "set backtrace past-main on", "-ex", "set backtrace past-entry on",
            "-ex", "set pagination off"]
     if sysroot:
         cmd += ["-ex", f"set sysroot {sysroot}"]
-    # the /proc view just before the attach, which puts every task in "t"
-    cmd += ["-ex", f"shell {sys.executable} {os.path.abspath(proc.__file__)} {pid}",
-            "-ex", f"attach {pid}", "-x", FRAMES_SCRIPT, "-ex", "detach"]
+    for command in before:
+        cmd += ["-ex", command]
+    cmd += ["-ex", f"attach {pid}", "-x", script, "-ex", "detach"]
     env = dict(os.environ, DEBUGINFOD_URLS="")
     try:
         cp = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
@@ -74,11 +69,47 @@ def exact_backtraces(pid, sysroot=None):
         raise Fail("gdb is not installed") from None
     except subprocess.TimeoutExpired:
         raise Fail(f"gdb did not finish within {GDB_TIMEOUT:.0f} s") from None
-    out = cp.stdout.decode("utf-8", "replace")
+    return cp.stdout.decode("utf-8", "replace"), cp
+
+
+def exact_backtraces(pid, sysroot=None):
+    """Every thread's frames as gdb's Python API gives them, inlined and
+    tail-call frames included and past main and the entry point: attach to
+    PID, read and detach.  SYSROOT: where gdb finds the files (a target's
+    /proc/PID/root).  Returns ({tid: [GdbFrame]}, the /proc snapshot of
+    PID's tasks taken just before gdb stopped it: a task whose switch counts
+    are the same in an earlier snapshot did not run in between)."""
+    out, cp = _attach_batch(pid, FRAMES_SCRIPT, sysroot, before=(
+        "set backtrace past-main on", "set backtrace past-entry on",
+        # the /proc view just before the attach, which puts every task in "t"
+        f"shell {sys.executable} {os.path.abspath(proc.__file__)} {pid}"))
     stacks = parse_exact(out)
     check(stacks, f"gdb printed no frames (exit {cp.returncode}): "
                   f"{cp.stderr.decode('utf-8', 'replace').strip()[-300:]!r}")
     return stacks, proc.parse_snapshot_lines(out)
+
+
+GdbLock = collections.namedtuple("GdbLock", "kind addr owner function")
+LOCKS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gdb_locks.py")
+
+
+def lock_owners(pid):
+    """{tid: GdbLock} of PID's threads inside a pthread mutex or rwlock lock
+    call: the lock's address and its owner as glibc's structure holds it
+    (mutex->__data.__owner, rwlock->__data.__cur_writer), read by gdb with
+    libc6-dbg in the lock call's frame (gdb_locks.py).  gdb stops the
+    process while it reads."""
+    out, cp = _attach_batch(pid, LOCKS_SCRIPT)
+    owners = {}
+    for line in out.splitlines():
+        if line.startswith("PWLOCK "):
+            _, tid, kind, addr, owner, function = line.split(" ", 5)
+            owners[int(tid)] = GdbLock(kind, int(addr, 16), int(owner), function)
+    errors = [l for l in out.splitlines() if l.startswith("PWERROR ")]
+    check(not errors, f"gdb could not read threads of {pid}: {errors[:3]}")
+    check(cp.returncode == 0 or owners, f"gdb exit {cp.returncode}: "
+          f"{cp.stderr.decode('utf-8', 'replace').strip()[-300:]!r}")
+    return owners
 
 
 def strip_parameters(name):
