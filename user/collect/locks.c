@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct evidence {
 	__u32 word;
 	pid_t owner;                /* as the process's memory says it */
 	bool owner_died;
+	__u64 csw;                  /* the waiter's context switches, as the snapshot counted */
 };
 
 struct locks {
@@ -52,6 +54,10 @@ struct locks {
 	struct procs *procs;        /* this tick's */
 	struct u64map records;      /* tid -> const struct task_record *, this tick's snapshot */
 	struct u64map evidence;     /* tid -> struct evidence: this tick's futex waiters */
+	struct u64map owner_csw;    /* tid -> csw + 1 of this tick's parked owners */
+	/* the previous tick's: a finding that held across two snapshots needs
+	 * no read of its own */
+	struct u64map prev_evidence, prev_owner_csw;
 	/* the process being filled */
 	pid_t pid;
 	struct proc *proc;
@@ -93,6 +99,9 @@ void locks__free(struct locks *locks)
 		return;
 	forget_process(locks);
 	u64map__free_all(&locks->evidence, free);
+	u64map__free_all(&locks->prev_evidence, free);
+	u64map__clear(&locks->owner_csw);
+	u64map__clear(&locks->prev_owner_csw);
 	u64map__clear(&locks->records);
 	lock_layouts__free(locks->layouts);
 	free(locks);
@@ -347,6 +356,7 @@ static int fill_unit(struct locks *locks, struct pw_picture *picture, struct pw_
 {
 	enum pw_object_kind kind = object_of(unit);
 	__u64 futex_addr = rec->wait.arg0;
+	const struct task_record *owner;
 	const struct lock_read *read;
 	struct evidence *evidence;
 	int err = 0;
@@ -378,12 +388,16 @@ static int fill_unit(struct locks *locks, struct pw_picture *picture, struct pw_
 		.word = read->state.word,
 		.owner = read->state.owner,
 		.owner_died = read->state.owner_died,
+		.csw = rec->csw,
 	};
 	free(u64map__remove(&locks->evidence, unit->id));
 	if (u64map__put(&locks->evidence, unit->id, evidence)) {
 		free(evidence);
 		return -ENOMEM;
 	}
+	owner = read->owner_tid ? u64map__get(&locks->records, (__u64)read->owner_tid) : NULL;
+	if (owner && (owner->state & PARK_TASK_SLEEP_MASK))
+		return u64map__put(&locks->owner_csw, owner->tid, (void *)(uintptr_t)(owner->csw + 1));
 	return 0;
 }
 
@@ -401,9 +415,16 @@ int locks__fill(struct locks *locks, struct pw_picture *picture, const struct sn
 {
 	int err = 0;
 
+	struct u64map last_owners = locks->prev_owner_csw;
+
 	locks->procs = procs;
 	forget_process(locks);
-	u64map__free_all(&locks->evidence, free);
+	u64map__free_all(&locks->prev_evidence, free);
+	locks->prev_evidence = locks->evidence;
+	locks->evidence = (struct u64map){ 0 };
+	locks->prev_owner_csw = locks->owner_csw;
+	locks->owner_csw = last_owners;
+	u64map__clear(&locks->owner_csw);
 	u64map__clear(&locks->records);
 	for (size_t i = 0; i < snap->count && !err; i++)
 		err = u64map__put(&locks->records, snap->threads[i].rec->tid,
@@ -442,9 +463,44 @@ static bool lock_unchanged(struct locks *locks, const struct evidence *evidence)
 	       again.owner_died == evidence->owner_died;
 }
 
-bool locks__confirm(void *ctx, const struct pw_finding *candidate)
+static bool same_lock(const struct evidence *a, const struct evidence *b)
 {
-	struct locks *locks = ctx;
+	return a->pid == b->pid && a->futex_addr == b->futex_addr && a->kind == b->kind &&
+	       a->word == b->word && a->owner == b->owner && a->owner_died == b->owner_died;
+}
+
+/*
+ * The candidate held in the previous snapshot too: the same words and
+ * owners, and every thread in it parked in both with the same context
+ * switches, so it never woke in between.  Costs no read: in the live view
+ * and the daemon, a lasting finding is confirmed by the next tick.
+ */
+static bool held_since_last_tick(struct locks *locks, const struct pw_finding *candidate)
+{
+	for (size_t i = 0; i < candidate->unit_count; i++) {
+		const struct pw_unit *unit = candidate->units[i];
+		const struct task_record *rec = u64map__get(&locks->records, unit->id);
+		const struct evidence *now = u64map__get(&locks->evidence, unit->id);
+		const struct evidence *before = u64map__get(&locks->prev_evidence, unit->id);
+
+		if (!rec)
+			return false;
+		if (candidate->kind == PW_FINDING_CONVOY && i == 0) { /* the head */
+			uintptr_t last = (uintptr_t)u64map__get(&locks->prev_owner_csw, unit->id);
+
+			if (unit->parked && last != rec->csw + 1)
+				return false;
+			continue;
+		}
+		if (!now || !before || !same_lock(now, before) || now->csw != before->csw)
+			return false;
+	}
+	return true;
+}
+
+/* The second read, now: the candidate is new since the last snapshot. */
+static bool held_on_second_read(struct locks *locks, const struct pw_finding *candidate)
+{
 	const struct evidence *reread = NULL;
 	struct task_status status;
 
@@ -458,10 +514,7 @@ bool locks__confirm(void *ctx, const struct pw_finding *candidate)
 		if (!head && !evidence)
 			return false;
 		/* a convoy's waiters share a lock: read again once, not per waiter */
-		if (evidence && !(reread && reread->pid == evidence->pid &&
-				  reread->futex_addr == evidence->futex_addr &&
-				  reread->kind == evidence->kind && reread->word == evidence->word &&
-				  reread->owner == evidence->owner)) {
+		if (evidence && !(reread && same_lock(reread, evidence))) {
 			if (!lock_unchanged(locks, evidence))
 				return false;
 			reread = evidence;
@@ -474,4 +527,11 @@ bool locks__confirm(void *ctx, const struct pw_finding *candidate)
 	    read_status(candidate->pid, candidate->owner_tid, &status) && alive(&status))
 		return false;
 	return true;
+}
+
+bool locks__confirm(void *ctx, const struct pw_finding *candidate)
+{
+	struct locks *locks = ctx;
+
+	return held_since_last_tick(locks, candidate) || held_on_second_read(locks, candidate);
 }

@@ -6,7 +6,7 @@
  * library's layout (proc/locks.h), mapped to a host thread and checked
  * alive, the lock's symbol when it is a static one.  And the second read
  * that confirms a wait-for finding (model/waitfor.h) before it is
- * reported: the first read's evidence stays here, for one tick.
+ * reported: the first read's evidence stays here, for one tick more.
  */
 #ifndef PARKWATCH_COLLECT_LOCKS_H
 #define PARKWATCH_COLLECT_LOCKS_H
@@ -31,11 +31,12 @@ void locks__free(struct locks *locks);
 int locks__fill(struct locks *locks, struct pw_picture *picture, const struct snapshot *snap,
 		struct procs *procs);
 /*
- * A waitfor_confirm_fn (ctx: the locks): the second read.  Keeps a
- * candidate only when every lock in it has the same futex word and owner,
- * every waiter (and a convoy's head, when parked) is still parked with the
- * context switches the snapshot counted, and an abandoned lock's owner is
- * still gone.
+ * A waitfor_confirm_fn (ctx: the locks): keeps a candidate that held in two
+ * reads: every lock in it with the same futex word and owner, every waiter
+ * (and a convoy's head, when parked) parked with the same context switches,
+ * an abandoned lock's owner still gone.  The previous tick's snapshot is the
+ * other read when it saw the candidate already (free); else the second read
+ * is made now, from the process's memory and /proc (a --dump, a new finding).
  */
 bool locks__confirm(void *ctx, const struct pw_finding *candidate);
 

@@ -27,31 +27,39 @@ static size_t where_labels(struct pprof_label *labels, const struct pw_process *
 	return count;
 }
 
-/* A goroutine group: its stack with runtime.goexit, as the runtime's own
- * profile has it, or, stackless, one pseudo frame named like folded
- * output's leaf: "[running]". */
 /*
  * What unit waits for, as labels where known: blocked_on ("mutex 0x… <sym>",
- * "channel 0x…", "fd 5: …") and the owner's tid, a number.  Returns how
+ * "channel 0x…", "fd 5: …") and the owner's tid, a number; the kind alone
+ * in a group of many objects.  Returns how
  * many were added at labels, room for BLOCKED_LABELS; object is their text.
  */
 #define BLOCKED_LABELS 2
+/* Past this many distinct objects in one group, its samples name only the
+ * kind: 10,000 goroutines each on a private channel stay one sample, not
+ * 10,000 (group.objects says how many there are). */
+#define BLOCKED_LABEL_MAX_OBJECTS 16
 
-static size_t blocked_labels(struct pprof_label *labels, const struct pw_unit *unit, char *object,
-			     size_t size)
+static size_t blocked_labels(struct pprof_label *labels, const struct pw_unit *unit,
+			     const struct pw_group *group, char *object, size_t size)
 {
+	bool kind_only = group->objects > BLOCKED_LABEL_MAX_OBJECTS;
 	size_t count = 0;
 
 	if (!unit || !blocked__known(unit))
 		return 0;
-	if (*blocked__object(&unit->blocked_on, object, size))
+	if (kind_only)
+		snprintf(object, size, "%s", pw_object_kind_names[unit->blocked_on.kind]);
+	if (kind_only ? *object : *blocked__object(&unit->blocked_on, object, size))
 		labels[count++] = (struct pprof_label){ .key = "blocked_on", .str = object };
-	if (unit->blocked_on.owner_tid)
+	if (unit->blocked_on.owner_tid && !kind_only)
 		labels[count++] = (struct pprof_label){ .key = "owner_tid",
 							.num = unit->blocked_on.owner_tid };
 	return count;
 }
 
+/* A goroutine group: its stack with runtime.goexit, as the runtime's own
+ * profile has it, or, stackless, one pseudo frame named like folded
+ * output's leaf: "[running]". */
 static int add_goroutine_group(struct pprof_builder *pprof, const struct pw_process *proc,
 			       const struct pw_group *group)
 {
@@ -72,7 +80,7 @@ static int add_goroutine_group(struct pprof_builder *pprof, const struct pw_proc
 	/* a group's sample is labelled with the object only when its members share it */
 	if (blocked__distinct(&group, 1, &shared) < 0)
 		return -ENOMEM;
-	label_count += blocked_labels(&labels[label_count], shared, object, sizeof(object));
+	label_count += blocked_labels(&labels[label_count], shared, group, object, sizeof(object));
 	if (group->stack)
 		return pprof_builder__add_sample(pprof, group->pid, group->stack->frames,
 						 group->stack->symbols, group->stack->full_depth,
@@ -116,7 +124,8 @@ static int add_parked_group(struct pprof_builder *pprof, const struct pw_process
 		__s64 values[2] = { 1, (__s64)member->park_ns };
 		char object[512];
 
-		label_count += blocked_labels(&labels[label_count], member, object, sizeof(object));
+		label_count += blocked_labels(&labels[label_count], member, group, object,
+					      sizeof(object));
 		if (pprof_builder__kind(pprof) == PPROF_WINDOW)
 			values[1] = (__s64)interval_ns;
 		err = pprof_builder__add_sample(pprof, group->pid, stack ? stack->frames : NULL,

@@ -337,6 +337,32 @@ static void test_confirm_rejects_changes(void **state)
 	assert_true(confirm_convoy(f));
 }
 
+/* One tick more of the same evidence: the previous snapshot is the second
+ * read, and /proc is not asked (its context switches disagree here). */
+static void refill(struct fixture *f)
+{
+	procs__begin(f->procs);
+	assert_int_equal(locks__fill(f->locks, f->picture, f->snap, f->procs), 0);
+	procs__end(f->procs);
+}
+
+static void test_confirm_by_the_previous_tick(void **state)
+{
+	struct fixture *f = *state;
+
+	f->waiter_rec->csw += 5;
+	f->holder_rec->csw += 5;
+	refill(f);
+	assert_false(confirm_convoy(f)); /* neither the last tick nor /proc agrees */
+	refill(f);
+	assert_true(confirm_convoy(f)); /* the last tick agrees */
+	f->holder_rec->csw++; /* the parked head ran between the two ticks */
+	refill(f);
+	assert_false(confirm_convoy(f));
+	f->waiter_rec->csw -= 5;
+	f->holder_rec->csw -= 6;
+}
+
 /* An abandoned lock whose owner's tid came back to life is no longer one. */
 static void test_confirm_abandoned_owner_back(void **state)
 {
@@ -363,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_findings_confirmed),
 		cmocka_unit_test(test_confirm_rejects_changes),
 		cmocka_unit_test(test_confirm_abandoned_owner_back),
+		cmocka_unit_test(test_confirm_by_the_previous_tick),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -6,6 +6,7 @@
  * with the generated protobuf-c reader and checked field by field.  No BPF,
  * no process is looked at.
  */
+#include "model/group.h"
 #include "out/pprof.h"
 #include "out/render.h"
 #include "support/go_sample.h"
@@ -805,6 +806,41 @@ static void test_goroutine_blocked_on(void **state)
 	go_sample_free(&g);
 }
 
+/* A group waiting on many distinct objects: its samples name the kind
+ * alone, so that they stay one sample rather than one per object. */
+static void test_many_objects_kind_only(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_picture *picture = picture__new();
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { 0 };
+	const Sample *sample;
+	const Profile *p;
+	FILE *file = tmpfile();
+
+	assert_non_null(picture);
+	assert_non_null(file);
+	add_proc(picture, 300, "pool", "/opt/pool");
+	for (pid_t tid = 301; tid <= 320; tid++) {
+		struct pw_unit *unit = add_thread(picture, 300, tid, "mutex lock", false, SEC, NULL);
+
+		snprintf(unit->comm, sizeof(unit->comm), "worker");
+		unit->blocked_on = (struct pw_blocked_on){ .kind = PW_OBJECT_MUTEX,
+							   .addr = 0x55d0c0a00000ULL + 64 * tid,
+							   .owner_tid = 4000 + tid };
+	}
+	assert_int_equal(group__finish(picture), 0);
+	assert_int_equal(picture->groups[0].objects, 20);
+	assert_int_equal(render__write(file, PW_FORMAT_PPROF, picture, &ctx, &opts), 0);
+	p = decode(f, file);
+	assert_int_equal(p->n_sample, 1);
+	sample = p->sample[0];
+	assert_int_equal(sample->value[0], 20);
+	assert_string_equal(label_str(p, sample, "blocked_on"), "mutex");
+	assert_null(label(p, sample, "owner_tid"));
+	picture__put(picture);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -824,6 +860,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_goroutine_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocked_on_labels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_goroutine_blocked_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_objects_kind_only, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("pprof", tests, NULL, NULL);
