@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 
-from pwtest import REPO, Fail, check, now
+from pwtest import Fail, check, now
 from pwtest import docs
 from pwtest.oracles import gdb, proc
 from pwtest.parkwatch import Live, parse_output, pw_error, run_pw
@@ -63,22 +63,6 @@ def dump(pids, fmt):
     return res
 
 
-def fds_landed():
-    """Whether this tree says what an IO wait's fd is: something outside the
-    model fills pw_blocked_on.fd (picture__add_fd).  Until then a thread in
-    read() has no blocked_on, and only its reason says it reads a pipe."""
-    user = os.path.join(REPO, "user")
-    for folder, _, files in os.walk(user):
-        if os.path.basename(folder) == "model":
-            continue
-        for name in files:
-            if name.endswith(".c"):
-                with open(os.path.join(folder, name)) as f:
-                    if "picture__add_fd(" in f.read():
-                        return True
-    return False
-
-
 # ------------------------------------------------------------ per waiter
 
 def gdb_errors(rec, owners):
@@ -123,7 +107,7 @@ def blocked_on_errors(rec, threads):
     return errors
 
 
-def holder_errors(rec, threads, fd_support):
+def holder_errors(rec, threads):
     """The holders that wait for no lock: parked where the record says,
     waiting for nobody."""
     errors = []
@@ -142,8 +126,6 @@ def holder_errors(rec, threads, fd_support):
             continue
         if unit.get("reason") != "IO wait (pipe)":
             errors.append(f"{label}: in read(2) of a pipe, reason {unit.get('reason')!r}")
-        if not fd_support:
-            continue
         inode = os.readlink(f"/proc/{th['pid']}/fd/{th['fd']}")  # "pipe:[81234]"
         fd = on.get("fd") or {}
         if (on.get("kind"), fd.get("fd"), fd.get("type")) != ("fd", th["fd"], "pipe") \
@@ -299,7 +281,6 @@ def check_scenario(scenario, also=None):
             if th["exited"]:
                 check(not os.path.exists(f"/proc/{th['pid']}/task/{th['tid']}"),
                       f"{th['role']} {th['tid']} exited, yet /proc still shows it")
-        fd_support = fds_landed()
         res = dump(rec.pids(), "json")
         doc = parse_output(res.out, "parkwatch --dump --format json", docs.PICTURE)
         text_res = dump(rec.pids(), "text")
@@ -313,7 +294,7 @@ def check_scenario(scenario, also=None):
         errors += gdb_errors(rec, owners)
         blocked = blocked_on_errors(rec, threads)
         errors += blocked
-        errors += holder_errors(rec, threads, fd_support)
+        errors += holder_errors(rec, threads)
         errors += finding_errors(rec, doc)
         errors += group_errors(rec, doc)
         errors += text_errors(rec, text_res.out)
@@ -321,9 +302,7 @@ def check_scenario(scenario, also=None):
     waiters = rec.waiters()
     print(f"locks {scenario}: blocked_on as the record and gdb say for "
           f"{len(waiters) - len(blocked)}/{len(waiters)} waiters; "
-          f"findings {[f['kind'] for f in doc.get('findings', [])]}; exit {res.rc}"
-          + ("" if fd_support or scenario != "heldio" else " (fds not merged: reason only)"),
-          flush=True)
+          f"findings {[f['kind'] for f in doc.get('findings', [])]}; exit {res.rc}", flush=True)
     check(not errors, "; ".join(errors[:6]) + (f" (+{len(errors) - 6} more)"
                                                if len(errors) > 6 else ""))
 

@@ -9,7 +9,6 @@
  * pause() until killed.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <pthread.h>
 #include <semaphore.h>
 
@@ -86,35 +85,12 @@ static void *thread_main(void *arg)
 	return (void *)r;
 }
 
-/* Tasks other than the main thread in state S or D, or -1. */
-static long count_sleeping(pid_t self)
-{
-	DIR *dir = opendir("/proc/self/task");
-	struct dirent *de;
-	long n = 0;
-	char state;
-
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir))) {
-		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
-
-		if (tid <= 0 || tid == self)
-			continue;
-		state = tu_task_state(tid);
-		if (state == 'S' || state == 'D')
-			n++;
-	}
-	closedir(dir);
-	return n;
-}
-
 static void wait_all_asleep(long n)
 {
 	long long deadline = tu_now_ns() + TU_DEADLINE_NS;
 	long asleep;
 
-	while ((asleep = count_sleeping(gettid())) < n) {
+	while ((asleep = tu_count_sleeping(gettid())) < n) {
 		if (tu_now_ns() > deadline) {
 			fprintf(stderr, "condwait: only %ld of %ld threads asleep after 5 s\n", asleep, n);
 			exit(1);

@@ -10,7 +10,6 @@
  * futex(2)), then the main thread waits in pause() until killed.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdbool.h>
@@ -53,29 +52,6 @@ static void *wait_for_holder(void *arg)
 		pthread_cond_wait(&holder->cond, &holder->lock); /* never signalled */
 	pthread_mutex_unlock(&holder->lock);
 	return NULL;
-}
-
-/* Tasks other than the main thread in state S or D, or -1. */
-static long count_sleeping(pid_t self)
-{
-	DIR *dir = opendir("/proc/self/task");
-	struct dirent *de;
-	long n = 0;
-	char state;
-
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir))) {
-		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
-
-		if (tid <= 0 || tid == self)
-			continue;
-		state = tu_task_state(tid);
-		if (state == 'S' || state == 'D')
-			n++;
-	}
-	closedir(dir);
-	return n;
 }
 
 static void start(pthread_attr_t *attr, void *(*fn)(void *), void *arg)
@@ -130,7 +106,7 @@ int main(int argc, char **argv)
 		for (long w = 0; w < n_waiters; w++)
 			start(&attr, wait_for_holder, (void *)((h << 32) | (h * n_waiters + w)));
 	deadline = tu_now_ns() + 60 * 1000000000LL;
-	while ((asleep = count_sleeping(gettid())) < total + n_holders) {
+	while ((asleep = tu_count_sleeping(gettid())) < total + n_holders) {
 		if (tu_now_ns() > deadline) {
 			fprintf(stderr, "lockfarm: only %ld of %ld threads asleep after 60 s\n", asleep,
 				total + n_holders);

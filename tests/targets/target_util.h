@@ -7,6 +7,7 @@
 #ifndef PARKWATCH_TARGET_UTIL_H
 #define PARKWATCH_TARGET_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,29 @@ static inline char tu_task_state_of(pid_t pid, pid_t tid)
 static inline char tu_task_state(pid_t tid)
 {
 	return tu_task_state_of(0, tid);
+}
+
+/* This process's tasks other than self in state S or D, or -1. */
+static inline long tu_count_sleeping(pid_t self)
+{
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *de;
+	long n = 0;
+	char state;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (tid <= 0 || tid == self)
+			continue;
+		state = tu_task_state(tid);
+		if (state == 'S' || state == 'D')
+			n++;
+	}
+	closedir(dir);
+	return n;
 }
 
 /* First field of /proc/PID/task/TID/syscall: the number, -1, or -2 for "running". */

@@ -8,13 +8,16 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-usage: $0 -a OFF_BIN [-b ON_BIN] [-H HOLDERS] [-w WAITERS] [-r ROUNDS] [-m MODES]
+usage: $0 -a OFF_BIN [-b ON_BIN] [-H HOLDERS] [-w WAITERS] [-r ROUNDS] [-m MODES] [-l SECONDS]
   -a OFF_BIN   parkwatch without owner reading (README.md: how to build one)
   -b ON_BIN    parkwatch with it (default ./parkwatch)
   -H HOLDERS   lock holders in the target (default 100)
   -w WAITERS   waiters per holder (default 100: 10,000 parked waiters)
   -r ROUNDS    timed rounds per binary and mode (default 5)
   -m MODES     "mutex cond" (default) or one of them
+  -l SECONDS   also time a live run (--format json, 1 s interval) of SECONDS per
+               binary and round, for the cost per picture once findings last
+               (default 0: none)
 Needs root.  Run from anywhere; paths are relative to the repo root.
 EOF
 }
@@ -25,6 +28,7 @@ HOLDERS=100
 WAITERS=100
 ROUNDS=5
 MODES="mutex cond"
+LIVE_S=0
 READY_TIMEOUT=${READY_TIMEOUT:-300}
 TIME_BIN=${TIME_BIN:-/usr/bin/time}
 
@@ -40,13 +44,15 @@ handle_opt() {
 	w) WAITERS=$2 ;;
 	r) ROUNDS=$2 ;;
 	m) MODES=$2 ;;
+	l) LIVE_S=$2 ;;
 	esac
 }
-bench_getopts "a:b:H:w:r:m:" handle_opt "$@"
+bench_getopts "a:b:H:w:r:m:l:" handle_opt "$@"
 [[ -n $OFF_BIN ]] || { usage >&2; exit 2; }
 bench_posint -H "$HOLDERS"
 bench_posint -w "$WAITERS"
 bench_posint -r "$ROUNDS"
+[[ $LIVE_S =~ ^[0-9]+$ ]] || die "-l takes a number of seconds, got '$LIVE_S'"
 for mode in $MODES; do
 	[[ $mode == mutex || $mode == cond ]] || die "-m takes mutex and/or cond, got '$mode'"
 done
@@ -65,19 +71,21 @@ CHILD_PID=
 bench_traps
 bench_raise_limits $((HOLDERS * WAITERS + HOLDERS))
 
-# dump BIN OUT: one --dump of the target; puts its CPU seconds (user +
-# system: on a shared machine far steadier than its wall time) and wall
-# seconds in $TMP/times
+# dump BIN OUT [ARGS]: one --dump of the target (or, with ARGS, that run
+# instead); puts its CPU seconds (user + system: on a shared machine far
+# steadier than its wall time) and wall seconds in $TMP/times
 dump() {
-	local rc=0
+	local rc=0 bin=$1 out=$2
+	shift 2
+	(($#)) || set -- --dump
 	"$TIME_BIN" -f '%U %S %e' -o "$TMP/time" \
-		"$1" -p "$TARGET_PID" --dump --format json --min-park 0 >"$2" 2>"$TMP/pw.err" &
+		"$bin" -p "$TARGET_PID" "$@" --format json --min-park 0 >"$out" 2>"$TMP/pw.err" &
 	CHILD_PID=$!
 	wait "$CHILD_PID" || rc=$?
 	CHILD_PID=
 	if ((rc != 0)); then
 		tail -n 20 "$TMP/pw.err" >&2
-		die "$1 --dump failed with status $rc"
+		die "$bin $* failed with status $rc"
 	fi
 	awk '{ printf "%.2f %.2f\n", $1 + $2, $3 }' "$TMP/time" >"$TMP/times"
 }
@@ -141,6 +149,19 @@ for mode in $MODES; do
 		"$(ratio "$on_med" "$off_med")" "$diff_med" "$per_waiter_us" \
 		"$(median "${OFF_WALL[@]}")/$(median "${ON_WALL[@]}")")")
 	REPORT+=("       per round, CPU s off/on:$rounds")
+	if ((LIVE_S > 0)); then
+		live_diffs=()
+		for ((i = 1; i <= ROUNDS; i++)); do
+			dump "$OFF_BIN" "$TMP/live_off" --interval 1s --duration "${LIVE_S}s" &&
+				read -r a _ <"$TMP/times"
+			dump "$ON_BIN" "$TMP/live_on" --interval 1s --duration "${LIVE_S}s" &&
+				read -r b _ <"$TMP/times"
+			pictures=$(wc -l <"$TMP/live_on")
+			live_diffs+=("$(awk -v a="$a" -v b="$b" -v n="$pictures" 'BEGIN { printf "%.0f", (b - a) * 1000 / n }')")
+			log "$mode live round $i: CPU s off $a, on $b over $pictures pictures"
+		done
+		REPORT+=("       live, ${LIVE_S} s at 1 s: on-off CPU ms per picture, median $(MEDIAN_FMT=%.0f median "${live_diffs[@]}") (rounds: ${live_diffs[*]})")
+	fi
 	REPORT+=("       off: $off_holds")
 	REPORT+=("       on:  $on_holds")
 	bench_stop "$TARGET_PID"

@@ -13,55 +13,16 @@
 #include <elfutils/libdw.h>
 #include "go/gobinary.h"
 #include "go/golayout.h"
-
-static bool die_type(Dwarf_Die *die, Dwarf_Die *type)
-{
-	Dwarf_Attribute attr;
-
-	if (!dwarf_attr_integrate(die, DW_AT_type, &attr) || !dwarf_formref_die(&attr, type))
-		return false;
-	while (dwarf_tag(type) == DW_TAG_typedef)
-		if (!dwarf_attr_integrate(type, DW_AT_type, &attr) ||
-		    !dwarf_formref_die(&attr, type))
-			return false;
-	return true;
-}
-
-/* Offset of a struct member, and optionally its type; -1 when absent. */
-static int member_offset(Dwarf_Die *type, const char *name, Dwarf_Die *member_type)
-{
-	Dwarf_Die child;
-
-	if (dwarf_child(type, &child))
-		return -1;
-	do {
-		Dwarf_Attribute attr;
-		Dwarf_Word offset;
-		const char *member;
-
-		if (dwarf_tag(&child) != DW_TAG_member)
-			continue;
-		member = dwarf_diename(&child);
-		if (!member || strcmp(member, name))
-			continue;
-		if (!dwarf_attr(&child, DW_AT_data_member_location, &attr) ||
-		    dwarf_formudata(&attr, &offset) || offset > INT_MAX / 2)
-			return -1;
-		if (member_type && !die_type(&child, member_type))
-			return -1;
-		return (int)offset;
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return -1;
-}
+#include "util/dwarfmember.h"
 
 static int nested_offset(Dwarf_Die *outer, const char *member, const char *field)
 {
 	Dwarf_Die type;
-	int base = member_offset(outer, member, &type), off;
+	int base = dwarfmember__offset(outer, member, &type), off;
 
 	if (base < 0)
 		return -1;
-	off = member_offset(&type, field, NULL);
+	off = dwarfmember__offset(&type, field, NULL);
 	return off < 0 ? -1 : base + off;
 }
 
@@ -73,26 +34,26 @@ static int nested_offset(Dwarf_Die *outer, const char *member, const char *field
 static int pointer_offset(Dwarf_Die *type, const char *name)
 {
 	Dwarf_Die member_type, inner;
-	int off = member_offset(type, name, &member_type), vu;
+	int off = dwarfmember__offset(type, name, &member_type), vu;
 
 	if (off < 0 || dwarf_tag(&member_type) != DW_TAG_structure_type)
 		return off;
-	vu = member_offset(&member_type, "vu", NULL);
+	vu = dwarfmember__offset(&member_type, "vu", NULL);
 	if (vu >= 0)
 		return off + vu;
-	if (member_offset(&member_type, "maybeTraceablePtr", &inner) != 0)
+	if (dwarfmember__offset(&member_type, "maybeTraceablePtr", &inner) != 0)
 		return -1;
-	vu = member_offset(&inner, "vu", NULL);
+	vu = dwarfmember__offset(&inner, "vu", NULL);
 	return vu < 0 ? -1 : off + vu;
 }
 
 static bool wait_from_sudog(Dwarf_Die *sudog, struct go_wait_layout *w)
 {
-	w->sudog_g = member_offset(sudog, "g", NULL);
-	w->sudog_next = member_offset(sudog, "next", NULL);
-	w->sudog_prev = member_offset(sudog, "prev", NULL);
+	w->sudog_g = dwarfmember__offset(sudog, "g", NULL);
+	w->sudog_next = dwarfmember__offset(sudog, "next", NULL);
+	w->sudog_prev = dwarfmember__offset(sudog, "prev", NULL);
 	w->sudog_elem = pointer_offset(sudog, "elem");
-	w->sudog_waitlink = member_offset(sudog, "waitlink", NULL);
+	w->sudog_waitlink = dwarfmember__offset(sudog, "waitlink", NULL);
 	w->sudog_c = pointer_offset(sudog, "c");
 	return w->sudog_g >= 0 && w->sudog_next >= 0 && w->sudog_prev >= 0 &&
 	       w->sudog_elem >= 0 && w->sudog_waitlink >= 0 && w->sudog_c >= 0;
@@ -100,10 +61,10 @@ static bool wait_from_sudog(Dwarf_Die *sudog, struct go_wait_layout *w)
 
 static bool wait_from_hchan(Dwarf_Die *hchan, struct go_wait_layout *w)
 {
-	w->hchan_qcount = member_offset(hchan, "qcount", NULL);
-	w->hchan_dataqsiz = member_offset(hchan, "dataqsiz", NULL);
-	w->hchan_closed = member_offset(hchan, "closed", NULL);
-	w->hchan_elemtype = member_offset(hchan, "elemtype", NULL);
+	w->hchan_qcount = dwarfmember__offset(hchan, "qcount", NULL);
+	w->hchan_dataqsiz = dwarfmember__offset(hchan, "dataqsiz", NULL);
+	w->hchan_closed = dwarfmember__offset(hchan, "closed", NULL);
+	w->hchan_elemtype = dwarfmember__offset(hchan, "elemtype", NULL);
 	w->hchan_recvq = nested_offset(hchan, "recvq", "first");
 	w->hchan_sendq = nested_offset(hchan, "sendq", "first");
 	return w->hchan_qcount >= 0 && w->hchan_dataqsiz >= 0 && w->hchan_closed >= 0 &&
@@ -119,21 +80,21 @@ static bool layout_from_g(Dwarf_Die *g, struct go_layout *l)
 	l->sched_sp = nested_offset(g, "sched", "sp");
 	l->sched_pc = nested_offset(g, "sched", "pc");
 	l->sched_bp = nested_offset(g, "sched", "bp");
-	l->syscallsp = member_offset(g, "syscallsp", NULL);
-	l->syscallpc = member_offset(g, "syscallpc", NULL);
-	l->atomicstatus = member_offset(g, "atomicstatus", NULL);
-	l->goid = member_offset(g, "goid", NULL);
-	l->waitsince = member_offset(g, "waitsince", NULL);
-	l->waitreason = member_offset(g, "waitreason", NULL);
-	l->gopc = member_offset(g, "gopc", NULL);
-	l->startpc = member_offset(g, "startpc", NULL);
-	l->parent_goid = member_offset(g, "parentGoid", NULL);
-	l->lockedm = member_offset(g, "lockedm", NULL);
-	l->waiting = member_offset(g, "waiting", NULL);
-	l->m = member_offset(g, "m", &m_ptr);
+	l->syscallsp = dwarfmember__offset(g, "syscallsp", NULL);
+	l->syscallpc = dwarfmember__offset(g, "syscallpc", NULL);
+	l->atomicstatus = dwarfmember__offset(g, "atomicstatus", NULL);
+	l->goid = dwarfmember__offset(g, "goid", NULL);
+	l->waitsince = dwarfmember__offset(g, "waitsince", NULL);
+	l->waitreason = dwarfmember__offset(g, "waitreason", NULL);
+	l->gopc = dwarfmember__offset(g, "gopc", NULL);
+	l->startpc = dwarfmember__offset(g, "startpc", NULL);
+	l->parent_goid = dwarfmember__offset(g, "parentGoid", NULL);
+	l->lockedm = dwarfmember__offset(g, "lockedm", NULL);
+	l->waiting = dwarfmember__offset(g, "waiting", NULL);
+	l->m = dwarfmember__offset(g, "m", &m_ptr);
 	l->m_procid = -1;
-	if (l->m >= 0 && dwarf_tag(&m_ptr) == DW_TAG_pointer_type && die_type(&m_ptr, &m))
-		l->m_procid = member_offset(&m, "procid", NULL);
+	if (l->m >= 0 && dwarf_tag(&m_ptr) == DW_TAG_pointer_type && dwarfmember__type(&m_ptr, &m))
+		l->m_procid = dwarfmember__offset(&m, "procid", NULL);
 	l->from_dwarf = true;
 	return l->stack_lo >= 0 && l->stack_hi >= 0 && l->sched_sp >= 0 && l->sched_pc >= 0 &&
 	       l->sched_bp >= 0 && l->atomicstatus >= 0 && l->goid >= 0 && l->waitsince >= 0 &&
@@ -167,7 +128,7 @@ static unsigned int note_struct(Dwarf_Die *die, unsigned int have, struct go_lay
 	if (!(have & HAVE_HCHAN) && !strcmp(name, "hchan"))
 		return wait_from_hchan(die, &l->wait) ? HAVE_HCHAN : 0;
 	if (!(have & HAVE_SEMAROOT) && !strcmp(name, "semaRoot")) {
-		l->wait.semaroot_treap = member_offset(die, "treap", NULL);
+		l->wait.semaroot_treap = dwarfmember__offset(die, "treap", NULL);
 		return l->wait.semaroot_treap >= 0 ? HAVE_SEMAROOT : 0;
 	}
 	return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <dwarf.h>
 #include "proc/locks.h"
+#include "util/dwarfmember.h"
 #include "util/hash.h"
 #include "util/text.h"
 #include "util/u64map.h"
@@ -20,28 +21,12 @@
 #define LOCK_READ_BYTES 64          /* the largest struct read: pthread_rwlock_t is 56 */
 #define RODATA_MAX_BYTES (16U << 20) /* libc's .rodata is ~200 KiB */
 
+/* A lock member's offset, inside what one read of a lock takes; -1 else. */
 static int member_offset(Dwarf_Die *type, const char *name)
 {
-	Dwarf_Die child;
+	int offset = dwarfmember__offset(type, name, NULL);
 
-	if (dwarf_child(type, &child))
-		return -1;
-	do {
-		Dwarf_Attribute attr;
-		Dwarf_Word offset;
-		const char *member;
-
-		if (dwarf_tag(&child) != DW_TAG_member)
-			continue;
-		member = dwarf_diename(&child);
-		if (!member || strcmp(member, name))
-			continue;
-		if (!dwarf_attr(&child, DW_AT_data_member_location, &attr) ||
-		    dwarf_formudata(&attr, &offset) || offset > LOCK_READ_BYTES - 4)
-			return -1;
-		return (int)offset;
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return -1;
+	return offset <= LOCK_READ_BYTES - 4 ? offset : -1;
 }
 
 enum { MUTEX_S, RWLOCK_S, COND_S, STRUCTS };
