@@ -208,4 +208,6 @@ def test_fd_waits():
         main = threads.get(target.pid, {})
         check(main.get("parked") and "blocked_on" not in main,
               f"main thread: {main.get('reason')}, blocked_on {main.get('blocked_on')}")
+        print(f"  fd waits: {len(ROLES)} waiters ({', '.join(ROLES)}); "
+              f"{len(errors)} differ from ss, /proc and the record", flush=True)
         check(not errors, "; ".join(errors))
