@@ -113,8 +113,9 @@ int session__write_result(struct session *session, const struct pw_picture *pict
 	int err = output__open(&out, env->output_path);
 
 	if (err) {
-		fprintf(stderr, "parkwatch: %s: %s (check the directory exists and is writable)\n",
-			env->output_path, strerror(-err));
+		fprintf(stderr, "parkwatch: %s: %s (%s)\n", env->output_path, strerror(-err),
+			err == -ENXIO ? "a FIFO needs a reader" :
+					"check the directory exists and is writable");
 		return EXIT_FAILURE_OTHER;
 	}
 	if (env->leaks)
@@ -130,10 +131,7 @@ int session__write_result(struct session *session, const struct pw_picture *pict
 		suspects_found = true;
 		err = 0;
 	}
-	if (!err)
-		err = output__commit(&out);
-	else
-		output__abort(&out);
+	err = err ? output__abort(&out, err) : output__commit(&out);
 	if (err) {
 		fprintf(stderr, "parkwatch: writing %s: %s\n",
 			env->output_path ? env->output_path : "the output", strerror(-err));
