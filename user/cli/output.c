@@ -168,13 +168,15 @@ static int create_temp(struct output *out, const char *dir)
 	return fchmod(out->fd, 0666 & ~umask_bits) ? -errno : 0;
 }
 
-/* Replacing a file keeps its mode and, where we may give it away, its
- * owner and group (chown first: it clears set-id bits). */
+/* Replacing a file keeps its permissions and, where we may give it away,
+ * its owner and group (the mode first: the file may no longer be ours). */
 static int keep_owner_and_mode(int fd, const struct stat *old)
 {
+	if (fchmod(fd, old->st_mode & 0777))
+		return -errno;
 	if (fchown(fd, old->st_uid, old->st_gid))
 		(void)!fchown(fd, (uid_t)-1, old->st_gid); /* else it stays ours */
-	return fchmod(fd, old->st_mode & 0777) ? -errno : 0;
+	return 0;
 }
 
 /* -o /dev/stdout, or any other name of what stdout already is. */
