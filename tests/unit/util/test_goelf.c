@@ -118,7 +118,8 @@ static void collect(Dwarf_Die *die, const char **chain, int depth, struct sites 
 			struct site *s;
 
 			inner[0] = die_name(&child);
-			memcpy(inner + 1, chain, depth * sizeof(*chain));
+			if (depth) /* chain is NULL at the top */
+				memcpy(inner + 1, chain, depth * sizeof(*chain));
 			if (inner[0] && dwarf_entrypc(&child, &pc) == 0 && sites->count < MAX_SITES) {
 				Dwarf_Die at = child, deeper;
 
