@@ -26,6 +26,9 @@ static bool failalloc_disarm(void);
  * (not posix_memalign and the like): equal before and after code that
  * frees all it allocates. */
 static long failalloc_live(void);
+/* False where allocations can't be made to fail (AddressSanitizer): a test
+ * skips before it allocates anything it could not free. */
+static bool failalloc_can_fail(void);
 
 #if defined(FAILALLOC_DEFINE) && !defined(__SANITIZE_ADDRESS__)
 
@@ -53,6 +56,11 @@ static bool failalloc_disarm(void)
 static long failalloc_live(void)
 {
 	return failalloc_blocks;
+}
+
+static bool failalloc_can_fail(void)
+{
+	return true;
 }
 
 static bool failalloc_now(void)
@@ -115,6 +123,11 @@ static bool failalloc_disarm(void)
 static long failalloc_live(void)
 {
 	return 0;
+}
+
+static bool failalloc_can_fail(void)
+{
+	return false;
 }
 
 #endif /* FAILALLOC_DEFINE */
