@@ -318,10 +318,15 @@ unit-sanitize:
 integration: parkwatch targets go-matrix
 	@$(PYTHON) tests/integration/run.py
 
+# make test runs the unit tests twice, the second time under the sanitizers
+# (about 35 s to build and 100 s to run on 2 cores)
+SAN_UNIT_BINS := $(if $(SANITIZE),,$(patsubst tests/unit/%.c,$(BUILD)/sanitize/unit/%,$(UNIT_SRCS)))
+
 test: deps
 	@$(PYTHON) tools/check_layers.py user
 	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 all $(UNIT_BINS) go-matrix
-	@$(PYTHON) tests/run_all.py $(UNIT_BINS)
+	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 SANITIZE=1 $(SAN_UNIT_BINS)
+	@$(PYTHON) tests/run_all.py $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 demo: deps
 	@$(MAKE) --no-print-directory parkwatch $(BUILD)/targets/leaky
