@@ -13,6 +13,13 @@ VERSION  := 0.1.0
 CFLAGS   ?= -g -O2
 CFLAGS   += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"$(VERSION)"' \
 	$(if $(WERROR),-Werror)
+# SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer, any
+# report fatal, into OBJ=$(BUILD)/sanitize: its objects, archives, unit tests
+# and binary never mix with the normal build's (generated headers and test
+# targets are shared: they don't depend on it)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS   += $(if $(SANITIZE),$(SAN_FLAGS))
+OBJ      := $(BUILD)$(if $(SANITIZE),/sanitize)
 # -MMD -MP: each object's real header dependencies, in a .d file beside it
 DEPFLAGS := -MMD -MP
 CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
@@ -43,15 +50,15 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKEL      := $(BUILD)/parkwatch.skel.h
 GEN_HDRS  := $(SKEL) $(BUILD)/syscall_names.h $(BUILD)/syscall_nrs.h $(BUILD)/profile.pb-c.h
 dir_srcs   = $(wildcard user/$(1)/*.c)
-dir_objs   = $(patsubst user/%.c,$(BUILD)/user/%.o,$(call dir_srcs,$(1)))
-USER_OBJS := $(foreach d,$(USER_DIRS),$(call dir_objs,$(d))) $(BUILD)/user/out/profile.pb-c.o
-MAIN_OBJ  := $(BUILD)/user/main.o
-LIBS      := $(foreach d,$(USER_DIRS),$(BUILD)/lib/libpw_$(d).a)
+dir_objs   = $(patsubst user/%.c,$(OBJ)/user/%.o,$(call dir_srcs,$(1)))
+USER_OBJS := $(foreach d,$(USER_DIRS),$(call dir_objs,$(d))) $(OBJ)/user/out/profile.pb-c.o
+MAIN_OBJ  := $(OBJ)/user/main.o
+LIBS      := $(foreach d,$(USER_DIRS),$(OBJ)/lib/libpw_$(d).a)
 
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
-UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OBJ)/unit/%,$(UNIT_SRCS))
 SUPPORT_SRCS := $(wildcard tests/unit/support/*.c)
-SUPPORT_LIB  := $(BUILD)/lib/libpw_test_support.a
+SUPPORT_LIB  := $(OBJ)/lib/libpw_test_support.a
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_CXX_SRCS := $(wildcard tests/targets/*.cpp)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS)) \
@@ -113,7 +120,7 @@ GO_MATRIX_BINS := $(call go_bins,$(GO_RELEASES),shapes,$(GO_FLAVOURS)) \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test check unit integration demo bench clean help go-matrix go-toolchains
+.PHONY: all deps test check unit unit-sanitize integration demo bench clean help go-matrix go-toolchains
 
 all: parkwatch targets
 
@@ -123,6 +130,7 @@ help:
 	@echo "make check        layer check and a -Werror build"
 	@echo "make test         deps + check + unit and integration tests (root)"
 	@echo "make unit         the cmocka unit tests only (no root)"
+	@echo "make unit-sanitize  the unit tests under ASan+UBSan, built in $(BUILD)/sanitize"
 	@echo "make demo         deps + build + watch a leaking program grow"
 	@echo "make bench        overhead benchmarks (tools/bench)"
 	@echo "make go-matrix    the Go targets of every release in GO_RELEASES (fetches"
@@ -174,28 +182,34 @@ $(BUILD)/profile.pb-c.c $(BUILD)/profile.pb-c.h &: user/out/profile.proto
 	$(call say,PROTOC,$<)
 	$(Q)protoc-c --proto_path=user/out --c_out=$(BUILD) $<
 
-$(BUILD)/user/out/profile.pb-c.o: $(BUILD)/profile.pb-c.c
+$(OBJ)/user/out/profile.pb-c.o: $(BUILD)/profile.pb-c.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -Wno-unused-parameter -c $< -o $@
 
 # Generated headers are order-only: the .d files say which object really
 # includes which of them.
-$(BUILD)/user/%.o: user/%.c | $(GEN_HDRS)
+$(OBJ)/user/%.o: user/%.c | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # one archive per layer: a unit test links its own layer and the ones below
 define layer_lib
-$(BUILD)/lib/libpw_$(1).a: $(call dir_objs,$(1)) $(if $(filter out,$(1)),$(BUILD)/user/out/profile.pb-c.o)
+$(OBJ)/lib/libpw_$(1).a: $(call dir_objs,$(1)) $(if $(filter out,$(1)),$(OBJ)/user/out/profile.pb-c.o)
 	@mkdir -p $$(@D)
 	$$(call say,AR,$$@)
 	$(Q)rm -f $$@ && $(AR) rcs $$@ $$^
 endef
 $(foreach d,$(USER_DIRS),$(eval $(call layer_lib,$(d))))
 
-parkwatch: $(MAIN_OBJ) $(USER_OBJS)
+# SANITIZE=1 links $(OBJ)/parkwatch, never ./parkwatch
+PARKWATCH := $(if $(SANITIZE),$(OBJ)/parkwatch,parkwatch)
+ifneq ($(SANITIZE),)
+.PHONY: parkwatch
+parkwatch: $(PARKWATCH)
+endif
+$(PARKWATCH): $(MAIN_OBJ) $(USER_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
@@ -272,20 +286,20 @@ go-matrix: $(GO_MATRIX_BINS)
 # a call up the layers is a link error.
 below :=
 $(foreach d,$(USER_DIRS),$(eval LAYERS_$(d) := $(d) $(below))$(eval below := $(LAYERS_$(d))))
-unit_libs = $(foreach d,$(LAYERS_$(1)),$(BUILD)/lib/libpw_$(d).a)
+unit_libs = $(foreach d,$(LAYERS_$(1)),$(OBJ)/lib/libpw_$(d).a)
 
-$(BUILD)/unit/%.o: tests/unit/%.c | $(GEN_HDRS)
+$(OBJ)/unit/%.o: tests/unit/%.c | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 .SECONDEXPANSION:
-$(SUPPORT_LIB): $(patsubst tests/unit/%.c,$(BUILD)/unit/%.o,$(SUPPORT_SRCS))
+$(SUPPORT_LIB): $(patsubst tests/unit/%.c,$(OBJ)/unit/%.o,$(SUPPORT_SRCS))
 	@mkdir -p $(@D)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/unit/%: $(BUILD)/unit/%.o $(SUPPORT_LIB) $$(call unit_libs,$$(firstword $$(subst /, ,$$*)))
+$(OBJ)/unit/%: $(OBJ)/unit/%.o $(SUPPORT_LIB) $$(call unit_libs,$$(firstword $$(subst /, ,$$*)))
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(SUPPORT_LIB) $(call unit_libs,$(firstword $(subst /, ,$*))) \
 		$(LDLIBS) -lcmocka -o $@
@@ -297,13 +311,22 @@ check:
 unit: $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --unit-only $(UNIT_BINS)
 
+# the unit tests under ASan+UBSan (SANITIZE=1 above): any report fails them
+unit-sanitize:
+	@$(MAKE) --no-print-directory SANITIZE=1 unit
+
 integration: parkwatch targets go-matrix
 	@$(PYTHON) tests/integration/run.py
+
+# make test runs the unit tests twice, the second time under the sanitizers
+# (about 35 s to build and 100 s to run on 2 cores)
+SAN_UNIT_BINS := $(if $(SANITIZE),,$(patsubst tests/unit/%.c,$(BUILD)/sanitize/unit/%,$(UNIT_SRCS)))
 
 test: deps
 	@$(PYTHON) tools/check_layers.py user
 	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 all $(UNIT_BINS) go-matrix
-	@$(PYTHON) tests/run_all.py $(UNIT_BINS)
+	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 SANITIZE=1 $(SAN_UNIT_BINS)
+	@$(PYTHON) tests/run_all.py $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 demo: deps
 	@$(MAKE) --no-print-directory parkwatch $(BUILD)/targets/leaky

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Run the task iterator and split its output into samples (snapshot.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,27 +43,84 @@ static int read_all(int fd, void **out, size_t *out_len)
 	return 0;
 }
 
+/* The record at off and the stacks after it, or 0 when none starts there
+ * (the iterator's output ends) or -EPROTO when it overruns the buffer. */
+static ssize_t record_bytes(const char *buf, size_t len, size_t off)
+{
+	struct task_record rec;
+	size_t bytes;
+
+	if (off + sizeof(rec) > len)
+		return 0;
+	memcpy(&rec, buf + off, sizeof(rec)); /* off may be misaligned: see realign */
+	if (rec.kstack_depth > PARK_KSTACK_DEPTH || rec.ustack_bytes > PARK_USTACK_MAX_BYTES)
+		return -EPROTO;
+	bytes = sizeof(rec) + (size_t)rec.kstack_depth * sizeof(__u64) + rec.ustack_bytes;
+	if (off + bytes > len)
+		return -EPROTO;
+	return (ssize_t)bytes;
+}
+
+#define RECORD_ALIGN _Alignof(struct task_record)
+
+/*
+ * Records follow user stacks of any length (an odd stack pointer gives an
+ * odd one), so a record may start misaligned, and the samples point into
+ * the buffer as structs and __u64 arrays.  When one does, the records are
+ * copied to a buffer where each starts aligned.  0, -EPROTO or -ENOMEM; buf
+ * is replaced, and freed, only on success.
+ */
+static int realign(void **buf, size_t *len)
+{
+	size_t off = 0, records = 0, aligned_len = 0;
+	bool misaligned = false;
+	char *copy;
+	ssize_t bytes;
+
+	while ((bytes = record_bytes(*buf, *len, off)) > 0) {
+		misaligned |= off % RECORD_ALIGN != 0;
+		off += bytes;
+		records++;
+	}
+	if (bytes < 0)
+		return (int)bytes;
+	if (!misaligned)
+		return 0;
+	copy = malloc(off + records * RECORD_ALIGN);
+	if (!copy)
+		return -ENOMEM;
+	for (off = 0; (bytes = record_bytes(*buf, *len, off)) > 0; off += bytes) {
+		memcpy(copy + aligned_len, (char *)*buf + off, bytes);
+		aligned_len += (bytes + RECORD_ALIGN - 1) / RECORD_ALIGN * RECORD_ALIGN;
+	}
+	free(*buf);
+	*buf = copy;
+	*len = aligned_len;
+	return 0;
+}
+
 int snapshot__parse(void *buf, size_t len, struct snapshot **out)
 {
 	struct snapshot *snap = calloc(1, sizeof(*snap));
 	size_t cap = 0, off = 0;
+	int err;
 
 	if (!snap) {
 		free(buf);
 		return -ENOMEM;
 	}
+	err = realign(&buf, &len);
 	snap->buf = buf;
 	snap->buf_len = len;
+	if (err) {
+		snapshot__free(snap);
+		return err;
+	}
 	while (off + sizeof(struct task_record) <= len) {
 		const struct task_record *rec = (const void *)((char *)buf + off);
 		size_t kstack_len = (size_t)rec->kstack_depth * sizeof(__u64);
 		struct thread_sample *sample;
 
-		if (rec->kstack_depth > PARK_KSTACK_DEPTH || rec->ustack_bytes > PARK_USTACK_MAX_BYTES ||
-		    off + sizeof(*rec) + kstack_len + rec->ustack_bytes > len) {
-			snapshot__free(snap);
-			return -EPROTO;
-		}
 		if (snap->count == cap) {
 			struct thread_sample *grown;
 
@@ -80,7 +138,8 @@ int snapshot__parse(void *buf, size_t len, struct snapshot **out)
 		sample->kstack = kstack_len ? (const void *)((char *)buf + off) : NULL;
 		off += kstack_len;
 		sample->ustack = rec->ustack_bytes ? (const void *)((char *)buf + off) : NULL;
-		off += rec->ustack_bytes;
+		/* the padding realign put after the stack, if any */
+		off += (rec->ustack_bytes + RECORD_ALIGN - 1) / RECORD_ALIGN * RECORD_ALIGN;
 	}
 	*out = snap;
 	return 0;

@@ -51,9 +51,12 @@ static void write_text(FILE *out, const struct trend_group_stats *suspects, size
 		format__age_short(stats->oldest_age_ns, oldest, sizeof(oldest));
 		fprintf(out, "\nsuspect %zu: process %d (", i + 1, stats->pid);
 		utf8__escape(out, proc ? proc->comm : "?", 0);
-		fprintf(out, "), %s, %s, score %.2f\n", stats->reason,
+		fputs("), ", out);
+		utf8__escape(out, stats->reason, 0);
+		fprintf(out, ", %s, score %.2f\n  ",
 			stats->has_timeout ? "with a timeout" : "no timeout", stats->score);
-		fprintf(out, "  %s\n", stats->explanation);
+		utf8__escape(out, stats->explanation, 0);
+		fputc('\n', out);
 		fprintf(out, "  threads %zu now, %zu at the start; %+.1f/min (fit R² %.3f); "
 			     "%.0f%% of members never woke; oldest %s\n",
 			stats->count_now, stats->count_first, stats->slope_per_min, stats->fit_r2,

@@ -132,14 +132,7 @@ static const char *shared_thread_name(const struct pw_group *group)
  * buf, cut at its size. */
 static const char *cell_text(const char *text, char *buf, size_t size)
 {
-	FILE *out = fmemopen(buf, size - 1, "w");
-
-	buf[0] = buf[size - 1] = '\0'; /* a full buffer gets no terminator */
-	if (out) {
-		utf8__escape(out, text, 0);
-		fclose(out);
-	}
-	return buf;
+	return utf8__escape_buf(text, 0, buf, size);
 }
 
 /* A cell: text escaped, cut to width columns and padded to them, then a

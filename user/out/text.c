@@ -161,7 +161,9 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 			continue;
 		}
 		format__age(unit->park_ns, age, sizeof(age));
-		fprintf(out, " [%s, %s]:\n", unit->wait.reason, age);
+		fputs(" [", out);
+		utf8__escape(out, unit->wait.reason, 0);
+		fprintf(out, ", %s]:\n", age);
 		blocked__line(out, picture, unit);
 		if (opts->kernel_stacks)
 			print_kernel_frames(out, ctx, unit);
@@ -231,8 +233,9 @@ static int dump_groups(FILE *out, const struct pw_picture *picture, const struct
 			fputs(", \"container\":", out);
 			format__json_string(out, label);
 		}
-		fprintf(out, ", \"reason\":\"%s\", \"timeout\":\"%s\"", group->reason,
-			picture__timeout_name(group->has_timeout));
+		fputs(", \"reason\":", out);
+		format__json_string(out, group->reason);
+		fprintf(out, ", \"timeout\":\"%s\"", picture__timeout_name(group->has_timeout));
 		if (ctx->trend && trend__group(ctx->trend, group->signature, &stats) == 0)
 			fprintf(out, ", \"leak_score\":\"%.2f\", \"trend\":\"%+.1f/min\"", stats.score,
 				stats.slope_per_min);

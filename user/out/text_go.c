@@ -15,6 +15,7 @@
 #include "out/render.h"
 #include "util/text.h"
 #include "util/units.h"
+#include "util/utf8.h"
 #include "util/u64map.h"
 
 #define TAB_WIDTH 8
@@ -153,7 +154,7 @@ static void print_hash_lines(FILE *out, const struct hash_line *lines, int first
 {
 	for (int run = first; run < count;) {
 		size_t pc_widest = 0, function_widest = 0;
-		char pc[24], function[600];
+		char pc[24], function[600], name[560];
 		int end = run;
 
 		if (!lines[run].function) {
@@ -164,7 +165,9 @@ static void print_hash_lines(FILE *out, const struct hash_line *lines, int first
 		for (; end < count && lines[end].function; end++) {
 			size_t pc_len = snprintf(pc, sizeof(pc), "%#llx", lines[end].pc);
 			size_t function_len = snprintf(function, sizeof(function), "%s+%#llx",
-						       lines[end].function, lines[end].offset);
+						       utf8__escape_buf(lines[end].function, 0, name,
+									sizeof(name)),
+						       lines[end].offset);
 
 			pc_widest = pc_len > pc_widest ? pc_len : pc_widest;
 			function_widest = function_len > function_widest ? function_len :
@@ -173,14 +176,16 @@ static void print_hash_lines(FILE *out, const struct hash_line *lines, int first
 		for (; run < end; run++) {
 			size_t pc_len = snprintf(pc, sizeof(pc), "%#llx", lines[run].pc);
 			size_t function_len = snprintf(function, sizeof(function), "%s+%#llx",
-						       lines[run].function, lines[run].offset);
+						       utf8__escape_buf(lines[run].function, 0, name,
+									sizeof(name)),
+						       lines[run].offset);
 
 			fprintf(out, "#\t%s", pc);
 			pad_cell(out, pc_len, column_width(pc_widest));
 			fputs(function, out);
 			pad_cell(out, function_len, column_width(function_widest));
-			fprintf(out, "%s:%d\n", lines[run].file ? lines[run].file : "?",
-				lines[run].line);
+			utf8__escape(out, lines[run].file ? lines[run].file : "?", 0);
+			fprintf(out, ":%d\n", lines[run].line);
 		}
 	}
 }
@@ -332,8 +337,9 @@ static int write_debug1(FILE *out, const struct pw_picture *picture, const struc
 		if (!blocks[b].stack) {
 			/* the runtime stops the world and has every stack; from outside a
 			 * running goroutine has none.  A comment keeps pprof's parser happy. */
-			fprintf(out, "# %zu [%s]: stack unavailable\n", blocks[b].count,
-				blocks[b].reason);
+			fprintf(out, "# %zu [", blocks[b].count);
+			utf8__escape(out, blocks[b].reason, 0);
+			fputs("]: stack unavailable\n", out);
 			err = print_block_objects(out, picture, &blocks[b], next_group, scratch);
 			fputc('\n', out);
 			continue;
@@ -367,8 +373,10 @@ static void print_traceback_frame(FILE *out, const struct go_frame *f)
 {
 	const struct symbol_frame *frame = f->frame;
 
-	fprintf(out, "%s(...)\n\t%s:%d", frame->function, frame->file ? frame->file : "?",
-		frame->line);
+	utf8__escape(out, frame->function, 0);
+	fputs("(...)\n\t", out);
+	utf8__escape(out, frame->file ? frame->file : "?", 0);
+	fprintf(out, ":%d", frame->line);
 	/* Go's +0x is from the return address, not from inside the call, and
 	 * there is none at the entry (a goroutine not yet run) */
 	if (!frame->inlined && f->return_offset)
@@ -425,12 +433,14 @@ static void print_created_by(FILE *out, const struct pw_process *proc, const str
 	inner = &creator->frames[0];
 	if (!shown_in_traceback(outer->function))
 		return;
-	fprintf(out, "created by %s", outer->function);
+	fputs("created by ", out);
+	utf8__escape(out, outer->function, 0);
 	if (proc->has_parent_goid && g->parent_goid)
 		fprintf(out, " in goroutine %llu", g->parent_goid);
 	/* gopc is a return address: one past the call the lookup named */
-	fprintf(out, "\n\t%s:%d +%#llx\n", inner->file ? inner->file : "?", inner->line,
-		outer->function_offset + 1);
+	fputs("\n\t", out);
+	utf8__escape(out, inner->file ? inner->file : "?", 0);
+	fprintf(out, ":%d +%#llx\n", inner->line, outer->function_offset + 1);
 }
 
 static int print_goroutine(FILE *out, const struct pw_picture *picture,
@@ -439,7 +449,8 @@ static int print_goroutine(FILE *out, const struct pw_picture *picture,
 	const struct pw_goroutine *g = unit->go;
 	int err = 0;
 
-	fprintf(out, "goroutine %llu [%s", unit->id, unit->wait.reason);
+	fprintf(out, "goroutine %llu [", unit->id);
+	utf8__escape(out, unit->wait.reason, 0);
 	if ((!strcmp(g->status, "waiting") || !strcmp(g->status, "syscall")) &&
 	    g->wait_ns >= NSEC_PER_MIN)
 		fprintf(out, ", %llu minutes", g->wait_ns / NSEC_PER_MIN);

@@ -211,7 +211,8 @@ static void copy_span(char *dst, size_t size, struct span s)
 {
 	size_t n = s.len < size - 1 ? s.len : size - 1;
 
-	memcpy(dst, s.text, n);
+	if (n) /* an empty span may have no text: memcpy wants a pointer even for 0 bytes */
+		memcpy(dst, s.text, n);
 	dst[n] = '\0';
 }
 

@@ -193,6 +193,21 @@ void utf8__escape(FILE *out, const char *text, char quote)
 	fwrite(run, 1, text - run, out);
 }
 
+char *utf8__escape_buf(const char *text, char quote, char *buf, size_t size)
+{
+	FILE *out;
+
+	if (!size)
+		return buf;
+	buf[0] = buf[size - 1] = '\0'; /* fmemopen leaves a full buffer unterminated */
+	out = size > 1 ? fmemopen(buf, size - 1, "w") : NULL;
+	if (out) {
+		utf8__escape(out, text, quote);
+		fclose(out);
+	}
+	return buf;
+}
+
 static locale_t utf8_locale;
 static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
 

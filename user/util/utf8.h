@@ -58,6 +58,8 @@ bool utf8__is_control(__u32 codepoint);
  * \xNN (below U+0080) or \uNNNN; each byte of an ill-formed subpart as \xNN.
  */
 void utf8__escape(FILE *out, const char *text, char quote);
+/* The same into buf, cut at its size (always terminated); returns buf. */
+char *utf8__escape_buf(const char *text, char quote, char *buf, size_t size);
 /* Terminal columns codepoint takes (0 to 2; 1 when unknown). */
 int utf8__columns(__u32 codepoint);
 /* Terminal columns of text (escaped: no controls). */

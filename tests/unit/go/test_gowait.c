@@ -63,7 +63,8 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	f->gp = calloc(1, sizeof(*f->gp));
-	f->fake = aligned_alloc(64, sizeof(*f->fake));
+	/* aligned_alloc wants a size that is a multiple of the alignment */
+	f->fake = aligned_alloc(64, (sizeof(*f->fake) + 63) / 64 * 64);
 	assert_non_null(f->gp);
 	assert_non_null(f->fake);
 	memset(f->fake, 0, sizeof(*f->fake));

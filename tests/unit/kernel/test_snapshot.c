@@ -3,6 +3,7 @@
  * on buffers laid out by hand: no BPF. */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,6 +128,46 @@ static void test_many_records(void **state)
 	snapshot__free(snap);
 }
 
+static bool aligned(const void *ptr)
+{
+	return (uintptr_t)ptr % _Alignof(struct task_record) == 0;
+}
+
+/* An odd user stack (an odd stack pointer gives one) leaves the next record
+ * misaligned in the iterator's output: the samples must still be aligned
+ * structs and addresses (UBSan, in make unit-sanitize, checks each read). */
+static void test_odd_stack_lengths(void **state)
+{
+	struct builder b = { 0 };
+	struct snapshot *snap = NULL;
+
+	(void)state;
+	add_record(&b, 100, 100, 2, 13);
+	add_record(&b, 100, 101, 3, 1);
+	add_record(&b, 100, 102, 1, 0);
+	add_record(&b, 100, 103, 0, 7);
+	assert_int_equal(snapshot__parse(b.buf, b.len, &snap), 0);
+	assert_int_equal(snap->count, 4);
+	for (__u32 i = 0; i < 4; i++) {
+		const struct thread_sample *sample = &snap->threads[i];
+		__u32 tid = 100 + i;
+
+		assert_true(aligned(sample->rec));
+		assert_int_equal(sample->rec->tid, tid);
+		assert_int_equal(sample->rec->regs[PW_REG_SP], 0x7ffc00000000ULL + tid);
+		for (__u32 k = 0; k < sample->rec->kstack_depth; k++) {
+			assert_true(aligned(&sample->kstack[k]));
+			assert_true(sample->kstack[k] == 0xffffffff81000000ULL + tid * 0x100 + k);
+		}
+		for (__u32 k = 0; k < sample->rec->ustack_bytes; k++)
+			assert_int_equal(sample->ustack[k], (__u8)(tid + k));
+	}
+	assert_int_equal(snap->threads[0].rec->ustack_bytes, 13);
+	assert_int_equal(snap->threads[2].rec->kstack_depth, 1);
+	assert_null(snap->threads[2].ustack);
+	snapshot__free(snap);
+}
+
 static void check_malformed(struct builder *b)
 {
 	struct snapshot *snap = (struct snapshot *)0x1;
@@ -161,6 +202,11 @@ static void test_malformed(void **state)
 	b.len -= 8;
 	check_malformed(&b);
 
+	/* a bad record after a misaligned one */
+	add_record(&b, 1, 1, 0, 3);
+	add_record(&b, 1, 2, PARK_KSTACK_DEPTH + 1, 0);
+	check_malformed(&b);
+
 	/* a record claiming a huge stack in a short buffer */
 	add_record(&b, 1, 1, 0, 0);
 	rec = (struct task_record *)b.buf;
@@ -174,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_records_and_payloads),
 		cmocka_unit_test(test_many_records),
+		cmocka_unit_test(test_odd_stack_lengths),
 		cmocka_unit_test(test_malformed),
 	};
 

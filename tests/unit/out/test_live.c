@@ -298,6 +298,23 @@ static void test_names_container_and_width(void **state)
 	assert_int_equal(occurrences(out, "\n"), 6); /* title, blank, header, 3 rows */
 }
 
+/* A wait reason (a Go runtime's text, from the target's memory) and the
+ * function and file of WHERE (a hostile binary's DWARF) are escaped too. */
+static void test_hostile_reason_and_where(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out;
+
+	set_frame(fx->app_sym, 0, "level\x1b[2Jthree", "/src/cond\nwait\xff.c", 29, 0, false);
+	begin(fx, true);
+	add(fx, 4242, 4243, "cond\x1b]0;x\x07wait", false, 12 * SEC, APP_STACK);
+	finish(fx);
+	out = render(fx, SEC, false, 0);
+	expect(out, " cond\\x1b]0;x\\x07wait ");
+	expect(out, "level\\x1b[2Jthree (cond\\nwait\\xff.c:29)\n");
+	for (const unsigned char *c = (const unsigned char *)out; *c; c++)
+		assert_true((*c >= 0x20 && *c != 0x7f) || *c == '\n');
+}
 
 /* Groups in a finding are marked in the GROWTH column; each finding that
  * never ends by itself gets a line under the table, as a leak does. */
@@ -364,6 +381,7 @@ int main(void)
 		TEST(test_single_process_and_no_groups),
 		TEST(test_goroutine_rows),
 		TEST(test_names_container_and_width),
+		TEST(test_hostile_reason_and_where),
 		TEST(test_finding_markers),
 		TEST(test_finding_lines_bounded),
 	};

@@ -285,6 +285,34 @@ static void test_text_hostile_names_and_container(void **state)
 		assert_true((unsigned char)*c >= 0x20 || *c == '\n' || *c == '\t');
 }
 
+/* A wait reason can be a Go runtime's text, read from the target's memory:
+ * escaped in the unit's header and in the profile's labels, so it can
+ * neither move the terminal's cursor nor forge a line. */
+static void test_text_hostile_wait_reason(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct pw_picture *picture = fx->d.picture;
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	const char *out;
+
+	picture->units[D_COND1].wait.reason = "cond\x1b[2J\nthread 9 [wait\xff";
+	picture->groups[0].reason = "cond\x1b[2J\n# labels: {\xc2\x9b}";
+	out = run_text(fx, picture, &ctx, &opts);
+	expect(out, "\nthread 4243 \"worker-1\" [cond\\x1b[2J\\nthread 9 [wait\\xff, "
+		    "5 minutes]:\n");
+	for (const char *c = out; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 || *c == '\n' || *c == '\t');
+	expect_not(out, "\xff");
+
+	opts.debug = 1;
+	out = run_text(fx, picture, &ctx, &opts);
+	expect(out, ", \"reason\":\"cond\\u001b[2J\\n# labels: {\\u009b}\", \"timeout\":");
+	assert_int_equal(occurrences(out, "# labels: {\""), 3);
+	for (const char *c = out; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 || *c == '\n' || *c == '\t');
+	expect_not(out, "\xc2\x9b");
+}
 
 /* ---- what units wait for (support/lock_sample.h) ---- */
 
@@ -453,6 +481,7 @@ int main(void)
 		TEST(test_text_empty_report),
 		TEST(test_text_goroutines_beside_threads),
 		TEST(test_text_hostile_names_and_container),
+		TEST(test_text_hostile_wait_reason),
 		LOCK_TEST(test_text_waiting_lines),
 		LOCK_TEST(test_text_findings_block),
 		LOCK_TEST(test_text_debug1_objects),

@@ -314,6 +314,45 @@ static void test_debug1_objects(void **state)
 
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* No byte a terminal acts on: controls but \n and \t, DEL, and no byte of
+ * invalid UTF-8 (each of those is escaped as \xNN). */
+static void assert_terminal_safe(const char *out)
+{
+	for (const unsigned char *c = (const unsigned char *)out; *c; c++)
+		assert_true((*c >= 0x20 && *c != 0x7f) || *c == '\n' || *c == '\t');
+	expect_not(out, "\xff");
+	expect_not(out, "\xc2\x9b");
+}
+
+/* Wait reasons come from the target's memory, names and files from its
+ * pclntab or DWARF: escaped as Go's %q would, never written raw. */
+static void test_hostile_strings(void **state)
+{
+	struct fixture *fx = *state;
+	struct pw_picture *picture = fx->g.picture;
+	const char *out;
+
+	picture->units[G_W1].wait.reason = "chan\x1b[2J\nreceive\xff";
+	for (size_t g = 0; g < picture->group_count; g++)
+		if (picture->groups[g].members[0] == &picture->units[G_RUN])
+			picture->groups[g].reason = "run\x1b]0;x\x07ning\xc2\x9b";
+	set_frame(fx->g.worker, 0, "main.wor\x1b[31mker", "/app/ma\nin.go\xfe", 30, 0x25, false);
+	set_frame(fx->g.creator, 0, "main.ma\rin", "/app/\x1b.go", 25, 0x4b, false);
+
+	out = run(fx, 2);
+	expect(out, "\n\ngoroutine 18 [chan\\x1b[2J\\nreceive\\xff, 2 minutes]:\n"
+		    "main.wor\\x1b[31mker(...)\n"
+		    "\t/app/ma\\nin.go\\xfe:30 +0x26\n"
+		    "created by main.ma\\rin in goroutine 1\n"
+		    "\t/app/\\x1b.go:25 +0x4c\n");
+	assert_terminal_safe(out);
+
+	out = run(fx, 1);
+	expect(out, "#\t0x4a1d25\tmain.wor\\x1b[31mker+0x25\t/app/ma\\nin.go\\xfe:30\n");
+	expect(out, "\n# 1 [run\\x1b]0;x\\x07ning\\u009b]: stack unavailable\n");
+	assert_terminal_safe(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +363,7 @@ int main(void)
 		TEST(test_render_picks_the_shape),
 		TEST(test_debug2_waiting_lines),
 		TEST(test_debug1_objects),
+		TEST(test_hostile_strings),
 	};
 
 	return cmocka_run_group_tests_name("text_go", tests, NULL, NULL);

@@ -6,7 +6,9 @@
  * whole binary, forwarding to glibc's allocator, counting, and failing
  * only when armed.  (Header-only on purpose: in the support archive, these
  * definitions would be linked into every test, which all call malloc.)
- * Under valgrind, whose allocator wins, nothing ever fails.
+ * Under valgrind, whose allocator wins, nothing ever fails; under
+ * AddressSanitizer (make unit-sanitize), whose allocator must see every
+ * block, nothing is defined and nothing fails either.
  */
 #ifndef PARKWATCH_TESTS_FAILALLOC_H
 #define PARKWATCH_TESTS_FAILALLOC_H
@@ -24,8 +26,11 @@ static bool failalloc_disarm(void);
  * (not posix_memalign and the like): equal before and after code that
  * frees all it allocates. */
 static long failalloc_live(void);
+/* False where allocations can't be made to fail (AddressSanitizer): a test
+ * skips before it allocates anything it could not free. */
+static bool failalloc_can_fail(void);
 
-#ifdef FAILALLOC_DEFINE
+#if defined(FAILALLOC_DEFINE) && !defined(__SANITIZE_ADDRESS__)
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);
@@ -51,6 +56,11 @@ static bool failalloc_disarm(void)
 static long failalloc_live(void)
 {
 	return failalloc_blocks;
+}
+
+static bool failalloc_can_fail(void)
+{
+	return true;
 }
 
 static bool failalloc_now(void)
@@ -96,6 +106,28 @@ void free(void *ptr)
 {
 	failalloc_blocks -= ptr != NULL;
 	__libc_free(ptr);
+}
+
+#elif defined(FAILALLOC_DEFINE)
+
+static void failalloc_arm(long allowed)
+{
+	(void)allowed;
+}
+
+static bool failalloc_disarm(void)
+{
+	return false;
+}
+
+static long failalloc_live(void)
+{
+	return 0;
+}
+
+static bool failalloc_can_fail(void)
+{
+	return false;
 }
 
 #endif /* FAILALLOC_DEFINE */

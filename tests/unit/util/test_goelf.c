@@ -46,6 +46,8 @@ struct site {
 struct sites {
 	struct site *at;
 	size_t count;
+	Dwarf *dw;                  /* the names point into it */
+	int fd;
 };
 
 static void open_binary(const char *path, struct binary *bin)
@@ -118,7 +120,8 @@ static void collect(Dwarf_Die *die, const char **chain, int depth, struct sites 
 			struct site *s;
 
 			inner[0] = die_name(&child);
-			memcpy(inner + 1, chain, depth * sizeof(*chain));
+			if (depth) /* chain is NULL at the top */
+				memcpy(inner + 1, chain, depth * sizeof(*chain));
 			if (inner[0] && dwarf_entrypc(&child, &pc) == 0 && sites->count < MAX_SITES) {
 				Dwarf_Die at = child, deeper;
 
@@ -153,9 +156,9 @@ static int by_pc_then_depth(const void *a, const void *b)
 /* The deepest chain DWARF has at each pc where an inlined call starts. */
 static struct sites dwarf_sites(const char *path)
 {
-	struct sites sites = { calloc(MAX_SITES, sizeof(struct site)), 0 };
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	Dwarf *dw = fd >= 0 ? dwarf_begin(fd, DWARF_C_READ) : NULL;
+	struct sites sites = { calloc(MAX_SITES, sizeof(struct site)), 0, dw, fd };
 	Dwarf_Off off = 0, next;
 	size_t header_size, kept = 0;
 
@@ -173,9 +176,14 @@ static struct sites dwarf_sites(const char *path)
 		if (!kept || sites.at[kept - 1].pc != sites.at[i].pc)
 			sites.at[kept++] = sites.at[i];
 	sites.count = kept;
-	/* the strings stay valid only with the Dwarf: kept open, as in a run */
-	(void)close;
 	return sites;
+}
+
+static void free_sites(struct sites *sites)
+{
+	dwarf_end(sites->dw);
+	close(sites->fd);
+	free(sites->at);
 }
 
 /* How the chain pclntab gives at s->pc compares with DWARF's: 0 same,
@@ -253,7 +261,7 @@ static void test_leaky_matches_dwarf(void **state)
 	check_sites(&stripped, &sites, "leaky-stripped");
 	close_binary(&bin);
 	close_binary(&stripped);
-	free(sites.at);
+	free_sites(&sites);
 }
 
 static void test_pie_matches_dwarf(void **state)
@@ -265,7 +273,7 @@ static void test_pie_matches_dwarf(void **state)
 	open_binary(GO_TARGETS "leaky-pie", &bin);
 	check_sites(&bin, &sites, "leaky-pie");
 	close_binary(&bin);
-	free(sites.at);
+	free_sites(&sites);
 }
 
 /* Not Go: no table, and a clear answer. */
