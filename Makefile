@@ -11,18 +11,20 @@ BUILD    := build
 VERSION  := 0.1.0
 
 CFLAGS   ?= -g -O2
-CFLAGS   += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"$(VERSION)"' \
+# override: a CFLAGS or CPPFLAGS on make's command line (make CFLAGS=-O0)
+# replaces the defaults, never the flags the code needs
+override CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"$(VERSION)"' \
 	$(if $(WERROR),-Werror)
 # SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer, any
 # report fatal, into OBJ=$(BUILD)/sanitize: its objects, archives, unit tests
 # and binary never mix with the normal build's (generated headers and test
 # targets are shared: they don't depend on it)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-CFLAGS   += $(if $(SANITIZE),$(SAN_FLAGS))
+override CFLAGS += $(if $(SANITIZE),$(SAN_FLAGS))
 OBJ      := $(BUILD)$(if $(SANITIZE),/sanitize)
 # -MMD -MP: each object's real header dependencies, in a .d file beside it
 DEPFLAGS := -MMD -MP
-CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
+override CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
 LDLIBS   := -lbpf -lelf -ldw -liberty -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -I$(BUILD) -Wall -Wno-unused-function \
 	$(if $(WERROR),-Werror)
@@ -120,7 +122,7 @@ GO_MATRIX_BINS := $(call go_bins,$(GO_RELEASES),shapes,$(GO_FLAVOURS)) \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test check unit unit-sanitize integration demo bench clean help go-matrix go-toolchains
+.PHONY: all deps test check check-cflags unit unit-sanitize integration demo bench clean help go-matrix go-toolchains
 
 all: parkwatch targets
 
@@ -307,6 +309,19 @@ $(OBJ)/unit/%: $(OBJ)/unit/%.o $(SUPPORT_LIB) $$(call unit_libs,$$(firstword $$(
 check:
 	$(Q)$(PYTHON) tools/check_layers.py user
 	$(Q)$(MAKE) --no-print-directory WERROR=1 parkwatch
+	$(Q)$(MAKE) --no-print-directory check-cflags
+
+# `make CFLAGS=-O0 CPPFLAGS=...` still builds: one object (it needs the
+# version, the include paths and gnu11) compiled that way, beside the others
+check-cflags: | $(GEN_HDRS)
+	$(Q)rm -f $(BUILD)/cflags-check/options.o
+	$(Q)$(MAKE) --no-print-directory CFLAGS=-O0 CPPFLAGS=-DPW_CFLAGS_CHECK \
+		$(BUILD)/cflags-check/options.o
+
+$(BUILD)/cflags-check/%.o: user/cli/%.c | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 unit: $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --unit-only $(UNIT_BINS)
@@ -326,6 +341,7 @@ test: deps
 	@$(PYTHON) tools/check_layers.py user
 	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 all $(UNIT_BINS) go-matrix
 	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 SANITIZE=1 $(SAN_UNIT_BINS)
+	@$(MAKE) --no-print-directory check-cflags
 	@$(PYTHON) tests/run_all.py $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 demo: deps

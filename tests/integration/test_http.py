@@ -25,7 +25,7 @@ from pwtest.oracles import gopprof, promtool, proc
 from pwtest.oracles.prometheus import Prometheus
 from pwtest.oracles.promtool import metric_sum, parse_metrics
 from pwtest.parkwatch import (PICTURE_TIMEOUT, Server, basic, bpf_failure, debug1_counts,
-                              debug1_total, free_port, one_stderr_line, run_pw)
+                              debug1_total, free_port, one_stderr_line, request, run_pw)
 from pwtest.procs import LineReader, Target, spawn, stop
 from pwtest.runner import test
 
@@ -339,6 +339,67 @@ def test_http_bad_address():
                                f"(stderr {res.err.strip()[:200]!r})")
             one_stderr_line(res.err, f"--http {addr}")
             check(res.out == "", f"--http {addr}: stdout {res.out[:100]!r}")
+
+
+def listening_ports(pid):
+    """The TCP ports PID listens on, as ss sees them: {(address, port)}."""
+    out = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, timeout=30).stdout
+    found = set()
+    for line in out.splitlines():
+        if f"pid={pid}," in line:
+            local = line.split()[3]
+            address, port = local.rsplit(":", 1)
+            found.add((address.strip("[]"), int(port)))
+    return found
+
+
+def serving_url(srv, pattern, timeout=20.0):
+    """The URL of srv's 'serving' line, waited for with a deadline."""
+    deadline = now() + timeout
+    while True:
+        m = re.search(pattern, srv.stderr_text())
+        if m:
+            return m
+        check(srv.proc.poll() is None, f"parkwatch exited ({srv.proc.returncode}): "
+                                       f"{srv.stderr_text().strip()[:200]!r}")
+        check(now() < deadline, f"no serving line within {timeout:.0f} s: "
+                                f"{srv.stderr_text().strip()[:200]!r}")
+        time.sleep(0.05)  # poll interval of a deadline loop
+
+
+@test
+def test_http_port_zero():
+    """--http 127.0.0.1:0 says the port it was given (it said 0), and serves there."""
+    with Target("condwait", 1) as t:
+        t.wait_ready()
+        with Server(["-p", t.pid], addr="127.0.0.1:0", wait=False) as srv:
+            m = serving_url(srv, r"parkwatch: serving http://127\.0\.0\.1:(\d+)/metrics")
+            srv.port = int(m.group(1))
+            ports = listening_ports(srv.pid)
+            check(("127.0.0.1", srv.port) in ports,
+                  f"said port {srv.port}, ss shows {sorted(ports)}")
+            status, _, _ = srv.get("/metrics")
+            check(status == 200, f"port {srv.port}: /metrics {status}")
+            srv.stop()
+
+
+@test
+def test_http_ipv6_without_brackets():
+    """--http ::1 is [::1] on the default port (it was refused)."""
+    with socket.socket(socket.AF_INET6) as probe:
+        try:
+            probe.bind(("::1", 9464))
+        except OSError as e:
+            raise Fail(f"[::1]:9464 is not free here ({e}): cannot test the default port")
+    with Target("condwait", 1) as t:
+        t.wait_ready()
+        with Server(["-p", t.pid], addr="::1", port=9464, wait=False) as srv:
+            serving_url(srv, r"parkwatch: serving http://\[::1\]:9464/metrics")
+            ports = listening_ports(srv.pid)
+            check(ports == {("::1", 9464)}, f"--http ::1: ss shows {sorted(ports)}")
+            status, _, _ = request(9464, "/metrics", host="::1")
+            check(status == 200, f"[::1]:9464: /metrics {status}")
+            srv.stop()
 
 
 @test

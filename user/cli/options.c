@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* argp option parsing (options.h). */
 #include <argp.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util/format.h"
 #include "cli/options.h"
 #include "util/units.h"
 
-const char *argp_program_version = "parkwatch " PARKWATCH_VERSION;
 const char *argp_program_bug_address = NULL;
 
 static const char doc[] =
@@ -57,6 +59,7 @@ enum {
 	OPT_LEAK_MIN_SPAN,
 	OPT_LEAK_MIN_SLOPE,
 	OPT_FOLDED_ROOT,
+	OPT_USAGE,
 };
 
 static const struct argp_option option_list[] = {
@@ -102,36 +105,73 @@ static const struct argp_option option_list[] = {
 	  "Per-process series for at most N processes, most parked first (default 20)", 3 },
 	{ "keep-privileges", OPT_KEEP_PRIVILEGES, NULL, 0,
 	  "Don't drop capabilities after the BPF programs are attached", 3 },
+	/* argp's own --help and --version go on parsing when its errors are
+	 * off (ARGP_NO_ERRS implies ARGP_NO_EXIT): these stop */
+	{ "help", '?', NULL, 0, "Give this help list", -1 },
+	{ "usage", OPT_USAGE, NULL, 0, "Give a short usage message", -1 },
+	{ "version", 'V', NULL, 0, "Print the program version", -1 },
 	{ 0 },
 };
+
+/* argp's own error output is two lines, one of them under argv[0]'s name:
+ * parkwatch prints its errors itself, one line each. */
+struct parse_ctx {
+	struct env *env;
+	bool quiet;     /* the caller passed ARGP_NO_ERRS */
+	bool may_exit;  /* ... and not ARGP_NO_EXIT */
+	bool reported;  /* an error line is out: argp's generic one is not needed */
+};
+
+__attribute__((format(printf, 2, 3)))
+static error_t usage_error(struct argp_state *state, const char *fmt, ...)
+{
+	struct parse_ctx *ctx = state->input;
+	va_list ap;
+
+	if (!ctx->quiet) {
+		fputs("parkwatch: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	ctx->reported = true;
+	return EINVAL;
+}
+
+/* --help and --version end the program, unless the caller parses for a test. */
+static error_t stop_after_help(const struct parse_ctx *ctx)
+{
+	if (!ctx->may_exit)
+		return 0;
+	fflush(stdout);
+	exit(ferror(stdout) ? EXIT_FAILURE_OTHER : EXIT_OK);
+}
 
 static int parse_duration_arg(struct argp_state *state, const char *name, const char *arg,
 			      __u64 *ns)
 {
 	if (format__parse_duration(arg, ns) == 0)
 		return 0;
-	argp_failure(state, EXIT_USAGE, 0, "invalid %s '%s' (use e.g. 500ms, 2s, 1m)", name, arg);
-	return EINVAL;
+	return usage_error(state, "invalid %s '%s' (use e.g. 500ms, 2s, 1m)", name, arg);
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
-	struct env *env = state->input;
+	struct parse_ctx *ctx = state->input;
+	struct env *env = ctx->env;
 	char *end;
 	long value;
 
 	switch (key) {
 	case 'p':
+		/* strtol would take " 5" and "+5": a pid is digits only */
 		errno = 0;
-		value = strtol(arg, &end, 10);
-		if (errno || *end || end == arg || value <= 0 || value > INT_MAX) {
-			argp_failure(state, EXIT_USAGE, 0, "invalid pid '%s' (a positive number)", arg);
-			return EINVAL;
-		}
-		if (env->pid_count == PARK_MAX_WATCHED) {
-			argp_failure(state, EXIT_USAGE, 0, "too many -p (at most %d)", PARK_MAX_WATCHED);
-			return EINVAL;
-		}
+		value = isdigit((unsigned char)arg[0]) ? strtol(arg, &end, 10) : 0;
+		if (errno || value <= 0 || *end || value > INT_MAX)
+			return usage_error(state, "invalid pid '%s' (a positive number)", arg);
+		if (env->pid_count == PARK_MAX_WATCHED)
+			return usage_error(state, "too many -p (at most %d)", PARK_MAX_WATCHED);
 		env->pids[env->pid_count++] = (pid_t)value;
 		return 0;
 	case OPT_CGROUP:
@@ -141,10 +181,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		env->dump = true;
 		return 0;
 	case OPT_DEBUG:
-		if (strcmp(arg, "1") && strcmp(arg, "2")) {
-			argp_failure(state, EXIT_USAGE, 0, "invalid --debug '%s' (1 or 2)", arg);
-			return EINVAL;
-		}
+		if (strcmp(arg, "1") && strcmp(arg, "2"))
+			return usage_error(state, "invalid --debug '%s' (1 or 2)", arg);
 		env->debug = arg[0] - '0';
 		return 0;
 	case OPT_FORMAT:
@@ -157,21 +195,24 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		} else if (!strcmp(arg, "folded")) {
 			env->format = PW_FORMAT_FOLDED;
 		} else {
-			argp_failure(state, EXIT_USAGE, 0,
-				     "invalid --format '%s' (text, json, pprof or folded)", arg);
-			return EINVAL;
+			return usage_error(state, "invalid --format '%s' (text, json, pprof or folded)",
+					   arg);
 		}
 		return 0;
 	case OPT_INTERVAL:
 		if (parse_duration_arg(state, "--interval", arg, &env->interval_ns))
 			return EINVAL;
-		if (env->interval_ns < 10000000ULL) {
-			argp_failure(state, EXIT_USAGE, 0, "--interval %s is too short (at least 10ms)", arg);
-			return EINVAL;
-		}
+		if (env->interval_ns < 10000000ULL)
+			return usage_error(state, "--interval %s is too short (at least 10ms)", arg);
 		return 0;
 	case OPT_DURATION:
-		return parse_duration_arg(state, "--duration", arg, &env->duration_ns);
+		if (parse_duration_arg(state, "--duration", arg, &env->duration_ns))
+			return EINVAL;
+		/* 0 is not "forever" (leave the option out for that), nor one picture (--dump) */
+		if (!env->duration_ns)
+			return usage_error(state, "--duration %s is zero (leave it out to run until "
+					   "stopped; --dump takes one picture)", arg);
+		return 0;
 	case OPT_MIN_PARK:
 		return parse_duration_arg(state, "--min-park", arg, &env->min_park_ns);
 	case 'o':
@@ -193,10 +234,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_METRICS_TOP_K:
 		errno = 0;
 		value = strtol(arg, &end, 10);
-		if (errno || *end || end == arg || value < 1 || value > 10000) {
-			argp_failure(state, EXIT_USAGE, 0, "invalid --metrics-top-k '%s' (1..10000)", arg);
-			return EINVAL;
-		}
+		if (errno || *end || end == arg || value < 1 || value > 10000)
+			return usage_error(state, "invalid --metrics-top-k '%s' (1..10000)", arg);
 		env->metrics_top_k = value;
 		return 0;
 	case OPT_LEAKS:
@@ -210,11 +249,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		errno = 0;
 		env->leak_min_slope = strtod(arg, &end);
 		if (errno || *end || end == arg || !(env->leak_min_slope >= 0) ||
-		    env->leak_min_slope > 1e9) {
-			argp_failure(state, EXIT_USAGE, 0,
-				     "invalid --leak-min-slope '%s' (threads per minute, >= 0)", arg);
-			return EINVAL;
-		}
+		    env->leak_min_slope > 1e9)
+			return usage_error(state, "invalid --leak-min-slope '%s' (threads per minute, "
+					   ">= 0)", arg);
 		return 0;
 	case OPT_KEEP_PRIVILEGES:
 		env->keep_privileges = true;
@@ -228,22 +265,60 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FOLDED_ROOT:
 		env->folded_root = true;
 		return 0;
+	case '?':
+	case OPT_USAGE:
+		argp_help(state->root_argp, stdout, key == '?' ? ARGP_HELP_STD_HELP : ARGP_HELP_USAGE,
+			  (char *)"parkwatch");
+		return stop_after_help(ctx);
+	case 'V':
+		puts("parkwatch " PARKWATCH_VERSION);
+		return stop_after_help(ctx);
 	case ARGP_KEY_ARG:
 		/* "--http ADDR" as well as "--http=ADDR": the address is optional */
 		if (env->http && !env->http_address && strchr(arg, ':')) {
 			env->http_address = arg;
 			return 0;
 		}
-		argp_failure(state, EXIT_USAGE, 0, "unexpected argument '%s' (use -p PID)", arg);
-		return EINVAL;
+		return usage_error(state, "unexpected argument '%s' (use -p PID)", arg);
+	case ARGP_KEY_ERROR:
+		/* getopt's failures (an unknown option, a missing or unwanted value)
+		 * reach here unreported; argv[next - 1] is the argument it stopped at */
+		if (!ctx->reported && state->next > 0 && state->next <= state->argc)
+			usage_error(state, "unknown option, or one with a missing or unwanted value: "
+				    "'%s' (see parkwatch --help)", state->argv[state->next - 1]);
+		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 }
 
+/* One line for options that don't go together, or NULL. */
+static const char *mismatch(const struct env *env)
+{
+	if (env->http && (env->dump || env->leaks || env->output_path))
+		return "--http serves until stopped: it doesn't mix with --dump, --leaks or -o";
+	if (!env->http && (env->http_auth_file || env->http_tls_cert || env->http_tls_key))
+		return "--http-auth and --http-tls-* need --http";
+	if (env->folded_root && env->format != PW_FORMAT_FOLDED)
+		return "--folded-root needs --format folded";
+	/* a leak is growth over time: one picture has none */
+	if (env->leaks && env->dump)
+		return "--leaks watches over time: it doesn't mix with --dump (use --leaks "
+		       "--duration D)";
+	if (env->leaks && (env->format == PW_FORMAT_PPROF || env->format == PW_FORMAT_FOLDED))
+		return "the --leaks report is text or JSON (use --format text or json)";
+	return NULL;
+}
+
 int options__parse(int argc, char **argv, struct env *env, unsigned int argp_flags)
 {
 	static const struct argp argp = { option_list, parse_opt, NULL, doc, NULL, NULL, NULL };
+	struct parse_ctx ctx = {
+		.env = env,
+		.quiet = argp_flags & ARGP_NO_ERRS,
+		.may_exit = !(argp_flags & ARGP_NO_EXIT),
+	};
+	const char *message;
 	int err;
 
 	memset(env, 0, sizeof(*env));
@@ -254,21 +329,11 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	env->leak_min_slope = -1;
 	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */
 	argp_err_exit_status = EXIT_USAGE;
-	err = argp_parse(&argp, argc, argv, argp_flags, NULL, env);
-	if (!err && env->http && (env->dump || env->leaks || env->output_path)) {
-		if (!(argp_flags & ARGP_NO_ERRS))
-			fprintf(stderr, "parkwatch: --http serves until stopped: it doesn't mix with "
-					"--dump, --leaks or -o\n");
-		err = EINVAL;
-	} else if (!err && !env->http &&
-		   (env->http_auth_file || env->http_tls_cert || env->http_tls_key)) {
-		if (!(argp_flags & ARGP_NO_ERRS))
-			fprintf(stderr, "parkwatch: --http-auth and --http-tls-* need --http\n");
-		err = EINVAL;
-	}
-	if (!err && env->folded_root && env->format != PW_FORMAT_FOLDED) {
-		if (!(argp_flags & ARGP_NO_ERRS))
-			fprintf(stderr, "parkwatch: --folded-root needs --format folded\n");
+	err = argp_parse(&argp, argc, argv, argp_flags | ARGP_NO_ERRS | ARGP_NO_HELP, NULL,
+			 &ctx);
+	if (!err && (message = mismatch(env))) {
+		if (!ctx.quiet)
+			fprintf(stderr, "parkwatch: %s\n", message);
 		err = EINVAL;
 	}
 	/* a one-shot dump, like gdb's, shows every parked thread's stack; the live

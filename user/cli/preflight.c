@@ -30,11 +30,15 @@ bool preflight__may_load_bpf(void)
 	       (data[1].effective & (1u << (CAP_PERFMON_BIT - 32)));
 }
 
-/* 'R', 'S', 'Z', ... from /proc/PID/stat; 0 when the process is gone. */
-static char process_state(pid_t pid, pid_t *tgid)
+#define PF_KTHREAD_FLAG 0x00200000 /* include/linux/sched.h: a kernel thread */
+
+/* 'R', 'S', 'Z', ... from /proc/PID/stat; 0 when the process is gone.  With
+ * tgid, its process's id and whether it is a kernel thread too. */
+static char process_state(pid_t pid, pid_t *tgid, bool *kernel_thread)
 {
 	char path[64], buf[512];
 	const char *tgid_line;
+	unsigned int flags;
 	char state = 0;
 	ssize_t len;
 	int fd;
@@ -52,6 +56,10 @@ static char process_state(pid_t pid, pid_t *tgid)
 
 		if (close_paren && close_paren[1] == ' ')
 			state = close_paren[2];
+		/* after the state: ppid pgrp session tty_nr tpgid flags */
+		if (state && kernel_thread &&
+		    sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) == 1)
+			*kernel_thread = flags & PF_KTHREAD_FLAG;
 	}
 	if (!tgid)
 		return state;
@@ -73,13 +81,20 @@ static char process_state(pid_t pid, pid_t *tgid)
 int preflight__check_targets(pid_t *pids, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
+		bool kernel_thread = false;
 		pid_t tgid = pids[i];
-		char state = process_state(pids[i], &tgid);
+		char state = process_state(pids[i], &tgid, &kernel_thread);
 
 		if (!state || state == 'Z' || state == 'X') {
 			fprintf(stderr, "parkwatch: no process with pid %d (check the pid with ps)\n",
 				pids[i]);
 			return EXIT_NO_PROCESS;
+		}
+		/* it has no user stack to show, and the BPF side skips it */
+		if (kernel_thread) {
+			fprintf(stderr, "parkwatch: %d is a kernel thread (give the pid of a user "
+					"process; --kernel-stacks adds kernel frames to those)\n", pids[i]);
+			return EXIT_USAGE;
 		}
 		if (tgid != pids[i]) {
 			fprintf(stderr, "parkwatch: %d is a thread of process %d; watching %d\n",
@@ -92,7 +107,7 @@ int preflight__check_targets(pid_t *pids, size_t count)
 
 bool preflight__process_alive(pid_t pid)
 {
-	char state = process_state(pid, NULL);
+	char state = process_state(pid, NULL, NULL);
 
 	return state && state != 'Z' && state != 'X';
 }

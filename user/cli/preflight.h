@@ -15,8 +15,8 @@
 
 /* Root, or CAP_BPF and CAP_PERFMON in the effective set. */
 bool preflight__may_load_bpf(void);
-/* EXIT_OK, or EXIT_NO_PROCESS after one line; thread ids become their
- * process's id in place. */
+/* EXIT_OK, or after one line EXIT_NO_PROCESS or (a kernel thread)
+ * EXIT_USAGE; thread ids become their process's id in place. */
 int preflight__check_targets(pid_t *pids, size_t count);
 /* EXIT_OK with the cgroup's id, or EXIT_USAGE after one line. */
 int preflight__cgroup_id(const char *path, __u64 *id);

@@ -23,7 +23,9 @@ static bool is_loopback(const struct sockaddr_storage *addr)
 	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)addr)->sin6_addr);
 }
 
-/* HOST:PORT, [V6]:PORT, :PORT or HOST; a missing host means loopback. */
+/* HOST:PORT, [V6]:PORT, :PORT, HOST or V6 (an address of two colons or more
+ * is all host: a port after it needs the brackets); a missing host means
+ * loopback. */
 static int parse_address(const char *text, struct sockaddr_storage *addr, char *reason,
 			 size_t reason_size)
 {
@@ -44,7 +46,7 @@ static int parse_address(const char *text, struct sockaddr_storage *addr, char *
 		if (close[1] && !colon)
 			goto bad;
 	} else if (text && *text) {
-		colon = strrchr(text, ':');
+		colon = strchr(text, ':') == strrchr(text, ':') ? strrchr(text, ':') : NULL;
 		if (colon != text)
 			snprintf(host, sizeof(host), "%.*s",
 				 (int)(colon ? colon - text : (long)strlen(text)), text);
@@ -172,6 +174,12 @@ int http_config__load(struct http_config *config, const struct http_opts *opts, 
 		if (config->listen_fd < 0)
 			err = config->listen_fd == -EADDRINUSE || config->listen_fd == -EACCES ?
 				      config->listen_fd : -EADDRNOTAVAIL;
+	}
+	/* the port the kernel chose for port 0 */
+	if (!err && getsockname(config->listen_fd, (struct sockaddr *)&addr,
+				&(socklen_t){ sizeof(addr) })) {
+		err = -errno;
+		snprintf(reason, reason_size, "cannot serve on %s: %s", address, strerror(-err));
 	}
 	if (err)
 		return err;

@@ -213,6 +213,54 @@ static void test_rejections(void **state)
 	check_rejected("--no-such-option", NULL);
 }
 
+/* strtol skips leading blanks and takes a sign: a pid must not. */
+static void test_pid_digits_only(void **state)
+{
+	(void)state;
+	check_rejected("-p", " 5");
+	check_rejected("-p", "+5");
+	check_rejected("-p", "\t5");
+	check_rejected("-p", "5 ");
+	assert_int_equal(parse_args("-p", "05", NULL), 0);
+	assert_int_equal(env.pids[0], 5);
+}
+
+/* --duration 0 used to run forever: it is a usage error, as is a duration
+ * that rounds to no nanosecond at all. */
+static void test_duration_zero_rejected(void **state)
+{
+	(void)state;
+	check_rejected("--duration", "0");
+	check_rejected("--duration", "0s");
+	check_rejected("--duration", "0.1ns");
+	assert_int_equal(parse_args("--duration", "1ns", NULL), 0);
+	assert_true(env.duration_ns == 1);
+}
+
+/* The leak report needs pictures over time (--dump crashed with it) and is
+ * text or JSON (pprof and folded wrote the text report into their file). */
+static void test_leaks_combinations(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--leaks", "--dump", NULL), EINVAL);
+	assert_int_equal(parse_args("--dump", "--leaks", "--format", "json", NULL), EINVAL);
+	assert_int_equal(parse_args("--leaks", "--format", "pprof", "-o", "x.pb.gz", NULL), EINVAL);
+	assert_int_equal(parse_args("--leaks", "--format", "folded", NULL), EINVAL);
+	assert_int_equal(parse_args("--leaks", "--format", "json", "--duration", "2m", NULL), 0);
+	assert_true(env.leaks);
+	assert_int_equal(parse_args("--leaks", "-o", "report.txt", NULL), 0);
+}
+
+/* --help and --version print and, for a test's flags, return without an error. */
+static void test_help_and_version_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--version", NULL), 0);
+	assert_int_not_equal(parse_args("--version=3", NULL), 0);
+	assert_int_not_equal(parse_args("--dump", "--nope", NULL), 0);
+	assert_int_not_equal(parse_args("--debug", NULL), 0);
+}
+
 static void test_positional_rejected_after_options(void **state)
 {
 	(void)state;
@@ -284,6 +332,10 @@ int main(void)
 		cmocka_unit_test(test_kernel_stacks_and_cgroup),
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_pid_digits_only),
+		cmocka_unit_test(test_duration_zero_rejected),
+		cmocka_unit_test(test_leaks_combinations),
+		cmocka_unit_test(test_help_and_version_parse),
 		cmocka_unit_test(test_positional_rejected_after_options),
 		cmocka_unit_test(test_rejection_returns_einval),
 		cmocka_unit_test(test_too_many_pids),
