@@ -115,13 +115,7 @@ int main(int argc, char **argv)
 	tids = calloc(n, sizeof(*tids));
 	if (!tids || sem_init(&started, 0, 0))
 		tu_die("setup", errno);
-	err = pthread_attr_init(&attr);
-	if (!err)
-		err = pthread_attr_setstacksize(&attr, STACK_SIZE);
-	if (!err)
-		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (err)
-		tu_die("pthread_attr", err);
+	tu_thread_attr(&attr, STACK_SIZE, true);
 	for (i = 0; i < n; i++) {
 		err = pthread_create(&th, &attr, thread_main, (void *)i);
 		if (err) {

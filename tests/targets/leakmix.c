@@ -443,10 +443,7 @@ int main(int argc, char **argv)
 		tu_die("pthread_sigmask", EINVAL);
 	if (sem_init(&started, 0, 0))
 		tu_die("sem_init", errno);
-	if (pthread_attr_init(&small_attr) ||
-	    pthread_attr_setdetachstate(&small_attr, PTHREAD_CREATE_DETACHED) ||
-	    pthread_attr_setstacksize(&small_attr, SMALL_STACK))
-		tu_die("pthread_attr", EINVAL);
+	tu_thread_attr(&small_attr, SMALL_STACK, true);
 	if (pipe(leak_pipe))
 		tu_die("pipe", errno);
 	tid_main = gettid();

@@ -159,10 +159,7 @@ int main(int argc, char **argv)
 		tu_print_roles("READY", roles, 2);
 	}
 
-	if (pthread_attr_init(&leak_attr) ||
-	    pthread_attr_setdetachstate(&leak_attr, PTHREAD_CREATE_DETACHED) ||
-	    pthread_attr_setstacksize(&leak_attr, LEAK_STACK_SIZE))
-		tu_die("pthread_attr", EINVAL);
+	tu_thread_attr(&leak_attr, LEAK_STACK_SIZE, true);
 	clock_gettime(CLOCK_MONOTONIC, &next_leak);
 	next_work = next_leak;
 	add_ns(&next_leak, period_ms * 1000000LL);

@@ -75,7 +75,6 @@ int main(int argc, char **argv)
 	long long deadline;
 	pthread_attr_t attr;
 	long total, asleep;
-	int err;
 
 	if (argc != 4 || n_holders <= 0 || n_waiters <= 0 || n_holders * n_waiters > (1L << 24) ||
 	    (strcmp(argv[3], "mutex") && strcmp(argv[3], "cond"))) {
@@ -88,13 +87,7 @@ int main(int argc, char **argv)
 	waiter_tids = calloc(total, sizeof(*waiter_tids));
 	if (!holders || !waiter_tids || sem_init(&started, 0, 0))
 		tu_die("setup", errno);
-	err = pthread_attr_init(&attr);
-	if (!err)
-		err = pthread_attr_setstacksize(&attr, STACK_SIZE);
-	if (!err)
-		err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (err)
-		tu_die("pthread_attr", err);
+	tu_thread_attr(&attr, STACK_SIZE, true);
 	for (long h = 0; h < n_holders; h++) {
 		pthread_mutex_init(&holders[h].lock, NULL);
 		pthread_cond_init(&holders[h].cond, NULL);

@@ -487,7 +487,6 @@ int main(int argc, char **argv)
 {
 	const struct scenario *scenario = NULL;
 	pthread_attr_t attr;
-	int err;
 
 	for (size_t i = 0; argc == 2 && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		if (!strcmp(argv[1], scenarios[i].name))
@@ -497,11 +496,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	scenario->setup();
-	err = pthread_attr_init(&attr);
-	if (!err)
-		err = pthread_attr_setstacksize(&attr, STACK_SIZE);
-	if (err)
-		tu_die("pthread_attr", err);
+	tu_thread_attr(&attr, STACK_SIZE, false);
 	for (int i = 0; i < actor_count; i++)
 		start(&actors[i], &attr);
 	for (int i = 0; i < actor_count; i++) {

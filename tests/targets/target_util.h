@@ -9,6 +9,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +195,20 @@ static inline void tu_die(const char *what, int err)
 {
 	fprintf(stderr, "target: %s: %s\n", what, strerror(err));
 	exit(1);
+}
+
+/* Thread attributes with a stack of stack_size bytes (threads by the
+ * thousand), detached or not; dies on failure. */
+static inline void tu_thread_attr(pthread_attr_t *attr, size_t stack_size, bool detached)
+{
+	int err = pthread_attr_init(attr);
+
+	if (!err)
+		err = pthread_attr_setstacksize(attr, stack_size);
+	if (!err && detached)
+		err = pthread_attr_setdetachstate(attr, PTHREAD_CREATE_DETACHED);
+	if (err)
+		tu_die("pthread_attr", err);
 }
 
 #endif /* PARKWATCH_TARGET_UTIL_H */
