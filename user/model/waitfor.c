@@ -20,6 +20,11 @@ struct graph {
 	void *ctx;
 };
 
+pid_t waitfor__owner_pid(const struct pw_unit *unit)
+{
+	return unit->blocked_on.owner_pid ? unit->blocked_on.owner_pid : unit->pid;
+}
+
 static size_t owner_of(const struct pw_picture *picture, const struct pw_unit *unit)
 {
 	const struct pw_blocked_on *on = &unit->blocked_on;
@@ -27,8 +32,7 @@ static size_t owner_of(const struct pw_picture *picture, const struct pw_unit *u
 
 	if (unit->kind != PW_UNIT_THREAD || !unit->parked || !on->owner_tid || on->owner_dead)
 		return NO_NODE;
-	owner = picture__unit(picture, on->owner_pid ? on->owner_pid : unit->pid,
-			      (__u64)on->owner_tid);
+	owner = picture__unit(picture, waitfor__owner_pid(unit), (__u64)on->owner_tid);
 	return owner && owner->kind == PW_UNIT_THREAD ? (size_t)(owner - picture->units) : NO_NODE;
 }
 

@@ -14,6 +14,10 @@
 #include <stdbool.h>
 #include "model/picture.h"
 
+/* The process of the thread holding what unit waits for: owner_pid, or
+ * the unit's own when that is 0. */
+pid_t waitfor__owner_pid(const struct pw_unit *unit);
+
 /*
  * Reads a candidate's evidence again (futex words, owners, the threads'
  * context switches) and says whether it still holds: a finding is reported

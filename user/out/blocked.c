@@ -2,6 +2,7 @@
 /* What a parked unit waits for, in words (blocked.h). */
 #include <errno.h>
 #include <string.h>
+#include "model/waitfor.h"
 #include "out/blocked.h"
 #include "out/render.h"
 #include "util/format.h"
@@ -18,11 +19,6 @@ bool blocked__known(const struct pw_unit *unit)
 {
 	return unit->parked && (unit->blocked_on.kind != PW_OBJECT_NONE ||
 				unit->blocked_on.never_wakes);
-}
-
-pid_t blocked__owner_pid(const struct pw_unit *unit)
-{
-	return unit->blocked_on.owner_pid ? unit->blocked_on.owner_pid : unit->pid;
 }
 
 const char *blocked__object(const struct pw_blocked_on *on, char *buf, size_t size)
@@ -112,7 +108,7 @@ static void print_owner(FILE *out, const struct pw_picture *picture, const struc
 			bool with_state)
 {
 	const struct pw_blocked_on *on = &unit->blocked_on;
-	pid_t owner_pid = blocked__owner_pid(unit);
+	pid_t owner_pid = waitfor__owner_pid(unit);
 	const struct pw_unit *owner;
 
 	if (on->owner_dead) {

@@ -26,8 +26,6 @@ bool blocked__known(const struct pw_unit *unit);
  * known).
  */
 const char *blocked__object(const struct pw_blocked_on *on, char *buf, size_t size);
-/* The owner's process: owner_pid, or the unit's own when it is 0. */
-pid_t blocked__owner_pid(const struct pw_unit *unit);
 /* "\twaiting for mutex 0x… <sym> held by …\n", or nothing when nothing is
  * known: the line a text dump prints under a unit's header. */
 void blocked__line(FILE *out, const struct pw_picture *picture, const struct pw_unit *unit);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "model/classify.h"
 #include "model/totals.h"
+#include "model/waitfor.h"
 #include "out/blocked.h"
 #include "out/render.h"
 #include "util/format.h"
@@ -145,7 +146,7 @@ static void blocked_on_object(FILE *out, const struct pw_unit *unit)
 	optional_string(out, "symbol", on->symbol);
 	if (on->owner_tid)
 		fprintf(out, ",\"owner_tid\":%d,\"owner_pid\":%d", on->owner_tid,
-			blocked__owner_pid(unit));
+			waitfor__owner_pid(unit));
 	fprintf(out, ",\"owner_unknown\":%s,\"owner_dead\":%s,\"never_wakes\":%s",
 		json_bool(on->owner_unknown), json_bool(on->owner_dead), json_bool(on->never_wakes));
 	if (on->chan)

@@ -10,6 +10,7 @@
 #include "model/classify.h"
 #include "model/totals.h"
 #include "model/pw_stats.h"
+#include "model/waitfor.h"
 #include "out/prometheus.h"
 #include "util/u64map.h"
 #include "util/units.h"
@@ -242,7 +243,7 @@ static void write_lock_waiters(FILE *out, const struct pw_picture *picture, stru
 	       "(--metrics-top-k).");
 	for (size_t u = 0; owners && u < picture->unit_count; u++) {
 		const struct pw_unit *unit = &picture->units[u];
-		pid_t pid = unit->blocked_on.owner_pid ? unit->blocked_on.owner_pid : unit->pid;
+		pid_t pid = waitfor__owner_pid(unit);
 		const struct pw_process *proc = u64map__get(chosen, (__u64)pid);
 		__u64 key = (__u64)pid << 32 | (__u32)unit->blocked_on.owner_tid;
 		uintptr_t slot;
