@@ -11,6 +11,7 @@
 #include "model/pw_stats.h"
 #include "out/leaks.h"
 #include "util/clock.h"
+#include "util/gaveup.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 
@@ -202,6 +203,8 @@ void session__say_gave_up(const struct session *session)
 	if (session->tracker && !tracker__stats(session->tracker, &stats) &&
 	    pw_stats__summary(&stats, line, sizeof(line)))
 		fprintf(stderr, "parkwatch: BPF gave up: %s\n", line);
+	if (gaveup__summary(line, sizeof(line)))
+		fprintf(stderr, "parkwatch: gave up: %s\n", line);
 }
 
 void session__close(struct session *session)

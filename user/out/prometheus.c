@@ -12,6 +12,7 @@
 #include "model/pw_stats.h"
 #include "model/waitfor.h"
 #include "out/prometheus.h"
+#include "util/gaveup.h"
 #include "util/u64map.h"
 #include "util/units.h"
 #include "util/utf8.h"
@@ -481,6 +482,11 @@ static void write_self(FILE *out, const struct metrics_input *in, const struct p
 	for (size_t i = 0; i < PW_STATS_COUNT; i++)
 		fprintf(out, "parkwatch_bpf_gave_up_total{reason=\"%s\"} %llu\n",
 			pw_stat_names[i].reason, pw_stats__value(&in->bpf_stats, i));
+	family(out, "parkwatch_gave_up_total", "counter",
+	       "Times parkwatch's userspace gave up on something, by reason.");
+	for (int i = 0; i < GAVEUP__COUNT; i++)
+		fprintf(out, "parkwatch_gave_up_total{reason=\"%s\"} %llu\n", gaveup_names[i].reason,
+			(unsigned long long)gaveup__value(i));
 	family(out, "parkwatch_bpf_map_fullness_ratio", "gauge",
 	       "Entries used over capacity of the BPF map of exited threads' parks.");
 	fprintf(out, "parkwatch_bpf_map_fullness_ratio %.6f\n",

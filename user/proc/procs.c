@@ -12,6 +12,7 @@
 #include "proc/elfopen.h"
 #include "proc/perfmap.h"
 #include "proc/procs.h"
+#include "util/gaveup.h"
 
 struct procs {
 	struct u64map by_pid;
@@ -171,6 +172,7 @@ Dwfl *procs__dwfl(struct proc *proc)
 	hash = maps_hash(proc->pid);
 	if (!hash) {
 		proc->dwfl_failed = true;
+		gaveup__count(GAVEUP_PROCESS_UNREADABLE);
 		return NULL;
 	}
 	if (proc->dwfl && hash == proc->maps_hash)
@@ -191,6 +193,7 @@ Dwfl *procs__dwfl(struct proc *proc)
 fail:
 	proc_reset_dwfl(proc);
 	proc->dwfl_failed = true;
+	gaveup__count(GAVEUP_PROCESS_UNREADABLE);
 	return NULL;
 }
 

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Userspace give-up counters (gaveup.h). */
+#include <stdatomic.h>
+#include <stdio.h>
+#include "util/gaveup.h"
+
+const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
+	[GAVEUP_PROCESS_UNREADABLE] = { "process_unreadable", "unreadable process",
+					"unreadable processes" },
+};
+
+static _Atomic uint64_t counters[GAVEUP__COUNT];
+
+void gaveup__add(enum gaveup_reason reason, uint64_t n)
+{
+	if ((unsigned)reason < GAVEUP__COUNT)
+		atomic_fetch_add_explicit(&counters[reason], n, memory_order_relaxed);
+}
+
+void gaveup__count(enum gaveup_reason reason)
+{
+	gaveup__add(reason, 1);
+}
+
+uint64_t gaveup__value(enum gaveup_reason reason)
+{
+	if ((unsigned)reason >= GAVEUP__COUNT)
+		return 0;
+	return atomic_load_explicit(&counters[reason], memory_order_relaxed);
+}
+
+bool gaveup__summary(char *buf, size_t size)
+{
+	size_t len = 0;
+
+	if (size)
+		buf[0] = '\0';
+	for (int i = 0; i < GAVEUP__COUNT; i++) {
+		uint64_t value = gaveup__value(i);
+		int n;
+
+		if (!value)
+			continue;
+		/* past the end, only the length is counted */
+		n = snprintf(len < size ? buf + len : NULL, len < size ? size - len : 0, "%s%llu %s",
+			     len ? ", " : "", (unsigned long long)value,
+			     value == 1 ? gaveup_names[i].one : gaveup_names[i].many);
+		if (n > 0)
+			len += n;
+	}
+	return len > 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
+/*
+ * What parkwatch's userspace gave up on, by reason, since it started: one
+ * process-wide set of counters that any layer bumps (atomically: the HTTP
+ * threads count too).  /metrics shows every reason as
+ * parkwatch_gave_up_total{reason}; the exit summary names those not zero.
+ * The BPF side's own counters are struct pw_stats (model/pw_stats.h).
+ */
+#ifndef PARKWATCH_GAVEUP_H
+#define PARKWATCH_GAVEUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A reason is added here and named in gaveup.c's table, in the same order. */
+enum gaveup_reason {
+	GAVEUP_PROCESS_UNREADABLE,  /* a process's maps or memory could not be opened */
+	GAVEUP__COUNT
+};
+
+struct gaveup_name {
+	const char *reason;         /* the metric's reason label */
+	const char *one, *many;     /* for people: "unreadable process", "unreadable processes" */
+};
+
+extern const struct gaveup_name gaveup_names[GAVEUP__COUNT];
+
+void gaveup__count(enum gaveup_reason reason);
+void gaveup__add(enum gaveup_reason reason, uint64_t n);
+uint64_t gaveup__value(enum gaveup_reason reason);
+
+/*
+ * "2 unreadable processes, 1 ...": the reasons not zero, into buf.  Returns
+ * false, with buf empty, when there are none.
+ */
+bool gaveup__summary(char *buf, size_t size);
+
+#endif /* PARKWATCH_GAVEUP_H */
