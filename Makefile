@@ -334,13 +334,15 @@ integration: parkwatch targets go-matrix
 	@$(PYTHON) tests/integration/run.py
 
 # make test runs the unit tests twice, the second time under the sanitizers
-# (about 35 s to build and 100 s to run on 2 cores)
+# (about 35 s to build and 100 s to run on 2 cores), and a subset of the
+# integration tests again against $(BUILD)/sanitize/parkwatch (run.py
+# --sanitized, about 2 min)
 SAN_UNIT_BINS := $(if $(SANITIZE),,$(patsubst tests/unit/%.c,$(BUILD)/sanitize/unit/%,$(UNIT_SRCS)))
 
 test: deps
 	@$(PYTHON) tools/check_layers.py user
 	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 all $(UNIT_BINS) go-matrix
-	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 SANITIZE=1 $(SAN_UNIT_BINS)
+	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 SANITIZE=1 $(SAN_UNIT_BINS) parkwatch
 	@$(MAKE) --no-print-directory check-cflags
 	@$(PYTHON) tests/run_all.py $(UNIT_BINS) $(SAN_UNIT_BINS)
 

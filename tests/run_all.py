@@ -4,7 +4,8 @@
 Usage: run_all.py [--unit-only] UNIT_BINARY...
 
 Each cmocka binary prints its own report; the integration runner prints
-'integration: N passed, M failed'.  The last line is the total, and the exit
+'integration: N passed, M failed', once for the whole suite and once for the
+subset it runs again against the ASan+UBSan build (--sanitized).  The last line is the total, and the exit
 status is non-zero when anything failed or when no integration test ran.
 """
 import re
@@ -24,9 +25,9 @@ def run_unit(binary):
     return passed, failed
 
 
-def run_integration():
-    proc = subprocess.run([sys.executable, "tests/integration/run.py"], stdout=subprocess.PIPE,
-                          text=True)
+def run_integration(*args):
+    proc = subprocess.run([sys.executable, "tests/integration/run.py", *args],
+                          stdout=subprocess.PIPE, text=True)
     sys.stdout.write(proc.stdout)
     match = re.search(r"^integration: (\d+) passed, (\d+) failed$", proc.stdout, re.M)
     if not match:
@@ -54,6 +55,9 @@ def main():
         if int_passed + int_failed == 0:
             print("FAIL: no integration test ran")
             int_failed = 1
+        # a subset again against the ASan+UBSan build (make test builds it)
+        san_passed, san_failed = run_integration("--sanitized")
+        int_passed, int_failed = int_passed + san_passed, int_failed + san_failed
     passed, failed = unit_passed + int_passed, unit_failed + int_failed
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or passed == 0 else 0

@@ -16,7 +16,26 @@ oracles are in pwtest/ (see pwtest/__init__.py); the tests in test_*.py.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+# --sanitized: these tests again, against the ASan+UBSan build (make test
+# runs them after the whole suite): a dump, live intervals, windows, HTTP
+# under short load, goroutine mode, the wait-for graph and fd waits.  Every
+# sanitizer report is fatal, with the exit status the drivers look for.
+SANITIZED_SUBSET = (
+    "condwait_json", "condwait_text", "mixed_reasons", "live_late_thread",
+    "pprof_window_mixed", "http_promtool", "http_go_pprof", "http_load",
+    "go_debug2_wait_reasons", "go_json", "go_live_trend", "locks_abba", "fd_waits",
+)
+if "--sanitized" in sys.argv:
+    os.environ["PW_SANITIZED"] = "1"
+    os.environ.setdefault("PARKWATCH_BIN",
+                          os.path.join(HERE, "..", "..", "build", "sanitize", "parkwatch"))
+    # one exit status for every report; leaks are reported too
+    report = "exitcode=86:abort_on_error=0:detect_leaks=1"
+    os.environ["ASAN_OPTIONS"] = report
+    os.environ["UBSAN_OPTIONS"] = report + ":halt_on_error=1:print_stacktrace=1"
 
 from pwtest import runner  # noqa: E402
 # registration order is run order
@@ -32,4 +51,4 @@ import test_every_output  # noqa: E402,F401
 import test_output  # noqa: E402,F401
 
 if __name__ == "__main__":
-    sys.exit(runner.main(sys.argv))
+    sys.exit(runner.main(sys.argv, SANITIZED_SUBSET))

@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.parse
 
-from pwtest import Fail, check, now
+from pwtest import SANITIZED, Fail, check, now
 from pwtest.oracles import gopprof, promtool, proc
 from pwtest.oracles.prometheus import Prometheus
 from pwtest.oracles.promtool import metric_sum, parse_metrics
@@ -669,7 +669,9 @@ def http_load(duration=LOAD_SECONDS, clients=LOAD_CLIENTS, warmup=LOAD_WARMUP, n
             check(all(lat[name] for name, _ in endpoints),
                   f"an endpoint got no answer: { {k: len(v) for k, v in lat.items()} }")
             limit = rss_warm * 1.2 + 8 * 1024
-            check(rss_end <= limit, f"RSS grew from {rss_warm} KiB to {rss_end} KiB "
+            # ASan's quarantine holds freed memory on purpose: RSS is measured
+            # in the plain run
+            check(SANITIZED or rss_end <= limit, f"RSS grew from {rss_warm} KiB to {rss_end} KiB "
                                     f"(limit {limit:.0f} KiB)")
             status, _, _ = srv.get("/metrics")
             check(status == 200, f"/metrics after the load: {status}")
@@ -678,7 +680,7 @@ def http_load(duration=LOAD_SECONDS, clients=LOAD_CLIENTS, warmup=LOAD_WARMUP, n
 
 @test
 def test_http_load():
-    http_load(LOAD_SECONDS)
+    http_load(LOAD_SECONDS if not SANITIZED else LOAD_SECONDS / 3)
 
 
 @test

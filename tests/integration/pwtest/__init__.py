@@ -26,6 +26,10 @@ BUILD = os.path.join(REPO, "build")
 PARKWATCH = os.environ.get("PARKWATCH_BIN") or os.path.join(REPO, "parkwatch")
 TARGETS = os.environ.get("PARKWATCH_TARGETS") or os.path.join(BUILD, "targets")
 TARGET_SRC = os.path.join(REPO, "tests", "targets")
+# run.py --sanitized: PARKWATCH is the ASan+UBSan build, whose every report is
+# fatal with exit status SANITIZER_EXIT (ASAN_OPTIONS/UBSAN_OPTIONS set there)
+SANITIZED = os.environ.get("PW_SANITIZED") == "1"
+SANITIZER_EXIT = 86
 
 NS = 1_000_000_000
 

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 
-from pwtest import PARKWATCH, Fail, check, docs, now
+from pwtest import PARKWATCH, Fail, check, docs, now, procs
 from pwtest.oracles import schema
 from pwtest.procs import LineReader, spawn, stop
 
@@ -93,6 +93,7 @@ def run_raw(args, timeout=PW_TIMEOUT):
     except subprocess.TimeoutExpired:
         raise Fail(f"parkwatch {' '.join(map(str, args))} did not finish "
                    f"within {timeout:.0f} s") from None
+    procs.note_exit(cp.args, cp.returncode)
     check(cp.returncode == 0, pw_error(cp.returncode, cp.stderr.decode("utf-8", "replace")))
     return cp.stdout
 
@@ -119,6 +120,7 @@ def run_pw(args, timeout=PW_TIMEOUT, preexec=None):
                             capture_output=True, timeout=timeout, preexec_fn=preexec)
     except subprocess.TimeoutExpired:
         raise Fail(f"parkwatch {' '.join(map(str, args))} did not finish within {timeout:.0f} s")
+    procs.note_exit(cp.args, cp.returncode)
     return PwResult(cp.returncode, cp.stdout.decode("utf-8", "replace"),
                     cp.stderr.decode("utf-8", "replace"), t0, now())
 

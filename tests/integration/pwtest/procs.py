@@ -9,11 +9,12 @@ import select
 import subprocess
 import tempfile
 
-from pwtest import TARGETS, Fail, check, now
+from pwtest import PARKWATCH, SANITIZED, SANITIZER_EXIT, TARGETS, Fail, check, now
 
 READY_TIMEOUT = 20.0      # seconds for a target to print READY
 
 _children = []   # every Popen we started, killed at the latest on exit
+_sanitizer_deaths = []  # parkwatch processes that died of a sanitizer report
 
 
 def spawn(argv, **kw):
@@ -32,12 +33,26 @@ def stop(proc):
         proc.wait(timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         pass
+    note_exit(proc.args, proc.returncode)
     for f in (proc.stdout, proc.stderr, proc.stdin):
         if f:
             try:
                 f.close()
             except OSError:
                 pass
+
+
+def note_exit(argv, returncode):
+    """Remembers a parkwatch that died of a sanitizer report (--sanitized)."""
+    if SANITIZED and returncode == SANITIZER_EXIT and argv and argv[0] == PARKWATCH:
+        _sanitizer_deaths.append(" ".join(str(a) for a in argv[1:])[:120])
+
+
+def take_sanitizer_deaths():
+    """The parkwatch command lines that died of a sanitizer report since the last call."""
+    deaths = list(_sanitizer_deaths)
+    _sanitizer_deaths.clear()
+    return deaths
 
 
 def stop_all():

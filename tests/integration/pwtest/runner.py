@@ -6,18 +6,21 @@ prefix) or @test("name").  It passes by returning, fails by raising Fail (or
 anything else: a crash of the harness is a failure, never a skip).  A string
 it returns is printed under its `ok` line.
 
-    run.py [--only SUBSTRING]... [--list]
+    run.py [--only SUBSTRING]... [--list] [--sanitized]
 
 prints `ok NAME` or `FAIL NAME: reason` per test, how many ran, and last
 `integration: N passed, M failed` (tests/run_all.py reads that line).  The
 exit status is 1 when a test failed or when none ran.
+
+--sanitized runs the subset run.py names against the ASan+UBSan build (see
+run.py); a test also fails when any parkwatch it started died of a report.
 """
 
 import os
 import signal
 import sys
 
-from pwtest import REPO, Fail, now
+from pwtest import REPO, SANITIZED, Fail, now
 from pwtest import procs
 
 _tests = []      # (name, function), in registration order
@@ -48,11 +51,12 @@ def registered():
 
 
 def usage(prog):
-    print(f"usage: {prog} [--only SUBSTRING]... [--list]", file=sys.stderr)
+    print(f"usage: {prog} [--only SUBSTRING]... [--list] [--sanitized]", file=sys.stderr)
     return 2
 
 
-def main(argv):
+def main(argv, sanitized_subset=()):
+    """SANITIZED_SUBSET: the names --sanitized runs (PW_SANITIZED is then set)."""
     args, listing = argv[1:], False
     while args:
         if args[0] == "--only" and len(args) > 1:
@@ -61,29 +65,41 @@ def main(argv):
         elif args[0] == "--list":
             listing = True
             args = args[1:]
+        elif args[0] == "--sanitized" and SANITIZED:
+            args = args[1:]
         else:
             return usage(argv[0])
+    names = registered()
+    missing = [n for n in sanitized_subset if n not in names]
+    if SANITIZED and missing:
+        print(f"FAIL: the sanitized subset names unknown tests: {' '.join(missing)}")
+        return 1
+    tests = [(n, fn) for n, fn in _tests
+             if selected(n) and (not SANITIZED or n in sanitized_subset)]
     if listing:
-        for name, _ in _tests:
-            if selected(name):
-                print(name)
+        for name, _ in tests:
+            print(name)
         return 0
     os.chdir(REPO)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     passed = failed = 0
     try:
-        for name, fn in _tests:
-            if not selected(name):
-                continue
+        for name, fn in tests:
             t0 = now()
+            why = None
             try:
                 info = fn()
             except Fail as e:
-                failed += 1
-                print(f"FAIL {name}: {e}", flush=True)
+                why = str(e)
             except Exception as e:  # a test bug or an unexpected document shape
+                why = f"{type(e).__name__}: {e}"
+            deaths = procs.take_sanitizer_deaths()
+            if deaths:
+                why = (why + "; " if why else "") + \
+                    f"parkwatch died of a sanitizer report (exit 86): {deaths[0]}"
+            if why:
                 failed += 1
-                print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
+                print(f"FAIL {name}: {why}", flush=True)
             else:
                 passed += 1
                 print(f"ok {name}", flush=True)
@@ -95,7 +111,8 @@ def main(argv):
         procs.stop_all()
     ran = passed + failed
     print(f"ran {ran} of {len(_tests)} registered tests"
-          + (f" (--only {' '.join(_only)})" if _only else ""), flush=True)
+          + (f" (--only {' '.join(_only)})" if _only else "")
+          + (" under ASan+UBSan" if SANITIZED else ""), flush=True)
     if not ran:
         print("FAIL: no test ran" + (" (--only matched none)" if _only else ""), flush=True)
     print(f"integration: {passed} passed, {failed} failed", flush=True)
