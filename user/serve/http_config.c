@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include "serve/http_config.h"
 
 static bool is_loopback(const struct sockaddr_storage *addr)
@@ -72,25 +74,63 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * A configuration file's text: a regular file (opening a FIFO would block
+ * start-up until someone writes it), at most HTTP_MAX_FILE_BYTES, without
+ * NUL bytes (the text would end at the first: a password "pw\0\0" would
+ * be "pw", and the lines after it dropped unseen).
+ */
 static char *read_file(const char *path, char *reason, size_t reason_size)
 {
-	char *data = NULL;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	char *data = NULL, *fitted;
+	struct stat st;
 	size_t len = 0;
-	FILE *file = fopen(path, "re");
+	ssize_t got = 0;
 
-	if (!file) {
+	if (fd < 0) {
 		snprintf(reason, reason_size, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	errno = 0;
-	if (getdelim(&data, &len, '\0', file) < 0) {
-		free(data);
-		data = ferror(file) ? NULL : strdup(""); /* an empty file is not an error here */
-		if (!data)
-			snprintf(reason, reason_size, "%s: %s", path, strerror(errno ? errno : EIO));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(reason, reason_size, "%s: not a regular file", path);
+		goto fail;
 	}
-	fclose(file);
-	return data;
+	data = malloc(HTTP_MAX_FILE_BYTES + 1);
+	if (!data) {
+		snprintf(reason, reason_size, "%s: %s", path, strerror(ENOMEM));
+		goto fail;
+	}
+	/* one byte past the limit tells a file that is too large */
+	while (len <= HTTP_MAX_FILE_BYTES) {
+		got = read(fd, data + len, HTTP_MAX_FILE_BYTES + 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	if (got < 0) {
+		snprintf(reason, reason_size, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (len > HTTP_MAX_FILE_BYTES) {
+		snprintf(reason, reason_size, "%s: larger than %d KiB", path,
+			 HTTP_MAX_FILE_BYTES / 1024);
+		goto fail;
+	}
+	if (memchr(data, '\0', len)) {
+		snprintf(reason, reason_size, "%s: contains a NUL byte", path);
+		goto fail;
+	}
+	data[len] = '\0';
+	close(fd);
+	fitted = realloc(data, len + 1);
+	return fitted ? fitted : data;
+fail:
+	free(data);
+	close(fd);
+	return NULL;
 }
 
 static int load_credentials(struct http_config *config, const char *path, char *reason,
@@ -109,6 +149,12 @@ static int load_credentials(struct http_config *config, const char *path, char *
 		if (!colon || colon == line || config->credential_count == HTTP_MAX_CREDENTIALS) {
 			snprintf(reason, reason_size, "%s: expected lines of user:password (at most %d)",
 				 path, HTTP_MAX_CREDENTIALS);
+			free(data);
+			return -EINVAL;
+		}
+		if (!colon[1]) {
+			snprintf(reason, reason_size, "%s: user %.*s has an empty password", path,
+				 (int)(colon - line), line);
 			free(data);
 			return -EINVAL;
 		}

@@ -13,6 +13,7 @@
 
 #define HTTP_DEFAULT_PORT 9464
 #define HTTP_MAX_CREDENTIALS 64
+#define HTTP_MAX_FILE_BYTES (1024 * 1024) /* credentials or PEM: far more than either needs */
 
 struct http_opts {
 	const char *address;        /* HOST:PORT, [V6]:PORT or :PORT (loopback) */
