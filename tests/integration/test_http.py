@@ -39,6 +39,7 @@ DROPPED_CAPS = ((1 << CAP_SYS_PTRACE) | (1 << CAP_DAC_READ_SEARCH)
 LOAD_SECONDS = 30.0       # the load test's duration (warm-up included)
 LOAD_WARMUP = 5.0
 LOAD_CLIENTS = 50         # below the daemon's connection limit of 64
+LOAD_SOURCES = 4          # client addresses, 127.0.0.1..4: 13 clients each, below 16 per address
 
 
 def go_pprof(args, source, tmp):
@@ -592,6 +593,7 @@ def http_load(duration=LOAD_SECONDS, clients=LOAD_CLIENTS, warmup=LOAD_WARMUP, n
     debug=1 of a watched condwait N: every answer 200, non-empty and right;
     RSS after the run within 20 % + 8 MiB of RSS after WARMUP seconds."""
     check(clients < 64, "stay below the daemon's connection limit of 64")
+    check(-(-clients // LOAD_SOURCES) <= 16, "stay below its limit of 16 per client address")
     with Target("condwait", n) as t:
         t.wait_ready()
         with Server(["-p", t.pid, "--interval", "500ms"]) as srv:
@@ -619,7 +621,9 @@ def http_load(duration=LOAD_SECONDS, clients=LOAD_CLIENTS, warmup=LOAD_WARMUP, n
                     k += 1
                     t0 = time.monotonic()
                     try:
-                        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+                        conn = http.client.HTTPConnection(
+                            "127.0.0.1", srv.port, timeout=30,
+                            source_address=(f"127.0.0.{1 + i % LOAD_SOURCES}", 0))
                         conn.request("GET", path)
                         resp = conn.getresponse()
                         body = resp.read()

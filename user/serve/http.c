@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,20 @@
 #include "out/render.h"
 #include "serve/http.h"
 #include "util/clock.h"
+#include "util/gaveup.h"
 #include "util/units.h"
 #include "util/utf8.h"
 
+/* Connections, each with its thread; one client address (a host, or one
+ * scraper and its humans) gets a quarter, so it can't take them all. */
 #define HTTP_CONNECTION_LIMIT 64
-#define HTTP_IDLE_TIMEOUT_SECONDS 15
+#define HTTP_PER_CLIENT_LIMIT 16
+/* A client that sends nothing for this long is closed: idle keep-alive
+ * connections and half-sent requests don't hold a slot for long. */
+#define HTTP_IDLE_TIMEOUT_SECONDS 5
+/* seconds= windows waiting at once: each holds a connection and is fed
+ * every picture under the feed's lock. */
+#define HTTP_MAX_WINDOWS 8
 #define HTTP_GOROUTINES_TIMEOUT_NS (10 * NSEC_PER_SEC) /* for the collector to read them */
 
 struct http_server {
@@ -44,8 +54,11 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
 	MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
 		MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "2");
+		/* a refused client gives its slot back */
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+	}
 	result = MHD_queue_response(conn, status, response);
 	MHD_destroy_response(response);
 	return result;
@@ -204,6 +217,16 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 	return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", body, len);
 }
 
+/* Lock held: the seconds= windows being waited for. */
+static size_t pending_windows(const struct feed *feed)
+{
+	size_t count = 0;
+
+	for (const struct pending_window *pending = feed->windows; pending; pending = pending->next)
+		count++;
+	return count;
+}
+
 /* Waits, lock held, for a window of seconds to fill; writes it to out. */
 static int wait_window(struct feed *feed, pid_t pid, long seconds, FILE *out)
 {
@@ -295,6 +318,15 @@ static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Co
 		free(body);
 		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no picture yet: retry\n");
 	}
+	if (seconds && pending_windows(feed) >= HTTP_MAX_WINDOWS) {
+		pthread_mutex_unlock(&feed->lock);
+		fclose(out);
+		free(body);
+		gaveup__count(GAVEUP_HTTP_REFUSED);
+		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				    "%d seconds= windows are being served already: retry\n",
+				    HTTP_MAX_WINDOWS);
+	}
 	if (seconds) {
 		err = picture__process(feed->picture, (pid_t)pid) || !pid ?
 			      wait_window(feed, (pid_t)pid, seconds, out) : -ENOENT;
@@ -354,6 +386,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 							   MHD_RESPMEM_PERSISTENT);
 		if (!response)
 			return MHD_NO;
+		/* an unauthenticated client doesn't keep its slot */
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
 		result = MHD_queue_basic_auth_fail_response(conn, "parkwatch", response);
 		MHD_destroy_response(response);
 		return result;
@@ -374,15 +408,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
  * each with our prefix, at most one every 10 s so a flood can't fill logs. */
 static void log_mhd(void *ctx, const char *format, va_list args)
 {
-	static time_t last_logged;
-	time_t now = time(NULL);
+	static _Atomic time_t last_logged; /* connection threads log too */
+	time_t now = time(NULL), last = atomic_load(&last_logged);
 	char line[256];
 	size_t len;
 
 	(void)ctx;
-	if (now - last_logged < 10)
+	/* libmicrohttpd tells of the connections its limits refuse only here */
+	if (!strncmp(format, "Server reached connection limit", 31))
+		gaveup__count(GAVEUP_HTTP_REFUSED);
+	if (now - last < 10 || !atomic_compare_exchange_strong(&last_logged, &last, now))
 		return;
-	last_logged = now;
 	vsnprintf(line, sizeof(line), format, args);
 	len = strlen(line);
 	while (len && line[len - 1] == '\n')
@@ -415,8 +451,11 @@ const char *http__url(const struct http_server *server)
 
 int http__start(struct http_server *server, char *reason, size_t reason_size)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			     MHD_USE_ITC; /* MHD_quiesce_daemon needs it */
+	/* a thread per connection, as a window blocks its request for seconds;
+	 * poll(), not select(), which fails on descriptors past FD_SETSIZE */
+	unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_ITC | /* MHD_quiesce_daemon needs it */
+			     MHD_USE_ERROR_LOG; /* else log_mhd is never called */
 
 	if (server->config.tls_cert)
 		flags |= MHD_USE_TLS;
@@ -427,6 +466,7 @@ int http__start(struct http_server *server, char *reason, size_t reason_size)
 		MHD_OPTION_LISTEN_SOCKET, server->config.listen_fd,
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTION_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_PER_CLIENT_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_SECONDS,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 		server->config.tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
