@@ -11,6 +11,7 @@
 #include <string.h>
 #include "util/format.h"
 #include "cli/options.h"
+#include "serve/http_config.h"
 #include "util/units.h"
 
 const char *argp_program_bug_address = NULL;
@@ -97,7 +98,8 @@ static const struct argp_option option_list[] = {
 	  "Growth floor in threads per minute (default 0.1)", 4 },
 	{ "http", OPT_HTTP, "ADDR", OPTION_ARG_OPTIONAL,
 	  "Serve /metrics and /debug/pprof/ on ADDR (default 127.0.0.1:9464; HOST:PORT, "
-	  "[IPV6]:PORT or :PORT, which means loopback)", 3 },
+	  "[IPV6]:PORT, :PORT, which means loopback, or unix:PATH, where each user sees its "
+	  "own processes and root every one)", 3 },
 	{ "http-auth", OPT_HTTP_AUTH, "FILE", 0,
 	  "Require HTTP basic auth with the user:password lines of FILE (needed on TCP)", 3 },
 	{ "http-no-auth", OPT_HTTP_NO_AUTH, NULL, 0,
@@ -308,10 +310,14 @@ static const char *mismatch(const struct env *env)
 		return "--http-auth, --http-no-auth and --http-tls-* need --http";
 	if (env->http_auth_file && env->http_no_auth)
 		return "--http-auth and --http-no-auth contradict each other: give one";
-	/* the stacks of every process, root's included, for any local user */
-	if (env->http && !env->http_auth_file && !env->http_no_auth)
-		return "--http serves every watched process's stacks: give --http-auth FILE "
-		       "(user:password lines), or --http-no-auth to serve them to whoever connects";
+	/* the stacks of every process, root's included, for any local user; on a
+	 * UNIX socket, the peer's uid decides */
+	if (env->http && !env->http_auth_file && !env->http_no_auth &&
+	    !(env->http_address &&
+	      !strncmp(env->http_address, HTTP_UNIX_PREFIX, strlen(HTTP_UNIX_PREFIX))))
+		return "--http on TCP serves every watched process's stacks: give --http-auth FILE "
+		       "(user:password lines), --http-no-auth to serve them to whoever connects, "
+		       "or --http unix:PATH";
 	if (env->folded_root && env->format != PW_FORMAT_FOLDED)
 		return "--folded-root needs --format folded";
 	/* a leak is growth over time: one picture has none */

@@ -229,6 +229,9 @@ static void test_http_needs_auth(void **state)
 	assert_int_equal(parse_args("--http", "--http-no-auth", "--http-auth", "users", NULL),
 			 EINVAL);
 	assert_int_equal(parse_args("--dump", "--http-no-auth", NULL), EINVAL);
+	/* a UNIX socket's peers are told apart by their uid */
+	assert_int_equal(parse_args("--http", "unix:/run/parkwatch.sock", NULL), 0);
+	assert_string_equal(env.http_address, "unix:/run/parkwatch.sock");
 }
 
 /* strtol skips leading blanks and takes a sign: a pid must not. */
