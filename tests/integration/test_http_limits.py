@@ -21,7 +21,7 @@ from pwtest.runner import test
 
 PROMPT_SECONDS = 2.0      # a normal request must answer within this, whatever else waits
 IDLE_TIMEOUT = 5.0        # the daemon's idle timeout (README)
-PER_CLIENT_LIMIT = 16     # connections per client address (README)
+PER_CLIENT_LIMIT = 32     # connections per client address (README)
 WINDOW_BUDGET = 8         # concurrent seconds= windows (README)
 
 
