@@ -169,13 +169,15 @@ def test_http_unix_socket_peers():
                 status, body = unix_get(sock, g + str(its.pid), as_nobody=True)
                 check(status == 200 and debug1_counts(body).get((str(its.pid), "cond wait")) == 3,
                       f"nobody's own process: {status} {body[:200]!r}")
-                for path, code in ((g + str(mine.pid), 404), ("/debug/pprof/goroutine?debug=1", 403),
+                for path, code in ((g + str(mine.pid), 404),
+                                   ("/debug/pprof/goroutine?debug=1", 403),
                                    (f"/debug/pprof/goroutine?pid={mine.pid}&seconds=1", 404)):
                     status, body = unix_get(sock, path, as_nobody=True)
                     check(status == code and "level_three" not in body,
                           f"nobody's GET {path}: {status}, expected {code}: {body[:200]!r}")
                 status, body = unix_get(sock, "/debug/pprof/", as_nobody=True)
-                check(status == 200 and f"pid={its.pid}&" in body and f"pid={mine.pid}&" not in body,
+                check(status == 200 and f"pid={its.pid}&" in body
+                      and f"pid={mine.pid}&" not in body,
                       f"nobody's index: {status}, links {body.count('href=')}")
                 status, body = unix_get(sock, g + str(mine.pid))
                 check(status == 200 and "level_three" in body, f"root's GET of its own: {status}")

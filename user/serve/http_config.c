@@ -208,7 +208,8 @@ static int serve_on_tcp(struct http_config *config, const struct http_opts *opts
 		return config->listen_fd == -EADDRINUSE || config->listen_fd == -EACCES ?
 			       config->listen_fd : -EADDRNOTAVAIL;
 	/* the port the kernel chose for port 0 */
-	if (getsockname(config->listen_fd, (struct sockaddr *)&addr, &(socklen_t){ sizeof(addr) })) {
+	if (getsockname(config->listen_fd, (struct sockaddr *)&addr,
+			&(socklen_t){ sizeof(addr) })) {
 		err = -errno;
 		snprintf(reason, reason_size, "cannot serve on %s: %s", address, strerror(-err));
 		return err;
@@ -240,7 +241,8 @@ static bool socket_in_use(const struct sockaddr_un *addr)
 
 	if (fd < 0)
 		return true;
-	in_use = !connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) || errno != ECONNREFUSED;
+	in_use = !connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) ||
+		 errno != ECONNREFUSED;
 	close(fd);
 	return in_use;
 }

@@ -118,7 +118,8 @@ int procfs__owner_uid(pid_t pid, uid_t *uid)
 	if (len < 0)
 		return (int)len;
 	line = strstr(status, "\nUid:");
-	if (!line || sscanf(line, "\nUid: %lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
+	if (!line ||
+	    sscanf(line, "\nUid: %lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
 		return -EINVAL;
 	for (int i = 1; i < 4; i++)
 		if (ids[i] != ids[0])
