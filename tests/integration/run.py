@@ -40,6 +40,7 @@ if "--sanitized" in sys.argv:
 from pwtest import runner  # noqa: E402
 # registration order is run order
 import test_threads, test_errors, test_profiles, test_http, test_leaks, test_names  # noqa: E402,F401
+import test_http_access, test_http_limits  # noqa: E402,F401
 import test_go, test_go_stripped, test_go_matrix, test_go_chans  # noqa: E402,F401
 import test_containers  # noqa: E402,F401
 import test_waits  # noqa: E402,F401

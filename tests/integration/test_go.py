@@ -707,7 +707,8 @@ def test_go_metrics():
         t.leak(5)
         addr = f"127.0.0.1:{free_port()}"
         errf = tempfile.TemporaryFile()
-        pw = spawn([PARKWATCH, "-p", str(t.pid), "--interval", "1s", "--http", addr],
+        pw = spawn([PARKWATCH, "-p", str(t.pid), "--interval", "1s", "--http", addr,
+                    "--http-no-auth"],
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
         try:
             deadline, series, text = now() + 30, {}, ""

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "util/format.h"
 #include "cli/options.h"
+#include "serve/http_config.h"
 #include "util/units.h"
 
 const char *argp_program_bug_address = NULL;
@@ -28,8 +29,8 @@ static const char doc[] =
 	"  sudo parkwatch -p 1234 --dump --format pprof -o parked.pb.gz   one picture's profile\n"
 	"  sudo parkwatch -p 1234 --duration 30s --format pprof -o parked.pb.gz   parked time "
 	"over 30 s\n"
-	"  sudo parkwatch --http   serve /metrics and /debug/pprof/goroutine?pid=N on "
-	"127.0.0.1:9464\n"
+	"  sudo parkwatch --http --http-auth users   serve /metrics and "
+	"/debug/pprof/goroutine?pid=N on 127.0.0.1:9464\n"
 	"  sudo parkwatch -p 1234 --leaks --duration 2m   leak report after two minutes\n\n"
 	"With --format pprof or folded and no --dump, parkwatch samples the threads every "
 	"--interval until --duration ends (or Ctrl-C) and writes parked time per stack.\n\n"
@@ -49,6 +50,7 @@ enum {
 	OPT_CGROUP,
 	OPT_HTTP,
 	OPT_HTTP_AUTH,
+	OPT_HTTP_NO_AUTH,
 	OPT_HTTP_TLS_CERT,
 	OPT_HTTP_TLS_KEY,
 	OPT_METRICS_TOP_K,
@@ -96,9 +98,12 @@ static const struct argp_option option_list[] = {
 	  "Growth floor in threads per minute (default 0.1)", 4 },
 	{ "http", OPT_HTTP, "ADDR", OPTION_ARG_OPTIONAL,
 	  "Serve /metrics and /debug/pprof/ on ADDR (default 127.0.0.1:9464; HOST:PORT, "
-	  "[IPV6]:PORT or :PORT, which means loopback)", 3 },
+	  "[IPV6]:PORT, :PORT, which means loopback, or unix:PATH, where each user sees its "
+	  "own processes and root every one)", 3 },
 	{ "http-auth", OPT_HTTP_AUTH, "FILE", 0,
-	  "Require HTTP basic auth with the user:password lines of FILE", 3 },
+	  "Require HTTP basic auth with the user:password lines of FILE (needed on TCP)", 3 },
+	{ "http-no-auth", OPT_HTTP_NO_AUTH, NULL, 0,
+	  "Serve TCP clients without credentials: whoever connects reads every stack", 3 },
 	{ "http-tls-cert", OPT_HTTP_TLS_CERT, "FILE", 0, "Serve HTTPS with this PEM certificate", 3 },
 	{ "http-tls-key", OPT_HTTP_TLS_KEY, "FILE", 0, "... and this PEM private key", 3 },
 	{ "metrics-top-k", OPT_METRICS_TOP_K, "N", 0,
@@ -225,6 +230,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_HTTP_AUTH:
 		env->http_auth_file = arg;
 		return 0;
+	case OPT_HTTP_NO_AUTH:
+		env->http_no_auth = true;
+		return 0;
 	case OPT_HTTP_TLS_CERT:
 		env->http_tls_cert = arg;
 		return 0;
@@ -297,8 +305,19 @@ static const char *mismatch(const struct env *env)
 {
 	if (env->http && (env->dump || env->leaks || env->output_path))
 		return "--http serves until stopped: it doesn't mix with --dump, --leaks or -o";
-	if (!env->http && (env->http_auth_file || env->http_tls_cert || env->http_tls_key))
-		return "--http-auth and --http-tls-* need --http";
+	if (!env->http && (env->http_auth_file || env->http_no_auth || env->http_tls_cert ||
+			   env->http_tls_key))
+		return "--http-auth, --http-no-auth and --http-tls-* need --http";
+	if (env->http_auth_file && env->http_no_auth)
+		return "--http-auth and --http-no-auth contradict each other: give one";
+	/* the stacks of every process, root's included, for any local user; on a
+	 * UNIX socket, the peer's uid decides */
+	if (env->http && !env->http_auth_file && !env->http_no_auth &&
+	    !(env->http_address &&
+	      !strncmp(env->http_address, HTTP_UNIX_PREFIX, strlen(HTTP_UNIX_PREFIX))))
+		return "--http on TCP serves every watched process's stacks: give --http-auth FILE "
+		       "(user:password lines), --http-no-auth to serve them to whoever connects, "
+		       "or --http unix:PATH";
 	if (env->folded_root && env->format != PW_FORMAT_FOLDED)
 		return "--folded-root needs --format folded";
 	/* a leak is growth over time: one picture has none */

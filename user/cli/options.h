@@ -38,6 +38,7 @@ struct env {
 	bool http;                  /* serve /metrics and /debug/pprof/ */
 	const char *http_address;   /* NULL: loopback, default port */
 	const char *http_auth_file;
+	bool http_no_auth;          /* serve TCP clients without credentials, as asked */
 	const char *http_tls_cert;
 	const char *http_tls_key;
 	size_t metrics_top_k;

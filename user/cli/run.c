@@ -211,8 +211,12 @@ int run__daemon(struct session *session)
 		fprintf(stderr, "parkwatch: %s\n", reason);
 		return EXIT_FAILURE_OTHER;
 	}
-	fprintf(stderr, "parkwatch: serving %s/metrics and /debug/pprof/ (Ctrl-C stops)\n",
-		http__url(session->server));
+	if (strncmp(http__url(session->server), HTTP_UNIX_PREFIX, strlen(HTTP_UNIX_PREFIX)))
+		fprintf(stderr, "parkwatch: serving %s/metrics and /debug/pprof/ (Ctrl-C stops)\n",
+			http__url(session->server));
+	else
+		fprintf(stderr, "parkwatch: serving /metrics and /debug/pprof/ on %s (Ctrl-C "
+				"stops)\n", http__url(session->server));
 	while (!stop) {
 		struct pw_picture *fresh = NULL;
 		enum wait_result waited;

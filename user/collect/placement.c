@@ -22,6 +22,8 @@ int placement__fill(struct pw_picture *picture, struct pw_process *summary)
 	int err = 0;
 
 	summary->ns_pid = procfs__ns_pid(summary->pid);
+	if (procfs__owner_uid(summary->pid, &summary->owner_uid))
+		summary->owner_uid = 0; /* shown to root alone */
 	if (cgroup__read(summary->pid, &label))
 		return 0; /* gone, or no cgroup file: no label */
 	err = err ? err : keep(picture, label.path, &cg->path);

@@ -191,6 +191,8 @@ struct pw_cgroup {
 struct pw_process {
 	pid_t pid;
 	pid_t ns_pid;               /* its pid in its own PID namespace; 0: the same */
+	uid_t owner_uid;            /* the one user its uids all are; 0 (root's) when they
+				     * differ or are unknown: whose stacks these are */
 	char comm[PARK_COMM_LEN];
 	char *exe;                  /* main binary, NULL when unreadable */
 	struct pw_cgroup cgroup;

@@ -8,19 +8,31 @@
 #include <errno.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include "out/render.h"
 #include "serve/http.h"
 #include "util/clock.h"
+#include "util/gaveup.h"
 #include "util/units.h"
 #include "util/utf8.h"
 
-#define HTTP_CONNECTION_LIMIT 64
-#define HTTP_IDLE_TIMEOUT_SECONDS 15
+/* Connections, each with its thread, and those of one client address: it
+ * can't take them all.  Both leave room for clients that reconnect at once,
+ * before their closed connections are cleaned up. */
+#define HTTP_CONNECTION_LIMIT 128
+#define HTTP_PER_CLIENT_LIMIT 32
+/* A client that sends nothing for this long is closed: idle keep-alive
+ * connections and half-sent requests don't hold a slot for long. */
+#define HTTP_IDLE_TIMEOUT_SECONDS 5
+/* seconds= windows waiting at once: each holds a connection and is fed
+ * every picture under the feed's lock. */
+#define HTTP_MAX_WINDOWS 8
 #define HTTP_GOROUTINES_TIMEOUT_NS (10 * NSEC_PER_SEC) /* for the collector to read them */
 
 struct http_server {
@@ -44,8 +56,11 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
 	MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
 		MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "2");
+		/* a refused client gives its slot back */
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+	}
 	result = MHD_queue_response(conn, status, response);
 	MHD_destroy_response(response);
 	return result;
@@ -84,6 +99,36 @@ static int query_number(struct MHD_Connection *conn, const char *name, long min,
 		return -EINVAL;
 	*value = parsed;
 	return 0;
+}
+
+/* Which processes a request may see. */
+struct access {
+	bool every_process;
+	uid_t uid;                  /* else those whose owner_uid this is */
+};
+
+/* On TCP every process (the credentials, if any, are checked apart); on
+ * the UNIX socket, root's peer every process, another user its own. */
+static struct access peer_access(const struct http_server *server, struct MHD_Connection *conn)
+{
+	struct access access = { .every_process = !server->config.unix_path, .uid = (uid_t)-1 };
+	const union MHD_ConnectionInfo *info;
+	struct ucred cred;
+
+	if (access.every_process)
+		return access;
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (info && !getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred,
+				&(socklen_t){ sizeof(cred) })) {
+		access.every_process = cred.uid == 0;
+		access.uid = cred.uid;
+	}
+	return access; /* an unknown peer: (uid_t)-1 owns nothing */
+}
+
+static bool may_see(const struct access *access, const struct pw_process *proc)
+{
+	return proc && (access->every_process || proc->owner_uid == access->uid);
 }
 
 /* Compares every byte, so the time taken does not tell how much matched. */
@@ -167,7 +212,8 @@ static void html_text(FILE *out, const char *text)
 	}
 }
 
-static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connection *conn)
+static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connection *conn,
+				   const struct access *access)
 {
 	struct feed *feed = server->feed;
 	char *body = NULL;
@@ -187,6 +233,8 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 	for (size_t i = 0; feed->picture && i < feed->picture->proc_count; i++) {
 		const struct pw_process *proc = &feed->picture->procs[i];
 
+		if (!may_see(access, proc))
+			continue;
 		fprintf(out, "<tr><td>%d</td><td>", proc->pid);
 		html_text(out, proc->comm);
 		fprintf(out, "</td><td>%zu</td><td>%zu</td><td>"
@@ -202,6 +250,16 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 		return MHD_NO;
 	}
 	return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", body, len);
+}
+
+/* Lock held: the seconds= windows being waited for. */
+static size_t pending_windows(const struct feed *feed)
+{
+	size_t count = 0;
+
+	for (const struct pending_window *pending = feed->windows; pending; pending = pending->next)
+		count++;
+	return count;
 }
 
 /* Waits, lock held, for a window of seconds to fill; writes it to out. */
@@ -266,7 +324,8 @@ static int picture_of(struct feed *feed, pid_t pid, struct pw_picture **out)
 	return feed->picture ? picture__view_pid(feed->picture, pid, out) : -ENOENT;
 }
 
-static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Connection *conn)
+static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Connection *conn,
+				       const struct access *access)
 {
 	struct feed *feed = server->feed;
 	long pid = 0, debug = 0, seconds = 0;
@@ -285,6 +344,10 @@ static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Co
 	if (seconds && debug)
 		return respond_text(conn, MHD_HTTP_BAD_REQUEST,
 				    "seconds=S makes a pprof profile: use it with debug=0\n");
+	if (!pid && !access->every_process)
+		return respond_text(conn, MHD_HTTP_FORBIDDEN,
+				    "give pid=N: uid %u sees its own processes only\n",
+				    (unsigned int)access->uid);
 	out = open_memstream(&body, &len);
 	if (!out)
 		return MHD_NO;
@@ -295,9 +358,12 @@ static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Co
 		free(body);
 		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no picture yet: retry\n");
 	}
-	if (seconds) {
-		err = picture__process(feed->picture, (pid_t)pid) || !pid ?
-			      wait_window(feed, (pid_t)pid, seconds, out) : -ENOENT;
+	if (pid && !may_see(access, picture__process(feed->picture, (pid_t)pid))) {
+		err = -ENOENT; /* not watched, or not the peer's: the same answer */
+	} else if (seconds && pending_windows(feed) >= HTTP_MAX_WINDOWS) {
+		err = -EBUSY;
+	} else if (seconds) {
+		err = wait_window(feed, (pid_t)pid, seconds, out);
 	} else {
 		err = picture_of(feed, (pid_t)pid, &picture);
 		opts.debug = debug ? (int)debug : 1;
@@ -307,6 +373,14 @@ static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Co
 	}
 	pthread_mutex_unlock(&feed->lock);
 	picture__put(picture);
+	if (err == -EBUSY) {
+		fclose(out);
+		free(body);
+		gaveup__count(GAVEUP_HTTP_REFUSED);
+		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				    "%d seconds= windows are being served already: retry\n",
+				    HTTP_MAX_WINDOWS);
+	}
 	if (err == -ENOENT) {
 		fclose(out);
 		free(body);
@@ -330,6 +404,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct http_server *server = cls;
 	struct MHD_Response *response;
 	enum MHD_Result result;
+	struct access access;
 
 	static int first_call_marker;
 
@@ -354,16 +429,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 							   MHD_RESPMEM_PERSISTENT);
 		if (!response)
 			return MHD_NO;
+		/* an unauthenticated client doesn't keep its slot */
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
 		result = MHD_queue_basic_auth_fail_response(conn, "parkwatch", response);
 		MHD_destroy_response(response);
 		return result;
 	}
+	access = peer_access(server, conn);
 	if (!strcmp(url, "/metrics"))
 		return serve_metrics(server, conn);
 	if (!strcmp(url, "/debug/pprof/") || !strcmp(url, "/debug/pprof"))
-		return serve_index(server, conn);
+		return serve_index(server, conn, &access);
 	if (!strcmp(url, "/debug/pprof/goroutine"))
-		return serve_goroutine(server, conn);
+		return serve_goroutine(server, conn, &access);
 	if (!strcmp(url, "/"))
 		return respond_text(conn, MHD_HTTP_OK,
 				    "parkwatch %s: /metrics, /debug/pprof/\n", PARKWATCH_VERSION);
@@ -374,15 +452,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
  * each with our prefix, at most one every 10 s so a flood can't fill logs. */
 static void log_mhd(void *ctx, const char *format, va_list args)
 {
-	static time_t last_logged;
-	time_t now = time(NULL);
+	static _Atomic time_t last_logged; /* connection threads log too */
+	time_t now = time(NULL), last = atomic_load(&last_logged);
 	char line[256];
 	size_t len;
 
 	(void)ctx;
-	if (now - last_logged < 10)
+	/* libmicrohttpd tells of the connections its limits refuse only here */
+	if (!strncmp(format, "Server reached connection limit", 31))
+		gaveup__count(GAVEUP_HTTP_REFUSED);
+	if (now - last < 10 || !atomic_compare_exchange_strong(&last_logged, &last, now))
 		return;
-	last_logged = now;
 	vsnprintf(line, sizeof(line), format, args);
 	len = strlen(line);
 	while (len && line[len - 1] == '\n')
@@ -415,8 +495,11 @@ const char *http__url(const struct http_server *server)
 
 int http__start(struct http_server *server, char *reason, size_t reason_size)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			     MHD_USE_ITC; /* MHD_quiesce_daemon needs it */
+	/* a thread per connection, as a window blocks its request for seconds;
+	 * poll(), not select(), which fails on descriptors past FD_SETSIZE */
+	unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_ITC | /* MHD_quiesce_daemon needs it */
+			     MHD_USE_ERROR_LOG; /* else log_mhd is never called */
 
 	if (server->config.tls_cert)
 		flags |= MHD_USE_TLS;
@@ -424,9 +507,10 @@ int http__start(struct http_server *server, char *reason, size_t reason_size)
 		flags |= MHD_USE_IPv6;
 	server->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, server,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, /* first, so that it logs all */
 		MHD_OPTION_LISTEN_SOCKET, server->config.listen_fd,
-		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTION_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_PER_CLIENT_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_SECONDS,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 		server->config.tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,

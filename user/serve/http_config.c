@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include "serve/http_config.h"
 
 static bool is_loopback(const struct sockaddr_storage *addr)
@@ -72,25 +75,63 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * A configuration file's text: a regular file (opening a FIFO would block
+ * start-up until someone writes it), at most HTTP_MAX_FILE_BYTES, without
+ * NUL bytes (the text would end at the first: a password "pw\0\0" would
+ * be "pw", and the lines after it dropped unseen).
+ */
 static char *read_file(const char *path, char *reason, size_t reason_size)
 {
-	char *data = NULL;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	char *data = NULL, *fitted;
+	struct stat st;
 	size_t len = 0;
-	FILE *file = fopen(path, "re");
+	ssize_t got = 0;
 
-	if (!file) {
+	if (fd < 0) {
 		snprintf(reason, reason_size, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	errno = 0;
-	if (getdelim(&data, &len, '\0', file) < 0) {
-		free(data);
-		data = ferror(file) ? NULL : strdup(""); /* an empty file is not an error here */
-		if (!data)
-			snprintf(reason, reason_size, "%s: %s", path, strerror(errno ? errno : EIO));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(reason, reason_size, "%s: not a regular file", path);
+		goto fail;
 	}
-	fclose(file);
-	return data;
+	data = malloc(HTTP_MAX_FILE_BYTES + 1);
+	if (!data) {
+		snprintf(reason, reason_size, "%s: %s", path, strerror(ENOMEM));
+		goto fail;
+	}
+	/* one byte past the limit tells a file that is too large */
+	while (len <= HTTP_MAX_FILE_BYTES) {
+		got = read(fd, data + len, HTTP_MAX_FILE_BYTES + 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	if (got < 0) {
+		snprintf(reason, reason_size, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (len > HTTP_MAX_FILE_BYTES) {
+		snprintf(reason, reason_size, "%s: larger than %d KiB", path,
+			 HTTP_MAX_FILE_BYTES / 1024);
+		goto fail;
+	}
+	if (memchr(data, '\0', len)) {
+		snprintf(reason, reason_size, "%s: contains a NUL byte", path);
+		goto fail;
+	}
+	data[len] = '\0';
+	close(fd);
+	fitted = realloc(data, len + 1);
+	return fitted ? fitted : data;
+fail:
+	free(data);
+	close(fd);
+	return NULL;
 }
 
 static int load_credentials(struct http_config *config, const char *path, char *reason,
@@ -109,6 +150,12 @@ static int load_credentials(struct http_config *config, const char *path, char *
 		if (!colon || colon == line || config->credential_count == HTTP_MAX_CREDENTIALS) {
 			snprintf(reason, reason_size, "%s: expected lines of user:password (at most %d)",
 				 path, HTTP_MAX_CREDENTIALS);
+			free(data);
+			return -EINVAL;
+		}
+		if (!colon[1]) {
+			snprintf(reason, reason_size, "%s: user %.*s has an empty password", path,
+				 (int)(colon - line), line);
 			free(data);
 			return -EINVAL;
 		}
@@ -145,44 +192,28 @@ static int listen_on(const struct sockaddr_storage *addr, char *reason, size_t r
 	return fd;
 }
 
-int http_config__load(struct http_config *config, const struct http_opts *opts, char *reason,
-		      size_t reason_size)
+/* --http on TCP: the socket, its URL, a warning when others can reach it. */
+static int serve_on_tcp(struct http_config *config, const struct http_opts *opts, char *reason,
+			size_t reason_size)
 {
 	struct sockaddr_storage addr = { 0 };
 	const char *address = opts->address ? opts->address : "127.0.0.1:9464";
 	int err;
 
-	config->listen_fd = -1;
 	err = parse_address(opts->address, &addr, reason, reason_size);
-	if (!err && opts->auth_file)
-		err = load_credentials(config, opts->auth_file, reason, reason_size);
-	if (!err && (!!opts->tls_cert_file != !!opts->tls_key_file)) {
-		snprintf(reason, reason_size, "TLS needs both --http-tls-cert and --http-tls-key");
-		err = -EINVAL;
-	}
-	if (!err && opts->tls_cert_file) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			snprintf(reason, reason_size, "this libmicrohttpd was built without TLS");
-			err = -ENOTSUP;
-		} else if (!(config->tls_cert = read_file(opts->tls_cert_file, reason, reason_size)) ||
-			   !(config->tls_key = read_file(opts->tls_key_file, reason, reason_size))) {
-			err = -EINVAL;
-		}
-	}
-	if (!err) {
-		config->listen_fd = listen_on(&addr, reason, reason_size, address);
-		if (config->listen_fd < 0)
-			err = config->listen_fd == -EADDRINUSE || config->listen_fd == -EACCES ?
-				      config->listen_fd : -EADDRNOTAVAIL;
-	}
-	/* the port the kernel chose for port 0 */
-	if (!err && getsockname(config->listen_fd, (struct sockaddr *)&addr,
-				&(socklen_t){ sizeof(addr) })) {
-		err = -errno;
-		snprintf(reason, reason_size, "cannot serve on %s: %s", address, strerror(-err));
-	}
 	if (err)
 		return err;
+	config->listen_fd = listen_on(&addr, reason, reason_size, address);
+	if (config->listen_fd < 0)
+		return config->listen_fd == -EADDRINUSE || config->listen_fd == -EACCES ?
+			       config->listen_fd : -EADDRNOTAVAIL;
+	/* the port the kernel chose for port 0 */
+	if (getsockname(config->listen_fd, (struct sockaddr *)&addr,
+			&(socklen_t){ sizeof(addr) })) {
+		err = -errno;
+		snprintf(reason, reason_size, "cannot serve on %s: %s", address, strerror(-err));
+		return err;
+	}
 	config->ipv6 = addr.ss_family == AF_INET6;
 	if (addr.ss_family == AF_INET6)
 		snprintf(config->url, sizeof(config->url), "%s://[%s]:%u",
@@ -202,10 +233,104 @@ int http_config__load(struct http_config *config, const struct http_opts *opts, 
 	return 0;
 }
 
+/* Whether a parkwatch (or anything) still answers on the socket at addr. */
+static bool socket_in_use(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool in_use;
+
+	if (fd < 0)
+		return true;
+	in_use = !connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) ||
+		 errno != ECONNREFUSED;
+	close(fd);
+	return in_use;
+}
+
+/*
+ * --http unix:PATH: a socket any local user may connect to (mode 0666); what
+ * each one reads is decided by its credentials (SO_PEERCRED, in http.c).  A
+ * socket nobody answers on (left by a parkwatch that was killed) is replaced.
+ */
+static int serve_on_unix(struct http_config *config, const char *path, char *reason,
+			 size_t reason_size)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, err;
+
+	if (!*path || strlen(path) >= sizeof(addr.sun_path)) {
+		snprintf(reason, reason_size, "--http unix:%s: the socket path must have 1 to %zu "
+			 "bytes", path, sizeof(addr.sun_path) - 1);
+		return -EINVAL;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	if (!lstat(path, &st) && S_ISSOCK(st.st_mode) && !socket_in_use(&addr) && unlink(path)) {
+		err = -errno;
+		snprintf(reason, reason_size, "cannot replace the old socket unix:%s: %s", path,
+			 strerror(-err));
+		return err;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (const struct sockaddr *)&addr, sizeof(addr))) {
+		err = -errno;
+		snprintf(reason, reason_size, "cannot serve on unix:%s: %s", path, strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err == -EADDRINUSE || err == -EACCES ? err : -EADDRNOTAVAIL;
+	}
+	config->listen_fd = fd;
+	config->unix_path = strdup(path);
+	snprintf(config->url, sizeof(config->url), "unix:%s", path);
+	/* not through a symbolic link put there since the bind */
+	if (!config->unix_path || fchmodat(AT_FDCWD, path, 0666, AT_SYMLINK_NOFOLLOW) ||
+	    listen(fd, 64)) {
+		err = config->unix_path ? -errno : -ENOMEM;
+		snprintf(reason, reason_size, "cannot serve on unix:%s: %s", path, strerror(-err));
+		return -EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
+int http_config__load(struct http_config *config, const struct http_opts *opts, char *reason,
+		      size_t reason_size)
+{
+	int err = 0;
+
+	config->listen_fd = -1;
+	if (opts->auth_file)
+		err = load_credentials(config, opts->auth_file, reason, reason_size);
+	if (!err && (!!opts->tls_cert_file != !!opts->tls_key_file)) {
+		snprintf(reason, reason_size, "TLS needs both --http-tls-cert and --http-tls-key");
+		err = -EINVAL;
+	}
+	if (!err && opts->tls_cert_file) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(reason, reason_size, "this libmicrohttpd was built without TLS");
+			err = -ENOTSUP;
+		} else if (!(config->tls_cert = read_file(opts->tls_cert_file, reason, reason_size)) ||
+			   !(config->tls_key = read_file(opts->tls_key_file, reason, reason_size))) {
+			err = -EINVAL;
+		}
+	}
+	if (err)
+		return err;
+	if (opts->address && !strncmp(opts->address, HTTP_UNIX_PREFIX, strlen(HTTP_UNIX_PREFIX)))
+		return serve_on_unix(config, opts->address + strlen(HTTP_UNIX_PREFIX), reason,
+				     reason_size);
+	return serve_on_tcp(config, opts, reason, reason_size);
+}
+
 void http_config__release(struct http_config *config)
 {
 	if (config->listen_fd >= 0)
 		close(config->listen_fd);
+	/* without the rights to (privileges dropped), the next start replaces it */
+	if (config->unix_path && unlink(config->unix_path) && errno != EACCES && errno != EPERM &&
+	    errno != ENOENT)
+		fprintf(stderr, "parkwatch: cannot remove unix:%s: %s\n", config->unix_path,
+			strerror(errno));
+	free(config->unix_path);
 	for (size_t i = 0; i < config->credential_count; i++) {
 		free(config->credentials[i].user);
 		free(config->credentials[i].password);

@@ -13,9 +13,11 @@
 
 #define HTTP_DEFAULT_PORT 9464
 #define HTTP_MAX_CREDENTIALS 64
+#define HTTP_UNIX_PREFIX "unix:"   /* --http unix:PATH */
+#define HTTP_MAX_FILE_BYTES (1024 * 1024) /* credentials or PEM: far more than either needs */
 
 struct http_opts {
-	const char *address;        /* HOST:PORT, [V6]:PORT or :PORT (loopback) */
+	const char *address;        /* HOST:PORT, [V6]:PORT, :PORT (loopback) or unix:PATH */
 	const char *auth_file;      /* lines of user:password, or NULL */
 	const char *tls_cert_file;  /* PEM, with tls_key_file, or NULL */
 	const char *tls_key_file;
@@ -29,6 +31,7 @@ struct http_credential {
 struct http_config {
 	int listen_fd;              /* bound before privileges are dropped */
 	bool ipv6;
+	char *unix_path;            /* unix:PATH's, removed at the end; NULL on TCP */
 	char url[96];
 	struct http_credential credentials[HTTP_MAX_CREDENTIALS];
 	size_t credential_count;

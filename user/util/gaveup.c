@@ -7,6 +7,8 @@
 const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
 	[GAVEUP_PROCESS_UNREADABLE] = { "process_unreadable", "unreadable process",
 					"unreadable processes" },
+	[GAVEUP_HTTP_REFUSED] = { "http_refused", "refused HTTP connection or request",
+				  "refused HTTP connections or requests" },
 };
 
 static _Atomic uint64_t counters[GAVEUP__COUNT];

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,7 @@ static bool in_our_pid_namespace(pid_t pid)
 	       ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
 
-#define STATUS_MAX 4096             /* NSpid is in the first 1 KiB */
+#define STATUS_MAX 4096             /* NSpid and Uid are in the first 1 KiB */
 
 pid_t procfs__ns_pid(pid_t pid)
 {
@@ -106,4 +107,25 @@ pid_t procfs__ns_pid(pid_t pid)
 	if (errno || *end || ns_pid <= 0 || ns_pid > INT_MAX || ns_pid == pid)
 		return 0;
 	return (pid_t)ns_pid;
+}
+
+int procfs__owner_uid(pid_t pid, uid_t *uid)
+{
+	char status[STATUS_MAX], *line;
+	unsigned long ids[4];
+	ssize_t len = procfs__read(pid, "status", status, sizeof(status));
+
+	if (len < 0)
+		return (int)len;
+	line = strstr(status, "\nUid:");
+	if (!line ||
+	    sscanf(line, "\nUid: %lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
+		return -EINVAL;
+	for (int i = 1; i < 4; i++)
+		if (ids[i] != ids[0])
+			return -EPERM;
+	if (ids[0] > UINT32_MAX)
+		return -EINVAL;
+	*uid = (uid_t)ids[0];
+	return 0;
 }

@@ -22,4 +22,12 @@ ssize_t procfs__read(pid_t pid, const char *name, char *buf, size_t size);
  */
 pid_t procfs__ns_pid(pid_t pid);
 
+/*
+ * The user the process runs as, from the Uid line of /proc/PID/status: 0
+ * and *uid when its real, effective, saved and filesystem uids are that one
+ * user; -EPERM when they differ (a set-user-ID program: not its caller's
+ * alone); -errno when unreadable.
+ */
+int procfs__owner_uid(pid_t pid, uid_t *uid);
+
 #endif /* PARKWATCH_PROCFS_H */

@@ -221,10 +221,12 @@ def free_port():
 
 
 def request(port, path, method="GET", headers=None, body=None, timeout=30.0,
-            host="127.0.0.1"):
+            host="127.0.0.1", source=None):
     """(status, {lowercase header: value}, body bytes) of one request on a new
-    connection; Fail if the connection breaks."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection, from the address SOURCE if given; Fail if the connection
+    breaks."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
@@ -265,7 +267,9 @@ def debug1_counts(text):
 
 
 class Server:
-    """parkwatch ARGS --http ADDR, stderr in a file; `with` kills it at the end."""
+    """parkwatch ARGS --http ADDR, stderr in a file; `with` kills it at the end.
+    Without --http-auth in ARGS it serves without authentication
+    (--http-no-auth), as the tests of what it serves need."""
 
     def __init__(self, args, addr=None, port=None, wait=True):
         need_parkwatch()
@@ -273,7 +277,10 @@ class Server:
         self.addr = addr or f"127.0.0.1:{self.port}"
         self.errf = tempfile.TemporaryFile()
         self.outf = tempfile.TemporaryFile()
-        argv = [PARKWATCH] + [str(a) for a in args] + ["--http", self.addr]
+        args = [str(a) for a in args]
+        if "--http-auth" not in args:
+            args.append("--http-no-auth")
+        argv = [PARKWATCH] + args + ["--http", self.addr]
         self.proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=self.outf, stderr=self.errf)
         self.pid = self.proc.pid
         if wait:

@@ -213,6 +213,27 @@ static void test_rejections(void **state)
 	check_rejected("--no-such-option", NULL);
 }
 
+/* --http on TCP served every process's stacks to any local user: it needs
+ * credentials, or an explicit --http-no-auth. */
+static void test_http_needs_auth(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--http", NULL), EINVAL);
+	assert_int_equal(parse_args("--http=127.0.0.1:9", NULL), EINVAL);
+	assert_int_equal(parse_args("--http", "--http-auth", "users", NULL), 0);
+	assert_string_equal(env.http_auth_file, "users");
+	assert_false(env.http_no_auth);
+	assert_int_equal(parse_args("--http", "--http-no-auth", NULL), 0);
+	assert_true(env.http_no_auth);
+	assert_null(env.http_auth_file);
+	assert_int_equal(parse_args("--http", "--http-no-auth", "--http-auth", "users", NULL),
+			 EINVAL);
+	assert_int_equal(parse_args("--dump", "--http-no-auth", NULL), EINVAL);
+	/* a UNIX socket's peers are told apart by their uid */
+	assert_int_equal(parse_args("--http", "unix:/run/parkwatch.sock", NULL), 0);
+	assert_string_equal(env.http_address, "unix:/run/parkwatch.sock");
+}
+
 /* strtol skips leading blanks and takes a sign: a pid must not. */
 static void test_pid_digits_only(void **state)
 {
@@ -333,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_pid_digits_only),
+		cmocka_unit_test(test_http_needs_auth),
 		cmocka_unit_test(test_duration_zero_rejected),
 		cmocka_unit_test(test_leaks_combinations),
 		cmocka_unit_test(test_help_and_version_parse),

@@ -203,6 +203,17 @@ static void test_ns_pid_same_namespace(void **state)
 	assert_int_equal(procfs__ns_pid(NO_SUCH_PID), 0);
 }
 
+/* This test's uids are all the same user's; a gone pid is an error. */
+static void test_owner_uid(void **state)
+{
+	uid_t uid = (uid_t)-1;
+
+	(void)state;
+	assert_int_equal(procfs__owner_uid(getpid(), &uid), 0);
+	assert_int_equal(uid, getuid());
+	assert_int_equal(procfs__owner_uid(NO_SUCH_PID, &uid), -ENOENT);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -229,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_comm_thread),
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_ns_pid_same_namespace),
+		cmocka_unit_test(test_owner_uid),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
