@@ -13,6 +13,7 @@
 #include "cli/privileges.h"
 #include "cli/run.h"
 #include "cli/session.h"
+#include "util/mapguard.h"
 
 /* The one global: the parsed options. */
 static struct env env;
@@ -26,6 +27,10 @@ static int open_session(struct session *session)
 	};
 	int code, err;
 
+	if ((err = mapguard__install())) {
+		fprintf(stderr, "parkwatch: SIGBUS handler: %s\n", strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
 	if (terminal__open(&session->term)) {
 		fprintf(stderr, "parkwatch: signal setup: %s\n", strerror(errno));
 		return EXIT_FAILURE_OTHER;

@@ -7,6 +7,8 @@
 const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
 	[GAVEUP_PROCESS_UNREADABLE] = { "process_unreadable", "unreadable process",
 					"unreadable processes" },
+	[GAVEUP_MAPPED_FILE_TRUNCATED] = { "mapped_file_truncated",
+					   "page of a truncated file", "pages of truncated files" },
 };
 
 static _Atomic uint64_t counters[GAVEUP__COUNT];
