@@ -64,6 +64,12 @@ int run__live(struct session *session)
 		__u64 now, wake_ns;
 
 		if (session__collect(session, &fresh) == 0) {
+			/* stopped midway: the last whole picture says more than a part */
+			if (fresh->cut_short && picture) {
+				picture__put(fresh);
+				stopped = true;
+				break;
+			}
 			/* a process that just exited is only in the picture before: keep
 			 * it for the leak report's stacks */
 			if (env->leaks && picture && fresh->proc_count < picture->proc_count) {
@@ -120,9 +126,10 @@ int run__live(struct session *session)
 	terminal__close(&session->term);
 	if ((windowed || env->output_path || env->leaks) && isatty(STDERR_FILENO))
 		fputc('\n', stderr);
-	/* the last word: a fresh picture when stopped early (the loop just took
-	 * one when the duration ended), or the last one if the targets are gone */
-	if (!all_exited && (stopped || !window)) {
+	/* the last word: a fresh picture when the duration ended, the last one
+	 * if the targets are gone or a stop was asked for (a picture taken now
+	 * would be cut short at once) */
+	if (!all_exited && !stopped && !window) {
 		struct pw_picture *fresh;
 
 		if (session__collect(session, &fresh) == 0) {

@@ -7,6 +7,10 @@
 const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
 	[GAVEUP_PROCESS_UNREADABLE] = { "process_unreadable", "unreadable process",
 					"unreadable processes" },
+	[GAVEUP_IMPLAUSIBLE_RUNTIME] = { "implausible_runtime", "implausible Go runtime",
+					 "implausible Go runtimes" },
+	[GAVEUP_GO_BUDGET_EXCEEDED] = { "go_budget_exceeded", "goroutine read cut short",
+					"goroutine reads cut short" },
 	[GAVEUP_MAPPED_FILE_TRUNCATED] = { "mapped_file_truncated",
 					   "page of a truncated file", "pages of truncated files" },
 };
