@@ -352,7 +352,7 @@ int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count, struc
 	if (!err)
 		err = read_all(gp, len, &c);
 	if (!err)
-		err = gowait__finish(gp, c.items, c.count);
+		err = gowait__finish(gp, c.items, c.count, budget);
 	gp->dropped = c.dropped;
 	if (!err)
 		err = finish(&c, out, count);
