@@ -85,7 +85,7 @@ static const struct argp_option option_list[] = {
 	  "view; 0, every parked thread, for --dump and for pprof and folded output)", 2 },
 	{ "kernel-stacks", OPT_KERNEL_STACKS, NULL, 0, "Show kernel stacks too", 2 },
 	{ "go-time-budget", OPT_GO_TIME_BUDGET, "D", 0,
-	  "Longest one Go process's goroutines may take to read, per picture (default 3s; "
+	  "Longest one Go process's goroutines may take to read, per picture (default 5s; "
 	  "0: no limit)", 2 },
 	{ "go-memory-budget", OPT_GO_MEMORY_BUDGET, "MIB", 0,
 	  "Most memory reading one Go process's goroutines may take, in MiB (default 256; "

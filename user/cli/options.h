@@ -23,9 +23,10 @@ enum exit_code {
 };
 
 /* One Go process's goroutines per picture: a 100,000-goroutine program
- * reads in about a second; a runtime that lies about its goroutines is
- * cut there, not after minutes and gigabytes. */
-#define GO_TIME_BUDGET_DEFAULT_NS (3ULL * 1000000000ULL)
+ * reads in about a second (a few on a busy machine) and 40 MB; a runtime
+ * that lies about its goroutines is cut there, not after minutes and
+ * gigabytes. */
+#define GO_TIME_BUDGET_DEFAULT_NS (5ULL * 1000000000ULL)
 #define GO_MEMORY_BUDGET_DEFAULT_BYTES ((size_t)256 << 20)
 
 struct env {
