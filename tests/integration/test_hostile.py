@@ -225,6 +225,28 @@ def status_kib(pid, field):
     return 0
 
 
+LIE_RSS_MAX_KIB = 64 * 1024  # parkwatch's own peak while it reads the liar
+
+
+def run_measured(args, timeout):
+    """parkwatch ARGS to completion: (exit code, stderr, seconds, peak RSS in
+    KiB, as the kernel's rusage of the child says)."""
+    with tempfile.TemporaryFile() as errf:
+        start = now()
+        proc = spawn([PARKWATCH] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=errf)
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            killer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        took = now() - start
+        errf.seek(0)
+        return proc.returncode, errf.read().decode("utf-8", "replace"), took, usage.ru_maxrss
+
+
 @test
 def test_hostile_go_runtime_lies():
     """A Go process whose allglen claims millions of goroutines its memory
@@ -242,19 +264,24 @@ def test_hostile_go_runtime_lies():
         # a runtime.g is hundreds of bytes: these many can't fit in what it holds
         check(claimed * 256 > held_kib * 1024,
               f"{claimed} goroutines would fit in {held_kib} KiB: no lie to catch")
-        start = now()
-        res = run_pw(["-p", t.pid, "--dump", "--format", "json", "--min-park", "0"],
-                     timeout=60)
-        took = now() - start
-        check(res.rc == 0, f"--dump: exit {res.rc}: {res.err.strip()[-300:]!r}")
-        check(took < 10, f"--dump of a runtime claiming {claimed} goroutines took {took:.1f} s")
-        doc = parse_output(res.out, "--dump --format json", docs.PICTURE)
+        with tempfile.TemporaryDirectory() as tmp:
+            out_path = os.path.join(tmp, "lie.json")
+            rc, err, took, peak_kib = run_measured(
+                ["-p", t.pid, "--dump", "--format", "json", "--min-park", "0", "-o", out_path],
+                60)
+            check(rc == 0, f"--dump: exit {rc}: {err.strip()[-300:]!r}")
+            check(took < 10, f"--dump of a runtime claiming {claimed} goroutines took "
+                             f"{took:.1f} s")
+            check(peak_kib < LIE_RSS_MAX_KIB, f"--dump of a runtime claiming {claimed} "
+                                              f"goroutines peaked at {peak_kib} KiB")
+            with open(out_path) as f:
+                doc = parse_output(f.read(), "--dump --format json", docs.PICTURE)
         procs = [p for p in doc["processes"] if p["pid"] == t.pid]
         check(procs and procs[0]["unit_kind"] == "thread",
               f"a runtime claiming {claimed} goroutines in {held_kib} KiB (really {want}) "
               f"was believed: {procs[0] if procs else 'no process'}")
-        check("1 implausible Go runtime" in res.err,
-              f"the exit summary does not count the implausible runtime: {res.err.strip()!r}")
+        check("1 implausible Go runtime" in err,
+              f"the exit summary does not count the implausible runtime: {err.strip()!r}")
 
         with Server(["-p", t.pid, "--interval", "200ms"]) as server:
             poll(lambda: f"<td>{t.pid}</td>".encode() in server.get("/debug/pprof/")[2],
@@ -285,20 +312,20 @@ def test_hostile_go_runtime_lies():
             check(gave_up(server, "implausible_runtime") >= 1,
                   "parkwatch_gave_up_total{reason=\"implausible_runtime\"} is 0")
     return (f"claimed {claimed} goroutines in {held_kib} KiB (really {want}): --dump "
-            f"{took:.2f} s; goroutine request {answer['took'] * 1000:.0f} ms, /metrics at "
+            f"{took:.2f} s, peak RSS {peak_kib} KiB; goroutine request {answer['took'] * 1000:.0f} ms, /metrics at "
             f"worst {worst * 1000:.0f} ms meanwhile")
 
 
 @test
 def test_hostile_go_budgets():
-    """100,000 real goroutines read within a time budget of 300 ms and a
+    """100,000 real goroutines read within a time budget of 100 ms and a
     memory budget of 8 MiB: each --dump ends early, says which budget cut
     it, holds fewer goroutines than the runtime reports, and counts it."""
     need_parkwatch()
     with leaky("-n", MANY) as t:
         want = runtime_total(t.wait_ready(READY_TIMEOUT)["port"])
         seen = []
-        for option, value, cut in (("--go-time-budget", "300ms", "time_budget"),
+        for option, value, cut in (("--go-time-budget", "100ms", "time_budget"),
                                    ("--go-memory-budget", "8", "memory_budget")):
             res = run_pw(["-p", t.pid, "--dump", "--format", "json", "--min-park", "0",
                           option, value], timeout=60)
