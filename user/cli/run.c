@@ -143,10 +143,14 @@ int run__live(struct session *session)
 	 * LAST_WORD_NS, and if cut short there the last whole picture stands */
 	if (!all_exited && !cut_midway && (stopped || !window)) {
 		__u64 deadline_ns = clock__monotonic_ns() + LAST_WORD_NS;
+		struct stop_check signals = session->stop;
 		struct pw_picture *fresh = NULL;
 
 		session->stop = (struct stop_check){ past_deadline, &deadline_ns };
-		if (session__collect(session, &fresh) == 0 && fresh->cut_short) {
+		if (session__collect(session, &fresh) != 0)
+			fresh = NULL;
+		session->stop = signals;
+		if (fresh && fresh->cut_short) {
 			picture__put(fresh);
 		} else if (fresh) {
 			__u64 now = clock__monotonic_ns();
