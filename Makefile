@@ -65,6 +65,10 @@ TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_CXX_SRCS := $(wildcard tests/targets/*.cpp)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/targets/%,$(TARGET_SRCS)) \
 	$(patsubst tests/targets/%.cpp,$(BUILD)/targets/%,$(TARGET_CXX_SRCS))
+# shared libraries the targets dlopen: tests/targets/lib/NAME.c, built as
+# build/targets/lib/NAME.so
+TARGET_LIB_SRCS := $(wildcard tests/targets/lib/*.c)
+TARGET_LIBS  := $(patsubst tests/targets/lib/%.c,$(BUILD)/targets/lib/%.so,$(TARGET_LIB_SRCS))
 # Java targets: tests/targets/java/NAME.java, compiled by javac (make deps
 # installs default-jdk-headless) into build/targets/java/NAME.class
 JAVA_SRCS    := $(wildcard tests/targets/java/*.java)
@@ -215,7 +219,7 @@ $(PARKWATCH): $(MAIN_OBJ) $(USER_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-targets: $(TARGET_BINS)
+targets: $(TARGET_BINS) $(TARGET_LIBS)
 ifneq ($(shell command -v $(JAVAC)),)
 targets: $(JAVA_CLASSES)
 endif
@@ -229,6 +233,11 @@ $(BUILD)/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -Wextra -pthread $< -o $@
+
+$(BUILD)/targets/lib/%.so: tests/targets/lib/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -Wextra -fPIC -shared $< -o $@
 
 # C++ targets, built as g++ users build them
 $(BUILD)/targets/%: tests/targets/%.cpp $(wildcard tests/targets/*.h)

@@ -13,9 +13,15 @@
 #include "cli/privileges.h"
 #include "cli/run.h"
 #include "cli/session.h"
+#include "util/mapguard.h"
 
 /* The one global: the parsed options. */
 static struct env env;
+
+static bool stop_requested(void *term)
+{
+	return terminal__stop_requested(term);
+}
 
 static int open_session(struct session *session)
 {
@@ -23,9 +29,17 @@ static int open_session(struct session *session)
 	struct collector_opts collector_opts = {
 		.go_pid = env.pid_count == 1 && !env.threads ? env.pids[0] : 0,
 		.one_shot = env.dump,
+		.go_time_budget_ns = env.go_time_budget_ns,
+		.go_memory_budget_bytes = env.go_memory_budget_bytes,
+		.stop = &session->stop,
 	};
 	int code, err;
 
+	if ((err = mapguard__install())) {
+		fprintf(stderr, "parkwatch: SIGBUS handler: %s\n", strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
+	session->stop = (struct stop_check){ stop_requested, &session->term };
 	if (terminal__open(&session->term)) {
 		fprintf(stderr, "parkwatch: signal setup: %s\n", strerror(errno));
 		return EXIT_FAILURE_OTHER;

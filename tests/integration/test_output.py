@@ -197,8 +197,8 @@ def test_output_no_space():
 def test_output_signals():
     """SIGTERM, SIGINT or SIGKILL at random moments of runs that write a
     large picture over an old file: each time the file is the old one or a
-    complete picture with the old file's mode, and no temporary file is
-    left.  Bounded: 40 runs or 60 s."""
+    complete picture (whole, or cut short where the stop came) with the old
+    file's mode, and no temporary file is left.  Bounded: 40 runs or 60 s."""
     need_parkwatch()
     with Target("condwait", 1000) as t, tempfile.TemporaryDirectory(prefix="pw-out-") as d:
         t.wait_ready()
@@ -245,8 +245,10 @@ def test_output_signals():
             except ValueError:
                 raise Fail(f"{what}: {path} is neither the old file nor a complete picture "
                            f"({len(data)} bytes, ending {data[-60:]!r})") from None
-            check(docs.parked_total(doc) >= 1000, f"{what}: the picture has "
-                                                  f"{docs.parked_total(doc)} parked threads")
+            # a stop while the picture was taken ends it there, and it says so
+            if doc.get("cut_short") != "stopped":
+                check(docs.parked_total(doc) >= 1000, f"{what}: the picture has "
+                                                      f"{docs.parked_total(doc)} parked threads")
             mode = stat.S_IMODE(os.stat(path).st_mode)
             check(mode == 0o640, f"{what}: the replaced file has mode {mode:o}, not 640")
             seen["complete"] += 1

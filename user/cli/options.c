@@ -61,6 +61,8 @@ enum {
 	OPT_LEAK_MIN_SPAN,
 	OPT_LEAK_MIN_SLOPE,
 	OPT_FOLDED_ROOT,
+	OPT_GO_TIME_BUDGET,
+	OPT_GO_MEMORY_BUDGET,
 	OPT_USAGE,
 };
 
@@ -84,6 +86,12 @@ static const struct argp_option option_list[] = {
 	  "Capture user stacks of threads parked at least this long (default 1s in the live "
 	  "view; 0, every parked thread, for --dump and for pprof and folded output)", 2 },
 	{ "kernel-stacks", OPT_KERNEL_STACKS, NULL, 0, "Show kernel stacks too", 2 },
+	{ "go-time-budget", OPT_GO_TIME_BUDGET, "D", 0,
+	  "Longest one Go process's goroutines may take to read, per picture (default 5s; "
+	  "0: no limit)", 2 },
+	{ "go-memory-budget", OPT_GO_MEMORY_BUDGET, "MIB", 0,
+	  "Most memory reading one Go process's goroutines may take, in MiB (default 256; "
+	  "0: no limit)", 2 },
 	{ "threads", OPT_THREADS, NULL, 0,
 	  "For a Go program, show its threads rather than its goroutines", 2 },
 	{ "leaks", OPT_LEAKS, NULL, 0,
@@ -239,6 +247,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_HTTP_TLS_KEY:
 		env->http_tls_key = arg;
 		return 0;
+	case OPT_GO_TIME_BUDGET:
+		return parse_duration_arg(state, "--go-time-budget", arg, &env->go_time_budget_ns);
+	case OPT_GO_MEMORY_BUDGET:
+		errno = 0;
+		value = isdigit((unsigned char)arg[0]) ? strtol(arg, &end, 10) : -1;
+		if (errno || value < 0 || *end || value > (1L << 30))
+			return usage_error(state, "invalid --go-memory-budget '%s' (MiB, 0..%ld)", arg,
+					   1L << 30);
+		env->go_memory_budget_bytes = (size_t)value << 20;
+		return 0;
 	case OPT_METRICS_TOP_K:
 		errno = 0;
 		value = strtol(arg, &end, 10);
@@ -345,6 +363,8 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	env->format = PW_FORMAT_TEXT;
 	env->interval_ns = 2000000000ULL;
 	env->metrics_top_k = 20;
+	env->go_time_budget_ns = GO_TIME_BUDGET_DEFAULT_NS;
+	env->go_memory_budget_bytes = GO_MEMORY_BUDGET_DEFAULT_BYTES;
 	env->leak_min_slope = -1;
 	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */
 	argp_err_exit_status = EXIT_USAGE;

@@ -40,6 +40,15 @@ static void show_interval(struct session *session, const struct pw_picture *pict
 }
 
 
+/* How long the last word may take after a stop: past it the picture is cut
+ * short, and the last whole one stands. */
+#define LAST_WORD_NS (300ULL * 1000000ULL)
+
+static bool past_deadline(void *deadline_ns)
+{
+	return clock__monotonic_ns() >= *(const __u64 *)deadline_ns;
+}
+
 /*
  * Takes a picture every interval until the duration ends, the user quits, a
  * signal arrives or every watched process is gone; then writes the result:
@@ -54,7 +63,7 @@ int run__live(struct session *session)
 	struct window *window = NULL;
 	struct pw_picture *picture = NULL, *before_exit = NULL;
 	__u64 start_unix_ns = 0, window_start_ns = 0;
-	bool all_exited = false, stopped = false;
+	bool all_exited = false, stopped = false, cut_midway = false;
 	int code;
 
 	terminal__keys_on(&session->term);
@@ -64,6 +73,14 @@ int run__live(struct session *session)
 		__u64 now, wake_ns;
 
 		if (session__collect(session, &fresh) == 0) {
+			/* stopped midway: the last whole picture says more than a
+			 * part, and the first says what it can */
+			cut_midway |= fresh->cut_short != BUDGET_CUT_NONE;
+			if (cut_midway && picture) {
+				picture__put(fresh);
+				stopped = true;
+				break;
+			}
 			/* a process that just exited is only in the picture before: keep
 			 * it for the leak report's stacks */
 			if (env->leaks && picture && fresh->proc_count < picture->proc_count) {
@@ -121,11 +138,21 @@ int run__live(struct session *session)
 	if ((windowed || env->output_path || env->leaks) && isatty(STDERR_FILENO))
 		fputc('\n', stderr);
 	/* the last word: a fresh picture when stopped early (the loop just took
-	 * one when the duration ended), or the last one if the targets are gone */
-	if (!all_exited && (stopped || !window)) {
-		struct pw_picture *fresh;
+	 * one when the duration ended), or the last one if the targets are gone
+	 * or a stop already cut one.  The signals are no longer watched: it gets
+	 * LAST_WORD_NS, and if cut short there the last whole picture stands */
+	if (!all_exited && !cut_midway && (stopped || !window)) {
+		__u64 deadline_ns = clock__monotonic_ns() + LAST_WORD_NS;
+		struct stop_check signals = session->stop;
+		struct pw_picture *fresh = NULL;
 
-		if (session__collect(session, &fresh) == 0) {
+		session->stop = (struct stop_check){ past_deadline, &deadline_ns };
+		if (session__collect(session, &fresh) != 0)
+			fresh = NULL;
+		session->stop = signals;
+		if (fresh && fresh->cut_short) {
+			picture__put(fresh);
+		} else if (fresh) {
 			__u64 now = clock__monotonic_ns();
 
 			picture__put(picture);

@@ -33,6 +33,7 @@ struct session {
 	pid_t exited[PARK_MAX_WATCHED];
 	size_t exited_count;
 	struct terminal term;
+	struct stop_check stop;     /* term's stop, asked while a picture is taken */
 	bool tty_out;
 	struct feed feed;
 	bool feed_ready;

@@ -14,6 +14,7 @@ int terminal__open(struct terminal *term)
 	sigset_t mask;
 
 	term->keys = false;
+	term->stop_asked = false;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -67,6 +68,32 @@ int terminal__columns(void)
 	return size.ws_col;
 }
 
+/* A key read: q asks to stop, anything else is dropped. */
+static void read_key(struct terminal *term)
+{
+	char key = 0;
+
+	if (read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
+		term->stop_asked = true;
+}
+
+bool terminal__stop_requested(struct terminal *term)
+{
+	struct pollfd fds[2] = {
+		{ .fd = term->signal_fd, .events = POLLIN },
+		{ .fd = term->keys ? STDIN_FILENO : -1, .events = POLLIN },
+	};
+
+	/* the signal stays queued in the signalfd: terminal__wait sees it too */
+	if (!term->stop_asked && poll(fds, 2, 0) > 0) {
+		if (fds[0].revents)
+			term->stop_asked = true;
+		else if (fds[1].revents)
+			read_key(term);
+	}
+	return term->stop_asked;
+}
+
 enum wait_result terminal__wait(struct terminal *term, __u64 deadline_ns, int wake_fd)
 {
 	struct pollfd fds[3] = {
@@ -79,6 +106,8 @@ enum wait_result terminal__wait(struct terminal *term, __u64 deadline_ns, int wa
 		__u64 now = clock__monotonic_ns();
 		int timeout_ms;
 
+		if (term->stop_asked)
+			return WAIT_STOP;
 		if (now >= deadline_ns)
 			return WAIT_TIMEOUT;
 		timeout_ms = (int)((deadline_ns - now + 999999) / 1000000);
@@ -91,11 +120,7 @@ enum wait_result terminal__wait(struct terminal *term, __u64 deadline_ns, int wa
 			return WAIT_STOP;
 		if (fds[2].revents)
 			return WAIT_WOKEN;
-		if (fds[1].revents) {
-			char key = 0;
-
-			if (read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
-				return WAIT_STOP;
-		}
+		if (fds[1].revents)
+			read_key(term);
 	}
 }

@@ -14,6 +14,7 @@
 struct terminal {
 	int signal_fd;
 	bool keys;                  /* q is read from a terminal on stdin */
+	bool stop_asked;            /* a stop signal or q was seen: it stays */
 	struct termios saved;       /* stdin's mode before keys were turned on */
 };
 
@@ -33,6 +34,9 @@ enum wait_result {
 	WAIT_WOKEN,                 /* wake_fd became readable */
 };
 
+/* Whether a stop signal or q came, without waiting: asked while a picture
+ * is taken, which then ends where it is. */
+bool terminal__stop_requested(struct terminal *term);
 /* Waits until deadline_ns (CLOCK_MONOTONIC), a stop, or wake_fd (-1: none)
  * becoming readable; the caller drains wake_fd. */
 enum wait_result terminal__wait(struct terminal *term, __u64 deadline_ns, int wake_fd);

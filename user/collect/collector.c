@@ -97,10 +97,17 @@ static int gather_totals(struct collector *collector, const struct snapshot *sna
 	return 0;
 }
 
+static struct budget go_budget(const struct collector *collector)
+{
+	return budget__start(collector->opts.go_time_budget_ns,
+			     collector->opts.go_memory_budget_bytes, collector->opts.stop);
+}
+
 /* The goroutines of go_pid when it is in the snapshot and readable. */
 static bool add_goroutines(struct collector *collector, struct pw_picture *picture,
 			   const struct snapshot *snap)
 {
+	struct budget budget = go_budget(collector);
 	pid_t pid = collector->opts.go_pid;
 	bool present = false;
 	struct proc *proc;
@@ -114,8 +121,11 @@ static bool add_goroutines(struct collector *collector, struct pw_picture *pictu
 	if (!present)
 		return false;
 	proc = procs__get(collector->procs, pid);
-	err = proc ? goroutines__add(collector->goroutines, picture, proc, clock__monotonic_ns()) :
+	err = proc ? goroutines__add(collector->goroutines, picture, proc, clock__monotonic_ns(),
+				     &budget) :
 		     -ENOMEM;
+	if (budget.cut == BUDGET_CUT_STOPPED)
+		picture->cut_short = BUDGET_CUT_STOPPED;
 	why = goroutines__why(collector->goroutines, pid);
 	if (err && err != -ENOEXEC && err != collector->go_last_err) {
 		fprintf(stderr, "parkwatch: process %d: %s%s%s; showing its threads\n", pid,
@@ -136,6 +146,7 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	struct pw_picture *picture = picture__new();
 	struct pw_totals *totals = totals__new();
 	struct totals_ctx exited = { totals, 0 };
+	struct budget stop_only = budget__start(0, 0, collector->opts.stop);
 	struct snapshot *snap = NULL;
 	pid_t skip_pid = 0;
 	int err = -ENOMEM;
@@ -159,7 +170,9 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	procs__begin(collector->procs);
 	if (add_goroutines(collector, picture, snap))
 		skip_pid = collector->opts.go_pid;
-	err = threads__add(picture, snap, collector->procs, skip_pid);
+	err = threads__add(picture, snap, collector->procs, skip_pid, &stop_only);
+	if (stop_only.cut == BUDGET_CUT_STOPPED)
+		picture->cut_short = BUDGET_CUT_STOPPED;
 	if (!err)
 		err = locks__fill(collector->locks, picture, snap, collector->procs);
 	procs__end(collector->procs);
@@ -188,6 +201,7 @@ int collector__goroutines(struct collector *collector, pid_t pid, struct pw_pict
 {
 	struct pw_picture *picture = picture__new();
 	struct proc *proc = procs__get(collector->procs, pid);
+	struct budget budget = go_budget(collector);
 	int err;
 
 	*out = NULL;
@@ -197,7 +211,7 @@ int collector__goroutines(struct collector *collector, pid_t pid, struct pw_pict
 	}
 	picture->time_unix_ns = clock__unix_ns();
 	picture->time_mono_ns = clock__monotonic_ns();
-	err = goroutines__add(collector->goroutines, picture, proc, picture->time_mono_ns);
+	err = goroutines__add(collector->goroutines, picture, proc, picture->time_mono_ns, &budget);
 	if (!err)
 		err = group__finish(picture);
 	if (err) {

@@ -14,11 +14,18 @@
 #include <linux/types.h>
 #include "kernel/tracker.h"
 #include "model/picture.h"
+#include "util/budget.h"
 
 struct collector_opts {
 	pid_t go_pid;               /* shown by its goroutines when it is a readable Go
 				     * program (0: none): a lone -p without --threads */
 	bool one_shot;              /* one picture only: keep no history across pictures */
+	/* what reading one Go process's goroutines may take per picture (0: no
+	 * bound): past it the picture holds those read so far */
+	__u64 go_time_budget_ns;
+	size_t go_memory_budget_bytes;
+	const struct stop_check *stop; /* asked while a picture is taken: the user wants
+				     * out, and the picture ends where it is (NULL: never) */
 };
 
 struct collector;
@@ -30,12 +37,15 @@ void collector__free(struct collector *collector);
 /*
  * A new picture of every watched unit, holding the tier-1 totals of the
  * same moment.  A Go process whose goroutines can't be read is shown by
- * its threads, said once on stderr.  0 or a negative errno.
+ * its threads, said once on stderr.  When opts.stop asks to stop midway,
+ * the picture holds what was read by then and its cut_short says so.  0 or
+ * a negative errno.
  */
 int collector__tick(struct collector *collector, struct pw_picture **out);
 /*
- * A picture of pid's goroutines alone, for a request about one process.
- * 0, or goroutines__add's errors (-ENOEXEC: not a Go program, ...).
+ * A picture of pid's goroutines alone, for a request about one process,
+ * within the same budget as a tick's (its process's cut_short says where
+ * it ran out).  0, or goroutines__add's errors (-ENOEXEC: not a Go program, ...).
  */
 int collector__goroutines(struct collector *collector, pid_t pid, struct pw_picture **out);
 /* Pictures taken, and how long the last tick took. */

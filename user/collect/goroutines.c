@@ -8,6 +8,7 @@
 #include "go/goproc.h"
 #include "proc/symbolize.h"
 #include "util/procfs.h"
+#include "util/gaveup.h"
 #include "util/text.h"
 #include "util/u64map.h"
 
@@ -346,6 +347,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, const struct
 }
 
 static int add_process(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,
+		       enum budget_cut cut_short,
 		       const char *comm, const struct pw_unit *units, size_t count)
 {
 	struct pw_process *summary = picture__add_process(picture, proc->pid);
@@ -360,13 +362,14 @@ static int add_process(struct pw_picture *picture, struct proc *proc, const stru
 	summary->go_minor = goproc__minor(reader);
 	summary->has_parent_goid = goproc__has_parent_goid(reader);
 	summary->dropped = goproc__dropped(reader);
+	summary->cut_short = cut_short;
 	if (!summary->go_version)
 		return -ENOMEM;
 	return placement__fill(picture, summary);
 }
 
 int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, struct proc *proc,
-		    __u64 now_ns)
+		    __u64 now_ns, struct budget *budget)
 {
 	size_t first_unit = picture->unit_count, first_proc = picture->proc_count, count = 0;
 	struct goroutine *gs = NULL;
@@ -378,15 +381,22 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 
 	if (err)
 		return err;
-	err = goproc__read(gp->reader, &gs, &count);
+	err = goproc__read(gp->reader, &gs, &count, budget);
 	if (err)
 		return err;
 	procfs__comm(proc->pid, comm, sizeof(comm));
-	units = picture__add_units(picture, count);
-	extras = picture__add_goroutines(picture, count);
-	err = units && extras ? 0 : -ENOMEM;
+	/* none: a read cut short before its first goroutine */
+	units = count ? picture__add_units(picture, count) : NULL;
+	extras = count ? picture__add_goroutines(picture, count) : NULL;
+	err = !count || (units && extras) ? 0 : -ENOMEM;
 	gp->generation++;
 	for (size_t i = 0; i < count && !err; i++) {
+		/* naming them is most of the work of a first picture */
+		if (budget__spent(budget)) {
+			picture->unit_count -= count - i;
+			count = i;
+			break;
+		}
 		err = fill_unit(picture, proc, gp->reader, &gs[i], comm, &units[i], &extras[i]);
 		if (!err && units[i].parked && goroutines->keep_ages) {
 			err = first_seen(gp, &units[i], now_ns, &units[i].park_start_ns);
@@ -395,7 +405,10 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 		}
 	}
 	if (!err)
-		err = add_process(picture, proc, gp->reader, comm, units, count);
+		err = add_process(picture, proc, gp->reader, budget ? budget->cut : BUDGET_CUT_NONE,
+				  comm, units, count);
+	if (!err && budget && (budget->cut == BUDGET_CUT_TIME || budget->cut == BUDGET_CUT_MEMORY))
+		gaveup__count(GAVEUP_GO_BUDGET_EXCEEDED);
 	goproc__free_goroutines(gs);
 	if (err) {
 		/* what was added stays owned by the picture, unseen; a summary

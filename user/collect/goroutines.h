@@ -17,6 +17,7 @@
 #include <linux/types.h>
 #include "model/picture.h"
 #include "proc/procs.h"
+#include "util/budget.h"
 
 /* Goroutines whose first sight is remembered, per process at most; beyond
  * that new ones age from each picture. */
@@ -33,14 +34,17 @@ void goroutines__free(struct goroutines *goroutines);
 /*
  * Adds the goroutines of proc's process (from procs__get in the current
  * snapshot: its symbols name the pcs) to picture, with the process's
- * summary; now_ns is CLOCK_MONOTONIC.  Returns 0, -ENOEXEC (not a Go
+ * summary; now_ns is CLOCK_MONOTONIC.  budget (NULL: none) bounds the
+ * reading: where it runs out, the goroutines read so far are added and the
+ * process's cut_short says why (a time or memory budget spent is counted
+ * as GAVEUP_GO_BUDGET_EXCEEDED).  Returns 0, -ENOEXEC (not a Go
  * program), -ENODATA (a Go binary whose goroutines can't be found:
  * goroutines__why says why), -ESRCH (gone), -EACCES,
  * -EBADMSG (its goroutine list made no sense) or -ENOMEM; on error the
  * picture has nothing of the process.
  */
 int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, struct proc *proc,
-		    __u64 now_ns);
+		    __u64 now_ns, struct budget *budget);
 /* Forgets processes not read since the call before: they exited, or are
  * no longer shown by their goroutines. */
 void goroutines__prune(struct goroutines *goroutines);

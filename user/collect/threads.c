@@ -216,7 +216,7 @@ static int add_process(struct pw_picture *picture, pid_t pid, const struct task_
 }
 
 int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,
-		 pid_t skip_pid)
+		 pid_t skip_pid, struct budget *budget)
 {
 	const struct thread_sample **sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
 	struct fds *fds = fds__new();
@@ -246,9 +246,17 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 			err = -ENOMEM;
 			break;
 		}
-		for (size_t i = first; i < end && !err; i++)
+		for (size_t i = first; i < end && !err; i++) {
+			if (budget__spent(budget)) {
+				/* the ones not reached are left out */
+				picture->unit_count -= end - i;
+				break;
+			}
 			err = fill_unit(picture, proc, fds, sorted[i], &units[i - first]);
+		}
 		unwind__prune(proc);
+		if (budget__spent(budget))
+			break;
 	}
 	if (!err)
 		err = fds__find_peers(fds, picture);

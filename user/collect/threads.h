@@ -12,15 +12,17 @@
 #include "kernel/snapshot.h"
 #include "model/picture.h"
 #include "proc/procs.h"
+#include "util/budget.h"
 
 /*
  * Adds the threads of snap to picture, with a summary per process; the
  * threads of skip_pid (a process shown by its goroutines; 0: none) are
  * left out.  Call between procs__begin and procs__end: unwound stacks are
  * cached in procs for as long as each thread stays in the same park.
- * 0 or -ENOMEM.
+ * Where budget (NULL: none) is spent, the threads not reached yet are left
+ * out and budget->cut says why.  0 or -ENOMEM.
  */
 int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,
-		 pid_t skip_pid);
+		 pid_t skip_pid, struct budget *budget);
 
 #endif /* PARKWATCH_THREADS_H */

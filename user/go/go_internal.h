@@ -19,6 +19,8 @@
 
 #define GO_BATCH 2048               /* g's read together */
 #define GO_MAX_GOROUTINES (1u << 24)
+#define GO_UNCHECKED_GOROUTINES 65536 /* an allglen below it is taken without asking
+				       * whether the process's memory could hold it */
 #define USER_ADDR_END (1ULL << 47)
 #define GO_SP_CACHE_BITS 12         /* pcsp answers remembered, by pc */
 #define GO_FAR_WINDOW 4096          /* bytes of a deep stack read at once */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "go/gomem.h"
+#include "util/gaveup.h"
+#include "util/procfs.h"
 
 #define IOV_CHUNK 1024              /* IOV_MAX: ranges per process_vm_readv */
 #define MERGE_GAP 512               /* g's closer than this are read as one range */
@@ -161,13 +163,42 @@ int gomem__read_wait_reasons(struct goproc *gp, __u64 addr, __u64 size)
 	return count ? 0 : -EFAULT;
 }
 
+/* Kilobytes of a "Name:   N kB" line of /proc/PID/status; 0 when absent. */
+static __u64 status_kib(const char *status, const char *name)
+{
+	const char *line = strstr(status, name);
+
+	return line ? strtoull(line + strlen(name), NULL, 10) : 0;
+}
+
+/*
+ * Every g the runtime ever made stays allocated (dead ones are reused), so
+ * allglen of them, g_read_size bytes each at least, are in the process's
+ * memory, resident or swapped out.  A claim past that is a lie.
+ */
+static bool plausible_len(struct goproc *gp, __u64 len)
+{
+	char status[4096];
+	__u64 held_kib;
+
+	if (len <= GO_UNCHECKED_GOROUTINES)
+		return true;
+	if (procfs__read(gp->pid, "status", status, sizeof(status)) <= 0)
+		return true; /* gone: the reads that follow say so */
+	held_kib = status_kib(status, "\nVmRSS:") + status_kib(status, "\nVmSwap:");
+	return len * (__u64)gp->layout.g_read_size <= held_kib * 1024;
+}
+
 /* runtime.allglen first, then the array: the order of the runtime's own
  * lock-free readers, which keeps len within what the array holds. */
-int gomem__read_allgs(struct goproc *gp, size_t *count)
+int gomem__read_allgs(struct goproc *gp, size_t max_count, size_t *count, size_t *claimed)
 {
 	__u64 len, array, slice[3];
 	size_t done = 0;
 	int err = gomem__read(gp, gp->allglen, &len, sizeof(len));
+
+	*count = 0;
+	*claimed = 0;
 
 	if (err)
 		return err == -EFAULT ? -ESRCH : err;
@@ -179,6 +210,13 @@ int gomem__read_allgs(struct goproc *gp, size_t *count)
 		return err == -EFAULT ? -ESRCH : err;
 	if (len > GO_MAX_GOROUTINES || (len && !user_ptr(array)))
 		return -EBADMSG;
+	if (!plausible_len(gp, len)) {
+		gaveup__count(GAVEUP_IMPLAUSIBLE_RUNTIME);
+		return -EBADMSG;
+	}
+	*claimed = len;
+	if (len > max_count)
+		len = max_count;
 	if (len > gp->ptr_cap) {
 		__u64 *grown = realloc(gp->ptrs, len * sizeof(*grown));
 

@@ -18,11 +18,13 @@ int gomem__read(struct goproc *gp, __u64 addr, void *buf, size_t len);
 int gomem__read_string(struct goproc *gp, __u64 addr, char *buf, size_t size);
 int gomem__read_wait_reasons(struct goproc *gp, __u64 addr, __u64 size);
 /*
- * The pointers of runtime.allgs into gp->ptrs, *count of them.  Returns 0,
- * -ESRCH (gone, or allglen unreadable), -EBADMSG (no sane list), -EACCES,
- * -ENOMEM.
+ * The first pointers of runtime.allgs, at most max_count, into gp->ptrs,
+ * *count of them; *claimed is allglen, what the process says it has.
+ * Returns 0, -ESRCH (gone, or allglen unreadable), -EBADMSG (no sane
+ * list: past GO_MAX_GOROUTINES, or more g's than the process's memory
+ * could hold, counted as GAVEUP_IMPLAUSIBLE_RUNTIME), -EACCES, -ENOMEM.
  */
-int gomem__read_allgs(struct goproc *gp, size_t *count);
+int gomem__read_allgs(struct goproc *gp, size_t max_count, size_t *count, size_t *claimed);
 /* The process's mappings (/proc/PID/maps), sorted, in *out (freed by the
  * caller): 0, or -ESRCH, -EACCES, -ENOMEM. */
 int gomem__read_maps(pid_t pid, struct range **out, size_t *count);

@@ -138,7 +138,7 @@ static void layout_name(const struct goproc *gp, char *buf, size_t size)
 static int check_layout(struct goproc *gp, char *why, size_t why_size)
 {
 	const struct go_layout *l = &gp->layout;
-	size_t len = 0, live = 0, sane = 0;
+	size_t len = 0, claimed = 0, live = 0, sane = 0;
 	char name[32];
 	__u8 raw[1024];
 	int err;
@@ -148,12 +148,12 @@ static int check_layout(struct goproc *gp, char *why, size_t why_size)
 		snprintf(why, why_size, "%s runtime.g is larger than parkwatch reads", name);
 		return -ENODATA;
 	}
-	err = gomem__read_allgs(gp, &len);
+	err = gomem__read_allgs(gp, 16, &len, &claimed);
 	if (err == -EBADMSG)
 		snprintf(why, why_size, "runtime.allgs changed into no list of goroutines");
 	if (err)
 		return err == -EBADMSG ? -ENODATA : err;
-	for (size_t i = 0; i < len && i < 16; i++) {
+	for (size_t i = 0; i < len; i++) {
 		struct graw g;
 
 		if (!user_ptr(gp->ptrs[i]) || gomem__read(gp, gp->ptrs[i], raw, l->g_read_size))
@@ -228,17 +228,17 @@ static int guess_once(struct goproc *gp, const struct range *maps, size_t map_co
 		      const char **failed)
 {
 	const struct go_layout *l = &gp->layout;
-	size_t len = 0, live = 0, placed = 0;
+	size_t len = 0, claimed = 0, live = 0, placed = 0;
 	__u64 goids[GUESS_GS];
 	__u8 raw[1024];
-	int err = gomem__read_allgs(gp, &len);
+	int err = gomem__read_allgs(gp, GUESS_GS, &len, &claimed);
 
 	*failed = NULL;
 	if (err == -EBADMSG)
 		*failed = "runtime.allgs holds no list of goroutines";
 	else if (err)
 		return err;
-	for (size_t i = 0; i < len && i < GUESS_GS && !*failed; i++) {
+	for (size_t i = 0; i < len && !*failed; i++) {
 		struct graw g;
 
 		if (gomem__read(gp, gp->ptrs[i], raw, l->g_read_size)) {

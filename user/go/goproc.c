@@ -6,6 +6,7 @@
  * under us read again or dropped, all collected into one allocation.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util/clock.h"
@@ -13,7 +14,14 @@
 #include "go/goproc.h"
 #include "go/gowait.h"
 #include "go/gounwind.h"
+#include "util/budget.h"
 #include "util/u64map.h"
+
+/* What reading one g costs at least, for the memory budget: its entry,
+ * its pcs offset, its pointer, its place in the again list and the seen
+ * map, and a stack of eight frames. */
+#define G_READ_BYTES (sizeof(struct goroutine) + sizeof(size_t) + 4 * sizeof(__u64) + \
+		      8 * sizeof(__u64))
 
 const char *goproc__version(const struct goproc *gp)
 {
@@ -70,6 +78,8 @@ struct collector {
 	__u64 now_ns;
 	bool finalizer_running;
 	size_t dropped;
+	struct budget *budget;      /* NULL: none */
+	size_t fixed_bytes;         /* what was allocated for every g at the start */
 };
 
 static int by_addr(const void *a, const void *b, void *ctx)
@@ -102,6 +112,8 @@ static int collector_add(struct collector *c, const struct goroutine *g, const _
 
 		while (bigger < c->pc_count + g->depth)
 			bigger *= 2;
+		if (budget__too_big(c->budget, c->fixed_bytes + bigger * sizeof(*grown)))
+			return -E2BIG;
 		grown = realloc(c->pcs, bigger * sizeof(*grown));
 		if (!grown)
 			return -ENOMEM;
@@ -280,6 +292,9 @@ static int read_all(struct goproc *gp, size_t len, struct collector *c)
 	for (size_t i = 0; i < len && !err; i++) {
 		__u64 addr = gp->ptrs[i];
 
+		if (i % GO_BATCH == 0 && budget__spent(c->budget))
+			break;
+
 		/* allgs never holds nil or the same g twice: a stale array does */
 		if (!user_ptr(addr) || u64map__get(&seen, addr)) {
 			c->dropped++;
@@ -293,28 +308,32 @@ static int read_all(struct goproc *gp, size_t len, struct collector *c)
 			batch_count = 0;
 		}
 	}
-	if (!err && batch_count)
+	if (!err && batch_count && !budget__spent(c->budget))
 		err = read_batch(gp, batch, batch_count, false, c);
 	u64map__clear(&seen);
-	for (size_t i = 0; i < c->again_count && !err; i += GO_BATCH) {
+	for (size_t i = 0; i < c->again_count && !err && !budget__spent(c->budget); i += GO_BATCH) {
 		size_t n = c->again_count - i < GO_BATCH ? c->again_count - i : GO_BATCH;
 
 		err = read_batch(gp, c->again + i, n, true, c);
 	}
-	return err;
+	/* the memory budget cut it: what was read stands */
+	return err == -E2BIG ? 0 : err;
 }
 
-int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
+int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count, struct budget *budget)
 {
-	struct collector c = { 0 };
-	size_t len = 0;
+	struct collector c = { .budget = budget };
+	size_t len = 0, claimed = 0;
+	size_t max_count = budget && budget->max_bytes ? budget->max_bytes / G_READ_BYTES : SIZE_MAX;
 	int err;
 
 	*out = NULL;
 	*count = 0;
-	err = gomem__read_allgs(gp, &len);
+	err = gomem__read_allgs(gp, max_count, &len, &claimed);
 	if (err)
 		return err;
+	if (claimed > len)
+		budget__too_big(budget, claimed * G_READ_BYTES);
 	err = gowait__begin(gp);
 	if (err)
 		return err;
@@ -323,6 +342,7 @@ int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
 	/* sized for every g at once: growing 100,000 entries costs more than reading them */
 	c.cap = len ? len : 1;
 	c.pc_cap = c.cap * 8;
+	c.fixed_bytes = c.cap * (G_READ_BYTES - 8 * sizeof(__u64));
 	c.items = malloc(c.cap * sizeof(*c.items));
 	c.pc_offsets = malloc(c.cap * sizeof(*c.pc_offsets));
 	c.pcs = malloc(c.pc_cap * sizeof(*c.pcs));
@@ -332,7 +352,7 @@ int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count)
 	if (!err)
 		err = read_all(gp, len, &c);
 	if (!err)
-		err = gowait__finish(gp, c.items, c.count);
+		err = gowait__finish(gp, c.items, c.count, budget);
 	gp->dropped = c.dropped;
 	if (!err)
 		err = finish(&c, out, count);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <linux/types.h>
+#include "util/budget.h"
 
 #define GO_MAX_DEPTH 4096          /* frames kept per goroutine: the runtime's 1,000-deep recursions too */
 #define GO_EXACT_FRAMES 128         /* frames whose exactness is kept (see exact) */
@@ -160,8 +161,11 @@ bool goproc__has_parent_goid(const struct goproc *gp);
  * stack were read is read once more, then dropped (goproc__dropped).  The
  * result is one allocation, freed with goproc__free_goroutines.  Returns 0 or a
  * negative errno (-ESRCH: the process exited; -EBADMSG: allgs made no sense).
+ * budget (NULL: none) bounds the time and memory the pass may take: where
+ * it runs out the pass ends, 0 is returned with the goroutines read so far
+ * and budget->cut says why.
  */
-int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count);
+int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count, struct budget *budget);
 /* Goroutines the last goproc__read dropped as inconsistent. */
 size_t goproc__dropped(const struct goproc *gp);
 /* NULL-safe. */

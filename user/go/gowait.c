@@ -331,8 +331,9 @@ static void read_chan(struct goproc *gp, struct chan_entry *chan, const __u8 *ra
 			  count_queue(gp, chan->addr, raw + w->hchan_recvq, &seen->recvq);
 }
 
-/* Every channel met, its hchan read GO_BATCH at a time. */
-static int read_chans(struct goproc *gp)
+/* Every channel met, its hchan read GO_BATCH at a time; those the budget
+ * leaves unread stay unknown. */
+static int read_chans(struct goproc *gp, struct budget *budget)
 {
 	struct gowait *st = gp->wait;
 	struct batch *b = gp->batch;
@@ -342,7 +343,7 @@ static int read_chans(struct goproc *gp)
 		return 0;
 	if (!st->hchan_buf && !(st->hchan_buf = malloc((size_t)GO_BATCH * HCHAN_MAX_READ)))
 		return -ENOMEM;
-	for (size_t done = 0; done < st->chan_count; done += GO_BATCH) {
+	for (size_t done = 0; done < st->chan_count && !budget__spent(budget); done += GO_BATCH) {
 		size_t n = st->chan_count - done < GO_BATCH ? st->chan_count - done : GO_BATCH;
 		int err;
 
@@ -476,7 +477,8 @@ static int walk_root(struct sema_walk *walk, size_t root, __u64 treap)
 	return 0;
 }
 
-static int read_semaphores(struct goproc *gp, struct goroutine *items, size_t count)
+static int read_semaphores(struct goproc *gp, struct goroutine *items, size_t count,
+			   struct budget *budget)
 {
 	const struct go_wait_layout *w = &gp->layout.wait;
 	struct sema_walk walk = { .gp = gp };
@@ -501,7 +503,7 @@ static int read_semaphores(struct goproc *gp, struct goroutine *items, size_t co
 	if (err == -EFAULT)
 		err = 0; /* unknown, as without a semtable */
 	else
-		for (size_t root = 0; root < GO_SEM_TAB_SIZE && !err; root++)
+		for (size_t root = 0; root < GO_SEM_TAB_SIZE && !err && !budget__spent(budget); root++)
 			err = walk_root(&walk, root,
 					u64_at(table, root * stride + w->semaroot_treap));
 out:
@@ -510,9 +512,9 @@ out:
 	return err;
 }
 
-int gowait__finish(struct goproc *gp, struct goroutine *items, size_t count)
+int gowait__finish(struct goproc *gp, struct goroutine *items, size_t count, struct budget *budget)
 {
-	int err = read_chans(gp);
+	int err = read_chans(gp, budget);
 
 	for (size_t i = 0; i < count && !err; i++) {
 		struct go_blocked_on *on = &items[i].blocked_on;
@@ -530,5 +532,5 @@ int gowait__finish(struct goproc *gp, struct goroutine *items, size_t count)
 		on->recvq = seen->recvq;
 		on->elem_type = seen->elem_type;
 	}
-	return err ? err : read_semaphores(gp, items, count);
+	return err ? err : read_semaphores(gp, items, count, budget);
 }

@@ -10,6 +10,7 @@
 #define PARKWATCH_GOWAIT_H
 
 #include "go/go_internal.h"
+#include "util/budget.h"
 
 /* Before a goproc__read: forgets what the last one met.  0 or -ENOMEM. */
 int gowait__begin(struct goproc *gp);
@@ -23,9 +24,10 @@ int gowait__read_batch(struct goproc *gp, struct batch *b, size_t n);
  * After every batch, on the goroutines read: each channel's fields and
  * queues (its hchan read once), and the addresses of the semaphores that
  * goroutines waiting on one without g.waiting (Go < 1.26) sleep on, from
- * runtime.semtable when .symtab names it.  0, or -ESRCH, -EACCES, -ENOMEM.
+ * runtime.semtable when .symtab names it.  What budget (NULL: none) leaves
+ * unread stays unknown.  0, or -ESRCH, -EACCES, -ENOMEM.
  */
-int gowait__finish(struct goproc *gp, struct goroutine *items, size_t count);
+int gowait__finish(struct goproc *gp, struct goroutine *items, size_t count, struct budget *budget);
 /* Frees what gowait keeps in gp. */
 void gowait__free(struct goproc *gp);
 

@@ -37,6 +37,20 @@ const char *const pw_state_names[PW_STATE__COUNT] = {
 	[PW_STATE_STOPPED] = "stopped",
 };
 
+const char *picture__cut_name(enum budget_cut cut)
+{
+	switch (cut) {
+	case BUDGET_CUT_STOPPED:
+		return "stopped";
+	case BUDGET_CUT_TIME:
+		return "time_budget";
+	case BUDGET_CUT_MEMORY:
+		return "memory_budget";
+	default:
+		return NULL;
+	}
+}
+
 /* Everything a picture frees, beyond its arrays. */
 struct picture_owned {
 	size_t unit_capacity, proc_capacity;
@@ -468,6 +482,7 @@ int picture__view_pid(struct pw_picture *picture, pid_t pid, struct pw_picture *
 	view->refs = 1;
 	view->time_unix_ns = picture->time_unix_ns;
 	view->time_mono_ns = picture->time_mono_ns;
+	view->cut_short = picture->cut_short;
 	/* units are by pid: the process's are one run */
 	while (first < picture->unit_count && picture->units[first].pid != pid)
 		first++;

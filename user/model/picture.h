@@ -23,6 +23,7 @@
 #include <linux/types.h>
 #include "park.h"
 #include "model/symbol.h"
+#include "util/budget.h"
 
 enum pw_unit_kind {
 	PW_UNIT_THREAD,
@@ -206,6 +207,8 @@ struct pw_process {
 	bool has_parent_goid;       /* Go 1.21+: "created by F in goroutine N" */
 	size_t system_units;        /* runtime goroutines, not in units */
 	size_t dropped;             /* goroutines that changed under every read */
+	enum budget_cut cut_short;  /* reading its goroutines stopped early (its time or
+				     * memory budget, or a stop): the rest are missing */
 };
 
 /*
@@ -254,7 +257,12 @@ struct pw_picture {
 	size_t finding_count;
 	struct picture_owned *owned; /* what the picture frees */
 	struct pw_picture *parent;  /* a view's whole picture (picture__view_pid) */
+	enum budget_cut cut_short;  /* BUDGET_CUT_STOPPED: parkwatch was asked to stop while
+				     * taking it, and units not reached yet are missing */
 };
+
+/* "stopped", "time_budget", "memory_budget"; NULL for BUDGET_CUT_NONE. */
+const char *picture__cut_name(enum budget_cut cut);
 
 /* An empty picture with one reference; NULL when out of memory. */
 struct pw_picture *picture__new(void);

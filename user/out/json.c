@@ -231,8 +231,10 @@ static void process_object(FILE *out, const struct pw_process *proc)
 	if (proc->unit_kind == PW_UNIT_GOROUTINE) {
 		fputs(",\"goroutine\":{\"go_version\":", out);
 		format__json_string(out, proc->go_version);
-		fprintf(out, ",\"system_goroutines\":%zu,\"dropped\":%zu}", proc->system_units,
-			proc->dropped);
+		fprintf(out, ",\"system_goroutines\":%zu,\"dropped\":%zu,\"cut_short\":",
+			proc->system_units, proc->dropped);
+		format__json_string(out, picture__cut_name(proc->cut_short));
+		fputc('}', out);
 	}
 	fputc('}', out);
 }
@@ -351,7 +353,9 @@ int json__write(FILE *out, const struct pw_picture *picture, const struct pw_con
 		PARKWATCH_VERSION, picture->time_unix_ns, units_total, picture->parked_count);
 	for (int s = 0; s < PW_STATE__COUNT; s++)
 		fprintf(out, "%s\"%s\":%zu", s ? "," : "", pw_state_names[s], picture->state_counts[s]);
-	fputs("},\"processes\":[", out);
+	fputs("},\"cut_short\":", out);
+	format__json_string(out, picture__cut_name(picture->cut_short));
+	fputs(",\"processes\":[", out);
 	for (size_t i = 0; i < picture->proc_count; i++) {
 		if (i)
 			fputc(',', out);

@@ -16,6 +16,14 @@ static const char *unit_word(const struct pw_unit *unit)
 	return unit->kind == PW_UNIT_GOROUTINE ? "goroutine" : "thread";
 }
 
+/* A comment line, which parsers of the format skip. */
+static void cut_note(FILE *out, const struct pw_picture *picture)
+{
+	if (picture->cut_short)
+		fputs("# parkwatch: cut short: parkwatch was asked to stop while taking this "
+		      "picture; threads not reached by then are missing\n", out);
+}
+
 static void print_summary(FILE *out, const struct pw_picture *picture)
 {
 	size_t units = 0;
@@ -33,6 +41,7 @@ static void print_summary(FILE *out, const struct pw_picture *picture)
 			picture->state_counts[s]);
 	}
 	fputs(")\n", out);
+	cut_note(out, picture);
 }
 
 static void print_kernel_frames(FILE *out, const struct pw_context *ctx, const struct pw_unit *unit)
@@ -215,6 +224,7 @@ static int dump_groups(FILE *out, const struct pw_picture *picture, const struct
 	int err = 0;
 
 	fprintf(out, "thread profile: total %zu\n", picture->parked_count);
+	cut_note(out, picture);
 	blocked__findings(out, picture, false);
 	for (size_t g = 0; g < picture->group_count && !err; g++) {
 		const struct pw_group *group = &picture->groups[g];

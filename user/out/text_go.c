@@ -484,12 +484,21 @@ static int write_debug2(FILE *out, const struct pw_picture *picture, const struc
 int text_go__write(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
 		   const struct render_opts *opts)
 {
+	static const char *const cut_why[] = {
+		[BUDGET_CUT_STOPPED] = "parkwatch was asked to stop",
+		[BUDGET_CUT_TIME] = "its time budget (--go-time-budget) was spent",
+		[BUDGET_CUT_MEMORY] = "its memory budget (--go-memory-budget) was spent",
+	};
 	const struct pw_process *proc = picture__goroutine_process(picture);
+	int err;
 
 	(void)ctx;
 	if (!proc)
 		return -EINVAL;
-	if (opts->debug == 1)
-		return write_debug1(out, picture, proc);
-	return write_debug2(out, picture, proc);
+	err = opts->debug == 1 ? write_debug1(out, picture, proc) : write_debug2(out, picture, proc);
+	/* last, a comment: the dump above stays in the runtime's own format */
+	if (!err && proc->cut_short)
+		fprintf(out, "# parkwatch: cut short: %s; goroutines not read by then are missing\n",
+			cut_why[proc->cut_short]);
+	return err;
 }

@@ -9,6 +9,12 @@ const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
 					"unreadable processes" },
 	[GAVEUP_HTTP_REFUSED] = { "http_refused", "refused HTTP connection or request",
 				  "refused HTTP connections or requests" },
+	[GAVEUP_IMPLAUSIBLE_RUNTIME] = { "implausible_runtime", "implausible Go runtime",
+					 "implausible Go runtimes" },
+	[GAVEUP_GO_BUDGET_EXCEEDED] = { "go_budget_exceeded", "goroutine read cut short",
+					"goroutine reads cut short" },
+	[GAVEUP_MAPPED_FILE_TRUNCATED] = { "mapped_file_truncated",
+					   "page of a truncated file", "pages of truncated files" },
 };
 
 static _Atomic uint64_t counters[GAVEUP__COUNT];

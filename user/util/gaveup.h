@@ -17,6 +17,12 @@
 enum gaveup_reason {
 	GAVEUP_PROCESS_UNREADABLE,  /* a process's maps or memory could not be opened */
 	GAVEUP_HTTP_REFUSED,        /* an HTTP connection or request past a limit */
+	GAVEUP_IMPLAUSIBLE_RUNTIME, /* a Go runtime claiming more goroutines than its
+				     * memory could hold: shown by its threads */
+	GAVEUP_GO_BUDGET_EXCEEDED,  /* reading a Go process's goroutines outran the time or
+				     * memory budget of a picture: the rest left out */
+	GAVEUP_MAPPED_FILE_TRUNCATED, /* a page of a mapped binary or debug file, cut by its
+				       * owner under us: read as zeros (util/mapguard.h) */
 	GAVEUP__COUNT
 };
 

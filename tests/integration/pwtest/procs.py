@@ -96,9 +96,10 @@ class LineReader:
 
 class Target:
     """A test program, build/targets/NAME unless PATH says otherwise, killed
-    when the `with` block ends.  It prints `READY {json}` once set up."""
+    when the `with` block ends.  It prints `READY {json}` once set up.  ENV
+    adds to the environment it inherits."""
 
-    def __init__(self, name, *args, cpus=None, path=None):
+    def __init__(self, name, *args, cpus=None, path=None, env=None):
         self.name = name
         path = path or os.path.join(TARGETS, name)
         check(os.access(path, os.X_OK), f"target {path} is not built (run make)")
@@ -106,7 +107,8 @@ class Target:
         self.t_start = now()
         pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         self.proc = spawn([path] + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=self.errf, preexec_fn=pin)
+                          stdout=subprocess.PIPE, stderr=self.errf, preexec_fn=pin,
+                          env=dict(os.environ, **env) if env else None)
         self.pid = self.proc.pid
         self.out = LineReader(self.proc.stdout, name)
         self.t_ready = None

@@ -323,6 +323,28 @@ static void test_too_many_pids(void **state)
 }
 
 /* A parse starts from the defaults, not from the previous parse. */
+/* The Go reading budgets: defaults, 0 for no limit, MiB digits only. */
+static void test_go_budgets(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args(NULL), 0);
+	assert_true(env.go_time_budget_ns == GO_TIME_BUDGET_DEFAULT_NS);
+	assert_true(env.go_memory_budget_bytes == GO_MEMORY_BUDGET_DEFAULT_BYTES);
+	assert_int_equal(parse_args("--go-time-budget", "250ms", "--go-memory-budget", "64", NULL),
+			 0);
+	assert_true(env.go_time_budget_ns == 250 * MS);
+	assert_true(env.go_memory_budget_bytes == (size_t)64 << 20);
+	assert_int_equal(parse_args("--go-time-budget", "0", "--go-memory-budget", "0", NULL), 0);
+	assert_true(env.go_time_budget_ns == 0);
+	assert_true(env.go_memory_budget_bytes == 0);
+	check_rejected("--go-time-budget", "soon");
+	check_rejected("--go-memory-budget", "-1");
+	check_rejected("--go-memory-budget", "+5");
+	check_rejected("--go-memory-budget", "5M");
+	check_rejected("--go-memory-budget", "");
+	check_rejected("--go-memory-budget", "99999999999");
+}
+
 static void test_reparse_resets(void **state)
 {
 	(void)state;
@@ -361,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_positional_rejected_after_options),
 		cmocka_unit_test(test_rejection_returns_einval),
 		cmocka_unit_test(test_too_many_pids),
+		cmocka_unit_test(test_go_budgets),
 		cmocka_unit_test(test_reparse_resets),
 	};
 

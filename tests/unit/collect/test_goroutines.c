@@ -70,7 +70,7 @@ static int take(pid_t pid, __u64 now_ns, struct pw_picture **out)
 	procs__begin(procs);
 	proc = procs__get(procs, pid);
 	assert_non_null(proc);
-	err = goroutines__add(goroutines, picture, proc, now_ns);
+	err = goroutines__add(goroutines, picture, proc, now_ns, NULL);
 	procs__end(procs);
 	goroutines__prune(goroutines);
 	if (!err)
@@ -296,7 +296,7 @@ static void test_ids_are_goids(void **state)
 	(void)state;
 	assert_non_null(leak);
 	assert_int_equal(goproc__open(leaky_pid, &reader, NULL, 0), 0);
-	assert_int_equal(goproc__read(reader, &gs, &count), 0);
+	assert_int_equal(goproc__read(reader, &gs, &count, NULL), 0);
 	for (size_t m = 0; m < leak->count; m++) {
 		const struct pw_unit *unit = leak->members[m];
 		const struct goroutine *found = NULL;
@@ -340,7 +340,7 @@ static void test_wrappers_hidden(void **state)
 	assert_string_equal(symbol__function(stack->symbols[stack->depth - 1]), "main.computeReply");
 	assert_int_equal(stack->full_depth, stack->depth + 1);
 	assert_int_equal(goproc__open(leaky_pid, &reader, NULL, 0), 0);
-	assert_int_equal(goproc__read(reader, &gs, &count), 0);
+	assert_int_equal(goproc__read(reader, &gs, &count, NULL), 0);
 	for (size_t i = 0; i < count; i++) {
 		if (gs[i].goid != leak->members[0]->id)
 			continue;

@@ -30,7 +30,7 @@ static void read_all(struct goproc *gp, bool by_pcsp, struct goroutine **gs, siz
 
 	if (!by_pcsp)
 		gp->pcln_buf = NULL;
-	assert_int_equal(goproc__read(gp, gs, count), 0);
+	assert_int_equal(goproc__read(gp, gs, count, NULL), 0);
 	gp->pcln_buf = keep;
 }
 
@@ -168,7 +168,7 @@ static void check_in_syscall(const char *variant)
 	for (int tries = 0; tries < 100 && !found; tries++) {
 		goproc__free_goroutines(gs);
 		gs = NULL;
-		assert_int_equal(goproc__read(gp, &gs, &count), 0);
+		assert_int_equal(goproc__read(gp, &gs, &count, NULL), 0);
 		for (size_t i = 0; i < count && !found; i++)
 			if (gs[i].status == GO_STATUS_SYSCALL && has_frame(gp, &gs[i], "main.blockRead"))
 				found = &gs[i];

@@ -138,7 +138,7 @@ static const struct go_blocked_on *read_one(struct fixture *f)
 	memset(&item, 0, sizeof(item));
 	item.g_addr = f->batch->raws[0].addr;
 	item.blocked_on = f->batch->blocked[0];
-	assert_int_equal(gowait__finish(f->gp, &item, 1), 0);
+	assert_int_equal(gowait__finish(f->gp, &item, 1, NULL), 0);
 	return &item.blocked_on;
 }
 
@@ -274,7 +274,7 @@ static void test_semtable(void **state)
 	f->gp->semtable = addr_of(f->fake->semtable);
 	f->gp->semtable_size = sizeof(f->fake->semtable);
 	assert_int_equal(gowait__begin(f->gp), 0);
-	assert_int_equal(gowait__finish(f->gp, items, 3), 0);
+	assert_int_equal(gowait__finish(f->gp, items, 3, NULL), 0);
 	assert_int_equal(items[0].blocked_on.addr, sema);
 	assert_int_equal(items[1].blocked_on.addr, sema);
 	assert_int_equal(items[2].blocked_on.addr, 0);

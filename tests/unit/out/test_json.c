@@ -223,7 +223,7 @@ static void test_json_empty_report(void **state)
 	assert_string_equal(out, "{\"version\":\"" PARKWATCH_VERSION "\",\"time_unix_ns\":5,"
 				 "\"units_total\":0,\"parked_total\":0,"
 				 "\"states\":{\"sleeping\":0,\"disk sleep\":0,\"running\":0,"
-				 "\"runnable\":0,\"stopped\":0},"
+				 "\"runnable\":0,\"stopped\":0},\"cut_short\":null,"
 				 "\"processes\":[],\"exited\":[],\"units\":[],"
 				 "\"park_totals\":[],\"park_histograms\":[],\"groups\":[],\"deadlocks\":[],"
 			    "\"findings\":[]}\n");
@@ -286,7 +286,7 @@ static void test_json_goroutines(void **state)
 		    "\"cgroup\":{\"path\":null,\"runtime\":null,\"container\":null,"
 		    "\"pod\":null,\"qos\":null,\"unit\":null},"
 		    "\"goroutine\":{\"go_version\":\"go1.22.1\",\"system_goroutines\":1,"
-		    "\"dropped\":0}}]");
+		    "\"dropped\":0,\"cut_short\":null}}]");
 	units = expect(out, "\"units\":[");
 	/* goroutine 1: no creator; its frames stop before runtime.goexit */
 	expect(units, "[{\"kind\":\"goroutine\",\"id\":1,\"pid\":7000,\"comm\":\"gosrv\","
@@ -338,6 +338,27 @@ static void test_json_goroutines(void **state)
 	expect(out, "\"inlined\":false}],\"created_by\":null,\"objects\":0,"
 		    "\"deadlocked\":false,\"convoy\":false}");
 	assert_int_equal(occurrences(out, "{\"kind\":\"goroutine\",\"pid\":"), 5);
+	go_sample_free(&g);
+}
+
+/* Where reading stopped early: the picture (a stop), the process (a budget). */
+static void test_json_cut_short(void **state)
+{
+	struct dump_fixture *fx = *state;
+	struct go_sample g = { 0 };
+	struct pw_context ctx = { 0 };
+	struct render_opts opts = { .debug = 2 };
+	const char *out;
+
+	go_sample_build(&g);
+	g.picture->cut_short = BUDGET_CUT_STOPPED;
+	g.picture->procs[0].cut_short = BUDGET_CUT_MEMORY;
+	out = run_json(fx, g.picture, &ctx, &opts);
+	expect(out, "\"stopped\":0},\"cut_short\":\"stopped\",\"processes\":[");
+	expect(out, "\"dropped\":0,\"cut_short\":\"memory_budget\"}}]");
+	g.picture->procs[0].cut_short = BUDGET_CUT_TIME;
+	out = run_json(fx, g.picture, &ctx, &opts);
+	expect(out, "\"dropped\":0,\"cut_short\":\"time_budget\"}}]");
 	go_sample_free(&g);
 }
 
@@ -463,6 +484,7 @@ int main(void)
 		TEST(test_json_empty_report),
 		TEST(test_json_park_totals),
 		TEST(test_json_goroutines),
+		TEST(test_json_cut_short),
 		TEST(test_json_bad_names),
 		TEST(test_json_locks),
 		TEST(test_json_channels),

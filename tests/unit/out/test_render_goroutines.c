@@ -36,7 +36,7 @@ static int setup(void **state)
 	if (pid > 0 && goroutines && procs && picture) {
 		procs__begin(procs);
 		proc = procs__get(procs, pid);
-		err = proc ? goroutines__add(goroutines, picture, proc, NOW_NS) : -1;
+		err = proc ? goroutines__add(goroutines, picture, proc, NOW_NS, NULL) : -1;
 		if (!err)
 			err = group__finish(picture);
 		procs__end(procs);
