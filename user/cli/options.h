@@ -42,6 +42,7 @@ struct env {
 	const char *http_tls_key;
 	size_t metrics_top_k;
 	bool keep_privileges;
+	const char *user;           /* --user: whom to run as after start-up */
 	bool threads;               /* --threads: a Go program's threads, not its goroutines */
 	bool leaks;                 /* watch, then print the leak report */
 	__u64 leak_window_ns;       /* 0: the trend engine's defaults */

@@ -103,6 +103,21 @@ int session__create_trend(struct session *session)
 }
 
 
+int session__open_output(struct session *session)
+{
+	const struct env *env = session->env;
+	int err = output__open(&session->out, env->output_path, env->keep_privileges);
+
+	if (err) {
+		fprintf(stderr, "parkwatch: %s: %s (%s)\n", env->output_path, strerror(-err),
+			err == -ENXIO ? "a FIFO needs a reader" :
+					"check the directory exists and is writable");
+		return EXIT_FAILURE_OTHER;
+	}
+	session->out_open = true;
+	return EXIT_OK;
+}
+
 /* The final result: to stdout or, with -o, atomically to the file. */
 int session__write_result(struct session *session, const struct pw_picture *picture,
 			const struct pw_picture *before_exit, struct window *window,
@@ -111,14 +126,12 @@ int session__write_result(struct session *session, const struct pw_picture *pict
 	const struct env *env = session->env;
 	bool suspects_found = false;
 	struct output out;
-	int err = output__open(&out, env->output_path);
+	int err;
 
-	if (err) {
-		fprintf(stderr, "parkwatch: %s: %s (%s)\n", env->output_path, strerror(-err),
-			err == -ENXIO ? "a FIFO needs a reader" :
-					"check the directory exists and is writable");
+	if (!session->out_open && session__open_output(session))
 		return EXIT_FAILURE_OTHER;
-	}
+	out = session->out;
+	session->out_open = false;
 	if (env->leaks)
 		err = leaks__write(out.stream, env->format, session->trend, picture, before_exit,
 				   window_ns);
@@ -219,5 +232,8 @@ void session__close(struct session *session)
 	tracker__free(session->tracker);
 	if (session->feed_ready)
 		feed__destroy(&session->feed);
+	if (session->out_open)
+		output__abort(&session->out, 0);
+	privileges__close(&session->privileges);
 	memset(session, 0, sizeof(*session));
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "go/gomem.h"
+#include "util/procfs.h"
 
 #define IOV_CHUNK 1024              /* IOV_MAX: ranges per process_vm_readv */
 #define MERGE_GAP 512               /* g's closer than this are read as one range */
@@ -42,8 +43,8 @@ static int open_mem_fd(struct goproc *gp)
 	if (gp->mem_fd >= 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/mem", gp->pid);
-	gp->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	return gp->mem_fd < 0 ? gomem__errno(errno) : 0;
+	gp->mem_fd = procfs__open(path, O_RDONLY);
+	return gp->mem_fd < 0 ? gomem__errno(-gp->mem_fd) : 0;
 }
 
 /*
@@ -68,9 +69,11 @@ int gomem__read_ranges(struct goproc *gp, const struct iovec *local, const struc
 				ok[i++] = false;
 				continue;
 			}
-			if (errno != ENOSYS)
+			if (errno != ENOSYS && !(errno == EPERM && procfs__brokered()))
 				return gomem__errno(errno);
-			err = open_mem_fd(gp); /* a kernel without CONFIG_CROSS_MEMORY_ATTACH */
+			/* a kernel without CONFIG_CROSS_MEMORY_ATTACH, or no
+			 * ptrace rights of our own: the broker's read-only fd */
+			err = open_mem_fd(gp);
 			if (err)
 				return err;
 			break;
@@ -210,7 +213,7 @@ int gomem__read_maps(pid_t pid, struct range **out, size_t *count)
 	*out = NULL;
 	*count = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = fopen(path, "re");
+	maps = procfs__fopen(path);
 	if (!maps)
 		return gomem__errno(errno);
 	while (fgets(line, sizeof(line), maps)) {
