@@ -2,6 +2,7 @@
 /* The seccomp filters (sandbox.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,12 +22,12 @@
  */
 static const int main_syscalls[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64), SCMP_SYS(readv), SCMP_SYS(writev),
-	SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(open),
+	SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(openat), SCMP_SYS(openat2),
 	SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(statx), SCMP_SYS(getdents64),
 	SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(getxattr), SCMP_SYS(fcntl),
-	SCMP_SYS(ioctl), SCMP_SYS(fsync), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
+	SCMP_SYS(ioctl), SCMP_SYS(fsync), SCMP_SYS(dup), SCMP_SYS(dup3),
 	SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
-	SCMP_SYS(bpf), SCMP_SYS(process_vm_readv),
+	SCMP_SYS(process_vm_readv),
 	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),
 	SCMP_SYS(madvise),
 	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(exit), SCMP_SYS(exit_group),
@@ -36,7 +37,7 @@ static const int main_syscalls[] = {
 	SCMP_SYS(nanosleep),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(restart_syscall), SCMP_SYS(tgkill), SCMP_SYS(sigaltstack),
-	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
+	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(pselect6),
 	SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
 	SCMP_SYS(epoll_pwait),
 	SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(accept4), SCMP_SYS(accept),
@@ -94,6 +95,19 @@ static int allow_all(scmp_filter_ctx filter, const int *syscalls, size_t count)
 	return err;
 }
 
+/* bpf(2) on what is loaded (map reads, the snapshot iterator), never
+ * BPF_MAP_CREATE (0) nor BPF_PROG_LOAD (5) */
+static int allow_bpf_use(scmp_filter_ctx filter)
+{
+	int err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
+				   SCMP_A0(SCMP_CMP_GT, BPF_PROG_LOAD));
+
+	for (int cmd = BPF_MAP_CREATE + 1; cmd < BPF_PROG_LOAD && !err; cmd++)
+		err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)cmd));
+	return err;
+}
+
 int sandbox__enter_main(void)
 {
 	scmp_filter_ctx filter;
@@ -107,6 +121,8 @@ int sandbox__enter_main(void)
 	err = seccomp_attr_set(filter, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (!err)
 		err = allow_all(filter, main_syscalls, sizeof(main_syscalls) / sizeof(main_syscalls[0]));
+	if (!err)
+		err = allow_bpf_use(filter);
 	if (!err)
 		err = seccomp_load(filter);
 	seccomp_release(filter);

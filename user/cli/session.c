@@ -125,27 +125,26 @@ int session__write_result(struct session *session, const struct pw_picture *pict
 {
 	const struct env *env = session->env;
 	bool suspects_found = false;
-	struct output out;
+	struct output *out = &session->out;
 	int err;
 
 	if (!session->out_open && session__open_output(session))
 		return EXIT_FAILURE_OTHER;
-	out = session->out;
-	session->out_open = false;
+	session->out_open = false; /* committed or aborted below */
 	if (env->leaks)
-		err = leaks__write(out.stream, env->format, session->trend, picture, before_exit,
+		err = leaks__write(out->stream, env->format, session->trend, picture, before_exit,
 				   window_ns);
 	else if (window)
-		err = window__write(window, out.stream, window_start_unix_ns, window_ns, picture,
+		err = window__write(window, out->stream, window_start_unix_ns, window_ns, picture,
 				    session->trend);
 	else
-		err = render__write(out.stream, env->format, picture, &session->ctx,
+		err = render__write(out->stream, env->format, picture, &session->ctx,
 				    &session->render_opts);
 	if (env->leaks && err > 0) {
 		suspects_found = true;
 		err = 0;
 	}
-	err = err ? output__abort(&out, err) : output__commit(&out);
+	err = err ? output__abort(out, err) : output__commit(out);
 	if (err) {
 		fprintf(stderr, "parkwatch: writing %s: %s\n",
 			env->output_path ? env->output_path : "the output", strerror(-err));

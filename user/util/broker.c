@@ -83,7 +83,7 @@ static bool is_mapping_name(const char *at, const char *end)
 static bool allowed_tail(const char *at, const char *end, int flags)
 {
 	static const char *const readable[] = { "maps", "mem", "exe", "comm", "stat", "status",
-						"cmdline", "cgroup" };
+						"cmdline", "cgroup", "syscall" };
 	static const char *const listable[] = { "fd", "task" };
 	bool path_only = flags & O_PATH;
 	size_t len = (size_t)(end - at);

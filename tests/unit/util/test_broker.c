@@ -33,6 +33,7 @@ static void test_reading_paths_allowed(void **state)
 	assert_true(allowed("/proc/123/exe", O_RDONLY));
 	assert_true(allowed("/proc/123/status", O_RDONLY));
 	assert_true(allowed("/proc/1/task/45/fdinfo/3", O_RDONLY));
+	assert_true(allowed("/proc/1/task/45/syscall", O_RDONLY));
 	assert_true(allowed("/proc/1/task/45/net/tcp6", O_RDONLY));
 	assert_true(allowed("/proc/1/fd", O_RDONLY | O_DIRECTORY));
 	assert_true(allowed("/proc/1/task", O_RDONLY | O_DIRECTORY));
