@@ -108,32 +108,31 @@ int elfopen__in_root(pid_t pid, const char *path)
 /* /proc/PID/map_files/START-END of the mapping at base: the file the
  * kernel mapped, whatever its path, namespace or deletion.  Opening it
  * needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN); listing map_files needs
- * ptrace rights at every read, so the name is the mapping's own range in
- * the maps file, which the kernel writes the same way. */
+ * ptrace rights at every read, so the range is found in the maps file
+ * (which pads addresses to 8 digits; map_files names don't). */
 static int open_mapped(pid_t pid, Dwarf_Addr base)
 {
-	char path[160], prefix[32], line[128];
-	size_t prefix_len;
+	unsigned long long start = 0, end = 0;
+	char path[96], line[128];
 	struct stat st;
 	bool found = false, line_start = true;
 	FILE *maps;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	prefix_len = (size_t)snprintf(prefix, sizeof(prefix), "%" PRIx64 "-", (uint64_t)base);
 	maps = procfs__fopen(path);
 	if (!maps)
 		return -errno;
 	/* a line longer than line comes in pieces: only its start may match */
 	while (!found && fgets(line, sizeof(line), maps)) {
-		found = line_start && !strncmp(line, prefix, prefix_len);
+		found = line_start && sscanf(line, "%llx-%llx ", &start, &end) == 2 &&
+			start == base;
 		line_start = strchr(line, '\n') != NULL;
 	}
 	fclose(maps);
 	if (!found)
 		return -ENOENT;
-	line[strcspn(line, " ")] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%s", pid, line);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid, start, end);
 	fd = procfs__open(path, O_RDONLY | O_NOCTTY);
 	if (fd < 0)
 		return fd;
