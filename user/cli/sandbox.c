@@ -21,12 +21,10 @@
  * what glibc needs for them (memory, threads, futexes, signals).
  */
 static const int main_syscalls[] = {
-	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64), SCMP_SYS(readv), SCMP_SYS(writev),
-	SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(openat), SCMP_SYS(openat2),
-	SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(statx), SCMP_SYS(getdents64),
-	SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(getxattr), SCMP_SYS(fcntl),
-	SCMP_SYS(ioctl), SCMP_SYS(fsync), SCMP_SYS(dup), SCMP_SYS(dup3),
-	SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(pread64), SCMP_SYS(lseek),
+	SCMP_SYS(close), SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(newfstatat),
+	SCMP_SYS(fstat), SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(getxattr),
+	SCMP_SYS(fcntl), SCMP_SYS(ioctl), SCMP_SYS(fsync), SCMP_SYS(eventfd2),
 	SCMP_SYS(process_vm_readv),
 	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),
 	SCMP_SYS(madvise),
@@ -36,14 +34,11 @@ static const int main_syscalls[] = {
 	SCMP_SYS(getrandom), SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
 	SCMP_SYS(nanosleep),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
-	SCMP_SYS(restart_syscall), SCMP_SYS(tgkill), SCMP_SYS(sigaltstack),
+	SCMP_SYS(restart_syscall), SCMP_SYS(tgkill),
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(pselect6),
-	SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
-	SCMP_SYS(epoll_pwait),
-	SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(accept4), SCMP_SYS(accept),
-	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(getsockopt),
-	SCMP_SYS(setsockopt), SCMP_SYS(shutdown), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
-	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+	SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(accept4), SCMP_SYS(getsockname),
+	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(shutdown), SCMP_SYS(sendto),
+	SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
 };
 
 /* The broker: requests in, fds out, and -o's one link into place. */
