@@ -41,9 +41,11 @@ static const int main_syscalls[] = {
 	SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
 };
 
-/* The broker: requests in, fds out, and -o's one link into place. */
+/* The broker: requests in, fds (or a /proc/PID/syscall line) out, and -o's
+ * one link into place. */
 static const int broker_syscalls[] = {
-	SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(readlink), SCMP_SYS(newfstatat),
+	SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(readlink), SCMP_SYS(read),
+	SCMP_SYS(newfstatat),
 	SCMP_SYS(fstat), SCMP_SYS(close), SCMP_SYS(write), SCMP_SYS(brk), SCMP_SYS(mmap),
 	SCMP_SYS(munmap), SCMP_SYS(getrandom), SCMP_SYS(linkat), SCMP_SYS(rename),
 	SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat),

@@ -18,7 +18,7 @@
 
 struct broker_reply {
 	int32_t result;
-	char text[PATH_MAX];
+	char text[PATH_MAX > BROKER_READ_MAX ? PATH_MAX : BROKER_READ_MAX];
 };
 
 /* Digits of a pid or fd at *at (no leading zero, at most 10), stepped over. */
@@ -141,11 +141,14 @@ int broker__parse_request(const void *message, size_t len, struct broker_request
 	path_len = len - header;
 	if (request->op == BROKER_COMMIT)
 		return path_len == 1 && request->path[0] == '\0' ? 0 : -EINVAL;
-	if (request->op != BROKER_OPEN && request->op != BROKER_READLINK)
+	if (request->op != BROKER_OPEN && request->op != BROKER_READLINK &&
+	    request->op != BROKER_READ)
 		return -EINVAL;
 	/* a readlink is asked as an O_PATH handle would be: fd/N, exe */
 	if (request->op == BROKER_READLINK)
 		request->flags = O_PATH;
+	if (request->op == BROKER_READ)
+		request->flags = O_RDONLY;
 	if (path_len >= BROKER_PATH_MAX ||
 	    !broker__check_path(request->path, path_len, request->flags))
 		return -EINVAL;
@@ -200,6 +203,27 @@ int broker__open_here(const char *path, int flags)
 	return fd;
 }
 
+/* Up to size bytes of path (a seq_file hands them out in pieces). */
+static ssize_t read_here(const char *path, char *buf, size_t size)
+{
+	int fd = broker__open_here(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t got = 0;
+
+	if (fd < 0)
+		return fd;
+	while (len < size && (got = read(fd, buf + len, size - len)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		len += (size_t)got;
+	}
+	got = got < 0 ? -errno : (ssize_t)len;
+	close(fd);
+	return got;
+}
+
 void broker__serve(int socket, broker_commit_fn commit, void *commit_ctx)
 {
 	char message[sizeof(struct broker_request)];
@@ -225,6 +249,10 @@ void broker__serve(int socket, broker_commit_fn commit, void *commit_ctx)
 		} else if (request.op == BROKER_READLINK) {
 			got = readlink(request.path, reply.text, sizeof(reply.text));
 			reply.result = got < 0 ? -errno : (int32_t)got;
+			text_len = got < 0 ? 0 : (size_t)got;
+		} else if (request.op == BROKER_READ) {
+			got = read_here(request.path, reply.text, BROKER_READ_MAX);
+			reply.result = (int32_t)got;
 			text_len = got < 0 ? 0 : (size_t)got;
 		} else {
 			reply.result = commit ? commit(commit_ctx, request.flags) : -EALREADY;
@@ -307,11 +335,12 @@ int broker__open(const char *path, int flags)
 	return fd;
 }
 
-ssize_t broker__readlink(const char *path, char *buf, size_t size)
+/* A request answered with text: into buf, terminated, cut to size - 1. */
+static ssize_t ask_text(uint32_t op, const char *path, char *buf, size_t size)
 {
 	struct broker_reply reply;
 	size_t text_len;
-	int fd, err = ask(BROKER_READLINK, O_PATH, path, &reply, &text_len, &fd);
+	int fd, err = ask(op, O_RDONLY, path, &reply, &text_len, &fd);
 
 	if (fd >= 0)
 		close(fd);
@@ -326,6 +355,16 @@ ssize_t broker__readlink(const char *path, char *buf, size_t size)
 	memcpy(buf, reply.text, text_len);
 	buf[text_len] = '\0';
 	return (ssize_t)text_len;
+}
+
+ssize_t broker__readlink(const char *path, char *buf, size_t size)
+{
+	return ask_text(BROKER_READLINK, path, buf, size);
+}
+
+ssize_t broker__read(const char *path, char *buf, size_t size)
+{
+	return ask_text(BROKER_READ, path, buf, size);
 }
 
 int broker__commit(bool keep)

@@ -21,7 +21,12 @@ enum broker_op {
 	BROKER_OPEN = 1,            /* path, flags -> fd */
 	BROKER_READLINK = 2,        /* path -> text */
 	BROKER_COMMIT = 3,          /* flags 1: put -o's file in place, 0: drop it */
+	BROKER_READ = 4,            /* path -> its first BROKER_READ_MAX bytes */
 };
+
+/* /proc/PID/syscall checks ptrace rights at each read, not at open: such
+ * files are read by the broker itself, this much at most */
+#define BROKER_READ_MAX 4096
 
 struct broker_request {
 	uint32_t op;
@@ -62,6 +67,8 @@ bool broker__connected(void);
 int broker__open(const char *path, int flags);
 /* length written (terminated, cut to size - 1), or -errno. */
 ssize_t broker__readlink(const char *path, char *buf, size_t size);
+/* The file's first bytes into buf, terminated and cut like readlink's. */
+ssize_t broker__read(const char *path, char *buf, size_t size);
 int broker__commit(bool keep);
 
 #endif /* PARKWATCH_BROKER_H */

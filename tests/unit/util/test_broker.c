@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -204,6 +205,13 @@ static void test_round_trip(void **state)
 	/* cut to the buffer, terminated */
 	assert_int_equal(broker__readlink(path, got_link, 4), 3);
 	assert_int_equal(strlen(got_link), 3);
+
+	/* read by the broker while this thread waits for the answer in recvmsg */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", getpid(), (int)gettid());
+	len = broker__read(path, text, sizeof(text));
+	assert_true(len > 0);
+	snprintf(expected, sizeof(expected), "%d ", (int)SYS_recvmsg);
+	assert_memory_equal(text, expected, strlen(expected));
 
 	assert_int_equal(broker__commit(true), 0);
 	assert_int_equal(broker__commit(true), -EALREADY); /* once only */
