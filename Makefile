@@ -25,7 +25,7 @@ OBJ      := $(BUILD)$(if $(SANITIZE),/sanitize)
 # -MMD -MP: each object's real header dependencies, in a .d file beside it
 DEPFLAGS := -MMD -MP
 override CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
-LDLIBS   := -lbpf -lelf -ldw -liberty -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lpthread
+LDLIBS   := -lbpf -lelf -ldw -liberty -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lseccomp -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -I$(BUILD) -Wall -Wno-unused-function \
 	$(if $(WERROR),-Werror)
 
@@ -37,7 +37,7 @@ endef
 
 # Debian packages the build, the tests, the demo and the benchmarks need.
 DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev \
-	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev libcapstone-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
+	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev libseccomp-dev libcapstone-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
 	libbpf-tools linux-perf procps python3-jsonschema iproute2
 # real programs nobody here wrote, for the acceptance tests (test_realprogs.py)
 DEB_PACKAGES += nginx default-jdk-headless

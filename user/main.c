@@ -47,11 +47,24 @@ static int open_session(struct session *session)
 	code = session__open_tracker(session);
 	if (code)
 		return code;
+	/* what needs root is done first: the BPF side, -o's file, the port */
+	if (env.output_path && (code = session__open_output(session)))
+		return code;
+	if (!env.keep_privileges &&
+	    (err = privileges__start_broker(&session->privileges,
+					    session->out_open ? &session->out : NULL))) {
+		fprintf(stderr, "parkwatch: starting the privileged broker: %s "
+				"(--keep-privileges runs without one)\n", strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
 	if (env.http && (code = session__open_http(session)))
 		return code;
-	if (!env.keep_privileges && (err = privileges__drop()))
-		fprintf(stderr, "parkwatch: dropping capabilities: %s (going on with them)\n",
+	if (!env.keep_privileges && (err = privileges__drop(&session->privileges))) {
+		fprintf(stderr, "parkwatch: dropping privileges to user %s: %s "
+				"(--keep-privileges runs without dropping)\n", env.user,
 			strerror(-err));
+		return EXIT_FAILURE_OTHER;
+	}
 	session->ctx.ksyms = session->ksyms;
 	session->collector = collector__new(session->tracker, &collector_opts);
 	session->live = live__new();
@@ -64,7 +77,8 @@ static int open_session(struct session *session)
 
 int main(int argc, char **argv)
 {
-	struct session session = { .env = &env, .term.signal_fd = -1 };
+	struct session session = { .env = &env, .term.signal_fd = -1,
+				   .privileges.broker_socket = -1 };
 	int code;
 
 	if (options__parse(argc, argv, &env, 0))
@@ -76,6 +90,10 @@ int main(int argc, char **argv)
 	if (env.format == PW_FORMAT_PPROF && !env.output_path && session.tty_out) {
 		fprintf(stderr, "parkwatch: not writing a binary profile to a terminal "
 				"(use -o FILE or redirect stdout)\n");
+		return EXIT_USAGE;
+	}
+	if (!env.keep_privileges && privileges__lookup(env.user, &session.privileges)) {
+		fprintf(stderr, "parkwatch: --user %s: no such user\n", env.user);
 		return EXIT_USAGE;
 	}
 	code = preflight__check_targets(env.pids, env.pid_count);

@@ -55,6 +55,7 @@ enum {
 	OPT_HTTP_TLS_KEY,
 	OPT_METRICS_TOP_K,
 	OPT_KEEP_PRIVILEGES,
+	OPT_USER,
 	OPT_THREADS,
 	OPT_LEAKS,
 	OPT_LEAK_WINDOW,
@@ -117,7 +118,9 @@ static const struct argp_option option_list[] = {
 	{ "metrics-top-k", OPT_METRICS_TOP_K, "N", 0,
 	  "Per-process series for at most N processes, most parked first (default 20)", 3 },
 	{ "keep-privileges", OPT_KEEP_PRIVILEGES, NULL, 0,
-	  "Don't drop capabilities after the BPF programs are attached", 3 },
+	  "Stay root with every capability: no broker, no seccomp (for debugging)", 3 },
+	{ "user", OPT_USER, "NAME", 0,
+	  "The user to run as once the BPF programs are attached (default nobody)", 3 },
 	/* argp's own --help and --version go on parsing when its errors are
 	 * off (ARGP_NO_ERRS implies ARGP_NO_EXIT): these stop */
 	{ "help", '?', NULL, 0, "Give this help list", -1 },
@@ -282,6 +285,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_KEEP_PRIVILEGES:
 		env->keep_privileges = true;
 		return 0;
+	case OPT_USER:
+		env->user = arg;
+		return 0;
 	case OPT_THREADS:
 		env->threads = true;
 		return 0;
@@ -365,6 +371,7 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	env->metrics_top_k = 20;
 	env->go_time_budget_ns = GO_TIME_BUDGET_DEFAULT_NS;
 	env->go_memory_budget_bytes = GO_MEMORY_BUDGET_DEFAULT_BYTES;
+	env->user = "nobody";
 	env->leak_min_slope = -1;
 	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */
 	argp_err_exit_status = EXIT_USAGE;

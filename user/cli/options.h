@@ -50,6 +50,7 @@ struct env {
 	const char *http_tls_key;
 	size_t metrics_top_k;
 	bool keep_privileges;
+	const char *user;           /* --user: whom to run as after start-up */
 	bool threads;               /* --threads: a Go program's threads, not its goroutines */
 	__u64 go_time_budget_ns;    /* 0: no limit */
 	size_t go_memory_budget_bytes; /* 0: no limit */

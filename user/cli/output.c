@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include "cli/output.h"
+#include "util/broker.h"
 
 /* as many as the kernel follows in one path (MAXSYMLINKS) */
 #define MAX_LINK_HOPS 40
@@ -170,11 +171,11 @@ static int create_temp(struct output *out, const char *dir)
 
 /* Replacing a file keeps its permissions and, where we may give it away,
  * its owner and group (the mode first: the file may no longer be ours). */
-static int keep_owner_and_mode(int fd, const struct stat *old)
+static int keep_owner_and_mode(int fd, const struct stat *old, bool keep_owner)
 {
 	if (fchmod(fd, old->st_mode & 0777))
 		return -errno;
-	if (fchown(fd, old->st_uid, old->st_gid))
+	if (keep_owner && fchown(fd, old->st_uid, old->st_gid))
 		(void)!fchown(fd, (uid_t)-1, old->st_gid); /* else it stays ours */
 	return 0;
 }
@@ -196,7 +197,7 @@ static void release(struct output *out)
 	out->fd = -1;
 }
 
-int output__open(struct output *out, const char *path)
+int output__open(struct output *out, const char *path, bool keep_owner)
 {
 	struct stat st;
 	bool exists;
@@ -222,7 +223,7 @@ int output__open(struct output *out, const char *path)
 	if (!err && dir)
 		err = create_temp(out, dir);
 	if (!err && dir && exists)
-		err = keep_owner_and_mode(out->fd, &st);
+		err = keep_owner_and_mode(out->fd, &st, keep_owner);
 	if (!err && !out->stream)
 		err = open_stream(out);
 	free(dir);
@@ -264,6 +265,21 @@ static int link_into_place(struct output *out)
 	return err;
 }
 
+int output__place(struct output *out)
+{
+	int err = out->temp_path ? (rename(out->temp_path, out->final_path) ? -errno : 0) :
+				   link_into_place(out);
+
+	if (err)
+		output__discard(out);
+	return err;
+}
+
+int output__discard(struct output *out)
+{
+	return out->temp_path && unlink(out->temp_path) ? -errno : 0;
+}
+
 int output__commit(struct output *out)
 {
 	int err = 0;
@@ -277,15 +293,20 @@ int output__commit(struct output *out)
 		err = -errno;
 	fclose(out->stream);
 	out->stream = NULL;
-	if (!err && out->final_path && out->temp_path)
-		err = rename(out->temp_path, out->final_path) ? -errno : 0;
-	else if (!err && out->final_path)
-		err = link_into_place(out);
+	/* without privileges, the broker names the file, as this process
+	 * could have when it made it */
+	if (out->final_path && broker__connected()) {
+		int placed = broker__commit(!err);
+
+		err = err ? err : placed;
+	} else if (!err && out->final_path) {
+		err = output__place(out);
+	} else if (err) {
+		output__discard(out);
+	}
 	if (close(out->fd) && !err)
 		err = -errno;
 	out->fd = -1;
-	if (err && out->temp_path)
-		unlink(out->temp_path);
 	release(out);
 	return err;
 }
@@ -298,8 +319,10 @@ int output__abort(struct output *out, int err)
 		if (out->stream)
 			fclose(out->stream);
 		close(out->fd);
-		if (out->temp_path)
-			unlink(out->temp_path);
+		if (out->final_path && broker__connected())
+			broker__commit(false);
+		else
+			output__discard(out);
 	}
 	release(out);
 	return err;

@@ -1,24 +1,142 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* Dropping capabilities with libcap-ng (privileges.h). */
+/* The broker and the drop to an unprivileged user (privileges.h). */
 #include <cap-ng.h>
 #include <errno.h>
+#include <grp.h>
 #include <linux/capability.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "cli/options.h"
 #include "cli/privileges.h"
+#include "cli/sandbox.h"
+#include "util/broker.h"
 
-int privileges__drop(void)
+#define PASSWD_BUFFER_BYTES 16384
+
+int privileges__lookup(const char *user, struct privileges *privileges)
 {
-	const capng_type_t sets = CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET;
+	struct passwd entry, *found = NULL;
+	char *buffer = malloc(PASSWD_BUFFER_BYTES);
+	int err;
 
+	if (!buffer)
+		return -ENOMEM;
+	err = getpwnam_r(user, &entry, buffer, PASSWD_BUFFER_BYTES, &found);
+	if (!err && found) {
+		privileges->uid = found->pw_uid;
+		privileges->gid = found->pw_gid;
+	}
+	free(buffer);
+	return err ? -err : found ? 0 : -ENOENT;
+}
+
+/* -o's last step, run in the broker: the file put in place, or dropped. */
+static int commit_output(void *ctx, bool keep)
+{
+	struct output *out = ctx;
+
+	return keep ? output__place(out) : output__discard(out);
+}
+
+/* Every fd but stderr, the socket and -o's file: the broker holds no BPF
+ * object, listening socket or terminal. */
+static void close_others(int socket, int out_fd)
+{
+	int keep[3] = { STDERR_FILENO, socket, out_fd }, from = 0;
+
+	/* sorted, so the ranges between them are closed */
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int swap = keep[i];
+
+				keep[i] = keep[j];
+				keep[j] = swap;
+			}
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < 0)
+			continue;
+		if (keep[i] > from)
+			close_range((unsigned int)from, (unsigned int)keep[i] - 1, 0);
+		from = keep[i] + 1;
+	}
+	close_range((unsigned int)from, ~0U, 0);
+}
+
+/* The broker's whole life; never returns. */
+static void run_broker(pid_t parent, int socket, struct output *out)
+{
+	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	const capng_type_t sets = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
+
+	/* it ends with parkwatch: by its socket closing, or this */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(EXIT_FAILURE_OTHER);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		signal(stop_signals[i], SIG_IGN);
+	close_others(socket, out && out->final_path ? out->fd : -1);
 	capng_clear(CAPNG_SELECT_ALL);
 	if (capng_updatev(CAPNG_ADD, sets, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, -1))
-		return -EINVAL;
+		_exit(EXIT_FAILURE_OTHER);
 	/* a kernel before 5.9 has no CAP_CHECKPOINT_RESTORE: binaries are then
 	 * opened by path only */
 	capng_update(CAPNG_ADD, sets, CAP_CHECKPOINT_RESTORE);
-	if (capng_apply(CAPNG_SELECT_ALL))
+	if (capng_apply(CAPNG_SELECT_ALL) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    sandbox__enter_broker())
+		_exit(EXIT_FAILURE_OTHER);
+	broker__serve(socket, out && out->final_path ? commit_output : NULL, out);
+	_exit(EXIT_OK);
+}
+
+int privileges__start_broker(struct privileges *privileges, struct output *out)
+{
+	pid_t parent = getpid();
+	int pair[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair))
+		return -errno;
+	privileges->broker_pid = fork();
+	if (privileges->broker_pid < 0) {
+		privileges->broker_pid = 0;
+		close(pair[0]);
+		close(pair[1]);
+		return -errno;
+	}
+	if (!privileges->broker_pid)
+		run_broker(parent, pair[1], out);
+	close(pair[1]);
+	privileges->broker_socket = pair[0];
+	/* threads started from now on (the HTTP server's) inherit it empty */
+	capng_get_caps_process();
+	capng_clear(CAPNG_SELECT_BOUNDS);
+	return capng_apply(CAPNG_SELECT_BOUNDS) ? -EPERM : 0;
+}
+
+int privileges__drop(struct privileges *privileges)
+{
+	/* glibc makes every thread take the ids; the kernel then clears each
+	 * one's permitted, effective and ambient capabilities */
+	if (setgroups(0, NULL) ||
+	    setresgid(privileges->gid, privileges->gid, privileges->gid) ||
+	    setresuid(privileges->uid, privileges->uid, privileges->uid))
+		return -errno;
+	capng_clear(CAPNG_SELECT_CAPS);
+	if (capng_apply(CAPNG_SELECT_CAPS))
 		return -EPERM;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
-	return 0;
+	broker__connect(privileges->broker_socket);
+	/* TSYNC also gives every thread no_new_privs */
+	return sandbox__enter_main();
+}
+
+void privileges__close(struct privileges *privileges)
+{
+	if (privileges->broker_socket >= 0)
+		close(privileges->broker_socket);
+	privileges->broker_socket = -1;
 }

@@ -103,15 +103,10 @@ int session__create_trend(struct session *session)
 }
 
 
-/* The final result: to stdout or, with -o, atomically to the file. */
-int session__write_result(struct session *session, const struct pw_picture *picture,
-			const struct pw_picture *before_exit, struct window *window,
-			__u64 window_start_unix_ns, __u64 window_ns)
+int session__open_output(struct session *session)
 {
 	const struct env *env = session->env;
-	bool suspects_found = false;
-	struct output out;
-	int err = output__open(&out, env->output_path);
+	int err = output__open(&session->out, env->output_path, env->keep_privileges);
 
 	if (err) {
 		fprintf(stderr, "parkwatch: %s: %s (%s)\n", env->output_path, strerror(-err),
@@ -119,20 +114,37 @@ int session__write_result(struct session *session, const struct pw_picture *pict
 					"check the directory exists and is writable");
 		return EXIT_FAILURE_OTHER;
 	}
+	session->out_open = true;
+	return EXIT_OK;
+}
+
+/* The final result: to stdout or, with -o, atomically to the file. */
+int session__write_result(struct session *session, const struct pw_picture *picture,
+			const struct pw_picture *before_exit, struct window *window,
+			__u64 window_start_unix_ns, __u64 window_ns)
+{
+	const struct env *env = session->env;
+	bool suspects_found = false;
+	struct output *out = &session->out;
+	int err;
+
+	if (!session->out_open && session__open_output(session))
+		return EXIT_FAILURE_OTHER;
+	session->out_open = false; /* committed or aborted below */
 	if (env->leaks)
-		err = leaks__write(out.stream, env->format, session->trend, picture, before_exit,
+		err = leaks__write(out->stream, env->format, session->trend, picture, before_exit,
 				   window_ns);
 	else if (window)
-		err = window__write(window, out.stream, window_start_unix_ns, window_ns, picture,
+		err = window__write(window, out->stream, window_start_unix_ns, window_ns, picture,
 				    session->trend);
 	else
-		err = render__write(out.stream, env->format, picture, &session->ctx,
+		err = render__write(out->stream, env->format, picture, &session->ctx,
 				    &session->render_opts);
 	if (env->leaks && err > 0) {
 		suspects_found = true;
 		err = 0;
 	}
-	err = err ? output__abort(&out, err) : output__commit(&out);
+	err = err ? output__abort(out, err) : output__commit(out);
 	if (err) {
 		fprintf(stderr, "parkwatch: writing %s: %s\n",
 			env->output_path ? env->output_path : "the output", strerror(-err));
@@ -219,5 +231,8 @@ void session__close(struct session *session)
 	tracker__free(session->tracker);
 	if (session->feed_ready)
 		feed__destroy(&session->feed);
+	if (session->out_open)
+		output__abort(&session->out, 0);
+	privileges__close(&session->privileges);
 	memset(session, 0, sizeof(*session));
 }

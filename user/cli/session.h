@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "cli/options.h"
+#include "cli/output.h"
+#include "cli/privileges.h"
 #include "cli/terminal.h"
 #include "collect/collector.h"
 #include "kernel/tracker.h"
@@ -40,12 +42,18 @@ struct session {
 	struct http_server *server; /* --http: bound before privileges are dropped */
 	struct trend *trend;        /* leak evidence; NULL for a one-off --dump */
 	bool trend_warned;          /* a failed trend update was said once */
+	struct output out;          /* the result's destination, made before the drop */
+	bool out_open;
+	struct privileges privileges;
 };
 
 /* Loads and attaches the BPF side (and kernel symbols); an exit code. */
 int session__open_tracker(struct session *session);
 /* Binds the HTTP server (before privileges are dropped); an exit code. */
 int session__open_http(struct session *session);
+/* Opens the result's destination (-o), before privileges are dropped; an
+ * exit code. */
+int session__open_output(struct session *session);
 /* The leak trend, from the options; an exit code. */
 int session__create_trend(struct session *session);
 /* A new picture; 0 or a negative errno, said on stderr. */

@@ -158,7 +158,7 @@ static void build_ns_tids(struct locks *locks)
 
 	locks->ns_tids_built = true;
 	snprintf(path, sizeof(path), "/proc/%d/task", locks->pid);
-	dir = opendir(path);
+	dir = procfs__opendir(path);
 	if (!dir)
 		return;
 	locks->ns_tids_complete = true;

@@ -20,6 +20,7 @@
 #include "go/gomem.h"
 #include "go/govars.h"
 #include "util/goelf.h"
+#include "util/procfs.h"
 
 /*
  * The version in .go.buildinfo: a 32-byte header (magic, pointer size,
@@ -263,13 +264,10 @@ static int read_load_bias(struct goproc *gp, Elf *elf, const struct stat *exe)
 	if (!found_load)
 		return -ENODATA;
 	snprintf(path, sizeof(path), "/proc/%d/exe", gp->pid);
-	len = readlink(path, exe_path, sizeof(exe_path) - 1);
-	if (len > 0) {
-		exe_path[len] = '\0';
-		have_path = true;
-	}
+	len = procfs__readlink(path, exe_path, sizeof(exe_path));
+	have_path = len > 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", gp->pid);
-	maps = fopen(path, "re");
+	maps = procfs__fopen(path);
 	if (!maps)
 		return gomem__errno(errno);
 	while (fgets(line, sizeof(line), maps)) {

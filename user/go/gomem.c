@@ -44,8 +44,8 @@ static int open_mem_fd(struct goproc *gp)
 	if (gp->mem_fd >= 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/mem", gp->pid);
-	gp->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	return gp->mem_fd < 0 ? gomem__errno(errno) : 0;
+	gp->mem_fd = procfs__open(path, O_RDONLY);
+	return gp->mem_fd < 0 ? gomem__errno(-gp->mem_fd) : 0;
 }
 
 /*
@@ -70,9 +70,11 @@ int gomem__read_ranges(struct goproc *gp, const struct iovec *local, const struc
 				ok[i++] = false;
 				continue;
 			}
-			if (errno != ENOSYS)
+			if (errno != ENOSYS && !(errno == EPERM && procfs__brokered()))
 				return gomem__errno(errno);
-			err = open_mem_fd(gp); /* a kernel without CONFIG_CROSS_MEMORY_ATTACH */
+			/* a kernel without CONFIG_CROSS_MEMORY_ATTACH, or no
+			 * ptrace rights of our own: the broker's read-only fd */
+			err = open_mem_fd(gp);
 			if (err)
 				return err;
 			break;
@@ -248,7 +250,7 @@ int gomem__read_maps(pid_t pid, struct range **out, size_t *count)
 	*out = NULL;
 	*count = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = fopen(path, "re");
+	maps = procfs__fopen(path);
 	if (!maps)
 		return gomem__errno(errno);
 	while (fgets(line, sizeof(line), maps)) {

@@ -23,6 +23,7 @@
 #include "go/gounwind.h"
 #include "go/gowait.h"
 #include "util/clock.h"
+#include "util/procfs.h"
 
 static int by_range(const void *a, const void *b)
 {
@@ -37,9 +38,9 @@ static int open_exe(pid_t pid, struct stat *st)
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = procfs__open(path, O_RDONLY);
 	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : gomem__errno(errno);
+		return fd == -ENOENT ? -ESRCH : gomem__errno(-fd);
 	if (fstat(fd, st)) {
 		int err = gomem__errno(errno);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "model/classify.h"
+#include "util/procfs.h"
 #include "util/text.h"
 #include "syscall_nrs.h" /* PW_NR_*, generated from asm/unistd_64.h */
 
@@ -40,10 +41,9 @@ enum fd_kind classify__fd_of(pid_t pid, int fd)
 	ssize_t len;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	len = readlink(path, target, sizeof(target) - 1);
+	len = procfs__readlink(path, target, sizeof(target));
 	if (len <= 0)
 		return FD_KIND_UNKNOWN;
-	target[len] = '\0';
 	return classify__fd_kind(target);
 }
 

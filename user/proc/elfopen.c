@@ -17,6 +17,7 @@
 #include <linux/openat2.h>
 #include <elfutils/libdwelf.h>
 #include "proc/elfopen.h"
+#include "util/procfs.h"
 
 #define CRC_CHUNK_BYTES 65536
 
@@ -95,9 +96,9 @@ int elfopen__in_root(pid_t pid, const char *path)
 	if (path[0] != '/')
 		return -EINVAL;
 	snprintf(root_path, sizeof(root_path), "/proc/%d/root", pid);
-	root = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	root = procfs__open(root_path, O_PATH | O_DIRECTORY);
 	if (root < 0)
-		return -errno;
+		return root;
 	fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
 	err = errno;
 	close(root);
@@ -106,28 +107,39 @@ int elfopen__in_root(pid_t pid, const char *path)
 
 /* /proc/PID/map_files/START-END of the mapping at base: the file the
  * kernel mapped, whatever its path, namespace or deletion.  Opening it
- * needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN). */
+ * needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN); listing map_files needs
+ * ptrace rights at every read, so the range is found in the maps file
+ * (which pads addresses to 8 digits; map_files names don't). */
 static int open_mapped(pid_t pid, Dwarf_Addr base)
 {
-	char dir_path[64], prefix[32];
-	size_t prefix_len;
-	struct dirent *entry;
-	int fd = -ENOENT;
-	DIR *dir;
+	unsigned long long start = 0, end = 0;
+	char path[96], line[128];
+	struct stat st;
+	bool found = false, line_start = true;
+	FILE *maps;
+	int fd;
 
-	snprintf(dir_path, sizeof(dir_path), "/proc/%d/map_files", pid);
-	prefix_len = (size_t)snprintf(prefix, sizeof(prefix), "%" PRIx64 "-", (uint64_t)base);
-	dir = opendir(dir_path);
-	if (!dir)
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = procfs__fopen(path);
+	if (!maps)
 		return -errno;
-	while ((entry = readdir(dir)))
-		if (!strncmp(entry->d_name, prefix, prefix_len))
-			break;
-	if (entry) {
-		fd = openat(dirfd(dir), entry->d_name, O_PATH | O_CLOEXEC);
-		fd = fd < 0 ? -errno : reopen_regular(fd);
+	/* a line longer than line comes in pieces: only its start may match */
+	while (!found && fgets(line, sizeof(line), maps)) {
+		found = line_start && sscanf(line, "%llx-%llx ", &start, &end) == 2 &&
+			start == base;
+		line_start = strchr(line, '\n') != NULL;
 	}
-	closedir(dir);
+	fclose(maps);
+	if (!found)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid, start, end);
+	fd = procfs__open(path, O_RDONLY | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) || (unsigned long long)st.st_size > ELFOPEN_MAX_BYTES) {
+		close(fd);
+		return -EFBIG;
+	}
 	return fd;
 }
 

@@ -121,10 +121,17 @@ static struct net_tables *tables_of(struct fds *fds, pid_t pid, pid_t tid, __u64
 	char path[96];
 	struct net_tables *tables;
 	struct stat ns;
+	int handle;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/net", pid, tid);
-	if (stat(path, &ns) || !ns.st_ino)
+	handle = procfs__open(path, O_PATH);
+	if (handle < 0)
 		return NULL;
+	if (fstat(handle, &ns) || !ns.st_ino) {
+		close(handle);
+		return NULL;
+	}
+	close(handle);
 	*netns = ns.st_ino;
 	tables = u64map__get(&fds->namespaces, ns.st_ino);
 	if (tables)
@@ -190,6 +197,35 @@ static int describe_unix(struct fds *fds, const struct unix_sock *sock, __u64 ne
 	return peer ? want_peer(fds, out, pid, other, HOLDER_ANY) : 0;
 }
 
+/* What another process's fd is (its /proc/PID/task/TID/fd/N), by a handle
+ * the broker may open: the attribute read through our own /proc/self/fd. */
+static ssize_t fd_attribute(const char *fd_path, const char *name, char *value, size_t size)
+{
+	char self[32];
+	int handle = procfs__open(fd_path, O_PATH);
+	ssize_t len;
+
+	if (handle < 0)
+		return handle;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", handle);
+	len = getxattr(self, name, value, size);
+	close(handle);
+	return len;
+}
+
+static bool fd_is_fifo(const char *fd_path)
+{
+	int handle = procfs__open(fd_path, O_PATH);
+	struct stat st;
+	bool fifo;
+
+	if (handle < 0)
+		return false;
+	fifo = !fstat(handle, &st) && S_ISFIFO(st.st_mode);
+	close(handle);
+	return fifo;
+}
+
 static int describe_socket(struct fds *fds, pid_t pid, pid_t tid, const char *fd_path,
 			   __u64 inode, struct pw_fd *out, char *text, size_t size)
 {
@@ -199,7 +235,7 @@ static int describe_socket(struct fds *fds, pid_t pid, pid_t tid, const char *fd
 	__u64 netns = 0;
 	ssize_t len;
 
-	len = getxattr(fd_path, "system.sockprotoname", protocol, sizeof(protocol) - 1);
+	len = fd_attribute(fd_path, "system.sockprotoname", protocol, sizeof(protocol) - 1);
 	protocol[len > 0 ? len : 0] = '\0';
 	out->type = "socket";
 	snprintf(text, size, "%s%ssocket:[%llu]", protocol, protocol[0] ? " " : "",
@@ -250,7 +286,7 @@ static void describe_epoll(pid_t pid, pid_t tid, int fd, char *text, size_t size
 	FILE *file;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/fdinfo/%d", pid, tid, fd);
-	file = fopen(path, "re");
+	file = procfs__fopen(path);
 	if (!file) {
 		snprintf(text, size, "epoll");
 		return;
@@ -299,7 +335,6 @@ int fds__describe(struct fds *fds, struct pw_picture *picture, pid_t pid, pid_t 
 	char fd_path[96], target[PATH_MAX], text[FD_TEXT_MAX], type[32];
 	unsigned long long inode;
 	struct pw_fd *desc;
-	struct stat file;
 	ssize_t len;
 	int err = 0;
 
@@ -307,10 +342,9 @@ int fds__describe(struct fds *fds, struct pw_picture *picture, pid_t pid, pid_t 
 	if (fd < 0)
 		return -ENOENT;
 	snprintf(fd_path, sizeof(fd_path), "/proc/%d/task/%d/fd/%d", pid, tid, fd);
-	len = readlink(fd_path, target, sizeof(target) - 1);
+	len = procfs__readlink(fd_path, target, sizeof(target));
 	if (len <= 0)
 		return -ENOENT;
-	target[len] = '\0';
 	desc = picture__add_fd(picture);
 	if (!desc)
 		return -ENOMEM;
@@ -324,7 +358,7 @@ int fds__describe(struct fds *fds, struct pw_picture *picture, pid_t pid, pid_t 
 		err = want_peer(fds, desc, pid, target, other_side(reading));
 	} else if (text__has_prefix(target, "anon_inode:")) {
 		describe_anon(target, pid, tid, fd, desc, text, sizeof(text), type, sizeof(type));
-	} else if (target[0] == '/' && !stat(fd_path, &file) && S_ISFIFO(file.st_mode)) {
+	} else if (target[0] == '/' && fd_is_fifo(fd_path)) {
 		desc->type = "fifo";
 		err = want_peer(fds, desc, pid, target, other_side(reading));
 	} else if (classify__fd_kind(target) == FD_KIND_TTY) {
@@ -422,7 +456,7 @@ static size_t scan_process(struct fds *fds, pid_t pid, size_t *budget)
 	DIR *dir;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	dir = opendir(path);
+	dir = procfs__opendir(path);
 	if (!dir)
 		return 0;
 	while (*budget && seen < FDS_SCAN_MAX_FDS_PER_PROC && (entry = readdir(dir))) {
@@ -434,10 +468,9 @@ static size_t scan_process(struct fds *fds, pid_t pid, size_t *budget)
 		(*budget)--;
 		seen++;
 		snprintf(link, sizeof(link), "%s/%d", path, fd);
-		len = readlink(link, target, sizeof(target) - 1);
+		len = procfs__readlink(link, target, sizeof(target));
 		if (len <= 0)
 			continue;
-		target[len] = '\0';
 		if (u64map__get(&fds->wanted, target_hash(target)))
 			found += note_holder(fds, pid, fd, target);
 	}

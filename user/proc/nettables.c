@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "proc/nettables.h"
+#include "util/procfs.h"
 #include "util/hash.h"
 #include "util/u64map.h"
 
@@ -293,7 +294,7 @@ static struct table *table_of(struct net_tables *tables, enum net_table which)
 		return table;
 	table->read = true;
 	snprintf(path, sizeof(path), "%s/%s", tables->dir, net_table_names[which]);
-	file = fopen(path, "re");
+	file = procfs__fopen(path);
 	if (!file)
 		return table;
 	while (fgets(line, sizeof(line), file) && table->count < NET_TABLE_MAX_ENTRIES) {

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include "proc/perfmap.h"
 #include "util/procfs.h"
 
@@ -84,11 +86,35 @@ static bool locate(struct perfmap *map)
 	ns_pid = procfs__ns_pid(map->pid);
 	if (!ns_pid)
 		ns_pid = map->pid;
-	snprintf(map->path, sizeof(map->path), "/proc/%d/root/tmp/perf-%d.map", map->pid, ns_pid);
+	/* inside the process's root (its container) */
+	snprintf(map->path, sizeof(map->path), "/tmp/perf-%d.map", ns_pid);
 	snprintf(map->module, sizeof(map->module), "[perf-%d.map]", ns_pid);
 	map->owner = st.st_uid;
 	map->located = true;
 	return true;
+}
+
+/* O_NOFOLLOW: the file's own owner is checked, not a link's; O_NONBLOCK: a
+ * FIFO in its place must not hang the read.  A process's map is resolved
+ * in its root, with this process's own rights. */
+static int open_map_file(const struct perfmap *map)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char root_path[32];
+	int root, fd;
+
+	if (!map->pid)
+		return open(map->path, (int)how.flags);
+	snprintf(root_path, sizeof(root_path), "/proc/%d/root", map->pid);
+	root = procfs__open(root_path, O_PATH | O_DIRECTORY);
+	if (root < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, root, map->path, &how, sizeof(how));
+	close(root);
+	return fd;
 }
 
 static bool parse_hex(const char **at, __u64 *value)
@@ -302,9 +328,7 @@ int perfmap__refresh(struct perfmap *map)
 
 	if (!locate(map))
 		return clear(map);
-	/* O_NOFOLLOW: the file's own owner is checked, not a link's;
-	 * O_NONBLOCK: a FIFO in its place must not hang the read */
-	fd = open(map->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	fd = open_map_file(map);
 	if (fd < 0)
 		return clear(map);
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (st.st_uid != map->owner && st.st_uid != 0)) {

@@ -13,6 +13,7 @@
 #include "proc/perfmap.h"
 #include "proc/procs.h"
 #include "util/gaveup.h"
+#include "util/procfs.h"
 
 struct procs {
 	struct u64map by_pid;
@@ -126,7 +127,7 @@ static __u64 maps_hash(pid_t pid)
 	FILE *maps;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = fopen(path, "re");
+	maps = procfs__fopen(path);
 	if (!maps)
 		return 0;
 	while ((len = getline(&line, &capacity, maps)) > 0)
@@ -158,6 +159,25 @@ static void refresh_perfmap(struct proc *proc)
 		u64map__filter(&proc->symbols, keep_unless_jit, proc->perfmap);
 }
 
+/* The process's modules from its maps, opened here rather than by libdwfl
+ * (dwfl_linux_proc_report), so that the broker opens them once privileges
+ * are dropped. */
+static int report_modules(struct proc *proc)
+{
+	char path[64];
+	FILE *maps;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", proc->pid);
+	maps = procfs__fopen(path);
+	if (!maps)
+		return -errno;
+	dwfl_report_begin(proc->dwfl);
+	err = dwfl_linux_proc_maps_report(proc->dwfl, maps);
+	fclose(maps);
+	return err;
+}
+
 Dwfl *procs__dwfl(struct proc *proc)
 {
 	__u64 hash;
@@ -182,9 +202,7 @@ Dwfl *procs__dwfl(struct proc *proc)
 	proc->dwfl = dwfl_begin(&elfopen__callbacks);
 	if (!proc->dwfl)
 		goto fail;
-	dwfl_report_begin(proc->dwfl);
-	if (dwfl_linux_proc_report(proc->dwfl, proc->pid) != 0 ||
-	    dwfl_report_end(proc->dwfl, NULL, NULL) != 0)
+	if (report_modules(proc) || dwfl_report_end(proc->dwfl, NULL, NULL) != 0)
 		goto fail;
 	/* binaries are opened through the process's own root (containers) */
 	elfopen__bind(proc->dwfl, proc->pid);
@@ -205,7 +223,7 @@ bool procs__read(struct proc *proc, __u64 addr, void *buf, size_t size)
 		return false;
 	if (proc->mem_fd < 0) {
 		snprintf(path, sizeof(path), "/proc/%d/mem", proc->pid);
-		proc->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		proc->mem_fd = procfs__open(path, O_RDONLY);
 		if (proc->mem_fd < 0)
 			return false;
 	}

@@ -1,10 +1,30 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
-/* Small reads of /proc/PID: bounded, and NULL or empty when unreadable. */
+/*
+ * Another process's /proc/PID files, opened in one place, and small bounded
+ * reads of them (NULL or empty when unreadable).  Once privileges are dropped
+ * (cli/privileges.h) they are opened by the privileged broker (util/broker.h);
+ * before that, or with --keep-privileges, directly.
+ */
 #ifndef PARKWATCH_PROCFS_H
 #define PARKWATCH_PROCFS_H
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
+
+/* open(2) of a /proc/PID/ file, read-only: an fd or -errno. */
+int procfs__open(const char *path, int flags);
+/* readlink(2) of /proc/PID/exe or fd/N into buf, terminated: the length or -errno. */
+ssize_t procfs__readlink(const char *path, char *buf, size_t size);
+/* A /proc/PID/ directory (fd, task) to list; NULL with errno set. */
+DIR *procfs__opendir(const char *path);
+/* A /proc/PID/ text file as a stream ("re"); NULL with errno set. */
+FILE *procfs__fopen(const char *path);
+/* Whether opens go through the broker: this process has no rights of its
+ * own over other processes (process_vm_readv then fails with EPERM). */
+bool procfs__brokered(void);
 
 /* The process's executable (/proc/PID/exe); malloc'd, NULL if unreadable. */
 char *procfs__exe_path(pid_t pid);

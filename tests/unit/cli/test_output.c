@@ -88,7 +88,7 @@ static void expect_content(const char *path, const char *text)
 static int write_output(const char *path, const char *text)
 {
 	struct output out;
-	int err = output__open(&out, path);
+	int err = output__open(&out, path, true);
 
 	if (err)
 		return err;
@@ -192,12 +192,12 @@ static void test_no_temporary_name(void **state)
 	struct output out;
 
 	(void)state;
-	assert_int_equal(output__open(&out, in_dir("new")), 0);
+	assert_int_equal(output__open(&out, in_dir("new"), true), 0);
 	fputs("first\n", out.stream);
 	fflush(out.stream);
 	assert_int_equal(entries(dir), 0);
 	assert_int_equal(output__commit(&out), 0);
-	assert_int_equal(output__open(&out, in_dir("new")), 0);
+	assert_int_equal(output__open(&out, in_dir("new"), true), 0);
 	fputs("second\n", out.stream);
 	fflush(out.stream);
 	assert_int_equal(entries(dir), 1);
