@@ -85,13 +85,11 @@ static bool in_our_pid_namespace(pid_t pid)
 
 #define STATUS_MAX 4096             /* NSpid is in the first 1 KiB */
 
-pid_t procfs__ns_pid(pid_t pid)
+pid_t procfs__parse_ns_pid(char *status, pid_t pid)
 {
-	char status[STATUS_MAX], *line, *end, *field, *last = NULL;
+	char *line, *end, *field, *last = NULL;
 	long ns_pid;
 
-	if (in_our_pid_namespace(pid) || procfs__read(pid, "status", status, sizeof(status)) < 0)
-		return 0;
 	line = strstr(status, "\nNSpid:");
 	if (!line)
 		return 0;
@@ -106,4 +104,13 @@ pid_t procfs__ns_pid(pid_t pid)
 	if (errno || *end || ns_pid <= 0 || ns_pid > INT_MAX || ns_pid == pid)
 		return 0;
 	return (pid_t)ns_pid;
+}
+
+pid_t procfs__ns_pid(pid_t pid)
+{
+	char status[STATUS_MAX];
+
+	if (in_our_pid_namespace(pid) || procfs__read(pid, "status", status, sizeof(status)) < 0)
+		return 0;
+	return procfs__parse_ns_pid(status, pid);
 }
