@@ -36,26 +36,25 @@ def run_target(binary, seconds, build):
         # fuzz_goroutines unwinds by a real Go binary's tables when it has one
         env["PARKWATCH_FUZZ_PCLNTAB"] = os.path.join(pclntabs, sorted(os.listdir(pclntabs))[0])
     before = set(os.listdir(crashes))
+    log = os.path.join(build, "logs", name + ".log")
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    # -close_fd_mask=1: what the code under test prints (--help, ...) is
+    # dropped; libFuzzer's own report goes to stderr, into the log
     cmd = [binary, f"-max_total_time={seconds}", f"-timeout={TIMEOUT_SECONDS}",
-           f"-rss_limit_mb={RSS_LIMIT_MB}", "-print_final_stats=1",
+           f"-rss_limit_mb={RSS_LIMIT_MB}", "-print_final_stats=1", "-close_fd_mask=1",
            f"-artifact_prefix={crashes}/", corpus] + seeds
     # the outer bound: libFuzzer stops itself at max_total_time, plus the
     # time to load the corpus and write the stats
-    try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              errors="replace", timeout=seconds + 120, env=env)
-        output, status = proc.stdout, proc.returncode
-    except subprocess.TimeoutExpired as expired:
-        output = expired.stdout or ""
-        if isinstance(output, bytes):
-            output = output.decode(errors="replace")
-        status = "killed after its time"
+    with open(log, "w") as out:
+        try:
+            status = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    timeout=seconds + 120).returncode
+        except subprocess.TimeoutExpired:
+            status = "killed after its time"
+    with open(log, errors="replace") as f:
+        output = f.read()
     execs = re.search(r"stat::number_of_executed_units: (\d+)", output)
     found = sorted(set(os.listdir(crashes)) - before)
-    log = os.path.join(build, "logs", name + ".log")
-    os.makedirs(os.path.dirname(log), exist_ok=True)
-    with open(log, "w") as f:
-        f.write(output)
     if found or status != 0:
         where = ", ".join(os.path.join(crashes, c) for c in found) or "no reproducer written"
         return False, (f"fuzz {name}: FOUND something (exit {status}): {where}\n"
