@@ -23,12 +23,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	memcpy(line, data + 1, size - 1);
 	line[size - 1] = '\0';
 	if (table == NET_TABLE_UNIX) {
-		if (!nettables__parse_unix(line, &unix_sock) && strlen(unix_sock.path) >= sizeof(unix_sock.path))
+		/* the path is terminated inside its field */
+		if (!nettables__parse_unix(line, &unix_sock) &&
+		    strnlen(unix_sock.path, sizeof(unix_sock.path)) == sizeof(unix_sock.path))
 			abort();
 	} else if (!nettables__parse_inet(line, table == NET_TABLE_TCP6 || table == NET_TABLE_UDP6,
 					  &inet)) {
 		nettables__format_inet(&inet, table, buf, sizeof(buf));
-		nettables__tcp_state_name(inet.state);
+		fuzz_use(strlen(buf) + strlen(nettables__tcp_state_name(inet.state)));
 	}
 	free(line);
 	return 0;

@@ -28,8 +28,8 @@ def run_target(binary, seconds, build):
     crashes = os.path.join(build, "crashes", name)
     os.makedirs(corpus, exist_ok=True)
     os.makedirs(crashes, exist_ok=True)
-    seeds = [d for d in (os.path.join("tests/fuzz/corpus", name), os.path.join(build, "seeds", name))
-             if os.path.isdir(d)]
+    seeds = [os.path.join("tests/fuzz/corpus", name), os.path.join(build, "seeds", name)]
+    seeds = [d for d in seeds if os.path.isdir(d)]
     env = dict(os.environ)
     pclntabs = os.path.join(build, "seeds", "pclntab")
     if "PARKWATCH_FUZZ_PCLNTAB" not in env and os.path.isdir(pclntabs) and os.listdir(pclntabs):
@@ -60,7 +60,8 @@ def run_target(binary, seconds, build):
         return False, (f"fuzz {name}: FOUND something (exit {status}): {where}\n"
                        f"  reproduce: {binary} {os.path.join(crashes, found[0]) if found else ''}\n"
                        f"  log: {log}")
-    return True, f"fuzz {name}: {execs.group(1) if execs else '?'} execs in {seconds} s, nothing found"
+    execs = execs.group(1) if execs else "?"
+    return True, f"fuzz {name}: {execs} execs in {seconds} s, nothing found"
 
 
 def main():
