@@ -9,6 +9,7 @@
  * waits for the collecting loop that isn't there.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -78,24 +79,51 @@ static void read_answer(int sock)
 		if (poll(&pfd, 1, (int)((deadline - now) / NSEC_PER_MSEC) + 1) <= 0)
 			continue;
 		got = read(sock, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got <= 0)
 			return;
 		fuzz_use((unsigned char)buf[0]);
 	}
 }
 
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+/*
+ * A connection to the server.  The client closes first (it has no more to
+ * send), so each connection leaves a TIME_WAIT behind for a minute: they
+ * come from 127.0.0.2 to 127.0.0.254 in turn, so that tens of thousands a
+ * minute don't use up one address's ports.
+ */
+static int connect_to_server(void)
 {
-	int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	size_t sent = 0;
+	static unsigned int next_source;
+	struct sockaddr_in source = { .sin_family = AF_INET };
+	int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err;
 
 	if (sock < 0)
-		fail("socket", "failed");
-	if (connect(sock, (const struct sockaddr *)&server_addr, sizeof(server_addr)))
-		fail("connect", "the server is gone");
+		fail("socket", strerror(errno));
+	source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 2 + next_source++ % 253);
+	/* the port is chosen by connect, for this destination only */
+	if (setsockopt(sock, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) ||
+	    bind(sock, (const struct sockaddr *)&source, sizeof(source)))
+		fail("bind", strerror(errno));
+	do
+		err = connect(sock, (const struct sockaddr *)&server_addr, sizeof(server_addr));
+	while (err && errno == EINTR);
+	if (err)
+		fail("connect", strerror(errno));
+	return sock;
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	int sock = connect_to_server();
+	size_t sent = 0;
+
 	while (sent < size) {
 		ssize_t n = send(sock, data + sent, size - sent, MSG_NOSIGNAL);
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			break; /* the server answered and closed before the end */
 		sent += (size_t)n;
