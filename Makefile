@@ -21,7 +21,15 @@ override CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DPARKWATCH_VERSION='"
 # targets are shared: they don't depend on it)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 override CFLAGS += $(if $(SANITIZE),$(SAN_FLAGS))
-OBJ      := $(BUILD)$(if $(SANITIZE),/sanitize)
+# FUZZ=1 builds the tree with clang for libFuzzer (tests/fuzz/), ASan and
+# UBSan, into OBJ=$(BUILD)/fuzz: `make fuzz` is the way in
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+ifneq ($(FUZZ),)
+override CC := $(CLANG)
+override CFLAGS += $(FUZZ_FLAGS)
+endif
+OBJ      := $(BUILD)$(if $(SANITIZE),/sanitize)$(if $(FUZZ),/fuzz)
 # -MMD -MP: each object's real header dependencies, in a .d file beside it
 DEPFLAGS := -MMD -MP
 override CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
@@ -39,6 +47,8 @@ endef
 DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev \
 	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev libseccomp-dev libcapstone-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
 	libbpf-tools linux-perf procps python3-jsonschema iproute2
+# libFuzzer and the sanitizers' runtimes for $(CLANG) (clang 14 on Debian 12): make fuzz
+DEB_PACKAGES += libclang-rt-14-dev
 # real programs nobody here wrote, for the acceptance tests (test_realprogs.py)
 DEB_PACKAGES += nginx default-jdk-headless
 
@@ -126,7 +136,7 @@ GO_MATRIX_BINS := $(call go_bins,$(GO_RELEASES),shapes,$(GO_FLAVOURS)) \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test check check-cflags unit unit-sanitize integration demo bench clean help go-matrix go-toolchains
+.PHONY: all deps test check check-cflags unit unit-sanitize fuzz fuzz-build integration demo bench clean help go-matrix go-toolchains
 
 all: parkwatch targets
 
@@ -137,6 +147,8 @@ help:
 	@echo "make test         deps + check + unit and integration tests (root)"
 	@echo "make unit         the cmocka unit tests only (no root)"
 	@echo "make unit-sanitize  the unit tests under ASan+UBSan, built in $(BUILD)/sanitize"
+	@echo "make fuzz         every fuzz target (tests/fuzz/) for FUZZ_SECONDS=$(FUZZ_SECONDS) each,"
+	@echo "                  FUZZ_JOBS at a time: a crash fails it (clang, libFuzzer)"
 	@echo "make demo         deps + build + watch a leaking program grow"
 	@echo "make bench        overhead benchmarks (tools/bench)"
 	@echo "make go-matrix    the Go targets of every release in GO_RELEASES (fetches"
@@ -339,13 +351,56 @@ unit: $(UNIT_BINS)
 unit-sanitize:
 	@$(MAKE) --no-print-directory SANITIZE=1 unit
 
+# Fuzz targets: tests/fuzz/fuzz_NAME.c, one per parser of untrusted input,
+# each linked with every layer's archive of the FUZZ=1 build.  Seeds are
+# tests/fuzz/corpus/NAME/ and, generated from binaries the build makes,
+# $(BUILD)/fuzz/seeds/NAME/; what the fuzzers find goes to
+# $(BUILD)/fuzz/corpus/NAME/ and crashes to $(BUILD)/fuzz/crashes/NAME/.
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/bin/%,$(FUZZ_SRCS))
+FUZZ_LIBS    := $(foreach d,$(LAYERS_cli),$(BUILD)/fuzz/lib/libpw_$(d).a)
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+# what the ELF and Go seeds are cut from (tests/fuzz/make_seeds.sh): a small
+# C program, and the smallest Go one when the system has Go
+FUZZ_SEED_BINS := $(BUILD)/targets/condwait \
+	$(if $(wildcard $(GO_1.19)),$(call go_bin,1.19,insyscall,dwarf))
+
+$(BUILD)/fuzz/bin/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIBS) | $(GEN_HDRS)
+	@test -n "$(FUZZ)" || { echo "parkwatch: fuzz targets build with FUZZ=1 (make fuzz)" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(call say,FUZZLD,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBS) $(LDLIBS) -o $@
+
+# fuzz_goroutines' fake Go processes, laid out by the layouts golayout.c knows
+$(BUILD)/fuzz/bin/make_go_images: tests/fuzz/make_go_images.c tests/fuzz/go_image.h $(FUZZ_LIBS) \
+		| $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(FUZZ_LIBS) $(LDLIBS) -o $@
+
+$(BUILD)/fuzz/seeds/stamp: tests/fuzz/make_seeds.sh $(BUILD)/fuzz/bin/make_go_images $(FUZZ_SEED_BINS)
+	$(call say,SEEDS,$(@D))
+	$(Q)tests/fuzz/make_seeds.sh $(@D) $(FUZZ_SEED_BINS)
+	$(Q)mkdir -p $(@D)/goroutines && $(BUILD)/fuzz/bin/make_go_images $(@D)/goroutines
+	@touch $@
+
+fuzz-build:
+	@$(MAKE) --no-print-directory -s FUZZ=1 $(FUZZ_BINS) $(BUILD)/fuzz/seeds/stamp
+
+# each fuzz target for FUZZ_SECONDS, FUZZ_JOBS at a time: a finding fails it
+fuzz: fuzz-build
+	@$(PYTHON) tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) $(FUZZ_BINS)
+
 integration: parkwatch targets go-matrix
 	@$(PYTHON) tests/integration/run.py
 
 # make test runs the unit tests twice, the second time under the sanitizers
-# (about 35 s to build and 100 s to run on 2 cores), and a subset of the
+# (about 35 s to build and 100 s to run on 2 cores), a subset of the
 # integration tests again against $(BUILD)/sanitize/parkwatch (run.py
-# --sanitized, about 2 min)
+# --sanitized, about 2 min), and every fuzz target for FUZZ_TEST_SECONDS, so
+# that they keep building and their seeds pass
+FUZZ_TEST_SECONDS ?= 5
 SAN_UNIT_BINS := $(if $(SANITIZE),,$(patsubst tests/unit/%.c,$(BUILD)/sanitize/unit/%,$(UNIT_SRCS)))
 
 test: deps
@@ -353,6 +408,7 @@ test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 all $(UNIT_BINS) go-matrix
 	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 SANITIZE=1 $(SAN_UNIT_BINS) parkwatch
 	@$(MAKE) --no-print-directory check-cflags
+	@$(MAKE) --no-print-directory -j$(JOBS) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) FUZZ_JOBS=$(JOBS) fuzz
 	@$(PYTHON) tests/run_all.py $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 demo: deps

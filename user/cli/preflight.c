@@ -32,13 +32,28 @@ bool preflight__may_load_bpf(void)
 
 #define PF_KTHREAD_FLAG 0x00200000 /* include/linux/sched.h: a kernel thread */
 
+char preflight__parse_stat(const char *stat, bool *kernel_thread)
+{
+	/* comm may hold spaces and parentheses: the state follows the last ')' */
+	const char *close_paren = strrchr(stat, ')');
+	unsigned int flags;
+	char state = 0;
+
+	if (close_paren && close_paren[1] == ' ')
+		state = close_paren[2];
+	/* after the state: ppid pgrp session tty_nr tpgid flags */
+	if (state && kernel_thread &&
+	    sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) == 1)
+		*kernel_thread = flags & PF_KTHREAD_FLAG;
+	return state;
+}
+
 /* 'R', 'S', 'Z', ... from /proc/PID/stat; 0 when the process is gone.  With
  * tgid, its process's id and whether it is a kernel thread too. */
 static char process_state(pid_t pid, pid_t *tgid, bool *kernel_thread)
 {
 	char path[64], buf[512];
 	const char *tgid_line;
-	unsigned int flags;
 	char state = 0;
 	ssize_t len;
 	int fd;
@@ -51,15 +66,7 @@ static char process_state(pid_t pid, pid_t *tgid, bool *kernel_thread)
 	close(fd);
 	if (len > 0) {
 		buf[len] = '\0';
-		/* comm may hold spaces and parentheses: the state follows the last ')' */
-		const char *close_paren = strrchr(buf, ')');
-
-		if (close_paren && close_paren[1] == ' ')
-			state = close_paren[2];
-		/* after the state: ppid pgrp session tty_nr tpgid flags */
-		if (state && kernel_thread &&
-		    sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) == 1)
-			*kernel_thread = flags & PF_KTHREAD_FLAG;
+		state = preflight__parse_stat(buf, kernel_thread);
 	}
 	if (!tgid)
 		return state;

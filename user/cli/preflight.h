@@ -20,6 +20,9 @@ bool preflight__may_load_bpf(void);
 int preflight__check_targets(pid_t *pids, size_t count);
 /* EXIT_OK with the cgroup's id, or EXIT_USAGE after one line. */
 int preflight__cgroup_id(const char *path, __u64 *id);
+/* The state ('R', 'S', 'Z', ...) in stat, a /proc/PID/stat line, 0 if
+ * none; with kernel_thread, whether its flags say kernel thread. */
+char preflight__parse_stat(const char *stat, bool *kernel_thread);
 /* The process exists and is not a zombie. */
 bool preflight__process_alive(pid_t pid);
 

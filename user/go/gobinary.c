@@ -237,17 +237,44 @@ static void read_text_range(struct goproc *gp, Elf *elf)
  * its first page in /proc/PID/maps.  Matched by device and inode, else by
  * path: overlayfs (containers) shows the lower file's inode in maps.
  */
+int gobinary__exe_start(FILE *maps, const struct stat *exe, const char *exe_path, __u64 *start)
+{
+	char line[PATH_MAX + 128];
+	unsigned long long by_path = 0;
+
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long long lo, hi, offset;
+		unsigned int dev_major, dev_minor;
+		unsigned long inode;
+		char perms[8];
+		int name_at = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %lu %n", &lo, &hi, perms, &offset,
+			   &dev_major, &dev_minor, &inode, &name_at) != 7 || offset)
+			continue;
+		if (inode == exe->st_ino && dev_major == major(exe->st_dev) &&
+		    dev_minor == minor(exe->st_dev)) {
+			*start = lo;
+			return 0;
+		}
+		line[strcspn(line, "\n")] = '\0';
+		if (!by_path && exe_path && name_at && !strcmp(line + name_at, exe_path))
+			by_path = lo;
+	}
+	*start = by_path;
+	return by_path ? 0 : -ENODATA;
+}
+
 static int read_load_bias(struct goproc *gp, Elf *elf, const struct stat *exe)
 {
-	char path[64], exe_path[PATH_MAX], line[PATH_MAX + 128];
-	unsigned long long by_path = 0;
-	__u64 first_vaddr = 0;
+	char path[64], exe_path[PATH_MAX];
+	__u64 first_vaddr = 0, start;
 	bool found_load = false, have_path = false;
 	GElf_Ehdr ehdr;
 	size_t phnum;
 	ssize_t len;
 	FILE *maps;
-	int err = -ENODATA;
+	int err;
 
 	if (!gelf_getehdr(elf, &ehdr) || ehdr.e_type != ET_DYN)
 		return 0;
@@ -270,31 +297,10 @@ static int read_load_bias(struct goproc *gp, Elf *elf, const struct stat *exe)
 	maps = procfs__fopen(path);
 	if (!maps)
 		return gomem__errno(errno);
-	while (fgets(line, sizeof(line), maps)) {
-		unsigned long long start, end, offset;
-		unsigned int dev_major, dev_minor;
-		unsigned long inode;
-		char perms[8];
-		int name_at = 0;
-
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %lu %n", &start, &end, perms, &offset,
-			   &dev_major, &dev_minor, &inode, &name_at) != 7 || offset)
-			continue;
-		if (inode == exe->st_ino && dev_major == major(exe->st_dev) &&
-		    dev_minor == minor(exe->st_dev)) {
-			gp->bias = start - first_vaddr;
-			err = 0;
-			break;
-		}
-		line[strcspn(line, "\n")] = '\0';
-		if (!by_path && have_path && name_at && !strcmp(line + name_at, exe_path))
-			by_path = start;
-	}
+	err = gobinary__exe_start(maps, exe, have_path ? exe_path : NULL, &start);
 	fclose(maps);
-	if (err && by_path) {
-		gp->bias = by_path - first_vaddr;
-		err = 0;
-	}
+	if (!err)
+		gp->bias = start - first_vaddr;
 	return err;
 }
 

@@ -9,6 +9,7 @@
 #ifndef PARKWATCH_GOBINARY_H
 #define PARKWATCH_GOBINARY_H
 
+#include <stdio.h>
 #include <sys/stat.h>
 #include <gelf.h>
 #include "go/go_internal.h"
@@ -29,6 +30,10 @@ struct go_symbols {
  */
 int gobinary__read(struct goproc *gp, Elf *elf, const struct stat *exe, struct go_symbols *syms,
 		   char *why, size_t why_size);
+/* Where the executable exe (its path exe_path, or NULL) starts in maps,
+ * text in /proc/PID/maps's format: its mapping at file offset 0, into
+ * *start.  0, or -ENODATA when none is there. */
+int gobinary__exe_start(FILE *maps, const struct stat *exe, const char *exe_path, __u64 *start);
 /* "go1.19.8", "devel go1.23-abcdef": the minor version, 0 if none. */
 int gobinary__version_minor(const char *version);
 /* The version .go.buildinfo holds (Go >= 1.18) into buf: false when none;

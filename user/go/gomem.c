@@ -239,20 +239,15 @@ int gomem__read_allgs(struct goproc *gp, size_t max_count, size_t *count, size_t
 	return 0;
 }
 
-int gomem__read_maps(pid_t pid, struct range **out, size_t *count)
+int gomem__parse_maps(FILE *maps, struct range **out, size_t *count)
 {
 	struct range *ranges = NULL;
 	size_t n = 0, cap = 0;
-	char path[64], line[512];
+	char line[512];
 	bool line_start = true;
-	FILE *maps;
 
 	*out = NULL;
 	*count = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = procfs__fopen(path);
-	if (!maps)
-		return gomem__errno(errno);
 	while (fgets(line, sizeof(line), maps)) {
 		unsigned long long start, end;
 		bool at_start = line_start;
@@ -267,7 +262,6 @@ int gomem__read_maps(pid_t pid, struct range **out, size_t *count)
 
 			if (!grown) {
 				free(ranges);
-				fclose(maps);
 				return -ENOMEM;
 			}
 			ranges = grown;
@@ -275,10 +269,26 @@ int gomem__read_maps(pid_t pid, struct range **out, size_t *count)
 		}
 		ranges[n++] = (struct range){ start, end };
 	}
-	fclose(maps);
 	*out = ranges;
 	*count = n;
 	return 0;
+}
+
+int gomem__read_maps(pid_t pid, struct range **out, size_t *count)
+{
+	char path[64];
+	FILE *maps;
+	int err;
+
+	*out = NULL;
+	*count = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = procfs__fopen(path);
+	if (!maps)
+		return gomem__errno(errno);
+	err = gomem__parse_maps(maps, out, count);
+	fclose(maps);
+	return err;
 }
 
 void gomem__batch_free(struct batch *b)

@@ -8,6 +8,7 @@
 #ifndef PARKWATCH_GOMEM_H
 #define PARKWATCH_GOMEM_H
 
+#include <stdio.h>
 #include "go/go_internal.h"
 
 /* An errno from a read of /proc/PID or its memory, as the errors above. */
@@ -28,6 +29,8 @@ int gomem__read_allgs(struct goproc *gp, size_t max_count, size_t *count, size_t
 /* The process's mappings (/proc/PID/maps), sorted, in *out (freed by the
  * caller): 0, or -ESRCH, -EACCES, -ENOMEM. */
 int gomem__read_maps(pid_t pid, struct range **out, size_t *count);
+/* The same from maps, text in /proc/PID/maps's format: 0 or -ENOMEM. */
+int gomem__parse_maps(FILE *maps, struct range **out, size_t *count);
 
 int gomem__batch_new(int g_size, struct batch **out);
 /* NULL-safe. */

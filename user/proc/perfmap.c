@@ -201,7 +201,8 @@ static void make_disjoint(struct perfmap *map)
 {
 	size_t out = 0;
 
-	qsort(map->entries, map->count, sizeof(map->entries[0]), by_start_then_line);
+	if (map->count) /* entries is NULL when no line parsed */
+		qsort(map->entries, map->count, sizeof(map->entries[0]), by_start_then_line);
 	for (size_t i = 0; i < map->count; i++) {
 		struct perfmap_entry cur = map->entries[i];
 
@@ -265,6 +266,18 @@ static int parse_text(struct perfmap *map, char *text, size_t len)
 	}
 	make_disjoint(map);
 	return 0;
+}
+
+int perfmap__parse(struct perfmap *map, char *text, size_t len)
+{
+	int err;
+
+	forget_entries(map);
+	map->text = text;
+	err = parse_text(map, text, len);
+	if (err)
+		forget_entries(map);
+	return err;
 }
 
 /* Up to PERFMAP_MAX_BYTES of fd (a regular file of st->st_size bytes). */
@@ -343,14 +356,10 @@ int perfmap__refresh(struct perfmap *map)
 	close(fd);
 	if (!text)
 		return -ENOMEM;
-	forget_entries(map);
 	remember_file(map, &st);
-	map->text = text;
-	err = parse_text(map, text, len);
-	if (err) {
-		forget_entries(map);
+	err = perfmap__parse(map, text, len);
+	if (err)
 		return err;
-	}
 	/* lines past the byte bound count as skipped, roughly */
 	if (cut)
 		map->skipped++;

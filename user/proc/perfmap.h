@@ -46,6 +46,13 @@ void perfmap__free(struct perfmap *map);
  * map).  Returns 1 when the entries changed, 0 when not, -ENOMEM.
  */
 int perfmap__refresh(struct perfmap *map);
+/*
+ * Replaces the entries with those of text, len bytes of a perf map
+ * followed by a NUL, malloc'd: the map takes it over (names point into
+ * it).  What perfmap__refresh does with the file's bytes; for tests and
+ * fuzzing.  0, or -ENOMEM (the map is then empty).
+ */
+int perfmap__parse(struct perfmap *map, char *text, size_t len);
 /* The entry holding pc, NULL when none (map may be NULL). */
 const struct perfmap_entry *perfmap__find(const struct perfmap *map, __u64 pc);
 /*

@@ -18,6 +18,7 @@
 #ifndef PARKWATCH_PCLNTAB_H
 #define PARKWATCH_PCLNTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 

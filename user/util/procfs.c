@@ -151,13 +151,11 @@ static bool in_our_pid_namespace(pid_t pid)
 
 #define STATUS_MAX 4096             /* NSpid and Uid are in the first 1 KiB */
 
-pid_t procfs__ns_pid(pid_t pid)
+pid_t procfs__parse_ns_pid(char *status, pid_t pid)
 {
-	char status[STATUS_MAX], *line, *end, *field, *last = NULL;
+	char *line, *end, *field, *last = NULL;
 	long ns_pid;
 
-	if (in_our_pid_namespace(pid) || procfs__read(pid, "status", status, sizeof(status)) < 0)
-		return 0;
 	line = strstr(status, "\nNSpid:");
 	if (!line)
 		return 0;
@@ -193,4 +191,13 @@ int procfs__owner_uid(pid_t pid, uid_t *uid)
 		return -EINVAL;
 	*uid = (uid_t)ids[0];
 	return 0;
+}
+
+pid_t procfs__ns_pid(pid_t pid)
+{
+	char status[STATUS_MAX];
+
+	if (in_our_pid_namespace(pid) || procfs__read(pid, "status", status, sizeof(status)) < 0)
+		return 0;
+	return procfs__parse_ns_pid(status, pid);
 }

@@ -41,6 +41,9 @@ ssize_t procfs__read(pid_t pid, const char *name, char *buf, size_t size);
  * /proc/PID/status); 0 when that is pid itself, or unreadable.
  */
 pid_t procfs__ns_pid(pid_t pid);
+/* The same from status, the text of pid's /proc/PID/status (changed:
+ * its NSpid line is cut up). */
+pid_t procfs__parse_ns_pid(char *status, pid_t pid);
 
 /*
  * The user the process runs as, from the Uid line of /proc/PID/status: 0

@@ -125,6 +125,23 @@ static void test_malformed(void **state)
 	perfmap__free(map);
 }
 
+/* A map with no entry, empty or all malformed: none found (and, under
+ * UBSan, no qsort of a NULL array: a finding of tests/fuzz/fuzz_perfmap). */
+static void test_no_entries(void **state)
+{
+	static const char *const texts[] = { "", "not a perf map line\n" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct perfmap *map = read_map(texts[i]);
+
+		assert_int_equal(perfmap__count(map), 0);
+		assert_null(perfmap__find(map, 0));
+		assert_null(perfmap__symbol(map, 0x7f0000001000));
+		perfmap__free(map);
+	}
+}
+
 static void test_unsorted(void **state)
 {
 	struct perfmap *map = read_map("9000 100 nine\n1000 100 one\n5000 100 five\n3000 100 three\n");
@@ -330,6 +347,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_no_entries),
 		cmocka_unit_test(test_unsorted),
 		cmocka_unit_test(test_overlapping),
 		cmocka_unit_test(test_huge),

@@ -214,6 +214,35 @@ static void test_owner_uid(void **state)
 	assert_int_equal(procfs__owner_uid(NO_SUCH_PID, &uid), -ENOENT);
 }
 
+/* The NSpid line of a status text: its last pid, when that is not the
+ * process's own and is a pid at all. */
+static void test_parse_ns_pid(void **state)
+{
+	static const struct {
+		const char *status;
+		pid_t expected;
+	} cases[] = {
+		{ "Name:\tapp\nTgid:\t4242\nNSpid:\t4242\t17\nNSpgid:\t4242\t17\n", 17 },
+		{ "Name:\tapp\nNSpid:\t4242\t300\t17", 17 },          /* nested, no newline */
+		{ "Name:\tapp\nNSpid:\t4242\n", 0 },                 /* its own */
+		{ "Name:\tapp\nNSpid:\n", 0 },
+		{ "Name:\tapp\nNSpid:\t4242\t17x\n", 0 },
+		{ "Name:\tapp\nNSpid:\t4242\t99999999999\n", 0 },
+		{ "Name:\tapp\nNSpid:\t4242\t-5\n", 0 },
+		{ "NSpid:\t4242\t17\n", 0 },                          /* not a line of its own */
+		{ "Name:\tNSpid: 1 17\nTgid:\t4242\n", 0 },            /* in a name */
+		{ "", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char status[128];
+
+		snprintf(status, sizeof(status), "%s", cases[i].status);
+		assert_int_equal(procfs__parse_ns_pid(status, 4242), cases[i].expected);
+	}
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -241,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_ns_pid_same_namespace),
 		cmocka_unit_test(test_owner_uid),
+		cmocka_unit_test(test_parse_ns_pid),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
