@@ -97,7 +97,7 @@ static int reader_of(struct goroutines *goroutines, struct proc *proc, struct go
 {
 	struct go_process *gp = u64map__get(&goroutines->by_pid, (__u64)proc->pid);
 
-	procs__dwfl(proc); /* notices an exec through the mappings' hash */
+	procs__refresh(proc); /* notices an exec through the mappings' hash */
 	if (gp && gp->maps_hash != proc->maps_hash) {
 		u64map__remove(&goroutines->by_pid, (__u64)proc->pid);
 		free_process(gp);

@@ -7,6 +7,8 @@
 const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
 	[GAVEUP_PROCESS_UNREADABLE] = { "process_unreadable", "unreadable process",
 					"unreadable processes" },
+	[GAVEUP_FD_LIMIT] = { "fd_limit", "process unsymbolized (fd limit)",
+			      "processes unsymbolized (fd limit)" },
 };
 
 static _Atomic uint64_t counters[GAVEUP__COUNT];

@@ -16,6 +16,7 @@
 /* A reason is added here and named in gaveup.c's table, in the same order. */
 enum gaveup_reason {
 	GAVEUP_PROCESS_UNREADABLE,  /* a process's maps or memory could not be opened */
+	GAVEUP_FD_LIMIT,            /* a process left unsymbolized for a tick: out of fds */
 	GAVEUP__COUNT
 };
 

@@ -21,5 +21,11 @@ ssize_t procfs__read(pid_t pid, const char *name, char *buf, size_t size);
  * /proc/PID/status); 0 when that is pid itself, or unreadable.
  */
 pid_t procfs__ns_pid(pid_t pid);
+/*
+ * When the process started, in clock ticks since boot (/proc/PID/stat field
+ * 22): with the pid, what tells a process from a later one given its pid.
+ * 0 when unreadable (gone).
+ */
+unsigned long long procfs__start_ticks(pid_t pid);
 
 #endif /* PARKWATCH_PROCFS_H */
