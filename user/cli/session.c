@@ -12,6 +12,7 @@
 #include "out/leaks.h"
 #include "util/clock.h"
 #include "util/gaveup.h"
+#include "util/procfs.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 
@@ -67,6 +68,8 @@ int session__open_tracker(struct session *session)
 		return code;
 	if (exited_capacity(&opts.exited_capacity))
 		return EXIT_USAGE;
+	for (size_t i = 0; i < env->pid_count; i++)
+		session->watched_start[i] = procfs__start_ticks(env->pids[i]);
 	err = tracker__open(&opts, &session->tracker, reason, sizeof(reason));
 	if (err == -EPERM || err == -EACCES) {
 		fprintf(stderr, "parkwatch: %s (run as root)\n", reason);
@@ -170,7 +173,8 @@ int session__write_result(struct session *session, const struct pw_picture *pict
 }
 
 
-/* Notes watched processes that exited; returns how many are still alive. */
+/* Notes watched processes that exited, or whose pid a later process holds;
+ * returns how many are still alive. */
 size_t session__check_exits(struct session *session)
 {
 	const struct env *env = session->env;
@@ -184,7 +188,8 @@ size_t session__check_exits(struct session *session)
 			known |= session->exited[e] == pid;
 		if (known)
 			continue;
-		if (preflight__process_alive(pid)) {
+		if (preflight__process_alive(pid) && (!session->watched_start[i] ||
+		    procfs__start_ticks(pid) == session->watched_start[i])) {
 			alive++;
 			continue;
 		}
