@@ -30,6 +30,7 @@ import test_realprogs  # noqa: E402,F401
 import test_locks  # noqa: E402,F401
 import test_every_output  # noqa: E402,F401
 import test_output  # noqa: E402,F401
+import test_system  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(runner.main(sys.argv))
