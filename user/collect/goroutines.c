@@ -352,6 +352,7 @@ static int add_process(struct pw_picture *picture, struct proc *proc, const stru
 
 	if (!summary)
 		return -ENOMEM;
+	summary->start_ticks = proc->start_ticks;
 	memcpy(summary->comm, comm, sizeof(summary->comm));
 	summary->unit_kind = PW_UNIT_GOROUTINE;
 	summary->exe = procfs__exe_path(proc->pid);

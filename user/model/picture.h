@@ -190,6 +190,7 @@ struct pw_cgroup {
 
 struct pw_process {
 	pid_t pid;
+	unsigned long long start_ticks; /* with pid, which process this is (0: unknown) */
 	pid_t ns_pid;               /* its pid in its own PID namespace; 0: the same */
 	char comm[PARK_COMM_LEN];
 	char *exe;                  /* main binary, NULL when unreadable */
