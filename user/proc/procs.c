@@ -218,6 +218,7 @@ static struct proc *proc_new(struct procs *procs, pid_t pid, unsigned long long 
 	proc->start_ticks = start_ticks;
 	proc->owner = procs;
 	proc->mem_fd = -1;
+	proc->maps_checked_generation = procs->generation - 1; /* not yet read */
 	if (u64map__put(&procs->by_pid, (__u64)pid, proc)) {
 		free(proc);
 		return NULL;
