@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "cli/fdlimit.h"
 #include "cli/options.h"
 #include "cli/preflight.h"
 #include "cli/privileges.h"
@@ -40,6 +41,10 @@ static int open_session(struct session *session)
 		return EXIT_FAILURE_OTHER;
 	}
 	session->stop = (struct stop_check){ stop_requested, &session->term };
+	/* before the BPF objects take theirs, and while it may be raised */
+	if ((err = fdlimit__raise()))
+		fprintf(stderr, "parkwatch: raising the open-file limit: %s (going on with the "
+				"soft limit)\n", strerror(-err));
 	if (terminal__open(&session->term)) {
 		fprintf(stderr, "parkwatch: signal setup: %s\n", strerror(errno));
 		return EXIT_FAILURE_OTHER;

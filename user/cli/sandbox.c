@@ -107,6 +107,18 @@ static int allow_bpf_use(scmp_filter_ctx filter)
 	return err;
 }
 
+/* kill(pid, 0) only: whether a process is gone (the drain of exited
+ * threads' totals); getrlimit (prlimit64 setting nothing): the fd budget */
+static int allow_probes(scmp_filter_ctx filter)
+{
+	int err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A1(SCMP_CMP_EQ, 0));
+
+	if (!err)
+		err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
+				       SCMP_A2(SCMP_CMP_EQ, 0));
+	return err;
+}
+
 int sandbox__enter_main(void)
 {
 	scmp_filter_ctx filter;
@@ -122,6 +134,8 @@ int sandbox__enter_main(void)
 		err = allow_all(filter, main_syscalls, sizeof(main_syscalls) / sizeof(main_syscalls[0]));
 	if (!err)
 		err = allow_bpf_use(filter);
+	if (!err)
+		err = allow_probes(filter);
 	if (!err)
 		err = seccomp_load(filter);
 	seccomp_release(filter);

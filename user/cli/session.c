@@ -12,8 +12,35 @@
 #include "out/leaks.h"
 #include "util/clock.h"
 #include "util/gaveup.h"
+#include "util/procfs.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
+
+/* The size of the BPF map of exited threads' totals, when the environment
+ * sets one (the tests fill a small one); 0: the default. */
+#define EXITED_CAPACITY_ENV "PARKWATCH_EXITED_CAPACITY"
+#define EXITED_CAPACITY_MAX (1UL << 24)
+
+static int exited_capacity(size_t *capacity)
+{
+	const char *text = getenv(EXITED_CAPACITY_ENV);
+	unsigned long value;
+	char *end;
+
+	*capacity = 0;
+	if (!text)
+		return 0;
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end || errno || !value ||
+	    value > EXITED_CAPACITY_MAX) {
+		fprintf(stderr, "parkwatch: %s: not a number of entries from 1 to %lu\n",
+			EXITED_CAPACITY_ENV, EXITED_CAPACITY_MAX);
+		return -EINVAL;
+	}
+	*capacity = value;
+	return 0;
+}
 
 int session__open_tracker(struct session *session)
 {
@@ -39,6 +66,10 @@ int session__open_tracker(struct session *session)
 	}
 	if (env->cgroup_path && (code = preflight__cgroup_id(env->cgroup_path, &opts.cgroup_id)))
 		return code;
+	if (exited_capacity(&opts.exited_capacity))
+		return EXIT_USAGE;
+	for (size_t i = 0; i < env->pid_count; i++)
+		session->watched_start[i] = procfs__start_ticks(env->pids[i]);
 	err = tracker__open(&opts, &session->tracker, reason, sizeof(reason));
 	if (err == -EPERM || err == -EACCES) {
 		fprintf(stderr, "parkwatch: %s (run as root)\n", reason);
@@ -154,7 +185,8 @@ int session__write_result(struct session *session, const struct pw_picture *pict
 }
 
 
-/* Notes watched processes that exited; returns how many are still alive. */
+/* Notes watched processes that exited, or whose pid a later process holds;
+ * returns how many are still alive. */
 size_t session__check_exits(struct session *session)
 {
 	const struct env *env = session->env;
@@ -168,7 +200,8 @@ size_t session__check_exits(struct session *session)
 			known |= session->exited[e] == pid;
 		if (known)
 			continue;
-		if (preflight__process_alive(pid)) {
+		if (preflight__process_alive(pid) && (!session->watched_start[i] ||
+		    procfs__start_ticks(pid) == session->watched_start[i])) {
 			alive++;
 			continue;
 		}

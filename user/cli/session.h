@@ -32,6 +32,8 @@ struct session {
 	struct live *live;
 	struct render_opts render_opts;
 	struct pw_context ctx;      /* what renderers read besides the picture */
+	unsigned long long watched_start[PARK_MAX_WATCHED]; /* -p's start times: a pid that
+				     * names another process later is one that exited */
 	pid_t exited[PARK_MAX_WATCHED];
 	size_t exited_count;
 	struct terminal term;
@@ -60,7 +62,8 @@ int session__create_trend(struct session *session);
 int session__collect(struct session *session, struct pw_picture **out);
 /* Feeds a picture to the leak trend; a failure is said once. */
 void session__update_trend(struct session *session, const struct pw_picture *picture);
-/* Notes watched processes that exited; returns how many are still alive. */
+/* Notes watched processes that exited, or whose pid a later process holds;
+ * returns how many are still alive. */
 size_t session__check_exits(struct session *session);
 /* The result to stdout or, with -o, atomically to the file: the leak report,
  * a window, or the picture in the chosen format.  An exit code. */

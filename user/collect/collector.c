@@ -21,6 +21,8 @@ struct collector {
 	struct procs *procs;
 	struct goroutines *goroutines;
 	struct locks *locks;        /* owners of what threads wait for, and the second read */
+	struct pw_totals *gone;     /* exited threads' totals of processes gone, moved out of
+				     * the BPF map so that it never fills */
 	bool go_off;                /* go_pid is not a readable Go program */
 	int go_last_err;            /* the last goroutine-reading error said, not to repeat it */
 	bool go_noted;              /* what reading go_pid took on trust was said */
@@ -39,7 +41,8 @@ struct collector *collector__new(struct tracker *tracker, const struct collector
 	collector->procs = procs__new();
 	collector->goroutines = goroutines__new(!opts->one_shot);
 	collector->locks = locks__new();
-	if (!collector->procs || !collector->goroutines || !collector->locks) {
+	collector->gone = totals__new();
+	if (!collector->procs || !collector->goroutines || !collector->locks || !collector->gone) {
 		collector__free(collector);
 		return NULL;
 	}
@@ -53,6 +56,7 @@ void collector__free(struct collector *collector)
 	goroutines__free(collector->goroutines);
 	locks__free(collector->locks);
 	procs__free(collector->procs);
+	totals__free(collector->gone);
 	free(collector);
 }
 
@@ -144,17 +148,26 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 {
 	__u64 started_ns = clock__monotonic_ns();
 	struct pw_picture *picture = picture__new();
-	struct pw_totals *totals = totals__new();
-	struct totals_ctx exited = { totals, 0 };
+	struct totals_ctx gone = { collector->gone, 0 };
+	struct pw_totals *totals = NULL;
+	struct totals_ctx exited = { NULL, 0 };
 	struct budget stop_only = budget__start(0, 0, collector->opts.stop);
 	struct snapshot *snap = NULL;
 	pid_t skip_pid = 0;
-	int err = -ENOMEM;
+	int err;
 
 	*out = NULL;
+	err = tracker__drain_exited(collector->tracker, add_exited, &gone);
+	if (err >= 0)
+		err = gone.err;
+	if (err)
+		goto fail;
+	err = -ENOMEM;
+	totals = totals__clone(collector->gone);
 	if (!picture || !totals)
 		goto fail;
 	picture->totals = totals;
+	exited.totals = totals;
 	totals = NULL;
 	err = tracker__for_each_exited(collector->tracker, add_exited, &exited);
 	picture->totals->exited_entries = err > 0 ? err : 0;

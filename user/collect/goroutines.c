@@ -98,7 +98,7 @@ static int reader_of(struct goroutines *goroutines, struct proc *proc, struct go
 {
 	struct go_process *gp = u64map__get(&goroutines->by_pid, (__u64)proc->pid);
 
-	procs__dwfl(proc); /* notices an exec through the mappings' hash */
+	procs__refresh(proc); /* notices an exec through the mappings' hash */
 	if (gp && gp->maps_hash != proc->maps_hash) {
 		u64map__remove(&goroutines->by_pid, (__u64)proc->pid);
 		free_process(gp);
@@ -354,6 +354,7 @@ static int add_process(struct pw_picture *picture, struct proc *proc, const stru
 
 	if (!summary)
 		return -ENOMEM;
+	summary->start_ticks = proc->start_ticks;
 	memcpy(summary->comm, comm, sizeof(summary->comm));
 	summary->unit_kind = PW_UNIT_GOROUTINE;
 	summary->exe = procfs__exe_path(proc->pid);

@@ -200,12 +200,15 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *
 	return classify_unit(picture, proc, fds, sample, unit);
 }
 
-static int add_process(struct pw_picture *picture, pid_t pid, const struct task_record *main_rec)
+static int add_process(struct pw_picture *picture, const struct proc *proc,
+		       const struct task_record *main_rec)
 {
+	pid_t pid = proc->pid;
 	struct pw_process *summary = picture__add_process(picture, pid);
 
 	if (!summary)
 		return -ENOMEM;
+	summary->start_ticks = proc->start_ticks;
 	summary->unit_kind = PW_UNIT_THREAD;
 	/* the process is named after its main thread */
 	if (main_rec)
@@ -242,7 +245,7 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 			if ((pid_t)sorted[end]->rec->tid == pid)
 				main_rec = sorted[end]->rec;
 		units = picture__add_units(picture, end - first);
-		if (!proc || !units || (err = add_process(picture, pid, main_rec))) {
+		if (!proc || !units || (err = add_process(picture, proc, main_rec))) {
 			err = -ENOMEM;
 			break;
 		}

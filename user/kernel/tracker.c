@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Load, attach and query the BPF programs (see tracker.h). */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +261,47 @@ int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void 
 		prev = &key;
 	}
 	return errno == ENOENT ? visited : -errno;
+}
+
+/* Gone, not merely out of reach: kill(0) says ESRCH only for a pid that no
+ * process (a zombie is one still) holds. */
+static bool process_gone(__u32 tgid)
+{
+	return tgid > 0 && tgid <= INT_MAX && kill((pid_t)tgid, 0) && errno == ESRCH;
+}
+
+int tracker__drain_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx)
+{
+	int map_fd = bpf_map__fd(tracker->skel->maps.exited_parks);
+	size_t capacity = bpf_map__max_entries(tracker->skel->maps.exited_parks), gone = 0;
+	struct hist_key *keys = calloc(capacity ? capacity : 1, sizeof(*keys));
+	struct hist_key key, last;
+	struct park_total total;
+	const void *prev = NULL;
+	int moved = 0, err;
+
+	if (!keys)
+		return -ENOMEM;
+	/* the keys first: deleting while walking would restart the walk */
+	while (bpf_map_get_next_key(map_fd, prev, &key) == 0) {
+		if (gone < capacity && process_gone(key.tgid))
+			keys[gone++] = key;
+		last = key;
+		prev = &last;
+	}
+	for (size_t i = 0; i < gone; i++) {
+		if (bpf_map_lookup_elem(map_fd, &keys[i], &total))
+			continue;
+		if (bpf_map_delete_elem(map_fd, &keys[i])) {
+			err = -errno;
+			free(keys);
+			return err;
+		}
+		fn(&keys[i], total.count, total.total_ns, ctx);
+		moved++;
+	}
+	free(keys);
+	return moved;
 }
 
 size_t tracker__exited_capacity(const struct tracker *tracker)

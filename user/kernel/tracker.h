@@ -46,6 +46,13 @@ typedef void (*tracker_total_fn)(const struct hist_key *key, __u64 count, __u64 
  * the number of entries or a negative errno.  Live threads carry theirs in
  * their snapshot records. */
 int tracker__for_each_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx);
+/*
+ * Moves the entries of processes that are gone out of the map, calling fn
+ * with each once: no thread of theirs is left to add to them, so nothing is
+ * lost, and the map holds only live processes' entries.  Returns how many
+ * moved, or a negative errno.
+ */
+int tracker__drain_exited(struct tracker *tracker, tracker_total_fn fn, void *ctx);
 size_t tracker__exited_capacity(const struct tracker *tracker);
 
 /* What the BPF side gave up on so far (park.h); returns 0. */

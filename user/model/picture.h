@@ -191,6 +191,7 @@ struct pw_cgroup {
 
 struct pw_process {
 	pid_t pid;
+	unsigned long long start_ticks; /* with pid, which process this is (0: unknown) */
 	pid_t ns_pid;               /* its pid in its own PID namespace; 0: the same */
 	uid_t owner_uid;            /* the one user its uids all are; 0 (root's) when they
 				     * differ or are unknown: whose stacks these are */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "model/symbol.h"
 #include "proc/elfopen.h"
@@ -18,25 +19,63 @@
 struct procs {
 	struct u64map by_pid;
 	unsigned int generation;
+	size_t fds_held;            /* what the processes' fds_held add up to */
+	size_t fd_budget;
+	__u64 fd_clock;             /* ticks at each use of a process's fds: the LRU's order */
 };
+
+/* Headroom for the fds that are no process's: the BPF objects, the
+ * snapshot iterator, HTTP clients, output files, a Go program's reader. */
+#define PROCS_FD_RESERVE 96
+/* A Dwfl session may hold two fds per module: its binary and debug file. */
+#define PROCS_FDS_PER_MODULE 2
+
+size_t procs__fd_budget(unsigned long long nofile)
+{
+	unsigned long long budget = nofile > 2 * PROCS_FD_RESERVE ? nofile - PROCS_FD_RESERVE :
+								     nofile / 2;
+
+	return budget > SIZE_MAX ? SIZE_MAX : (size_t)budget;
+}
 
 struct procs *procs__new(void)
 {
-	return calloc(1, sizeof(struct procs));
+	struct procs *procs = calloc(1, sizeof(struct procs));
+	struct rlimit nofile;
+
+	if (!procs)
+		return NULL;
+	procs->fd_budget = procs__fd_budget(
+		getrlimit(RLIMIT_NOFILE, &nofile) ? 0 : (unsigned long long)nofile.rlim_cur);
+	return procs;
 }
 
+/* Closes the process's fds; what they are needed for reopens them.  The
+ * tables keyed by the session's modules go with it, the names stay. */
+static void release_fds(struct proc *proc)
+{
+	proc->owner->fds_held -= proc->fds_held;
+	proc->fds_held = 0;
+	u64map__free_all(&proc->cu_tables, free);
+	u64map__free_all(&proc->pclntabs, free);
+	if (proc->dwfl)
+		dwfl_end(proc->dwfl);
+	proc->dwfl = NULL;
+	if (proc->mem_fd >= 0)
+		close(proc->mem_fd);
+	proc->mem_fd = -1;
+}
+
+/* Everything cached of the process's image, for a new one (dlopen, exec):
+ * an exec leaves the memory fd reading the old, gone address space. */
 static void proc_reset_dwfl(struct proc *proc)
 {
 	u64map__free_all(&proc->symbols, symbol__put_value);
-	u64map__free_all(&proc->cu_tables, free);
-	u64map__free_all(&proc->pclntabs, free);
 	u64map__free_all(&proc->tail_symbols, symbol__put_value);
 	u64map__free_all(&proc->tail_chains, free);
 	u64map__clear(&proc->tail_names); /* addresses, nothing to free */
 	proc->tail_names_built = false;
-	if (proc->dwfl)
-		dwfl_end(proc->dwfl);
-	proc->dwfl = NULL;
+	release_fds(proc);
 }
 
 /* void * for u64map__free_all */
@@ -47,8 +86,6 @@ static void proc_free(void *value)
 	proc_reset_dwfl(proc);
 	u64map__free_all(&proc->stacks, free);
 	perfmap__free(proc->perfmap);
-	if (proc->mem_fd >= 0)
-		close(proc->mem_fd);
 	free(proc);
 }
 
@@ -97,27 +134,125 @@ size_t procs__symbol_count(const struct procs *procs)
 	return count;
 }
 
+size_t procs__fds_held(const struct procs *procs)
+{
+	return procs->fds_held;
+}
+
+struct lru {
+	const struct proc *opening;
+	struct proc *oldest;
+};
+
+static bool find_lru(__u64 key, void *value, void *ctx)
+{
+	struct proc *proc = value;
+	struct lru *lru = ctx;
+
+	(void)key;
+	if (proc != lru->opening && proc->fds_held &&
+	    (!lru->oldest || proc->fds_used_at < lru->oldest->fds_used_at))
+		lru->oldest = proc;
+	return true;
+}
+
+/*
+ * Before proc may open count more fds: while that would go past the
+ * budget, the least recently used process's are closed.  Safe mid-snapshot:
+ * a process's session and fd are only used while it is the one read.
+ */
+static void make_fd_room(struct proc *proc, size_t count)
+{
+	struct procs *procs = proc->owner;
+
+	proc->fds_used_at = ++procs->fd_clock;
+	while (procs->fds_held + count > procs->fd_budget) {
+		struct lru lru = { proc, NULL };
+
+		u64map__filter(&procs->by_pid, find_lru, &lru);
+		if (!lru.oldest)
+			break; /* then opening may fail, and is counted */
+		release_fds(lru.oldest);
+	}
+	proc->fds_held += count;
+	procs->fds_held += count;
+}
+
+static int count_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			void *arg)
+{
+	(void)mod;
+	(void)userdata;
+	(void)name;
+	(void)start;
+	++*(size_t *)arg;
+	return DWARF_CB_OK;
+}
+
+static bool fds_ran_out(const struct proc *proc)
+{
+	return proc->fd_limit_hit && proc->fd_limit_generation == proc->seen_generation;
+}
+
+/* Out of fds (EMFILE, ENFILE): the process stays unsymbolized this
+ * snapshot, counted once; the next one tries again. */
+static bool out_of_fds(struct proc *proc, int err)
+{
+	if (err != EMFILE && err != ENFILE)
+		return false;
+	if (!fds_ran_out(proc)) {
+		proc->fd_limit_hit = true;
+		proc->fd_limit_generation = proc->seen_generation;
+		gaveup__count(GAVEUP_FD_LIMIT);
+	}
+	return true;
+}
+
+static struct proc *proc_new(struct procs *procs, pid_t pid, unsigned long long start_ticks)
+{
+	struct proc *proc = calloc(1, sizeof(*proc));
+
+	if (!proc)
+		return NULL;
+	proc->pid = pid;
+	proc->start_ticks = start_ticks;
+	proc->owner = procs;
+	proc->mem_fd = -1;
+	proc->maps_checked_generation = procs->generation - 1; /* not yet read */
+	if (u64map__put(&procs->by_pid, (__u64)pid, proc)) {
+		free(proc);
+		return NULL;
+	}
+	return proc;
+}
+
 struct proc *procs__get(struct procs *procs, pid_t pid)
 {
 	struct proc *proc = u64map__get(&procs->by_pid, (__u64)pid);
+	unsigned long long start_ticks;
 
-	if (!proc) {
-		proc = calloc(1, sizeof(*proc));
-		if (!proc)
-			return NULL;
-		proc->pid = pid;
-		proc->mem_fd = -1;
-		if (u64map__put(&procs->by_pid, (__u64)pid, proc)) {
-			free(proc);
-			return NULL;
-		}
+	if (proc && proc->seen_generation == procs->generation)
+		return proc;
+	/* once per snapshot: is it still the process the entry was made for? */
+	start_ticks = procfs__start_ticks(pid);
+	if (proc && start_ticks && proc->start_ticks && start_ticks != proc->start_ticks) {
+		u64map__remove(&procs->by_pid, (__u64)pid);
+		proc_free(proc);
+		proc = NULL;
 	}
+	if (!proc)
+		proc = proc_new(procs, pid, start_ticks);
+	if (!proc)
+		return NULL;
+	if (!proc->start_ticks)
+		proc->start_ticks = start_ticks;
 	proc->seen_generation = procs->generation;
 	return proc;
 }
 
 /* Hash of the file-backed mappings: all libdwfl cares about.  Anonymous
- * ones (heap, new thread stacks) change often and don't matter. */
+ * ones (heap, new thread stacks) change often and don't matter.  0 with
+ * errno set when they can't be read. */
 static __u64 maps_hash(pid_t pid)
 {
 	char path[64], *line = NULL;
@@ -171,62 +306,137 @@ static int report_modules(struct proc *proc)
 	snprintf(path, sizeof(path), "/proc/%d/maps", proc->pid);
 	maps = procfs__fopen(path);
 	if (!maps)
-		return -errno;
+		return errno;
 	dwfl_report_begin(proc->dwfl);
 	err = dwfl_linux_proc_maps_report(proc->dwfl, maps);
 	fclose(maps);
 	return err;
 }
 
-Dwfl *procs__dwfl(struct proc *proc)
+/* A process whose maps can't be read is given up on for good; one out of
+ * fds only for this snapshot. */
+static void unreadable(struct proc *proc, int err)
+{
+	if (out_of_fds(proc, err))
+		return;
+	proc->dwfl_failed = true;
+	gaveup__count(GAVEUP_PROCESS_UNREADABLE);
+}
+
+bool procs__refresh(struct proc *proc)
 {
 	__u64 hash;
 
 	if (proc->dwfl_failed)
-		return NULL;
+		return false;
 	/* the mappings are read once per snapshot, not once per lookup */
-	if (proc->dwfl && proc->maps_checked_generation == proc->seen_generation)
-		return proc->dwfl;
+	if (proc->maps_checked_generation == proc->seen_generation)
+		return proc->maps_hash != 0;
 	proc->maps_checked_generation = proc->seen_generation;
+	if (proc->fd_limit_hit) {
+		/* what was looked up without its binaries is unknown: again */
+		proc->fd_limit_hit = false;
+		proc_reset_dwfl(proc);
+	}
 	refresh_perfmap(proc);
+	errno = 0;
 	hash = maps_hash(proc->pid);
 	if (!hash) {
-		proc->dwfl_failed = true;
-		gaveup__count(GAVEUP_PROCESS_UNREADABLE);
-		return NULL;
+		unreadable(proc, errno);
+		/* out of fds, the caches stay for the next snapshot */
+		return false;
 	}
-	if (proc->dwfl && hash == proc->maps_hash)
+	if (hash != proc->maps_hash) {
+		/* mappings changed (dlopen, exec): symbols and stacks may be stale */
+		proc_reset_dwfl(proc);
+		proc->maps_hash = hash;
+	}
+	return true;
+}
+
+Dwfl *procs__dwfl(struct proc *proc)
+{
+	size_t modules = 0;
+	int err;
+
+	if (!procs__refresh(proc) || fds_ran_out(proc))
+		return NULL;
+	if (proc->dwfl) {
+		proc->fds_used_at = ++proc->owner->fd_clock;
 		return proc->dwfl;
-	/* mappings changed (dlopen, exec): symbols and stacks may be stale */
-	proc_reset_dwfl(proc);
+	}
 	proc->dwfl = dwfl_begin(&elfopen__callbacks);
-	if (!proc->dwfl)
+	if (!proc->dwfl) {
+		err = ENOMEM;
 		goto fail;
-	if (report_modules(proc) || dwfl_report_end(proc->dwfl, NULL, NULL) != 0)
+	}
+	err = report_modules(proc);
+	if (!err && dwfl_report_end(proc->dwfl, NULL, NULL) != 0)
+		err = EINVAL;
+	if (err)
 		goto fail;
 	/* binaries are opened through the process's own root (containers) */
 	elfopen__bind(proc->dwfl, proc->pid);
-	proc->maps_hash = hash;
+	/* the modules' files are opened as lookups need them: room for all */
+	dwfl_getmodules(proc->dwfl, count_module, &modules, 0);
+	make_fd_room(proc, modules * PROCS_FDS_PER_MODULE);
 	return proc->dwfl;
 fail:
-	proc_reset_dwfl(proc);
-	proc->dwfl_failed = true;
-	gaveup__count(GAVEUP_PROCESS_UNREADABLE);
+	release_fds(proc);
+	unreadable(proc, err);
 	return NULL;
+}
+
+/* Only the memory fd: it may be closed while the session unwinds. */
+static void close_mem(struct proc *proc)
+{
+	if (proc->mem_fd < 0)
+		return;
+	close(proc->mem_fd);
+	proc->mem_fd = -1;
+	proc->fds_held--;
+	proc->owner->fds_held--;
+}
+
+/* The memory fd, opened on first use: false when it can't be. */
+static bool open_mem(struct proc *proc)
+{
+	char path[64];
+
+	if (proc->mem_fd >= 0) {
+		proc->fds_used_at = ++proc->owner->fd_clock;
+		return true;
+	}
+	if (fds_ran_out(proc))
+		return false;
+	make_fd_room(proc, 1);
+	snprintf(path, sizeof(path), "/proc/%d/mem", proc->pid);
+	proc->mem_fd = procfs__open(path, O_RDONLY);
+	if (proc->mem_fd < 0) {
+		proc->fds_held--;
+		proc->owner->fds_held--;
+		out_of_fds(proc, errno);
+		return false;
+	}
+	return true;
 }
 
 bool procs__read(struct proc *proc, __u64 addr, void *buf, size_t size)
 {
-	char path[64];
+	ssize_t got;
 
 	if (size > PROCS_READ_MAX || addr > (__u64)INT64_MAX - size)
 		return false;
-	if (proc->mem_fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", proc->pid);
-		proc->mem_fd = procfs__open(path, O_RDONLY);
-		if (proc->mem_fd < 0)
-			return false;
-	}
+	if (!open_mem(proc))
+		return false;
+	got = pread(proc->mem_fd, buf, size, (off_t)addr);
+	if (got != 0)
+		return got == (ssize_t)size;
+	/* nothing at all: the address space the fd was opened on is gone (an
+	 * exec that left the mappings as they were): once more on a new one */
+	close_mem(proc);
+	if (!open_mem(proc))
+		return false;
 	return pread(proc->mem_fd, buf, size, (off_t)addr) == (ssize_t)size;
 }
 

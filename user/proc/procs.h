@@ -19,13 +19,21 @@
 struct unwind_input;
 struct perfmap;
 
+struct procs;
+
 struct proc {
 	pid_t pid;
+	unsigned long long start_ticks; /* with pid, which process this is (0: unknown) */
+	struct procs *owner;
 	Dwfl *dwfl;                 /* NULL until a stack needs it */
 	bool dwfl_failed;           /* don't retry a process whose maps can't be read */
-	__u64 maps_hash;            /* /proc/PID/maps when dwfl was built */
+	__u64 maps_hash;            /* /proc/PID/maps when the caches were filled */
 	unsigned int maps_checked_generation; /* maps are re-read once per snapshot */
+	bool fd_limit_hit;          /* it ran out of fds in snapshot fd_limit_generation */
+	unsigned int fd_limit_generation;
 	int mem_fd;                 /* /proc/PID/mem, -1 until needed */
+	size_t fds_held;            /* what dwfl and mem_fd may hold open, at most */
+	__u64 fds_used_at;          /* when dwfl or mem_fd was last used (procs' clock) */
 	struct u64map symbols;      /* lookup pc -> struct symbol *, one reference each */
 	struct u64map cu_tables;    /* Dwfl_Module * -> unit ranges (symbolize.c), one block each */
 	struct u64map pclntabs;     /* Dwfl_Module * -> its Go function table (symbolize.c), one block each */
@@ -39,7 +47,12 @@ struct proc {
 	unsigned int seen_generation;
 };
 
-struct procs;
+/*
+ * The fds processes may hold at once (a Dwfl session's binaries and debug
+ * files, the memory fd), from a soft RLIMIT_NOFILE of nofile: past it, the
+ * least recently used one's are closed (they are reopened when needed).
+ */
+size_t procs__fd_budget(unsigned long long nofile);
 
 struct procs *procs__new(void);
 void procs__free(struct procs *procs);
@@ -48,10 +61,18 @@ void procs__begin(struct procs *procs);
 void procs__end(struct procs *procs);
 /* Symbolized addresses cached over every process. */
 size_t procs__symbol_count(const struct procs *procs);
-/* The process's entry, created on first use; NULL only when out of memory. */
+/* The fds processes may hold now, at most. */
+size_t procs__fds_held(const struct procs *procs);
+/* The process's entry, created on first use; NULL only when out of memory.
+ * A pid now held by another process (its start time changed) gets a fresh
+ * entry: nothing cached for the one before carries over. */
 struct proc *procs__get(struct procs *procs, pid_t pid);
+/* Drops what is cached of the process's image when its mappings changed
+ * (dlopen, exec); once per snapshot.  Returns false if they can't be read
+ * (gone, not ours, or out of fds). */
+bool procs__refresh(struct proc *proc);
 /* The process's Dwfl session, (re)built when its mappings changed; NULL if
- * the process can't be read (gone, or not ours). */
+ * the process can't be read (gone, or not ours) or fds ran out. */
 Dwfl *procs__dwfl(struct proc *proc);
 /* Reads 8 bytes of the process's memory. */
 bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word);

@@ -542,13 +542,15 @@ static __u64 cache_key(__u64 lookup_pc)
 
 const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc)
 {
-	/* first: a changed process drops its cache here, before any lookup */
-	Dwfl *dwfl = procs__dwfl(proc);
-	struct symbol *symbol = u64map__get(&proc->symbols, cache_key(lookup_pc));
+	struct symbol *symbol;
 
+	/* first: a changed process drops its cache here, before any lookup;
+	 * a hit needs no session (nor its fds) */
+	procs__refresh(proc);
+	symbol = u64map__get(&proc->symbols, cache_key(lookup_pc));
 	if (symbol)
 		return symbol;
-	symbol = symbolize_uncached(proc, dwfl, lookup_pc);
+	symbol = symbolize_uncached(proc, procs__dwfl(proc), lookup_pc);
 	if (symbol && u64map__put(&proc->symbols, cache_key(lookup_pc), symbol)) {
 		symbol__put(symbol);
 		return NULL;

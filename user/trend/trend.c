@@ -332,6 +332,46 @@ static void tproc_observe(struct trend *trend, struct trend_proc *proc,
 	proc->last_present_ns = now_ns;
 }
 
+/* void * for u64map__filter: the groups of a pid that named another process */
+static bool keep_unless_reused(__u64 key, void *value, void *ctx)
+{
+	struct trend_group *group = value;
+
+	(void)key;
+	if (!u64map__get(ctx, (__u64)group->pid))
+		return true;
+	free(group);
+	return false;
+}
+
+/*
+ * A pid that now names a later process (its start time changed) starts its
+ * trends afresh: the old process's groups and samples are not the new
+ * one's history.
+ */
+static int forget_reused_pids(struct trend *trend, const struct pw_picture *picture)
+{
+	struct u64map reused = { 0 };
+	int err = 0;
+
+	for (size_t i = 0; i < picture->proc_count; i++) {
+		const struct pw_process *seen = &picture->procs[i];
+		struct trend_proc *proc = u64map__get(&trend->procs, (__u64)seen->pid);
+
+		if (!proc || !proc->start_ticks || !seen->start_ticks ||
+		    proc->start_ticks == seen->start_ticks)
+			continue;
+		u64map__remove(&trend->procs, (__u64)seen->pid);
+		free(proc);
+		if (u64map__put(&reused, (__u64)seen->pid, (void *)1))
+			err = -ENOMEM;
+	}
+	if (reused.count)
+		u64map__filter(&trend->groups, keep_unless_reused, &reused);
+	u64map__clear(&reused);
+	return err;
+}
+
 static int observe_procs(struct trend *trend, const struct pw_picture *picture, __u64 now_ns)
 {
 	int err = 0;
@@ -356,6 +396,8 @@ static int observe_procs(struct trend *trend, const struct pw_picture *picture, 
 			trend->summary.other_procs++;
 			continue;
 		}
+		if (!proc->start_ticks)
+			proc->start_ticks = seen->start_ticks;
 		tproc_observe(trend, proc, seen, now_ns);
 	}
 	return err;
@@ -385,6 +427,8 @@ int trend__update(struct trend *trend, const struct pw_picture *picture, __u64 n
 		return -EINVAL;
 	trend->summary.other_groups = trend->summary.other_threads = 0;
 	trend->evictable_ready = false;
+	if (forget_reused_pids(trend, picture))
+		err = -ENOMEM;
 	/* tracked groups first, so that nothing present is evicted for a newcomer */
 	for (size_t i = 0; i < picture->group_count; i++) {
 		const struct pw_group *seen = &picture->groups[i];

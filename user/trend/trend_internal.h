@@ -61,6 +61,7 @@ struct trend_proc_sample {
 struct trend_proc {
 	__u64 last_present_ns;
 	pid_t pid;
+	unsigned long long start_ticks; /* 0: unknown */
 	unsigned short len;
 	struct trend_proc_sample samples[TREND_SAMPLES];
 };

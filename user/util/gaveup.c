@@ -15,6 +15,8 @@ const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
 					"goroutine reads cut short" },
 	[GAVEUP_MAPPED_FILE_TRUNCATED] = { "mapped_file_truncated",
 					   "page of a truncated file", "pages of truncated files" },
+	[GAVEUP_FD_LIMIT] = { "fd_limit", "process unsymbolized (fd limit)",
+			      "processes unsymbolized (fd limit)" },
 };
 
 static _Atomic uint64_t counters[GAVEUP__COUNT];

@@ -23,6 +23,7 @@ enum gaveup_reason {
 				     * memory budget of a picture: the rest left out */
 	GAVEUP_MAPPED_FILE_TRUNCATED, /* a page of a mapped binary or debug file, cut by its
 				       * owner under us: read as zeros (util/mapguard.h) */
+	GAVEUP_FD_LIMIT,            /* a process left unsymbolized for a tick: out of fds */
 	GAVEUP__COUNT
 };
 

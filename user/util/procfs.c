@@ -201,3 +201,28 @@ pid_t procfs__ns_pid(pid_t pid)
 		return 0;
 	return procfs__parse_ns_pid(status, pid);
 }
+
+/* The comm field may hold anything but NUL, ")" and spaces too: the fields
+ * that follow start after its last ")". */
+#define STAT_MAX 1024               /* 52 numbers and a 16-byte comm */
+#define STAT_START_FIELD 22
+
+unsigned long long procfs__start_ticks(pid_t pid)
+{
+	char stat[STAT_MAX], *field, *end;
+	unsigned long long ticks;
+
+	if (procfs__read(pid, "stat", stat, sizeof(stat)) <= 0)
+		return 0;
+	field = strrchr(stat, ')');
+	/* after ")" comes field 3 */
+	for (int i = 3; field && i <= STAT_START_FIELD; i++)
+		field = strchr(field + 1, ' ');
+	if (!field)
+		return 0;
+	errno = 0;
+	ticks = strtoull(field + 1, &end, 10);
+	if (errno || end == field + 1 || (*end != ' ' && *end != '\0'))
+		return 0;
+	return ticks;
+}

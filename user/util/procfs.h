@@ -53,4 +53,11 @@ pid_t procfs__parse_ns_pid(char *status, pid_t pid);
  */
 int procfs__owner_uid(pid_t pid, uid_t *uid);
 
+/*
+ * When the process started, in clock ticks since boot (/proc/PID/stat field
+ * 22): with the pid, what tells a process from a later one given its pid.
+ * 0 when unreadable (gone).
+ */
+unsigned long long procfs__start_ticks(pid_t pid);
+
 #endif /* PARKWATCH_PROCFS_H */

@@ -149,12 +149,12 @@ class Live:
     Every line is a document checked against the schema; KIND, if given, is
     the kind each line must be."""
 
-    def __init__(self, args, kind=None):
+    def __init__(self, args, kind=None, env=None):
         need_parkwatch()
         self.kind = kind
         self.errf = tempfile.TemporaryFile()
         self.proc = spawn([PARKWATCH] + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=self.errf)
+                          stdout=subprocess.PIPE, stderr=self.errf, env=env)
         self.out = LineReader(self.proc.stdout, "parkwatch")
         self.lines = []        # the raw lines read so far
         self.docs = 0          # how many documents were read
@@ -271,7 +271,7 @@ class Server:
     Without --http-auth in ARGS it serves without authentication
     (--http-no-auth), as the tests of what it serves need."""
 
-    def __init__(self, args, addr=None, port=None, wait=True):
+    def __init__(self, args, addr=None, port=None, wait=True, preexec=None):
         need_parkwatch()
         self.port = port or free_port()
         self.addr = addr or f"127.0.0.1:{self.port}"
@@ -281,7 +281,8 @@ class Server:
         if "--http-auth" not in args:
             args.append("--http-no-auth")
         argv = [PARKWATCH] + args + ["--http", self.addr]
-        self.proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=self.outf, stderr=self.errf)
+        self.proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=self.outf, stderr=self.errf,
+                          preexec_fn=preexec)
         self.pid = self.proc.pid
         if wait:
             self.wait_serving()

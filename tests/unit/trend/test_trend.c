@@ -50,6 +50,7 @@ struct sim {
 	size_t thread_count, thread_capacity;
 	__u32 next_tid;
 	__u64 rng;
+	unsigned long long start_ticks; /* of every process in its pictures */
 };
 
 /* Everything a picture points into, owned by the test and poisoned on free
@@ -167,6 +168,7 @@ static struct fake_picture *sim__picture(struct sim *sim, __u64 now)
 			assert_true(fake->picture.proc_count < 16);
 			proc = &fake->procs[fake->picture.proc_count++];
 			proc->pid = group->pid;
+			proc->start_ticks = sim->start_ticks;
 			proc->unit_kind = PW_UNIT_THREAD;
 			proc->units = 1; /* the main thread, running */
 		}
@@ -954,6 +956,41 @@ static void test_retirement(void **state)
 	sim__free(sim);
 }
 
+/* A pid that names a later process (another start time) starts afresh:
+ * the leak of the process before is not the newcomer's history. */
+static void test_reused_pid_starts_afresh(void **state)
+{
+	struct trend *trend = new_trend(0);
+	struct sim *sim = sim__new();
+	size_t leak = sim__group(sim, 100, "cond wait", false);
+	struct trend_group_stats stats;
+	struct trend_proc_stats proc;
+	__u64 now, arrival = T0;
+
+	(void)state;
+	sim->start_ticks = 1000;
+	for (now = T0; now <= T0 + MIN; now += 2 * SEC) {
+		for (; arrival <= now; arrival += 100 * MS)
+			sim__park(sim, leak, arrival, NEVER);
+		sim__update(sim, trend, now);
+	}
+	assert_true(group_stats(trend, sim, leak).suspect);
+	/* the process exits, and its pid goes to one parked the same way */
+	sim->thread_count = 0;
+	sim->start_ticks = 2000;
+	sim__park(sim, leak, now, NEVER);
+	sim__update(sim, trend, now + 2 * SEC);
+	stats = group_stats(trend, sim, leak);
+	assert_int_equal(stats.seen_total, 1);
+	assert_int_equal(stats.count_now, 1);
+	assert_false(stats.suspect);
+	assert_int_equal(trend__proc(trend, 100, &proc), 0);
+	assert_int_equal(proc.span_ns, 0);
+	assert_int_equal(proc.parked_now, 1);
+	trend__free(trend);
+	sim__free(sim);
+}
+
 /* With room for 10 groups, the 10 largest are tracked and the rest fold
  * into "other"; groups that vanish make room for waiting ones. */
 static void test_cap_folds_into_other(void **state)
@@ -1132,6 +1169,7 @@ int main(void)
 		cmocka_unit_test(test_served_backlogs),
 		cmocka_unit_test(test_timed_wait_scores_lower),
 		cmocka_unit_test(test_retirement),
+		cmocka_unit_test(test_reused_pid_starts_afresh),
 		cmocka_unit_test(test_cap_folds_into_other),
 		cmocka_unit_test(test_groups_not_parked_skipped),
 		cmocka_unit_test(test_opts_and_errors),

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "util/procfs.h"
@@ -240,7 +241,45 @@ static void test_parse_ns_pid(void **state)
 
 		snprintf(status, sizeof(status), "%s", cases[i].status);
 		assert_int_equal(procfs__parse_ns_pid(status, 4242), cases[i].expected);
+}
+
+static double boottime_ticks(void)
+{
+	struct timespec now;
+
+	assert_int_equal(clock_gettime(CLOCK_BOOTTIME, &now), 0);
+	return (now.tv_sec + now.tv_nsec / 1e9) * sysconf(_SC_CLK_TCK);
+}
+
+/* A child's start time is when it was forked, by the boot-time clock, even
+ * with a name made to shift the fields after it. */
+static void test_start_ticks(void **state)
+{
+	int ready[2], status;
+	double before, after;
+	unsigned long long ticks;
+	pid_t child;
+	char c;
+
+	(void)state;
+	assert_int_equal(pipe(ready), 0);
+	before = boottime_ticks();
+	child = fork();
+	assert_true(child >= 0);
+	if (!child) {
+		prctl(PR_SET_NAME, "a) 1 2 3 (b");
+		_exit(write(ready[1], "x", 1) == 1 ? pause() : 1);
 	}
+	after = boottime_ticks();
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	ticks = procfs__start_ticks(child);
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	close(ready[0]);
+	close(ready[1]);
+	assert_true(ticks + 1 >= before && ticks <= after + 1);
+	assert_true(procfs__start_ticks(getpid()) > 0);
+	assert_int_equal(procfs__start_ticks(NO_SUCH_PID), 0);
 }
 
 static int group_setup(void **state)
@@ -271,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_ns_pid_same_namespace),
 		cmocka_unit_test(test_owner_uid),
 		cmocka_unit_test(test_parse_ns_pid),
+		cmocka_unit_test(test_start_ticks),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
