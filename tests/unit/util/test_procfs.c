@@ -241,6 +241,7 @@ static void test_parse_ns_pid(void **state)
 
 		snprintf(status, sizeof(status), "%s", cases[i].status);
 		assert_int_equal(procfs__parse_ns_pid(status, 4242), cases[i].expected);
+	}
 }
 
 static double boottime_ticks(void)
