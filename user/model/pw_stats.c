@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "model/pw_stats.h"
+#include "util/format.h"
 
 #define STAT(field, one_, many_, lost_) \
 	{ .reason = #field, .one = one_, .many = many_, \
@@ -40,16 +41,10 @@ bool pw_stats__summary(const struct pw_stats *stats, char *buf, size_t size)
 		buf[0] = '\0';
 	for (size_t i = 0; i < PW_STATS_COUNT; i++) {
 		__u64 value = pw_stats__value(stats, i);
-		int n;
 
-		if (!value || !pw_stat_names[i].lost)
-			continue;
-		/* past the end, only the length is counted */
-		n = snprintf(len < size ? buf + len : NULL, len < size ? size - len : 0, "%s%llu %s",
-			     len ? ", " : "", (unsigned long long)value,
-			     value == 1 ? pw_stat_names[i].one : pw_stat_names[i].many);
-		if (n > 0)
-			len += n;
+		if (value && pw_stat_names[i].lost)
+			len = format__count_phrase(buf, size, len, value, pw_stat_names[i].one,
+						   pw_stat_names[i].many);
 	}
 	return len > 0;
 }

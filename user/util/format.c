@@ -111,6 +111,16 @@ void format__json_string(FILE *out, const char *text)
 	fputc('"', out);
 }
 
+size_t format__count_phrase(char *buf, size_t size, size_t len, __u64 value, const char *one,
+			    const char *many)
+{
+	/* past the end, only the length is counted */
+	int n = snprintf(len < size ? buf + len : NULL, len < size ? size - len : 0, "%s%llu %s",
+			 len ? ", " : "", (unsigned long long)value, value == 1 ? one : many);
+
+	return n > 0 ? len + (size_t)n : len;
+}
+
 void format__count(__u64 count, char *buf, size_t size)
 {
 	char digits[24];

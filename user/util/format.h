@@ -16,6 +16,14 @@ void format__age(__u64 ns, char *buf, size_t size);
 void format__age_short(__u64 ns, char *buf, size_t size);
 /* 1204 as "1,204". */
 void format__count(__u64 count, char *buf, size_t size);
+/*
+ * Appends "N thing" (or "N things"), after ", " unless it is the first, to
+ * the list of len bytes in buf (terminated, cut at size); returns the new
+ * length, counted past size too, as snprintf does.  For the lines that say
+ * what was given up: "3 task-storage allocations, 1 stack copy".
+ */
+size_t format__count_phrase(char *buf, size_t size, size_t len, __u64 value, const char *one,
+			    const char *many);
 /* A rate per minute for people: "+598", "+1,204", "+0.4", "-3.0". */
 void format__rate(double per_min, char *buf, size_t size);
 /* A JSON string literal, quoted and escaped, ill-formed UTF-8 as U+FFFD

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Userspace give-up counters (gaveup.h). */
 #include <stdatomic.h>
-#include <stdio.h>
+#include "util/format.h"
 #include "util/gaveup.h"
 
 const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
@@ -45,18 +45,9 @@ bool gaveup__summary(char *buf, size_t size)
 
 	if (size)
 		buf[0] = '\0';
-	for (int i = 0; i < GAVEUP__COUNT; i++) {
-		uint64_t value = gaveup__value(i);
-		int n;
-
-		if (!value)
-			continue;
-		/* past the end, only the length is counted */
-		n = snprintf(len < size ? buf + len : NULL, len < size ? size - len : 0, "%s%llu %s",
-			     len ? ", " : "", (unsigned long long)value,
-			     value == 1 ? gaveup_names[i].one : gaveup_names[i].many);
-		if (n > 0)
-			len += n;
-	}
+	for (int i = 0; i < GAVEUP__COUNT; i++)
+		if (gaveup__value(i))
+			len = format__count_phrase(buf, size, len, gaveup__value(i), gaveup_names[i].one,
+						   gaveup_names[i].many);
 	return len > 0;
 }
