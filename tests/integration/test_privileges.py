@@ -277,3 +277,28 @@ def test_privileges_user_option():
             check(st["Uid"].split()[0] == daemon.stdout.strip(),
                   f"--user daemon: Uid {st['Uid']}, expected {daemon.stdout.strip()}")
             srv.stop()
+
+
+@test
+def test_privileges_broker_gone():
+    """A broker killed under the daemon: parkwatch says so once on stderr,
+    counts every open it can't make in parkwatch_gave_up_total{reason=
+    "broker_gone"}, and keeps serving."""
+    def broker_gone(srv):
+        status, _, body = srv.get("/metrics")
+        check(status == 200, f"/metrics: status {status}")
+        m = re.search(rb'^parkwatch_gave_up_total\{reason="broker_gone"\} (\d+)$', body, re.M)
+        check(m, "/metrics has no broker_gone series")
+        return int(m.group(1))
+
+    with Target("condwait", 2) as t:
+        t.wait_ready()
+        with Server(["-p", t.pid, "--interval", "200ms"]) as srv:
+            srv.wait_cond(t.pid, 2)
+            check(broker_gone(srv) == 0, "broker_gone counted while the broker lives")
+            os.kill(broker_of(srv.pid), 9)
+            poll(lambda: broker_gone(srv) > 0, 20, "broker_gone counted after the kill")
+            check(srv.proc.poll() is None, f"parkwatch exited: {srv.stderr_text()[-300:]!r}")
+            lines = [ln for ln in srv.stderr_text().splitlines() if "broker is gone" in ln]
+            check(len(lines) == 1, f"expected one line about the broker, got {lines}")
+            srv.stop()

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "util/broker.h"
+#include "util/gaveup.h"
 
 #define PROC_PREFIX "/proc/"
 /* the flags a request may carry: read-only, nothing that creates */
@@ -269,6 +270,19 @@ void broker__serve(int socket, broker_commit_fn commit, void *commit_ctx)
 
 static int broker_socket = -1;
 static pthread_mutex_t broker_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool broker_gone;            /* under broker_lock */
+
+/* The broker died (killed, out of memory): said once, counted every time,
+ * as nothing of another process can be opened any more. */
+static int gone(void)
+{
+	if (!broker_gone)
+		fprintf(stderr, "parkwatch: the privilege broker is gone: other processes' files "
+				"can't be opened any more (restart parkwatch)\n");
+	broker_gone = true;
+	gaveup__count(GAVEUP_BROKER_GONE);
+	return -EPIPE;
+}
 
 void broker__connect(int socket)
 {
@@ -299,15 +313,19 @@ static int ask(uint32_t op, int flags, const char *path, struct broker_reply *re
 		return -ENAMETOOLONG;
 	memcpy(request.path, path, path_len);
 	pthread_mutex_lock(&broker_lock);
-	if (send(broker_socket, &request, offsetof(struct broker_request, path) + path_len,
-		 MSG_NOSIGNAL) < 0) {
-		err = -errno;
+	if (broker_gone) {
+		err = gone();
+	} else if (send(broker_socket, &request, offsetof(struct broker_request, path) + path_len,
+			MSG_NOSIGNAL) < 0) {
+		err = errno == EPIPE || errno == ECONNRESET ? gone() : -errno;
 	} else {
 		do
 			got = recvmsg(broker_socket, &msg, MSG_CMSG_CLOEXEC);
 		while (got < 0 && errno == EINTR);
-		if (got < (ssize_t)offsetof(struct broker_reply, text))
-			err = got < 0 ? -errno : -EPIPE; /* the broker is gone */
+		if (got == 0 || (got < 0 && errno == ECONNRESET))
+			err = gone();
+		else if (got < (ssize_t)offsetof(struct broker_reply, text))
+			err = got < 0 ? -errno : -EPROTO;
 	}
 	pthread_mutex_unlock(&broker_lock);
 	if (err)

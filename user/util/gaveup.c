@@ -17,6 +17,8 @@ const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
 					   "page of a truncated file", "pages of truncated files" },
 	[GAVEUP_FD_LIMIT] = { "fd_limit", "process unsymbolized (fd limit)",
 			      "processes unsymbolized (fd limit)" },
+	[GAVEUP_BROKER_GONE] = { "broker_gone", "file not opened (broker gone)",
+				 "files not opened (broker gone)" },
 };
 
 static _Atomic uint64_t counters[GAVEUP__COUNT];

@@ -24,6 +24,7 @@ enum gaveup_reason {
 	GAVEUP_MAPPED_FILE_TRUNCATED, /* a page of a mapped binary or debug file, cut by its
 				       * owner under us: read as zeros (util/mapguard.h) */
 	GAVEUP_FD_LIMIT,            /* a process left unsymbolized for a tick: out of fds */
+	GAVEUP_BROKER_GONE,         /* a /proc file not opened: the privilege broker died */
 	GAVEUP__COUNT
 };
 

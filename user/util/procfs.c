@@ -95,6 +95,17 @@ void procfs__comm(pid_t pid, char *comm, size_t size)
 	fclose(f);
 }
 
+/* Files any user may read (mode 0444, no ptrace check when opened): opened
+ * here, without a round trip to the broker, and read even if it is gone. */
+static bool world_readable(const char *name)
+{
+	const char *base = strrchr(name, '/');
+
+	base = base ? base + 1 : name;
+	return !strcmp(base, "stat") || !strcmp(base, "status") || !strcmp(base, "comm") ||
+	       !strcmp(base, "cgroup");
+}
+
 ssize_t procfs__read(pid_t pid, const char *name, char *buf, size_t size)
 {
 	char path[64];
@@ -108,7 +119,8 @@ ssize_t procfs__read(pid_t pid, const char *name, char *buf, size_t size)
 	/* a file checking ptrace rights at each read is read by the broker */
 	if (broker__connected() && (!strcmp(name, "syscall") || strstr(name, "/syscall")))
 		return broker__read(path, buf, size);
-	fd = procfs__open(path, O_RDONLY);
+	fd = world_readable(name) ? broker__open_here(path, O_RDONLY | O_CLOEXEC) :
+				    procfs__open(path, O_RDONLY);
 	if (fd < 0)
 		return fd;
 	/* procfs hands out a seq_file a page or so per read */
