@@ -15,9 +15,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "cli/options.h"
 #include "go/go_internal.h"
 #include "go/golayout.h"
 #include "go/gomem.h"
+#include "util/budget.h"
 #include "fuzz.h"
 #include "go_image.h"
 
@@ -123,6 +125,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	struct go_image_header header;
 	struct goroutine *goroutines;
 	struct goproc *gp;
+	struct budget budget;
 	size_t count;
 	__u64 allglen;
 
@@ -145,7 +148,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	gp = fake_goproc(&header);
 	if (!gp)
 		return 0;
-	if (!goproc__read(gp, &goroutines, &count)) {
+	/* parkwatch's default memory budget, no deadline: a run must not
+	 * depend on how fast the machine is */
+	budget = budget__start(0, GO_MEMORY_BUDGET_DEFAULT_BYTES, NULL);
+	if (!goproc__read(gp, &goroutines, &count, &budget)) {
 		for (size_t i = 0; i < count; i++) {
 			const struct goroutine *g = &goroutines[i];
 

@@ -7,9 +7,19 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "cli/options.h"
 #include "cli/sandbox.h"
+
+/* make SANITIZE=1 (gcc says __SANITIZE_ADDRESS__, clang __has_feature) */
+#if defined(__SANITIZE_ADDRESS__)
+#define PW_SANITIZED 1
+#elif defined(__has_feature)
+#define PW_SANITIZED __has_feature(address_sanitizer)
+#else
+#define PW_SANITIZED 0
+#endif
 
 #define SYSCALL_NAMES_MAX 512
 
@@ -41,6 +51,11 @@ static const int main_syscalls[] = {
 	SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
 	/* --http unix:PATH's socket removed at exit: as --user, where it may */
 	SCMP_SYS(unlink), SCMP_SYS(unlinkat),
+#if PW_SANITIZED
+	/* make SANITIZE=1: ASan gives each new thread an alternate signal stack
+	 * and looks at the CPUs it may run on */
+	SCMP_SYS(sigaltstack), SCMP_SYS(sched_getaffinity),
+#endif
 };
 
 /* The broker: requests in, fds (or a /proc/PID/syscall line) out, and -o's
@@ -52,6 +67,9 @@ static const int broker_syscalls[] = {
 	SCMP_SYS(munmap), SCMP_SYS(getrandom), SCMP_SYS(linkat), SCMP_SYS(rename),
 	SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(exit), SCMP_SYS(exit_group),
+#if PW_SANITIZED
+	SCMP_SYS(sigaltstack),      /* ASan's, as above */
+#endif
 };
 
 /* Names looked up before the filter is in place: the handler can't allocate. */
@@ -71,7 +89,9 @@ static void on_blocked_syscall(int sig, siginfo_t *info, void *context)
 	say("parkwatch: seccomp: blocked system call ");
 	say(nr >= 0 && nr < SYSCALL_NAMES_MAX && syscall_names[nr] ? syscall_names[nr] : "?");
 	say("\n");
-	_exit(EXIT_FAILURE_OTHER);
+	/* the system call itself: a sanitizer's _exit would first check for
+	 * leaks, which the filter forbids */
+	syscall(SYS_exit_group, EXIT_FAILURE_OTHER);
 }
 
 static int trap_blocked(void)
@@ -99,11 +119,11 @@ static int allow_all(scmp_filter_ctx filter, const int *syscalls, size_t count)
 static int allow_bpf_use(scmp_filter_ctx filter)
 {
 	int err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
-				   SCMP_A0(SCMP_CMP_GT, BPF_PROG_LOAD));
+				   SCMP_A0(SCMP_CMP_GT, BPF_PROG_LOAD, 0));
 
 	for (int cmd = BPF_MAP_CREATE + 1; cmd < BPF_PROG_LOAD && !err; cmd++)
 		err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
-				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)cmd));
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)cmd, 0));
 	return err;
 }
 
@@ -111,11 +131,11 @@ static int allow_bpf_use(scmp_filter_ctx filter)
  * threads' totals); getrlimit (prlimit64 setting nothing): the fd budget */
 static int allow_probes(scmp_filter_ctx filter)
 {
-	int err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A1(SCMP_CMP_EQ, 0));
+	int err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A1(SCMP_CMP_EQ, 0, 0));
 
 	if (!err)
 		err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
-				       SCMP_A2(SCMP_CMP_EQ, 0));
+				       SCMP_A2(SCMP_CMP_EQ, 0, 0));
 	return err;
 }
 
