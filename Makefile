@@ -46,7 +46,7 @@ endef
 # Debian packages the build, the tests, the demo and the benchmarks need.
 DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev \
 	pkg-config libcmocka-dev protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libcap-ng-dev libseccomp-dev libcapstone-dev golang-go prometheus python3 gdb libc6-dbg redis-server redis-tools \
-	libbpf-tools linux-perf procps python3-jsonschema iproute2
+	libbpf-tools linux-perf procps python3-jsonschema iproute2 time
 # libFuzzer and the sanitizers' runtimes for $(CLANG) (clang 14 on Debian 12): make fuzz
 DEB_PACKAGES += libclang-rt-14-dev
 # real programs nobody here wrote, for the acceptance tests (test_realprogs.py)

@@ -25,6 +25,9 @@ from pwtest.procs import Target, spawn, stop
 from pwtest.runner import test
 
 SYS_WRITE = 1
+# the probe runs as the dropped user, who can't reach root's own tools (a
+# pyenv under /root, say): Debian's python3, which make deps installs
+SYSTEM_PYTHON = "/usr/bin/python3"
 DRAIN_TIMEOUT = 60.0
 STATE_TIMEOUT = 30.0
 
@@ -85,7 +88,7 @@ def setpriv_args(st):
 
 def probe(st, victim, directory):
     """What the credentials of status st may do: {"mem": ..., "create": ...}."""
-    cp = subprocess.run(["setpriv"] + setpriv_args(st) + ["python3", "-c", PROBE,
+    cp = subprocess.run(["setpriv"] + setpriv_args(st) + [SYSTEM_PYTHON, "-c", PROBE,
                         str(victim), directory], capture_output=True, text=True, timeout=30)
     check(cp.returncode == 0, f"probe with {setpriv_args(st)}: rc {cp.returncode} "
                               f"{cp.stderr.strip()[-300:]}")
