@@ -14,14 +14,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	enum net_table table;
 	char *line, buf[256];
 
-	if (!size)
-		return 0;
-	table = data[0] % NET_TABLE__COUNT;
-	line = malloc(size);
+	line = fuzz_text_after_choice(data, size);
 	if (!line)
 		return 0;
-	memcpy(line, data + 1, size - 1);
-	line[size - 1] = '\0';
+	table = data[0] % NET_TABLE__COUNT;
 	if (table == NET_TABLE_UNIX) {
 		/* the path is terminated inside its field */
 		if (!nettables__parse_unix(line, &unix_sock) &&

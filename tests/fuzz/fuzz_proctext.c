@@ -46,14 +46,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	bool kernel_thread = false;
 	char *text;
 
-	if (!size)
-		return 0;
-	parser = data[0] % PARSER__COUNT;
-	text = malloc(size);
+	text = fuzz_text_after_choice(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
+	parser = data[0] % PARSER__COUNT;
 	switch (parser) {
 	case MAPS:
 	case EXE_START:
