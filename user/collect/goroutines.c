@@ -363,6 +363,7 @@ static int add_process(struct pw_picture *picture, struct proc *proc, const stru
 	summary->go_minor = goproc__minor(reader);
 	summary->has_parent_goid = goproc__has_parent_goid(reader);
 	summary->dropped = goproc__dropped(reader);
+	gaveup__add(GAVEUP_GOROUTINE_CHANGED, summary->dropped);
 	summary->cut_short = cut_short;
 	if (!summary->go_version)
 		return -ENOMEM;

@@ -19,6 +19,9 @@ const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
 			      "processes unsymbolized (fd limit)" },
 	[GAVEUP_BROKER_GONE] = { "broker_gone", "file not opened (broker gone)",
 				 "files not opened (broker gone)" },
+	[GAVEUP_GOROUTINE_CHANGED] = { "goroutine_changed",
+				       "goroutine left out (changed under every read)",
+				       "goroutines left out (changed under every read)" },
 };
 
 static _Atomic uint64_t counters[GAVEUP__COUNT];

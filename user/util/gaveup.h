@@ -25,6 +25,7 @@ enum gaveup_reason {
 				       * owner under us: read as zeros (util/mapguard.h) */
 	GAVEUP_FD_LIMIT,            /* a process left unsymbolized for a tick: out of fds */
 	GAVEUP_BROKER_GONE,         /* a /proc file not opened: the privilege broker died */
+	GAVEUP_GOROUTINE_CHANGED,   /* a goroutine left out: it changed under every read */
 	GAVEUP__COUNT
 };
 
