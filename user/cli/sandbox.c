@@ -139,16 +139,24 @@ static int allow_probes(scmp_filter_ctx filter)
 	return err;
 }
 
-int sandbox__enter_main(void)
+/* A filter that traps whatever it doesn't allow, into *filter; 0 or -errno. */
+static int trapping_filter(scmp_filter_ctx *filter)
 {
-	scmp_filter_ctx filter;
 	int err = trap_blocked();
 
 	if (err)
 		return err;
-	filter = seccomp_init(SCMP_ACT_TRAP);
-	if (!filter)
-		return -ENOMEM;
+	*filter = seccomp_init(SCMP_ACT_TRAP);
+	return *filter ? 0 : -ENOMEM;
+}
+
+int sandbox__enter_main(void)
+{
+	scmp_filter_ctx filter;
+	int err = trapping_filter(&filter);
+
+	if (err)
+		return err;
 	err = seccomp_attr_set(filter, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (!err)
 		err = allow_all(filter, main_syscalls, sizeof(main_syscalls) / sizeof(main_syscalls[0]));
@@ -168,13 +176,10 @@ int sandbox__enter_broker(void)
 	const scmp_datum_t denied = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND |
 				    (O_TMPFILE & ~O_DIRECTORY);
 	scmp_filter_ctx filter;
-	int err = trap_blocked();
+	int err = trapping_filter(&filter);
 
 	if (err)
 		return err;
-	filter = seccomp_init(SCMP_ACT_TRAP);
-	if (!filter)
-		return -ENOMEM;
 	err = allow_all(filter, broker_syscalls, sizeof(broker_syscalls) / sizeof(broker_syscalls[0]));
 	if (!err)
 		err = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
