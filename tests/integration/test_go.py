@@ -477,11 +477,21 @@ def test_go_moving_target():
     dropped = []
     with GoTarget("-churn") as t:
         for i in range(10):
-            doc = parse_output(dump_ok(t.pid, "--format", "json"), f"--format json, dump {i + 1}",
-                               docs.PICTURE)
+            res = parkwatch(t.pid, "--format", "json")
+            check(res.rc == 0, f"--format json, dump {i + 1}: exit {res.rc}: {res.err.strip()[:300]}")
+            doc = parse_output(res.out, f"--format json, dump {i + 1}", docs.PICTURE)
             leaks = group_leaks(docs.groups(doc))
             check(leaks == STARTUP_LEAKS, f"leaks while churning: {leaks}")
             dropped.append(docs.dropped(doc))
+            # the only thing said on stderr is the give-up line, and it
+            # counts exactly the goroutines the picture says it dropped
+            said = re.fullmatch(r"parkwatch: gave up: (\d+) goroutines? left out "
+                                r"\(changed under every read\)", res.err.strip())
+            check(said is not None if dropped[-1] else not res.err.strip(),
+                  f"dump {i + 1}: {dropped[-1]} dropped, stderr {res.err.strip()[:300]!r}")
+            if said:
+                check(int(said.group(1)) == dropped[-1],
+                      f"dump {i + 1}: gave up on {said.group(1)}, JSON says {dropped[-1]} dropped")
         their_total = parse_debug1(t.text("/debug/pprof/goroutine?debug=1"))[1]
     return f"10 dumps while ~{their_total} goroutines churn: leaks exact, dropped per dump {dropped}"
 
