@@ -16,7 +16,7 @@ import uuid
 from pwtest import TARGET_SRC, TARGETS, Fail, check, func_lines, poll
 from pwtest import docs, gotargets
 from pwtest.oracles import gdb, proc
-from pwtest.parkwatch import dump_json
+from pwtest.parkwatch import dump_json, parse_output, pw_error, run_pw
 from pwtest.procs import Target
 from pwtest.runner import test
 
@@ -254,6 +254,34 @@ def cgroup_line(pid, key):
             if (key == "v2" and hid == "0" and not controllers) or key in controllers.split(","):
                 return path
     return None
+
+
+@test
+def test_cgroup_filters_watched():
+    """-p PID --cgroup DIR of a process outside DIR: not "exited" (it runs),
+    but one line that says so and exit 9; moved into DIR, it is dumped."""
+    mounts = cgroup_mounts()
+    check("v2" in mounts, "cgroup v2 is not mounted")
+    path = f"/parkwatch-test-{uuid.uuid4().hex[:12]}"
+    directory = os.path.join(mounts["v2"], path.strip("/"))
+    with Target("condwait", 1) as t, Cgroup(mounts["v2"], path) as cg:
+        t.wait_ready()
+        args = ["-p", t.pid, "--cgroup", directory, "--dump", "--format", "json"]
+        got = cgroup_line(t.pid, "v2")
+        check(got != path, f"/proc/{t.pid}/cgroup: already in {got!r}")
+        res = run_pw(args)
+        want = f"parkwatch: process {t.pid} is running, but none of its threads is in cgroup {directory}"
+        check(res.rc == 9 and res.err.strip() == want,
+              f"outside the cgroup: exit {res.rc}, stderr {res.err.strip()!r}")
+        cg.add(t.pid)
+        got = cgroup_line(t.pid, "v2")
+        check(got == path, f"/proc/{t.pid}/cgroup says {got!r}, not {path!r}")
+        res = run_pw(args)
+        check(res.rc == 0, f"inside the cgroup: {pw_error(res.rc, res.err)}")
+        doc = parse_output(res.out, "parkwatch --cgroup --dump --format json", docs.PICTURE)
+        check(len(docs.process(doc, t.pid)) == 1, f"pid {t.pid} not in the cgroup's dump")
+        t.kill()
+    return "outside: exit 9 and the line that says it runs; inside: dumped"
 
 
 @test

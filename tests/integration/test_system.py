@@ -277,3 +277,25 @@ def test_system_pid_reuse_watched():
             except (OSError, NameError):
                 pass
             stop(newcomer)
+
+
+@test
+def test_system_pid1():
+    """-p 1 says what the whole-system picture shows of process 1: dumped
+    when its threads are in it, else exit 9 and that it runs (some sandboxes'
+    init is hidden from the kernel's task iterator); never "exited"."""
+    res = run_pw(["--dump", "--format", "json"])
+    check(res.rc == 0, f"whole-system --dump: {pw_error(res.rc, res.err)}")
+    whole = parse_output(res.out, "whole-system --dump --format json", docs.PICTURE)
+    shown = bool(docs.process(whole, 1))
+    res = run_pw(["-p", 1, "--dump", "--format", "json"])
+    check(os.path.exists("/proc/1/stat"), "/proc/1/stat: process 1 is gone")
+    if shown:
+        check(res.rc == 0, f"-p 1: {pw_error(res.rc, res.err)}")
+        doc = parse_output(res.out, "-p 1 --dump --format json", docs.PICTURE)
+        check(len(docs.process(doc, 1)) == 1, "-p 1: process 1 not in its own dump")
+        return "process 1 is in the whole-system picture, and -p 1 dumps it"
+    want = "parkwatch: process 1 is running, but the kernel showed parkwatch none of its threads"
+    check(res.rc == 9 and res.err.strip() == want,
+          f"-p 1 of a process the picture never holds: exit {res.rc}, {res.err.strip()!r}")
+    return "process 1 is hidden from the task iterator here: -p 1 exits 9 and says it runs"

@@ -37,7 +37,8 @@ static const char doc[] =
 	"Durations take ns, us, ms, s, m or h (a bare number is seconds).\n\n"
 	"Exit status: 0 ok, 1 runtime error, 2 usage error, 3 no such process, 4 permission "
 	"denied, 5 kernel unsupported or BPF load failure, 6 every watched process exited, "
-	"7 --leaks found suspects, 8 --dump found a deadlock, self-deadlock or abandoned lock.";
+	"7 --leaks found suspects, 8 --dump found a deadlock, self-deadlock or abandoned lock, "
+	"9 --dump saw none of the watched processes' threads though they run.";
 
 enum {
 	OPT_DUMP = 0x100,

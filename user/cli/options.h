@@ -20,6 +20,8 @@ enum exit_code {
 	EXIT_ALL_EXITED = 6,        /* every watched process exited before the end */
 	EXIT_LEAKS_FOUND = 7,       /* --leaks found suspect groups */
 	EXIT_DEADLOCK_FOUND = 8,    /* --dump found a deadlock, self-deadlock or abandoned lock */
+	EXIT_NOT_VISIBLE = 9,       /* --dump: the watched processes run, but not one of their
+				     * threads is in the picture */
 };
 
 /* One Go process's goroutines per picture: a 100,000-goroutine program

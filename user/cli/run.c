@@ -70,9 +70,10 @@ int run__live(struct session *session)
 	srandom((unsigned int)start_ns ^ (unsigned int)getpid());
 	for (;;) {
 		struct pw_picture *fresh;
+		bool collected = session__collect(session, &fresh) == 0;
 		__u64 now, wake_ns;
 
-		if (session__collect(session, &fresh) == 0) {
+		if (collected) {
 			/* stopped midway: the last whole picture says more than a
 			 * part, and the first says what it can */
 			cut_midway |= fresh->cut_short != BUDGET_CUT_NONE;
@@ -109,7 +110,8 @@ int run__live(struct session *session)
 			}
 			last_ns = now;
 		}
-		if (env->pid_count && !session__check_exits(session)) {
+		if (env->pid_count && !session__check_exits(session, collected ? picture : NULL,
+							    NULL)) {
 			all_exited = true;
 			break;
 		}
@@ -249,7 +251,7 @@ int run__daemon(struct session *session)
 		enum wait_result waited;
 
 		session__collect(session, &fresh);
-		if (env->pid_count && !session__check_exits(session))
+		if (env->pid_count && !session__check_exits(session, fresh, NULL))
 			all_exited = true;
 		pthread_mutex_lock(&feed->lock);
 		if (fresh) {
@@ -286,9 +288,13 @@ int run__dump(struct session *session)
 		return EXIT_FAILURE_OTHER;
 	code = session__write_result(session, picture, NULL, NULL, 0, 0);
 	if (!code && env->pid_count && !picture->proc_count) {
-		fprintf(stderr, "parkwatch: the watched process%s exited\n",
-			env->pid_count > 1 ? "es" : "");
-		code = EXIT_ALL_EXITED;
+		size_t unseen;
+
+		/* each process that is gone, or runs unseen, is said by name */
+		if (!session__check_exits(session, picture, &unseen))
+			code = EXIT_ALL_EXITED;
+		else if (unseen)
+			code = EXIT_NOT_VISIBLE;
 	}
 	/* threads that wait for good, after the whole dump is out; leaks win */
 	if (!code && blocked__stuck_findings(picture))

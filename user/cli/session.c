@@ -185,12 +185,32 @@ int session__write_result(struct session *session, const struct pw_picture *pict
 }
 
 
-/* Notes watched processes that exited, or whose pid a later process holds;
- * returns how many are still alive. */
-size_t session__check_exits(struct session *session)
+/* A live watched process of which the picture holds no thread: --cgroup
+ * leaves it out, or the kernel's task iterator never showed it (a process
+ * a security module hides, as some sandboxes' init). */
+static void note_unseen(struct session *session, size_t i)
+{
+	const struct env *env = session->env;
+
+	if (session->unseen_noted[i])
+		return;
+	session->unseen_noted[i] = true;
+	if (env->cgroup_path)
+		fprintf(stderr, "parkwatch: process %d is running, but none of its threads is "
+				"in cgroup %s\n", env->pids[i], env->cgroup_path);
+	else
+		fprintf(stderr, "parkwatch: process %d is running, but the kernel showed parkwatch "
+				"none of its threads\n", env->pids[i]);
+}
+
+size_t session__check_exits(struct session *session, const struct pw_picture *picture,
+			    size_t *unseen)
 {
 	const struct env *env = session->env;
 	size_t alive = 0;
+
+	if (unseen)
+		*unseen = 0;
 
 	for (size_t i = 0; i < env->pid_count; i++) {
 		pid_t pid = env->pids[i];
@@ -203,6 +223,12 @@ size_t session__check_exits(struct session *session)
 		if (preflight__process_alive(pid) && (!session->watched_start[i] ||
 		    procfs__start_ticks(pid) == session->watched_start[i])) {
 			alive++;
+			if (picture && picture->cut_short == BUDGET_CUT_NONE &&
+			    !picture__process(picture, pid)) {
+				note_unseen(session, i);
+				if (unseen)
+					++*unseen;
+			}
 			continue;
 		}
 		session->exited[session->exited_count++] = pid;

@@ -35,6 +35,7 @@ struct session {
 	unsigned long long watched_start[PARK_MAX_WATCHED]; /* -p's start times: a pid that
 				     * names another process later is one that exited */
 	pid_t exited[PARK_MAX_WATCHED];
+	bool unseen_noted[PARK_MAX_WATCHED]; /* -p's that run but were not in a picture */
 	size_t exited_count;
 	struct terminal term;
 	struct stop_check stop;     /* term's stop, asked while a picture is taken */
@@ -62,9 +63,12 @@ int session__create_trend(struct session *session);
 int session__collect(struct session *session, struct pw_picture **out);
 /* Feeds a picture to the leak trend; a failure is said once. */
 void session__update_trend(struct session *session, const struct pw_picture *picture);
-/* Notes watched processes that exited, or whose pid a later process holds;
- * returns how many are still alive. */
-size_t session__check_exits(struct session *session);
+/* Notes watched processes that exited, or whose pid a later process holds,
+ * and (once each) live ones of which picture, when given and whole, holds no
+ * thread; returns how many are still alive, and in *unseen (when not NULL)
+ * how many of those the picture left out. */
+size_t session__check_exits(struct session *session, const struct pw_picture *picture,
+			    size_t *unseen);
 /* The result to stdout or, with -o, atomically to the file: the leak report,
  * a window, or the picture in the chosen format.  An exit code. */
 int session__write_result(struct session *session, const struct pw_picture *picture,
