@@ -95,6 +95,10 @@ class Pane:
         except Fail as e:
             raise Fail(f"{e}\nlast screen:\n" + "\n".join(self.screen())) from None
 
+    def resize(self, width):
+        self.tmux("resize-window", "-x", str(width), "-y", str(self.height))
+        self.width = width
+
     def check_width(self, lines, what):
         for line in lines:
             check(columns(line) <= self.width,
@@ -206,17 +210,25 @@ def test_live_view_keys():
 
 @test
 def test_live_view_narrow_colour_final_dump():
-    """At 40 columns no line is wider; deadlocked rows are red, and without
-    a colour under NO_COLOR=1; --final-dump ends with the full dump."""
+    """At 40 columns no line is wider; a resize lays the table out again at
+    once; deadlocked rows are red, and without a colour under NO_COLOR=1;
+    --final-dump ends with the full dump."""
     with Target("locks", "abba") as target:
         record = target.wait_ready()
         tids = [t["tid"] for t in record["threads"]]
         deadlocked = lambda l: any("DEADLOCK" in x for x in l)
-        with Pane(["-p", target.pid, "--interval", "300ms"], width=40) as pane:
+        # one picture in the time the test takes: what is redrawn, a resize did
+        with Pane(["-p", target.pid, "--interval", "10m"], width=40) as pane:
             lines = pane.wait(deadlocked, "a DEADLOCK row")
             pane.check_width(lines, "40 columns")
+            check(not any(HEADINGS in l and "WHERE" in l for l in lines),
+                  "WHERE fits in 40 columns")
             red = [l for l in pane.screen(escapes=True) if "\x1b[31m" in l]
             check(any("DEADLOCK" in l for l in red), "no DEADLOCK row in red")
+            pane.resize(100)
+            lines = pane.wait(lambda l: any(HEADINGS in x and "WHERE" in x for x in l),
+                              "the table laid out again for 100 columns", timeout=10)
+            pane.check_width(lines, "100 columns")
         with Pane(["-p", target.pid, "--interval", "300ms", "--final-dump"],
                   no_color=True) as pane:
             pane.wait(deadlocked, "a DEADLOCK row")
