@@ -217,8 +217,10 @@ def test_live_view_narrow_colour_final_dump():
         record = target.wait_ready()
         tids = [t["tid"] for t in record["threads"]]
         deadlocked = lambda l: any("DEADLOCK" in x for x in l)
-        # one picture in the time the test takes: what is redrawn, a resize did
-        with Pane(["-p", target.pid, "--interval", "10m"], width=40) as pane:
+        # one picture in the time the test takes (with its stacks, so its
+        # deadlock, from the start): what is redrawn, a resize did
+        with Pane(["-p", target.pid, "--interval", "10m", "--min-park", "0"],
+                  width=40) as pane:
             lines = pane.wait(deadlocked, "a DEADLOCK row")
             pane.check_width(lines, "40 columns")
             check(not any(HEADINGS in l and "WHERE" in l for l in lines),

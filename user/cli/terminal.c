@@ -74,8 +74,9 @@ int terminal__columns(void)
 	return size.ws_col;
 }
 
-/* The signals queued: a resize asks for a redraw (with keys on), any other
- * for a stop. */
+/* The signals queued: a resize asks for a redraw (of a view that reads its
+ * keys: a JSON line or a progress line has no layout), any other for a
+ * stop. */
 static void read_signals(struct terminal *term)
 {
 	struct signalfd_siginfo info;
@@ -83,7 +84,7 @@ static void read_signals(struct terminal *term)
 	while (read(term->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
 		if (info.ssi_signo != SIGWINCH)
 			term->stop_asked = true;
-		else if (term->keys)
+		else if (term->keys && term->on_key)
 			term->redraw_asked = true;
 	}
 }
