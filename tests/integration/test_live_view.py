@@ -242,3 +242,20 @@ def test_live_view_narrow_colour_final_dump():
             text = "\n".join(pane.last_screen())
             for tid in tids:
                 check(str(tid) in text, f"--final-dump: thread {tid} is not in the dump")
+
+
+@test
+def test_live_view_goroutines():
+    """A Go program's view counts goroutines, and says so in the header; the
+    goroutines the target leaked make one row of as many, where they wait."""
+    from test_go import GoTarget, ensure_built
+    ensure_built()
+    with GoTarget() as target:
+        target.leak(7)
+        with Pane(["-p", target.pid, "--interval", "300ms", "--min-park", "0"],
+                  width=160) as pane:
+            lines = pane.wait(lambda l: any(r.split()[0] == "7" and "main.awaitNotification" in r
+                                            for r in rows(l) or []),
+                              "a row of the 7 leaked goroutines")
+            check(" goroutines in 1 process:" in lines[0] and "threads" not in lines[0],
+                  f"the header of a Go program's view: {lines[0]!r}")
