@@ -41,6 +41,7 @@ void feed__publish(struct feed *feed, struct pw_picture *picture, __u64 now_ns)
 {
 	picture__put(feed->picture);
 	feed->picture = picture;
+	feed->published_ns = now_ns;
 	for (struct pending_window *pending = feed->windows; pending; pending = pending->next) {
 		struct pw_picture *view;
 

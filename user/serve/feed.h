@@ -46,6 +46,8 @@ struct feed {
 	struct metrics_input metrics; /* all but .picture */
 	struct pw_context ctx;
 	__u64 interval_ns;
+	__u64 published_ns;         /* CLOCK_MONOTONIC of the latest picture's publishing */
+	bool bpf_attached;          /* the BPF programs watch: /readyz */
 	struct pending_window *windows;
 	struct feed_request *requests; /* not answered yet */
 	int wake_fd;                /* eventfd: readable when requests wait */

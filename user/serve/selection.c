@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* Which processes a profile request means (selection.h). */
+#include <string.h>
+#include "serve/selection.h"
+
+#define CGROUP_MOUNT "/sys/fs/cgroup"
+
+const char *const selector_names[SELECT__COUNT] = {
+	[SELECT_ALL] = "",
+	[SELECT_PID] = "pid",
+	[SELECT_COMM] = "comm",
+	[SELECT_EXE] = "exe",
+	[SELECT_CGROUP] = "cgroup",
+};
+
+/*
+ * The cgroup path is as /proc/PID/cgroup says it ("/system.slice/x.service");
+ * the wanted one may also be the directory under the usual mount, as
+ * --cgroup takes it.  A process in a cgroup below the wanted one is in it.
+ */
+static bool in_cgroup(const char *wanted, const char *path)
+{
+	size_t len;
+
+	if (!path)
+		return false;
+	if (!strncmp(wanted, CGROUP_MOUNT, strlen(CGROUP_MOUNT)) &&
+	    (wanted[strlen(CGROUP_MOUNT)] == '/' || !wanted[strlen(CGROUP_MOUNT)]))
+		wanted += strlen(CGROUP_MOUNT);
+	len = strlen(wanted);
+	while (len && wanted[len - 1] == '/')
+		len--; /* "/", "" and "/sys/fs/cgroup/" are the root: every process */
+	return !strncmp(path, wanted, len) && (path[len] == '/' || !path[len]);
+}
+
+bool selection__matches(const struct selector *selector, const struct pw_process *proc)
+{
+	switch (selector->kind) {
+	case SELECT_ALL:
+		return true;
+	case SELECT_PID:
+		return proc->pid == selector->pid;
+	case SELECT_COMM:
+		return !strcmp(proc->comm, selector->value);
+	case SELECT_EXE:
+		return proc->exe && !strcmp(proc->exe, selector->value);
+	case SELECT_CGROUP:
+		return in_cgroup(selector->value, proc->cgroup.path);
+	default:
+		return false;
+	}
+}
