@@ -3,7 +3,8 @@
 #include <string.h>
 #include "serve/selection.h"
 
-#define CGROUP_MOUNT "/sys/fs/cgroup"
+/* where cgroup v2 is mounted: alone, or beside v1's hierarchies */
+static const char *const cgroup_mounts[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
 
 const char *const selector_names[SELECT__COUNT] = {
 	[SELECT_ALL] = "",
@@ -15,7 +16,7 @@ const char *const selector_names[SELECT__COUNT] = {
 
 /*
  * The cgroup path is as /proc/PID/cgroup says it ("/system.slice/x.service");
- * the wanted one may also be the directory under the usual mount, as
+ * the wanted one may also be the directory under a usual mount, as
  * --cgroup takes it.  A process in a cgroup below the wanted one is in it.
  */
 static bool in_cgroup(const char *wanted, const char *path)
@@ -24,9 +25,13 @@ static bool in_cgroup(const char *wanted, const char *path)
 
 	if (!path)
 		return false;
-	if (!strncmp(wanted, CGROUP_MOUNT, strlen(CGROUP_MOUNT)) &&
-	    (wanted[strlen(CGROUP_MOUNT)] == '/' || !wanted[strlen(CGROUP_MOUNT)]))
-		wanted += strlen(CGROUP_MOUNT);
+	for (size_t i = 0; i < sizeof(cgroup_mounts) / sizeof(cgroup_mounts[0]); i++) {
+		len = strlen(cgroup_mounts[i]);
+		if (!strncmp(wanted, cgroup_mounts[i], len) && (wanted[len] == '/' || !wanted[len])) {
+			wanted += len;
+			break;
+		}
+	}
 	len = strlen(wanted);
 	while (len && wanted[len - 1] == '/')
 		len--; /* "/", "" and "/sys/fs/cgroup/" are the root: every process */
