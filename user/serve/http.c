@@ -178,27 +178,14 @@ static enum MHD_Result serve_healthz(struct MHD_Connection *conn)
  */
 static enum MHD_Result serve_readyz(struct http_server *server, struct MHD_Connection *conn)
 {
-	struct feed *feed = server->feed;
-	__u64 now_ns = clock__monotonic_ns(), age_ns = 0;
-	bool attached, pictured;
+	char why[160];
+	bool ready;
 
-	pthread_mutex_lock(&feed->lock);
-	attached = feed->bpf_attached;
-	pictured = feed->picture != NULL;
-	if (pictured)
-		age_ns = now_ns - feed->published_ns;
-	pthread_mutex_unlock(&feed->lock);
-	if (!attached)
-		return http__respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-					  "not ready: the BPF programs are not attached\n");
-	if (!pictured)
-		return http__respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-					  "not ready: no picture taken yet\n");
-	if (age_ns > 2 * feed->interval_ns)
-		return http__respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-					  "not ready: the last picture is %.1f s old, more than two "
-					  "intervals (%.1f s)\n", (double)age_ns / NSEC_PER_SEC,
-					  2.0 * feed->interval_ns / NSEC_PER_SEC);
+	pthread_mutex_lock(&server->feed->lock);
+	ready = feed__ready(server->feed, clock__monotonic_ns(), why, sizeof(why));
+	pthread_mutex_unlock(&server->feed->lock);
+	if (!ready)
+		return http__respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready: %s\n", why);
 	return http__respond_text(conn, MHD_HTTP_OK, "ready\n");
 }
 
