@@ -285,6 +285,7 @@ int run__daemon(struct session *session)
 	char reason[512];
 
 	feed->interval_ns = env->interval_ns;
+	feed->bpf_attached = session->tracker != NULL; /* session__open attached them */
 	if (http__start(session->server, reason, sizeof(reason))) {
 		fprintf(stderr, "parkwatch: %s\n", reason);
 		return EXIT_FAILURE_OTHER;
