@@ -8,7 +8,8 @@ Each target build/fuzz/bin/fuzz_NAME runs for S seconds over its seeds
 build/fuzz/seeds/NAME/), keeping what it learns in build/fuzz/corpus/NAME/.
 One line per target gives its executions and whether it found anything; a
 crash, leak, timeout or out-of-memory leaves its reproducer in
-build/fuzz/crashes/NAME/ and makes the exit status 1.
+build/fuzz/crashes/NAME/ and makes the exit status 1, as does a run that
+stopped early with no input to blame (a signal, the machine out of threads).
 """
 import argparse
 import concurrent.futures
@@ -20,6 +21,7 @@ import sys
 # per input: longer is a hang, more is a blow-up (both are findings)
 TIMEOUT_SECONDS = 10
 RSS_LIMIT_MB = 2048
+INTERRUPTED = 72           # libFuzzer's exit status after SIGINT or SIGTERM
 
 
 def run_target(binary, seconds, build):
@@ -55,11 +57,17 @@ def run_target(binary, seconds, build):
         output = f.read()
     execs = re.search(r"stat::number_of_executed_units: (\d+)", output)
     found = sorted(set(os.listdir(crashes)) - before)
-    if found or status != 0:
-        where = ", ".join(os.path.join(crashes, c) for c in found) or "no reproducer written"
-        return False, (f"fuzz {name}: FOUND something (exit {status}): {where}\n"
-                       f"  reproduce: {binary} {os.path.join(crashes, found[0]) if found else ''}\n"
+    if found:
+        return False, (f"fuzz {name}: FOUND something (exit {status}): "
+                       f"{', '.join(os.path.join(crashes, c) for c in found)}\n"
+                       f"  reproduce: {binary} {os.path.join(crashes, found[0])}\n"
                        f"  log: {log}")
+    if status != 0:
+        # no input to blame: a signal from outside (libFuzzer exits 72 when
+        # interrupted) or the machine out of threads or memory; run it again
+        why = "interrupted" if status == INTERRUPTED else "stopped"
+        return False, (f"fuzz {name}: {why} without a finding (exit {status}), not clean: "
+                       f"run it again\n  log: {log}")
     execs = execs.group(1) if execs else "?"
     return True, f"fuzz {name}: {execs} execs in {seconds} s, nothing found"
 
@@ -78,7 +86,7 @@ def main():
             ok, line = run.result()
             print(line, flush=True)
             failed += not ok
-    print(f"fuzz: {len(runs) - failed} targets clean, {failed} found something")
+    print(f"fuzz: {len(runs) - failed} targets clean, {failed} not")
     return 1 if failed else 0
 
 
