@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Checks before loading (preflight.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -117,6 +118,55 @@ bool preflight__process_alive(pid_t pid)
 	char state = process_state(pid, NULL, NULL);
 
 	return state && state != 'Z' && state != 'X';
+}
+
+/* /proc/PID/comm without its newline; false when the process is gone. */
+static bool read_comm(pid_t pid, char *comm, size_t size)
+{
+	char path[64];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	len = read(fd, comm, size - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	comm[len] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return true;
+}
+
+size_t preflight__count_named(const char *const *names, size_t count)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *entry;
+	size_t found = 0;
+
+	if (!proc)
+		return 0;
+	while ((entry = readdir(proc))) {
+		char comm[PARK_COMM_LEN + 1], state;
+		bool kernel_thread = false;
+		char *end;
+		long pid = strtol(entry->d_name, &end, 10);
+
+		if (*end || pid <= 0 || !read_comm((pid_t)pid, comm, sizeof(comm)))
+			continue;
+		for (size_t i = 0; i < count; i++) {
+			if (strcmp(comm, names[i]))
+				continue;
+			state = process_state((pid_t)pid, NULL, &kernel_thread);
+			if (state && state != 'Z' && state != 'X' && !kernel_thread)
+				found++;
+			break;
+		}
+	}
+	closedir(proc);
+	return found;
 }
 
 int preflight__cgroup_id(const char *path, __u64 *id)
