@@ -224,3 +224,50 @@ def test_cli_deps_no_service_start():
             after = open(policy, "rb").read() if os.path.exists(policy) else None
             check(after == before, f"{policy} not put back after the install")
             check(not os.path.exists(policy + ".parkwatch-saved"), "the saved policy left over")
+
+
+# What parkwatch needs, as README's Requirements list it (measured by leaving
+# each out of the bounding set in turn).
+DOCUMENTED_CAPS = ("cap_bpf", "cap_perfmon", "cap_sys_ptrace", "cap_dac_read_search",
+                   "cap_setuid", "cap_setgid", "cap_setpcap")
+
+
+def run_with_caps(keep, args):
+    """parkwatch ARGS as root with only KEEP in its bounding set."""
+    out = subprocess.run(["capsh", "--print"], capture_output=True, text=True, check=True).stdout
+    every = re.search(r"^Bounding set =(.*)$", out, re.M).group(1).split(",")
+    drop = ",".join(c for c in every if c and c not in keep)
+    return subprocess.run(["capsh", f"--drop={drop}", "--", "-c", 'exec "$0" "$@"', PARKWATCH] +
+                          [str(a) for a in args], stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=60)
+
+
+@test
+def test_cli_documented_capabilities():
+    """The documented capabilities are enough for a whole dump of another
+    user's process (before, without CAP_CHECKPOINT_RESTORE the broker died
+    and the stacks were lost), and each is needed: without it, exit 4 and
+    one line naming it (before, a missing CAP_SYS_PTRACE gave exit 0 and a
+    dump without stacks)."""
+    condwait = os.path.join(TARGETS, "condwait")
+    with Target("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", condwait, 3,
+                path=shutil.which("setpriv")) as t:
+        tids = set(t.wait_ready()["cond"])
+        res = run_with_caps(DOCUMENTED_CAPS, ["-p", t.pid, "--dump", "--format", "json",
+                                              "--min-park", "0"])
+        check(res.returncode == 0, pw_error(res.returncode, res.stderr))
+        doc = parse_output(res.stdout, "--dump with the documented capabilities", docs.PICTURE)
+        stacked = {u["id"] for u in docs.threads(doc)
+                   if "level_three" in " ".join(docs.fnames(u["frames"]))}
+        check(stacked == tids and not res.stderr.strip(),
+              f"with {', '.join(DOCUMENTED_CAPS)}: threads in level_three {sorted(stacked)}, "
+              f"the target's {sorted(tids)}; stderr {res.stderr.strip()[:200]!r}")
+        for cap in DOCUMENTED_CAPS:
+            res = run_with_caps([c for c in DOCUMENTED_CAPS if c != cap],
+                                ["-p", t.pid, "--dump"])
+            check(res.returncode == 4, f"without {cap}: exit {res.returncode}, expected 4 "
+                                       f"({res.stderr.strip()[:200]!r})")
+            line = one_stderr_line(res.stderr, f"without {cap}")
+            named = line.split(" missing")[0]
+            check(named.endswith(cap.upper()), f"without {cap}: {line!r} doesn't name it "
+                                               "(alone) as missing")

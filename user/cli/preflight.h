@@ -14,8 +14,12 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-/* Root, or CAP_BPF and CAP_PERFMON in the effective set. */
-bool preflight__may_load_bpf(void);
+/* EXIT_OK when the effective set holds what parkwatch needs (CAP_BPF,
+ * CAP_PERFMON, and for the broker CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH;
+ * unless keep_privileges CAP_SETUID, CAP_SETGID and CAP_SETPCAP to become
+ * --user with nothing left), else
+ * EXIT_PERMISSION after one line naming what is missing. */
+int preflight__check_capabilities(bool keep_privileges);
 /* EXIT_OK, or after one line EXIT_NO_PROCESS or (a kernel thread)
  * EXIT_USAGE; thread ids become their process's id in place. */
 int preflight__check_targets(pid_t *pids, size_t count);

@@ -61,11 +61,8 @@ int session__open_tracker(struct session *session)
 				"CONFIG_DEBUG_INFO_BTF=y)\n", BTF_PATH);
 		return EXIT_UNSUPPORTED;
 	}
-	if (!preflight__may_load_bpf()) {
-		fprintf(stderr, "parkwatch: permission denied: loading BPF needs root or CAP_BPF, "
-				"CAP_PERFMON and CAP_SYS_PTRACE (run with sudo)\n");
-		return EXIT_PERMISSION;
-	}
+	if ((code = preflight__check_capabilities(env->keep_privileges)))
+		return code;
 	if (env->cgroup_path && (code = preflight__cgroup_id(env->cgroup_path, &opts.cgroup_id)))
 		return code;
 	if (exited_capacity(&opts.exited_capacity))
