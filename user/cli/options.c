@@ -19,7 +19,7 @@ const char *argp_program_bug_address = NULL;
 
 static const char doc[] =
 	"parkwatch -- find threads that are parked (off CPU, not runnable), why and since when.\v"
-	"Without -p every process is watched.  With a terminal on stdout parkwatch shows a live "
+	"Without -p or --comm every process is watched.  With a terminal on stdout parkwatch shows a live "
 	"table of parked groups that refreshes every --interval; q or Ctrl-C prints the full dump "
 	"and exits.  Otherwise it prints one picture per interval.\n\n"
 	"Examples:\n"
@@ -32,7 +32,8 @@ static const char doc[] =
 	"over 30 s\n"
 	"  sudo parkwatch --http --http-auth users   serve /metrics and "
 	"/debug/pprof/goroutine?pid=N on 127.0.0.1:9464\n"
-	"  sudo parkwatch -p 1234 --leaks --duration 2m   leak report after two minutes\n\n"
+	"  sudo parkwatch -p 1234 --leaks --duration 2m   leak report after two minutes\n"
+	"  sudo parkwatch --comm redis-server --leaks   every redis-server, restarts too\n\n"
 	"With --format pprof or folded and no --dump, parkwatch samples the threads every "
 	"--interval until --duration ends (or Ctrl-C) and writes parked time per stack.\n\n"
 	"Durations take ns, us, ms, s, m or h (a bare number is seconds).\n\n"
