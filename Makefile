@@ -51,6 +51,8 @@ DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev 
 DEB_PACKAGES += libclang-rt-14-dev
 # real programs nobody here wrote, for the acceptance tests (test_realprogs.py)
 DEB_PACKAGES += nginx default-jdk-headless
+# the live view driven as a user would, in a terminal (test_live_view.py)
+DEB_PACKAGES += tmux
 
 # user/ in layers, lowest first: a folder may include from its own and the
 # ones below it (tools/check_layers.py says exactly which)

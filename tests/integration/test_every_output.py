@@ -88,23 +88,26 @@ def test_every_output_of_real_processes():
             check("(no user stack" not in text,
                   "the text dump has a parked thread without its stack")
 
+            exes = {name: proc.exe(pid) for name, pid in pids.items()}
             with Server(args + ["--interval", "500ms"]) as srv:
                 def scraped():
                     status, _, body = srv.get("/metrics")
                     check(status == 200, f"/metrics: status {status}")
-                    have = all(f'pid="{pid}"'.encode() in body for pid in pids.values())
+                    have = all(f'exe="{exe}"'.encode() in body for exe in exes.values())
                     return body if have else None
                 body = poll(scraped, PICTURE_TIMEOUT, "every target's series in /metrics",
                             interval=0.2)
                 rc, said = promtool.check_metrics(body)
                 check(rc == 0, f"promtool check metrics: exit {rc}: {said[:300]!r}")
                 samples = promtool.parse_metrics(strict_text(body, "/metrics"))
-                for name, (container, pod_uid) in want_labels.items():
+                # no pid label: one program's processes are told apart by where they run
+                for exe in set(exes.values()):
+                    want = {want_labels.get(name, ("", "")) for name, e in exes.items()
+                            if e == exe}
                     got = {(l.get("container"), l.get("pod")) for n, l, _ in samples
-                           if n == "parkwatch_threads" and l.get("pid") == str(pids[name])}
-                    check(got == {(container, pod_uid)},
-                          f"{name}: /metrics container/pod labels {got}, "
-                          f"expected {(container, pod_uid)}")
+                           if n == "parkwatch_watched" and l.get("exe") == exe}
+                    check(got == want, f"{exe}: /metrics container/pod labels {got}, "
+                                       f"expected {want}")
                 for name, pid in pids.items():
                     status, _, prof = srv.get(f"/debug/pprof/goroutine?pid={pid}")
                     check(status == 200, f"{name}: pprof status {status}")

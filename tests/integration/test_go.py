@@ -760,6 +760,7 @@ def test_go_metrics():
     ensure_built()
     with GoTarget() as t:
         t.leak(5)
+        exe = proc.exe(t.pid)
         addr = f"127.0.0.1:{free_port()}"
         errf = tempfile.TemporaryFile()
         pw = spawn([PARKWATCH, "-p", str(t.pid), "--interval", "1s", "--http", addr,
@@ -776,7 +777,8 @@ def test_go_metrics():
                     continue
                 series = {}
                 for name, labels, value in parse_metrics(text):
-                    if name == "parkwatch_parked_threads" and labels.get("pid") == str(t.pid):
+                    if (name == "parkwatch_parked" and labels.get("exe") == exe
+                            and labels.get("kind") == "goroutine"):
                         key = (labels.get("reason"), labels.get("timeout"))
                         series[key] = series.get(key, 0) + value
                 if any(r == "chan receive" for r, _ in series):
@@ -789,11 +791,11 @@ def test_go_metrics():
             err = errf.read().decode("utf-8", "replace")
             errf.close()
     reasons = {r for r, _ in series}
-    check(series, f"no parkwatch_parked_threads series for pid {t.pid}: {text[:300]!r} "
+    check(series, f"no parkwatch_parked goroutine series for {exe}: {text[:300]!r} "
                   f"stderr {err.strip()[:300]!r}")
     for want in ("chan receive", "chan send", "select", "sync.Cond.Wait", "semacquire"):
         check(want in reasons, f"no {want!r} series: {sorted(reasons)}")
     check(series[("chan receive", "none")] >= 5 + 2,
           f"chan receive {series[('chan receive', 'none')]}: 5 leaks and 2 pollForever expected")
-    return "parkwatch_parked_threads per Go wait reason: " + ", ".join(
+    return "parkwatch_parked goroutines per Go wait reason: " + ", ".join(
         f"{r}/{to} {int(v)}" for (r, to), v in sorted(series.items()))

@@ -70,12 +70,14 @@ def test_http_promtool():
             check(rc == 0, f"promtool check metrics: exit {rc}: {said[:500]!r}")
             check(said == "", f"promtool check metrics printed warnings: {said[:500]!r}")
             samples = parse_metrics(text)
-            got = metric_sum(samples, "parkwatch_parked_threads", pid=str(cw.pid),
-                             reason="cond wait")
-            check(got == 7, f"parkwatch_parked_threads cond wait for pid {cw.pid}: {got}")
+            got = metric_sum(samples, "parkwatch_parked", exe=proc.exe(cw.pid),
+                             kind="thread", reason="cond wait")
+            check(got == 7, f"parkwatch_parked cond wait for {proc.exe(cw.pid)}: {got}")
+            check(not any("pid" in l for _, l, _ in samples), "a series has a pid label")
             for name in ("parkwatch_build_info", "parkwatch_parked_seconds_total",
                          "parkwatch_snapshots_total", "process_resident_memory_bytes",
-                         "parkwatch_threads"):
+                         "parkwatch_watched", "parkwatch_oldest_park_age_seconds",
+                         "parkwatch_last_snapshot_timestamp_seconds"):
                 check(any(n == name for n, _, _ in samples), f"/metrics lacks {name}")
             # histogram buckets: cumulative, +Inf == _count
             for reason in {l["reason"] for n, l, _ in samples
@@ -116,7 +118,7 @@ def test_http_label_escaping():
             status, _, body = srv.get("/metrics")
             check(status == 200, f"/metrics: status {status}")
             comms = {l.get("comm") for n, l, _ in parse_metrics(body.decode())
-                     if n == "parkwatch_threads" and l.get("pid") == str(child.pid)}
+                     if n == "parkwatch_watched" and l.get("exe") == proc.exe(child.pid)}
             check(comms == {comm}, f"comm label read back as {comms}, expected {{{comm!r}}}")
             rc, said = promtool.check_metrics(body)
             check(rc == 0, f"promtool check metrics: exit {rc}: {said[:300]!r}")
@@ -138,7 +140,7 @@ def test_http_label_escaping():
 @test
 def test_http_prometheus_scrape():
     """A real Prometheus scrapes the daemon every second; the sum of
-    parkwatch_parked_threads{reason="cond wait"} it stores is 7, as the
+    parkwatch_parked{reason="cond wait"} it stores is 7, as the
     daemon's own debug=1 dump says."""
     with Target("condwait", 7) as t:
         t.wait_ready()
@@ -146,7 +148,8 @@ def test_http_prometheus_scrape():
             dump = srv.wait_cond(t.pid, 7)
             own = debug1_counts(dump).get((str(t.pid), "cond wait"))
             with Prometheus(srv.port) as prom:
-                query = f'sum(parkwatch_parked_threads{{pid="{t.pid}",reason="cond wait"}})'
+                query = (f'sum(parkwatch_parked{{exe="{proc.exe(t.pid)}",'
+                         'reason="cond wait"})')
                 value = float(prom.query(query)[0]["value"][1])
                 check(value == 7, f"prometheus says {query} = {value}, expected 7")
                 check(value == own, f"prometheus says {value}, the daemon's debug=1 {own}")
@@ -231,7 +234,7 @@ def test_http_malformed_requests():
             status, headers, body = srv.get("/metrics", method="HEAD")
             check(status == 200 and body == b"", f"HEAD /metrics: {status}, {len(body)} bytes")
             status, _, body = srv.get("/metrics")
-            check(status == 200 and b"parkwatch_parked_threads{" in body,
+            check(status == 200 and b"parkwatch_parked{" in body,
                   f"/metrics after the bad requests: status {status}")
             status, _, body = srv.get(g + "&debug=1")
             check(status == 200 and debug1_counts(body.decode()).get(
@@ -283,7 +286,7 @@ def test_http_auth():
             check(status == 401, f"bad base64: status {status}")
             for user, password in (("prom", "s3cr:et"), ("alice", "wonder")):
                 status, _, body = srv.get("/metrics", headers=basic(user, password))
-                check(status == 200 and b"parkwatch_parked_threads{" in body,
+                check(status == 200 and b"parkwatch_parked{" in body,
                       f"{user}:{password}: status {status}")
             status, _, _ = srv.get("/metrics", method="POST", headers=basic("alice", "wonder"))
             check(status == 405, f"POST with credentials: status {status}")
@@ -532,7 +535,7 @@ def test_http_capabilities():
                     break
                 check(now() < deadline, "parkwatch_snapshots_total does not advance")
                 time.sleep(0.1)  # poll interval of a deadline loop
-            got = metric_sum(samples, "parkwatch_parked_threads", pid=str(t.pid),
+            got = metric_sum(samples, "parkwatch_parked", exe=proc.exe(t.pid),
                              reason="cond wait")
             check(got == 3, f"after the drop: parked cond wait {got}, expected 3")
             srv.wait_cond(t.pid, 3)
@@ -605,7 +608,7 @@ def http_load(duration=LOAD_SECONDS, clients=LOAD_CLIENTS, warmup=LOAD_WARMUP, n
 
             def valid(name, body):
                 if name == "/metrics":
-                    return b"parkwatch_parked_threads{" in body
+                    return b"parkwatch_parked{" in body
                 if name == "debug=0":
                     return body[:2] == b"\x1f\x8b"
                 text = body.decode("utf-8", "replace")

@@ -18,7 +18,7 @@ import tempfile
 import unicodedata
 
 from pwtest import Fail, check, docs, poll
-from pwtest.oracles import gopprof, promtool, schema
+from pwtest.oracles import gopprof, proc, promtool, schema
 from pwtest.oracles.prometheus import Prometheus
 from pwtest.oracles.profile_pb import decode_profile
 from pwtest.parkwatch import PICTURE_TIMEOUT, Server, run_raw, strict_text
@@ -162,11 +162,13 @@ def test_names_dumps():
 
 def scrape(srv, pid):
     """/metrics once it has the target's series: (body bytes, text)."""
+    exe = proc.exe(pid)
+
     def probe():
         status, _, body = srv.get("/metrics")
         check(status == 200, f"/metrics: status {status}: {body[:200]!r}")
-        return body if f'parkwatch_threads{{pid="{pid}"'.encode() in body else None
-    body = poll(probe, PICTURE_TIMEOUT, f"no parkwatch_threads for pid {pid} in /metrics",
+        return body if f'exe="{exe}"'.encode() in body else None
+    body = poll(probe, PICTURE_TIMEOUT, f"no parkwatch_watched for {exe} in /metrics",
                 interval=0.2)
     return body, strict_text(body, "/metrics")
 
@@ -185,7 +187,7 @@ def test_names_metrics():
             rc, said = promtool.check_metrics(body)
             check(rc == 0, f"promtool check metrics: exit {rc}: {said[:300]!r}")
             comms = {l.get("comm") for n, l, _ in promtool.parse_metrics(text)
-                     if l.get("pid") == str(t.pid)}
+                     if l.get("exe") == proc.exe(t.pid)}
             want = names[t.pid].decode("utf-8", "replace")
             check(comms == {want}, f"comm labels {comms}, expected {{{want!r}}}")
             status, _, body = srv.get("/debug/pprof/")
@@ -195,7 +197,8 @@ def test_names_metrics():
                 active = prom.targets()
                 check(all(a["health"] == "up" and not a.get("lastError") for a in active),
                       f"prometheus: {[(a['health'], a.get('lastError')) for a in active]}")
-                result = prom.query(f'parkwatch_threads{{pid="{t.pid}",state="sleeping"}}')
+                result = prom.query(f'parkwatch_watched{{exe="{proc.exe(t.pid)}",'
+                                    'state="sleeping"}')
                 check(result[0]["metric"].get("comm") == want,
                       f"prometheus stored comm {[r['metric'].get('comm') for r in result]}, "
                       f"expected {want!r}")

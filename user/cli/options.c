@@ -67,6 +67,7 @@ enum {
 	OPT_FOLDED_ROOT,
 	OPT_GO_TIME_BUDGET,
 	OPT_GO_MEMORY_BUDGET,
+	OPT_FINAL_DUMP,
 	OPT_USAGE,
 	OPT_COMM,
 };
@@ -103,6 +104,8 @@ static const struct argp_option option_list[] = {
 	  "0: no limit)", 2 },
 	{ "threads", OPT_THREADS, NULL, 0,
 	  "For a Go program, show its threads rather than its goroutines", 2 },
+	{ "final-dump", OPT_FINAL_DUMP, NULL, 0,
+	  "End the live view on a terminal with the full dump, not a one-screen summary", 2 },
 	{ "leaks", OPT_LEAKS, NULL, 0,
 	  "Watch (for --duration, or until Ctrl-C) and print the leak report: groups whose "
 	  "count keeps rising while their threads never wake.  Exit status 7 when there are "
@@ -335,6 +338,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_THREADS:
 		env->threads = true;
+		return 0;
+	case OPT_FINAL_DUMP:
+		env->final_dump = true;
 		return 0;
 	case OPT_KERNEL_STACKS:
 		env->kernel_stacks = true;

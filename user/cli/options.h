@@ -61,6 +61,7 @@ struct env {
 	__u64 leak_window_ns;       /* 0: the trend engine's defaults */
 	__u64 leak_min_span_ns;
 	double leak_min_slope;      /* threads/min; < 0: default */
+	bool final_dump;            /* the live view on a terminal ends with the full dump */
 	/* the CLI engineer's block */
 	const char *comms[PARK_MAX_COMMS]; /* --comm: processes by name, as /proc/PID/comm */
 	size_t comm_count;

@@ -10,12 +10,48 @@
 #include "util/clock.h"
 #include "util/format.h"
 
+/* Whether the live table is what the loop shows: not JSON, not a result
+ * to a file, not a window being sampled. */
+static bool shows_table(const struct env *env)
+{
+	return env->format == PW_FORMAT_TEXT && !env->output_path && !env->leaks;
+}
+
+/* The live table's screen: stdout's terminal, if it is one; colour unless
+ * NO_COLOR (https://no-color.org) has a value. */
+static struct live_screen table_screen(const struct session *session)
+{
+	const char *no_color = getenv("NO_COLOR");
+
+	return (struct live_screen){
+		.ansi = session->term.keys,
+		.colour = session->tty_out && !(no_color && no_color[0]),
+		.lines = session->tty_out ? terminal__lines() : 0,
+		.columns = session->tty_out ? terminal__columns() : 0,
+	};
+}
+
+/* The live table's keys, in the terminal's words. */
+static enum key_effect table_key(void *live, int key)
+{
+	switch (live__key(live, key)) {
+	case LIVE_KEY_QUIT:
+		return KEY_QUIT;
+	case LIVE_KEY_REDRAW:
+		return KEY_REDRAW;
+	default:
+		return KEY_NONE;
+	}
+}
+
 /* Shows one interval's picture; nothing when the result goes to a file or
  * a window is being sampled. */
 static void show_interval(struct session *session, const struct pw_picture *picture,
 			  __u64 elapsed_ns, bool windowed)
 {
 	const struct env *env = session->env;
+
+	session->term.redraw_asked = false;
 	if (windowed || env->output_path || env->leaks) {
 		if (isatty(STDERR_FILENO)) {
 			char elapsed[32];
@@ -26,19 +62,15 @@ static void show_interval(struct session *session, const struct pw_picture *pict
 		}
 		return;
 	}
-	if (env->format == PW_FORMAT_JSON)
+	if (env->format == PW_FORMAT_JSON) {
 		json__write(stdout, picture, &session->ctx, &session->render_opts);
-	else
-		live__render(session->live, stdout, picture, elapsed_ns,
-			     &(struct live_screen){
-				     .ansi = session->term.keys,
-				     .rows = session->tty_out ? terminal__rows() : 0,
-				     .columns = session->tty_out ? terminal__columns() : 0,
-			     },
-			     session->trend);
+	} else {
+		struct live_screen screen = table_screen(session);
+
+		live__render(session->live, stdout, picture, elapsed_ns, &screen, session->trend);
+	}
 	fflush(stdout);
 }
-
 
 /* How long the last word may take after a stop: past it the picture is cut
  * short, and the last whole one stands. */
@@ -66,11 +98,12 @@ int run__live(struct session *session)
 	bool all_exited = false, stopped = false, cut_midway = false;
 	int code;
 
-	terminal__keys_on(&session->term);
+	terminal__keys_on(&session->term, shows_table(env) ? table_key : NULL, session->live);
 	srandom((unsigned int)start_ns ^ (unsigned int)getpid());
 	for (;;) {
 		struct pw_picture *fresh;
 		bool collected = session__collect(session, &fresh) == 0;
+		enum wait_result waited;
 		__u64 now, wake_ns;
 
 		if (collected) {
@@ -132,7 +165,14 @@ int run__live(struct session *session)
 			if (wake_ns > end_ns)
 				wake_ns = end_ns;
 		}
-		if (terminal__wait(&session->term, wake_ns, -1) == WAIT_STOP) {
+		/* a key or a resize draws the same picture again at once */
+		while ((waited = terminal__wait(&session->term, wake_ns, -1)) == WAIT_REDRAW) {
+			session->term.redraw_asked = false;
+			if (picture)
+				show_interval(session, picture, clock__monotonic_ns() - start_ns,
+					      windowed);
+		}
+		if (waited == WAIT_STOP) {
 			stopped = true;
 			break;
 		}
@@ -168,11 +208,20 @@ int run__live(struct session *session)
 		}
 	}
 	code = EXIT_OK;
-	if (picture || window) {
-		if (session->tty_out && env->format == PW_FORMAT_TEXT && !env->output_path && !env->leaks)
+	if (picture && shows_table(env) && session->tty_out && !env->final_dump) {
+		/* a terminal keeps one screen: the table as the user last saw it */
+		struct live_screen screen = table_screen(session);
+
+		live__summary(session->live, stdout, picture, last_ns - start_ns, &screen,
+			      session->trend);
+	} else if (picture || window) {
+		live__leave(session->live, stdout);
+		if (session->tty_out && shows_table(env))
 			fputs("\n", stdout);
 		code = session__write_result(session, picture, before_exit, window, start_unix_ns,
 				    last_ns - (window ? window_start_ns : start_ns));
+	} else {
+		live__leave(session->live, stdout);
 	}
 	window__free(window);
 	picture__put(picture);
@@ -237,6 +286,7 @@ int run__daemon(struct session *session)
 	char reason[512];
 
 	feed->interval_ns = env->interval_ns;
+	feed->bpf_attached = session->tracker != NULL; /* session__open attached them */
 	if (http__start(session->server, reason, sizeof(reason))) {
 		fprintf(stderr, "parkwatch: %s\n", reason);
 		return EXIT_FAILURE_OTHER;

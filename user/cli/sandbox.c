@@ -43,6 +43,7 @@ static const int main_syscalls[] = {
 	SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(getrusage), SCMP_SYS(prctl),
 	SCMP_SYS(getrandom), SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
 	SCMP_SYS(nanosleep),
+	SCMP_SYS(uname), /* parkwatch_build_info's kernel and machine */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(restart_syscall), SCMP_SYS(tgkill),
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(pselect6),

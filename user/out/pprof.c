@@ -171,3 +171,33 @@ int pprof__write_picture(FILE *out, const struct pw_picture *picture, const stru
 	pprof_builder__free(pprof);
 	return err;
 }
+
+int pprof__write_merged(FILE *out, struct pw_picture *const *pictures, size_t count,
+			size_t left_out, const struct pw_context *ctx)
+{
+	enum pprof_kind kind = count ? PPROF_GOROUTINE : PPROF_PICTURE;
+	struct pprof_builder *pprof;
+	__u64 time_unix_ns = 0;
+	char comment[96];
+	int err = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (!picture__goroutine_process(pictures[i]))
+			kind = PPROF_PICTURE; /* one profile has one set of sample types */
+		if (pictures[i]->time_unix_ns > time_unix_ns)
+			time_unix_ns = pictures[i]->time_unix_ns;
+	}
+	pprof = pprof_builder__new(kind, 1);
+	if (!pprof)
+		return -ENOMEM;
+	for (size_t i = 0; i < count && !err; i++)
+		err = pprof__add_picture(pprof, pictures[i], 0);
+	if (!err && left_out) {
+		snprintf(comment, sizeof(comment), "%zu more matching processes left out", left_out);
+		err = pprof_builder__add_comment(pprof, comment);
+	}
+	if (!err)
+		err = pprof_builder__write(pprof, out, time_unix_ns, 0, ctx->trend);
+	pprof_builder__free(pprof);
+	return err;
+}

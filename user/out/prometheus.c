@@ -1,22 +1,20 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* Prometheus metrics (prometheus.h). */
-#include <dirent.h>
+/* Prometheus metrics (prometheus.h): the watched processes' series. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
 #include "model/classify.h"
 #include "model/totals.h"
-#include "model/pw_stats.h"
 #include "model/waitfor.h"
 #include "out/prometheus.h"
-#include "util/gaveup.h"
 #include "util/u64map.h"
 #include "util/units.h"
 #include "util/utf8.h"
 
+static const char *const kind_names[] = {
+	[PW_UNIT_THREAD] = "thread",
+	[PW_UNIT_GOROUTINE] = "goroutine",
+};
 
 void prometheus__label_value(FILE *out, const char *value)
 {
@@ -38,7 +36,7 @@ void prometheus__label_value(FILE *out, const char *value)
 	fputc('"', out);
 }
 
-static void family(FILE *out, const char *name, const char *type, const char *help)
+void prometheus__family(FILE *out, const char *name, const char *type, const char *help)
 {
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -72,118 +70,208 @@ static size_t chosen_procs(const struct pw_picture *picture, size_t top_k,
 }
 
 /*
- * A process's labels, the same set on every per-process series: where it
- * runs adds no series (one value per pid), and an unknown one is "", which
- * Prometheus reads as no label.
+ * One family's samples keyed by their label text.  Processes that are one
+ * thing to the user (a service restarted under a new pid, a pool of
+ * workers with one name) add up into one series, and a series says what
+ * runs, never which pid it had, so it goes on across restarts.
  */
-static void process_labels(FILE *out, pid_t pid, const struct pw_process *proc)
+struct series {
+	char *labels;
+	double value;
+};
+
+struct series_set {
+	struct u64map index;        /* label text's hash -> position + 1 */
+	struct series *series;      /* in the order first seen */
+	size_t count, capacity;
+};
+
+enum combine { COMBINE_SUM, COMBINE_MAX };
+
+/* A series' label text in the making. */
+struct label_text {
+	char *text;
+	size_t len;
+	FILE *out;                  /* NULL: out of memory */
+};
+
+/*
+ * What runs, the first labels of every per-process series: its name, its
+ * executable and where it runs (container, pod, systemd unit).  An unknown
+ * one is "", which Prometheus reads as no label.  proc may be NULL.
+ */
+static FILE *label_text__open(struct label_text *labels, const struct pw_process *proc)
 {
 	const struct pw_cgroup *cgroup = proc ? &proc->cgroup : NULL;
 
-	fprintf(out, "pid=\"%d\",comm=", pid);
-	prometheus__label_value(out, proc ? proc->comm : "");
-	fputs(",container=", out);
-	prometheus__label_value(out, cgroup ? cgroup->container : NULL);
-	fputs(",pod=", out);
-	prometheus__label_value(out, cgroup ? cgroup->pod : NULL);
-	fputs(",unit=", out);
-	prometheus__label_value(out, cgroup ? cgroup->unit : NULL);
+	labels->text = NULL;
+	labels->out = open_memstream(&labels->text, &labels->len);
+	if (!labels->out)
+		return NULL;
+	fputs("comm=", labels->out);
+	prometheus__label_value(labels->out, proc ? proc->comm : NULL);
+	fputs(",exe=", labels->out);
+	prometheus__label_value(labels->out, proc ? proc->exe : NULL);
+	fputs(",container=", labels->out);
+	prometheus__label_value(labels->out, cgroup ? cgroup->container : NULL);
+	fputs(",pod=", labels->out);
+	prometheus__label_value(labels->out, cgroup ? cgroup->pod : NULL);
+	fputs(",unit=", labels->out);
+	prometheus__label_value(labels->out, cgroup ? cgroup->unit : NULL);
+	return labels->out;
 }
 
-static void pid_labels(FILE *out, const struct pw_process *proc)
+/* Adds value to the series of labels (closed here) as combine says.  Out of
+ * memory, the sample is left out: a scrape must not fail for one. */
+static void series_set__add(struct series_set *set, struct label_text *labels, double value,
+			    enum combine combine)
 {
-	process_labels(out, proc->pid, proc);
+	char *text = NULL;
+	__u64 key;
+	uintptr_t slot;
+
+	if (labels->out && !fclose(labels->out))
+		text = labels->text;
+	else
+		free(labels->text);
+	labels->out = NULL;
+	if (!text)
+		return;
+	/* odd keys are never 0; a different text with the same hash takes the next */
+	key = hash__bytes(text, strlen(text), 0) | 1;
+	while ((slot = (uintptr_t)u64map__get(&set->index, key)) &&
+	       strcmp(set->series[slot - 1].labels, text))
+		key += 2;
+	if (slot) {
+		struct series *series = &set->series[slot - 1];
+
+		if (combine == COMBINE_SUM)
+			series->value += value;
+		else if (value > series->value)
+			series->value = value;
+		free(text);
+		return;
+	}
+	if (set->count == set->capacity) {
+		size_t capacity = set->capacity ? set->capacity * 2 : 16;
+		struct series *grown = realloc(set->series, capacity * sizeof(*grown));
+
+		if (!grown) {
+			free(text);
+			return;
+		}
+		set->series = grown;
+		set->capacity = capacity;
+	}
+	if (u64map__put(&set->index, key, (void *)(uintptr_t)(set->count + 1))) {
+		free(text);
+		return;
+	}
+	set->series[set->count++] = (struct series){ .labels = text, .value = value };
 }
 
-struct parked_series {
-	const struct pw_process *proc;
-	const char *reason;
-	bool has_timeout;
-	size_t count;
-};
-
-static bool emit_series(__u64 key, void *value, void *ctx)
+/* Writes the set's samples of name, each value with format, and empties it. */
+static void series_set__write(struct series_set *set, FILE *out, const char *name,
+			      const char *format)
 {
-	struct parked_series *series = value;
-	FILE *out = ctx;
-
-	(void)key;
-	fputs("parkwatch_parked_threads{", out);
-	pid_labels(out, series->proc);
-	fputs(",reason=", out);
-	prometheus__label_value(out, series->reason);
-	fprintf(out, ",timeout=\"%s\"} %zu\n", picture__timeout_name(series->has_timeout),
-		series->count);
-	free(series);
-	return false;
+	for (size_t i = 0; i < set->count; i++) {
+		fprintf(out, "%s{%s} ", name, set->series[i].labels);
+		fprintf(out, format, set->series[i].value);
+		fputc('\n', out);
+		free(set->series[i].labels);
+	}
+	free(set->series);
+	u64map__clear(&set->index);
+	*set = (struct series_set){ 0 };
 }
 
-/* Groups split by stack: add them up per (pid, reason, timeout). */
-static void write_parked(FILE *out, const struct pw_picture *picture,
-			 const struct pw_process **procs, size_t count)
+/* The chosen processes by pid. */
+static void index_chosen(struct u64map *chosen, const struct pw_process **procs, size_t count)
 {
-	struct u64map chosen = { 0 }, series_map = { 0 };
-
-	family(out, "parkwatch_parked_threads", "gauge",
-	       "Threads parked now (off CPU, not runnable), by process, wait reason and timeout.");
 	for (size_t p = 0; p < count; p++)
-		u64map__put(&chosen, (__u64)procs[p]->pid, (void *)procs[p]);
+		u64map__put(chosen, (__u64)procs[p]->pid, (void *)procs[p]);
+}
+
+/* Parked units and the oldest park per (what runs, kind, reason, timeout):
+ * groups split by stack add up. */
+static void write_parked(FILE *out, const struct pw_picture *picture, const struct u64map *chosen)
+{
+	struct series_set parked = { 0 }, oldest = { 0 };
+
 	for (size_t g = 0; g < picture->group_count; g++) {
 		const struct pw_group *group = &picture->groups[g];
-		const struct pw_process *proc = u64map__get(&chosen, (__u64)group->pid);
-		struct parked_series *series;
-		__u64 key;
+		const struct pw_process *proc = u64map__get(chosen, (__u64)group->pid);
+		struct label_text labels[2];
 
 		if (!proc || !group->parked)
 			continue;
-		key = hash__bytes(group->reason, strlen(group->reason),
-				 (__u64)group->pid << 1 | group->has_timeout);
-		series = u64map__get(&series_map, key);
-		if (!series) {
-			series = calloc(1, sizeof(*series));
-			if (!series || u64map__put(&series_map, key, series)) {
-				free(series);
+		for (int i = 0; i < 2; i++) {
+			if (!label_text__open(&labels[i], proc))
 				continue;
-			}
-			series->proc = proc;
-			series->reason = group->reason;
-			series->has_timeout = group->has_timeout;
+			fprintf(labels[i].out, ",kind=\"%s\",reason=", kind_names[group->kind]);
+			prometheus__label_value(labels[i].out, group->reason);
+			fprintf(labels[i].out, ",timeout=\"%s\"",
+				picture__timeout_name(group->has_timeout));
 		}
-		series->count += group->count;
+		series_set__add(&parked, &labels[0], (double)group->count, COMBINE_SUM);
+		series_set__add(&oldest, &labels[1], (double)group->oldest_park_ns / NSEC_PER_SEC,
+				COMBINE_MAX);
 	}
-	u64map__filter(&series_map, emit_series, out);
-	u64map__clear(&series_map);
-	u64map__clear(&chosen);
+	prometheus__family(out, "parkwatch_parked", "gauge",
+			   "Threads or goroutines (kind) parked now (off CPU, not runnable), by "
+			   "process, wait reason and timeout.");
+	series_set__write(&parked, out, "parkwatch_parked", "%.0f");
+	prometheus__family(out, "parkwatch_oldest_park_age_seconds", "gauge",
+			   "How long the longest-parked of parkwatch_parked has been parked.");
+	series_set__write(&oldest, out, "parkwatch_oldest_park_age_seconds", "%.3f");
 }
 
+/* Units by kind and scheduler state, per chosen process and of all. */
 static void write_states(FILE *out, const struct pw_picture *picture,
 			 const struct pw_process **procs, size_t count)
 {
-	family(out, "parkwatch_threads", "gauge", "Threads by process and scheduler state.");
-	for (size_t p = 0; p < count; p++) {
-		size_t by_state[PW_STATE__COUNT] = { 0 };
+	size_t (*by_proc)[2][PW_STATE__COUNT] = calloc(count ? count : 1, sizeof(*by_proc));
+	size_t all[2][PW_STATE__COUNT] = { 0 };
+	struct u64map position = { 0 };
+	struct series_set watched = { 0 };
 
-		for (size_t u = 0; u < picture->unit_count; u++) {
-			const struct pw_unit *unit = &picture->units[u];
+	for (size_t p = 0; by_proc && p < count; p++)
+		u64map__put(&position, (__u64)procs[p]->pid, (void *)(uintptr_t)(p + 1));
+	for (size_t u = 0; u < picture->unit_count; u++) {
+		const struct pw_unit *unit = &picture->units[u];
+		uintptr_t p = (uintptr_t)u64map__get(&position, (__u64)unit->pid);
 
-			if (unit->pid == procs[p]->pid && !(unit->go && unit->go->system))
-				by_state[unit->state]++;
-		}
+		if (unit->go && unit->go->system)
+			continue; /* the runtime's own goroutines, as Go's "total" leaves them out */
+		all[unit->kind][unit->state]++;
+		if (p)
+			by_proc[p - 1][unit->kind][unit->state]++;
+	}
+	for (size_t p = 0; by_proc && p < count; p++) {
+		enum pw_unit_kind kind = procs[p]->unit_kind;
+
 		for (int s = 0; s < PW_STATE__COUNT; s++) {
-			fputs("parkwatch_threads{", out);
-			pid_labels(out, procs[p]);
-			fputs(",state=", out);
-			prometheus__label_value(out, pw_state_names[s]);
-			fprintf(out, "} %zu\n", by_state[s]);
+			struct label_text labels;
+
+			if (label_text__open(&labels, procs[p])) {
+				fprintf(labels.out, ",kind=\"%s\",state=\"%s\"", kind_names[kind],
+					pw_state_names[s]);
+			}
+			series_set__add(&watched, &labels, (double)by_proc[p][kind][s], COMBINE_SUM);
 		}
 	}
-	family(out, "parkwatch_threads_all", "gauge",
-	       "Threads of every watched process, by scheduler state.");
-	for (int s = 0; s < PW_STATE__COUNT; s++) {
-		fputs("parkwatch_threads_all{state=", out);
-		prometheus__label_value(out, pw_state_names[s]);
-		fprintf(out, "} %zu\n", picture->state_counts[s]);
-	}
+	prometheus__family(out, "parkwatch_watched", "gauge",
+			   "Threads or goroutines (kind) of a process, by scheduler state.");
+	series_set__write(&watched, out, "parkwatch_watched", "%.0f");
+	prometheus__family(out, "parkwatch_watched_all", "gauge",
+			   "Threads or goroutines (kind) of every watched process, by scheduler "
+			   "state.");
+	for (int kind = PW_UNIT_THREAD; kind <= PW_UNIT_GOROUTINE; kind++)
+		for (int s = 0; s < PW_STATE__COUNT; s++)
+			fprintf(out, "parkwatch_watched_all{kind=\"%s\",state=\"%s\"} %zu\n",
+				kind_names[kind], pw_state_names[s], all[kind][s]);
+	u64map__clear(&position);
+	free(by_proc);
 }
 
 static size_t findings_of(const struct pw_picture *picture, pid_t pid,
@@ -231,17 +319,15 @@ static int by_waiters_desc(const void *a, const void *b)
 
 /* The top_k owners of chosen processes by the parked threads waiting for a
  * lock they hold (a process-shared lock's waiters from any process). */
-static void write_lock_waiters(FILE *out, const struct pw_picture *picture, struct u64map *chosen,
-			       size_t top_k)
+static void write_lock_waiters(FILE *out, const struct pw_picture *picture,
+			       const struct u64map *chosen, size_t top_k)
 {
 	struct owner_waiters *owners = calloc(picture->unit_count ? picture->unit_count : 1,
 					      sizeof(*owners));
 	struct u64map index = { 0 };
+	struct series_set waiters = { 0 };
 	size_t count = 0;
 
-	family(out, "parkwatch_lock_waiters", "gauge",
-	       "Threads waiting for a lock held by owner_tid, for the owners with the most "
-	       "(--metrics-top-k).");
 	for (size_t u = 0; owners && u < picture->unit_count; u++) {
 		const struct pw_unit *unit = &picture->units[u];
 		pid_t pid = waitfor__owner_pid(unit);
@@ -261,47 +347,68 @@ static void write_lock_waiters(FILE *out, const struct pw_picture *picture, stru
 		}
 		owners[slot - 1].waiters++;
 	}
-	qsort(owners, count, sizeof(*owners), by_waiters_desc);
+	if (owners)
+		qsort(owners, count, sizeof(*owners), by_waiters_desc);
 	for (size_t i = 0; i < count && i < top_k; i++) {
-		fputs("parkwatch_lock_waiters{", out);
-		pid_labels(out, owners[i].proc);
-		fprintf(out, ",owner_tid=\"%d\"} %zu\n", owners[i].owner_tid, owners[i].waiters);
+		struct label_text labels;
+
+		if (label_text__open(&labels, owners[i].proc))
+			fprintf(labels.out, ",owner_tid=\"%d\"", owners[i].owner_tid);
+		series_set__add(&waiters, &labels, (double)owners[i].waiters, COMBINE_SUM);
 	}
+	prometheus__family(out, "parkwatch_lock_waiters", "gauge",
+			   "Threads waiting for a lock held by owner_tid, for the owners with the "
+			   "most (--metrics-top-k).");
+	series_set__write(&waiters, out, "parkwatch_lock_waiters", "%.0f");
 	u64map__clear(&index);
 	free(owners);
 }
 
+/* A family of one count per chosen process, processes with the same labels
+ * added up. */
+static void write_per_process(FILE *out, const char *name, const char *help,
+			      const struct pw_process **procs, const double *values, size_t count)
+{
+	struct series_set set = { 0 };
+
+	for (size_t p = 0; p < count; p++) {
+		struct label_text labels;
+
+		label_text__open(&labels, procs[p]);
+		series_set__add(&set, &labels, values[p], COMBINE_SUM);
+	}
+	prometheus__family(out, name, "gauge", help);
+	series_set__write(&set, out, name, "%.0f");
+}
+
 /* What the wait-for graph found, per chosen process. */
 static void write_locks(FILE *out, const struct pw_picture *picture,
-			const struct pw_process **procs, size_t count, size_t top_k)
+			const struct pw_process **procs, size_t count, const struct u64map *chosen,
+			size_t top_k)
 {
-	struct u64map chosen = { 0 };
+	double *values = calloc(count ? count : 1, sizeof(*values));
 
-	family(out, "parkwatch_deadlocks", "gauge",
-	       "Deadlocks and self-deadlocks among a process's threads, each held in two reads.");
-	for (size_t p = 0; p < count; p++) {
-		fputs("parkwatch_deadlocks{", out);
-		pid_labels(out, procs[p]);
-		fprintf(out, "} %zu\n", findings_of(picture, procs[p]->pid, is_deadlock));
+	if (values) {
+		for (size_t p = 0; p < count; p++)
+			values[p] = (double)findings_of(picture, procs[p]->pid, is_deadlock);
+		write_per_process(out, "parkwatch_deadlocks",
+				  "Deadlocks and self-deadlocks among a process's threads, each held "
+				  "in two reads.", procs, values, count);
+		for (size_t p = 0; p < count; p++)
+			values[p] = (double)findings_of(picture, procs[p]->pid, is_held_across_io);
+		write_per_process(out, "parkwatch_locks_held_across_io",
+				  "Threads parked in IO, poll or epoll wait while others wait for a "
+				  "lock they hold.", procs, values, count);
 	}
-	family(out, "parkwatch_locks_held_across_io", "gauge",
-	       "Threads parked in IO, poll or epoll wait while others wait for a lock they hold.");
-	for (size_t p = 0; p < count; p++) {
-		fputs("parkwatch_locks_held_across_io{", out);
-		pid_labels(out, procs[p]);
-		fprintf(out, "} %zu\n", findings_of(picture, procs[p]->pid, is_held_across_io));
-	}
-	for (size_t p = 0; p < count; p++)
-		u64map__put(&chosen, (__u64)procs[p]->pid, (void *)procs[p]);
-	write_lock_waiters(out, picture, &chosen, top_k);
-	u64map__clear(&chosen);
+	free(values);
+	write_lock_waiters(out, picture, chosen, top_k);
 }
 
 /* Tier-1 histograms per kernel-side reason, all processes added up.  Bucket
  * bounds are every other log2 slot edge, so counts are exact. */
 static void write_histograms(FILE *out, const struct park_hist *hists)
 {
-	family(out, "parkwatch_park_duration_seconds", "histogram",
+	prometheus__family(out, "parkwatch_park_duration_seconds", "histogram",
 	       "Length of parks that ended, by kernel-side wait reason.");
 	for (int reason = PARK_REASON_FUTEX; hists && reason < PARK_REASON__COUNT; reason++) {
 		const struct park_hist *hist = &hists[reason];
@@ -331,7 +438,7 @@ static void write_histograms(FILE *out, const struct park_hist *hists)
 		prometheus__label_value(out, name);
 		fprintf(out, "} %llu\n", count);
 	}
-	family(out, "parkwatch_parked_seconds_total", "counter",
+	prometheus__family(out, "parkwatch_parked_seconds_total", "counter",
 	       "Time spent in parks that ended, by kernel-side wait reason.");
 	for (int reason = PARK_REASON_FUTEX; hists && reason < PARK_REASON__COUNT; reason++) {
 		__u64 total_ns = hists[reason].total_ns;
@@ -342,185 +449,103 @@ static void write_histograms(FILE *out, const struct park_hist *hists)
 	}
 }
 
-static void suspect_labels(FILE *out, const struct trend_group_stats *stats,
-			   const struct pw_picture *picture)
+/* A suspect group's labels: what runs, kind, reason, timeout and where its
+ * members wait. */
+static FILE *suspect_labels(struct label_text *labels, const struct trend_group_stats *stats,
+			    const struct pw_picture *picture)
 {
 	const struct pw_process *proc = picture__process(picture, stats->pid);
-	const struct symbol_frame *frame = NULL;
+	const struct pw_group *group = NULL;
+	enum pw_unit_kind kind = proc ? proc->unit_kind : PW_UNIT_THREAD;
 	char where[192] = "";
 
-	for (size_t g = 0; g < picture->group_count && !frame; g++)
+	for (size_t g = 0; g < picture->group_count && !group; g++)
 		if (picture->groups[g].signature == stats->signature)
-			frame = picture->groups[g].where;
-	if (frame)
-		snprintf(where, sizeof(where), "%s %s:%d", frame->function ? frame->function : "??",
-			 frame->file ? frame->file : "?", frame->line);
-	fputc('{', out);
-	process_labels(out, stats->pid, proc);
-	fputs(",reason=", out);
-	prometheus__label_value(out, stats->reason);
-	fprintf(out, ",timeout=\"%s\",where=", picture__timeout_name(stats->has_timeout));
-	prometheus__label_value(out, where);
-	fputs("}", out);
+			group = &picture->groups[g];
+	if (group) {
+		kind = group->kind;
+		if (group->where)
+			snprintf(where, sizeof(where), "%s %s:%d",
+				 group->where->function ? group->where->function : "??",
+				 group->where->file ? group->where->file : "?", group->where->line);
+	}
+	if (!label_text__open(labels, proc))
+		return NULL;
+	fprintf(labels->out, ",kind=\"%s\",reason=", kind_names[kind]);
+	prometheus__label_value(labels->out, stats->reason);
+	fprintf(labels->out, ",timeout=\"%s\",where=", picture__timeout_name(stats->has_timeout));
+	prometheus__label_value(labels->out, where);
+	return labels->out;
 }
 
-/* Suspect groups (bounded) and every chosen process's parked-thread growth. */
+/* Suspect groups (bounded) and every chosen process's parked growth. */
 static void write_trends(FILE *out, const struct metrics_input *in,
 			 const struct pw_process **procs, size_t count)
 {
 	const struct trend_group_stats *suspects = NULL;
 	size_t suspect_count = trend__suspects(in->trend, &suspects);
+	struct series_set parked = { 0 }, score = { 0 }, growth = { 0 };
 	struct trend_proc_stats proc_stats;
 	struct trend_summary summary;
 
 	if (suspect_count > PROMETHEUS_MAX_SUSPECTS)
 		suspect_count = PROMETHEUS_MAX_SUSPECTS;
-	family(out, "parkwatch_leak_suspect_threads", "gauge",
-	       "Threads in a group suspected of leaking (its count keeps rising, its members "
-	       "never wake).");
 	for (size_t i = 0; i < suspect_count; i++) {
-		fputs("parkwatch_leak_suspect_threads", out);
-		suspect_labels(out, &suspects[i], in->picture);
-		fprintf(out, " %zu\n", suspects[i].count_now);
+		struct label_text labels[2];
+
+		suspect_labels(&labels[0], &suspects[i], in->picture);
+		suspect_labels(&labels[1], &suspects[i], in->picture);
+		series_set__add(&parked, &labels[0], (double)suspects[i].count_now, COMBINE_SUM);
+		series_set__add(&score, &labels[1], suspects[i].score, COMBINE_MAX);
 	}
-	family(out, "parkwatch_leak_score", "gauge", "Leak score of a suspect group, 0 to 1.");
-	for (size_t i = 0; i < suspect_count; i++) {
-		fputs("parkwatch_leak_score", out);
-		suspect_labels(out, &suspects[i], in->picture);
-		fprintf(out, " %.3f\n", suspects[i].score);
-	}
+	prometheus__family(out, "parkwatch_leak_suspect_parked", "gauge",
+			   "Threads or goroutines (kind) in a group suspected of leaking (its count "
+			   "keeps rising, its members never wake).");
+	series_set__write(&parked, out, "parkwatch_leak_suspect_parked", "%.0f");
+	prometheus__family(out, "parkwatch_leak_score", "gauge",
+			   "Leak score of a suspect group, 0 to 1.");
+	series_set__write(&score, out, "parkwatch_leak_score", "%.3f");
 	trend__summary(in->trend, &summary);
-	family(out, "parkwatch_trend_groups", "gauge",
-	       "Groups the leak trend tracks (at most 10,000; more are counted as folded).");
+	prometheus__family(out, "parkwatch_trend_groups", "gauge",
+			   "Groups the leak trend tracks (at most 10,000; more are counted as "
+			   "folded).");
 	fprintf(out, "parkwatch_trend_groups %zu\n", summary.groups);
-	family(out, "parkwatch_trend_folded_total", "counter",
-	       "Group observations past the trend's group cap, not tracked.");
+	prometheus__family(out, "parkwatch_trend_folded_total", "counter",
+			   "Group observations past the trend's group cap, not tracked.");
 	fprintf(out, "parkwatch_trend_folded_total %llu\n", summary.folded_total);
-	family(out, "parkwatch_parked_threads_growth_per_minute", "gauge",
-	       "Least-squares growth of a process's parked threads over the trend window.");
 	for (size_t p = 0; p < count; p++) {
+		struct label_text labels;
+
 		if (trend__proc(in->trend, procs[p]->pid, &proc_stats))
 			continue;
-		fputs("parkwatch_parked_threads_growth_per_minute{", out);
-		pid_labels(out, procs[p]);
-		fprintf(out, "} %.3f\n", proc_stats.parked_slope_per_min);
+		if (label_text__open(&labels, procs[p]))
+			fprintf(labels.out, ",kind=\"%s\"", kind_names[procs[p]->unit_kind]);
+		series_set__add(&growth, &labels, proc_stats.parked_slope_per_min / 60, COMBINE_SUM);
 	}
-}
-
-static size_t open_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	size_t count = 0;
-
-	if (!dir)
-		return 0;
-	while (readdir(dir))
-		count++;
-	closedir(dir);
-	return count > 3 ? count - 3 : 0; /* ".", ".." and the directory's own fd */
-}
-
-static double process_start_seconds(void)
-{
-	char buf[1024], *field;
-	unsigned long long start_ticks = 0;
-	struct timespec now, uptime;
-	FILE *stat = fopen("/proc/self/stat", "re");
-	size_t len;
-
-	if (!stat)
-		return 0;
-	len = fread(buf, 1, sizeof(buf) - 1, stat);
-	fclose(stat);
-	buf[len] = '\0';
-	field = strrchr(buf, ')');
-	/* starttime is field 22; after ")" come fields 3.. */
-	for (int i = 3; field && i <= 22; i++)
-		field = strchr(field + 1, ' ');
-	if (field)
-		start_ticks = strtoull(field + 1, NULL, 10);
-	clock_gettime(CLOCK_REALTIME, &now);
-	clock_gettime(CLOCK_BOOTTIME, &uptime);
-	return now.tv_sec - uptime.tv_sec + (now.tv_nsec - uptime.tv_nsec) / (double)NSEC_PER_SEC +
-	       (double)start_ticks / sysconf(_SC_CLK_TCK);
-}
-
-static void write_self(FILE *out, const struct metrics_input *in, const struct pw_totals *totals)
-{
-	const struct park_hist *hists = totals && totals->has_hists ? totals->hists : NULL;
-	struct rusage usage;
-	long rss_pages = 0;
-	FILE *statm = fopen("/proc/self/statm", "re");
-
-	if (statm) {
-		if (fscanf(statm, "%*s %ld", &rss_pages) != 1)
-			rss_pages = 0;
-		fclose(statm);
-	}
-	getrusage(RUSAGE_SELF, &usage);
-	family(out, "parkwatch_build_info", "gauge", "parkwatch's version.");
-	fprintf(out, "parkwatch_build_info{version=\"%s\"} 1\n", PARKWATCH_VERSION);
-	family(out, "parkwatch_snapshots_total", "counter", "Pictures of the watched threads taken.");
-	fprintf(out, "parkwatch_snapshots_total %llu\n", in->snapshots);
-	family(out, "parkwatch_snapshot_duration_seconds", "gauge",
-	       "How long the last picture took: BPF iterator, unwinding, symbolization.");
-	fprintf(out, "parkwatch_snapshot_duration_seconds %.6f\n", in->snapshot_seconds);
-	family(out, "parkwatch_parks_total", "counter", "Parks that ended, counted in BPF.");
-	{
-		__u64 parks = 0;
-
-		for (int reason = 0; hists && reason < PARK_REASON__COUNT; reason++)
-			parks += hists[reason].count;
-		fprintf(out, "parkwatch_parks_total %llu\n", parks);
-	}
-	family(out, "parkwatch_dropped_total", "counter",
-	       "Exited threads' park counts lost because the BPF map was full.");
-	fprintf(out, "parkwatch_dropped_total %llu\n", in->dropped);
-	family(out, "parkwatch_bpf_gave_up_total", "counter",
-	       "Times the BPF programs gave up on something, by reason; "
-	       "exited_dropped is parkwatch_dropped_total.");
-	for (size_t i = 0; i < PW_STATS_COUNT; i++)
-		fprintf(out, "parkwatch_bpf_gave_up_total{reason=\"%s\"} %llu\n",
-			pw_stat_names[i].reason, pw_stats__value(&in->bpf_stats, i));
-	family(out, "parkwatch_gave_up_total", "counter",
-	       "Times parkwatch's userspace gave up on something, by reason.");
-	for (int i = 0; i < GAVEUP__COUNT; i++)
-		fprintf(out, "parkwatch_gave_up_total{reason=\"%s\"} %llu\n", gaveup_names[i].reason,
-			(unsigned long long)gaveup__value(i));
-	family(out, "parkwatch_bpf_map_fullness_ratio", "gauge",
-	       "Entries used over capacity of the BPF map of exited threads' parks.");
-	fprintf(out, "parkwatch_bpf_map_fullness_ratio %.6f\n",
-		totals && totals->exited_capacity ?
-			(double)totals->exited_entries / totals->exited_capacity : 0.0);
-	family(out, "parkwatch_symbol_cache_entries", "gauge", "Symbolized addresses cached.");
-	fprintf(out, "parkwatch_symbol_cache_entries %zu\n", in->symbol_cache_entries);
-	family(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.");
-	fprintf(out, "process_cpu_seconds_total %.6f\n",
-		usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
-			(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6);
-	family(out, "process_resident_memory_bytes", "gauge", "Resident memory size.");
-	fprintf(out, "process_resident_memory_bytes %ld\n", rss_pages * sysconf(_SC_PAGESIZE));
-	family(out, "process_open_fds", "gauge", "Open file descriptors.");
-	fprintf(out, "process_open_fds %zu\n", open_fds());
-	family(out, "process_start_time_seconds", "gauge", "Start time since the epoch.");
-	fprintf(out, "process_start_time_seconds %.3f\n", process_start_seconds());
+	prometheus__family(out, "parkwatch_parked_growth_per_second", "gauge",
+			   "Least-squares growth of a process's parked threads or goroutines "
+			   "(kind) over the trend window, per second.");
+	series_set__write(&growth, out, "parkwatch_parked_growth_per_second", "%.6f");
 }
 
 void prometheus__write(FILE *out, const struct metrics_input *in)
 {
 	const struct pw_totals *totals = in->picture ? in->picture->totals : NULL;
 	const struct pw_process **procs = NULL;
+	struct u64map chosen = { 0 };
 	size_t count = 0;
 
 	if (in->picture) {
 		count = chosen_procs(in->picture, in->top_k, &procs);
-		write_parked(out, in->picture, procs, count);
+		index_chosen(&chosen, procs, count);
+		write_parked(out, in->picture, &chosen);
 		write_states(out, in->picture, procs, count);
-		write_locks(out, in->picture, procs, count, in->top_k);
+		write_locks(out, in->picture, procs, count, &chosen, in->top_k);
 	}
 	write_histograms(out, totals && totals->has_hists ? totals->hists : NULL);
 	if (in->trend && in->picture)
 		write_trends(out, in, procs, count);
-	write_self(out, in, totals);
+	prometheus__write_self(out, in, totals);
+	u64map__clear(&chosen);
 	free(procs);
 }

@@ -50,6 +50,14 @@ int json__write(FILE *out, const struct pw_picture *picture, const struct pw_con
 		const struct render_opts *opts);
 int pprof__write_picture(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
 			 const struct render_opts *opts);
+/*
+ * Several processes' pictures as one profile, every sample labelled with
+ * its pid: Go's goroutine profile when each is a goroutine process, else
+ * parked-thread samples.  left_out matching processes that are not in it
+ * are named in a comment.  0 or a negative errno.
+ */
+int pprof__write_merged(FILE *out, struct pw_picture *const *pictures, size_t count,
+			size_t left_out, const struct pw_context *ctx);
 int folded__write_picture(FILE *out, const struct pw_picture *picture,
 			  const struct pw_context *ctx, const struct render_opts *opts);
 

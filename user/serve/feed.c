@@ -2,6 +2,7 @@
 /* The feed between the collecting loop and the HTTP server (feed.h). */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,10 +38,28 @@ void feed__destroy(struct feed *feed)
 	pthread_mutex_destroy(&feed->lock);
 }
 
+bool feed__ready(const struct feed *feed, __u64 now_ns, char *why, size_t why_size)
+{
+	__u64 age_ns = feed->picture ? now_ns - feed->published_ns : 0;
+
+	if (!feed->bpf_attached)
+		snprintf(why, why_size, "the BPF programs are not attached");
+	else if (!feed->picture)
+		snprintf(why, why_size, "no picture taken yet");
+	else if (age_ns > 2 * feed->interval_ns)
+		snprintf(why, why_size,
+			 "the last picture is %.1f s old, more than two intervals (%.1f s)",
+			 (double)age_ns / NSEC_PER_SEC, 2.0 * feed->interval_ns / NSEC_PER_SEC);
+	else
+		return true;
+	return false;
+}
+
 void feed__publish(struct feed *feed, struct pw_picture *picture, __u64 now_ns)
 {
 	picture__put(feed->picture);
 	feed->picture = picture;
+	feed->published_ns = now_ns;
 	for (struct pending_window *pending = feed->windows; pending; pending = pending->next) {
 		struct pw_picture *view;
 

@@ -46,6 +46,8 @@ struct feed {
 	struct metrics_input metrics; /* all but .picture */
 	struct pw_context ctx;
 	__u64 interval_ns;
+	__u64 published_ns;         /* CLOCK_MONOTONIC of the latest picture's publishing */
+	bool bpf_attached;          /* the BPF programs watch: /readyz */
 	struct pending_window *windows;
 	struct feed_request *requests; /* not answered yet */
 	int wake_fd;                /* eventfd: readable when requests wait */
@@ -55,6 +57,12 @@ struct feed {
 /* 0 or a negative errno. */
 int feed__init(struct feed *feed);
 void feed__destroy(struct feed *feed);
+/*
+ * Lock held: whether what is served is current (/readyz): the BPF programs
+ * are attached and a picture was published within two intervals of
+ * now_ns.  When not, false and why in one line.
+ */
+bool feed__ready(const struct feed *feed, __u64 now_ns, char *why, size_t why_size);
 /* Lock held: takes over picture as the latest, adds it to the windows
  * that wait, and wakes their requests. */
 void feed__publish(struct feed *feed, struct pw_picture *picture, __u64 now_ns);

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include "out/render.h"
 #include "serve/http.h"
+#include "serve/http_internal.h"
 #include "util/clock.h"
 #include "util/gaveup.h"
 #include "util/units.h"
@@ -30,18 +31,8 @@
 /* A client that sends nothing for this long is closed: idle keep-alive
  * connections and half-sent requests don't hold a slot for long. */
 #define HTTP_IDLE_TIMEOUT_SECONDS 5
-/* seconds= windows waiting at once: each holds a connection and is fed
- * every picture under the feed's lock. */
-#define HTTP_MAX_WINDOWS 8
-#define HTTP_GOROUTINES_TIMEOUT_NS (10 * NSEC_PER_SEC) /* for the collector to read them */
 
-struct http_server {
-	struct MHD_Daemon *daemon;
-	struct feed *feed;
-	struct http_config config;  /* ready before the daemon starts */
-};
-
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
+enum MHD_Result http__respond(struct MHD_Connection *conn, unsigned int status,
 			       const char *content_type, char *body, size_t len)
 {
 	struct MHD_Response *response;
@@ -66,7 +57,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
 	return result;
 }
 
-static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int status,
+enum MHD_Result http__respond_text(struct MHD_Connection *conn, unsigned int status,
 				    const char *format, ...)
 {
 	char *body = NULL;
@@ -78,11 +69,10 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int st
 	va_end(args);
 	if (len < 0)
 		return MHD_NO;
-	return respond(conn, status, "text/plain; charset=utf-8", body, len);
+	return http__respond(conn, status, "text/plain; charset=utf-8", body, len);
 }
 
-/* A query number: digits only, within [min, max].  Absent: *value unchanged. */
-static int query_number(struct MHD_Connection *conn, const char *name, long min, long max,
+int http__query_number(struct MHD_Connection *conn, const char *name, long min, long max,
 			long *value)
 {
 	const char *text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
@@ -100,12 +90,6 @@ static int query_number(struct MHD_Connection *conn, const char *name, long min,
 	*value = parsed;
 	return 0;
 }
-
-/* Which processes a request may see. */
-struct access {
-	bool every_process;
-	uid_t uid;                  /* else those whose owner_uid this is */
-};
 
 /* On TCP every process (the credentials, if any, are checked apart); on
  * the UNIX socket, root's peer every process, another user its own. */
@@ -126,7 +110,7 @@ static struct access peer_access(const struct http_server *server, struct MHD_Co
 	return access; /* an unknown peer: (uid_t)-1 owns nothing */
 }
 
-static bool may_see(const struct access *access, const struct pw_process *proc)
+bool http__may_see(const struct access *access, const struct pw_process *proc)
 {
 	return proc && (access->every_process || proc->owner_uid == access->uid);
 }
@@ -178,7 +162,31 @@ static enum MHD_Result serve_metrics(struct http_server *server, struct MHD_Conn
 		free(body);
 		return MHD_NO;
 	}
-	return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
+	return http__respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len);
+}
+
+/* Whether the process is up: while it answers at all, it is. */
+static enum MHD_Result serve_healthz(struct MHD_Connection *conn)
+{
+	return http__respond_text(conn, MHD_HTTP_OK, "ok\n");
+}
+
+/*
+ * Whether what it serves is current: the BPF programs are attached and a
+ * picture was published within the last two intervals.  A collecting loop
+ * that stalls or fails every tick makes it 503, with why.
+ */
+static enum MHD_Result serve_readyz(struct http_server *server, struct MHD_Connection *conn)
+{
+	char why[160];
+	bool ready;
+
+	pthread_mutex_lock(&server->feed->lock);
+	ready = feed__ready(server->feed, clock__monotonic_ns(), why, sizeof(why));
+	pthread_mutex_unlock(&server->feed->lock);
+	if (!ready)
+		return http__respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready: %s\n", why);
+	return http__respond_text(conn, MHD_HTTP_OK, "ready\n");
 }
 
 /* Text as HTML: markup escaped, ill-formed UTF-8 and controls but white
@@ -233,7 +241,7 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 	for (size_t i = 0; feed->picture && i < feed->picture->proc_count; i++) {
 		const struct pw_process *proc = &feed->picture->procs[i];
 
-		if (!may_see(access, proc))
+		if (!http__may_see(access, proc))
 			continue;
 		fprintf(out, "<tr><td>%d</td><td>", proc->pid);
 		html_text(out, proc->comm);
@@ -249,152 +257,7 @@ static enum MHD_Result serve_index(struct http_server *server, struct MHD_Connec
 		free(body);
 		return MHD_NO;
 	}
-	return respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", body, len);
-}
-
-/* Lock held: the seconds= windows being waited for. */
-static size_t pending_windows(const struct feed *feed)
-{
-	size_t count = 0;
-
-	for (const struct pending_window *pending = feed->windows; pending; pending = pending->next)
-		count++;
-	return count;
-}
-
-/* Waits, lock held, for a window of seconds to fill; writes it to out. */
-static int wait_window(struct feed *feed, pid_t pid, long seconds, FILE *out)
-{
-	struct pending_window pending = { .pid = pid };
-	struct pending_window **link;
-	struct pw_picture *last, *view = NULL;
-	int err;
-
-	pending.window = window__new(PW_FORMAT_PPROF, feed->interval_ns, feed->picture->totals,
-				     NULL);
-	if (!pending.window)
-		return -ENOMEM;
-	pending.start_ns = pending.last_ns = clock__monotonic_ns();
-	pending.end_ns = pending.start_ns + (__u64)seconds * NSEC_PER_SEC;
-	pending.start_unix_ns = feed->picture->time_unix_ns;
-	pending.next = feed->windows;
-	feed->windows = &pending;
-	while (!pending.done && !feed->stopping)
-		pthread_cond_wait(&feed->updated, &feed->lock);
-	for (link = &feed->windows; *link != &pending; link = &(*link)->next)
-		;
-	*link = pending.next;
-
-	last = feed->picture;
-	if (pid && picture__view_pid(feed->picture, pid, &view) == 0)
-		last = view;
-	else if (pid)
-		last = NULL;
-	err = window__write(pending.window, out, pending.start_unix_ns,
-			    pending.last_ns - pending.start_ns, last, feed->ctx.trend);
-	picture__put(view);
-	window__free(pending.window);
-	return err;
-}
-
-/*
- * The picture a request about pid is answered from, lock held: a Go
- * program's goroutines (read by the collecting loop when the published
- * picture shows its threads), else its threads.  0, or -ENOENT when pid is
- * not among the watched processes.
- */
-static int picture_of(struct feed *feed, pid_t pid, struct pw_picture **out)
-{
-	const struct pw_process *proc;
-	struct pw_picture *goroutines;
-
-	if (!pid) {
-		*out = picture__get(feed->picture);
-		return 0;
-	}
-	proc = picture__process(feed->picture, pid);
-	if (!proc)
-		return -ENOENT;
-	if (proc->unit_kind == PW_UNIT_THREAD &&
-	    feed__goroutines(feed, pid, HTTP_GOROUTINES_TIMEOUT_NS, &goroutines) == 0) {
-		*out = goroutines;
-		return 0;
-	}
-	/* the picture may have been replaced while the loop read goroutines */
-	return feed->picture ? picture__view_pid(feed->picture, pid, out) : -ENOENT;
-}
-
-static enum MHD_Result serve_goroutine(struct http_server *server, struct MHD_Connection *conn,
-				       const struct access *access)
-{
-	struct feed *feed = server->feed;
-	long pid = 0, debug = 0, seconds = 0;
-	struct render_opts opts = { 0 };
-	struct pw_picture *picture = NULL;
-	char *body = NULL;
-	size_t len = 0;
-	FILE *out;
-	int err;
-
-	if (query_number(conn, "pid", 1, INT_MAX, &pid) || query_number(conn, "debug", 0, 2, &debug) ||
-	    query_number(conn, "seconds", 1, HTTP_MAX_WINDOW_SECONDS, &seconds))
-		return respond_text(conn, MHD_HTTP_BAD_REQUEST,
-				    "bad query: pid=N (a process id), debug=0|1|2, "
-				    "seconds=1..%d (with debug=0)\n", HTTP_MAX_WINDOW_SECONDS);
-	if (seconds && debug)
-		return respond_text(conn, MHD_HTTP_BAD_REQUEST,
-				    "seconds=S makes a pprof profile: use it with debug=0\n");
-	if (!pid && !access->every_process)
-		return respond_text(conn, MHD_HTTP_FORBIDDEN,
-				    "give pid=N: uid %u sees its own processes only\n",
-				    (unsigned int)access->uid);
-	out = open_memstream(&body, &len);
-	if (!out)
-		return MHD_NO;
-	pthread_mutex_lock(&feed->lock);
-	if (!feed->picture) {
-		pthread_mutex_unlock(&feed->lock);
-		fclose(out);
-		free(body);
-		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no picture yet: retry\n");
-	}
-	if (pid && !may_see(access, picture__process(feed->picture, (pid_t)pid))) {
-		err = -ENOENT; /* not watched, or not the peer's: the same answer */
-	} else if (seconds && pending_windows(feed) >= HTTP_MAX_WINDOWS) {
-		err = -EBUSY;
-	} else if (seconds) {
-		err = wait_window(feed, (pid_t)pid, seconds, out);
-	} else {
-		err = picture_of(feed, (pid_t)pid, &picture);
-		opts.debug = debug ? (int)debug : 1;
-		if (!err)
-			err = render__write(out, debug ? PW_FORMAT_TEXT : PW_FORMAT_PPROF, picture,
-					    &feed->ctx, &opts);
-	}
-	pthread_mutex_unlock(&feed->lock);
-	picture__put(picture);
-	if (err == -EBUSY) {
-		fclose(out);
-		free(body);
-		gaveup__count(GAVEUP_HTTP_REFUSED);
-		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-				    "%d seconds= windows are being served already: retry\n",
-				    HTTP_MAX_WINDOWS);
-	}
-	if (err == -ENOENT) {
-		fclose(out);
-		free(body);
-		return respond_text(conn, MHD_HTTP_NOT_FOUND,
-				    "no process %ld among the watched processes\n", pid);
-	}
-	if (fclose(out) || err) {
-		free(body);
-		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "profile failed: %s\n",
-				    strerror(err ? -err : EIO));
-	}
-	if (debug)
-		return respond(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", body, len);
-	return respond(conn, MHD_HTTP_OK, "application/octet-stream", body, len);
+	return http__respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8", body, len);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -422,8 +285,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			*upload_data_size = 0;
 			return MHD_YES;
 		}
-		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+		return http__respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	}
+	/* probes (a kubelet's, systemd's) carry no credentials; the answers
+	 * say only whether parkwatch runs */
+	if (!strcmp(url, "/healthz"))
+		return serve_healthz(conn);
+	if (!strcmp(url, "/readyz"))
+		return serve_readyz(server, conn);
 	if (!authorized(server, conn)) {
 		response = MHD_create_response_from_buffer(strlen("unauthorized\n"), "unauthorized\n",
 							   MHD_RESPMEM_PERSISTENT);
@@ -441,11 +310,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (!strcmp(url, "/debug/pprof/") || !strcmp(url, "/debug/pprof"))
 		return serve_index(server, conn, &access);
 	if (!strcmp(url, "/debug/pprof/goroutine"))
-		return serve_goroutine(server, conn, &access);
+		return http__serve_goroutine(server, conn, &access);
 	if (!strcmp(url, "/"))
-		return respond_text(conn, MHD_HTTP_OK,
-				    "parkwatch %s: /metrics, /debug/pprof/\n", PARKWATCH_VERSION);
-	return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found: /metrics, /debug/pprof/\n");
+		return http__respond_text(conn, MHD_HTTP_OK,
+				    "parkwatch %s: /metrics, /debug/pprof/, /healthz, /readyz\n",
+				    PARKWATCH_VERSION);
+	return http__respond_text(conn, MHD_HTTP_NOT_FOUND,
+				  "not found: /metrics, /debug/pprof/, /healthz, /readyz\n");
 }
 
 /* libmicrohttpd's own complaints (refused connections, resets), one line

@@ -105,12 +105,15 @@ static void finish(struct fixture *fx)
 	regroup(fx->picture);
 }
 
-static const char *render(struct fixture *fx, __u64 elapsed_ns, bool ansi, int rows)
+#define SCREEN_START "\033[?1049h\033[H\033[2J"
+
+/* The table on a screen of lines (0: any), with keys when ansi. */
+static const char *render(struct fixture *fx, __u64 elapsed_ns, bool ansi, int lines)
 {
 	FILE *out = open_output(&fx->out, &fx->out_len);
 
 	live__render(fx->live, out, fx->picture, elapsed_ns,
-		     &(struct live_screen){ .ansi = ansi, .rows = rows }, NULL);
+		     &(struct live_screen){ .ansi = ansi, .lines = lines }, NULL);
 	return close_output(out, &fx->out);
 }
 
@@ -187,11 +190,13 @@ static void test_ansi_and_rows(void **state)
 	const char *out;
 
 	first_picture(fx);
-	out = render(fx, 2 * 3600 * SEC + 13 * 60 * SEC, true, 1);
-	/* the screen is cleared first and q is offered */
-	assert_true(starts_with(out, "\033[H\033[2J"));
-	expect(out, "parkwatch " PARKWATCH_VERSION "  2h13m  5 threads in 2 processes: sleeping 4 running 1   "
-		    "(q quits)\n\n");
+	/* 6 lines: the header's 3, one row, "... more", and the prompt's line */
+	out = render(fx, 2 * 3600 * SEC + 13 * 60 * SEC, true, 6);
+	/* the screen is taken over and cleared first, the sort and keys said */
+	assert_true(starts_with(out, SCREEN_START));
+	expect(out, "parkwatch " PARKWATCH_VERSION "  2h13m  5 threads in 2 processes: sleeping 4 running 1\n"
+		    "sort: count   (? keys, q quits)\n");
+	assert_int_equal(occurrences(out, "\n"), 5);
 	expect(out, "      2       0                  4242 condwait cond wait ");
 	assert_null(strstr(out, " sleep "));
 	expect(out, "... 2 more groups\n");
@@ -231,7 +236,8 @@ static void test_goroutine_rows(void **state)
 	file = open_output(&fx->out, &fx->out_len);
 	live__render(fx->live, file, g.picture, 90 * SEC, &(struct live_screen){ 0 }, NULL);
 	out = close_output(file, &fx->out);
-	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  1m30s  7 threads in 1 process: "
+	/* a Go program's view is of goroutines, and says so */
+	assert_true(starts_with(out, "parkwatch " PARKWATCH_VERSION "  1m30s  7 goroutines in 1 process: "
 				     "sleeping 5 running 1 runnable 1\n\n"));
 	workers = expect(out, "      3       0                  7000 gosrv chan receive none       "
 			      "50.0s  main.worker (main.go:30)\n");
@@ -281,10 +287,10 @@ static void test_names_container_and_width(void **state)
 	/* a terminal 60 columns wide: no line longer, none wrapped */
 	file = open_output(&fx->out, &fx->out_len);
 	live__render(fx->live, file, fx->picture, SEC,
-		     &(struct live_screen){ .ansi = true, .rows = 10, .columns = 60 }, NULL);
+		     &(struct live_screen){ .ansi = true, .lines = 24, .columns = 60 }, NULL);
 	out = close_output(file, &fx->out);
-	assert_true(starts_with(out, "\033[H\033[2J"));
-	out += strlen("\033[H\033[2J");
+	assert_true(starts_with(out, SCREEN_START));
+	out += strlen(SCREEN_START);
 	for (const char *line = out; *line; ) {
 		size_t len = strcspn(line, "\n");
 		char *copy = strndup(line, len);
@@ -295,7 +301,7 @@ static void test_names_container_and_width(void **state)
 		line += len + (line[len] == '\n');
 	}
 	expect(out, "\n      2       0                  4242 condwait (2 names)    \n");
-	assert_int_equal(occurrences(out, "\n"), 6); /* title, blank, header, 3 rows */
+	assert_int_equal(occurrences(out, "\n"), 6); /* title, sort, header, 3 rows */
 }
 
 /* A wait reason (a Go runtime's text, from the target's memory) and the
@@ -370,6 +376,210 @@ static void test_finding_lines_bounded(void **state)
 	assert_true(ends_with(out, "\n... 2 more findings\n"));
 }
 
+/* Types text at the live view, a key at a time. */
+static enum live_key type(struct live *live, const char *keys)
+{
+	enum live_key last = LIVE_KEY_NONE;
+
+	for (const char *k = keys; *k; k++)
+		last = live__key(live, (unsigned char)*k);
+	return last;
+}
+
+/* The first row under the headings. */
+static const char *first_row(const char *out)
+{
+	const char *headings = strstr(out, "  COUNT  CHANGE");
+
+	assert_non_null(headings);
+	return strchr(headings, '\n') + 1;
+}
+
+/* c, a and g sort by count, by the oldest park, by the change since the
+ * start; the header says which. */
+static void test_sort_keys(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out, *io, *sleeper, *cond;
+
+	first_picture(fx);
+	render(fx, SEC, false, 0);
+	/* the sleeper's group gains two threads, the IO wait has waited longest */
+	begin(fx, false);
+	add(fx, 4242, 4243, "cond wait", false, 6 * 60 * SEC, APP_STACK);
+	add(fx, 4242, 4244, "cond wait", false, 40 * SEC, APP_STACK);
+	add(fx, 4242, 4245, "sleep", true, 3 * SEC, LIBC_STACK);
+	add(fx, 4242, 4246, "sleep", true, 3 * SEC, LIBC_STACK);
+	add(fx, 4242, 4247, "sleep", true, 3 * SEC, LIBC_STACK);
+	add(fx, 5000, 5001, "IO wait (pipe)", true, 3600 * SEC, NO_STACK);
+	finish(fx);
+
+	out = render(fx, 2 * SEC, true, 0);
+	expect(out, "\nsort: count ");
+	assert_true(starts_with(first_row(out), "      3      +2 "));
+
+	assert_int_equal(live__key(fx->live, 'a'), LIVE_KEY_REDRAW);
+	out = render(fx, 2 * SEC, true, 0);
+	expect(out, "\nsort: age ");
+	io = expect(out, " IO wait (pipe) ");
+	cond = expect(out, " cond wait ");
+	sleeper = expect(out, " sleep ");
+	assert_true(first_row(out) < io && io < cond && cond < sleeper);
+
+	assert_int_equal(live__key(fx->live, 'g'), LIVE_KEY_REDRAW);
+	out = render(fx, 2 * SEC, true, 0);
+	expect(out, "\nsort: growth ");
+	assert_true(starts_with(first_row(out), "      3      +2 "));
+	/* ties keep the picture's order: largest, then oldest */
+	cond = expect(out, " cond wait ");
+	io = expect(out, " IO wait (pipe) ");
+	assert_true(cond < io);
+
+	assert_int_equal(live__key(fx->live, 'c'), LIVE_KEY_REDRAW);
+	out = render(fx, 2 * SEC, true, 0);
+	expect(out, "\nsort: count ");
+	assert_int_equal(live__key(fx->live, 'x'), LIVE_KEY_NONE);
+	assert_int_equal(live__key(fx->live, 'q'), LIVE_KEY_QUIT);
+}
+
+/* / opens a prompt on the last line; Enter applies what was typed, which
+ * matches a name, a reason or a function of the stack; Esc clears it. */
+static void test_filter_prompt(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out;
+
+	first_picture(fx);
+	assert_int_equal(type(fx->live, "/PIPE"), LIVE_KEY_REDRAW);
+	out = render(fx, SEC, true, 10);
+	assert_true(ends_with(out, "\033[10;1H/PIPE"));
+	expect(out, " cond wait "); /* not applied yet */
+	/* q is text while the prompt is open */
+	assert_int_equal(type(fx->live, "q\r"), LIVE_KEY_REDRAW);
+	out = render(fx, SEC, true, 10);
+	expect(out, "\nsort: count  filter: \"PIPEq\" ");
+	expect_not(out, " IO wait (pipe) ");
+	expect_not(out, "\033[10;1H");
+
+	/* Backspace edits: the case of ASCII letters doesn't matter */
+	type(fx->live, "/\x7f\r");
+	out = render(fx, SEC, false, 0);
+	expect(out, " IO wait (pipe) ");
+	expect_not(out, " cond wait ");
+	expect_not(out, " sleep ");
+
+	/* a function of the stack; a process's name */
+	type(fx->live, "/\x15level_th\r");
+	out = render(fx, SEC, false, 0);
+	expect(out, " cond wait ");
+	expect_not(out, " IO wait (pipe) ");
+	type(fx->live, "/\x15io\r");
+	out = render(fx, SEC, false, 0);
+	expect(out, " IO wait (pipe) ");
+
+	/* Esc clears the filter, in the prompt or out of it */
+	live__key(fx->live, 27);
+	out = render(fx, SEC, true, 0);
+	expect(out, " cond wait ");
+	expect_not(out, "filter:");
+	type(fx->live, "/zzz");
+	live__key(fx->live, 27);
+	out = render(fx, SEC, true, 0);
+	expect(out, " sleep ");
+	expect_not(out, "filter:");
+}
+
+/* What is typed at the prompt is escaped on the screen and in the header;
+ * Backspace takes a whole UTF-8 character. */
+static void test_filter_text_escaped(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out;
+
+	first_picture(fx);
+	type(fx->live, "/a\xe6\x9d\xb1\x7f\x80\r");
+	out = render(fx, SEC, true, 0);
+	expect(out, "filter: \"a\\x80\"");
+	type(fx->live, "/");
+	out = render(fx, SEC, true, 0);
+	assert_true(ends_with(out, "/a\\x80"));
+}
+
+/* ? shows the keys instead of the table; any key closes it. */
+static void test_help(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out;
+
+	first_picture(fx);
+	assert_int_equal(live__key(fx->live, '?'), LIVE_KEY_REDRAW);
+	out = render(fx, SEC, true, 24);
+	expect(out, "  g      sort by growth");
+	expect(out, "  /      filter");
+	expect_not(out, "COUNT");
+	/* q closes the help rather than quitting */
+	assert_int_equal(live__key(fx->live, 'q'), LIVE_KEY_REDRAW);
+	out = render(fx, SEC, true, 24);
+	expect(out, "COUNT");
+	expect_not(out, "sort by growth");
+}
+
+/* Rows of a deadlock red, with colour; no colour without it.  Findings'
+ * lines too.  The table with its findings fits the screen's lines. */
+static void test_colour_and_height(void **state)
+{
+	struct fixture *fx = *state;
+	struct lock_sample s = { 0 };
+	const char *text;
+	FILE *out;
+
+	lock_sample_build(&s);
+	out = open_output(&fx->out, &fx->out_len);
+	live__render(fx->live, out, s.picture, 5 * SEC,
+		     &(struct live_screen){ .ansi = true, .colour = true, .lines = 24, .columns = 40 },
+		     NULL);
+	text = close_output(out, &fx->out);
+	/* cut to 40 columns, the colour's escapes not counted */
+	expect(text, "\n\033[31m      2       0     DEADLOCK     1234 lo\033[0m\n");
+	expect(text, "\n\033[31mDEADLOCK pid 1234: 101 \"a\" -[lock_b]-> 1\033[0m\n");
+	expect(text, "\n      3       0       CONVOY     1234 lo\n");
+	assert_true(occurrences(text, "\n") <= 23);
+
+	out = open_output(&fx->out, &fx->out_len);
+	live__render(fx->live, out, s.picture, 5 * SEC,
+		     &(struct live_screen){ .ansi = true, .lines = 12, .columns = 80 }, NULL);
+	text = close_output(out, &fx->out);
+	expect_not(text + strlen(SCREEN_START), "\033");
+	/* 11 lines: 3 of header, the findings' 4, a blank, rows and "... more" */
+	assert_int_equal(occurrences(text, "\n"), 11);
+	expect(text, " more groups\n");
+	expect(text, "SELF-DEADLOCK pid 1234");
+	lock_sample_free(&s);
+}
+
+/* The summary gives the screen back and keeps to it. */
+static void test_summary(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out;
+	FILE *file;
+
+	first_picture(fx);
+	render(fx, SEC, true, 24);
+	live__key(fx->live, 'a');
+	file = open_output(&fx->out, &fx->out_len);
+	live__summary(fx->live, file, fx->picture, 3 * SEC,
+		      &(struct live_screen){ .ansi = true, .lines = 7, .columns = 80 }, NULL);
+	out = close_output(file, &fx->out);
+	assert_true(starts_with(out, "\033[?1049l"));
+	expect(out, "\nsort: age\n");
+	/* 6 lines: the header's 3, the oldest group, "... more", where the dump is */
+	expect(out, "\n      2       0                  4242 condwait cond wait      none       5m30s");
+	expect(out, "\n... 2 more groups\n(the full dump: --final-dump)\n");
+	assert_int_equal(occurrences(out, "\n"), 6);
+	expect_not(out, "\033[H");
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -384,6 +594,12 @@ int main(void)
 		TEST(test_hostile_reason_and_where),
 		TEST(test_finding_markers),
 		TEST(test_finding_lines_bounded),
+		TEST(test_sort_keys),
+		TEST(test_filter_prompt),
+		TEST(test_filter_text_escaped),
+		TEST(test_help),
+		TEST(test_colour_and_height),
+		TEST(test_summary),
 	};
 
 	return cmocka_run_group_tests_name("live", tests, NULL, NULL);

@@ -136,10 +136,10 @@ static void test_families(void **state)
 	struct fixture *f = *state;
 	const char *out = run(f);
 
-	assert_true(starts_with(out, "# HELP parkwatch_parked_threads "));
-	expect_family(out, "parkwatch_parked_threads", "gauge");
-	expect_family(out, "parkwatch_threads", "gauge");
-	expect_family(out, "parkwatch_threads_all", "gauge");
+	assert_true(starts_with(out, "# HELP parkwatch_parked "));
+	expect_family(out, "parkwatch_parked", "gauge");
+	expect_family(out, "parkwatch_watched", "gauge");
+	expect_family(out, "parkwatch_watched_all", "gauge");
 	expect_family(out, "parkwatch_park_duration_seconds", "histogram");
 	expect_family(out, "parkwatch_parked_seconds_total", "counter");
 	expect_family(out, "parkwatch_build_info", "gauge");
@@ -153,7 +153,7 @@ static void test_families(void **state)
 	expect_family(out, "process_resident_memory_bytes", "gauge");
 	expect_family(out, "process_open_fds", "gauge");
 	expect_family(out, "process_start_time_seconds", "gauge");
-	expect(out, "\nparkwatch_build_info{version=\"" PARKWATCH_VERSION "\"} 1\n");
+	expect(out, "\nparkwatch_build_info{version=\"" PARKWATCH_VERSION "\",libbpf=\"v");
 	expect(out, "\nparkwatch_snapshots_total 42\n");
 	expect(out, "\nparkwatch_snapshot_duration_seconds 0.012500\n");
 	expect(out, "\nparkwatch_dropped_total 3\n");
@@ -180,22 +180,22 @@ static void test_per_pid_series(void **state)
 	regroup(picture);
 	assert_int_equal(picture->group_count, 3);
 	out = run(f);
-	expect(out, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",reason=\"cond wait\","
+	expect(out, "\nparkwatch_parked{comm=\"app\",exe=\"" APP "\"" NOWHERE ",kind=\"thread\",reason=\"cond wait\","
 		    "timeout=\"none\"} 2\n");
-	expect(out, "\nparkwatch_parked_threads{pid=\"5000\",comm=\"other\"" NOWHERE ",reason=\"sleep\","
+	expect(out, "\nparkwatch_parked{comm=\"other\",exe=\"" OTHER "\"" NOWHERE ",kind=\"thread\",reason=\"sleep\","
 		    "timeout=\"finite\"} 1\n");
-	assert_int_equal(occurrences(out, "\nparkwatch_parked_threads{"), 2);
+	assert_int_equal(occurrences(out, "\nparkwatch_parked{"), 2);
 	/* every state of every chosen process, most parked first */
-	expect(out, "\nparkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"sleeping\"} 2\n"
-		    "parkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"disk sleep\"} 0\n"
-		    "parkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"running\"} 1\n"
-		    "parkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"runnable\"} 0\n"
-		    "parkwatch_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",state=\"stopped\"} 0\n"
-		    "parkwatch_threads{pid=\"5000\",comm=\"other\"" NOWHERE ",state=\"sleeping\"} 1\n");
-	assert_int_equal(occurrences(out, "\nparkwatch_threads{"), 2 * PW_STATE__COUNT);
-	expect(out, "\nparkwatch_threads_all{state=\"sleeping\"} 3\n"
-		    "parkwatch_threads_all{state=\"disk sleep\"} 0\n"
-		    "parkwatch_threads_all{state=\"running\"} 1\n");
+	expect(out, "\nparkwatch_watched{comm=\"app\",exe=\"" APP "\"" NOWHERE ",kind=\"thread\",state=\"sleeping\"} 2\n"
+		    "parkwatch_watched{comm=\"app\",exe=\"" APP "\"" NOWHERE ",kind=\"thread\",state=\"disk sleep\"} 0\n"
+		    "parkwatch_watched{comm=\"app\",exe=\"" APP "\"" NOWHERE ",kind=\"thread\",state=\"running\"} 1\n"
+		    "parkwatch_watched{comm=\"app\",exe=\"" APP "\"" NOWHERE ",kind=\"thread\",state=\"runnable\"} 0\n"
+		    "parkwatch_watched{comm=\"app\",exe=\"" APP "\"" NOWHERE ",kind=\"thread\",state=\"stopped\"} 0\n"
+		    "parkwatch_watched{comm=\"other\",exe=\"" OTHER "\"" NOWHERE ",kind=\"thread\",state=\"sleeping\"} 1\n");
+	assert_int_equal(occurrences(out, "\nparkwatch_watched{"), 2 * PW_STATE__COUNT);
+	expect(out, "\nparkwatch_watched_all{kind=\"thread\",state=\"sleeping\"} 3\n"
+		    "parkwatch_watched_all{kind=\"thread\",state=\"disk sleep\"} 0\n"
+		    "parkwatch_watched_all{kind=\"thread\",state=\"running\"} 1\n");
 }
 
 /* Per-pid series for the top_k processes by parked threads only; the
@@ -207,24 +207,24 @@ static void test_top_k(void **state)
 
 	f->in.top_k = 1;
 	out = run(f);
-	expect(out, "\nparkwatch_parked_threads{pid=\"4242\",");
-	expect(out, "\nparkwatch_threads{pid=\"4242\",");
-	expect_not(out, "pid=\"5000\"");
-	expect(out, "\nparkwatch_threads_all{state=\"sleeping\"} 3\n");
+	expect(out, "\nparkwatch_parked{comm=\"app\",");
+	expect(out, "\nparkwatch_watched{comm=\"app\",");
+	expect_not(out, "comm=\"other\"");
+	expect(out, "\nparkwatch_watched_all{kind=\"thread\",state=\"sleeping\"} 3\n");
 
 	/* ties go to the lower pid */
 	f->p.picture->units[T_COND2].parked = false;
 	f->p.picture->units[T_COND2].state = PW_STATE_RUNNING;
 	regroup(f->p.picture);
 	out = run(f);
-	expect(out, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"app\"" NOWHERE ",reason=\"cond wait\","
+	expect(out, "\nparkwatch_parked{comm=\"app\",exe=\"" APP "\"" NOWHERE ",kind=\"thread\",reason=\"cond wait\","
 		    "timeout=\"none\"} 1\n");
-	expect_not(out, "pid=\"5000\"");
+	expect_not(out, "comm=\"other\"");
 
 	f->in.top_k = 0;
 	out = run(f);
-	expect_not(out, "pid=");
-	expect(out, "# TYPE parkwatch_parked_threads gauge\n# HELP parkwatch_threads ");
+	expect_not(out, "comm=");
+	expect(out, "# TYPE parkwatch_parked gauge\n# HELP parkwatch_oldest_park_age_seconds ");
 }
 
 /* Label values escape backslash, double quote and newline, and nothing else. */
@@ -245,10 +245,10 @@ static void test_label_escaping(void **state)
 	picture->units[T_COND2].wait.reason = "wait \"x\"";
 	regroup(picture);
 	text = run(f);
-	expect(text, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"a\\\"b\\\\c\\nd\"" NOWHERE
-		     ",reason=\"wait \\\"x\\\"\",timeout=\"none\"} 2\n");
-	expect(text, "\nparkwatch_threads{pid=\"4242\",comm=\"a\\\"b\\\\c\\nd\"" NOWHERE
-		     ",state=\"sleeping\"} 2\n");
+	expect(text, "\nparkwatch_parked{comm=\"a\\\"b\\\\c\\nd\",exe=\"" APP "\"" NOWHERE
+		     ",kind=\"thread\",reason=\"wait \\\"x\\\"\",timeout=\"none\"} 2\n");
+	expect(text, "\nparkwatch_watched{comm=\"a\\\"b\\\\c\\nd\",exe=\"" APP "\"" NOWHERE
+		     ",kind=\"thread\",state=\"sleeping\"} 2\n");
 }
 
 /* Ill-formed UTF-8 (a name set with prctl) is U+FFFD: Prometheus drops a
@@ -266,7 +266,7 @@ static void test_label_invalid_utf8(void **state)
 
 	snprintf(picture->procs[0].comm, sizeof(picture->procs[0].comm), "bad\xc0\xaf");
 	text = run(f);
-	expect(text, "\nparkwatch_threads{pid=\"4242\",comm=\"bad\xef\xbf\xbd\xef\xbf\xbd\"");
+	expect(text, "\nparkwatch_watched{comm=\"bad\xef\xbf\xbd\xef\xbf\xbd\"");
 	expect_not(text, "\xc0");
 }
 
@@ -285,11 +285,11 @@ static void test_container_labels(void **state)
 	text = run(f);
 #define APP_WHERE ",container=\"3f2a9c0e1b7d4c5e6f708192a3b4c5d6e7f80910a1b2c3d4e5f60718293a4b5c\"," \
 		  "pod=\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\",unit=\"app.service\""
-	expect(text, "\nparkwatch_parked_threads{pid=\"4242\",comm=\"app\"" APP_WHERE
-		     ",reason=\"cond wait\",");
-	expect(text, "\nparkwatch_threads{pid=\"4242\",comm=\"app\"" APP_WHERE ",state=\"sleeping\"} 2\n");
+	expect(text, "\nparkwatch_parked{comm=\"app\",exe=\"" APP "\"" APP_WHERE
+		     ",kind=\"thread\",reason=\"cond wait\",");
+	expect(text, "\nparkwatch_watched{comm=\"app\",exe=\"" APP "\"" APP_WHERE ",kind=\"thread\",state=\"sleeping\"} 2\n");
 	/* the other process keeps the same labels, empty */
-	expect(text, "\nparkwatch_threads{pid=\"5000\",comm=\"other\"" NOWHERE ",state=\"sleeping\"} 1\n");
+	expect(text, "\nparkwatch_watched{comm=\"other\",exe=\"" OTHER "\"" NOWHERE ",kind=\"thread\",state=\"sleeping\"} 1\n");
 #undef APP_WHERE
 }
 
@@ -360,16 +360,16 @@ static void test_trend_families(void **state)
 	assert_int_equal(trend__update(trend, f->p.picture, NOW_NS), 0);
 	f->in.trend = trend;
 	out = run(f);
-	expect_family(out, "parkwatch_leak_suspect_threads", "gauge");
+	expect_family(out, "parkwatch_leak_suspect_parked", "gauge");
 	expect_family(out, "parkwatch_leak_score", "gauge");
 	expect_family(out, "parkwatch_trend_groups", "gauge");
 	expect_family(out, "parkwatch_trend_folded_total", "counter");
-	expect_family(out, "parkwatch_parked_threads_growth_per_minute", "gauge");
-	expect_not(out, "\nparkwatch_leak_suspect_threads{");
+	expect_family(out, "parkwatch_parked_growth_per_second", "gauge");
+	expect_not(out, "\nparkwatch_leak_suspect_parked{");
 	expect(out, "\nparkwatch_trend_groups 2\n");
 	expect(out, "\nparkwatch_trend_folded_total 0\n");
-	expect(out, "\nparkwatch_parked_threads_growth_per_minute{pid=\"4242\",comm=\"app\"" NOWHERE "} ");
-	expect(out, "\nparkwatch_parked_threads_growth_per_minute{pid=\"5000\",comm=\"other\"" NOWHERE "} ");
+	expect(out, "\nparkwatch_parked_growth_per_second{comm=\"app\",exe=\"" APP "\"" NOWHERE ",kind=\"thread\"} ");
+	expect(out, "\nparkwatch_parked_growth_per_second{comm=\"other\",exe=\"" OTHER "\"" NOWHERE ",kind=\"thread\"} ");
 	trend__free(trend);
 }
 
@@ -381,12 +381,70 @@ static void test_no_picture(void **state)
 
 	f->in.picture = NULL;
 	out = run(f);
-	expect_not(out, "parkwatch_parked_threads");
-	expect_not(out, "parkwatch_threads");
+	expect_not(out, "parkwatch_parked ");
+	expect_not(out, "parkwatch_parked{");
+	expect_not(out, "parkwatch_watched");
 	expect_family(out, "parkwatch_park_duration_seconds", "histogram");
 	expect_not(out, "_bucket{");
 	expect(out, "\nparkwatch_snapshots_total 42\n");
 	expect(out, "\nparkwatch_parks_total 0\n");
+}
+
+/* The oldest park of a (process, reason, timeout), in seconds: the most of
+ * its groups' (4243 parked 5 s on one stack, 4244 2 s on another). */
+static void test_oldest_park_age(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_picture *picture = f->p.picture;
+	const __u64 other_pcs[2] = { s1_pcs[0], 0x401300 };
+	const struct symbol *other_symbols[2] = { f->p.libc_cond, f->p.app_main };
+	const char *out;
+
+	picture->units[T_COND2].stack = make_stack(picture, 4242, other_pcs, other_symbols, 2);
+	regroup(picture);
+	out = run(f);
+	expect_family(out, "parkwatch_oldest_park_age_seconds", "gauge");
+	expect(out, "\nparkwatch_oldest_park_age_seconds{comm=\"app\",exe=\"" APP "\"" NOWHERE
+		    ",kind=\"thread\",reason=\"cond wait\",timeout=\"none\"} 5.000\n");
+	expect(out, "\nparkwatch_oldest_park_age_seconds{comm=\"other\",exe=\"" OTHER "\"" NOWHERE
+		    ",kind=\"thread\",reason=\"sleep\",timeout=\"finite\"} 0.300\n");
+}
+
+/*
+ * No pid in any series: two processes of one program (a restart caught in
+ * one picture, a pool of workers) are one series, counts added up, ages
+ * the oldest.  A goroutine process's series say kind="goroutine".
+ */
+static void test_same_program_one_series(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_picture *picture = f->p.picture;
+	const char *out;
+
+	snprintf(picture->procs[1].comm, sizeof(picture->procs[1].comm), "app");
+	free(picture->procs[1].exe);
+	picture->procs[1].exe = strdup(APP);
+	picture->units[T_SLEEP].wait.reason = "cond wait";
+	picture->units[T_SLEEP].wait.has_timeout = false;
+	regroup(picture);
+	out = run(f);
+	expect_not(out, "pid=");
+	expect(out, "\nparkwatch_parked{comm=\"app\",exe=\"" APP "\"" NOWHERE
+		    ",kind=\"thread\",reason=\"cond wait\",timeout=\"none\"} 3\n");
+	assert_int_equal(occurrences(out, "\nparkwatch_parked{"), 1);
+	expect(out, "\nparkwatch_oldest_park_age_seconds{comm=\"app\",exe=\"" APP "\"" NOWHERE
+		    ",kind=\"thread\",reason=\"cond wait\",timeout=\"none\"} 5.000\n");
+	expect(out, "\nparkwatch_watched{comm=\"app\",exe=\"" APP "\"" NOWHERE
+		    ",kind=\"thread\",state=\"sleeping\"} 3\n");
+	assert_int_equal(occurrences(out, "\nparkwatch_watched{"), PW_STATE__COUNT);
+	expect(out, "\nparkwatch_deadlocks{comm=\"app\",exe=\"" APP "\"" NOWHERE "} 0\n");
+	assert_int_equal(occurrences(out, "\nparkwatch_deadlocks{"), 1);
+
+	/* another executable under the same name is another program */
+	free(picture->procs[1].exe);
+	picture->procs[1].exe = strdup("/opt/app");
+	out = run(f);
+	assert_int_equal(occurrences(out, "\nparkwatch_parked{"), 2);
 }
 
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -406,17 +464,17 @@ static void test_lock_metrics(void **state)
 	expect_family(out, "parkwatch_deadlocks", "gauge");
 	expect_family(out, "parkwatch_locks_held_across_io", "gauge");
 	expect_family(out, "parkwatch_lock_waiters", "gauge");
-	expect(out, "\nparkwatch_deadlocks{pid=\"1234\",comm=\"locks\"" NOWHERE "} 2\n");
-	expect(out, "\nparkwatch_deadlocks{pid=\"2000\",comm=\"shared\"" NOWHERE "} 0\n");
-	expect(out, "\nparkwatch_locks_held_across_io{pid=\"1234\",comm=\"locks\"" NOWHERE "} 1\n");
-	expect(out, "\nparkwatch_locks_held_across_io{pid=\"2000\",comm=\"shared\"" NOWHERE "} 0\n");
+	expect(out, "\nparkwatch_deadlocks{comm=\"locks\",exe=\"" LOCK_APP "\"" NOWHERE "} 2\n");
+	expect(out, "\nparkwatch_deadlocks{comm=\"shared\",exe=\"" LOCK_APP "\"" NOWHERE "} 0\n");
+	expect(out, "\nparkwatch_locks_held_across_io{comm=\"locks\",exe=\"" LOCK_APP "\"" NOWHERE "} 1\n");
+	expect(out, "\nparkwatch_locks_held_across_io{comm=\"shared\",exe=\"" LOCK_APP "\"" NOWHERE "} 0\n");
 	/* most waiters first (a process-shared lock's waiter counts for its
 	 * owner's process), then by tid */
-	waiters = expect(out, "\nparkwatch_lock_waiters{pid=\"1234\",comm=\"locks\"" NOWHERE
+	waiters = expect(out, "\nparkwatch_lock_waiters{comm=\"locks\",exe=\"" LOCK_APP "\"" NOWHERE
 			      ",owner_tid=\"4201\"} 4\n"
-			      "parkwatch_lock_waiters{pid=\"1234\",comm=\"locks\"" NOWHERE
+			      "parkwatch_lock_waiters{comm=\"locks\",exe=\"" LOCK_APP "\"" NOWHERE
 			      ",owner_tid=\"99\"} 1\n"
-			      "parkwatch_lock_waiters{pid=\"1234\",comm=\"locks\"" NOWHERE
+			      "parkwatch_lock_waiters{comm=\"locks\",exe=\"" LOCK_APP "\"" NOWHERE
 			      ",owner_tid=\"101\"} 1\n");
 	assert_int_equal(occurrences(waiters, "\nparkwatch_lock_waiters{"), 6);
 	expect(out, ",owner_tid=\"7777\"} 1\n");
@@ -435,7 +493,7 @@ static void test_lock_metrics(void **state)
 	f->in.top_k = 10;
 	lock_sample_unit(&s, 1234, 4201)->wait.kernel_reason = PARK_REASON_SLEEP;
 	out = run(f);
-	expect(out, "\nparkwatch_locks_held_across_io{pid=\"1234\",comm=\"locks\"" NOWHERE "} 0\n");
+	expect(out, "\nparkwatch_locks_held_across_io{comm=\"locks\",exe=\"" LOCK_APP "\"" NOWHERE "} 0\n");
 	f->in.picture = f->p.picture;
 	lock_sample_free(&s);
 }
@@ -446,8 +504,8 @@ static void test_no_deadlocks(void **state)
 	struct fixture *f = *state;
 	const char *out = run(f);
 
-	expect(out, "\nparkwatch_deadlocks{pid=\"4242\",comm=\"app\"" NOWHERE "} 0\n");
-	expect(out, "\nparkwatch_deadlocks{pid=\"5000\",");
+	expect(out, "\nparkwatch_deadlocks{comm=\"app\",exe=\"" APP "\"" NOWHERE "} 0\n");
+	expect(out, "\nparkwatch_deadlocks{comm=\"other\",");
 	expect(out, "# TYPE parkwatch_lock_waiters gauge\n# HELP ");
 }
 
@@ -457,6 +515,8 @@ int main(void)
 		TEST(test_families),
 		TEST(test_per_pid_series),
 		TEST(test_top_k),
+		TEST(test_oldest_park_age),
+		TEST(test_same_program_one_series),
 		TEST(test_lock_metrics),
 		TEST(test_no_deadlocks),
 		TEST(test_label_escaping),

@@ -83,6 +83,11 @@ def comm(pid):
         return None
 
 
+def exe(pid):
+    """/proc/PID/exe's target: what /metrics' exe label says."""
+    return os.readlink(f"/proc/{pid}/exe")
+
+
 def wait_in_syscall(pid, tid, nr, timeout=5.0):
     """Until /proc shows the task asleep in syscall NR."""
     last = [None, None]

@@ -20,12 +20,14 @@ SCRAPE_TIMEOUT = 30.0     # seconds for the first scrape to be stored
 class Prometheus:
     """`with Prometheus(port) as prom`: a private Prometheus scraping
     127.0.0.1:PORT (job "parkwatch"), its data in a temporary directory,
-    stopped and removed at the end."""
+    stopped and removed at the end; RULES, a rule file it evaluates every
+    second."""
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, rules=None):
         self.binary = shutil.which("prometheus")
         check(self.binary, "prometheus is not installed (apt-get install prometheus)")
         self.target_port = target_port
+        self.rules = rules
 
     def __enter__(self):
         self.dir = tempfile.TemporaryDirectory(prefix="pw-prom-")
@@ -33,6 +35,7 @@ class Prometheus:
         with open(cfg, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                     "  evaluation_interval: 1s\n"
+                    + (f"rule_files: ['{os.path.abspath(self.rules)}']\n" if self.rules else "") +
                     "scrape_configs:\n  - job_name: parkwatch\n"
                     f"    static_configs:\n      - targets: ['127.0.0.1:{self.target_port}']\n")
         self.port = free_port()
@@ -72,6 +75,19 @@ class Prometheus:
         path = "/api/v1/query?query=" + urllib.parse.quote(promql)
         return poll(lambda: (self._api(path) or {}).get("result") or None, SCRAPE_TIMEOUT,
                     f"prometheus returned nothing for {promql}", interval=0.25)
+
+    def series(self, match, start):
+        """The label sets of every series MATCH selects since START (Unix
+        seconds): one per label set, however often its samples changed."""
+        path = ("/api/v1/series?" +
+                urllib.parse.urlencode({"match[]": match, "start": f"{start:.3f}"}))
+        return self._api(path) or []
+
+    def query_range(self, promql, start, end, step=1):
+        """The range vector of PROMQL from START to END (Unix seconds)."""
+        path = "/api/v1/query_range?" + urllib.parse.urlencode(
+            {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": step})
+        return (self._api(path) or {}).get("result") or []
 
     def targets(self):
         """The active targets once one has been scraped (polled)."""
