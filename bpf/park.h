@@ -16,6 +16,7 @@
 #define PARK_KSTACK_DEPTH 32
 #define PARK_USTACK_MAX_BYTES 16384 /* one record must fit the 32 KiB iterator buffer */
 #define PARK_MAX_WATCHED 4096       /* -p processes at most */
+#define PARK_MAX_COMMS 8            /* --comm names at most */
 #define PARK_EXITED_CAPACITY 16384  /* default size of exited_parks: (process, reason) entries */
 
 /*

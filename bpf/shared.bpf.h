@@ -36,6 +36,8 @@ extern watched_tgids_map watched_tgids SEC(".maps");
 extern const volatile bool filter_tgid;     /* only the processes in watched_tgids */
 extern const volatile bool filter_cgroup;   /* only threads in cgroup cgroup_id */
 extern const volatile __u64 cgroup_id;      /* cgroup v2 id (kernfs node id) */
+extern const volatile __u32 comm_count;     /* only processes named one of comms[] */
+extern const volatile char comms[PARK_MAX_COMMS][PARK_COMM_LEN];
 
 /* The kernel functions that resume a restarted wait (park.h), set by
  * userspace from /proc/kallsyms before load. */

@@ -15,7 +15,7 @@
 set -uo pipefail
 
 # the daemons of the packages the tests start on their own
-DAEMONS='nginx redis-server'
+DAEMONS='nginx prometheus redis-server'
 POLICY=/usr/sbin/policy-rc.d
 SAVED=$POLICY.parkwatch-saved
 

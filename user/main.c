@@ -104,6 +104,21 @@ int main(int argc, char **argv)
 	code = preflight__check_targets(env.pids, env.pid_count);
 	if (code)
 		return code;
+	if (env.comm_count && !preflight__count_named(env.comms, env.comm_count)) {
+		char names[PARK_MAX_COMMS * (PARK_COMM_LEN + 4)];
+		size_t len = 0;
+
+		for (size_t i = 0; i < env.comm_count; i++)
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+						i ? " or " : "", env.comms[i]);
+		/* a dump is of the moment; a watch waits for the name to start */
+		if (env.dump) {
+			fprintf(stderr, "parkwatch: no process named %s (compare with "
+					"ps -e -o comm)\n", names);
+			return EXIT_NO_PROCESS;
+		}
+		fprintf(stderr, "parkwatch: no process named %s yet: watching for one\n", names);
+	}
 	code = open_session(&session);
 	if (!code)
 		code = env.http ? run__daemon(&session) :

@@ -37,12 +37,12 @@ import threading
 import time
 import urllib.request
 
-from pwtest import BUILD, PARKWATCH, Fail, check, now, poll
+from pwtest import BUILD, NS, PARKWATCH, Fail, check, now, poll
 from pwtest import docs, gotargets
 from pwtest.oracles import gopprof, proc
 from pwtest.oracles.goruntime import parse_debug1, parse_debug2, shown_in_traceback
 from pwtest.oracles.promtool import parse_metrics
-from pwtest.parkwatch import free_port, need_parkwatch, parse_json, parse_output, run_pw
+from pwtest.parkwatch import Live, free_port, need_parkwatch, parse_json, parse_output, run_pw
 from pwtest.procs import Target, spawn, stop
 from pwtest.runner import test
 
@@ -703,11 +703,56 @@ def test_go_leaks_report():
           f"suspect pid {s['pid']} reason {s['reason']!r}")
     check(s.get("created_by") == "main.leakHandler",
           f"suspect created_by {s.get('created_by')!r}, expected main.leakHandler")
+    # goroutines are called goroutines, in the words too
+    explanation = s["trend"]["explanation"]
+    check(s.get("unit_kind") == "goroutine" and "goroutines/min" in explanation and
+          "thread" not in explanation,
+          f"suspect unit_kind {s.get('unit_kind')!r}, explanation {explanation!r}")
     others = [docs.fnames(x["frames"])[2:4] for x in suspects if x is not s]
     check(not any("main.poolWorker" in docs.fnames(x["frames"]) for x in suspects),
           "poolWorker named a suspect")
     return (f"exit 7 after {driver.sent} leaks: chan receive in main.awaitNotification, "
             f"created by main.leakHandler, {s['trend']['count_now']} now; other suspects {others}")
+
+
+TICK_NS = NS // 2        # pollForever's time.NewTicker(500 * time.Millisecond)
+TICKER_WATCH_S = 4.0
+
+
+@test
+def test_go_ticker_wakes():
+    """pollForever wakes at every tick of its ticker (its source says 500 ms)
+    and parks again at the same place: each park is a new wait, so its age
+    stays under a tick and an interval, while the leaked goroutines, which
+    never wake, age with the clock.  Before, the same place was taken for
+    the same wait: the ticker goroutines aged like the leak, and a growing
+    group of them read "none of the N seen has woken"."""
+    ensure_built()
+    interval_ns = NS // 2
+    with GoTarget() as t:
+        t.leak(3)
+        with Live(["-p", t.pid, "--format", "json", "--interval", "500ms", "--min-park", "0"],
+                  kind=docs.PICTURE) as live:
+            live.first_doc(timeout=60)
+            start, pictures, ticker_ages, leak_ages = now(), 0, [], []
+            while now() - start < TICKER_WATCH_S:
+                doc, _ = live.next_doc(now() + 20)
+                check(doc is not None, f"parkwatch ended: {live.stderr_text().strip()[:300]}")
+                pictures += 1
+                units = [u for u in docs.goroutines(doc) if u["parked"]]
+                ticker_ages += [u["park_ns"] for u in units
+                                if "main.pollForever" in docs.fnames(u["frames"])]
+                leak_ages = [u["park_ns"] for u in units
+                             if "main.awaitNotification" in docs.fnames(u["frames"])]
+    slack_ns = NS  # a busy machine's late tick and late picture
+    check(ticker_ages and max(ticker_ages) < TICK_NS + interval_ns + slack_ns,
+          f"pollForever parked ages up to {max(ticker_ages or [0]) / NS:.1f} s over "
+          f"{pictures} pictures: its ticker wakes it every {TICK_NS / NS:g} s")
+    check(len(leak_ages) == 3 and min(leak_ages) >= (TICKER_WATCH_S - 1) * NS,
+          f"the 3 leaked goroutines' ages {[a / NS for a in leak_ages]} s after "
+          f"{TICKER_WATCH_S:g} s of pictures: they never wake")
+    return (f"{pictures} pictures: pollForever at most {max(ticker_ages) / NS:.2f} s parked, "
+            f"the leak at least {min(leak_ages) / NS:.1f} s")
 
 
 @test

@@ -12,13 +12,14 @@
 #include "util/format.h"
 #include "cli/options.h"
 #include "serve/http_config.h"
+#include "trend/trend.h"
 #include "util/units.h"
 
 const char *argp_program_bug_address = NULL;
 
 static const char doc[] =
 	"parkwatch -- find threads that are parked (off CPU, not runnable), why and since when.\v"
-	"Without -p every process is watched.  With a terminal on stdout parkwatch shows a live "
+	"Without -p or --comm every process is watched.  With a terminal on stdout parkwatch shows a live "
 	"table of parked groups that refreshes every --interval; q or Ctrl-C prints the full dump "
 	"and exits.  Otherwise it prints one picture per interval.\n\n"
 	"Examples:\n"
@@ -31,7 +32,8 @@ static const char doc[] =
 	"over 30 s\n"
 	"  sudo parkwatch --http --http-auth users   serve /metrics and "
 	"/debug/pprof/goroutine?pid=N on 127.0.0.1:9464\n"
-	"  sudo parkwatch -p 1234 --leaks --duration 2m   leak report after two minutes\n\n"
+	"  sudo parkwatch -p 1234 --leaks --duration 2m   leak report after two minutes\n"
+	"  sudo parkwatch --comm redis-server --leaks   every redis-server, restarts too\n\n"
 	"With --format pprof or folded and no --dump, parkwatch samples the threads every "
 	"--interval until --duration ends (or Ctrl-C) and writes parked time per stack.\n\n"
 	"Durations take ns, us, ms, s, m or h (a bare number is seconds).\n\n"
@@ -67,10 +69,15 @@ enum {
 	OPT_GO_MEMORY_BUDGET,
 	OPT_FINAL_DUMP,
 	OPT_USAGE,
+	OPT_COMM,
 };
 
 static const struct argp_option option_list[] = {
-	{ "pid", 'p', "PID", 0, "Watch this process (repeatable; default: every process)", 0 },
+	{ "pid", 'p', "PID[,PID...]", 0,
+	  "Watch these processes (repeatable; default: every process)", 0 },
+	{ "comm", OPT_COMM, "NAME", 0,
+	  "Watch the processes named NAME, as /proc/PID/comm shows it, and those that start "
+	  "under that name while parkwatch runs (repeatable; adds to -p)", 0 },
 	{ "cgroup", OPT_CGROUP, "PATH", 0, "Only threads in this cgroup v2 directory", 0 },
 	{ "dump", OPT_DUMP, NULL, 0,
 	  "Print one picture, every parked thread with its stack, and exit", 1 },
@@ -127,7 +134,7 @@ static const struct argp_option option_list[] = {
 	  "The user to run as once the BPF programs are attached (default nobody)", 3 },
 	/* argp's own --help and --version go on parsing when its errors are
 	 * off (ARGP_NO_ERRS implies ARGP_NO_EXIT): these stop */
-	{ "help", '?', NULL, 0, "Give this help list", -1 },
+	{ "help", 'h', NULL, 0, "Give this help list", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Give a short usage message", -1 },
 	{ "version", 'V', NULL, 0, "Print the program version", -1 },
 	{ 0 },
@@ -176,6 +183,49 @@ static int parse_duration_arg(struct argp_state *state, const char *name, const 
 	return usage_error(state, "invalid %s '%s' (use e.g. 500ms, 2s, 1m)", name, arg);
 }
 
+/* -p 1,2,3: each pid digits only (strtol would take " 5" and "+5"), no
+ * empty item. */
+static error_t parse_pid_list(struct argp_state *state, const char *list)
+{
+	struct parse_ctx *ctx = state->input;
+	struct env *env = ctx->env;
+	const char *item = list;
+
+	for (;;) {
+		char *end;
+		long value;
+
+		errno = 0;
+		value = isdigit((unsigned char)item[0]) ? strtol(item, &end, 10) : 0;
+		if (errno || value <= 0 || value > INT_MAX || (*end && *end != ','))
+			return usage_error(state, "invalid pid list '%s' (positive numbers separated "
+					   "by commas, as in -p 1,2,3)", list);
+		if (env->pid_count == PARK_MAX_WATCHED)
+			return usage_error(state, "too many -p (at most %d)", PARK_MAX_WATCHED);
+		env->pids[env->pid_count++] = (pid_t)value;
+		if (!*end)
+			return 0;
+		item = end + 1;
+	}
+}
+
+/* A name the kernel can hold: it cuts every comm to PARK_COMM_LEN - 1
+ * bytes, so a longer name would never match. */
+static error_t add_comm(struct argp_state *state, const char *name)
+{
+	struct parse_ctx *ctx = state->input;
+	struct env *env = ctx->env;
+
+	if (!name[0] || strlen(name) >= PARK_COMM_LEN)
+		return usage_error(state, "invalid --comm '%s' (1 to %d bytes, as /proc/PID/comm "
+				   "shows the name: the kernel keeps only the first %d)", name,
+				   PARK_COMM_LEN - 1, PARK_COMM_LEN - 1);
+	if (env->comm_count == PARK_MAX_COMMS)
+		return usage_error(state, "too many --comm (at most %d)", PARK_MAX_COMMS);
+	env->comms[env->comm_count++] = name;
+	return 0;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct parse_ctx *ctx = state->input;
@@ -185,15 +235,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'p':
-		/* strtol would take " 5" and "+5": a pid is digits only */
-		errno = 0;
-		value = isdigit((unsigned char)arg[0]) ? strtol(arg, &end, 10) : 0;
-		if (errno || value <= 0 || *end || value > INT_MAX)
-			return usage_error(state, "invalid pid '%s' (a positive number)", arg);
-		if (env->pid_count == PARK_MAX_WATCHED)
-			return usage_error(state, "too many -p (at most %d)", PARK_MAX_WATCHED);
-		env->pids[env->pid_count++] = (pid_t)value;
-		return 0;
+		return parse_pid_list(state, arg);
+	case OPT_COMM:
+		return add_comm(state, arg);
 	case OPT_CGROUP:
 		env->cgroup_path = arg;
 		return 0;
@@ -304,9 +348,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FOLDED_ROOT:
 		env->folded_root = true;
 		return 0;
-	case '?':
+	case 'h':
 	case OPT_USAGE:
-		argp_help(state->root_argp, stdout, key == '?' ? ARGP_HELP_STD_HELP : ARGP_HELP_USAGE,
+		argp_help(state->root_argp, stdout, key == 'h' ? ARGP_HELP_STD_HELP : ARGP_HELP_USAGE,
 			  (char *)"parkwatch");
 		return stop_after_help(ctx);
 	case 'V':
@@ -329,6 +373,39 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
+}
+
+void options__trend_opts(const struct env *env, struct trend_opts *opts)
+{
+	trend__default_opts(opts);
+	if (env->leak_window_ns)
+		opts->window_ns = env->leak_window_ns;
+	if (env->leak_min_span_ns)
+		opts->min_span_ns = env->leak_min_span_ns;
+	if (opts->min_span_ns > opts->window_ns)
+		opts->min_span_ns = opts->window_ns;
+	if (env->leak_min_slope >= 0)
+		opts->min_slope_per_min = env->leak_min_slope;
+}
+
+/* --leaks for less time than a group needs to become a suspect: the report
+ * would be empty whatever leaks.  One line in buf, or false. */
+static bool leaks_too_short(const struct env *env, char *buf, size_t size)
+{
+	char duration[32], min_span[32];
+	struct trend_opts opts;
+
+	if (!env->leaks || !env->duration_ns)
+		return false;
+	options__trend_opts(env, &opts);
+	if (env->duration_ns >= opts.min_span_ns)
+		return false;
+	format__age_short(env->duration_ns, duration, sizeof(duration));
+	format__age_short(opts.min_span_ns, min_span, sizeof(min_span));
+	snprintf(buf, size, "--leaks --duration %s is shorter than --leak-min-span %s: no group "
+		 "could become a suspect (watch longer, or lower --leak-min-span)", duration,
+		 min_span);
+	return true;
 }
 
 /* One line for options that don't go together, or NULL. */
@@ -368,7 +445,8 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 		.quiet = argp_flags & ARGP_NO_ERRS,
 		.may_exit = !(argp_flags & ARGP_NO_EXIT),
 	};
-	const char *message;
+	const char *message = NULL;
+	char line[256];
 	int err;
 
 	memset(env, 0, sizeof(*env));
@@ -384,7 +462,9 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	argp_err_exit_status = EXIT_USAGE;
 	err = argp_parse(&argp, argc, argv, argp_flags | ARGP_NO_ERRS | ARGP_NO_HELP, NULL,
 			 &ctx);
-	if (!err && (message = mismatch(env))) {
+	if (!err && !(message = mismatch(env)) && leaks_too_short(env, line, sizeof(line)))
+		message = line;
+	if (!err && message) {
 		if (!ctx.quiet)
 			fprintf(stderr, "parkwatch: %s\n", message);
 		err = EINVAL;

@@ -14,7 +14,8 @@ enum exit_code {
 	EXIT_OK = 0,
 	EXIT_FAILURE_OTHER = 1,     /* a runtime error not listed below */
 	EXIT_USAGE = 2,             /* bad option or argument */
-	EXIT_NO_PROCESS = 3,        /* a -p PID that does not exist */
+	EXIT_NO_PROCESS = 3,        /* a -p PID that does not exist; --dump --comm NAME that
+				     * names none */
 	EXIT_PERMISSION = 4,        /* not root / missing capabilities */
 	EXIT_UNSUPPORTED = 5,       /* no BTF, or BPF failed to load or attach */
 	EXIT_ALL_EXITED = 6,        /* every watched process exited before the end */
@@ -61,6 +62,9 @@ struct env {
 	__u64 leak_min_span_ns;
 	double leak_min_slope;      /* threads/min; < 0: default */
 	bool final_dump;            /* the live view on a terminal ends with the full dump */
+	/* the CLI engineer's block */
+	const char *comms[PARK_MAX_COMMS]; /* --comm: processes by name, as /proc/PID/comm */
+	size_t comm_count;
 };
 
 /*
@@ -69,5 +73,9 @@ struct env {
  * | ARGP_NO_ERRS from tests.  Returns 0 or an errno value.
  */
 int options__parse(int argc, char **argv, struct env *env, unsigned int argp_flags);
+
+struct trend_opts;
+/* The leak trend's settings: its defaults, with the --leak-* options over them. */
+void options__trend_opts(const struct env *env, struct trend_opts *opts);
 
 #endif /* PARKWATCH_OPTIONS_H */

@@ -72,6 +72,7 @@ static void run_broker(pid_t parent, int socket, struct output *out)
 {
 	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	const capng_type_t sets = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
+	bool checkpoint_restore;
 
 	/* it ends with parkwatch: by its socket closing, or this */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
@@ -79,12 +80,16 @@ static void run_broker(pid_t parent, int socket, struct output *out)
 	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
 		signal(stop_signals[i], SIG_IGN);
 	close_others(socket, out && out->final_path ? out->fd : -1);
+	/* without CAP_CHECKPOINT_RESTORE (a kernel before 5.9, or a service not
+	 * granted it) binaries are opened by path only: asking for it then
+	 * would fail the whole set */
+	capng_get_caps_process();
+	checkpoint_restore = capng_have_capability(CAPNG_PERMITTED, CAP_CHECKPOINT_RESTORE);
 	capng_clear(CAPNG_SELECT_ALL);
 	if (capng_updatev(CAPNG_ADD, sets, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, -1))
 		_exit(EXIT_FAILURE_OTHER);
-	/* a kernel before 5.9 has no CAP_CHECKPOINT_RESTORE: binaries are then
-	 * opened by path only */
-	capng_update(CAPNG_ADD, sets, CAP_CHECKPOINT_RESTORE);
+	if (checkpoint_restore)
+		capng_update(CAPNG_ADD, sets, CAP_CHECKPOINT_RESTORE);
 	if (capng_apply(CAPNG_SELECT_ALL) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    sandbox__enter_broker())
 		_exit(EXIT_FAILURE_OTHER);

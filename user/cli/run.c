@@ -143,8 +143,9 @@ int run__live(struct session *session)
 			}
 			last_ns = now;
 		}
+		/* by --comm, processes come and go: only -p's end the watch */
 		if (env->pid_count && !session__check_exits(session, collected ? picture : NULL,
-							    NULL)) {
+							    NULL) && !env->comm_count) {
 			all_exited = true;
 			break;
 		}
@@ -301,7 +302,8 @@ int run__daemon(struct session *session)
 		enum wait_result waited;
 
 		session__collect(session, &fresh);
-		if (env->pid_count && !session__check_exits(session, fresh, NULL))
+		if (env->pid_count && !session__check_exits(session, fresh, NULL) &&
+		    !env->comm_count)
 			all_exited = true;
 		pthread_mutex_lock(&feed->lock);
 		if (fresh) {

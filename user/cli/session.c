@@ -48,6 +48,8 @@ int session__open_tracker(struct session *session)
 	struct tracker_opts opts = {
 		.pids = env->pids,
 		.pid_count = env->pid_count,
+		.comms = env->comms,
+		.comm_count = env->comm_count,
 		.min_park_ns = env->min_park_ns,
 		.kernel_stacks = env->kernel_stacks,
 	};
@@ -59,11 +61,8 @@ int session__open_tracker(struct session *session)
 				"CONFIG_DEBUG_INFO_BTF=y)\n", BTF_PATH);
 		return EXIT_UNSUPPORTED;
 	}
-	if (!preflight__may_load_bpf()) {
-		fprintf(stderr, "parkwatch: permission denied: loading BPF needs root or CAP_BPF, "
-				"CAP_PERFMON and CAP_SYS_PTRACE (run with sudo)\n");
-		return EXIT_PERMISSION;
-	}
+	if ((code = preflight__check_capabilities(env->keep_privileges)))
+		return code;
 	if (env->cgroup_path && (code = preflight__cgroup_id(env->cgroup_path, &opts.cgroup_id)))
 		return code;
 	if (exited_capacity(&opts.exited_capacity))
@@ -115,15 +114,7 @@ int session__create_trend(struct session *session)
 	const struct env *env = session->env;
 	struct trend_opts opts;
 
-	trend__default_opts(&opts);
-	if (env->leak_window_ns)
-		opts.window_ns = env->leak_window_ns;
-	if (env->leak_min_span_ns)
-		opts.min_span_ns = env->leak_min_span_ns;
-	if (opts.min_span_ns > opts.window_ns)
-		opts.min_span_ns = opts.window_ns;
-	if (env->leak_min_slope >= 0)
-		opts.min_slope_per_min = env->leak_min_slope;
+	options__trend_opts(env, &opts);
 	session->trend = trend__new(&opts);
 	if (!session->trend) {
 		fprintf(stderr, "parkwatch: leak trend: %s\n", strerror(errno));

@@ -28,6 +28,7 @@ struct go_age {
 	__u64 wait_key;             /* reason and stack of the wait it was seen in */
 	__u64 first_seen_ns;
 	unsigned int generation;    /* last picture that saw it */
+	int switches;               /* the goroutine's g.trackingSeq then; -1: unknown */
 };
 
 struct goroutines {
@@ -207,21 +208,27 @@ static __u64 wait_key(const struct pw_unit *unit)
 	return hash__bytes(unit->wait.reason, strlen(unit->wait.reason), key);
 }
 
-/* When parkwatch first saw the waiting unit in its current wait. */
-static int first_seen(struct go_process *gp, const struct pw_unit *unit, __u64 now_ns,
-		      __u64 *out)
+/*
+ * When parkwatch first saw the waiting unit in its current wait.  The same
+ * reason and stack are the same wait only if the goroutine has not run in
+ * between (its switch count says): a ticker's loop parks at the same place
+ * every tick, and each park is a new wait, as a thread's is.
+ */
+static int first_seen(struct go_process *gp, const struct pw_unit *unit, int switches,
+		      __u64 now_ns, __u64 *out)
 {
 	struct go_age *age = unit->id ? u64map__get(&gp->ages, unit->id) : NULL;
 	__u64 key = wait_key(unit);
 
-	if (age && age->wait_key == key) {
+	if (age && age->wait_key == key &&
+	    (age->switches < 0 || switches < 0 || age->switches == switches)) {
 		age->generation = gp->generation;
 		*out = age->first_seen_ns;
 		return 0;
 	}
 	*out = next_first_seen(gp, now_ns);
-	if (age) { /* woke and waits again elsewhere: a new wait */
-		*age = (struct go_age){ key, *out, gp->generation };
+	if (age) { /* woke and waits again: a new wait */
+		*age = (struct go_age){ key, *out, gp->generation, switches };
 		return 0;
 	}
 	if (!unit->id || gp->ages.count >= GOROUTINES_AGES_MAX)
@@ -229,7 +236,7 @@ static int first_seen(struct go_process *gp, const struct pw_unit *unit, __u64 n
 	age = malloc(sizeof(*age));
 	if (!age)
 		return -ENOMEM;
-	*age = (struct go_age){ key, *out, gp->generation };
+	*age = (struct go_age){ key, *out, gp->generation, switches };
 	if (u64map__put(&gp->ages, unit->id, age)) {
 		free(age);
 		return -ENOMEM;
@@ -401,7 +408,8 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 		}
 		err = fill_unit(picture, proc, gp->reader, &gs[i], comm, &units[i], &extras[i]);
 		if (!err && units[i].parked && goroutines->keep_ages) {
-			err = first_seen(gp, &units[i], now_ns, &units[i].park_start_ns);
+			err = first_seen(gp, &units[i], gs[i].switches, now_ns,
+					 &units[i].park_start_ns);
 			units[i].park_ns = now_ns > units[i].park_start_ns ?
 						   now_ns - units[i].park_start_ns : 0;
 		}

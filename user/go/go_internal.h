@@ -100,6 +100,7 @@ struct graw {
 	__u64 addr, goid, sp, pc, bp, lo, hi, gopc, startpc, parent, lockedm, m;
 	__s64 waitsince;
 	__u64 waiting;              /* g.waiting: a sudog, or 0 */
+	int switches;               /* g.trackingSeq; -1: unknown */
 	__u32 status;               /* scan bit stripped */
 	__u8 reason;
 	bool in_syscall;            /* sp and pc are g.syscallsp and g.syscallpc, bp unknown */

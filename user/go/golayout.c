@@ -91,6 +91,7 @@ static bool layout_from_g(Dwarf_Die *g, struct go_layout *l)
 	l->parent_goid = dwarfmember__offset(g, "parentGoid", NULL);
 	l->lockedm = dwarfmember__offset(g, "lockedm", NULL);
 	l->waiting = dwarfmember__offset(g, "waiting", NULL);
+	l->tracking_seq = dwarfmember__offset(g, "trackingSeq", NULL);
 	l->m = dwarfmember__offset(g, "m", &m_ptr);
 	l->m_procid = -1;
 	if (l->m >= 0 && dwarf_tag(&m_ptr) == DW_TAG_pointer_type && dwarfmember__type(&m_ptr, &m))
@@ -211,21 +212,22 @@ static const struct {
 	int minor;
 	struct go_layout l;
 } layout_table[] = {
-#define L(bp_, st_, id_, ws_, wr_, lm_, par_, gopc_, start_, procid_, waiting_, wait_) \
+#define L(bp_, st_, id_, ws_, wr_, lm_, par_, gopc_, start_, procid_, waiting_, wait_, ts_) \
 	{ .stack_lo = 0, .stack_hi = 8, .m = 48, .sched_sp = 56, .sched_pc = 64, \
 	  .sched_bp = bp_, .syscallsp = bp_ + 8, .syscallpc = bp_ + 16, \
 	  .atomicstatus = st_, .goid = id_, .waitsince = ws_, .waitreason = wr_, \
 	  .lockedm = lm_, .parent_goid = par_, .gopc = gopc_, \
-	  .startpc = start_, .m_procid = procid_, .waiting = waiting_, .wait = wait_ }
-	{ 19, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72, 328, W_119) },
-	{ 20, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72, 328, W_119) },
-	{ 21, L(104, 144, 152, 168, 176, 208, 272, 280, 296, 72, 312, W_119) },
-	{ 22, L(104, 144, 152, 168, 176, 208, 272, 280, 296, 72, 312, W_119) },
-	{ 23, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72, 320, W_123) },
-	{ 24, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72, 320, W_123) },
-	{ 25, L(96, 144, 152, 168, 176, 208, 272, 280, 296, 64, 312, W_123) },
-	{ 26, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64, 320, W_126) },
-	{ 27, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64, 320, W_126) },
+	  .startpc = start_, .m_procid = procid_, .waiting = waiting_, .wait = wait_, \
+	  .tracking_seq = ts_ }
+	{ 19, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72, 328, W_119, 189) },
+	{ 20, L(104, 144, 152, 168, 176, 232, -1, 296, 312, 72, 328, W_119, -1) },
+	{ 21, L(104, 144, 152, 168, 176, 208, 272, 280, 296, 72, 312, W_119, 188) },
+	{ 22, L(104, 144, 152, 168, 176, 208, 272, 280, 296, 72, 312, W_119, 191) },
+	{ 23, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72, 320, W_123, 199) },
+	{ 24, L(104, 152, 160, 176, 184, 216, 280, 288, 304, 72, 320, W_123, 199) },
+	{ 25, L(96, 144, 152, 168, 176, 208, 272, 280, 296, 64, 312, W_123, 191) },
+	{ 26, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64, 320, W_126, 191) },
+	{ 27, L(96, 144, 152, 168, 176, 208, 280, 288, 304, 64, 320, W_126, 191) },
 #undef L
 };
 #undef W_119
@@ -258,7 +260,7 @@ void golayout__finish(struct go_layout *l)
 	} fields[] = {
 		{ l->stack_lo, 8 }, { l->stack_hi, 8 }, { l->sched_sp, 8 }, { l->sched_pc, 8 },
 		{ l->sched_bp, 8 }, { l->atomicstatus, 4 }, { l->goid, 8 }, { l->waitsince, 8 },
-		{ l->waitreason, 1 }, { l->gopc, 8 }, { l->startpc, 8 }, { l->parent_goid, 8 },
+		{ l->waitreason, 1 }, { l->tracking_seq, 1 }, { l->gopc, 8 }, { l->startpc, 8 }, { l->parent_goid, 8 },
 		{ l->lockedm, 8 }, { l->m, 8 }, { l->syscallsp, 8 }, { l->syscallpc, 8 },
 		{ l->waiting, 8 },
 	};

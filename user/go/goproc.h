@@ -81,6 +81,10 @@ struct goroutine {
 	__s64 waitsince;            /* runtime nanotime (CLOCK_MONOTONIC) when the GC noticed
 				     * the wait; 0 until a second GC cycle sets it */
 	__u64 wait_ns;              /* now - waitsince; 0 when waitsince is unknown */
+	/* g.trackingSeq: it changes whenever the goroutine has run, so a wait
+	 * seen twice with the same value is one wait, not a wake and a park
+	 * again at the same place (a ticker's loop); -1: unknown */
+	int switches;
 	__u64 pc, sp, bp;           /* the saved sched registers; in a syscall,
 				     * g.syscallpc and g.syscallsp (bp 0) */
 	__u64 gopc;                 /* the `go` statement: return address into the creator */
@@ -128,6 +132,8 @@ struct go_layout {
 	int lockedm;
 	int m, m_procid;            /* g.m, and runtime.m's thread id */
 	int waiting;                /* g.waiting: the sudog a parked g waits with */
+	int tracking_seq;           /* g.trackingSeq (a byte): bumped at every switch out of
+				     * running */
 	struct go_wait_layout wait;
 	bool from_dwarf;            /* else from the per-version table */
 };

@@ -53,6 +53,7 @@ void gounwind__decode(const struct go_layout *l, __u64 addr, const __u8 *raw, st
 	g->lockedm = l->lockedm >= 0 ? u64_at(raw, l->lockedm) : 0;
 	g->m = l->m >= 0 ? u64_at(raw, l->m) : 0;
 	g->waiting = l->waiting >= 0 ? u64_at(raw, l->waiting) : 0;
+	g->switches = l->tracking_seq >= 0 ? raw[l->tracking_seq] : -1;
 }
 
 /* Parked, runnable or preempted: its sched registers describe its stack. */
@@ -308,6 +309,7 @@ void gounwind__to_goroutine(struct goproc *gp, const struct graw *raw, __u64 now
 	g->locked = raw->lockedm != 0;
 	g->system = is_system(gp, raw->startpc, finalizer_running);
 	g->waitsince = raw->waitsince;
+	g->switches = raw->switches;
 	if (raw->waitsince > 0 && (__u64)raw->waitsince <= now_ns)
 		g->wait_ns = now_ns - (__u64)raw->waitsince;
 	g->pc = raw->pc;

@@ -125,6 +125,17 @@ static int configure(struct parkwatch_bpf *skel, const struct tracker_opts *opts
 	int err;
 
 	skel->rodata->filter_tgid = opts->pid_count > 0;
+	if (opts->comm_count > PARK_MAX_COMMS)
+		return -E2BIG;
+	skel->rodata->comm_count = (__u32)opts->comm_count;
+	for (size_t i = 0; i < opts->comm_count; i++) {
+		size_t len = strlen(opts->comms[i]);
+
+		if (len >= PARK_COMM_LEN)
+			return -ENAMETOOLONG;
+		/* the rest of the slot stays zero: the BPF side compares up to NUL */
+		memcpy((char *)skel->rodata->comms[i], opts->comms[i], len + 1);
+	}
 	skel->rodata->filter_cgroup = opts->cgroup_id != 0;
 	skel->rodata->cgroup_id = opts->cgroup_id;
 	skel->rodata->min_park_ns = opts->min_park_ns;

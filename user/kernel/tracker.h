@@ -19,6 +19,9 @@ struct tracker;
 struct tracker_opts {
 	const pid_t *pids;          /* watched processes; none: every process */
 	size_t pid_count;
+	const char *const *comms;   /* and processes of these names (at most PARK_MAX_COMMS,
+				     * each shorter than PARK_COMM_LEN) */
+	size_t comm_count;
 	__u64 cgroup_id;            /* 0: no cgroup filter */
 	__u64 min_park_ns;          /* copy user stacks of threads parked this long */
 	bool kernel_stacks;

@@ -35,6 +35,40 @@ static const struct pw_process *find_proc(const struct pictures *pictures, pid_t
 	return proc;
 }
 
+/* The distinct go statements that created a goroutine group's members,
+ * each once, in the Go runtime's debug=2 words; "in goroutine N" only when
+ * every member of that statement has the same parent. */
+#define CREATORS_SHOWN 3
+
+static void write_creators(FILE *out, const struct pw_process *proc, const struct pw_group *group)
+{
+	size_t shown = 0, others = 0;
+
+	for (size_t i = 0; i < group->count; i++) {
+		const struct pw_unit *unit = group->members[i];
+		bool first = true, one_parent = true;
+
+		if (!unit->go || !unit->go->gopc)
+			continue;
+		for (size_t j = 0; j < group->count && first; j++) {
+			const struct pw_goroutine *other = group->members[j]->go;
+
+			if (!other || other->gopc != unit->go->gopc)
+				continue;
+			first = j >= i; /* an earlier member showed this one */
+			one_parent &= other->parent_goid == unit->go->parent_goid;
+		}
+		if (!first)
+			continue;
+		if (shown == CREATORS_SHOWN)
+			others++;
+		else if (text_go__created_by(out, proc, unit, one_parent))
+			shown++;
+	}
+	if (others)
+		fprintf(out, "... and %zu other go statement%s\n", others, others == 1 ? "" : "s");
+}
+
 static void write_text(FILE *out, const struct trend_group_stats *suspects, size_t count,
 		       const struct pictures *last, __u64 watched_ns)
 {
@@ -47,6 +81,7 @@ static void write_text(FILE *out, const struct trend_group_stats *suspects, size
 		const struct trend_group_stats *stats = &suspects[i];
 		const struct pw_group *group = find_group(last, stats->signature);
 		const struct pw_process *proc = find_proc(last, stats->pid);
+		const char *units = stats->goroutines ? "goroutines" : "threads";
 
 		format__age_short(stats->oldest_age_ns, oldest, sizeof(oldest));
 		fprintf(out, "\nsuspect %zu: process %d (", i + 1, stats->pid);
@@ -57,14 +92,16 @@ static void write_text(FILE *out, const struct trend_group_stats *suspects, size
 			stats->has_timeout ? "with a timeout" : "no timeout", stats->score);
 		utf8__escape(out, stats->explanation, 0);
 		fputc('\n', out);
-		fprintf(out, "  threads %zu now, %zu at the start; %+.1f/min (fit R² %.3f); "
-			     "%.0f%% of members never woke; oldest %s\n",
+		fprintf(out, "  %s %zu now, %zu at the start; %+.1f/min (fit R² %.3f); "
+			     "%.0f%% of members never woke; oldest %s\n", units,
 			stats->count_now, stats->count_first, stats->slope_per_min, stats->fit_r2,
 			stats->survivor_fraction * 100, oldest);
 		if (group && group->stack) {
 			fputs("  stack:\n", out);
 			text__frames(out, group->stack);
 		}
+		if (group && group->kind == PW_UNIT_GOROUTINE)
+			write_creators(out, proc, group);
 	}
 }
 
@@ -79,6 +116,7 @@ static void write_json(FILE *out, const struct trend_group_stats *suspects, size
 
 		fprintf(out, "%s{\"pid\":%d,\"comm\":", i ? "," : "", stats->pid);
 		format__json_string(out, proc ? proc->comm : NULL);
+		fprintf(out, ",\"unit_kind\":\"%s\"", stats->goroutines ? "goroutine" : "thread");
 		fputs(",\"reason\":", out);
 		format__json_string(out, stats->reason);
 		fprintf(out, ",\"timeout\":\"%s\",\"trend\":", picture__timeout_name(stats->has_timeout));

@@ -64,6 +64,12 @@ int folded__write_picture(FILE *out, const struct pw_picture *picture,
 /* Pieces the leak report shares: a stack as Go-style text (two lines a
  * frame) and as JSON frames, a group's trend evidence as JSON. */
 void text__frames(FILE *out, const struct pw_stack *stack);
+/* A goroutine's "created by F in goroutine N" and its file:line, as the Go
+ * runtime's debug=2 dump shows them (with_parent false: no "in goroutine N");
+ * nothing for goroutine 1 or a creator the runtime would not show.  Whether
+ * a line was written. */
+bool text_go__created_by(FILE *out, const struct pw_process *proc, const struct pw_unit *unit,
+			 bool with_parent);
 void json__frames(FILE *out, const struct pw_stack *stack);
 void json__trend(FILE *out, const struct trend_group_stats *stats);
 

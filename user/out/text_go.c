@@ -421,26 +421,28 @@ static int print_traceback_frames(FILE *out, const struct pw_process *proc,
 	return 0;
 }
 
-static void print_created_by(FILE *out, const struct pw_process *proc, const struct pw_unit *unit)
+bool text_go__created_by(FILE *out, const struct pw_process *proc, const struct pw_unit *unit,
+			 bool with_parent)
 {
 	const struct pw_goroutine *g = unit->go;
-	const struct symbol *creator = g->creator;
+	const struct symbol *creator = g ? g->creator : NULL;
 	const struct symbol_frame *outer, *inner;
 
 	if (!creator || !creator->frame_count || unit->id == 1)
-		return;
+		return false;
 	outer = &creator->frames[creator->frame_count - 1];
 	inner = &creator->frames[0];
 	if (!shown_in_traceback(outer->function))
-		return;
+		return false;
 	fputs("created by ", out);
 	utf8__escape(out, outer->function, 0);
-	if (proc->has_parent_goid && g->parent_goid)
+	if (with_parent && proc && proc->has_parent_goid && g->parent_goid)
 		fprintf(out, " in goroutine %llu", g->parent_goid);
 	/* gopc is a return address: one past the call the lookup named */
 	fputs("\n\t", out);
 	utf8__escape(out, inner->file ? inner->file : "?", 0);
 	fprintf(out, ":%d +%#llx\n", inner->line, outer->function_offset + 1);
+	return true;
 }
 
 static int print_goroutine(FILE *out, const struct pw_picture *picture,
@@ -466,7 +468,7 @@ static int print_goroutine(FILE *out, const struct pw_picture *picture,
 		fputs("\tgoroutine in a system call; stack unavailable\n", out);
 	else
 		fputs("\tstack unavailable\n", out);
-	print_created_by(out, proc, unit);
+	text_go__created_by(out, proc, unit, true);
 	fputc('\n', out);
 	return err;
 }

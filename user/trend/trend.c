@@ -224,6 +224,7 @@ static struct trend_group *tgroup_new(struct trend *trend, const struct pw_group
 	group->signature = seen->signature;
 	group->pid = seen->pid;
 	group->has_timeout = seen->has_timeout;
+	group->goroutines = seen->kind == PW_UNIT_GOROUTINE;
 	snprintf(group->reason, sizeof(group->reason), "%s", seen->reason ? seen->reason : "?");
 	/* It was not in the last picture, so its count was zero then: a burst
 	 * starts with a step from zero, not from wherever it first shows. */

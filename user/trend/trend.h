@@ -46,6 +46,7 @@ struct trend_group_stats {
 	pid_t pid;
 	const char *reason;         /* valid until the next trend__update */
 	bool has_timeout;
+	bool goroutines;            /* its members are goroutines, not threads */
 	size_t count_now;
 	size_t count_first;         /* at the start of the window (0: appeared since) */
 	__u64 span_ns;              /* history the verdict rests on */

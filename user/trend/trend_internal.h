@@ -47,6 +47,7 @@ struct trend_group {
 	__u32 worst_alive;
 	pid_t pid;
 	bool has_timeout;
+	bool goroutines;            /* its members are goroutines, not threads */
 	unsigned short len;
 	char reason[REASON_LEN];
 	struct trend_sample samples[TREND_SAMPLES]; /* oldest first */

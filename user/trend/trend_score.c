@@ -102,6 +102,7 @@ static void tgroup_stats(const struct trend *trend, const struct trend_group *gr
 	out->pid = group->pid;
 	out->reason = group->reason;
 	out->has_timeout = group->has_timeout;
+	out->goroutines = group->goroutines;
 	out->count_now = newest->count;
 	out->count_first = group->samples[0].count;
 	out->span_ns = newest->time_ns - group->samples[0].time_ns;
@@ -163,6 +164,7 @@ static void tgroup_explain(const struct trend *trend, const struct trend_group *
 	char rate[32], floor[32], seen[32], woke[32], age[32], span[32], need[32];
 	char worst_count[32], worst_alive[32], worst_ago[32];
 	const char *timeout = stats->has_timeout ? "a timeout" : "no timeout";
+	const char *units = stats->goroutines ? "goroutines" : "threads";
 	char *line = stats->explanation;
 	size_t size = sizeof(stats->explanation);
 	double terms[5];
@@ -188,15 +190,15 @@ static void tgroup_explain(const struct trend *trend, const struct trend_group *
 		return;
 	}
 	if (stats->suspect && !stats->woke_total) {
-		say(line, size, "%s threads/min parked in %s with %s; "
+		say(line, size, "%s %s/min parked in %s with %s; "
 		    "none of the %s seen has woken (oldest %s)",
-		    rate, stats->reason, timeout, seen, age);
+		    rate, units, stats->reason, timeout, seen, age);
 		return;
 	}
 	if (stats->suspect) {
-		say(line, size, "%s threads/min parked in %s with %s; "
+		say(line, size, "%s %s/min parked in %s with %s; "
 		    "%s of the %s seen have woken (oldest %s)",
-		    rate, stats->reason, timeout, woke, seen, age);
+		    rate, units, stats->reason, timeout, woke, seen, age);
 		return;
 	}
 	terms[0] = slope_term(opts, stats->slope_per_min, stats->span_ns);
@@ -208,16 +210,16 @@ static void tgroup_explain(const struct trend *trend, const struct trend_group *
 		if (terms[i] < terms[weakest])
 			weakest = i;
 	if (terms[weakest] >= 1 && stats->has_timeout) {
-		say(line, size, "%s threads/min parked in %s, but with a timeout (score %.2f)",
-		    rate, stats->reason, stats->score);
+		say(line, size, "%s %s/min parked in %s, but with a timeout (score %.2f)",
+		    rate, units, stats->reason, stats->score);
 		return;
 	}
 	switch (weakest) {
 	case 0:
 		if (stats->slope_per_min <= 0)
-			say(line, size, "not growing: %s threads/min over %s", rate, span);
+			say(line, size, "not growing: %s %s/min over %s", rate, units, span);
 		else
-			say(line, size, "growing slowly: %s threads/min, under the %s floor", rate,
+			say(line, size, "growing slowly: %s %s/min, under the %s floor", rate, units,
 			    floor);
 		break;
 	case 1:

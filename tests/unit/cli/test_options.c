@@ -272,10 +272,70 @@ static void test_leaks_combinations(void **state)
 	assert_int_equal(parse_args("--leaks", "-o", "report.txt", NULL), 0);
 }
 
+/* -p takes a comma-separated list as well as repeats; a list with an empty
+ * item or anything but digits is refused whole. */
+static void test_pid_lists(void **state)
+{
+	static const char *const bad[] = { "1,", ",1", "1,,2", "1,x", "1, 2", "1,+2", "1,0",
+					   "1,2147483648", "1;2", "," };
+
+	(void)state;
+	assert_int_equal(parse_args("-p", "1,2,3", "-p", "40", "--pid=5,6", NULL), 0);
+	assert_int_equal(env.pid_count, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(env.pids[i], ((const pid_t[]){ 1, 2, 3, 40, 5, 6 })[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("-p %s\n", bad[i]);
+		assert_int_equal(parse_args("-p", bad[i], NULL), EINVAL);
+	}
+}
+
+/* --comm: repeatable, adds to -p, and refuses names the kernel can't hold. */
+static void test_comm(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--comm", "redis-server", "--comm=nginx", "-p", "7", NULL), 0);
+	assert_int_equal(env.comm_count, 2);
+	assert_string_equal(env.comms[0], "redis-server");
+	assert_string_equal(env.comms[1], "nginx");
+	assert_int_equal(env.pid_count, 1);
+	/* 15 bytes is the most /proc/PID/comm shows */
+	assert_int_equal(parse_args("--comm", "abcdefghijklmno", NULL), 0);
+	assert_int_equal(parse_args("--comm", "abcdefghijklmnop", NULL), EINVAL);
+	assert_int_equal(parse_args("--comm", "", NULL), EINVAL);
+	assert_int_equal(parse_args("--comm", "a", "--comm", "b", "--comm", "c", "--comm", "d",
+				    "--comm", "e", "--comm", "f", "--comm", "g", "--comm", "h",
+				    NULL), 0);
+	assert_int_equal(env.comm_count, PARK_MAX_COMMS);
+	assert_int_equal(parse_args("--comm", "a", "--comm", "b", "--comm", "c", "--comm", "d",
+				    "--comm", "e", "--comm", "f", "--comm", "g", "--comm", "h",
+				    "--comm", "i", NULL), EINVAL);
+}
+
+/* --leaks that ends before any group can have the history a suspect needs
+ * is refused, not an empty report; the span it needs counts as the trend
+ * engine does (a --leak-window shorter than it caps it). */
+static void test_leaks_shorter_than_min_span(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_args("--leaks", "--duration", "10s", NULL), EINVAL);
+	assert_int_equal(parse_args("--leaks", "--duration", "20s", NULL), 0);
+	assert_int_equal(parse_args("--leaks", "--duration", "10s", "--leak-min-span", "5s", NULL),
+			 0);
+	assert_int_equal(parse_args("--leaks", "--duration", "30s", "--leak-min-span", "1m",
+				    NULL), EINVAL);
+	assert_int_equal(parse_args("--leaks", "--duration", "10s", "--leak-window", "8s", NULL),
+			 0);
+	/* without --leaks, or without --duration (Ctrl-C ends it), nothing to check */
+	assert_int_equal(parse_args("--duration", "1s", "--leak-min-span", "1m", NULL), 0);
+	assert_int_equal(parse_args("--leaks", NULL), 0);
+}
+
 /* --help and --version print and, for a test's flags, return without an error. */
 static void test_help_and_version_parse(void **state)
 {
 	(void)state;
+	assert_int_equal(parse_args("-h", NULL), 0);
 	assert_int_equal(parse_args("--version", NULL), 0);
 	assert_int_not_equal(parse_args("--version=3", NULL), 0);
 	assert_int_not_equal(parse_args("--dump", "--nope", NULL), 0);
@@ -380,6 +440,9 @@ int main(void)
 		cmocka_unit_test(test_duration_zero_rejected),
 		cmocka_unit_test(test_leaks_combinations),
 		cmocka_unit_test(test_help_and_version_parse),
+		cmocka_unit_test(test_pid_lists),
+		cmocka_unit_test(test_comm),
+		cmocka_unit_test(test_leaks_shorter_than_min_span),
 		cmocka_unit_test(test_positional_rejected_after_options),
 		cmocka_unit_test(test_rejection_returns_einval),
 		cmocka_unit_test(test_too_many_pids),

@@ -306,7 +306,7 @@ static void check_layout(struct binary *bin)
 		F(stack_lo), F(stack_hi), F(sched_sp), F(sched_pc), F(sched_bp), F(syscallsp),
 		F(syscallpc), F(atomicstatus), F(goid), F(waitsince), F(waitreason), F(gopc),
 		F(startpc), F(parent_goid), F(lockedm), F(m), F(m_procid), F(g_read_size),
-		F(waiting), F(wait.sudog_g), F(wait.sudog_next), F(wait.sudog_prev),
+		F(waiting), F(tracking_seq), F(wait.sudog_g), F(wait.sudog_next), F(wait.sudog_prev),
 		F(wait.sudog_elem), F(wait.sudog_waitlink), F(wait.sudog_c), F(wait.hchan_qcount),
 		F(wait.hchan_dataqsiz), F(wait.hchan_closed), F(wait.hchan_elemtype),
 		F(wait.hchan_recvq), F(wait.hchan_sendq), F(wait.semaroot_treap),

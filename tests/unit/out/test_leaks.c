@@ -58,7 +58,9 @@ static void test_hostile_strings_escaped(void **state)
 	out = close_output(stream, &buf);
 	expect(out, "\nsuspect 1: process 4242 (leak\\x1b]0;x\\x07), "
 		    "chan\\x1b[2J\\nsuspect 9: \\xff, no timeout, score ");
-	expect(out, "parked in chan\\x1b[2J\\nsuspect 9: \\xff with no timeout");
+	expect(out, "threads/min parked in chan\\x1b[2J\\nsuspect 9: \\xff with no timeout");
+	expect(out, "\n  threads 40 now, ");
+	expect_not(out, "created by");
 	expect(out, "main.le\\x1b[31mak");
 	expect(out, "/app/\\r\\u009bmain.go:12");
 	for (const unsigned char *c = (const unsigned char *)out; *c; c++)
@@ -72,10 +74,92 @@ static void test_hostile_strings_escaped(void **state)
 	symbol__put(symbol);
 }
 
+/* Go process 4343: `parked` goroutines in chan receive on one stack,
+ * goroutine 10 + i since i steps after the first; the even ones made by
+ * one go statement in goroutine 1, the odd ones by another in goroutines
+ * of their own. */
+static struct pw_picture *growing_goroutines(const struct symbol *leaf,
+					     const struct symbol *const creators[2], int parked)
+{
+	struct pw_picture *picture = picture__new();
+	const struct pw_stack *stack;
+
+	assert_non_null(picture);
+	add_go_proc(picture, 4343, "goleak", "/app/goleak", "go1.22.0");
+	stack = make_go_stack(picture, 4343, (const __u64[]){ 0x401001 }, &leaf, 1, 1, false);
+	for (int i = 0; i < parked; i++) {
+		struct pw_goroutine *go;
+
+		add_goroutine(picture, 4343, 10 + (__u64)i, "waiting", "chan receive",
+			      (__u64)(parked - i) * STEP_NS, stack, &go);
+		go->gopc = i % 2 ? 0x402001 : 0x403001;
+		go->parent_goid = i % 2 ? 100 + (__u64)i : 1;
+		go->creator = picture__hold_symbol(picture, creators[i % 2]);
+		assert_non_null(go->creator);
+	}
+	regroup(picture);
+	return picture;
+}
+
+/* A group of goroutines is called so, in the explanation too, and shows
+ * what created it in the Go runtime's debug=2 words: "in goroutine N" only
+ * where one goroutine made them all. */
+static void test_goroutine_words(void **state)
+{
+	struct symbol *leaf = make_symbol("/app/goleak", 0x400000, 0x500000, NULL, 0x1000, 1);
+	struct symbol *creators[2] = {
+		make_symbol("/app/goleak", 0x400000, 0x500000, NULL, 0x3000, 1),
+		make_symbol("/app/goleak", 0x400000, 0x500000, NULL, 0x2000, 1),
+	};
+	struct trend *trend = trend__new(NULL);
+	struct pw_picture *picture = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	const char *out;
+	FILE *stream;
+
+	(void)state;
+	assert_non_null(trend);
+	set_frame(leaf, 0, "main.awaitReply", "/app/main.go", 12, 0x20, false);
+	set_frame(creators[0], 0, "main.serve", "/app/main.go", 40, 0x5d, false);
+	set_frame(creators[1], 0, "main.handle", "/app/handle.go", 7, 0x3c, false);
+	for (int step = 1; step <= STEPS; step++) {
+		picture__put(picture);
+		picture = growing_goroutines(leaf, (const struct symbol *const *)creators, step);
+		assert_int_equal(trend__update(trend, picture, NOW_NS + (__u64)step * STEP_NS), 0);
+	}
+	stream = open_output(&buf, &len);
+	assert_int_equal(leaks__write(stream, PW_FORMAT_TEXT, trend, picture, NULL,
+				      STEPS * STEP_NS), 1);
+	out = close_output(stream, &buf);
+	expect(out, "goroutines/min parked in chan receive with no timeout");
+	expect(out, "\n  goroutines 40 now, ");
+	expect_not(out, "threads");
+	expect(out, "\ncreated by main.serve in goroutine 1\n\t/app/main.go:40 +0x5e\n");
+	expect(out, "\ncreated by main.handle\n\t/app/handle.go:7 +0x3d\n");
+	assert_int_equal(occurrences(out, "created by "), 2);
+	free(buf);
+	buf = NULL;
+
+	stream = open_output(&buf, &len);
+	assert_int_equal(leaks__write(stream, PW_FORMAT_JSON, trend, picture, NULL,
+				      STEPS * STEP_NS), 1);
+	out = close_output(stream, &buf);
+	expect(out, "\"unit_kind\":\"goroutine\"");
+	expect(out, "goroutines/min parked in chan receive");
+	free(buf);
+	picture__put(picture);
+	trend__free(trend);
+	symbol__put(leaf);
+	symbol__put(creators[0]);
+	symbol__put(creators[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_strings_escaped),
+		cmocka_unit_test(test_goroutine_words),
 	};
 
 	return cmocka_run_group_tests_name("leaks", tests, NULL, NULL);
