@@ -136,7 +136,7 @@ GO_MATRIX_BINS := $(call go_bins,$(GO_RELEASES),shapes,$(GO_FLAVOURS)) \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test check check-cflags unit unit-sanitize fuzz fuzz-build integration demo bench clean help go-matrix go-toolchains
+.PHONY: all vmlinux deps test check check-cflags unit unit-sanitize fuzz fuzz-build integration demo bench clean help go-matrix go-toolchains
 
 all: parkwatch targets
 
@@ -153,6 +153,7 @@ help:
 	@echo "make bench        overhead benchmarks (tools/bench)"
 	@echo "make go-matrix    the Go targets of every release in GO_RELEASES (fetches"
 	@echo "                  Debian's toolchains into GO_TOOLCHAINS=$(GO_TOOLCHAINS))"
+	@echo "make vmlinux      regenerate the committed vmlinux/vmlinux.h from this kernel's BTF"
 	@echo "make clean        remove build products"
 	@echo "V=1 shows every command; WERROR=1 makes warnings errors"
 
@@ -160,9 +161,14 @@ help:
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
 
-vmlinux/vmlinux.h:
+# vmlinux/vmlinux.h is committed: with CO-RE, libbpf relocates every field
+# the BPF side reads to the running kernel's BTF, so one header serves every
+# kernel and building needs no BTF (running does). `make vmlinux` regenerates
+# it from this machine's kernel, for a type or field the header lacks.
+vmlinux:
 	@test -r /sys/kernel/btf/vmlinux || { echo "parkwatch: no kernel BTF at /sys/kernel/btf/vmlinux (a kernel built with CONFIG_DEBUG_INFO_BTF=y is required)" >&2; exit 1; }
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp && \
+		mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h $(BUILD)/syscall_nrs.h
 	@mkdir -p $(@D)
@@ -419,6 +425,6 @@ bench: parkwatch targets
 	@tools/bench/run.sh
 
 clean:
-	rm -rf $(BUILD) parkwatch vmlinux/vmlinux.h
+	rm -rf $(BUILD) parkwatch
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
