@@ -136,7 +136,7 @@ GO_MATRIX_BINS := $(call go_bins,$(GO_RELEASES),shapes,$(GO_FLAVOURS)) \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all vmlinux deps test check check-cflags unit unit-sanitize fuzz fuzz-build integration demo bench clean help go-matrix go-toolchains
+.PHONY: all vmlinux static deps test check check-cflags unit unit-sanitize fuzz fuzz-build integration demo bench clean help go-matrix go-toolchains
 
 all: parkwatch targets
 
@@ -154,6 +154,7 @@ help:
 	@echo "make go-matrix    the Go targets of every release in GO_RELEASES (fetches"
 	@echo "                  Debian's toolchains into GO_TOOLCHAINS=$(GO_TOOLCHAINS))"
 	@echo "make vmlinux      regenerate the committed vmlinux/vmlinux.h from this kernel's BTF"
+	@echo "make static       $(BUILD)/static/parkwatch, statically linked (no TLS)"
 	@echo "make clean        remove build products"
 	@echo "V=1 shows every command; WERROR=1 makes warnings errors"
 
@@ -236,6 +237,37 @@ endif
 $(PARKWATCH): $(MAIN_OBJ) $(USER_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# make static: one statically linked binary, $(BUILD)/static/parkwatch, of
+# the same objects and Debian's .a files, that needs nothing at run time but
+# the kernel (it runs in an empty chroot; libelf again after libdw, and the
+# compressors libdw reads with). Two differences: capstone is
+# linked in rather than loaded (gocode.c, rebuilt with
+# PARKWATCH_CAPSTONE_LINKED), and there is no TLS: Debian has no static
+# p11-kit for GnuTLS, so tools/static/notls.c stands in for the GnuTLS calls
+# of libmicrohttpd, and --http-tls-cert says so. glibc's linker warnings
+# about getpwnam_r and getaddrinfo are expected: without /etc/passwd --user
+# takes a uid, and --http an address in digits.
+STATIC_DIR    := $(BUILD)/static
+STATIC_OBJS   := $(filter-out $(OBJ)/user/go/gocode.o,$(MAIN_OBJ) $(USER_OBJS)) \
+	$(STATIC_DIR)/gocode.o $(STATIC_DIR)/notls.o
+STATIC_LDLIBS := $(LDLIBS) -lcapstone -lelf -lbz2 -llzma -lz
+
+$(STATIC_DIR)/gocode.o: user/go/gocode.c | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -DPARKWATCH_CAPSTONE_LINKED -c $< -o $@
+
+$(STATIC_DIR)/notls.o: tools/static/notls.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(STATIC_DIR)/parkwatch: $(STATIC_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LDLIBS) -o $@
+
+static: $(STATIC_DIR)/parkwatch
 
 targets: $(TARGET_BINS) $(TARGET_LIBS)
 ifneq ($(shell command -v $(JAVAC)),)
