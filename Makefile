@@ -49,6 +49,11 @@ DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev 
 	libbpf-tools linux-perf procps python3-jsonschema iproute2 time
 # libFuzzer and the sanitizers' runtimes for $(CLANG) (clang 14 on Debian 12): make fuzz
 DEB_PACKAGES += libclang-rt-14-dev
+# make static's archives beyond the build's (liblzma.a, libbz2.a; GnuTLS's
+# headers for tools/static/notls.c), and what test_ship.py checks the shipped
+# files with: mandoc and man for the page, bash-completion, systemd-analyze
+# for the unit, dpkg-shlibdeps for make deb
+DEB_PACKAGES += liblzma-dev libbz2-dev libgnutls28-dev mandoc man-db bash-completion systemd dpkg-dev
 # real programs nobody here wrote, for the acceptance tests (test_realprogs.py)
 DEB_PACKAGES += nginx default-jdk-headless
 
@@ -136,7 +141,7 @@ GO_MATRIX_BINS := $(call go_bins,$(GO_RELEASES),shapes,$(GO_FLAVOURS)) \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all vmlinux static deps test check check-cflags unit unit-sanitize fuzz fuzz-build integration demo bench clean help go-matrix go-toolchains
+.PHONY: all vmlinux static install uninstall deb deps test check check-cflags unit unit-sanitize fuzz fuzz-build integration demo bench clean help go-matrix go-toolchains
 
 all: parkwatch targets
 
@@ -155,6 +160,9 @@ help:
 	@echo "                  Debian's toolchains into GO_TOOLCHAINS=$(GO_TOOLCHAINS))"
 	@echo "make vmlinux      regenerate the committed vmlinux/vmlinux.h from this kernel's BTF"
 	@echo "make static       $(BUILD)/static/parkwatch, statically linked (no TLS)"
+	@echo "make install      parkwatch, its man page, bash completion, systemd unit and"
+	@echo "                  examples under DESTDIR PREFIX=$(PREFIX); make uninstall removes them"
+	@echo "make deb          $(DEB), the files of make install under /usr"
 	@echo "make clean        remove build products"
 	@echo "V=1 shows every command; WERROR=1 makes warnings errors"
 
@@ -341,6 +349,57 @@ $(foreach r,$(GO_RELEASES),$(foreach n,$(GO_NAMES),$(foreach f,$(GO_FLAVOURS) $(
 	$(eval $(call go_rule,$(r),$(n),$(f))))))
 
 go-matrix: $(GO_MATRIX_BINS)
+
+# make install: the binary and dist/'s files under $(DESTDIR)$(PREFIX).
+# INSTALLED is the one list of what install puts, DEST:SOURCE:MODE (DEST
+# under $(DESTDIR)), and uninstall removes exactly those; dist/prometheus/
+# and dist/grafana/ go in whole, whatever they hold.
+PREFIX        ?= /usr/local
+SBINDIR       := $(PREFIX)/sbin
+MAN8DIR       := $(PREFIX)/share/man/man8
+COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
+UNITDIR       := $(PREFIX)/lib/systemd/system
+DATADIR       := $(PREFIX)/share/parkwatch
+DIST_DATA     := $(wildcard dist/prometheus/* dist/grafana/*)
+# the unit names the binary where this PREFIX puts it
+UNIT          := $(BUILD)/dist/$(subst /,_,$(SBINDIR))/parkwatch.service
+INSTALLED     := $(SBINDIR)/parkwatch:parkwatch:0755 \
+	$(MAN8DIR)/parkwatch.8:dist/parkwatch.8:0644 \
+	$(COMPLETIONDIR)/parkwatch:dist/parkwatch.bash:0644 \
+	$(UNITDIR)/parkwatch.service:$(UNIT):0644 \
+	$(foreach f,$(DIST_DATA),$(DATADIR)/$(f:dist/%=%):$(f):0644)
+installed_field = $(word $(2),$(subst :, ,$(1)))
+
+$(UNIT): dist/parkwatch.service
+	@mkdir -p $(@D)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+
+install: parkwatch $(UNIT)
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(foreach e,$(INSTALLED),install -D -m $(call installed_field,$(e),3) \
+		$(call installed_field,$(e),2) '$(DESTDIR)$(call installed_field,$(e),1)' &&) true
+
+# The files, then the directories they leave empty: parkwatch's own always,
+# and with a DESTDIR (a staging tree) every one up to DESTDIR.
+uninstall:
+	$(Q)rm -f $(foreach e,$(INSTALLED),'$(DESTDIR)$(call installed_field,$(e),1)')
+	$(Q)for dir in '$(DESTDIR)$(DATADIR)/prometheus' '$(DESTDIR)$(DATADIR)/grafana' \
+		'$(DESTDIR)$(DATADIR)' $(if $(DESTDIR),$(foreach e,$(INSTALLED),\
+		'$(DESTDIR)$(dir $(call installed_field,$(e),1))')); do \
+		while [ "$$dir" != '$(patsubst %/,%,$(DESTDIR))' ] && [ "$$dir" != / ] && \
+			rmdir "$$dir" 2>/dev/null; do dir=$$(dirname "$$dir"); done; \
+	done
+
+# make deb: build/parkwatch_VERSION_ARCH.deb, with the files of make install
+# under /usr (tools/deb.sh)
+DEB := $(BUILD)/parkwatch_$(VERSION)_$(shell dpkg --print-architecture).deb
+deb: $(DEB)
+
+$(DEB): parkwatch dist/parkwatch.service dist/parkwatch.8 dist/parkwatch.bash $(DIST_DATA) tools/deb.sh
+	$(call say,DEB,$@)
+	$(Q)rm -rf $(BUILD)/deb
+	$(Q)$(MAKE) --no-print-directory install PREFIX=/usr DESTDIR=$(abspath $(BUILD))/deb/root
+	$(Q)tools/deb.sh $(BUILD)/deb/root $(VERSION) $@
 
 # Unit tests: tests/unit/DIR/test_X.c links the archives of DIR and of the
 # layers below it (highest first, as the linker wants them), plus support/:
