@@ -16,10 +16,10 @@ import shutil
 import subprocess
 import tempfile
 
-from pwtest import PARKWATCH, REPO, Fail, check
+from pwtest import PARKWATCH, REPO, Fail, check, now
 from pwtest import docs
 from pwtest.parkwatch import parse_output, pw_error
-from pwtest.procs import Target
+from pwtest.procs import LineReader, Target, spawn, stop
 from pwtest.runner import test
 
 MAKE_TIMEOUT = 600
@@ -307,3 +307,93 @@ def test_ship_static_chroot():
             run(["umount", "--lazy", m])
         if not mounts or all(not os.path.ismount(m) for m in mounts):
             shutil.rmtree(root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- capabilities
+
+UNIT = os.path.join(REPO, "dist", "parkwatch.service")
+NOBODY = 65534
+# a uid of systemd's DynamicUser range, as the unit gets one: not nobody,
+# whom parkwatch then becomes
+DYNAMIC_UID = 61184
+CAP_RUN_TIMEOUT = 30.0
+
+
+def unit_capabilities():
+    """The unit's AmbientCapabilities, as setpriv names them (bpf, ...)."""
+    with open(UNIT) as f:
+        text = f.read()
+    ambient = re.search(r"^AmbientCapabilities=(.*)$", text, re.M)
+    bounding = re.search(r"^CapabilityBoundingSet=(.*)$", text, re.M)
+    check(ambient and bounding, "the unit has no AmbientCapabilities or CapabilityBoundingSet")
+    caps = ambient.group(1).split()
+    check(sorted(caps) == sorted(bounding.group(1).split()),
+          "the unit's ambient and bounding capabilities differ")
+    return [c.removeprefix("CAP_").lower() for c in caps]
+
+
+def run_with_caps(caps, target, tids):
+    """parkwatch as a user of its own with CAPS ambient, as the unit runs it, taking
+    JSON pictures of TARGET: what works, as a set of the names of what went
+    right, plus its stderr."""
+    spec = "-all" + "".join(f",+{c}" for c in caps)
+    argv = ["setpriv", f"--reuid={DYNAMIC_UID}", f"--regid={DYNAMIC_UID}", "--clear-groups",
+            f"--inh-caps={spec}", f"--ambient-caps={spec}", f"--bounding-set={spec}",
+            PARKWATCH, "-p", str(target.pid), "--kernel-stacks", "--min-park", "0",
+            "--format", "json", "--interval", "300ms"]
+    errf = tempfile.TemporaryFile()
+    proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errf)
+    went_right = set()
+    try:
+        try:
+            line = LineReader(proc.stdout, "parkwatch").readline(now() + CAP_RUN_TIMEOUT)
+        except Fail:
+            line = None
+        if line:
+            # the main process, as it runs from now on
+            st = proc_status(proc.pid)
+            if (st.get("Uid", "").split()[:1] == [str(NOBODY)] and
+                    all(int(st.get(k, "1"), 16) == 0 for k in ("CapEff", "CapPrm", "CapBnd"))):
+                went_right.add("dropped everything")
+            doc = parse_output(line, "parkwatch --format json", docs.PICTURE)
+            threads = docs.by_tid(doc)
+            if all(t in threads and "level_three" in docs.fnames(threads[t].get("frames"))
+                   for t in tids):
+                went_right.add("stacks")
+            if all(t in threads and all(docs.fnames(threads[t].get("kernel_frames")))
+                   and threads[t].get("kernel_frames") for t in tids):
+                went_right.add("kernel frames named")
+    finally:
+        stop(proc)
+        errf.seek(0)
+        err = errf.read().decode("utf-8", "replace").strip()
+        errf.close()
+    if not err:
+        went_right.add("nothing on stderr")
+    return went_right, err
+
+
+def proc_status(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return dict(line.split(":\t", 1) for line in f.read().splitlines() if ":\t" in line)
+    except OSError:
+        return {}
+
+
+@test
+def test_ship_unit_capabilities():
+    """The unit's capabilities are the least that works: with all of them a
+    non-root parkwatch reads every stack, names kernel frames and drops every
+    capability; without any one of them, something of that is lost."""
+    caps = unit_capabilities()
+    everything = {"dropped everything", "stacks", "kernel frames named", "nothing on stderr"}
+    with Target("condwait", 4) as t:
+        tids = t.wait_ready()["cond"]
+        got, err = run_with_caps(caps, t, tids)
+        check(got == everything, f"with the unit's capabilities {caps}: only {sorted(got)}; "
+                                 f"stderr {err[:300]!r}")
+        for cap in caps:
+            got, _ = run_with_caps([c for c in caps if c != cap], t, tids)
+            check(got != everything, f"without {cap} everything still works: the unit "
+                                     f"needn't grant it")
