@@ -9,6 +9,7 @@ packaged parkwatch a dump checked against the target's own READY record.
 Each builds what it needs once with make (an up-to-date build is reused).
 """
 
+import ctypes
 import glob
 import os
 import re
@@ -16,9 +17,9 @@ import shutil
 import subprocess
 import tempfile
 
-from pwtest import PARKWATCH, REPO, Fail, check, now
+from pwtest import PARKWATCH, REPO, Fail, check, now, poll
 from pwtest import docs
-from pwtest.parkwatch import parse_output, pw_error
+from pwtest.parkwatch import basic, free_port, parse_output, pw_error, request
 from pwtest.procs import LineReader, Target, spawn, stop
 from pwtest.runner import test
 
@@ -272,8 +273,97 @@ def test_ship_deb():
 
 # ---------------------------------------------------------------- static binary
 
+DAEMONSET = os.path.join(REPO, "dist", "kubernetes", "parkwatch-daemonset.yaml")
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+SERVE_TIMEOUT = 30.0
+
+
+def daemonset_capabilities():
+    """The capabilities the DaemonSet adds, as linux/capability.h numbers them."""
+    with open(DAEMONSET) as f:
+        text = f.read()
+    m = re.search(r"^\s*add:\n((?:\s*- [A-Z_]+.*\n)+)", text, re.M)
+    check(m, "no capabilities: add: list in the DaemonSet")
+    names = re.findall(r"- ([A-Z_]+)", m.group(1))
+    numbers = {}
+    with open("/usr/include/linux/capability.h") as f:
+        for line in f:
+            d = re.match(r"#define CAP_([A-Z_]+)\s+(\d+)\s*$", line)
+            if d:
+                numbers[d.group(1)] = int(d.group(2))
+    unknown = [n for n in names if n not in numbers]
+    check(not unknown, f"the DaemonSet adds unknown capabilities {unknown}")
+    return {numbers[n] for n in names}
+
+
+def as_in_a_pod(root, caps):
+    """A preexec function that does what a container runtime does for the
+    DaemonSet: root is ROOT, uid 0 keeps only CAPS, no_new_privs."""
+    def enter():
+        libc = ctypes.CDLL(None, use_errno=True)
+        os.chroot(root)
+        os.chdir("/")
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            last = int(f.read())
+        for cap in range(last + 1):
+            if cap not in caps and libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0):
+                raise OSError(ctypes.get_errno(), f"dropping capability {cap}")
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
+            raise OSError(ctypes.get_errno(), "no_new_privs")
+    return enter
+
+
+def check_daemon_in_pod(root, target):
+    """The image's command, run in ROOT as the DaemonSet runs it:
+    /metrics and the target's goroutine profile behind basic auth, and the
+    daemon itself nobody with no capability left."""
+    os.makedirs(os.path.join(root, "etc", "parkwatch"))
+    with open(os.path.join(root, "etc", "parkwatch", "users"), "w") as f:
+        f.write("scraper:s3cret\n")
+    port = free_port()
+    errf = tempfile.TemporaryFile()
+    # the image's command, but for the target alone: a first picture of every
+    # process of a busy machine takes too long for a test
+    proc = spawn(["/parkwatch", "--http", f"0.0.0.0:{port}", "--http-auth",
+                  "/etc/parkwatch/users", "--interval", "500ms", "-p", str(target.pid)],
+                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf,
+                 preexec_fn=as_in_a_pod(root, daemonset_capabilities()))
+    try:
+        auth = basic("scraper", "s3cret")
+
+        profile = f"/debug/pprof/goroutine?pid={target.pid}&debug=1"
+
+        def first_picture():
+            if proc.poll() is not None:
+                errf.seek(0)
+                raise Fail(f"the daemon exited ({proc.returncode}): "
+                           f"{errf.read().decode('utf-8', 'replace').strip()[-400:]}")
+            try:
+                status, _, text = request(port, profile, headers=auth, timeout=5)
+            except Fail:
+                return None  # not listening yet
+            check(status in (200, 503), f"{profile}: {status} {text[:200]!r}")
+            return text if status == 200 else None
+        text = poll(first_picture, SERVE_TIMEOUT, "the target's profile from the daemon")
+        check(b"level_three" in text, f"the target's debug=1 profile: {text[:300]!r}")
+        status, _, body = request(port, "/metrics", headers=auth)
+        check(status == 200 and b"\nparkwatch_" in body, f"/metrics: {status}, {body[:200]!r}")
+        st = proc_status(proc.pid)
+        check(st.get("Uid", "").split()[:1] == [str(NOBODY)] and
+              all(int(st.get(k, "1"), 16) == 0 for k in ("CapEff", "CapPrm", "CapBnd")),
+              f"the daemon in the pod kept {st.get('Uid')!r}, CapEff {st.get('CapEff')}, "
+              f"CapBnd {st.get('CapBnd')}")
+    finally:
+        stop(proc)
+        errf.close()
+
+
 @test
 def test_ship_static_chroot():
+    """make static's binary alone in an empty root, /proc and /sys bound
+    read-only: a dump as root, then the image's daemon as the DaemonSet runs
+    it; TLS refused in one line."""
     make("static")
     binary = os.path.join(REPO, "build", "static", "parkwatch")
     cp = run(["readelf", "--program-headers", "--dynamic", binary])
@@ -283,6 +373,8 @@ def test_ship_static_chroot():
     root = tempfile.mkdtemp(prefix="pw-chroot-")
     mounts = []
     try:
+        # an image's root, which nobody (the dropped daemon) may search
+        os.chmod(root, 0o755)
         shutil.copy2(binary, os.path.join(root, "parkwatch"))
         # the kernel's views, read-only: what parkwatch reads, nothing else
         for fs in ("proc", "sys"):
@@ -296,6 +388,7 @@ def test_ship_static_chroot():
         check(sorted(os.listdir(root)) == ["parkwatch", "proc", "sys"], "the chroot holds more")
         with Target("condwait", 8) as t:
             check_cond_dump("/parkwatch", t, t.wait_ready()["cond"], prefix=["chroot", root])
+            check_daemon_in_pod(root, t)
         # TLS is the one thing it can't do, and says so at once
         cp = run(["chroot", root, "/parkwatch", "--http", "127.0.0.1:0", "--http-no-auth",
                   "--http-tls-cert", "/parkwatch", "--http-tls-key", "/parkwatch"])
