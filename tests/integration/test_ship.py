@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 
 from pwtest import PARKWATCH, REPO, Fail, check, now, poll
-from pwtest import docs
+from pwtest import docs, gotargets
 from pwtest.parkwatch import basic, free_port, parse_output, pw_error, request
 from pwtest.procs import LineReader, Target, spawn, stop
 from pwtest.runner import test
@@ -389,6 +389,19 @@ def test_ship_static_chroot():
         with Target("condwait", 8) as t:
             check_cond_dump("/parkwatch", t, t.wait_ready()["cond"], prefix=["chroot", root])
             check_daemon_in_pod(root, t)
+        # capstone is linked in: a stripped Go binary's goroutines are read
+        # with no libcapstone to load
+        stripped = gotargets.binary("1.19", "leaky-stripped")
+        gotargets.make([stripped])
+        with Target("leaky", path=stripped) as t:
+            t.wait_ready()
+            cp = run(["chroot", root, "/parkwatch", "-p", str(t.pid), "--dump", "--format",
+                      "json"])
+            check(cp.returncode == 0, f"stripped Go: {pw_error(cp.returncode, cp.stderr)}")
+            doc = parse_output(cp.stdout, "stripped Go --dump", docs.PICTURE)
+            kinds = [p.get("unit_kind") for p in doc.get("processes", [])]
+            check(kinds == ["goroutine"] and not cp.stderr.strip(),
+                  f"stripped Go from the chroot: {kinds}, stderr {cp.stderr.strip()[:300]!r}")
         # TLS is the one thing it can't do, and says so at once
         cp = run(["chroot", root, "/parkwatch", "--http", "127.0.0.1:0", "--http-no-auth",
                   "--http-tls-cert", "/parkwatch", "--http-tls-key", "/parkwatch"])
