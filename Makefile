@@ -49,6 +49,11 @@ DEB_PACKAGES := make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev 
 	libbpf-tools linux-perf procps python3-jsonschema iproute2 time
 # libFuzzer and the sanitizers' runtimes for $(CLANG) (clang 14 on Debian 12): make fuzz
 DEB_PACKAGES += libclang-rt-14-dev
+# make static's archives beyond the build's (liblzma.a, libbz2.a; GnuTLS's
+# headers for tools/static/notls.c), and what test_ship.py checks the shipped
+# files with: mandoc and man for the page, bash-completion, systemd-analyze
+# for the unit, dpkg-shlibdeps for make deb
+DEB_PACKAGES += liblzma-dev libbz2-dev libgnutls28-dev mandoc man-db bash-completion systemd dpkg-dev
 # real programs nobody here wrote, for the acceptance tests (test_realprogs.py)
 DEB_PACKAGES += nginx default-jdk-headless
 # the live view driven as a user would, in a terminal (test_live_view.py)
@@ -138,7 +143,7 @@ GO_MATRIX_BINS := $(call go_bins,$(GO_RELEASES),shapes,$(GO_FLAVOURS)) \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test check check-cflags unit unit-sanitize fuzz fuzz-build integration demo bench clean help go-matrix go-toolchains
+.PHONY: all vmlinux static install uninstall deb deps test check check-cflags unit unit-sanitize fuzz fuzz-build integration demo bench clean help go-matrix go-toolchains
 
 all: parkwatch targets
 
@@ -155,6 +160,11 @@ help:
 	@echo "make bench        overhead benchmarks (tools/bench)"
 	@echo "make go-matrix    the Go targets of every release in GO_RELEASES (fetches"
 	@echo "                  Debian's toolchains into GO_TOOLCHAINS=$(GO_TOOLCHAINS))"
+	@echo "make vmlinux      regenerate the committed vmlinux/vmlinux.h from this kernel's BTF"
+	@echo "make static       $(BUILD)/static/parkwatch, statically linked (no TLS)"
+	@echo "make install      parkwatch, its man page, bash completion, systemd unit and"
+	@echo "                  examples under DESTDIR PREFIX=$(PREFIX); make uninstall removes them"
+	@echo "make deb          $(DEB), the files of make install under /usr"
 	@echo "make clean        remove build products"
 	@echo "V=1 shows every command; WERROR=1 makes warnings errors"
 
@@ -162,9 +172,14 @@ help:
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
 
-vmlinux/vmlinux.h:
+# vmlinux/vmlinux.h is committed: with CO-RE, libbpf relocates every field
+# the BPF side reads to the running kernel's BTF, so one header serves every
+# kernel and building needs no BTF (running does). `make vmlinux` regenerates
+# it from this machine's kernel, for a type or field the header lacks.
+vmlinux:
 	@test -r /sys/kernel/btf/vmlinux || { echo "parkwatch: no kernel BTF at /sys/kernel/btf/vmlinux (a kernel built with CONFIG_DEBUG_INFO_BTF=y is required)" >&2; exit 1; }
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp && \
+		mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h $(BUILD)/syscall_nrs.h
 	@mkdir -p $(@D)
@@ -232,6 +247,37 @@ endif
 $(PARKWATCH): $(MAIN_OBJ) $(USER_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# make static: one statically linked binary, $(BUILD)/static/parkwatch, of
+# the same objects and Debian's .a files, that needs nothing at run time but
+# the kernel (it runs in an empty chroot; libelf again after libdw, and the
+# compressors libdw reads with). Two differences: capstone is
+# linked in rather than loaded (gocode.c, rebuilt with
+# PARKWATCH_CAPSTONE_LINKED), and there is no TLS: Debian has no static
+# p11-kit for GnuTLS, so tools/static/notls.c stands in for the GnuTLS calls
+# of libmicrohttpd, and --http-tls-cert says so. glibc's linker warnings
+# about getpwnam_r and getaddrinfo are expected: without /etc/passwd --user
+# takes a uid, and --http an address in digits.
+STATIC_DIR    := $(BUILD)/static
+STATIC_OBJS   := $(filter-out $(OBJ)/user/go/gocode.o,$(MAIN_OBJ) $(USER_OBJS)) \
+	$(STATIC_DIR)/gocode.o $(STATIC_DIR)/notls.o
+STATIC_LDLIBS := $(LDLIBS) -lcapstone -lelf -lbz2 -llzma -lz
+
+$(STATIC_DIR)/gocode.o: user/go/gocode.c | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -DPARKWATCH_CAPSTONE_LINKED -c $< -o $@
+
+$(STATIC_DIR)/notls.o: tools/static/notls.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(STATIC_DIR)/parkwatch: $(STATIC_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LDLIBS) -o $@
+
+static: $(STATIC_DIR)/parkwatch
 
 targets: $(TARGET_BINS) $(TARGET_LIBS)
 ifneq ($(shell command -v $(JAVAC)),)
@@ -305,6 +351,57 @@ $(foreach r,$(GO_RELEASES),$(foreach n,$(GO_NAMES),$(foreach f,$(GO_FLAVOURS) $(
 	$(eval $(call go_rule,$(r),$(n),$(f))))))
 
 go-matrix: $(GO_MATRIX_BINS)
+
+# make install: the binary and dist/'s files under $(DESTDIR)$(PREFIX).
+# INSTALLED is the one list of what install puts, DEST:SOURCE:MODE (DEST
+# under $(DESTDIR)), and uninstall removes exactly those; dist/prometheus/
+# and dist/grafana/ go in whole, whatever they hold.
+PREFIX        ?= /usr/local
+SBINDIR       := $(PREFIX)/sbin
+MAN8DIR       := $(PREFIX)/share/man/man8
+COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
+UNITDIR       := $(PREFIX)/lib/systemd/system
+DATADIR       := $(PREFIX)/share/parkwatch
+DIST_DATA     := $(wildcard dist/prometheus/* dist/grafana/*)
+# the unit names the binary where this PREFIX puts it
+UNIT          := $(BUILD)/dist/$(subst /,_,$(SBINDIR))/parkwatch.service
+INSTALLED     := $(SBINDIR)/parkwatch:parkwatch:0755 \
+	$(MAN8DIR)/parkwatch.8:dist/parkwatch.8:0644 \
+	$(COMPLETIONDIR)/parkwatch:dist/parkwatch.bash:0644 \
+	$(UNITDIR)/parkwatch.service:$(UNIT):0644 \
+	$(foreach f,$(DIST_DATA),$(DATADIR)/$(f:dist/%=%):$(f):0644)
+installed_field = $(word $(2),$(subst :, ,$(1)))
+
+$(UNIT): dist/parkwatch.service
+	@mkdir -p $(@D)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+
+install: parkwatch $(UNIT)
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(foreach e,$(INSTALLED),install -D -m $(call installed_field,$(e),3) \
+		$(call installed_field,$(e),2) '$(DESTDIR)$(call installed_field,$(e),1)' &&) true
+
+# The files, then the directories they leave empty: parkwatch's own always,
+# and with a DESTDIR (a staging tree) every one up to DESTDIR.
+uninstall:
+	$(Q)rm -f $(foreach e,$(INSTALLED),'$(DESTDIR)$(call installed_field,$(e),1)')
+	$(Q)for dir in '$(DESTDIR)$(DATADIR)/prometheus' '$(DESTDIR)$(DATADIR)/grafana' \
+		'$(DESTDIR)$(DATADIR)' $(if $(DESTDIR),$(foreach e,$(INSTALLED),\
+		'$(DESTDIR)$(dir $(call installed_field,$(e),1))')); do \
+		while [ "$$dir" != '$(patsubst %/,%,$(DESTDIR))' ] && [ "$$dir" != / ] && \
+			rmdir "$$dir" 2>/dev/null; do dir=$$(dirname "$$dir"); done; \
+	done
+
+# make deb: build/parkwatch_VERSION_ARCH.deb, with the files of make install
+# under /usr (tools/deb.sh)
+DEB := $(BUILD)/parkwatch_$(VERSION)_$(shell dpkg --print-architecture).deb
+deb: $(DEB)
+
+$(DEB): parkwatch dist/parkwatch.service dist/parkwatch.8 dist/parkwatch.bash $(DIST_DATA) tools/deb.sh
+	$(call say,DEB,$@)
+	$(Q)rm -rf $(BUILD)/deb
+	$(Q)$(MAKE) --no-print-directory install PREFIX=/usr DESTDIR=$(abspath $(BUILD))/deb/root
+	$(Q)tools/deb.sh $(BUILD)/deb/root $(VERSION) $@
 
 # Unit tests: tests/unit/DIR/test_X.c links the archives of DIR and of the
 # layers below it (highest first, as the linker wants them), plus support/:
@@ -421,6 +518,6 @@ bench: parkwatch targets
 	@tools/bench/run.sh
 
 clean:
-	rm -rf $(BUILD) parkwatch vmlinux/vmlinux.h
+	rm -rf $(BUILD) parkwatch
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

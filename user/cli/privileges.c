@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,10 +18,31 @@
 
 #define PASSWD_BUFFER_BYTES 16384
 
+/* The kernel's overflow id, which Debian also gives nobody. */
+#define NOBODY_ID 65534
+
+/* A uid written in digits: 0, or -ENOENT when text is not one. */
+static int parse_uid(const char *text, uid_t *uid)
+{
+	unsigned long value;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -ENOENT;
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	/* (uid_t)-1 means "unchanged" to setresuid */
+	if (*end || errno || value >= (uid_t)-1)
+		return -ENOENT;
+	*uid = (uid_t)value;
+	return 0;
+}
+
 int privileges__lookup(const char *user, struct privileges *privileges)
 {
 	struct passwd entry, *found = NULL;
 	char *buffer = malloc(PASSWD_BUFFER_BYTES);
+	uid_t uid;
 	int err;
 
 	if (!buffer)
@@ -31,7 +53,19 @@ int privileges__lookup(const char *user, struct privileges *privileges)
 		privileges->gid = found->pw_gid;
 	}
 	free(buffer);
-	return err ? -err : found ? 0 : -ENOENT;
+	if (found)
+		return 0;
+	/* without a user database (a static binary in an empty chroot or a
+	 * FROM scratch image), a number is a uid, group the same, and the
+	 * default, nobody, is the overflow id */
+	if (parse_uid(user, &uid)) {
+		if (strcmp(user, "nobody"))
+			return err && err != ENOENT && err != ESRCH ? -err : -ENOENT;
+		uid = NOBODY_ID;
+	}
+	privileges->uid = uid;
+	privileges->gid = (gid_t)uid;
+	return 0;
 }
 
 /* -o's last step, run in the broker: the file put in place, or dropped. */

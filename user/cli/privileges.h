@@ -23,7 +23,8 @@ struct privileges {
 	int broker_socket;          /* ours; -1: none */
 };
 
-/* The user by name: 0, or -ENOENT when there is none. */
+/* The user by name, else by uid (digits; its group is the same number);
+ * nobody without an entry is 65534.  0, or -ENOENT when there is none. */
 int privileges__lookup(const char *user, struct privileges *privileges);
 /*
  * Forks the broker, which may put out (NULL: no -o file) in place at the

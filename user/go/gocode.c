@@ -38,12 +38,22 @@ const char *gocode__library(void)
 
 static bool load_capstone(void)
 {
-	void *lib;
-
 	if (cs.tried)
 		return cs.loaded;
 	cs.tried = true;
-	lib = dlopen(gocode__library(), RTLD_NOW | RTLD_LOCAL);
+#ifdef PARKWATCH_CAPSTONE_LINKED
+	/* make static links capstone in: a static binary can't dlopen */
+	cs.open = cs_open;
+	cs.option = cs_option;
+	cs.malloc = cs_malloc;
+	cs.disasm_iter = cs_disasm_iter;
+	cs.free = cs_free;
+	cs.close = cs_close;
+	cs.regs_access = cs_regs_access;
+	cs.loaded = true;
+#else
+	void *lib = dlopen(gocode__library(), RTLD_NOW | RTLD_LOCAL);
+
 	if (!lib)
 		return false;
 	*(void **)&cs.open = dlsym(lib, "cs_open");
@@ -55,6 +65,7 @@ static bool load_capstone(void)
 	*(void **)&cs.regs_access = dlsym(lib, "cs_regs_access");
 	cs.loaded = cs.open && cs.option && cs.malloc && cs.disasm_iter && cs.free && cs.close &&
 		    cs.regs_access;
+#endif
 	return cs.loaded; /* the library stays loaded for the process's life */
 }
 

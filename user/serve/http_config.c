@@ -292,6 +292,10 @@ static int serve_on_unix(struct http_config *config, const char *path, char *rea
 	return 0;
 }
 
+/* Defined by the static build only (tools/static/notls.c), whose
+ * libmicrohttpd has no GnuTLS behind it. */
+extern const char parkwatch_no_tls_reason[] __attribute__((weak));
+
 int http_config__load(struct http_config *config, const struct http_opts *opts, char *reason,
 		      size_t reason_size)
 {
@@ -305,7 +309,10 @@ int http_config__load(struct http_config *config, const struct http_opts *opts, 
 		err = -EINVAL;
 	}
 	if (!err && opts->tls_cert_file) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		if (parkwatch_no_tls_reason) {
+			snprintf(reason, reason_size, "%s", parkwatch_no_tls_reason);
+			err = -ENOTSUP;
+		} else if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			snprintf(reason, reason_size, "this libmicrohttpd was built without TLS");
 			err = -ENOTSUP;
 		} else if (!(config->tls_cert = read_file(opts->tls_cert_file, reason, reason_size)) ||
