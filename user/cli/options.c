@@ -20,8 +20,9 @@ const char *argp_program_bug_address = NULL;
 static const char doc[] =
 	"parkwatch -- find threads that are parked (off CPU, not runnable), why and since when.\v"
 	"Without -p or --comm every process is watched.  With a terminal on stdout parkwatch shows a live "
-	"table of parked groups that refreshes every --interval; q or Ctrl-C prints the full dump "
-	"and exits.  Otherwise it prints one picture per interval.\n\n"
+	"table of parked groups that refreshes every --interval (? lists its keys); q or Ctrl-C "
+	"ends it with a one-screen summary (--final-dump: the full dump).  Otherwise it prints one "
+	"picture per interval.\n\n"
 	"Examples:\n"
 	"  sudo parkwatch -p 1234                 live view of one process\n"
 	"  sudo parkwatch -p 1234 --dump          every thread, Go goroutine-dump style\n"
