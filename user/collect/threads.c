@@ -55,9 +55,44 @@ static int add_tail_calls(struct proc *proc, const struct stack *stack, int i,
 	return depth;
 }
 
-/* The picture's stack for an unwound one, symbolized once per distinct stack. */
-static const struct pw_stack *picture_stack(struct pw_picture *picture, struct proc *proc,
-					    const struct stack *stack)
+/*
+ * A process's unwound stacks already made picture stacks, by their frames:
+ * threads parked the same way are symbolized, and their tail calls found,
+ * once.
+ */
+struct stack_memo {
+	struct u64map by_frames;    /* hash of the frames -> first stack_memo_entry */
+};
+
+struct stack_memo_entry {
+	struct stack_memo_entry *next; /* same hash */
+	const struct stack *unwound;   /* alive while its process is being added */
+	const struct pw_stack *stack;
+};
+
+static void free_memo_chain(void *value)
+{
+	for (struct stack_memo_entry *entry = value, *next; entry; entry = next) {
+		next = entry->next;
+		free(entry);
+	}
+}
+
+static __u64 frames_hash(const struct stack *stack)
+{
+	return hash__bytes(stack->frames, stack->depth * sizeof(stack->frames[0]),
+			   stack->truncated);
+}
+
+static bool same_frames(const struct stack *a, const struct stack *b)
+{
+	return a->depth == b->depth && a->truncated == b->truncated &&
+	       !memcmp(a->frames, b->frames, a->depth * sizeof(a->frames[0]));
+}
+
+/* The picture's stack for an unwound one, symbolized afresh. */
+static const struct pw_stack *symbolize_stack(struct pw_picture *picture, struct proc *proc,
+					      const struct stack *stack)
 {
 	const struct symbol *symbols[STACK_MAX_FRAMES];
 	struct stack_frame frames[STACK_MAX_FRAMES];
@@ -74,6 +109,28 @@ static const struct pw_stack *picture_stack(struct pw_picture *picture, struct p
 	}
 	return picture__intern_stack(picture, proc->pid, frames, symbols, depth, depth,
 				     stack->truncated);
+}
+
+/* The picture's stack for an unwound one, symbolized once per distinct stack. */
+static const struct pw_stack *picture_stack(struct pw_picture *picture, struct proc *proc,
+					    struct stack_memo *memo, const struct stack *stack)
+{
+	__u64 key = frames_hash(stack);
+	struct stack_memo_entry *first = u64map__get(&memo->by_frames, key), *entry;
+
+	for (entry = first; entry; entry = entry->next)
+		if (same_frames(entry->unwound, stack))
+			return entry->stack;
+	entry = malloc(sizeof(*entry));
+	if (!entry)
+		return NULL;
+	*entry = (struct stack_memo_entry){ .next = first, .unwound = stack };
+	entry->stack = symbolize_stack(picture, proc, stack);
+	if (!entry->stack || u64map__put(&memo->by_frames, key, entry)) {
+		free(entry);
+		return NULL;
+	}
+	return entry->stack;
 }
 
 /* Whether an IO syscall waits to take data in (or a connection): then
@@ -157,8 +214,15 @@ static int classify_unit(struct pw_picture *picture, struct proc *proc, struct f
 	return describe_fd(picture, proc, fds, sample, unit);
 }
 
+/* What adding one process's threads keeps from one thread to the next. */
+struct process_memos {
+	struct unwind_memo unwound;
+	struct stack_memo stacks;
+};
+
 static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *fds,
-		     const struct thread_sample *sample, struct pw_unit *unit)
+		     struct process_memos *memos, const struct thread_sample *sample,
+		     struct pw_unit *unit)
 {
 	const struct task_record *rec = sample->rec;
 	struct unwind_input thread = {
@@ -168,6 +232,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *
 		.regs = rec->regs,
 		.ustack = sample->ustack,
 		.ustack_bytes = rec->ustack_bytes,
+		.memo = &memos->unwound,
 	};
 	const struct stack *stack;
 
@@ -193,7 +258,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *
 	unit->stack_raced = rec->flags & TASK_REC_USTACK_RACED;
 	stack = unwind__thread(proc, &thread);
 	if (stack) {
-		unit->stack = picture_stack(picture, proc, stack);
+		unit->stack = picture_stack(picture, proc, &memos->stacks, stack);
 		if (!unit->stack)
 			return -ENOMEM;
 	}
@@ -223,6 +288,7 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 {
 	const struct thread_sample **sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
 	struct fds *fds = fds__new();
+	struct process_memos memos = { 0 };
 	size_t count = 0;
 	int err = 0;
 
@@ -255,8 +321,11 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 				picture->unit_count -= end - i;
 				break;
 			}
-			err = fill_unit(picture, proc, fds, sorted[i], &units[i - first]);
+			err = fill_unit(picture, proc, fds, &memos, sorted[i], &units[i - first]);
 		}
+		/* stacks compare by pc: another process's are not the same */
+		unwind_memo__clear(&memos.unwound);
+		u64map__free_all(&memos.stacks.by_frames, free_memo_chain);
 		unwind__prune(proc);
 		if (budget__spent(budget))
 			break;

@@ -5,10 +5,14 @@
  * with counts and pcs (render.h).
  */
 #include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "out/blocked.h"
 #include "out/render.h"
 #include "util/format.h"
+#include "util/u64map.h"
 #include "util/utf8.h"
 
 static const char *unit_word(const struct pw_unit *unit)
@@ -149,9 +153,45 @@ static void print_unit_name(FILE *out, const struct pw_unit *unit)
 	fputc('"', out);
 }
 
+struct rendered_frames {
+	size_t len;
+	char text[];
+};
+
+/*
+ * A stack's frames, rendered once and copied for every unit that shares it
+ * (a leak's threads do): formatting is most of a dump's cost.  Rendered
+ * straight to out when there is no memory for the copy.
+ */
+static void write_frames(FILE *out, struct u64map *rendered, const struct pw_stack *stack)
+{
+	struct rendered_frames *frames = u64map__get(rendered, (__u64)(uintptr_t)stack);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	if (!frames && (mem = open_memstream(&text, &len))) {
+		text__frames(mem, stack);
+		if (!fclose(mem) && (frames = malloc(sizeof(*frames) + len))) {
+			frames->len = len;
+			memcpy(frames->text, text, len);
+			if (u64map__put(rendered, (__u64)(uintptr_t)stack, frames)) {
+				free(frames);
+				frames = NULL;
+			}
+		}
+		free(text);
+	}
+	if (frames)
+		fwrite(frames->text, 1, frames->len, out);
+	else
+		text__frames(out, stack);
+}
+
 static void dump_units(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
 		       const struct render_opts *opts)
 {
+	struct u64map rendered = { 0 };
 	pid_t current_pid = -1;
 	char age[32];
 
@@ -177,7 +217,7 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 		if (opts->kernel_stacks)
 			print_kernel_frames(out, ctx, unit);
 		if (unit->stack)
-			text__frames(out, unit->stack);
+			write_frames(out, &rendered, unit->stack);
 		else if (unit->kind == PW_UNIT_GOROUTINE)
 			fputs("\tstack unavailable\n", out);
 		else if (unit->stack_raced)
@@ -185,6 +225,7 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 		else
 			fputs("\t(no user stack: parked less than --min-park)\n", out);
 	}
+	u64map__free_all(&rendered, free);
 }
 
 static void print_group_frames(FILE *out, const struct pw_stack *stack)
