@@ -19,14 +19,22 @@
 /* an unwound stack with the tail-call frames told between its frames */
 #define STACK_MAX_FRAMES (2 * UNWIND_MAX_DEPTH)
 
+/* A sample's place in pid, tid order, the ids copied out of its record:
+ * the records lie kilobytes apart, so comparing through them would miss
+ * the cache at every step of the sort. */
+struct sample_order {
+	__u32 tgid;
+	__u32 tid;
+	const struct thread_sample *sample;
+};
+
 static int by_pid_tid(const void *a, const void *b)
 {
-	const struct thread_sample *left = *(const struct thread_sample *const *)a;
-	const struct thread_sample *right = *(const struct thread_sample *const *)b;
+	const struct sample_order *left = a, *right = b;
 
-	if (left->rec->tgid != right->rec->tgid)
-		return left->rec->tgid < right->rec->tgid ? -1 : 1;
-	return left->rec->tid < right->rec->tid ? -1 : left->rec->tid > right->rec->tid;
+	if (left->tgid != right->tgid)
+		return left->tgid < right->tgid ? -1 : 1;
+	return left->tid < right->tid ? -1 : left->tid > right->tid;
 }
 
 /*
@@ -286,7 +294,7 @@ static int add_process(struct pw_picture *picture, const struct proc *proc,
 int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,
 		 pid_t skip_pid, struct budget *budget)
 {
-	const struct thread_sample **sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
+	struct sample_order *sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
 	struct fds *fds = fds__new();
 	struct process_memos memos = { 0 };
 	size_t count = 0;
@@ -299,17 +307,19 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 	}
 	for (size_t i = 0; i < snap->count; i++)
 		if ((pid_t)snap->threads[i].rec->tgid != skip_pid || !skip_pid)
-			sorted[count++] = &snap->threads[i];
+			sorted[count++] = (struct sample_order){ snap->threads[i].rec->tgid,
+								 snap->threads[i].rec->tid,
+								 &snap->threads[i] };
 	qsort(sorted, count, sizeof(*sorted), by_pid_tid);
 	for (size_t first = 0, end; first < count && !err; first = end) {
-		pid_t pid = (pid_t)sorted[first]->rec->tgid;
-		const struct task_record *main_rec = sorted[first]->rec;
+		pid_t pid = (pid_t)sorted[first].tgid;
+		const struct task_record *main_rec = sorted[first].sample->rec;
 		struct proc *proc = procs__get(procs, pid);
 		struct pw_unit *units;
 
-		for (end = first; end < count && (pid_t)sorted[end]->rec->tgid == pid; end++)
-			if ((pid_t)sorted[end]->rec->tid == pid)
-				main_rec = sorted[end]->rec;
+		for (end = first; end < count && (pid_t)sorted[end].tgid == pid; end++)
+			if ((pid_t)sorted[end].tid == pid)
+				main_rec = sorted[end].sample->rec;
 		units = picture__add_units(picture, end - first);
 		if (!proc || !units || (err = add_process(picture, proc, main_rec))) {
 			err = -ENOMEM;
@@ -321,7 +331,8 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 				picture->unit_count -= end - i;
 				break;
 			}
-			err = fill_unit(picture, proc, fds, &memos, sorted[i], &units[i - first]);
+			err = fill_unit(picture, proc, fds, &memos, sorted[i].sample,
+					&units[i - first]);
 		}
 		/* stacks compare by pc: another process's are not the same */
 		unwind_memo__clear(&memos.unwound);
