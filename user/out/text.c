@@ -5,14 +5,10 @@
  * with counts and pcs (render.h).
  */
 #include <inttypes.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "out/blocked.h"
 #include "out/render.h"
 #include "util/format.h"
-#include "util/u64map.h"
 #include "util/utf8.h"
 
 static const char *unit_word(const struct pw_unit *unit)
@@ -153,39 +149,11 @@ static void print_unit_name(FILE *out, const struct pw_unit *unit)
 	fputc('"', out);
 }
 
-struct rendered_frames {
-	size_t len;
-	char text[];
-};
-
-/*
- * A stack's frames, rendered once and copied for every unit that shares it
- * (a leak's threads do): formatting is most of a dump's cost.  Rendered
- * straight to out when there is no memory for the copy.
- */
-static void write_frames(FILE *out, struct u64map *rendered, const struct pw_stack *stack)
+static int render_frames(FILE *out, const void *stack, const void *unused)
 {
-	struct rendered_frames *frames = u64map__get(rendered, (__u64)(uintptr_t)stack);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem;
-
-	if (!frames && (mem = open_memstream(&text, &len))) {
-		text__frames(mem, stack);
-		if (!fclose(mem) && (frames = malloc(sizeof(*frames) + len))) {
-			frames->len = len;
-			memcpy(frames->text, text, len);
-			if (u64map__put(rendered, (__u64)(uintptr_t)stack, frames)) {
-				free(frames);
-				frames = NULL;
-			}
-		}
-		free(text);
-	}
-	if (frames)
-		fwrite(frames->text, 1, frames->len, out);
-	else
-		text__frames(out, stack);
+	(void)unused;
+	text__frames(out, stack);
+	return 0;
 }
 
 static void dump_units(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
@@ -217,7 +185,7 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 		if (opts->kernel_stacks)
 			print_kernel_frames(out, ctx, unit);
 		if (unit->stack)
-			write_frames(out, &rendered, unit->stack);
+			render__cached(out, &rendered, unit->stack, render_frames, NULL);
 		else if (unit->kind == PW_UNIT_GOROUTINE)
 			fputs("\tstack unavailable\n", out);
 		else if (unit->stack_raced)
@@ -225,7 +193,7 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 		else
 			fputs("\t(no user stack: parked less than --min-park)\n", out);
 	}
-	u64map__free_all(&rendered, free);
+	render__cache_free(&rendered);
 }
 
 static void print_group_frames(FILE *out, const struct pw_stack *stack)
