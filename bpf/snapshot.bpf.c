@@ -95,10 +95,16 @@ static __always_inline void copy_user_regs(struct pt_regs *regs, __u64 *out)
 	out[PW_REG_IP] = regs->ip;
 }
 
-/* Copy the user stack from sp up to the end of its mapping, at most the
- * record's room.  Returns the bytes copied, 0 on failure (counted). */
+/*
+ * Copy the user stack from sp up to the end of its mapping, at most the
+ * record's room.  A thread whose thread pointer lies in its stack's mapping
+ * (glibc's threads: struct pthread, the TCB, tops the stack) has no frame
+ * at or above it, so the copy stops there: that is half of a small
+ * thread's copy.  Returns the bytes copied, 0 on failure (counted).
+ */
 static __always_inline __u32 copy_user_stack(struct task_struct *task, __u64 sp, __u8 *dst)
 {
+	__u64 thread_pointer = task->thread.fsbase;
 	__u64 vma_end = 0;
 	__u64 len;
 
@@ -106,6 +112,8 @@ static __always_inline __u32 copy_user_stack(struct task_struct *task, __u64 sp,
 		GAVE_UP(stack_copy_failed);
 		return 0;
 	}
+	if (thread_pointer > sp && thread_pointer < vma_end)
+		vma_end = thread_pointer;
 	len = vma_end - sp;
 	if (len > PARK_USTACK_MAX_BYTES)
 		len = PARK_USTACK_MAX_BYTES;

@@ -5,9 +5,10 @@ READY lists, /proc and gdb; live JSON; exits of watched processes."""
 import os
 import re
 import signal
+import subprocess
 import time
 
-from pwtest import NS, TARGET_SRC, Fail, check, func_lines, now, poll
+from pwtest import NS, PARKWATCH, TARGET_SRC, Fail, check, func_lines, now, poll
 from pwtest import docs
 from pwtest.oracles import gdb, proc
 from pwtest.parkwatch import Live, bpf_failure, dump_json, dump_text, one_stderr_line, pw_error
@@ -436,9 +437,31 @@ def test_leaky_groups():
         check(not pool & set(g.get("ids") or []), "pool threads grouped with the leak")
 
 
+# The 10,000-thread dump's CPU time, BPF load included, at most this many
+# times a 100-thread dump's of the same program (same debug info, same
+# load): before each distinct stack was unwound once it was 2.8x here.
+DUMP_10K_CPU_RATIO = 3.5
+
+
+def dump_cpu_s(pid):
+    """Best of three: CPU seconds (user + system) of parkwatch -p PID --dump."""
+    best = None
+    for _ in range(3):
+        pw = subprocess.Popen([PARKWATCH, "-p", str(pid), "--dump"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _, status, usage = os.wait4(pw.pid, 0)
+        finally:
+            pw.returncode = 0  # reaped by wait4
+        check(os.waitstatus_to_exitcode(status) == 0, f"parkwatch -p {pid} --dump: {status:#x}")
+        cpu = usage.ru_utime + usage.ru_stime
+        best = cpu if best is None else min(best, cpu)
+    return best
+
+
 @test
 def test_condwait_10k():
-    with Target("condwait", 10000) as t:
+    with Target("condwait", 10000) as t, Target("condwait", 100) as small:
         tids = set(t.wait_ready()["cond"])
         check(len(tids) == 10000, f"READY lists {len(tids)} tids")
         doc, res = dump_json([t.pid])
@@ -450,3 +473,9 @@ def test_condwait_10k():
         check(len(groups) == 1 and groups[0].get("count") == 10000,
               f"group counts {[g.get('count') for g in groups]}, expected one of 10000")
         check(res.t1 - res.t0 < 30, f"dump of 10000 threads took {res.t1 - res.t0:.1f} s")
+        small.wait_ready()
+        big_s, small_s = dump_cpu_s(t.pid), dump_cpu_s(small.pid)
+        check(big_s <= DUMP_10K_CPU_RATIO * small_s,
+              f"--dump of 10000 threads took {big_s * 1000:.0f} ms of CPU, over "
+              f"{DUMP_10K_CPU_RATIO}x the {small_s * 1000:.0f} ms of 100 threads")
+    return f"--dump CPU: 10000 threads {big_s * 1000:.0f} ms, 100 threads {small_s * 1000:.0f} ms"

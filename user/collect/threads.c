@@ -19,14 +19,22 @@
 /* an unwound stack with the tail-call frames told between its frames */
 #define STACK_MAX_FRAMES (2 * UNWIND_MAX_DEPTH)
 
+/* A sample's place in pid, tid order, the ids copied out of its record:
+ * the records lie kilobytes apart, so comparing through them would miss
+ * the cache at every step of the sort. */
+struct sample_order {
+	__u32 tgid;
+	__u32 tid;
+	const struct thread_sample *sample;
+};
+
 static int by_pid_tid(const void *a, const void *b)
 {
-	const struct thread_sample *left = *(const struct thread_sample *const *)a;
-	const struct thread_sample *right = *(const struct thread_sample *const *)b;
+	const struct sample_order *left = a, *right = b;
 
-	if (left->rec->tgid != right->rec->tgid)
-		return left->rec->tgid < right->rec->tgid ? -1 : 1;
-	return left->rec->tid < right->rec->tid ? -1 : left->rec->tid > right->rec->tid;
+	if (left->tgid != right->tgid)
+		return left->tgid < right->tgid ? -1 : 1;
+	return left->tid < right->tid ? -1 : left->tid > right->tid;
 }
 
 /*
@@ -55,9 +63,44 @@ static int add_tail_calls(struct proc *proc, const struct stack *stack, int i,
 	return depth;
 }
 
-/* The picture's stack for an unwound one, symbolized once per distinct stack. */
-static const struct pw_stack *picture_stack(struct pw_picture *picture, struct proc *proc,
-					    const struct stack *stack)
+/*
+ * A process's unwound stacks already made picture stacks, by their frames:
+ * threads parked the same way are symbolized, and their tail calls found,
+ * once.
+ */
+struct stack_memo {
+	struct u64map by_frames;    /* hash of the frames -> first stack_memo_entry */
+};
+
+struct stack_memo_entry {
+	struct stack_memo_entry *next; /* same hash */
+	const struct stack *unwound;   /* alive while its process is being added */
+	const struct pw_stack *stack;
+};
+
+static void free_memo_chain(void *value)
+{
+	for (struct stack_memo_entry *entry = value, *next; entry; entry = next) {
+		next = entry->next;
+		free(entry);
+	}
+}
+
+static __u64 frames_hash(const struct stack *stack)
+{
+	return hash__bytes(stack->frames, stack->depth * sizeof(stack->frames[0]),
+			   stack->truncated);
+}
+
+static bool same_frames(const struct stack *a, const struct stack *b)
+{
+	return a->depth == b->depth && a->truncated == b->truncated &&
+	       !memcmp(a->frames, b->frames, a->depth * sizeof(a->frames[0]));
+}
+
+/* The picture's stack for an unwound one, symbolized afresh. */
+static const struct pw_stack *symbolize_stack(struct pw_picture *picture, struct proc *proc,
+					      const struct stack *stack)
 {
 	const struct symbol *symbols[STACK_MAX_FRAMES];
 	struct stack_frame frames[STACK_MAX_FRAMES];
@@ -74,6 +117,28 @@ static const struct pw_stack *picture_stack(struct pw_picture *picture, struct p
 	}
 	return picture__intern_stack(picture, proc->pid, frames, symbols, depth, depth,
 				     stack->truncated);
+}
+
+/* The picture's stack for an unwound one, symbolized once per distinct stack. */
+static const struct pw_stack *picture_stack(struct pw_picture *picture, struct proc *proc,
+					    struct stack_memo *memo, const struct stack *stack)
+{
+	__u64 key = frames_hash(stack);
+	struct stack_memo_entry *first = u64map__get(&memo->by_frames, key), *entry;
+
+	for (entry = first; entry; entry = entry->next)
+		if (same_frames(entry->unwound, stack))
+			return entry->stack;
+	entry = malloc(sizeof(*entry));
+	if (!entry)
+		return NULL;
+	*entry = (struct stack_memo_entry){ .next = first, .unwound = stack };
+	entry->stack = symbolize_stack(picture, proc, stack);
+	if (!entry->stack || u64map__put(&memo->by_frames, key, entry)) {
+		free(entry);
+		return NULL;
+	}
+	return entry->stack;
 }
 
 /* Whether an IO syscall waits to take data in (or a connection): then
@@ -157,8 +222,15 @@ static int classify_unit(struct pw_picture *picture, struct proc *proc, struct f
 	return describe_fd(picture, proc, fds, sample, unit);
 }
 
+/* What adding one process's threads keeps from one thread to the next. */
+struct process_memos {
+	struct unwind_memo unwound;
+	struct stack_memo stacks;
+};
+
 static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *fds,
-		     const struct thread_sample *sample, struct pw_unit *unit)
+		     struct process_memos *memos, const struct thread_sample *sample,
+		     struct pw_unit *unit)
 {
 	const struct task_record *rec = sample->rec;
 	struct unwind_input thread = {
@@ -168,6 +240,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *
 		.regs = rec->regs,
 		.ustack = sample->ustack,
 		.ustack_bytes = rec->ustack_bytes,
+		.memo = &memos->unwound,
 	};
 	const struct stack *stack;
 
@@ -193,7 +266,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *
 	unit->stack_raced = rec->flags & TASK_REC_USTACK_RACED;
 	stack = unwind__thread(proc, &thread);
 	if (stack) {
-		unit->stack = picture_stack(picture, proc, stack);
+		unit->stack = picture_stack(picture, proc, &memos->stacks, stack);
 		if (!unit->stack)
 			return -ENOMEM;
 	}
@@ -221,8 +294,9 @@ static int add_process(struct pw_picture *picture, const struct proc *proc,
 int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,
 		 pid_t skip_pid, struct budget *budget)
 {
-	const struct thread_sample **sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
+	struct sample_order *sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
 	struct fds *fds = fds__new();
+	struct process_memos memos = { 0 };
 	size_t count = 0;
 	int err = 0;
 
@@ -233,17 +307,19 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 	}
 	for (size_t i = 0; i < snap->count; i++)
 		if ((pid_t)snap->threads[i].rec->tgid != skip_pid || !skip_pid)
-			sorted[count++] = &snap->threads[i];
+			sorted[count++] = (struct sample_order){ snap->threads[i].rec->tgid,
+								 snap->threads[i].rec->tid,
+								 &snap->threads[i] };
 	qsort(sorted, count, sizeof(*sorted), by_pid_tid);
 	for (size_t first = 0, end; first < count && !err; first = end) {
-		pid_t pid = (pid_t)sorted[first]->rec->tgid;
-		const struct task_record *main_rec = sorted[first]->rec;
+		pid_t pid = (pid_t)sorted[first].tgid;
+		const struct task_record *main_rec = sorted[first].sample->rec;
 		struct proc *proc = procs__get(procs, pid);
 		struct pw_unit *units;
 
-		for (end = first; end < count && (pid_t)sorted[end]->rec->tgid == pid; end++)
-			if ((pid_t)sorted[end]->rec->tid == pid)
-				main_rec = sorted[end]->rec;
+		for (end = first; end < count && (pid_t)sorted[end].tgid == pid; end++)
+			if ((pid_t)sorted[end].tid == pid)
+				main_rec = sorted[end].sample->rec;
 		units = picture__add_units(picture, end - first);
 		if (!proc || !units || (err = add_process(picture, proc, main_rec))) {
 			err = -ENOMEM;
@@ -255,8 +331,12 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 				picture->unit_count -= end - i;
 				break;
 			}
-			err = fill_unit(picture, proc, fds, sorted[i], &units[i - first]);
+			err = fill_unit(picture, proc, fds, &memos, sorted[i].sample,
+					&units[i - first]);
 		}
+		/* stacks compare by pc: another process's are not the same */
+		unwind_memo__clear(&memos.unwound);
+		u64map__free_all(&memos.stacks.by_frames, free_memo_chain);
 		unwind__prune(proc);
 		if (budget__spent(budget))
 			break;

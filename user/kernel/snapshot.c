@@ -99,47 +99,65 @@ static int realign(void **buf, size_t *len)
 	return 0;
 }
 
+/*
+ * The samples of snap's buffer, records one after another (padded: each
+ * rounded up to RECORD_ALIGN, as realign lays them out).  -EAGAIN when a
+ * record starts misaligned, -EPROTO or -ENOMEM.  One pass: the records lie
+ * a stack apart, so each is a cache miss, once.
+ */
+static int split(struct snapshot *snap, bool padded)
+{
+	size_t cap = 0, off = 0;
+	ssize_t bytes;
+
+	snap->count = 0;
+	while ((bytes = record_bytes(snap->buf, snap->buf_len, off)) > 0) {
+		const struct task_record *rec = (const void *)((char *)snap->buf + off);
+		size_t kstack_len = (size_t)rec->kstack_depth * sizeof(__u64);
+		struct thread_sample *sample;
+
+		if (off % RECORD_ALIGN)
+			return -EAGAIN;
+		if (snap->count == cap) {
+			struct thread_sample *grown;
+
+			cap = cap ? cap * 2 : 256;
+			grown = realloc(snap->threads, cap * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			snap->threads = grown;
+		}
+		sample = &snap->threads[snap->count++];
+		sample->rec = rec;
+		sample->kstack = kstack_len ? (const void *)(rec + 1) : NULL;
+		sample->ustack = rec->ustack_bytes ? (const void *)((char *)(rec + 1) + kstack_len)
+						   : NULL;
+		off += padded ? ((size_t)bytes + RECORD_ALIGN - 1) / RECORD_ALIGN * RECORD_ALIGN
+			      : (size_t)bytes;
+	}
+	return (int)bytes;
+}
+
 int snapshot__parse(void *buf, size_t len, struct snapshot **out)
 {
 	struct snapshot *snap = calloc(1, sizeof(*snap));
-	size_t cap = 0, off = 0;
 	int err;
 
 	if (!snap) {
 		free(buf);
 		return -ENOMEM;
 	}
-	err = realign(&buf, &len);
 	snap->buf = buf;
 	snap->buf_len = len;
+	err = split(snap, false);
+	if (err == -EAGAIN) {
+		err = realign(&snap->buf, &snap->buf_len);
+		if (!err)
+			err = split(snap, true);
+	}
 	if (err) {
 		snapshot__free(snap);
 		return err;
-	}
-	while (off + sizeof(struct task_record) <= len) {
-		const struct task_record *rec = (const void *)((char *)buf + off);
-		size_t kstack_len = (size_t)rec->kstack_depth * sizeof(__u64);
-		struct thread_sample *sample;
-
-		if (snap->count == cap) {
-			struct thread_sample *grown;
-
-			cap = cap ? cap * 2 : 256;
-			grown = realloc(snap->threads, cap * sizeof(*grown));
-			if (!grown) {
-				snapshot__free(snap);
-				return -ENOMEM;
-			}
-			snap->threads = grown;
-		}
-		sample = &snap->threads[snap->count++];
-		off += sizeof(*rec);
-		sample->rec = rec;
-		sample->kstack = kstack_len ? (const void *)((char *)buf + off) : NULL;
-		off += kstack_len;
-		sample->ustack = rec->ustack_bytes ? (const void *)((char *)buf + off) : NULL;
-		/* the padding realign put after the stack, if any */
-		off += (rec->ustack_bytes + RECORD_ALIGN - 1) / RECORD_ALIGN * RECORD_ALIGN;
 	}
 	*out = snap;
 	return 0;

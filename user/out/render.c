@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* The table of renderers (render.h). */
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include "out/render.h"
 
 typedef int (*render_fn)(FILE *out, const struct pw_picture *picture,
@@ -27,4 +30,43 @@ int render__write(FILE *out, enum pw_format format, const struct pw_picture *pic
 	if (err)
 		return err;
 	return ferror(out) ? -EIO : 0;
+}
+
+struct rendered {
+	size_t len;
+	char text[];
+};
+
+int render__cached(FILE *out, struct u64map *cache, const void *key,
+		   int (*render)(FILE *out, const void *key, const void *arg), const void *arg)
+{
+	struct rendered *rendered = u64map__get(cache, (__u64)(uintptr_t)key);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int err;
+
+	if (!rendered && (mem = open_memstream(&text, &len))) {
+		err = render(mem, key, arg);
+		if (fclose(mem) || err || !(rendered = malloc(sizeof(*rendered) + len))) {
+			free(text);
+			return err ? err : render(out, key, arg);
+		}
+		rendered->len = len;
+		memcpy(rendered->text, text, len);
+		free(text);
+		if (u64map__put(cache, (__u64)(uintptr_t)key, rendered)) {
+			free(rendered);
+			return render(out, key, arg);
+		}
+	}
+	if (!rendered)
+		return render(out, key, arg);
+	fwrite(rendered->text, 1, rendered->len, out);
+	return 0;
+}
+
+void render__cache_free(struct u64map *cache)
+{
+	u64map__free_all(cache, free);
 }

@@ -14,6 +14,7 @@
 #include "model/picture.h"
 #include "trend/trend.h"
 #include "util/ksyms.h"
+#include "util/u64map.h"
 
 enum pw_format {
 	PW_FORMAT_TEXT,
@@ -72,5 +73,16 @@ bool text_go__created_by(FILE *out, const struct pw_process *proc, const struct 
 			 bool with_parent);
 void json__frames(FILE *out, const struct pw_stack *stack);
 void json__trend(FILE *out, const struct trend_group_stats *stats);
+
+/*
+ * Text that depends on one picture object alone (a stack's frames), made
+ * by render once per key and copied at every later use: a leak's units
+ * share their stack, and formatting is most of a dump's cost.  Rendered
+ * straight to out when there is no memory for the copy.  cache starts
+ * zeroed; render__cache_free empties it.
+ */
+int render__cached(FILE *out, struct u64map *cache, const void *key,
+		   int (*render)(FILE *out, const void *key, const void *arg), const void *arg);
+void render__cache_free(struct u64map *cache);
 
 #endif /* PARKWATCH_RENDER_H */

@@ -149,9 +149,17 @@ static void print_unit_name(FILE *out, const struct pw_unit *unit)
 	fputc('"', out);
 }
 
+static int render_frames(FILE *out, const void *stack, const void *unused)
+{
+	(void)unused;
+	text__frames(out, stack);
+	return 0;
+}
+
 static void dump_units(FILE *out, const struct pw_picture *picture, const struct pw_context *ctx,
 		       const struct render_opts *opts)
 {
+	struct u64map rendered = { 0 };
 	pid_t current_pid = -1;
 	char age[32];
 
@@ -177,7 +185,7 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 		if (opts->kernel_stacks)
 			print_kernel_frames(out, ctx, unit);
 		if (unit->stack)
-			text__frames(out, unit->stack);
+			render__cached(out, &rendered, unit->stack, render_frames, NULL);
 		else if (unit->kind == PW_UNIT_GOROUTINE)
 			fputs("\tstack unavailable\n", out);
 		else if (unit->stack_raced)
@@ -185,6 +193,7 @@ static void dump_units(FILE *out, const struct pw_picture *picture, const struct
 		else
 			fputs("\t(no user stack: parked less than --min-park)\n", out);
 	}
+	render__cache_free(&rendered);
 }
 
 static void print_group_frames(FILE *out, const struct pw_stack *stack)

@@ -391,9 +391,10 @@ static void print_traceback_frame(FILE *out, const struct go_frame *f)
  * frames around "...N frames elided..."; before, what the first 100
  * frames of the stack show, said elided only when that is 100 frames.
  */
-static int print_traceback_frames(FILE *out, const struct pw_process *proc,
-				  const struct pw_stack *stack)
+static int print_traceback_frames(FILE *out, const void *key, const void *arg)
 {
+	const struct pw_stack *stack = key;
+	const struct pw_process *proc = arg;
 	bool before_121 = proc->go_minor && proc->go_minor < 21;
 	int depth = before_121 && stack->full_depth > 100 ? 100 : stack->full_depth;
 	struct go_frame *frames;
@@ -446,7 +447,8 @@ bool text_go__created_by(FILE *out, const struct pw_process *proc, const struct 
 }
 
 static int print_goroutine(FILE *out, const struct pw_picture *picture,
-			   const struct pw_process *proc, const struct pw_unit *unit)
+			   const struct pw_process *proc, struct u64map *rendered,
+			   const struct pw_unit *unit)
 {
 	const struct pw_goroutine *g = unit->go;
 	int err = 0;
@@ -461,7 +463,7 @@ static int print_goroutine(FILE *out, const struct pw_picture *picture,
 	fputs("]:\n", out);
 	blocked__line(out, picture, unit);
 	if (unit->stack)
-		err = print_traceback_frames(out, proc, unit->stack);
+		err = render__cached(out, rendered, unit->stack, print_traceback_frames, proc);
 	else if (!strcmp(g->status, "running"))
 		fputs("\tgoroutine running on other thread; stack unavailable\n", out);
 	else if (!strcmp(g->status, "syscall"))
@@ -475,11 +477,13 @@ static int print_goroutine(FILE *out, const struct pw_picture *picture,
 
 static int write_debug2(FILE *out, const struct pw_picture *picture, const struct pw_process *proc)
 {
+	struct u64map rendered = { 0 };
 	int err = 0;
 
 	for (size_t i = 0; i < picture->unit_count && !err; i++)
 		if (!picture->units[i].go->system)
-			err = print_goroutine(out, picture, proc, &picture->units[i]);
+			err = print_goroutine(out, picture, proc, &rendered, &picture->units[i]);
+	render__cache_free(&rendered);
 	return err;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* DWARF CFI unwinding of captured user stacks with libdwfl (unwind.h). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
@@ -7,6 +8,18 @@
 #include "proc/perfmap.h"
 #include "proc/symbolize.h"
 #include "proc/unwind.h"
+#include "proc/unwind_memo.h"
+
+/* The thread being unwound, as the Dwfl callbacks find it through
+ * proc->unwinding, with the trace of what the walk reads. */
+struct unwind_run {
+	struct unwind_input input;
+	struct memo_capture capture;
+	struct unwind_trace trace;
+	/* the second walk's (unwind_memo.h): the first walk's frames */
+	const struct stack_frame *vary_frames;
+	int vary_depth;
+};
 
 struct frames_acc {
 	struct proc *proc;
@@ -44,14 +57,22 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *d
 {
 	struct proc *proc = dwfl_arg;
 	const struct unwind_input *thread = proc->unwinding;
+	struct unwind_run *run = (struct unwind_run *)((char *)thread -
+						       offsetof(struct unwind_run, input));
 	__u64 sp = thread->regs[PW_REG_SP];
+	bool from_capture = thread->ustack && addr >= sp &&
+			    addr - sp + sizeof(*result) <= thread->ustack_bytes;
 
 	(void)dwfl;
-	if (thread->ustack && addr >= sp && addr - sp + sizeof(*result) <= thread->ustack_bytes) {
+	if (from_capture)
 		memcpy(result, thread->ustack + (addr - sp), sizeof(*result));
-		return true;
-	}
-	return procs__read_word(proc, addr, (__u64 *)result);
+	else if (!procs__read_word(proc, addr, (__u64 *)result))
+		return false;
+	unwind_memo__read(&run->trace, &run->capture, addr, *result, from_capture);
+	if (run->vary_frames &&
+	    unwind_memo__may_vary(&run->capture, run->vary_frames, run->vary_depth, *result))
+		*result = UNWIND_MEMO_VARIED(*result);
+	return true;
 }
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
@@ -196,29 +217,94 @@ static void unwind_frame_pointers(struct proc *proc, const __u64 *regs, struct f
 	}
 }
 
-static struct stack *unwind_capture(struct proc *proc, const struct unwind_input *thread)
+/* Walks the capture in run, with the process's CFI or its frame pointers. */
+static void walk(struct proc *proc, Dwfl *dwfl, struct unwind_run *run, struct frames_acc *acc)
 {
-	Dwfl *dwfl = procs__dwfl(proc);
-	struct frames_acc acc = { .proc = proc, .dwfl = dwfl };
-	struct stack *stack;
-
-	proc->unwinding = thread;
+	unwind_memo__trace_start(&run->trace);
+	proc->unwinding = &run->input;
 	/* an unwinder error past the first frames (unreadable memory, no
 	 * CFI and no frame pointer to go on) leaves the stack cut */
 	if (dwfl && attached(proc, dwfl) &&
-	    dwfl_getthread_frames(dwfl, thread->tid, frame_cb, &acc) && !acc.stopped)
-		acc.truncated = true;
-	if (acc.depth <= 1)
-		unwind_frame_pointers(proc, thread->regs, &acc);
+	    dwfl_getthread_frames(dwfl, run->input.tid, frame_cb, acc) && !acc->stopped)
+		acc->truncated = true;
+	if (acc->depth <= 1)
+		unwind_frame_pointers(proc, run->input.regs, acc);
 	proc->unwinding = NULL;
+}
 
-	stack = malloc(sizeof(*stack) + acc.depth * sizeof(stack->frames[0]));
+/* Walks the capture again with the words that may vary changed, and
+ * tells whether the walk went the same way (unwind_memo.h). */
+static bool varies_alike(struct proc *proc, Dwfl *dwfl, const struct unwind_run *first,
+			 const struct frames_acc *found)
+{
+	struct frames_acc acc = { .proc = proc, .dwfl = dwfl };
+	struct unwind_run *run = malloc(sizeof(*run));
+	__u64 regs[PARK_NREGS];
+	bool alike;
+
+	if (!run)
+		return false;
+	*run = *first;
+	run->vary_frames = found->frames;
+	run->vary_depth = found->depth;
+	for (int i = 0; i < PARK_NREGS; i++) {
+		regs[i] = first->input.regs[i];
+		if (i != PW_REG_IP && i != PW_REG_SP &&
+		    unwind_memo__may_vary(&first->capture, found->frames, found->depth, regs[i]))
+			regs[i] = UNWIND_MEMO_VARIED(regs[i]);
+	}
+	run->input.regs = regs;
+	walk(proc, dwfl, run, &acc);
+	alike = unwind_memo__same_reads(&first->trace, &run->trace) &&
+		acc.depth == found->depth && acc.truncated == found->truncated &&
+		!memcmp(acc.frames, found->frames, acc.depth * sizeof(acc.frames[0]));
+	free(run);
+	return alike;
+}
+
+static struct stack *new_stack(const struct unwind_input *thread, const struct stack_frame *frames,
+			       int depth, bool truncated)
+{
+	struct stack *stack = malloc(sizeof(*stack) + depth * sizeof(stack->frames[0]));
+
 	if (!stack)
 		return NULL;
 	stack->park_start_ns = thread->park_start_ns;
-	stack->truncated = acc.truncated;
-	stack->depth = acc.depth;
-	memcpy(stack->frames, acc.frames, acc.depth * sizeof(stack->frames[0]));
+	stack->truncated = truncated;
+	stack->depth = depth;
+	memcpy(stack->frames, frames, depth * sizeof(stack->frames[0]));
+	return stack;
+}
+
+static struct stack *unwind_capture(struct proc *proc, const struct unwind_input *thread)
+{
+	struct frames_acc acc = { .proc = proc };
+	struct unwind_run *run;
+	struct stack *stack;
+
+	if (thread->memo) {
+		struct memo_capture capture = { thread->regs, thread->ustack,
+						thread->ustack ? thread->ustack_bytes : 0 };
+		int depth = unwind_memo__find(thread->memo, &capture, acc.frames, &acc.truncated);
+
+		if (depth >= 0)
+			return new_stack(thread, acc.frames, depth, acc.truncated);
+	}
+	/* the trace is too big for the stack of a thread (the HTTP server's) */
+	run = malloc(sizeof(*run));
+	if (!run)
+		return NULL;
+	run->input = *thread;
+	run->capture = (struct memo_capture){ thread->regs, thread->ustack,
+					      thread->ustack ? thread->ustack_bytes : 0 };
+	run->vary_frames = NULL;
+	acc.dwfl = procs__dwfl(proc);
+	walk(proc, acc.dwfl, run, &acc);
+	if (thread->memo && run->trace.reusable)
+		unwind_memo__add(thread->memo, &run->capture, &run->trace, acc.frames, acc.depth,
+				 acc.truncated, varies_alike(proc, acc.dwfl, run, &acc));
+	stack = new_stack(thread, acc.frames, acc.depth, acc.truncated);
+	free(run);
 	return stack;
 }
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include "model/symbol.h"
 #include "proc/procs.h"
+#include "proc/unwind_memo.h"
 
 #define UNWIND_MAX_DEPTH 128
 
@@ -23,6 +24,7 @@ struct unwind_input {
 	const __u64 *regs;          /* PARK_NREGS user registers, DWARF numbering */
 	const __u8 *ustack;         /* ustack_bytes bytes from the stack pointer */
 	size_t ustack_bytes;
+	struct unwind_memo *memo;   /* stacks of this process walked so far, or NULL */
 };
 
 struct stack {

@@ -115,24 +115,32 @@ static bool name_matches(const char *symbol, const char *name)
 int ksyms__find(const char *path, const char *const *names, size_t count, ksyms_found_fn found,
 		void *ctx)
 {
-	char line[512], *name, *end;
+	bool first_chars[256] = { false };
+	char line[512], *name, *type, *end;
 	unsigned long long addr;
 	FILE *file;
 	int hits = 0;
 
+	for (size_t i = 0; i < count; i++)
+		first_chars[(unsigned char)names[i][0]] = true;
 	file = fopen(path, "re");
 	if (!file)
 		return -errno;
 	/* "ADDR TYPE NAME[\t[MODULE]]": parsed by hand, as 100,000 lines
-	 * through sscanf cost more than the kernel takes to write them */
+	 * through sscanf cost more than the kernel takes to write them; the
+	 * address only of a line whose name could be one asked for */
 	while (fgets(line, sizeof(line), file)) {
-		addr = strtoull(line, &end, 16);
-		if (end == line || end[0] != ' ' || !addr || !end[1] || end[2] != ' ')
+		type = strchr(line, ' ');
+		if (!type || !type[1] || type[2] != ' ')
 			continue;
+		name = type + 3;
 		/* the kernel's own text only: a module's function is not the one asked for */
-		if ((end[1] != 't' && end[1] != 'T') || strchr(end, '['))
+		if ((type[1] != 't' && type[1] != 'T') || !first_chars[(unsigned char)name[0]] ||
+		    strchr(name, '['))
 			continue;
-		name = end + 3;
+		addr = strtoull(line, &end, 16);
+		if (end != type || !addr)
+			continue;
 		name[strcspn(name, " \t\n")] = '\0';
 		for (size_t i = 0; i < count; i++) {
 			if (name_matches(name, names[i])) {
