@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 
-from pwtest import PARKWATCH, REPO, Fail, check, now, poll
+from pwtest import PARKWATCH, REPO, TARGETS, Fail, check, now, poll
 from pwtest import docs, gotargets
 from pwtest.parkwatch import basic, free_port, parse_output, pw_error, request
 from pwtest.procs import LineReader, Target, spawn, stop
@@ -494,12 +494,21 @@ def proc_status(pid):
 @test
 def test_ship_unit_capabilities():
     """The unit's capabilities are the least that works: with all of them a
-    non-root parkwatch reads every stack, names kernel frames and drops every
-    capability; without any one of them, something of that is lost."""
+    non-root parkwatch reads every stack (a deleted binary's too), names
+    kernel frames and drops every capability; without any one of them,
+    something of that is lost."""
     caps = unit_capabilities()
     everything = {"dropped everything", "stacks", "kernel frames named", "nothing on stderr"}
-    with Target("condwait", 4) as t:
+    # a binary replaced while it runs (deleted under it) is read through
+    # /proc/PID/map_files, which takes CAP_CHECKPOINT_RESTORE
+    with tempfile.TemporaryDirectory() as d:
+        binary = os.path.join(d, "condwait")
+        shutil.copy2(os.path.join(TARGETS, "condwait"), binary)
+        t = Target("condwait", 4, path=binary)
+    with t:
         tids = t.wait_ready()["cond"]
+        check(os.readlink(f"/proc/{t.pid}/exe").endswith(" (deleted)"),
+              f"/proc/{t.pid}/exe: its binary is still there")
         got, err = run_with_caps(caps, t, tids)
         check(got == everything, f"with the unit's capabilities {caps}: only {sorted(got)}; "
                                  f"stderr {err[:300]!r}")
