@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 
-from pwtest import REPO, check, now, poll
+from pwtest import REPO, Fail, check, now, poll
 from pwtest.oracles import gopprof, proc, promtool
 from pwtest.oracles.prometheus import Prometheus
 from pwtest.parkwatch import Server
@@ -85,10 +85,15 @@ def dashboard_queries():
     return out
 
 
-def pprof_pids(port, query):
+def pprof_pids(port, query, missing_ok=False):
     """{pid label: threads in cond wait} of `go tool pprof -raw` fetching
-    the profile of QUERY."""
-    text = gopprof.run(["-raw"], f"http://127.0.0.1:{port}/debug/pprof/goroutine?{query}")
+    the profile of QUERY; with MISSING_OK, {} while nothing matches (404)."""
+    try:
+        text = gopprof.run(["-raw"], f"http://127.0.0.1:{port}/debug/pprof/goroutine?{query}")
+    except Fail as e:
+        if missing_ok and "404 Not Found" in str(e):
+            return {}
+        raise
     counts = {}
     for sample in gopprof.parse_raw(text).samples:
         pid = sample.labels.get("pid")
@@ -160,7 +165,8 @@ def test_prometheus_scrapes_across_restart():
                     second.wait_ready()
                     cg.add(second.pid)
                     after = poll(lambda: (lambda c: c if set(c) == {str(second.pid)} else None)(
-                        pprof_pids(srv.port, f"comm={comm}")), 20,
+                        # 404 until a picture holds the newcomer
+                        pprof_pids(srv.port, f"comm={comm}", missing_ok=True)), 20,
                         f"?comm={comm} showing only the restarted pid {second.pid}",
                         interval=0.5)
                     t_restarted = time.time()
