@@ -234,20 +234,10 @@ go_case() {
 	TARGET_PID=
 }
 
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-for threads in $THREAD_COUNTS; do
-	for procs in $PROC_COUNTS; do
-		thread_case "$threads" "$procs"
-	done
-done
-for n in $GOROUTINE_COUNTS; do
-	go_case "$n"
-done
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-
-echo
+# report: the table of the cases measured so far
+report() {
 echo "parkwatch: $(realpath "$PARKWATCH") ($(git rev-parse --short HEAD 2>/dev/null || echo "no git")), $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "$(nproc) CPUs; load average $LOAD_START at the start, $LOAD_END at the end"
+echo "$(nproc) CPUs; load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "parkwatch: -p PID (each process) --dump --min-park 0 > file, BPF load included; best of $REPS, wall by the script; peak RSS: GNU time %M, the largest of the $REPS"
 ((RUN_GDB)) && echo "gdb: gdb -batch -p PID -ex 'thread apply all bt', one process after the other, all within ${GDB_LIMIT}s"
 [[ -n $GOROUTINE_COUNTS ]] && echo "runtime: GET /debug/pprof/goroutine?debug=1 and ?debug=2 of $GO_BIN ($(go version "$GO_BIN" 2>/dev/null | awk '{ print $2 }')), request to last byte, best of $REPS"
@@ -280,3 +270,28 @@ echo
 echo "other / parkwatch above 1: parkwatch is that many times faster."
 echo "output check, every timed dump:"
 awk -F'\t' '{ printf "  %s in %s process(es): %s\n", $1, $2, $8 }' "$RESULTS"
+}
+
+# a run that stops half-way (a target killed under it) still reports what
+# it measured
+cleanup() {
+	if ((!REPORTED)) && [[ -s $RESULTS ]]; then
+		echo
+		echo "INCOMPLETE: the run stopped before its last case (see stderr)"
+		report
+	fi
+}
+
+REPORTED=0
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+for threads in $THREAD_COUNTS; do
+	for procs in $PROC_COUNTS; do
+		thread_case "$threads" "$procs"
+	done
+done
+for n in $GOROUTINE_COUNTS; do
+	go_case "$n"
+done
+echo
+report
+REPORTED=1
