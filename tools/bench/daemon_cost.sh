@@ -83,16 +83,20 @@ metric() { awk -v n="$1" '$1 == n { v = $2 } END { print (v == "" ? "absent" : v
 threads_all() { awk '/^parkwatch_threads_all\{/ { t += $2 } END { print t + 0 }' "$1"; }
 
 # the first picture that holds the targets (/metrics answers 503 before
-# the first picture)
-deadline=$((SECONDS + 120))
+# the first picture); it opens every process, which takes minutes for
+# hundreds of them
+FIRST_PICTURE_TIMEOUT=${FIRST_PICTURE_TIMEOUT:-900}
+t_first=$(now)
+deadline=$((SECONDS + FIRST_PICTURE_TIMEOUT))
 watched=0
 while ((watched < NTHREADS)); do
 	kill -0 "$CHILD_PID" 2>/dev/null || die "parkwatch exited: $(head -n 1 "$TMP/pw.err")"
-	((SECONDS < deadline)) || die "after 120 s parkwatch watches $watched threads, fewer than the targets' $NTHREADS"
+	((SECONDS < deadline)) || die "after ${FIRST_PICTURE_TIMEOUT}s parkwatch watches $watched threads, fewer than the targets' $NTHREADS"
 	sleep 0.5 # poll interval of a deadline loop
 	"${HELPER[@]}" fetch "$URL" "$TMP/metrics" >/dev/null 2>&1 || continue
 	watched=$(threads_all "$TMP/metrics")
 done
+t_first=$(elapsed "$t_first" "$(now)")
 # the oracle for that figure: the threads of every process but the kernel's
 # (no VmSize), read from /proc now
 on_machine=$(cat /proc/[0-9]*/status 2>/dev/null | awk '/^Name:/ { if (vm) n += th; vm = 0; th = 0 }
@@ -158,7 +162,7 @@ echo
 echo "parkwatch: $(realpath "$PARKWATCH") ($(git rev-parse --short HEAD 2>/dev/null || echo "no git")), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "$(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "daemon: parkwatch --http 127.0.0.1:0 --http-no-auth --interval $INTERVAL (every process), stdout to /dev/null"
-echo "targets: $NPROCS x build/targets/condwait $((NTHREADS / NPROCS)) ($NTHREADS parked threads); parkwatch watched $watched threads at its first picture, /proc then showed $on_machine"
+echo "targets: $NPROCS x build/targets/condwait $((NTHREADS / NPROCS)) ($NTHREADS parked threads); parkwatch watched $watched threads at its first picture (${t_first}s after start), /proc then showed $on_machine"
 for n in "${BENCH_NOTES[@]}"; do echo "note: $n"; done
 echo "measured ${elapsed_s}s after the first picture; /metrics every ${SCRAPE_S}s, RSS every ${SAMPLE_S}s"
 echo

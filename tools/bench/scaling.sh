@@ -116,10 +116,14 @@ timed_dump() {
 # WANT of them with MARKER in their stack; sets UNITS
 check_dump() {
 	local kind units marked
-	read -r kind units marked < <("${HELPER[@]}" count "$1" "$3") ||
-		die "the dump holds no threads or goroutines (see above)"
-	[[ $kind == "$2" && $marked == "$4" ]] ||
-		die "the dump holds $units ${kind}s, $marked in $3 (expected $4 ${2}s in $3)"
+	if ! read -r kind units marked < <("${HELPER[@]}" count "$1" "$3"); then
+		kind=none units=0 marked=0
+	fi
+	if [[ $kind != "$2" || $marked != "$4" ]]; then
+		log "the dump began with:"
+		head -n 3 "$1" >&2
+		die "the dump holds $units ${kind}s, $marked in $3 (expected $4 ${2}s in $3); its stderr: $(head -n 1 "$TMP/dump.err")"
+	fi
 	UNITS=$units
 }
 
@@ -213,7 +217,8 @@ go_case() {
 	done
 	log "$n goroutines: all parked ($gtotal in all) after $(elapsed "$t0" "$(now)")s"
 	for ((r = 1; r <= REPS; r++)); do
-		timed_dump "$TMP/dump.out" -p "$TARGET_PID"
+		# no budget: every goroutine is read, however long it takes
+		timed_dump "$TMP/dump.out" -p "$TARGET_PID" --go-time-budget 0 --go-memory-budget 0
 		check_dump "$TMP/dump.out" goroutine main.parkedForever "$n"
 		pws+=("$DUMP_S")
 		rss+=("$DUMP_KIB")
@@ -240,13 +245,14 @@ echo "parkwatch: $(realpath "$PARKWATCH") ($(git rev-parse --short HEAD 2>/dev/n
 echo "$(nproc) CPUs; load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "parkwatch: -p PID (each process) --dump --min-park 0 > file, BPF load included; best of $REPS, wall by the script; peak RSS: GNU time %M, the largest of the $REPS"
 ((RUN_GDB)) && echo "gdb: gdb -batch -p PID -ex 'thread apply all bt', one process after the other, all within ${GDB_LIMIT}s"
+[[ -n $GOROUTINE_COUNTS ]] && echo "goroutines: parkwatch with --go-time-budget 0 --go-memory-budget 0 (every goroutine read)"
 [[ -n $GOROUTINE_COUNTS ]] && echo "runtime: GET /debug/pprof/goroutine?debug=1 and ?debug=2 of $GO_BIN ($(go version "$GO_BIN" 2>/dev/null | awk '{ print $2 }')), request to last byte, best of $REPS"
 for n in "${BENCH_NOTES[@]}"; do echo "note: $n"; done
 echo
 awk -F'\t' '
 	function ratio(other, pw) {
 		if (other == "") return ""
-		if (other ~ /^>/) return sprintf("> %.0fx", substr(other, 2) / pw)
+		if (other ~ /^>/) return sprintf("> %.2fx", substr(other, 2) / pw)
 		return sprintf("%.2fx", other / pw)
 	}
 	function secs(v) { return v == "" ? "" : (v ~ /^>/ ? "> " substr(v, 2) : sprintf("%.3f", v)) }
