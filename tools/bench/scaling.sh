@@ -244,7 +244,7 @@ report() {
 echo "parkwatch: $(realpath "$PARKWATCH") ($(git rev-parse --short HEAD 2>/dev/null || echo "no git")), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "$(nproc) CPUs; load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "parkwatch: -p PID (each process) --dump --min-park 0 > file, BPF load included; best of $REPS, wall by the script; peak RSS: GNU time %M, the largest of the $REPS"
-((RUN_GDB)) && echo "gdb: gdb -batch -p PID -ex 'thread apply all bt', one process after the other, all within ${GDB_LIMIT}s"
+((RUN_GDB)) && [[ -n $THREAD_COUNTS ]] && echo "gdb: gdb -batch -p PID -ex 'thread apply all bt', one process after the other, all within ${GDB_LIMIT}s"
 [[ -n $GOROUTINE_COUNTS ]] && echo "goroutines: parkwatch with --go-time-budget 0 --go-memory-budget 0 (every goroutine read)"
 [[ -n $GOROUTINE_COUNTS ]] && echo "runtime: GET /debug/pprof/goroutine?debug=1 and ?debug=2 of $GO_BIN ($(go version "$GO_BIN" 2>/dev/null | awk '{ print $2 }')), request to last byte, best of $REPS"
 for n in "${BENCH_NOTES[@]}"; do echo "note: $n"; done
