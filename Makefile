@@ -157,7 +157,7 @@ help:
 	@echo "make fuzz         every fuzz target (tests/fuzz/) for FUZZ_SECONDS=$(FUZZ_SECONDS) each,"
 	@echo "                  FUZZ_JOBS at a time: a crash fails it (clang, libFuzzer)"
 	@echo "make demo         deps + build + watch a leaking program grow"
-	@echo "make bench        overhead benchmarks (tools/bench)"
+	@echo "make bench        overhead benchmarks (tools/bench; BENCH=\"scaling\" runs only those)"
 	@echo "make go-matrix    the Go targets of every release in GO_RELEASES (fetches"
 	@echo "                  Debian's toolchains into GO_TOOLCHAINS=$(GO_TOOLCHAINS))"
 	@echo "make vmlinux      regenerate the committed vmlinux/vmlinux.h from this kernel's BTF"
@@ -514,8 +514,9 @@ demo: deps
 	@$(MAKE) --no-print-directory parkwatch $(BUILD)/targets/leaky
 	@tools/demo.sh
 
+# BENCH="scaling daemon_cost": only those (tools/bench/run.sh NAME...)
 bench: parkwatch targets
-	@tools/bench/run.sh
+	@tools/bench/run.sh $(BENCH)
 
 clean:
 	rm -rf $(BUILD) parkwatch

@@ -12,8 +12,8 @@ Sub-commands:
                            "KIND UNITS MARKED" where KIND is thread or
                            goroutine, UNITS the threads/goroutines in it and
                            MARKED how many of them have MARKER in their stack.
-                           --debug 2 (one block per unit, `thread N [` /
-                           `goroutine N [`) and --debug 1 (`K @ ...` groups
+                           --debug 2 (one block per unit, `thread N "NAME" [`
+                           / `goroutine N [`) and --debug 1 (`K @ ...` groups
                            under `thread|goroutine profile: total T`, which
                            must add up to T) are both understood.  Exit 1
                            with a reason on stderr if it is neither.
@@ -66,7 +66,8 @@ def cmd_run(stats, argv):
     return 0
 
 
-HEAD2 = re.compile(r"^(thread|goroutine) (\d+) \[")
+# a thread's block names it (`thread 12 "worker" [`), a goroutine's does not
+HEAD2 = re.compile(r'^(thread|goroutine) (\d+)(?: "(?:[^"\\]|\\.)*")? \[')
 HEAD1 = re.compile(r"^(thread|goroutine) profile: total (\d+)\s*$")
 GROUP1 = re.compile(r"^(\d+) @")
 

@@ -11,7 +11,8 @@
 #   bench_cd_root                    # paths are relative to the repo root
 #   bench_need_root "why"
 #   bench_tmpdir                     # TMP, removed on exit
-#   bench_traps                      # EXIT: cleanup hook, sysctls, TMP
+#   bench_traps                      # EXIT: cleanup hook, sysctls, farm, TMP
+#   bench_farm_start THREADS PROCS   # condwait processes, pids in FARM_PIDS
 #
 # Defines nothing else at top level; sets no shell options.
 
@@ -23,6 +24,7 @@ bench_init() {
 	ROOT=$(cd "$HERE/../.." && pwd)
 	BENCH_RESTORE=()   # "sysctl=value" to put back on exit
 	BENCH_NOTES=()     # limits raised for the run, for the report
+	FARM_PIDS=()       # bench_farm_start's processes
 }
 
 die() { echo "$BENCH_NAME: error: $*" >&2; exit 1; }
@@ -69,7 +71,7 @@ bench_tmpdir() {
 
 # On every exit path (normal end, die, Ctrl-C, SIGTERM, SIGHUP): the
 # script's cleanup() if it has one, then CHILD_PID stopped (TERM first:
-# timeout(1) passes it on) and TARGET_PID killed when set, then the sysctls
+# timeout(1) passes it on), the farm and TARGET_PID killed when set, then the sysctls
 # back, then TMP gone, and the exit status kept.  All of it runs with
 # errexit off, so one failed kill or wait does not skip the rest.
 _bench_on_exit() {
@@ -80,6 +82,7 @@ _bench_on_exit() {
 		cleanup
 	fi
 	bench_stop "${CHILD_PID-}"
+	bench_farm_stop
 	if [[ -n ${TARGET_PID-} ]]; then
 		kill -KILL "$TARGET_PID" 2>/dev/null
 		wait "$TARGET_PID" 2>/dev/null
@@ -144,7 +147,8 @@ _bench_raise_sysctl() { # name wanted
 	cur=$(sysctl -n "$name")
 	if ((cur < want)); then
 		sysctl -q -w "$name=$want" >/dev/null || die "cannot raise $name from $cur to $want"
-		BENCH_RESTORE+=("$name=$cur")
+		# only the value from before the run goes back, when raised twice
+		[[ " ${BENCH_RESTORE[*]} " == *" $name="* ]] || BENCH_RESTORE+=("$name=$cur")
 		BENCH_NOTES+=("raised $name from $cur to $want for this run (restored on exit)")
 	fi
 }
@@ -181,6 +185,49 @@ bench_wait_ready() {
 		((SECONDS < deadline)) || die "$what not READY after ${timeout}s"
 		sleep 0.1
 	done
+}
+
+# ---- farms: parked threads spread over many processes ---------------------
+
+# bench_farm_start THREADS PROCS: PROCS processes of build/targets/condwait
+# with THREADS/PROCS parked threads each (THREADS a multiple of PROCS),
+# started BENCH_FARM_BATCH at a time (default 10) so that each one's own
+# 5 s deadline for its threads to fall asleep holds on a busy machine.  The
+# limits are raised for all of them (bench_raise_limits).  Their pids go to
+# FARM_PIDS; they are killed by bench_farm_stop, which the exit handler
+# calls.  Run from ROOT, after bench_tmpdir.
+bench_farm_start() {
+	local threads=$1 procs=$2 batch=${BENCH_FARM_BATCH:-10} each i j
+	((threads % procs == 0)) || die "$threads threads do not split evenly over $procs processes"
+	each=$((threads / procs))
+	bench_condwait_bin
+	# the condwait threads, the main thread of each process
+	bench_raise_limits $((threads + procs))
+	mkdir -p "$TMP/farm"
+	FARM_PIDS=()
+	for ((i = 0; i < procs; i += batch)); do
+		for ((j = i; j < procs && j < i + batch; j++)); do
+			build/targets/condwait "$each" >"$TMP/farm/$j.out" 2>"$TMP/farm/$j.err" &
+			FARM_PIDS+=("$!")
+		done
+		for ((j = i; j < procs && j < i + batch; j++)); do
+			bench_wait_ready "FARM_PIDS[$j]" "$TMP/farm/$j.out" "$TMP/farm/$j.err" "${READY_TIMEOUT:-300}" \
+				"condwait $each (process $((j + 1)) of $procs)"
+		done
+	done
+}
+
+# bench_farm_stop: kills and reaps the processes of bench_farm_start.  Never
+# fails (safe under errexit).
+bench_farm_stop() {
+	local pid
+	for pid in "${FARM_PIDS[@]}"; do
+		[[ -z $pid ]] || kill -KILL "$pid" 2>/dev/null || true
+	done
+	for pid in "${FARM_PIDS[@]}"; do
+		[[ -z $pid ]] || wait "$pid" 2>/dev/null || true
+	done
+	FARM_PIDS=()
 }
 
 # ---- figures ---------------------------------------------------------------
