@@ -11,6 +11,7 @@
 #include <string.h>
 #include "util/format.h"
 #include "cli/options.h"
+#include "proc/procs.h"
 #include "serve/http_config.h"
 #include "util/units.h"
 
@@ -66,6 +67,8 @@ enum {
 	OPT_GO_TIME_BUDGET,
 	OPT_GO_MEMORY_BUDGET,
 	OPT_USAGE,
+	/* the daemon's memory */
+	OPT_MEMORY_LIMIT,
 };
 
 static const struct argp_option option_list[] = {
@@ -124,6 +127,10 @@ static const struct argp_option option_list[] = {
 	  "The user to run as once the BPF programs are attached (default nobody)", 3 },
 	/* argp's own --help and --version go on parsing when its errors are
 	 * off (ARGP_NO_ERRS implies ARGP_NO_EXIT): these stop */
+	/* the daemon's memory */
+	{ "memory-limit", OPT_MEMORY_LIMIT, "SIZE", 0,
+	  "Bytes the shared symbol and debug-info cache may hold, K/M/G suffixes (default 64M)",
+	  2 },
 	{ "help", '?', NULL, 0, "Give this help list", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Give a short usage message", -1 },
 	{ "version", 'V', NULL, 0, "Print the program version", -1 },
@@ -171,6 +178,28 @@ static int parse_duration_arg(struct argp_state *state, const char *name, const 
 	if (format__parse_duration(arg, ns) == 0)
 		return 0;
 	return usage_error(state, "invalid %s '%s' (use e.g. 500ms, 2s, 1m)", name, arg);
+}
+
+/* "64M", "1G", "65536": bytes, with a binary K, M or G; false when not. */
+static bool parse_size(const char *arg, unsigned long long *bytes)
+{
+	static const char suffixes[] = "KMG";
+	const char *unit;
+	char *end;
+
+	if (!isdigit((unsigned char)arg[0]))
+		return false;
+	errno = 0;
+	*bytes = strtoull(arg, &end, 10);
+	if (errno)
+		return false;
+	if (!*end)
+		return true;
+	unit = strchr(suffixes, toupper((unsigned char)*end));
+	if (!unit || end[1] || *bytes > (ULLONG_MAX >> (10 * (unit - suffixes + 1))))
+		return false;
+	*bytes <<= 10 * (unit - suffixes + 1);
+	return true;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -295,6 +324,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_KERNEL_STACKS:
 		env->kernel_stacks = true;
 		return 0;
+	case OPT_MEMORY_LIMIT: {
+		unsigned long long bytes;
+
+		if (!parse_size(arg, &bytes) || bytes < MEMORY_LIMIT_MIN_BYTES ||
+		    bytes > MEMORY_LIMIT_MAX_BYTES)
+			return usage_error(state, "invalid --memory-limit '%s' (1M to 1T, e.g. 64M, 1G)",
+					   arg);
+		env->memory_limit_bytes = bytes;
+		return 0;
+	}
 	case OPT_FOLDED_ROOT:
 		env->folded_root = true;
 		return 0;
@@ -372,6 +411,7 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	env->metrics_top_k = 20;
 	env->go_time_budget_ns = GO_TIME_BUDGET_DEFAULT_NS;
 	env->go_memory_budget_bytes = GO_MEMORY_BUDGET_DEFAULT_BYTES;
+	env->memory_limit_bytes = PROCS_CACHE_DEFAULT_BYTES;
 	env->user = "nobody";
 	env->leak_min_slope = -1;
 	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */

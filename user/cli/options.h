@@ -31,6 +31,11 @@ enum exit_code {
 #define GO_TIME_BUDGET_DEFAULT_NS (5ULL * 1000000000ULL)
 #define GO_MEMORY_BUDGET_DEFAULT_BYTES ((size_t)256 << 20)
 
+/* --memory-limit: the shared symbol and debug-info cache's budget
+ * (default PROCS_CACHE_DEFAULT_BYTES, proc/procs.h). */
+#define MEMORY_LIMIT_MIN_BYTES (1ULL << 20)
+#define MEMORY_LIMIT_MAX_BYTES (1ULL << 40)
+
 struct env {
 	pid_t pids[PARK_MAX_WATCHED];
 	size_t pid_count;
@@ -60,6 +65,8 @@ struct env {
 	__u64 leak_window_ns;       /* 0: the trend engine's defaults */
 	__u64 leak_min_span_ns;
 	double leak_min_slope;      /* threads/min; < 0: default */
+	/* the daemon's memory */
+	unsigned long long memory_limit_bytes; /* --memory-limit */
 };
 
 /*

@@ -3,9 +3,14 @@
 #include <stdlib.h>
 #include "util/bytelru.h"
 
-void bytelru__init(struct bytelru *lru, size_t limit_bytes, void (*free_value)(void *value))
+void bytelru__init(struct bytelru *lru, size_t limit_bytes, size_t max_entries,
+		   void (*free_value)(void *value))
 {
-	*lru = (struct bytelru){ .limit_bytes = limit_bytes, .free_value = free_value };
+	*lru = (struct bytelru){
+		.limit_bytes = limit_bytes,
+		.max_entries = max_entries,
+		.free_value = free_value,
+	};
 }
 
 static void unlink_entry(struct bytelru *lru, struct bytelru_entry *entry)
@@ -49,12 +54,14 @@ void bytelru__fini(struct bytelru *lru)
 	u64map__clear(&lru->by_key);
 }
 
-/* The oldest entries not held go until the cache holds at most limit. */
-static void evict_to(struct bytelru *lru, size_t limit)
+/* The oldest entries not held go until the cache holds at most
+ * limit_bytes in at most max_entries. */
+static void evict_to(struct bytelru *lru, size_t limit_bytes, size_t max_entries)
 {
 	struct bytelru_entry *entry = lru->oldest, *newer;
 
-	for (; entry && lru->bytes > limit; entry = newer) {
+	for (; entry && (lru->bytes > limit_bytes || lru->by_key.count > max_entries);
+	     entry = newer) {
 		newer = entry->newer;
 		if (entry->holds)
 			continue;
@@ -84,7 +91,7 @@ struct bytelru_entry *bytelru__add(struct bytelru *lru, __u64 key, void *value)
 
 	if (!entry)
 		return NULL;
-	evict_to(lru, lru->limit_bytes);
+	evict_to(lru, lru->limit_bytes, lru->max_entries ? lru->max_entries - 1 : 0);
 	entry->key = key;
 	entry->value = value;
 	entry->holds = 1;
@@ -109,7 +116,7 @@ void bytelru__release(struct bytelru *lru, struct bytelru_entry *entry)
 {
 	if (entry->holds)
 		entry->holds--;
-	evict_to(lru, lru->limit_bytes);
+	evict_to(lru, lru->limit_bytes, lru->max_entries);
 }
 
 void bytelru__stats(const struct bytelru *lru, struct bytelru_stats *stats)

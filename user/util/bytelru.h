@@ -2,8 +2,9 @@
 /*
  * A cache of values by key under a byte budget: what each value holds is
  * charged to its entry as it grows, and past the budget the least recently
- * used entries are evicted, never one that is held (in use by a caller
- * right now).  Counts its hits, misses and evictions.  The shared module
+ * used entries are evicted (and past a count of entries, for what each
+ * holds that is not memory: open files), never one that is held (in use by
+ * a caller right now).  Counts its hits, misses and evictions.  The shared module
  * cache (proc/modcache.h) is one.
  */
 #ifndef PARKWATCH_BYTELRU_H
@@ -32,18 +33,20 @@ struct bytelru {
 	struct u64map by_key;
 	struct bytelru_entry *newest, *oldest;
 	size_t bytes, limit_bytes;
+	size_t max_entries;
 	__u64 hits, misses, evictions;
 	void (*free_value)(void *value);
 };
 
-void bytelru__init(struct bytelru *lru, size_t limit_bytes, void (*free_value)(void *value));
+void bytelru__init(struct bytelru *lru, size_t limit_bytes, size_t max_entries,
+		   void (*free_value)(void *value));
 /* Frees every value, held or not. */
 void bytelru__fini(struct bytelru *lru);
 /* The entry of key, made the most recently used and held; NULL (a miss)
  * when there is none. */
 struct bytelru_entry *bytelru__hold(struct bytelru *lru, __u64 key);
 /* Adds value under key (not present), held, after evicting what can be
- * evicted to come under the budget.  NULL when out of memory: value is
+ * evicted to come under the budget with room for one more entry.  NULL when out of memory: value is
  * then the caller's. */
 struct bytelru_entry *bytelru__add(struct bytelru *lru, __u64 key, void *value);
 /* What the entry's value holds grew (or shrank) by delta_bytes. */

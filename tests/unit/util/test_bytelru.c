@@ -20,7 +20,7 @@ static void note_freed(void *value)
 static void reset(struct bytelru *lru, size_t limit)
 {
 	memset(freed, 0, sizeof(freed));
-	bytelru__init(lru, limit, note_freed);
+	bytelru__init(lru, limit, 8, note_freed);
 }
 
 /* key added with bytes charged, then released. */
@@ -140,6 +140,23 @@ static void test_hits_misses_and_charges(void **state)
 	bytelru__fini(&lru);
 }
 
+static void test_entry_count_capped(void **state)
+{
+	struct bytelru lru;
+
+	(void)state;
+	reset(&lru, 100000);
+	for (__u64 key = 1; key <= 10; key++)
+		add_sized(&lru, key, 10);
+	/* 8 at most: the two oldest went */
+	assert_int_equal(lru.by_key.count, 8);
+	assert_false(present(&lru, 1));
+	assert_false(present(&lru, 2));
+	assert_true(present(&lru, 3));
+	assert_int_equal(lru.evictions, 2);
+	bytelru__fini(&lru);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_budget_respected),
 		cmocka_unit_test(test_held_entry_never_evicted),
 		cmocka_unit_test(test_hits_misses_and_charges),
+		cmocka_unit_test(test_entry_count_capped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
