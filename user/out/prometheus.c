@@ -445,6 +445,28 @@ static double process_start_seconds(void)
 	       (double)start_ticks / sysconf(_SC_CLK_TCK);
 }
 
+
+/* The shared symbol and debug-info cache (--memory-limit): what it holds
+ * against its budget, and how often a lookup found its file loaded. */
+static void write_module_cache(FILE *out, const struct bytelru_stats *cache)
+{
+	family(out, "parkwatch_symbol_cache_bytes", "gauge",
+	       "Bytes the shared symbol and debug-info cache holds.");
+	fprintf(out, "parkwatch_symbol_cache_bytes %zu\n", cache->bytes);
+	family(out, "parkwatch_symbol_cache_limit_bytes", "gauge",
+	       "The shared symbol and debug-info cache's budget (--memory-limit).");
+	fprintf(out, "parkwatch_symbol_cache_limit_bytes %zu\n", cache->limit_bytes);
+	family(out, "parkwatch_symbol_cache_lookups_total", "counter",
+	       "Lookups of a file's symbols and debug info, by whether it was loaded.");
+	fprintf(out, "parkwatch_symbol_cache_lookups_total{result=\"hit\"} %llu\n",
+		(unsigned long long)cache->hits);
+	fprintf(out, "parkwatch_symbol_cache_lookups_total{result=\"miss\"} %llu\n",
+		(unsigned long long)cache->misses);
+	family(out, "parkwatch_symbol_cache_evictions_total", "counter",
+	       "Files' symbols and debug info evicted from the cache to stay in its budget.");
+	fprintf(out, "parkwatch_symbol_cache_evictions_total %llu\n",
+		(unsigned long long)cache->evictions);
+}
 static void write_self(FILE *out, const struct metrics_input *in, const struct pw_totals *totals)
 {
 	const struct park_hist *hists = totals && totals->has_hists ? totals->hists : NULL;
@@ -494,6 +516,7 @@ static void write_self(FILE *out, const struct metrics_input *in, const struct p
 			(double)totals->exited_entries / totals->exited_capacity : 0.0);
 	family(out, "parkwatch_symbol_cache_entries", "gauge", "Symbolized addresses cached.");
 	fprintf(out, "parkwatch_symbol_cache_entries %zu\n", in->symbol_cache_entries);
+	write_module_cache(out, &in->symbol_cache);
 	family(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.");
 	fprintf(out, "process_cpu_seconds_total %.6f\n",
 		usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +

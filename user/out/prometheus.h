@@ -12,6 +12,7 @@
 #include "model/picture.h"
 #include "park.h"
 #include "trend/trend.h"
+#include "util/bytelru.h"
 
 #define PROMETHEUS_MAX_SUSPECTS 20
 
@@ -23,6 +24,7 @@ struct metrics_input {
 	double snapshot_seconds;            /* how long the last picture took */
 	__u64 snapshots;                    /* pictures taken */
 	size_t symbol_cache_entries;
+	struct bytelru_stats symbol_cache;  /* the shared module sessions (proc/modcache.h) */
 	const struct trend *trend;          /* leak evidence, or NULL */
 };
 

@@ -35,7 +35,8 @@ struct procs {
 /* The value of proc->module_files for a module read by the process alone. */
 #define NOT_SHARED ((void *)1)
 
-size_t procs__fd_budget(unsigned long long nofile)
+/* What processes and the shared sessions may hold together. */
+static size_t fd_budget_all(unsigned long long nofile)
 {
 	unsigned long long budget = nofile > 2 * PROCS_FD_RESERVE ? nofile - PROCS_FD_RESERVE :
 								     nofile / 2;
@@ -43,18 +44,23 @@ size_t procs__fd_budget(unsigned long long nofile)
 	return budget > SIZE_MAX ? SIZE_MAX : (size_t)budget;
 }
 
+size_t procs__fd_budget(unsigned long long nofile)
+{
+	size_t all = fd_budget_all(nofile);
+
+	return all - all / PROCS_SHARED_FD_DIVISOR;
+}
+
 struct procs *procs__new(size_t cache_limit_bytes)
 {
 	struct procs *procs = calloc(1, sizeof(struct procs));
-	struct rlimit nofile;
-	size_t shared_fds;
+	struct rlimit limit;
+	unsigned long long nofile = getrlimit(RLIMIT_NOFILE, &limit) ? 0 : limit.rlim_cur;
+	size_t shared_fds = fd_budget_all(nofile) - procs__fd_budget(nofile);
 
 	if (!procs)
 		return NULL;
-	procs->fd_budget = procs__fd_budget(
-		getrlimit(RLIMIT_NOFILE, &nofile) ? 0 : (unsigned long long)nofile.rlim_cur);
-	shared_fds = procs->fd_budget / PROCS_SHARED_FD_DIVISOR;
-	procs->fd_budget -= shared_fds;
+	procs->fd_budget = procs__fd_budget(nofile);
 	procs->modcache = modcache__new(cache_limit_bytes, shared_fds / PROCS_FDS_PER_MODULE + 1);
 	if (!procs->modcache) {
 		free(procs);

@@ -56,6 +56,7 @@ struct proc {
  * The fds processes may hold at once (a Dwfl session's binaries and debug
  * files, the memory fd), from a soft RLIMIT_NOFILE of nofile: past it, the
  * least recently used one's are closed (they are reopened when needed).
+ * A quarter more is the shared sessions' (modcache.h), two fds each.
  */
 size_t procs__fd_budget(unsigned long long nofile);
 
