@@ -56,6 +56,7 @@ import test_output  # noqa: E402,F401
 import test_hostile  # noqa: E402,F401
 import test_privileges  # noqa: E402,F401
 import test_system  # noqa: E402,F401
+import test_memory  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(runner.main(sys.argv, SANITIZED_SUBSET))

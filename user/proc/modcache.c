@@ -118,7 +118,7 @@ int modcache__hold(struct modcache *cache, const struct file_identity *identity,
 	if (memcmp(&((struct shared_module *)entry->value)->identity, identity,
 		   sizeof(*identity))) {
 		/* another file whose identity hashes alike: not this one's */
-		bytelru__release(&cache->lru, entry);
+		bytelru__release(entry);
 		return -ENOENT;
 	}
 	begin_use(cache, entry, measured, out);
@@ -200,7 +200,6 @@ int modcache__load(struct modcache *cache, const struct file_identity *identity,
 void modcache__release(struct modcache *cache, struct modcache_module *module)
 {
 	int at = cache->depth - 1;
-	__u64 evictions = cache->lru.evictions;
 
 	if (!module->entry)
 		return;
@@ -214,11 +213,15 @@ void modcache__release(struct modcache *cache, struct modcache_module *module)
 			cache->depth--;
 		}
 	}
-	bytelru__release(&cache->lru, module->entry);
-	/* what eviction freed is no session's growth */
-	if (module->measured || cache->lru.evictions != evictions)
-		cache->heap_at = heap_bytes();
+	bytelru__release(module->entry);
 	module->entry = NULL;
+}
+
+void modcache__trim(struct modcache *cache)
+{
+	bytelru__trim(&cache->lru);
+	/* what eviction freed is no session's growth */
+	cache->heap_at = heap_bytes();
 }
 
 void modcache__stats(const struct modcache *cache, struct bytelru_stats *stats)

@@ -11,7 +11,8 @@
  * What each session holds is measured as the heap bytes it grew by while
  * in use (mallinfo2), and the sessions are kept under a byte budget (and a
  * count, for their fds): least recently used out first, never one held by
- * a caller (util/bytelru.h).
+ * a caller (util/bytelru.h).  The budget is kept at each trim, between two
+ * pictures: one picture is never made to read a file twice.
  */
 #ifndef PARKWATCH_MODCACHE_H
 #define PARKWATCH_MODCACHE_H
@@ -66,6 +67,8 @@ int modcache__load(struct modcache *cache, const struct file_identity *identity,
 		   const char *name, pid_t pid, struct modcache_module *out);
 /* Ends a hold (a module the caller owns: nothing). */
 void modcache__release(struct modcache *cache, struct modcache_module *module);
+/* Evicts what is past the budget, least recently used first. */
+void modcache__trim(struct modcache *cache);
 void modcache__stats(const struct modcache *cache, struct bytelru_stats *stats);
 
 #endif /* PARKWATCH_MODCACHE_H */

@@ -152,6 +152,7 @@ static bool keep_if_seen(__u64 key, void *value, void *ctx)
 void procs__end(struct procs *procs)
 {
 	u64map__filter(&procs->by_pid, keep_if_seen, procs);
+	modcache__trim(procs->modcache);
 }
 
 static bool count_symbols(__u64 key, void *value, void *ctx)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* A byte-budgeted LRU cache (bytelru.h). */
+#include <stdint.h>
 #include <stdlib.h>
 #include "util/bytelru.h"
 
@@ -91,7 +92,8 @@ struct bytelru_entry *bytelru__add(struct bytelru *lru, __u64 key, void *value)
 
 	if (!entry)
 		return NULL;
-	evict_to(lru, lru->limit_bytes, lru->max_entries ? lru->max_entries - 1 : 0);
+	/* the count bounds what can't wait for a trim: open files */
+	evict_to(lru, SIZE_MAX, lru->max_entries ? lru->max_entries - 1 : 0);
 	entry->key = key;
 	entry->value = value;
 	entry->holds = 1;
@@ -112,10 +114,14 @@ void bytelru__charge(struct bytelru *lru, struct bytelru_entry *entry, ssize_t d
 	lru->bytes += delta_bytes;
 }
 
-void bytelru__release(struct bytelru *lru, struct bytelru_entry *entry)
+void bytelru__release(struct bytelru_entry *entry)
 {
 	if (entry->holds)
 		entry->holds--;
+}
+
+void bytelru__trim(struct bytelru *lru)
+{
 	evict_to(lru, lru->limit_bytes, lru->max_entries);
 }
 

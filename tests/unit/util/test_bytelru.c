@@ -23,14 +23,15 @@ static void reset(struct bytelru *lru, size_t limit)
 	bytelru__init(lru, limit, 8, note_freed);
 }
 
-/* key added with bytes charged, then released. */
+/* key added with bytes charged, released, then the cache trimmed. */
 static void add_sized(struct bytelru *lru, __u64 key, size_t bytes)
 {
 	struct bytelru_entry *entry = bytelru__add(lru, key, (void *)(uintptr_t)key);
 
 	assert_non_null(entry);
 	bytelru__charge(lru, entry, (ssize_t)bytes);
-	bytelru__release(lru, entry);
+	bytelru__release(entry);
+	bytelru__trim(lru);
 }
 
 static bool present(struct bytelru *lru, __u64 key)
@@ -51,7 +52,7 @@ static void test_least_recently_used_goes_first(void **state)
 	/* 1 used again: 2 is now the least recently used */
 	entry = bytelru__hold(&lru, 1);
 	assert_non_null(entry);
-	bytelru__release(&lru, entry);
+	bytelru__release(entry);
 	add_sized(&lru, 4, 100);
 	assert_false(present(&lru, 2));
 	assert_int_equal(freed[2], 1);
@@ -102,13 +103,17 @@ static void test_held_entry_never_evicted(void **state)
 	assert_false(present(&lru, 2));
 	entry = bytelru__add(&lru, 3, (void *)3);
 	bytelru__charge(&lru, entry, 500);
-	assert_true(present(&lru, 1));
-	/* on its release 3 alone is past the budget: it goes, 1 stays held */
-	bytelru__release(&lru, entry);
+	/* no eviction before the trim: work in progress keeps what it read */
+	assert_true(present(&lru, 3));
+	bytelru__trim(&lru);
+	assert_true(present(&lru, 3));
+	/* once released, 3 alone is past the budget: it goes, 1 stays held */
+	bytelru__release(entry);
+	bytelru__trim(&lru);
 	assert_false(present(&lru, 3));
 	assert_true(present(&lru, 1));
 	assert_int_equal(freed[1], 0);
-	bytelru__release(&lru, held);
+	bytelru__release(held);
 	assert_true(present(&lru, 1));
 	assert_int_equal(lru.bytes, 150);
 	bytelru__fini(&lru);
@@ -130,7 +135,7 @@ static void test_hits_misses_and_charges(void **state)
 	/* freed memory is given back, never below nothing */
 	bytelru__charge(&lru, entry, -40);
 	bytelru__charge(&lru, entry, -400);
-	bytelru__release(&lru, entry);
+	bytelru__release(entry);
 	bytelru__stats(&lru, &stats);
 	assert_int_equal(stats.hits, 1);
 	assert_int_equal(stats.misses, 1);
