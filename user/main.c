@@ -32,6 +32,7 @@ static int open_session(struct session *session)
 		.one_shot = env.dump,
 		.go_time_budget_ns = env.go_time_budget_ns,
 		.go_memory_budget_bytes = env.go_memory_budget_bytes,
+		.symbol_cache_limit_bytes = env.memory_limit_bytes,
 		.stop = &session->stop,
 	};
 	int code, err;

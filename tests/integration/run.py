@@ -60,6 +60,7 @@ import test_live_view  # noqa: E402,F401
 import test_prometheus  # noqa: E402,F401
 import test_cli  # noqa: E402,F401
 import test_ship  # noqa: E402,F401
+import test_memory  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(runner.main(sys.argv, SANITIZED_SUBSET))

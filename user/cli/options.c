@@ -11,6 +11,7 @@
 #include <string.h>
 #include "util/format.h"
 #include "cli/options.h"
+#include "proc/procs.h"
 #include "serve/http_config.h"
 #include "trend/trend.h"
 #include "util/units.h"
@@ -71,6 +72,8 @@ enum {
 	OPT_FINAL_DUMP,
 	OPT_USAGE,
 	OPT_COMM,
+	/* the daemon's memory */
+	OPT_MEMORY_LIMIT,
 };
 
 static const struct argp_option option_list[] = {
@@ -135,7 +138,11 @@ static const struct argp_option option_list[] = {
 	  "The user to run as once the BPF programs are attached (default nobody)", 3 },
 	/* argp's own --help and --version go on parsing when its errors are
 	 * off (ARGP_NO_ERRS implies ARGP_NO_EXIT): these stop */
-	{ "help", 'h', NULL, 0, "Give this help list", -1 },
+	/* the daemon's memory */
+	{ "memory-limit", OPT_MEMORY_LIMIT, "SIZE", 0,
+	  "Bytes the shared symbol and debug-info cache may hold, K/M/G suffixes (default 64M)",
+	  2 },
+		{ "help", 'h', NULL, 0, "Give this help list", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Give a short usage message", -1 },
 	{ "version", 'V', NULL, 0, "Print the program version", -1 },
 	{ 0 },
@@ -225,6 +232,28 @@ static error_t add_comm(struct argp_state *state, const char *name)
 		return usage_error(state, "too many --comm (at most %d)", PARK_MAX_COMMS);
 	env->comms[env->comm_count++] = name;
 	return 0;
+}
+
+/* "64M", "1G", "65536": bytes, with a binary K, M or G; false when not. */
+static bool parse_size(const char *arg, unsigned long long *bytes)
+{
+	static const char suffixes[] = "KMG";
+	const char *unit;
+	char *end;
+
+	if (!isdigit((unsigned char)arg[0]))
+		return false;
+	errno = 0;
+	*bytes = strtoull(arg, &end, 10);
+	if (errno)
+		return false;
+	if (!*end)
+		return true;
+	unit = strchr(suffixes, toupper((unsigned char)*end));
+	if (!unit || end[1] || *bytes > (ULLONG_MAX >> (10 * (unit - suffixes + 1))))
+		return false;
+	*bytes <<= 10 * (unit - suffixes + 1);
+	return true;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -346,6 +375,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_KERNEL_STACKS:
 		env->kernel_stacks = true;
 		return 0;
+	case OPT_MEMORY_LIMIT: {
+		unsigned long long bytes;
+
+		if (!parse_size(arg, &bytes) || bytes < MEMORY_LIMIT_MIN_BYTES ||
+		    bytes > MEMORY_LIMIT_MAX_BYTES)
+			return usage_error(state, "invalid --memory-limit '%s' (1M to 1T, e.g. 64M, 1G)",
+					   arg);
+		env->memory_limit_bytes = bytes;
+		return 0;
+	}
 	case OPT_FOLDED_ROOT:
 		env->folded_root = true;
 		return 0;
@@ -457,6 +496,7 @@ int options__parse(int argc, char **argv, struct env *env, unsigned int argp_fla
 	env->metrics_top_k = 20;
 	env->go_time_budget_ns = GO_TIME_BUDGET_DEFAULT_NS;
 	env->go_memory_budget_bytes = GO_MEMORY_BUDGET_DEFAULT_BYTES;
+	env->memory_limit_bytes = PROCS_CACHE_DEFAULT_BYTES;
 	env->user = "nobody";
 	env->leak_min_slope = -1;
 	env->min_park_ns = UINT64_MAX; /* unset: depends on the format */

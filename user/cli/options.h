@@ -32,6 +32,11 @@ enum exit_code {
 #define GO_TIME_BUDGET_DEFAULT_NS (5ULL * 1000000000ULL)
 #define GO_MEMORY_BUDGET_DEFAULT_BYTES ((size_t)256 << 20)
 
+/* --memory-limit: the shared symbol and debug-info cache's budget
+ * (default PROCS_CACHE_DEFAULT_BYTES, proc/procs.h). */
+#define MEMORY_LIMIT_MIN_BYTES (1ULL << 20)
+#define MEMORY_LIMIT_MAX_BYTES (1ULL << 40)
+
 struct env {
 	pid_t pids[PARK_MAX_WATCHED];
 	size_t pid_count;
@@ -65,6 +70,8 @@ struct env {
 	/* the CLI engineer's block */
 	const char *comms[PARK_MAX_COMMS]; /* --comm: processes by name, as /proc/PID/comm */
 	size_t comm_count;
+	/* the daemon's memory */
+	unsigned long long memory_limit_bytes; /* --memory-limit */
 };
 
 /*

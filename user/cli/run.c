@@ -245,6 +245,7 @@ static void publish_context(struct session *session)
 	metrics->snapshot_seconds = collector__last_tick_ns(session->collector) / 1e9;
 	metrics->snapshots = collector__ticks(session->collector);
 	metrics->symbol_cache_entries = collector__symbol_count(session->collector);
+	collector__cache_stats(session->collector, &metrics->symbol_cache);
 	metrics->trend = session->trend;
 	session->feed.ctx = session->ctx;
 }

@@ -257,6 +257,30 @@ int session__open_http(struct session *session)
 	return err == -EINVAL || err == -ENOTSUP ? EXIT_USAGE : EXIT_FAILURE_OTHER;
 }
 
+#define MIB (1024.0 * 1024.0)
+
+/* The symbol cache's line, when its budget made it evict: lookups then
+ * read files again, and a larger --memory-limit would spare that. */
+static void say_cache(const struct session *session)
+{
+	struct bytelru_stats cache;
+	__u64 lookups;
+
+	if (!session->collector)
+		return;
+	collector__cache_stats(session->collector, &cache);
+	if (!cache.evictions)
+		return;
+	lookups = cache.hits + cache.misses;
+	fprintf(stderr,
+		"parkwatch: symbol cache: %llu evictions at its %.1f MiB limit, %.1f MiB held in "
+		"%zu files, %llu of %llu lookups hits (%.0f%%) (a larger --memory-limit reads "
+		"files less often)\n",
+		(unsigned long long)cache.evictions, cache.limit_bytes / MIB, cache.bytes / MIB,
+		cache.entries, (unsigned long long)cache.hits, (unsigned long long)lookups,
+		lookups ? 100.0 * cache.hits / lookups : 0.0);
+}
+
 void session__say_gave_up(const struct session *session)
 {
 	struct pw_stats stats;
@@ -267,6 +291,7 @@ void session__say_gave_up(const struct session *session)
 		fprintf(stderr, "parkwatch: BPF gave up: %s\n", line);
 	if (gaveup__summary(line, sizeof(line)))
 		fprintf(stderr, "parkwatch: gave up: %s\n", line);
+	say_cache(session);
 }
 
 void session__close(struct session *session)

@@ -38,7 +38,7 @@ struct collector *collector__new(struct tracker *tracker, const struct collector
 		return NULL;
 	collector->tracker = tracker;
 	collector->opts = *opts;
-	collector->procs = procs__new();
+	collector->procs = procs__new(opts->symbol_cache_limit_bytes);
 	collector->goroutines = goroutines__new(!opts->one_shot);
 	collector->locks = locks__new();
 	collector->gone = totals__new();
@@ -248,4 +248,9 @@ __u64 collector__last_tick_ns(const struct collector *collector)
 size_t collector__symbol_count(const struct collector *collector)
 {
 	return procs__symbol_count(collector->procs);
+}
+
+void collector__cache_stats(const struct collector *collector, struct bytelru_stats *stats)
+{
+	procs__cache_stats(collector->procs, stats);
 }

@@ -15,6 +15,7 @@
 #include "kernel/tracker.h"
 #include "model/picture.h"
 #include "util/budget.h"
+#include "util/bytelru.h"
 
 struct collector_opts {
 	pid_t go_pid;               /* shown by its goroutines when it is a readable Go
@@ -24,6 +25,7 @@ struct collector_opts {
 	 * bound): past it the picture holds those read so far */
 	__u64 go_time_budget_ns;
 	size_t go_memory_budget_bytes;
+	size_t symbol_cache_limit_bytes; /* the shared module cache's budget (procs.h) */
 	const struct stop_check *stop; /* asked while a picture is taken: the user wants
 				     * out, and the picture ends where it is (NULL: never) */
 };
@@ -53,5 +55,7 @@ __u64 collector__ticks(const struct collector *collector);
 __u64 collector__last_tick_ns(const struct collector *collector);
 /* Symbolized addresses cached over every process. */
 size_t collector__symbol_count(const struct collector *collector);
+/* The shared module cache's size and use. */
+void collector__cache_stats(const struct collector *collector, struct bytelru_stats *stats);
 
 #endif /* PARKWATCH_COLLECTOR_H */

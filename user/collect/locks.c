@@ -272,24 +272,28 @@ static Dwfl_Module *data_module(Dwfl *dwfl, __u64 addr)
 static const char *lock_symbol(struct pw_picture *picture, struct proc *proc, __u64 addr)
 {
 	Dwfl *dwfl = procs__dwfl(proc);
-	Dwfl_Module *mod = dwfl ? data_module(dwfl, addr) : NULL;
+	Dwfl_Module *own = dwfl ? data_module(dwfl, addr) : NULL;
+	struct proc_module module;
 	GElf_Off offset = 0;
 	GElf_Sym sym;
 	const char *name;
 	char text[256];
+	bool named;
 
-	if (!mod)
-		return NULL; /* heap, stack: no name */
-	name = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
-	if (!name || !name[0] ||
-	    (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_COMMON) ||
-	    (sym.st_size ? offset >= sym.st_size : offset != 0))
+	/* heap, stack: no name */
+	if (!own || !procs__module_of(proc, own, true, &module))
 		return NULL;
-	if (offset)
+	name = dwfl_module_addrinfo(module.mod, addr - module.delta, &offset, &sym, NULL, NULL,
+				    NULL);
+	named = name && name[0] &&
+		(GELF_ST_TYPE(sym.st_info) == STT_OBJECT || GELF_ST_TYPE(sym.st_info) == STT_COMMON) &&
+		(sym.st_size ? offset < sym.st_size : offset == 0);
+	if (named && offset)
 		snprintf(text, sizeof(text), "%s+%#llx", name, (unsigned long long)offset);
-	else
+	else if (named)
 		snprintf(text, sizeof(text), "%s", name);
-	return picture__string(picture, text);
+	procs__module_done(proc, &module);
+	return named ? picture__string(picture, text) : NULL;
 }
 
 static int begin_process(struct locks *locks, pid_t pid)

@@ -38,7 +38,9 @@ static int read_all(int fd, void **out, size_t *out_len)
 			break;
 		len += n;
 	}
-	*out = buf;
+	/* the doubling's slack back: the records are most of a picture's peak */
+	grown = realloc(buf, len ? len : 1);
+	*out = grown ? grown : buf;
 	*out_len = len;
 	return 0;
 }
@@ -63,22 +65,30 @@ static ssize_t record_bytes(const char *buf, size_t len, size_t off)
 
 #define RECORD_ALIGN _Alignof(struct task_record)
 
+static size_t aligned(size_t bytes)
+{
+	return (bytes + RECORD_ALIGN - 1) / RECORD_ALIGN * RECORD_ALIGN;
+}
+
 /*
  * Records follow user stacks of any length (an odd stack pointer gives an
  * odd one), so a record may start misaligned, and the samples point into
- * the buffer as structs and __u64 arrays.  When one does, the records are
- * copied to a buffer where each starts aligned.  0, -EPROTO or -ENOMEM; buf
- * is replaced, and freed, only on success.
+ * the buffer as structs and __u64 arrays.  When one does, each record is
+ * moved to an aligned start, in place (the buffer grown for the padding),
+ * not copied: a copy would double the largest buffer a picture holds.
+ * The last record moves first: each goes no lower than it was, over those
+ * already moved.  0, -EPROTO or -ENOMEM; buf is replaced only on success.
  */
 static int realign(void **buf, size_t *len)
 {
-	size_t off = 0, records = 0, aligned_len = 0;
+	size_t off = 0, records = 0, aligned_len = 0, *starts;
 	bool misaligned = false;
-	char *copy;
+	char *grown;
 	ssize_t bytes;
 
 	while ((bytes = record_bytes(*buf, *len, off)) > 0) {
 		misaligned |= off % RECORD_ALIGN != 0;
+		aligned_len += aligned((size_t)bytes);
 		off += bytes;
 		records++;
 	}
@@ -86,15 +96,26 @@ static int realign(void **buf, size_t *len)
 		return (int)bytes;
 	if (!misaligned)
 		return 0;
-	copy = malloc(off + records * RECORD_ALIGN);
-	if (!copy)
+	starts = malloc((records + 1) * sizeof(*starts));
+	grown = starts ? realloc(*buf, aligned_len) : NULL;
+	if (!grown) {
+		free(starts);
 		return -ENOMEM;
-	for (off = 0; (bytes = record_bytes(*buf, *len, off)) > 0; off += bytes) {
-		memcpy(copy + aligned_len, (char *)*buf + off, bytes);
-		aligned_len += (bytes + RECORD_ALIGN - 1) / RECORD_ALIGN * RECORD_ALIGN;
 	}
-	free(*buf);
-	*buf = copy;
+	*buf = grown;
+	off = 0;
+	for (size_t i = 0; i < records; i++) {
+		starts[i] = off;
+		off += (size_t)record_bytes(grown, *len, off);
+	}
+	starts[records] = off;
+	for (size_t i = records, to = aligned_len; i-- > 0;) {
+		size_t record = starts[i + 1] - starts[i];
+
+		to -= aligned(record);
+		memmove(grown + to, grown + starts[i], record);
+	}
+	free(starts);
 	*len = aligned_len;
 	return 0;
 }

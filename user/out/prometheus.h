@@ -15,6 +15,7 @@
 #include "model/picture.h"
 #include "park.h"
 #include "trend/trend.h"
+#include "util/bytelru.h"
 
 #define PROMETHEUS_MAX_SUSPECTS 20
 
@@ -26,6 +27,7 @@ struct metrics_input {
 	double snapshot_seconds;            /* how long the last picture took */
 	__u64 snapshots;                    /* pictures taken */
 	size_t symbol_cache_entries;
+	struct bytelru_stats symbol_cache;  /* the shared module sessions (proc/modcache.h) */
 	const struct trend *trend;          /* leak evidence, or NULL */
 };
 

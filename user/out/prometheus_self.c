@@ -75,6 +75,29 @@ static void write_build_info(FILE *out)
 	fputs("} 1\n", out);
 }
 
+/* The shared symbol and debug-info cache (--memory-limit): what it holds
+ * against its budget, and how often a lookup found its file loaded. */
+static void write_module_cache(FILE *out, const struct bytelru_stats *cache)
+{
+	prometheus__family(out, "parkwatch_symbol_cache_bytes", "gauge",
+			   "Bytes the shared symbol and debug-info cache holds.");
+	fprintf(out, "parkwatch_symbol_cache_bytes %zu\n", cache->bytes);
+	prometheus__family(out, "parkwatch_symbol_cache_limit_bytes", "gauge",
+			   "The shared symbol and debug-info cache's budget (--memory-limit).");
+	fprintf(out, "parkwatch_symbol_cache_limit_bytes %zu\n", cache->limit_bytes);
+	prometheus__family(out, "parkwatch_symbol_cache_lookups_total", "counter",
+			   "Lookups of a file's symbols and debug info, by whether it was loaded.");
+	fprintf(out, "parkwatch_symbol_cache_lookups_total{result=\"hit\"} %llu\n",
+		(unsigned long long)cache->hits);
+	fprintf(out, "parkwatch_symbol_cache_lookups_total{result=\"miss\"} %llu\n",
+		(unsigned long long)cache->misses);
+	prometheus__family(out, "parkwatch_symbol_cache_evictions_total", "counter",
+			   "Files' symbols and debug info evicted from the cache to stay in its "
+			   "budget.");
+	fprintf(out, "parkwatch_symbol_cache_evictions_total %llu\n",
+		(unsigned long long)cache->evictions);
+}
+
 void prometheus__write_self(FILE *out, const struct metrics_input *in,
 			    const struct pw_totals *totals)
 {
@@ -129,6 +152,7 @@ void prometheus__write_self(FILE *out, const struct metrics_input *in,
 	prometheus__family(out, "parkwatch_symbol_cache_entries", "gauge",
 			   "Symbolized addresses cached.");
 	fprintf(out, "parkwatch_symbol_cache_entries %zu\n", in->symbol_cache_entries);
+	write_module_cache(out, &in->symbol_cache);
 	prometheus__family(out, "process_cpu_seconds_total", "counter",
 			   "User and system CPU time spent.");
 	fprintf(out, "process_cpu_seconds_total %.6f\n",

@@ -23,18 +23,12 @@
 
 /* The host's own debug directory, for libdwfl's search (host files are
  * root's, trusted as any tool trusts them). */
-static char *host_debuginfo_path = "/usr/lib/debug";
-
-static int find_elf(Dwfl_Module *mod, void **userdata, const char *module_name, Dwarf_Addr base,
-		    char **file_name, Elf **elfp);
-static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *module_name,
-			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-			  GElf_Word debuglink_crc, char **debuginfo_file_name);
+char *elfopen__host_debuginfo_path = "/usr/lib/debug";
 
 const Dwfl_Callbacks elfopen__callbacks = {
-	.find_elf = find_elf,
-	.find_debuginfo = find_debuginfo,
-	.debuginfo_path = &host_debuginfo_path,
+	.find_elf = elfopen__find_elf,
+	.find_debuginfo = elfopen__find_debuginfo,
+	.debuginfo_path = &elfopen__host_debuginfo_path,
 };
 
 static pid_t pid_of(void **userdata)
@@ -150,20 +144,27 @@ static bool is_deleted(const char *module_name)
 	return space && !strcmp(space, " (deleted)");
 }
 
-static int find_elf(Dwfl_Module *mod, void **userdata, const char *module_name, Dwarf_Addr base,
-		    char **file_name, Elf **elfp)
+int elfopen__module_file(pid_t pid, const char *module_name, Dwarf_Addr base)
 {
-	pid_t pid = pid_of(userdata);
 	int fd;
 
-	/* the vDSO and deleted files are read from memory by libdwfl */
 	if (!pid || module_name[0] != '/')
-		return dwfl_linux_proc_find_elf(mod, userdata, module_name, base, file_name, elfp);
+		return -ENOENT;
 	fd = open_mapped(pid, base);
 	if (fd < 0 && !is_deleted(module_name))
 		fd = elfopen__in_root(pid, module_name);
+	return fd;
+}
+
+int elfopen__find_elf(Dwfl_Module *mod, void **userdata, const char *module_name,
+		      Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	pid_t pid = pid_of(userdata);
+	int fd = elfopen__module_file(pid, module_name, base);
+
+	/* the vDSO and deleted files are read from memory by libdwfl */
 	if (fd < 0)
-		return is_deleted(module_name) ?
+		return !pid || module_name[0] != '/' || is_deleted(module_name) ?
 			       dwfl_linux_proc_find_elf(mod, userdata, module_name, base, file_name, elfp) :
 			       -1;
 	/* the name the process knows it by, which outputs show */
@@ -262,9 +263,9 @@ static int find_in_root(Dwfl_Module *mod, pid_t pid, const char *module_name,
 	return fd;
 }
 
-static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *module_name,
-			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+int elfopen__find_debuginfo(Dwfl_Module *mod, void **userdata, const char *module_name,
+			    Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			    GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
 	pid_t pid = pid_of(userdata);
 	int fd = -1;

@@ -25,6 +25,14 @@
 
 /* The callbacks for a Dwfl of a live process; elfopen__bind tells them which. */
 extern const Dwfl_Callbacks elfopen__callbacks;
+/* Their debuginfo_path: the host's own debug directory alone. */
+extern char *elfopen__host_debuginfo_path;
+/* The two of them, for callbacks that wrap them (*userdata: the pid). */
+int elfopen__find_elf(Dwfl_Module *mod, void **userdata, const char *module_name,
+		      Dwarf_Addr base, char **file_name, Elf **elfp);
+int elfopen__find_debuginfo(Dwfl_Module *mod, void **userdata, const char *module_name,
+			    Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			    GElf_Word debuglink_crc, char **debuginfo_file_name);
 /* Between dwfl_report_end and the first use of the session's modules:
  * gives every module the pid whose root it is opened through. */
 void elfopen__bind(Dwfl *dwfl, pid_t pid);
@@ -34,5 +42,11 @@ void elfopen__bind(Dwfl *dwfl, pid_t pid);
  * not regular, -EFBIG past ELFOPEN_MAX_BYTES, ...).
  */
 int elfopen__in_root(pid_t pid, const char *path);
+/*
+ * The file mapped at base in pid as module_name (a module libdwfl reported
+ * from its maps), opened read-only: an fd, or -errno; -ENOENT for what
+ * has no file to open (the vDSO; a deleted file no longer mapped).
+ */
+int elfopen__module_file(pid_t pid, const char *module_name, Dwarf_Addr base);
 
 #endif /* PARKWATCH_ELFOPEN_H */

@@ -255,6 +255,7 @@ const struct libc_layout *lock_layouts__of(struct lock_layouts *layouts, struct 
 {
 	Dwfl *dwfl = procs__dwfl(proc);
 	Dwfl_Module *libc = NULL;
+	struct proc_module module;
 	const unsigned char *build_id;
 	GElf_Addr build_id_addr;
 	struct libc_layout *layout;
@@ -279,9 +280,13 @@ const struct libc_layout *lock_layouts__of(struct lock_layouts *layouts, struct 
 	if (layout)
 		return layout;
 	layout = calloc(1, sizeof(*layout));
-	if (!layout)
+	if (!layout || !procs__module_of(proc, libc, true, &module)) {
+		free(layout);
 		return NULL;
-	layout_of(libc, layout);
+	}
+	/* read from the session every process shares, not one of its own */
+	layout_of(module.mod, layout);
+	procs__module_done(proc, &module);
 	if (u64map__put(&layouts->by_build, key, layout)) {
 		free(layout);
 		return NULL;

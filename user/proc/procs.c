@@ -18,6 +18,7 @@
 
 struct procs {
 	struct u64map by_pid;
+	struct modcache *modcache;
 	unsigned int generation;
 	size_t fds_held;            /* what the processes' fds_held add up to */
 	size_t fd_budget;
@@ -29,8 +30,13 @@ struct procs {
 #define PROCS_FD_RESERVE 96
 /* A Dwfl session may hold two fds per module: its binary and debug file. */
 #define PROCS_FDS_PER_MODULE 2
+/* The part of the fd budget the shared module sessions may hold. */
+#define PROCS_SHARED_FD_DIVISOR 4
+/* The value of proc->module_files for a module read by the process alone. */
+#define NOT_SHARED ((void *)1)
 
-size_t procs__fd_budget(unsigned long long nofile)
+/* What processes and the shared sessions may hold together. */
+static size_t fd_budget_all(unsigned long long nofile)
 {
 	unsigned long long budget = nofile > 2 * PROCS_FD_RESERVE ? nofile - PROCS_FD_RESERVE :
 								     nofile / 2;
@@ -38,16 +44,44 @@ size_t procs__fd_budget(unsigned long long nofile)
 	return budget > SIZE_MAX ? SIZE_MAX : (size_t)budget;
 }
 
-struct procs *procs__new(void)
+size_t procs__fd_budget(unsigned long long nofile)
+{
+	size_t all = fd_budget_all(nofile);
+
+	return all - all / PROCS_SHARED_FD_DIVISOR;
+}
+
+struct procs *procs__new(size_t cache_limit_bytes)
 {
 	struct procs *procs = calloc(1, sizeof(struct procs));
-	struct rlimit nofile;
+	struct rlimit limit;
+	unsigned long long nofile = getrlimit(RLIMIT_NOFILE, &limit) ? 0 : limit.rlim_cur;
+	size_t shared_fds = fd_budget_all(nofile) - procs__fd_budget(nofile);
 
 	if (!procs)
 		return NULL;
-	procs->fd_budget = procs__fd_budget(
-		getrlimit(RLIMIT_NOFILE, &nofile) ? 0 : (unsigned long long)nofile.rlim_cur);
+	procs->fd_budget = procs__fd_budget(nofile);
+	procs->modcache = modcache__new(cache_limit_bytes, shared_fds / PROCS_FDS_PER_MODULE + 1);
+	if (!procs->modcache) {
+		free(procs);
+		return NULL;
+	}
 	return procs;
+}
+
+static void free_identity(void *value)
+{
+	if (value != NOT_SHARED)
+		free(value);
+}
+
+static void free_tables(void *value)
+{
+	struct module_tables *tables = value;
+
+	free(tables->cu_table);
+	free(tables->pclntab);
+	free(tables);
 }
 
 /* Closes the process's fds; what they are needed for reopens them.  The
@@ -56,8 +90,8 @@ static void release_fds(struct proc *proc)
 {
 	proc->owner->fds_held -= proc->fds_held;
 	proc->fds_held = 0;
-	u64map__free_all(&proc->cu_tables, free);
-	u64map__free_all(&proc->pclntabs, free);
+	u64map__free_all(&proc->module_files, free_identity);
+	u64map__free_all(&proc->own_tables, free_tables);
 	if (proc->dwfl)
 		dwfl_end(proc->dwfl);
 	proc->dwfl = NULL;
@@ -94,6 +128,7 @@ void procs__free(struct procs *procs)
 	if (!procs)
 		return;
 	u64map__free_all(&procs->by_pid, proc_free);
+	modcache__free(procs->modcache);
 	free(procs);
 }
 
@@ -117,6 +152,7 @@ static bool keep_if_seen(__u64 key, void *value, void *ctx)
 void procs__end(struct procs *procs)
 {
 	u64map__filter(&procs->by_pid, keep_if_seen, procs);
+	modcache__trim(procs->modcache);
 }
 
 static bool count_symbols(__u64 key, void *value, void *ctx)
@@ -137,6 +173,11 @@ size_t procs__symbol_count(const struct procs *procs)
 size_t procs__fds_held(const struct procs *procs)
 {
 	return procs->fds_held;
+}
+
+void procs__cache_stats(const struct procs *procs, struct bytelru_stats *stats)
+{
+	modcache__stats(procs->modcache, stats);
 }
 
 struct lru {
@@ -313,6 +354,64 @@ static int report_modules(struct proc *proc)
 	return err;
 }
 
+static bool hold_shared(struct proc *proc, Dwfl_Module *own, bool measured,
+			struct proc_module *out);
+
+/*
+ * A process's module maps its file as the shared session does, by
+ * reference to the same libelf handle: glibc is mapped (and its pages
+ * count in parkwatch's RSS) once, not once per process.  What has no
+ * shared session is opened as elfopen opens it.
+ */
+static int proc_find_elf(Dwfl_Module *mod, void **userdata, const char *module_name,
+			 Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	struct proc *proc = *userdata;
+	void *pid = (void *)(intptr_t)proc->pid;
+	struct proc_module shared = { 0 };
+	Dwarf_Addr bias;
+	Elf *elf;
+
+	if (hold_shared(proc, mod, false, &shared)) {
+		elf = dwfl_module_getelf(shared.held.mod, &bias);
+		*elfp = elf ? elf_begin(-1, ELF_C_READ_MMAP, elf) : NULL;
+		procs__module_done(proc, &shared);
+		*file_name = *elfp ? strdup(module_name) : NULL;
+		if (*file_name)
+			return -1; /* no fd of its own: the shared session holds it */
+		elf_end(*elfp);
+		*elfp = NULL;
+	}
+	return elfopen__find_elf(mod, &pid, module_name, base, file_name, elfp);
+}
+
+static int proc_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *module_name,
+			       Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			       GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	struct proc *proc = *userdata;
+	void *pid = (void *)(intptr_t)proc->pid;
+
+	return elfopen__find_debuginfo(mod, &pid, module_name, base, file_name, debuglink_file,
+				       debuglink_crc, debuginfo_file_name);
+}
+
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = proc_find_elf,
+	.find_debuginfo = proc_find_debuginfo,
+	.debuginfo_path = &elfopen__host_debuginfo_path,
+};
+
+static int bind_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		       void *proc)
+{
+	(void)mod;
+	(void)name;
+	(void)start;
+	*userdata = proc;
+	return DWARF_CB_OK;
+}
+
 /* A process whose maps can't be read is given up on for good; one out of
  * fds only for this snapshot. */
 static void unreadable(struct proc *proc, int err)
@@ -365,7 +464,7 @@ Dwfl *procs__dwfl(struct proc *proc)
 		proc->fds_used_at = ++proc->owner->fd_clock;
 		return proc->dwfl;
 	}
-	proc->dwfl = dwfl_begin(&elfopen__callbacks);
+	proc->dwfl = dwfl_begin(&proc_callbacks);
 	if (!proc->dwfl) {
 		err = ENOMEM;
 		goto fail;
@@ -376,7 +475,7 @@ Dwfl *procs__dwfl(struct proc *proc)
 	if (err)
 		goto fail;
 	/* binaries are opened through the process's own root (containers) */
-	elfopen__bind(proc->dwfl, proc->pid);
+	dwfl_getmodules(proc->dwfl, bind_module, proc, 0);
 	/* the modules' files are opened as lookups need them: room for all */
 	dwfl_getmodules(proc->dwfl, count_module, &modules, 0);
 	make_fd_room(proc, modules * PROCS_FDS_PER_MODULE);
@@ -443,4 +542,102 @@ bool procs__read(struct proc *proc, __u64 addr, void *buf, size_t size)
 bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word)
 {
 	return procs__read(proc, addr, word, sizeof(*word));
+}
+
+/* The tables of a module the process reads alone; NULL when out of memory. */
+static struct module_tables *own_tables(struct proc *proc, Dwfl_Module *own)
+{
+	struct module_tables *tables = u64map__get(&proc->own_tables, (uintptr_t)own);
+
+	if (tables)
+		return tables;
+	tables = calloc(1, sizeof(*tables));
+	if (tables && u64map__put(&proc->own_tables, (uintptr_t)own, tables)) {
+		free(tables);
+		tables = NULL;
+	}
+	return tables;
+}
+
+/* The identity of own's file, kept for the next lookups; NULL when out of
+ * memory or the file can't be stat'ed. */
+static struct file_identity *remember_identity(struct proc *proc, Dwfl_Module *own, int fd)
+{
+	struct file_identity *identity = malloc(sizeof(*identity));
+
+	if (identity && !modcache__identity(fd, identity) &&
+	    !u64map__put(&proc->module_files, (uintptr_t)own, identity))
+		return identity;
+	free(identity);
+	return NULL;
+}
+
+/* own's shared session, held in out->held: false when there is none to
+ * have (a file to open; memory). */
+static bool hold_shared(struct proc *proc, Dwfl_Module *own, bool measured,
+			struct proc_module *out)
+{
+	struct modcache *cache = proc->owner->modcache;
+	struct file_identity *identity = u64map__get(&proc->module_files, (uintptr_t)own);
+	Dwarf_Addr start;
+	const char *name;
+	int fd;
+
+	if (identity == NOT_SHARED)
+		return false;
+	if (identity && !modcache__hold(cache, identity, measured, &out->held))
+		return true;
+	/* first use, or evicted since: the file again */
+	name = dwfl_module_info(own, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	if (!name)
+		return false;
+	make_fd_room(proc, 1);
+	fd = elfopen__module_file(proc->pid, name, start);
+	proc->fds_held--;
+	proc->owner->fds_held--;
+	if (fd < 0) {
+		/* nothing to open: libdwfl reads it from memory, as the process's */
+		if (fd == -ENOENT && !identity)
+			u64map__put(&proc->module_files, (uintptr_t)own, NOT_SHARED);
+		return false;
+	}
+	if (!identity) {
+		identity = remember_identity(proc, own, fd);
+		if (!identity || !modcache__hold(cache, identity, measured, &out->held)) {
+			close(fd);
+			return identity != NULL;
+		}
+	}
+	return !modcache__load(cache, identity, fd, name, proc->pid, &out->held);
+}
+
+bool procs__module_of(struct proc *proc, Dwfl_Module *own, bool measured,
+		      struct proc_module *out)
+{
+	Dwarf_Addr own_bias;
+
+	*out = (struct proc_module){ .mod = own };
+	if (!dwfl_module_getelf(own, &own_bias) || !hold_shared(proc, own, measured, out)) {
+		out->held.entry = NULL;
+		out->tables = own_tables(proc, own);
+		return out->tables != NULL;
+	}
+	out->mod = out->held.mod;
+	out->delta = own_bias - out->held.bias;
+	out->tables = out->held.tables;
+	return true;
+}
+
+bool procs__module_at(struct proc *proc, __u64 pc, struct proc_module *out)
+{
+	Dwfl *dwfl = procs__dwfl(proc);
+	Dwfl_Module *own = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+
+	*out = (struct proc_module){ 0 };
+	return own && procs__module_of(proc, own, true, out);
+}
+
+void procs__module_done(struct proc *proc, struct proc_module *module)
+{
+	modcache__release(proc->owner->modcache, &module->held);
 }

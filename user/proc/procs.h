@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
  * Per-process state kept across snapshots: the libdwfl session over the
- * process's mappings (modules, CFI and debug info are loaded once), the
- * symbol cache (symbolize.c), the names of its JIT code (perfmap.c) and
- * the unwound stacks of threads still in the
- * same park (unwind.c).  A process the last snapshot did not touch is
- * dropped: pictures hold their own references to the symbols they name.
+ * process's mappings (for unwinding: its modules' CFI), the symbol cache
+ * (symbolize.c), the names of its JIT code (perfmap.c) and the unwound
+ * stacks of threads still in the same park (unwind.c).  Symbols and debug
+ * info are read through sessions shared by every process that maps the
+ * same file (modcache.h), under one byte budget.  A process the last
+ * snapshot did not touch is dropped: pictures hold their own references
+ * to the symbols they name.
  */
 #ifndef PARKWATCH_PROCS_H
 #define PARKWATCH_PROCS_H
@@ -14,6 +16,7 @@
 #include <sys/types.h>
 #include <elfutils/libdwfl.h>
 #include "park.h"
+#include "proc/modcache.h"
 #include "util/u64map.h"
 
 struct unwind_input;
@@ -35,8 +38,10 @@ struct proc {
 	size_t fds_held;            /* what dwfl and mem_fd may hold open, at most */
 	__u64 fds_used_at;          /* when dwfl or mem_fd was last used (procs' clock) */
 	struct u64map symbols;      /* lookup pc -> struct symbol *, one reference each */
-	struct u64map cu_tables;    /* Dwfl_Module * -> unit ranges (symbolize.c), one block each */
-	struct u64map pclntabs;     /* Dwfl_Module * -> its Go function table (symbolize.c), one block each */
+	struct u64map module_files; /* Dwfl_Module * -> struct file_identity of its file, one
+				     * block each; NOT_SHARED for one read by the process alone */
+	struct u64map own_tables;   /* Dwfl_Module * -> struct module_tables of one read by the
+				     * process alone, one block each */
 	struct u64map tail_symbols; /* lookup pc -> struct symbol * of a tail-call frame (symbolize.c) */
 	struct u64map tail_chains;  /* (return pc, callee) -> its tail-call frames (tailcall.c), one block each */
 	struct u64map tail_names;   /* hash of a function's name -> its address (tailcall.c) */
@@ -51,10 +56,22 @@ struct proc {
  * The fds processes may hold at once (a Dwfl session's binaries and debug
  * files, the memory fd), from a soft RLIMIT_NOFILE of nofile: past it, the
  * least recently used one's are closed (they are reopened when needed).
+ * A quarter more is the shared sessions' (modcache.h), two fds each.
  */
 size_t procs__fd_budget(unsigned long long nofile);
 
-struct procs *procs__new(void);
+/* A module of the process's to read symbols and debug info from. */
+struct proc_module {
+	Dwfl_Module *mod;           /* a shared session's (modcache.h), or the process's own */
+	__u64 delta;                /* a process address less the module's address for it */
+	struct module_tables *tables;
+	struct modcache_module held;
+};
+
+/* cache_limit_bytes: the budget of the shared module sessions
+ * (--memory-limit), PROCS_CACHE_DEFAULT_BYTES unless told. */
+#define PROCS_CACHE_DEFAULT_BYTES (64ULL << 20)
+struct procs *procs__new(size_t cache_limit_bytes);
 void procs__free(struct procs *procs);
 /* Starts a snapshot: processes it doesn't touch are dropped at procs__end. */
 void procs__begin(struct procs *procs);
@@ -63,6 +80,8 @@ void procs__end(struct procs *procs);
 size_t procs__symbol_count(const struct procs *procs);
 /* The fds processes may hold now, at most. */
 size_t procs__fds_held(const struct procs *procs);
+/* The shared module sessions' size and use. */
+void procs__cache_stats(const struct procs *procs, struct bytelru_stats *stats);
 /* The process's entry, created on first use; NULL only when out of memory.
  * A pid now held by another process (its start time changed) gets a fresh
  * entry: nothing cached for the one before carries over. */
@@ -74,6 +93,17 @@ bool procs__refresh(struct proc *proc);
 /* The process's Dwfl session, (re)built when its mappings changed; NULL if
  * the process can't be read (gone, or not ours) or fds ran out. */
 Dwfl *procs__dwfl(struct proc *proc);
+/*
+ * The module holding pc in the process (procs__module_of: the process's
+ * module own), to read symbols and debug info from: the session shared by
+ * every process mapping its file, else the process's own (the vDSO, a file
+ * no longer there).  Held until procs__module_done.  False when pc is in
+ * no module.  measured: see modcache__hold.
+ */
+bool procs__module_at(struct proc *proc, __u64 pc, struct proc_module *out);
+bool procs__module_of(struct proc *proc, Dwfl_Module *own, bool measured,
+		      struct proc_module *out);
+void procs__module_done(struct proc *proc, struct proc_module *module);
 /* Reads 8 bytes of the process's memory. */
 bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word);
 /* Reads size bytes (a small struct: at most PROCS_READ_MAX) of its memory. */

@@ -21,7 +21,7 @@
  * .debug_aranges: Go's linker writes none, and libdw 0.188 finds a unit by
  * address only through them, so for a Go binary dwfl_module_addrdie() and
  * dwfl_module_getsrc() find nothing.  Read once per module from the units'
- * own DW_AT_low_pc/high_pc or DW_AT_ranges, kept in proc->cu_tables.
+ * own DW_AT_low_pc/high_pc or DW_AT_ranges, kept in its module_tables.
  */
 struct cu_range {
 	Dwarf_Addr lo, hi;          /* in the DWARF's address space */
@@ -150,10 +150,10 @@ static struct cu_table *cu_table_build(Dwfl_Module *mod)
 	return table;
 }
 
-/* The unit holding pc, from libdw or else (*from_table) from the module's
- * range table. */
-static Dwarf_Die *module_cu(struct proc *proc, Dwfl_Module *mod, __u64 pc, Dwarf_Die *mem,
-			    Dwarf_Addr *bias, bool *from_table)
+/* The unit holding pc (mod's address), from libdw or else (*from_table)
+ * from the module's range table. */
+static Dwarf_Die *module_cu(struct module_tables *tables, Dwfl_Module *mod, __u64 pc,
+			    Dwarf_Die *mem, Dwarf_Addr *bias, bool *from_table)
 {
 	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, bias);
 	struct cu_table *table;
@@ -162,14 +162,11 @@ static Dwarf_Die *module_cu(struct proc *proc, Dwfl_Module *mod, __u64 pc, Dwarf
 	*from_table = false;
 	if (cu)
 		return cu;
-	table = u64map__get(&proc->cu_tables, (uintptr_t)mod);
-	if (!table) {
-		table = cu_table_build(mod);
-		if (!table || u64map__put(&proc->cu_tables, (uintptr_t)mod, table)) {
-			free(table);
-			return NULL;
-		}
-	}
+	if (!tables->cu_table)
+		tables->cu_table = cu_table_build(mod);
+	table = tables->cu_table;
+	if (!table)
+		return NULL;
 	if (!table->dwarf || pc < table->bias)
 		return NULL;
 	/* the last range starting at or below pc */
@@ -306,14 +303,14 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 }
 
 /*
- * The .gopclntab of mod's ELF file, read once per module and kept in
- * proc->pclntabs: an empty table (nfunc 0) when there is none.  It points
+ * The .gopclntab of mod's ELF file, read once per module and kept in its
+ * module_tables: an empty table (nfunc 0) when there is none.  It points
  * into libelf's copy of the file, which lives as long as the Dwfl.
  * NULL only when out of memory.
  */
-static const struct pclntab *module_pclntab(struct proc *proc, Dwfl_Module *mod)
+static const struct pclntab *module_pclntab(struct module_tables *tables, Dwfl_Module *mod)
 {
-	struct pclntab *tab = u64map__get(&proc->pclntabs, (uintptr_t)mod);
+	struct pclntab *tab = tables->pclntab;
 	Dwarf_Addr bias;
 	Elf *elf;
 
@@ -325,10 +322,7 @@ static const struct pclntab *module_pclntab(struct proc *proc, Dwfl_Module *mod)
 	elf = dwfl_module_getelf(mod, &bias);
 	if (!elf || goelf__pclntab(elf, tab))
 		memset(tab, 0, sizeof(*tab));
-	if (u64map__put(&proc->pclntabs, (uintptr_t)mod, tab)) {
-		free(tab);
-		return NULL;
-	}
+	tables->pclntab = tab;
 	return tab;
 }
 
@@ -373,10 +367,10 @@ static void push_go_frame(struct frame_builder *builder, const struct pclntab *t
  * the closure of `go f(x)`, f inlined into it, reads as f alone.
  * *entry is the function's start.  False when pc is no Go code.
  */
-static bool add_pclntab_frames(struct proc *proc, Dwfl_Module *mod, __u64 bias, __u64 pc,
-			       struct frame_builder *builder, __u64 *entry)
+static bool add_pclntab_frames(struct module_tables *tables, Dwfl_Module *mod, __u64 bias,
+			       __u64 pc, struct frame_builder *builder, __u64 *entry)
 {
-	const struct pclntab *tab = module_pclntab(proc, mod);
+	const struct pclntab *tab = module_pclntab(tables, mod);
 	struct pclntab_inline call;
 	struct pclntab_func func;
 	const char *name;
@@ -401,15 +395,24 @@ static bool add_pclntab_frames(struct proc *proc, Dwfl_Module *mod, __u64 bias, 
 
 bool symbolize__go_stack_end(struct proc *proc, Dwfl *dwfl, __u64 lookup_pc)
 {
-	Dwfl_Module *mod = dwfl_addrmodule(dwfl, lookup_pc);
-	const struct pclntab *tab = mod ? module_pclntab(proc, mod) : NULL;
+	Dwfl_Module *own = dwfl_addrmodule(dwfl, lookup_pc);
+	const struct pclntab *tab;
+	struct proc_module module;
 	struct pclntab_func func;
 	Dwarf_Addr bias;
+	bool end;
 
-	if (!tab || !tab->nfunc || !dwfl_module_getelf(mod, &bias) || lookup_pc < bias ||
-	    pclntab__find(tab, lookup_pc - bias, &func))
+	/* what it reads is loaded once: not measured, for every frame unwound */
+	if (!own || !procs__module_of(proc, own, false, &module))
 		return false;
-	return func.flag & (PCLNTAB_FLAG_TOPFRAME | PCLNTAB_FLAG_SPWRITE);
+	tab = module_pclntab(module.tables, module.mod);
+	bias = 0;
+	end = tab && tab->nfunc && dwfl_module_getelf(module.mod, &bias) &&
+	      lookup_pc - module.delta >= bias &&
+	      !pclntab__find(tab, lookup_pc - module.delta - bias, &func) &&
+	      (func.flag & (PCLNTAB_FLAG_TOPFRAME | PCLNTAB_FLAG_SPWRITE));
+	procs__module_done(proc, &module);
+	return end;
 }
 
 static char *build_id_hex(Dwfl_Module *mod)
@@ -431,12 +434,15 @@ static char *build_id_hex(Dwfl_Module *mod)
 
 /*
  * Code other than Go's, from DWARF (inlined calls, lines) and the ELF
- * symbol table.  Returns the offset of pc in its function; *entry: where
- * the function starts, as DWARF says or else the symbol (0: unknown).
+ * symbol table: pc is the process's, at mod_pc in module.  Returns the
+ * offset of pc in its function; *entry: where the function starts, as
+ * DWARF says or else the symbol (0: unknown).
  */
-static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
+static __u64 add_dwarf_frames(const struct proc_module *module, __u64 pc,
 			      struct frame_builder *builder, __u64 *entry)
 {
+	Dwfl_Module *mod = module->mod;
+	__u64 mod_pc = pc - module->delta;
 	const char *elf_name, *file = NULL;
 	char file_buf[PATH_MAX];
 	Dwarf_Addr cu_bias = 0, dwarf_entry = 0;
@@ -448,19 +454,19 @@ static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
 	GElf_Sym sym;
 	int line = 0;
 
-	elf_name = dwfl_module_addrinfo(mod, pc, &offset, &sym, NULL, NULL, NULL);
+	elf_name = dwfl_module_addrinfo(mod, mod_pc, &offset, &sym, NULL, NULL, NULL);
 	*entry = elf_name ? pc - offset : 0;
-	cu = module_cu(proc, mod, pc, &cu_mem, &cu_bias, &from_table);
+	cu = module_cu(module->tables, mod, mod_pc, &cu_mem, &cu_bias, &from_table);
 	/* libdwfl gives the unit with the nearest start below pc, whether or
 	 * not it covers pc (_start, linked from a unit without DWARF, would
 	 * read a line of the program's source): no unit, no line */
-	if (cu && dwarf_haspc(cu, pc - cu_bias) <= 0)
+	if (cu && dwarf_haspc(cu, mod_pc - cu_bias) <= 0)
 		cu = NULL;
-	line_info = cu ? dwfl_module_getsrc(mod, pc) : NULL;
+	line_info = cu ? dwfl_module_getsrc(mod, mod_pc) : NULL;
 	if (line_info) {
 		file = absolute_path(dwfl_lineinfo(line_info, NULL, &line, NULL, NULL, NULL),
 				     dwfl_line_comp_dir(line_info), file_buf, sizeof(file_buf));
-	} else if (cu && (cu_line = dwarf_getsrc_die(cu, pc - cu_bias))) {
+	} else if (cu && (cu_line = dwarf_getsrc_die(cu, mod_pc - cu_bias))) {
 		Dwarf_Attribute attr;
 
 		/* the unit came from our range table: libdwfl's line lookup can't see it */
@@ -469,10 +475,10 @@ static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
 				     dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)),
 				     file_buf, sizeof(file_buf));
 	}
-	if (add_inline_chain(cu, from_table, pc - cu_bias, elf_name, file, line, pc, builder,
+	if (add_inline_chain(cu, from_table, mod_pc - cu_bias, elf_name, file, line, pc, builder,
 			     &dwarf_entry)) {
 		if (dwarf_entry)
-			*entry = dwarf_entry + cu_bias;
+			*entry = dwarf_entry + cu_bias + module->delta;
 	} else if (elf_name) {
 		char *system_name, *name = funcname__elf(elf_name, &system_name);
 
@@ -481,33 +487,42 @@ static __u64 add_dwarf_frames(struct proc *proc, Dwfl_Module *mod, __u64 pc,
 	return offset;
 }
 
-static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc)
+static struct symbol *symbolize_uncached(struct proc *proc, __u64 pc)
 {
 	struct frame_builder builder = { 0 };
-	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+	struct proc_module module;
+	bool found;
 	const char *mod_name = NULL, *main_file = NULL;
 	Dwarf_Addr mod_start = 0, mod_end = 0, bias = 0;
 	struct symbol *symbol;
 	__u64 offset = 0, entry = 0;
+	char *build_id = NULL;
 
 	/* JIT code, named by the process's perf map (it may lie in a gap of
 	 * a module's address range) */
 	if ((symbol = perfmap__symbol(proc->perfmap, pc)))
 		return symbol;
-	if (mod) {
-		mod_name = dwfl_module_info(mod, NULL, &mod_start, &mod_end, NULL, NULL, &main_file,
-					    NULL);
-		dwfl_module_getelf(mod, &bias);
-		if (pc >= bias && add_pclntab_frames(proc, mod, bias, pc - bias, &builder, &entry)) {
+	found = procs__module_at(proc, pc, &module);
+	if (found) {
+		/* named as the process knows the file */
+		mod_name = dwfl_module_info(dwfl_addrmodule(procs__dwfl(proc), pc), NULL,
+					    &mod_start, &mod_end, NULL, NULL, &main_file, NULL);
+		dwfl_module_getelf(module.mod, &bias);
+		bias += module.delta;
+		if (pc >= bias &&
+		    add_pclntab_frames(module.tables, module.mod, bias, pc - bias, &builder, &entry)) {
 			offset = pc - bias - entry;
 			entry += bias;
 		} else {
-			offset = add_dwarf_frames(proc, mod, pc, &builder, &entry);
+			offset = add_dwarf_frames(&module, pc, &builder, &entry);
 		}
+		build_id = build_id_hex(module.mod);
+		procs__module_done(proc, &module);
 	}
 
 	symbol = symbol__new(builder.count);
 	if (!symbol) {
+		free(build_id);
 		for (int i = 0; i < builder.count; i++) {
 			free(builder.frames[i].function);
 			free(builder.frames[i].system_name);
@@ -515,12 +530,12 @@ static struct symbol *symbolize_uncached(struct proc *proc, Dwfl *dwfl, __u64 pc
 		}
 		return NULL;
 	}
-	if (mod) {
+	if (found) {
 		symbol->module = dup_or_null(main_file ? main_file : mod_name);
 		symbol->module_offset = pc - bias;
 		symbol->module_start = mod_start;
 		symbol->module_end = mod_end;
-		symbol->build_id = build_id_hex(mod);
+		symbol->build_id = build_id;
 		symbol->function_entry = entry;
 	} else {
 		symbol->module_offset = pc;
@@ -550,7 +565,7 @@ const struct symbol *symbolize__user(struct proc *proc, __u64 lookup_pc)
 	symbol = u64map__get(&proc->symbols, cache_key(lookup_pc));
 	if (symbol)
 		return symbol;
-	symbol = symbolize_uncached(proc, procs__dwfl(proc), lookup_pc);
+	symbol = symbolize_uncached(proc, lookup_pc);
 	if (symbol && u64map__put(&proc->symbols, cache_key(lookup_pc), symbol)) {
 		symbol__put(symbol);
 		return NULL;

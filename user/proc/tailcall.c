@@ -106,14 +106,23 @@ struct tail_chain {
 	__u64 pcs[];
 };
 
-/* The (outermost) subprogram around pc; false when DWARF has none. */
-static bool function_at(Dwfl *dwfl, __u64 pc, Dwarf_Die *function, Dwarf_Addr *bias)
+/*
+ * The (outermost) subprogram around pc (the process's); false when DWARF
+ * has none.  *bias: of the process's addresses over the DWARF's.  Its
+ * module is held in module, found or not, until procs__module_done.
+ */
+static bool function_at(struct proc *proc, __u64 pc, Dwarf_Die *function, Dwarf_Addr *bias,
+			struct proc_module *module)
 {
-	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
-	Dwarf_Die *cu = mod ? dwfl_module_addrdie(mod, pc, bias) : NULL;
-	Dwarf_Die *scopes = NULL;
-	int count = cu ? funcname__scopes(cu, pc - *bias, &scopes) : 0;
+	Dwarf_Die *cu = NULL, *scopes = NULL;
+	Dwarf_Addr cu_bias = 0;
+	int count;
 	bool found = false;
+
+	if (procs__module_at(proc, pc, module))
+		cu = dwfl_module_addrdie(module->mod, pc - module->delta, &cu_bias);
+	*bias = cu_bias + module->delta;
+	count = cu ? funcname__scopes(cu, pc - *bias, &scopes) : 0;
 
 	for (int i = count - 1; i >= 0 && !found; i--) {
 		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
@@ -147,18 +156,25 @@ static Dwarf_Addr site_return_pc(Dwarf_Die *site)
 }
 
 struct name_index {
-	struct u64map *names;
+	struct proc *proc;
 	bool globals;               /* this pass takes global and weak symbols */
 };
 
-static int index_module(Dwfl_Module *mod, void **userdata, const char *module_name,
+static int index_module(Dwfl_Module *own, void **userdata, const char *module_name,
 			Dwarf_Addr start, void *arg)
 {
 	struct name_index *index = arg;
-	int count = dwfl_module_getsymtab(mod);
+	struct u64map *names = &index->proc->tail_names;
+	struct proc_module module;
+	Dwfl_Module *mod;
+	int count, status = DWARF_CB_OK;
 
 	(void)userdata, (void)module_name, (void)start;
-	for (int i = 1; i < count; i++) {
+	if (!procs__module_of(index->proc, own, true, &module))
+		return DWARF_CB_OK;
+	mod = module.mod;
+	count = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < count && status == DWARF_CB_OK; i++) {
 		GElf_Addr addr;
 		GElf_Word shndx;
 		GElf_Sym sym;
@@ -173,12 +189,14 @@ static int index_module(Dwfl_Module *mod, void **userdata, const char *module_na
 		    (GELF_ST_BIND(sym.st_info) != STB_LOCAL) != index->globals)
 			continue;
 		key = hash__bytes(name, at ? (size_t)(at - name) : strlen(name), 0);
-		if (!key || u64map__get(index->names, key))
+		if (!key || u64map__get(names, key))
 			continue;
-		if (u64map__put(index->names, key, (void *)(uintptr_t)addr))
-			return DWARF_CB_ABORT; /* out of memory: the names missing read unknown */
+		/* out of memory: the names missing read unknown */
+		if (u64map__put(names, key, (void *)(uintptr_t)(addr + module.delta)))
+			status = DWARF_CB_ABORT;
 	}
-	return DWARF_CB_OK;
+	procs__module_done(index->proc, &module);
+	return status;
 }
 
 /*
@@ -189,7 +207,7 @@ static int index_module(Dwfl_Module *mod, void **userdata, const char *module_na
 static __u64 address_of_name(struct proc *proc, Dwfl *dwfl, const char *name)
 {
 	if (!proc->tail_names_built) {
-		struct name_index index = { &proc->tail_names, true };
+		struct name_index index = { proc, true };
 
 		dwfl_getmodules(dwfl, index_module, &index, 0);
 		index.globals = false;
@@ -281,34 +299,43 @@ static int dwarf_sites_of(void *ctx, __u64 entry, struct tailcall_site *sites, i
 {
 	struct dwarf_graph *graph = ctx;
 	struct site_walk walk = { .proc = graph->proc, .dwfl = graph->dwfl, .sites = sites, .max = max };
+	struct proc_module module;
 	Dwarf_Addr function_entry;
 	Dwarf_Die function;
+	int count = -1;
 
-	if (!function_at(graph->dwfl, entry, &function, &walk.bias) ||
-	    dwarf_entrypc(&function, &function_entry) || function_entry + walk.bias != entry)
-		return -1;
-	/* without the producer's word that every (tail) call is listed, a
-	 * chain through this function could miss the real one */
-	if (!dwarf_hasattr(&function, DW_AT_call_all_calls) &&
-	    !dwarf_hasattr(&function, DW_AT_call_all_tail_calls) &&
-	    !dwarf_hasattr(&function, DW_AT_GNU_all_call_sites) &&
-	    !dwarf_hasattr(&function, DW_AT_GNU_all_tail_call_sites))
-		return 0;
-	walk_sites(&walk, &function, 0);
-	return walk.count;
+	if (function_at(graph->proc, entry, &function, &walk.bias, &module) &&
+	    !dwarf_entrypc(&function, &function_entry) && function_entry + walk.bias == entry) {
+		count = 0;
+		/* without the producer's word that every (tail) call is listed,
+		 * a chain through this function could miss the real one */
+		if (dwarf_hasattr(&function, DW_AT_call_all_calls) ||
+		    dwarf_hasattr(&function, DW_AT_call_all_tail_calls) ||
+		    dwarf_hasattr(&function, DW_AT_GNU_all_call_sites) ||
+		    dwarf_hasattr(&function, DW_AT_GNU_all_tail_call_sites)) {
+			walk_sites(&walk, &function, 0);
+			count = walk.count;
+		}
+	}
+	procs__module_done(graph->proc, &module);
+	return count;
 }
 
 /* The target of the call that returns to return_pc; 0: none known. */
 static __u64 caller_target(struct proc *proc, Dwfl *dwfl, __u64 return_pc)
 {
 	struct site_walk walk = { .proc = proc, .dwfl = dwfl };
+	struct proc_module module;
 	Dwarf_Die function;
 
-	if (!return_pc || !function_at(dwfl, return_pc - 1, &function, &walk.bias) ||
-	    return_pc < walk.bias)
+	if (!return_pc)
 		return 0;
-	walk.return_pc = return_pc - walk.bias;
-	walk_sites(&walk, &function, 0);
+	if (function_at(proc, return_pc - 1, &function, &walk.bias, &module) &&
+	    return_pc >= walk.bias) {
+		walk.return_pc = return_pc - walk.bias;
+		walk_sites(&walk, &function, 0);
+	}
+	procs__module_done(proc, &module);
 	return walk.found ? walk.target : 0;
 }
 

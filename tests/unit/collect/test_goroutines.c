@@ -43,7 +43,7 @@ static int group_setup(void **state)
 	leaky_pid = start_leaky(leaky_path("", path, sizeof(path)));
 	if (leaky_pid < 0)
 		return -1;
-	procs = procs__new();
+	procs = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	goroutines = goroutines__new(true);
 	return procs && goroutines ? 0 : -1;
 }

@@ -181,7 +181,7 @@ static int setup(void **state)
 	records(&b);
 	if (snapshot__parse(b.buf, b.len, &snap))
 		return -1;
-	procs = procs__new();
+	procs = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	if (!procs || picture_of(snap, procs, 0, &picture))
 		return -1;
 	/* the picture owns what it shows: not a byte of the snapshot's */
@@ -429,7 +429,7 @@ static void test_stack_kept_for_the_park(void **state)
 	struct builder b = { 0 };
 	struct snapshot *snap;
 	struct pw_picture *first, *again, *new_park;
-	struct procs *own = procs__new();
+	struct procs *own = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	const struct pw_stack *stack;
 
 	(void)state;
@@ -477,7 +477,7 @@ static void test_stacks_of_absent_threads_dropped(void **state)
 	struct builder b = { 0 };
 	struct snapshot *snap;
 	struct pw_picture *pictures[3];
-	struct procs *own = procs__new();
+	struct procs *own = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 
 	(void)state;
 	assert_non_null(own);

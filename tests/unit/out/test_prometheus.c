@@ -34,6 +34,8 @@ static int setup(void **state)
 		.snapshot_seconds = 0.0125,
 		.snapshots = 42,
 		.symbol_cache_entries = 7,
+		.symbol_cache = { .entries = 3, .bytes = 5000, .limit_bytes = 67108864, .hits = 90,
+				  .misses = 10, .evictions = 2 },
 	};
 	*state = f;
 	return 0;
@@ -158,6 +160,15 @@ static void test_families(void **state)
 	expect(out, "\nparkwatch_snapshot_duration_seconds 0.012500\n");
 	expect(out, "\nparkwatch_dropped_total 3\n");
 	expect(out, "\nparkwatch_symbol_cache_entries 7\n");
+	expect_family(out, "parkwatch_symbol_cache_bytes", "gauge");
+	expect_family(out, "parkwatch_symbol_cache_limit_bytes", "gauge");
+	expect_family(out, "parkwatch_symbol_cache_lookups_total", "counter");
+	expect_family(out, "parkwatch_symbol_cache_evictions_total", "counter");
+	expect(out, "\nparkwatch_symbol_cache_bytes 5000\n");
+	expect(out, "\nparkwatch_symbol_cache_limit_bytes 67108864\n");
+	expect(out, "\nparkwatch_symbol_cache_lookups_total{result=\"hit\"} 90\n");
+	expect(out, "\nparkwatch_symbol_cache_lookups_total{result=\"miss\"} 10\n");
+	expect(out, "\nparkwatch_symbol_cache_evictions_total 2\n");
 	/* no totals: nothing counted, no map to be full */
 	expect(out, "\nparkwatch_parks_total 0\n");
 	expect(out, "\nparkwatch_bpf_map_fullness_ratio 0.000000\n");

@@ -24,7 +24,7 @@ static struct pw_picture *picture;
 static int setup(void **state)
 {
 	struct goroutines *goroutines = goroutines__new(false);
-	struct procs *procs = procs__new();
+	struct procs *procs = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	char path[512];
 	struct proc *proc;
 	pid_t pid;

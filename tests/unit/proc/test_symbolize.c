@@ -348,7 +348,7 @@ static void test_abi0_suffix_dropped(void **state)
  */
 static void test_cache_reference(void **state)
 {
-	struct procs *session = procs__new();
+	struct procs *session = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	struct proc *proc;
 	const struct symbol *symbol, *kept;
 
@@ -380,7 +380,7 @@ static void test_cache_reference(void **state)
 /* A process whose maps can't be read: symbols still come back, module-less. */
 static void test_unreadable_process(void **state)
 {
-	struct procs *others = procs__new();
+	struct procs *others = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	struct proc *gone;
 	const struct symbol *symbol;
 
@@ -464,7 +464,7 @@ static const struct symbol *symbolize_go(struct procs *session, const char *vari
  */
 static void test_stripped_go(void **state)
 {
-	struct procs *session = procs__new();
+	struct procs *session = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	const struct symbol *stripped, *full;
 	pid_t stripped_pid, full_pid;
 

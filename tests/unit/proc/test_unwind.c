@@ -372,7 +372,7 @@ static void test_frame_pointer_garbage_stops(void **state)
 static void test_no_image_stops(void **state)
 {
 	const __u64 rets[] = { 0x401111, 0x402222, 0x403333 };
-	struct procs *others = procs__new();
+	struct procs *others = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	struct unwind_input input;
 	const struct stack *stack;
 	struct proc *proc;
@@ -400,7 +400,7 @@ static void test_no_image_stops(void **state)
 static void test_prune(void **state)
 {
 	static const __u64 rets[] = { 0x401111 };
-	struct procs *others = procs__new();
+	struct procs *others = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	struct unwind_input input, seen_input;
 	struct task_record seen;
 	struct proc *proc;
@@ -469,7 +469,7 @@ static void *change_mappings(void)
  */
 static void test_attach_lazily(void **state)
 {
-	struct procs *session = procs__new();
+	struct procs *session = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	struct unwind_input input;
 	struct proc *proc;
 	const struct stack *stack;
@@ -599,7 +599,7 @@ static bool frame_in(const struct stack *stack, int i, void *code, size_t size)
 
 static void test_jit_frames(void **state)
 {
-	struct procs *session = procs__new();
+	struct procs *session = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	__u8 *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	void *stub = code, *bad = code + 64;
 	const struct symbol *symbol;

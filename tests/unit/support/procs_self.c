@@ -6,7 +6,7 @@
 int procs_self_open(struct procs **procs, struct proc **self)
 {
 	*self = NULL;
-	*procs = procs__new();
+	*procs = procs__new(PROCS_CACHE_DEFAULT_BYTES);
 	if (!*procs)
 		return -1;
 	procs__begin(*procs);
