@@ -170,10 +170,12 @@ static void series_set__add(struct series_set *set, struct label_text *labels, d
 	set->series[set->count++] = (struct series){ .labels = text, .value = value };
 }
 
-/* Writes the set's samples of name, each value with format, and empties it. */
+/* Writes the gauge family name (its help line first), each sample's value
+ * with format, and empties the set. */
 static void series_set__write(struct series_set *set, FILE *out, const char *name,
-			      const char *format)
+			      const char *format, const char *help)
 {
+	prometheus__family(out, name, "gauge", help);
 	for (size_t i = 0; i < set->count; i++) {
 		fprintf(out, "%s{%s} ", name, set->series[i].labels);
 		fprintf(out, format, set->series[i].value);
@@ -217,13 +219,11 @@ static void write_parked(FILE *out, const struct pw_picture *picture, const stru
 		series_set__add(&oldest, &labels[1], (double)group->oldest_park_ns / NSEC_PER_SEC,
 				COMBINE_MAX);
 	}
-	prometheus__family(out, "parkwatch_parked", "gauge",
-			   "Threads or goroutines (kind) parked now (off CPU, not runnable), by "
-			   "process, wait reason and timeout.");
-	series_set__write(&parked, out, "parkwatch_parked", "%.0f");
-	prometheus__family(out, "parkwatch_oldest_park_age_seconds", "gauge",
-			   "How long the longest-parked of parkwatch_parked has been parked.");
-	series_set__write(&oldest, out, "parkwatch_oldest_park_age_seconds", "%.3f");
+	series_set__write(&parked, out, "parkwatch_parked", "%.0f",
+			  "Threads or goroutines (kind) parked now (off CPU, not runnable), by "
+			  "process, wait reason and timeout.");
+	series_set__write(&oldest, out, "parkwatch_oldest_park_age_seconds", "%.3f",
+			  "How long the longest-parked of parkwatch_parked has been parked.");
 }
 
 /* Units by kind and scheduler state, per chosen process and of all. */
@@ -260,9 +260,8 @@ static void write_states(FILE *out, const struct pw_picture *picture,
 			series_set__add(&watched, &labels, (double)by_proc[p][kind][s], COMBINE_SUM);
 		}
 	}
-	prometheus__family(out, "parkwatch_watched", "gauge",
-			   "Threads or goroutines (kind) of a process, by scheduler state.");
-	series_set__write(&watched, out, "parkwatch_watched", "%.0f");
+	series_set__write(&watched, out, "parkwatch_watched", "%.0f",
+			  "Threads or goroutines (kind) of a process, by scheduler state.");
 	prometheus__family(out, "parkwatch_watched_all", "gauge",
 			   "Threads or goroutines (kind) of every watched process, by scheduler "
 			   "state.");
@@ -356,10 +355,9 @@ static void write_lock_waiters(FILE *out, const struct pw_picture *picture,
 			fprintf(labels.out, ",owner_tid=\"%d\"", owners[i].owner_tid);
 		series_set__add(&waiters, &labels, (double)owners[i].waiters, COMBINE_SUM);
 	}
-	prometheus__family(out, "parkwatch_lock_waiters", "gauge",
-			   "Threads waiting for a lock held by owner_tid, for the owners with the "
-			   "most (--metrics-top-k).");
-	series_set__write(&waiters, out, "parkwatch_lock_waiters", "%.0f");
+	series_set__write(&waiters, out, "parkwatch_lock_waiters", "%.0f",
+			  "Threads waiting for a lock held by owner_tid, for the owners with the "
+			  "most (--metrics-top-k).");
 	u64map__clear(&index);
 	free(owners);
 }
@@ -377,8 +375,7 @@ static void write_per_process(FILE *out, const char *name, const char *help,
 		label_text__open(&labels, procs[p]);
 		series_set__add(&set, &labels, values[p], COMBINE_SUM);
 	}
-	prometheus__family(out, name, "gauge", help);
-	series_set__write(&set, out, name, "%.0f");
+	series_set__write(&set, out, name, "%.0f", help);
 }
 
 /* What the wait-for graph found, per chosen process. */
@@ -498,13 +495,11 @@ static void write_trends(FILE *out, const struct metrics_input *in,
 		series_set__add(&parked, &labels[0], (double)suspects[i].count_now, COMBINE_SUM);
 		series_set__add(&score, &labels[1], suspects[i].score, COMBINE_MAX);
 	}
-	prometheus__family(out, "parkwatch_leak_suspect_parked", "gauge",
-			   "Threads or goroutines (kind) in a group suspected of leaking (its count "
-			   "keeps rising, its members never wake).");
-	series_set__write(&parked, out, "parkwatch_leak_suspect_parked", "%.0f");
-	prometheus__family(out, "parkwatch_leak_score", "gauge",
-			   "Leak score of a suspect group, 0 to 1.");
-	series_set__write(&score, out, "parkwatch_leak_score", "%.3f");
+	series_set__write(&parked, out, "parkwatch_leak_suspect_parked", "%.0f",
+			  "Threads or goroutines (kind) in a group suspected of leaking (its count "
+			  "keeps rising, its members never wake).");
+	series_set__write(&score, out, "parkwatch_leak_score", "%.3f",
+			  "Leak score of a suspect group, 0 to 1.");
 	trend__summary(in->trend, &summary);
 	prometheus__family(out, "parkwatch_trend_groups", "gauge",
 			   "Groups the leak trend tracks (at most 10,000; more are counted as "
@@ -522,10 +517,9 @@ static void write_trends(FILE *out, const struct metrics_input *in,
 			fprintf(labels.out, ",kind=\"%s\"", kind_names[procs[p]->unit_kind]);
 		series_set__add(&growth, &labels, proc_stats.parked_slope_per_min / 60, COMBINE_SUM);
 	}
-	prometheus__family(out, "parkwatch_parked_growth_per_second", "gauge",
-			   "Least-squares growth of a process's parked threads or goroutines "
-			   "(kind) over the trend window, per second.");
-	series_set__write(&growth, out, "parkwatch_parked_growth_per_second", "%.6f");
+	series_set__write(&growth, out, "parkwatch_parked_growth_per_second", "%.6f",
+			  "Least-squares growth of a process's parked threads or goroutines "
+			  "(kind) over the trend window, per second.");
 }
 
 void prometheus__write(FILE *out, const struct metrics_input *in)
