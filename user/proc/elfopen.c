@@ -46,9 +46,14 @@ static int bind_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 	return DWARF_CB_OK;
 }
 
+void elfopen__bind_userdata(Dwfl *dwfl, void *userdata)
+{
+	dwfl_getmodules(dwfl, bind_module, userdata, 0);
+}
+
 void elfopen__bind(Dwfl *dwfl, pid_t pid)
 {
-	dwfl_getmodules(dwfl, bind_module, (void *)(intptr_t)pid, 0);
+	elfopen__bind_userdata(dwfl, (void *)(intptr_t)pid);
 }
 
 /* An O_PATH fd made a readable one if it names a regular file of bounded

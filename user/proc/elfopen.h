@@ -36,6 +36,8 @@ int elfopen__find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modul
 /* Between dwfl_report_end and the first use of the session's modules:
  * gives every module the pid whose root it is opened through. */
 void elfopen__bind(Dwfl *dwfl, pid_t pid);
+/* The same with any userdata, for callbacks that wrap the two above. */
+void elfopen__bind_userdata(Dwfl *dwfl, void *userdata);
 /*
  * A regular file at path (absolute, as pid sees it) inside pid's root,
  * opened read-only: an fd, or -errno (-ENOENT, -EXDEV for a file that is

@@ -402,16 +402,6 @@ static const Dwfl_Callbacks proc_callbacks = {
 	.debuginfo_path = &elfopen__host_debuginfo_path,
 };
 
-static int bind_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
-		       void *proc)
-{
-	(void)mod;
-	(void)name;
-	(void)start;
-	*userdata = proc;
-	return DWARF_CB_OK;
-}
-
 /* A process whose maps can't be read is given up on for good; one out of
  * fds only for this snapshot. */
 static void unreadable(struct proc *proc, int err)
@@ -475,7 +465,7 @@ Dwfl *procs__dwfl(struct proc *proc)
 	if (err)
 		goto fail;
 	/* binaries are opened through the process's own root (containers) */
-	dwfl_getmodules(proc->dwfl, bind_module, proc, 0);
+	elfopen__bind_userdata(proc->dwfl, proc);
 	/* the modules' files are opened as lookups need them: room for all */
 	dwfl_getmodules(proc->dwfl, count_module, &modules, 0);
 	make_fd_room(proc, modules * PROCS_FDS_PER_MODULE);
