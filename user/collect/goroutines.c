@@ -12,6 +12,10 @@
 #include "util/text.h"
 #include "util/u64map.h"
 
+/* Of a Go process's time budget, what reading its goroutines may spend;
+ * naming them (stacks, waits) has the rest. */
+#define READ_SHARE_PERCENT 50
+
 /* One process's reader and goroutine ages. */
 struct go_process {
 	struct goproc *reader;      /* NULL when opening it failed */
@@ -386,11 +390,17 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 	struct pw_goroutine *extras;
 	struct go_process *gp;
 	struct pw_unit *units;
+	struct budget reading = { 0 };
 	int err = reader_of(goroutines, proc, &gp);
 
 	if (err)
 		return err;
-	err = goproc__read(gp->reader, &gs, &count, budget);
+	/* reading may not spend the time naming what it read needs: a read
+	 * cut short keeps the goroutines read so far (its cut is budget's
+	 * once they are named, or budget__spent would name none) */
+	if (budget)
+		reading = budget__first_part(budget, READ_SHARE_PERCENT);
+	err = goproc__read(gp->reader, &gs, &count, budget ? &reading : NULL);
 	if (err)
 		return err;
 	procfs__comm(proc->pid, comm, sizeof(comm));
@@ -400,8 +410,9 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 	err = !count || (units && extras) ? 0 : -ENOMEM;
 	gp->generation++;
 	for (size_t i = 0; i < count && !err; i++) {
-		/* naming them is most of the work of a first picture */
-		if (budget__spent(budget)) {
+		/* naming them is most of the work of a first picture; the
+		 * first few are named whatever the time, as they were read */
+		if (i >= GOPROC_READ_AT_LEAST && budget__spent(budget)) {
 			picture->unit_count -= count - i;
 			count = i;
 			break;
@@ -414,6 +425,7 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 						   now_ns - units[i].park_start_ns : 0;
 		}
 	}
+	budget__take_cut(budget, &reading);
 	if (!err)
 		err = add_process(picture, proc, gp->reader, budget ? budget->cut : BUDGET_CUT_NONE,
 				  comm, units, count);

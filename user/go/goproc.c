@@ -280,6 +280,15 @@ static int finish(struct collector *c, struct goroutine **out, size_t *count)
 	return 0;
 }
 
+_Static_assert(GOPROC_READ_AT_LEAST % GO_BATCH == 0, "the pass ends between batches");
+
+/* Whether the budget ends the pass at allgs index at: not in its first
+ * entries, which are read whatever the time (goproc.h). */
+static bool budget_ends_read(struct collector *c, size_t at)
+{
+	return at >= GOPROC_READ_AT_LEAST && budget__spent(c->budget);
+}
+
 /* The g's in allgs, deduplicated, in batches; then once more the ones
  * that moved under the first pass. */
 static int read_all(struct goproc *gp, size_t len, struct collector *c)
@@ -292,7 +301,7 @@ static int read_all(struct goproc *gp, size_t len, struct collector *c)
 	for (size_t i = 0; i < len && !err; i++) {
 		__u64 addr = gp->ptrs[i];
 
-		if (i % GO_BATCH == 0 && budget__spent(c->budget))
+		if (i % GO_BATCH == 0 && budget_ends_read(c, i))
 			break;
 
 		/* allgs never holds nil or the same g twice: a stale array does */
@@ -308,7 +317,7 @@ static int read_all(struct goproc *gp, size_t len, struct collector *c)
 			batch_count = 0;
 		}
 	}
-	if (!err && batch_count && !budget__spent(c->budget))
+	if (!err && batch_count && !budget_ends_read(c, len - batch_count))
 		err = read_batch(gp, batch, batch_count, false, c);
 	u64map__clear(&seen);
 	for (size_t i = 0; i < c->again_count && !err && !budget__spent(c->budget); i += GO_BATCH) {

@@ -169,8 +169,10 @@ bool goproc__has_parent_goid(const struct goproc *gp);
  * negative errno (-ESRCH: the process exited; -EBADMSG: allgs made no sense).
  * budget (NULL: none) bounds the time and memory the pass may take: where
  * it runs out the pass ends, 0 is returned with the goroutines read so far
- * and budget->cut says why.
+ * and budget->cut says why.  Its time ends no pass in allgs's first
+ * GOPROC_READ_AT_LEAST entries, so that a cut picture always shows some.
  */
+#define GOPROC_READ_AT_LEAST 2048
 int goproc__read(struct goproc *gp, struct goroutine **out, size_t *count, struct budget *budget);
 /* Goroutines the last goproc__read dropped as inconsistent. */
 size_t goproc__dropped(const struct goproc *gp);

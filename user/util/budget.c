@@ -48,3 +48,22 @@ bool budget__too_big(struct budget *budget, size_t bytes)
 	budget->cut = budget->cut ? budget->cut : BUDGET_CUT_MEMORY;
 	return true;
 }
+
+struct budget budget__first_part(const struct budget *budget, unsigned share_percent)
+{
+	struct budget part = *budget;
+	__u64 now;
+
+	if (!budget->deadline_ns || budget->cut)
+		return part;
+	now = clock__monotonic_ns();
+	if (now < budget->deadline_ns)
+		part.deadline_ns = now + (budget->deadline_ns - now) / 100 * share_percent;
+	return part;
+}
+
+void budget__take_cut(struct budget *budget, const struct budget *part)
+{
+	if (budget && part && !budget->cut)
+		budget->cut = part->cut;
+}

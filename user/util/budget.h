@@ -43,6 +43,13 @@ struct budget budget__start(__u64 time_ns, size_t max_bytes, const struct stop_c
 bool budget__spent(struct budget *budget);
 /* Whether bytes more than the budget allows (sets cut).  NULL-safe. */
 bool budget__too_big(struct budget *budget, size_t bytes);
+/* The first share_percent of what is left of budget's time, for a step whose
+ * results the rest of the time turns into something (reading, then
+ * naming what was read); bytes and stop as budget's.  Its cut is not
+ * budget's until budget__take_cut. */
+struct budget budget__first_part(const struct budget *budget, unsigned share_percent);
+/* Makes part's cut budget's, unless budget was cut first.  NULL-safe. */
+void budget__take_cut(struct budget *budget, const struct budget *part);
 /* A stop check alone, for who has no budget of its own.  NULL-safe. */
 bool stop_check__requested(const struct stop_check *stop);
 

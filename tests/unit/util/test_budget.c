@@ -60,6 +60,31 @@ static void test_memory_cut_stays_first(void **state)
 	assert_false(budget__spent(&budget));
 }
 
+/* A first part ends before the whole, and its cut leaves the whole's time
+ * unspent until taken over. */
+static void test_first_part(void **state)
+{
+	struct budget whole = budget__start(60000000000ULL, 100, NULL);
+	struct budget part = budget__first_part(&whole, 50);
+	struct budget no_deadline = budget__start(0, 0, NULL);
+
+	(void)state;
+	assert_true(part.deadline_ns < whole.deadline_ns);
+	assert_true(part.deadline_ns > clock__monotonic_ns() + 20000000000ULL);
+	assert_int_equal(part.max_bytes, 100);
+	part.deadline_ns = 1;
+	assert_true(budget__spent(&part));
+	assert_false(budget__spent(&whole));
+	budget__take_cut(&whole, &part);
+	assert_int_equal(whole.cut, BUDGET_CUT_TIME);
+	/* the whole's first cut stays */
+	part.cut = BUDGET_CUT_MEMORY;
+	budget__take_cut(&whole, &part);
+	assert_int_equal(whole.cut, BUDGET_CUT_TIME);
+	assert_int_equal(budget__first_part(&no_deadline, 50).deadline_ns, 0);
+	budget__take_cut(NULL, &part);
+}
+
 /* The stop question is asked at once, then at most once per BUDGET_CHECK_NS. */
 static void test_stop_is_asked_sparingly(void **state)
 {
@@ -88,6 +113,7 @@ int main(void)
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_memory_cut_stays_first),
 		cmocka_unit_test(test_stop_is_asked_sparingly),
+		cmocka_unit_test(test_first_part),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
