@@ -14,6 +14,11 @@
 #include "model/totals.h"
 #include "proc/procs.h"
 #include "util/clock.h"
+#include "util/gaveup.h"
+
+/* (process, reason) totals of processes gone kept apart, 48 B each: past
+ * it the oldest half are added into one per reason (totals.h). */
+#define GONE_TOTALS_MAX 4096
 
 struct collector {
 	struct tracker *tracker;
@@ -144,6 +149,20 @@ static bool add_goroutines(struct collector *collector, struct pw_picture *pictu
 	return !err;
 }
 
+/* Bounds the totals of processes gone, which a daemon would otherwise keep
+ * for every process that ever exited. */
+static int fold_gone(struct collector *collector)
+{
+	size_t folded = 0;
+	int err;
+
+	if (collector->gone->count <= GONE_TOTALS_MAX)
+		return 0;
+	err = totals__fold_oldest(collector->gone, GONE_TOTALS_MAX / 2, &folded);
+	gaveup__add(GAVEUP_EXITED_TOTALS_FOLDED, folded);
+	return err;
+}
+
 int collector__tick(struct collector *collector, struct pw_picture **out)
 {
 	__u64 started_ns = clock__monotonic_ns();
@@ -160,6 +179,8 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	err = tracker__drain_exited(collector->tracker, add_exited, &gone);
 	if (err >= 0)
 		err = gone.err;
+	if (!err)
+		err = fold_gone(collector);
 	if (err)
 		goto fail;
 	err = -ENOMEM;

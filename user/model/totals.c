@@ -79,3 +79,39 @@ struct pw_totals *totals__clone(const struct pw_totals *totals)
 	}
 	return copy;
 }
+
+int totals__fold_oldest(struct pw_totals *totals, size_t keep, size_t *folded)
+{
+	size_t fold = totals->count > keep ? totals->count - keep : 0;
+	struct pw_totals *kept;
+	struct pw_totals swap;
+
+	if (folded)
+		*folded = 0;
+	if (!fold)
+		return 0;
+	kept = totals__new();
+	if (!kept)
+		return -ENOMEM;
+	/* the folded entries first: they stand for the oldest processes */
+	for (size_t i = 0; i < totals->count; i++) {
+		const struct pw_park_total *entry = &totals->entries[i];
+		pid_t pid = i < fold ? TOTALS_FOLDED_PID : entry->pid;
+
+		if (totals__add(kept, pid, entry->reason, entry->count, entry->total_ns)) {
+			totals__free(kept);
+			return -ENOMEM;
+		}
+	}
+	swap = *totals;
+	totals->entries = kept->entries;
+	totals->count = kept->count;
+	totals->capacity = kept->capacity;
+	totals->index = kept->index;
+	kept->entries = swap.entries;
+	kept->index = swap.index;
+	totals__free(kept);
+	if (folded)
+		*folded = fold;
+	return 0;
+}

@@ -40,6 +40,16 @@ int totals__add(struct pw_totals *totals, pid_t pid, enum park_reason reason, __
 /* The entry of (pid, reason), or NULL. */
 const struct pw_park_total *totals__find(const struct pw_totals *totals, pid_t pid,
 					 enum park_reason reason);
+/* The pid of the one entry per reason that folded totals are added to. */
+#define TOTALS_FOLDED_PID 0
+/*
+ * Keeps the newest keep entries (those added last) and adds the older ones
+ * into (TOTALS_FOLDED_PID, reason): a bound on the totals of processes
+ * gone, which would otherwise grow by one entry per exited process for as
+ * long as parkwatch runs.  *folded (may be NULL) gets how many entries
+ * went.  0 or -ENOMEM (then totals is unchanged).
+ */
+int totals__fold_oldest(struct pw_totals *totals, size_t keep, size_t *folded);
 /* A copy (entries and histograms); NULL when out of memory. */
 struct pw_totals *totals__clone(const struct pw_totals *totals);
 

@@ -22,6 +22,9 @@ const struct gaveup_name gaveup_names[GAVEUP__COUNT] = {
 	[GAVEUP_GOROUTINE_CHANGED] = { "goroutine_changed",
 				       "goroutine left out (changed under every read)",
 				       "goroutines left out (changed under every read)" },
+	[GAVEUP_EXITED_TOTALS_FOLDED] = { "exited_totals_folded",
+					  "exited process's total folded into pid 0",
+					  "exited processes' totals folded into pid 0" },
 };
 
 static _Atomic uint64_t counters[GAVEUP__COUNT];

@@ -26,6 +26,8 @@ enum gaveup_reason {
 	GAVEUP_FD_LIMIT,            /* a process left unsymbolized for a tick: out of fds */
 	GAVEUP_BROKER_GONE,         /* a /proc file not opened: the privilege broker died */
 	GAVEUP_GOROUTINE_CHANGED,   /* a goroutine left out: it changed under every read */
+	GAVEUP_EXITED_TOTALS_FOLDED, /* a gone process's park totals added into pid 0's, past
+				      * the cap on them (collector.c) */
 	GAVEUP__COUNT
 };
 

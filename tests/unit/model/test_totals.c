@@ -170,6 +170,52 @@ static void test_clone(void **state)
 	totals__free(totals);
 }
 
+/* Folding keeps the newest entries as they were and adds the older ones,
+ * per reason, into the folded pid: no park is lost, only its process. */
+static void test_fold_oldest(void **state)
+{
+	struct pw_totals *totals = totals__new();
+	const struct pw_park_total *found;
+	size_t folded = 99;
+
+	(void)state;
+	assert_non_null(totals);
+	for (pid_t pid = 1; pid <= 10; pid++)
+		assert_int_equal(totals__add(totals, pid, pid % 2 ? PARK_REASON_FUTEX :
+								PARK_REASON_IO, pid, pid * SEC), 0);
+	assert_int_equal(totals__fold_oldest(totals, 10, &folded), 0);
+	assert_int_equal(folded, 0);
+	assert_int_equal(totals->count, 10);
+
+	assert_int_equal(totals__fold_oldest(totals, 4, &folded), 0);
+	assert_int_equal(folded, 6);
+	/* pids 1..6 went: futex 1+3+5, io 2+4+6 */
+	assert_int_equal(totals->count, 2 + 4);
+	for (pid_t pid = 1; pid <= 6; pid++)
+		assert_null(totals__find(totals, pid, pid % 2 ? PARK_REASON_FUTEX : PARK_REASON_IO));
+	found = totals__find(totals, TOTALS_FOLDED_PID, PARK_REASON_FUTEX);
+	assert_non_null(found);
+	assert_int_equal(found->count, 9);
+	assert_true(found->total_ns == 9 * SEC);
+	assert_int_equal(totals__find(totals, TOTALS_FOLDED_PID, PARK_REASON_IO)->count, 12);
+	for (pid_t pid = 7; pid <= 10; pid++)
+		assert_int_equal(totals__find(totals, pid, pid % 2 ? PARK_REASON_FUTEX :
+							      PARK_REASON_IO)->count, pid);
+
+	/* folding again adds into the same entries, the oldest */
+	assert_int_equal(totals__fold_oldest(totals, 2, &folded), 0);
+	assert_int_equal(folded, 4);
+	assert_int_equal(totals->count, 4);
+	assert_int_equal(totals__find(totals, TOTALS_FOLDED_PID, PARK_REASON_FUTEX)->count, 9 + 7);
+	assert_int_equal(totals__find(totals, TOTALS_FOLDED_PID, PARK_REASON_IO)->count, 12 + 8);
+	assert_int_equal(totals__find(totals, 9, PARK_REASON_FUTEX)->count, 9);
+	assert_int_equal(totals__find(totals, 10, PARK_REASON_IO)->count, 10);
+	assert_int_equal(totals__fold_oldest(totals, 0, NULL), 0);
+	assert_int_equal(totals->count, 2);
+	assert_int_equal(totals__find(totals, TOTALS_FOLDED_PID, PARK_REASON_FUTEX)->count, 25);
+	totals__free(totals);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_keys_distinct),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_clone),
+		cmocka_unit_test(test_fold_oldest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
