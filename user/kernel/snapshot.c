@@ -133,12 +133,15 @@ static int split(struct snapshot *snap, bool padded)
 
 	snap->count = 0;
 	while ((bytes = record_bytes(snap->buf, snap->buf_len, off)) > 0) {
-		const struct task_record *rec = (const void *)((char *)snap->buf + off);
-		size_t kstack_len = (size_t)rec->kstack_depth * sizeof(__u64);
+		const struct task_record *rec;
 		struct thread_sample *sample;
+		size_t kstack_len;
 
+		/* not read as a struct before it is known to be aligned */
 		if (off % RECORD_ALIGN)
 			return -EAGAIN;
+		rec = (const void *)((char *)snap->buf + off);
+		kstack_len = (size_t)rec->kstack_depth * sizeof(__u64);
 		if (snap->count == cap) {
 			struct thread_sample *grown;
 
