@@ -369,7 +369,7 @@ int goproc__open(pid_t pid, struct goproc **out, char *why, size_t why_size)
 	fd = open_exe(pid, &exe);
 	if (fd < 0)
 		return fd;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL); /* golayout hides sections */
 	if (!elf) {
 		close(fd);
 		return -ENOEXEC;

@@ -196,7 +196,7 @@ static bool open_binary(const char *path, struct binary *bin)
 	bin->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (bin->fd < 0)
 		return false;
-	bin->elf = elf_begin(bin->fd, ELF_C_READ_MMAP, NULL);
+	bin->elf = elf_begin(bin->fd, ELF_C_READ_MMAP_PRIVATE, NULL);
 	assert_non_null(bin->elf);
 	if (!gobinary__version(bin->elf, bin->version, sizeof(bin->version), &is_go))
 		fail_msg("%s: no version in .go.buildinfo", path);
