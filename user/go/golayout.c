@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -393,15 +394,85 @@ int golayout__from_dwarf(Elf *elf, struct go_layout *l)
 	return err;
 }
 
+#define LAYOUT_CACHE_BINARIES 64
+
+struct cached_layout {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct go_layout layout;
+};
+
+struct golayout_cache {
+	struct cached_layout binaries[LAYOUT_CACHE_BINARIES];
+	size_t count, oldest;
+};
+
+struct golayout_cache *golayout_cache__new(void)
+{
+	return calloc(1, sizeof(struct golayout_cache));
+}
+
+void golayout_cache__free(struct golayout_cache *cache)
+{
+	free(cache);
+}
+
+static bool same_binary(const struct cached_layout *c, const struct stat *exe)
+{
+	return c->dev == exe->st_dev && c->ino == exe->st_ino && c->size == exe->st_size &&
+	       c->mtime.tv_sec == exe->st_mtim.tv_sec && c->mtime.tv_nsec == exe->st_mtim.tv_nsec;
+}
+
+static const struct go_layout *cache_find(const struct golayout_cache *cache,
+					  const struct stat *exe)
+{
+	for (size_t i = 0; i < cache->count; i++)
+		if (same_binary(&cache->binaries[i], exe))
+			return &cache->binaries[i].layout;
+	return NULL;
+}
+
+static void cache_add(struct golayout_cache *cache, const struct stat *exe,
+		      const struct go_layout *l)
+{
+	struct cached_layout *c;
+
+	if (cache->count < LAYOUT_CACHE_BINARIES) {
+		c = &cache->binaries[cache->count++];
+	} else {
+		c = &cache->binaries[cache->oldest];
+		cache->oldest = (cache->oldest + 1) % LAYOUT_CACHE_BINARIES;
+	}
+	*c = (struct cached_layout){ .dev = exe->st_dev, .ino = exe->st_ino,
+				     .size = exe->st_size, .mtime = exe->st_mtim, .layout = *l };
+}
+
 int golayout__read(struct goproc *gp, Elf *elf, bool want_wrappers)
 {
-	int err = read_dwarf(elf, gp->minor, &gp->layout, want_wrappers ? gp : NULL);
+	return golayout__read_cached(gp, elf, want_wrappers, NULL, NULL);
+}
+
+int golayout__read_cached(struct goproc *gp, Elf *elf, bool want_wrappers,
+			  struct golayout_cache *cache, const struct stat *exe)
+{
+	bool cacheable = cache && exe && !want_wrappers;
+	const struct go_layout *cached = cacheable ? cache_find(cache, exe) : NULL;
+	int err;
 
 	gp->layout_guess = 0;
+	if (cached) {
+		gp->layout = *cached;
+		return 0;
+	}
+	err = read_dwarf(elf, gp->minor, &gp->layout, want_wrappers ? gp : NULL);
 	if (err == -ENOMEM)
 		return err;
 	if (!err) {
 		golayout__finish(&gp->layout);
+		if (cacheable)
+			cache_add(cache, exe, &gp->layout);
 		return 0;
 	}
 	if (golayout__table(gp->minor, &gp->layout))

@@ -4,6 +4,7 @@
 #define PARKWATCH_GOLAYOUT_H
 
 #include <gelf.h>
+#include <sys/stat.h>
 #include "go/go_internal.h"
 
 /*
@@ -16,6 +17,10 @@
  * sections the layout doesn't need are hidden from libdw while it opens.
  */
 int golayout__read(struct goproc *gp, Elf *elf, bool want_wrappers);
+/* The same through cache (NULL: none) for the binary exe describes; a
+ * binary that wants its wrappers read from DWARF isn't cached. */
+int golayout__read_cached(struct goproc *gp, Elf *elf, bool want_wrappers,
+			  struct golayout_cache *cache, const struct stat *exe);
 /* runtime.g's layout in elf's (writable) DWARF: 0, or -ENODATA. */
 int golayout__from_dwarf(Elf *elf, struct go_layout *l);
 /* The table's layout for Go 1.minor: false when it has none. */
