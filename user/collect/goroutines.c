@@ -37,6 +37,7 @@ struct go_age {
 
 struct goroutines {
 	struct u64map by_pid;       /* pid -> struct go_process * */
+	struct golayout_cache *layouts;
 	bool keep_ages;
 };
 
@@ -56,8 +57,14 @@ struct goroutines *goroutines__new(bool keep_ages)
 {
 	struct goroutines *goroutines = calloc(1, sizeof(*goroutines));
 
-	if (goroutines)
-		goroutines->keep_ages = keep_ages;
+	if (!goroutines)
+		return NULL;
+	goroutines->keep_ages = keep_ages;
+	goroutines->layouts = golayout_cache__new();
+	if (!goroutines->layouts) {
+		free(goroutines);
+		return NULL;
+	}
 	return goroutines;
 }
 
@@ -75,6 +82,7 @@ void goroutines__free(struct goroutines *goroutines)
 	if (!goroutines)
 		return;
 	u64map__free_all(&goroutines->by_pid, free_process);
+	golayout_cache__free(goroutines->layouts);
 	free(goroutines);
 }
 
@@ -119,7 +127,8 @@ static int reader_of(struct goroutines *goroutines, struct proc *proc, struct go
 		gp->open_err = -ENOMEM;
 	}
 	if (gp->open_err == -ENOMEM)
-		gp->open_err = goproc__open(proc->pid, &gp->reader, gp->why, sizeof(gp->why));
+		gp->open_err = goproc__open(proc->pid, goroutines->layouts, &gp->reader, gp->why,
+					    sizeof(gp->why));
 	gp->used = true;
 	*out = gp;
 	return gp->open_err;

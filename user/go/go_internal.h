@@ -120,13 +120,17 @@ struct batch {
 	bool *ok;                   /* per range */
 	bool *g_ok;                 /* per g */
 	__u32 *order;               /* the batch's indexes by g address */
+	int span_item;              /* the largest item read_coalesced reads */
 	__u32 *slot;                /* per sorted g: its range; later, per range: its g */
 	__u64 *span_start;
 	size_t *span_at;            /* where each range lands in span_buf */
 	struct graw *raws;
 	enum g_fate *fate;
 	struct go_blocked_on *blocked; /* per g: what it waits on (gowait.c) */
-	__u8 *sudog_buf;            /* per g: its sudog, as gowait.c reads it */
+	__u8 *sudog_buf;            /* the batch's sudogs, packed (gowait.c) */
+	__u64 *sudog_addrs;         /* per sudog read: where it is */
+	__u32 *sudog_order;         /* sudog_addrs' indexes by address */
+	__u32 *sudog_owner;         /* per sudog read: the g that waits on it */
 	__u8 *gbuf, *hbuf, *span_buf;
 	__u8 *sbuf;                 /* stack windows, packed */
 	size_t sbuf_cap;

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -135,53 +136,165 @@ static unsigned int note_struct(Dwarf_Die *die, unsigned int have, struct go_lay
 	return 0;
 }
 
+/* What read_dwarf has found so far, and where wrappers go (NULL: not wanted). */
+struct dwarf_scan {
+	struct go_layout *layout;
+	struct goproc *wrappers_to;
+	size_t wrapper_cap;
+	unsigned int have;
+};
+
+static bool scan_done(const struct dwarf_scan *scan)
+{
+	return scan->have == HAVE_ALL && !scan->wrappers_to;
+}
+
+static int scan_unit(Dwarf_Die *cu, struct dwarf_scan *scan)
+{
+	Dwarf_Die child;
+	int err = 0;
+
+	if (dwarf_child(cu, &child) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&child);
+		Dwarf_Addr lo, hi;
+
+		if (tag == DW_TAG_subprogram && scan->wrappers_to &&
+		    dwarf_hasattr(&child, DW_AT_trampoline) && dwarf_lowpc(&child, &lo) == 0 &&
+		    dwarf_highpc(&child, &hi) == 0)
+			err = gobinary__add_wrapper(scan->wrappers_to, &scan->wrapper_cap, lo, hi);
+		else if (tag == DW_TAG_structure_type && scan->have != HAVE_ALL)
+			scan->have |= note_struct(&child, scan->have, scan->layout);
+	} while (!err && !scan_done(scan) && dwarf_siblingof(&child, &child) == 0);
+	return err;
+}
+
+/* The top-level DIEs of every unit, or of the units named only_unit. */
+static int scan_units(Dwarf *dw, const char *only_unit, struct dwarf_scan *scan)
+{
+	Dwarf_Off off = 0, next;
+	size_t header_size;
+	int err = 0;
+
+	while (!err && !scan_done(scan) &&
+	       dwarf_nextcu(dw, off, &next, &header_size, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		const char *name;
+
+		if (dwarf_offdie(dw, off + header_size, &cu) &&
+		    (!only_unit || ((name = dwarf_diename(&cu)) && !strcmp(name, only_unit))))
+			err = scan_unit(&cu, scan);
+		off = next;
+	}
+	return err;
+}
+
 /*
- * runtime.g, sudog, hchan and semaRoot, from the top-level DIEs of each
- * unit, into l (a layout of the release's table stands for a wait struct
- * DWARF lacks).  With a wrappers_to (no usable .gopclntab) also the
- * functions Go's linker marks DW_AT_trampoline: the ones it gives FuncID
- * wrapper (cmd/internal/dwarf's WRAPPER abbrevs).  Returns 0 with the
- * layout, -ENODATA without DWARF or runtime.g.
+ * dwarf_begin_elf decompresses every debug section it sees; in a Go binary
+ * the line tables, CFI and location and range lists, which the layout
+ * doesn't use, are most of the compressed bytes.  They are hidden from it
+ * as SHT_NOBITS (which it skips) and given back their type once it has
+ * read the rest.
+ */
+static const char *const unused_debug_sections[] = {
+	"line", "frame", "loc", "loclists", "ranges", "rnglists",
+	"pubnames", "pubtypes", "gdb_scripts",
+};
+#define UNUSED_SECTIONS (sizeof(unused_debug_sections) / sizeof(unused_debug_sections[0]))
+
+struct hidden_section {
+	size_t index;
+	GElf_Word type;
+};
+
+static bool unused_by_layout(const char *name)
+{
+	if (!strncmp(name, ".zdebug_", 8))
+		name += 8;
+	else if (!strncmp(name, ".debug_", 7))
+		name += 7;
+	else
+		return false;
+	for (size_t i = 0; i < UNUSED_SECTIONS; i++)
+		if (!strcmp(name, unused_debug_sections[i]))
+			return true;
+	return false;
+}
+
+static size_t hide_unused_sections(Elf *elf, struct hidden_section *hidden)
+{
+	size_t shstrndx, count = 0;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	while (count < UNUSED_SECTIONS && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS ||
+		    !(name = elf_strptr(elf, shstrndx, shdr.sh_name)) || !unused_by_layout(name))
+			continue;
+		hidden[count].index = elf_ndxscn(scn);
+		hidden[count].type = shdr.sh_type;
+		shdr.sh_type = SHT_NOBITS;
+		if (gelf_update_shdr(scn, &shdr))
+			count++;
+	}
+	return count;
+}
+
+static void unhide_sections(Elf *elf, const struct hidden_section *hidden, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		Elf_Scn *scn = elf_getscn(elf, hidden[i].index);
+		GElf_Shdr shdr;
+
+		if (scn && gelf_getshdr(scn, &shdr)) {
+			shdr.sh_type = hidden[i].type;
+			gelf_update_shdr(scn, &shdr);
+		}
+	}
+}
+
+/*
+ * runtime.g, sudog, hchan and semaRoot, from the top-level DIEs of the
+ * runtime package's unit, where Go's linker puts the runtime's types (and
+ * from every unit should a linker put them elsewhere), into l (a layout of
+ * the release's table stands for a wait struct DWARF lacks).  With a
+ * wrappers_to (no usable .gopclntab) every unit, for the functions Go's
+ * linker marks DW_AT_trampoline: the ones it gives FuncID wrapper
+ * (cmd/internal/dwarf's WRAPPER abbrevs).  Returns 0 with the layout,
+ * -ENODATA without DWARF or runtime.g.
  */
 static int read_dwarf(Elf *elf, int minor, struct go_layout *l, struct goproc *wrappers_to)
 {
+	struct dwarf_scan scan = {
+		.layout = l,
+		.wrappers_to = wrappers_to,
+		.wrapper_cap = wrappers_to ? wrappers_to->wrapper_count : 0,
+	};
+	struct hidden_section hidden[UNUSED_SECTIONS];
+	size_t hidden_count = hide_unused_sections(elf, hidden);
 	Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
-	bool want_wrappers = wrappers_to != NULL;
-	size_t header_size, cap = want_wrappers ? wrappers_to->wrapper_count : 0;
 	struct go_layout table;
-	Dwarf_Off off = 0, next;
-	unsigned int have = 0;
 	int err = 0;
 
+	unhide_sections(elf, hidden, hidden_count);
 	if (!dw)
 		return -ENODATA;
-	while (!err && !(have == HAVE_ALL && !want_wrappers) &&
-	       dwarf_nextcu(dw, off, &next, &header_size, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, child;
-
-		if (dwarf_offdie(dw, off + header_size, &cu) && dwarf_child(&cu, &child) == 0) {
-			do {
-				int tag = dwarf_tag(&child);
-				Dwarf_Addr lo, hi;
-
-				if (tag == DW_TAG_subprogram && want_wrappers &&
-				    dwarf_hasattr(&child, DW_AT_trampoline) &&
-				    dwarf_lowpc(&child, &lo) == 0 && dwarf_highpc(&child, &hi) == 0)
-					err = gobinary__add_wrapper(wrappers_to, &cap, lo, hi);
-				else if (tag == DW_TAG_structure_type && have != HAVE_ALL)
-					have |= note_struct(&child, have, l);
-			} while (!err && !(have == HAVE_ALL && !want_wrappers) &&
-				 dwarf_siblingof(&child, &child) == 0);
-		}
-		off = next;
-	}
+	if (!wrappers_to)
+		err = scan_units(dw, "runtime", &scan);
+	if (!err)
+		err = scan_units(dw, NULL, &scan);
 	dwarf_end(dw);
 	if (err)
 		return err;
-	if (!(have & HAVE_G))
+	if (!(scan.have & HAVE_G))
 		return -ENODATA;
 	/* a DWARF without the wait structs (never seen): the table's, if any */
-	if (have != HAVE_ALL)
+	if (scan.have != HAVE_ALL)
 		l->wait = golayout__table(minor, &table) ? table.wait : no_wait_layout;
 	return 0;
 }
@@ -281,15 +394,85 @@ int golayout__from_dwarf(Elf *elf, struct go_layout *l)
 	return err;
 }
 
+#define LAYOUT_CACHE_BINARIES 64
+
+struct cached_layout {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct go_layout layout;
+};
+
+struct golayout_cache {
+	struct cached_layout binaries[LAYOUT_CACHE_BINARIES];
+	size_t count, oldest;
+};
+
+struct golayout_cache *golayout_cache__new(void)
+{
+	return calloc(1, sizeof(struct golayout_cache));
+}
+
+void golayout_cache__free(struct golayout_cache *cache)
+{
+	free(cache);
+}
+
+static bool same_binary(const struct cached_layout *c, const struct stat *exe)
+{
+	return c->dev == exe->st_dev && c->ino == exe->st_ino && c->size == exe->st_size &&
+	       c->mtime.tv_sec == exe->st_mtim.tv_sec && c->mtime.tv_nsec == exe->st_mtim.tv_nsec;
+}
+
+static const struct go_layout *cache_find(const struct golayout_cache *cache,
+					  const struct stat *exe)
+{
+	for (size_t i = 0; i < cache->count; i++)
+		if (same_binary(&cache->binaries[i], exe))
+			return &cache->binaries[i].layout;
+	return NULL;
+}
+
+static void cache_add(struct golayout_cache *cache, const struct stat *exe,
+		      const struct go_layout *l)
+{
+	struct cached_layout *c;
+
+	if (cache->count < LAYOUT_CACHE_BINARIES) {
+		c = &cache->binaries[cache->count++];
+	} else {
+		c = &cache->binaries[cache->oldest];
+		cache->oldest = (cache->oldest + 1) % LAYOUT_CACHE_BINARIES;
+	}
+	*c = (struct cached_layout){ .dev = exe->st_dev, .ino = exe->st_ino,
+				     .size = exe->st_size, .mtime = exe->st_mtim, .layout = *l };
+}
+
 int golayout__read(struct goproc *gp, Elf *elf, bool want_wrappers)
 {
-	int err = read_dwarf(elf, gp->minor, &gp->layout, want_wrappers ? gp : NULL);
+	return golayout__read_cached(gp, elf, want_wrappers, NULL, NULL);
+}
+
+int golayout__read_cached(struct goproc *gp, Elf *elf, bool want_wrappers,
+			  struct golayout_cache *cache, const struct stat *exe)
+{
+	bool cacheable = cache && exe && !want_wrappers;
+	const struct go_layout *cached = cacheable ? cache_find(cache, exe) : NULL;
+	int err;
 
 	gp->layout_guess = 0;
+	if (cached) {
+		gp->layout = *cached;
+		return 0;
+	}
+	err = read_dwarf(elf, gp->minor, &gp->layout, want_wrappers ? gp : NULL);
 	if (err == -ENOMEM)
 		return err;
 	if (!err) {
 		golayout__finish(&gp->layout);
+		if (cacheable)
+			cache_add(cache, exe, &gp->layout);
 		return 0;
 	}
 	if (golayout__table(gp->minor, &gp->layout))

@@ -307,6 +307,9 @@ void gomem__batch_free(struct batch *b)
 	free(b->fate);
 	free(b->blocked);
 	free(b->sudog_buf);
+	free(b->sudog_addrs);
+	free(b->sudog_order);
+	free(b->sudog_owner);
 	free(b->gbuf);
 	free(b->hbuf);
 	free(b->span_buf);
@@ -323,6 +326,7 @@ int gomem__batch_new(int g_size, struct batch **out)
 	if (!b)
 		return -ENOMEM;
 	b->g_size = g_size;
+	b->span_item = g_size > GO_SUDOG_MAX_READ ? g_size : GO_SUDOG_MAX_READ;
 	b->local = calloc(GO_BATCH, sizeof(*b->local));
 	b->remote = calloc(GO_BATCH, sizeof(*b->remote));
 	b->ok = calloc(GO_BATCH, sizeof(*b->ok));
@@ -335,12 +339,16 @@ int gomem__batch_new(int g_size, struct batch **out)
 	b->fate = calloc(GO_BATCH, sizeof(*b->fate));
 	b->blocked = calloc(GO_BATCH, sizeof(*b->blocked));
 	b->sudog_buf = malloc((size_t)GO_BATCH * GO_SUDOG_MAX_READ);
+	b->sudog_addrs = calloc(GO_BATCH, sizeof(*b->sudog_addrs));
+	b->sudog_order = calloc(GO_BATCH, sizeof(*b->sudog_order));
+	b->sudog_owner = calloc(GO_BATCH, sizeof(*b->sudog_owner));
 	b->gbuf = malloc((size_t)GO_BATCH * g_size);
 	b->hbuf = malloc((size_t)GO_BATCH * g_size);
-	b->span_buf = malloc((size_t)GO_BATCH * (g_size + MERGE_GAP));
+	b->span_buf = malloc((size_t)GO_BATCH * (b->span_item + MERGE_GAP));
 	b->stack_at = calloc(GO_BATCH, sizeof(*b->stack_at));
 	if (!b->local || !b->remote || !b->ok || !b->g_ok || !b->order || !b->slot ||
 	    !b->span_start || !b->span_at || !b->raws || !b->fate || !b->blocked || !b->sudog_buf || !b->gbuf || !b->hbuf ||
+	    !b->sudog_addrs || !b->sudog_order || !b->sudog_owner ||
 	    !b->span_buf || !b->stack_at) {
 		gomem__batch_free(b);
 		*out = NULL;
@@ -349,21 +357,37 @@ int gomem__batch_new(int g_size, struct batch **out)
 	return 0;
 }
 
+static int by_addr(const void *a, const void *b, void *ctx)
+{
+	const __u64 *addrs = ctx;
+	__u64 x = addrs[*(const __u32 *)a], y = addrs[*(const __u32 *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+void gomem__order_by_addr(const __u64 *addrs, size_t n, __u32 *order)
+{
+	for (size_t i = 0; i < n; i++)
+		order[i] = (__u32)i;
+	qsort_r(order, n, sizeof(*order), by_addr, (void *)addrs);
+}
+
 /*
- * Copies size bytes at addrs[i] + off to dst + i * size for every g of the
- * batch (b->order must sort them by address), reading neighbours as one
- * range: g's sit side by side in heap spans, and process_vm_readv costs
- * per range and page far more than per byte.  A merged range that fails
- * is read again g by g.  b->g_ok[i] says what arrived.
+ * Neighbours are read as one range: g's and sudogs sit side by side in
+ * heap spans, and a read costs per range and page far more than per byte
+ * (through /proc/PID/mem, one system call and one bounce page each).  A
+ * merged range that fails is read again item by item.
  */
-int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs, size_t n,
-			  int off, int size, __u8 *dst)
+int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs,
+			  const __u32 *order, size_t n, int off, int size, __u8 *dst)
 {
 	size_t spans = 0, used = 0, retry = 0;
 	int err;
 
+	if (n > GO_BATCH || size > b->span_item)
+		return -EINVAL;
 	for (size_t k = 0; k < n; k++) {
-		__u64 at = addrs[b->order[k]] + off;
+		__u64 at = addrs[order[k]] + off;
 		size_t last = spans - 1;
 
 		if (spans && at < b->span_start[last] + b->remote[last].iov_len + MERGE_GAP &&
@@ -391,7 +415,7 @@ int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs
 	if (err)
 		return err;
 	for (size_t k = 0; k < n; k++) {
-		__u32 i = b->order[k], j = b->slot[k];
+		__u32 i = order[k], j = b->slot[k];
 
 		b->g_ok[i] = b->ok[j];
 		if (b->ok[j])
@@ -400,7 +424,7 @@ int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs
 	}
 	/* a range spanning an unmapped hole: its g's one by one */
 	for (size_t k = 0; k < n; k++) {
-		__u32 i = b->order[k];
+		__u32 i = order[k];
 
 		if (b->g_ok[i])
 			continue;

@@ -35,7 +35,14 @@ int gomem__parse_maps(FILE *maps, struct range **out, size_t *count);
 int gomem__batch_new(int g_size, struct batch **out);
 /* NULL-safe. */
 void gomem__batch_free(struct batch *b);
-int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs, size_t n,
-			  int off, int size, __u8 *dst);
+/* order: addrs's indexes 0..n-1 sorted by address. */
+void gomem__order_by_addr(const __u64 *addrs, size_t n, __u32 *order);
+/*
+ * Copies size bytes (at most b->span_item) at addrs[i] + off to
+ * dst + i * size for i < n (n <= GO_BATCH), reading neighbours as one
+ * range; b->g_ok[i] says what arrived.  Returns 0, -ESRCH, -EACCES.
+ */
+int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs,
+			  const __u32 *order, size_t n, int off, int size, __u8 *dst);
 
 #endif /* PARKWATCH_GOMEM_H */

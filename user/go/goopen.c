@@ -305,8 +305,8 @@ static int check_guess(struct goproc *gp, char *why, size_t why_size)
 	return 0;
 }
 
-static int goproc_load(struct goproc *gp, Elf *elf, const struct stat *exe, char *why,
-		       size_t why_size)
+static int goproc_load(struct goproc *gp, Elf *elf, const struct stat *exe,
+		       struct golayout_cache *layouts, char *why, size_t why_size)
 {
 	struct go_symbols syms = { 0 };
 	bool want_wrappers;
@@ -328,7 +328,7 @@ static int goproc_load(struct goproc *gp, Elf *elf, const struct stat *exe, char
 	if (err == -ENOMEM)
 		return err;
 	want_wrappers = err != 0;
-	err = golayout__read(gp, elf, want_wrappers);
+	err = golayout__read_cached(gp, elf, want_wrappers, layouts, exe);
 	if (err == -ENODATA) {
 		if (gp->minor)
 			snprintf(why, why_size, "%s has no DWARF, and this parkwatch knows "
@@ -353,7 +353,8 @@ static int goproc_load(struct goproc *gp, Elf *elf, const struct stat *exe, char
 				  check_layout(gp, why, why_size);
 }
 
-int goproc__open(pid_t pid, struct goproc **out, char *why, size_t why_size)
+int goproc__open(pid_t pid, struct golayout_cache *layouts, struct goproc **out, char *why,
+		 size_t why_size)
 {
 	struct goproc *gp;
 	struct stat exe;
@@ -369,7 +370,7 @@ int goproc__open(pid_t pid, struct goproc **out, char *why, size_t why_size)
 	fd = open_exe(pid, &exe);
 	if (fd < 0)
 		return fd;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL); /* golayout hides sections */
 	if (!elf) {
 		close(fd);
 		return -ENOEXEC;
@@ -381,7 +382,7 @@ int goproc__open(pid_t pid, struct goproc **out, char *why, size_t why_size)
 	}
 	gp->pid = pid;
 	gp->mem_fd = -1;
-	err = goproc_load(gp, elf, &exe, why, why_size);
+	err = goproc_load(gp, elf, &exe, layouts, why, why_size);
 	if (!err)
 		err = gomem__batch_new(gp->layout.g_read_size, &gp->batch);
 	if (err) {

@@ -82,14 +82,6 @@ struct collector {
 	size_t fixed_bytes;         /* what was allocated for every g at the start */
 };
 
-static int by_addr(const void *a, const void *b, void *ctx)
-{
-	const __u64 *addrs = ctx;
-	__u64 x = addrs[*(const __u32 *)a], y = addrs[*(const __u32 *)b];
-
-	return x < y ? -1 : x > y;
-}
-
 static int collector_add(struct collector *c, const struct goroutine *g, const __u64 *pcs)
 {
 	if (c->count == c->cap) {
@@ -145,10 +137,8 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 
 	if (!n || n > GO_BATCH)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		b->order[i] = (__u32)i;
-	qsort_r(b->order, n, sizeof(*b->order), by_addr, (void *)addrs);
-	err = gomem__read_coalesced(gp, b, addrs, n, 0, l->g_read_size, b->gbuf);
+	gomem__order_by_addr(addrs, n, b->order);
+	err = gomem__read_coalesced(gp, b, addrs, b->order, n, 0, l->g_read_size, b->gbuf);
 	if (err)
 		return err;
 
@@ -209,7 +199,8 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 			hdr_hi = fields[k] > hdr_hi ? fields[k] : hdr_hi;
 		}
 		hdr_hi += 8;
-		err = gomem__read_coalesced(gp, b, addrs, n, hdr_lo, hdr_hi - hdr_lo, b->hbuf);
+		err = gomem__read_coalesced(gp, b, addrs, b->order, n, hdr_lo, hdr_hi - hdr_lo,
+					    b->hbuf);
 		if (err)
 			return err;
 		for (size_t i = 0; i < n; i++)

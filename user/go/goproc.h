@@ -141,6 +141,18 @@ struct go_layout {
 struct goproc;
 
 /*
+ * runtime.g's layouts read from DWARF by binary (the executable's device,
+ * inode, size and mtime; golayout.c), so that another process of the same
+ * binary, or the same one restarted, doesn't decompress its DWARF again.
+ * Holds a bounded number of binaries, replacing the oldest.
+ */
+struct golayout_cache;
+
+struct golayout_cache *golayout_cache__new(void);
+/* NULL-safe. */
+void golayout_cache__free(struct golayout_cache *cache);
+
+/*
  * Recognises the Go binary behind pid and reads what goproc__read needs,
  * from its .symtab or, stripped, from .gopclntab and the runtime's code.
  * Returns 0, or -ENOEXEC (not a Go program), -ENODATA (a Go program whose
@@ -151,8 +163,10 @@ struct goproc;
  * its memory), -ENOMEM.  On success why says what the reading takes on
  * trust, if anything (a release newer than parkwatch read with the
  * newest layout it knows, which matched every check), else is "".
+ * layouts (golayout.h; NULL: none) keeps runtime.g's layout by binary.
  */
-int goproc__open(pid_t pid, struct goproc **out, char *why, size_t why_size);
+int goproc__open(pid_t pid, struct golayout_cache *layouts, struct goproc **out, char *why,
+		 size_t why_size);
 void goproc__free(struct goproc *gp);
 /* "go1.19.8"; "unknown" when the binary doesn't say. */
 const char *goproc__version(const struct goproc *gp);

@@ -389,19 +389,22 @@ int gowait__read_batch(struct goproc *gp, struct batch *b, size_t n)
 		on->never_wakes = class == WAIT_CHAN_NEVER;
 		if (on->never_wakes || !size || !user_ptr(g->waiting))
 			continue;
-		b->local[m] = (struct iovec){ b->sudog_buf + i * GO_SUDOG_MAX_READ, size };
-		b->remote[m] = (struct iovec){ (void *)(unsigned long)g->waiting, size };
-		b->slot[m++] = (__u32)i;
+		b->sudog_addrs[m] = g->waiting;
+		b->sudog_owner[m++] = (__u32)i;
 	}
-	err = gomem__read_ranges(gp, b->local, b->remote, m, b->ok);
+	/* the runtime allocates sudogs side by side: read them coalesced
+	 * (b->g_ok is free until the header's second read) */
+	gomem__order_by_addr(b->sudog_addrs, m, b->sudog_order);
+	err = gomem__read_coalesced(gp, b, b->sudog_addrs, b->sudog_order, m, 0, size,
+				    b->sudog_buf);
 	for (size_t k = 0; k < m && !err; k++) {
-		__u32 i = b->slot[k];
-		const __u8 *sudog = b->sudog_buf + i * GO_SUDOG_MAX_READ;
+		__u32 i = b->sudog_owner[k];
+		const __u8 *sudog = b->sudog_buf + k * size;
 		struct go_blocked_on *on = &b->blocked[i];
 		__u64 addr;
 
 		/* a sudog of another g: this one woke, and parked again maybe */
-		if (!b->ok[k] || u64_at(sudog, w->sudog_g) != b->raws[i].addr)
+		if (!b->g_ok[k] || u64_at(sudog, w->sudog_g) != b->raws[i].addr)
 			continue;
 		addr = u64_at(sudog, on->kind == GO_OBJECT_SEMA ? w->sudog_elem : w->sudog_c);
 		/* a semaphore is a uint32, a channel an hchan */

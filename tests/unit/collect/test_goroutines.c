@@ -295,7 +295,7 @@ static void test_ids_are_goids(void **state)
 
 	(void)state;
 	assert_non_null(leak);
-	assert_int_equal(goproc__open(leaky_pid, &reader, NULL, 0), 0);
+	assert_int_equal(goproc__open(leaky_pid, NULL, &reader, NULL, 0), 0);
 	assert_int_equal(goproc__read(reader, &gs, &count, NULL), 0);
 	for (size_t m = 0; m < leak->count; m++) {
 		const struct pw_unit *unit = leak->members[m];
@@ -339,7 +339,7 @@ static void test_wrappers_hidden(void **state)
 	stack = leak->stack;
 	assert_string_equal(symbol__function(stack->symbols[stack->depth - 1]), "main.computeReply");
 	assert_int_equal(stack->full_depth, stack->depth + 1);
-	assert_int_equal(goproc__open(leaky_pid, &reader, NULL, 0), 0);
+	assert_int_equal(goproc__open(leaky_pid, NULL, &reader, NULL, 0), 0);
 	assert_int_equal(goproc__read(reader, &gs, &count, NULL), 0);
 	for (size_t i = 0; i < count; i++) {
 		if (gs[i].goid != leak->members[0]->id)

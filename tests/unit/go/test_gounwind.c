@@ -75,7 +75,7 @@ static void check_variant(const char *variant)
 	pid = start_leaky(leaky_path(variant, path, sizeof(path)));
 	if (pid < 0)
 		skip();
-	assert_int_equal(goproc__open(pid, &gp, NULL, 0), 0);
+	assert_int_equal(goproc__open(pid, NULL, &gp, NULL, 0), 0);
 	assert_non_null(gp->pcln_buf);
 	read_all(gp, true, &by_sp, &sp_count);
 	read_all(gp, false, &by_fp, &fp_count);
@@ -163,7 +163,7 @@ static void check_in_syscall(const char *variant)
 	pid = start_leaky(insyscall_path(variant, path, sizeof(path)));
 	if (pid < 0)
 		skip();
-	assert_int_equal(goproc__open(pid, &gp, NULL, 0), 0);
+	assert_int_equal(goproc__open(pid, NULL, &gp, NULL, 0), 0);
 	/* READY comes just before the call: give it a moment to get there */
 	for (int tries = 0; tries < 100 && !found; tries++) {
 		goproc__free_goroutines(gs);

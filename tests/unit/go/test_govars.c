@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include <gelf.h>
 #include "go/gobinary.h"
@@ -196,7 +197,7 @@ static bool open_binary(const char *path, struct binary *bin)
 	bin->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (bin->fd < 0)
 		return false;
-	bin->elf = elf_begin(bin->fd, ELF_C_READ_MMAP, NULL);
+	bin->elf = elf_begin(bin->fd, ELF_C_READ_MMAP_PRIVATE, NULL);
 	assert_non_null(bin->elf);
 	if (!gobinary__version(bin->elf, bin->version, sizeof(bin->version), &is_go))
 		fail_msg("%s: no version in .go.buildinfo", path);
@@ -378,6 +379,42 @@ static void check_binary(const char *path)
 		      bin.minor < 21 ? "fingRunning" : "fingStatus", functions);
 	check_layout(&bin);
 	close_binary(&bin);
+}
+
+/*
+ * A second process of a binary gets the layout the first one read from
+ * DWARF without reading DWARF again: here its ELF is one without DWARF,
+ * which the table would serve.  Another binary is read from its own ELF.
+ */
+static void test_layout_cache(void **state)
+{
+	struct golayout_cache *cache = golayout_cache__new();
+	struct binary with, without;
+	struct goproc gp = { 0 };
+	struct go_layout first;
+	struct stat exe;
+
+	(void)state;
+	assert_non_null(cache);
+	if (!open_binary(GO_TARGETS "leaky", &with))
+		skip();
+	assert_true(open_binary(GO_TARGETS "leaky-nodwarf", &without));
+	assert_int_equal(fstat(with.fd, &exe), 0);
+	gp.minor = with.minor;
+	assert_int_equal(golayout__read_cached(&gp, with.elf, false, cache, &exe), 0);
+	assert_true(gp.layout.from_dwarf);
+	first = gp.layout;
+
+	memset(&gp.layout, 0, sizeof(gp.layout));
+	assert_int_equal(golayout__read_cached(&gp, without.elf, false, cache, &exe), 0);
+	assert_memory_equal(&gp.layout, &first, sizeof(first));
+
+	assert_int_equal(fstat(without.fd, &exe), 0);
+	assert_int_equal(golayout__read_cached(&gp, without.elf, false, cache, &exe), 0);
+	assert_false(gp.layout.from_dwarf);
+	golayout_cache__free(cache);
+	close_binary(&with);
+	close_binary(&without);
 }
 
 static void test_binaries(void **state)
@@ -617,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_wait_reasons_bytes),
 		cmocka_unit_test(test_finalizer_bytes),
 		cmocka_unit_test(test_binaries),
+		cmocka_unit_test(test_layout_cache),
 		cmocka_unit_test(test_why),
 		cmocka_unit_test(test_text_start_from_text),
 		cmocka_unit_test(test_not_go),
