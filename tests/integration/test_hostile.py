@@ -26,8 +26,8 @@ import urllib.request
 from pwtest import PARKWATCH, TARGETS, Fail, check, docs, gotargets, now, poll
 from pwtest.oracles.goruntime import parse_debug1
 from pwtest.oracles.promtool import metric_sum, parse_metrics
-from pwtest.parkwatch import (Server, debug1_counts, debug1_total, need_parkwatch,
-                              parse_output, run_pw)
+from pwtest.parkwatch import (Server, debug1_counts, debug1_total, need_parkwatch, parse_output,
+                             run_measured, run_pw)
 from pwtest.procs import Target, spawn, stop
 from pwtest.runner import test
 
@@ -225,29 +225,6 @@ def status_kib(pid, field):
     return 0
 
 
-def run_measured(args, timeout):
-    """parkwatch ARGS to completion: (exit code, stderr, seconds, peak RSS in
-    KiB).  The peak is GNU time's, of its own child: the kernel's peak of a
-    child of this runner would start at the runner's own RSS when it forked
-    (exec keeps it), hundreds of MB late in the suite."""
-    with tempfile.TemporaryFile() as errf, tempfile.NamedTemporaryFile("r") as peak:
-        start = now()
-        proc = spawn(["/usr/bin/time", "-f", "%M", "-o", peak.name, PARKWATCH]
-                     + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
-        killer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
-        killer.start()
-        try:
-            proc.wait()
-        finally:
-            killer.cancel()
-        took = now() - start
-        errf.seek(0)
-        lines = peak.read().split()
-        check(lines and lines[-1].isdigit(), f"GNU time wrote no peak: {lines}")
-        return proc.returncode, errf.read().decode("utf-8", "replace"), took, int(lines[-1])
-
-
 @test
 def test_hostile_go_runtime_lies():
     """A Go process whose allglen claims millions of goroutines its memory
@@ -263,7 +240,7 @@ def test_hostile_go_runtime_lies():
         want = runtime_total(port)
         held_kib = status_kib(t.pid, "VmRSS") + status_kib(t.pid, "VmSwap")
         dump = ["-p", t.pid, "--dump", "--format", "json", "--min-park", "0", "-o", os.devnull]
-        rc, err, _, truth_kib = run_measured(dump, 60)
+        rc, _, err, _, truth_kib = run_measured(dump, 60)
         check(rc == 0, f"--dump of the truth: exit {rc}: {err.strip()[-300:]!r}")
         claimed = claim_goroutines(t.pid, binary, 4_000_000)
         # a runtime.g is hundreds of bytes: these many can't fit in what it holds
@@ -271,7 +248,7 @@ def test_hostile_go_runtime_lies():
               f"{claimed} goroutines would fit in {held_kib} KiB: no lie to catch")
         with tempfile.TemporaryDirectory() as tmp:
             out_path = os.path.join(tmp, "lie.json")
-            rc, err, took, peak_kib = run_measured(
+            rc, _, err, took, peak_kib = run_measured(
                 ["-p", t.pid, "--dump", "--format", "json", "--min-park", "0", "-o", out_path],
                 60)
             check(rc == 0, f"--dump: exit {rc}: {err.strip()[-300:]!r}")

@@ -5,14 +5,11 @@ by every process that maps it, under --memory-limit."""
 import contextlib
 import os
 import re
-import signal
 import subprocess
-import tempfile
-import threading
 
-from pwtest import PARKWATCH, TARGETS, Fail, check, docs
-from pwtest.parkwatch import need_parkwatch, parse_output, pw_error
-from pwtest.procs import Target, note_exit
+from pwtest import TARGETS, Fail, check, docs
+from pwtest.parkwatch import parse_output, pw_error, run_measured
+from pwtest.procs import Target
 from pwtest.runner import test
 
 FARM = 100                  # processes of the same binary
@@ -66,29 +63,6 @@ def machine_threads():
     return count
 
 
-def run_measured(args, timeout):
-    """parkwatch ARGS to completion: (exit status, stdout, stderr, peak RSS
-    in KiB of it or its largest child, as the kernel counted it: wait4)."""
-    need_parkwatch()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([PARKWATCH] + args, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=err)
-        watchdog = threading.Timer(timeout, proc.kill)
-        watchdog.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            watchdog.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        note_exit(proc.args, proc.returncode)
-        check(proc.returncode != -signal.SIGKILL,
-              f"parkwatch {' '.join(args)} did not finish within {timeout} s")
-        out.seek(0)
-        err.seek(0)
-        return (proc.returncode, out.read().decode("utf-8", "replace"),
-                err.read().decode("utf-8", "replace"), usage.ru_maxrss)
-
-
 @test
 def test_memory_farm_shared_under_limit():
     """100 processes of 20 parked threads each, one binary, dumped
@@ -102,7 +76,7 @@ def test_memory_farm_shared_under_limit():
         tids = {int(t.pid): set(t.wait_ready()["cond"]) for t in farm}
         bases = {pid: load_address(pid, binary) for pid in tids}
         others = max(0, machine_threads() - FARM * (THREADS + 1))
-        rc, out, err, peak_kib = run_measured(
+        rc, out, err, _, peak_kib = run_measured(
             ["--dump", "--format", "json", "--min-park", "0", "--memory-limit", SMALL_LIMIT],
             DUMP_TIMEOUT)
     check(rc == 0, pw_error(rc, err))

@@ -195,6 +195,13 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	err = exited.err;
 	if (!err)
 		err = snapshot__collect(collector->tracker, &snap);
+	if (err == -EMFILE || err == -ENFILE) {
+		/* out of fds: the processes' sessions give theirs back, never
+		 * the picture; they cost their symbols once, counted */
+		procs__shed_fds(collector->procs);
+		gaveup__count(GAVEUP_FD_LIMIT);
+		err = snapshot__collect(collector->tracker, &snap);
+	}
 	if (!err)
 		err = gather_totals(collector, snap, picture->totals);
 	if (err)

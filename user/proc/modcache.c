@@ -224,6 +224,17 @@ void modcache__trim(struct modcache *cache)
 	cache->heap_at = heap_bytes();
 }
 
+void modcache__shed(struct modcache *cache)
+{
+	size_t limit_bytes = cache->lru.limit_bytes, max_entries = cache->lru.max_entries;
+
+	cache->lru.limit_bytes = 0;
+	cache->lru.max_entries = 0;
+	modcache__trim(cache);
+	cache->lru.limit_bytes = limit_bytes;
+	cache->lru.max_entries = max_entries;
+}
+
 void modcache__stats(const struct modcache *cache, struct bytelru_stats *stats)
 {
 	bytelru__stats(&cache->lru, stats);

@@ -69,6 +69,8 @@ int modcache__load(struct modcache *cache, const struct file_identity *identity,
 void modcache__release(struct modcache *cache, struct modcache_module *module);
 /* Evicts what is past the budget, least recently used first. */
 void modcache__trim(struct modcache *cache);
+/* Every session not held evicted, its fds closed (out of fds). */
+void modcache__shed(struct modcache *cache);
 void modcache__stats(const struct modcache *cache, struct bytelru_stats *stats);
 
 #endif /* PARKWATCH_MODCACHE_H */

@@ -197,6 +197,20 @@ static bool find_lru(__u64 key, void *value, void *ctx)
 	return true;
 }
 
+static bool shed_one(__u64 key, void *value, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	release_fds(value);
+	return true;
+}
+
+void procs__shed_fds(struct procs *procs)
+{
+	u64map__filter(&procs->by_pid, shed_one, NULL);
+	modcache__shed(procs->modcache);
+}
+
 /*
  * Before proc may open count more fds: while that would go past the
  * budget, the least recently used process's are closed.  Safe mid-snapshot:

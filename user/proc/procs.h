@@ -80,6 +80,10 @@ void procs__end(struct procs *procs);
 size_t procs__symbol_count(const struct procs *procs);
 /* The fds processes may hold now, at most. */
 size_t procs__fds_held(const struct procs *procs);
+/* Every process's sessions and memory fds closed, and the shared
+ * sessions not in use (reopened when next read): what a picture does when
+ * parkwatch runs out of fds. */
+void procs__shed_fds(struct procs *procs);
 /* The shared module sessions' size and use. */
 void procs__cache_stats(const struct procs *procs, struct bytelru_stats *stats);
 /* The process's entry, created on first use; NULL only when out of memory.

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 from pwtest import PARKWATCH, Fail, check, docs, now, procs
@@ -123,6 +124,35 @@ def run_pw(args, timeout=PW_TIMEOUT, preexec=None):
     procs.note_exit(cp.args, cp.returncode)
     return PwResult(cp.returncode, cp.stdout.decode("utf-8", "replace"),
                     cp.stderr.decode("utf-8", "replace"), t0, now())
+
+
+def run_measured(args, timeout):
+    """parkwatch ARGS to completion: (exit code, stdout, stderr, seconds,
+    peak RSS in KiB).  The peak is GNU time's, of its own child: the
+    kernel's peak of a child of this runner would start at the runner's own
+    RSS when it forked (exec keeps it), hundreds of MB late in the suite."""
+    need_parkwatch()
+    with tempfile.TemporaryFile() as outf, tempfile.TemporaryFile() as errf, \
+            tempfile.NamedTemporaryFile("r") as peak:
+        start = now()
+        proc = spawn(["/usr/bin/time", "-f", "%M", "-o", peak.name, PARKWATCH]
+                     + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                     stdout=outf, stderr=errf, start_new_session=True)
+        killer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        killer.start()
+        try:
+            proc.wait()
+        finally:
+            killer.cancel()
+        took = now() - start
+        check(proc.returncode != -signal.SIGKILL,
+              f"parkwatch {' '.join(map(str, args))} did not finish within {timeout} s")
+        outf.seek(0)
+        errf.seek(0)
+        lines = peak.read().split()
+        check(lines and lines[-1].isdigit(), f"GNU time wrote no peak: {lines}")
+        return (proc.returncode, outf.read().decode("utf-8", "replace"),
+                errf.read().decode("utf-8", "replace"), took, int(lines[-1]))
 
 
 def dump_json(pids, extra=(), preexec=None):
