@@ -10,10 +10,9 @@
 #include "proc/funcname.h"
 #include "proc/perfmap.h"
 #include "proc/symbolize.h"
+#include "proc/symbolize_internal.h"
 #include "util/demangle.h"
-#include "util/goelf.h"
 
-#define SYMBOL_MAX_INLINE 32
 #define SCOPE_MAX_DEPTH 64
 
 /*
@@ -35,12 +34,7 @@ struct cu_table {
 	struct cu_range ranges[];   /* sorted by lo */
 };
 
-struct frame_builder {
-	int count;
-	struct symbol_frame frames[SYMBOL_MAX_INLINE + 1];
-};
-
-static char *dup_or_null(const char *text)
+char *symbolize__dup(const char *text)
 {
 	return text ? strdup(text) : NULL;
 }
@@ -55,11 +49,9 @@ static const char *absolute_path(const char *file, const char *comp_dir, char *b
 	return buf;
 }
 
-/* A frame named by name and system_name, which it takes (freed when
- * there is no room left). */
-static struct symbol_frame *builder_push_named(struct frame_builder *builder, char *name,
-						char *system_name, const char *file, int line,
-						bool inlined, __u64 pc)
+struct symbol_frame *frame_builder__push(struct frame_builder *builder, char *name,
+					 char *system_name, const char *file, int line,
+					 bool inlined, __u64 pc)
 {
 	struct symbol_frame *frame;
 
@@ -71,18 +63,11 @@ static struct symbol_frame *builder_push_named(struct frame_builder *builder, ch
 	frame = &builder->frames[builder->count++];
 	frame->function = name;
 	frame->system_name = system_name;
-	frame->file = dup_or_null(file);
+	frame->file = symbolize__dup(file);
 	frame->line = line;
 	frame->inlined = inlined;
 	frame->pc = pc;
 	return frame;
-}
-
-/* A frame of Go code, named as Go's own tracebacks name it. */
-static struct symbol_frame *builder_push(struct frame_builder *builder, const char *function,
-					  const char *file, int line, bool inlined, __u64 pc)
-{
-	return builder_push_named(builder, funcname__plain(function), NULL, file, line, inlined, pc);
 }
 
 static const char *call_site_file(Dwarf_Die *cu, Dwarf_Die *inlined, char *buf, size_t size)
@@ -264,7 +249,7 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 		switch (dwarf_tag(scope)) {
 		case DW_TAG_inlined_subroutine:
 			name = funcname__die(scope, &system_name);
-			frame = builder_push_named(builder, name, system_name, file, line, true,
+			frame = frame_builder__push(builder, name, system_name, file, line, true,
 						   lookup_pc);
 			if (frame && dwarf_entrypc(scope, &inline_entry) == 0 && pc >= inline_entry)
 				frame->function_offset = pc - inline_entry;
@@ -281,7 +266,7 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 				/* no linkage name in DWARF: the symbol's is the one written */
 				system_name = funcname__plain(elf_name);
 			}
-			builder_push_named(builder, name, system_name, file, line, false, lookup_pc);
+			frame_builder__push(builder, name, system_name, file, line, false, lookup_pc);
 			if (dwarf_entrypc(scope, entry))
 				*entry = 0;
 			found_function = true;
@@ -295,124 +280,11 @@ static bool add_inline_chain(Dwarf_Die *cu, bool by_descent, Dwarf_Addr pc, cons
 	if (!found_function && builder->count && elf_name) {
 		char *system_name, *name = funcname__elf(elf_name, &system_name);
 
-		builder_push_named(builder, name, system_name, file, line, false, lookup_pc);
+		frame_builder__push(builder, name, system_name, file, line, false, lookup_pc);
 		found_function = true;
 	}
 	free(scopes);
 	return found_function;
-}
-
-/*
- * The .gopclntab of mod's ELF file, read once per module and kept in its
- * module_tables: an empty table (nfunc 0) when there is none.  It points
- * into libelf's copy of the file, which lives as long as the Dwfl.
- * NULL only when out of memory.
- */
-static const struct pclntab *module_pclntab(struct module_tables *tables, Dwfl_Module *mod)
-{
-	struct pclntab *tab = tables->pclntab;
-	Dwarf_Addr bias;
-	Elf *elf;
-
-	if (tab)
-		return tab;
-	tab = calloc(1, sizeof(*tab));
-	if (!tab)
-		return NULL;
-	elf = dwfl_module_getelf(mod, &bias);
-	if (!elf || goelf__pclntab(elf, tab))
-		memset(tab, 0, sizeof(*tab));
-	tables->pclntab = tab;
-	return tab;
-}
-
-/*
- * A function name as Go's tracebacks print it (the runtime's
- * funcNameForPrint): the type arguments of a generic instance, from the
- * first '[' to the last ']', read "[...]".
- */
-static const char *name_for_print(const char *name, char *buf, size_t size)
-{
-	const char *open = strchr(name, '['), *close = strrchr(name, ']');
-
-	if (!open || !close || close <= open)
-		return name;
-	snprintf(buf, size, "%.*s[...]%s", (int)(open - name), name, close + 1);
-	return buf;
-}
-
-/* One frame of Go code at pc (a file address) of func. */
-static void push_go_frame(struct frame_builder *builder, const struct pclntab *tab,
-			  const struct pclntab_func *func, const char *name, __u64 pc,
-			  bool inlined, __u64 bias)
-{
-	const char *file = NULL;
-	char buf[PATH_MAX];
-	int line = 0;
-
-	if (pclntab__line(tab, func, pc, &file, &line))
-		file = NULL, line = 0;
-	builder_push(builder, name_for_print(name, buf, sizeof(buf)), file, line, inlined,
-		     pc + bias);
-}
-
-/*
- * Go code, named from the module's .gopclntab as Go's own tracebacks
- * name it, whether or not the binary has symbols or DWARF: the calls
- * inlined at pc (a file address) innermost first, each with the file and
- * line of its pc, then the function that holds pc.  Each frame's pc is the
- * one the runtime gives it: pc itself, then each call site's inline mark.
- * Compiler-generated wrappers are left out as the runtime leaves them out,
- * unless nothing else is there (the caller then drops the frame): e.g.
- * the closure of `go f(x)`, f inlined into it, reads as f alone.
- * *entry is the function's start.  False when pc is no Go code.
- */
-static bool add_pclntab_frames(struct module_tables *tables, Dwfl_Module *mod, __u64 bias,
-			       __u64 pc, struct frame_builder *builder, __u64 *entry)
-{
-	const struct pclntab *tab = module_pclntab(tables, mod);
-	struct pclntab_inline call;
-	struct pclntab_func func;
-	const char *name;
-
-	if (!tab || !tab->nfunc || pclntab__find(tab, pc, &func))
-		return false;
-	name = pclntab__name(tab, &func);
-	if (!name || !name[0])
-		return false;
-	/* a tree that loops is cut where the frames run out */
-	for (int depth = 0; depth < SYMBOL_MAX_INLINE && !pclntab__inlined(tab, &func, pc, &call);
-	     depth++) {
-		if (!tab->wrapper_funcid || call.funcid != tab->wrapper_funcid)
-			push_go_frame(builder, tab, &func, call.name, pc, true, bias);
-		pc = call.parent_pc;
-	}
-	if (!builder->count || !tab->wrapper_funcid || func.funcid != tab->wrapper_funcid)
-		push_go_frame(builder, tab, &func, name, pc, false, bias);
-	*entry = func.entry;
-	return true;
-}
-
-bool symbolize__go_stack_end(struct proc *proc, Dwfl *dwfl, __u64 lookup_pc)
-{
-	Dwfl_Module *own = dwfl_addrmodule(dwfl, lookup_pc);
-	const struct pclntab *tab;
-	struct proc_module module;
-	struct pclntab_func func;
-	Dwarf_Addr bias;
-	bool end;
-
-	/* what it reads is loaded once: not measured, for every frame unwound */
-	if (!own || !procs__module_of(proc, own, false, &module))
-		return false;
-	tab = module_pclntab(module.tables, module.mod);
-	bias = 0;
-	end = tab && tab->nfunc && dwfl_module_getelf(module.mod, &bias) &&
-	      lookup_pc - module.delta >= bias &&
-	      !pclntab__find(tab, lookup_pc - module.delta - bias, &func) &&
-	      (func.flag & (PCLNTAB_FLAG_TOPFRAME | PCLNTAB_FLAG_SPWRITE));
-	procs__module_done(proc, &module);
-	return end;
 }
 
 static char *build_id_hex(Dwfl_Module *mod)
@@ -482,7 +354,7 @@ static __u64 add_dwarf_frames(const struct proc_module *module, __u64 pc,
 	} else if (elf_name) {
 		char *system_name, *name = funcname__elf(elf_name, &system_name);
 
-		builder_push_named(builder, name, system_name, file, line, false, pc);
+		frame_builder__push(builder, name, system_name, file, line, false, pc);
 	}
 	return offset;
 }
@@ -510,7 +382,7 @@ static struct symbol *symbolize_uncached(struct proc *proc, __u64 pc)
 		dwfl_module_getelf(module.mod, &bias);
 		bias += module.delta;
 		if (pc >= bias &&
-		    add_pclntab_frames(module.tables, module.mod, bias, pc - bias, &builder, &entry)) {
+		    symbolize_go__frames(module.tables, module.mod, bias, pc - bias, &builder, &entry)) {
 			offset = pc - bias - entry;
 			entry += bias;
 		} else {
@@ -531,7 +403,7 @@ static struct symbol *symbolize_uncached(struct proc *proc, __u64 pc)
 		return NULL;
 	}
 	if (found) {
-		symbol->module = dup_or_null(main_file ? main_file : mod_name);
+		symbol->module = symbolize__dup(main_file ? main_file : mod_name);
 		symbol->module_offset = pc - bias;
 		symbol->module_start = mod_start;
 		symbol->module_end = mod_end;
@@ -587,20 +459,20 @@ const struct symbol *symbolize__tail_call(struct proc *proc, __u64 lookup_pc)
 	tail = symbol__new(symbol->frame_count ? 1 : 0);
 	if (!tail)
 		return NULL;
-	tail->module = dup_or_null(symbol->module);
+	tail->module = symbolize__dup(symbol->module);
 	tail->module_offset = symbol->module_offset;
 	tail->module_start = symbol->module_start;
 	tail->module_end = symbol->module_end;
-	tail->build_id = dup_or_null(symbol->build_id);
+	tail->build_id = symbolize__dup(symbol->build_id);
 	tail->function_entry = symbol->function_entry;
 	tail->frame_count = symbol->frame_count ? 1 : 0;
 	if (symbol->frame_count) {
 		inner = &symbol->frames[0];
 		outer = &symbol->frames[symbol->frame_count - 1];
 		tail->frames[0] = (struct symbol_frame){
-			.function = dup_or_null(outer->function),
-			.system_name = dup_or_null(outer->system_name),
-			.file = dup_or_null(inner->file),
+			.function = symbolize__dup(outer->function),
+			.system_name = symbolize__dup(outer->system_name),
+			.file = symbolize__dup(inner->file),
 			.line = inner->line,
 			.function_offset = outer->function_offset,
 			.pc = lookup_pc,
