@@ -13,17 +13,10 @@
 #include "proc/elfopen.h"
 #include "proc/perfmap.h"
 #include "proc/procs.h"
+#include "proc/procs_internal.h"
 #include "util/gaveup.h"
 #include "util/procfs.h"
 
-struct procs {
-	struct u64map by_pid;
-	struct modcache *modcache;
-	unsigned int generation;
-	size_t fds_held;            /* what the processes' fds_held add up to */
-	size_t fd_budget;
-	__u64 fd_clock;             /* ticks at each use of a process's fds: the LRU's order */
-};
 
 /* Headroom for the fds that are no process's: the BPF objects, the
  * snapshot iterator, HTTP clients, output files, a Go program's reader. */
@@ -32,8 +25,6 @@ struct procs {
 #define PROCS_FDS_PER_MODULE 2
 /* The part of the fd budget the shared module sessions may hold. */
 #define PROCS_SHARED_FD_DIVISOR 4
-/* The value of proc->module_files for a module read by the process alone. */
-#define NOT_SHARED ((void *)1)
 
 /* What processes and the shared sessions may hold together. */
 static size_t fd_budget_all(unsigned long long nofile)
@@ -211,12 +202,9 @@ void procs__shed_fds(struct procs *procs)
 	modcache__shed(procs->modcache);
 }
 
-/*
- * Before proc may open count more fds: while that would go past the
- * budget, the least recently used process's are closed.  Safe mid-snapshot:
- * a process's session and fd are only used while it is the one read.
- */
-static void make_fd_room(struct proc *proc, size_t count)
+/* Safe mid-snapshot: a process's session and fd are only used while it is
+ * the one read. */
+void procs__make_fd_room(struct proc *proc, size_t count)
 {
 	struct procs *procs = proc->owner;
 
@@ -368,9 +356,6 @@ static int report_modules(struct proc *proc)
 	return err;
 }
 
-static bool hold_shared(struct proc *proc, Dwfl_Module *own, bool measured,
-			struct proc_module *out);
-
 /*
  * A process's module maps its file as the shared session does, by
  * reference to the same libelf handle: glibc is mapped (and its pages
@@ -386,7 +371,7 @@ static int proc_find_elf(Dwfl_Module *mod, void **userdata, const char *module_n
 	Dwarf_Addr bias;
 	Elf *elf;
 
-	if (hold_shared(proc, mod, false, &shared)) {
+	if (procs__hold_shared(proc, mod, false, &shared)) {
 		elf = dwfl_module_getelf(shared.held.mod, &bias);
 		*elfp = elf ? elf_begin(-1, ELF_C_READ_MMAP, elf) : NULL;
 		procs__module_done(proc, &shared);
@@ -482,7 +467,7 @@ Dwfl *procs__dwfl(struct proc *proc)
 	elfopen__bind_userdata(proc->dwfl, proc);
 	/* the modules' files are opened as lookups need them: room for all */
 	dwfl_getmodules(proc->dwfl, count_module, &modules, 0);
-	make_fd_room(proc, modules * PROCS_FDS_PER_MODULE);
+	procs__make_fd_room(proc, modules * PROCS_FDS_PER_MODULE);
 	return proc->dwfl;
 fail:
 	release_fds(proc);
@@ -512,7 +497,7 @@ static bool open_mem(struct proc *proc)
 	}
 	if (fds_ran_out(proc))
 		return false;
-	make_fd_room(proc, 1);
+	procs__make_fd_room(proc, 1);
 	snprintf(path, sizeof(path), "/proc/%d/mem", proc->pid);
 	proc->mem_fd = procfs__open(path, O_RDONLY);
 	if (proc->mem_fd < 0) {
@@ -546,102 +531,4 @@ bool procs__read(struct proc *proc, __u64 addr, void *buf, size_t size)
 bool procs__read_word(struct proc *proc, __u64 addr, __u64 *word)
 {
 	return procs__read(proc, addr, word, sizeof(*word));
-}
-
-/* The tables of a module the process reads alone; NULL when out of memory. */
-static struct module_tables *own_tables(struct proc *proc, Dwfl_Module *own)
-{
-	struct module_tables *tables = u64map__get(&proc->own_tables, (uintptr_t)own);
-
-	if (tables)
-		return tables;
-	tables = calloc(1, sizeof(*tables));
-	if (tables && u64map__put(&proc->own_tables, (uintptr_t)own, tables)) {
-		free(tables);
-		tables = NULL;
-	}
-	return tables;
-}
-
-/* The identity of own's file, kept for the next lookups; NULL when out of
- * memory or the file can't be stat'ed. */
-static struct file_identity *remember_identity(struct proc *proc, Dwfl_Module *own, int fd)
-{
-	struct file_identity *identity = malloc(sizeof(*identity));
-
-	if (identity && !modcache__identity(fd, identity) &&
-	    !u64map__put(&proc->module_files, (uintptr_t)own, identity))
-		return identity;
-	free(identity);
-	return NULL;
-}
-
-/* own's shared session, held in out->held: false when there is none to
- * have (a file to open; memory). */
-static bool hold_shared(struct proc *proc, Dwfl_Module *own, bool measured,
-			struct proc_module *out)
-{
-	struct modcache *cache = proc->owner->modcache;
-	struct file_identity *identity = u64map__get(&proc->module_files, (uintptr_t)own);
-	Dwarf_Addr start;
-	const char *name;
-	int fd;
-
-	if (identity == NOT_SHARED)
-		return false;
-	if (identity && !modcache__hold(cache, identity, measured, &out->held))
-		return true;
-	/* first use, or evicted since: the file again */
-	name = dwfl_module_info(own, NULL, &start, NULL, NULL, NULL, NULL, NULL);
-	if (!name)
-		return false;
-	make_fd_room(proc, 1);
-	fd = elfopen__module_file(proc->pid, name, start);
-	proc->fds_held--;
-	proc->owner->fds_held--;
-	if (fd < 0) {
-		/* nothing to open: libdwfl reads it from memory, as the process's */
-		if (fd == -ENOENT && !identity)
-			u64map__put(&proc->module_files, (uintptr_t)own, NOT_SHARED);
-		return false;
-	}
-	if (!identity) {
-		identity = remember_identity(proc, own, fd);
-		if (!identity || !modcache__hold(cache, identity, measured, &out->held)) {
-			close(fd);
-			return identity != NULL;
-		}
-	}
-	return !modcache__load(cache, identity, fd, name, proc->pid, &out->held);
-}
-
-bool procs__module_of(struct proc *proc, Dwfl_Module *own, bool measured,
-		      struct proc_module *out)
-{
-	Dwarf_Addr own_bias;
-
-	*out = (struct proc_module){ .mod = own };
-	if (!dwfl_module_getelf(own, &own_bias) || !hold_shared(proc, own, measured, out)) {
-		out->held.entry = NULL;
-		out->tables = own_tables(proc, own);
-		return out->tables != NULL;
-	}
-	out->mod = out->held.mod;
-	out->delta = own_bias - out->held.bias;
-	out->tables = out->held.tables;
-	return true;
-}
-
-bool procs__module_at(struct proc *proc, __u64 pc, struct proc_module *out)
-{
-	Dwfl *dwfl = procs__dwfl(proc);
-	Dwfl_Module *own = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
-
-	*out = (struct proc_module){ 0 };
-	return own && procs__module_of(proc, own, true, out);
-}
-
-void procs__module_done(struct proc *proc, struct proc_module *module)
-{
-	modcache__release(proc->owner->modcache, &module->held);
 }
