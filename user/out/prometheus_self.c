@@ -16,6 +16,7 @@
 #include "model/totals.h"
 #include "out/prometheus.h"
 #include "util/gaveup.h"
+#include "util/procfs.h"
 #include "util/units.h"
 
 static size_t open_fds(void)
@@ -31,25 +32,13 @@ static size_t open_fds(void)
 	return count > 3 ? count - 3 : 0; /* ".", ".." and the directory's own fd */
 }
 
+/* When this process started, in Unix seconds: its start ticks since boot
+ * on the wall clock. */
 static double process_start_seconds(void)
 {
-	char buf[1024], *field;
-	unsigned long long start_ticks = 0;
+	unsigned long long start_ticks = procfs__start_ticks(getpid());
 	struct timespec now, uptime;
-	FILE *stat = fopen("/proc/self/stat", "re");
-	size_t len;
 
-	if (!stat)
-		return 0;
-	len = fread(buf, 1, sizeof(buf) - 1, stat);
-	fclose(stat);
-	buf[len] = '\0';
-	field = strrchr(buf, ')');
-	/* starttime is field 22; after ")" come fields 3.. */
-	for (int i = 3; field && i <= 22; i++)
-		field = strchr(field + 1, ' ');
-	if (field)
-		start_ticks = strtoull(field + 1, NULL, 10);
 	clock_gettime(CLOCK_REALTIME, &now);
 	clock_gettime(CLOCK_BOOTTIME, &uptime);
 	return now.tv_sec - uptime.tv_sec + (now.tv_nsec - uptime.tv_nsec) / (double)NSEC_PER_SEC +
