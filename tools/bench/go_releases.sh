@@ -97,7 +97,7 @@ timed_dump() {
 # one_release REL: the rounds on build/targets/go/REL/leaky[-FLAVOUR]; appends
 # a line to $TMP/table, or a failure line
 one_release() {
-	local rel=$1 bin=build/targets/go/$1/leaky$suffix version port parked gtotal deadline
+	local rel=$1 bin=build/targets/go/$1/leaky$suffix version port
 	local r pw rt bytes counts kind units marked pws=() rts=() t0 t_parked
 	version=$(go version "$bin" 2>/dev/null | awk '{ print $2 }')
 	log "$rel ($version): starting $bin -port 0 -n $NGOROUTINES"
@@ -110,16 +110,9 @@ one_release() {
 	port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$TMP/target-$rel.out")
 	[[ -n $port ]] || die "$bin did not say its port"
 	local url="http://127.0.0.1:$port/debug/pprof/goroutine?debug=2"
-	deadline=$((SECONDS + PARK_TIMEOUT))
-	while :; do
-		read -r parked gtotal < <("${HELPER[@]}" goparked "$url" main.parkedForever) ||
-			die "cannot read the goroutines of $bin"
-		((parked == NGOROUTINES)) && break
-		((SECONDS < deadline)) || die "$bin: only $parked of $NGOROUTINES goroutines parked after ${PARK_TIMEOUT}s"
-		sleep 1 # poll interval of a deadline loop
-	done
+	bench_wait_goroutines "$url" "$NGOROUTINES" "$bin"
 	t_parked=$(elapsed "$t0" "$(now)")
-	log "$rel: $parked parked ($gtotal in all) after ${t_parked}s; warm-up"
+	log "$rel: $NGOROUTINES parked ($GOROUTINES_TOTAL in all) after ${t_parked}s; warm-up"
 	for ((r = 0; r <= ROUNDS; r++)); do
 		if ! pw=$(timed_dump "$TMP/dump.out"); then
 			printf '%s\t%s\tFAILED: parkwatch --dump %s\n' "$rel" "$version" "$(cat "$TMP/dump.err")" >>"$TMP/table"

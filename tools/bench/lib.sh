@@ -187,6 +187,23 @@ bench_wait_ready() {
 	done
 }
 
+# bench_wait_goroutines URL N WHAT: poll the Go target's debug=2 dump at URL
+# (with HELPER, dumpstat.py) until N goroutines are parked in
+# main.parkedForever, for PARK_TIMEOUT seconds at most; the target's total
+# goes to GOROUTINES_TOTAL.
+bench_wait_goroutines() {
+	local url=$1 n=$2 what=$3 parked deadline
+	deadline=$((SECONDS + PARK_TIMEOUT))
+	while :; do
+		# shellcheck disable=SC2034 # GOROUTINES_TOTAL is the caller's
+		read -r parked GOROUTINES_TOTAL < <("${HELPER[@]}" goparked "$url" main.parkedForever) ||
+			die "cannot read the goroutines of $what"
+		((parked == n)) && break
+		((SECONDS < deadline)) || die "$what: only $parked of $n goroutines parked after ${PARK_TIMEOUT}s"
+		sleep 1 # poll interval of a deadline loop
+	done
+}
+
 # ---- farms: parked threads spread over many processes ---------------------
 
 # bench_farm_start THREADS PROCS: PROCS processes of build/targets/condwait

@@ -198,7 +198,7 @@ thread_case() {
 }
 
 go_case() {
-	local n=$1 t0 port url parked gtotal deadline r pws=() rss=() d1s=() d2s=() s bytes
+	local n=$1 t0 port url r pws=() rss=() d1s=() d2s=() s bytes
 	log "$n goroutines: starting $GO_BIN -port 0 -n $n"
 	t0=$(now)
 	"$GO_BIN" -port 0 -n "$n" >"$TMP/go.out" 2>"$TMP/go.err" &
@@ -207,15 +207,8 @@ go_case() {
 	port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$TMP/go.out")
 	[[ -n $port ]] || die "$GO_BIN did not say its port"
 	url="http://127.0.0.1:$port/debug/pprof/goroutine"
-	deadline=$((SECONDS + PARK_TIMEOUT))
-	while :; do
-		read -r parked gtotal < <("${HELPER[@]}" goparked "$url?debug=2" main.parkedForever) ||
-			die "cannot read the goroutines of $GO_BIN"
-		((parked == n)) && break
-		((SECONDS < deadline)) || die "$GO_BIN: only $parked of $n goroutines parked after ${PARK_TIMEOUT}s"
-		sleep 1 # poll interval of a deadline loop
-	done
-	log "$n goroutines: all parked ($gtotal in all) after $(elapsed "$t0" "$(now)")s"
+	bench_wait_goroutines "$url?debug=2" "$n" "$GO_BIN"
+	log "$n goroutines: all parked ($GOROUTINES_TOTAL in all) after $(elapsed "$t0" "$(now)")s"
 	for ((r = 1; r <= REPS; r++)); do
 		# no budget: every goroutine is read, however long it takes
 		timed_dump "$TMP/dump.out" -p "$TARGET_PID" --go-time-budget 0 --go-memory-budget 0
