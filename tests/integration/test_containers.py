@@ -16,7 +16,7 @@ import uuid
 from pwtest import TARGET_SRC, TARGETS, Fail, check, func_lines, poll
 from pwtest import docs, gotargets
 from pwtest.oracles import gdb, proc
-from pwtest.parkwatch import dump_json, parse_output, pw_error, run_pw
+from pwtest.parkwatch import dump_json, parse_output, pw_error, run_pw, stderr_lines
 from pwtest.procs import Target
 from pwtest.runner import test
 
@@ -271,7 +271,7 @@ def test_cgroup_filters_watched():
         check(got != path, f"/proc/{t.pid}/cgroup: already in {got!r}")
         res = run_pw(args)
         want = f"parkwatch: process {t.pid} is running, but none of its threads is in cgroup {directory}"
-        check(res.rc == 9 and res.err.strip() == want,
+        check(res.rc == 9 and stderr_lines(res.err) == [want],
               f"outside the cgroup: exit {res.rc}, stderr {res.err.strip()!r}")
         cg.add(t.pid)
         got = cgroup_line(t.pid, "v2")

@@ -40,7 +40,7 @@ import threading
 from pwtest import BUILD, REPO, check
 from pwtest import docs, gotargets
 from pwtest.oracles.goruntime import parse_debug2
-from pwtest.parkwatch import parse_output, run_pw
+from pwtest.parkwatch import parse_output, quiet, run_pw, stderr_lines
 from pwtest.runner import test
 import test_go
 
@@ -143,7 +143,7 @@ def check_stripped(release):
         with test_go.GoTarget(binary=paths[flavour]) as t:
             t.leak(2)
             theirs, ours, err, same = compare(t, what)
-            check(not err.strip(), f"{what}: stderr {err.strip()[:300]!r}")
+            check(quiet(err), f"{what}: stderr {err.strip()[:300]!r}")
             out, err = dump(t.pid, "--format", "json")
         doc = parse_output(out, f"{what} --format json", docs.PICTURE)
         check(docs.go_version(doc) == version,
@@ -212,7 +212,7 @@ def test_newer_release():
         with test_go.GoTarget(binary=binary) as t:
             t.leak(2)
             theirs, ours, err, same = compare(t, "newer")
-            lines = [l for l in err.splitlines() if l.strip()]
+            lines = stderr_lines(err)
             want = (f"parkwatch: process {t.pid}: {claimed} is newer than this parkwatch knows; "
                     f"its goroutines read with go1.27's layout, which matched every check")
             check(lines == [want], f"stderr {err.strip()!r}, expected {want!r}")
@@ -235,7 +235,7 @@ def test_newer_release_wrong_layout():
             binary, claimed = claiming(built(release)["-stripped"], NEWER, d)
             with test_go.GoTarget(binary=binary) as t:
                 out, err = dump(t.pid)
-            lines = [l for l in err.splitlines() if l.strip()]
+            lines = stderr_lines(err)
             m = len(lines) == 1 and re.match(
                 rf"^parkwatch: process {t.pid}: a Go program whose goroutines can't be read: "
                 rf"{re.escape(claimed)} is newer than this parkwatch knows, and go1\.27's layout "
