@@ -64,28 +64,6 @@ enum park_reason {
 	PARK_REASON__COUNT,
 };
 
-/*
- * A wait the kernel resumes through restart_syscall keeps what it was in
- * task->restart_block, whose fn names the function that resumes it: one of
- * these.  Userspace looks their addresses up in /proc/kallsyms and hands
- * them to the BPF side (restart_fns); an address of 0 is an unused slot.
- */
-enum park_restart_kind {
-	PARK_RESTART_NONE = 0,
-	PARK_RESTART_FUTEX,         /* futex_wait_restart, or do_no_restart_syscall that it
-				     * leaves there while it waits: a futex wait with a timeout */
-	PARK_RESTART_NANOSLEEP,     /* hrtimer_nanosleep_restart, posix_cpu_nsleep_restart, ... */
-	PARK_RESTART_POLL,          /* do_restart_poll: poll(2), with or without a timeout */
-};
-
-#define PARK_RESTART_FNS 12         /* room for names kallsyms has twice */
-
-struct park_restart_fn {
-	__u64 addr;                 /* kernel text address; 0: unused */
-	__u32 kind;                 /* enum park_restart_kind */
-	__u32 pad;
-};
-
 /* What a parked thread waits in, read from its saved user registers and,
  * in restart_syscall, from the wait the kernel saved to resume. */
 struct wait_ctx {

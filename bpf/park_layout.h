@@ -22,10 +22,6 @@ PW_ABI_AT(wait_ctx, reason, 4);
 PW_ABI_AT(wait_ctx, has_timeout, 6);
 PW_ABI_AT(wait_ctx, arg0, 8);
 
-PW_ABI_SIZE(park_restart_fn, 16);
-PW_ABI_AT(park_restart_fn, addr, 0);
-PW_ABI_AT(park_restart_fn, kind, 8);
-
 PW_ABI_SIZE(park_counts, 2 * 8 * PARK_REASON__COUNT);
 PW_ABI_AT(park_counts, parks, 0);
 PW_ABI_AT(park_counts, parked_ns, 8 * PARK_REASON__COUNT);

@@ -25,7 +25,6 @@ const volatile bool filter_cgroup = false;
 const volatile __u64 cgroup_id = 0;
 const volatile __u32 comm_count = 0;
 const volatile char comms[PARK_MAX_COMMS][PARK_COMM_LEN] = {};
-const volatile struct park_restart_fn restart_fns[PARK_RESTART_FNS] = {};
 struct pw_stats gave_up = {};
 
 struct {

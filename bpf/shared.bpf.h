@@ -39,10 +39,6 @@ extern const volatile __u64 cgroup_id;      /* cgroup v2 id (kernfs node id) */
 extern const volatile __u32 comm_count;     /* only processes named one of comms[] */
 extern const volatile char comms[PARK_MAX_COMMS][PARK_COMM_LEN];
 
-/* The kernel functions that resume a restarted wait (park.h), set by
- * userspace from /proc/kallsyms before load. */
-extern const volatile struct park_restart_fn restart_fns[PARK_RESTART_FNS];
-
 /* Every give-up, counted (park.h). */
 extern struct pw_stats gave_up;
 

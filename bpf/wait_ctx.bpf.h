@@ -120,19 +120,62 @@ static __always_inline __u8 wait_has_timeout(struct pt_regs *regs, long nr)
 	}
 }
 
+/*
+ * A wait the kernel resumes through restart_syscall keeps what it was in
+ * task->restart_block, whose fn names the function that resumes it: one of
+ * these, told apart by name (restart_kind_of).
+ */
+enum park_restart_kind {
+	PARK_RESTART_NONE = 0,
+	PARK_RESTART_FUTEX,         /* futex_wait_restart, or do_no_restart_syscall that it
+				     * leaves there while it waits: a futex wait with a timeout */
+	PARK_RESTART_NANOSLEEP,     /* hrtimer_nanosleep_restart, posix_cpu_nsleep_restart, ... */
+	PARK_RESTART_POLL,          /* do_restart_poll: poll(2), with or without a timeout */
+};
+
+/*
+ * Whether the kernel's name of a function is want, or its LTO-promoted
+ * form (want.llvm.N).  want is a string constant (bpf_strncmp needs it
+ * read-only).
+ */
+#define restart_fn_is(name, want)                                             \
+	(bpf_strncmp(name, sizeof(want) - 1, want) == 0 &&                     \
+	 (name[sizeof(want) - 1] == '\0' || name[sizeof(want) - 1] == '.'))
+
+/*
+ * The kind of wait restart_block.fn resumes (park.h), by the function's
+ * name: these are static functions, whose addresses only kallsyms has, and
+ * the kernel names them for us (%ps) only on this rare path.  compat_* are
+ * the 32-bit variants of kernels before 4.15; alarm_timer_* needs RTC
+ * support.  futex_wait_restart sets fn back to do_no_restart_syscall
+ * before it waits again, so a thread asleep in restart_syscall with that
+ * fn is in a futex wait (restart_syscall with it returns at once otherwise).
+ */
 static __always_inline __u32 restart_kind_of(__u64 fn)
 {
-	/* restart_fns is constant to the verifier: unused slots vanish */
-	for (int i = 0; i < PARK_RESTART_FNS; i++)
-		if (restart_fns[i].addr && restart_fns[i].addr == fn)
-			return restart_fns[i].kind;
+	char name[64]; /* compat_clock_nanosleep_restart and an LTO suffix */
+	__u64 args[1] = { fn };
+
+	if (bpf_snprintf(name, sizeof(name), "%ps", args, sizeof(args)) <= 0)
+		return PARK_RESTART_NONE;
+	if (restart_fn_is(name, "futex_wait_restart") ||
+	    restart_fn_is(name, "do_no_restart_syscall"))
+		return PARK_RESTART_FUTEX;
+	if (restart_fn_is(name, "hrtimer_nanosleep_restart") ||
+	    restart_fn_is(name, "posix_cpu_nsleep_restart") ||
+	    restart_fn_is(name, "alarm_timer_nsleep_restart") ||
+	    restart_fn_is(name, "compat_nanosleep_restart") ||
+	    restart_fn_is(name, "compat_clock_nanosleep_restart"))
+		return PARK_RESTART_NANOSLEEP;
+	if (restart_fn_is(name, "do_restart_poll"))
+		return PARK_RESTART_POLL;
 	return PARK_RESTART_NONE;
 }
 
 /*
  * The wait a thread in restart_syscall resumes, from task->restart_block:
  * its reason, and in *has_timeout whether it ends by itself.
- * PARK_REASON_OTHER when fn is no function userspace named.  The members are
+ * PARK_REASON_OTHER when fn is none restart_kind_of knows.  The members are
  * read only where this kernel has them (CO-RE).
  */
 static __always_inline __u16 restarted_wait(struct task_struct *task, __u8 *has_timeout)
@@ -143,7 +186,7 @@ static __always_inline __u16 restarted_wait(struct task_struct *task, __u8 *has_
 	switch (restart_kind_of((__u64)restart->fn)) {
 	case PARK_RESTART_FUTEX:
 		/* only a futex wait with a timeout is resumed this way, and its
-		 * flags say so (fn itself is reset while it waits: tracker.c) */
+		 * flags say so (fn itself is reset while it waits: restart_kind_of) */
 		futex_has_timeout = LINUX_KERNEL_VERSION >= KERNEL_VERSION(6, 7, 0) ?
 					    FUTEX_FLAGS_HAS_TIMEOUT : FUTEX_FLAGS_HAS_TIMEOUT_OLD;
 		*has_timeout = bpf_core_field_exists(restart->futex.flags) ?

@@ -12,7 +12,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kernel/tracker.h"
-#include "util/ksyms.h"
 #include "parkwatch.skel.h"
 
 struct tracker {
@@ -67,58 +66,6 @@ static int watch_pids(struct tracker *tracker, const struct tracker_opts *opts)
 	return 0;
 }
 
-/*
- * The functions that resume a restarted wait (park.h), by name: static
- * functions whose addresses only kallsyms gives.  futex_wait_restart sets
- * fn back to do_no_restart_syscall before it waits again, so a thread asleep
- * in restart_syscall with that fn is in a futex wait (restart_syscall with
- * it returns at once otherwise).  compat_* are the 32-bit variants of
- * kernels before 4.15, alarm_timer_* exists with RTC support.
- */
-static const struct {
-	const char *name;
-	enum park_restart_kind kind;
-} restart_functions[] = {
-	{ "futex_wait_restart", PARK_RESTART_FUTEX },
-	{ "do_no_restart_syscall", PARK_RESTART_FUTEX },
-	{ "hrtimer_nanosleep_restart", PARK_RESTART_NANOSLEEP },
-	{ "posix_cpu_nsleep_restart", PARK_RESTART_NANOSLEEP },
-	{ "alarm_timer_nsleep_restart", PARK_RESTART_NANOSLEEP },
-	{ "compat_nanosleep_restart", PARK_RESTART_NANOSLEEP },
-	{ "compat_clock_nanosleep_restart", PARK_RESTART_NANOSLEEP },
-	{ "do_restart_poll", PARK_RESTART_POLL },
-};
-
-struct restart_fns {
-	struct park_restart_fn *slots;
-	size_t used;
-};
-
-static void restart_fn_found(size_t index, __u64 addr, void *ctx)
-{
-	struct restart_fns *fns = ctx;
-
-	if (fns->used < PARK_RESTART_FNS)
-		fns->slots[fns->used++] = (struct park_restart_fn){
-			.addr = addr, .kind = restart_functions[index].kind };
-}
-
-/*
- * Fills the BPF side's restart_fns; returns how many were found or a
- * negative errno.  Without kallsyms (kptr_restrict) the slots stay empty:
- * restarted waits are then named from their frames (classify.c).
- */
-static int find_restart_fns(struct parkwatch_bpf *skel)
-{
-	const char *names[sizeof(restart_functions) / sizeof(restart_functions[0])];
-	struct restart_fns fns = { (struct park_restart_fn *)skel->rodata->restart_fns, 0 };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		names[i] = restart_functions[i].name;
-	return ksyms__find("/proc/kallsyms", names, sizeof(names) / sizeof(names[0]),
-			   restart_fn_found, &fns);
-}
-
 /* Settings and map sizes, between open and load. */
 static int configure(struct parkwatch_bpf *skel, const struct tracker_opts *opts)
 {
@@ -140,9 +87,6 @@ static int configure(struct parkwatch_bpf *skel, const struct tracker_opts *opts
 	skel->rodata->cgroup_id = opts->cgroup_id;
 	skel->rodata->min_park_ns = opts->min_park_ns;
 	skel->rodata->want_kernel_stacks = opts->kernel_stacks;
-	/* none found only costs restarted waits their kernel-side decoding */
-	if (find_restart_fns(skel) <= 0 && getenv("PARKWATCH_DEBUG_BPF"))
-		fprintf(stderr, "parkwatch: no restart functions in /proc/kallsyms\n");
 	/* the filter only ever loses processes: it needs room for the -p list */
 	err = bpf_map__set_max_entries(skel->maps.watched_tgids,
 				       opts->pid_count ? opts->pid_count : 1);

@@ -218,73 +218,10 @@ static void test_null_ksyms(void **state)
 	assert_true(offset == 7);
 }
 
-struct found {
-	size_t index[8];
-	__u64 addr[8];
-	int count;
-};
-
-static void collect(size_t index, __u64 addr, void *ctx)
-{
-	struct found *found = ctx;
-
-	assert_true(found->count < 8);
-	found->index[found->count] = index;
-	found->addr[found->count++] = addr;
-}
-
-/* The restart functions the tracker looks for, in a kallsyms with decoys. */
-static void test_find(void **state)
-{
-	static const char *const names[] = { "do_restart_poll", "futex_wait_restart",
-					     "absent_function" };
-	struct found found = { 0 };
-
-	(void)state;
-	write_kallsyms("ffffffff81000000 T _stext\n"
-		       "ffffffff81001000 t __pfx_do_restart_poll\n"
-		       "ffffffff81001010 t do_restart_poll\n"
-		       "ffffffff81002000 t do_restart_poll_more\n"
-		       "ffffffff81003000 d futex_wait_restart\n"
-		       "ffffffff81004000 t futex_wait_restart.llvm.1234\n"
-		       "ffffffff81005000 t futex_wait_restart.cold\n"
-		       "ffffffff81006000 t do_restart_poll\n"
-		       "ffffffffc0001000 t futex_wait_restart\t[some_module]\n"
-		       "0000000000000000 t absent_function\n"
-		       "garbage line\n");
-	assert_int_equal(ksyms__find(path, names, 3, collect, &found), 3);
-	unlink(path);
-	assert_int_equal(found.count, 3);
-	/* in file order: a static name twice and the LTO-promoted form; no module's */
-	assert_int_equal(found.index[0], 0);
-	assert_true(found.addr[0] == 0xffffffff81001010ULL);
-	assert_int_equal(found.index[1], 1);
-	assert_true(found.addr[1] == 0xffffffff81004000ULL);
-	assert_int_equal(found.index[2], 0);
-	assert_true(found.addr[2] == 0xffffffff81006000ULL);
-}
-
-/* kptr_restrict hides every address: nothing found, no error. */
-static void test_find_hidden(void **state)
-{
-	static const char *const names[] = { "do_restart_poll" };
-	struct found found = { 0 };
-
-	(void)state;
-	write_kallsyms("0000000000000000 t do_restart_poll\n");
-	assert_int_equal(ksyms__find(path, names, 1, collect, &found), 0);
-	unlink(path);
-	assert_int_equal(found.count, 0);
-	assert_int_equal(ksyms__find("/nonexistent/parkwatch/kallsyms", names, 1, collect, &found),
-			 -ENOENT);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookups),
-		cmocka_unit_test(test_find),
-		cmocka_unit_test(test_find_hidden),
 		cmocka_unit_test(test_before_first_symbol),
 		cmocka_unit_test(test_data_symbols_never_named),
 		cmocka_unit_test(test_single_symbol),
