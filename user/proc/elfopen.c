@@ -104,32 +104,56 @@ int elfopen__in_root(pid_t pid, const char *path)
 	return fd < 0 ? -err : reopen_regular(fd);
 }
 
+/* Whether the maps line at line maps base, and then where it ends. */
+static bool maps_line_at(const char *line, Dwarf_Addr base, unsigned long long *end)
+{
+	char *dash, *space;
+
+	if (strtoull(line, &dash, 16) != base || dash == line || *dash != '-')
+		return false;
+	*end = strtoull(dash + 1, &space, 16);
+	return space != dash + 1 && *space == ' ';
+}
+
+/* The end of the mapping at base, from the lines in maps (NUL-terminated)
+ * or else from /proc/PID/maps; false when none starts there. */
+static bool mapping_end(pid_t pid, const char *maps, Dwarf_Addr base, unsigned long long *end)
+{
+	char path[64], line[128];
+	bool found = false, line_start = true;
+	FILE *file;
+
+	for (const char *at = maps; at && *at; at = strchr(at, '\n'), at = at ? at + 1 : NULL)
+		if (maps_line_at(at, base, end))
+			return true;
+	if (maps)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	file = procfs__fopen(path);
+	if (!file)
+		return false;
+	/* a line longer than line comes in pieces: only its start may match */
+	while (!found && fgets(line, sizeof(line), file)) {
+		found = line_start && maps_line_at(line, base, end);
+		line_start = strchr(line, '\n') != NULL;
+	}
+	fclose(file);
+	return found;
+}
+
 /* /proc/PID/map_files/START-END of the mapping at base: the file the
  * kernel mapped, whatever its path, namespace or deletion.  Opening it
  * needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN); listing map_files needs
- * ptrace rights at every read, so the range is found in the maps file
- * (which pads addresses to 8 digits; map_files names don't). */
-static int open_mapped(pid_t pid, Dwarf_Addr base)
+ * ptrace rights at every read, so the range is found in the maps (which
+ * pad addresses to 8 digits; map_files names don't). */
+static int open_mapped(pid_t pid, const char *maps, Dwarf_Addr base)
 {
-	unsigned long long start = 0, end = 0;
-	char path[96], line[128];
+	unsigned long long start = base, end;
+	char path[96];
 	struct stat st;
-	bool found = false, line_start = true;
-	FILE *maps;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = procfs__fopen(path);
-	if (!maps)
-		return -errno;
-	/* a line longer than line comes in pieces: only its start may match */
-	while (!found && fgets(line, sizeof(line), maps)) {
-		found = line_start && sscanf(line, "%llx-%llx ", &start, &end) == 2 &&
-			start == base;
-		line_start = strchr(line, '\n') != NULL;
-	}
-	fclose(maps);
-	if (!found)
+	if (!mapping_end(pid, maps, base, &end))
 		return -ENOENT;
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid, start, end);
 	fd = procfs__open(path, O_RDONLY | O_NOCTTY);
@@ -149,13 +173,13 @@ static bool is_deleted(const char *module_name)
 	return space && !strcmp(space, " (deleted)");
 }
 
-int elfopen__module_file(pid_t pid, const char *module_name, Dwarf_Addr base)
+int elfopen__module_file(pid_t pid, const char *module_name, Dwarf_Addr base, const char *maps)
 {
 	int fd;
 
 	if (!pid || module_name[0] != '/')
 		return -ENOENT;
-	fd = open_mapped(pid, base);
+	fd = open_mapped(pid, maps, base);
 	if (fd < 0 && !is_deleted(module_name))
 		fd = elfopen__in_root(pid, module_name);
 	return fd;
@@ -165,7 +189,7 @@ int elfopen__find_elf(Dwfl_Module *mod, void **userdata, const char *module_name
 		      Dwarf_Addr base, char **file_name, Elf **elfp)
 {
 	pid_t pid = pid_of(userdata);
-	int fd = elfopen__module_file(pid, module_name, base);
+	int fd = elfopen__module_file(pid, module_name, base, NULL);
 
 	/* the vDSO and deleted files are read from memory by libdwfl */
 	if (fd < 0)

@@ -47,8 +47,10 @@ int elfopen__in_root(pid_t pid, const char *path);
 /*
  * The file mapped at base in pid as module_name (a module libdwfl reported
  * from its maps), opened read-only: an fd, or -errno; -ENOENT for what
- * has no file to open (the vDSO; a deleted file no longer mapped).
+ * has no file to open (the vDSO; a deleted file no longer mapped).  maps:
+ * the process's maps lines that map files, NUL-terminated, if the caller
+ * has them; NULL reads /proc/PID/maps.
  */
-int elfopen__module_file(pid_t pid, const char *module_name, Dwarf_Addr base);
+int elfopen__module_file(pid_t pid, const char *module_name, Dwarf_Addr base, const char *maps);
 
 #endif /* PARKWATCH_ELFOPEN_H */

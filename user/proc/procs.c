@@ -111,6 +111,7 @@ static void proc_free(void *value)
 	proc_reset_dwfl(proc);
 	u64map__free_all(&proc->stacks, free);
 	perfmap__free(proc->perfmap);
+	free(proc->file_maps.text);
 	free(proc);
 }
 
@@ -296,23 +297,49 @@ struct proc *procs__get(struct procs *procs, pid_t pid)
 /* Hash of the file-backed mappings: all libdwfl cares about.  Anonymous
  * ones (heap, new thread stacks) change often and don't matter.  0 with
  * errno set when they can't be read. */
-static __u64 maps_hash(pid_t pid)
+/*
+ * The lines of /proc/PID/maps that map a file, into *out (NUL-terminated,
+ * the caller's to free), and their hash; 0 when the maps can't be read.
+ * Only these are libdwfl's modules: a process of 10,000 threads has
+ * 20,000 more lines of stacks and guard pages, which would otherwise be
+ * parsed again by every lookup of a module's file.
+ */
+static __u64 read_file_maps(pid_t pid, struct file_maps *out)
 {
-	char path[64], *line = NULL;
-	size_t capacity = 0;
+	char path[64], *line = NULL, *grown;
+	size_t capacity = 0, room = 0;
 	ssize_t len;
 	__u64 hash = 1;
 	FILE *maps;
 
+	*out = (struct file_maps){ 0 };
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	maps = procfs__fopen(path);
 	if (!maps)
 		return 0;
-	while ((len = getline(&line, &capacity, maps)) > 0)
-		if (strchr(line, '/'))
-			hash = hash__bytes(line, len, hash);
+	while (hash && (len = getline(&line, &capacity, maps)) > 0) {
+		if (!strchr(line, '/'))
+			continue;
+		hash = hash__bytes(line, len, hash) ?: 1;
+		if (out->len + (size_t)len + 1 > room) {
+			room = 2 * (out->len + (size_t)len + 1);
+			grown = room <= PROCS_FILE_MAPS_MAX_BYTES ? realloc(out->text, room) : NULL;
+			if (!grown) {
+				errno = room > PROCS_FILE_MAPS_MAX_BYTES ? E2BIG : ENOMEM;
+				hash = 0;
+				break;
+			}
+			out->text = grown;
+		}
+		memcpy(out->text + out->len, line, (size_t)len + 1);
+		out->len += (size_t)len;
+	}
 	free(line);
 	fclose(maps);
+	if (!hash || !out->text) {
+		free(out->text);
+		*out = (struct file_maps){ 0 };
+	}
 	return hash;
 }
 
@@ -342,15 +369,15 @@ static void refresh_perfmap(struct proc *proc)
  * are dropped. */
 static int report_modules(struct proc *proc)
 {
-	char path[64];
 	FILE *maps;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", proc->pid);
-	maps = procfs__fopen(path);
+	dwfl_report_begin(proc->dwfl);
+	if (!proc->file_maps.len)
+		return 0;
+	maps = fmemopen(proc->file_maps.text, proc->file_maps.len, "r");
 	if (!maps)
 		return errno;
-	dwfl_report_begin(proc->dwfl);
 	err = dwfl_linux_proc_maps_report(proc->dwfl, maps);
 	fclose(maps);
 	return err;
@@ -413,6 +440,7 @@ static void unreadable(struct proc *proc, int err)
 
 bool procs__refresh(struct proc *proc)
 {
+	struct file_maps file_maps;
 	__u64 hash;
 
 	if (proc->dwfl_failed)
@@ -428,17 +456,21 @@ bool procs__refresh(struct proc *proc)
 	}
 	refresh_perfmap(proc);
 	errno = 0;
-	hash = maps_hash(proc->pid);
+	hash = read_file_maps(proc->pid, &file_maps);
 	if (!hash) {
 		unreadable(proc, errno);
 		/* out of fds, the caches stay for the next snapshot */
 		return false;
 	}
-	if (hash != proc->maps_hash) {
-		/* mappings changed (dlopen, exec): symbols and stacks may be stale */
-		proc_reset_dwfl(proc);
-		proc->maps_hash = hash;
+	if (hash == proc->maps_hash) {
+		free(file_maps.text);
+		return true;
 	}
+	/* mappings changed (dlopen, exec): symbols and stacks may be stale */
+	proc_reset_dwfl(proc);
+	proc->maps_hash = hash;
+	free(proc->file_maps.text);
+	proc->file_maps = file_maps;
 	return true;
 }
 

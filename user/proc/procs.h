@@ -24,13 +24,24 @@ struct perfmap;
 
 struct procs;
 
+/* The lines of /proc/PID/maps that map a file (procs.c). */
+struct file_maps {
+	char *text;                 /* NUL-terminated, NULL when none */
+	size_t len;
+};
+
+/* Beyond it a process's mapped files are not read: a hostile process
+ * could map one page of a file 65,530 times (vm.max_map_count). */
+#define PROCS_FILE_MAPS_MAX_BYTES (16u << 20)
+
 struct proc {
 	pid_t pid;
 	unsigned long long start_ticks; /* with pid, which process this is (0: unknown) */
 	struct procs *owner;
 	Dwfl *dwfl;                 /* NULL until a stack needs it */
 	bool dwfl_failed;           /* don't retry a process whose maps can't be read */
-	__u64 maps_hash;            /* /proc/PID/maps when the caches were filled */
+	__u64 maps_hash;            /* /proc/PID/maps' file lines when the caches were filled */
+	struct file_maps file_maps; /* those lines, the modules of dwfl */
 	unsigned int maps_checked_generation; /* maps are re-read once per snapshot */
 	bool fd_limit_hit;          /* it ran out of fds in snapshot fd_limit_generation */
 	unsigned int fd_limit_generation;

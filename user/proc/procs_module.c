@@ -54,7 +54,7 @@ bool procs__hold_shared(struct proc *proc, Dwfl_Module *own, bool measured,
 	if (!name)
 		return false;
 	procs__make_fd_room(proc, 1);
-	fd = elfopen__module_file(proc->pid, name, start);
+	fd = elfopen__module_file(proc->pid, name, start, proc->file_maps.text);
 	proc->fds_held--;
 	proc->owner->fds_held--;
 	if (fd < 0) {
