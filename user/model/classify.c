@@ -49,14 +49,21 @@ enum fd_kind classify__fd_of(pid_t pid, int fd)
 
 /* glibc spells one function several ways: __pthread_cond_wait,
  * ___pthread_cond_wait@@GLIBC_2.3.2, and as DWARF names its hidden aliases,
- * __GI___lll_lock_wait */
-static bool function_is(const char *function, const char *prefix)
+ * __GI___lll_lock_wait: the name without them. */
+static const char *plain_name(const char *function)
 {
 	if (text__has_prefix(function, "__GI_"))
 		function += 5;
 	while (*function == '_')
 		function++;
-	return text__has_prefix(function, prefix);
+	return function;
+}
+
+/* Whether a plain_name begins with prefix; the first letters are compared
+ * first, as most frames (each of every parked thread) match no rule. */
+static bool plain_is(const char *plain, const char *prefix)
+{
+	return plain[0] == prefix[0] && text__has_prefix(plain, prefix);
 }
 
 /*
@@ -64,15 +71,13 @@ static bool function_is(const char *function, const char *prefix)
  * pthread_rwlock_rdlock, pthread_rwlock_timedrdlock,
  * pthread_rwlock_clockwrlock, __pthread_rwlock_wrlock_full64, ...
  */
-static const char *rwlock_reason(const char *function)
+static const char *rwlock_reason(const char *plain)
 {
 	const char *rest;
 
-	while (*function == '_')
-		function++;
-	if (!text__has_prefix(function, "pthread_rwlock_"))
+	if (!plain_is(plain, "pthread_rwlock_"))
 		return NULL;
-	rest = function + strlen("pthread_rwlock_");
+	rest = plain + strlen("pthread_rwlock_");
 	if (text__has_prefix(rest, "timed") || text__has_prefix(rest, "clock"))
 		rest += 5;
 	if (text__has_prefix(rest, "rdlock"))
@@ -102,15 +107,16 @@ const char *classify__futex_reason(const char *const *functions, int count)
 	};
 
 	for (int i = 0; i < count; i++) {
-		const char *rwlock;
+		const char *plain, *rwlock;
 
 		if (!functions[i])
 			continue;
-		rwlock = rwlock_reason(functions[i]);
+		plain = plain_name(functions[i]);
+		rwlock = rwlock_reason(plain);
 		if (rwlock)
 			return rwlock;
 		for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++)
-			if (function_is(functions[i], rules[r].prefix))
+			if (plain_is(plain, rules[r].prefix))
 				return rules[r].reason;
 	}
 	return NULL;
@@ -137,10 +143,13 @@ enum pw_object_kind classify__futex_object(const char *const *functions, int cou
 
 	/* leaf first, as classify__futex_reason: a condvar waiter taking its
 	 * mutex back waits for the mutex */
-	for (int i = 0; i < count; i++)
-		for (size_t r = 0; functions[i] && r < sizeof(rules) / sizeof(rules[0]); r++)
-			if (function_is(functions[i], rules[r].prefix))
+	for (int i = 0; i < count; i++) {
+		const char *plain = functions[i] ? plain_name(functions[i]) : NULL;
+
+		for (size_t r = 0; plain && r < sizeof(rules) / sizeof(rules[0]); r++)
+			if (plain_is(plain, rules[r].prefix))
 				return rules[r].kind;
+	}
 	return PW_OBJECT_FUTEX;
 }
 
