@@ -12,6 +12,7 @@
 #include "model/group.h"
 #include "model/waitfor.h"
 #include "model/totals.h"
+#include "proc/fdpeers.h"
 #include "proc/procs.h"
 #include "util/clock.h"
 #include "util/gaveup.h"
@@ -24,6 +25,7 @@ struct collector {
 	struct tracker *tracker;
 	struct collector_opts opts;
 	struct procs *procs;
+	struct fdpeers *peers;      /* the other ends of waited-on fds, from picture to picture */
 	struct goroutines *goroutines;
 	struct locks *locks;        /* owners of what threads wait for, and the second read */
 	struct pw_totals *gone;     /* exited threads' totals of processes gone, moved out of
@@ -44,10 +46,11 @@ struct collector *collector__new(struct tracker *tracker, const struct collector
 	collector->tracker = tracker;
 	collector->opts = *opts;
 	collector->procs = procs__new(opts->symbol_cache_limit_bytes);
+	collector->peers = fdpeers__new();
 	collector->goroutines = goroutines__new(!opts->one_shot);
 	collector->locks = locks__new();
 	collector->gone = totals__new();
-	if (!collector->procs || !collector->goroutines || !collector->locks || !collector->gone) {
+	if (!collector->procs || !collector->peers || !collector->goroutines || !collector->locks || !collector->gone) {
 		collector__free(collector);
 		return NULL;
 	}
@@ -61,6 +64,7 @@ void collector__free(struct collector *collector)
 	goroutines__free(collector->goroutines);
 	locks__free(collector->locks);
 	procs__free(collector->procs);
+	fdpeers__free(collector->peers);
 	totals__free(collector->gone);
 	free(collector);
 }
@@ -211,7 +215,7 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	procs__begin(collector->procs);
 	if (add_goroutines(collector, picture, snap))
 		skip_pid = collector->opts.go_pid;
-	err = threads__add(picture, snap, collector->procs, skip_pid, &stop_only);
+	err = threads__add(picture, snap, collector->procs, collector->peers, skip_pid, &stop_only);
 	if (stop_only.cut == BUDGET_CUT_STOPPED)
 		picture->cut_short = BUDGET_CUT_STOPPED;
 	if (!err)

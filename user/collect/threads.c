@@ -292,10 +292,10 @@ static int add_process(struct pw_picture *picture, const struct proc *proc,
 }
 
 int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,
-		 pid_t skip_pid, struct budget *budget)
+		 struct fdpeers *peers, pid_t skip_pid, struct budget *budget)
 {
 	struct sample_order *sorted = calloc(snap->count ? snap->count : 1, sizeof(*sorted));
-	struct fds *fds = fds__new();
+	struct fds *fds = fds__new(peers);
 	struct process_memos memos = { 0 };
 	size_t count = 0;
 	int err = 0;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include "kernel/snapshot.h"
 #include "model/picture.h"
+#include "proc/fdpeers.h"
 #include "proc/procs.h"
 #include "util/budget.h"
 
@@ -19,10 +20,12 @@
  * threads of skip_pid (a process shown by its goroutines; 0: none) are
  * left out.  Call between procs__begin and procs__end: unwound stacks are
  * cached in procs for as long as each thread stays in the same park.
- * Where budget (NULL: none) is spent, the threads not reached yet are left
- * out and budget->cut says why.  0 or -ENOMEM.
+ * peers (NULL: none) keeps what the search for the other ends of waited-on
+ * fds found for the next pictures (fdpeers.h).  Where budget (NULL: none)
+ * is spent, the threads not reached yet are left out and budget->cut says
+ * why.  0 or -ENOMEM.
  */
 int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,
-		 pid_t skip_pid, struct budget *budget);
+		 struct fdpeers *peers, pid_t skip_pid, struct budget *budget);
 
 #endif /* PARKWATCH_THREADS_H */

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* What a waited-on file descriptor is (fds.h). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include "model/classify.h"
+#include "proc/fdpeers.h"
 #include "proc/fds.h"
 #include "proc/nettables.h"
 #include "proc/unixdiag.h"
@@ -24,32 +24,12 @@
 #define DIAG_UNOPENED (-1)
 #define DIAG_UNAVAILABLE (-2)
 
-/* Which holders of the other end count: for a pipe or FIFO, the side
- * the waiter doesn't use. */
-enum holder_access {
-	HOLDER_ANY,
-	HOLDER_WRITER,
-	HOLDER_READER,
-};
-
-/* A description waiting for the process at its other end. */
-struct peer_request {
-	struct pw_fd *out;
-	char *target;               /* the other end as /proc/PID/fd links name it */
-	pid_t waiter;
-	enum holder_access access;
-	pid_t other;                /* a holder other than the waiter's process */
-	bool self;                  /* the waiter's process holds it */
-	size_t next;                /* the next request for the same target, + 1 */
-};
-
 struct fds {
 	struct u64map namespaces;   /* network namespace inode -> struct net_tables */
 	__u64 own_netns;            /* parkwatch's own; 0: unknown */
 	int diag_fd;                /* NETLINK_SOCK_DIAG in own_netns, or DIAG_* */
-	struct peer_request *requests;
-	size_t request_count, request_capacity;
-	struct u64map wanted;       /* hash of a target -> its first request + 1 */
+	struct fdpeers *peers;      /* the other ends the descriptions want */
+	bool owns_peers;            /* peers is this fds's alone */
 };
 
 static void free_tables(void *tables)
@@ -57,13 +37,19 @@ static void free_tables(void *tables)
 	nettables__free(tables);
 }
 
-struct fds *fds__new(void)
+struct fds *fds__new(struct fdpeers *peers)
 {
 	struct fds *fds = calloc(1, sizeof(*fds));
 	struct stat own;
 
 	if (!fds)
 		return NULL;
+	fds->owns_peers = !peers;
+	fds->peers = peers ? peers : fdpeers__new();
+	if (!fds->peers) {
+		free(fds);
+		return NULL;
+	}
 	fds->diag_fd = DIAG_UNOPENED;
 	if (!stat("/proc/self/ns/net", &own))
 		fds->own_netns = own.st_ino;
@@ -75,45 +61,11 @@ void fds__free(struct fds *fds)
 	if (!fds)
 		return;
 	u64map__free_all(&fds->namespaces, free_tables);
-	u64map__clear(&fds->wanted);
-	for (size_t i = 0; i < fds->request_count; i++)
-		free(fds->requests[i].target);
-	free(fds->requests);
+	if (fds->owns_peers)
+		fdpeers__free(fds->peers);
 	if (fds->diag_fd >= 0)
 		close(fds->diag_fd);
 	free(fds);
-}
-
-static __u64 target_hash(const char *target)
-{
-	return hash__bytes(target, strlen(target), 0) | 1;
-}
-
-/* Asks fds__find_peers for the holder of target on behalf of out. */
-static int want_peer(struct fds *fds, struct pw_fd *out, pid_t waiter, const char *target,
-		     enum holder_access access)
-{
-	__u64 key = target_hash(target);
-	struct peer_request *request;
-
-	if (fds->request_count == fds->request_capacity) {
-		size_t capacity = fds->request_capacity ? 2 * fds->request_capacity : 16;
-		struct peer_request *grown = realloc(fds->requests, capacity * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		fds->requests = grown;
-		fds->request_capacity = capacity;
-	}
-	request = &fds->requests[fds->request_count];
-	*request = (struct peer_request){
-		.out = out, .target = strdup(target), .waiter = waiter, .access = access,
-		.next = (uintptr_t)u64map__get(&fds->wanted, key),
-	};
-	if (!request->target)
-		return -ENOMEM;
-	fds->request_count++;
-	return u64map__put(&fds->wanted, key, (void *)(uintptr_t)fds->request_count);
 }
 
 static struct net_tables *tables_of(struct fds *fds, pid_t pid, pid_t tid, __u64 *netns)
@@ -194,7 +146,7 @@ static int describe_unix(struct fds *fds, const struct unix_sock *sock, __u64 ne
 		snprintf(text + used, size - (size_t)used, " -> %s", other);
 	else if (sock->listening)
 		snprintf(text + used, size - (size_t)used, " LISTEN");
-	return peer ? want_peer(fds, out, pid, other, HOLDER_ANY) : 0;
+	return peer ? fdpeers__want(fds->peers, out, pid, other, FDPEERS_ANY) : 0;
 }
 
 /* What another process's fd is (its /proc/PID/task/TID/fd/N), by a handle
@@ -272,7 +224,7 @@ static int describe_socket(struct fds *fds, pid_t pid, pid_t tid, const char *fd
 		if (!end)
 			return 0;
 		snprintf(other, sizeof(other), "socket:[%llu]", (unsigned long long)end->inode);
-		return want_peer(fds, out, pid, other, HOLDER_ANY);
+		return fdpeers__want(fds->peers, out, pid, other, FDPEERS_ANY);
 	}
 	return 0;
 }
@@ -324,9 +276,9 @@ static void describe_anon(const char *target, pid_t pid, pid_t tid, int fd, stru
 }
 
 /* The waiter's side of a pipe or FIFO decides which holders are its peer. */
-static enum holder_access other_side(bool reading)
+static enum fdpeers_access other_side(bool reading)
 {
-	return reading ? HOLDER_WRITER : HOLDER_READER;
+	return reading ? FDPEERS_WRITER : FDPEERS_READER;
 }
 
 int fds__describe(struct fds *fds, struct pw_picture *picture, pid_t pid, pid_t tid, int fd,
@@ -355,12 +307,12 @@ int fds__describe(struct fds *fds, struct pw_picture *picture, pid_t pid, pid_t 
 		err = describe_socket(fds, pid, tid, fd_path, inode, desc, text, sizeof(text));
 	} else if (text__has_prefix(target, "pipe:")) {
 		desc->type = "pipe";
-		err = want_peer(fds, desc, pid, target, other_side(reading));
+		err = fdpeers__want(fds->peers, desc, pid, target, other_side(reading));
 	} else if (text__has_prefix(target, "anon_inode:")) {
 		describe_anon(target, pid, tid, fd, desc, text, sizeof(text), type, sizeof(type));
 	} else if (target[0] == '/' && fd_is_fifo(fd_path)) {
 		desc->type = "fifo";
-		err = want_peer(fds, desc, pid, target, other_side(reading));
+		err = fdpeers__want(fds->peers, desc, pid, target, other_side(reading));
 	} else if (classify__fd_kind(target) == FD_KIND_TTY) {
 		desc->type = "tty";
 	} else if (target[0] != '/') {
@@ -391,125 +343,7 @@ int fds__syscall_arg(pid_t pid, pid_t tid, long nr, __u64 arg0, int index, __u64
 	return 0;
 }
 
-/* Whether fd of pid is open for what access asks, by its fdinfo flags. */
-static bool open_for(pid_t pid, int fd, enum holder_access access)
-{
-	char name[64], info[512], *flags_line;
-	unsigned long flags;
-
-	if (access == HOLDER_ANY)
-		return true;
-	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	if (procfs__read(pid, name, info, sizeof(info)) < 0)
-		return false;
-	flags_line = strstr(info, "flags:");
-	if (!flags_line || sscanf(flags_line, "flags: %lo", &flags) != 1)
-		return false;
-	if ((flags & O_ACCMODE) == O_RDWR)
-		return true;
-	return (flags & O_ACCMODE) == (access == HOLDER_WRITER ? O_WRONLY : O_RDONLY);
-}
-
-/* Notes pid as a holder of target for each request of it; returns how
- * many requests found their first other holder. */
-static size_t note_holder(struct fds *fds, pid_t pid, int fd, const char *target)
-{
-	size_t found = 0;
-
-	for (size_t slot = (uintptr_t)u64map__get(&fds->wanted, target_hash(target)); slot;
-	     slot = fds->requests[slot - 1].next) {
-		struct peer_request *request = &fds->requests[slot - 1];
-
-		if (strcmp(request->target, target) || (pid == request->waiter ? request->self :
-						       request->other != 0))
-			continue;
-		if (!open_for(pid, fd, request->access))
-			continue;
-		if (pid == request->waiter) {
-			request->self = true;
-		} else {
-			request->other = pid;
-			found++;
-		}
-	}
-	return found;
-}
-
-/* A /proc entry named by a number (a pid, an fd): the number, else -1. */
-static int number_of(const char *name)
-{
-	long number;
-
-	if (!name[0] || name[strspn(name, "0123456789")] != '\0' || strlen(name) > 9)
-		return -1;
-	number = strtol(name, NULL, 10);
-	return (int)number;
-}
-
-/* One process's fds; *budget counts down the scan's readlinks. */
-static size_t scan_process(struct fds *fds, pid_t pid, size_t *budget)
-{
-	char path[64], link[80], target[PATH_MAX];
-	size_t found = 0, seen = 0;
-	int fd;
-	struct dirent *entry;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	dir = procfs__opendir(path);
-	if (!dir)
-		return 0;
-	while (*budget && seen < FDS_SCAN_MAX_FDS_PER_PROC && (entry = readdir(dir))) {
-		ssize_t len;
-
-		fd = number_of(entry->d_name);
-		if (fd < 0)
-			continue;
-		(*budget)--;
-		seen++;
-		snprintf(link, sizeof(link), "%s/%d", path, fd);
-		len = procfs__readlink(link, target, sizeof(target));
-		if (len <= 0)
-			continue;
-		if (u64map__get(&fds->wanted, target_hash(target)))
-			found += note_holder(fds, pid, fd, target);
-	}
-	closedir(dir);
-	return found;
-}
-
 int fds__find_peers(struct fds *fds, struct pw_picture *picture)
 {
-	size_t budget = FDS_SCAN_MAX_FDS, processes = 0, found = 0;
-	struct dirent *entry;
-	DIR *proc;
-	int pid;
-
-	if (!fds->request_count)
-		return 0;
-	proc = opendir("/proc");
-	if (!proc)
-		return 0;
-	while (found < fds->request_count && budget && processes < FDS_SCAN_MAX_PROCS &&
-	       (entry = readdir(proc))) {
-		pid = number_of(entry->d_name);
-		if (pid <= 0)
-			continue;
-		processes++;
-		found += scan_process(fds, pid, &budget);
-	}
-	closedir(proc);
-	for (size_t i = 0; i < fds->request_count; i++) {
-		struct peer_request *request = &fds->requests[i];
-		char comm[PARK_COMM_LEN];
-
-		request->out->peer_pid = request->other ? request->other :
-				       request->self ? request->waiter : 0;
-		if (!request->out->peer_pid)
-			continue;
-		procfs__comm(request->out->peer_pid, comm, sizeof(comm));
-		if (comm[0] && !(request->out->peer_comm = picture__string(picture, comm)))
-			return -ENOMEM;
-	}
-	return 0;
+	return fdpeers__find(fds->peers, picture);
 }

@@ -10,9 +10,9 @@
  *
  * One fds serves one picture: socket tables are read once per namespace
  * and only when a socket is described; the processes at the other end of
- * pipes, FIFOs, UNIX sockets and local TCP connections are found by one
- * bounded scan of /proc/PID/fd for all of them (fds__find_peers).  A
- * process that exits meanwhile is just not found.
+ * pipes, FIFOs, UNIX sockets and local TCP connections are found for all
+ * of them at once (fds__find_peers, fdpeers.h).  A process that exits
+ * meanwhile is just not found.
  */
 #ifndef PARKWATCH_FDS_H
 #define PARKWATCH_FDS_H
@@ -21,17 +21,14 @@
 #include <sys/types.h>
 #include "model/picture.h"
 
-/* The scan's bounds: processes and fds looked at, over all processes and
- * in any one of them. */
-#define FDS_SCAN_MAX_PROCS 16384
-#define FDS_SCAN_MAX_FDS (1 << 18)
-#define FDS_SCAN_MAX_FDS_PER_PROC 16384
 #define FDS_EPOLL_MAX_LINES 65536   /* of an epoll fd's fdinfo: beyond, "at least" */
 
 struct fds;
+struct fdpeers;
 
-/* NULL when out of memory. */
-struct fds *fds__new(void);
+/* NULL when out of memory.  peers: what earlier pictures found of the
+ * other ends (fdpeers.h), NULL for a picture of its own. */
+struct fds *fds__new(struct fdpeers *peers);
 /* NULL-safe; the descriptions stay the picture's. */
 void fds__free(struct fds *fds);
 /*
@@ -46,8 +43,8 @@ int fds__describe(struct fds *fds, struct pw_picture *picture, pid_t pid, pid_t 
 /*
  * peer_pid and peer_comm of every description so far that has another
  * end: the holder other than the waiter's process when there is one, else
- * the waiter's process itself when it holds the other end.  One bounded
- * scan of /proc, only when some description needs it.  0 or -ENOMEM.
+ * the waiter's process itself when it holds the other end (fdpeers__find).
+ * 0 or -ENOMEM.
  */
 int fds__find_peers(struct fds *fds, struct pw_picture *picture);
 

@@ -125,7 +125,7 @@ static int picture_of(const struct snapshot *snap, struct procs *procs, pid_t sk
 	if (!picture)
 		return -ENOMEM;
 	procs__begin(procs);
-	err = threads__add(picture, snap, procs, skip_pid, NULL);
+	err = threads__add(picture, snap, procs, NULL, skip_pid, NULL);
 	procs__end(procs);
 	if (!err)
 		err = group__finish(picture);

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "proc/fdpeers.h"
 #include "proc/fds.h"
 
 struct fixture {
@@ -41,7 +42,7 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	f->picture = picture__new();
-	f->fds = fds__new();
+	f->fds = fds__new(NULL);
 	*state = f;
 	return f->picture && f->fds ? 0 : -1;
 }
@@ -73,7 +74,7 @@ static const struct pw_fd *describe(struct fixture *f, int fd, bool reading)
 static void next_picture(struct fixture *f)
 {
 	fds__free(f->fds);
-	f->fds = fds__new();
+	f->fds = fds__new(NULL);
 	assert_non_null(f->fds);
 }
 
@@ -254,6 +255,45 @@ static void test_pipe_alone(void **state)
 	close(fds[0]);
 }
 
+/* The other end as pictures of a live view find it (fdpeers.h): a holder
+ * found is confirmed at its fd, and once it is gone a scan looks again; an
+ * end no other process held keeps that answer until FDPEERS_RESCAN_NS. */
+static const struct pw_fd *peer_in_next_picture(struct fixture *f, struct fdpeers *peers,
+						int fd)
+{
+	const struct pw_fd *desc;
+
+	fds__free(f->fds);
+	f->fds = fds__new(peers);
+	assert_non_null(f->fds);
+	desc = describe(f, fd, true);
+	assert_int_equal(fds__find_peers(f->fds, f->picture), 0);
+	return desc;
+}
+
+static void test_peers_from_picture_to_picture(void **state)
+{
+	struct fixture *f = *state;
+	struct fdpeers *peers = fdpeers__new();
+	pid_t writer, later;
+	int fds[2];
+
+	assert_non_null(peers);
+	assert_int_equal(pipe(fds), 0);
+	writer = child_holding(fds[0]); /* the write end, as this process */
+	assert_int_equal(peer_in_next_picture(f, peers, fds[0])->peer_pid, writer);
+	assert_int_equal(peer_in_next_picture(f, peers, fds[0])->peer_pid, writer);
+	reap(writer);
+	assert_int_equal(peer_in_next_picture(f, peers, fds[0])->peer_pid, getpid());
+	/* a writer since then is found at the next scan, not before */
+	later = child_holding(fds[0]);
+	assert_int_equal(peer_in_next_picture(f, peers, fds[0])->peer_pid, getpid());
+	reap(later);
+	close(fds[0]);
+	close(fds[1]);
+	fdpeers__free(peers);
+}
+
 static void test_anon_inodes(void **state)
 {
 	struct fixture *f = *state;
@@ -310,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socketpair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peers_from_picture_to_picture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipe_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anon_inodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
