@@ -377,7 +377,7 @@ static int add_process(struct pw_picture *picture, struct proc *proc, const stru
 	summary->start_ticks = proc->start_ticks;
 	memcpy(summary->comm, comm, sizeof(summary->comm));
 	summary->unit_kind = PW_UNIT_GOROUTINE;
-	summary->exe = procfs__exe_path(proc->pid);
+	summary->exe = procs__exe_path(proc);
 	summary->go_version = strdup(goproc__version(reader));
 	summary->goroot_src = find_goroot(units, count);
 	summary->go_minor = goproc__minor(reader);
@@ -387,7 +387,7 @@ static int add_process(struct pw_picture *picture, struct proc *proc, const stru
 	summary->cut_short = cut_short;
 	if (!summary->go_version)
 		return -ENOMEM;
-	return placement__fill(picture, summary);
+	return placement__fill(picture, summary, procs__ns_pid(proc));
 }
 
 int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, struct proc *proc,

@@ -306,7 +306,7 @@ static int begin_process(struct locks *locks, pid_t pid)
 	locks->layout = lock_layouts__of(locks->layouts, locks->proc);
 	if (!locks->layout)
 		return -ENOMEM;
-	locks->other_namespace = procfs__ns_pid(pid) != 0;
+	locks->other_namespace = procs__ns_pid(locks->proc) != 0;
 	return 0;
 }
 

@@ -15,13 +15,13 @@ static int keep(struct pw_picture *picture, const char *text, const char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-int placement__fill(struct pw_picture *picture, struct pw_process *summary)
+int placement__fill(struct pw_picture *picture, struct pw_process *summary, pid_t ns_pid)
 {
 	struct pw_cgroup *cg = &summary->cgroup;
 	struct cgroup_label label;
 	int err = 0;
 
-	summary->ns_pid = procfs__ns_pid(summary->pid);
+	summary->ns_pid = ns_pid;
 	if (procfs__owner_uid(summary->pid, &summary->owner_uid))
 		summary->owner_uid = 0; /* shown to root alone */
 	if (cgroup__read(summary->pid, &label))

@@ -11,8 +11,9 @@
 
 #include "model/picture.h"
 
-/* Fills summary's ns_pid, owner_uid and cgroup, strings owned by picture.
- * What can't be read stays unknown (0, NULLs).  0 or -ENOMEM. */
-int placement__fill(struct pw_picture *picture, struct pw_process *summary);
+/* Fills summary's owner_uid and cgroup, strings owned by picture, and its
+ * ns_pid with ns_pid (procs__ns_pid).  What can't be read stays unknown
+ * (0, NULLs).  0 or -ENOMEM. */
+int placement__fill(struct pw_picture *picture, struct pw_process *summary, pid_t ns_pid);
 
 #endif /* PARKWATCH_PLACEMENT_H */

@@ -273,7 +273,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, struct fds *
 	return classify_unit(picture, proc, fds, sample, unit);
 }
 
-static int add_process(struct pw_picture *picture, const struct proc *proc,
+static int add_process(struct pw_picture *picture, struct proc *proc,
 		       const struct task_record *main_rec)
 {
 	pid_t pid = proc->pid;
@@ -287,8 +287,8 @@ static int add_process(struct pw_picture *picture, const struct proc *proc,
 	if (main_rec)
 		memcpy(summary->comm, main_rec->comm, sizeof(summary->comm));
 	summary->comm[sizeof(summary->comm) - 1] = '\0';
-	summary->exe = procfs__exe_path(pid);
-	return placement__fill(picture, summary);
+	summary->exe = procs__exe_path(proc);
+	return placement__fill(picture, summary, procs__ns_pid(proc));
 }
 
 int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct procs *procs,

@@ -100,6 +100,8 @@ static void proc_reset_dwfl(struct proc *proc)
 	u64map__free_all(&proc->tail_chains, free);
 	u64map__clear(&proc->tail_names); /* addresses, nothing to free */
 	proc->tail_names_built = false;
+	free(proc->exe);
+	proc->exe = NULL;
 	release_fds(proc);
 }
 
@@ -294,9 +296,20 @@ struct proc *procs__get(struct procs *procs, pid_t pid)
 	return proc;
 }
 
-/* Hash of the file-backed mappings: all libdwfl cares about.  Anonymous
- * ones (heap, new thread stacks) change often and don't matter.  0 with
- * errno set when they can't be read. */
+/* Whether a maps line ("START-END r-xp ...") maps executable memory of no
+ * file, or of a memfd: where JIT code lives.  The kernel's [vdso],
+ * [vsyscall] and [uprobes] are not. */
+static bool jit_exec(const char *line)
+{
+	const char *perms = strchr(line, ' ');
+	const char *slash = strchr(line, '/');
+
+	return perms && strlen(perms) > 4 && perms[3] == 'x' &&
+	       (slash ? !strncmp(slash, "/memfd:", 7) :
+			!strstr(perms, " [vdso]") && !strstr(perms, " [vsyscall]") &&
+				!strstr(perms, " [uprobes]"));
+}
+
 /*
  * The lines of /proc/PID/maps that map a file, into *out (NUL-terminated,
  * the caller's to free), and their hash; 0 when the maps can't be read.
@@ -318,6 +331,7 @@ static __u64 read_file_maps(pid_t pid, struct file_maps *out)
 	if (!maps)
 		return 0;
 	while (hash && (len = getline(&line, &capacity, maps)) > 0) {
+		out->jit_exec = out->jit_exec || jit_exec(line);
 		if (!strchr(line, '/'))
 			continue;
 		hash = hash__bytes(line, len, hash) ?: 1;
@@ -336,7 +350,7 @@ static __u64 read_file_maps(pid_t pid, struct file_maps *out)
 	}
 	free(line);
 	fclose(maps);
-	if (!hash || !out->text) {
+	if (!hash) {
 		free(out->text);
 		*out = (struct file_maps){ 0 };
 	}
@@ -454,7 +468,6 @@ bool procs__refresh(struct proc *proc)
 		proc->fd_limit_hit = false;
 		proc_reset_dwfl(proc);
 	}
-	refresh_perfmap(proc);
 	errno = 0;
 	hash = read_file_maps(proc->pid, &file_maps);
 	if (!hash) {
@@ -464,14 +477,36 @@ bool procs__refresh(struct proc *proc)
 	}
 	if (hash == proc->maps_hash) {
 		free(file_maps.text);
-		return true;
+	} else {
+		/* mappings changed (dlopen, exec): symbols and stacks may be stale */
+		proc_reset_dwfl(proc);
+		proc->maps_hash = hash;
+		free(proc->file_maps.text);
+		proc->file_maps = file_maps;
 	}
-	/* mappings changed (dlopen, exec): symbols and stacks may be stale */
-	proc_reset_dwfl(proc);
-	proc->maps_hash = hash;
-	free(proc->file_maps.text);
-	proc->file_maps = file_maps;
+	/* a perf map names JIT code, which only executable memory of no file
+	 * holds: without any, no frame needs it (and no file is opened) */
+	if (file_maps.jit_exec)
+		refresh_perfmap(proc);
 	return true;
+}
+
+pid_t procs__ns_pid(struct proc *proc)
+{
+	if (!proc->ns_pid_known) {
+		proc->ns_pid = procfs__ns_pid(proc->pid);
+		proc->ns_pid_known = true;
+	}
+	return proc->ns_pid;
+}
+
+char *procs__exe_path(struct proc *proc)
+{
+	/* an exec changes the mappings, which drops it (proc_reset_dwfl) */
+	procs__refresh(proc);
+	if (!proc->exe)
+		proc->exe = procfs__exe_path(proc->pid);
+	return proc->exe ? strdup(proc->exe) : NULL;
 }
 
 Dwfl *procs__dwfl(struct proc *proc)

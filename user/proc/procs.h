@@ -28,6 +28,7 @@ struct procs;
 struct file_maps {
 	char *text;                 /* NUL-terminated, NULL when none */
 	size_t len;
+	bool jit_exec;              /* some executable memory maps no file, or a memfd */
 };
 
 /* Beyond it a process's mapped files are not read: a hostile process
@@ -42,6 +43,9 @@ struct proc {
 	bool dwfl_failed;           /* don't retry a process whose maps can't be read */
 	__u64 maps_hash;            /* /proc/PID/maps' file lines when the caches were filled */
 	struct file_maps file_maps; /* those lines, the modules of dwfl */
+	pid_t ns_pid;               /* procs__ns_pid, once ns_pid_known */
+	bool ns_pid_known;
+	char *exe;                  /* procs__exe_path, NULL until read */
 	unsigned int maps_checked_generation; /* maps are re-read once per snapshot */
 	bool fd_limit_hit;          /* it ran out of fds in snapshot fd_limit_generation */
 	unsigned int fd_limit_generation;
@@ -105,6 +109,12 @@ struct proc *procs__get(struct procs *procs, pid_t pid);
  * (dlopen, exec); once per snapshot.  Returns false if they can't be read
  * (gone, not ours, or out of fds). */
 bool procs__refresh(struct proc *proc);
+/* Its pid in its own PID namespace, 0 in ours (procfs__ns_pid), read
+ * once: a process never changes PID namespace. */
+pid_t procs__ns_pid(struct proc *proc);
+/* The path of its executable (procfs__exe_path), read again only after
+ * an exec: a copy, the caller's to free; NULL when unreadable. */
+char *procs__exe_path(struct proc *proc);
 /* The process's Dwfl session, (re)built when its mappings changed; NULL if
  * the process can't be read (gone, or not ours) or fds ran out. */
 Dwfl *procs__dwfl(struct proc *proc);
