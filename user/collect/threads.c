@@ -317,9 +317,15 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 		struct proc *proc = procs__get(procs, pid);
 		struct pw_unit *units;
 
-		for (end = first; end < count && (pid_t)sorted[end].tgid == pid; end++)
+		bool new_stacks = false;
+
+		for (end = first; end < count && (pid_t)sorted[end].tgid == pid; end++) {
 			if ((pid_t)sorted[end].tid == pid)
 				main_rec = sorted[end].sample->rec;
+			new_stacks |= sorted[end].sample->rec->flags & TASK_REC_USTACK;
+		}
+		if (proc && !new_stacks)
+			procs__trust_mappings(proc);
 		units = picture__add_units(picture, end - first);
 		if (!proc || !units || (err = add_process(picture, proc, main_rec))) {
 			err = -ENOMEM;

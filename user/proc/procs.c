@@ -491,6 +491,12 @@ bool procs__refresh(struct proc *proc)
 	return true;
 }
 
+void procs__trust_mappings(struct proc *proc)
+{
+	if (proc->maps_hash && !proc->fd_limit_hit && !proc->dwfl_failed)
+		proc->maps_checked_generation = proc->seen_generation;
+}
+
 pid_t procs__ns_pid(struct proc *proc)
 {
 	if (!proc->ns_pid_known) {

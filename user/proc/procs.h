@@ -109,6 +109,15 @@ struct proc *procs__get(struct procs *procs, pid_t pid);
  * (dlopen, exec); once per snapshot.  Returns false if they can't be read
  * (gone, not ours, or out of fds). */
 bool procs__refresh(struct proc *proc);
+/*
+ * Takes the process's mappings as the last snapshot read them, without
+ * reading them again in this one: for a process none of whose threads has
+ * a new park to unwind.  Its threads' stacks and names, cached, stay right
+ * while the code they are parked in stays mapped, which it must; reading
+ * /proc/PID/maps was most of what a process cost the daemon per picture.
+ * A process never read, or short of fds last time, is read as usual.
+ */
+void procs__trust_mappings(struct proc *proc);
 /* Its pid in its own PID namespace, 0 in ours (procfs__ns_pid), read
  * once: a process never changes PID namespace. */
 pid_t procs__ns_pid(struct proc *proc);
