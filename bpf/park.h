@@ -145,6 +145,8 @@ struct task_record {
 	struct park_counts counts;  /* the thread's ended parks so far */
 	__u64 csw;                  /* context switches so far (nvcsw + nivcsw): a thread
 				     * whose count moved between two reads ran in between */
+	__u64 leader_start_ns;      /* its thread group leader's start_boottime: with tgid,
+				     * which process this is */
 };
 
 /*

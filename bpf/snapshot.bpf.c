@@ -154,6 +154,7 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	rec->state = task_state;
 	rec->now_ns = bpf_ktime_get_ns();
 	rec->csw = task->nvcsw + task->nivcsw;
+	rec->leader_start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 
 	if (!(task_state & PARK_TASK_SLEEP_MASK)) {
 		if (task->on_cpu)

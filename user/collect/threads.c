@@ -314,7 +314,8 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 	for (size_t first = 0, end; first < count && !err; first = end) {
 		pid_t pid = (pid_t)sorted[first].tgid;
 		const struct task_record *main_rec = sorted[first].sample->rec;
-		struct proc *proc = procs__get(procs, pid);
+		struct proc *proc = procs__get_started(procs, pid,
+						       sorted[first].sample->rec->leader_start_ns);
 		struct pw_unit *units;
 
 		bool new_stacks = false;

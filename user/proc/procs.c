@@ -310,6 +310,20 @@ static bool jit_exec(const char *line)
 				!strstr(perms, " [uprobes]"));
 }
 
+struct proc *procs__get_started(struct procs *procs, pid_t pid, __u64 leader_start_ns)
+{
+	struct proc *proc = u64map__get(&procs->by_pid, (__u64)pid);
+
+	if (proc && leader_start_ns && proc->leader_start_ns == leader_start_ns) {
+		proc->seen_generation = procs->generation;
+		return proc;
+	}
+	proc = procs__get(procs, pid);
+	if (proc)
+		proc->leader_start_ns = leader_start_ns;
+	return proc;
+}
+
 /*
  * The lines of /proc/PID/maps that map a file, into *out (NUL-terminated,
  * the caller's to free), and their hash; 0 when the maps can't be read.

@@ -38,6 +38,7 @@ struct file_maps {
 struct proc {
 	pid_t pid;
 	unsigned long long start_ticks; /* with pid, which process this is (0: unknown) */
+	__u64 leader_start_ns;      /* the same in a snapshot's terms (procs__get_started) */
 	struct procs *owner;
 	Dwfl *dwfl;                 /* NULL until a stack needs it */
 	bool dwfl_failed;           /* don't retry a process whose maps can't be read */
@@ -105,6 +106,10 @@ void procs__cache_stats(const struct procs *procs, struct bytelru_stats *stats);
  * A pid now held by another process (its start time changed) gets a fresh
  * entry: nothing cached for the one before carries over. */
 struct proc *procs__get(struct procs *procs, pid_t pid);
+/* procs__get for a process whose leader's start (task_record's
+ * leader_start_ns) the snapshot gives: /proc/PID/stat is read only when it
+ * is new, not once per process and snapshot. */
+struct proc *procs__get_started(struct procs *procs, pid_t pid, __u64 leader_start_ns);
 /* Drops what is cached of the process's image when its mappings changed
  * (dlopen, exec); once per snapshot.  Returns false if they can't be read
  * (gone, not ours, or out of fds). */
