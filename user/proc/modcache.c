@@ -28,14 +28,25 @@ struct modcache {
 	size_t heap_at;             /* heap bytes at the last look */
 };
 
+void module_tables__clear(struct module_tables *tables)
+{
+	free(tables->cu_table);
+	free(tables->pclntab);
+	if (tables->func_names) {
+		u64map__clear(&tables->func_names->globals);
+		u64map__clear(&tables->func_names->locals);
+		free(tables->func_names);
+	}
+	*tables = (struct module_tables){ 0 };
+}
+
 static void shared_free(void *value)
 {
 	struct shared_module *shared = value;
 
 	if (!shared)
 		return;
-	free(shared->tables.cu_table);
-	free(shared->tables.pclntab);
+	module_tables__clear(&shared->tables);
 	dwfl_end(shared->dwfl);
 	free(shared);
 }

@@ -22,15 +22,27 @@
 #include <sys/types.h>
 #include <elfutils/libdwfl.h>
 #include "util/bytelru.h"
+#include "util/u64map.h"
 
 struct cu_table;
 struct pclntab;
 
 /* What symbolize.c builds once per module: one block each, freed with it. */
+/* A module's function names, indexed by tailcall.c: hash of a name -> its
+ * address in the module's session, global and weak ones apart from local
+ * ones. */
+struct func_names {
+	struct u64map globals, locals;
+};
+
 struct module_tables {
 	struct cu_table *cu_table;
 	struct pclntab *pclntab;
+	struct func_names *func_names; /* NULL until tailcall.c needs it */
 };
+
+/* Frees what tables hold, not tables itself. */
+void module_tables__clear(struct module_tables *tables);
 
 /* A module held for reading: a shared session's, or (entry NULL) one the
  * caller owns. */

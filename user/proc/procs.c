@@ -70,8 +70,7 @@ static void free_tables(void *value)
 {
 	struct module_tables *tables = value;
 
-	free(tables->cu_table);
-	free(tables->pclntab);
+	module_tables__clear(tables);
 	free(tables);
 }
 
@@ -98,8 +97,6 @@ static void proc_reset_dwfl(struct proc *proc)
 	u64map__free_all(&proc->symbols, symbol__put_value);
 	u64map__free_all(&proc->tail_symbols, symbol__put_value);
 	u64map__free_all(&proc->tail_chains, free);
-	u64map__clear(&proc->tail_names); /* addresses, nothing to free */
-	proc->tail_names_built = false;
 	free(proc->exe);
 	proc->exe = NULL;
 	release_fds(proc);

@@ -60,8 +60,6 @@ struct proc {
 				     * process alone, one block each */
 	struct u64map tail_symbols; /* lookup pc -> struct symbol * of a tail-call frame (symbolize.c) */
 	struct u64map tail_chains;  /* (return pc, callee) -> its tail-call frames (tailcall.c), one block each */
-	struct u64map tail_names;   /* hash of a function's name -> its address (tailcall.c) */
-	bool tail_names_built;
 	struct u64map stacks;       /* tid -> struct stack * for the current park, one block each */
 	struct perfmap *perfmap;    /* its JIT code's names (perfmap.c), NULL until needed */
 	const struct unwind_input *unwinding; /* the thread Dwfl's callbacks serve (unwind.c) */

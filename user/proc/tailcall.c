@@ -155,67 +155,93 @@ static Dwarf_Addr site_return_pc(Dwarf_Die *site)
 	return dwarf_lowpc(site, &pc) ? 0 : pc;
 }
 
-struct name_index {
-	struct proc *proc;
-	bool globals;               /* this pass takes global and weak symbols */
-};
-
-static int index_module(Dwfl_Module *own, void **userdata, const char *module_name,
-			Dwarf_Addr start, void *arg)
+/* The module's names, indexed on first need and kept with its tables:
+ * once per file, however many processes map it.  NULL when out of memory. */
+static struct func_names *names_of(const struct proc_module *module)
 {
-	struct name_index *index = arg;
-	struct u64map *names = &index->proc->tail_names;
-	struct proc_module module;
-	Dwfl_Module *mod;
-	int count, status = DWARF_CB_OK;
+	struct func_names *names;
+	int count;
 
-	(void)userdata, (void)module_name, (void)start;
-	if (!procs__module_of(index->proc, own, true, &module))
-		return DWARF_CB_OK;
-	mod = module.mod;
-	count = dwfl_module_getsymtab(mod);
-	for (int i = 1; i < count && status == DWARF_CB_OK; i++) {
+	if (!module->tables)
+		return NULL;
+	if (module->tables->func_names)
+		return module->tables->func_names;
+	names = calloc(1, sizeof(*names));
+	if (!names)
+		return NULL;
+	count = dwfl_module_getsymtab(module->mod);
+	for (int i = 1; i < count; i++) {
 		GElf_Addr addr;
 		GElf_Word shndx;
 		GElf_Sym sym;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
+		const char *name = dwfl_module_getsym_info(module->mod, i, &sym, &addr, &shndx,
+							   NULL, NULL);
 		const char *at = name ? strchr(name, '@') : NULL;
+		struct u64map *map;
 		__u64 key;
 
 		/* name@VERSION is an old version's: a call by name binds the
 		 * default one, name@@VERSION */
 		if (!name || !name[0] || !addr || shndx == SHN_UNDEF || (at && at[1] != '@') ||
-		    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-		    (GELF_ST_BIND(sym.st_info) != STB_LOCAL) != index->globals)
+		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
 			continue;
+		map = GELF_ST_BIND(sym.st_info) != STB_LOCAL ? &names->globals : &names->locals;
 		key = hash__bytes(name, at ? (size_t)(at - name) : strlen(name), 0);
-		if (!key || u64map__get(names, key))
-			continue;
 		/* out of memory: the names missing read unknown */
-		if (u64map__put(names, key, (void *)(uintptr_t)(addr + module.delta)))
-			status = DWARF_CB_ABORT;
+		if (key && !u64map__get(map, key) && u64map__put(map, key, (void *)(uintptr_t)addr))
+			break;
 	}
-	procs__module_done(index->proc, &module);
-	return status;
+	module->tables->func_names = names;
+	return names;
+}
+
+struct name_lookup {
+	struct proc *proc;
+	__u64 key;                  /* hash__bytes of the name */
+	bool globals;               /* this pass looks at global and weak symbols */
+	__u64 address;              /* found: in the process */
+};
+
+static int find_in_module(Dwfl_Module *own, void **userdata, const char *module_name,
+			  Dwarf_Addr start, void *arg)
+{
+	struct name_lookup *lookup = arg;
+	struct proc_module module;
+	struct func_names *names;
+	__u64 addr = 0;
+
+	(void)userdata, (void)module_name, (void)start;
+	if (!procs__module_of(lookup->proc, own, true, &module))
+		return DWARF_CB_OK;
+	names = names_of(&module);
+	if (names)
+		addr = (uintptr_t)u64map__get(lookup->globals ? &names->globals : &names->locals,
+					      lookup->key);
+	if (addr)
+		lookup->address = addr + module.delta;
+	procs__module_done(lookup->proc, &module);
+	return addr ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
 /*
  * Where the function named name starts, as gdb finds a call's target that
  * DWARF declares but defines elsewhere: by its symbol in any module, a
- * global one before a local one.  The index is built once per session.
+ * global one before a local one.
  */
 static __u64 address_of_name(struct proc *proc, Dwfl *dwfl, const char *name)
 {
-	if (!proc->tail_names_built) {
-		struct name_index index = { proc, true };
+	struct name_lookup lookup = {
+		.proc = proc, .key = name ? hash__bytes(name, strlen(name), 0) : 0, .globals = true,
+	};
 
-		dwfl_getmodules(dwfl, index_module, &index, 0);
-		index.globals = false;
-		dwfl_getmodules(dwfl, index_module, &index, 0);
-		proc->tail_names_built = true;
+	if (!lookup.key)
+		return 0;
+	dwfl_getmodules(dwfl, find_in_module, &lookup, 0);
+	if (!lookup.address) {
+		lookup.globals = false;
+		dwfl_getmodules(dwfl, find_in_module, &lookup, 0);
 	}
-	return name ? (uintptr_t)u64map__get(&proc->tail_names, hash__bytes(name, strlen(name), 0))
-		    : 0;
+	return lookup.address;
 }
 
 /* The entry of the function a call site calls (absolute); 0: unknown,
