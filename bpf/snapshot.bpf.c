@@ -149,7 +149,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	__builtin_memset(rec, 0, sizeof(*rec));
 	rec->tid = task->pid;
 	rec->tgid = task->tgid;
-	BPF_CORE_READ_STR_INTO(&rec->comm, task, comm);
+	/* two plain loads from the trusted task, not a string copy helper */
+	__builtin_memcpy(rec->comm, task->comm, sizeof(rec->comm));
 	task_state = task->__state;
 	rec->state = task_state;
 	rec->now_ns = bpf_ktime_get_ns();

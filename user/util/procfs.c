@@ -96,7 +96,9 @@ void procfs__comm(pid_t pid, char *comm, size_t size)
 }
 
 /* Files any user may read (mode 0444, no ptrace check when opened): opened
- * here, without a round trip to the broker, and read even if it is gone. */
+ * here, without a round trip to the broker, and read even if it is gone.
+ * /proc/PID/NAME with a numeric pid is always the kernel's regular file,
+ * so they are opened directly, not through an O_PATH handle first. */
 static bool world_readable(const char *name)
 {
 	const char *base = strrchr(name, '/');
@@ -119,10 +121,15 @@ ssize_t procfs__read(pid_t pid, const char *name, char *buf, size_t size)
 	/* a file checking ptrace rights at each read is read by the broker */
 	if (broker__connected() && (!strcmp(name, "syscall") || strstr(name, "/syscall")))
 		return broker__read(path, buf, size);
-	fd = world_readable(name) ? broker__open_here(path, O_RDONLY | O_CLOEXEC) :
-				    procfs__open(path, O_RDONLY);
-	if (fd < 0)
-		return fd;
+	if (world_readable(name)) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			return -errno;
+	} else {
+		fd = procfs__open(path, O_RDONLY);
+		if (fd < 0)
+			return fd;
+	}
 	/* procfs hands out a seq_file a page or so per read */
 	while (len < size - 1) {
 		got = read(fd, buf + len, size - 1 - len);
