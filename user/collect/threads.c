@@ -86,12 +86,6 @@ static void free_memo_chain(void *value)
 	}
 }
 
-static __u64 frames_hash(const struct stack *stack)
-{
-	return hash__bytes(stack->frames, stack->depth * sizeof(stack->frames[0]),
-			   stack->truncated);
-}
-
 static bool same_frames(const struct stack *a, const struct stack *b)
 {
 	return a->depth == b->depth && a->truncated == b->truncated &&
@@ -123,7 +117,7 @@ static const struct pw_stack *symbolize_stack(struct pw_picture *picture, struct
 static const struct pw_stack *picture_stack(struct pw_picture *picture, struct proc *proc,
 					    struct stack_memo *memo, const struct stack *stack)
 {
-	__u64 key = frames_hash(stack);
+	__u64 key = stack->hash;
 	struct stack_memo_entry *first = u64map__get(&memo->by_frames, key), *entry;
 
 	for (entry = first; entry; entry = entry->next)

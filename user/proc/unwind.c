@@ -8,6 +8,7 @@
 #include "proc/perfmap.h"
 #include "proc/symbolize.h"
 #include "proc/unwind.h"
+#include "util/hash.h"
 #include "proc/unwind_memo.h"
 
 /* The thread being unwound, as the Dwfl callbacks find it through
@@ -273,6 +274,8 @@ static struct stack *new_stack(const struct unwind_input *thread, const struct s
 	stack->truncated = truncated;
 	stack->depth = depth;
 	memcpy(stack->frames, frames, depth * sizeof(stack->frames[0]));
+	/* once: the stack is looked up by it at every snapshot of its park */
+	stack->hash = hash__bytes(stack->frames, depth * sizeof(stack->frames[0]), truncated);
 	return stack;
 }
 

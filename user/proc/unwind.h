@@ -33,6 +33,7 @@ struct stack {
 	bool truncated;             /* the walk stopped before the stack's end: a
 				     * pc in no module's code, an unwinder error */
 	int depth;
+	__u64 hash;                 /* of frames and truncated: the same for the same stack */
 	struct stack_frame frames[]; /* leaf first */
 };
 
