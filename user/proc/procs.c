@@ -345,7 +345,7 @@ static __u64 read_file_maps(pid_t pid, struct file_maps *out)
 		out->jit_exec = out->jit_exec || jit_exec(line);
 		if (!strchr(line, '/'))
 			continue;
-		hash = hash__bytes(line, len, hash) ?: 1;
+		hash = hash__bytes(line, len, hash) | 1; /* 0 says unreadable */
 		if (out->len + (size_t)len + 1 > room) {
 			room = 2 * (out->len + (size_t)len + 1);
 			grown = room <= PROCS_FILE_MAPS_MAX_BYTES ? realloc(out->text, room) : NULL;
