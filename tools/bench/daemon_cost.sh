@@ -79,8 +79,12 @@ done
 
 # metric NAME FILE: the value of an unlabelled series, or "absent"
 metric() { awk -v n="$1" '$1 == n { v = $2 } END { print (v == "" ? "absent" : v) }' "$2"; }
-# watched threads, summed over states
-threads_all() { awk '/^parkwatch_threads_all\{/ { t += $2 } END { print t + 0 }' "$1"; }
+# watched threads, summed over states (parkwatch_threads_all: its name in
+# binaries before the metrics were renamed, for a "before" run)
+threads_all() {
+	awk '/^parkwatch_watched_all\{kind="thread",/ || /^parkwatch_threads_all\{/ { t += $2 }
+	     END { print t + 0 }' "$1"
+}
 
 # the first picture that holds the targets (/metrics answers 503 before
 # the first picture); it opens every process, which takes minutes for
