@@ -293,20 +293,6 @@ struct proc *procs__get(struct procs *procs, pid_t pid)
 	return proc;
 }
 
-/* Whether a maps line ("START-END r-xp ...") maps executable memory of no
- * file, or of a memfd: where JIT code lives.  The kernel's [vdso],
- * [vsyscall] and [uprobes] are not. */
-static bool jit_exec(const char *line)
-{
-	const char *perms = strchr(line, ' ');
-	const char *slash = strchr(line, '/');
-
-	return perms && strlen(perms) > 4 && perms[3] == 'x' &&
-	       (slash ? !strncmp(slash, "/memfd:", 7) :
-			!strstr(perms, " [vdso]") && !strstr(perms, " [vsyscall]") &&
-				!strstr(perms, " [uprobes]"));
-}
-
 struct proc *procs__get_started(struct procs *procs, pid_t pid, __u64 leader_start_ns)
 {
 	struct proc *proc = u64map__get(&procs->by_pid, (__u64)pid);
@@ -319,53 +305,6 @@ struct proc *procs__get_started(struct procs *procs, pid_t pid, __u64 leader_sta
 	if (proc)
 		proc->leader_start_ns = leader_start_ns;
 	return proc;
-}
-
-/*
- * The lines of /proc/PID/maps that map a file, into *out (NUL-terminated,
- * the caller's to free), and their hash; 0 when the maps can't be read.
- * Only these are libdwfl's modules: a process of 10,000 threads has
- * 20,000 more lines of stacks and guard pages, which would otherwise be
- * parsed again by every lookup of a module's file.
- */
-static __u64 read_file_maps(pid_t pid, struct file_maps *out)
-{
-	char path[64], *line = NULL, *grown;
-	size_t capacity = 0, room = 0;
-	ssize_t len;
-	__u64 hash = 1;
-	FILE *maps;
-
-	*out = (struct file_maps){ 0 };
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = procfs__fopen(path);
-	if (!maps)
-		return 0;
-	while (hash && (len = getline(&line, &capacity, maps)) > 0) {
-		out->jit_exec = out->jit_exec || jit_exec(line);
-		if (!strchr(line, '/'))
-			continue;
-		hash = hash__bytes(line, len, hash) | 1; /* 0 says unreadable */
-		if (out->len + (size_t)len + 1 > room) {
-			room = 2 * (out->len + (size_t)len + 1);
-			grown = room <= PROCS_FILE_MAPS_MAX_BYTES ? realloc(out->text, room) : NULL;
-			if (!grown) {
-				errno = room > PROCS_FILE_MAPS_MAX_BYTES ? E2BIG : ENOMEM;
-				hash = 0;
-				break;
-			}
-			out->text = grown;
-		}
-		memcpy(out->text + out->len, line, (size_t)len + 1);
-		out->len += (size_t)len;
-	}
-	free(line);
-	fclose(maps);
-	if (!hash) {
-		free(out->text);
-		*out = (struct file_maps){ 0 };
-	}
-	return hash;
 }
 
 static bool keep_unless_jit(__u64 key, void *value, void *ctx)
@@ -480,7 +419,7 @@ bool procs__refresh(struct proc *proc)
 		proc_reset_dwfl(proc);
 	}
 	errno = 0;
-	hash = read_file_maps(proc->pid, &file_maps);
+	hash = procs__read_file_maps(proc->pid, &file_maps);
 	if (!hash) {
 		unreadable(proc, errno);
 		/* out of fds, the caches stay for the next snapshot */

@@ -26,6 +26,14 @@ struct procs {
  * budget, the least recently used process's are closed.
  */
 void procs__make_fd_room(struct proc *proc, size_t count);
+/*
+ * The lines of /proc/PID/maps that map a file, into *out (NUL-terminated,
+ * the caller's to free), and their hash; 0 when the maps can't be read.
+ * Only these are libdwfl's modules: a process of 10,000 threads has
+ * 20,000 more lines of stacks and guard pages, which would otherwise be
+ * parsed again by every lookup of a module's file.
+ */
+__u64 procs__read_file_maps(pid_t pid, struct file_maps *out);
 /* own's shared session, held in out->held: false when there is none to
  * have (a file to open; memory). */
 bool procs__hold_shared(struct proc *proc, Dwfl_Module *own, bool measured,

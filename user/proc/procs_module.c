@@ -1,12 +1,72 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* A process's modules read through the shared sessions of their files
- * (procs.h, modcache.h), or alone when there is none. */
+/* A process's modules: which files its maps map, and each read through the
+ * shared session of its file (procs.h, modcache.h), or alone when there is
+ * none. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "proc/elfopen.h"
 #include "proc/procs.h"
 #include "proc/procs_internal.h"
+#include "util/hash.h"
+#include "util/procfs.h"
+
+/* Whether a maps line ("START-END r-xp ...") maps executable memory of no
+ * file, or of a memfd: where JIT code lives.  The kernel's [vdso],
+ * [vsyscall] and [uprobes] are not. */
+static bool jit_exec(const char *line)
+{
+	const char *perms = strchr(line, ' ');
+	const char *slash = strchr(line, '/');
+
+	return perms && strlen(perms) > 4 && perms[3] == 'x' &&
+	       (slash ? !strncmp(slash, "/memfd:", 7) :
+			!strstr(perms, " [vdso]") && !strstr(perms, " [vsyscall]") &&
+				!strstr(perms, " [uprobes]"));
+}
+
+__u64 procs__read_file_maps(pid_t pid, struct file_maps *out)
+{
+	char path[64], *line = NULL, *grown;
+	size_t capacity = 0, room = 0;
+	ssize_t len;
+	__u64 hash = 1;
+	FILE *maps;
+
+	*out = (struct file_maps){ 0 };
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = procfs__fopen(path);
+	if (!maps)
+		return 0;
+	while (hash && (len = getline(&line, &capacity, maps)) > 0) {
+		out->jit_exec = out->jit_exec || jit_exec(line);
+		if (!strchr(line, '/'))
+			continue;
+		hash = hash__bytes(line, len, hash) | 1; /* 0 says unreadable */
+		if (out->len + (size_t)len + 1 > room) {
+			room = 2 * (out->len + (size_t)len + 1);
+			grown = room <= PROCS_FILE_MAPS_MAX_BYTES ? realloc(out->text, room) : NULL;
+			if (!grown) {
+				errno = room > PROCS_FILE_MAPS_MAX_BYTES ? E2BIG : ENOMEM;
+				hash = 0;
+				break;
+			}
+			out->text = grown;
+		}
+		memcpy(out->text + out->len, line, (size_t)len + 1);
+		out->len += (size_t)len;
+	}
+	free(line);
+	fclose(maps);
+	if (!hash) {
+		free(out->text);
+		*out = (struct file_maps){ 0 };
+	}
+	return hash;
+}
+
 
 /* The tables of a module the process reads alone; NULL when out of memory. */
 static struct module_tables *own_tables(struct proc *proc, Dwfl_Module *own)
