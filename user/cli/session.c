@@ -10,6 +10,7 @@
 #include "cli/session.h"
 #include "model/pw_stats.h"
 #include "out/leaks.h"
+#include "util/broker.h"
 #include "util/clock.h"
 #include "util/gaveup.h"
 #include "util/procfs.h"
@@ -88,7 +89,10 @@ int session__open_tracker(struct session *session)
 
 int session__collect(struct session *session, struct pw_picture **out)
 {
-	int err = collector__tick(session->collector, out);
+	int err;
+
+	broker__check();
+	err = collector__tick(session->collector, out);
 
 	if (err)
 		fprintf(stderr, "parkwatch: taking a snapshot: %s\n", strerror(-err));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* The privileged broker: protocol, checks, server and client (broker.h). */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -287,6 +288,19 @@ static int gone(void)
 void broker__connect(int socket)
 {
 	broker_socket = socket;
+}
+
+void broker__check(void)
+{
+	struct pollfd pfd = { .fd = broker_socket };
+
+	if (broker_socket < 0)
+		return;
+	pthread_mutex_lock(&broker_lock);
+	/* its end of the socket closed: it died, whether asked anything or not */
+	if (!broker_gone && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR)))
+		gone();
+	pthread_mutex_unlock(&broker_lock);
 }
 
 bool broker__connected(void)

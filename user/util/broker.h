@@ -63,6 +63,10 @@ void broker__serve(int socket, broker_commit_fn commit, void *commit_ctx);
 /* The client, used by every thread of the main process (serialized). */
 void broker__connect(int socket);
 bool broker__connected(void);
+/* Notices a broker that died though nothing was asked of it since (a
+ * picture of processes that all stayed as they were reads nothing through
+ * it): said and counted as a request it can't answer is. */
+void broker__check(void);
 /* fd, or -errno. */
 int broker__open(const char *path, int flags);
 /* length written (terminated, cut to size - 1), or -errno. */
