@@ -50,7 +50,8 @@ struct collector *collector__new(struct tracker *tracker, const struct collector
 	collector->goroutines = goroutines__new(!opts->one_shot);
 	collector->locks = locks__new();
 	collector->gone = totals__new();
-	if (!collector->procs || !collector->peers || !collector->goroutines || !collector->locks || !collector->gone) {
+	if (!collector->procs || !collector->peers || !collector->goroutines || !collector->locks ||
+	    !collector->gone) {
 		collector__free(collector);
 		return NULL;
 	}

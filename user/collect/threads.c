@@ -311,7 +311,6 @@ int threads__add(struct pw_picture *picture, const struct snapshot *snap, struct
 		struct proc *proc = procs__get_started(procs, pid,
 						       sorted[first].sample->rec->leader_start_ns);
 		struct pw_unit *units;
-
 		bool new_stacks = false;
 
 		for (end = first; end < count && (pid_t)sorted[end].tgid == pid; end++) {

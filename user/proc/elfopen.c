@@ -123,11 +123,16 @@ static bool mapping_end(pid_t pid, const char *maps, Dwarf_Addr base, unsigned l
 	bool found = false, line_start = true;
 	FILE *file;
 
-	for (const char *at = maps; at && *at; at = strchr(at, '\n'), at = at ? at + 1 : NULL)
-		if (maps_line_at(at, base, end))
-			return true;
-	if (maps)
+	if (maps) {
+		for (const char *at = maps; *at; at++) {
+			if (maps_line_at(at, base, end))
+				return true;
+			at = strchr(at, '\n');
+			if (!at)
+				return false;
+		}
 		return false;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	file = procfs__fopen(path);
 	if (!file)

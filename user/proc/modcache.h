@@ -27,7 +27,6 @@
 struct cu_table;
 struct pclntab;
 
-/* What symbolize.c builds once per module: one block each, freed with it. */
 /* A module's function names, indexed by tailcall.c: hash of a name -> its
  * address in the module's session, global and weak ones apart from local
  * ones. */
@@ -35,6 +34,8 @@ struct func_names {
 	struct u64map globals, locals;
 };
 
+/* What symbolize.c and tailcall.c build once per module: one block each,
+ * freed with it (module_tables__clear). */
 struct module_tables {
 	struct cu_table *cu_table;
 	struct pclntab *pclntab;

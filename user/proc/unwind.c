@@ -8,8 +8,8 @@
 #include "proc/perfmap.h"
 #include "proc/symbolize.h"
 #include "proc/unwind.h"
-#include "util/hash.h"
 #include "proc/unwind_memo.h"
+#include "util/hash.h"
 
 /* The thread being unwound, as the Dwfl callbacks find it through
  * proc->unwinding, with the trace of what the walk reads. */
