@@ -147,6 +147,12 @@ struct task_record {
 				     * whose count moved between two reads ran in between */
 	__u64 leader_start_ns;      /* its thread group leader's start_boottime: with tgid,
 				     * which process this is */
+	/* the thread group leader's record only, else 0: what userspace
+	 * would otherwise read from /proc/PID/status and /proc/PID/cgroup
+	 * at every picture */
+	__u32 uids[4];              /* real, effective, saved, filesystem (kernel uids) */
+	__u64 cgroups_key;          /* the ids of its cgroups, one per hierarchy, hashed: it
+				     * changes when the process moves; 0 when not known */
 };
 
 /*

@@ -47,7 +47,7 @@ PW_ABI_AT(park_hist, total_ns, 8);
 PW_ABI_AT(park_hist, slots, 16);
 
 /* the iterator's record; its kernel addresses and stack bytes follow it */
-PW_ABI_SIZE(task_record, 224 + sizeof(struct park_counts));
+PW_ABI_SIZE(task_record, 248 + sizeof(struct park_counts));
 PW_ABI_AT(task_record, tid, 0);
 PW_ABI_AT(task_record, tgid, 4);
 PW_ABI_AT(task_record, comm, 8);
@@ -62,6 +62,8 @@ PW_ABI_AT(task_record, ustack_bytes, 68 + 8 * PARK_NREGS);
 PW_ABI_AT(task_record, counts, 72 + 8 * PARK_NREGS);
 PW_ABI_AT(task_record, csw, 72 + 8 * PARK_NREGS + sizeof(struct park_counts));
 PW_ABI_AT(task_record, leader_start_ns, 80 + 8 * PARK_NREGS + sizeof(struct park_counts));
+PW_ABI_AT(task_record, uids, 88 + 8 * PARK_NREGS + sizeof(struct park_counts));
+PW_ABI_AT(task_record, cgroups_key, 104 + 8 * PARK_NREGS + sizeof(struct park_counts));
 /* __u64 counters and nothing else: userspace names each by its offset */
 PW_ABI_SIZE(pw_stats, 7 * 8);
 

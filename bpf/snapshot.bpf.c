@@ -124,6 +124,50 @@ static __always_inline __u32 copy_user_stack(struct task_struct *task, __u64 sp,
 	return len;
 }
 
+/* More than the kernel has: v2, each v1 controller, named v1 hierarchies. */
+#define HIERARCHIES_MAX 32
+
+/*
+ * The ids of the cgroups a task is in, one per hierarchy (its css_set's
+ * links, in their fixed order), hashed.  Cgroup ids are never reused, so
+ * the key changes exactly when the task moves; a rename changes no id,
+ * and userspace reads the paths again now and then for that.  0 when
+ * the links can't be read.
+ */
+static __always_inline __u64 cgroups_key(struct task_struct *task)
+{
+	struct css_set *cset = BPF_CORE_READ(task, cgroups);
+	struct list_head *head, *node;
+	__u64 key = 0xcbf29ce484222325ULL;
+
+	if (!cset)
+		return 0;
+	head = &cset->cgrp_links;
+	node = BPF_CORE_READ(cset, cgrp_links.next);
+	for (int i = 0; i < HIERARCHIES_MAX; i++) {
+		struct cgrp_cset_link *link;
+
+		if (!node || node == head)
+			return key;
+		link = (void *)node - bpf_core_field_offset(struct cgrp_cset_link, cgrp_link);
+		key = (key ^ BPF_CORE_READ(link, cgrp, kn, id)) * 0x100000001b3ULL;
+		node = BPF_CORE_READ(node, next);
+	}
+	return 0;
+}
+
+/* What userspace would read from /proc/PID/status and /proc/PID/cgroup. */
+static __always_inline void fill_process_ids(struct task_struct *task, struct task_record *rec)
+{
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+
+	rec->uids[0] = BPF_CORE_READ(cred, uid.val);
+	rec->uids[1] = BPF_CORE_READ(cred, euid.val);
+	rec->uids[2] = BPF_CORE_READ(cred, suid.val);
+	rec->uids[3] = BPF_CORE_READ(cred, fsuid.val);
+	rec->cgroups_key = cgroups_key(task);
+}
+
 SEC("iter.s/task")
 int park_snapshot(struct bpf_iter__task *ctx)
 {
@@ -156,6 +200,8 @@ int park_snapshot(struct bpf_iter__task *ctx)
 	rec->now_ns = bpf_ktime_get_ns();
 	rec->csw = task->nvcsw + task->nivcsw;
 	rec->leader_start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	if (task->pid == task->tgid)
+		fill_process_ids(task, rec);
 
 	if (!(task_state & PARK_TASK_SLEEP_MASK)) {
 		if (task->on_cpu)

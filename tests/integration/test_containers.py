@@ -13,10 +13,10 @@ import subprocess
 import tempfile
 import uuid
 
-from pwtest import TARGET_SRC, TARGETS, Fail, check, func_lines, poll
+from pwtest import TARGET_SRC, TARGETS, Fail, check, func_lines, now, poll
 from pwtest import docs, gotargets
 from pwtest.oracles import gdb, proc
-from pwtest.parkwatch import dump_json, parse_output, pw_error, run_pw, stderr_lines
+from pwtest.parkwatch import Live, dump_json, parse_output, pw_error, run_pw, stderr_lines
 from pwtest.procs import Target
 from pwtest.runner import test
 
@@ -143,7 +143,7 @@ def test_namespace_binary_only_inside():
 
 # ---------------------------------------------------------------- cgroups
 
-CONTAINER_IDS = [uuid.uuid4().hex + uuid.uuid4().hex for _ in range(5)]
+CONTAINER_IDS = [uuid.uuid4().hex + uuid.uuid4().hex for _ in range(7)]
 POD_UIDS = [str(uuid.uuid4()) for _ in range(2)]
 
 
@@ -324,6 +324,44 @@ def test_cgroup_labels():
             t.__exit__(None, None, None)
         for cg in reversed(groups):
             cg.__exit__(None, None, None)
+
+
+@test
+def test_cgroup_label_follows_moves():
+    """A watched process moved from one cgroup to another, and back, under a
+    live view: each move shows in the process's label within a few pictures
+    (the snapshot carries a key of its cgroups and the file is read again
+    when it changes; /proc/PID/cgroup is the oracle)."""
+    mounts = cgroup_mounts()
+    key = "pids" if "pids" in mounts else "v2"
+    check(key in mounts, "neither a pids hierarchy nor cgroup v2 is mounted")
+    paths = [f"/docker/{CONTAINER_IDS[5]}", f"/docker/{CONTAINER_IDS[6]}"]
+    # the target is killed first: a cgroup is removed once empty
+    with Cgroup(mounts[key], paths[0]) as first, Cgroup(mounts[key], paths[1]) as second, \
+            Target("condwait", 1) as t:
+        t.wait_ready()
+        with Live(["-p", t.pid, "--format", "json", "--interval", "200ms"],
+                  kind=docs.PICTURE) as live:
+            live.first_doc()
+            moves = 0
+            for cg, path in ((first, paths[0]), (second, paths[1]), (first, paths[0])):
+                cg.add(t.pid)
+                got = cgroup_line(t.pid, key)
+                check(got == path, f"/proc/{t.pid}/cgroup says {got!r}, not {path!r}")
+                deadline, label = now() + 20, None
+                while label != path:
+                    try:
+                        doc, _ = live.next_doc(deadline)
+                    except Fail:
+                        raise Fail(f"move {moves + 1}: the label still says {label!r} "
+                                   f"20 s after the move to {path!r}") from None
+                    check(doc is not None, "the live view ended")
+                    summaries = docs.process(doc, t.pid)
+                    check(len(summaries) == 1, f"{len(summaries)} entries for pid {t.pid}")
+                    label = (summaries[0].get("cgroup") or {}).get("path")
+                moves += 1
+    check(moves == 3, f"{moves} of 3 moves seen")
+    return f"3 of 3 moves seen in the label ({key})"
 
 
 def check_level_three_lines(frames, where):

@@ -8,6 +8,7 @@ has a deadline: a hang is a failure, not a stuck run.
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -117,6 +118,87 @@ def unix_get(sock, path, as_nobody=False):
     return answer["status"], answer["body"]
 
 
+def serve_unix(sock, args):
+    """(process, stderr file) of parkwatch ARGS --http unix:SOCK, once it
+    says it serves; the caller stops it and closes the file."""
+    errf = tempfile.TemporaryFile()
+    pw = spawn([PARKWATCH] + [str(a) for a in args] + ["--http", f"unix:{sock}"],
+               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
+    deadline = now() + SERVE_TIMEOUT
+    while True:
+        errf.seek(0)
+        err = errf.read().decode("utf-8", "replace")
+        if f"serving /metrics and /debug/pprof/ on unix:{sock}" in err:
+            return pw, errf
+        if pw.poll() is not None:
+            errf.close()
+            raise Fail(pw_error(pw.returncode, err))
+        if now() >= deadline:
+            stop(pw)
+            errf.close()
+            raise Fail(f"no serving line within {SERVE_TIMEOUT:.0f} s: {err.strip()[:200]!r}")
+        time.sleep(0.05)  # poll interval of a deadline loop
+
+
+def poll_unix(sock, path, want, what, as_nobody=False):
+    """GET PATH on SOCK until want(status, body); returns (status, body)."""
+    deadline = now() + PICTURE_TIMEOUT
+    while True:
+        status, body = unix_get(sock, path, as_nobody)
+        if want(status, body):
+            return status, body
+        check(now() < deadline, f"{what}: still {status} {body[:200]!r} after "
+                                f"{PICTURE_TIMEOUT:.0f} s")
+        time.sleep(0.2)  # poll interval of a deadline loop
+
+
+# A process that gives up root for nobody when sent SIGUSR1, and says so.
+SHEDS_ROOT = r"""
+import os, signal
+def shed(*_):
+    os.setresuid(%d, %d, %d)
+    print("SHED {}", flush=True)
+signal.signal(signal.SIGUSR1, shed)
+print("READY {}", flush=True)
+while True:
+    signal.pause()
+""" % (NOBODY, NOBODY, NOBODY)
+
+
+@test
+def test_http_unix_owner_changes():
+    """A process that drops root for nobody while served on a UNIX socket:
+    nobody's client gets a 404 for it before and its stacks after, from
+    the next picture on (the uids come with every snapshot; /proc/PID/status
+    is the oracle)."""
+    with tempfile.TemporaryDirectory(prefix="pw-unix-") as d, \
+            Target("sheds-root", "-c", SHEDS_ROOT, path=sys.executable) as t:
+        os.chmod(d, 0o755)  # for nobody's client
+        t.wait_ready()
+        check(proc.status(t.pid)["Uid"].split() == ["0"] * 4, "the target is not root's")
+        sock = os.path.join(d, "pw.sock")
+        pw, errf = serve_unix(sock, ["-p", t.pid, "--interval", "200ms"])
+        try:
+            path = f"/debug/pprof/goroutine?debug=1&pid={t.pid}"
+            poll_unix(sock, path, lambda status, body: status == 200 and "signal wait" in body,
+                      "root's view of the target")
+            status, body = unix_get(sock, path, as_nobody=True)
+            check(status == 404, f"nobody's view of root's process: {status} {body[:200]!r}")
+            t.proc.send_signal(signal.SIGUSR1)
+            t.wait_for("SHED", 10)
+            uids = proc.status(t.pid)["Uid"].split()
+            check(uids == [str(NOBODY)] * 4, f"after setresuid: Uid {uids}")
+            poll_unix(sock, path, lambda status, body: status == 200 and "signal wait" in body,
+                      "nobody's view of its own process", as_nobody=True)
+            pw.send_signal(signal.SIGINT)
+            rc = pw.wait(timeout=15)
+            check(rc == 0, f"parkwatch exit {rc} after SIGINT")
+        finally:
+            stop(pw)
+            errf.close()
+    return "nobody's client: 404 while root's, its stacks once it is nobody's"
+
+
 @test
 def test_http_unix_socket_peers():
     """--http unix:PATH (mode 0666, no credentials needed): root's client sees
@@ -136,22 +218,8 @@ def test_http_unix_socket_peers():
             check(uids[mine.pid] == ["0"] * 4 and uids[its.pid] == [str(NOBODY)] * 4,
                   f"target uids {uids}")
             sock = os.path.join(d, "pw.sock")
-            errf = tempfile.TemporaryFile()
-            pw = spawn([PARKWATCH, "-p", str(mine.pid), "-p", str(its.pid), "--interval",
-                        "500ms", "--http", f"unix:{sock}"], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=errf)
+            pw, errf = serve_unix(sock, ["-p", mine.pid, "-p", its.pid, "--interval", "500ms"])
             try:
-                deadline = now() + SERVE_TIMEOUT
-                while True:
-                    errf.seek(0)
-                    err = errf.read().decode("utf-8", "replace")
-                    if f"serving /metrics and /debug/pprof/ on unix:{sock}" in err:
-                        break
-                    if pw.poll() is not None:
-                        raise Fail(pw_error(pw.returncode, err))
-                    check(now() < deadline, f"no serving line within {SERVE_TIMEOUT:.0f} s: "
-                                            f"{err.strip()[:200]!r}")
-                    time.sleep(0.05)  # poll interval of a deadline loop
                 mode = os.lstat(sock).st_mode
                 check(stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o666,
                       f"{sock}: mode {oct(mode)}, expected a socket of mode 0666")

@@ -387,7 +387,7 @@ static int add_process(struct pw_picture *picture, struct proc *proc, const stru
 	summary->cut_short = cut_short;
 	if (!summary->go_version)
 		return -ENOMEM;
-	return placement__fill(picture, summary, procs__ns_pid(proc));
+	return placement__fill(picture, summary, proc, NULL);
 }
 
 int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, struct proc *proc,

@@ -8,13 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collect/locks.h"
-#include "model/classify.h"
 #include "proc/locks.h"
 #include "util/procfs.h"
 #include "util/u64map.h"
 #include "syscall_nrs.h" /* PW_NR_*, generated from asm/unistd_64.h */
 
-#define FUNCTIONS_MAX 32            /* frames looked at for the object, as classify */
+#define DATA_NAMES_MAX 4096         /* lock names kept per process */
 #define STATUS_MAX 4096             /* /proc/PID/task/TID/status is ~1.5 KiB */
 #define NS_TASKS_MAX (1 << 20)      /* threads of one process mapped to host tids */
 #define USER_ADDR_END (1ULL << 56)  /* past the largest user address (5-level paging) */
@@ -269,7 +268,10 @@ static Dwfl_Module *data_module(Dwfl *dwfl, __u64 addr)
 }
 
 /* "config_lock", "table+0x40": a lock in a module's data, by its symbol. */
-static const char *lock_symbol(struct pw_picture *picture, struct proc *proc, __u64 addr)
+/* The name of the data symbol at addr, +offset, or "" (heap, stack); NULL
+ * when out of memory.  *lasting is false for a name missing only for now
+ * (the process's modules unreadable, out of fds). */
+static char *data_name(struct proc *proc, __u64 addr, bool *lasting)
 {
 	Dwfl *dwfl = procs__dwfl(proc);
 	Dwfl_Module *own = dwfl ? data_module(dwfl, addr) : NULL;
@@ -277,12 +279,16 @@ static const char *lock_symbol(struct pw_picture *picture, struct proc *proc, __
 	GElf_Off offset = 0;
 	GElf_Sym sym;
 	const char *name;
-	char text[256];
+	char text[256] = "";
 	bool named;
 
-	/* heap, stack: no name */
-	if (!own || !procs__module_of(proc, own, true, &module))
-		return NULL;
+	*lasting = dwfl != NULL;
+	if (!own)
+		return strdup(text);
+	if (!procs__module_of(proc, own, true, &module)) {
+		*lasting = false;
+		return strdup(text);
+	}
 	name = dwfl_module_addrinfo(module.mod, addr - module.delta, &offset, &sym, NULL, NULL,
 				    NULL);
 	named = name && name[0] &&
@@ -293,7 +299,26 @@ static const char *lock_symbol(struct pw_picture *picture, struct proc *proc, __
 	else if (named)
 		snprintf(text, sizeof(text), "%s", name);
 	procs__module_done(proc, &module);
-	return named ? picture__string(picture, text) : NULL;
+	return strdup(text);
+}
+
+/* What the lock at addr is called, the picture's, or NULL; looked up once
+ * per process image: its waiters stay parked on it picture after picture. */
+static const char *lock_symbol(struct pw_picture *picture, struct proc *proc, __u64 addr)
+{
+	char *name = addr ? u64map__get(&proc->data_names, addr) : NULL;
+	const char *shown;
+	bool lasting;
+
+	if (name || !addr)
+		return name && name[0] ? picture__string(picture, name) : NULL;
+	if (proc->data_names.count >= DATA_NAMES_MAX) /* locks come and go: start over */
+		u64map__free_all(&proc->data_names, free);
+	name = data_name(proc, addr, &lasting);
+	shown = name && name[0] ? picture__string(picture, name) : NULL;
+	if (!name || !lasting || u64map__put(&proc->data_names, addr, name))
+		free(name);
+	return shown;
 }
 
 static int begin_process(struct locks *locks, pid_t pid)
@@ -341,24 +366,10 @@ static const struct lock_read *first_read(struct locks *locks, struct pw_picture
 	return read->state.kind == kind ? read : NULL;
 }
 
-static enum pw_object_kind object_of(const struct pw_unit *unit)
-{
-	const char *functions[FUNCTIONS_MAX];
-	int count = 0;
-
-	for (int i = 0; unit->stack && i < unit->stack->depth; i++) {
-		const struct symbol *symbol = unit->stack->symbols[i];
-
-		for (int j = 0; j < symbol->frame_count && count < FUNCTIONS_MAX; j++)
-			functions[count++] = symbol->frames[j].function;
-	}
-	return classify__futex_object(functions, count);
-}
-
 static int fill_unit(struct locks *locks, struct pw_picture *picture, struct pw_unit *unit,
 		     const struct task_record *rec)
 {
-	enum pw_object_kind kind = object_of(unit);
+	enum pw_object_kind kind = unit->stack ? unit->stack->futex_object : PW_OBJECT_FUTEX;
 	__u64 futex_addr = rec->wait.arg0;
 	const struct task_record *owner;
 	const struct lock_read *read;
@@ -430,6 +441,7 @@ int locks__fill(struct locks *locks, struct pw_picture *picture, const struct sn
 	locks->owner_csw = last_owners;
 	u64map__clear(&locks->owner_csw);
 	u64map__clear(&locks->records);
+	err = u64map__reserve(&locks->records, snap->count);
 	for (size_t i = 0; i < snap->count && !err; i++)
 		err = u64map__put(&locks->records, snap->threads[i].rec->tid,
 				  (void *)snap->threads[i].rec);

@@ -227,24 +227,50 @@ static enum park_reason restarted_reason(const char *const *functions, int count
 	return PARK_REASON_OTHER;
 }
 
-void classify__wait(const struct wait_ctx *wait, const char *const *functions, int count,
+/* Enough for the waits the rules name: they sit at the leaf. */
+#define FUNCTIONS_MAX 32
+
+int classify__functions(const struct pw_stack *stack, const char **functions, int max)
+{
+	int count = 0;
+
+	for (int i = 0; stack && i < stack->depth; i++) {
+		const struct symbol *symbol = stack->symbols[i];
+
+		for (int j = 0; j < symbol->frame_count && count < max; j++)
+			functions[count++] = symbol->frames[j].function;
+	}
+	return count;
+}
+
+void classify__stack_futex(struct pw_stack *stack)
+{
+	const char *functions[FUNCTIONS_MAX];
+	int count = classify__functions(stack, functions, FUNCTIONS_MAX);
+
+	stack->futex_reason = classify__futex_reason(functions, count);
+	stack->futex_object = classify__futex_object(functions, count);
+}
+
+void classify__wait(const struct wait_ctx *wait, const struct pw_stack *stack,
 		    enum fd_kind fd_kind, struct pw_wait *out)
 {
 	enum park_reason reason = wait->reason;
-	const char *refined;
 
 	out->kernel_reason = wait->reason;
 	out->syscall = classify__syscall_name(wait->syscall_nr);
 	out->has_timeout = wait->has_timeout;
 	if (wait->syscall_nr == PW_NR_restart_syscall && reason == PARK_REASON_OTHER) {
-		reason = restarted_reason(functions, count);
+		const char *functions[FUNCTIONS_MAX];
+
+		reason = restarted_reason(functions,
+					  classify__functions(stack, functions, FUNCTIONS_MAX));
 		/* timed futex waits and relative sleeps, but poll(-1) too: a guess */
 		out->has_timeout = true;
 	}
 	switch (reason) {
 	case PARK_REASON_FUTEX:
-		refined = classify__futex_reason(functions, count);
-		out->reason = refined ? refined : "futex";
+		out->reason = stack && stack->futex_reason ? stack->futex_reason : "futex";
 		break;
 	case PARK_REASON_EPOLL:
 		out->reason = "epoll wait";

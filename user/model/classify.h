@@ -40,9 +40,15 @@ const char *classify__park_reason_name(enum park_reason reason);
 /* Task state: its bucket, and in *name the finer name dumps show
  * ("traced" is a stopped thread). */
 enum pw_state classify__state(__u32 task_state, bool on_cpu, const char **name);
-/* A parked thread's wait from its BPF wait context, refined by its
- * functions (leaf first) and the kind of fd it reads.  Strings are static. */
-void classify__wait(const struct wait_ctx *wait, const char *const *functions, int count,
+/* The function names of a stack's frames, inlined ones included, leaf
+ * first: the first max of them.  Returns how many. */
+int classify__functions(const struct pw_stack *stack, const char **functions, int max);
+/* Sets what a thread stack's functions say of a futex wait: its
+ * futex_reason and futex_object. */
+void classify__stack_futex(struct pw_stack *stack);
+/* A parked thread's wait from its BPF wait context, refined by its stack
+ * (NULL when none) and the kind of fd it reads.  Strings are static. */
+void classify__wait(const struct wait_ctx *wait, const struct pw_stack *stack,
 		    enum fd_kind fd_kind, struct pw_wait *out);
 /*
  * Where a stack waits, for one-line tables: for threads the first frame

@@ -265,7 +265,7 @@ static bool same_stack(const struct pw_stack *stack, const struct stack_frame *f
 	return true;
 }
 
-const struct pw_stack *picture__intern_stack(struct pw_picture *picture, pid_t pid,
+struct pw_stack *picture__intern_stack(struct pw_picture *picture, pid_t pid,
 					     const struct stack_frame *frames,
 					     const struct symbol *const *symbols, int depth,
 					     int full_depth, bool truncated)

@@ -42,6 +42,29 @@ enum pw_state {
 
 extern const char *const pw_state_names[PW_STATE__COUNT];
 
+/*
+ * What a parked unit waits for, when parkwatch can tell: the object it
+ * sleeps on, read from the futex address and the frames (threads) or from
+ * the runtime's sudog (goroutines), and who holds it.
+ */
+enum pw_object_kind {
+	PW_OBJECT_NONE = 0,         /* not known; the rest of pw_blocked_on is zero */
+	PW_OBJECT_MUTEX,            /* pthread_mutex_t */
+	PW_OBJECT_RWLOCK,           /* pthread_rwlock_t */
+	PW_OBJECT_CONDVAR,          /* pthread_cond_t: no owner */
+	PW_OBJECT_LOCK,             /* a C library internal lock (__lll_lock_wait_private) */
+	PW_OBJECT_SEMA,             /* sem_t; a Go semaphore (sync.Mutex, RWMutex, WaitGroup) */
+	PW_OBJECT_BARRIER,          /* pthread_barrier_t */
+	PW_OBJECT_FUTEX,            /* a futex word no frame names */
+	PW_OBJECT_CHANNEL,          /* a Go channel */
+	PW_OBJECT_FD,               /* a file descriptor (IO, poll on one fd, accept, ...) */
+	PW_OBJECT__COUNT,
+};
+
+/* "mutex", "rwlock", "condvar", "lock", "sema", "barrier", "futex",
+ * "channel", "fd": the names every output gives a kind ("" for NONE). */
+extern const char *const pw_object_kind_names[PW_OBJECT__COUNT];
+
 /* A stack as a picture holds it, shared by every unit parked on it. */
 struct pw_stack {
 	__u64 signature;            /* of the pcs: the same stack has it in every picture */
@@ -50,6 +73,11 @@ struct pw_stack {
 	bool truncated;             /* the walk stopped early: deeper frames are missing */
 	struct stack_frame *frames; /* full_depth of them */
 	const struct symbol **symbols; /* per frame, never NULL (frame_count 0: unknown) */
+	/* what its function names say of a futex wait, found once per stack
+	 * of threads (classify__stack_futex): every thread parked on it
+	 * shares it */
+	const char *futex_reason;   /* "cond wait", "mutex lock", ...; NULL: none says */
+	enum pw_object_kind futex_object;
 };
 
 struct pw_wait {
@@ -73,29 +101,6 @@ struct pw_goroutine {
 	bool system;                /* a runtime goroutine: Go's dumps leave it out */
 	bool locked;                /* locked to its thread */
 };
-
-/*
- * What a parked unit waits for, when parkwatch can tell: the object it
- * sleeps on, read from the futex address and the frames (threads) or from
- * the runtime's sudog (goroutines), and who holds it.
- */
-enum pw_object_kind {
-	PW_OBJECT_NONE = 0,         /* not known; the rest of pw_blocked_on is zero */
-	PW_OBJECT_MUTEX,            /* pthread_mutex_t */
-	PW_OBJECT_RWLOCK,           /* pthread_rwlock_t */
-	PW_OBJECT_CONDVAR,          /* pthread_cond_t: no owner */
-	PW_OBJECT_LOCK,             /* a C library internal lock (__lll_lock_wait_private) */
-	PW_OBJECT_SEMA,             /* sem_t; a Go semaphore (sync.Mutex, RWMutex, WaitGroup) */
-	PW_OBJECT_BARRIER,          /* pthread_barrier_t */
-	PW_OBJECT_FUTEX,            /* a futex word no frame names */
-	PW_OBJECT_CHANNEL,          /* a Go channel */
-	PW_OBJECT_FD,               /* a file descriptor (IO, poll on one fd, accept, ...) */
-	PW_OBJECT__COUNT,
-};
-
-/* "mutex", "rwlock", "condvar", "lock", "sema", "barrier", "futex",
- * "channel", "fd": the names every output gives a kind ("" for NONE). */
-extern const char *const pw_object_kind_names[PW_OBJECT__COUNT];
 
 /* A Go channel, as its hchan read. */
 struct pw_chan {
@@ -284,7 +289,7 @@ struct pw_process *picture__add_process(struct pw_picture *picture, pid_t pid);
  * given the same one.  full_depth frames, of which the last full_depth -
  * depth are hidden from dumps.  NULL when out of memory.
  */
-const struct pw_stack *picture__intern_stack(struct pw_picture *picture, pid_t pid,
+struct pw_stack *picture__intern_stack(struct pw_picture *picture, pid_t pid,
 					     const struct stack_frame *frames,
 					     const struct symbol *const *symbols, int depth,
 					     int full_depth, bool truncated);

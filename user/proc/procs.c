@@ -97,6 +97,7 @@ static void proc_reset_dwfl(struct proc *proc)
 	u64map__free_all(&proc->symbols, symbol__put_value);
 	u64map__free_all(&proc->tail_symbols, symbol__put_value);
 	u64map__free_all(&proc->tail_chains, free);
+	u64map__free_all(&proc->data_names, free);
 	free(proc->exe);
 	proc->exe = NULL;
 	release_fds(proc);
@@ -110,6 +111,7 @@ static void proc_free(void *value)
 	proc_reset_dwfl(proc);
 	u64map__free_all(&proc->stacks, free);
 	perfmap__free(proc->perfmap);
+	free(proc->cgroup);
 	free(proc->file_maps.text);
 	free(proc);
 }

@@ -21,6 +21,7 @@
 
 struct unwind_input;
 struct perfmap;
+struct cgroup_label;
 
 struct procs;
 
@@ -61,6 +62,12 @@ struct proc {
 	struct u64map tail_symbols; /* lookup pc -> struct symbol * of a tail-call frame (symbolize.c) */
 	struct u64map tail_chains;  /* (return pc, callee) -> its tail-call frames (tailcall.c), one block each */
 	struct u64map stacks;       /* tid -> struct stack * for the current park, one block each */
+	struct cgroup_label *cgroup; /* its cgroup label as last read, NULL until read
+				     * (collect/placement.c) */
+	__u64 cgroup_key;           /* the snapshot's key of its cgroups then */
+	__u64 cgroup_read_ns;       /* when, in the snapshot's clock */
+	struct u64map data_names;   /* data address -> its symbol's name, "" for none: what
+				     * a lock is called, looked up once (collect/locks.c) */
 	struct perfmap *perfmap;    /* its JIT code's names (perfmap.c), NULL until needed */
 	const struct unwind_input *unwinding; /* the thread Dwfl's callbacks serve (unwind.c) */
 	unsigned int seen_generation;

@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-/* FNV-1a of the bytes, seeded; never 0 (the maps' empty key). */
+/* A 64-bit hash of the bytes, seeded; never 0 (the maps' empty key).  Not
+ * kept anywhere: it may change from one build to the next. */
 __u64 hash__bytes(const void *data, size_t len, __u64 seed);
 
 #endif /* PARKWATCH_HASH_H */

@@ -191,18 +191,8 @@ pid_t procfs__parse_ns_pid(char *status, pid_t pid)
 	return (pid_t)ns_pid;
 }
 
-int procfs__owner_uid(pid_t pid, uid_t *uid)
+int procfs__one_uid(const __u64 ids[4], uid_t *uid)
 {
-	char status[STATUS_MAX], *line;
-	unsigned long ids[4];
-	ssize_t len = procfs__read(pid, "status", status, sizeof(status));
-
-	if (len < 0)
-		return (int)len;
-	line = strstr(status, "\nUid:");
-	if (!line ||
-	    sscanf(line, "\nUid: %lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
-		return -EINVAL;
 	for (int i = 1; i < 4; i++)
 		if (ids[i] != ids[0])
 			return -EPERM;
@@ -210,6 +200,21 @@ int procfs__owner_uid(pid_t pid, uid_t *uid)
 		return -EINVAL;
 	*uid = (uid_t)ids[0];
 	return 0;
+}
+
+int procfs__owner_uid(pid_t pid, uid_t *uid)
+{
+	char status[STATUS_MAX], *line;
+	unsigned long long ids[4];
+	ssize_t len = procfs__read(pid, "status", status, sizeof(status));
+
+	if (len < 0)
+		return (int)len;
+	line = strstr(status, "\nUid:");
+	if (!line ||
+	    sscanf(line, "\nUid: %llu %llu %llu %llu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
+		return -EINVAL;
+	return procfs__one_uid((const __u64[4]){ ids[0], ids[1], ids[2], ids[3] }, uid);
 }
 
 pid_t procfs__ns_pid(pid_t pid)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <linux/types.h>
 
 /* open(2) of a /proc/PID/ file, read-only: an fd or -errno. */
 int procfs__open(const char *path, int flags);
@@ -52,6 +53,9 @@ pid_t procfs__parse_ns_pid(char *status, pid_t pid);
  * alone); -errno when unreadable.
  */
 int procfs__owner_uid(pid_t pid, uid_t *uid);
+/* The same of the four uids (real, effective, saved, filesystem) already
+ * read: 0 and *uid when they are one user, -EPERM when they differ. */
+int procfs__one_uid(const __u64 ids[4], uid_t *uid);
 
 /*
  * When the process started, in clock ticks since boot (/proc/PID/stat field

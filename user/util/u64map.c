@@ -24,9 +24,10 @@ void *u64map__get(const struct u64map *map, __u64 key)
 	}
 }
 
-static int grow(struct u64map *map)
+/* Rehashes into capacity slots (a power of two, above count). */
+static int rehash(struct u64map *map, size_t capacity)
 {
-	struct u64map bigger = { .capacity = map->capacity ? map->capacity * 2 : 64 };
+	struct u64map bigger = { .capacity = capacity };
 
 	bigger.keys = calloc(bigger.capacity, sizeof(*bigger.keys));
 	bigger.values = calloc(bigger.capacity, sizeof(*bigger.values));
@@ -44,13 +45,29 @@ static int grow(struct u64map *map)
 	return 0;
 }
 
+/* Whether count entries fit capacity slots, at most three quarters full. */
+static bool fits(size_t count, size_t capacity)
+{
+	return count * 4 <= capacity * 3;
+}
+
+int u64map__reserve(struct u64map *map, size_t count)
+{
+	size_t capacity = map->capacity ? map->capacity : 64;
+
+	while (!fits(count, capacity))
+		capacity *= 2;
+	return capacity == map->capacity ? 0 : rehash(map, capacity);
+}
+
 int u64map__put(struct u64map *map, __u64 key, void *value)
 {
 	size_t i;
 
 	if (!key)
 		return -EINVAL;
-	if ((map->count + 1) * 4 > map->capacity * 3 && grow(map))
+	if (!fits(map->count + 1, map->capacity) &&
+	    rehash(map, map->capacity ? map->capacity * 2 : 64))
 		return -ENOMEM;
 	for (i = slot_of(key, map->capacity); map->keys[i] && map->keys[i] != key;
 	     i = (i + 1) & (map->capacity - 1))

@@ -22,6 +22,9 @@ struct u64map {
 void *u64map__get(const struct u64map *map, __u64 key);
 /* Inserts or replaces; returns 0 or -ENOMEM. */
 int u64map__put(struct u64map *map, __u64 key, void *value);
+/* Room for count entries in all, so that filling the map rehashes nothing;
+ * 0 or -ENOMEM. */
+int u64map__reserve(struct u64map *map, size_t count);
 /* Removes key if present and returns its value. */
 void *u64map__remove(struct u64map *map, __u64 key);
 /* Visits every entry; fn returns false to remove the entry. */

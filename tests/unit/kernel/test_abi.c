@@ -17,7 +17,7 @@
 
 #define REASONS 11                  /* PARK_REASON__COUNT */
 #define REGS 17                     /* PARK_NREGS */
-#define RECORD_BYTES (224 + 2 * 8 * REASONS)
+#define RECORD_BYTES (248 + 2 * 8 * REASONS)
 
 /* struct task_record */
 #define AT_TID 0
@@ -38,6 +38,8 @@
 #define AT_COUNTS_PARKED_NS (208 + 8 * REASONS)
 #define AT_CSW (208 + 2 * 8 * REASONS)
 #define AT_LEADER_START_NS (216 + 2 * 8 * REASONS)
+#define AT_UIDS (224 + 2 * 8 * REASONS)
+#define AT_CGROUPS_KEY (240 + 2 * 8 * REASONS)
 
 static void put(__u8 *rec, size_t offset, __u64 value, size_t size)
 {
@@ -74,6 +76,9 @@ static size_t lay_out(__u8 *buf, __u32 tid, __u32 kstack_depth, __u32 ustack_byt
 	}
 	put(buf, AT_CSW, 0x3132333435363738ULL, 8);
 	put(buf, AT_LEADER_START_NS, 0x4142434445464748ULL, 8);
+	for (__u32 i = 0; i < 4; i++)
+		put(buf, AT_UIDS + 4 * i, 1000 + i, 4);
+	put(buf, AT_CGROUPS_KEY, 0x5152535455565758ULL, 8);
 	for (__u32 i = 0; i < kstack_depth; i++, len += 8)
 		put(buf, len, 0xffffffff81000000ULL + i, 8);
 	for (__u32 i = 0; i < ustack_bytes; i++, len++)
@@ -132,6 +137,9 @@ static void test_record_fields(void **state)
 	}
 	assert_true(rec->csw == 0x3132333435363738ULL);
 	assert_true(rec->leader_start_ns == 0x4142434445464748ULL);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(rec->uids[i], 1000 + i);
+	assert_true(rec->cgroups_key == 0x5152535455565758ULL);
 	/* the payloads follow the record directly */
 	assert_ptr_equal(snap->threads[0].kstack, buf + RECORD_BYTES);
 	assert_true(snap->threads[0].kstack[2] == 0xffffffff81000002ULL);

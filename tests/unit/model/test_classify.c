@@ -253,14 +253,33 @@ static void test_futex_reason_leaf_first(void **state)
 			    "cond wait");
 }
 
+/* A wait classified with a stack of these functions, a frame each (none
+ * for count 0), as a picture interns it. */
 static void classify(__u16 reason, int syscall_nr, bool timeout, const char *const *functions,
 		     int count, enum fd_kind kind, struct pw_wait *out)
 {
 	struct wait_ctx wait = { .syscall_nr = syscall_nr, .reason = reason,
 				 .has_timeout = timeout };
+	struct pw_picture *picture = picture__new();
+	const struct symbol *symbols[32];
+	__u64 pcs[32];
 
+	assert_non_null(picture);
+	assert_true(count <= COUNT(symbols));
+	for (int i = 0; i < count; i++) {
+		struct symbol *symbol = make_symbol("libc.so.6", 0x1000 * (i + 1),
+						    0x1000 * (i + 2), NULL, 0, 1);
+
+		set_frame(symbol, 0, functions[i], NULL, 0, 0, false);
+		symbols[i] = symbol;
+		pcs[i] = 0x1000 * (i + 1) + 8;
+	}
 	memset(out, 0xa5, sizeof(*out));
-	classify__wait(&wait, functions, count, kind, out);
+	classify__wait(&wait, count ? make_stack(picture, 1, pcs, symbols, count) : NULL, kind,
+		       out);
+	for (int i = 0; i < count; i++)
+		symbol__put((struct symbol *)symbols[i]);
+	picture__put(picture);
 	/* the tier-1 key is the kernel side's, whatever the refinement */
 	assert_int_equal(out->kernel_reason, reason);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* Hand-built pictures (fixtures.h). */
+#include "model/classify.h"
 #include "model/group.h"
 #include "support/fixtures.h"
 
@@ -43,7 +44,7 @@ static const struct pw_stack *stack_of(struct pw_picture *picture, pid_t pid, co
 				       int full_depth, bool truncated, bool leaf_exact)
 {
 	struct stack_frame frames[128];
-	const struct pw_stack *stack;
+	struct pw_stack *stack;
 
 	assert_true(depth <= full_depth && full_depth <= 128);
 	for (int i = 0; i < full_depth; i++) {
@@ -53,6 +54,7 @@ static const struct pw_stack *stack_of(struct pw_picture *picture, pid_t pid, co
 	}
 	stack = picture__intern_stack(picture, pid, frames, symbols, depth, full_depth, truncated);
 	assert_non_null(stack);
+	classify__stack_futex(stack); /* as a thread's stack gets it (collect/threads.c) */
 	return stack;
 }
 

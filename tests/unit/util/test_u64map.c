@@ -553,6 +553,29 @@ static void test_clear_then_reuse(void **state)
 	u64map__clear(&map);
 }
 
+/* A reserved map takes its entries without growing, keeps those it had,
+ * and a reserve below what it holds changes nothing. */
+static void test_reserve(void **state)
+{
+	struct u64map map = { 0 };
+	size_t capacity;
+
+	(void)state;
+	assert_int_equal(u64map__put(&map, 7, value_for(7)), 0);
+	assert_int_equal(u64map__reserve(&map, 10000), 0);
+	capacity = map.capacity;
+	assert_true(capacity * 3 >= 10000 * 4);
+	for (__u64 key = 1; key <= 10000; key++)
+		assert_int_equal(u64map__put(&map, key, value_for(key)), 0);
+	assert_int_equal(map.capacity, capacity);
+	assert_int_equal(map.count, 10000);
+	for (__u64 key = 1; key <= 10000; key++)
+		assert_ptr_equal(u64map__get(&map, key), value_for(key));
+	assert_int_equal(u64map__reserve(&map, 10), 0);
+	assert_int_equal(map.capacity, capacity);
+	u64map__clear(&map);
+}
+
 static void test_hash_bytes(void **state)
 {
 	const char text[] = "parkwatch";
@@ -591,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_filter_random_dense),
 		cmocka_unit_test(test_filter_visits_each_entry_once),
 		cmocka_unit_test(test_clear_then_reuse),
+		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_hash_bytes),
 	};
 
