@@ -34,7 +34,8 @@ OBJ      := $(BUILD)$(if $(SANITIZE),/sanitize)$(if $(FUZZ),/fuzz)
 DEPFLAGS := -MMD -MP
 override CPPFLAGS += -I$(BUILD) -Ibpf -Iuser
 LDLIBS   := -lbpf -lelf -ldw -liberty -lz -lprotobuf-c -lmicrohttpd -lcap-ng -lseccomp -lpthread
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -I$(BUILD) -Wall -Wno-unused-function \
+# -mcpu=v3: atomic OR (the changed-process bitmap); kernels since 5.12 have it
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -I$(BUILD) -Wall -Wno-unused-function \
 	$(if $(WERROR),-Werror)
 
 # V=1 prints every command

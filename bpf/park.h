@@ -18,6 +18,8 @@
 #define PARK_MAX_WATCHED 4096       /* -p processes at most */
 #define PARK_MAX_COMMS 8            /* --comm names at most */
 #define PARK_EXITED_CAPACITY 16384  /* default size of exited_parks: (process, reason) entries */
+#define PARK_PID_LIMIT (1 << 22)    /* pids are below it (the kernel's PID_MAX_LIMIT) */
+#define PARK_CHANGED_WORDS (PARK_PID_LIMIT / 64) /* the changed-process bitmap, a bit a tgid */
 
 /*
  * Indexes into task_record.regs: the x86_64 DWARF register numbers, the

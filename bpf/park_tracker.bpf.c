@@ -70,6 +70,29 @@ static __always_inline void hist_add(__u32 reason, __u64 park_ns)
 		hist->slots[slot]++;
 }
 
+/*
+ * A bit per process that changed since userspace last took the bitmap
+ * (user/kernel/snapshot.c): one of its threads left or took a CPU, was
+ * moved to another cgroup or renamed.  The next snapshot reads those
+ * processes again and keeps the others' records.  Kernel threads are
+ * never watched and switch all the time: left out.
+ */
+__u64 changed_procs[PARK_CHANGED_WORDS];
+
+static __always_inline void mark_changed(struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+	__u64 bit = 1ULL << (tgid % 64);
+	__u64 *word;
+
+	if (tgid / 64 >= PARK_CHANGED_WORDS || (task->flags & PF_KTHREAD))
+		return;
+	word = &changed_procs[tgid / 64];
+	/* a plain load first: the word's cache line stays shared while set */
+	if (!(*word & bit))
+		__sync_fetch_and_or(word, bit);
+}
+
 /* The clock is read at most once a switch, and only when a park opens or
  * closes: most switches of a filtered run touch no watched thread at all. */
 static __always_inline __u64 clock_once(__u64 *now_ns)
@@ -170,6 +193,8 @@ int BPF_PROG(park_switch, bool preempt, struct task_struct *prev, struct task_st
 {
 	__u64 now_ns = 0;
 
+	mark_changed(prev);
+	mark_changed(next);
 	if (!preempt)
 		on_switch_out(prev, prev_state, &now_ns);
 	on_switch_in(next, &now_ns);
@@ -179,7 +204,24 @@ int BPF_PROG(park_switch, bool preempt, struct task_struct *prev, struct task_st
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(park_exit, struct task_struct *task)
 {
+	mark_changed(task);
 	on_exit(task);
+	return 0;
+}
+
+/* A sleeping process moved or renamed switches no CPU: marked here. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(park_cgroup_moved, struct cgroup *dst_cgrp, const char *path,
+	     struct task_struct *task, bool threadgroup)
+{
+	mark_changed(task);
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(park_renamed, struct task_struct *task, const char *comm)
+{
+	mark_changed(task);
 	return 0;
 }
 

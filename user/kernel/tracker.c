@@ -16,7 +16,17 @@
 
 struct tracker {
 	struct parkwatch_bpf *skel; /* both programs, their maps and settings */
+	__u64 min_park_ns;
+	pid_t *pids;                /* the -p list still watched, ascending; NULL: every process */
+	size_t pid_count;
 };
+
+static int by_pid(const void *a, const void *b)
+{
+	pid_t left = *(const pid_t *)a, right = *(const pid_t *)b;
+
+	return left < right ? -1 : left > right;
+}
 
 /* libbpf's last warning, so a load failure can name its cause in one line. */
 static char libbpf_last_warning[512];
@@ -129,6 +139,17 @@ int tracker__open(const struct tracker_opts *opts, struct tracker **out, char *r
 		fail(err, "filling the watched-process filter", reason, reason_size);
 		goto cleanup;
 	}
+	tracker->min_park_ns = opts->min_park_ns;
+	if (opts->pid_count) {
+		tracker->pids = malloc(opts->pid_count * sizeof(*tracker->pids));
+		if (!tracker->pids) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		memcpy(tracker->pids, opts->pids, opts->pid_count * sizeof(*tracker->pids));
+		qsort(tracker->pids, opts->pid_count, sizeof(*tracker->pids), by_pid);
+		tracker->pid_count = opts->pid_count;
+	}
 	/* the task iterator's link is made here too: tracker__snapshot_fd runs it */
 	err = parkwatch_bpf__attach(tracker->skel);
 	if (err) {
@@ -149,6 +170,7 @@ void tracker__free(struct tracker *tracker)
 	if (!tracker)
 		return;
 	parkwatch_bpf__destroy(tracker->skel);
+	free(tracker->pids);
 	free(tracker);
 }
 
@@ -156,10 +178,28 @@ int tracker__unwatch(struct tracker *tracker, pid_t pid)
 {
 	__u32 tgid = pid;
 
+	pid_t *at = tracker->pids ? bsearch(&pid, tracker->pids, tracker->pid_count,
+					    sizeof(*tracker->pids), by_pid) : NULL;
+
 	if (bpf_map_delete_elem(bpf_map__fd(tracker->skel->maps.watched_tgids), &tgid) &&
 	    errno != ENOENT)
 		return -errno;
+	if (at) {
+		memmove(at, at + 1, (tracker->pids + tracker->pid_count - at - 1) * sizeof(*at));
+		tracker->pid_count--;
+	}
 	return 0;
+}
+
+bool tracker__watches(const struct tracker *tracker, pid_t tgid)
+{
+	return !tracker->pids ||
+	       bsearch(&tgid, tracker->pids, tracker->pid_count, sizeof(*tracker->pids), by_pid);
+}
+
+__u64 tracker__min_park_ns(const struct tracker *tracker)
+{
+	return tracker->min_park_ns;
 }
 
 int tracker__snapshot_fd(struct tracker *tracker)
@@ -167,6 +207,32 @@ int tracker__snapshot_fd(struct tracker *tracker)
 	int fd = bpf_iter_create(bpf_link__fd(tracker->skel->links.park_snapshot));
 
 	return fd < 0 ? -errno : fd;
+}
+
+int tracker__process_snapshot_fd(struct tracker *tracker, pid_t tgid)
+{
+	union bpf_iter_link_info info = { .task.pid = (__u32)tgid };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+	struct bpf_link *link = bpf_program__attach_iter(tracker->skel->progs.park_snapshot, &opts);
+	int fd, err;
+
+	if (!link)
+		return -errno;
+	/* the stream holds the link: it outlives our handle */
+	fd = bpf_iter_create(bpf_link__fd(link));
+	err = -errno;
+	bpf_link__destroy(link);
+	return fd < 0 ? err : fd;
+}
+
+void tracker__take_changed(struct tracker *tracker, __u64 *changed)
+{
+	__u64 *marks = tracker->skel->bss->changed_procs;
+
+	for (size_t i = 0; i < PARK_CHANGED_WORDS; i++)
+		changed[i] = __atomic_load_n(&marks[i], __ATOMIC_RELAXED)
+				     ? __atomic_exchange_n(&marks[i], 0, __ATOMIC_ACQ_REL)
+				     : 0;
 }
 
 int tracker__reason_hists(struct tracker *tracker, struct park_hist hists[PARK_REASON__COUNT])

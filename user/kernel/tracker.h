@@ -37,8 +37,23 @@ void tracker__free(struct tracker *tracker);
 /* Stop watching a process (it exited).  Returns 0 or a negative errno. */
 int tracker__unwatch(struct tracker *tracker, pid_t pid);
 
+/* Whether the process is watched: on the -p list, or there is none. */
+bool tracker__watches(const struct tracker *tracker, pid_t tgid);
+/* Threads parked this long get their user stacks copied. */
+__u64 tracker__min_park_ns(const struct tracker *tracker);
+
 /* A fresh iterator stream of task_records; the caller closes it. */
 int tracker__snapshot_fd(struct tracker *tracker);
+/* The same, of one process's threads alone; -ENOENT or -ESRCH when it is
+ * gone. */
+int tracker__process_snapshot_fd(struct tracker *tracker, pid_t tgid);
+/*
+ * The processes that changed since the last call (a bit per tgid,
+ * PARK_CHANGED_WORDS words): a thread of theirs left or took a CPU, exited,
+ * was moved to another cgroup or renamed.  Each word is taken and cleared
+ * at once, so a change made meanwhile is in this call's or the next's.
+ */
+void tracker__take_changed(struct tracker *tracker, __u64 *changed);
 
 /* The park-length histograms per kernel-side reason, added up over CPUs. */
 int tracker__reason_hists(struct tracker *tracker, struct park_hist hists[PARK_REASON__COUNT]);
