@@ -23,6 +23,7 @@
 
 struct collector {
 	struct tracker *tracker;
+	struct snapshots *snapshots; /* each reads again only what changed since the last */
 	struct collector_opts opts;
 	struct procs *procs;
 	struct fdpeers *peers;      /* the other ends of waited-on fds, from picture to picture */
@@ -44,14 +45,15 @@ struct collector *collector__new(struct tracker *tracker, const struct collector
 	if (!collector)
 		return NULL;
 	collector->tracker = tracker;
+	collector->snapshots = snapshots__new(tracker);
 	collector->opts = *opts;
 	collector->procs = procs__new(opts->symbol_cache_limit_bytes);
 	collector->peers = fdpeers__new();
 	collector->goroutines = goroutines__new(!opts->one_shot);
 	collector->locks = locks__new();
 	collector->gone = totals__new();
-	if (!collector->procs || !collector->peers || !collector->goroutines || !collector->locks ||
-	    !collector->gone) {
+	if (!collector->snapshots || !collector->procs || !collector->peers ||
+	    !collector->goroutines || !collector->locks || !collector->gone) {
 		collector__free(collector);
 		return NULL;
 	}
@@ -62,6 +64,7 @@ void collector__free(struct collector *collector)
 {
 	if (!collector)
 		return;
+	snapshots__free(collector->snapshots);
 	goroutines__free(collector->goroutines);
 	locks__free(collector->locks);
 	procs__free(collector->procs);
@@ -176,7 +179,7 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	struct pw_totals *totals = NULL;
 	struct totals_ctx exited = { NULL, 0 };
 	struct budget stop_only = budget__start(0, 0, collector->opts.stop);
-	struct snapshot *snap = NULL;
+	const struct snapshot *snap = NULL;
 	pid_t skip_pid = 0;
 	int err;
 
@@ -199,13 +202,13 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 	picture->totals->exited_entries = err > 0 ? err : 0;
 	err = exited.err;
 	if (!err)
-		err = snapshot__collect(collector->tracker, &snap);
+		err = snapshots__take(collector->snapshots, &snap);
 	if (err == -EMFILE || err == -ENFILE) {
 		/* out of fds: the processes' sessions give theirs back, never
 		 * the picture; they cost their symbols once, counted */
 		procs__shed_fds(collector->procs);
 		gaveup__count(GAVEUP_FD_LIMIT);
-		err = snapshot__collect(collector->tracker, &snap);
+		err = snapshots__take(collector->snapshots, &snap);
 	}
 	if (!err)
 		err = gather_totals(collector, snap, picture->totals);
@@ -231,13 +234,11 @@ int collector__tick(struct collector *collector, struct pw_picture **out)
 		err = group__build(picture);
 	if (err)
 		goto fail;
-	snapshot__free(snap);
 	collector->ticks++;
 	collector->last_tick_ns = clock__monotonic_ns() - started_ns;
 	*out = picture;
 	return 0;
 fail:
-	snapshot__free(snap);
 	totals__free(totals);
 	picture__put(picture);
 	return err;

@@ -6,43 +6,49 @@
 #include <string.h>
 #include <unistd.h>
 #include "kernel/snapshot.h"
+#include "util/clock.h"
+#include "util/units.h"
 
-static int read_all(int fd, void **out, size_t *out_len)
+/* A buffer a snapshot's records are gathered in. */
+struct records {
+	char *buf;
+	size_t len, cap;
+};
+
+static int make_room(struct records *r, size_t more)
 {
-	size_t cap = 1 << 20, len = 0;
-	char *buf = malloc(cap), *grown;
+	size_t cap = r->cap ? r->cap : 1 << 16;
+	char *grown;
+
+	while (cap - r->len < more)
+		cap *= 2;
+	if (cap == r->cap)
+		return 0;
+	grown = realloc(r->buf, cap);
+	if (!grown)
+		return -ENOMEM;
+	r->buf = grown;
+	r->cap = cap;
+	return 0;
+}
+
+/* Appends what the iterator stream fd gives, to its end. */
+static int read_all(int fd, struct records *r)
+{
 	ssize_t n;
 
-	if (!buf)
-		return -ENOMEM;
 	for (;;) {
-		if (cap - len < 65536) {
-			grown = realloc(buf, cap * 2);
-			if (!grown) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
+		if (make_room(r, 65536))
+			return -ENOMEM;
+		n = read(fd, r->buf + r->len, r->cap - r->len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			int err = -errno;
-
-			free(buf);
-			return err;
-		}
+		if (n < 0)
+			return -errno;
 		if (n == 0)
-			break;
-		len += n;
+			return 0;
+		r->len += n;
 	}
-	/* the doubling's slack back: the records are most of a picture's peak */
-	grown = realloc(buf, len ? len : 1);
-	*out = grown ? grown : buf;
-	*out_len = len;
-	return 0;
 }
 
 /* The record at off and the stacks after it, or 0 when none starts there
@@ -187,20 +193,192 @@ int snapshot__parse(void *buf, size_t len, struct snapshot **out)
 	return 0;
 }
 
-int snapshot__collect(struct tracker *tracker, struct snapshot **out)
+/* The records' buffer as a snapshot, the doubling's slack given back: the
+ * records are most of a picture's peak.  r's buffer is taken over. */
+static int parse_records(struct records *r, struct snapshot **out)
 {
-	void *buf = NULL;
-	size_t len = 0;
-	int fd, err;
+	char *buf = realloc(r->buf, r->len ? r->len : 1);
 
-	fd = tracker__snapshot_fd(tracker);
+	if (!buf)
+		buf = r->buf;
+	r->buf = NULL;
+	if (!buf)
+		return -ENOMEM;
+	return snapshot__parse(buf, r->len, out);
+}
+
+static bool has(const __u64 *changed, __u32 tgid)
+{
+	return tgid < PARK_PID_LIMIT && (changed[tgid / 64] >> (tgid % 64) & 1);
+}
+
+static void set(__u64 *changed, __u32 tgid)
+{
+	if (tgid < PARK_PID_LIMIT)
+		changed[tgid / 64] |= 1ULL << (tgid % 64);
+}
+
+/* A thread parked, without a stack copied for this park, that has now been
+ * parked long enough for one: the BPF side copies it when it is read. */
+static bool stack_due(const struct task_record *rec, __u64 now_ns, __u64 min_park_ns)
+{
+	return (rec->state & PARK_TASK_SLEEP_MASK) && rec->park_start_ns &&
+	       !(rec->flags & (TASK_REC_USTACK | TASK_REC_USTACK_SEEN)) &&
+	       now_ns - rec->park_start_ns >= min_park_ns;
+}
+
+int snapshot__carry(const struct snapshot *last, __u64 *changed, __u64 now_ns, __u64 min_park_ns,
+		    void **buf, size_t *len)
+{
+	struct records r = { .buf = *buf, .len = *len, .cap = *len };
+
+	for (size_t i = 0; i < last->count; i++)
+		if (stack_due(last->threads[i].rec, now_ns, min_park_ns))
+			set(changed, last->threads[i].rec->tgid);
+	for (size_t i = 0; i < last->count; i++) {
+		const struct thread_sample *sample = &last->threads[i];
+		size_t kstack_len = (size_t)sample->rec->kstack_depth * sizeof(__u64);
+		struct task_record *rec;
+
+		if (has(changed, sample->rec->tgid))
+			continue;
+		if (make_room(&r, sizeof(*rec) + kstack_len)) {
+			*buf = r.buf;
+			*len = r.len;
+			return -ENOMEM;
+		}
+		rec = (struct task_record *)(r.buf + r.len);
+		memcpy(rec, sample->rec, sizeof(*rec));
+		rec->now_ns = now_ns;
+		/* its stack was unwound from the last one: cached for the park */
+		if (rec->flags & TASK_REC_USTACK)
+			rec->flags = (rec->flags & ~TASK_REC_USTACK) | TASK_REC_USTACK_SEEN;
+		rec->ustack_bytes = 0;
+		if (kstack_len)
+			memcpy(rec + 1, sample->kstack, kstack_len);
+		r.len += sizeof(*rec) + kstack_len;
+	}
+	*buf = r.buf;
+	*len = r.len;
+	return 0;
+}
+
+/* A whole read at least this often: a change no mark covers (a renamed
+ * cgroup) shows within it. */
+#define FULL_EVERY_NS (60 * NSEC_PER_SEC)
+/* Reading a process alone costs an iterator of its own: past this many
+ * (and a quarter of those the last snapshot had), every task is read. */
+#define CHANGED_ALONE_MAX 64
+
+struct snapshots {
+	struct tracker *tracker;
+	struct snapshot *last;      /* kept for the next: its unchanged processes' records */
+	__u64 last_full_ns;
+	__u64 changed[PARK_CHANGED_WORDS];
+};
+
+struct snapshots *snapshots__new(struct tracker *tracker)
+{
+	struct snapshots *snaps = calloc(1, sizeof(*snaps));
+
+	if (snaps)
+		snaps->tracker = tracker;
+	return snaps;
+}
+
+void snapshots__free(struct snapshots *snaps)
+{
+	if (!snaps)
+		return;
+	snapshot__free(snaps->last);
+	free(snaps);
+}
+
+static int read_stream(int fd, struct records *r)
+{
+	int err;
+
 	if (fd < 0)
 		return fd;
-	err = read_all(fd, &buf, &len);
+	err = read_all(fd, r);
 	close(fd);
-	if (err)
+	return err;
+}
+
+/* Whether so many watched processes changed that one iterator over every
+ * task is cheaper than one for each of them. */
+static bool too_many_changed(const struct snapshots *snaps)
+{
+	size_t count = 0, leaders = 0;
+
+	for (size_t i = 0; i < snaps->last->count; i++)
+		leaders += snaps->last->threads[i].rec->tid == snaps->last->threads[i].rec->tgid;
+	for (size_t w = 0; w < PARK_CHANGED_WORDS; w++)
+		for (__u64 bits = snaps->changed[w]; bits; bits &= bits - 1)
+			count += tracker__watches(snaps->tracker,
+						  (pid_t)(w * 64 + (size_t)__builtin_ctzll(bits)));
+	return count > CHANGED_ALONE_MAX && count * 4 > leaders;
+}
+
+/* The changed processes read again, after the others' records. */
+static int read_changed(struct snapshots *snaps, struct records *r)
+{
+	for (size_t w = 0; w < PARK_CHANGED_WORDS; w++) {
+		for (__u64 bits = snaps->changed[w]; bits; bits &= bits - 1) {
+			pid_t tgid = (pid_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+			int err;
+
+			if (!tracker__watches(snaps->tracker, tgid))
+				continue;
+			err = read_stream(tracker__process_snapshot_fd(snaps->tracker, tgid), r);
+			if (err && err != -ENOENT && err != -ESRCH)
+				return err; /* gone: no records, as it should be */
+		}
+	}
+	return 0;
+}
+
+int snapshots__take(struct snapshots *snaps, const struct snapshot **out)
+{
+	__u64 now_ns = clock__monotonic_ns();
+	struct records r = { 0 };
+	struct snapshot *snap = NULL;
+	bool whole = !snaps->last || now_ns - snaps->last_full_ns >= FULL_EVERY_NS;
+	int err = 0;
+
+	*out = NULL;
+	/* taken first: a change from now on is read below or marked again */
+	tracker__take_changed(snaps->tracker, snaps->changed);
+	if (!whole) {
+		void *buf = NULL;
+		size_t len = 0;
+
+		/* marks the processes whose stacks are due as changed too */
+		err = snapshot__carry(snaps->last, snaps->changed, now_ns,
+				      tracker__min_park_ns(snaps->tracker), &buf, &len);
+		r = (struct records){ .buf = buf, .len = len, .cap = len };
+		whole = !err && too_many_changed(snaps);
+	}
+	if (!err && whole) {
+		r.len = 0;
+		err = read_stream(tracker__snapshot_fd(snaps->tracker), &r);
+		snaps->last_full_ns = now_ns;
+	} else if (!err) {
+		err = read_changed(snaps, &r);
+	}
+	if (!err)
+		err = parse_records(&r, &snap);
+	if (err) {
+		/* the marks are spent: the next snapshot reads everything */
+		free(r.buf);
+		snapshot__free(snaps->last);
+		snaps->last = NULL;
 		return err;
-	return snapshot__parse(buf, len, out);
+	}
+	snapshot__free(snaps->last);
+	snaps->last = snap;
+	*out = snap;
+	return 0;
 }
 
 void snapshot__free(struct snapshot *snap)

@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0) */
 /*
- * One run of the snapshot iterator: every watched thread with its state,
- * park start, wait context and, for long parks, the captured user registers
- * and stack bytes.
+ * A snapshot: every watched thread with its state, park start, wait context
+ * and, for long parks, the captured user registers and stack bytes, as the
+ * BPF task iterator writes them.
+ *
+ * Successive snapshots (struct snapshots) read only what changed: the BPF
+ * side marks each process one of whose threads left or took a CPU, exited,
+ * moved cgroup or was renamed (tracker__take_changed).  A process without
+ * a mark is as the last snapshot saw it but for the time, so its records
+ * are carried over and only the marked ones are read again, each by an
+ * iterator over its own threads.  Every task is read in the first
+ * snapshot, at least once a minute, and when so many processes changed
+ * that one iterator is cheaper.
  */
 #ifndef PARKWATCH_SNAPSHOT_H
 #define PARKWATCH_SNAPSHOT_H
@@ -24,10 +33,25 @@ struct snapshot {
 	size_t buf_len;
 };
 
-/* Returns 0 or a negative errno. */
-int snapshot__collect(struct tracker *tracker, struct snapshot **out);
-/* Parses raw iterator output; buf is taken over.  For tests and collect. */
+struct snapshots;
+
+struct snapshots *snapshots__new(struct tracker *tracker);
+void snapshots__free(struct snapshots *snaps);
+/* The next snapshot, the snapshots' own until the next call.  0 or a
+ * negative errno (then the next one reads every task). */
+int snapshots__take(struct snapshots *snaps, const struct snapshot **out);
+
+/* Parses raw iterator output; buf is taken over.  For tests and take. */
 int snapshot__parse(void *buf, size_t len, struct snapshot **out);
+/*
+ * The records of last's processes not marked in changed (a bit per tgid),
+ * appended to *buf (*len bytes, realloc'd) as of now_ns: without stack
+ * bytes (the stack was unwound from last), kernel addresses kept.  First
+ * marks the processes with a thread whose stack is due (parked min_park_ns
+ * and none copied yet).  0 or -ENOMEM.  For tests and take.
+ */
+int snapshot__carry(const struct snapshot *last, __u64 *changed, __u64 now_ns, __u64 min_park_ns,
+		    void **buf, size_t *len);
 void snapshot__free(struct snapshot *snap);
 
 #endif /* PARKWATCH_SNAPSHOT_H */

@@ -214,6 +214,82 @@ static void test_malformed(void **state)
 	check_malformed(&b);
 }
 
+#define MIN_PARK_NS 1000000000ULL
+#define PARKED_AT_NS 5000000000ULL
+
+/* A record of the builder's last one made a parked thread's, since
+ * PARKED_AT_NS. */
+static void park_last(struct builder *b, size_t at)
+{
+	struct task_record *rec = (struct task_record *)(b->buf + at);
+
+	rec->state = PARK_TASK_INTERRUPTIBLE;
+	rec->park_start_ns = PARKED_AT_NS;
+	rec->now_ns = PARKED_AT_NS + 10;
+}
+
+static __u64 changed[PARK_CHANGED_WORDS];
+
+static bool marked(__u32 tgid)
+{
+	return changed[tgid / 64] >> (tgid % 64) & 1;
+}
+
+/*
+ * What the next snapshot keeps of the last one: the unmarked processes'
+ * records as of the new time, a copied stack turned into "seen" (its bytes
+ * dropped, its kernel frames kept); a marked process's not at all; and a
+ * process with a thread whose stack has come due since is marked.
+ */
+static void test_carry(void **state)
+{
+	struct builder b = { 0 };
+	struct snapshot *last = NULL, *next = NULL;
+	size_t at[3];
+	void *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	memset(changed, 0, sizeof(changed));
+	at[0] = b.len;
+	add_record(&b, 100, 100, 2, 24); /* parked, its stack copied */
+	park_last(&b, at[0]);
+	at[1] = b.len;
+	add_record(&b, 100, 101, 0, 0);  /* parked too briefly for a stack */
+	park_last(&b, at[1]);
+	at[2] = b.len;
+	add_record(&b, 200, 200, 0, 0);  /* running, and it changed */
+	assert_int_equal(snapshot__parse(b.buf, b.len, &last), 0);
+	changed[200 / 64] |= 1ULL << (200 % 64);
+
+	assert_int_equal(snapshot__carry(last, changed, PARKED_AT_NS + MIN_PARK_NS - 1, MIN_PARK_NS,
+					 &buf, &len), 0);
+	assert_false(marked(100));
+	assert_int_equal(snapshot__parse(buf, len, &next), 0);
+	assert_int_equal(next->count, 2);
+	assert_int_equal(next->threads[0].rec->tid, 100);
+	assert_true(next->threads[0].rec->now_ns == PARKED_AT_NS + MIN_PARK_NS - 1);
+	assert_int_equal(next->threads[0].rec->flags, TASK_REC_USTACK_SEEN);
+	assert_int_equal(next->threads[0].rec->ustack_bytes, 0);
+	assert_null(next->threads[0].ustack);
+	assert_int_equal(next->threads[0].rec->kstack_depth, 2);
+	assert_true(next->threads[0].kstack[1] == 0xffffffff81000000ULL + 100 * 0x100 + 1);
+	assert_true(next->threads[0].rec->park_start_ns == PARKED_AT_NS);
+	assert_int_equal(next->threads[1].rec->tid, 101);
+	assert_string_equal(next->threads[1].rec->comm, "t101");
+	snapshot__free(next);
+
+	/* tid 101 has now been parked min_park: process 100 is read again */
+	buf = NULL;
+	len = 0;
+	assert_int_equal(snapshot__carry(last, changed, PARKED_AT_NS + MIN_PARK_NS, MIN_PARK_NS,
+					 &buf, &len), 0);
+	assert_true(marked(100) && marked(200));
+	assert_int_equal(len, 0);
+	free(buf);
+	snapshot__free(last);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_many_records),
 		cmocka_unit_test(test_odd_stack_lengths),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_carry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
