@@ -113,6 +113,14 @@ enum g_fate {
 	G_STACK,
 };
 
+/* A g's stack window to read (gomem__read_windows). */
+struct window {
+	__u64 addr, len;            /* in the process */
+	size_t at;                  /* where it landed in the batch's sbuf */
+	__u32 g;                    /* the batch's index of its g */
+	bool ok;                    /* it arrived whole */
+};
+
 /* Scratch space of one batch, kept in the goproc between reads. */
 struct batch {
 	int g_size;
@@ -132,9 +140,10 @@ struct batch {
 	__u32 *sudog_order;         /* sudog_addrs' indexes by address */
 	__u32 *sudog_owner;         /* per sudog read: the g that waits on it */
 	__u8 *gbuf, *hbuf, *span_buf;
-	__u8 *sbuf;                 /* stack windows, packed */
+	struct window *windows;     /* the stacks to read */
+	__u8 *sbuf;                 /* stack windows, as read in ranges */
 	size_t sbuf_cap;
-	size_t *stack_at;
+	size_t *stack_at;           /* per g: where its window is in sbuf */
 };
 
 /* Target memory is copied as bytes; fields are read unaligned from them. */

@@ -18,6 +18,7 @@
 #define IOV_CHUNK 1024              /* IOV_MAX: ranges per process_vm_readv */
 #define MERGE_GAP 512               /* g's closer than this are read as one range */
 #define MAX_SPAN 65536
+#define WINDOW_GAP 4096             /* stack windows closer than this are read as one range */
 #define GO_MAX_REASONS 256          /* waitReason is a uint8 */
 #define GO_MAX_REASON_LEN 64
 #define PTR_CHUNK 65536             /* allgs pointers per read */
@@ -313,6 +314,7 @@ void gomem__batch_free(struct batch *b)
 	free(b->gbuf);
 	free(b->hbuf);
 	free(b->span_buf);
+	free(b->windows);
 	free(b->sbuf);
 	free(b->stack_at);
 	free(b);
@@ -346,10 +348,11 @@ int gomem__batch_new(int g_size, struct batch **out)
 	b->hbuf = malloc((size_t)GO_BATCH * g_size);
 	b->span_buf = malloc((size_t)GO_BATCH * (b->span_item + MERGE_GAP));
 	b->stack_at = calloc(GO_BATCH, sizeof(*b->stack_at));
+	b->windows = calloc(GO_BATCH, sizeof(*b->windows));
 	if (!b->local || !b->remote || !b->ok || !b->g_ok || !b->order || !b->slot ||
 	    !b->span_start || !b->span_at || !b->raws || !b->fate || !b->blocked || !b->sudog_buf || !b->gbuf || !b->hbuf ||
 	    !b->sudog_addrs || !b->sudog_order || !b->sudog_owner ||
-	    !b->span_buf || !b->stack_at) {
+	    !b->span_buf || !b->stack_at || !b->windows) {
 		gomem__batch_free(b);
 		*out = NULL;
 		return -ENOMEM;
@@ -439,5 +442,82 @@ int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs
 		return err;
 	for (size_t r = 0; r < retry; r++)
 		b->g_ok[b->slot[r]] = b->ok[r];
+	return 0;
+}
+
+static int by_window_addr(const void *a, const void *b)
+{
+	const struct window *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * Stacks sit side by side in the runtime's stack spans, and a g's window
+ * is mostly a few hundred bytes at the top of its stack: windows less
+ * than WINDOW_GAP apart are read as one range, whose extra bytes cost far
+ * less than a range each.  A merged range that fails is read again window
+ * by window.
+ */
+int gomem__read_windows(struct goproc *gp, struct batch *b, size_t n)
+{
+	struct window *w = b->windows;
+	size_t spans = 0, used = 0, retry = 0;
+	int err;
+
+	if (n > GO_BATCH)
+		return -EINVAL;
+	qsort(w, n, sizeof(*w), by_window_addr);
+	for (size_t k = 0; k < n; k++) {
+		size_t last = spans - 1;
+		__u64 end = spans ? w[k].addr + w[k].len - b->span_start[last] : 0;
+
+		if (spans && w[k].addr - b->span_start[last] < b->remote[last].iov_len + WINDOW_GAP &&
+		    end <= MAX_SPAN) {
+			if (end > b->remote[last].iov_len) {
+				used += end - b->remote[last].iov_len;
+				b->remote[last].iov_len = end;
+			}
+		} else {
+			b->span_start[spans] = w[k].addr;
+			b->span_at[spans] = used;
+			b->remote[spans].iov_len = w[k].len;
+			used += w[k].len;
+			spans++;
+		}
+		b->slot[k] = (__u32)(spans - 1);
+		w[k].at = b->span_at[spans - 1] + (w[k].addr - b->span_start[spans - 1]);
+	}
+	if (used > b->sbuf_cap) {
+		/* nothing in it is kept: no copy */
+		free(b->sbuf);
+		b->sbuf_cap = 0;
+		b->sbuf = malloc(used);
+		if (!b->sbuf)
+			return -ENOMEM;
+		b->sbuf_cap = used;
+	}
+	for (size_t j = 0; j < spans; j++) {
+		b->remote[j].iov_base = (void *)(unsigned long)b->span_start[j];
+		b->local[j] = (struct iovec){ b->sbuf + b->span_at[j], b->remote[j].iov_len };
+	}
+	err = gomem__read_ranges(gp, b->local, b->remote, spans, b->ok);
+	if (err)
+		return err;
+	for (size_t k = 0; k < n; k++) {
+		w[k].ok = b->ok[b->slot[k]];
+		if (w[k].ok)
+			continue;
+		b->local[retry] = (struct iovec){ b->sbuf + w[k].at, w[k].len };
+		b->remote[retry] = (struct iovec){ (void *)(unsigned long)w[k].addr, w[k].len };
+		b->slot[retry++] = (__u32)k;
+	}
+	if (!retry)
+		return 0;
+	err = gomem__read_ranges(gp, b->local, b->remote, retry, b->ok);
+	if (err)
+		return err;
+	for (size_t r = 0; r < retry; r++)
+		w[b->slot[r]].ok = b->ok[r];
 	return 0;
 }

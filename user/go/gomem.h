@@ -44,5 +44,11 @@ void gomem__order_by_addr(const __u64 *addrs, size_t n, __u32 *order);
  */
 int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs,
 			  const __u32 *order, size_t n, int off, int size, __u8 *dst);
+/*
+ * Reads b->windows[0..n) (n <= GO_BATCH) into b->sbuf, neighbours as one
+ * range; the windows end sorted by address, each with its at and ok.
+ * Returns 0, -ENOMEM, -ESRCH, -EACCES.
+ */
+int gomem__read_windows(struct goproc *gp, struct batch *b, size_t n);
 
 #endif /* PARKWATCH_GOMEM_H */

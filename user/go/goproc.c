@@ -130,7 +130,7 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 {
 	const struct go_layout *l = &gp->layout;
 	struct batch *b = gp->batch;
-	size_t stack_bytes = 0, m = 0;
+	size_t m = 0;
 	int hdr_lo = l->sched_sp, hdr_hi = l->sched_sp;
 	__u64 pcs[GO_MAX_DEPTH];
 	int err;
@@ -153,35 +153,20 @@ static int read_batch(struct goproc *gp, const __u64 *addrs, size_t n, bool last
 			b->fate[i] = G_SKIP;
 		else if (gounwind__consistent(gp, g))
 			b->fate[i] = gounwind__has_stack(g) ? G_STACK : G_NO_STACK;
-		if (b->fate[i] == G_STACK) {
-			b->stack_at[i] = stack_bytes;
-			stack_bytes += gounwind__stack_window(g);
-		}
+		if (b->fate[i] == G_STACK)
+			b->windows[m++] = (struct window){ .addr = g->sp,
+							   .len = gounwind__stack_window(g),
+							   .g = (__u32)i };
 	}
 
-	/* stacks, packed one after the other */
-	if (stack_bytes > b->sbuf_cap) {
-		__u8 *grown = realloc(b->sbuf, stack_bytes);
-
-		if (!grown)
-			return -ENOMEM;
-		b->sbuf = grown;
-		b->sbuf_cap = stack_bytes;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (b->fate[i] != G_STACK)
-			continue;
-		b->local[m] = (struct iovec){ b->sbuf + b->stack_at[i], gounwind__stack_window(&b->raws[i]) };
-		b->remote[m] = (struct iovec){ (void *)(unsigned long)b->raws[i].sp,
-					       b->local[m].iov_len };
-		b->slot[m++] = (__u32)i;
-	}
-	err = gomem__read_ranges(gp, b->local, b->remote, m, b->ok);
+	err = gomem__read_windows(gp, b, m);
 	if (err)
 		return err;
-	for (size_t k = 0; k < m; k++)
-		if (!b->ok[k])
-			b->fate[b->slot[k]] = G_INCONSISTENT; /* freed or moved under us */
+	for (size_t k = 0; k < m; k++) {
+		b->stack_at[b->windows[k].g] = b->windows[k].at;
+		if (!b->windows[k].ok)
+			b->fate[b->windows[k].g] = G_INCONSISTENT; /* freed or moved under us */
+	}
 	/* before the header's second read, which then vouches for it too */
 	err = gowait__read_batch(gp, b, n);
 	if (err)
