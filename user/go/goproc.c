@@ -238,15 +238,18 @@ static bool finalizer_running(struct goproc *gp)
 	return gp->fing_status && !gomem__read(gp, gp->fing_status, &status, 4) && (status & 2);
 }
 
+/* The pcs go after the goroutines in the items' own block: a large
+ * block grows in place (mremap), where a new one would copy 100,000
+ * goroutines into pages touched for the first time. */
 static int finish(struct collector *c, struct goroutine **out, size_t *count)
 {
 	size_t size = c->count * sizeof(**out) + c->pc_count * sizeof(__u64);
-	struct goroutine *list = malloc(size ? size : 1);
+	struct goroutine *list = realloc(c->items, size ? size : 1);
 	__u64 *pcs;
 
 	if (!list)
 		return -ENOMEM;
-	memcpy(list, c->items, c->count * sizeof(*list));
+	c->items = NULL;
 	pcs = (__u64 *)(list + c->count);
 	memcpy(pcs, c->pcs, c->pc_count * sizeof(*pcs));
 	for (size_t i = 0; i < c->count; i++)
