@@ -15,7 +15,6 @@
 #include "go/gowait.h"
 #include "go/gounwind.h"
 #include "util/budget.h"
-#include "util/u64map.h"
 
 /* What reading one g costs at least, for the memory budget: its entry,
  * its pcs offset, its pointer, its place in the again list and the seen
@@ -268,14 +267,52 @@ static bool budget_ends_read(struct collector *c, size_t at)
 	return at >= GOPROC_READ_AT_LEAST && budget__spent(c->budget);
 }
 
+/*
+ * The g addresses one pass met: a set of at most len, so sized once, at
+ * most half full, keys alone (a u64map grows through every size on the
+ * way and keeps a value per key: four times the memory, touched anew).
+ */
+struct seen_set {
+	__u64 *slots;               /* 0: empty */
+	size_t mask;
+	int shift;
+};
+
+static int seen_init(struct seen_set *s, size_t len)
+{
+	size_t cap = 64;
+	int bits = 6;
+
+	while (cap < 2 * len) {
+		cap *= 2;
+		bits++;
+	}
+	s->slots = calloc(cap, sizeof(*s->slots));
+	s->mask = cap - 1;
+	s->shift = 64 - bits;
+	return s->slots ? 0 : -ENOMEM;
+}
+
+/* Adds addr (not 0); false when it was there already. */
+static bool seen_add(struct seen_set *s, __u64 addr)
+{
+	size_t i = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> s->shift);
+
+	for (; s->slots[i]; i = (i + 1) & s->mask)
+		if (s->slots[i] == addr)
+			return false;
+	s->slots[i] = addr;
+	return true;
+}
+
 /* The g's in allgs, deduplicated, in batches; then once more the ones
  * that moved under the first pass. */
 static int read_all(struct goproc *gp, size_t len, struct collector *c)
 {
-	struct u64map seen = { 0 };
+	struct seen_set seen;
 	__u64 batch[GO_BATCH];
 	size_t batch_count = 0;
-	int err = 0;
+	int err = seen_init(&seen, len);
 
 	for (size_t i = 0; i < len && !err; i++) {
 		__u64 addr = gp->ptrs[i];
@@ -284,21 +321,19 @@ static int read_all(struct goproc *gp, size_t len, struct collector *c)
 			break;
 
 		/* allgs never holds nil or the same g twice: a stale array does */
-		if (!user_ptr(addr) || u64map__get(&seen, addr)) {
+		if (!user_ptr(addr) || !seen_add(&seen, addr)) {
 			c->dropped++;
 			continue;
 		}
-		err = u64map__put(&seen, addr, (void *)1);
-		if (!err)
-			batch[batch_count++] = addr;
-		if (!err && (batch_count == GO_BATCH || i == len - 1)) {
+		batch[batch_count++] = addr;
+		if (batch_count == GO_BATCH || i == len - 1) {
 			err = read_batch(gp, batch, batch_count, false, c);
 			batch_count = 0;
 		}
 	}
 	if (!err && batch_count && !budget_ends_read(c, len - batch_count))
 		err = read_batch(gp, batch, batch_count, false, c);
-	u64map__clear(&seen);
+	free(seen.slots);
 	for (size_t i = 0; i < c->again_count && !err && !budget__spent(c->budget); i += GO_BATCH) {
 		size_t n = c->again_count - i < GO_BATCH ? c->again_count - i : GO_BATCH;
 
