@@ -134,6 +134,26 @@ static int reader_of(struct goroutines *goroutines, struct proc *proc, struct go
 	return gp->open_err;
 }
 
+/*
+ * What the goroutines of one read share, named once: 100,000 goroutines
+ * park at a few places, were started by a few go statements and wait on
+ * a few channels.  Each memo is checked against what it stands for.
+ */
+struct shared {
+	const struct goroutine *gs; /* the read */
+	const struct pw_unit *units; /* their units */
+	struct u64map stacks;       /* hash of a goroutine's pcs -> index + 1 in gs */
+	struct u64map creators;     /* gopc -> its held symbol */
+	struct u64map chans;        /* hchan -> its struct pw_chan */
+};
+
+static void shared__clear(struct shared *shared)
+{
+	u64map__clear(&shared->stacks);
+	u64map__clear(&shared->creators);
+	u64map__clear(&shared->chans);
+}
+
 /* ------------------------------------------------------------- stacks */
 
 /*
@@ -170,6 +190,60 @@ static int stack_of(struct pw_picture *picture, struct proc *proc, const struct 
 		depth--;
 	*out = picture__intern_stack(picture, proc->pid, frames, symbols, depth, count, g->truncated);
 	return *out ? 0 : -ENOMEM;
+}
+
+static __u64 pcs_key(const struct goroutine *g)
+{
+	__u64 key = hash__bytes(g->exact, sizeof(g->exact), (__u64)g->depth << 1 | g->truncated);
+
+	key = hash__bytes(g->pcs, g->depth * sizeof(*g->pcs), key);
+	return key ? key : 1;
+}
+
+static bool same_pcs(const struct goroutine *a, const struct goroutine *b)
+{
+	return a->depth == b->depth && a->truncated == b->truncated &&
+	       !memcmp(a->exact, b->exact, sizeof(a->exact)) &&
+	       !memcmp(a->pcs, b->pcs, a->depth * sizeof(*a->pcs));
+}
+
+/* stack_of, once per distinct pcs: the stack depends on nothing else. */
+static int shared_stack(struct shared *shared, struct pw_picture *picture, struct proc *proc,
+			const struct goproc *reader, size_t i, const struct pw_stack **out)
+{
+	const struct goroutine *g = &shared->gs[i];
+	__u64 key;
+	uintptr_t first;
+	int err;
+
+	if (!g->depth)
+		return stack_of(picture, proc, reader, g, out);
+	key = pcs_key(g);
+	first = (uintptr_t)u64map__get(&shared->stacks, key);
+	if (first && same_pcs(&shared->gs[first - 1], g)) {
+		*out = shared->units[first - 1].stack;
+		return 0;
+	}
+	err = stack_of(picture, proc, reader, g, out);
+	if (!err && !first)
+		err = u64map__put(&shared->stacks, key, (void *)(uintptr_t)(i + 1));
+	return err;
+}
+
+/* The go statement at gopc, named and held once. */
+static const struct symbol *shared_creator(struct shared *shared, struct pw_picture *picture,
+					   struct proc *proc, __u64 gopc)
+{
+	const struct symbol *creator = u64map__get(&shared->creators, gopc);
+
+	if (creator)
+		return creator;
+	creator = symbolize__user(proc, gopc - 1);
+	if (creator)
+		creator = picture__hold_symbol(picture, creator);
+	if (creator && u64map__put(&shared->creators, gopc, (void *)creator))
+		return NULL;
+	return creator;
 }
 
 /* Waits that end by themselves: time.Sleep and the runtime's timers. */
@@ -289,8 +363,16 @@ static bool in_mutex_code(const struct pw_stack *stack)
  * mutex has an owner the runtime doesn't record: owner unknown; a
  * WaitGroup and a channel have none.
  */
-static int fill_blocked_on(struct pw_picture *picture, const struct goroutine *g,
-			   struct pw_unit *unit)
+static bool same_chan(const struct pw_chan *chan, const struct go_blocked_on *from)
+{
+	return chan->len == from->len && chan->cap == from->cap && chan->closed == from->closed &&
+	       chan->sendq == from->sendq && chan->recvq == from->recvq &&
+	       (chan->elem_type && from->elem_type ? !strcmp(chan->elem_type, from->elem_type) :
+						     chan->elem_type == from->elem_type);
+}
+
+static int fill_blocked_on(struct shared *shared, struct pw_picture *picture,
+			   const struct goroutine *g, struct pw_unit *unit)
 {
 	const struct go_blocked_on *from = &g->blocked_on;
 	struct pw_blocked_on *on = &unit->blocked_on;
@@ -312,6 +394,12 @@ static int fill_blocked_on(struct pw_picture *picture, const struct goroutine *g
 	on->never_wakes = from->never_wakes;
 	if (!from->chan_read)
 		return 0;
+	/* its waiters share one: the channel as read once */
+	chan = from->addr ? u64map__get(&shared->chans, from->addr) : NULL;
+	if (chan && same_chan(chan, from)) {
+		on->chan = chan;
+		return 0;
+	}
 	chan = picture__add_chan(picture);
 	if (!chan)
 		return -ENOMEM;
@@ -320,13 +408,14 @@ static int fill_blocked_on(struct pw_picture *picture, const struct goroutine *g
 	if (from->elem_type && !(chan->elem_type = picture__string(picture, from->elem_type)))
 		return -ENOMEM;
 	on->chan = chan;
-	return 0;
+	return from->addr ? u64map__put(&shared->chans, from->addr, chan) : 0;
 }
 
-static int fill_unit(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,
-		     const struct goroutine *g, const char *comm, struct pw_unit *unit,
+static int fill_unit(struct shared *shared, struct pw_picture *picture, struct proc *proc,
+		     const struct goproc *reader, size_t i, const char *comm, struct pw_unit *unit,
 		     struct pw_goroutine *go)
 {
+	const struct goroutine *g = &shared->gs[i];
 	bool waiting = g->status == GO_STATUS_WAITING || g->status == GO_STATUS_LEAKED;
 	int err;
 
@@ -343,10 +432,7 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, const struct
 			return -ENOMEM;
 	}
 	if (g->gopc) {
-		go->creator = symbolize__user(proc, g->gopc - 1);
-		if (!go->creator)
-			return -ENOMEM;
-		go->creator = picture__hold_symbol(picture, go->creator);
+		go->creator = shared_creator(shared, picture, proc, g->gopc);
 		if (!go->creator)
 			return -ENOMEM;
 	}
@@ -362,8 +448,8 @@ static int fill_unit(struct pw_picture *picture, struct proc *proc, const struct
 	unit->wait.reason = go->wait_reason ? go->wait_reason : go->status;
 	unit->wait.has_timeout = reason_has_timeout(unit->wait.reason);
 	unit->wait.kernel_reason = PARK_REASON_OTHER;
-	err = stack_of(picture, proc, reader, g, &unit->stack);
-	return err || !waiting ? err : fill_blocked_on(picture, g, unit);
+	err = shared_stack(shared, picture, proc, reader, i, &unit->stack);
+	return err || !waiting ? err : fill_blocked_on(shared, picture, g, unit);
 }
 
 static int add_process(struct pw_picture *picture, struct proc *proc, const struct goproc *reader,
@@ -400,6 +486,7 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 	struct go_process *gp;
 	struct pw_unit *units;
 	struct budget reading = { 0 };
+	struct shared shared = { 0 };
 	int err = reader_of(goroutines, proc, &gp);
 
 	if (err)
@@ -417,6 +504,8 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 	units = count ? picture__add_units(picture, count) : NULL;
 	extras = count ? picture__add_goroutines(picture, count) : NULL;
 	err = !count || (units && extras) ? 0 : -ENOMEM;
+	shared.gs = gs;
+	shared.units = units;
 	gp->generation++;
 	for (size_t i = 0; i < count && !err; i++) {
 		/* naming them is most of the work of a first picture; the
@@ -426,7 +515,7 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 			count = i;
 			break;
 		}
-		err = fill_unit(picture, proc, gp->reader, &gs[i], comm, &units[i], &extras[i]);
+		err = fill_unit(&shared, picture, proc, gp->reader, i, comm, &units[i], &extras[i]);
 		if (!err && units[i].parked && goroutines->keep_ages) {
 			err = first_seen(gp, &units[i], gs[i].switches, now_ns,
 					 &units[i].park_start_ns);
@@ -434,6 +523,7 @@ int goroutines__add(struct goroutines *goroutines, struct pw_picture *picture, s
 						   now_ns - units[i].park_start_ns : 0;
 		}
 	}
+	shared__clear(&shared);
 	budget__take_cut(budget, &reading);
 	if (!err)
 		err = add_process(picture, proc, gp->reader, budget ? budget->cut : BUDGET_CUT_NONE,
