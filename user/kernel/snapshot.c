@@ -227,40 +227,43 @@ static bool stack_due(const struct task_record *rec, __u64 now_ns, __u64 min_par
 	       now_ns - rec->park_start_ns >= min_park_ns;
 }
 
-int snapshot__carry(const struct snapshot *last, __u64 *changed, __u64 now_ns, __u64 min_park_ns,
-		    void **buf, size_t *len)
+void snapshot__mark_due(const struct snapshot *last, __u64 *changed, __u64 now_ns,
+			__u64 min_park_ns)
 {
-	struct records r = { .buf = *buf, .len = *len, .cap = *len };
-
 	for (size_t i = 0; i < last->count; i++)
 		if (stack_due(last->threads[i].rec, now_ns, min_park_ns))
 			set(changed, last->threads[i].rec->tgid);
+}
+
+void snapshot__carry(struct snapshot *last, const __u64 *changed, __u64 now_ns, void **buf,
+		     size_t *len)
+{
+	char *records = last->buf;
+	size_t to = 0;
+
+	/* in place, front to back: a record only ever moves down, and keeps no
+	 * more than it had, so none is overwritten before it is moved */
 	for (size_t i = 0; i < last->count; i++) {
 		const struct thread_sample *sample = &last->threads[i];
-		size_t kstack_len = (size_t)sample->rec->kstack_depth * sizeof(__u64);
+		size_t bytes = sizeof(*sample->rec) + (size_t)sample->rec->kstack_depth * sizeof(__u64);
 		struct task_record *rec;
 
 		if (has(changed, sample->rec->tgid))
 			continue;
-		if (make_room(&r, sizeof(*rec) + kstack_len)) {
-			*buf = r.buf;
-			*len = r.len;
-			return -ENOMEM;
-		}
-		rec = (struct task_record *)(r.buf + r.len);
-		memcpy(rec, sample->rec, sizeof(*rec));
+		rec = memmove(records + to, sample->rec, bytes);
 		rec->now_ns = now_ns;
 		/* its stack was unwound from the last one: cached for the park */
 		if (rec->flags & TASK_REC_USTACK)
 			rec->flags = (rec->flags & ~TASK_REC_USTACK) | TASK_REC_USTACK_SEEN;
 		rec->ustack_bytes = 0;
-		if (kstack_len)
-			memcpy(rec + 1, sample->kstack, kstack_len);
-		r.len += sizeof(*rec) + kstack_len;
+		to += bytes;
 	}
-	*buf = r.buf;
-	*len = r.len;
-	return 0;
+	free(last->threads);
+	last->threads = NULL;
+	last->count = 0;
+	last->buf = NULL;
+	*buf = records;
+	*len = to;
 }
 
 /* A whole read at least this often: a change no mark covers (a renamed
@@ -350,14 +353,15 @@ int snapshots__take(struct snapshots *snaps, const struct snapshot **out)
 	/* taken first: a change from now on is read below or marked again */
 	tracker__take_changed(snaps->tracker, snaps->changed);
 	if (!whole) {
-		void *buf = NULL;
-		size_t len = 0;
+		size_t cap = snaps->last->buf_len;
+		void *buf;
+		size_t len;
 
-		/* marks the processes whose stacks are due as changed too */
-		err = snapshot__carry(snaps->last, snaps->changed, now_ns,
-				      tracker__min_park_ns(snaps->tracker), &buf, &len);
-		r = (struct records){ .buf = buf, .len = len, .cap = len };
-		whole = !err && too_many_changed(snaps);
+		snapshot__mark_due(snaps->last, snaps->changed, now_ns,
+				   tracker__min_park_ns(snaps->tracker));
+		whole = too_many_changed(snaps);
+		snapshot__carry(snaps->last, snaps->changed, now_ns, &buf, &len);
+		r = (struct records){ .buf = buf, .len = len, .cap = cap };
 	}
 	if (!err && whole) {
 		r.len = 0;

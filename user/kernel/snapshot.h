@@ -43,15 +43,20 @@ int snapshots__take(struct snapshots *snaps, const struct snapshot **out);
 
 /* Parses raw iterator output; buf is taken over.  For tests and take. */
 int snapshot__parse(void *buf, size_t len, struct snapshot **out);
+/* Marks in changed (a bit per tgid) the processes of last with a thread
+ * whose stack is due: parked min_park_ns by now_ns, none copied yet.  For
+ * tests and take. */
+void snapshot__mark_due(const struct snapshot *last, __u64 *changed, __u64 now_ns,
+			__u64 min_park_ns);
 /*
- * The records of last's processes not marked in changed (a bit per tgid),
- * appended to *buf (*len bytes, realloc'd) as of now_ns: without stack
- * bytes (the stack was unwound from last), kernel addresses kept.  First
- * marks the processes with a thread whose stack is due (parked min_park_ns
- * and none copied yet).  0 or -ENOMEM.  For tests and take.
+ * The records of last's processes not marked in changed, as of now_ns,
+ * moved to the front of last's own buffer, which becomes *buf (*len bytes
+ * of records, as much room as last had): without stack bytes (the stacks
+ * were unwound from last, and are cached for their parks), kernel
+ * addresses kept.  last is left empty, to be freed.  For tests and take.
  */
-int snapshot__carry(const struct snapshot *last, __u64 *changed, __u64 now_ns, __u64 min_park_ns,
-		    void **buf, size_t *len);
+void snapshot__carry(struct snapshot *last, const __u64 *changed, __u64 now_ns, void **buf,
+		     size_t *len);
 void snapshot__free(struct snapshot *snap);
 
 #endif /* PARKWATCH_SNAPSHOT_H */

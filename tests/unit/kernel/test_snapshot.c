@@ -235,6 +235,26 @@ static bool marked(__u32 tgid)
 	return changed[tgid / 64] >> (tgid % 64) & 1;
 }
 
+/* The last snapshot of test_carry: process 100's thread 100 parked with
+ * its stack copied and kernel frames, 101 parked too briefly for a stack;
+ * process 200 running. */
+static struct snapshot *last_of_three(void)
+{
+	struct builder b = { 0 };
+	struct snapshot *last = NULL;
+	size_t at;
+
+	at = b.len;
+	add_record(&b, 100, 100, 2, 24);
+	park_last(&b, at);
+	at = b.len;
+	add_record(&b, 100, 101, 0, 0);
+	park_last(&b, at);
+	add_record(&b, 200, 200, 0, 0);
+	assert_int_equal(snapshot__parse(b.buf, b.len, &last), 0);
+	return last;
+}
+
 /*
  * What the next snapshot keeps of the last one: the unmarked processes'
  * records as of the new time, a copied stack turned into "seen" (its bytes
@@ -243,28 +263,18 @@ static bool marked(__u32 tgid)
  */
 static void test_carry(void **state)
 {
-	struct builder b = { 0 };
-	struct snapshot *last = NULL, *next = NULL;
-	size_t at[3];
+	struct snapshot *last = last_of_three(), *next = NULL;
 	void *buf = NULL;
 	size_t len = 0;
 
 	(void)state;
 	memset(changed, 0, sizeof(changed));
-	at[0] = b.len;
-	add_record(&b, 100, 100, 2, 24); /* parked, its stack copied */
-	park_last(&b, at[0]);
-	at[1] = b.len;
-	add_record(&b, 100, 101, 0, 0);  /* parked too briefly for a stack */
-	park_last(&b, at[1]);
-	at[2] = b.len;
-	add_record(&b, 200, 200, 0, 0);  /* running, and it changed */
-	assert_int_equal(snapshot__parse(b.buf, b.len, &last), 0);
 	changed[200 / 64] |= 1ULL << (200 % 64);
-
-	assert_int_equal(snapshot__carry(last, changed, PARKED_AT_NS + MIN_PARK_NS - 1, MIN_PARK_NS,
-					 &buf, &len), 0);
+	snapshot__mark_due(last, changed, PARKED_AT_NS + MIN_PARK_NS - 1, MIN_PARK_NS);
 	assert_false(marked(100));
+	snapshot__carry(last, changed, PARKED_AT_NS + MIN_PARK_NS - 1, &buf, &len);
+	assert_int_equal(last->count, 0);
+	snapshot__free(last);
 	assert_int_equal(snapshot__parse(buf, len, &next), 0);
 	assert_int_equal(next->count, 2);
 	assert_int_equal(next->threads[0].rec->tid, 100);
@@ -280,11 +290,10 @@ static void test_carry(void **state)
 	snapshot__free(next);
 
 	/* tid 101 has now been parked min_park: process 100 is read again */
-	buf = NULL;
-	len = 0;
-	assert_int_equal(snapshot__carry(last, changed, PARKED_AT_NS + MIN_PARK_NS, MIN_PARK_NS,
-					 &buf, &len), 0);
+	last = last_of_three();
+	snapshot__mark_due(last, changed, PARKED_AT_NS + MIN_PARK_NS, MIN_PARK_NS);
 	assert_true(marked(100) && marked(200));
+	snapshot__carry(last, changed, PARKED_AT_NS + MIN_PARK_NS, &buf, &len);
 	assert_int_equal(len, 0);
 	free(buf);
 	snapshot__free(last);
