@@ -376,6 +376,43 @@ void gomem__order_by_addr(const __u64 *addrs, size_t n, __u32 *order)
 }
 
 /*
+ * Adds [at, at + len) to b's spans, the ranges coming in ascending order:
+ * to the last span when it begins less than gap past that span's end and
+ * the span stays within MAX_SPAN, else as a span of its own, laid out after
+ * the others (*used bytes so far).  Returns its span.
+ */
+static __u32 add_to_spans(struct batch *b, size_t *spans, size_t *used, __u64 at, size_t len,
+			  size_t gap)
+{
+	size_t last = *spans - 1;
+
+	if (*spans && at < b->span_start[last] + b->remote[last].iov_len + gap &&
+	    at + len - b->span_start[last] <= MAX_SPAN) {
+		size_t end = at + len - b->span_start[last];
+
+		if (end > b->remote[last].iov_len) {
+			*used += end - b->remote[last].iov_len;
+			b->remote[last].iov_len = end;
+		}
+		return (__u32)last;
+	}
+	b->span_start[*spans] = at;
+	b->span_at[*spans] = *used;
+	b->remote[*spans].iov_len = len;
+	*used += len;
+	return (__u32)(*spans)++;
+}
+
+/* Each span's iovecs: its range in the process, its place in buf. */
+static void aim_spans(struct batch *b, size_t spans, __u8 *buf)
+{
+	for (size_t j = 0; j < spans; j++) {
+		b->remote[j].iov_base = (void *)(unsigned long)b->span_start[j];
+		b->local[j] = (struct iovec){ buf + b->span_at[j], b->remote[j].iov_len };
+	}
+}
+
+/*
  * Neighbours are read as one range: g's and sudogs sit side by side in
  * heap spans, and a read costs per range and page far more than per byte
  * (through /proc/PID/mem, one system call and one bounce page each).  A
@@ -389,31 +426,9 @@ int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs
 
 	if (n > GO_BATCH || size > b->span_item)
 		return -EINVAL;
-	for (size_t k = 0; k < n; k++) {
-		__u64 at = addrs[order[k]] + off;
-		size_t last = spans - 1;
-
-		if (spans && at < b->span_start[last] + b->remote[last].iov_len + MERGE_GAP &&
-		    at + size - b->span_start[last] <= MAX_SPAN) {
-			size_t end = at + size - b->span_start[last];
-
-			if (end > b->remote[last].iov_len) {
-				used += end - b->remote[last].iov_len;
-				b->remote[last].iov_len = end;
-			}
-		} else {
-			b->span_start[spans] = at;
-			b->span_at[spans] = used;
-			b->remote[spans].iov_len = size;
-			used += size;
-			spans++;
-		}
-		b->slot[k] = (__u32)(spans - 1);
-	}
-	for (size_t j = 0; j < spans; j++) {
-		b->remote[j].iov_base = (void *)(unsigned long)b->span_start[j];
-		b->local[j] = (struct iovec){ b->span_buf + b->span_at[j], b->remote[j].iov_len };
-	}
+	for (size_t k = 0; k < n; k++)
+		b->slot[k] = add_to_spans(b, &spans, &used, addrs[order[k]] + off, size, MERGE_GAP);
+	aim_spans(b, spans, b->span_buf);
 	err = gomem__read_ranges(gp, b->local, b->remote, spans, b->ok);
 	if (err)
 		return err;
@@ -435,14 +450,10 @@ int gomem__read_coalesced(struct goproc *gp, struct batch *b, const __u64 *addrs
 		b->remote[retry] = (struct iovec){ (void *)(unsigned long)(addrs[i] + off), size };
 		b->slot[retry++] = i;
 	}
-	if (!retry)
-		return 0;
-	err = gomem__read_ranges(gp, b->local, b->remote, retry, b->ok);
-	if (err)
-		return err;
-	for (size_t r = 0; r < retry; r++)
+	err = retry ? gomem__read_ranges(gp, b->local, b->remote, retry, b->ok) : 0;
+	for (size_t r = 0; r < retry && !err; r++)
 		b->g_ok[b->slot[r]] = b->ok[r];
-	return 0;
+	return err;
 }
 
 static int by_window_addr(const void *a, const void *b)
@@ -469,24 +480,10 @@ int gomem__read_windows(struct goproc *gp, struct batch *b, size_t n)
 		return -EINVAL;
 	qsort(w, n, sizeof(*w), by_window_addr);
 	for (size_t k = 0; k < n; k++) {
-		size_t last = spans - 1;
-		__u64 end = spans ? w[k].addr + w[k].len - b->span_start[last] : 0;
+		__u32 j = add_to_spans(b, &spans, &used, w[k].addr, w[k].len, WINDOW_GAP);
 
-		if (spans && w[k].addr - b->span_start[last] < b->remote[last].iov_len + WINDOW_GAP &&
-		    end <= MAX_SPAN) {
-			if (end > b->remote[last].iov_len) {
-				used += end - b->remote[last].iov_len;
-				b->remote[last].iov_len = end;
-			}
-		} else {
-			b->span_start[spans] = w[k].addr;
-			b->span_at[spans] = used;
-			b->remote[spans].iov_len = w[k].len;
-			used += w[k].len;
-			spans++;
-		}
-		b->slot[k] = (__u32)(spans - 1);
-		w[k].at = b->span_at[spans - 1] + (w[k].addr - b->span_start[spans - 1]);
+		b->slot[k] = j;
+		w[k].at = b->span_at[j] + (w[k].addr - b->span_start[j]);
 	}
 	if (used > b->sbuf_cap) {
 		/* nothing in it is kept: no copy */
@@ -497,10 +494,7 @@ int gomem__read_windows(struct goproc *gp, struct batch *b, size_t n)
 			return -ENOMEM;
 		b->sbuf_cap = used;
 	}
-	for (size_t j = 0; j < spans; j++) {
-		b->remote[j].iov_base = (void *)(unsigned long)b->span_start[j];
-		b->local[j] = (struct iovec){ b->sbuf + b->span_at[j], b->remote[j].iov_len };
-	}
+	aim_spans(b, spans, b->sbuf);
 	err = gomem__read_ranges(gp, b->local, b->remote, spans, b->ok);
 	if (err)
 		return err;
@@ -512,12 +506,8 @@ int gomem__read_windows(struct goproc *gp, struct batch *b, size_t n)
 		b->remote[retry] = (struct iovec){ (void *)(unsigned long)w[k].addr, w[k].len };
 		b->slot[retry++] = (__u32)k;
 	}
-	if (!retry)
-		return 0;
-	err = gomem__read_ranges(gp, b->local, b->remote, retry, b->ok);
-	if (err)
-		return err;
-	for (size_t r = 0; r < retry; r++)
+	err = retry ? gomem__read_ranges(gp, b->local, b->remote, retry, b->ok) : 0;
+	for (size_t r = 0; r < retry && !err; r++)
 		w[b->slot[r]].ok = b->ok[r];
-	return 0;
+	return err;
 }

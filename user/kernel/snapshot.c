@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
-/* Run the task iterator and split its output into samples (snapshot.h). */
+/* Snapshots: the task iterator run over every task or over the processes
+ * that changed, its output split into samples (snapshot.h). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
