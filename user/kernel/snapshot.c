@@ -309,37 +309,49 @@ static int read_stream(int fd, struct records *r)
 	return err;
 }
 
+/* Calls visit with each watched process marked in snaps->changed, until
+ * one returns an error, which it returns. */
+static int for_each_changed(struct snapshots *snaps, int (*visit)(struct snapshots *, pid_t, void *),
+			    void *ctx)
+{
+	for (size_t w = 0; w < PARK_CHANGED_WORDS; w++) {
+		for (__u64 bits = snaps->changed[w]; bits; bits &= bits - 1) {
+			pid_t tgid = (pid_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+			int err = tracker__watches(snaps->tracker, tgid) ? visit(snaps, tgid, ctx) : 0;
+
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int count_one(struct snapshots *snaps, pid_t tgid, void *count)
+{
+	(void)snaps;
+	(void)tgid;
+	++*(size_t *)count;
+	return 0;
+}
+
 /* Whether so many watched processes changed that one iterator over every
  * task is cheaper than one for each of them. */
-static bool too_many_changed(const struct snapshots *snaps)
+static bool too_many_changed(struct snapshots *snaps)
 {
 	size_t count = 0, leaders = 0;
 
 	for (size_t i = 0; i < snaps->last->count; i++)
 		leaders += snaps->last->threads[i].rec->tid == snaps->last->threads[i].rec->tgid;
-	for (size_t w = 0; w < PARK_CHANGED_WORDS; w++)
-		for (__u64 bits = snaps->changed[w]; bits; bits &= bits - 1)
-			count += tracker__watches(snaps->tracker,
-						  (pid_t)(w * 64 + (size_t)__builtin_ctzll(bits)));
+	for_each_changed(snaps, count_one, &count);
 	return count > CHANGED_ALONE_MAX && count * 4 > leaders;
 }
 
-/* The changed processes read again, after the others' records. */
-static int read_changed(struct snapshots *snaps, struct records *r)
+/* A changed process read again, after the others' records. */
+static int read_one(struct snapshots *snaps, pid_t tgid, void *records)
 {
-	for (size_t w = 0; w < PARK_CHANGED_WORDS; w++) {
-		for (__u64 bits = snaps->changed[w]; bits; bits &= bits - 1) {
-			pid_t tgid = (pid_t)(w * 64 + (size_t)__builtin_ctzll(bits));
-			int err;
+	int err = read_stream(tracker__process_snapshot_fd(snaps->tracker, tgid), records);
 
-			if (!tracker__watches(snaps->tracker, tgid))
-				continue;
-			err = read_stream(tracker__process_snapshot_fd(snaps->tracker, tgid), r);
-			if (err && err != -ENOENT && err != -ESRCH)
-				return err; /* gone: no records, as it should be */
-		}
-	}
-	return 0;
+	return err == -ENOENT || err == -ESRCH ? 0 : err; /* gone: no records, as it should be */
 }
 
 int snapshots__take(struct snapshots *snaps, const struct snapshot **out)
@@ -348,28 +360,26 @@ int snapshots__take(struct snapshots *snaps, const struct snapshot **out)
 	struct records r = { 0 };
 	struct snapshot *snap = NULL;
 	bool whole = !snaps->last || now_ns - snaps->last_full_ns >= FULL_EVERY_NS;
-	int err = 0;
+	int err;
 
 	*out = NULL;
 	/* taken first: a change from now on is read below or marked again */
 	tracker__take_changed(snaps->tracker, snaps->changed);
 	if (!whole) {
-		size_t cap = snaps->last->buf_len;
-		void *buf;
-		size_t len;
-
 		snapshot__mark_due(snaps->last, snaps->changed, now_ns,
 				   tracker__min_park_ns(snaps->tracker));
 		whole = too_many_changed(snaps);
-		snapshot__carry(snaps->last, snaps->changed, now_ns, &buf, &len);
-		r = (struct records){ .buf = buf, .len = len, .cap = cap };
 	}
-	if (!err && whole) {
-		r.len = 0;
+	if (whole) {
 		err = read_stream(tracker__snapshot_fd(snaps->tracker), &r);
 		snaps->last_full_ns = now_ns;
-	} else if (!err) {
-		err = read_changed(snaps, &r);
+	} else {
+		void *buf;
+
+		r.cap = snaps->last->buf_len;
+		snapshot__carry(snaps->last, snaps->changed, now_ns, &buf, &r.len);
+		r.buf = buf;
+		err = for_each_changed(snaps, read_one, &r);
 	}
 	if (!err)
 		err = parse_records(&r, &snap);

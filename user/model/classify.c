@@ -230,7 +230,9 @@ static enum park_reason restarted_reason(const char *const *functions, int count
 /* Enough for the waits the rules name: they sit at the leaf. */
 #define FUNCTIONS_MAX 32
 
-int classify__functions(const struct pw_stack *stack, const char **functions, int max)
+/* The function names of a stack's frames, inlined ones included, leaf
+ * first: the first max of them.  Returns how many. */
+static int functions_of(const struct pw_stack *stack, const char **functions, int max)
 {
 	int count = 0;
 
@@ -246,7 +248,7 @@ int classify__functions(const struct pw_stack *stack, const char **functions, in
 void classify__stack_futex(struct pw_stack *stack)
 {
 	const char *functions[FUNCTIONS_MAX];
-	int count = classify__functions(stack, functions, FUNCTIONS_MAX);
+	int count = functions_of(stack, functions, FUNCTIONS_MAX);
 
 	stack->futex_reason = classify__futex_reason(functions, count);
 	stack->futex_object = classify__futex_object(functions, count);
@@ -264,7 +266,7 @@ void classify__wait(const struct wait_ctx *wait, const struct pw_stack *stack,
 		const char *functions[FUNCTIONS_MAX];
 
 		reason = restarted_reason(functions,
-					  classify__functions(stack, functions, FUNCTIONS_MAX));
+					  functions_of(stack, functions, FUNCTIONS_MAX));
 		/* timed futex waits and relative sleeps, but poll(-1) too: a guess */
 		out->has_timeout = true;
 	}

@@ -40,9 +40,6 @@ const char *classify__park_reason_name(enum park_reason reason);
 /* Task state: its bucket, and in *name the finer name dumps show
  * ("traced" is a stopped thread). */
 enum pw_state classify__state(__u32 task_state, bool on_cpu, const char **name);
-/* The function names of a stack's frames, inlined ones included, leaf
- * first: the first max of them.  Returns how many. */
-int classify__functions(const struct pw_stack *stack, const char **functions, int max);
 /* Sets what a thread stack's functions say of a futex wait: its
  * futex_reason and futex_object. */
 void classify__stack_futex(struct pw_stack *stack);
